@@ -1,0 +1,154 @@
+/**
+ * Built-in defaults, including the provider catalogue. A provider is offered only when its key is set
+ * (or, for keyless servers, when it is enabled); adding an OpenAI-compatible provider is data, not code.
+ */
+import type { Config, ProviderConfig } from './schema.js';
+
+type ProviderDefaults = Pick<ProviderConfig, 'type' | 'base_url'> & Partial<ProviderConfig>;
+
+function provider(p: ProviderDefaults): ProviderConfig {
+  return {
+    requires_api_key: true,
+    enabled: true,
+    headers: {},
+    models: [],
+    model_prefixes: [],
+    default_max_tokens: 4096,
+    ...p,
+  };
+}
+
+/** Well-known providers, keyed by the name used in `provider/model` and `X-Provider`. */
+export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
+  openai: provider({
+    type: 'openai',
+    base_url: 'https://api.openai.com/v1',
+    base_url_env: 'OPENAI_BASE_URL',
+    api_key_env: 'OPENAI_API_KEY',
+    model_prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-'],
+    models: [
+      'gpt-4o',
+      'gpt-4o-mini',
+      'gpt-4.1',
+      'gpt-4.1-mini',
+      'gpt-4.1-nano',
+      'o3',
+      'o3-mini',
+      'o4-mini',
+      'gpt-5',
+      'gpt-5-mini',
+      'gpt-5-nano',
+    ],
+  }),
+  anthropic: provider({
+    type: 'anthropic',
+    base_url: 'https://api.anthropic.com',
+    base_url_env: 'ANTHROPIC_BASE_URL',
+    api_key_env: 'ANTHROPIC_API_KEY',
+    model_prefixes: ['claude-'],
+    models: [
+      'claude-opus-4-1',
+      'claude-sonnet-4-5',
+      'claude-sonnet-4-0',
+      'claude-haiku-4-5',
+      'claude-3-5-haiku-latest',
+    ],
+  }),
+  gemini: provider({
+    type: 'gemini',
+    base_url: 'https://generativelanguage.googleapis.com',
+    base_url_env: 'GEMINI_BASE_URL',
+    api_key_env: 'GEMINI_API_KEY',
+    model_prefixes: ['gemini-'],
+    models: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash'],
+  }),
+  azure: provider({
+    type: 'azure',
+    base_url: 'https://example-resource.openai.azure.com',
+    base_url_env: 'AZURE_OPENAI_ENDPOINT',
+    api_key_env: 'AZURE_OPENAI_API_KEY',
+    api_version: '2024-10-21',
+  }),
+  together: provider({
+    type: 'openai',
+    base_url: 'https://api.together.xyz/v1',
+    base_url_env: 'TOGETHER_BASE_URL',
+    api_key_env: 'TOGETHER_API_KEY',
+    models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo', 'meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo'],
+  }),
+  groq: provider({
+    type: 'openai',
+    base_url: 'https://api.groq.com/openai/v1',
+    base_url_env: 'GROQ_BASE_URL',
+    api_key_env: 'GROQ_API_KEY',
+    models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant'],
+  }),
+  fireworks: provider({
+    type: 'openai',
+    base_url: 'https://api.fireworks.ai/inference/v1',
+    base_url_env: 'FIREWORKS_BASE_URL',
+    api_key_env: 'FIREWORKS_API_KEY',
+  }),
+  deepseek: provider({
+    type: 'openai',
+    base_url: 'https://api.deepseek.com/v1',
+    base_url_env: 'DEEPSEEK_BASE_URL',
+    api_key_env: 'DEEPSEEK_API_KEY',
+    models: ['deepseek-chat', 'deepseek-reasoner'],
+  }),
+  mistral: provider({
+    type: 'openai',
+    base_url: 'https://api.mistral.ai/v1',
+    base_url_env: 'MISTRAL_BASE_URL',
+    api_key_env: 'MISTRAL_API_KEY',
+  }),
+  openrouter: provider({
+    type: 'openai',
+    base_url: 'https://openrouter.ai/api/v1',
+    base_url_env: 'OPENROUTER_BASE_URL',
+    api_key_env: 'OPENROUTER_API_KEY',
+  }),
+  // Keyless local servers: offered once their base URL env variable (or `enabled: true`) is set.
+  ollama: provider({
+    type: 'openai',
+    base_url: 'http://127.0.0.1:11434/v1',
+    base_url_env: 'OLLAMA_BASE_URL',
+    api_key_env: 'OLLAMA_API_KEY',
+    requires_api_key: false,
+    enabled: false,
+  }),
+  vllm: provider({
+    type: 'openai',
+    base_url: 'http://127.0.0.1:8001/v1',
+    base_url_env: 'VLLM_BASE_URL',
+    api_key_env: 'VLLM_API_KEY',
+    requires_api_key: false,
+    enabled: false,
+  }),
+};
+
+/** Every default in one object; the YAML file and env are merged over it. */
+export function defaultConfig(): Config {
+  return {
+    server: {
+      host: '0.0.0.0',
+      port: 8000,
+      body_limit_bytes: 10 * 1024 * 1024,
+      shutdown_grace_ms: 25_000,
+      trust_proxy: false,
+    },
+    log: { level: 'info', bodies: false },
+    upstream: {
+      timeout_ms: 60_000,
+      total_timeout_ms: 180_000,
+      stream_idle_timeout_ms: 60_000,
+      connect_timeout_ms: 10_000,
+      connections_per_origin: 256,
+      keep_alive_timeout_ms: 30_000,
+    },
+    retry: { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 },
+    auth: { mode: 'none', keys: [] },
+    providers: structuredClone(BUILTIN_PROVIDERS),
+    routes: {},
+  };
+}

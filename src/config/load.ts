@@ -1,0 +1,225 @@
+/**
+ * Builds the one configuration object: defaults ← YAML file ← environment, then validates it against the
+ * schema and freezes it. Every problem is collected and reported at once, each with its path (and the env
+ * variable it came from).
+ */
+import { readFileSync } from 'node:fs';
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { defaultConfig } from './defaults.js';
+import { type Config, ConfigSchema } from './schema.js';
+
+/** Thrown when the configuration is invalid; `problems` lists every one. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadOptions {
+  /** The environment (main.ts passes process.env). */
+  env: Record<string, string | undefined>;
+  /** Path of the YAML file (`--config` or GATEWAY_CONFIG); none = defaults and env only. */
+  file?: string | undefined;
+  /** YAML text given directly (tests). */
+  yamlText?: string | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+/** Env variable → config path and how to read its value. Part of the public interface (README). */
+const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool' | 'seconds']> = [
+  ['HOST', 'server.host', 'string'],
+  ['PORT', 'server.port', 'int'],
+  ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
+  ['SHUTDOWN_GRACE_SECONDS', 'server.shutdown_grace_ms', 'seconds'],
+  ['TRUST_PROXY', 'server.trust_proxy', 'bool'],
+  ['LOG_LEVEL', 'log.level', 'string'],
+  ['LOG_BODIES', 'log.bodies', 'bool'],
+  ['LLM_TIMEOUT', 'upstream.timeout_ms', 'seconds'],
+  ['LLM_TOTAL_TIMEOUT', 'upstream.total_timeout_ms', 'seconds'],
+  ['LLM_STREAM_IDLE_TIMEOUT', 'upstream.stream_idle_timeout_ms', 'seconds'],
+  ['LLM_MAX_RETRIES', 'retry.max_attempts', 'int'],
+  ['LLM_RETRY_BASE_MS', 'retry.base_delay_ms', 'int'],
+  ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
+  ['AUTH_MODE', 'auth.mode', 'string'],
+];
+
+let formatsRegistered = false;
+function registerFormats(): void {
+  if (formatsRegistered) return;
+  formatsRegistered = true;
+  FormatRegistry.Set('uri', (v) => URL.canParse(v) && /^https?:\/\//i.test(v));
+  FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}T/.test(v));
+}
+
+/**
+ * Loads, validates and freezes the configuration.
+ *
+ * @example
+ * const config = loadConfig({ env: process.env, file: process.env.GATEWAY_CONFIG });
+ * @throws ConfigError listing every problem.
+ */
+export function loadConfig(options: LoadOptions): Readonly<Config> {
+  registerFormats();
+  const problems: string[] = [];
+  const config = defaultConfig() as unknown as Json;
+
+  const fileData = readYaml(options, problems);
+  if (fileData !== undefined) mergeFile(config, fileData);
+
+  const sources = applyEnv(config, options.env, problems);
+  if (problems.length === 0) {
+    Value.Default(ConfigSchema, config);
+    for (const error of Value.Errors(ConfigSchema, config)) {
+      const path = error.path.slice(1).replaceAll('/', '.') || '(root)';
+      const from = sources.get(path);
+      problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${error.message}`);
+    }
+  }
+  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config as unknown as Config);
+}
+
+function readYaml(options: LoadOptions, problems: string[]): Json | undefined {
+  let text = options.yamlText;
+  const label = options.file ?? 'config';
+  if (text === undefined && options.file) {
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (err) {
+      problems.push(`${options.file}: cannot read the config file (${(err as Error).message})`);
+      return undefined;
+    }
+  }
+  if (text === undefined) return undefined;
+  try {
+    const data: unknown = parseYaml(text);
+    if (data === null || data === undefined) return undefined;
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      problems.push(`${label}: the top level must be a mapping`);
+      return undefined;
+    }
+    return data as Json;
+  } catch (err) {
+    problems.push(`${label}: not valid YAML (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Merges the file over the defaults. Provider entries merge over built-ins of the same name. */
+function mergeFile(config: Json, file: Json): void {
+  for (const [key, value] of Object.entries(file)) {
+    const current = config[key];
+    if (key === 'providers' && isObject(value) && isObject(current)) {
+      for (const [name, p] of Object.entries(value)) {
+        const base = current[name];
+        current[name] = isObject(base) && isObject(p) ? { ...base, ...p } : p;
+      }
+    } else if (isObject(value) && isObject(current) && key !== 'routes') {
+      config[key] = { ...current, ...value };
+    } else {
+      config[key] = value;
+    }
+  }
+}
+
+function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Map<string, string> {
+  const sources = new Map<string, string>();
+  for (const [name, path, kind] of ENV_MAP) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = convert(raw, kind);
+    if (value === undefined) {
+      problems.push(
+        `${path} (from env ${name}): expected ${kind === 'bool' ? 'true or false' : 'a number'}, got "${raw}"`,
+      );
+      continue;
+    }
+    setPath(config, path, value);
+    sources.set(path, name);
+  }
+  // Base-URL overrides with the names the official SDKs use (OPENAI_BASE_URL …); setting one for a
+  // keyless provider (OLLAMA_BASE_URL) also enables it.
+  const providers = config.providers;
+  if (isObject(providers)) {
+    for (const [name, p] of Object.entries(providers)) {
+      if (!isObject(p) || typeof p.base_url_env !== 'string') continue;
+      const url = env[p.base_url_env];
+      if (!url) continue;
+      p.base_url = url;
+      if (p.requires_api_key === false) p.enabled = true;
+      sources.set(`providers.${name}.base_url`, p.base_url_env);
+    }
+  }
+  if (env.AZURE_OPENAI_API_VERSION || env.OPENAI_API_VERSION) {
+    setPath(config, 'providers.azure.api_version', env.AZURE_OPENAI_API_VERSION || env.OPENAI_API_VERSION);
+  }
+  return sources;
+}
+
+function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      return undefined;
+    }
+    case 'int': {
+      const n = Number(raw);
+      return Number.isInteger(n) ? n : undefined;
+    }
+    case 'seconds': {
+      const n = Number(raw);
+      return Number.isFinite(n) && n >= 0 ? Math.round(n * 1000) : undefined;
+    }
+  }
+}
+
+/** Checks that need more than one field: routes name configured providers, delays are ordered. */
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  for (const [alias, route] of Object.entries(config.routes)) {
+    route.deployments.forEach((d, i) => {
+      if (!config.providers[d.provider]) {
+        problems.push(
+          `routes.${alias}.deployments.${i}.provider: unknown provider "${d.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
+        );
+      }
+    });
+  }
+  if (config.retry.base_delay_ms > config.retry.max_delay_ms) {
+    problems.push('retry.base_delay_ms: must not be larger than retry.max_delay_ms');
+  }
+  return problems;
+}
+
+function setPath(target: Json, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (!isObject(node[key])) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

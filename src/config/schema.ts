@@ -1,0 +1,140 @@
+/**
+ * The configuration schema: one TypeBox schema gives the validated type and the error messages.
+ * Field names are snake_case like the YAML file and the rest of the API.
+ */
+import { type Static, Type as T } from '@sinclair/typebox';
+
+const LogLevel = T.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
+);
+
+export const ProviderTypeSchema = T.Union([
+  T.Literal('openai'),
+  T.Literal('azure'),
+  T.Literal('anthropic'),
+  T.Literal('gemini'),
+]);
+
+export const ProviderConfigSchema = T.Object(
+  {
+    type: ProviderTypeSchema,
+    base_url: T.String({ format: 'uri', minLength: 1, description: 'Upstream base URL.' }),
+    /** Env variable that overrides `base_url` (e.g. OPENAI_BASE_URL). */
+    base_url_env: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    /** Env variable that holds the API key. Keys are read only from env, never from the file. */
+    api_key_env: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    /** False for keyless servers (Ollama, vLLM): the provider is offered without a key. */
+    requires_api_key: T.Boolean({ default: true }),
+    enabled: T.Boolean({ default: true }),
+    /** Azure OpenAI `api-version`. */
+    api_version: T.Optional(T.String({ minLength: 1 })),
+    headers: T.Record(T.String(), T.String(), { default: {} }),
+    /** Models listed by GET /v1/models for this provider. */
+    models: T.Array(T.String({ minLength: 1 }), { default: [] }),
+    /** Model-name prefixes routed to this provider without `provider/` (e.g. `claude-`). */
+    model_prefixes: T.Array(T.String({ minLength: 1 }), { default: [] }),
+    /** Sent as max_tokens to providers that require one (Anthropic) when the client sent none. */
+    default_max_tokens: T.Integer({ minimum: 1, default: 4096 }),
+  },
+  { additionalProperties: false },
+);
+
+export const DeploymentSchema = T.Object(
+  {
+    provider: T.String({ minLength: 1 }),
+    model: T.String({ minLength: 1 }),
+    weight: T.Optional(T.Number({ minimum: 0 })),
+    priority: T.Optional(T.Integer()),
+    rank: T.Optional(T.Integer()),
+    base_url: T.Optional(T.String({ format: 'uri' })),
+    api_key_env: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RouteSchema = T.Object(
+  {
+    strategy: T.Union([T.Literal('failover')], { default: 'failover' }),
+    deployments: T.Array(DeploymentSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const StaticKeySchema = T.Object(
+  {
+    name: T.String({ minLength: 1 }),
+    /** Hex SHA-256 of the key; the key itself never goes into config. */
+    key_sha256: T.String({ pattern: '^[0-9a-f]{64}$' }),
+    user_id: T.String({ minLength: 1 }),
+    tier: T.String({ default: 'free' }),
+    /** Empty = every model. */
+    allowed_models: T.Array(T.String({ minLength: 1 }), { default: [] }),
+    revoked: T.Boolean({ default: false }),
+    expires_at: T.Optional(T.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = T.Object(
+  {
+    server: T.Object(
+      {
+        host: T.String({ minLength: 1 }),
+        port: T.Integer({ minimum: 0, maximum: 65535 }),
+        body_limit_bytes: T.Integer({ minimum: 1024 }),
+        /** How long SIGTERM waits for in-flight requests and streams before closing them. */
+        shutdown_grace_ms: T.Integer({ minimum: 0 }),
+        trust_proxy: T.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    log: T.Object(
+      {
+        level: LogLevel,
+        /** Log prompts and completions. Off by default: they may hold personal data. */
+        bodies: T.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    upstream: T.Object(
+      {
+        /** One attempt: time until the answer (non-stream) or the first chunk (stream). */
+        timeout_ms: T.Integer({ minimum: 1 }),
+        /** All attempts, retries and fallbacks of one request together (streams: until the first chunk). */
+        total_timeout_ms: T.Integer({ minimum: 1 }),
+        /** Longest silence between two chunks of a stream. */
+        stream_idle_timeout_ms: T.Integer({ minimum: 1 }),
+        connect_timeout_ms: T.Integer({ minimum: 1 }),
+        connections_per_origin: T.Integer({ minimum: 1 }),
+        keep_alive_timeout_ms: T.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    retry: T.Object(
+      {
+        /** Attempts per deployment, the first included. */
+        max_attempts: T.Integer({ minimum: 1, maximum: 20 }),
+        base_delay_ms: T.Integer({ minimum: 0 }),
+        max_delay_ms: T.Integer({ minimum: 0 }),
+      },
+      { additionalProperties: false },
+    ),
+    auth: T.Object(
+      {
+        mode: T.Union([T.Literal('none'), T.Literal('keys')]),
+        keys: T.Array(StaticKeySchema),
+      },
+      { additionalProperties: false },
+    ),
+    providers: T.Record(T.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$' }), ProviderConfigSchema),
+    routes: T.Record(T.String({ minLength: 1 }), RouteSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** The validated, frozen configuration. */
+export type Config = Static<typeof ConfigSchema>;
+export type ProviderConfig = Static<typeof ProviderConfigSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type DeploymentConfig = Static<typeof DeploymentSchema>;
+export type StaticKeyConfig = Static<typeof StaticKeySchema>;

@@ -1,0 +1,189 @@
+/**
+ * The chat request lifecycle after validation and auth: walk the route's deployments in order (fallback),
+ * retry each on retriable errors, bound every attempt and the whole request by timeouts, and for streams
+ * hand back the upstream stream once its first chunk arrived — the point after which nothing is retried.
+ */
+import { ClientClosedError, GatewayError, TimeoutError } from '../errors.js';
+import { streamCutOff } from '../providers/sse.js';
+import type { CallOptions, ChatCompletion, ChatRequest, ChunkStream } from '../providers/types.js';
+import { type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import type { Deployment } from '../routing/resolver.js';
+import type { OpenedStream, RequestContext } from './context.js';
+
+export interface ChatPipelineOptions {
+  retry: RetryPolicy;
+  clock: RetryClock;
+  /** Per attempt: until the answer (non-stream) or the first chunk (stream). */
+  attemptTimeoutMs: number;
+  /** All attempts of one request (streams: until the first chunk). */
+  totalTimeoutMs: number;
+}
+
+export interface ChatPipeline {
+  complete(ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion>;
+  openStream(ctx: RequestContext, req: ChatRequest): Promise<OpenedStream>;
+}
+
+interface Attempt<T> {
+  value: T;
+  release(): void;
+}
+
+/** Creates the pipeline. `ctx.route` must be set before calling it. */
+export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
+  const { clock } = options;
+
+  /** One attempt against one deployment, with its own timeout, aborted with the request. */
+  async function attempt<T>(
+    ctx: RequestContext,
+    d: Deployment,
+    run: (call: CallOptions) => Promise<T>,
+    keepOpen: boolean,
+  ): Promise<Attempt<T>> {
+    const parent = ctx.abort.signal;
+    if (parent.aborted) throw parent.reason;
+    const controller = new AbortController();
+    const onParentAbort = () => controller.abort(parent.reason);
+    parent.addEventListener('abort', onParentAbort, { once: true });
+    const release = () => parent.removeEventListener('abort', onParentAbort);
+    const timer = setTimeout(() => {
+      controller.abort(
+        new TimeoutError(`${d.provider} did not answer within ${options.attemptTimeoutMs} ms.`, d.provider),
+      );
+    }, options.attemptTimeoutMs);
+    ctx.attempts++;
+    ctx.deployment = d;
+    const started = clock.now();
+    try {
+      const value = await run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
+      ctx.timings.upstream = clock.now() - started;
+      if (!keepOpen) release();
+      return {
+        value,
+        release: () => {
+          release();
+          controller.abort(new ClientClosedError());
+        },
+      };
+    } catch (err) {
+      release();
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+      controller.abort();
+      throw reason instanceof GatewayError ? reason : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Tries each deployment in order, each with retries; moves on only after a retriable failure. */
+  async function overRoute<T>(
+    ctx: RequestContext,
+    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    keepOpen: boolean,
+  ): Promise<Attempt<T>> {
+    const route = ctx.route;
+    if (!route) throw new Error('pipeline called without a route');
+    const deadline = clock.now() + options.totalTimeoutMs;
+    let lastError: unknown;
+    for (let i = 0; i < route.deployments.length; i++) {
+      const d = route.deployments[i] as Deployment;
+      if (i > 0) {
+        ctx.fallbackCount++;
+        ctx.log.warn(
+          {
+            event: 'upstream.fallback',
+            from: route.deployments[i - 1]?.id,
+            to: d.id,
+            reason: errorCode(lastError),
+          },
+          'moving to the next deployment',
+        );
+      }
+      try {
+        return await withRetry(() => attempt(ctx, d, (call) => run(d, call), keepOpen), {
+          policy: options.retry,
+          clock,
+          signal: ctx.abort.signal,
+          deadline,
+          onRetry: ({ attempt: n, delayMs, error }) =>
+            ctx.log.warn(
+              {
+                event: 'upstream.retry',
+                deployment: d.id,
+                attempt: n,
+                delay_ms: Math.round(delayMs),
+                error_code: error.code,
+              },
+              'retrying upstream call',
+            ),
+        });
+      } catch (err) {
+        lastError = err;
+        const retriable = err instanceof GatewayError && err.isRetryable;
+        if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) throw err;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Aborts the request when the total deadline passes; returns the canceller. */
+  function armDeadline(ctx: RequestContext): () => void {
+    const timer = setTimeout(() => {
+      const provider = ctx.deployment?.provider ?? 'upstream';
+      ctx.abort.abort(
+        new TimeoutError(`No answer within the total timeout of ${options.totalTimeoutMs} ms.`, provider),
+      );
+    }, options.totalTimeoutMs);
+    return () => clearTimeout(timer);
+  }
+
+  return {
+    async complete(ctx, req) {
+      const disarm = armDeadline(ctx);
+      try {
+        const { value } = await overRoute(ctx, (d, call) => d.adapter.chat(req, call), false);
+        ctx.usage = value.usage ?? null;
+        ctx.servedModel = typeof value.model === 'string' ? value.model : null;
+        ctx.finishReason = value.choices[0]?.finish_reason ?? null;
+        return value;
+      } finally {
+        disarm();
+      }
+    },
+
+    async openStream(ctx, req) {
+      const disarm = armDeadline(ctx);
+      try {
+        const opened = await overRoute(
+          ctx,
+          async (d, call) => {
+            const stream: ChunkStream = await d.adapter.chatStream(req, call);
+            const rest = stream[Symbol.asyncIterator]();
+            const first = await rest.next();
+            if (first.done) throw streamCutOff(d.provider);
+            return { first: first.value, rest };
+          },
+          true,
+        );
+        ctx.servedModel = typeof opened.value.first.model === 'string' ? opened.value.first.model : null;
+        let closed = false;
+        return {
+          first: opened.value.first,
+          rest: opened.value.rest,
+          close() {
+            if (closed) return;
+            closed = true;
+            opened.release();
+            void opened.value.rest.return?.();
+          },
+        };
+      } finally {
+        disarm();
+      }
+    },
+  };
+}
+
+function errorCode(err: unknown): string {
+  return err instanceof GatewayError ? err.code : 'internal_error';
+}

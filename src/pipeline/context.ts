@@ -1,0 +1,70 @@
+/**
+ * The one object every stage of a request reads and extends; logs, headers and (later) spans and metrics
+ * are built from it.
+ */
+
+import type { FastifyBaseLogger as Logger } from 'fastify';
+import type { Principal } from '../auth/principal.js';
+import type { ChatCompletionChunk, Usage } from '../providers/types.js';
+import type { Deployment, Route } from '../routing/resolver.js';
+
+/** Milliseconds spent per stage (performance.now() differences), for Server-Timing and logs. */
+export interface StageTimings {
+  auth: number;
+  resolve: number;
+  /** Upstream time to first byte: the whole answer (non-stream) or the first chunk (stream), last attempt. */
+  upstream: number;
+}
+
+export interface RequestContext {
+  readonly requestId: string;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  readonly log: Logger;
+  /** Aborted on client disconnect (ClientClosedError) or when the total deadline passes (TimeoutError). */
+  readonly abort: AbortController;
+  principal: Principal | null;
+  model: string | null;
+  stream: boolean;
+  route: Route | null;
+  /** The deployment that served (or was tried last). */
+  deployment: Deployment | null;
+  /** Upstream attempts made, retries and fallbacks included. */
+  attempts: number;
+  /** How many times the request moved to another deployment. */
+  fallbackCount: number;
+  timings: StageTimings;
+  usage: Usage | null;
+  /** Upstream model that served (the provider's answer, e.g. `gpt-4o-2024-08-06`). */
+  servedModel: string | null;
+  finishReason: string | null;
+}
+
+/** A new context with the shape fixed up front (stable hidden class on the hot path). */
+export function createContext(requestId: string, log: Logger, startedAt: number): RequestContext {
+  return {
+    requestId,
+    startedAt,
+    log,
+    abort: new AbortController(),
+    principal: null,
+    model: null,
+    stream: false,
+    route: null,
+    deployment: null,
+    attempts: 0,
+    fallbackCount: 0,
+    timings: { auth: 0, resolve: 0, upstream: 0 },
+    usage: null,
+    servedModel: null,
+    finishReason: null,
+  };
+}
+
+/** An opened stream: its first chunk already arrived, the rest follows. */
+export interface OpenedStream {
+  first: ChatCompletionChunk;
+  rest: AsyncIterator<ChatCompletionChunk>;
+  /** Ends the upstream call (idempotent); call when the client stream is done either way. */
+  close(): void;
+}

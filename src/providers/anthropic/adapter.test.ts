@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { Agent } from 'undici';
+import { AuthError, BadRequestError, ProviderUnavailableError, RateLimitError } from '../../errors.js';
+import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, ProviderSettings } from '../types.js';
+import { createAnthropicAdapter } from './adapter.js';
+
+const KEY = 'sk-ant-test-0123456789abcdef';
+
+interface Seen {
+  method: string | undefined;
+  url: string | undefined;
+  headers: IncomingHttpHeaders;
+  body: Record<string, unknown>;
+}
+
+let seen: Seen[] = [];
+let reply: (res: ServerResponse) => void = () => {};
+
+const server = createServer((req, res) => {
+  let raw = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    raw += chunk;
+  });
+  req.on('end', () => {
+    seen.push({ method: req.method, url: req.url, headers: req.headers, body: JSON.parse(raw) });
+    reply(res);
+  });
+});
+const dispatcher = new Agent();
+let baseUrl = '';
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await dispatcher.close();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function fixture(name: string): string {
+  return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
+}
+
+function adapter(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
+  const settings: ProviderSettings = {
+    name: 'anthropic',
+    type: 'anthropic',
+    baseUrl,
+    apiKey: KEY,
+    apiKeyEnv: 'ANTHROPIC_API_KEY',
+    headers: { 'Anthropic-Beta': 'test-beta' },
+    defaultMaxTokens: 512,
+    ...overrides,
+  };
+  return createAnthropicAdapter(settings, { dispatcher });
+}
+
+function respond(status: number, body: string, headers: Record<string, string> = {}): void {
+  seen = [];
+  reply = (res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
+}
+
+const REQ = { model: 'claude', messages: [{ role: 'user', content: 'Hi' }] } as ChatRequest;
+const call = () => ({
+  model: 'claude-sonnet-4-5',
+  signal: new AbortController().signal,
+  requestId: 'req_123',
+});
+
+function errorBody(type: string, message: string): string {
+  return JSON.stringify({ type: 'error', error: { type, message } });
+}
+
+test('chat: POST /v1/messages with Anthropic headers, answer translated', async () => {
+  respond(200, fixture('response-text.json'));
+  const out = await adapter().chat({ ...REQ, stream: true }, call());
+  assert.equal(out.choices[0]?.message.content, 'Hi! My name is Claude. How can I help?');
+  const [r] = seen;
+  assert.equal(r?.method, 'POST');
+  assert.equal(r?.url, '/v1/messages');
+  assert.equal(r?.headers['x-api-key'], KEY);
+  assert.equal(r?.headers['anthropic-version'], '2023-06-01');
+  assert.equal(r?.headers['anthropic-beta'], 'test-beta');
+  assert.equal(r?.headers['content-type'], 'application/json');
+  assert.equal(r?.headers['x-request-id'], 'req_123');
+  assert.equal(r?.headers.authorization, undefined);
+  assert.deepStrictEqual(r?.body, {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 512,
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+  });
+});
+
+test('chat: no x-api-key header for a keyless endpoint', async () => {
+  respond(200, fixture('response-text.json'));
+  await adapter({ apiKey: undefined, apiKeyEnv: undefined }).chat(REQ, call());
+  assert.equal(seen[0]?.headers['x-api-key'], undefined);
+});
+
+test('chatStream: SSE request, chunks translated, ends with usage', async () => {
+  seen = [];
+  reply = (res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(fixture('stream-text.chunks.txt'));
+  };
+  const stream = await adapter().chatStream(REQ, call());
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  assert.equal(seen[0]?.headers.accept, 'text/event-stream');
+  assert.equal(seen[0]?.body.stream, true);
+  assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'Hello, world!');
+  assert.equal(chunks.at(-1)?.usage?.total_tokens, 40);
+});
+
+test('529 overloaded → ProviderUnavailableError, for chat and before the stream starts', async () => {
+  respond(529, errorBody('overloaded_error', 'Overloaded'));
+  await assert.rejects(adapter().chat(REQ, call()), (err: unknown) => {
+    assert.ok(err instanceof ProviderUnavailableError);
+    assert.equal(err.upstreamStatus, 529);
+    assert.match(err.message, /Overloaded/);
+    return true;
+  });
+  await assert.rejects(adapter().chatStream(REQ, call()), ProviderUnavailableError);
+});
+
+test('401 → AuthError naming the env variable, never the key', async () => {
+  respond(401, errorBody('authentication_error', 'invalid x-api-key'));
+  await assert.rejects(adapter().chat(REQ, call()), (err: unknown) => {
+    assert.ok(err instanceof AuthError);
+    assert.match(err.message, /ANTHROPIC_API_KEY/);
+    assert.ok(!err.message.includes(KEY));
+    assert.ok(!String(err.stack).includes(KEY));
+    return true;
+  });
+});
+
+test('429 with retry-after: 2 → RateLimitError retryAfterMs 2000; an echoed key is redacted', async () => {
+  respond(429, errorBody('rate_limit_error', `Too many requests for key ${KEY}`), { 'retry-after': '2' });
+  await assert.rejects(adapter().chat(REQ, call()), (err: unknown) => {
+    assert.ok(err instanceof RateLimitError);
+    assert.equal(err.retryAfterMs, 2000);
+    assert.ok(!err.message.includes(KEY));
+    assert.match(err.message, /\[redacted\]/);
+    return true;
+  });
+});
+
+test('a 200 body that is not a Message → ProviderUnavailableError', async () => {
+  respond(200, JSON.stringify({ type: 'message', text: 'no content array' }));
+  await assert.rejects(adapter().chat(REQ, call()), ProviderUnavailableError);
+  respond(200, 'not json');
+  await assert.rejects(adapter().chat(REQ, call()), ProviderUnavailableError);
+});
+
+test('untranslatable requests reject before any upstream call', async () => {
+  respond(200, fixture('response-text.json'));
+  await assert.rejects(adapter().chat({ ...REQ, n: 3 }, call()), BadRequestError);
+  await assert.rejects(adapter().chatStream({ ...REQ, n: 3 }, call()), BadRequestError);
+  assert.equal(seen.length, 0);
+});

@@ -1,0 +1,87 @@
+/**
+ * The `anthropic` provider: OpenAI chat requests served by Anthropic's Messages API.
+ */
+import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { GatewayError, ProviderUnavailableError } from '../../errors.js';
+import { post, readJson } from '../http.js';
+import { readSse } from '../sse.js';
+import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
+import { jsonSchemaToolName, toAnthropicRequest } from './request.js';
+import { toChatCompletion } from './response.js';
+import { toChunkStream } from './stream.js';
+
+/** Messages API version the translations are written against. */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+/** Creates the adapter for one configured Anthropic endpoint (`baseUrl` without `/v1`). */
+export function createAnthropicAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
+  const provider = settings.name;
+  const url = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`);
+
+  async function send(req: ChatRequest, call: CallOptions, stream: boolean) {
+    const { stream: _ignored, ...body } = toAnthropicRequest(req, call.model, settings.defaultMaxTokens);
+    try {
+      return await post(deps.dispatcher, {
+        provider,
+        url,
+        headers: requestHeaders(settings, call, stream),
+        body: JSON.stringify(stream ? { ...body, stream: true } : body),
+        signal: call.signal,
+        apiKeyEnv: settings.apiKeyEnv,
+      });
+    } catch (err) {
+      throw redactKey(err, settings.apiKey);
+    }
+  }
+
+  return {
+    name: provider,
+    type: 'anthropic',
+    async chat(req, call) {
+      const res = await send(req, call, false);
+      const json = await readJson(provider, res, call.signal);
+      if (!isMessage(json)) {
+        const message = `${provider} answered with an unexpected body (no content array).`;
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
+      }
+      return toChatCompletion(json, { jsonTool: jsonSchemaToolName(req) });
+    },
+    async chatStream(req, call) {
+      const res = await send(req, call, true);
+      return toChunkStream(provider, readSse(provider, res.body, call.signal), {
+        jsonTool: jsonSchemaToolName(req),
+      });
+    },
+  };
+}
+
+function requestHeaders(
+  settings: ProviderSettings,
+  call: CallOptions,
+  stream: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    'anthropic-version': ANTHROPIC_VERSION,
+    'content-type': 'application/json',
+    'x-request-id': call.requestId,
+  };
+  if (stream) headers.accept = 'text/event-stream';
+  if (settings.apiKey) headers['x-api-key'] = settings.apiKey;
+  // Lower-cased so configured headers replace the defaults instead of duplicating them.
+  for (const [name, value] of Object.entries(settings.headers)) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+function isMessage(value: unknown): value is Message {
+  return (
+    typeof value === 'object' && value !== null && Array.isArray((value as { content?: unknown }).content)
+  );
+}
+
+/** Upstream error text is quoted into messages; an upstream that echoes the key must not leak it. */
+function redactKey(err: unknown, apiKey: string | undefined): unknown {
+  if (apiKey && err instanceof GatewayError && err.message.includes(apiKey)) {
+    err.message = err.message.split(apiKey).join('[redacted]');
+  }
+  return err;
+}

@@ -1,0 +1,174 @@
+/**
+ * OpenAI chat request → Anthropic Messages API request body.
+ *
+ * Mapped: messages (see messages.ts), max_completion_tokens / max_tokens (default from settings), temperature
+ * and top_p (passed through unclamped: Anthropic rejects temperature > 1 itself), stop → stop_sequences,
+ * tools, tool_choice, parallel_tool_calls, user → metadata.user_id, response_format (json_object by a system
+ * instruction, json_schema by a forced tool), stream, and the non-OpenAI extra `top_k`.
+ *
+ * Rejected (BadRequestError): n > 1, legacy functions / function_call, custom tools and custom or
+ * allowed_tools tool_choice.
+ *
+ * Dropped because Anthropic has no equivalent: seed, presence_penalty, frequency_penalty, logit_bias,
+ * logprobs, top_logprobs, metadata, store, service_tier, modalities, audio, prediction, reasoning_effort,
+ * verbosity, web_search_options, prompt_cache_key, stream_options (usage is always reported) and unknown
+ * extra fields.
+ */
+import type {
+  MessageCreateParamsBase,
+  Tool,
+  ToolChoice,
+  ToolUnion,
+} from '@anthropic-ai/sdk/resources/messages';
+import type { ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
+import { BadRequestError } from '../../errors.js';
+import type { ChatRequest } from '../types.js';
+import { toAnthropicMessages } from './messages.js';
+
+/** The Anthropic Messages API request body the adapter sends. */
+export type AnthropicRequest = MessageCreateParamsBase;
+
+/** Tool name used for `response_format: json_schema` when the schema has no name. */
+export const DEFAULT_JSON_TOOL = 'json_response';
+
+const JSON_OBJECT_INSTRUCTION =
+  'Respond with a single valid JSON object only: no prose, no Markdown code fences, nothing before or after it.';
+
+/** Builds the Anthropic request body for `req`, asking for the upstream `model`. */
+export function toAnthropicRequest(
+  req: ChatRequest,
+  model: string,
+  defaultMaxTokens: number,
+): AnthropicRequest {
+  rejectUnsupported(req);
+  const { system, messages } = toAnthropicMessages(req.messages);
+  if (req.response_format?.type === 'json_object') system.push(JSON_OBJECT_INSTRUCTION);
+  const body: AnthropicRequest = {
+    model,
+    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens,
+    messages,
+  };
+  if (system.length > 0) body.system = system.join('\n\n');
+  if (req.temperature != null) body.temperature = req.temperature;
+  if (req.top_p != null) body.top_p = req.top_p;
+  if (typeof req.top_k === 'number') body.top_k = req.top_k;
+  const stop = stopSequences(req.stop);
+  if (stop.length > 0) body.stop_sequences = stop;
+  const { tools, toolChoice } = toolFields(req);
+  if (tools.length > 0) {
+    body.tools = tools;
+    if (toolChoice) body.tool_choice = toolChoice;
+  }
+  if (req.user) body.metadata = { user_id: req.user };
+  if (req.stream === true) body.stream = true;
+  return body;
+}
+
+/**
+ * Name of the tool that carries a `json_schema` answer, or undefined when the request does not ask for one.
+ * The response and stream translations turn that tool's input back into message content.
+ */
+export function jsonSchemaToolName(req: ChatRequest): string | undefined {
+  const format = req.response_format;
+  if (format?.type !== 'json_schema') return undefined;
+  return format.json_schema.name || DEFAULT_JSON_TOOL;
+}
+
+function rejectUnsupported(req: ChatRequest): void {
+  if (req.n != null && req.n > 1) {
+    throw new BadRequestError(
+      'Anthropic returns a single choice; n > 1 is not supported.',
+      'unsupported_parameter',
+      {
+        param: 'n',
+      },
+    );
+  }
+  if (req.functions != null || req.function_call != null) {
+    throw new BadRequestError(
+      'Legacy functions are not supported by Anthropic; use tools.',
+      'unsupported_parameter',
+      {
+        param: req.functions != null ? 'functions' : 'function_call',
+      },
+    );
+  }
+}
+
+function stopSequences(stop: string | string[] | null | undefined): string[] {
+  if (stop == null) return [];
+  return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+}
+
+function toolFields(req: ChatRequest): { tools: ToolUnion[]; toolChoice: ToolChoice | undefined } {
+  const userTools = (req.tools ?? []).map(toTool);
+  let choice = req.tool_choice == null ? undefined : toToolChoice(req.tool_choice);
+  const jsonTool = jsonSchemaTool(req);
+  const tools: ToolUnion[] = jsonTool ? [...userTools, jsonTool] : userTools;
+  if (jsonTool) {
+    if (userTools.some((t) => t.name === jsonTool.name)) {
+      throw new BadRequestError(
+        'response_format.json_schema.name clashes with a tool name.',
+        'invalid_request',
+        {
+          param: 'response_format.json_schema.name',
+        },
+      );
+    }
+    // Forcing the JSON tool alone would forbid the client's own tools; with them, `any` lets the model
+    // either call one of them or answer through the JSON tool.
+    const namedTool = choice?.type === 'tool' ? choice : undefined;
+    const offerUserTools = userTools.length > 0 && choice?.type !== 'none';
+    choice = namedTool ?? (offerUserTools ? { type: 'any' } : { type: 'tool', name: jsonTool.name });
+  }
+  if (req.parallel_tool_calls === false && tools.length > 0) {
+    const base = choice ?? { type: 'auto' };
+    choice = base.type === 'none' ? base : { ...base, disable_parallel_tool_use: true };
+  }
+  return { tools, toolChoice: choice };
+}
+
+function toTool(tool: ChatCompletionTool, i: number): Tool {
+  if (tool.type !== 'function') {
+    throw new BadRequestError(
+      `Tools of type "${tool.type}" are not supported by Anthropic.`,
+      'unsupported_parameter',
+      {
+        param: `tools[${i}].type`,
+      },
+    );
+  }
+  const fn = tool.function;
+  const out: Tool = {
+    name: fn.name,
+    input_schema: (fn.parameters as Tool.InputSchema | undefined) ?? { type: 'object', properties: {} },
+  };
+  if (fn.description) out.description = fn.description;
+  return out;
+}
+
+function toToolChoice(choice: ChatCompletionToolChoiceOption): ToolChoice {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'required') return { type: 'any' };
+  if (choice === 'none') return { type: 'none' };
+  if (choice.type === 'function') return { type: 'tool', name: choice.function.name };
+  throw new BadRequestError(
+    `tool_choice of type "${choice.type}" is not supported by Anthropic.`,
+    'unsupported_parameter',
+    {
+      param: 'tool_choice',
+    },
+  );
+}
+
+function jsonSchemaTool(req: ChatRequest): Tool | undefined {
+  const name = jsonSchemaToolName(req);
+  if (name === undefined || req.response_format?.type !== 'json_schema') return undefined;
+  const spec = req.response_format.json_schema;
+  return {
+    name,
+    description:
+      spec.description || 'Answer by calling this tool; its input is the response, as a JSON object.',
+    input_schema: (spec.schema as Tool.InputSchema | undefined) ?? { type: 'object', properties: {} },
+  };
+}

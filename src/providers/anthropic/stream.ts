@@ -1,0 +1,180 @@
+/**
+ * Anthropic Messages SSE events → OpenAI `chat.completion.chunk`s.
+ */
+import type {
+  RawContentBlockDeltaEvent,
+  RawContentBlockStartEvent,
+  RawMessageDeltaEvent,
+  RawMessageStartEvent,
+} from '@anthropic-ai/sdk/resources/messages';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { GatewayError, ProviderUnavailableError } from '../../errors.js';
+import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import { type AnthropicTokens, type FinishReason, toFinishReason, toUsage } from './mapping.js';
+import type { TranslateOptions } from './response.js';
+
+type Delta = ChatCompletionChunk.Choice.Delta;
+
+/** What a content block index carries: client tool calls get their own 0-based OpenAI tool index. */
+type BlockKind =
+  | { kind: 'text' }
+  | { kind: 'json' }
+  | { kind: 'tool'; toolIndex: number }
+  | { kind: 'other' };
+
+interface StreamErrorEvent {
+  type: 'error';
+  error?: { type?: string; message?: string };
+}
+
+/**
+ * Translates an Anthropic event stream. Ends with a usage chunk after `message_stop`; an `error` event or a
+ * stream that ends before `message_stop` throws `ProviderUnavailableError`.
+ */
+export async function* toChunkStream(
+  provider: string,
+  events: AsyncIterable<EventSourceMessage>,
+  options: TranslateOptions = {},
+): AsyncGenerator<ChatCompletionChunk> {
+  const translator = new ChunkTranslator(provider, options);
+  for await (const event of events) {
+    if (event.event === 'ping') continue;
+    const data = parseEventJson<unknown>(provider, event.data);
+    let chunks: ChatCompletionChunk[];
+    try {
+      chunks = translator.handle(data);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new ProviderUnavailableError(`${provider} sent a malformed stream event.`, provider, {
+        cause: err,
+      });
+    }
+    yield* chunks;
+    if (translator.done) return;
+  }
+  throw streamCutOff(provider);
+}
+
+class ChunkTranslator {
+  done = false;
+  private id = '';
+  private model = '';
+  private started = false;
+  private finished = false;
+  private readonly created: number;
+  private readonly blocks = new Map<number, BlockKind>();
+  private toolCount = 0;
+  private tokens: AnthropicTokens = {};
+
+  constructor(
+    private readonly provider: string,
+    private readonly options: TranslateOptions,
+  ) {
+    this.created = options.created ?? Math.floor(Date.now() / 1000);
+  }
+
+  /** The chunks one event turns into. Unknown event types are skipped (forward compatibility). */
+  handle(data: unknown): ChatCompletionChunk[] {
+    const type = (data as { type?: unknown } | null)?.type;
+    switch (type) {
+      case 'message_start':
+        return this.start(data as RawMessageStartEvent);
+      case 'content_block_start':
+        return this.blockStart(data as RawContentBlockStartEvent);
+      case 'content_block_delta':
+        return this.blockDelta(data as RawContentBlockDeltaEvent);
+      case 'message_delta':
+        return this.messageDelta(data as RawMessageDeltaEvent);
+      case 'message_stop':
+        return this.stop();
+      case 'error':
+        throw this.streamError(data as StreamErrorEvent);
+      default:
+        return [];
+    }
+  }
+
+  private start(event: RawMessageStartEvent): ChatCompletionChunk[] {
+    this.started = true;
+    this.id = event.message.id;
+    this.model = event.message.model;
+    this.tokens = { ...event.message.usage };
+    return [this.chunk({ role: 'assistant', content: '' })];
+  }
+
+  private blockStart(event: RawContentBlockStartEvent): ChatCompletionChunk[] {
+    const block = event.content_block;
+    if (block.type === 'text') {
+      this.blocks.set(event.index, { kind: 'text' });
+      return block.text ? [this.chunk({ content: block.text })] : [];
+    }
+    if (block.type === 'tool_use' && block.name === this.options.jsonTool) {
+      this.blocks.set(event.index, { kind: 'json' });
+      return [];
+    }
+    if (block.type === 'tool_use') {
+      const toolIndex = this.toolCount++;
+      this.blocks.set(event.index, { kind: 'tool', toolIndex });
+      const call = { index: toolIndex, id: block.id, type: 'function' as const };
+      return [this.chunk({ tool_calls: [{ ...call, function: { name: block.name, arguments: '' } }] })];
+    }
+    this.blocks.set(event.index, { kind: 'other' });
+    return [];
+  }
+
+  private blockDelta(event: RawContentBlockDeltaEvent): ChatCompletionChunk[] {
+    const block = this.blocks.get(event.index);
+    const delta = event.delta;
+    if (delta.type === 'text_delta' && block?.kind === 'text') return [this.chunk({ content: delta.text })];
+    if (delta.type !== 'input_json_delta' || delta.partial_json === '') return [];
+    if (block?.kind === 'json') return [this.chunk({ content: delta.partial_json })];
+    if (block?.kind === 'tool') {
+      return [
+        this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] }),
+      ];
+    }
+    return [];
+  }
+
+  private messageDelta(event: RawMessageDeltaEvent): ChatCompletionChunk[] {
+    // message_delta usage is cumulative; its input counts, when present, supersede message_start's.
+    for (const [key, value] of Object.entries(event.usage ?? {})) {
+      if (typeof value === 'number') this.tokens = { ...this.tokens, [key]: value };
+    }
+    return [this.finish(toFinishReason(event.delta.stop_reason, this.toolCount > 0))];
+  }
+
+  private stop(): ChatCompletionChunk[] {
+    const chunks = this.finished ? [] : [this.finish('stop')];
+    this.done = true;
+    return [...chunks, { ...this.base(), choices: [], usage: toUsage(this.tokens) }];
+  }
+
+  private finish(reason: FinishReason): ChatCompletionChunk {
+    this.finished = true;
+    return this.chunk({}, reason);
+  }
+
+  private streamError(event: StreamErrorEvent): ProviderUnavailableError {
+    const kind = event.error?.type ?? 'error';
+    const message = (event.error?.message ?? '').slice(0, 500);
+    return new ProviderUnavailableError(
+      `${this.provider} failed mid-stream (${kind})${message ? `: ${message}` : '.'}`,
+      this.provider,
+    );
+  }
+
+  private chunk(delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk {
+    return { ...this.base(), choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
+  }
+
+  private base(): Omit<ChatCompletionChunk, 'choices'> {
+    if (!this.started) {
+      throw new ProviderUnavailableError(
+        `${this.provider} sent stream events before message_start.`,
+        this.provider,
+      );
+    }
+    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The `gemini` adapter: Google's Gemini API (`generateContent` and `streamGenerateContent?alt=sse`),
+ * translating OpenAI chat requests and answers both ways.
+ */
+import { ProviderUnavailableError } from '../../errors.js';
+import { post, readJson } from '../http.js';
+import { readSse } from '../sse.js';
+import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
+import { toGeminiRequest } from './request.js';
+import { isGeminiResponse, toChatCompletion } from './response.js';
+import { toChunkStream } from './stream.js';
+
+/** Used when the settings carry no base URL. Without an API version: the adapter adds `/v1beta`. */
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+type Method = 'generateContent' | 'streamGenerateContent';
+
+/**
+ * Creates an adapter for the Gemini API. The key is sent as `x-goog-api-key`, never as `?key=`, so it
+ * cannot end up in logged URLs.
+ *
+ * @example
+ * const gemini = createGeminiAdapter(
+ *   { name: 'gemini', type: 'gemini', baseUrl: GEMINI_DEFAULT_BASE_URL, apiKey, apiKeyEnv: 'GEMINI_API_KEY',
+ *     headers: {}, defaultMaxTokens: 4096 },
+ *   { dispatcher },
+ * );
+ */
+export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
+  const { name } = settings;
+  const baseUrl = (settings.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
+
+  function send(req: ChatRequest, call: CallOptions, method: Method) {
+    const url = new URL(`${baseUrl}/v1beta/models/${encodeURIComponent(modelId(call.model))}:${method}`);
+    if (method === 'streamGenerateContent') url.searchParams.set('alt', 'sse');
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...settings.headers,
+      'x-request-id': call.requestId,
+    };
+    if (settings.apiKey) headers['x-goog-api-key'] = settings.apiKey;
+    return post(deps.dispatcher, {
+      provider: name,
+      url,
+      headers,
+      body: JSON.stringify(toGeminiRequest(req)),
+      signal: call.signal,
+      apiKeyEnv: settings.apiKeyEnv,
+    });
+  }
+
+  return {
+    name,
+    type: 'gemini',
+    async chat(req, call) {
+      const res = await send(req, call, 'generateContent');
+      const json = await readJson(name, res, call.signal);
+      const usable =
+        isGeminiResponse(json) &&
+        ((json.candidates?.length ?? 0) > 0 || json.promptFeedback?.blockReason !== undefined);
+      if (!usable) {
+        throw new ProviderUnavailableError(
+          `${name} answered with something that is not a Gemini response.`,
+          name,
+          {
+            upstreamStatus: res.statusCode,
+          },
+        );
+      }
+      return toChatCompletion(json, modelId(call.model));
+    },
+    async chatStream(req, call) {
+      const res = await send(req, call, 'streamGenerateContent');
+      return toChunkStream(readSse(name, res.body, call.signal), {
+        provider: name,
+        model: modelId(call.model),
+      });
+    },
+  };
+}
+
+/** Accepts Gemini's resource form `models/gemini-…` as well as the bare id. */
+function modelId(model: string): string {
+  return model.startsWith('models/') ? model.slice('models/'.length) : model;
+}

@@ -1,0 +1,145 @@
+/**
+ * Gemini `streamGenerateContent?alt=sse` events → OpenAI `chat.completion.chunk`s.
+ *
+ * Each event is a whole `GenerateContentResponse` holding the new text since the last one; function calls
+ * arrive complete in one event. There is no end marker: the stream is complete once a candidate carried a
+ * `finishReason` (or the prompt was blocked), so a body that ends before that was cut off.
+ */
+import type { Candidate } from '@google/genai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { ProviderUnavailableError } from '../../errors.js';
+import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import {
+  type FinishReason,
+  type GeminiResponse,
+  isGeminiResponse,
+  isVisibleText,
+  newCompletionId,
+  nowSeconds,
+  toFinishReason,
+  toToolCall,
+  toUsage,
+  type UsageMetadata,
+} from './response.js';
+
+type ChunkChoice = ChatCompletionChunk.Choice;
+
+/** What the translation needs besides the events. */
+export interface StreamContext {
+  /** Configured provider name, for errors. */
+  provider: string;
+  /** Model asked for, reported when Gemini names no `modelVersion`. */
+  model: string;
+}
+
+/**
+ * Translates SSE events into OpenAI chunks, ending with a usage chunk (`choices: []`) when Gemini reported
+ * usage. Throws `ProviderUnavailableError` for error events, malformed events and cut-off streams.
+ */
+export async function* toChunkStream(
+  events: AsyncIterable<EventSourceMessage>,
+  ctx: StreamContext,
+): AsyncGenerator<ChatCompletionChunk> {
+  const translator = new ChunkTranslator(ctx);
+  for await (const event of events) {
+    if (event.data.trim() === '') continue;
+    yield* translator.onEvent(parseEventJson<unknown>(ctx.provider, event.data));
+  }
+  if (!translator.finished) throw streamCutOff(ctx.provider);
+  const usage = translator.usageChunk();
+  if (usage) yield usage;
+}
+
+class ChunkTranslator {
+  finished = false;
+  readonly #ctx: StreamContext;
+  #header: Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model'> | undefined;
+  #usage: UsageMetadata | undefined;
+  /** Per candidate index: how many tool calls it made so far (also marks the role chunk as sent). */
+  readonly #toolCalls = new Map<number, number>();
+
+  constructor(ctx: StreamContext) {
+    this.#ctx = ctx;
+  }
+
+  onEvent(payload: unknown): ChatCompletionChunk[] {
+    const { provider } = this.#ctx;
+    const error = (payload as { error?: { message?: unknown } } | null)?.error;
+    if (error !== undefined) {
+      const message = typeof error?.message === 'string' ? `: ${error.message}` : '.';
+      throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
+    }
+    if (!isGeminiResponse(payload)) {
+      throw new ProviderUnavailableError(
+        `${provider} sent a stream event that is not a Gemini response.`,
+        provider,
+      );
+    }
+    this.#header ??= {
+      id: payload.responseId ?? newCompletionId(),
+      object: 'chat.completion.chunk',
+      created: nowSeconds(),
+      model: payload.modelVersion ?? this.#ctx.model,
+    };
+    if (payload.usageMetadata) this.#usage = payload.usageMetadata;
+    return this.#choices(payload).map((choice) => this.#chunk([choice]));
+  }
+
+  usageChunk(): ChatCompletionChunk | undefined {
+    if (!this.#usage) return undefined;
+    return { ...this.#chunk([]), usage: toUsage(this.#usage) };
+  }
+
+  #choices(payload: GeminiResponse): ChunkChoice[] {
+    const candidates = payload.candidates ?? [];
+    if (candidates.length === 0 && payload.promptFeedback?.blockReason !== undefined) {
+      this.finished = true;
+      return [...this.#start(0), finish(0, 'content_filter')];
+    }
+    return candidates.flatMap((candidate, i) => this.#candidateChoices(candidate, candidate.index ?? i));
+  }
+
+  #candidateChoices(candidate: Candidate, index: number): ChunkChoice[] {
+    const out = this.#start(index);
+    let text = '';
+    const flushText = () => {
+      if (text !== '') out.push(delta(index, { content: text }));
+      text = '';
+    };
+    for (const part of candidate.content?.parts ?? []) {
+      if (isVisibleText(part)) text += part.text;
+      if (!part.functionCall) continue;
+      flushText();
+      const call = toToolCall(part.functionCall);
+      const callIndex = this.#toolCalls.get(index) ?? 0;
+      this.#toolCalls.set(index, callIndex + 1);
+      out.push(delta(index, { tool_calls: [{ index: callIndex, ...call }] }));
+    }
+    flushText();
+    if (candidate.finishReason !== undefined) {
+      this.finished = true;
+      out.push(finish(index, toFinishReason(candidate.finishReason, (this.#toolCalls.get(index) ?? 0) > 0)));
+    }
+    return out;
+  }
+
+  /** The role chunk, once per candidate. */
+  #start(index: number): ChunkChoice[] {
+    if (this.#toolCalls.has(index)) return [];
+    this.#toolCalls.set(index, 0);
+    return [delta(index, { role: 'assistant', content: '' })];
+  }
+
+  #chunk(choices: ChunkChoice[]): ChatCompletionChunk {
+    if (!this.#header) throw new Error('unreachable: chunk before the first event');
+    return { ...this.#header, choices };
+  }
+}
+
+function delta(index: number, d: ChunkChoice['delta']): ChunkChoice {
+  return { index, delta: d, finish_reason: null };
+}
+
+function finish(index: number, reason: FinishReason): ChunkChoice {
+  return { index, delta: {}, finish_reason: reason };
+}

@@ -1,0 +1,202 @@
+/**
+ * Shared HTTP plumbing for adapters: one pooled undici dispatcher, a JSON POST that turns every failure
+ * into a typed `ProviderError`, and the mapping from upstream HTTP statuses to the error taxonomy.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  AuthError,
+  GatewayError,
+  InvalidRequestError,
+  type ProviderError,
+  ProviderUnavailableError,
+  RateLimitError,
+  TimeoutError,
+} from '../errors.js';
+
+export interface DispatcherOptions {
+  /** Max sockets per upstream origin. */
+  connectionsPerOrigin: number;
+  /** Idle keep-alive sockets are closed after this long. */
+  keepAliveTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** Creates the process-wide pooled dispatcher (keep-alive, per-origin connection cap). */
+export function createDispatcher(options: DispatcherOptions): Agent {
+  return new Agent({
+    connections: options.connectionsPerOrigin,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    keepAliveMaxTimeout: Math.max(options.keepAliveTimeoutMs, 600_000),
+    connect: { timeout: options.connectTimeoutMs },
+    // Per-call timeouts are enforced by the caller's AbortSignal; these are backstops.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+}
+
+export interface PostOptions {
+  provider: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+  signal: AbortSignal;
+  /** Longest silence allowed between two body chunks (streams), ms. 0 = none. */
+  bodyTimeoutMs?: number;
+  /** Env variable that holds the provider key, named in auth errors. */
+  apiKeyEnv?: string | undefined;
+}
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * POSTs a body and returns the response when its status is 2xx. Non-2xx statuses, network failures and
+ * aborts become typed errors; an abort rethrows the signal's reason when it is a `GatewayError`
+ * (timeouts, client disconnect).
+ */
+export async function post(dispatcher: Dispatcher, options: PostOptions): Promise<Dispatcher.ResponseData> {
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await dispatcher.request({
+      origin: options.url.origin,
+      path: options.url.pathname + options.url.search,
+      method: 'POST',
+      headers: options.headers,
+      body: options.body,
+      signal: options.signal,
+      bodyTimeout: options.bodyTimeoutMs ?? 0,
+    });
+  } catch (err) {
+    throw networkError(options.provider, err, options.signal);
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) return res;
+  const text = await readLimited(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+  throw httpError(options.provider, res.statusCode, res.headers, text, options.apiKeyEnv);
+}
+
+/** Reads a JSON response body; a body that is not JSON is a provider failure, not a crash. */
+export async function readJson(
+  provider: string,
+  res: Dispatcher.ResponseData,
+  signal: AbortSignal,
+): Promise<unknown> {
+  let text: string;
+  try {
+    text = await res.body.text();
+  } catch (err) {
+    throw networkError(provider, err, signal);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
+      upstreamStatus: res.statusCode,
+    });
+  }
+}
+
+/** Turns a thrown network/abort error into a typed error. */
+export function networkError(provider: string, err: unknown, signal?: AbortSignal): GatewayError {
+  if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT'
+  ) {
+    return new TimeoutError(`${provider} did not answer in time.`, provider, { cause: err });
+  }
+  const detail = typeof code === 'string' ? ` (${code})` : '';
+  return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });
+}
+
+/** Maps an upstream non-2xx answer to the taxonomy (DESIGN §3 status table). */
+export function httpError(
+  provider: string,
+  status: number,
+  headers: IncomingHttpHeaders,
+  bodyText: string,
+  apiKeyEnv?: string,
+): ProviderError {
+  const upstream = upstreamMessage(bodyText);
+  const opts = { upstreamStatus: status };
+  if (status === 401 || status === 403) {
+    const hint = apiKeyEnv ? ` Check ${apiKeyEnv}.` : '';
+    return new AuthError(
+      `${provider} rejected the gateway's credentials (HTTP ${status}).${hint}`,
+      provider,
+      opts,
+    );
+  }
+  if (status === 429) {
+    return new RateLimitError(`${provider} rate limit reached${upstream ? `: ${upstream}` : '.'}`, provider, {
+      ...opts,
+      retryAfterMs: parseRetryAfter(headers),
+    });
+  }
+  if (status === 408 || status === 504 || status === 524) {
+    return new TimeoutError(`${provider} timed out (HTTP ${status}).`, provider, opts);
+  }
+  if (status >= 500) {
+    return new ProviderUnavailableError(
+      `${provider} is unavailable (HTTP ${status})${upstream ? `: ${upstream}` : '.'}`,
+      provider,
+      { ...opts, retryAfterMs: parseRetryAfter(headers) },
+    );
+  }
+  return new InvalidRequestError(
+    `${provider} rejected the request (HTTP ${status})${upstream ? `: ${upstream}` : '.'}`,
+    provider,
+    opts,
+  );
+}
+
+/** `retry-after-ms` (OpenAI), `retry-after` in seconds or as an HTTP date → milliseconds. */
+export function parseRetryAfter(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
+  const ms = firstHeader(headers['retry-after-ms']);
+  if (ms !== undefined) {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return n;
+  }
+  const value = firstHeader(headers['retry-after']);
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Pulls `error.message` (OpenAI, Anthropic and Gemini all use it) out of an error body, bounded. */
+function upstreamMessage(bodyText: string): string {
+  if (!bodyText) return '';
+  let message: unknown;
+  try {
+    const parsed = JSON.parse(bodyText) as { error?: { message?: unknown } | string; message?: unknown };
+    message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
+  } catch {
+    message = undefined;
+  }
+  const text = typeof message === 'string' ? message : '';
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    chunks.push(buf);
+    size += buf.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}

@@ -1,0 +1,129 @@
+/**
+ * The `openai` adapter: OpenAI and every OpenAI-compatible server (Together, Groq, Fireworks, DeepSeek,
+ * Mistral, OpenRouter, vLLM, Ollama, LM Studio …), and Azure OpenAI as a variant (`type: azure`).
+ *
+ * Near-passthrough: the client's body goes upstream with only `model` replaced. For streams the gateway
+ * always asks for usage (`stream_options.include_usage`) so it can account for every stream; the pipeline
+ * strips the usage chunk again when the client did not ask for it.
+ */
+import { ProviderUnavailableError } from '../../errors.js';
+import { post, readJson } from '../http.js';
+import { parseEventJson, readSse, streamCutOff } from '../sse.js';
+import type {
+  CallOptions,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  ChunkStream,
+  ProviderAdapter,
+  ProviderDeps,
+  ProviderSettings,
+} from '../types.js';
+
+/**
+ * Creates an adapter for an OpenAI-compatible endpoint.
+ *
+ * @example
+ * const groq = createOpenAIAdapter(
+ *   { name: 'groq', type: 'openai', baseUrl: 'https://api.groq.com/openai/v1', apiKey, apiKeyEnv: 'GROQ_API_KEY',
+ *     headers: {}, defaultMaxTokens: 4096 },
+ *   { dispatcher },
+ * );
+ */
+export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
+  const { name } = settings;
+  const baseHeaders = buildHeaders(settings);
+
+  function url(model: string): URL {
+    if (settings.type === 'azure') {
+      const u = new URL(
+        `${settings.baseUrl}/openai/deployments/${encodeURIComponent(model)}/chat/completions`,
+      );
+      if (settings.apiVersion) u.searchParams.set('api-version', settings.apiVersion);
+      return u;
+    }
+    return new URL(`${settings.baseUrl}/chat/completions`);
+  }
+
+  async function send(body: ChatRequest, call: CallOptions, stream: boolean) {
+    const headers: Record<string, string> = { ...baseHeaders, 'x-request-id': call.requestId };
+    if (stream) headers.accept = 'text/event-stream';
+    return post(deps.dispatcher, {
+      provider: name,
+      url: url(call.model),
+      headers,
+      body: JSON.stringify(body),
+      signal: call.signal,
+      apiKeyEnv: settings.apiKeyEnv,
+    });
+  }
+
+  return {
+    name,
+    type: settings.type,
+    async chat(req, call) {
+      const body: ChatRequest = { ...req, model: call.model, stream: false };
+      delete body.stream_options;
+      const res = await send(body, call, false);
+      const json = await readJson(name, res, call.signal);
+      if (!isCompletion(json)) {
+        throw new ProviderUnavailableError(
+          `${name} answered with something that is not a chat completion.`,
+          name,
+        );
+      }
+      return json;
+    },
+    async chatStream(req, call) {
+      const options = req.stream_options ?? {};
+      const body: ChatRequest = {
+        ...req,
+        model: call.model,
+        stream: true,
+        stream_options: { ...options, include_usage: true },
+      };
+      const res = await send(body, call, true);
+      return readChunks(name, readSse(name, res.body, call.signal));
+    },
+  };
+}
+
+function buildHeaders(settings: ProviderSettings): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...settings.headers };
+  if (settings.apiKey) {
+    if (settings.type === 'azure') headers['api-key'] = settings.apiKey;
+    else headers.authorization = `Bearer ${settings.apiKey}`;
+  }
+  return headers;
+}
+
+async function* readChunks(
+  provider: string,
+  events: AsyncIterable<{ event?: string | undefined; data: string }>,
+): ChunkStream {
+  for await (const event of events) {
+    if (event.data === '[DONE]') return;
+    const chunk = parseEventJson<ChatCompletionChunk & { error?: { message?: unknown } }>(
+      provider,
+      event.data,
+    );
+    if (chunk.error !== undefined || event.event === 'error') {
+      const message = typeof chunk.error?.message === 'string' ? `: ${chunk.error.message}` : '.';
+      throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
+    }
+    if (!Array.isArray(chunk.choices)) {
+      throw new ProviderUnavailableError(
+        `${provider} sent a stream event that is not a chat.completion.chunk.`,
+        provider,
+      );
+    }
+    yield chunk;
+  }
+  throw streamCutOff(provider);
+}
+
+function isCompletion(value: unknown): value is ChatCompletion {
+  return (
+    typeof value === 'object' && value !== null && Array.isArray((value as { choices?: unknown }).choices)
+  );
+}

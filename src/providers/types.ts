@@ -1,0 +1,83 @@
+/**
+ * The provider spec: what every adapter implements and the wire types it speaks.
+ *
+ * Wire formats are OpenAI's, typed from the official SDK (type-only imports). Adapters translate to and from
+ * their provider's format and raise only the error types of `../errors.ts`.
+ */
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionCreateParams,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import type { Dispatcher } from 'undici';
+
+export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
+
+/**
+ * A validated chat request as the client sent it. Unknown fields are kept: OpenAI-compatible upstreams
+ * receive them unchanged.
+ */
+export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>;
+
+/** Token usage in OpenAI's shape. */
+export type Usage = NonNullable<ChatCompletion['usage']>;
+
+/** Per-call inputs an adapter needs besides the request. */
+export interface CallOptions {
+  /** The upstream model name to ask for (the deployment's model, not the client's alias). */
+  model: string;
+  /** Aborted on client disconnect, attempt timeout or total timeout. */
+  signal: AbortSignal;
+  /** Gateway request id, sent upstream as `X-Request-ID` for correlation. */
+  requestId: string;
+}
+
+/** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */
+export type ChunkStream = AsyncIterable<ChatCompletionChunk>;
+
+/**
+ * One configured provider endpoint (OpenAI, a Groq account, an Anthropic key …).
+ *
+ * Contract:
+ * - `chat` resolves with an OpenAI `chat.completion`, or rejects with a `ProviderError`.
+ * - `chatStream` resolves once the upstream accepted the request (HTTP status checked), so failures before
+ *   any chunk reject here; the returned stream yields OpenAI chunks. It always ends with a usage chunk
+ *   (`choices: []`, `usage` set) when the provider reported usage, whatever the client asked: the pipeline
+ *   strips it when the client did not ask. A stream that ends before the provider signalled completion
+ *   throws `ProviderUnavailableError` instead of ending quietly.
+ */
+export interface ProviderAdapter {
+  /** Configured provider name (`openai`, `groq`, `my-vllm` …): shown in `X-Provider`, logs, metrics. */
+  readonly name: string;
+  /** Adapter family (`openai`, `azure`, `anthropic`, `gemini`). */
+  readonly type: ProviderType;
+  chat(req: ChatRequest, call: CallOptions): Promise<ChatCompletion>;
+  chatStream(req: ChatRequest, call: CallOptions): Promise<ChunkStream>;
+}
+
+export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini';
+
+/** What an adapter factory receives: resolved settings and shared infrastructure. */
+export interface ProviderSettings {
+  name: string;
+  type: ProviderType;
+  /** Base URL without trailing slash, e.g. `https://api.openai.com/v1`. */
+  baseUrl: string;
+  /** The secret, read from env by `main.ts`; undefined for keyless servers (Ollama, vLLM). */
+  apiKey: string | undefined;
+  /** Name of the env variable the key came from, for error messages (never the key itself). */
+  apiKeyEnv: string | undefined;
+  /** Extra static headers sent with every call (e.g. OpenRouter's `HTTP-Referer`). */
+  headers: Record<string, string>;
+  /** Azure OpenAI `api-version`. */
+  apiVersion?: string | undefined;
+  /** Anthropic needs `max_tokens`; used when the client sent none. */
+  defaultMaxTokens: number;
+}
+
+/** Shared infrastructure handed to every adapter. */
+export interface ProviderDeps {
+  /** Pooled keep-alive HTTP dispatcher (undici Agent). */
+  dispatcher: Dispatcher;
+}

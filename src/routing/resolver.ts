@@ -1,0 +1,174 @@
+/**
+ * Model resolution (DESIGN §4): a configured alias (→ one or more deployments), then an explicit
+ * `provider/model`, then prefix rules (`gpt-` → openai, `claude-` → anthropic …). No match → 400.
+ *
+ * Route plans for aliases are computed once at start; plans for other names are memoised in a bounded map,
+ * so the hot path does no string work beyond one map lookup.
+ */
+import type { Config } from '../config/schema.js';
+import { BadRequestError } from '../errors.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { ProviderAdapter } from '../providers/types.js';
+
+/** One provider + upstream model a request can be sent to. */
+export interface Deployment {
+  /** `provider/model`, stable: used in logs, metrics and breaker state. */
+  readonly id: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly adapter: ProviderAdapter;
+  readonly weight: number;
+  readonly priority: number;
+}
+
+/** What a requested model name resolves to: deployments in the order they are tried. */
+export interface Route {
+  /** The name the client asked for. */
+  readonly name: string;
+  /** `alias` (configured route), `explicit` (`provider/model`) or `prefix`. */
+  readonly kind: 'alias' | 'explicit' | 'prefix';
+  readonly strategy: 'failover';
+  readonly deployments: readonly Deployment[];
+}
+
+const MEMO_LIMIT = 10_000;
+
+/** Resolves requested model names to routes. Create once at start. */
+export class ModelResolver {
+  readonly #registry: ProviderRegistry;
+  readonly #aliases = new Map<string, Route | BadRequestError>();
+  readonly #memo = new Map<string, Route | BadRequestError>();
+  readonly #prefixes: Array<[prefix: string, provider: string]>;
+
+  constructor(config: Readonly<Config>, registry: ProviderRegistry) {
+    this.#registry = registry;
+    this.#prefixes = Object.entries(config.providers)
+      .flatMap(([name, p]) => p.model_prefixes.map((prefix): [string, string] => [prefix, name]))
+      .sort((a, b) => b[0].length - a[0].length);
+    for (const [alias, route] of Object.entries(config.routes)) {
+      this.#aliases.set(alias, this.#planAlias(alias, route));
+    }
+  }
+
+  /**
+   * The route for a requested model.
+   * @throws BadRequestError `model_not_found` or `provider_not_configured` (param `model`).
+   */
+  resolve(model: string): Route {
+    const planned = this.#aliases.get(model) ?? this.#memo.get(model);
+    if (planned === undefined) {
+      const fresh = this.#plan(model);
+      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(model, fresh);
+      if (fresh instanceof BadRequestError) throw fresh;
+      return fresh;
+    }
+    if (planned instanceof BadRequestError) throw planned;
+    return planned;
+  }
+
+  /** Model ids for GET /v1/models: aliases, then each offered provider's listed models. */
+  listModels(): Array<{ id: string; owned_by: string }> {
+    const out: Array<{ id: string; owned_by: string }> = [];
+    const seen = new Set<string>();
+    const add = (id: string, owner: string) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      out.push({ id, owned_by: owner });
+    };
+    for (const [alias, route] of this.#aliases) {
+      if (!(route instanceof BadRequestError)) add(alias, 'llm-gateway');
+    }
+    for (const status of this.#registry.statuses()) {
+      if (!status.offered) continue;
+      const config = this.#registry.config(status.name);
+      for (const model of config?.models ?? []) {
+        const byPrefix = this.#prefixOwner(model) === status.name;
+        add(byPrefix ? model : `${status.name}/${model}`, status.name);
+      }
+    }
+    return out;
+  }
+
+  #planAlias(alias: string, route: Config['routes'][string]): Route | BadRequestError {
+    const deployments: Deployment[] = [];
+    const missing: string[] = [];
+    route.deployments.forEach((d, index) => {
+      const overrides = { baseUrl: d.base_url, apiKeyEnv: d.api_key_env };
+      const status = this.#registry.status(d.provider, overrides);
+      if (!status.offered) {
+        missing.push(status.reason ?? d.provider);
+        return;
+      }
+      deployments.push({
+        id: `${d.provider}/${d.model}`,
+        provider: d.provider,
+        model: d.model,
+        adapter: this.#registry.adapter(d.provider, overrides),
+        weight: d.weight ?? 1,
+        priority: d.priority ?? index,
+      });
+    });
+    if (deployments.length === 0) {
+      return new BadRequestError(
+        `Model "${alias}" has no usable deployment: ${missing.join('; ')}.`,
+        'provider_not_configured',
+        { param: 'model' },
+      );
+    }
+    deployments.sort((a, b) => a.priority - b.priority);
+    return { name: alias, kind: 'alias', strategy: route.strategy, deployments };
+  }
+
+  #plan(model: string): Route | BadRequestError {
+    const slash = model.indexOf('/');
+    if (slash > 0) {
+      const provider = model.slice(0, slash);
+      const upstreamModel = model.slice(slash + 1);
+      if (this.#registry.has(provider)) {
+        if (upstreamModel === '') {
+          return new BadRequestError(
+            `Model "${model}" names no model after "${provider}/".`,
+            'model_not_found',
+            {
+              param: 'model',
+            },
+          );
+        }
+        return this.#single(model, 'explicit', provider, upstreamModel);
+      }
+    }
+    const owner = this.#prefixOwner(model);
+    if (owner) return this.#single(model, 'prefix', owner, model);
+    return new BadRequestError(
+      `The model "${model}" does not exist or is not routable. Use a configured alias, "provider/model", or a model name with a known prefix (GET /v1/models lists them).`,
+      'model_not_found',
+      { param: 'model' },
+    );
+  }
+
+  #single(name: string, kind: Route['kind'], provider: string, model: string): Route | BadRequestError {
+    const status = this.#registry.status(provider);
+    if (!status.offered) {
+      return new BadRequestError(
+        `Model "${name}" needs provider "${provider}", which is not configured: ${status.reason}.`,
+        'provider_not_configured',
+        { param: 'model' },
+      );
+    }
+    const deployment: Deployment = {
+      id: `${provider}/${model}`,
+      provider,
+      model,
+      adapter: this.#registry.adapter(provider),
+      weight: 1,
+      priority: 0,
+    };
+    return { name, kind, strategy: 'failover', deployments: [deployment] };
+  }
+
+  #prefixOwner(model: string): string | undefined {
+    for (const [prefix, provider] of this.#prefixes) if (model.startsWith(prefix)) return provider;
+    return undefined;
+  }
+}

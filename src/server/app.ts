@@ -1,0 +1,159 @@
+/**
+ * The HTTP app: Fastify with the gateway's body parsing, request ids, auth hook, error envelope, routes and
+ * the OpenAPI document. Everything it needs comes in as arguments (built by main.ts or a test).
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Authenticator } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import { ClientClosedError, NotFoundError, ServiceUnavailableError } from '../errors.js';
+import type { ChatPipeline } from '../pipeline/chat.js';
+import { createContext, type RequestContext } from '../pipeline/context.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { ModelResolver } from '../routing/resolver.js';
+import type { Logger, Redactor } from '../telemetry/logger.js';
+import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { logRequestEnd } from './request-log.js';
+import { registerChatRoutes } from './routes/chat.js';
+import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
+import { registerModelRoutes } from './routes/models.js';
+import { routingHeaders, serverTiming } from './timing.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: RequestContext;
+  }
+}
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  registry: ProviderRegistry;
+  resolver: ModelResolver;
+  pipeline: ChatPipeline;
+  authenticator: Authenticator;
+  redact: Redactor;
+  lifecycle: Lifecycle;
+  version: string;
+}
+
+const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
+
+/** Builds the Fastify app (not listening). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // The gateway logs its own start/end events (server/request-log.ts) with the fields of DESIGN §9.
+    logController: new Fastify.LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'request_id',
+    }),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: config.server.body_limit_bytes,
+    trustProxy: config.server.trust_proxy,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allErrors: false,
+        discriminator: true,
+        strict: false,
+      },
+    },
+  });
+
+  // Clients (curl -d) often omit Content-Type: parse every body as JSON, with Fastify's safe parser.
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'LLM Gateway',
+        version: deps.version,
+        description:
+          'OpenAI-compatible gateway over OpenAI, Anthropic, Gemini and OpenAI-compatible servers.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Gateway API key' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.addHook('onRequest', async (request, reply) => {
+    request.ctx = createContext(request.id, request.log, performance.now());
+    reply.header('x-request-id', request.id);
+    const ctx = request.ctx;
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
+    });
+    if (deps.lifecycle.shuttingDown && request.url.startsWith('/v1/')) {
+      reply.header('connection', 'close');
+      throw new ServiceUnavailableError('The gateway is shutting down; retry on another instance.');
+    }
+  });
+
+  // Auth for the API routes (health, docs and metrics stay open).
+  app.addHook('preHandler', async (request) => {
+    if (!request.url.startsWith('/v1/')) return;
+    const started = performance.now();
+    const header = request.headers['x-user-id'];
+    request.ctx.principal = deps.authenticator.authenticate({
+      authorization: request.headers.authorization,
+      userIdHeader: typeof header === 'string' ? header : undefined,
+    });
+    request.ctx.timings.auth = performance.now() - started;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.url.startsWith('/v1/chat/') && reply.statusCode < 400) {
+      logRequestEnd(request.ctx, reply.statusCode, null, deps.redact);
+    }
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const error = normalizeError(err, config.server.body_limit_bytes);
+    const ctx = request.ctx as RequestContext | undefined;
+    if (ctx) {
+      reply.headers(routingHeaders(ctx));
+      reply.header('server-timing', serverTiming(ctx, performance.now()));
+      logRequestEnd(ctx, error.status, error, deps.redact);
+    }
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
+      reply.header('retry-after', String(retryAfter));
+    }
+    return reply.code(error.status).type('application/json').send(toErrorBody(error, deps.redact));
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const body = toErrorBody(
+      new NotFoundError(`No route for ${request.method} ${request.url.split('?')[0]}.`),
+      deps.redact,
+    );
+    return reply.code(404).send(body);
+  });
+
+  registerHealthRoutes(app, { registry: deps.registry, lifecycle: deps.lifecycle, version: deps.version });
+  registerModelRoutes(app, deps.resolver, Math.floor(Date.now() / 1000));
+  registerChatRoutes(app, {
+    resolver: deps.resolver,
+    pipeline: deps.pipeline,
+    redact: deps.redact,
+    streamIdleTimeoutMs: config.upstream.stream_idle_timeout_ms,
+  });
+  return app;
+}

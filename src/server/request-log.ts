@@ -1,0 +1,35 @@
+/**
+ * The request's start and end log events (DESIGN §9). Prompts and completions are never logged here.
+ */
+import type { GatewayError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Redactor } from '../telemetry/logger.js';
+
+/** Logs `request.end` with status, duration, route and tokens; errors at warn (4xx) or error (5xx). */
+export function logRequestEnd(
+  ctx: RequestContext,
+  status: number,
+  error: GatewayError | null,
+  redact: Redactor,
+): void {
+  const fields = {
+    event: 'request.end',
+    status,
+    duration_ms: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+    model: ctx.model,
+    stream: ctx.stream,
+    provider: ctx.deployment?.provider ?? null,
+    upstream_model: ctx.servedModel ?? ctx.deployment?.model ?? null,
+    user_id: ctx.principal?.userId ?? null,
+    attempts: ctx.attempts,
+    fallback_count: ctx.fallbackCount,
+    finish_reason: ctx.finishReason,
+    input_tokens: ctx.usage?.prompt_tokens ?? null,
+    output_tokens: ctx.usage?.completion_tokens ?? null,
+    error_code: error?.code ?? null,
+    error_message: error ? redact(error.message) : null,
+  };
+  if (error && status >= 500) ctx.log.error(fields, 'request failed');
+  else if (error) ctx.log.warn(fields, 'request rejected');
+  else ctx.log.info(fields, 'request completed');
+}

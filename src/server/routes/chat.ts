@@ -1,0 +1,78 @@
+/**
+ * POST /v1/chat/completions: parse (schema) → auth (preHandler) → validate → resolve → pipeline →
+ * serialise. Knows nothing about providers.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assertModelAllowed } from '../../auth/principal.js';
+import type { ChatPipeline } from '../../pipeline/chat.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { validateChatRequest } from '../../pipeline/validate.js';
+import type { ChatRequest } from '../../providers/types.js';
+import type { ModelResolver } from '../../routing/resolver.js';
+import type { Redactor } from '../../telemetry/logger.js';
+import { logRequestEnd } from '../request-log.js';
+import { ChatRequestSchema } from '../schemas/chat.js';
+import { ErrorResponseSchema } from '../schemas/common.js';
+import { writeStream } from '../sse-writer.js';
+import { routingHeaders, serverTiming } from '../timing.js';
+
+export interface ChatRouteDeps {
+  resolver: ModelResolver;
+  pipeline: ChatPipeline;
+  redact: Redactor;
+  streamIdleTimeoutMs: number;
+}
+
+export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
+  app.post(
+    '/v1/chat/completions',
+    {
+      schema: {
+        summary: 'Create a chat completion (OpenAI-compatible)',
+        tags: ['OpenAI-compatible'],
+        body: ChatRequestSchema,
+        response: { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema },
+      },
+    },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const ctx = request.ctx;
+      const req = request.body as ChatRequest;
+      ctx.model = req.model;
+      ctx.stream = req.stream === true;
+      validateChatRequest(req);
+      if (ctx.principal) assertModelAllowed(ctx.principal, req.model);
+      const resolveStart = performance.now();
+      ctx.route = deps.resolver.resolve(req.model);
+      ctx.timings.resolve = performance.now() - resolveStart;
+
+      if (!ctx.stream) {
+        const completion = await deps.pipeline.complete(ctx, req);
+        reply.headers(routingHeaders(ctx));
+        reply.header('server-timing', serverTiming(ctx, performance.now()));
+        return reply.send(completion);
+      }
+      return stream(ctx, req, reply);
+    },
+  );
+
+  async function stream(ctx: RequestContext, req: ChatRequest, reply: FastifyReply): Promise<void> {
+    const opened = await deps.pipeline.openStream(ctx, req);
+    // From here on the gateway writes the response itself: nothing is retried after the first byte.
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      ...routingHeaders(ctx),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'server-timing': serverTiming(ctx, performance.now()),
+    });
+    const outcome = await writeStream(res, ctx, opened, {
+      includeUsage: req.stream_options?.include_usage === true,
+      idleTimeoutMs: deps.streamIdleTimeoutMs,
+      redact: deps.redact,
+    });
+    logRequestEnd(ctx, outcome.complete ? 200 : (outcome.error?.status ?? 500), outcome.error, deps.redact);
+  }
+}

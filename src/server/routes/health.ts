@@ -1,0 +1,45 @@
+/**
+ * Health endpoints: /health/live (process up), /health/ready (200 only when the gateway can serve:
+ * configured dependencies answer and it is not shutting down), /health (details of each dependency).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ProviderRegistry } from '../../providers/registry.js';
+
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { registry: ProviderRegistry; lifecycle: Lifecycle; version: string },
+): void {
+  const hidden = { schema: { tags: ['Operations'] } };
+  app.get('/health/live', hidden, async () => ({ status: 'alive' }));
+
+  app.get('/health/ready', hidden, async (_request, reply) => {
+    if (deps.lifecycle.shuttingDown) return reply.code(503).send({ status: 'shutting_down' });
+    return { status: 'ready' };
+  });
+
+  app.get('/health', hidden, async (_request, reply) => {
+    const providers = Object.fromEntries(
+      deps.registry
+        .statuses()
+        .map((s) => [
+          s.name,
+          { type: s.type, offered: s.offered, ...(s.reason ? { reason: s.reason } : {}) },
+        ]),
+    );
+    const offered = Object.values(providers).filter((p) => p.offered).length;
+    const status = deps.lifecycle.shuttingDown ? 'shutting_down' : offered === 0 ? 'degraded' : 'ok';
+    if (deps.lifecycle.shuttingDown) reply.code(503);
+    return {
+      status,
+      version: deps.version,
+      uptime_seconds: Math.round(process.uptime()),
+      providers,
+      // Cache, rate-limit store and database join here as they are added.
+      dependencies: {},
+    };
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * GET /v1/models and GET /v1/models/{model}: every routable alias and each offered provider's models.
+ */
+import { Type as T } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError } from '../../errors.js';
+import type { ModelResolver } from '../../routing/resolver.js';
+import { ErrorResponseSchema } from '../schemas/common.js';
+
+const ModelSchema = T.Object({
+  id: T.String(),
+  object: T.Literal('model'),
+  created: T.Integer(),
+  owned_by: T.String(),
+});
+
+export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolver, createdAt: number): void {
+  const list = resolver
+    .listModels()
+    .map((m) => ({ id: m.id, object: 'model' as const, created: createdAt, owned_by: m.owned_by }));
+  const byId = new Map(list.map((m) => [m.id, m]));
+  const body = { object: 'list' as const, data: list };
+
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        summary: 'List routable models and aliases',
+        tags: ['OpenAI-compatible'],
+        response: { 200: T.Object({ object: T.Literal('list'), data: T.Array(ModelSchema) }) },
+      },
+    },
+    async () => body,
+  );
+
+  app.get(
+    '/v1/models/*',
+    {
+      schema: {
+        summary: 'Retrieve one model',
+        tags: ['OpenAI-compatible'],
+        response: { 200: ModelSchema, 404: ErrorResponseSchema },
+      },
+    },
+    async (request) => {
+      const id = (request.params as { '*': string })['*'];
+      const model = byId.get(id);
+      if (!model) throw new NotFoundError(`The model "${id}" does not exist.`);
+      return model;
+    },
+  );
+}

@@ -1,0 +1,185 @@
+/**
+ * The request schema of POST /v1/chat/completions (OpenAI Chat Completions). Fastify validates bodies with
+ * it (ajv, discriminators on `role` and `type` so errors name the exact field) and /openapi.json is
+ * generated from it. Unknown fields are allowed: OpenAI-compatible upstreams receive them unchanged.
+ */
+import { Type as T } from '@sinclair/typebox';
+import { nullable } from './common.js';
+
+const open = { additionalProperties: true };
+
+const TextPart = T.Object({ type: T.Literal('text'), text: T.String() }, open);
+const ImagePart = T.Object(
+  {
+    type: T.Literal('image_url'),
+    image_url: T.Object(
+      {
+        url: T.String({ minLength: 1, description: 'http(s) URL or data: URL (base64).' }),
+        detail: T.Optional(T.Union([T.Literal('auto'), T.Literal('low'), T.Literal('high')])),
+      },
+      open,
+    ),
+  },
+  open,
+);
+const AudioPart = T.Object(
+  {
+    type: T.Literal('input_audio'),
+    input_audio: T.Object({ data: T.String(), format: T.String({ minLength: 1 }) }, open),
+  },
+  open,
+);
+const FilePart = T.Object(
+  {
+    type: T.Literal('file'),
+    file: T.Object(
+      {
+        file_data: T.Optional(T.String()),
+        file_id: T.Optional(T.String()),
+        filename: T.Optional(T.String()),
+      },
+      open,
+    ),
+  },
+  open,
+);
+const RefusalPart = T.Object({ type: T.Literal('refusal'), refusal: T.String() }, open);
+
+const discriminated = (propertyName: string) => ({ discriminator: { propertyName } });
+
+const UserPart = T.Union([TextPart, ImagePart, AudioPart, FilePart], discriminated('type'));
+const AssistantPart = T.Union([TextPart, RefusalPart], discriminated('type'));
+
+/** TypeBox emits `anyOf`; ajv's discriminator needs `oneOf`. */
+function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
+  const { anyOf, ...rest } = schema as S & Record<string, unknown>;
+  return { ...rest, oneOf: anyOf } as unknown as S;
+}
+
+const textContent = T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]);
+
+const ToolCall = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    type: T.Literal('function'),
+    function: T.Object({ name: T.String({ minLength: 1 }), arguments: T.String() }, open),
+  },
+  open,
+);
+
+const name = T.Optional(T.String({ minLength: 1 }));
+
+const SystemMessage = T.Object({ role: T.Literal('system'), content: textContent, name }, open);
+const DeveloperMessage = T.Object({ role: T.Literal('developer'), content: textContent, name }, open);
+const UserMessage = T.Object(
+  {
+    role: T.Literal('user'),
+    content: T.Union([T.String(), T.Array(oneOf(UserPart), { minItems: 1 })]),
+    name,
+  },
+  open,
+);
+const AssistantMessage = T.Object(
+  {
+    role: T.Literal('assistant'),
+    content: T.Optional(nullable(T.Union([T.String(), T.Array(oneOf(AssistantPart), { minItems: 1 })]))),
+    tool_calls: T.Optional(T.Array(ToolCall)),
+    refusal: T.Optional(nullable(T.String())),
+    name,
+  },
+  open,
+);
+const ToolMessage = T.Object(
+  { role: T.Literal('tool'), content: textContent, tool_call_id: T.String({ minLength: 1 }) },
+  open,
+);
+
+export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
+
+const Message = oneOf(
+  T.Union(
+    [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage],
+    discriminated('role'),
+  ),
+);
+
+const FunctionTool = T.Object(
+  {
+    type: T.Literal('function'),
+    function: T.Object(
+      {
+        name: T.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' }),
+        description: T.Optional(T.String()),
+        parameters: T.Optional(T.Record(T.String(), T.Unknown())),
+        strict: T.Optional(nullable(T.Boolean())),
+      },
+      open,
+    ),
+  },
+  open,
+);
+
+const ResponseFormat = oneOf(
+  T.Union(
+    [
+      T.Object({ type: T.Literal('text') }, open),
+      T.Object({ type: T.Literal('json_object') }, open),
+      T.Object(
+        {
+          type: T.Literal('json_schema'),
+          json_schema: T.Object(
+            {
+              name: T.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' }),
+              description: T.Optional(T.String()),
+              schema: T.Optional(T.Record(T.String(), T.Unknown())),
+              strict: T.Optional(nullable(T.Boolean())),
+            },
+            open,
+          ),
+        },
+        open,
+      ),
+    ],
+    discriminated('type'),
+  ),
+);
+
+const ToolChoice = T.Union([
+  T.Union([T.Literal('none'), T.Literal('auto'), T.Literal('required')]),
+  T.Object(
+    { type: T.Literal('function'), function: T.Object({ name: T.String({ minLength: 1 }) }, open) },
+    open,
+  ),
+]);
+
+/** POST /v1/chat/completions body. */
+export const ChatRequestSchema = T.Object(
+  {
+    model: T.String({
+      minLength: 1,
+      description: 'Alias, `provider/model`, or a model name with a known prefix.',
+    }),
+    messages: T.Array(Message, { minItems: 1 }),
+    temperature: T.Optional(nullable(T.Number({ minimum: 0, maximum: 2 }))),
+    top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),
+    n: T.Optional(nullable(T.Integer({ minimum: 1, maximum: 128 }))),
+    max_tokens: T.Optional(nullable(T.Integer({ minimum: 1 }))),
+    max_completion_tokens: T.Optional(nullable(T.Integer({ minimum: 1 }))),
+    stop: T.Optional(nullable(T.Union([T.String(), T.Array(T.String(), { minItems: 1, maxItems: 4 })]))),
+    presence_penalty: T.Optional(nullable(T.Number({ minimum: -2, maximum: 2 }))),
+    frequency_penalty: T.Optional(nullable(T.Number({ minimum: -2, maximum: 2 }))),
+    logit_bias: T.Optional(nullable(T.Record(T.String(), T.Number({ minimum: -100, maximum: 100 })))),
+    logprobs: T.Optional(nullable(T.Boolean())),
+    top_logprobs: T.Optional(nullable(T.Integer({ minimum: 0, maximum: 20 }))),
+    seed: T.Optional(nullable(T.Integer())),
+    response_format: T.Optional(ResponseFormat),
+    tools: T.Optional(T.Array(FunctionTool)),
+    tool_choice: T.Optional(ToolChoice),
+    parallel_tool_calls: T.Optional(nullable(T.Boolean())),
+    user: T.Optional(T.String()),
+    metadata: T.Optional(nullable(T.Record(T.String(), T.String({ maxLength: 512 }), { maxProperties: 16 }))),
+    stream: T.Optional(nullable(T.Boolean())),
+    stream_options: T.Optional(nullable(T.Object({ include_usage: T.Optional(T.Boolean()) }, open))),
+  },
+  { ...open, $id: 'CreateChatCompletionRequest' },
+);

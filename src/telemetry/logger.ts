@@ -1,0 +1,58 @@
+/**
+ * pino JSON logs. Authorization headers and key-like fields are redacted by path; provider error texts
+ * are scrubbed of configured secret values by `createRedactor` before they are logged or returned.
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level: string;
+  /** Where lines go; default stdout, asynchronously (flushed on shutdown). */
+  destination?: DestinationStream;
+}
+
+/** Paths never written, whatever a log call passes. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'headers["api-key"]',
+  'authorization',
+  'api_key',
+  'apiKey',
+  '*.api_key',
+  '*.apiKey',
+];
+
+/** Creates the process logger. */
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'llm-gateway' },
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+/** Replaces every occurrence of the given secrets in a text. */
+export type Redactor = (text: string) => string;
+
+/** Builds a redactor for the configured secret values (provider keys, admin key). */
+export function createRedactor(secrets: readonly string[]): Redactor {
+  const values = [...new Set(secrets.filter((s) => s.length >= 8))];
+  if (values.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const secret of values) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    return out;
+  };
+}

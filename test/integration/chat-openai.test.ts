@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+
+describe('chat completions over an OpenAI-compatible upstream', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startGateway({ mock });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+  beforeEach(() => mock.reset());
+
+  test('non-stream: answer, headers, and the body forwarded with unknown fields', async () => {
+    const res = await postJson(
+      `${gw.url}/v1/chat/completions`,
+      {
+        model: 'gpt-4o-mini',
+        messages: userMessage(),
+        temperature: 0,
+        vendor_extension: { keep: true },
+      },
+      { 'x-request-id': 'client-req-42' },
+    );
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { object: string; choices: Array<{ message: { content: string } }> };
+    assert.equal(body.object, 'chat.completion');
+    assert.equal(body.choices[0]?.message.content, 'Hello from the mock');
+    assert.equal(res.headers.get('x-request-id'), 'client-req-42');
+    assert.equal(res.headers.get('x-provider'), 'openai');
+    assert.equal(res.headers.get('x-model'), 'gpt-4o-mini');
+    assert.match(
+      res.headers.get('server-timing') ?? '',
+      /upstream;dur=[\d.]+;desc="ttfb", gateway;dur=[\d.]+, total;dur=[\d.]+/,
+    );
+    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    assert.deepEqual(sent.vendor_extension, { keep: true });
+    assert.equal(sent.temperature, 0);
+    assert.equal(mock.requests[0]?.headers.authorization?.startsWith('Bearer sk-test-openai'), true);
+    assert.equal(mock.requests[0]?.headers['x-request-id'], 'client-req-42');
+  });
+
+  test('stream: chunks, then [DONE]; the usage chunk only when asked', async () => {
+    const plain = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: 'gpt-4o',
+      messages: userMessage(),
+      stream: true,
+    });
+    assert.equal(plain.status, 200);
+    assert.match(plain.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(plain.headers.get('x-provider'), 'openai');
+    const events = await readSseData(plain.response);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as { choices: unknown[]; usage?: unknown });
+    assert.ok(
+      chunks.every((c) => c.choices.length > 0 && !('usage' in c)),
+      'no usage chunk when not asked',
+    );
+    // The gateway always asks upstream for usage.
+    assert.deepEqual((mock.requests[0]?.body as { stream_options?: unknown } | undefined)?.stream_options, {
+      include_usage: true,
+    });
+
+    const withUsage = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: 'gpt-4o',
+      messages: userMessage(),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const events2 = await readSseData(withUsage.response);
+    assert.equal(events2.at(-1), '[DONE]');
+    const last = JSON.parse(events2.at(-2) as string) as {
+      choices: unknown[];
+      usage: { total_tokens: number };
+    };
+    assert.deepEqual(last.choices, []);
+    assert.ok(last.usage.total_tokens > 0);
+  });
+
+  test('a client-sent X-Request-ID that is not a safe token is replaced', async () => {
+    const res = await postJson(
+      `${gw.url}/v1/chat/completions`,
+      { model: 'gpt-4o', messages: userMessage() },
+      {
+        'x-request-id': 'bad id with spaces',
+      },
+    );
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+});
