@@ -6,16 +6,18 @@ import type { Config, ProviderConfig } from './schema.js';
 
 type ProviderDefaults = Pick<ProviderConfig, 'type' | 'base_url'> & Partial<ProviderConfig>;
 
+/** What a provider entry gets for the fields it leaves out (built-in or from the config file). */
+export const PROVIDER_DEFAULTS = Object.freeze({
+  requires_api_key: true,
+  enabled: true,
+  headers: {},
+  models: [],
+  model_prefixes: [],
+  default_max_tokens: 4096,
+});
+
 function provider(p: ProviderDefaults): ProviderConfig {
-  return {
-    requires_api_key: true,
-    enabled: true,
-    headers: {},
-    models: [],
-    model_prefixes: [],
-    default_max_tokens: 4096,
-    ...p,
-  };
+  return { ...structuredClone(PROVIDER_DEFAULTS), ...p } as ProviderConfig;
 }
 
 /** Well-known providers, keyed by the name used in `provider/model` and `X-Provider`. */

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { FormatRegistry } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { defaultConfig } from './defaults.js';
+import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 /** Thrown when the configuration is invalid; `problems` lists every one. */
@@ -73,15 +73,25 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   if (fileData !== undefined) mergeFile(config, fileData);
 
   const sources = applyEnv(config, options.env, problems);
-  if (problems.length === 0) {
+  const before = problems.length;
+  {
     Value.Default(ConfigSchema, config);
+    const seen = new Set<string>();
     for (const error of Value.Errors(ConfigSchema, config)) {
       const path = error.path.slice(1).replaceAll('/', '.') || '(root)';
+      if (seen.has(path)) continue; // one problem per field: the first is the most telling
+      seen.add(path);
       const from = sources.get(path);
-      problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${error.message}`);
+      problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${describe(error)}`);
     }
   }
-  if (problems.length === 0) problems.push(...crossCheck(config as unknown as Config));
+  // Cross-field checks read a possibly malformed object: they are skipped where its shape is wrong.
+  try {
+    problems.push(...crossCheck(config as unknown as Config));
+  } catch {
+    if (problems.length === before)
+      throw new ConfigError(['(root): the configuration has an unexpected shape']);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config as unknown as Config);
 }
@@ -118,10 +128,15 @@ function mergeFile(config: Json, file: Json): void {
     const current = config[key];
     if (key === 'providers' && isObject(value) && isObject(current)) {
       for (const [name, p] of Object.entries(value)) {
-        const base = current[name];
+        // A new provider starts from the per-provider defaults; a built-in one from its built-in entry.
+        const base = current[name] ?? PROVIDER_DEFAULTS;
         current[name] = isObject(base) && isObject(p) ? { ...base, ...p } : p;
       }
-    } else if (isObject(value) && isObject(current) && key !== 'routes') {
+    } else if (key === 'routes' && isObject(value)) {
+      config[key] = Object.fromEntries(
+        Object.entries(value).map(([alias, r]) => [alias, isObject(r) ? { strategy: 'failover', ...r } : r]),
+      );
+    } else if (isObject(value) && isObject(current)) {
       config[key] = { ...current, ...value };
     } else {
       config[key] = value;
@@ -163,6 +178,23 @@ function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Ma
   return sources;
 }
 
+/** A problem in words a platform engineer can act on. */
+function describe(error: ValueError): string {
+  const key = error.path.split('/').at(-1) ?? '';
+  if (error.type === ValueErrorType.ObjectAdditionalProperties || error.message === 'Unexpected property') {
+    if (/^(api_key|apikey|key|secret|token)$/i.test(key)) {
+      return 'secrets are not read from the config file; put the key in an env variable and name it in api_key_env';
+    }
+    return 'unknown field';
+  }
+  const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  if (options?.every((o) => o.const !== undefined)) {
+    return `expected one of ${options.map((o) => JSON.stringify(o.const)).join(', ')}, got ${JSON.stringify(error.value)}`;
+  }
+  if (error.message === 'Expected required property') return 'required';
+  return error.message;
+}
+
 function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unknown {
   switch (kind) {
     case 'string':
@@ -187,9 +219,10 @@ function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unkn
 /** Checks that need more than one field: routes name configured providers, delays are ordered. */
 function crossCheck(config: Config): string[] {
   const problems: string[] = [];
-  for (const [alias, route] of Object.entries(config.routes)) {
+  for (const [alias, route] of Object.entries(config.routes ?? {})) {
+    if (!Array.isArray(route?.deployments)) continue;
     route.deployments.forEach((d, i) => {
-      if (!config.providers[d.provider]) {
+      if (typeof d?.provider === 'string' && !Object.hasOwn(config.providers ?? {}, d.provider)) {
         problems.push(
           `routes.${alias}.deployments.${i}.provider: unknown provider "${d.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
         );
