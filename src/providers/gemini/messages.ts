@@ -4,6 +4,8 @@
  * Gemini has two roles (`user`, `model`) and wants them to alternate, so consecutive contents of one role
  * are merged. Tool results are `functionResponse` parts of a user turn and must name the function, which
  * OpenAI only gives on the assistant's earlier tool call: the name is looked up by `tool_call_id`.
+ * A tool call id this adapter generated may carry the call's thought signature (see `tool-call-id.ts`); it
+ * goes back on the `functionCall` part as `thoughtSignature`, which Gemini 3 requires for the current turn.
  */
 import type { Content, Part } from '@google/genai';
 import type {
@@ -13,6 +15,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { BadRequestError } from '../../errors.js';
 import { textOf, unsupported, userParts } from './parts.js';
+import { thoughtSignatureOf } from './tool-call-id.js';
 
 /** The conversation in Gemini's shape. */
 export interface GeminiConversation {
@@ -80,12 +83,15 @@ function assistantParts(
     const param = `messages[${i}].tool_calls[${k}]`;
     if (call.type !== 'function') unsupported('Only function tool calls are supported.', `${param}.type`);
     toolNames.set(call.id, call.function.name);
-    parts.push({
+    const part: Part = {
       functionCall: {
         name: call.function.name,
         args: parseArgs(call.function.arguments, `${param}.function.arguments`),
       },
-    });
+    };
+    const thoughtSignature = thoughtSignatureOf(call.id);
+    if (thoughtSignature !== undefined) part.thoughtSignature = thoughtSignature;
+    parts.push(part);
   }
   return parts;
 }

@@ -184,6 +184,67 @@ test('assistant tool_calls and tool results (name looked up by tool_call_id)', (
   });
 });
 
+test('tool call ids carrying a thought signature put it on the functionCall part; names still resolve', () => {
+  const signed = 'call_0123456789abcdef01234567__thought__CiQB0e2Kb7Zx+Yk3t/9p2tq0kQ==';
+  const body = toGeminiRequest(
+    req({
+      model: 'gemini-3-pro-preview',
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Oslo?' },
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          tool_calls: [
+            {
+              id: signed,
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+            },
+            {
+              id: 'call_fedcba9876543210fedcba98',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+            },
+            { id: 'toolu_01XyZ', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+            { id: 'call_1__thought__', type: 'function', function: { name: 'get_date', arguments: '{}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: signed, content: '{"temp_c":21}' },
+        { role: 'tool', tool_call_id: 'call_fedcba9876543210fedcba98', content: '{"temp_c":9}' },
+        { role: 'tool', tool_call_id: 'toolu_01XyZ', content: '14:05' },
+        { role: 'tool', tool_call_id: 'call_1__thought__', content: 'Monday' },
+      ],
+    }),
+  );
+  assert.deepStrictEqual(body, {
+    contents: [
+      { role: 'user', parts: [{ text: 'Weather in Paris and Oslo?' }] },
+      {
+        role: 'model',
+        parts: [
+          { text: 'Checking.' },
+          {
+            functionCall: { name: 'get_weather', args: { city: 'Paris' } },
+            thoughtSignature: 'CiQB0e2Kb7Zx+Yk3t/9p2tq0kQ==',
+          },
+          { functionCall: { name: 'get_weather', args: { city: 'Oslo' } } },
+          { functionCall: { name: 'get_time', args: {} } },
+          { functionCall: { name: 'get_date', args: {} } },
+        ],
+      },
+      {
+        role: 'user',
+        parts: [
+          { functionResponse: { name: 'get_weather', response: { temp_c: 21 } } },
+          { functionResponse: { name: 'get_weather', response: { temp_c: 9 } } },
+          { functionResponse: { name: 'get_time', response: { content: '14:05' } } },
+          { functionResponse: { name: 'get_date', response: { content: 'Monday' } } },
+        ],
+      },
+    ],
+  });
+});
+
 test('sampling options: stop, n, penalties, seed, max tokens', () => {
   const body = toGeminiRequest(
     req({

@@ -10,15 +10,18 @@ function fixture(name: string): GeminiResponse {
   return json;
 }
 
-/** `created` is the clock and tool call ids are random: check their shape, then pin them for deepStrictEqual. */
+/**
+ * `created` is the clock and tool call ids are random: check their shape, then pin the random part (keeping
+ * any `__thought__<signature>` suffix) for deepStrictEqual.
+ */
 function pinVolatile(completion: ChatCompletion): ChatCompletion {
   const now = Math.floor(Date.now() / 1000);
   assert.ok(Math.abs(completion.created - now) <= 2, 'created is now, in seconds');
   let n = 0;
   for (const choice of completion.choices) {
     for (const call of choice.message.tool_calls ?? []) {
-      assert.match(call.id, /^call_[0-9a-f]{24}$/);
-      call.id = `call_${n++}`;
+      assert.match(call.id, /^call_[0-9a-f]{24}(__thought__[A-Za-z0-9+/]+={0,2})?$/);
+      call.id = call.id.replace(/^call_[0-9a-f]{24}/, `call_${n++}`);
     }
   }
   return { ...completion, created: 0 };
@@ -48,7 +51,7 @@ test('text answer', () => {
   });
 });
 
-test('function calls: content null, generated ids, finish_reason tool_calls, thinking tokens', () => {
+test('function calls: content null, generated ids (with thought signature), finish_reason tool_calls, thinking tokens', () => {
   const out = pinVolatile(toChatCompletion(fixture('function-call.response.json'), 'gemini-2.5-flash'));
   assert.deepStrictEqual(out, {
     id: 'yjnvaNL2Bbe2z7IP_7qS2AQ',
@@ -64,7 +67,7 @@ test('function calls: content null, generated ids, finish_reason tool_calls, thi
           refusal: null,
           tool_calls: [
             {
-              id: 'call_0',
+              id: 'call_0__thought__CiQB0e2Kb7ZxYk3t9p2tq0kQ3b8aA1nQm2l0Zc5yWmQ9oO8Kq1EKYgHR7YpvYt5x',
               type: 'function',
               function: { name: 'get_weather', arguments: '{"city":"Paris","unit":"celsius"}' },
             },

@@ -9,6 +9,7 @@ import type {
   ChatCompletionMessageFunctionToolCall,
 } from 'openai/resources/chat/completions';
 import type { Usage } from '../types.js';
+import { newToolCallId } from './tool-call-id.js';
 
 /** The data members of a response (the SDK class also declares getters that JSON never has). */
 export type GeminiResponse = Pick<
@@ -66,7 +67,9 @@ export function toChatCompletion(res: GeminiResponse, requestedModel: string): C
 function toChoice(candidate: Candidate, i: number): ChatCompletion.Choice {
   const parts = candidate.content?.parts ?? [];
   const texts = parts.filter(isVisibleText).map((p) => p.text);
-  const toolCalls = parts.flatMap((p) => (p.functionCall ? [toToolCall(p.functionCall)] : []));
+  const toolCalls = parts.flatMap((p) =>
+    p.functionCall ? [toToolCall(p.functionCall, p.thoughtSignature)] : [],
+  );
   const message: ChatCompletion.Choice['message'] = {
     role: 'assistant',
     content: texts.length > 0 ? texts.join('') : null,
@@ -86,10 +89,16 @@ export function isVisibleText(part: Part): part is Part & { text: string } {
   return typeof part.text === 'string' && part.thought !== true;
 }
 
-/** An OpenAI tool call with a fresh id (the Gemini API does not give calls ids). */
-export function toToolCall(call: FunctionCall): ChatCompletionMessageFunctionToolCall {
+/**
+ * An OpenAI tool call with a fresh id (the Gemini API does not give calls ids), carrying the part's
+ * `thoughtSignature` so the request translation can send it back (see `tool-call-id.ts`).
+ */
+export function toToolCall(
+  call: FunctionCall,
+  thoughtSignature?: unknown,
+): ChatCompletionMessageFunctionToolCall {
   return {
-    id: newToolCallId(),
+    id: newToolCallId(thoughtSignature),
     type: 'function',
     function: { name: call.name ?? '', arguments: JSON.stringify(call.args ?? {}) },
   };
@@ -122,10 +131,6 @@ export function toUsage(meta: UsageMetadata): Usage {
 /** An OpenAI-style completion id for answers Gemini sent without `responseId`. */
 export function newCompletionId(): string {
   return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
-}
-
-function newToolCallId(): string {
-  return `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 }
 
 /** Unix time in seconds, as OpenAI's `created`. */

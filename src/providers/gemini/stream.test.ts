@@ -29,7 +29,10 @@ async function collect(raw: string): Promise<ChatCompletionChunk[]> {
   return chunks;
 }
 
-/** Checks the shared header and random tool call ids, then strips them so sequences compare exactly. */
+/**
+ * Checks the shared header and random tool call ids, then strips the header and pins the ids' random part
+ * (keeping any `__thought__<signature>` suffix) so sequences compare exactly.
+ */
 function pinVolatile(chunks: ChatCompletionChunk[], id: string, model: string) {
   const created = chunks[0]?.created;
   assert.ok(typeof created === 'number' && Math.abs(created - Date.now() / 1000) <= 2);
@@ -40,8 +43,8 @@ function pinVolatile(chunks: ChatCompletionChunk[], id: string, model: string) {
     assert.equal(chunk.created, created);
     assert.equal(chunk.model, model);
     for (const call of chunk.choices.flatMap((c) => c.delta.tool_calls ?? [])) {
-      assert.match(call.id ?? '', /^call_[0-9a-f]{24}$/);
-      call.id = `call_${n++}`;
+      assert.match(call.id ?? '', /^call_[0-9a-f]{24}(__thought__[A-Za-z0-9+/]+={0,2})?$/);
+      call.id = call.id?.replace(/^call_[0-9a-f]{24}/, `call_${n++}`);
     }
     const { id: _id, object: _object, created: _created, model: _model, ...rest } = chunk;
     return rest;
@@ -78,7 +81,7 @@ test('CRLF-framed events (as the real API sends them) translate the same', async
   );
 });
 
-test('function-call stream → complete tool_calls deltas indexed per candidate, finish tool_calls', async () => {
+test('function-call stream → complete tool_calls deltas indexed per candidate, signature in the id, finish tool_calls', async () => {
   const chunks = await collect(fixture('function-call.chunks.txt'));
   assert.deepStrictEqual(pinVolatile(chunks, 'BkHvaPzDMf6Zz7IP3sXp-Qw', 'gemini-2.5-flash'), [
     { choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
@@ -91,7 +94,7 @@ test('function-call stream → complete tool_calls deltas indexed per candidate,
             tool_calls: [
               {
                 index: 0,
-                id: 'call_0',
+                id: 'call_0__thought__CiQB0e2Kb2Uq0kQ3b8aA1nQm2l0Zc5yWmQ9oO8Kq1EKYgHR7YpvYt5x',
                 type: 'function',
                 function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
               },

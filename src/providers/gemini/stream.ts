@@ -110,7 +110,7 @@ class ChunkTranslator {
       if (isVisibleText(part)) text += part.text;
       if (!part.functionCall) continue;
       flushText();
-      const call = toToolCall(part.functionCall);
+      const call = toToolCall(part.functionCall, part.thoughtSignature);
       const callIndex = this.#toolCalls.get(index) ?? 0;
       this.#toolCalls.set(index, callIndex + 1);
       out.push(delta(index, { tool_calls: [{ index: callIndex, ...call }] }));
