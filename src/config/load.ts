@@ -73,7 +73,6 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   if (fileData !== undefined) mergeFile(config, fileData);
 
   const sources = applyEnv(config, options.env, problems);
-  const before = problems.length;
   {
     Value.Default(ConfigSchema, config);
     const seen = new Set<string>();
@@ -85,13 +84,8 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${describe(error)}`);
     }
   }
-  // Cross-field checks read a possibly malformed object: they are skipped where its shape is wrong.
-  try {
-    problems.push(...crossCheck(config as unknown as Config));
-  } catch {
-    if (problems.length === before)
-      throw new ConfigError(['(root): the configuration has an unexpected shape']);
-  }
+  // Cross-field checks read a possibly malformed object: each is skipped where its shape is wrong.
+  problems.push(...crossCheck(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config as unknown as Config);
 }
@@ -216,20 +210,30 @@ function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unkn
   }
 }
 
-/** Checks that need more than one field: routes name configured providers, delays are ordered. */
-function crossCheck(config: Config): string[] {
+/**
+ * Checks that need more than one field: routes name configured providers, delays are ordered. The object
+ * may not match the schema (its problems are already listed), so every check guards its own inputs and one
+ * malformed section never hides the problems of another.
+ */
+function crossCheck(config: Json): string[] {
   const problems: string[] = [];
-  for (const [alias, route] of Object.entries(config.routes ?? {})) {
-    if (!Array.isArray(route?.deployments)) continue;
-    route.deployments.forEach((d, i) => {
-      if (typeof d?.provider === 'string' && !Object.hasOwn(config.providers ?? {}, d.provider)) {
+  const providers = isObject(config.providers) ? config.providers : {};
+  const routes = isObject(config.routes) ? config.routes : {};
+  for (const [alias, route] of Object.entries(routes)) {
+    const list = isObject(route) ? route.deployments : undefined;
+    if (!Array.isArray(list)) continue;
+    list.forEach((d: unknown, i) => {
+      const provider = isObject(d) ? d.provider : undefined;
+      if (typeof provider === 'string' && !Object.hasOwn(providers, provider)) {
         problems.push(
-          `routes.${alias}.deployments.${i}.provider: unknown provider "${d.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
+          `routes.${alias}.deployments.${i}.provider: unknown provider "${provider}" (known: ${Object.keys(providers).join(', ')})`,
         );
       }
     });
   }
-  if (config.retry.base_delay_ms > config.retry.max_delay_ms) {
+  const retry = isObject(config.retry) ? config.retry : {};
+  const { base_delay_ms: base, max_delay_ms: max } = retry;
+  if (typeof base === 'number' && typeof max === 'number' && base > max) {
     problems.push('retry.base_delay_ms: must not be larger than retry.max_delay_ms');
   }
   return problems;
