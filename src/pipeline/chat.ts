@@ -3,10 +3,10 @@
  * retry each on retriable errors, bound every attempt and the whole request by timeouts, and for streams
  * hand back the upstream stream once its first chunk arrived — the point after which nothing is retried.
  */
-import { ClientClosedError, GatewayError, TimeoutError } from '../errors.js';
+import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../errors.js';
 import { streamCutOff } from '../providers/sse.js';
 import type { CallOptions, ChatCompletion, ChatRequest, ChunkStream } from '../providers/types.js';
-import { type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { OpenedStream, RequestContext } from './context.js';
 
@@ -120,10 +120,10 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       } catch (err) {
         lastError = err;
         const retriable = err instanceof GatewayError && err.isRetryable;
-        if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) throw err;
+        if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) break;
       }
     }
-    throw lastError;
+    throw withRetryAfterHint(lastError, options.retry);
   }
 
   /** Aborts the request when the total deadline passes; returns the canceller. */
@@ -182,6 +182,20 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       }
     },
   };
+}
+
+/**
+ * A 429 always tells the client when to come back (DESIGN §3, `Retry-After` on 429). When the provider sent
+ * no Retry-After, the hint is the gateway's own next backoff ceiling.
+ */
+function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
+  if (!(err instanceof RateLimitError) || err.retryAfterMs !== undefined) return err;
+  return new RateLimitError(err.message, err.provider, {
+    param: err.param,
+    upstreamStatus: err.upstreamStatus,
+    retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
+    cause: err.cause,
+  });
 }
 
 function errorCode(err: unknown): string {

@@ -49,8 +49,12 @@ export function backoffDelay(
   retryAfterMs?: number,
 ): number {
   if (retryAfterMs !== undefined) return retryAfterMs;
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.floor(random() * ceiling);
+  return Math.floor(random() * backoffCeiling(retry, policy));
+}
+
+/** The longest wait before retry number `retry` (1 = the first retry): `base · 2^(retry-1)`, capped. */
+export function backoffCeiling(retry: number, policy: RetryPolicy): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
 }
 
 export interface RetryOptions {
