@@ -36,24 +36,30 @@ async function main(): Promise<void> {
       { event: 'shutdown.start', signal, grace_ms: config.server.shutdown_grace_ms },
       'shutting down',
     );
+    logger.flush();
     gateway
       .close()
       .then(() => {
         logger.info({ event: 'shutdown.done' }, 'stopped');
-        logger.flush();
-        process.exit(0);
+        exitAfterFlush(0);
       })
       .catch((err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        logger.flush();
-        process.exit(1);
+        exitAfterFlush(1);
       });
+  };
+  // Exit only once the log batch is written: process.exit() during an asynchronous write loses or
+  // reorders the last lines (shutdown.start, shutdown.done). Bounded, in case stdout is stuck.
+  const exitAfterFlush = (code: number) => {
+    setTimeout(() => process.exit(code), 2000).unref();
+    logger.flush(() => process.exit(code));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   logger.info({ event: 'gateway.ready', address }, `LLM Gateway listening on ${address}`);
+  logger.flush();
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { logRequestEnd } from './request-log.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
@@ -71,8 +72,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  // Clients (curl -d) often omit Content-Type: parse every body as JSON, with Fastify's safe parser.
-  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'ignore'));
+  // Clients often send no or the wrong Content-Type (curl -d says form-urlencoded): every body is parsed
+  // as JSON, with Fastify's safe parser (no __proto__ / constructor.prototype keys) and a nesting limit.
+  const parseJson = withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, parseJson);
 
   await app.register(swagger, {
     openapi: {
@@ -100,15 +104,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
     });
-    if (deps.lifecycle.shuttingDown && request.url.startsWith('/v1/')) {
+    if (!request.url.startsWith('/v1/')) return;
+    if (deps.lifecycle.shuttingDown) {
       reply.header('connection', 'close');
       throw new ServiceUnavailableError('The gateway is shutting down; retry on another instance.');
     }
-  });
-
-  // Auth for the API routes (health, docs and metrics stay open).
-  app.addHook('preHandler', async (request) => {
-    if (!request.url.startsWith('/v1/')) return;
+    // Auth for the API routes (health, docs and metrics stay open), before the body is read or validated:
+    // an unauthenticated caller gets 401 whatever it sent, and learns nothing about the schema.
     const started = performance.now();
     const header = request.headers['x-user-id'];
     request.ctx.principal = deps.authenticator.authenticate({
@@ -118,10 +120,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.ctx.timings.auth = performance.now() - started;
   });
 
+  // Successful non-stream completions end here; errors end in the error handler, streams in their route
+  // (a hijacked reply still runs onResponse, so streams are skipped to log exactly one request.end).
   app.addHook('onResponse', async (request, reply) => {
-    if (request.url.startsWith('/v1/chat/') && reply.statusCode < 400) {
+    if (request.url.startsWith('/v1/chat/') && reply.statusCode < 400 && !request.ctx.stream) {
       logRequestEnd(request.ctx, reply.statusCode, null, deps.redact);
     }
+    // Shutting down: a keep-alive connection whose last request just ended would hold the server open
+    // until the grace period runs out. Close it once it is idle (next tick, after Node parks it).
+    if (deps.lifecycle.shuttingDown) setImmediate(() => app.server.closeIdleConnections());
+  });
+
+  // Shutting down: tell keep-alive clients not to reuse the connection.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (deps.lifecycle.shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.setErrorHandler(async (err, request, reply) => {

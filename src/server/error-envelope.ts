@@ -46,7 +46,10 @@ interface AjvError {
 /** Maps anything a route or Fastify threw to a `GatewayError`. */
 export function normalizeError(err: unknown, bodyLimit: number): GatewayError {
   if (err instanceof GatewayError) return err;
-  const fe = err as Partial<FastifyError> & { validation?: AjvError[] };
+  // `throw null` and `throw 'text'` happen in libraries too: read fields only from objects.
+  const fe = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError> & {
+    validation?: AjvError[];
+  };
   if (Array.isArray(fe.validation) && fe.validation.length > 0) return fromValidation(fe.validation);
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -69,6 +72,9 @@ export function normalizeError(err: unknown, bodyLimit: number): GatewayError {
   return new InternalError(err);
 }
 
+/** Keywords about the value's shape; any other keyword is a constraint the value's type was right for. */
+const SHAPE_KEYWORDS = new Set(['type', 'anyOf', 'oneOf', 'const', 'enum', 'required', 'discriminator']);
+
 /** ajv errors → one 422 naming the most specific field. */
 function fromValidation(errors: AjvError[]): ValidationError {
   // The deepest path is the most specific; on ties keep ajv's order (first failure).
@@ -78,7 +84,9 @@ function fromValidation(errors: AjvError[]): ValidationError {
   let message: string;
   const missing = atPath.find((e) => e.keyword === 'required');
   const tag = atPath.find((e) => e.keyword === 'discriminator');
-  const types = atPath.filter((e) => e.keyword === 'type').map((e) => String(e.params.type));
+  // A constraint (maxItems, maximum, pattern …) means one branch of a union had the right type: name it
+  // rather than the types of the branches that did not match.
+  const constraint = atPath.find((e) => !SHAPE_KEYWORDS.has(e.keyword));
   if (missing) {
     const field = String(missing.params.missingProperty);
     param = param ? `${param}.${field}` : field;
@@ -87,14 +95,30 @@ function fromValidation(errors: AjvError[]): ValidationError {
     const field = String(tag.params.tag);
     param = param ? `${param}.${field}` : field;
     const value = tag.params.tagValue;
-    message = `${param} has an invalid value${value === undefined ? '' : ` ${JSON.stringify(value)}`}.`;
-  } else if (types.length > 0) {
-    message = `${param || 'body'} must be of type ${[...new Set(types.flatMap((t) => t.split(',')))].join(' or ')}.`;
+    message =
+      value === undefined
+        ? `${param} is required.`
+        : typeof value === 'string'
+          ? `${param} has an invalid value ${JSON.stringify(value)}.`
+          : `${param} must be a string.`;
+  } else if (constraint) {
+    message = `${param || 'body'} ${constraint.message ?? 'is invalid'}.`;
   } else {
-    const specific = atPath.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? first;
-    const allowed = specific.params.allowedValues;
-    const suffix = Array.isArray(allowed) ? ` (${allowed.map((v) => JSON.stringify(v)).join(', ')})` : '';
-    message = `${param || 'body'} ${specific.message ?? 'is invalid'}${suffix}.`;
+    const allowed = atPath.flatMap((e) =>
+      e.keyword === 'const'
+        ? [e.params.allowedValue]
+        : e.keyword === 'enum' && Array.isArray(e.params.allowedValues)
+          ? e.params.allowedValues
+          : [],
+    );
+    const types = [
+      ...new Set(atPath.filter((e) => e.keyword === 'type').flatMap((e) => String(e.params.type).split(','))),
+    ];
+    const options = [
+      ...(allowed.length > 0 ? [`one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`] : []),
+      ...(types.length > 0 ? [`of type ${types.join(' or ')}`] : []),
+    ];
+    message = `${param || 'body'} ${options.length > 0 ? `must be ${options.join(' or ')}` : (first.message ?? 'is invalid')}.`;
   }
   return new ValidationError(message, param || null);
 }

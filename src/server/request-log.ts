@@ -28,8 +28,22 @@ export function logRequestEnd(
     output_tokens: ctx.usage?.completion_tokens ?? null,
     error_code: error?.code ?? null,
     error_message: error ? redact(error.message) : null,
+    // An internal error's body says "the request id identifies it in the logs": this is where.
+    ...(error?.code === 'internal_error' ? { cause: describeCause(error.cause, redact) } : {}),
   };
   if (error && status >= 500) ctx.log.error(fields, 'request failed');
   else if (error) ctx.log.warn(fields, 'request rejected');
   else ctx.log.info(fields, 'request completed');
+}
+
+/** What went wrong inside, for the log: type, message and stack, scrubbed of secrets. */
+function describeCause(cause: unknown, redact: Redactor): { type: string; message: string; stack?: string } {
+  if (cause instanceof Error) {
+    return {
+      type: cause.name,
+      message: redact(cause.message),
+      ...(cause.stack ? { stack: redact(cause.stack) } : {}),
+    };
+  }
+  return { type: typeof cause, message: redact(String(cause)) };
 }

@@ -29,7 +29,9 @@ const REDACT = [
 
 /** Creates the process logger. */
 export function createLogger(options: LoggerOptions): Logger {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Asynchronous stdout: a line is handed to the OS as soon as no write is in flight, and lines written
+  // meanwhile go out together, so a busy gateway batches syscalls and a quiet one holds nothing back.
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     {
       level: options.level,

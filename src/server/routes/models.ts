@@ -3,7 +3,7 @@
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { NotFoundError } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import { ErrorResponseSchema } from '../schemas/common.js';
 
@@ -45,7 +45,16 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
     async (request) => {
       const id = (request.params as { '*': string })['*'];
       const model = byId.get(id);
-      if (!model) throw new NotFoundError(`The model "${id}" does not exist.`);
+      if (!model) {
+        // OpenAI's own answer for an unknown model: 404, code `model_not_found`, param `model`.
+        throw new GatewayError(
+          `The model "${id}" does not exist or is not listed.`,
+          'model_not_found',
+          404,
+          'invalid_request_error',
+          { param: 'model' },
+        );
+      }
       return model;
     },
   );

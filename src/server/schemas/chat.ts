@@ -50,10 +50,13 @@ const discriminated = (propertyName: string) => ({ discriminator: { propertyName
 const UserPart = T.Union([TextPart, ImagePart, AudioPart, FilePart], discriminated('type'));
 const AssistantPart = T.Union([TextPart, RefusalPart], discriminated('type'));
 
-/** TypeBox emits `anyOf`; ajv's discriminator needs `oneOf`. */
+/**
+ * TypeBox emits `anyOf`; ajv's discriminator needs `oneOf`. `type: 'object'` is required next to it: ajv's
+ * discriminator checks only objects and lets every other value through (`messages: [null]` would pass).
+ */
 function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
   const { anyOf, ...rest } = schema as S & Record<string, unknown>;
-  return { ...rest, oneOf: anyOf } as unknown as S;
+  return { type: 'object', ...rest, oneOf: anyOf } as unknown as S;
 }
 
 const textContent = T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]);

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.js';
+import { exceedsDepth, type StringBodyParser, withDepthLimit } from './json-body.js';
+
+const nested = (depth: number, open = '[', close = ']') =>
+  JSON.parse(`${open.repeat(depth)}${close.repeat(depth)}`);
+
+test('exceedsDepth counts containers; scalars never exceed', () => {
+  assert.equal(exceedsDepth(1, 0), false);
+  assert.equal(exceedsDepth(null, 0), false);
+  assert.equal(exceedsDepth({}, 1), false);
+  assert.equal(exceedsDepth({}, 0), true);
+  assert.equal(exceedsDepth(nested(128), 128), false);
+  assert.equal(exceedsDepth(nested(129), 128), true);
+  assert.equal(exceedsDepth({ a: [1, { b: [2] }] }, 4), false);
+  assert.equal(exceedsDepth({ a: [1, { b: [2] }] }, 3), true);
+});
+
+test('exceedsDepth walks a million levels without recursion', () => {
+  assert.equal(exceedsDepth(nested(1_000_000), 128), true);
+});
+
+test('withDepthLimit passes shallow bodies and parser errors through; refuses deep ones with a 400', () => {
+  const parse: StringBodyParser = (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body));
+    } catch (err) {
+      done(err as Error);
+    }
+  };
+  const limited = withDepthLimit(parse, 3);
+  const run = (body: string) =>
+    new Promise<{ err: Error | null; value: unknown }>((resolve) =>
+      limited({} as FastifyRequest, body, (err, value) => resolve({ err, value })),
+    );
+  return (async () => {
+    assert.deepEqual(await run('{"a":[{}]}'), { err: null, value: { a: [{}] } });
+    const deep = await run('{"a":[{"b":[]}]}');
+    assert.ok(deep.err instanceof GatewayError);
+    assert.equal(deep.err.status, 400);
+    assert.match(deep.err.message, /deeper than 3 levels/);
+    const bad = await run('{');
+    assert.ok(bad.err instanceof SyntaxError);
+  })();
+});

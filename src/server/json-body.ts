@@ -1,0 +1,59 @@
+/**
+ * The request-body parser: Fastify's safe JSON parser (rejects `__proto__` and `constructor.prototype`
+ * keys) plus a nesting limit. Deeply nested JSON parses fine but overflows the stack of every recursive
+ * walker after it (`JSON.stringify` when the body is forwarded upstream, translators, loggers): it is
+ * refused here, at the boundary, with a 400.
+ */
+import type { FastifyRequest } from 'fastify';
+import { BadRequestError } from '../errors.js';
+
+/** Default nesting limit: far beyond any real request (tool schemas nest a few dozen levels at most). */
+export const MAX_JSON_DEPTH = 128;
+
+/** A callback-style string body parser, as `app.getDefaultJsonParser()` returns. */
+export type StringBodyParser = (
+  request: FastifyRequest,
+  body: string,
+  done: (err: Error | null, body?: unknown) => void,
+) => void;
+
+/**
+ * Wraps a JSON parser so bodies nested deeper than `maxDepth` are rejected.
+ *
+ * @example
+ * app.addContentTypeParser('*', { parseAs: 'string' }, withDepthLimit(app.getDefaultJsonParser('error', 'error')));
+ */
+export function withDepthLimit(parse: StringBodyParser, maxDepth = MAX_JSON_DEPTH): StringBodyParser {
+  return (request, body, done) => {
+    parse(request, body, (err, value) => {
+      if (err) return done(err, undefined);
+      if (exceedsDepth(value, maxDepth)) {
+        return done(
+          new BadRequestError(`The request body nests deeper than ${maxDepth} levels.`, 'invalid_request'),
+          undefined,
+        );
+      }
+      done(null, value);
+    });
+  };
+}
+
+/** Whether objects/arrays nest deeper than `max` (the root container is level 1). Iterative: no recursion. */
+export function exceedsDepth(value: unknown, max: number): boolean {
+  const nodes: unknown[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop() as number;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createLogger, createRedactor } from './logger.js';
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'info', destination }) };
+}
+
+test('credential fields are redacted by path', () => {
+  const { lines, logger } = capture();
+  logger.info({
+    headers: { authorization: 'Bearer sk-1', 'x-api-key': 'k-2', 'api-key': 'k-3' },
+    api_key: 'k-4',
+    provider: { apiKey: 'k-5' },
+  });
+  const text = JSON.stringify(lines);
+  for (const secret of ['sk-1', 'k-2', 'k-3', 'k-4', 'k-5']) assert.ok(!text.includes(secret), text);
+  assert.equal((lines[0]?.headers as Record<string, unknown> | undefined)?.authorization, '[redacted]');
+});
+
+test('createRedactor replaces every occurrence of each secret; short values are ignored', () => {
+  const redact = createRedactor(['sk-0123456789', 'AIza-abcdefgh', 'short']);
+  assert.equal(
+    redact('a sk-0123456789 b sk-0123456789 c AIza-abcdefgh short'),
+    'a [redacted] b [redacted] c [redacted] short',
+  );
+  assert.equal(createRedactor([])('unchanged'), 'unchanged');
+});
+
+test('stdout lines are written promptly, even when the process stays quiet', async () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const script = `
+    import { createLogger } from './src/telemetry/logger.ts';
+    createLogger({ level: 'info' }).info({ event: 'quiet.line' }, 'hello');
+    setTimeout(() => {}, 10_000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const started = performance.now();
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (text: string) => {
+        out += text;
+        if (out.includes('\n')) resolve(out);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before writing`)));
+    });
+    // The child needs a moment to start; without the bound the line would wait for 4 KB or exit (10 s).
+    assert.ok(performance.now() - started < 5000);
+    assert.equal((JSON.parse(line) as { event: string }).event, 'quiet.line');
+    assert.equal(child.exitCode, null, 'written while the process was still running');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
