@@ -1,0 +1,201 @@
+/**
+ * The non-chat endpoints (DESIGN §3): health (live, ready, details), the OpenAPI document and its UI, the
+ * models list and retrieval, and which of them need a gateway key.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, startGateway, TEST_KEYS, type TestGateway } from '../helpers/gateway.js';
+import { assertSchema, loadOpenAISchemas, type OpenAISchemas } from '../helpers/openai-schemas.js';
+
+const TOGETHER_KEY = 'together-test-SECRET-0123456789';
+const SLASH_ID = 'together/meta-llama/Llama-3.3-70B-Instruct-Turbo';
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+describe('health, docs and models endpoints', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let schemas: OpenAISchemas;
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${gw.url}${path}`, { headers });
+
+  before(async () => {
+    schemas = loadOpenAISchemas();
+    mock = await MockUpstream.start();
+    gw = await startGateway({ mock, env: { TOGETHER_API_KEY: TOGETHER_KEY } });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('GET /health/live → 200', async () => {
+    const res = await get('/health/live');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'alive' });
+  });
+
+  test('GET /health/ready → 200 when serving', async () => {
+    const res = await get('/health/ready');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ready' });
+  });
+
+  test('GET /health lists each provider, says why one is not offered, and leaks no secret', async () => {
+    const res = await get('/health');
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const body = JSON.parse(text) as {
+      status: string;
+      version: string;
+      uptime_seconds: number;
+      providers: Record<string, { type: string; offered: boolean; reason?: string }>;
+    };
+    assert.equal(body.status, 'ok');
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+    assert.equal(typeof body.uptime_seconds, 'number');
+    for (const name of ['openai', 'anthropic', 'gemini', 'together']) {
+      assert.equal(body.providers[name]?.offered, true, name);
+    }
+    assert.equal(body.providers.azure?.offered, false);
+    assert.match(body.providers.azure?.reason ?? '', /AZURE_OPENAI_API_KEY/);
+    for (const secret of [...Object.values(TEST_KEYS), TOGETHER_KEY]) assert.ok(!text.includes(secret));
+  });
+
+  test('GET /openapi.json is the OpenAPI document of the API', async () => {
+    const res = await get('/openapi.json');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+    const doc = JSON.parse(await res.text()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>
+      >;
+    };
+    assert.match(doc.openapi, /^3\./);
+    const post = doc.paths['/v1/chat/completions']?.post;
+    assert.ok(post?.requestBody, 'chat completions documents its request body');
+    const schema = post.requestBody.content['application/json']?.schema as
+      | { required?: string[] }
+      | undefined;
+    assert.deepEqual(schema?.required, ['model', 'messages']);
+    assert.ok(doc.paths['/v1/models']?.get, '/v1/models documented');
+    assert.ok(doc.paths['/health/ready']?.get, '/health/ready documented');
+  });
+
+  test('GET /docs serves the API explorer (HTML)', async () => {
+    const res = await get('/docs');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await res.text(), /<html[\s>][\s\S]*swagger/i);
+  });
+
+  test('GET /v1/models: OpenAI list format with every offered provider, none of the others', async () => {
+    const res = await get('/v1/models');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { object: string; data: Array<{ id: string; owned_by: string }> };
+    assertSchema(schemas.models, body, 'models list');
+    const ids = body.data.map((m) => m.id);
+    assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+    for (const id of ['gpt-4o', 'claude-3-5-haiku-latest', 'gemini-2.5-flash', SLASH_ID]) {
+      assert.ok(ids.includes(id), `${id} listed`);
+    }
+    assert.equal(body.data.find((m) => m.id === 'gpt-4o')?.owned_by, 'openai');
+    assert.ok(!ids.some((id) => id.startsWith('groq/') || id.startsWith('llama-3.3')), 'groq has no key');
+  });
+
+  test('GET /v1/models/{id}: a model, including ids with slashes (raw or %2F-encoded)', async () => {
+    const one = await get('/v1/models/gpt-4o');
+    assert.equal(one.status, 200);
+    assert.deepEqual(
+      { ...((await one.json()) as Record<string, unknown>), created: 0 },
+      { id: 'gpt-4o', object: 'model', created: 0, owned_by: 'openai' },
+    );
+    for (const path of [SLASH_ID, encodeURIComponent(SLASH_ID)]) {
+      const res = await get(`/v1/models/${path}`);
+      assert.equal(res.status, 200, path);
+      assert.equal(((await res.json()) as { id: string }).id, SLASH_ID);
+    }
+  });
+
+  test('GET /v1/models/{unknown} → 404 with the OpenAI error shape', async () => {
+    const res = await get('/v1/models/no-such-model');
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as ErrorBody;
+    assertSchema(schemas.error, body, 'unknown model');
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.equal(body.error.code, 'model_not_found');
+    assert.equal(body.error.param, 'model');
+    assert.match(body.error.message, /no-such-model/);
+  });
+
+  test('unknown routes and methods → 404 with the OpenAI error shape', async () => {
+    for (const res of [await get('/v1/nothing'), await get('/v1/chat/completions')]) {
+      assert.equal(res.status, 404);
+      assertSchema(schemas.error, await res.json(), 'not found');
+    }
+  });
+
+  test('while shutting down: ready → 503, /v1 → 503 OpenAI error, live stays 200', async () => {
+    gw.gateway.lifecycle.shuttingDown = true;
+    try {
+      assert.equal((await get('/health/ready')).status, 503);
+      assert.equal((await get('/health')).status, 503);
+      assert.equal((await get('/health/live')).status, 200);
+      const res = await postJson(`${gw.url}/v1/chat/completions`, {
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'x' }],
+      });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('connection'), 'close');
+      assertSchema(schemas.error, await res.json(), 'shutting down');
+    } finally {
+      gw.gateway.lifecycle.shuttingDown = false;
+    }
+  });
+});
+
+describe('with auth.mode: keys', () => {
+  const KEY = 'gw-endpoints-SECRET-0123456789';
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    const hash = createHash('sha256').update(KEY).digest('hex');
+    gw = await startGateway({
+      mock,
+      yaml: `auth:\n  mode: keys\n  keys:\n    - name: k\n      key_sha256: ${hash}\n      user_id: u1\n`,
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('health, docs and the OpenAPI document stay open', async () => {
+    for (const path of ['/health', '/health/live', '/health/ready', '/openapi.json', '/docs']) {
+      assert.equal((await fetch(`${gw.url}${path}`)).status, 200, path);
+    }
+  });
+
+  test('/v1/models needs the key', async () => {
+    const anonymous = await fetch(`${gw.url}/v1/models`);
+    assert.equal(anonymous.status, 401);
+    assert.equal(((await anonymous.json()) as ErrorBody).error.type, 'authentication_error');
+    const keyed = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(keyed.status, 200);
+  });
+
+  test('a request without a key gets 401 whatever its body (auth before parsing and validation)', async () => {
+    for (const body of ['{not json', JSON.stringify({ model: 'gpt-4o', messages: [] })]) {
+      const res = await postJson(`${gw.url}/v1/chat/completions`, body);
+      assert.equal(res.status, 401, body);
+      assert.equal(((await res.json()) as ErrorBody).error.code, 'invalid_api_key');
+    }
+    assert.equal(mock.requests.length, 0);
+  });
+});
