@@ -2,17 +2,27 @@
  * Entry point and the only composition root that reads `process.env`: config → gateway → listen →
  * graceful shutdown on SIGTERM/SIGINT.
  *
- * Usage: `npm start` or `node --import tsx src/main.ts [--config gateway.yaml]` (or GATEWAY_CONFIG).
+ * Usage (also as the `llm-gateway` command):
+ *   llm-gateway [start] [--config gateway.yaml]     run the gateway (GATEWAY_CONFIG works too)
+ *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  */
 import { parseArgs } from 'node:util';
+import { Agent } from 'undici';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createGateway } from './gateway.js';
+import { ProviderRegistry } from './providers/registry.js';
+import { ModelResolver } from './routing/resolver.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { config: { type: 'string', short: 'c' } },
+  const { values, positionals } = parseArgs({
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
+  const command = positionals[0] ?? 'start';
+  if (values.help || !['start', 'check-config'].includes(command)) {
+    process.stdout.write(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
   const env = process.env;
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -24,6 +34,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+
+  if (command === 'check-config') return checkConfig(config, env);
 
   const gateway = await createGateway({ config, env });
   const { logger } = gateway;
@@ -60,6 +72,36 @@ async function main(): Promise<void> {
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   logger.info({ event: 'gateway.ready', address }, `LLM Gateway listening on ${address}`);
   logger.flush();
+}
+
+const USAGE = `Usage:
+  llm-gateway [start] [--config FILE]      run the gateway (or set GATEWAY_CONFIG)
+  llm-gateway check-config [--config FILE] validate the configuration and list what it offers
+`;
+
+/** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */
+function checkConfig(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv): void {
+  const registry = new ProviderRegistry(config.providers, env, { dispatcher: new Agent() });
+  const lines = ['configuration is valid', 'providers:'];
+  for (const status of registry.statuses()) {
+    lines.push(
+      `  ${status.offered ? '✓' : '-'} ${status.name} (${status.type})${status.reason ? `: ${status.reason}` : ''}`,
+    );
+  }
+  const resolver = new ModelResolver(config, registry);
+  let broken = 0;
+  lines.push('routes:');
+  for (const alias of Object.keys(config.routes)) {
+    try {
+      const route = resolver.resolve(alias);
+      lines.push(`  ✓ ${alias} → ${route.deployments.map((d) => d.id).join(', ')}`);
+    } catch (err) {
+      broken++;
+      lines.push(`  ✗ ${alias}: ${(err as Error).message}`);
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  process.exit(broken > 0 ? 1 : 0);
 }
 
 main().catch((err: unknown) => {

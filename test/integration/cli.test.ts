@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/llm-gateway.mjs');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/_API_KEY$|_BASE_URL$/.test(k)),
+  );
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+  });
+}
+
+test('llm-gateway check-config: a valid file lists offered providers and resolved routes', () => {
+  const out = run(['check-config', '--config', 'config/gateway.example.yaml'], { OPENAI_API_KEY: 'sk-x' });
+  assert.equal(out.status, 0, out.stderr);
+  assert.match(out.stdout, /configuration is valid/);
+  assert.match(out.stdout, /✓ openai \(openai\)/);
+  assert.match(out.stdout, /- anthropic \(anthropic\): set ANTHROPIC_API_KEY/);
+  assert.match(out.stdout, /✓ smart → openai\/gpt-4o-mini/);
+});
+
+test('llm-gateway check-config: a route with no usable deployment fails', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(
+    file,
+    'routes:\n  only-claude:\n    deployments:\n      - { provider: anthropic, model: claude-haiku-4-5 }\n',
+  );
+  const out = run(['check-config', '--config', file]);
+  assert.equal(out.status, 1);
+  assert.match(out.stdout, /✗ only-claude: .*set ANTHROPIC_API_KEY/);
+});
+
+test('llm-gateway check-config: an invalid file exits 1 listing the problems', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-cli-'));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'server: { port: -1 }\nretry: { max_attempts: 0 }\n');
+  const out = run(['check-config', '--config', file]);
+  assert.equal(out.status, 1);
+  assert.match(out.stderr, /server\.port/);
+  assert.match(out.stderr, /retry\.max_attempts/);
+});
+
+test('llm-gateway with an unknown command prints usage and exits 2', () => {
+  const out = run(['frobnicate']);
+  assert.equal(out.status, 2);
+  assert.match(out.stdout, /Usage:/);
+});
