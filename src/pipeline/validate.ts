@@ -11,7 +11,7 @@ export function validateChatRequest(req: ChatRequest): void {
     if (m.role === 'assistant') {
       const hasContent = m.content !== undefined && m.content !== null;
       const hasCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
-      if (!hasContent && !hasCalls && !m.refusal) {
+      if (!hasContent && !hasCalls && !m.refusal && !m.function_call) {
         throw new ValidationError(
           `messages[${i}].content is required unless tool_calls is set.`,
           `messages[${i}].content`,
@@ -36,6 +36,15 @@ export function validateChatRequest(req: ChatRequest): void {
       throw new ValidationError(
         `tool_choice names the function "${wanted}", which is not in tools.`,
         'tool_choice.function.name',
+      );
+    }
+  }
+  if (typeof choice === 'object' && choice !== null && choice.type === 'custom') {
+    const wanted = choice.custom.name;
+    if (!tools.some((t) => t.type === 'custom' && t.custom.name === wanted)) {
+      throw new ValidationError(
+        `tool_choice names the custom tool "${wanted}", which is not in tools.`,
+        'tool_choice.custom.name',
       );
     }
   }

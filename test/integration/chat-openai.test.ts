@@ -93,4 +93,40 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   });
+
+  test('newer and deprecated OpenAI request shapes pass through: custom tools, allowed_tools, function role', async () => {
+    const body = {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'user', content: 'Run it' },
+        {
+          role: 'assistant',
+          tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'sql', input: 'select 1' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '1' },
+        { role: 'function', name: 'legacy', content: 'ok' },
+      ],
+      tools: [{ type: 'custom', custom: { name: 'sql', format: { type: 'text' } } }],
+      tool_choice: {
+        type: 'allowed_tools',
+        allowed_tools: { mode: 'auto', tools: [{ type: 'custom', custom: { name: 'sql' } }] },
+      },
+    };
+    const res = await postJson(`${gw.url}/v1/chat/completions`, body);
+    assert.equal(res.status, 200);
+    const sent = mock.requests[0]?.body as typeof body;
+    assert.deepEqual(sent.messages, body.messages);
+    assert.deepEqual(sent.tools, body.tools);
+    assert.deepEqual(sent.tool_choice, body.tool_choice);
+
+    const wrong = await postJson(`${gw.url}/v1/chat/completions`, {
+      ...body,
+      tool_choice: { type: 'custom', custom: { name: 'nope' } },
+    });
+    assert.equal(wrong.status, 422);
+    assert.equal(
+      ((await wrong.json()) as { error: { param: string } }).error.param,
+      'tool_choice.custom.name',
+    );
+  });
 });

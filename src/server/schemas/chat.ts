@@ -61,7 +61,7 @@ function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
 
 const textContent = T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]);
 
-const ToolCall = T.Object(
+const FunctionToolCall = T.Object(
   {
     id: T.String({ minLength: 1 }),
     type: T.Literal('function'),
@@ -69,6 +69,15 @@ const ToolCall = T.Object(
   },
   open,
 );
+const CustomToolCall = T.Object(
+  {
+    id: T.String({ minLength: 1 }),
+    type: T.Literal('custom'),
+    custom: T.Object({ name: T.String({ minLength: 1 }), input: T.String() }, open),
+  },
+  open,
+);
+const ToolCall = oneOf(T.Union([FunctionToolCall, CustomToolCall], discriminated('type')));
 
 const name = T.Optional(T.String({ minLength: 1 }));
 
@@ -96,22 +105,29 @@ const ToolMessage = T.Object(
   { role: T.Literal('tool'), content: textContent, tool_call_id: T.String({ minLength: 1 }) },
   open,
 );
+/** Deprecated by OpenAI but still in its API; only OpenAI-compatible upstreams accept it. */
+const FunctionMessage = T.Object(
+  { role: T.Literal('function'), content: nullable(T.String()), name: T.String({ minLength: 1 }) },
+  open,
+);
 
-export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool'] as const;
+export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
 
 const Message = oneOf(
   T.Union(
-    [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage],
+    [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage],
     discriminated('role'),
   ),
 );
+
+const toolName = T.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
 
 const FunctionTool = T.Object(
   {
     type: T.Literal('function'),
     function: T.Object(
       {
-        name: T.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' }),
+        name: toolName,
         description: T.Optional(T.String()),
         parameters: T.Optional(T.Record(T.String(), T.Unknown())),
         strict: T.Optional(nullable(T.Boolean())),
@@ -121,6 +137,19 @@ const FunctionTool = T.Object(
   },
   open,
 );
+
+/** OpenAI's custom (free-form input) tools; only OpenAI-compatible upstreams accept them. */
+const CustomTool = T.Object(
+  {
+    type: T.Literal('custom'),
+    custom: T.Object(
+      { name: toolName, description: T.Optional(T.String()), format: T.Optional(T.Unknown()) },
+      open,
+    ),
+  },
+  open,
+);
+const Tool = oneOf(T.Union([FunctionTool, CustomTool], discriminated('type')));
 
 const ResponseFormat = oneOf(
   T.Union(
@@ -149,9 +178,33 @@ const ResponseFormat = oneOf(
 
 const ToolChoice = T.Union([
   T.Union([T.Literal('none'), T.Literal('auto'), T.Literal('required')]),
-  T.Object(
-    { type: T.Literal('function'), function: T.Object({ name: T.String({ minLength: 1 }) }, open) },
-    open,
+  oneOf(
+    T.Union(
+      [
+        T.Object(
+          { type: T.Literal('function'), function: T.Object({ name: T.String({ minLength: 1 }) }, open) },
+          open,
+        ),
+        T.Object(
+          { type: T.Literal('custom'), custom: T.Object({ name: T.String({ minLength: 1 }) }, open) },
+          open,
+        ),
+        T.Object(
+          {
+            type: T.Literal('allowed_tools'),
+            allowed_tools: T.Object(
+              {
+                mode: T.Union([T.Literal('auto'), T.Literal('required')]),
+                tools: T.Array(T.Record(T.String(), T.Unknown())),
+              },
+              open,
+            ),
+          },
+          open,
+        ),
+      ],
+      discriminated('type'),
+    ),
   ),
 ]);
 
@@ -176,7 +229,7 @@ export const ChatRequestSchema = T.Object(
     top_logprobs: T.Optional(nullable(T.Integer({ minimum: 0, maximum: 20 }))),
     seed: T.Optional(nullable(T.Integer())),
     response_format: T.Optional(ResponseFormat),
-    tools: T.Optional(T.Array(FunctionTool)),
+    tools: T.Optional(T.Array(Tool)),
     tool_choice: T.Optional(ToolChoice),
     parallel_tool_calls: T.Optional(nullable(T.Boolean())),
     user: T.Optional(T.String()),
