@@ -1,11 +1,18 @@
 /**
  * The chat request lifecycle after validation and auth: walk the route's deployments in order (fallback),
  * retry each on retriable errors, bound every attempt and the whole request by timeouts, and for streams
- * hand back the upstream stream once its first chunk arrived — the point after which nothing is retried.
+ * hand back the upstream stream once its first substantive chunk arrived — the point after which nothing is
+ * retried.
  */
 import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../errors.js';
 import { streamCutOff } from '../providers/sse.js';
-import type { CallOptions, ChatCompletion, ChatRequest, ChunkStream } from '../providers/types.js';
+import type {
+  CallOptions,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  ChunkStream,
+} from '../providers/types.js';
 import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { OpenedStream, RequestContext } from './context.js';
@@ -159,16 +166,15 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
           async (d, call) => {
             const stream: ChunkStream = await d.adapter.chatStream(req, call);
             const rest = stream[Symbol.asyncIterator]();
-            const first = await rest.next();
-            if (first.done) throw streamCutOff(d.provider);
-            return { first: first.value, rest };
+            return { head: await readHead(d.provider, rest), rest };
           },
           true,
         );
-        ctx.servedModel = typeof opened.value.first.model === 'string' ? opened.value.first.model : null;
+        const model = opened.value.head[0]?.model;
+        ctx.servedModel = typeof model === 'string' ? model : null;
         let closed = false;
         return {
-          first: opened.value.first,
+          head: opened.value.head,
           rest: opened.value.rest,
           close() {
             if (closed) return;
@@ -195,6 +201,47 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
     upstreamStatus: err.upstreamStatus,
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
+  });
+}
+
+/** Chunks held back at most before the stream is committed to the client. */
+const MAX_HEAD_CHUNKS = 16;
+
+/**
+ * Reads a stream's opening chunks up to the first one that carries something (text, a tool call, a finish
+ * reason or usage). Providers open with an empty role chunk (`message_start` for Anthropic) and may still
+ * fail right after it (Anthropic's `overloaded_error` event); holding the empty chunks back keeps such
+ * failures retriable, because nothing has reached the client yet.
+ */
+async function readHead(
+  provider: string,
+  rest: AsyncIterator<ChatCompletionChunk>,
+): Promise<ChatCompletionChunk[]> {
+  const head: ChatCompletionChunk[] = [];
+  while (head.length < MAX_HEAD_CHUNKS) {
+    const next = await rest.next();
+    if (next.done) {
+      if (head.length === 0) throw streamCutOff(provider);
+      break;
+    }
+    head.push(next.value);
+    if (isSubstantive(next.value)) break;
+  }
+  return head;
+}
+
+function isSubstantive(chunk: ChatCompletionChunk): boolean {
+  if (chunk.choices.length === 0) return chunk.usage !== undefined && chunk.usage !== null;
+  return chunk.choices.some((c) => {
+    const delta = c.delta as
+      | { content?: string | null; tool_calls?: unknown[]; refusal?: string | null }
+      | undefined;
+    return Boolean(
+      c.finish_reason ||
+        delta?.content ||
+        delta?.refusal ||
+        (delta?.tool_calls && delta.tool_calls.length > 0),
+    );
   });
 }
 

@@ -61,9 +61,12 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
   };
 }
 
-/** An opened stream: its first chunk already arrived, the rest follows. */
+/**
+ * An opened stream: its opening chunks arrived (empty role chunks up to the first one carrying content, a
+ * tool call, a finish reason or usage); the rest follows. Nothing was sent to the client yet.
+ */
 export interface OpenedStream {
-  first: ChatCompletionChunk;
+  head: ChatCompletionChunk[];
   rest: AsyncIterator<ChatCompletionChunk>;
   /** Ends the upstream call (idempotent); call when the client stream is done either way. */
   close(): void;

@@ -30,13 +30,16 @@ export async function writeStream(
   opened: OpenedStream,
   options: WriteStreamOptions,
 ): Promise<StreamOutcome> {
+  const send = async (chunk: ChatCompletionChunk) => {
+    const shaped = shapeChunk(ctx, chunk, options.includeUsage);
+    if (shaped !== null && !res.write(`data: ${JSON.stringify(shaped)}\n\n`)) await drained(res, ctx);
+  };
   try {
-    let chunk: ChatCompletionChunk | null = opened.first;
-    while (chunk !== null) {
-      const shaped = shapeChunk(ctx, chunk, options.includeUsage);
-      if (shaped !== null && !res.write(`data: ${JSON.stringify(shaped)}\n\n`)) await drained(res, ctx);
+    for (const chunk of opened.head) await send(chunk);
+    for (;;) {
       const next: IteratorResult<ChatCompletionChunk> = await nextWithin(opened, ctx, options.idleTimeoutMs);
-      chunk = next.done ? null : next.value;
+      if (next.done) break;
+      await send(next.value);
     }
     res.end(DONE);
     return { complete: true, error: null };

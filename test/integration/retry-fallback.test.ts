@@ -103,6 +103,35 @@ describe('retries', () => {
   });
 });
 
+describe('streams: a failure before any content is still retried', () => {
+  test('openai: cut right after the empty role chunk → retried, the client sees one clean stream', async () => {
+    mock.enqueue({ kind: 'disconnect', afterFrames: 1 });
+    const res = await postJson(url(), { model: 'gpt-4o-mini', messages: userMessage(), stream: true });
+    assert.equal(res.status, 200);
+    const { last, text, chunks } = await readStream(res.response);
+    assert.equal(last, '[DONE]');
+    assert.equal(text, 'Hello from the mock');
+    assert.equal(mock.requests.length, 2);
+    const roleChunks = chunks.filter((c) => (c.choices[0]?.delta as { role?: string } | undefined)?.role);
+    assert.equal(roleChunks.length, 1, 'the held-back role chunk of the failed attempt is not sent');
+  });
+
+  test('anthropic: an error right after message_start → retried before anything reached the client', async () => {
+    // Frames: message_start, content_block_start, ping, then deltas; cut before the first delta.
+    mock.enqueue({ kind: 'disconnect', afterFrames: 3 });
+    const res = await postJson(url(), {
+      model: 'claude-3-5-haiku-latest',
+      messages: userMessage(),
+      stream: true,
+    });
+    assert.equal(res.status, 200);
+    const { last, text } = await readStream(res.response);
+    assert.equal(last, '[DONE]');
+    assert.equal(text, 'Hello from the mock');
+    assert.equal(mock.requests.length, 2);
+  });
+});
+
 describe('honest streams: no retry after the first byte', () => {
   test('upstream cut off after 3 frames → 200 SSE ending in an error event, no [DONE], one request', async () => {
     mock.enqueue({ kind: 'disconnect', afterFrames: 3 });
