@@ -278,7 +278,12 @@ describe('responses validate against OpenAI JSON Schemas, for every provider', (
       });
 
       test('a stream cut off mid-answer ends with an error event and no [DONE]', async () => {
-        pacedMock.enqueue({ kind: 'disconnect', afterFrames: 3 });
+        // Cut after some content went out (Anthropic opens with message_start, content_block_start and a
+        // ping; a cut before content is retried, which retry-fallback.test.ts covers).
+        const afterFrames = { openai: 3, anthropic: 5, gemini: 2 }[
+          provider as 'openai' | 'anthropic' | 'gemini'
+        ];
+        pacedMock.enqueue({ kind: 'disconnect', afterFrames });
         const res = await postJson(`${pacedGw.url}/v1/chat/completions`, {
           model,
           messages: [{ role: 'user', content: 'x' }],
