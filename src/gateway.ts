@@ -48,6 +48,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
     connectTimeoutMs: config.upstream.connect_timeout_ms,
+    maxResponseBytes: config.upstream.max_response_bytes,
   });
   const registry = new ProviderRegistry(config.providers, env, { dispatcher });
   const resolver = new ModelResolver(config, registry);

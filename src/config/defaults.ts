@@ -147,6 +147,7 @@ export function defaultConfig(): Config {
       connect_timeout_ms: 10_000,
       connections_per_origin: 256,
       keep_alive_timeout_ms: 30_000,
+      max_response_bytes: 64 * 1024 * 1024,
     },
     retry: { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 },
     auth: { mode: 'none', keys: [] },

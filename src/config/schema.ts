@@ -107,6 +107,8 @@ export const ConfigSchema = T.Object(
         connect_timeout_ms: T.Integer({ minimum: 1 }),
         connections_per_origin: T.Integer({ minimum: 1 }),
         keep_alive_timeout_ms: T.Integer({ minimum: 1 }),
+        /** Largest upstream answer accepted, a whole stream included (backstop against runaway upstreams). */
+        max_response_bytes: T.Integer({ minimum: 1024 }),
       },
       { additionalProperties: false },
     ),

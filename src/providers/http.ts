@@ -20,6 +20,8 @@ export interface DispatcherOptions {
   /** Idle keep-alive sockets are closed after this long. */
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
+  /** Largest upstream answer accepted (a stream counts whole); a backstop against runaway upstreams. */
+  maxResponseBytes: number;
 }
 
 /** Creates the process-wide pooled dispatcher (keep-alive, per-origin connection cap). */
@@ -29,6 +31,7 @@ export function createDispatcher(options: DispatcherOptions): Agent {
     keepAliveTimeout: options.keepAliveTimeoutMs,
     keepAliveMaxTimeout: Math.max(options.keepAliveTimeoutMs, 600_000),
     connect: { timeout: options.connectTimeoutMs },
+    maxResponseSize: options.maxResponseBytes,
     // Per-call timeouts are enforced by the caller's AbortSignal; these are backstops.
     headersTimeout: 0,
     bodyTimeout: 0,
@@ -107,6 +110,11 @@ export function networkError(provider: string, err: unknown, signal?: AbortSigna
     code === 'ETIMEDOUT'
   ) {
     return new TimeoutError(`${provider} did not answer in time.`, provider, { cause: err });
+  }
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    return new ProviderUnavailableError(`${provider} sent an answer larger than the gateway accepts.`, provider, {
+      cause: err,
+    });
   }
   const detail = typeof code === 'string' ? ` (${code})` : '';
   return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });

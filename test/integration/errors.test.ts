@@ -333,3 +333,22 @@ describe('body size limit', () => {
     assert.equal(small.status, 200);
   });
 });
+
+describe('an upstream answer larger than upstream.max_response_bytes', () => {
+  const gw = gatewayFor({
+    clock: fakeClock(),
+    yaml: 'upstream:\n  max_response_bytes: 4096\n',
+    env: { LLM_MAX_RETRIES: '1' },
+  });
+
+  test('is cut off and reported as 502, not buffered without bound', async () => {
+    mock.setAnswer({ text: 'x'.repeat(20_000) });
+    const res = await postJson(gw.url(), chat());
+    await expectError(res, {
+      status: 502,
+      type: 'provider_unavailable_error',
+      code: 'provider_unavailable',
+      message: /larger than the gateway accepts/,
+    });
+  });
+});
