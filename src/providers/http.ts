@@ -112,9 +112,13 @@ export function networkError(provider: string, err: unknown, signal?: AbortSigna
     return new TimeoutError(`${provider} did not answer in time.`, provider, { cause: err });
   }
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return new ProviderUnavailableError(`${provider} sent an answer larger than the gateway accepts.`, provider, {
-      cause: err,
-    });
+    return new ProviderUnavailableError(
+      `${provider} sent an answer larger than the gateway accepts.`,
+      provider,
+      {
+        cause: err,
+      },
+    );
   }
   const detail = typeof code === 'string' ? ` (${code})` : '';
   return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });
