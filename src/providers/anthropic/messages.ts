@@ -1,6 +1,7 @@
 /**
  * OpenAI chat messages → Anthropic `system` text and alternating user/assistant messages.
  */
+import { createHash } from 'node:crypto';
 import type {
   ContentBlockParam,
   DocumentBlockParam,
@@ -169,7 +170,7 @@ function assistantBlocks(msg: ChatCompletionAssistantMessageParam, i: number): C
       throw unsupported(`Tool calls of type "${call.type}" are not supported by Anthropic.`, `${param}.type`);
     }
     const input = parseArguments(call.function.arguments, `${param}.function.arguments`);
-    blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input });
+    blocks.push({ type: 'tool_use', id: toolUseId(call.id), name: call.function.name, input });
   });
   return blocks;
 }
@@ -196,7 +197,22 @@ function parseArguments(args: string, param: string): Record<string, unknown> {
 function toolResult(msg: ChatCompletionToolMessageParam): ToolResultBlockParam {
   const content =
     typeof msg.content === 'string' ? msg.content : msg.content.flatMap((part) => textBlock(part.text));
-  return { type: 'tool_result', tool_use_id: msg.tool_call_id, content };
+  return { type: 'tool_result', tool_use_id: toolUseId(msg.tool_call_id), content };
+}
+
+/** What Anthropic accepts as a `tool_use.id` / `tool_result.tool_use_id`; anything else is a 400. */
+const TOOL_USE_ID = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * A tool call id Anthropic accepts. Ids from other providers may hold other characters: this gateway's own
+ * Gemini ids carry a base64 thought signature (`+`, `/`, `=`), other servers use `functions.get:0`. Those
+ * are replaced deterministically (the `tool_use` and its `tool_result` map alike) and kept distinct by a
+ * hash of the original; valid ids are sent unchanged.
+ */
+export function toolUseId(id: string): string {
+  if (TOOL_USE_ID.test(id)) return id;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
+  return `${id.slice(0, 40).replace(/[^a-zA-Z0-9_-]/g, '_')}_${hash}`;
 }
 
 function unsupported(message: string, param: string): BadRequestError {

@@ -97,3 +97,17 @@ test('mock error bodies use Anthropic error types', () => {
     error: { type: 'overloaded_error', message: 'Overloaded' },
   });
 });
+
+test('mock streams a call without arguments as the real API does, and it translates to "{}"', async () => {
+  const answer: MockAnswer = { ...ANSWER, toolCalls: [{ id: 'toolu_2', name: 'now', arguments: '{}' }] };
+  const frames = anthropicDialect.renderStream(answer);
+  const jsonDeltas = frames.filter((f) => f.includes('"input_json_delta"'));
+  assert.equal(jsonDeltas.length, 1);
+  assert.ok(jsonDeltas[0]?.includes('"partial_json":""'));
+  const body = Readable.from(frames.map((f) => Buffer.from(f))) as unknown as Dispatcher.ResponseData['body'];
+  const chunks: ChatCompletionChunk[] = [];
+  for await (const chunk of toChunkStream('mock', readSse('mock', body, new AbortController().signal)))
+    chunks.push(chunk);
+  const calls = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []));
+  assert.equal(calls.map((t) => t.function?.arguments ?? '').join(''), '{}');
+});

@@ -266,3 +266,40 @@ test('invalid tool call arguments are rejected, naming the call', () => {
     'invalid_request',
   );
 });
+
+test('tool call ids outside [a-zA-Z0-9_-] are rewritten alike in tool_use and tool_result', () => {
+  // Anthropic rejects other ids ("String should match pattern '^[a-zA-Z0-9_-]+$'"); this gateway's Gemini
+  // ids carry a base64 thought signature, other servers send ids like `functions.get_weather:0`.
+  const geminiId = 'call_0123456789abcdef01234567__thought__CiQB+/x=';
+  const otherId = 'functions.get_weather:0';
+  const call = (id: string) => ({ id, type: 'function', function: { name: 'get_weather', arguments: '{}' } });
+  const body = toAnthropicRequest(
+    request({
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [call(geminiId), call(otherId), call('toolu_01A-b_c')],
+        },
+        { role: 'tool', tool_call_id: geminiId, content: 'sunny' },
+        { role: 'tool', tool_call_id: otherId, content: 'rainy' },
+        { role: 'tool', tool_call_id: 'toolu_01A-b_c', content: 'windy' },
+      ],
+    }),
+    MODEL,
+    1024,
+  );
+  const geminiOut = 'call_0123456789abcdef01234567__thought___231eb5aa6a6d2893';
+  const otherOut = 'functions_get_weather_0_79ac1aaab216b228';
+  const use = (id: string) => ({ type: 'tool_use', id, name: 'get_weather', input: {} });
+  const result = (id: string, content: string) => ({ type: 'tool_result', tool_use_id: id, content });
+  assert.deepStrictEqual(body.messages, [
+    { role: 'user', content: [{ type: 'text', text: 'Weather?' }] },
+    { role: 'assistant', content: [use(geminiOut), use(otherOut), use('toolu_01A-b_c')] },
+    {
+      role: 'user',
+      content: [result(geminiOut, 'sunny'), result(otherOut, 'rainy'), result('toolu_01A-b_c', 'windy')],
+    },
+  ]);
+});

@@ -169,3 +169,96 @@ test('message_delta usage supersedes message_start counts; missing message_delta
     c.usage(5, 1, 0),
   ]);
 });
+
+test('tool blocks without input JSON stream "{}" arguments, as the JSON translation gives', async () => {
+  // Anthropic streams a call to a parameterless tool as a single empty partial_json.
+  const message = { id: 'msg_e', model: 'm', content: [], usage: { input_tokens: 5, output_tokens: 1 } };
+  const c = chunkMaker('msg_e', 'm');
+  const source = events(
+    { type: 'message_start', message },
+    {
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'tool_use', id: 'toolu_1', name: 'now', input: {} },
+    },
+    { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'content_block_start',
+      index: 1,
+      content_block: { type: 'tool_use', id: 'toolu_2', name: 'ping', input: {} },
+    },
+    { type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"a":1}' } },
+    { type: 'content_block_stop', index: 1 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { output_tokens: 4 },
+    },
+    { type: 'message_stop' },
+  );
+  assert.deepStrictEqual(await collect(source), [
+    c.delta({ role: 'assistant', content: '' }),
+    c.delta({
+      tool_calls: [{ index: 0, id: 'toolu_1', type: 'function', function: { name: 'now', arguments: '' } }],
+    }),
+    c.delta({ tool_calls: [{ index: 0, function: { arguments: '{}' } }] }),
+    c.delta({
+      tool_calls: [{ index: 1, id: 'toolu_2', type: 'function', function: { name: 'ping', arguments: '' } }],
+    }),
+    c.delta({ tool_calls: [{ index: 1, function: { arguments: '{"a":1}' } }] }),
+    c.delta({}, 'tool_calls'),
+    c.usage(5, 4, 0),
+  ]);
+
+  const jsonAnswer = events(
+    { type: 'message_start', message },
+    {
+      type: 'content_block_start',
+      index: 0,
+      content_block: { type: 'tool_use', id: 'toolu_3', name: 'person', input: {} },
+    },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { output_tokens: 2 },
+    },
+    { type: 'message_stop' },
+  );
+  assert.deepStrictEqual(await collect(jsonAnswer, { jsonTool: 'person' }), [
+    c.delta({ role: 'assistant', content: '' }),
+    c.delta({ content: '{}' }),
+    c.delta({}, 'stop'),
+    c.usage(5, 2, 0),
+  ]);
+});
+
+test('several message_delta events (server tools) give one finish chunk, with the last stop reason', async () => {
+  // The streaming docs promise "one or more message_delta events"; their usage is cumulative.
+  const message = { id: 'msg_m', model: 'm', content: [], usage: { input_tokens: 5, output_tokens: 1 } };
+  const c = chunkMaker('msg_m', 'm');
+  const source = events(
+    { type: 'message_start', message },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } },
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'pause_turn', stop_sequence: null },
+      usage: { output_tokens: 3, server_tool_use: { web_search_requests: 1 } },
+    },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'model_context_window_exceeded', stop_sequence: null },
+      usage: { input_tokens: 6, output_tokens: 8 },
+    },
+    { type: 'message_stop' },
+  );
+  assert.deepStrictEqual(await collect(source), [
+    c.delta({ role: 'assistant', content: '' }),
+    c.delta({ content: 'Hi' }),
+    c.delta({}, 'length'),
+    c.usage(6, 8, 0),
+  ]);
+});

@@ -4,6 +4,7 @@
 import type {
   RawContentBlockDeltaEvent,
   RawContentBlockStartEvent,
+  RawContentBlockStopEvent,
   RawMessageDeltaEvent,
   RawMessageStartEvent,
 } from '@anthropic-ai/sdk/resources/messages';
@@ -18,8 +19,8 @@ type Delta = ChatCompletionChunk.Choice.Delta;
 /** What a content block index carries: client tool calls get their own 0-based OpenAI tool index. */
 type BlockKind =
   | { kind: 'text' }
-  | { kind: 'json' }
-  | { kind: 'tool'; toolIndex: number }
+  | { kind: 'json'; empty: boolean }
+  | { kind: 'tool'; toolIndex: number; empty: boolean }
   | { kind: 'other' };
 
 interface StreamErrorEvent {
@@ -60,11 +61,12 @@ class ChunkTranslator {
   private id = '';
   private model = '';
   private started = false;
-  private finished = false;
   private readonly created: number;
   private readonly blocks = new Map<number, BlockKind>();
   private toolCount = 0;
   private tokens: AnthropicTokens = {};
+  /** The latest `message_delta` stop reason; undefined until one arrives. */
+  private stopReason: string | null | undefined;
 
   constructor(
     private readonly provider: string,
@@ -83,6 +85,8 @@ class ChunkTranslator {
         return this.blockStart(data as RawContentBlockStartEvent);
       case 'content_block_delta':
         return this.blockDelta(data as RawContentBlockDeltaEvent);
+      case 'content_block_stop':
+        return this.blockStop((data as RawContentBlockStopEvent).index);
       case 'message_delta':
         return this.messageDelta(data as RawMessageDeltaEvent);
       case 'message_stop':
@@ -109,12 +113,12 @@ class ChunkTranslator {
       return block.text ? [this.chunk({ content: block.text })] : [];
     }
     if (block.type === 'tool_use' && block.name === this.options.jsonTool) {
-      this.blocks.set(event.index, { kind: 'json' });
+      this.blocks.set(event.index, { kind: 'json', empty: true });
       return [];
     }
     if (block.type === 'tool_use') {
       const toolIndex = this.toolCount++;
-      this.blocks.set(event.index, { kind: 'tool', toolIndex });
+      this.blocks.set(event.index, { kind: 'tool', toolIndex, empty: true });
       const call = { index: toolIndex, id: block.id, type: 'function' as const };
       return [this.chunk({ tool_calls: [{ ...call, function: { name: block.name, arguments: '' } }] })];
     }
@@ -127,32 +131,49 @@ class ChunkTranslator {
     const delta = event.delta;
     if (delta.type === 'text_delta' && block?.kind === 'text') return [this.chunk({ content: delta.text })];
     if (delta.type !== 'input_json_delta' || delta.partial_json === '') return [];
-    if (block?.kind === 'json') return [this.chunk({ content: delta.partial_json })];
+    if (block?.kind === 'json' || block?.kind === 'tool') block.empty = false;
+    return this.jsonChunks(block, delta.partial_json);
+  }
+
+  /**
+   * A tool block that got no input JSON (Anthropic streams a tool without parameters as one empty
+   * `partial_json`) still needs its arguments: `{}`, as in the non-streamed translation.
+   */
+  private blockStop(index: number): ChatCompletionChunk[] {
+    const block = this.blocks.get(index);
+    this.blocks.delete(index);
+    return (block?.kind === 'json' || block?.kind === 'tool') && block.empty
+      ? this.jsonChunks(block, '{}')
+      : [];
+  }
+
+  private jsonChunks(block: BlockKind | undefined, json: string): ChatCompletionChunk[] {
+    if (block?.kind === 'json') return [this.chunk({ content: json })];
     if (block?.kind === 'tool') {
-      return [
-        this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: delta.partial_json } }] }),
-      ];
+      return [this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: json } }] })];
     }
     return [];
   }
 
+  /**
+   * Anthropic may send several `message_delta` events (server tools do); the finish chunk waits for
+   * `message_stop`, so the client gets exactly one, with the last stop reason.
+   */
   private messageDelta(event: RawMessageDeltaEvent): ChatCompletionChunk[] {
     // message_delta usage is cumulative; its input counts, when present, supersede message_start's.
     for (const [key, value] of Object.entries(event.usage ?? {})) {
       if (typeof value === 'number') this.tokens = { ...this.tokens, [key]: value };
     }
-    return [this.finish(toFinishReason(event.delta.stop_reason, this.toolCount > 0))];
+    if (event.delta.stop_reason != null) this.stopReason = event.delta.stop_reason;
+    return [];
   }
 
   private stop(): ChatCompletionChunk[] {
-    const chunks = this.finished ? [] : [this.finish('stop')];
+    // Blocks left open (no content_block_stop) are closed first, so their arguments are complete.
+    const open = [...this.blocks.keys()].flatMap((index) => this.blockStop(index));
+    const finish = this.chunk({}, toFinishReason(this.stopReason, this.toolCount > 0));
     this.done = true;
-    return [...chunks, { ...this.base(), choices: [], usage: toUsage(this.tokens) }];
-  }
-
-  private finish(reason: FinishReason): ChatCompletionChunk {
-    this.finished = true;
-    return this.chunk({}, reason);
+    return [...open, finish, { ...this.base(), choices: [], usage: toUsage(this.tokens) }];
   }
 
   private streamError(event: StreamErrorEvent): ProviderUnavailableError {

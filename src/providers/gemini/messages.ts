@@ -31,9 +31,12 @@ export function toGeminiConversation(messages: readonly ChatCompletionMessagePar
   messages.forEach((msg, i) => {
     switch (msg.role) {
       case 'system':
-      case 'developer':
-        system.push(textOf(msg.content, `messages[${i}].content`));
+      case 'developer': {
+        // Gemini rejects empty text parts, so empty system texts are left out.
+        const text = textOf(msg.content, `messages[${i}].content`);
+        if (text !== '') system.push(text);
         break;
+      }
       case 'user':
         append(contents, 'user', userParts(msg.content, i));
         break;
@@ -74,8 +77,8 @@ function assistantParts(
   }
   const parts: Part[] = [];
   for (const [j, part] of (typeof msg.content === 'string' ? [] : (msg.content ?? [])).entries()) {
-    if (part.type === 'text') parts.push({ text: part.text });
-    else if (part.type === 'refusal') parts.push({ text: part.refusal });
+    if (part.type === 'text') parts.push(...textPart(part.text));
+    else if (part.type === 'refusal') parts.push(...textPart(part.refusal));
     else unsupported('Assistant content parts must be text or refusal.', `messages[${i}].content[${j}].type`);
   }
   if (typeof msg.content === 'string' && msg.content !== '') parts.push({ text: msg.content });
@@ -94,6 +97,11 @@ function assistantParts(
     parts.push(part);
   }
   return parts;
+}
+
+/** A text part, or none for empty text (Gemini rejects parts without data). */
+function textPart(text: string): Part[] {
+  return text === '' ? [] : [{ text }];
 }
 
 function parseArgs(text: string, param: string): Record<string, unknown> {

@@ -50,10 +50,15 @@ export function textOf(content: unknown, param: string): string {
     .join('');
 }
 
-/** Parts of a user message. `i` is the message index, for error `param`s. */
+/**
+ * Parts of a user message. `i` is the message index, for error `param`s. Empty texts are left out: Gemini
+ * answers 400 to a part without data ("Unable to submit request because it has an empty text parameter").
+ */
 export function userParts(content: string | ChatCompletionContentPart[], i: number): Part[] {
   if (typeof content === 'string') return content === '' ? [] : [{ text: content }];
-  return content.map((part, j) => userPart(part, `messages[${i}].content[${j}]`));
+  return content.flatMap((part, j) =>
+    part.type === 'text' && part.text === '' ? [] : [userPart(part, `messages[${i}].content[${j}]`)],
+  );
 }
 
 function userPart(part: ChatCompletionContentPart, param: string): Part {

@@ -318,3 +318,36 @@ test('response_format json_object and json_schema', () => {
     responseJsonSchema: schema,
   });
 });
+
+test('empty texts are left out: Gemini rejects parts without data', () => {
+  const body = toGeminiRequest(
+    req({
+      messages: [
+        { role: 'system', content: '' },
+        { role: 'developer', content: [{ type: 'text', text: '' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '' },
+            { type: 'text', text: 'Hi' },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'text', text: '' },
+            { type: 'refusal', refusal: '' },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello' }] },
+        { role: 'user', content: [{ type: 'text', text: '' }] },
+      ],
+    }),
+  );
+  assert.deepStrictEqual(body, {
+    contents: [
+      { role: 'user', parts: [{ text: 'Hi' }] },
+      { role: 'model', parts: [{ text: 'Hello' }] },
+    ],
+  });
+});

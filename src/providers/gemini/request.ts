@@ -4,7 +4,9 @@
  * Dropped silently, because Gemini has no equivalent and ignoring them changes no answer's meaning:
  * `user`, `metadata`, `store`, `service_tier`, `prediction` (hints or bookkeeping for OpenAI's side),
  * `logit_bias` (no token-id biasing in Gemini), `parallel_tool_calls` (Gemini decides on its own),
- * `stream_options` (usage is always reported), tool `strict` flags, and unknown extra fields.
+ * `stream_options` (usage is always reported), tool `strict` flags, `reasoning_effort` (Gemini 2.5 takes a
+ * `thinkingBudget`, Gemini 3 a `thinkingLevel`, and not both: no one mapping fits every model), and unknown
+ * extra fields.
  * Rejected with `unsupported_parameter`, because dropping them would silently change the answer: the
  * deprecated `functions`/`function_call`, `logprobs`/`top_logprobs`, audio output and web search.
  */

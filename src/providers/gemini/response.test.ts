@@ -138,6 +138,7 @@ test('every finish reason class', () => {
     [undefined, false, 'stop'],
     ['MAX_TOKENS', false, 'length'],
     ['MAX_TOKENS', true, 'length'],
+    ['CONTINUATION', false, 'length'],
     ['SAFETY', false, 'content_filter'],
     ['RECITATION', false, 'content_filter'],
     ['BLOCKLIST', false, 'content_filter'],
@@ -185,4 +186,26 @@ test('isGeminiResponse accepts objects with a candidates array, rejects the rest
   assert.equal(isGeminiResponse('x'), false);
   assert.equal(isGeminiResponse({ candidates: {} }), false);
   assert.equal(isGeminiResponse({ candidates: [null] }), false);
+});
+
+test("tool-use prompt tokens count as prompt tokens, so prompt + completion is Gemini's total", () => {
+  // totalTokenCount = promptTokenCount + candidatesTokenCount + toolUsePromptTokenCount + thoughtsTokenCount.
+  const res = {
+    candidates: [{ content: { role: 'model', parts: [{ text: 'x' }] }, finishReason: 'STOP' }],
+    usageMetadata: {
+      promptTokenCount: 10,
+      candidatesTokenCount: 5,
+      toolUsePromptTokenCount: 7,
+      thoughtsTokenCount: 3,
+      totalTokenCount: 25,
+    },
+  };
+  assert.ok(isGeminiResponse(res));
+  assert.deepStrictEqual(toChatCompletion(res, 'm').usage, {
+    prompt_tokens: 17,
+    completion_tokens: 8,
+    total_tokens: 25,
+    prompt_tokens_details: { cached_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 3 },
+  });
 });

@@ -107,14 +107,19 @@ export function toToolCall(
 /** Maps Gemini's finish reason. `hasToolCalls`: the candidate called functions, so STOP means "tool_calls". */
 export function toFinishReason(reason: string | undefined, hasToolCalls: boolean): FinishReason {
   if (reason === undefined || reason === 'STOP') return hasToolCalls ? 'tool_calls' : 'stop';
-  if (reason === 'MAX_TOKENS') return 'length';
+  // CONTINUATION: the per-request token limit cut the answer, which could be continued.
+  if (reason === 'MAX_TOKENS' || reason === 'CONTINUATION') return 'length';
   if (CONTENT_FILTER_REASONS.has(reason)) return 'content_filter';
   return 'stop';
 }
 
-/** Gemini usage → OpenAI usage. Thinking tokens are billed as output, so they count as completion tokens. */
+/**
+ * Gemini usage → OpenAI usage. Thinking tokens are billed as output, so they count as completion tokens;
+ * tool-use prompt tokens (results of Gemini's own tools, fed back as input) count as prompt tokens, so that
+ * prompt + completion equals Gemini's total (prompt + candidates + tool-use prompt + thoughts).
+ */
 export function toUsage(meta: UsageMetadata): Usage {
-  const prompt = meta.promptTokenCount ?? 0;
+  const prompt = (meta.promptTokenCount ?? 0) + (meta.toolUsePromptTokenCount ?? 0);
   const completion = (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0);
   const usage: Usage = {
     prompt_tokens: prompt,

@@ -202,6 +202,29 @@ test('a stream that ends without a finishReason is cut off', async () => {
   await assert.rejects(collect(''), ProviderUnavailableError);
 });
 
+test('with two candidates, the stream is complete only once both finished', async () => {
+  const event = (candidates: unknown[]) => `data: ${JSON.stringify({ candidates })}\n\n`;
+  const first = event([
+    { content: { parts: [{ text: 'A' }] }, finishReason: 'STOP', index: 0 },
+    { content: { parts: [{ text: 'B' }] }, index: 1 },
+  ]);
+  await assert.rejects(collect(first), (err: unknown) => {
+    assert.ok(err instanceof ProviderUnavailableError);
+    assert.match(err.message, /closed the stream before the answer was complete/);
+    return true;
+  });
+  const chunks = await collect(
+    first + event([{ content: { parts: [{ text: 'b' }] }, finishReason: 'STOP', index: 1 }]),
+  );
+  assert.deepStrictEqual(
+    chunks.flatMap((c) => c.choices.map((ch) => [ch.index, ch.finish_reason])).filter(([, f]) => f !== null),
+    [
+      [0, 'stop'],
+      [1, 'stop'],
+    ],
+  );
+});
+
 test('malformed events are provider failures', async () => {
   await assert.rejects(collect('data: {not json\n\n'), ProviderUnavailableError);
   await assert.rejects(collect('data: {"candidates": {"0": {}}}\n\n'), ProviderUnavailableError);

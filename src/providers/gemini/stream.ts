@@ -2,8 +2,8 @@
  * Gemini `streamGenerateContent?alt=sse` events → OpenAI `chat.completion.chunk`s.
  *
  * Each event is a whole `GenerateContentResponse` holding the new text since the last one; function calls
- * arrive complete in one event. There is no end marker: the stream is complete once a candidate carried a
- * `finishReason` (or the prompt was blocked), so a body that ends before that was cut off.
+ * arrive complete in one event. There is no end marker: the stream is complete once every candidate carried
+ * a `finishReason` (or the prompt was blocked), so a body that ends before that was cut off.
  */
 import type { Candidate } from '@google/genai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
@@ -51,8 +51,11 @@ export async function* toChunkStream(
 }
 
 class ChunkTranslator {
-  finished = false;
   readonly #ctx: StreamContext;
+  /** The prompt was blocked: the answer is complete without candidates. */
+  #blocked = false;
+  /** Candidate indexes that carried a `finishReason`. */
+  readonly #finishedCandidates = new Set<number>();
   #header: Pick<ChatCompletionChunk, 'id' | 'object' | 'created' | 'model'> | undefined;
   #usage: UsageMetadata | undefined;
   /** Per candidate index: how many tool calls it made so far (also marks the role chunk as sent). */
@@ -85,6 +88,13 @@ class ChunkTranslator {
     return this.#choices(payload).map((choice) => this.#chunk([choice]));
   }
 
+  /** Complete once the prompt was blocked, or every candidate seen (`n` > 1 streams several) finished. */
+  get finished(): boolean {
+    if (this.#blocked) return true;
+    const seen = [...this.#toolCalls.keys()];
+    return seen.length > 0 && seen.every((index) => this.#finishedCandidates.has(index));
+  }
+
   usageChunk(): ChatCompletionChunk | undefined {
     if (!this.#usage) return undefined;
     return { ...this.#chunk([]), usage: toUsage(this.#usage) };
@@ -93,7 +103,7 @@ class ChunkTranslator {
   #choices(payload: GeminiResponse): ChunkChoice[] {
     const candidates = payload.candidates ?? [];
     if (candidates.length === 0 && payload.promptFeedback?.blockReason !== undefined) {
-      this.finished = true;
+      this.#blocked = true;
       return [...this.#start(0), finish(0, 'content_filter')];
     }
     return candidates.flatMap((candidate, i) => this.#candidateChoices(candidate, candidate.index ?? i));
@@ -117,7 +127,7 @@ class ChunkTranslator {
     }
     flushText();
     if (candidate.finishReason !== undefined) {
-      this.finished = true;
+      this.#finishedCandidates.add(index);
       out.push(finish(index, toFinishReason(candidate.finishReason, (this.#toolCalls.get(index) ?? 0) > 0)));
     }
     return out;
