@@ -110,6 +110,8 @@ function imageBlock(url: string, param: string): ImageBlockParam {
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   const parsed = parseDataUrl(url);
   if (!parsed) throw invalid('Images must be http(s) URLs or base64 data: URLs.', param);
+  // `image/jpg` is not a registered type but common in data URLs.
+  if (parsed.mediaType === 'image/jpg') parsed.mediaType = 'image/jpeg';
   if (!IMAGE_MEDIA_TYPES.has(parsed.mediaType)) {
     throw unsupported(
       `Image type "${parsed.mediaType}" is not supported by Anthropic (jpeg, png, gif, webp).`,

@@ -303,3 +303,30 @@ test('tool call ids outside [a-zA-Z0-9_-] are rewritten alike in tool_use and to
     },
   ]);
 });
+
+test('tool schemas get the type: "object" Anthropic requires; image/jpg is read as image/jpeg', () => {
+  const body = toAnthropicRequest(
+    request({
+      messages: [
+        {
+          role: 'user',
+          content: [{ type: 'image_url', image_url: { url: 'data:image/jpg;base64,AAAA' } }],
+        },
+      ],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'lookup', parameters: { properties: { q: { type: 'string' } } } },
+        },
+      ],
+    }),
+    MODEL,
+    1024,
+  );
+  assert.deepStrictEqual(body.tools, [
+    { name: 'lookup', input_schema: { type: 'object', properties: { q: { type: 'string' } } } },
+  ]);
+  assert.deepStrictEqual(body.messages[0]?.content, [
+    { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'AAAA' } },
+  ]);
+});

@@ -141,7 +141,7 @@ function toTool(tool: ChatCompletionTool, i: number): Tool {
   const fn = tool.function;
   const out: Tool = {
     name: fn.name,
-    input_schema: (fn.parameters as Tool.InputSchema | undefined) ?? { type: 'object', properties: {} },
+    input_schema: objectSchema(fn.parameters),
   };
   if (fn.description) out.description = fn.description;
   return out;
@@ -169,6 +169,12 @@ function jsonSchemaTool(req: ChatRequest): Tool | undefined {
     name,
     description:
       spec.description || 'Answer by calling this tool; its input is the response, as a JSON object.',
-    input_schema: (spec.schema as Tool.InputSchema | undefined) ?? { type: 'object', properties: {} },
+    input_schema: objectSchema(spec.schema),
   };
+}
+
+/** Anthropic requires `type: "object"` on input schemas; OpenAI clients often leave it out. */
+function objectSchema(schema: Record<string, unknown> | undefined): Tool.InputSchema {
+  if (!schema) return { type: 'object', properties: {} };
+  return { type: 'object', ...schema } as Tool.InputSchema;
 }

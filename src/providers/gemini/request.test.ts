@@ -351,3 +351,10 @@ test('empty texts are left out: Gemini rejects parts without data', () => {
     ],
   });
 });
+
+test('top_k (a common non-OpenAI extension) becomes topK; other values leave it out', () => {
+  assert.deepStrictEqual(toGeminiRequest(req({ top_k: 40 } as Partial<ChatRequest>)).generationConfig, {
+    topK: 40,
+  });
+  assert.equal(toGeminiRequest(req({ top_k: 'many' } as Partial<ChatRequest>)).generationConfig, undefined);
+});

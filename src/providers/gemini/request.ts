@@ -70,6 +70,8 @@ function toGenerationConfig(req: ChatRequest): GenerationConfig | undefined {
   const config = compact<GenerationConfig>({
     temperature: req.temperature ?? undefined,
     topP: req.top_p ?? undefined,
+    // Not an OpenAI field, but sent by clients of OpenAI-compatible servers (vLLM, Ollama) and by LiteLLM users.
+    topK: typeof req.top_k === 'number' ? req.top_k : undefined,
     maxOutputTokens: req.max_completion_tokens ?? req.max_tokens ?? undefined,
     stopSequences: stop.length > 0 ? stop : undefined,
     candidateCount: req.n ?? undefined,
