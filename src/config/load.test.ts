@@ -34,6 +34,7 @@ describe('defaults', () => {
       host: '0.0.0.0',
       port: 8000,
       body_limit_bytes: 10 * 1024 * 1024,
+      request_timeout_ms: 60_000,
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
     });

@@ -82,6 +82,8 @@ export const ConfigSchema = T.Object(
         host: T.String({ minLength: 1 }),
         port: T.Integer({ minimum: 0, maximum: 65535 }),
         body_limit_bytes: T.Integer({ minimum: 1024 }),
+        /** Longest a client may take to send its whole request (headers and body). */
+        request_timeout_ms: T.Integer({ minimum: 1 }),
         /** How long SIGTERM waits for in-flight requests and streams before closing them. */
         shutdown_grace_ms: T.Integer({ minimum: 0 }),
         trust_proxy: T.Boolean(),

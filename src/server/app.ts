@@ -5,10 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Authenticator } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
-import { ClientClosedError, NotFoundError, ServiceUnavailableError } from '../errors.js';
+import { BadRequestError, ClientClosedError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { createContext, type RequestContext } from '../pipeline/context.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -41,6 +46,12 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
+const CHAT_ROUTE = '/v1/chat/completions';
+
+/** Whether the matched route is part of the authenticated API (health, docs and metrics stay open). */
+function isApiRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/v1/') === true;
+}
 
 /** Builds the Fastify app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -57,6 +68,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: config.server.body_limit_bytes,
+    // A client that trickles its request (headers and body) is cut off after this long.
+    requestTimeout: config.server.request_timeout_ms,
+    // Errors Fastify raises before routing (a malformed URL) get the same envelope and request id.
+    frameworkErrors: (error, request, reply) => {
+      const gatewayError = new BadRequestError(
+        error.code === 'FST_ERR_BAD_URL' ? 'The request URL is malformed.' : error.message,
+      );
+      void (reply as unknown as FastifyReply)
+        .code(400)
+        .header('x-request-id', request.id)
+        .type('application/json')
+        .send(toErrorBody(gatewayError, deps.redact));
+    },
     trustProxy: config.server.trust_proxy,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -104,7 +128,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
     });
-    if (!request.url.startsWith('/v1/')) return;
+    // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
+    // reach the same route and must meet the same checks.
+    if (!isApiRoute(request)) return;
     if (deps.lifecycle.shuttingDown) {
       reply.header('connection', 'close');
       throw new ServiceUnavailableError('The gateway is shutting down; retry on another instance.');
@@ -123,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Successful non-stream completions end here; errors end in the error handler, streams in their route
   // (a hijacked reply still runs onResponse, so streams are skipped to log exactly one request.end).
   app.addHook('onResponse', async (request, reply) => {
-    if (request.url.startsWith('/v1/chat/') && reply.statusCode < 400 && !request.ctx.stream) {
+    if (request.routeOptions.url === CHAT_ROUTE && reply.statusCode < 400 && !request.ctx.stream) {
       logRequestEnd(request.ctx, reply.statusCode, null, deps.redact);
     }
     // Shutting down: a keep-alive connection whose last request just ended would hold the server open
