@@ -33,26 +33,36 @@ export interface ChatPipeline {
 
 interface Attempt<T> {
   value: T;
-  release(): void;
+  /** Ends the attempt's hold on the request; `complete: false` also aborts the upstream call. */
+  release(complete: boolean): void;
 }
 
 /** Creates the pipeline. `ctx.route` must be set before calling it. */
 export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
   const { clock } = options;
 
-  /** One attempt against one deployment, with its own timeout, aborted with the request. */
+  /**
+   * One attempt against one deployment, with its own timeout, aborted with the request. The attempt settles
+   * as soon as its signal aborts, even when the provider call does not notice (undici keeps a request that
+   * waits for a pooled connection queued until it gets one); a late result is handed to `discard`.
+   */
   async function attempt<T>(
     ctx: RequestContext,
     d: Deployment,
     run: (call: CallOptions) => Promise<T>,
     keepOpen: boolean,
+    discard: (value: T) => void,
   ): Promise<Attempt<T>> {
     const parent = ctx.abort.signal;
     if (parent.aborted) throw parent.reason;
     const controller = new AbortController();
     const onParentAbort = () => controller.abort(parent.reason);
     parent.addEventListener('abort', onParentAbort, { once: true });
-    const release = () => parent.removeEventListener('abort', onParentAbort);
+    const unlink = () => parent.removeEventListener('abort', onParentAbort);
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
     const timer = setTimeout(() => {
       controller.abort(
         new TimeoutError(`${d.provider} did not answer within ${options.attemptTimeoutMs} ms.`, d.provider),
@@ -61,24 +71,27 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     ctx.attempts++;
     ctx.deployment = d;
     const started = clock.now();
+    const pending = run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
     try {
-      const value = await run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
-      ctx.timings.upstream = clock.now() - started;
-      if (!keepOpen) release();
+      const value = await Promise.race([pending, aborted]);
+      if (!keepOpen) unlink();
       return {
         value,
-        release: () => {
-          release();
-          controller.abort(new ClientClosedError());
+        release: (complete) => {
+          unlink();
+          // A completed stream keeps its connection for reuse; an unfinished one is cut.
+          if (!complete) controller.abort(new ClientClosedError());
         },
       };
     } catch (err) {
-      release();
+      unlink();
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
+      pending.then(discard, () => undefined);
       throw reason instanceof GatewayError ? reason : err;
     } finally {
       clearTimeout(timer);
+      ctx.timings.upstream += clock.now() - started;
     }
   }
 
@@ -87,6 +100,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     ctx: RequestContext,
     run: (d: Deployment, call: CallOptions) => Promise<T>,
     keepOpen: boolean,
+    discard: (value: T) => void = () => undefined,
   ): Promise<Attempt<T>> {
     const route = ctx.route;
     if (!route) throw new Error('pipeline called without a route');
@@ -107,12 +121,13 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         );
       }
       try {
-        return await withRetry(() => attempt(ctx, d, (call) => run(d, call), keepOpen), {
+        return await withRetry(() => attempt(ctx, d, (call) => run(d, call), keepOpen, discard), {
           policy: options.retry,
           clock,
           signal: ctx.abort.signal,
           deadline,
-          onRetry: ({ attempt: n, delayMs, error }) =>
+          onRetry: ({ attempt: n, delayMs, error }) => {
+            ctx.timings.wait += delayMs;
             ctx.log.warn(
               {
                 event: 'upstream.retry',
@@ -122,7 +137,8 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
                 error_code: error.code,
               },
               'retrying upstream call',
-            ),
+            );
+          },
         });
       } catch (err) {
         lastError = err;
@@ -169,6 +185,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
             return { head: await readHead(d.provider, rest), rest };
           },
           true,
+          (late) => void late.rest.return?.(),
         );
         const model = opened.value.head[0]?.model;
         ctx.servedModel = typeof model === 'string' ? model : null;
@@ -176,11 +193,11 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         return {
           head: opened.value.head,
           rest: opened.value.rest,
-          close() {
+          close(complete) {
             if (closed) return;
             closed = true;
-            opened.release();
-            void opened.value.rest.return?.();
+            opened.release(complete);
+            if (!complete) void opened.value.rest.return?.();
           },
         };
       } finally {

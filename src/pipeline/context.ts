@@ -12,8 +12,10 @@ import type { Deployment, Route } from '../routing/resolver.js';
 export interface StageTimings {
   auth: number;
   resolve: number;
-  /** Upstream time to first byte: the whole answer (non-stream) or the first chunk (stream), last attempt. */
+  /** Time in upstream attempts, all of them: to the whole answer (non-stream) or the first chunks (stream). */
   upstream: number;
+  /** Time spent waiting between attempts (backoff, Retry-After). */
+  wait: number;
 }
 
 export interface RequestContext {
@@ -54,7 +56,7 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
     deployment: null,
     attempts: 0,
     fallbackCount: 0,
-    timings: { auth: 0, resolve: 0, upstream: 0 },
+    timings: { auth: 0, resolve: 0, upstream: 0, wait: 0 },
     usage: null,
     servedModel: null,
     finishReason: null,
@@ -68,6 +70,9 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
 export interface OpenedStream {
   head: ChatCompletionChunk[];
   rest: AsyncIterator<ChatCompletionChunk>;
-  /** Ends the upstream call (idempotent); call when the client stream is done either way. */
-  close(): void;
+  /**
+   * Call once the client stream is done either way (idempotent). `complete: true` after the upstream
+   * stream ended normally, so its connection can be reused; otherwise the upstream call is aborted.
+   */
+  close(complete: boolean): void;
 }

@@ -9,6 +9,9 @@ import { networkError } from './http.js';
 
 export type { EventSourceMessage };
 
+/** How long the rest of a finished stream's body may take to arrive before the connection is dropped. */
+const DRAIN_MS = 1000;
+
 /**
  * Yields the SSE events of an upstream response body. A socket error or abort while reading becomes a
  * typed error (the abort's own reason when it is one).
@@ -22,7 +25,8 @@ export async function* readSse(
   const parser = createParser({ onEvent: (event) => pending.push(event) });
   const decoder = new TextDecoder();
   try {
-    for await (const chunk of body) {
+    // Not destroyed when the consumer stops early: see `finally`.
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
       parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
       for (let i = 0; i < pending.length; i++) yield pending[i] as EventSourceMessage;
       pending.length = 0;
@@ -32,8 +36,17 @@ export async function* readSse(
   } catch (err) {
     throw networkError(provider, err, signal);
   } finally {
-    // Stops the socket read when the consumer leaves early (client gone, error).
-    if (!body.destroyed) body.destroy();
+    // The consumer stopped at the provider's end marker ([DONE], message_stop) or on an error. What is left
+    // of the body is usually a few bytes: read it (bounded in time) so the keep-alive connection goes back
+    // to the pool instead of being torn down. An aborted request's body is already destroyed.
+    if (!body.destroyed) {
+      if (typeof body.dump === 'function') {
+        const signal = AbortSignal.timeout(DRAIN_MS);
+        body.dump({ limit: Number.MAX_SAFE_INTEGER, signal }).catch(() => undefined);
+      } else {
+        body.destroy(); // a plain stream (recorded fixtures) has no connection to return
+      }
+    }
   }
 }
 

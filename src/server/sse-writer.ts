@@ -23,24 +23,35 @@ export interface WriteStreamOptions {
 
 const DONE = 'data: [DONE]\n\n';
 
-/** Streams to `res` (headers must already be written). Never throws. */
+/**
+ * Streams to `res` (headers must already be written). Never throws. Two clocks guard it: the upstream may
+ * stay silent for at most `idleTimeoutMs` between chunks, and a client that stops reading (its socket
+ * buffer full) is dropped after the same time, so neither side can hold an upstream connection for ever.
+ */
 export async function writeStream(
   res: ServerResponse,
   ctx: RequestContext,
   opened: OpenedStream,
   options: WriteStreamOptions,
 ): Promise<StreamOutcome> {
+  const idle = idleTimer(ctx, options.idleTimeoutMs);
   const send = async (chunk: ChatCompletionChunk) => {
     const shaped = shapeChunk(ctx, chunk, options.includeUsage);
-    if (shaped !== null && !res.write(`data: ${JSON.stringify(shaped)}\n\n`)) await drained(res, ctx);
+    if (shaped !== null && !res.write(`data: ${JSON.stringify(shaped)}\n\n`)) {
+      await drained(res, ctx, options.idleTimeoutMs);
+    }
   };
+  let complete = false;
   try {
     for (const chunk of opened.head) await send(chunk);
     for (;;) {
-      const next: IteratorResult<ChatCompletionChunk> = await nextWithin(opened, ctx, options.idleTimeoutMs);
+      idle.arm();
+      const next: IteratorResult<ChatCompletionChunk> = await opened.rest.next();
+      idle.disarm();
       if (next.done) break;
       await send(next.value);
     }
+    complete = true;
     res.end(DONE);
     return { complete: true, error: null };
   } catch (err) {
@@ -52,8 +63,38 @@ export async function writeStream(
     }
     return { complete: false, error };
   } finally {
-    opened.close();
+    idle.stop();
+    opened.close(complete);
   }
+}
+
+/**
+ * One timer for the whole stream, refreshed per chunk rather than re-created, that aborts the request when
+ * the upstream stays silent while the writer waits for it. It ignores firing while the writer is busy with
+ * the client (that wait has its own bound).
+ */
+function idleTimer(ctx: RequestContext, ms: number): { arm(): void; disarm(): void; stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  let armed = false;
+  const fire = () => {
+    if (!armed) return;
+    const provider = ctx.deployment?.provider ?? 'upstream';
+    ctx.abort.abort(new TimeoutError(`${provider} sent nothing for ${ms} ms mid-stream.`, provider));
+  };
+  return {
+    arm() {
+      armed = true;
+      if (timer === null) timer = setTimeout(fire, ms);
+      else timer.refresh();
+    },
+    disarm() {
+      armed = false;
+    },
+    stop() {
+      armed = false;
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
 }
 
 /** Records usage and finish reason; drops the usage the client did not ask for. */
@@ -76,35 +117,30 @@ function shapeChunk(
   return chunk;
 }
 
-async function nextWithin(
-  opened: OpenedStream,
-  ctx: RequestContext,
-  idleTimeoutMs: number,
-): Promise<IteratorResult<ChatCompletionChunk>> {
-  const timer = setTimeout(() => {
-    const provider = ctx.deployment?.provider ?? 'upstream';
-    ctx.abort.abort(
-      new TimeoutError(`${provider} sent nothing for ${idleTimeoutMs} ms mid-stream.`, provider),
-    );
-  }, idleTimeoutMs);
-  try {
-    return await opened.rest.next();
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function drained(res: ServerResponse, ctx: RequestContext): Promise<void> {
+/** Waits until the client's socket takes more data; a client that stops reading is dropped after `ms`. */
+function drained(res: ServerResponse, ctx: RequestContext, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (ctx.abort.signal.aborted) return reject(ctx.abort.signal.reason);
-    const onDrain = () => {
+    const done = () => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
       ctx.abort.signal.removeEventListener('abort', onAbort);
+    };
+    const onDrain = () => {
+      done();
       resolve();
     };
     const onAbort = () => {
-      res.off('drain', onDrain);
+      done();
       reject(ctx.abort.signal.reason);
     };
+    const timer = setTimeout(() => {
+      done();
+      const error = new ClientClosedError();
+      ctx.abort.abort(error);
+      res.destroy();
+      reject(error);
+    }, ms);
     res.once('drain', onDrain);
     ctx.abort.signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -4,12 +4,15 @@
  */
 import type { RequestContext } from '../pipeline/context.js';
 
-/** `Server-Timing` value: auth, resolve, upstream (time to first byte), gateway (total − upstream), total. */
+/**
+ * `Server-Timing` value: auth, resolve, upstream (all attempts, to the answer or a stream's first chunks),
+ * wait (between attempts), gateway (the rest: the gateway's own overhead) and total.
+ */
 export function serverTiming(ctx: RequestContext, now: number): string {
   const total = now - ctx.startedAt;
   const t = ctx.timings;
-  const gateway = Math.max(0, total - t.upstream);
-  return `auth;dur=${ms(t.auth)}, resolve;dur=${ms(t.resolve)}, upstream;dur=${ms(t.upstream)};desc="ttfb", gateway;dur=${ms(gateway)}, total;dur=${ms(total)}`;
+  const gateway = Math.max(0, total - t.upstream - t.wait);
+  return `auth;dur=${ms(t.auth)}, resolve;dur=${ms(t.resolve)}, upstream;dur=${ms(t.upstream)};desc="ttfb", wait;dur=${ms(t.wait)}, gateway;dur=${ms(gateway)}, total;dur=${ms(total)}`;
 }
 
 function ms(value: number): string {
@@ -21,8 +24,16 @@ export function routingHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = {};
   if (ctx.deployment) {
     headers['x-provider'] = ctx.deployment.provider;
-    headers['x-model'] = ctx.servedModel ?? ctx.deployment.model;
+    headers['x-model'] = headerSafe(ctx.servedModel ?? ctx.deployment.model);
   }
   if (ctx.fallbackCount > 0) headers['x-fallback-count'] = String(ctx.fallbackCount);
   return headers;
+}
+
+/**
+ * Model names come from clients and upstreams; a header value must be visible ASCII, or Node refuses the
+ * whole response. Anything else is percent-encoded.
+ */
+export function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertModelAllowed } from '../../auth/principal.js';
+import { asGatewayError } from '../../errors.js';
 import type { ChatPipeline } from '../../pipeline/chat.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { validateChatRequest } from '../../pipeline/validate.js';
@@ -60,14 +61,22 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     // From here on the gateway writes the response itself: nothing is retried after the first byte.
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      ...routingHeaders(ctx),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      'server-timing': serverTiming(ctx, performance.now()),
-    });
+    try {
+      res.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        ...routingHeaders(ctx),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+        'server-timing': serverTiming(ctx, performance.now()),
+      });
+    } catch (err) {
+      // Nothing can be sent any more; never leave the client or the upstream hanging.
+      opened.close(false);
+      res.destroy();
+      logRequestEnd(ctx, 500, asGatewayError(err), deps.redact);
+      return;
+    }
     const outcome = await writeStream(res, ctx, opened, {
       includeUsage: req.stream_options?.include_usage === true,
       idleTimeoutMs: deps.streamIdleTimeoutMs,
