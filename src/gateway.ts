@@ -64,7 +64,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     clock: options.clock ?? systemClock,
     attemptTimeoutMs: config.upstream.timeout_ms,
-    totalTimeoutMs: config.upstream.total_timeout_ms,
+    // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
+    totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
   });
   const authenticator =
     config.auth.mode === 'keys' ? createStaticKeyAuthenticator(config.auth.keys) : createOpenAuthenticator();

@@ -38,6 +38,8 @@ export class ProviderRegistry {
   readonly #env: Readonly<Record<string, string | undefined>>;
   readonly #deps: ProviderDeps;
   readonly #adapters = new Map<string, ProviderAdapter>();
+  /** Env variables whose values adapters use (deployment overrides included), for `secrets()`. */
+  readonly #keyEnvs = new Set<string>();
 
   constructor(
     configs: Readonly<Record<string, ProviderConfig>>,
@@ -72,7 +74,8 @@ export class ProviderRegistry {
         return { name, type: config.type, offered: false, reason: `provider "${name}" is disabled` };
       return { name, type: config.type, offered: true };
     }
-    if (!config.enabled) {
+    // A deployment that names its own base URL (a vLLM host) enables a keyless provider for itself.
+    if (!config.enabled && overrides.baseUrl === undefined) {
       const how = config.base_url_env ? `set ${config.base_url_env}` : 'set enabled: true';
       return { name, type: config.type, offered: false, reason: `${how} to use provider "${name}"` };
     }
@@ -92,6 +95,7 @@ export class ProviderRegistry {
     const config = this.config(name);
     if (!config) throw new Error(`unknown provider ${name}`);
     const apiKeyEnv = overrides.apiKeyEnv ?? config.api_key_env;
+    if (apiKeyEnv) this.#keyEnvs.add(apiKeyEnv);
     adapter = FACTORIES[config.type](
       {
         name,
@@ -109,11 +113,16 @@ export class ProviderRegistry {
     return adapter;
   }
 
-  /** Every secret value the providers use, so logs and error bodies can be scrubbed of them. */
+  /**
+   * Every secret value the providers use — each provider's key and each deployment's own key variable —
+   * so logs and error bodies can be scrubbed of them. Call after the routes were planned.
+   */
   secrets(): string[] {
+    const names = new Set(this.#keyEnvs);
+    for (const config of Object.values(this.#configs)) if (config.api_key_env) names.add(config.api_key_env);
     const out: string[] = [];
-    for (const config of Object.values(this.#configs)) {
-      const value = config.api_key_env ? this.#env[config.api_key_env] : undefined;
+    for (const name of names) {
+      const value = this.#env[name];
       if (value && value.length >= 8) out.push(value);
     }
     return out;
