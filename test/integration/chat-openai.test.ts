@@ -36,7 +36,7 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
     assert.equal(res.headers.get('x-model'), 'gpt-4o-mini');
     assert.match(
       res.headers.get('server-timing') ?? '',
-      /upstream;dur=[\d.]+;desc="ttfb", gateway;dur=[\d.]+, total;dur=[\d.]+/,
+      /upstream;dur=[\d.]+;desc="ttfb", wait;dur=0.000, gateway;dur=[\d.]+, total;dur=[\d.]+/,
     );
     const sent = mock.requests[0]?.body as Record<string, unknown>;
     assert.deepEqual(sent.vendor_extension, { keep: true });
