@@ -5,10 +5,11 @@
 
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { after, before, beforeEach } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import type { RetryClock } from '../../src/resilience/retry.js';
-import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { type MockOptions, MockUpstream } from '../fixtures/mock-upstream/server.js';
 
 export const TEST_KEYS = {
   openai: 'sk-test-openai-SECRET-0123456789abcdef',
@@ -106,3 +107,51 @@ export async function readSseData(response: Response): Promise<string[]> {
 }
 
 export const userMessage = (text = 'Say hello') => [{ role: 'user', content: text }];
+
+/** What `useGateway` hands a describe block: read these inside tests (they are set by `before`). */
+export interface GatewayFixture {
+  readonly mock: MockUpstream;
+  readonly gw: TestGateway;
+  /** `${gw.url}/v1/chat/completions` */
+  readonly chatUrl: string;
+}
+
+/**
+ * Registers before/after hooks that start a mock upstream and a gateway wired to it for the enclosing
+ * describe block (and stop them after), and resets the mock before each test.
+ *
+ * @example
+ * describe('…', () => {
+ *   const t = useGateway({ env: { LLM_TIMEOUT: '1' } }, { frameIntervalMs: 10 });
+ *   test('…', async () => { await postJson(t.chatUrl, body); assert.equal(t.mock.requests.length, 1); });
+ * });
+ */
+export function useGateway(
+  options: Omit<StartOptions, 'mock'> | ((mock: MockUpstream) => Omit<StartOptions, 'mock'>) = {},
+  mockOptions: MockOptions = {},
+): GatewayFixture {
+  let mock: MockUpstream | undefined;
+  let gw: TestGateway | undefined;
+  before(async () => {
+    mock = await MockUpstream.start(mockOptions);
+    gw = await startGateway({ mock, ...(typeof options === 'function' ? options(mock) : options) });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+  });
+  beforeEach(() => mock?.reset());
+  return {
+    get mock() {
+      if (!mock) throw new Error('useGateway: read the fixture inside a test');
+      return mock;
+    },
+    get gw() {
+      if (!gw) throw new Error('useGateway: read the fixture inside a test');
+      return gw;
+    },
+    get chatUrl() {
+      return `${this.gw.url}/v1/chat/completions`;
+    },
+  };
+}

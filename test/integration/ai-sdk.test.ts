@@ -3,35 +3,23 @@
  * setting `baseURL`: text, streams with usage, tool calls, and typed errors.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { APICallError, generateText, jsonSchema, streamText, tool } from 'ai';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { useGateway } from '../helpers/gateway.js';
 
 describe('the Vercel AI SDK against the gateway', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  let provider: ReturnType<typeof createOpenAI>;
-  before(async () => {
-    mock = await MockUpstream.start();
-    gw = await startGateway({ mock });
-    provider = createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
-  beforeEach(() => mock.reset());
+  const t = useGateway();
+  const provider = () => createOpenAI({ baseURL: `${t.gw.url}/v1`, apiKey: 'unused' });
 
   for (const model of ['gpt-4o-mini', 'claude-3-5-haiku-latest', 'gemini-2.5-flash']) {
     test(`generateText and streamText through ${model}`, async () => {
-      const text = await generateText({ model: provider.chat(model), prompt: 'Say hello', maxRetries: 0 });
+      const text = await generateText({ model: provider().chat(model), prompt: 'Say hello', maxRetries: 0 });
       assert.equal(text.text, 'Hello from the mock');
       assert.equal(text.finishReason, 'stop');
       assert.ok((text.usage.inputTokens ?? 0) > 0);
 
-      const stream = streamText({ model: provider.chat(model), prompt: 'Say hello', maxRetries: 0 });
+      const stream = streamText({ model: provider().chat(model), prompt: 'Say hello', maxRetries: 0 });
       let joined = '';
       for await (const delta of stream.textStream) joined += delta;
       assert.equal(joined, 'Hello from the mock');
@@ -41,13 +29,13 @@ describe('the Vercel AI SDK against the gateway', () => {
   }
 
   test('tool calls come back as typed tool calls', async () => {
-    mock.setAnswer({
+    t.mock.setAnswer({
       text: '',
       toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
       finishReason: 'tool_calls',
     });
     const result = await generateText({
-      model: provider.chat('claude-3-5-haiku-latest'),
+      model: provider().chat('claude-3-5-haiku-latest'),
       prompt: 'Weather in Paris?',
       maxRetries: 0,
       tools: {
@@ -68,7 +56,7 @@ describe('the Vercel AI SDK against the gateway', () => {
 
   test('gateway errors surface as APICallError with status and the OpenAI message', async () => {
     await assert.rejects(
-      generateText({ model: provider.chat('no-such-model'), prompt: 'x', maxRetries: 0 }),
+      generateText({ model: provider().chat('no-such-model'), prompt: 'x', maxRetries: 0 }),
       (err: unknown) => {
         assert.ok(APICallError.isInstance(err), `got ${String(err)}`);
         assert.equal(err.statusCode, 400);

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { describe, test } from 'node:test';
+import { postJson, readSseData, useGateway, userMessage } from '../helpers/gateway.js';
 
 describe('chat completions over an OpenAI-compatible upstream', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  before(async () => {
-    mock = await MockUpstream.start();
-    gw = await startGateway({ mock });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
-  beforeEach(() => mock.reset());
+  const t = useGateway();
 
   test('non-stream: answer, headers, and the body forwarded with unknown fields', async () => {
     const res = await postJson(
-      `${gw.url}/v1/chat/completions`,
+      t.chatUrl,
       {
         model: 'gpt-4o-mini',
         messages: userMessage(),
@@ -38,15 +27,15 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
       res.headers.get('server-timing') ?? '',
       /upstream;dur=[\d.]+;desc="ttfb", wait;dur=0.000, gateway;dur=[\d.]+, total;dur=[\d.]+/,
     );
-    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    const sent = t.mock.requests[0]?.body as Record<string, unknown>;
     assert.deepEqual(sent.vendor_extension, { keep: true });
     assert.equal(sent.temperature, 0);
-    assert.equal(mock.requests[0]?.headers.authorization?.startsWith('Bearer sk-test-openai'), true);
-    assert.equal(mock.requests[0]?.headers['x-request-id'], 'client-req-42');
+    assert.equal(t.mock.requests[0]?.headers.authorization?.startsWith('Bearer sk-test-openai'), true);
+    assert.equal(t.mock.requests[0]?.headers['x-request-id'], 'client-req-42');
   });
 
   test('stream: chunks, then [DONE]; the usage chunk only when asked', async () => {
-    const plain = await postJson(`${gw.url}/v1/chat/completions`, {
+    const plain = await postJson(t.chatUrl, {
       model: 'gpt-4o',
       messages: userMessage(),
       stream: true,
@@ -62,11 +51,11 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
       'no usage chunk when not asked',
     );
     // The gateway always asks upstream for usage.
-    assert.deepEqual((mock.requests[0]?.body as { stream_options?: unknown } | undefined)?.stream_options, {
+    assert.deepEqual((t.mock.requests[0]?.body as { stream_options?: unknown } | undefined)?.stream_options, {
       include_usage: true,
     });
 
-    const withUsage = await postJson(`${gw.url}/v1/chat/completions`, {
+    const withUsage = await postJson(t.chatUrl, {
       model: 'gpt-4o',
       messages: userMessage(),
       stream: true,
@@ -84,7 +73,7 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
 
   test('a client-sent X-Request-ID that is not a safe token is replaced', async () => {
     const res = await postJson(
-      `${gw.url}/v1/chat/completions`,
+      t.chatUrl,
       { model: 'gpt-4o', messages: userMessage() },
       {
         'x-request-id': 'bad id with spaces',
@@ -112,14 +101,14 @@ describe('chat completions over an OpenAI-compatible upstream', () => {
         allowed_tools: { mode: 'auto', tools: [{ type: 'custom', custom: { name: 'sql' } }] },
       },
     };
-    const res = await postJson(`${gw.url}/v1/chat/completions`, body);
+    const res = await postJson(t.chatUrl, body);
     assert.equal(res.status, 200);
-    const sent = mock.requests[0]?.body as typeof body;
+    const sent = t.mock.requests[0]?.body as typeof body;
     assert.deepEqual(sent.messages, body.messages);
     assert.deepEqual(sent.tools, body.tools);
     assert.deepEqual(sent.tool_choice, body.tool_choice);
 
-    const wrong = await postJson(`${gw.url}/v1/chat/completions`, {
+    const wrong = await postJson(t.chatUrl, {
       ...body,
       tool_choice: { type: 'custom', custom: { name: 'nope' } },
     });

@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { beforeEach, describe, test } from 'node:test';
 import { fakeClock } from '../helpers/fake-clock.js';
-import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { postJson, readSseData, useGateway, userMessage } from '../helpers/gateway.js';
 
 /** Sends raw HTTP/1.1 text and returns the raw answer (the connection is closed by the request). */
 function rawHttp(url: string, text: string): Promise<string> {
@@ -31,32 +30,22 @@ function post(path: string, body: string): string {
 }
 
 describe('auth is decided by the matched route, not the raw URL', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  before(async () => {
-    mock = await MockUpstream.start();
-    const hash = createHash('sha256').update('sk-gw-valid-key-123').digest('hex');
-    gw = await startGateway({
-      mock,
-      yaml: `auth:\n  mode: keys\n  keys:\n    - { name: k, key_sha256: ${hash}, user_id: u }\n`,
-    });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
+  const hash = createHash('sha256').update('sk-gw-valid-key-123').digest('hex');
+  const t = useGateway({
+    yaml: `auth:\n  mode: keys\n  keys:\n    - { name: k, key_sha256: ${hash}, user_id: u }\n`,
   });
 
   test('encoded and absolute-form paths to the chat route still need a key; nothing reaches the provider', async () => {
     const body = JSON.stringify({ model: 'gpt-4o', messages: userMessage() });
     for (const path of ['/v1/chat/completions', '/%761/chat/completions', 'http://gw/v1/chat/completions']) {
-      const answer = await rawHttp(gw.url, post(path, body));
+      const answer = await rawHttp(t.gw.url, post(path, body));
       assert.match(answer, /^HTTP\/1\.1 401 /, `${path} → ${answer.split('\r\n')[0]}`);
     }
-    assert.equal(mock.requests.length, 0);
+    assert.equal(t.mock.requests.length, 0);
   });
 
   test('a malformed URL gets the OpenAI error envelope and a request id', async () => {
-    const answer = await rawHttp(gw.url, 'GET /v1/%zz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
+    const answer = await rawHttp(t.gw.url, 'GET /v1/%zz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
     const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { type: string } };
@@ -65,20 +54,11 @@ describe('auth is decided by the matched route, not the raw URL', () => {
 });
 
 describe('responses with model names that are not valid header text', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  before(async () => {
-    mock = await MockUpstream.start();
-    gw = await startGateway({ mock });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
+  const t = useGateway();
 
   for (const stream of [false, true]) {
     test(`${stream ? 'stream' : 'non-stream'}: X-Model is percent-encoded, the answer arrives`, async () => {
-      const res = await postJson(`${gw.url}/v1/chat/completions`, {
+      const res = await postJson(t.chatUrl, {
         model: 'openai/模型\u0007',
         messages: userMessage(),
         stream,
@@ -92,24 +72,14 @@ describe('responses with model names that are not valid header text', () => {
 });
 
 describe('a full upstream connection pool does not suspend timeouts', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  before(async () => {
-    // A stream of 30 frames, 100 ms apart, holds the only upstream connection for about 3 s.
-    mock = await MockUpstream.start({ frameIntervalMs: 100, chunkCount: 30 });
-    gw = await startGateway({
-      mock,
-      yaml: 'upstream:\n  connections_per_origin: 1\n',
-      env: { LLM_TIMEOUT: '0.3', LLM_MAX_RETRIES: '1' },
-    });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
+  // A stream of 30 frames, 100 ms apart, holds the only upstream connection for about 3 s.
+  const t = useGateway(
+    { yaml: 'upstream:\n  connections_per_origin: 1\n', env: { LLM_TIMEOUT: '0.3', LLM_MAX_RETRIES: '1' } },
+    { frameIntervalMs: 100, chunkCount: 30 },
+  );
 
   test('a request queued for a connection times out on time, not when the connection frees up', async () => {
-    const first = await postJson(`${gw.url}/v1/chat/completions`, {
+    const first = await postJson(t.chatUrl, {
       model: 'gpt-4o',
       messages: userMessage(),
       stream: true,
@@ -120,42 +90,31 @@ describe('a full upstream connection pool does not suspend timeouts', () => {
       firstDone = true;
       return events;
     });
-    const second = await postJson(`${gw.url}/v1/chat/completions`, {
+    const second = await postJson(t.chatUrl, {
       model: 'gpt-4o',
       messages: userMessage(),
     });
     assert.equal(second.status, 504);
     assert.equal(firstDone, false, 'the 504 came while the stream still held the connection');
-    assert.equal(mock.requests.length, 1, 'the queued request never reached the upstream');
+    assert.equal(t.mock.requests.length, 1, 'the queued request never reached the upstream');
     assert.equal((await firstBody).at(-1), '[DONE]');
   });
 });
 
 describe('streams and the clients and upstreams around them', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
   const clock = fakeClock();
-  before(async () => {
-    mock = await MockUpstream.start({ endDelayMs: 20 });
-    gw = await startGateway({
-      mock,
-      clock,
-      env: { LLM_STREAM_IDLE_TIMEOUT: '0.3', LLM_RETRY_MAX_MS: '30000' },
-    });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
+  const t = useGateway(
+    { clock, env: { LLM_STREAM_IDLE_TIMEOUT: '0.3', LLM_RETRY_MAX_MS: '30000' } },
+    { endDelayMs: 20 },
+  );
   beforeEach(() => {
-    mock.reset();
     clock.waits.length = 0;
   });
 
   test('completed streams give their upstream connection back to the pool', async () => {
     for (let i = 0; i < 6; i++) {
       for (const model of ['gpt-4o', 'claude-3-5-haiku-latest']) {
-        const res = await postJson(`${gw.url}/v1/chat/completions`, {
+        const res = await postJson(t.chatUrl, {
           model,
           messages: userMessage(),
           stream: true,
@@ -164,29 +123,29 @@ describe('streams and the clients and upstreams around them', () => {
       }
     }
     assert.ok(
-      mock.requests.every((r) => !r.closedEarly),
+      t.mock.requests.every((r) => !r.closedEarly),
       'no completed stream was cut',
     );
-    const connections = new Set(mock.requests.map((r) => r.remotePort)).size;
+    const connections = new Set(t.mock.requests.map((r) => r.remotePort)).size;
     // The upstream ends each body 20 ms after its last event; the gateway reads that end instead of cutting
     // the connection, so connections return to the pool (a request that starts meanwhile opens another one,
     // hence "fewer than one per stream", not "one").
     assert.ok(
-      connections < mock.requests.length,
+      connections < t.mock.requests.length,
       `12 sequential streams used ${connections} upstream connections`,
     );
   });
 
   test('a client that stops reading is dropped after the idle timeout, and the upstream call with it', async () => {
     // 16 MB of answer: more than the socket buffers on both sides hold.
-    mock.setAnswer({ chunks: Array.from({ length: 4000 }, () => 'x'.repeat(4096)) });
-    const { port } = new URL(gw.url);
+    t.mock.setAnswer({ chunks: Array.from({ length: 4000 }, () => 'x'.repeat(4096)) });
+    const { port } = new URL(t.gw.url);
     const body = JSON.stringify({ model: 'gpt-4o', messages: userMessage(), stream: true });
     const socket = connect(Number(port), '127.0.0.1');
     socket.write(post('/v1/chat/completions', body));
     socket.pause(); // never read: the gateway's socket buffer fills up
     try {
-      const record = await mock.waitForRequest(1);
+      const record = await t.mock.waitForRequest(1);
       await record.done;
       assert.equal(record.closedEarly, true, 'the upstream call was aborted when the client was dropped');
     } finally {
@@ -195,8 +154,8 @@ describe('streams and the clients and upstreams around them', () => {
   });
 
   test('Server-Timing separates upstream time and retry waits from the gateway overhead', async () => {
-    mock.enqueue({ kind: 'status', status: 503, retryAfter: '0.3' });
-    const res = await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o', messages: userMessage() });
+    t.mock.enqueue({ kind: 'status', status: 503, retryAfter: '0.3' });
+    const res = await postJson(t.chatUrl, { model: 'gpt-4o', messages: userMessage() });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('server-timing') ?? '', /wait;dur=300\.000, gateway;dur=/);
   });

@@ -4,26 +4,20 @@
  * server, and a provider defined only in config with its own headers.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { describe, test } from 'node:test';
+import { postJson, readSseData, useGateway, userMessage } from '../helpers/gateway.js';
 
 describe('OpenAI-compatible providers', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  before(async () => {
-    mock = await MockUpstream.start();
-    gw = await startGateway({
-      mock,
-      env: {
-        AZURE_OPENAI_API_KEY: 'azure-key-0123456789',
-        AZURE_OPENAI_ENDPOINT: mock.url,
-        GROQ_API_KEY: 'gsk-0123456789',
-        GROQ_BASE_URL: `${mock.url}/openai/v1`,
-        OLLAMA_BASE_URL: `${mock.url}/ollama/v1`,
-        CORP_KEY: 'corp-0123456789',
-      },
-      yaml: `
+  const t = useGateway((mock) => ({
+    env: {
+      AZURE_OPENAI_API_KEY: 'azure-key-0123456789',
+      AZURE_OPENAI_ENDPOINT: mock.url,
+      GROQ_API_KEY: 'gsk-0123456789',
+      GROQ_BASE_URL: `${mock.url}/openai/v1`,
+      OLLAMA_BASE_URL: `${mock.url}/ollama/v1`,
+      CORP_KEY: 'corp-0123456789',
+    },
+    yaml: `
 providers:
   corp:
     type: openai
@@ -32,23 +26,17 @@ providers:
     headers: { X-Team: search }
     models: [big-model]
 `,
-    });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
-  beforeEach(() => mock.reset());
+  }));
 
-  const sentBody = () => (mock.requests[0]?.body ?? {}) as { model?: string; stream_options?: unknown };
+  const sentBody = () => (t.mock.requests[0]?.body ?? {}) as { model?: string; stream_options?: unknown };
   const chat = (model: string, extra: Record<string, unknown> = {}) =>
-    postJson(`${gw.url}/v1/chat/completions`, { model, messages: userMessage(), ...extra });
+    postJson(t.chatUrl, { model, messages: userMessage(), ...extra });
 
   test('Azure: deployment URL with api-version, api-key header, no bearer token', async () => {
     const res = await chat('azure/my-gpt4o-deployment');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-provider'), 'azure');
-    const seen = mock.requests[0];
+    const seen = t.mock.requests[0];
     assert.equal(
       seen?.path,
       '/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21',
@@ -69,26 +57,26 @@ providers:
     const res = await chat('groq/llama-3.1-8b-instant');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-provider'), 'groq');
-    assert.equal(mock.requests[0]?.path, '/openai/v1/chat/completions');
-    assert.equal(mock.requests[0]?.headers.authorization, 'Bearer gsk-0123456789');
+    assert.equal(t.mock.requests[0]?.path, '/openai/v1/chat/completions');
+    assert.equal(t.mock.requests[0]?.headers.authorization, 'Bearer gsk-0123456789');
     assert.equal(sentBody().model, 'llama-3.1-8b-instant');
   });
 
   test('a keyless local server (OLLAMA_BASE_URL) gets no Authorization header', async () => {
     const res = await chat('ollama/qwen2.5:7b');
     assert.equal(res.status, 200);
-    assert.equal(mock.requests[0]?.path, '/ollama/v1/chat/completions');
-    assert.equal(mock.requests[0]?.headers.authorization, undefined);
+    assert.equal(t.mock.requests[0]?.path, '/ollama/v1/chat/completions');
+    assert.equal(t.mock.requests[0]?.headers.authorization, undefined);
     assert.equal(sentBody().model, 'qwen2.5:7b');
   });
 
   test('a provider defined in config: its headers are sent and its models are listed', async () => {
     const res = await chat('corp/big-model');
     assert.equal(res.status, 200);
-    assert.equal(mock.requests[0]?.path, '/corp/v1/chat/completions');
-    assert.equal(mock.requests[0]?.headers['x-team'], 'search');
-    assert.equal(mock.requests[0]?.headers.authorization, 'Bearer corp-0123456789');
-    const models = (await (await fetch(`${gw.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    assert.equal(t.mock.requests[0]?.path, '/corp/v1/chat/completions');
+    assert.equal(t.mock.requests[0]?.headers['x-team'], 'search');
+    assert.equal(t.mock.requests[0]?.headers.authorization, 'Bearer corp-0123456789');
+    const models = (await (await fetch(`${t.gw.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
     assert.ok(models.data.some((m) => m.id === 'corp/big-model'));
   });
 });
