@@ -30,6 +30,8 @@ export interface Gateway {
   app: FastifyInstance;
   logger: Logger;
   lifecycle: Lifecycle;
+  /** Names of the providers that can serve (credentials present), and the configured aliases. */
+  offered: { providers: string[]; routes: string[] };
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
 }
@@ -108,5 +110,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return closing;
   }
 
-  return { app, logger, lifecycle, close };
+  const offered = {
+    providers: registry
+      .statuses()
+      .filter((p) => p.offered)
+      .map((p) => p.name),
+    routes: Object.keys(config.routes),
+  };
+  return { app, logger, lifecycle, offered, close };
 }

@@ -70,7 +70,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
-  logger.info({ event: 'gateway.ready', address }, `LLM Gateway listening on ${address}`);
+  logger.info(
+    { event: 'gateway.ready', address, providers: gateway.offered.providers, routes: gateway.offered.routes },
+    `LLM Gateway listening on ${address}`,
+  );
+  if (gateway.offered.providers.length === 0) {
+    logger.warn(
+      { event: 'gateway.no_provider' },
+      'No provider can serve yet: set a key such as OPENAI_API_KEY, ANTHROPIC_API_KEY or GEMINI_API_KEY (GET /health lists them all).',
+    );
+  }
   logger.flush();
 }
 
