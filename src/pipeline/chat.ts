@@ -71,8 +71,9 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     ctx.attempts++;
     ctx.deployment = d;
     const started = clock.now();
-    const pending = run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
+    let pending: Promise<T> | undefined;
     try {
+      pending = run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
       const value = await Promise.race([pending, aborted]);
       if (!keepOpen) unlink();
       return {
@@ -87,7 +88,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       unlink();
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
-      pending.then(discard, () => undefined);
+      pending?.then(discard, () => undefined);
       throw reason instanceof GatewayError ? reason : err;
     } finally {
       clearTimeout(timer);
