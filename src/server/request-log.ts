@@ -31,7 +31,8 @@ export function logRequestEnd(
     // An internal error's body says "the request id identifies it in the logs": this is where.
     ...(error?.code === 'internal_error' ? { cause: describeCause(error.cause, redact) } : {}),
   };
-  if (error && status >= 500) ctx.log.error(fields, 'request failed');
+  // A 503 while shutting down is expected, not a failure of the gateway.
+  if (error && status >= 500 && error.code !== 'service_unavailable') ctx.log.error(fields, 'request failed');
   else if (error) ctx.log.warn(fields, 'request rejected');
   else ctx.log.info(fields, 'request completed');
 }
