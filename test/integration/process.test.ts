@@ -196,6 +196,21 @@ describe('graceful shutdown on SIGTERM', () => {
   });
 });
 
+describe('shutdown when nobody reads the logs any more', () => {
+  let gw: GatewayProcess | undefined;
+  after(() => stopProcess(gw));
+
+  // A log shipper that died leaves stdout a broken pipe; the last log lines cannot be written, and
+  // flushing them at exit must not hang the process (sonic-boom 4 retried such a write for ever).
+  test('SIGTERM with stdout closed still exits 0', { timeout: 15_000 }, async () => {
+    gw = await spawnGateway({ LOG_LEVEL: 'info' });
+    gw.child.stdout?.destroy();
+    await fetch(`${gw.url}/health`).then((r) => r.arrayBuffer());
+    gw.child.kill('SIGTERM');
+    assert.deepEqual(await gw.exited, { code: 0, signal: null });
+  });
+});
+
 describe('invalid configuration', () => {
   let dir: string;
   before(async () => {
