@@ -27,7 +27,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
     base_url: 'https://api.openai.com/v1',
     base_url_env: 'OPENAI_BASE_URL',
     api_key_env: 'OPENAI_API_KEY',
-    model_prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-'],
+    model_prefixes: ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-', 'text-embedding-'],
     models: [
       'gpt-4o',
       'gpt-4o-mini',
@@ -40,6 +40,8 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
       'gpt-5',
       'gpt-5-mini',
       'gpt-5-nano',
+      'text-embedding-3-small',
+      'text-embedding-3-large',
     ],
   }),
   anthropic: provider({
@@ -62,7 +64,13 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
     base_url_env: 'GEMINI_BASE_URL',
     api_key_env: 'GEMINI_API_KEY',
     model_prefixes: ['gemini-'],
-    models: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.0-flash'],
+    models: [
+      'gemini-2.5-pro',
+      'gemini-2.5-flash',
+      'gemini-2.5-flash-lite',
+      'gemini-2.0-flash',
+      'gemini-embedding-001',
+    ],
   }),
   azure: provider({
     type: 'azure',

@@ -52,7 +52,7 @@ describe('defaults', () => {
     assert.equal(openai?.api_key_env, 'OPENAI_API_KEY');
     assert.equal(openai?.base_url, 'https://api.openai.com/v1');
     assert.equal(openai?.base_url_env, 'OPENAI_BASE_URL');
-    assert.deepEqual(openai?.model_prefixes, ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-']);
+    assert.deepEqual(openai?.model_prefixes, ['gpt-', 'o1', 'o3', 'o4', 'chatgpt-', 'text-embedding-']);
     assert.equal(anthropic?.api_key_env, 'ANTHROPIC_API_KEY');
     assert.deepEqual(anthropic?.model_prefixes, ['claude-']);
     assert.equal(gemini?.api_key_env, 'GEMINI_API_KEY');

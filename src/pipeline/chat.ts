@@ -12,6 +12,8 @@ import type {
   ChatCompletionChunk,
   ChatRequest,
   ChunkStream,
+  EmbeddingRequest,
+  EmbeddingResponse,
 } from '../providers/types.js';
 import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
@@ -29,6 +31,8 @@ export interface ChatPipelineOptions {
 export interface ChatPipeline {
   complete(ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion>;
   openStream(ctx: RequestContext, req: ChatRequest): Promise<OpenedStream>;
+  /** Embeddings take the same route, retries, fallback and timeouts as a non-stream completion. */
+  embed(ctx: RequestContext, req: EmbeddingRequest): Promise<EmbeddingResponse>;
 }
 
 interface Attempt<T> {
@@ -169,6 +173,21 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         ctx.usage = value.usage ?? null;
         ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         ctx.finishReason = value.choices[0]?.finish_reason ?? null;
+        return value;
+      } finally {
+        disarm();
+      }
+    },
+
+    async embed(ctx, req) {
+      const disarm = armDeadline(ctx);
+      try {
+        const { value } = await overRoute(ctx, (d, call) => d.adapter.embed(req, call), false);
+        const usage = value.usage;
+        ctx.usage = usage
+          ? { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }
+          : null;
+        ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         return value;
       } finally {
         disarm();

@@ -10,6 +10,7 @@ import type {
   ChatCompletionCreateParams,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
@@ -19,6 +20,12 @@ export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
  * receive them unchanged.
  */
 export type ChatRequest = ChatCompletionCreateParams & Record<string, unknown>;
+
+/** A validated embeddings request (unknown fields kept for OpenAI-compatible upstreams). */
+export type EmbeddingRequest = EmbeddingCreateParams & Record<string, unknown>;
+
+/** OpenAI's embeddings answer: `{object: 'list', data: [{object: 'embedding', index, embedding}], model, usage}`. */
+export type EmbeddingResponse = CreateEmbeddingResponse;
 
 /** Token usage in OpenAI's shape. */
 export type Usage = NonNullable<ChatCompletion['usage']>;
@@ -54,6 +61,12 @@ export interface ProviderAdapter {
   readonly type: ProviderType;
   chat(req: ChatRequest, call: CallOptions): Promise<ChatCompletion>;
   chatStream(req: ChatRequest, call: CallOptions): Promise<ChunkStream>;
+  /**
+   * OpenAI embeddings. `embedding` is a float array, or base64 of little-endian float32 values when the
+   * request asked for `encoding_format: 'base64'`. A provider without embeddings rejects with a
+   * `BadRequestError` (`unsupported_parameter`, param `model`).
+   */
+  embed(req: EmbeddingRequest, call: CallOptions): Promise<EmbeddingResponse>;
 }
 
 export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini';

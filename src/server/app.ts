@@ -23,6 +23,7 @@ import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { logRequestEnd } from './request-log.js';
 import { registerChatRoutes } from './routes/chat.js';
+import { EMBEDDINGS_ROUTE, registerEmbeddingRoutes } from './routes/embeddings.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerModelRoutes } from './routes/models.js';
 import { routingHeaders, serverTiming } from './timing.js';
@@ -149,7 +150,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Successful non-stream completions end here; errors end in the error handler, streams in their route
   // (a hijacked reply still runs onResponse, so streams are skipped to log exactly one request.end).
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === CHAT_ROUTE && reply.statusCode < 400 && !request.ctx.stream) {
+    const route = request.routeOptions.url;
+    if (
+      (route === CHAT_ROUTE || route === EMBEDDINGS_ROUTE) &&
+      reply.statusCode < 400 &&
+      !request.ctx.stream
+    ) {
       logRequestEnd(request.ctx, reply.statusCode, null, deps.redact);
     }
     // Shutting down: a keep-alive connection whose last request just ended would hold the server open
@@ -188,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerHealthRoutes(app, { registry: deps.registry, lifecycle: deps.lifecycle, version: deps.version });
   registerModelRoutes(app, deps.resolver, Math.floor(Date.now() / 1000));
+  registerEmbeddingRoutes(app, { resolver: deps.resolver, pipeline: deps.pipeline });
   registerChatRoutes(app, {
     resolver: deps.resolver,
     pipeline: deps.pipeline,

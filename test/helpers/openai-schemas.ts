@@ -19,13 +19,14 @@ export interface OpenAISchemas {
   chunk: ValidateFunction;
   models: ValidateFunction;
   error: ValidateFunction;
+  embeddings: ValidateFunction;
 }
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-/** Compiles the four schemas the chat API answers with. */
+/** Compiles the schemas the API answers with. */
 export function loadOpenAISchemas(): OpenAISchemas {
   // Strict, so an unresolved $ref or unknown keyword is a compile error; strictTypes is off only because
   // OpenAI's `Model` uses `required` without `type: object` (a schema-authoring lint, not a looser check).
@@ -44,6 +45,7 @@ export function loadOpenAISchemas(): OpenAISchemas {
     chunk: load('CreateChatCompletionStreamResponse.json'),
     models: load('ListModelsResponse.json'),
     error: load('ErrorResponse.json'),
+    embeddings: load('CreateEmbeddingResponse.json'),
   };
 }
 

@@ -2,7 +2,7 @@
  * The `anthropic` provider: OpenAI chat requests served by Anthropic's Messages API.
  */
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
-import { GatewayError, ProviderUnavailableError } from '../../errors.js';
+import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../errors.js';
 import { post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
@@ -45,6 +45,13 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
         throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
       }
       return toChatCompletion(json, { jsonTool: jsonSchemaToolName(req) });
+    },
+    async embed() {
+      throw new BadRequestError(
+        `${provider} (Anthropic) has no embeddings API; use an OpenAI, Gemini or OpenAI-compatible embedding model.`,
+        'unsupported_parameter',
+        { param: 'model' },
+      );
     },
     async chatStream(req, call) {
       const res = await send(req, call, true);

@@ -1,11 +1,12 @@
 /**
- * The `gemini` adapter: Google's Gemini API (`generateContent` and `streamGenerateContent?alt=sse`),
- * translating OpenAI chat requests and answers both ways.
+ * The `gemini` adapter: Google's Gemini API (`generateContent`, `streamGenerateContent?alt=sse` and
+ * `batchEmbedContents`), translating OpenAI chat and embeddings requests and answers both ways.
  */
 import { ProviderUnavailableError } from '../../errors.js';
 import { post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
-import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
+import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
+import { embedWithGemini } from './embeddings.js';
 import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
 import { toChunkStream } from './stream.js';
@@ -13,7 +14,7 @@ import { toChunkStream } from './stream.js';
 /** Used when the settings carry no base URL. Without an API version: the adapter adds `/v1beta`. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 
-type Method = 'generateContent' | 'streamGenerateContent';
+type Method = 'generateContent' | 'streamGenerateContent' | 'batchEmbedContents';
 
 /**
  * Creates an adapter for the Gemini API. The key is sent as `x-goog-api-key`, never as `?key=`, so it
@@ -30,7 +31,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
   const { name } = settings;
   const baseUrl = (settings.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
 
-  function send(req: ChatRequest, call: CallOptions, method: Method) {
+  function send(body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) {
     const url = new URL(`${baseUrl}/v1beta/models/${encodeURIComponent(modelId(call.model))}:${method}`);
     if (method === 'streamGenerateContent') url.searchParams.set('alt', 'sse');
     const headers: Record<string, string> = {
@@ -43,8 +44,8 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       provider: name,
       url,
       headers,
-      body: JSON.stringify(toGeminiRequest(req)),
-      signal: call.signal,
+      body: JSON.stringify(body),
+      signal,
       apiKeyEnv: settings.apiKeyEnv,
     });
   }
@@ -53,7 +54,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
     name,
     type: 'gemini',
     async chat(req, call) {
-      const res = await send(req, call, 'generateContent');
+      const res = await send(toGeminiRequest(req), call, 'generateContent');
       const json = await readJson(name, res, call.signal);
       const usable =
         isGeminiResponse(json) &&
@@ -70,10 +71,21 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       return toChatCompletion(json, modelId(call.model));
     },
     async chatStream(req, call) {
-      const res = await send(req, call, 'streamGenerateContent');
+      const res = await send(toGeminiRequest(req), call, 'streamGenerateContent');
       return toChunkStream(readSse(name, res.body, call.signal), {
         provider: name,
         model: modelId(call.model),
+      });
+    },
+    async embed(req, call) {
+      return embedWithGemini(req, {
+        model: modelId(call.model),
+        provider: name,
+        signal: call.signal,
+        send: async (body, signal) => {
+          const res = await send(body, call, 'batchEmbedContents', signal);
+          return { json: await readJson(name, res, signal), status: res.statusCode };
+        },
       });
     },
   };

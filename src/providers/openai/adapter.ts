@@ -15,6 +15,7 @@ import type {
   ChatCompletionChunk,
   ChatRequest,
   ChunkStream,
+  EmbeddingResponse,
   ProviderAdapter,
   ProviderDeps,
   ProviderSettings,
@@ -34,23 +35,23 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const { name } = settings;
   const baseHeaders = buildHeaders(settings);
 
-  function url(model: string): URL {
+  type Endpoint = 'chat/completions' | 'embeddings';
+
+  function url(model: string, endpoint: Endpoint): URL {
     if (settings.type === 'azure') {
-      const u = new URL(
-        `${settings.baseUrl}/openai/deployments/${encodeURIComponent(model)}/chat/completions`,
-      );
+      const u = new URL(`${settings.baseUrl}/openai/deployments/${encodeURIComponent(model)}/${endpoint}`);
       if (settings.apiVersion) u.searchParams.set('api-version', settings.apiVersion);
       return u;
     }
-    return new URL(`${settings.baseUrl}/chat/completions`);
+    return new URL(`${settings.baseUrl}/${endpoint}`);
   }
 
-  async function send(body: ChatRequest, call: CallOptions, stream: boolean) {
+  async function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
     const headers: Record<string, string> = { ...baseHeaders, 'x-request-id': call.requestId };
     if (stream) headers.accept = 'text/event-stream';
     return post(deps.dispatcher, {
       provider: name,
-      url: url(call.model),
+      url: url(call.model, endpoint),
       headers,
       body: JSON.stringify(body),
       signal: call.signal,
@@ -64,7 +65,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     async chat(req, call) {
       const body: ChatRequest = { ...req, model: call.model, stream: false };
       delete body.stream_options;
-      const res = await send(body, call, false);
+      const res = await send(body, call, 'chat/completions');
       const json = await readJson(name, res, call.signal);
       if (!isCompletion(json)) {
         throw new ProviderUnavailableError(
@@ -82,8 +83,19 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream: true,
         stream_options: { ...options, include_usage: true },
       };
-      const res = await send(body, call, true);
+      const res = await send(body, call, 'chat/completions', true);
       return readChunks(name, readSse(name, res.body, call.signal));
+    },
+    async embed(req, call) {
+      const res = await send({ ...req, model: call.model }, call, 'embeddings');
+      const json = await readJson(name, res, call.signal);
+      if (!hasArray(json, 'data')) {
+        throw new ProviderUnavailableError(
+          `${name} answered with something that is not an embedding list.`,
+          name,
+        );
+      }
+      return json as EmbeddingResponse;
     },
   };
 }
@@ -123,7 +135,11 @@ async function* readChunks(
 }
 
 function isCompletion(value: unknown): value is ChatCompletion {
+  return hasArray(value, 'choices');
+}
+
+function hasArray(value: unknown, key: string): boolean {
   return (
-    typeof value === 'object' && value !== null && Array.isArray((value as { choices?: unknown }).choices)
+    typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>)[key])
   );
 }
