@@ -3,7 +3,6 @@
  * serialise. Knows nothing about providers.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assertModelAllowed } from '../../auth/principal.js';
 import { asGatewayError } from '../../errors.js';
 import type { ChatPipeline } from '../../pipeline/chat.js';
 import type { RequestContext } from '../../pipeline/context.js';
@@ -16,6 +15,7 @@ import { ChatRequestSchema } from '../schemas/chat.js';
 import { ErrorResponseSchema } from '../schemas/common.js';
 import { writeStream } from '../sse-writer.js';
 import { routingHeaders, serverTiming } from '../timing.js';
+import { resolveModel, sendWithRouting } from './resolve.js';
 
 export interface ChatRouteDeps {
   resolver: ModelResolver;
@@ -38,20 +38,10 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     async (request: FastifyRequest, reply: FastifyReply) => {
       const ctx = request.ctx;
       const req = request.body as ChatRequest;
-      ctx.model = req.model;
       ctx.stream = req.stream === true;
       validateChatRequest(req);
-      if (ctx.principal) assertModelAllowed(ctx.principal, req.model);
-      const resolveStart = performance.now();
-      ctx.route = deps.resolver.resolve(req.model);
-      ctx.timings.resolve = performance.now() - resolveStart;
-
-      if (!ctx.stream) {
-        const completion = await deps.pipeline.complete(ctx, req);
-        reply.headers(routingHeaders(ctx));
-        reply.header('server-timing', serverTiming(ctx, performance.now()));
-        return reply.send(completion);
-      }
+      resolveModel(ctx, req.model, deps.resolver);
+      if (!ctx.stream) return sendWithRouting(reply, ctx, await deps.pipeline.complete(ctx, req));
       return stream(ctx, req, reply);
     },
   );

@@ -1,0 +1,25 @@
+/**
+ * Steps every model-addressed route shares: check the caller may use the model, resolve it to a route
+ * (timed for Server-Timing), and send a JSON answer with the routing and timing headers.
+ */
+import type { FastifyReply } from 'fastify';
+import { assertModelAllowed } from '../../auth/principal.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { ModelResolver } from '../../routing/resolver.js';
+import { routingHeaders, serverTiming } from '../timing.js';
+
+/** Sets `ctx.model` and `ctx.route`. @throws 403 when the key may not use the model, 400 when it is unknown. */
+export function resolveModel(ctx: RequestContext, model: string, resolver: ModelResolver): void {
+  ctx.model = model;
+  if (ctx.principal) assertModelAllowed(ctx.principal, model);
+  const started = performance.now();
+  ctx.route = resolver.resolve(model);
+  ctx.timings.resolve = performance.now() - started;
+}
+
+/** Sends a JSON answer with X-Provider, X-Model, X-Fallback-Count and Server-Timing. */
+export function sendWithRouting(reply: FastifyReply, ctx: RequestContext, body: unknown): FastifyReply {
+  reply.headers(routingHeaders(ctx));
+  reply.header('server-timing', serverTiming(ctx, performance.now()));
+  return reply.send(body);
+}
