@@ -1,48 +1,34 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Agent } from 'undici';
+import {
+  type Answer,
+  type Captured,
+  type CaptureServer,
+  startCaptureServer,
+} from '../../../test/helpers/capture-server.js';
 import { AuthError, BadRequestError, ProviderUnavailableError, RateLimitError } from '../../errors.js';
 import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, ProviderSettings } from '../types.js';
 import { createAnthropicAdapter } from './adapter.js';
 
 const KEY = 'sk-ant-test-0123456789abcdef';
 
-interface Seen {
-  method: string | undefined;
-  url: string | undefined;
-  headers: IncomingHttpHeaders;
-  body: Record<string, unknown>;
-}
-
-let seen: Seen[] = [];
-let reply: (res: ServerResponse) => void = () => {};
-
-const server = createServer((req, res) => {
-  let raw = '';
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
-    raw += chunk;
-  });
-  req.on('end', () => {
-    seen.push({ method: req.method, url: req.url, headers: req.headers, body: JSON.parse(raw) });
-    reply(res);
-  });
-});
+let reply: Answer = { status: 500, body: '{}' };
+let upstream: CaptureServer;
 const dispatcher = new Agent();
-let baseUrl = '';
 
 before(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  upstream = await startCaptureServer(() => reply);
 });
 
 after(async () => {
   await dispatcher.close();
-  await new Promise((resolve) => server.close(resolve));
+  await upstream.close();
 });
+
+/** The requests the upstream saw since the last `respond`, with their JSON bodies. */
+const seen = () => upstream.seen as Array<Captured & { body: Record<string, unknown> }>;
 
 function fixture(name: string): string {
   return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
@@ -52,7 +38,7 @@ function adapter(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
   const settings: ProviderSettings = {
     name: 'anthropic',
     type: 'anthropic',
-    baseUrl,
+    baseUrl: upstream.url,
     apiKey: KEY,
     apiKeyEnv: 'ANTHROPIC_API_KEY',
     headers: { 'Anthropic-Beta': 'test-beta' },
@@ -63,11 +49,8 @@ function adapter(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
 }
 
 function respond(status: number, body: string, headers: Record<string, string> = {}): void {
-  seen = [];
-  reply = (res) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(body);
-  };
+  upstream.seen.length = 0;
+  reply = { status, body, headers };
 }
 
 const REQ = { model: 'claude', messages: [{ role: 'user', content: 'Hi' }] } as ChatRequest;
@@ -85,7 +68,7 @@ test('chat: POST /v1/messages with Anthropic headers, answer translated', async 
   respond(200, fixture('response-text.json'));
   const out = await adapter().chat({ ...REQ, stream: true }, call());
   assert.equal(out.choices[0]?.message.content, 'Hi! My name is Claude. How can I help?');
-  const [r] = seen;
+  const [r] = seen();
   assert.equal(r?.method, 'POST');
   assert.equal(r?.url, '/v1/messages');
   assert.equal(r?.headers['x-api-key'], KEY);
@@ -104,20 +87,17 @@ test('chat: POST /v1/messages with Anthropic headers, answer translated', async 
 test('chat: no x-api-key header for a keyless endpoint', async () => {
   respond(200, fixture('response-text.json'));
   await adapter({ apiKey: undefined, apiKeyEnv: undefined }).chat(REQ, call());
-  assert.equal(seen[0]?.headers['x-api-key'], undefined);
+  assert.equal(seen()[0]?.headers['x-api-key'], undefined);
 });
 
 test('chatStream: SSE request, chunks translated, ends with usage', async () => {
-  seen = [];
-  reply = (res) => {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.end(fixture('stream-text.chunks.txt'));
-  };
+  upstream.seen.length = 0;
+  reply = { status: 200, type: 'text/event-stream', body: fixture('stream-text.chunks.txt') };
   const stream = await adapter().chatStream(REQ, call());
   const chunks: ChatCompletionChunk[] = [];
   for await (const chunk of stream) chunks.push(chunk);
-  assert.equal(seen[0]?.headers.accept, 'text/event-stream');
-  assert.equal(seen[0]?.body.stream, true);
+  assert.equal(seen()[0]?.headers.accept, 'text/event-stream');
+  assert.equal(seen()[0]?.body.stream, true);
   assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'Hello, world!');
   assert.equal(chunks.at(-1)?.usage?.total_tokens, 40);
 });
@@ -166,5 +146,5 @@ test('untranslatable requests reject before any upstream call', async () => {
   respond(200, fixture('response-text.json'));
   await assert.rejects(adapter().chat({ ...REQ, n: 3 }, call()), BadRequestError);
   await assert.rejects(adapter().chatStream({ ...REQ, n: 3 }, call()), BadRequestError);
-  assert.equal(seen.length, 0);
+  assert.equal(seen().length, 0);
 });

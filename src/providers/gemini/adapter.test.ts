@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Agent } from 'undici';
+import {
+  type Answer,
+  type Captured,
+  type CaptureServer,
+  startCaptureServer,
+} from '../../../test/helpers/capture-server.js';
 import {
   AuthError,
   BadRequestError,
@@ -16,17 +20,10 @@ import { createGeminiAdapter } from './adapter.js';
 
 const KEY = 'AIzaSy-test-key-123';
 
-interface Seen {
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-const seen: Seen[] = [];
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
 /** Answers by model name: the path segment before `:`. */
-function reply(model: string, stream: boolean): { status: number; type: string; body: string } {
+function reply(model: string, stream: boolean): Answer {
   const error = (status: number, message: string, name: string) => ({
     status,
     type: 'application/json',
@@ -42,31 +39,21 @@ function reply(model: string, stream: boolean): { status: number; type: string; 
   return { status: 200, type: 'application/json', body: fixture('text.response.json') };
 }
 
-let server: Server;
+let upstream: CaptureServer;
 let agent: Agent;
 let adapter: ProviderAdapter;
 
 before(async () => {
-  server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => {
-      data += c.toString('utf8');
-    });
-    req.on('end', () => {
-      seen.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(data) as unknown });
-      const match = /\/models\/([^/:]+):(\w+)/.exec(req.url ?? '');
-      const r = reply(decodeURIComponent(match?.[1] ?? ''), match?.[2] === 'streamGenerateContent');
-      res.writeHead(r.status, { 'content-type': r.type }).end(r.body);
-    });
+  upstream = await startCaptureServer((req) => {
+    const match = /\/models\/([^/:]+):(\w+)/.exec(req.url);
+    return reply(decodeURIComponent(match?.[1] ?? ''), match?.[2] === 'streamGenerateContent');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   agent = new Agent();
   adapter = createGeminiAdapter(
     {
       name: 'gemini',
       type: 'gemini',
-      baseUrl: `http://127.0.0.1:${port}/`,
+      baseUrl: `${upstream.url}/`,
       apiKey: KEY,
       apiKeyEnv: 'GEMINI_API_KEY',
       headers: { 'x-team': 'search' },
@@ -78,7 +65,7 @@ before(async () => {
 
 after(async () => {
   await agent.close();
-  await new Promise((resolve) => server.close(resolve));
+  await upstream.close();
 });
 
 const request: ChatRequest = { model: 'alias', messages: [{ role: 'user', content: 'Capital of France?' }] };
@@ -88,8 +75,8 @@ const call = (model: string): CallOptions => ({
   requestId: 'req-42',
 });
 
-function lastSeen(): Seen {
-  const s = seen.at(-1);
+function lastSeen(): Captured {
+  const s = upstream.seen.at(-1);
   assert.ok(s, 'the server saw a request');
   return s;
 }
@@ -161,20 +148,19 @@ test('a 200 that is not a Gemini response is ProviderUnavailableError', async ()
 });
 
 test('untranslatable requests fail before any upstream call', async () => {
-  const before = seen.length;
+  const before = upstream.seen.length;
   const bad = { ...request, logprobs: true } as ChatRequest;
   await assert.rejects(adapter.chat(bad, call('gemini-2.5-flash')), BadRequestError);
   await assert.rejects(adapter.chatStream(bad, call('gemini-2.5-flash')), BadRequestError);
-  assert.equal(seen.length, before);
+  assert.equal(upstream.seen.length, before);
 });
 
 test('no key configured: no x-goog-api-key header', async () => {
-  const { port } = server.address() as AddressInfo;
   const keyless = createGeminiAdapter(
     {
       name: 'local-gemini',
       type: 'gemini',
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: upstream.url,
       apiKey: undefined,
       apiKeyEnv: undefined,
       headers: {},

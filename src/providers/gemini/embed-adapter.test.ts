@@ -1,13 +1,17 @@
 // `embed` over real HTTP, against a tiny server that answers with the mock upstream's Gemini embeddings.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Agent } from 'undici';
 import {
   deterministicVector,
   geminiEmbeddingsAnswer,
 } from '../../../test/fixtures/mock-upstream/gemini-embeddings.js';
+import {
+  type Answer,
+  type Captured,
+  type CaptureServer,
+  startCaptureServer,
+} from '../../../test/helpers/capture-server.js';
 import {
   AuthError,
   BadRequestError,
@@ -20,60 +24,42 @@ import { createGeminiAdapter } from './adapter.js';
 
 const KEY = 'AIzaSy-embed-key-456';
 
-interface Seen {
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-const seen: Seen[] = [];
-let server: Server;
+let upstream: CaptureServer;
 let agent: Agent;
 let adapter: ProviderAdapter;
 
 /** Answers by model name (the path segment before `:`), like the real API's errors. */
-function reply(model: string, body: unknown): { status: number; body: unknown } {
+function reply(model: string, body: unknown): Answer {
   const error = (status: number, message: string, name: string) => ({
     status,
-    body: { error: { code: status, message, status: name } },
+    body: JSON.stringify({ error: { code: status, message, status: name } }),
   });
   if (model === 'down') return error(503, 'The model is overloaded. Please try again later.', 'UNAVAILABLE');
   if (model === 'busy')
     return error(429, 'Resource has been exhausted (e.g. check quota).', 'RESOURCE_EXHAUSTED');
   if (model === 'nokey') return error(403, "Method doesn't allow unregistered callers.", 'PERMISSION_DENIED');
   if (model === 'bad') return error(400, 'Request contains an invalid argument.', 'INVALID_ARGUMENT');
-  if (model === 'weird') return { status: 200, body: { hello: 'world' } };
+  if (model === 'weird') return { status: 200, body: '{"hello":"world"}' };
   try {
-    return { status: 200, body: geminiEmbeddingsAnswer(body) };
+    return { status: 200, body: JSON.stringify(geminiEmbeddingsAnswer(body)) };
   } catch (err) {
     return error(400, (err as Error).message, 'INVALID_ARGUMENT');
   }
 }
 
 before(async () => {
-  server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c: Buffer) => {
-      data += c.toString('utf8');
-    });
-    req.on('end', () => {
-      const body = JSON.parse(data) as unknown;
-      seen.push({ url: req.url ?? '', headers: req.headers, body });
-      const match = /\/models\/([^/:]+):batchEmbedContents$/.exec(req.url ?? '');
-      const r = match
-        ? reply(decodeURIComponent(match[1] ?? ''), body)
-        : { status: 404, body: { error: { code: 404, message: 'Not found', status: 'NOT_FOUND' } } };
-      res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body));
-    });
+  upstream = await startCaptureServer((req) => {
+    const match = /\/models\/([^/:]+):batchEmbedContents$/.exec(req.url);
+    if (!match)
+      return { status: 404, body: '{"error":{"code":404,"message":"Not found","status":"NOT_FOUND"}}' };
+    return reply(decodeURIComponent(match[1] ?? ''), req.body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   agent = new Agent();
   adapter = createGeminiAdapter(
     {
       name: 'gemini',
       type: 'gemini',
-      baseUrl: `http://127.0.0.1:${port}/`,
+      baseUrl: `${upstream.url}/`,
       apiKey: KEY,
       apiKeyEnv: 'GEMINI_API_KEY',
       headers: { 'x-team': 'search' },
@@ -85,7 +71,7 @@ before(async () => {
 
 after(async () => {
   await agent.close();
-  await new Promise((resolve) => server.close(resolve));
+  await upstream.close();
 });
 
 const call = (model: string): CallOptions => ({
@@ -98,13 +84,13 @@ const req = (fields: Partial<EmbeddingRequest>): EmbeddingRequest =>
   ({ model: 'my-embedder', input: 'hello', ...fields }) as EmbeddingRequest;
 
 test('embed: POST /v1beta/models/{model}:batchEmbedContents with the key in a header only', async () => {
-  seen.length = 0;
+  upstream.seen.length = 0;
   const out = await adapter.embed(
     req({ input: ['hello', 'world'], dimensions: 4 }),
     call('gemini-embedding-001'),
   );
-  assert.equal(seen.length, 1);
-  const s = seen[0] as Seen;
+  assert.equal(upstream.seen.length, 1);
+  const s = upstream.seen[0] as Captured;
   assert.equal(s.url, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
   assert.equal(s.url.includes(KEY), false);
   assert.equal(s.headers['x-goog-api-key'], KEY);
@@ -131,9 +117,9 @@ test('embed: POST /v1beta/models/{model}:batchEmbedContents with the key in a he
 });
 
 test('embed: a models/ prefix is stripped from the URL and not doubled in the body', async () => {
-  seen.length = 0;
+  upstream.seen.length = 0;
   const out = await adapter.embed(req({}), call('models/text-embedding-004'));
-  const s = seen[0] as Seen;
+  const s = upstream.seen[0] as Captured;
   assert.equal(s.url, '/v1beta/models/text-embedding-004:batchEmbedContents');
   assert.deepStrictEqual(s.body, {
     requests: [{ model: 'models/text-embedding-004', content: { parts: [{ text: 'hello' }] } }],
@@ -142,14 +128,14 @@ test('embed: a models/ prefix is stripped from the URL and not doubled in the bo
 });
 
 test('embed: 250 inputs are three upstream calls (100, 100, 50), answered in input order', async () => {
-  seen.length = 0;
+  upstream.seen.length = 0;
   const input = Array.from({ length: 250 }, (_, i) => `doc ${i}`);
   const out = await adapter.embed(req({ input, encoding_format: 'base64' }), call('gemini-embedding-001'));
   assert.deepStrictEqual(
-    seen.map((s) => (s.body as { requests: unknown[] }).requests.length).sort((a, b) => b - a),
+    upstream.seen.map((s) => (s.body as { requests: unknown[] }).requests.length).sort((a, b) => b - a),
     [100, 100, 50],
   );
-  assert.ok(seen.every((s) => s.url === '/v1beta/models/gemini-embedding-001:batchEmbedContents'));
+  assert.ok(upstream.seen.every((s) => s.url === '/v1beta/models/gemini-embedding-001:batchEmbedContents'));
   assert.equal(out.data.length, 250);
   for (const [index, item] of out.data.entries()) {
     assert.equal(item.index, index);
@@ -187,11 +173,11 @@ test('embed: HTTP errors map to the taxonomy; a non-Gemini 200 is ProviderUnavai
 });
 
 test('embed: invalid input fails before any upstream call', async () => {
-  seen.length = 0;
+  upstream.seen.length = 0;
   await assert.rejects(
     adapter.embed(req({ input: [1, 2, 3] }), call('gemini-embedding-001')),
     BadRequestError,
   );
   await assert.rejects(adapter.embed(req({ input: '' }), call('gemini-embedding-001')), BadRequestError);
-  assert.equal(seen.length, 0);
+  assert.equal(upstream.seen.length, 0);
 });
