@@ -111,8 +111,6 @@ const FunctionMessage = T.Object(
   open,
 );
 
-export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
-
 const Message = oneOf(
   T.Union(
     [SystemMessage, DeveloperMessage, UserMessage, AssistantMessage, ToolMessage, FunctionMessage],
