@@ -20,7 +20,10 @@ function findTests(dir) {
   return out;
 }
 
-const files = (roots.length > 0 ? roots : ['src', 'test']).flatMap(findTests).sort();
+// Folders are searched; files are taken as they are (`npm test -- test/integration/x.test.ts`).
+const files = (roots.length > 0 ? roots : ['src', 'test'])
+  .flatMap((root) => (statSync(root).isDirectory() ? findTests(root) : [root]))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);

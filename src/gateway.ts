@@ -7,14 +7,18 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
 import type { Config } from './config/schema.js';
-import { createChatPipeline } from './pipeline/chat.js';
+import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
+import { HookRunner, type RequestHook } from './pipeline/hooks.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { type RetryClock, systemClock } from './resilience/retry.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
-import type { Lifecycle } from './server/routes/health.js';
+import type { DependencyCheck, Lifecycle } from './server/routes/health.js';
+import { type Database, openDatabase } from './stores/database.js';
+import { createRedisStore, type RedisStore } from './stores/redis.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
+import { createMetrics, type Metrics } from './telemetry/metrics.js';
 
 export const VERSION = '0.1.0';
 
@@ -26,9 +30,39 @@ export interface GatewayOptions {
   clock?: RetryClock;
 }
 
+/** What every feature is built from. */
+export interface GatewayServices {
+  config: Readonly<Config>;
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  metrics: Metrics;
+  clock: RetryClock;
+  /** The shared Redis connection; null when REDIS_URL is not set (memory backends then). */
+  redis: RedisStore | null;
+  /** The database, opened (and migrated, in the background) on first use. */
+  database(): Database;
+}
+
+/**
+ * A feature of the gateway (rate limits, budgets, accounting, cache …): what it adds to the request
+ * lifecycle, the routes it serves, what /health reports of it and what it flushes on shutdown.
+ */
+export interface Feature {
+  readonly name: string;
+  hook?: RequestHook;
+  /** Wraps the chat pipeline (the cache answers before the router is reached). */
+  wrapPipeline?(inner: ChatPipeline): ChatPipeline;
+  routes?(app: FastifyInstance): void;
+  health?: DependencyCheck;
+  /** Called after the server stopped serving: flush queues. Bounded by the feature itself. */
+  close?(): Promise<void>;
+}
+
 export interface Gateway {
   app: FastifyInstance;
   logger: Logger;
+  metrics: Metrics;
+  services: GatewayServices;
   lifecycle: Lifecycle;
   /** Names of the providers that can serve (credentials present), and the configured aliases. */
   offered: { providers: string[]; routes: string[] };
@@ -46,6 +80,43 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, env } = options;
   const logger = createLogger({ level: config.log.level, destination: options.logDestination });
+  const metrics = createMetrics();
+  const clock = options.clock ?? systemClock;
+  const redis = config.redis.url
+    ? createRedisStore(
+        {
+          url: config.redis.url,
+          commandTimeoutMs: config.redis.command_timeout_ms,
+          keyPrefix: config.redis.key_prefix,
+        },
+        { logger, metrics },
+      )
+    : null;
+  // Give Redis a moment to connect so the first requests find it; start without it if it is down.
+  if (redis && !(await redis.waitReady(1_000))) {
+    logger.warn(
+      { event: 'dependency.error', dependency: 'redis' },
+      'Redis is not reachable; starting without it',
+    );
+  }
+  let database: Database | null = null;
+  const services: GatewayServices = {
+    config,
+    env,
+    logger,
+    metrics,
+    clock,
+    redis,
+    database() {
+      database ??= openDatabase(
+        { url: config.database.url, dataDir: config.database.data_dir },
+        { logger, metrics },
+      );
+      return database;
+    },
+  };
+  // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
+  const features: Feature[] = [];
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -58,17 +129,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
   ]);
-  const pipeline = createChatPipeline({
+  const corePipeline = createChatPipeline({
     retry: {
       maxAttempts: config.retry.max_attempts,
       baseDelayMs: config.retry.base_delay_ms,
       maxDelayMs: config.retry.max_delay_ms,
     },
-    clock: options.clock ?? systemClock,
+    clock,
     attemptTimeoutMs: config.upstream.timeout_ms,
     // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
     totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
   });
+  const pipeline = features.reduce((inner, feature) => feature.wrapPipeline?.(inner) ?? inner, corePipeline);
+  const hooks = new HookRunner(
+    features.flatMap((f) => (f.hook ? [f.hook] : [])),
+    (hook, err) => logger.error({ event: 'hook.error', hook, err }, 'request hook failed in finish'),
+  );
+  const dependencies: Record<string, DependencyCheck> = {};
+  if (redis) dependencies.redis = () => redis.ping();
+  for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
+  // Reported once a feature opened it (keys, usage records); never opened just for /health.
+  dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
   const authenticator =
     config.auth.mode === 'keys' ? createStaticKeyAuthenticator(config.auth.keys) : createOpenAuthenticator();
   const lifecycle: Lifecycle = { shuttingDown: false };
@@ -82,6 +163,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     redact,
     lifecycle,
     version: VERSION,
+    hooks,
+    metrics,
+    adminKey: env.GATEWAY_ADMIN_KEY || null,
+    dependencies,
+    routes: features.flatMap((f) => (f.routes ? [f.routes.bind(f)] : [])),
   });
 
   let closing: Promise<void> | null = null;
@@ -104,7 +190,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         await closed;
       }
       clearTimeout(timer);
+      for (const feature of features) {
+        await feature.close?.().catch((err: unknown) => {
+          logger.error(
+            { event: 'shutdown.feature_error', feature: feature.name, err },
+            'feature close failed',
+          );
+        });
+      }
       await dispatcher.close().catch(() => undefined);
+      await redis?.close();
+      await database?.close();
       logger.flush();
     })();
     return closing;
@@ -117,5 +213,5 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       .map((p) => p.name),
     routes: Object.keys(config.routes),
   };
-  return { app, logger, lifecycle, offered, close };
+  return { app, logger, metrics, services, lifecycle, offered, close };
 }

@@ -162,5 +162,7 @@ export function defaultConfig(): Config {
     auth: { mode: 'none', keys: [] },
     providers: structuredClone(BUILTIN_PROVIDERS),
     routes: {},
+    redis: { url: null, command_timeout_ms: 50, key_prefix: 'llmgw:' },
+    database: { url: null, data_dir: './data/pglite' },
   };
 }

@@ -47,6 +47,11 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['LLM_RETRY_BASE_MS', 'retry.base_delay_ms', 'int'],
   ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
   ['AUTH_MODE', 'auth.mode', 'string'],
+  ['REDIS_URL', 'redis.url', 'string'],
+  ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
+  ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
+  ['DATABASE_URL', 'database.url', 'string'],
+  ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
 ];
 
 let formatsRegistered = false;

@@ -132,6 +132,26 @@ export const ConfigSchema = T.Object(
     ),
     providers: T.Record(T.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$' }), ProviderConfigSchema),
     routes: T.Record(T.String({ minLength: 1 }), RouteSchema),
+    redis: T.Object(
+      {
+        /** redis://… (REDIS_URL); null = no Redis: caches and limits live in process memory. */
+        url: T.Union([T.String({ pattern: '^rediss?://' }), T.Null()]),
+        /** Longest wait for Redis on the request path before going on without it. */
+        command_timeout_ms: T.Integer({ minimum: 1 }),
+        /** Prefix of every key the gateway writes (lets several deployments share one Redis). */
+        key_prefix: T.String(),
+      },
+      { additionalProperties: false },
+    ),
+    database: T.Object(
+      {
+        /** postgres://… (DATABASE_URL); null = embedded PGlite under data_dir. */
+        url: T.Union([T.String({ pattern: '^postgres(ql)?://' }), T.Null()]),
+        /** PGlite data directory (GATEWAY_DATA_DIR), or `memory://` for a database that dies with the process. */
+        data_dir: T.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,7 @@
 
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { Principal } from '../auth/principal.js';
-import type { ChatCompletionChunk, Usage } from '../providers/types.js';
+import type { ChatCompletionChunk, ChatRequest, EmbeddingRequest, Usage } from '../providers/types.js';
 import type { Deployment, Route } from '../routing/resolver.js';
 
 /** Milliseconds spent per stage (performance.now() differences), for Server-Timing and logs. */
@@ -16,6 +16,14 @@ export interface StageTimings {
   upstream: number;
   /** Time spent waiting between attempts (backoff, Retry-After). */
   wait: number;
+}
+
+/** How the cache took part in a request (DESIGN §6); `null` status = the cache was not consulted. */
+export interface CacheOutcome {
+  status: 'HIT' | 'MISS' | 'BYPASS' | null;
+  type: 'exact' | 'semantic' | null;
+  /** USD the hit saved (the cost of the answer when it was first made), when known. */
+  savedUsd: number | null;
 }
 
 export interface RequestContext {
@@ -40,6 +48,21 @@ export interface RequestContext {
   /** Upstream model that served (the provider's answer, e.g. `gpt-4o-2024-08-06`). */
   servedModel: string | null;
   finishReason: string | null;
+  /** Which endpoint: set by the route before any hook runs. */
+  kind: 'chat' | 'embeddings' | null;
+  /** The validated request body (read-only for hooks). */
+  body: ChatRequest | EmbeddingRequest | null;
+  cache: CacheOutcome;
+  /** Upstream cost in USD; 0 for cache hits; null = not known (unpriced model). */
+  costUsd: number | null;
+  /** Whether `usage` was counted by the gateway instead of reported by the upstream. */
+  usageEstimated: boolean;
+  /** performance.now() when the first content chunk went to the client (streams). */
+  firstTokenAt: number | null;
+  /** Extra response headers set by hooks (rate-limit, cost, cache); sent on success and on errors. */
+  responseHeaders: Record<string, string>;
+  /** Per-hook state (reservations to settle, spans …), keyed by hook name. */
+  hookState: Record<string, unknown>;
 }
 
 /** A new context with the shape fixed up front (stable hidden class on the hot path). */
@@ -60,6 +83,14 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
     usage: null,
     servedModel: null,
     finishReason: null,
+    kind: null,
+    body: null,
+    cache: { status: null, type: null, savedUsd: null },
+    costUsd: null,
+    usageEstimated: false,
+    firstTokenAt: null,
+    responseHeaders: {},
+    hookState: {},
   };
 }
 

@@ -16,15 +16,19 @@ import type { Config } from '../config/schema.js';
 import { BadRequestError, ClientClosedError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import type { ChatPipeline } from '../pipeline/chat.js';
 import { createContext, type RequestContext } from '../pipeline/context.js';
+import type { HookRunner } from '../pipeline/hooks.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { checkAdmin } from './admin-auth.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
-import { logRequestEnd } from './request-log.js';
+import { finishRequest } from './request-log.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { EMBEDDINGS_ROUTE, registerEmbeddingRoutes } from './routes/embeddings.js';
-import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
+import { type DependencyCheck, type Lifecycle, registerHealthRoutes } from './routes/health.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 import { routingHeaders, serverTiming } from './timing.js';
 
@@ -44,6 +48,14 @@ export interface AppDeps {
   redact: Redactor;
   lifecycle: Lifecycle;
   version: string;
+  hooks: HookRunner;
+  metrics: Metrics;
+  /** `GATEWAY_ADMIN_KEY`; null = the admin API is disabled. */
+  adminKey: string | null;
+  /** Dependencies reported by /health (redis, database …). */
+  dependencies: Record<string, DependencyCheck>;
+  /** Features' own routes (admin endpoints …), registered after the core routes. */
+  routes: Array<(app: FastifyInstance) => void>;
 }
 
 const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
@@ -52,6 +64,11 @@ const CHAT_ROUTE = '/v1/chat/completions';
 /** Whether the matched route is part of the authenticated API (health, docs and metrics stay open). */
 function isApiRoute(request: FastifyRequest): boolean {
   return request.routeOptions.url?.startsWith('/v1/') === true;
+}
+
+/** Whether the matched route is an admin endpoint (needs GATEWAY_ADMIN_KEY). */
+function isAdminRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/admin/') === true;
 }
 
 /** Builds the Fastify app (not listening). */
@@ -131,6 +148,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.
+    if (isAdminRoute(request)) {
+      checkAdmin(deps.adminKey, request.headers.authorization);
+      return;
+    }
     if (!isApiRoute(request)) return;
     if (deps.lifecycle.shuttingDown) {
       reply.header('connection', 'close');
@@ -156,7 +177,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       reply.statusCode < 400 &&
       !request.ctx.stream
     ) {
-      logRequestEnd(request.ctx, reply.statusCode, null, deps.redact);
+      finishRequest(
+        request.ctx,
+        deps.hooks,
+        { status: reply.statusCode, error: null, complete: true },
+        deps.redact,
+      );
     }
     // Shutting down: a keep-alive connection whose last request just ended would hold the server open
     // until the grace period runs out. Close it once it is idle (next tick, after Node parks it).
@@ -173,9 +199,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const error = normalizeError(err, config.server.body_limit_bytes);
     const ctx = request.ctx as RequestContext | undefined;
     if (ctx) {
+      reply.headers(ctx.responseHeaders);
       reply.headers(routingHeaders(ctx));
       reply.header('server-timing', serverTiming(ctx, performance.now()));
-      logRequestEnd(ctx, error.status, error, deps.redact);
+      finishRequest(ctx, deps.hooks, { status: error.status, error, complete: false }, deps.redact);
     }
     const retryAfter = retryAfterSeconds(error);
     if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
@@ -192,14 +219,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(404).send(body);
   });
 
-  registerHealthRoutes(app, { registry: deps.registry, lifecycle: deps.lifecycle, version: deps.version });
+  registerHealthRoutes(app, {
+    registry: deps.registry,
+    lifecycle: deps.lifecycle,
+    version: deps.version,
+    dependencies: deps.dependencies,
+  });
+  registerMetricsRoute(app, deps.metrics);
+  // The effective configuration (defaults ← file ← env). It holds no secret: keys live only in env.
+  app.get(
+    '/admin/config',
+    { schema: { tags: ['Admin'], summary: 'Effective configuration' } },
+    async () => config,
+  );
   registerModelRoutes(app, deps.resolver, Math.floor(Date.now() / 1000));
-  registerEmbeddingRoutes(app, { resolver: deps.resolver, pipeline: deps.pipeline });
+  registerEmbeddingRoutes(app, { resolver: deps.resolver, pipeline: deps.pipeline, hooks: deps.hooks });
   registerChatRoutes(app, {
     resolver: deps.resolver,
     pipeline: deps.pipeline,
     redact: deps.redact,
     streamIdleTimeoutMs: config.upstream.stream_idle_timeout_ms,
+    hooks: deps.hooks,
   });
+  for (const register of deps.routes) register(app);
   return app;
 }

@@ -3,7 +3,22 @@
  */
 import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
+import type { HookRunner, RequestOutcome } from '../pipeline/hooks.js';
 import type { Redactor } from '../telemetry/logger.js';
+
+/**
+ * Ends a request once: runs the `finish` hooks (for requests that reached a model route) and logs
+ * `request.end`.
+ */
+export function finishRequest(
+  ctx: RequestContext,
+  hooks: HookRunner,
+  outcome: RequestOutcome,
+  redact: Redactor,
+): void {
+  if (ctx.kind !== null) hooks.finish(ctx, outcome);
+  logRequestEnd(ctx, outcome.status, outcome.error, redact);
+}
 
 /** Logs `request.end` with status, duration, route and tokens; errors at warn (4xx) or error (5xx). */
 export function logRequestEnd(
@@ -26,6 +41,8 @@ export function logRequestEnd(
     finish_reason: ctx.finishReason,
     input_tokens: ctx.usage?.prompt_tokens ?? null,
     output_tokens: ctx.usage?.completion_tokens ?? null,
+    cache_status: ctx.cache.status,
+    cost_usd: ctx.costUsd,
     error_code: error?.code ?? null,
     error_message: error ? redact(error.message) : null,
     // An internal error's body says "the request id identifies it in the logs": this is where.

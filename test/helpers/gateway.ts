@@ -46,6 +46,8 @@ export function mockEnv(mock: MockUpstream): Record<string, string> {
     LLM_RETRY_BASE_MS: '1',
     LLM_RETRY_MAX_MS: '50',
     LOG_LEVEL: 'info',
+    // Nothing written to disk by tests unless a test asks for it.
+    GATEWAY_DATA_DIR: 'memory://',
   };
 }
 

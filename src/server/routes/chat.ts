@@ -6,22 +6,24 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asGatewayError } from '../../errors.js';
 import type { ChatPipeline } from '../../pipeline/chat.js';
 import type { RequestContext } from '../../pipeline/context.js';
+import type { HookRunner } from '../../pipeline/hooks.js';
 import { validateChatRequest } from '../../pipeline/validate.js';
 import type { ChatRequest } from '../../providers/types.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import type { Redactor } from '../../telemetry/logger.js';
-import { logRequestEnd } from '../request-log.js';
+import { finishRequest } from '../request-log.js';
 import { ChatRequestSchema } from '../schemas/chat.js';
 import { ErrorResponseSchema } from '../schemas/common.js';
 import { writeStream } from '../sse-writer.js';
 import { routingHeaders, serverTiming } from '../timing.js';
-import { resolveModel, sendWithRouting } from './resolve.js';
+import { admit, resolveModel, sendWithRouting } from './resolve.js';
 
 export interface ChatRouteDeps {
   resolver: ModelResolver;
   pipeline: ChatPipeline;
   redact: Redactor;
   streamIdleTimeoutMs: number;
+  hooks: HookRunner;
 }
 
 export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
@@ -39,9 +41,14 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       const ctx = request.ctx;
       const req = request.body as ChatRequest;
       ctx.stream = req.stream === true;
+      ctx.kind = 'chat';
+      ctx.body = req;
       validateChatRequest(req);
       resolveModel(ctx, req.model, deps.resolver);
-      if (!ctx.stream) return sendWithRouting(reply, ctx, await deps.pipeline.complete(ctx, req));
+      await admit(ctx, deps.hooks);
+      if (!ctx.stream) {
+        return sendWithRouting(reply, ctx, await deps.pipeline.complete(ctx, req), deps.hooks);
+      }
       return stream(ctx, req, reply);
     },
   );
@@ -52,8 +59,10 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     reply.hijack();
     const res = reply.raw;
     try {
+      deps.hooks.respond(ctx);
       res.writeHead(200, {
         ...(reply.getHeaders() as Record<string, string>),
+        ...ctx.responseHeaders,
         ...routingHeaders(ctx),
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -64,7 +73,12 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       // Nothing can be sent any more; never leave the client or the upstream hanging.
       opened.close(false);
       res.destroy();
-      logRequestEnd(ctx, 500, asGatewayError(err), deps.redact);
+      finishRequest(
+        ctx,
+        deps.hooks,
+        { status: 500, error: asGatewayError(err), complete: false },
+        deps.redact,
+      );
       return;
     }
     const outcome = await writeStream(res, ctx, opened, {
@@ -72,6 +86,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       idleTimeoutMs: deps.streamIdleTimeoutMs,
       redact: deps.redact,
     });
-    logRequestEnd(ctx, outcome.complete ? 200 : (outcome.error?.status ?? 500), outcome.error, deps.redact);
+    const status = outcome.complete ? 200 : (outcome.error?.status ?? 500);
+    finishRequest(ctx, deps.hooks, { status, error: outcome.error, complete: outcome.complete }, deps.redact);
   }
 }

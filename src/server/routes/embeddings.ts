@@ -4,15 +4,17 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatPipeline } from '../../pipeline/chat.js';
+import type { HookRunner } from '../../pipeline/hooks.js';
 import type { EmbeddingRequest } from '../../providers/types.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import { ErrorResponseSchema } from '../schemas/common.js';
 import { EmbeddingRequestSchema } from '../schemas/embeddings.js';
-import { resolveModel, sendWithRouting } from './resolve.js';
+import { admit, resolveModel, sendWithRouting } from './resolve.js';
 
 export interface EmbeddingRouteDeps {
   resolver: ModelResolver;
   pipeline: ChatPipeline;
+  hooks: HookRunner;
 }
 
 export const EMBEDDINGS_ROUTE = '/v1/embeddings';
@@ -31,8 +33,11 @@ export function registerEmbeddingRoutes(app: FastifyInstance, deps: EmbeddingRou
     async (request: FastifyRequest, reply: FastifyReply) => {
       const ctx = request.ctx;
       const req = request.body as EmbeddingRequest;
+      ctx.kind = 'embeddings';
+      ctx.body = req;
       resolveModel(ctx, req.model, deps.resolver);
-      return sendWithRouting(reply, ctx, await deps.pipeline.embed(ctx, req));
+      await admit(ctx, deps.hooks);
+      return sendWithRouting(reply, ctx, await deps.pipeline.embed(ctx, req), deps.hooks);
     },
   );
 }

@@ -9,9 +9,17 @@ export interface Lifecycle {
   shuttingDown: boolean;
 }
 
+/** A dependency's answer for /health: `down` degrades the gateway but never makes it unready. */
+export type DependencyCheck = () => Promise<{ status: string; [detail: string]: unknown }>;
+
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { registry: ProviderRegistry; lifecycle: Lifecycle; version: string },
+  deps: {
+    registry: ProviderRegistry;
+    lifecycle: Lifecycle;
+    version: string;
+    dependencies: Record<string, DependencyCheck>;
+  },
 ): void {
   const hidden = { schema: { tags: ['Operations'] } };
   app.get('/health/live', hidden, async () => ({ status: 'alive' }));
@@ -31,15 +39,24 @@ export function registerHealthRoutes(
         ]),
     );
     const offered = Object.values(providers).filter((p) => p.offered).length;
-    const status = deps.lifecycle.shuttingDown ? 'shutting_down' : offered === 0 ? 'degraded' : 'ok';
+    const checks = await Promise.all(
+      Object.entries(deps.dependencies).map(async ([name, check]) => [name, await check()] as const),
+    );
+    const dependencies = Object.fromEntries(checks);
+    const dependencyDown = checks.some(([, c]) => c.status === 'down');
+    const status = deps.lifecycle.shuttingDown
+      ? 'shutting_down'
+      : offered === 0 || dependencyDown
+        ? 'degraded'
+        : 'ok';
     if (deps.lifecycle.shuttingDown) reply.code(503);
     return {
       status,
       version: deps.version,
       uptime_seconds: Math.round(process.uptime()),
       providers,
-      // Cache, rate-limit store and database join here as they are added.
-      dependencies: {},
+      // Redis and the database: a failure degrades (requests still succeed) but never makes the gateway unready.
+      dependencies,
     };
   });
 }

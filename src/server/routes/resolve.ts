@@ -5,6 +5,7 @@
 import type { FastifyReply } from 'fastify';
 import { assertModelAllowed } from '../../auth/principal.js';
 import type { RequestContext } from '../../pipeline/context.js';
+import type { HookRunner } from '../../pipeline/hooks.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import { routingHeaders, serverTiming } from '../timing.js';
 
@@ -17,8 +18,23 @@ export function resolveModel(ctx: RequestContext, model: string, resolver: Model
   ctx.timings.resolve = performance.now() - started;
 }
 
-/** Sends a JSON answer with X-Provider, X-Model, X-Fallback-Count and Server-Timing. */
-export function sendWithRouting(reply: FastifyReply, ctx: RequestContext, body: unknown): FastifyReply {
+/** Runs the `admit` hooks (rate limits, budgets): after resolve, before the cache and any provider call. */
+export async function admit(ctx: RequestContext, hooks: HookRunner): Promise<void> {
+  await hooks.admit(ctx);
+}
+
+/**
+ * Runs the `respond` hooks, then sends a JSON answer with X-Provider, X-Model, X-Fallback-Count,
+ * Server-Timing and the hooks' headers.
+ */
+export function sendWithRouting(
+  reply: FastifyReply,
+  ctx: RequestContext,
+  body: unknown,
+  hooks: HookRunner,
+): FastifyReply {
+  hooks.respond(ctx);
+  reply.headers(ctx.responseHeaders);
   reply.headers(routingHeaders(ctx));
   reply.header('server-timing', serverTiming(ctx, performance.now()));
   return reply.send(body);

@@ -1,0 +1,164 @@
+/**
+ * The gateway's relational database through Kysely: PostgreSQL when `DATABASE_URL` is set (a `pg` pool),
+ * otherwise PGlite (PostgreSQL compiled to WebAssembly, in process) in a file database under
+ * `database.data_dir` — or in memory with `data_dir: memory://`. Both run the same SQL and the same
+ * migrations (`src/stores/migrations/`), so what is tested on one holds on the other.
+ *
+ * Opening never blocks the gateway: `ready` settles when the database answers and is migrated; until
+ * then (and whenever it is down) the components that use it fall back as they document (the usage
+ * recorder spools to disk, for instance). Opening is retried in the background with backoff.
+ */
+import { mkdirSync } from 'node:fs';
+import { Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { migrationProvider } from './migrations/index.js';
+import type { DatabaseSchema } from './schema.js';
+
+export type Db = Kysely<DatabaseSchema>;
+
+export interface DatabaseSettings {
+  /** postgres://… ; null = PGlite. */
+  url: string | null;
+  /** PGlite data directory, or `memory://` for an in-memory database. */
+  dataDir: string;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Resolves once the database answered and migrations ran (retried in the background until then). */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  ping(timeoutMs?: number): Promise<{ status: 'ok' | 'down' | 'starting'; kind: string; error?: string }>;
+  close(): Promise<void>;
+}
+
+/** Runs every pending migration. Safe to run from several instances at once (Kysely takes a lock). */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** A `pg`-pool-shaped wrapper over one PGlite instance: one connection, handed out one at a time. */
+function pglitePool(dataDir: string): PostgresPool {
+  let instance: Promise<import('@electric-sql/pglite').PGlite> | null = null;
+  let queue: Promise<void> = Promise.resolve();
+  const open = async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    if (dataDir !== 'memory://') mkdirSync(dataDir, { recursive: true });
+    return PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  };
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      instance ??= open();
+      const db = await instance;
+      // Serialise connections: a transaction holds the only one until it releases it.
+      let release!: () => void;
+      const previous = queue;
+      queue = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await previous;
+      let released = false;
+      const client = {
+        query: (text: string, parameters: ReadonlyArray<unknown>) =>
+          db.query(text, parameters as unknown[]) as never,
+        release() {
+          if (released) return;
+          released = true;
+          release();
+        },
+      };
+      return client as unknown as PostgresPoolClient;
+    },
+    async end() {
+      if (instance) await (await instance).close();
+    },
+  };
+}
+
+// BIGINT (20) as a JS number: counters and token totals stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export function openDatabase(
+  settings: DatabaseSettings,
+  deps: { logger: Logger; metrics: Metrics },
+): Database {
+  const kind = settings.url ? 'postgres' : 'pglite';
+  const pool: PostgresPool = settings.url
+    ? (new pg.Pool({
+        connectionString: settings.url,
+        max: 10,
+        connectionTimeoutMillis: 2_000,
+        idleTimeoutMillis: 30_000,
+        application_name: 'llm-gateway',
+      }) as unknown as PostgresPool)
+    : pglitePool(settings.dataDir);
+  if (pool instanceof pg.Pool) {
+    // An idle client losing its connection (database restart) must not crash the process.
+    pool.on('error', (err: Error) => {
+      deps.metrics.dependencyErrors.inc({ dependency: 'database' });
+      deps.logger.warn(
+        { event: 'dependency.error', dependency: 'database', error: err.message },
+        'database error',
+      );
+    });
+  }
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+
+  let ready = false;
+  let closed = false;
+  let lastError: string | undefined;
+  const readyPromise = (async () => {
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        const applied = await migrate(db);
+        ready = true;
+        deps.logger.info({ event: 'database.ready', kind, migrations_applied: applied }, 'database ready');
+        return;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+        deps.metrics.dependencyErrors.inc({ dependency: 'database' });
+        deps.logger.warn(
+          { event: 'dependency.error', dependency: 'database', attempt, error: lastError },
+          'database not ready; retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)).unref());
+      }
+    }
+    throw new Error('database closed before it was ready');
+  })();
+  readyPromise.catch(() => undefined);
+
+  return {
+    kind,
+    db,
+    ready: readyPromise,
+    isReady: () => ready,
+    async ping(timeoutMs = 1_000) {
+      if (!ready) return { status: 'starting', kind, ...(lastError ? { error: lastError } : {}) };
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          sql`select 1`.execute(db),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return { status: 'ok', kind };
+      } catch (err) {
+        return { status: 'down', kind, error: err instanceof Error ? err.message : String(err) };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      closed = true;
+      await db.destroy().catch(() => undefined);
+    },
+  };
+}

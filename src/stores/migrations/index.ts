@@ -1,0 +1,13 @@
+/**
+ * Every migration, in order. Names sort by their number; a migration, once released, never changes —
+ * a change is a new migration. Run at start (`openDatabase`) and by `llm-gateway migrate`.
+ *
+ * Reserved numbers: 0001 API keys and audit log, 0002 usage records.
+ */
+import type { Migration, MigrationProvider } from 'kysely';
+
+const MIGRATIONS: Record<string, Migration> = {};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
