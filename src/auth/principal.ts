@@ -14,6 +14,8 @@ export interface Principal {
   readonly tier: string;
   /** Models (or aliases) the key may use; null = all. */
   readonly allowedModels: ReadonlySet<string> | null;
+  /** USD budgets attached to the key (null/absent = none); enforced by the budget hook. */
+  readonly budgets?: { readonly dailyUsd: number | null; readonly monthlyUsd: number | null };
 }
 
 export interface AuthInput {

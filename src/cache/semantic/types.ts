@@ -1,0 +1,24 @@
+/**
+ * Contracts of the semantic cache's parts, so the embedder, the match guards and the cache itself can
+ * change independently (DESIGN §6).
+ */
+
+/** Turns texts into L2-normalised vectors (cosine similarity = dot product). */
+export interface Embedder {
+  /** e.g. `local:use-lite` or `provider:text-embedding-3-small`; part of the partition key. */
+  readonly id: string;
+  readonly dimensions: number;
+  /** One vector per text, in order. Rejects on failure; callers treat that as a cache miss. */
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  close?(): Promise<void>;
+}
+
+/**
+ * Decides whether a cached entry made for `cachedText` may answer `queryText`: a cosine score alone
+ * serves wrong answers (near misses score above true paraphrases), so guards check more than the score.
+ */
+export interface MatchGuard {
+  /** The cosine score below which nothing is considered (the index's search cut-off). */
+  readonly threshold: number;
+  accept(queryText: string, cachedText: string, score: number): boolean;
+}
