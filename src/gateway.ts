@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { createAccountingFeatures } from './accounting/feature.js';
 import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
@@ -116,7 +117,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
-  const features: Feature[] = [];
+  const features: Feature[] = [...createAccountingFeatures(services)];
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,

@@ -32,7 +32,7 @@ export interface LoadOptions {
 type Json = Record<string, unknown>;
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
-const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool' | 'seconds']> = [
+const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds']> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'int'],
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
@@ -52,6 +52,15 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
+  ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
+  ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
+  ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
+  ['USAGE_SPOOL_DIR', 'accounting.spool_dir', 'string'],
+  ['DAILY_COST_ALERT_THRESHOLD', 'accounting.daily_alert_threshold_usd', 'number'],
+  ['COST_ALERT_WEBHOOK_URL', 'accounting.alert_webhook_url', 'string'],
+  ['BUDGET_DEFAULT_DAILY_USD', 'budgets.default.daily_usd', 'number'],
+  ['BUDGET_DEFAULT_MONTHLY_USD', 'budgets.default.monthly_usd', 'number'],
+  ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
 ];
 
 let formatsRegistered = false;
@@ -194,7 +203,7 @@ function describe(error: ValueError): string {
   return error.message;
 }
 
-function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unknown {
+function convert(raw: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds'): unknown {
   switch (kind) {
     case 'string':
       return raw;
@@ -207,6 +216,10 @@ function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unkn
     case 'int': {
       const n = Number(raw);
       return Number.isInteger(n) ? n : undefined;
+    }
+    case 'number': {
+      const n = Number(raw);
+      return Number.isFinite(n) ? n : undefined;
     }
     case 'seconds': {
       const n = Number(raw);

@@ -48,6 +48,8 @@ export function mockEnv(mock: MockUpstream): Record<string, string> {
     LOG_LEVEL: 'info',
     // Nothing written to disk by tests unless a test asks for it.
     GATEWAY_DATA_DIR: 'memory://',
+    // No usage records (and so no database opened) unless a test asks for them: PGlite is heavy.
+    USAGE_ENABLED: 'false',
   };
 }
 

@@ -5,8 +5,11 @@
  * Reserved numbers: 0001 API keys and audit log, 0002 usage records.
  */
 import type { Migration, MigrationProvider } from 'kysely';
+import * as usageRecords from './0002_usage_records.js';
 
-const MIGRATIONS: Record<string, Migration> = {};
+const MIGRATIONS: Record<string, Migration> = {
+  '0002_usage_records': usageRecords,
+};
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => MIGRATIONS,
