@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ChatRequest } from '../providers/types.js';
+import { approximateTokens, countPromptTokens, countTextTokens, encodingFor } from './tokens.js';
+
+test('OpenAI models map to their encoding; others are approximated', () => {
+  assert.equal(encodingFor('gpt-4o-mini'), 'o200k_base');
+  assert.equal(encodingFor('openai/gpt-5'), 'o200k_base');
+  assert.equal(encodingFor('o3-mini'), 'o200k_base');
+  assert.equal(encodingFor('gpt-4-turbo'), 'cl100k_base');
+  assert.equal(encodingFor('gpt-3.5-turbo'), 'cl100k_base');
+  assert.equal(encodingFor('claude-3-5-haiku-20241022'), null);
+  assert.equal(encodingFor('gemini-2.5-flash'), null);
+});
+
+test('gpt-tokenizer counts OpenAI text exactly (known counts)', async () => {
+  // "Hello world" is 2 tokens in both cl100k_base and o200k_base.
+  assert.equal(await countTextTokens('Hello world', 'gpt-4o'), 2);
+  assert.equal(await countTextTokens('Hello world', 'gpt-4'), 2);
+  assert.equal(await countTextTokens('', 'gpt-4o'), 0);
+});
+
+test('other models: one token per 4 characters, rounded up', async () => {
+  assert.equal(approximateTokens('abcdefghi'), 3);
+  assert.equal(await countTextTokens('x'.repeat(400), 'claude-3-5-haiku-20241022'), 100);
+});
+
+test('prompt tokens add OpenAI chat framing (3 per message + 3)', async () => {
+  const body = {
+    model: 'gpt-4o',
+    messages: [
+      { role: 'system', content: 'Hello world' },
+      { role: 'user', content: [{ type: 'text', text: 'Hello world' }] },
+    ],
+  } as ChatRequest;
+  const text = await countTextTokens('Hello world\nHello world', 'gpt-4o');
+  assert.equal(await countPromptTokens(body, 'gpt-4o'), text + 2 * 3 + 3);
+});
