@@ -13,13 +13,13 @@
 import { GatewayRateLimitError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { RequestHook } from '../pipeline/hooks.js';
-import type { ChatRequest } from '../providers/types.js';
+import type { ChatRequest, EmbeddingRequest } from '../providers/types.js';
 import type { RedisStore } from '../stores/redis.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
 import type { Accountant } from './cost.js';
-import { microsOf } from './pricing.js';
+import { type ModelPrice, microsOf } from './pricing.js';
 import { countPromptTokens } from './tokens.js';
 
 export interface BudgetLimits {
@@ -145,13 +145,25 @@ export async function worstCaseMicros(
       : Math.round(settings.unpriced_reservation_usd * 1e6);
   }
   const model = ctx.route?.deployments[0]?.model ?? ctx.model ?? '';
-  const prompt = Math.ceil((await countPromptTokens(ctx.body, model)) * PROMPT_MARGIN);
   const body = ctx.body as Partial<ChatRequest>;
   const maxOutput =
     ctx.kind === 'embeddings'
       ? 0
       : (body.max_completion_tokens ?? body.max_tokens ?? settings.default_max_output_tokens);
-  return microsOf(price, { prompt_tokens: prompt, completion_tokens: maxOutput }) + 1;
+  return reservationMicros(price, await reservedPromptTokens(ctx.body, model), maxOutput);
+}
+
+/** Prompt tokens reserved for a request: the local count raised by the margin. */
+export async function reservedPromptTokens(
+  body: ChatRequest | EmbeddingRequest,
+  model: string,
+): Promise<number> {
+  return Math.ceil((await countPromptTokens(body, model)) * PROMPT_MARGIN);
+}
+
+/** Micro-dollars reserved for `promptTokens` in and up to `maxOutput` out (rounded up by one). */
+export function reservationMicros(price: ModelPrice, promptTokens: number, maxOutput: number): number {
+  return microsOf(price, { prompt_tokens: promptTokens, completion_tokens: maxOutput }) + 1;
 }
 
 /** The budget hook (admit: reserve; finish: settle). */
