@@ -88,6 +88,7 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
     now: () => Date.now(),
   });
 
+  const finalizing = new Set<Promise<void>>();
   const streamDone: RequestOutcome = { status: 200, error: null, complete: true };
 
   return {
@@ -107,10 +108,21 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
       finish(ctx, outcome) {
         const reachedUpstream = ctx.attempts > 0 || ctx.cache.status === 'HIT';
         if (!reachedUpstream) return;
-        void accountant.finalize(ctx, outcome).then((final) => {
-          if (final.costUsd) void alert.add(final.costUsd);
-          recorder?.record(toRecord(ctx, outcome, final));
-        });
+        const done = accountant
+          .finalize(ctx, outcome)
+          .then((final) => {
+            if (final.costUsd) void alert.add(final.costUsd);
+            recorder?.record(toRecord(ctx, outcome, final));
+          })
+          .catch((err: unknown) => {
+            logger.error(
+              { event: 'usage.record_error', request_id: ctx.requestId, err },
+              'usage not recorded',
+            );
+          });
+        // close() waits for these, so a request that ended just before shutdown is still recorded.
+        finalizing.add(done);
+        void done.finally(() => finalizing.delete(done));
       },
     },
     wrapPipeline: (inner) => withUsageCapture(inner, accountant),
@@ -118,6 +130,7 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
       registerCostRoutes(app, { database: () => services.database(), now: () => Date.now() });
     },
     async close() {
+      await Promise.allSettled([...finalizing]);
       await recorder?.close();
     },
   };

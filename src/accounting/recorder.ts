@@ -82,7 +82,8 @@ export class UsageRecorder {
   record(record: UsageRecord): void {
     this.#queue.push(record);
     this.#pending();
-    if (this.#queue.length >= this.#options.batchSize) void this.flush();
+    // After close() nothing else would write it: flush at once (to the database or the spool).
+    if (this.#closed || this.#queue.length >= this.#options.batchSize) void this.flush();
   }
 
   /** Records waiting in memory or in the spool. */

@@ -36,3 +36,16 @@ test('prompt tokens add OpenAI chat framing (3 per message + 3)', async () => {
   const text = await countTextTokens('Hello world\nHello world', 'gpt-4o');
   assert.equal(await countPromptTokens(body, 'gpt-4o'), text + 2 * 3 + 3);
 });
+
+// Encoded whole, this text takes minutes (quadratic BPE merging); the timeout is a guard against that.
+test('pathological text (one 1 MB word) is counted in bounded work', { timeout: 60_000 }, async () => {
+  const tokens = await countTextTokens('x'.repeat(1 << 20), 'gpt-4o');
+  // 64 KiB encoded (8 chars per token for a run of x) + the rest at 4 chars per token.
+  assert.equal(tokens, 65_536 / 8 + ((1 << 20) - 65_536) / 4);
+});
+
+test('segmenting at spaces keeps prose counts exact', async () => {
+  const prose = 'The quick brown fox jumps over the lazy dog. '.repeat(200);
+  const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
+  assert.equal(await countTextTokens(prose, 'gpt-4o'), countTokens(prose));
+});

@@ -95,12 +95,12 @@ export async function postJson(
   };
 }
 
-/** Reads an SSE body into its `data:` payloads (raw strings, `[DONE]` included). */
+/** Reads an SSE body into its `data:` payloads (raw strings, `[DONE]` included; comment-only blocks skipped). */
 export async function readSseData(response: Response): Promise<string[]> {
   const text = await response.text();
   return text
     .split('\n\n')
-    .filter((block) => block.trim() !== '')
+    .filter((block) => block.split('\n').some((l) => l.startsWith('data: ')))
     .map((block) =>
       block
         .split('\n')
