@@ -1,6 +1,6 @@
 /**
- * Budget enforcement by escrow (DESIGN §7). `admit` reserves the request's worst-case cost — prompt tokens
- * (counted locally, +10 %) plus its output limit (max_completion_tokens, max_tokens, or
+ * Budget enforcement by escrow (DESIGN §7). `admit` reserves the request's worst-case cost — an upper bound
+ * of its prompt tokens (UTF-8 bytes + framing: no tokenizer on the request path) plus its output limit (max_completion_tokens, max_tokens, or
  * `budgets.default_max_output_tokens`), at the highest price of the route's deployments — on every budget
  * that applies (user daily/monthly from config, key daily/monthly from the API key), all or nothing and
  * atomically in the budget store. A request that does not fit is refused with 429 `budget_exceeded` before
@@ -20,7 +20,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
 import type { Accountant } from './cost.js';
 import { type ModelPrice, microsOf } from './pricing.js';
-import { countPromptTokens } from './tokens.js';
+import { promptTokensUpperBound } from './tokens.js';
 
 export interface BudgetLimits {
   daily_usd?: number | null | undefined;
@@ -59,8 +59,6 @@ interface Reservation {
 }
 
 const STATE = 'budgets';
-/** Prompt estimates are raised by this factor: providers count framing tokens a little differently. */
-const PROMPT_MARGIN = 1.1;
 
 /** The UTC day and month of `now`, and when each ends. */
 export function periodsOf(now: number): {
@@ -144,21 +142,17 @@ export async function worstCaseMicros(
       ? null
       : Math.round(settings.unpriced_reservation_usd * 1e6);
   }
-  const model = ctx.route?.deployments[0]?.model ?? ctx.model ?? '';
   const body = ctx.body as Partial<ChatRequest>;
   const maxOutput =
     ctx.kind === 'embeddings'
       ? 0
       : (body.max_completion_tokens ?? body.max_tokens ?? settings.default_max_output_tokens);
-  return reservationMicros(price, await reservedPromptTokens(ctx.body, model), maxOutput);
+  return reservationMicros(price, reservedPromptTokens(ctx.body), maxOutput);
 }
 
-/** Prompt tokens reserved for a request: the local count raised by the margin. */
-export async function reservedPromptTokens(
-  body: ChatRequest | EmbeddingRequest,
-  model: string,
-): Promise<number> {
-  return Math.ceil((await countPromptTokens(body, model)) * PROMPT_MARGIN);
+/** Prompt tokens reserved for a request: an upper bound (its UTF-8 bytes + framing), see tokens.ts. */
+export function reservedPromptTokens(body: ChatRequest | EmbeddingRequest): number {
+  return promptTokensUpperBound(body);
 }
 
 /** Micro-dollars reserved for `promptTokens` in and up to `maxOutput` out (rounded up by one). */

@@ -59,6 +59,18 @@ describe('Accountant', () => {
     assert.equal(final.costUsd, 0.00004); // 8 × 2.5 + 2 × 10 = 40 µ$
   });
 
+  test('a stream cut off mid-answer is approximated (4 characters per token), without the tokenizer', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o');
+    ctx.stream = true;
+    ctx.hookState[OUTPUT_TEXT] = { text: 'x'.repeat(40), overflow: 0 };
+    const final = await accountant.finalize(ctx, { status: 499, error: null, complete: false });
+    // prompt: ceil(11 / 4) + 3 + 3 = 9; output: 40 / 4 = 10 → 9 × 2.5 + 10 × 10 = 122.5 → 123 µ$
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [9, 10]);
+    assert.equal(ctx.usageEstimated, true);
+    assert.equal(final.costUsd, 0.000123);
+  });
+
   test('an error before any answer bills nothing and estimates nothing', async () => {
     const { accountant } = setup();
     const ctx = context('gpt-4o');

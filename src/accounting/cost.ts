@@ -10,7 +10,7 @@ import type { Usage } from '../providers/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { costOf, type ModelPrice, type PricedModel, type PriceTable } from './pricing.js';
-import { countPromptTokens, countTextTokens } from './tokens.js';
+import { approximatePromptTokens, approximateTokens, countPromptTokens, countTextTokens } from './tokens.js';
 
 /** Where the stream wrapper keeps the answer's text, for a local count when the upstream sends no usage. */
 export const OUTPUT_TEXT = 'accounting.output';
@@ -97,7 +97,9 @@ export class Accountant {
     // A stream cut off after its first bytes was billed for what was sent: count that too.
     const partial = ctx.stream && ctx.hookState[OUTPUT_TEXT] !== undefined;
     if (!ctx.usage && upstreamCalled && ctx.body && (outcome.status < 400 || partial)) {
-      ctx.usage = await this.estimate(ctx);
+      // A cut-off stream is approximated: what the upstream billed for an aborted generation is unknown
+      // anyway, and it spares the tokenizer load (a blocked event loop) at a disconnect.
+      ctx.usage = outcome.status < 400 ? await this.estimate(ctx) : this.approximate(ctx);
       ctx.usageEstimated = true;
     }
     const priced = this.pricedModel(ctx);
@@ -125,6 +127,14 @@ export class Accountant {
     const completion = output
       ? (await countTextTokens(output.text, model)) + Math.ceil(output.overflow / 4)
       : 0;
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+
+  /** Usage by the 4-characters rule, without a tokenizer. */
+  approximate(ctx: RequestContext): Usage {
+    const prompt = ctx.body ? approximatePromptTokens(ctx.body) : 0;
+    const output = ctx.hookState[OUTPUT_TEXT] as CapturedOutput | undefined;
+    const completion = output ? approximateTokens(output.text) + Math.ceil(output.overflow / 4) : 0;
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ChatRequest } from '../providers/types.js';
-import { approximateTokens, countPromptTokens, countTextTokens, encodingFor } from './tokens.js';
+import {
+  approximateTokens,
+  countPromptTokens,
+  countTextTokens,
+  encodingFor,
+  promptTokensUpperBound,
+} from './tokens.js';
 
 test('OpenAI models map to their encoding; others are approximated', () => {
   assert.equal(encodingFor('gpt-4o-mini'), 'o200k_base');
@@ -48,4 +54,14 @@ test('segmenting at spaces keeps prose counts exact', async () => {
   const prose = 'The quick brown fox jumps over the lazy dog. '.repeat(200);
   const { countTokens } = await import('gpt-tokenizer/encoding/o200k_base');
   assert.equal(await countTextTokens(prose, 'gpt-4o'), countTokens(prose));
+});
+
+test('the budget bound (UTF-8 bytes + framing) is never below the real count', async () => {
+  for (const content of ['Hello world', 'Grüße aus Köln — 東京 🚀', 'x'.repeat(3000), '{"a": [1, 2, 3]}']) {
+    const body = { model: 'gpt-4o', messages: [{ role: 'user', content }] } as ChatRequest;
+    assert.ok(
+      promptTokensUpperBound(body) >= (await countPromptTokens(body, 'gpt-4o')),
+      content.slice(0, 20),
+    );
+  }
 });

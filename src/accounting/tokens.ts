@@ -108,6 +108,24 @@ export function promptText(body: ChatRequest | EmbeddingRequest): { text: string
   return { text, messages: 0 };
 }
 
+/**
+ * An upper bound of a request's prompt tokens without a tokenizer: its UTF-8 bytes plus the chat framing.
+ * Byte-level BPE (OpenAI, Llama 3, Qwen …) and byte-fallback SentencePiece (Gemini, Mistral …) never make
+ * more tokens than bytes. Used by budget reservations, where over-estimating is safe and loading a
+ * tokenizer (~60 MB, ~100 ms of blocked event loop) on the request path is not.
+ */
+export function promptTokensUpperBound(body: ChatRequest | EmbeddingRequest): number {
+  const { text, messages } = promptText(body);
+  const framing = messages > 0 ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING : 0;
+  return Buffer.byteLength(text, 'utf8') + framing;
+}
+
+/** A request's prompt tokens by the 4-characters rule (no tokenizer), for answers cut off mid-way. */
+export function approximatePromptTokens(body: ChatRequest | EmbeddingRequest): number {
+  const { text, messages } = promptText(body);
+  return approximateTokens(text) + (messages > 0 ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING : 0);
+}
+
 /** Prompt tokens of a request as the upstream would count them (OpenAI framing; approximate elsewhere). */
 export async function countPromptTokens(
   body: ChatRequest | EmbeddingRequest,

@@ -21,7 +21,7 @@ const body = {
 } as ChatRequest;
 const price = new PriceTable().priceOf(MODEL);
 assert.ok(price);
-const promptTokens = await reservedPromptTokens(body, MODEL);
+const promptTokens = reservedPromptTokens(body);
 /** What one request reserves; the mock reports exactly the worst case, so each request also spends it. */
 const worstMicros = reservationMicros(price, promptTokens, MAX_TOKENS);
 const spentMicros = worstMicros - 1;
