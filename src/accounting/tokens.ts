@@ -1,5 +1,6 @@
 /**
- * Local token counts, used only when the upstream reports no usage (and for budget reservations).
+ * Local token counts, used only when the upstream reports no usage, and the tokenizer-free bound that
+ * budget reservations use.
  *
  * OpenAI-family models are counted with `gpt-tokenizer` (o200k_base for gpt-4o, gpt-4.1, gpt-5 and the
  * o-series; cl100k_base for gpt-4 and gpt-3.5). The encodings are large (~140 ms and a few MB to load), so
