@@ -131,7 +131,8 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       if (moved) {
         ctx.fallbackCount++;
         router?.countFallback(moved.from, d.id);
-        ctx.log.warn(
+        // Skipping an open breaker is routine (its opening was logged once, as a warning): info level.
+        ctx.log[moved.reason === 'circuit_open' ? 'info' : 'warn'](
           { event: 'route.fallback', route: route.name, from: moved.from, to: d.id, reason: moved.reason },
           'moving to the next deployment',
         );
