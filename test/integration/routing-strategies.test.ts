@@ -21,7 +21,7 @@ const deployment = (name: string, m: MockUpstream, extra = '') =>
 
 before(async () => {
   mocks = await startMocks(3);
-  [slowish] = await startMocks(1, { firstByteMs: 120 });
+  [slowish] = (await startMocks(1, { firstByteMs: 120 })) as [MockUpstream];
   const [m0, m1, m2] = mocks as [MockUpstream, MockUpstream, MockUpstream];
   clock = manualClock(7);
   gw = await startGateway({
