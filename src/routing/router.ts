@@ -49,6 +49,8 @@ export class Router {
   readonly #plans = new WeakMap<Route, Strategy>();
   readonly #breakers = new Map<string, CircuitBreaker>();
   readonly #deployments = new Map<string, Deployment>();
+  /** Ids of alias deployments: their gauge is always exported; others' only while not closed. */
+  readonly #aliasIds = new Set<string>();
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -68,7 +70,10 @@ export class Router {
   prepare(routes: readonly Route[]): void {
     for (const route of routes) {
       this.#plan(route);
-      for (const d of route.deployments) this.breaker(d);
+      for (const d of route.deployments) {
+        this.#aliasIds.add(d.id);
+        this.breaker(d);
+      }
     }
   }
 
@@ -84,16 +89,20 @@ export class Router {
     if (breaker) return breaker;
     if (this.#breakers.size >= MAX_BREAKERS) this.#evictClosed();
     const { clock, metrics } = this.#options;
-    const gauge = metrics.circuitState.labels({ deployment: d.id });
+    // Names outside aliases come from clients (`provider/anything`): their series exist only while the
+    // breaker is not closed, so label cardinality stays bounded by deployments that actually failed.
+    const labels = { deployment: d.id };
+    const always = this.#aliasIds.has(d.id);
     breaker = new CircuitBreaker(
       { ...this.#defaults, ...d.breaker },
       () => clock.now(),
       (state) => {
-        gauge.set(STATE_GAUGE[state]);
+        if (state === 'closed' && !always) metrics.circuitState.remove(labels);
+        else metrics.circuitState.set(labels, STATE_GAUGE[state]);
         this.#options.onStateChange?.(d.id, state);
       },
     );
-    gauge.set(0);
+    if (always) metrics.circuitState.set(labels, 0);
     this.#breakers.set(d.id, breaker);
     this.#deployments.set(d.id, d);
     return breaker;

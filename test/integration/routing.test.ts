@@ -206,6 +206,46 @@ describe('when no deployment can serve', () => {
   });
 });
 
+describe('aliases and plain names', () => {
+  test('the alias is listed by GET /v1/models', async () => {
+    const list = (await (await fetch(`${gw.url}/v1/models`)).json()) as {
+      data: Array<{ id: string; object: string; owned_by: string }>;
+    };
+    const pair = list.data.find((m) => m.id === 'pair');
+    assert.equal(pair?.object, 'model');
+    assert.equal(pair?.owned_by, 'llm-gateway');
+  });
+
+  test('a single-deployment name has a breaker too: while open, 503 with Retry-After at once', async () => {
+    // The default provider in this gateway points at mock `a`; plain gpt-4o-mini is one deployment.
+    a.enqueue({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
+    await expectError(await chat({ model: 'gpt-4o-mini' }), {
+      status: 502,
+      type: 'provider_unavailable_error',
+    });
+    await expectError(await chat({ model: 'gpt-4o-mini' }), {
+      status: 502,
+      type: 'provider_unavailable_error',
+    });
+    assert.equal(await metricValue(gw.url, 'llm_circuit_state{deployment="openai/gpt-4o-mini"}'), 2);
+    const res = await chat({ model: 'gpt-4o-mini' });
+    await expectError(res, {
+      status: 503,
+      type: 'provider_unavailable_error',
+      message: /openai\/gpt-4o-mini: circuit open/,
+    });
+    assert.equal(res.headers.get('retry-after'), String(COOLDOWN_MS / 1000));
+    assert.equal(a.requests.length, 2);
+    clock.advance(COOLDOWN_MS);
+    assert.equal((await chat({ model: 'gpt-4o-mini' })).status, 200);
+    assert.equal(
+      await metricValue(gw.url, 'llm_circuit_state{deployment="openai/gpt-4o-mini"}'),
+      undefined,
+      'a closed breaker of a non-alias name is not exported (bounded label cardinality)',
+    );
+  });
+});
+
 describe('GET /admin/routes', () => {
   test('needs the admin key', async () => {
     const res = await fetch(`${gw.url}/admin/routes`);
