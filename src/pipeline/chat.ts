@@ -128,44 +128,9 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         moved = { from: d.id, reason: 'circuit_open' };
         continue;
       }
-      if (moved) {
-        ctx.fallbackCount++;
-        router?.countFallback(moved.from, d.id);
-        // Skipping an open breaker is routine (its opening was logged once, as a warning): info level.
-        ctx.log[moved.reason === 'circuit_open' ? 'info' : 'warn'](
-          { event: 'route.fallback', route: route.name, from: moved.from, to: d.id, reason: moved.reason },
-          'moving to the next deployment',
-        );
-      }
-      let attemptMs = 0;
+      if (moved) noteFallback(ctx, route.name, moved, d.id);
       try {
-        const result = await withRetry(
-          async () => {
-            const started = clock.now();
-            const value = await attempt(ctx, d, (call) => run(d, call), keepOpen, discard);
-            attemptMs = clock.now() - started;
-            return value;
-          },
-          {
-            policy: options.retry,
-            clock,
-            signal: ctx.abort.signal,
-            deadline,
-            onRetry: ({ attempt: n, delayMs, error }) => {
-              ctx.timings.wait += delayMs;
-              ctx.log.warn(
-                {
-                  event: 'upstream.retry',
-                  deployment: d.id,
-                  attempt: n,
-                  delay_ms: Math.round(delayMs),
-                  error_code: error.code,
-                },
-                'retrying upstream call',
-              );
-            },
-          },
-        );
+        const { result, attemptMs } = await withRetries(ctx, d, run, keepOpen, discard, deadline);
         breaker?.success();
         router?.observe(d, keepOpen ? 'ttft' : 'latency', attemptMs);
         return result;
@@ -187,6 +152,62 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     if (lastError !== undefined && !(lastError instanceof GatewayError && lastError.isRetryable)) throw last;
     if (ctx.abort.signal.aborted) throw last;
     throw new RouteUnavailableError(route.name, tried, last);
+  }
+
+  /** One pass over a deployment: its attempts with backoff; also how long the successful attempt took. */
+  async function withRetries<T>(
+    ctx: RequestContext,
+    d: Deployment,
+    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    keepOpen: boolean,
+    discard: (value: T) => void,
+    deadline: number,
+  ): Promise<{ result: Attempt<T>; attemptMs: number }> {
+    let attemptMs = 0;
+    const result = await withRetry(
+      async () => {
+        const started = clock.now();
+        const value = await attempt(ctx, d, (call) => run(d, call), keepOpen, discard);
+        attemptMs = clock.now() - started;
+        return value;
+      },
+      {
+        policy: options.retry,
+        clock,
+        signal: ctx.abort.signal,
+        deadline,
+        onRetry: ({ attempt: n, delayMs, error }) => {
+          ctx.timings.wait += delayMs;
+          ctx.log.warn(
+            {
+              event: 'upstream.retry',
+              deployment: d.id,
+              attempt: n,
+              delay_ms: Math.round(delayMs),
+              error_code: error.code,
+            },
+            'retrying upstream call',
+          );
+        },
+      },
+    );
+    return { result, attemptMs };
+  }
+
+  /** Counts and logs a move to the next deployment (`route.fallback`: from, to, why). */
+  function noteFallback(
+    ctx: RequestContext,
+    routeName: string,
+    moved: { from: string; reason: string },
+    to: string,
+  ): void {
+    ctx.fallbackCount++;
+    router?.countFallback(moved.from, to);
+    // Skipping an open breaker is routine (its opening was logged once, as a warning): info level.
+    ctx.log[moved.reason === 'circuit_open' ? 'info' : 'warn'](
+      { event: 'route.fallback', route: routeName, from: moved.from, to, reason: moved.reason },
+      'moving to the next deployment',
+    );
   }
 
   /** Aborts the request when the total deadline passes; returns the canceller. */
