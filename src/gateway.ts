@@ -12,6 +12,7 @@ import { HookRunner, type RequestHook } from './pipeline/hooks.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { type RetryClock, systemClock } from './resilience/retry.js';
+import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
 import type { DependencyCheck, Lifecycle } from './server/routes/health.js';
@@ -125,6 +126,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const registry = new ProviderRegistry(config.providers, env, { dispatcher });
   const resolver = new ModelResolver(config, registry);
+  // Routing: strategies, breakers, latency; the lead wires `prices: priceOf` (src/accounting/pricing.ts).
+  const routing = createRoutingFeature(services, resolver);
+  features.push(routing);
   const redact = createRedactor([
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
@@ -139,6 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     attemptTimeoutMs: config.upstream.timeout_ms,
     // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
     totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
+    router: routing.router,
   });
   const pipeline = features.reduce((inner, feature) => feature.wrapPipeline?.(inner) ?? inner, corePipeline);
   const hooks = new HookRunner(

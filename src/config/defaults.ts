@@ -162,6 +162,19 @@ export function defaultConfig(): Config {
     auth: { mode: 'none', keys: [] },
     providers: structuredClone(BUILTIN_PROVIDERS),
     routes: {},
+    routing: {
+      routes_file: null,
+      breaker: {
+        failure_rate_threshold: 0.5,
+        window_ms: 60_000,
+        min_requests: 10,
+        consecutive_failures: 5,
+        cooldown_ms: 30_000,
+        half_open_probes: 1,
+      },
+      latency: { ewma_alpha: 0.3, probe_interval_ms: 30_000, epsilon: 0.02 },
+      cost_default_output_tokens: 256,
+    },
     redis: { url: null, command_timeout_ms: 50, key_prefix: 'llmgw:' },
     database: { url: null, data_dir: './data/pglite' },
   };

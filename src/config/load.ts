@@ -52,6 +52,7 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
+  ['ROUTES_FILE', 'routing.routes_file', 'string'],
 ];
 
 let formatsRegistered = false;
@@ -78,6 +79,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   if (fileData !== undefined) mergeFile(config, fileData);
 
   const sources = applyEnv(config, options.env, problems);
+  readRoutesFile(config, problems);
   {
     Value.Default(ConfigSchema, config);
     const seen = new Set<string>();
@@ -135,12 +137,41 @@ function mergeFile(config: Json, file: Json): void {
       config[key] = Object.fromEntries(
         Object.entries(value).map(([alias, r]) => [alias, isObject(r) ? { strategy: 'failover', ...r } : r]),
       );
+    } else if (key === 'routing' && isObject(value) && isObject(current)) {
+      // Two levels: `routing.breaker.cooldown_ms` alone keeps the other breaker defaults.
+      const merged: Json = { ...current };
+      for (const [k, v] of Object.entries(value)) {
+        merged[k] = isObject(v) && isObject(current[k]) ? { ...current[k], ...v } : v;
+      }
+      config[key] = merged;
     } else if (isObject(value) && isObject(current)) {
       config[key] = { ...current, ...value };
     } else {
       config[key] = value;
     }
   }
+}
+
+/**
+ * Adds the routes of `routing.routes_file` (a `routes:` mapping, or aliases at the top level). An alias in
+ * both places is a problem, so no route silently shadows another.
+ */
+function readRoutesFile(config: Json, problems: string[]): void {
+  const routing = config.routing;
+  const file = isObject(routing) ? routing.routes_file : undefined;
+  if (typeof file !== 'string' || file === '') return;
+  const data = readYaml({ env: {}, file }, problems);
+  if (data === undefined) return;
+  const routes = isObject(data.routes) ? data.routes : data;
+  const existing = isObject(config.routes) ? config.routes : {};
+  for (const [alias, r] of Object.entries(routes)) {
+    if (Object.hasOwn(existing, alias)) {
+      problems.push(`${file}: route "${alias}" is also defined in the main config`);
+      continue;
+    }
+    existing[alias] = isObject(r) ? { strategy: 'failover', ...r } : r;
+  }
+  config.routes = existing;
 }
 
 function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Map<string, string> {
@@ -227,7 +258,17 @@ function crossCheck(config: Json): string[] {
   for (const [alias, route] of Object.entries(routes)) {
     const list = isObject(route) ? route.deployments : undefined;
     if (!Array.isArray(list)) continue;
+    const ids = new Set<string>();
     list.forEach((d: unknown, i) => {
+      if (isObject(d) && typeof d.provider === 'string' && typeof d.model === 'string') {
+        const id = typeof d.name === 'string' ? d.name : `${d.provider}/${d.model}`;
+        if (ids.has(id)) {
+          problems.push(
+            `routes.${alias}.deployments.${i}: a second deployment with id "${id}"; give each a distinct name`,
+          );
+        }
+        ids.add(id);
+      }
       const provider = isObject(d) ? d.provider : undefined;
       if (typeof provider === 'string' && !Object.hasOwn(providers, provider)) {
         problems.push(

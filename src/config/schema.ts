@@ -39,8 +39,28 @@ export const ProviderConfigSchema = T.Object(
   { additionalProperties: false },
 );
 
+/** Circuit breaker settings (DESIGN §5); every field optional where it overrides `routing.breaker`. */
+const breakerFields = {
+  /** Failure fraction over the window that opens the breaker. */
+  failure_rate_threshold: T.Number({ exclusiveMinimum: 0, maximum: 1 }),
+  /** Sliding window the failure rate is measured over. */
+  window_ms: T.Integer({ minimum: 1000 }),
+  /** Requests the window must hold before the rate counts. */
+  min_requests: T.Integer({ minimum: 1 }),
+  /** Consecutive failures that open the breaker (0 = only the rate). */
+  consecutive_failures: T.Integer({ minimum: 0 }),
+  /** Time open before probes are let through. */
+  cooldown_ms: T.Integer({ minimum: 1 }),
+  /** Probes let through at once while half-open. */
+  half_open_probes: T.Integer({ minimum: 1 }),
+};
+
+export const BreakerSchema = T.Object(breakerFields, { additionalProperties: false });
+
 export const DeploymentSchema = T.Object(
   {
+    /** Id in logs, metrics, breaker state and /admin/routes; default `provider/model`. */
+    name: T.Optional(T.String({ minLength: 1, pattern: '^[^\\s]+$' })),
     provider: T.String({ minLength: 1 }),
     model: T.String({ minLength: 1 }),
     weight: T.Optional(T.Number({ minimum: 0 })),
@@ -48,13 +68,27 @@ export const DeploymentSchema = T.Object(
     rank: T.Optional(T.Integer()),
     base_url: T.Optional(T.String({ format: 'uri' })),
     api_key_env: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    /** USD per 1M tokens for the `cost` strategy, overriding the pricing table. */
+    input_cost_per_mtok: T.Optional(T.Number({ minimum: 0 })),
+    output_cost_per_mtok: T.Optional(T.Number({ minimum: 0 })),
+    breaker: T.Optional(T.Partial(BreakerSchema)),
   },
   { additionalProperties: false },
 );
 
 export const RouteSchema = T.Object(
   {
-    strategy: T.Union([T.Literal('failover')], { default: 'failover' }),
+    strategy: T.Union(
+      [
+        T.Literal('failover'),
+        T.Literal('round_robin'),
+        T.Literal('weighted'),
+        T.Literal('cost'),
+        T.Literal('latency'),
+        T.Literal('quality'),
+      ],
+      { default: 'failover' },
+    ),
     deployments: T.Array(DeploymentSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -132,6 +166,28 @@ export const ConfigSchema = T.Object(
     ),
     providers: T.Record(T.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$' }), ProviderConfigSchema),
     routes: T.Record(T.String({ minLength: 1 }), RouteSchema),
+    routing: T.Object(
+      {
+        /** A YAML file of more routes (`ROUTES_FILE`): a `routes:` mapping, or the aliases at the top level. */
+        routes_file: T.Union([T.String({ minLength: 1 }), T.Null()]),
+        /** Breaker defaults for every deployment. */
+        breaker: BreakerSchema,
+        latency: T.Object(
+          {
+            /** Weight of the newest sample in the moving average (0–1]. */
+            ewma_alpha: T.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            /** A deployment not measured for this long gets the next request of a `latency` route. */
+            probe_interval_ms: T.Integer({ minimum: 1 }),
+            /** Chance that a `latency` route tries a random other deployment first. */
+            epsilon: T.Number({ minimum: 0, maximum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+        /** Output tokens assumed by the `cost` strategy when the request sets no max_tokens. */
+        cost_default_output_tokens: T.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
     redis: T.Object(
       {
         /** redis://… (REDIS_URL); null = no Redis: caches and limits live in process memory. */
@@ -161,4 +217,5 @@ export type Config = Static<typeof ConfigSchema>;
 export type ProviderConfig = Static<typeof ProviderConfigSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type DeploymentConfig = Static<typeof DeploymentSchema>;
+export type RoutingConfig = Static<typeof ConfigSchema>['routing'];
 export type StaticKeyConfig = Static<typeof StaticKeySchema>;
