@@ -80,7 +80,11 @@ routes:
     const invalid = await postJson(t.chatUrl, { model: 'gpt-4o-mini', messages: [] });
     assert.equal(invalid.status, 422);
     await invalid.text();
-    // 7. embeddings
+    // 7. a body that is not JSON
+    const notJson = await postJson(t.chatUrl, '{"model": "gpt-4o-mini", ');
+    assert.equal(notJson.status, 400);
+    await notJson.text();
+    // 8. embeddings
     const emb = await postJson(`${t.gw.url}/v1/embeddings`, { model: 'text-embedding-3-small', input: 'hi' });
     assert.equal(emb.status, 200);
     await emb.text();
@@ -93,7 +97,7 @@ routes:
     assert.equal(delta(req('smart', 200, 'openai')), 1, 'alias label kept');
     assert.equal(delta(req('gpt-4o-mini', 200, 'openai')), 2, 'stream + retried');
     assert.equal(delta(req('gpt-4o-mini', 400, 'openai')), 1, 'upstream 400');
-    assert.equal(delta(req('other', 400, 'none')), 1, 'unknown model → other');
+    assert.equal(delta(req('other', 400, 'none')), 2, 'unknown model → other; body not JSON');
     // Refused by the schema before the model was read: no model label.
     assert.equal(delta(req('other', 422, 'none')), 1, 'validation error');
     assert.equal(delta(req('text-embedding-3-small', 200, 'openai')), 1, 'embeddings');
@@ -131,5 +135,28 @@ routes:
     const res = await pending;
     await res.text();
     assert.equal(sample(await scrape(), 'llm_active_requests'), 0);
+  });
+});
+
+describe('requests refused by auth are counted too', () => {
+  // Keys mode with no key configured: every key is refused.
+  const t = useGateway({ env: { AUTH_MODE: 'keys' } });
+
+  test('401 → llm_requests_total{status="401",model="other",provider="none"}; nothing left active', async () => {
+    const res = await postJson(
+      t.chatUrl,
+      { model: 'gpt-4o-mini', messages: userMessage() },
+      { authorization: 'Bearer wrong-key-0123456789' },
+    );
+    assert.equal(res.status, 401);
+    await res.text();
+    const text = await (await fetch(`${t.gw.url}/metrics`)).text();
+    const samples = parseExposition(text);
+    assert.equal(
+      sample(samples, 'llm_requests_total{cache_status="none",model="other",provider="none",status="401"}'),
+      1,
+    );
+    assert.equal(sample(samples, 'llm_active_requests'), 0);
+    assert.ok(!text.includes('wrong-key-0123456789'), 'no credential in a label');
   });
 });

@@ -224,3 +224,48 @@ describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     assert.equal(mock.requests[0]?.headers.traceparent, undefined);
   });
 });
+
+describe('tracing: a request refused by auth', () => {
+  const exporter = new InMemorySpanExporter();
+  let mock: MockUpstream;
+  let gateway: Gateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    const env = { ...mockEnv(mock), AUTH_MODE: 'keys' };
+    gateway = await createGateway({
+      config: loadConfig({ env }),
+      env,
+      logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
+      traceExporter: exporter,
+    });
+    await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await gateway.close(2000);
+    await mock.close();
+  });
+
+  test('401: gateway.request and auth are errors; no provider span, nothing sent upstream', async () => {
+    const port = (gateway.app.server.address() as AddressInfo).port;
+    const res = await postJson(
+      `http://127.0.0.1:${port}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage() },
+      { authorization: 'Bearer not-a-key-0123456789', traceparent: TRACEPARENT },
+    );
+    assert.equal(res.status, 401);
+    await res.text();
+    const spans = exporter.getFinishedSpans();
+    const root = one(spans, 'gateway.request');
+    const auth = one(spans, 'auth');
+    assert.equal(parentId(auth), root.spanContext().spanId);
+    assert.equal(auth.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.attributes['http.response.status_code'], 401);
+    assert.equal(byName(spans, 'provider.generate').length, 0);
+    assert.equal(mock.requests.length, 0);
+    assert.ok(
+      !JSON.stringify(spans.map((s) => s.attributes)).includes('not-a-key'),
+      'no credential on a span',
+    );
+  });
+});
