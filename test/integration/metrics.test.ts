@@ -4,6 +4,7 @@
  * values moved as expected, with bounded labels.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { postJson, readSseData, useGateway, userMessage } from '../helpers/gateway.js';
 
@@ -135,6 +136,37 @@ routes:
     const res = await pending;
     await res.text();
     assert.equal(sample(await scrape(), 'llm_active_requests'), 0);
+  });
+});
+
+describe('a client that leaves while sending its body', () => {
+  const t = useGateway();
+
+  test('is not left counted as active', async () => {
+    const { port } = new URL(t.gw.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":',
+    );
+    let active = 0;
+    for (let i = 0; i < 200 && active === 0; i++) {
+      active = sample(
+        parseExposition(await (await fetch(`${t.gw.url}/metrics`)).text()),
+        'llm_active_requests',
+      );
+      if (active === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(active, 1, 'the request is in flight');
+    socket.destroy();
+    for (let i = 0; i < 200 && active !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      active = sample(
+        parseExposition(await (await fetch(`${t.gw.url}/metrics`)).text()),
+        'llm_active_requests',
+      );
+    }
+    assert.equal(active, 0);
   });
 });
 
