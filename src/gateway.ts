@@ -3,6 +3,8 @@
  * providers, resolver, pipeline, auth and the HTTP app. Used by main.ts and by tests (which pass their own
  * log destination and clock).
  */
+
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
@@ -18,8 +20,13 @@ import { buildApp } from './server/app.js';
 import type { DependencyCheck, Lifecycle } from './server/routes/health.js';
 import { type Database, openDatabase } from './stores/database.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
+import { createObservabilityFeature } from './telemetry/feature.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
+import { createModelLabeler } from './telemetry/model-label.js';
+import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
+import { createRequestTelemetry } from './telemetry/request-telemetry.js';
+import { createTracing } from './telemetry/tracing.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +36,8 @@ export interface GatewayOptions {
   env: Readonly<Record<string, string | undefined>>;
   logDestination?: DestinationStream;
   clock?: RetryClock;
+  /** Tests: export spans here (turns tracing on without an OTLP endpoint). */
+  traceExporter?: SpanExporter;
 }
 
 /** What every feature is built from. */
@@ -116,8 +125,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return database;
     },
   };
+  const tracing = await createTracing(
+    {
+      endpoint: config.telemetry.otlp_endpoint,
+      serviceName: config.telemetry.service_name,
+      serviceVersion: VERSION,
+      exporter: options.traceExporter,
+    },
+    { metrics, logger },
+  );
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
-  const features: Feature[] = [];
+  const observability = createObservabilityFeature(services, tracing);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -128,7 +146,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const resolver = new ModelResolver(config, registry);
   // Routing: strategies, breakers, latency; the lead wires `prices: priceOf` (src/accounting/pricing.ts).
   const routing = createRoutingFeature(services, resolver);
-  features.push(routing);
+  const features: Feature[] = [
+    routing,
+    observability, // keep last: flushes spans after the others closed
+  ];
   const redact = createRedactor([
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
@@ -144,6 +165,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
     totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
     router: routing.router,
+    instrument: createAttemptInstrumentation(metrics),
   });
   const pipeline = features.reduce((inner, feature) => feature.wrapPipeline?.(inner) ?? inner, corePipeline);
   const hooks = new HookRunner(
@@ -170,6 +192,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     hooks,
     metrics,
+    telemetry: createRequestTelemetry({
+      metrics,
+      tracing,
+      modelLabel: createModelLabeler(config),
+      bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
+    }),
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     dependencies,
     routes: features.flatMap((f) => (f.routes ? [f.routes.bind(f)] : [])),

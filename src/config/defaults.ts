@@ -177,5 +177,6 @@ export function defaultConfig(): Config {
     },
     redis: { url: null, command_timeout_ms: 50, key_prefix: 'llmgw:' },
     database: { url: null, data_dir: './data/pglite' },
+    telemetry: { otlp_endpoint: null, service_name: 'llm-gateway', log_body_max_chars: 4096 },
   };
 }

@@ -53,6 +53,9 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
   ['ROUTES_FILE', 'routing.routes_file', 'string'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'telemetry.otlp_endpoint', 'string'],
+  ['OTEL_SERVICE_NAME', 'telemetry.service_name', 'string'],
+  ['LOG_BODY_MAX_CHARS', 'telemetry.log_body_max_chars', 'int'],
 ];
 
 let formatsRegistered = false;

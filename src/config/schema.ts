@@ -208,6 +208,17 @@ export const ConfigSchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    telemetry: T.Object(
+      {
+        /** OTLP/HTTP collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); null = tracing off, at no cost. */
+        otlp_endpoint: T.Union([T.String({ format: 'uri' }), T.Null()]),
+        /** `service.name` of the spans (OTEL_SERVICE_NAME). */
+        service_name: T.String({ minLength: 1 }),
+        /** With log.bodies: longest prompt or completion text written to a log line. */
+        log_body_max_chars: T.Integer({ minimum: 64 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );

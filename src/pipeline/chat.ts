@@ -18,6 +18,8 @@ import type {
 import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
+import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
+import { endGenerateSpan } from '../telemetry/tracing.js';
 import type { OpenedStream, RequestContext } from './context.js';
 
 export interface ChatPipelineOptions {
@@ -29,6 +31,8 @@ export interface ChatPipelineOptions {
   totalTimeoutMs: number;
   /** Strategies, circuit breakers and latency tracking; without it, deployments are tried in route order. */
   router?: Router | undefined;
+  /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
+  instrument?: AttemptInstrumentation;
 }
 
 export interface ChatPipeline {
@@ -78,10 +82,17 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     ctx.attempts++;
     ctx.deployment = d;
     const started = clock.now();
+    const probe = options.instrument?.start(ctx, d);
     let pending: Promise<T> | undefined;
     try {
-      pending = run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
+      pending = run({
+        model: d.model,
+        signal: controller.signal,
+        requestId: ctx.requestId,
+        traceparent: probe?.traceparent,
+      });
       const value = await Promise.race([pending, aborted]);
+      probe?.end(null);
       if (!keepOpen) unlink();
       return {
         value,
@@ -96,7 +107,9 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
       pending?.then(discard, () => undefined);
-      throw reason instanceof GatewayError ? reason : err;
+      const failure = reason instanceof GatewayError ? reason : err;
+      probe?.end(failure);
+      throw failure;
     } finally {
       clearTimeout(timer);
       ctx.timings.upstream += clock.now() - started;
@@ -230,8 +243,12 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         ctx.finishReason = value.choices[0]?.finish_reason ?? null;
         return value;
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
+        endGenerateSpan(ctx);
       }
     },
 
@@ -245,8 +262,12 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
           : null;
         ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         return value;
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
+        endGenerateSpan(ctx);
       }
     },
 
@@ -276,6 +297,9 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
             if (!complete) void opened.value.rest.return?.();
           },
         };
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
       }
