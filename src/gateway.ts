@@ -5,12 +5,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
+import { createAuthFeature } from './auth/feature.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
 import { HookRunner, type RequestHook } from './pipeline/hooks.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { createRateLimitFeature } from './ratelimit/feature.js';
 import { type RetryClock, systemClock } from './resilience/retry.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
@@ -116,7 +117,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   };
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
-  const features: Feature[] = [];
+  const auth = createAuthFeature(services);
+  const features: Feature[] = [
+    auth,
+    createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) }),
+  ];
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -150,8 +155,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
   // Reported once a feature opened it (keys, usage records); never opened just for /health.
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
-  const authenticator =
-    config.auth.mode === 'keys' ? createStaticKeyAuthenticator(config.auth.keys) : createOpenAuthenticator();
+  const authenticator = auth.authenticator;
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = await buildApp({
     config,

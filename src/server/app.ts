@@ -161,7 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // an unauthenticated caller gets 401 whatever it sent, and learns nothing about the schema.
     const started = performance.now();
     const header = request.headers['x-user-id'];
-    request.ctx.principal = deps.authenticator.authenticate({
+    request.ctx.principal = await deps.authenticator.authenticate({
       authorization: request.headers.authorization,
       userIdHeader: typeof header === 'string' ? header : undefined,
     });
