@@ -203,7 +203,8 @@ export class KeyStore implements Authenticator {
       try {
         const row = await Promise.race([
           (async () => {
-            await this.start();
+            // A failed first load is retried by the refresh loop; the direct lookup below decides.
+            await this.start().catch(() => undefined);
             return this.#db.get(digest) ?? (await this.repository().byHash(digest));
           })(),
           new Promise<never>((_, reject) => {
