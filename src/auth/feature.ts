@@ -187,7 +187,11 @@ export function createAuthFeature(services: GatewayServices): AuthFeature {
           tags,
           summary: 'Rotate an API key (old one valid for a grace period)',
           params: Id,
-          body: T.Optional(RotateBody),
+          body: RotateBody,
+        },
+        // No body at all means the defaults.
+        preValidation: async (request) => {
+          request.body ??= {};
         },
       },
       async (request, reply) => {

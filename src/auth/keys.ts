@@ -110,44 +110,18 @@ export class KeyRepository {
   }
 
   /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
-  async create(
-    input: NewKey,
-    actor: Actor,
-    rotatedFrom: string | null = null,
-  ): Promise<{ key: string; view: KeyView }> {
-    const key = generateKey();
-    const row = await this.#db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('api_keys')
-        .values({
-          id: `key_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
-          name: input.name,
-          key_hash: hashKey(key),
-          key_prefix: key.slice(0, VISIBLE),
-          user_id: input.userId,
-          tier: input.tier ?? 'free',
-          allowed_models: JSON.stringify(input.allowedModels ?? []),
-          daily_budget_usd: input.dailyBudgetUsd ?? null,
-          monthly_budget_usd: input.monthlyBudgetUsd ?? null,
-          expires_at: input.expiresAt ?? null,
-          revoked_at: null,
-          rotated_from: rotatedFrom,
-          last_used_at: null,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      if (!rotatedFrom) {
-        await audit(trx, actor, 'key.create', inserted.id, {
-          name: input.name,
-          user_id: input.userId,
-          tier: inserted.tier,
-          allowed_models: input.allowedModels ?? [],
-          key_prefix: inserted.key_prefix,
-        });
-      }
-      return inserted;
+  async create(input: NewKey, actor: Actor): Promise<{ key: string; view: KeyView }> {
+    return this.#db.transaction().execute(async (trx) => {
+      const created = await insertKey(trx, input, null);
+      await audit(trx, actor, 'key.create', created.view.id, {
+        name: input.name,
+        user_id: input.userId,
+        tier: created.view.tier,
+        allowed_models: input.allowedModels ?? [],
+        key_prefix: created.view.key_prefix,
+      });
+      return created;
     });
-    return { key, view: toView(row) };
   }
 
   async list(filter: { userId?: string; includeRevoked?: boolean } = {}): Promise<KeyView[]> {
@@ -190,26 +164,32 @@ export class KeyRepository {
     graceSeconds: number,
     actor: Actor,
   ): Promise<{ key: string; view: KeyView; old: KeyView }> {
-    const old = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!old) throw new KeyNotFoundError(id);
-    if (old.revoked_at !== null) throw new KeyRevokedError(id);
-    const created = await this.create(
-      {
-        name: old.name,
-        userId: old.user_id,
-        tier: old.tier,
-        allowedModels: parseModels(old.allowed_models),
-        dailyBudgetUsd: toNumber(old.daily_budget_usd),
-        monthlyBudgetUsd: toNumber(old.monthly_budget_usd),
-        expiresAt: toDate(old.expires_at),
-      },
-      actor,
-      id,
-    );
-    const graceEnd = new Date(Date.now() + graceSeconds * 1000);
-    const oldExpiry = toDate(old.expires_at);
-    const updated = await this.#db.transaction().execute(async (trx) => {
-      const row = await trx
+    // One transaction: the new key, the old key's new expiry and the audit row exist together or not at all.
+    return this.#db.transaction().execute(async (trx) => {
+      const old = await trx
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!old) throw new KeyNotFoundError(id);
+      if (old.revoked_at !== null) throw new KeyRevokedError(id);
+      const created = await insertKey(
+        trx,
+        {
+          name: old.name,
+          userId: old.user_id,
+          tier: old.tier,
+          allowedModels: parseModels(old.allowed_models),
+          dailyBudgetUsd: toNumber(old.daily_budget_usd),
+          monthlyBudgetUsd: toNumber(old.monthly_budget_usd),
+          expiresAt: toDate(old.expires_at),
+        },
+        id,
+      );
+      const graceEnd = new Date(Date.now() + graceSeconds * 1000);
+      const oldExpiry = toDate(old.expires_at);
+      const updated = await trx
         .updateTable('api_keys')
         .set({ expires_at: oldExpiry && oldExpiry < graceEnd ? oldExpiry : graceEnd })
         .where('id', '=', id)
@@ -220,9 +200,8 @@ export class KeyRepository {
         new_key_prefix: created.view.key_prefix,
         grace_period_seconds: graceSeconds,
       });
-      return row;
+      return { ...created, old: toView(updated) };
     });
-    return { ...created, old: toView(updated) };
   }
 
   /** Every key row (the key store's refresh). */
@@ -270,6 +249,35 @@ export class KeyRevokedError extends Error {
     super(`The API key "${id}" is revoked; create a new key instead of rotating it.`);
     this.name = 'KeyRevokedError';
   }
+}
+
+/** Inserts a new key (inside the caller's transaction); the secret is returned, only its hash stored. */
+async function insertKey(
+  trx: Pick<Db, 'insertInto'>,
+  input: NewKey,
+  rotatedFrom: string | null,
+): Promise<{ key: string; view: KeyView }> {
+  const key = generateKey();
+  const row = await trx
+    .insertInto('api_keys')
+    .values({
+      id: `key_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
+      name: input.name,
+      key_hash: hashKey(key),
+      key_prefix: key.slice(0, VISIBLE),
+      user_id: input.userId,
+      tier: input.tier ?? 'free',
+      allowed_models: JSON.stringify(input.allowedModels ?? []),
+      daily_budget_usd: input.dailyBudgetUsd ?? null,
+      monthly_budget_usd: input.monthlyBudgetUsd ?? null,
+      expires_at: input.expiresAt ?? null,
+      revoked_at: null,
+      rotated_from: rotatedFrom,
+      last_used_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { key, view: toView(row) };
 }
 
 async function audit(

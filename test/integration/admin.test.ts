@@ -97,6 +97,15 @@ describe('admin API', { skip }, () => {
     }
     const k = await call('POST', '/admin/keys', { name: 'r', user_id: 'u2' });
     const id = (k.body as unknown as { id: string }).id;
+    // Rotation without a body: the default grace period (24 h) for the old key.
+    const rotated = await fetch(`${gw.url}/admin/keys/${id}/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    assert.equal(rotated.status, 201);
+    const previous = ((await rotated.json()) as { previous: { expires_at: string } }).previous;
+    const grace = Date.parse(previous.expires_at) - Date.now();
+    assert.ok(grace > 86_000_000 && grace <= 86_400_000, `grace ${grace}`);
     assert.equal((await call('POST', `/admin/keys/${id}/revoke`, {})).status, 200);
     const again = await call('POST', `/admin/keys/${id}/rotate`, {});
     assert.equal(again.status, 400);
