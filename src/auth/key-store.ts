@@ -52,6 +52,9 @@ export class KeyStore implements Authenticator {
   readonly #pending = new Map<string, Promise<Entry | undefined>>();
   readonly #used = new Set<string>();
   #repo: KeyRepository | null = null;
+  /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
+  #appliedDuringRefresh: ApiKeyRow[] = [];
+  #refreshing = 0;
   #loaded: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -105,6 +108,7 @@ export class KeyStore implements Authenticator {
   /** Reloads every database key and writes back which keys were used. */
   async refresh(): Promise<void> {
     const repo = this.repository();
+    this.#refreshing++;
     try {
       const used = [...this.#used];
       this.#used.clear();
@@ -115,6 +119,7 @@ export class KeyStore implements Authenticator {
       const rows = await repo.all();
       const next = new Map<string, Entry>();
       for (const row of rows) next.set(row.key_hash, this.#entry(row));
+      for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
       this.#db = next;
       this.#negative.clear();
     } catch (err) {
@@ -129,6 +134,8 @@ export class KeyStore implements Authenticator {
         'could not reload API keys; serving the last loaded keys',
       );
       throw err;
+    } finally {
+      if (--this.#refreshing === 0) this.#appliedDuringRefresh = [];
     }
   }
 
@@ -136,6 +143,7 @@ export class KeyStore implements Authenticator {
   apply(row: ApiKeyRow): void {
     this.#db.set(row.key_hash, this.#entry(row));
     this.#negative.delete(row.key_hash);
+    if (this.#refreshing > 0) this.#appliedDuringRefresh.push(row);
   }
 
   #entry(row: ApiKeyRow): Entry {
