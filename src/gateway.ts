@@ -7,12 +7,13 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
+import { createAuthFeature } from './auth/feature.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
 import { HookRunner, type RequestHook } from './pipeline/hooks.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { createRateLimitFeature } from './ratelimit/feature.js';
 import { type RetryClock, systemClock } from './resilience/retry.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
@@ -136,6 +137,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
   const observability = createObservabilityFeature(services, tracing);
+  const auth = createAuthFeature(services);
+  const rateLimit = createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) });
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -147,6 +150,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // Routing: strategies, breakers, latency; the lead wires `prices: priceOf` (src/accounting/pricing.ts).
   const routing = createRoutingFeature(services, resolver);
   const features: Feature[] = [
+    auth,
+    rateLimit, // before budgets: a limited request reserves nothing
     routing,
     observability, // keep last: flushes spans after the others closed
   ];
@@ -177,8 +182,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
   // Reported once a feature opened it (keys, usage records); never opened just for /health.
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
-  const authenticator =
-    config.auth.mode === 'keys' ? createStaticKeyAuthenticator(config.auth.keys) : createOpenAuthenticator();
+  const authenticator = auth.authenticator;
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = await buildApp({
     config,

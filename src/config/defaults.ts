@@ -159,7 +159,26 @@ export function defaultConfig(): Config {
       max_response_bytes: 64 * 1024 * 1024,
     },
     retry: { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 },
-    auth: { mode: 'none', keys: [] },
+    // mode: `keys` when GATEWAY_ADMIN_KEY is set, else `none` (decided in load.ts unless set explicitly).
+    auth: {
+      mode: 'none',
+      keys: [],
+      refresh_interval_ms: 5_000,
+      lookup_timeout_ms: 5_000,
+      negative_cache_ms: 5_000,
+    },
+    rate_limit: {
+      enabled: true,
+      backend: 'auto',
+      default_rate: 10,
+      default_capacity: 20,
+      tiers: {
+        free: {},
+        pro: { rate_per_minute: 60, capacity: 120 },
+        enterprise: { rate_per_minute: 600, capacity: 1200 },
+      },
+      max_memory_buckets: 100_000,
+    },
     providers: structuredClone(BUILTIN_PROVIDERS),
     routes: {},
     routing: {

@@ -30,9 +30,10 @@ export interface LoadOptions {
 }
 
 type Json = Record<string, unknown>;
+type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds';
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
-const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool' | 'seconds']> = [
+const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'int'],
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
@@ -47,6 +48,11 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['LLM_RETRY_BASE_MS', 'retry.base_delay_ms', 'int'],
   ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
   ['AUTH_MODE', 'auth.mode', 'string'],
+  ['AUTH_REFRESH_INTERVAL_MS', 'auth.refresh_interval_ms', 'int'],
+  ['RATE_LIMIT_ENABLED', 'rate_limit.enabled', 'bool'],
+  ['RATE_LIMIT_BACKEND', 'rate_limit.backend', 'string'],
+  ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
+  ['RATE_LIMIT_DEFAULT_CAPACITY', 'rate_limit.default_capacity', 'int'],
   ['REDIS_URL', 'redis.url', 'string'],
   ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
@@ -80,6 +86,11 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
 
   const fileData = readYaml(options, problems);
   if (fileData !== undefined) mergeFile(config, fileData);
+  // Keys are required as soon as there is an admin to create them; AUTH_MODE or the file still decide.
+  const fileAuth = fileData?.auth;
+  if (!(isObject(fileAuth) && 'mode' in fileAuth) && options.env.GATEWAY_ADMIN_KEY) {
+    setPath(config, 'auth.mode', 'keys');
+  }
 
   const sources = applyEnv(config, options.env, problems);
   readRoutesFile(config, problems);
@@ -228,7 +239,7 @@ function describe(error: ValueError): string {
   return error.message;
 }
 
-function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unknown {
+function convert(raw: string, kind: EnvKind): unknown {
   switch (kind) {
     case 'string':
       return raw;
@@ -241,6 +252,10 @@ function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unkn
     case 'int': {
       const n = Number(raw);
       return Number.isInteger(n) ? n : undefined;
+    }
+    case 'number': {
+      const n = Number(raw);
+      return Number.isFinite(n) ? n : undefined;
     }
     case 'seconds': {
       const n = Number(raw);

@@ -109,6 +109,38 @@ export const StaticKeySchema = T.Object(
   { additionalProperties: false },
 );
 
+export const RateLimitTierSchema = T.Object(
+  {
+    /** Requests added to the bucket per minute (default: rate_limit.default_rate). */
+    rate_per_minute: T.Optional(T.Number({ exclusiveMinimum: 0 })),
+    /** Bucket size: the burst a client may send at once (default: rate_limit.default_capacity). */
+    capacity: T.Optional(T.Integer({ minimum: 1 })),
+    /** Optional second bucket: prompt + completion tokens per minute (absent = no token limit). */
+    tokens_per_minute: T.Optional(T.Number({ exclusiveMinimum: 0 })),
+    /** Size of the token bucket (default: tokens_per_minute). */
+    token_capacity: T.Optional(T.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RateLimitSchema = T.Object(
+  {
+    /** RATE_LIMIT_ENABLED. */
+    enabled: T.Boolean(),
+    /** `auto` = Redis when REDIS_URL is set, else process memory. */
+    backend: T.Union([T.Literal('auto'), T.Literal('memory'), T.Literal('redis')]),
+    /** Requests per minute for tiers that set none (RATE_LIMIT_DEFAULT_RATE). */
+    default_rate: T.Number({ exclusiveMinimum: 0 }),
+    /** Bucket capacity for tiers that set none (RATE_LIMIT_DEFAULT_CAPACITY). */
+    default_capacity: T.Integer({ minimum: 1 }),
+    /** Per-tier limits; a principal whose tier is not listed gets the defaults. */
+    tiers: T.Record(T.String({ minLength: 1 }), RateLimitTierSchema),
+    /** Memory backend: most buckets kept (least recently used dropped first; a dropped bucket is full). */
+    max_memory_buckets: T.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = T.Object(
   {
     server: T.Object(
@@ -160,10 +192,18 @@ export const ConfigSchema = T.Object(
     auth: T.Object(
       {
         mode: T.Union([T.Literal('none'), T.Literal('keys')]),
+        /** Keys listed in config (by hash); database keys (admin API, CLI) are served alongside them. */
         keys: T.Array(StaticKeySchema),
+        /** How often every instance reloads the database keys (revocation is visible within this). */
+        refresh_interval_ms: T.Integer({ minimum: 100 }),
+        /** Longest a request waits for the database when it presents a key this instance does not know. */
+        lookup_timeout_ms: T.Integer({ minimum: 1 }),
+        /** How long an unknown key hash is remembered as unknown (no database lookup meanwhile). */
+        negative_cache_ms: T.Integer({ minimum: 0 }),
       },
       { additionalProperties: false },
     ),
+    rate_limit: RateLimitSchema,
     providers: T.Record(T.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$' }), ProviderConfigSchema),
     routes: T.Record(T.String({ minLength: 1 }), RouteSchema),
     routing: T.Object(
@@ -230,3 +270,5 @@ export type RouteConfig = Static<typeof RouteSchema>;
 export type DeploymentConfig = Static<typeof DeploymentSchema>;
 export type RoutingConfig = Static<typeof ConfigSchema>['routing'];
 export type StaticKeyConfig = Static<typeof StaticKeySchema>;
+export type RateLimitConfig = Static<typeof RateLimitSchema>;
+export type RateLimitTierConfig = Static<typeof RateLimitTierSchema>;

@@ -182,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const started = performance.now();
     const header = request.headers['x-user-id'];
     try {
-      request.ctx.principal = deps.authenticator.authenticate({
+      request.ctx.principal = await deps.authenticator.authenticate({
         authorization: request.headers.authorization,
         userIdHeader: typeof header === 'string' ? header : undefined,
       });
