@@ -8,7 +8,7 @@
  *   cost alert and serves `/admin/costs/*`.
  *
  * @example
- * const features: Feature[] = [...createAccountingFeatures(services)];
+ * const { budgets, accounting, priceOf } = createAccountingFeatures(services);
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +29,21 @@ import {
   MAX_OUTPUT_TEXT,
   OUTPUT_TEXT,
 } from './cost.js';
-import { PriceTable } from './pricing.js';
+import { type ModelPrice, PriceTable } from './pricing.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
 import { registerCostRoutes } from './reports.js';
 
-/** The budget feature and the accounting feature, in that order (budgets admit before the call). */
-export function createAccountingFeatures(services: GatewayServices): Feature[] {
+export interface AccountingFeatures {
+  /** Admits before the call (place it after the rate limiter, before the router). */
+  budgets: Feature;
+  /** Cost, usage records, alert, reports. */
+  accounting: Feature;
+  /** USD per 1M tokens of a model (built-in table + `pricing.models`), for the router's `cost` strategy. */
+  priceOf: (model: string) => ModelPrice | null;
+}
+
+/** The budget feature and the accounting feature, sharing one pricing table. */
+export function createAccountingFeatures(services: GatewayServices): AccountingFeatures {
   const { config, logger, metrics, redis } = services;
   const accountant = new Accountant(new PriceTable(config.pricing.models), { metrics, logger });
   const now = () => Date.now();
@@ -51,7 +60,11 @@ export function createAccountingFeatures(services: GatewayServices): Feature[] {
       now,
     }),
   };
-  return [budgets, createAccountingFeature(services, accountant)];
+  return {
+    budgets,
+    accounting: createAccountingFeature(services, accountant),
+    priceOf: (model) => accountant.prices.priceOf(model),
+  };
 }
 
 /** Where spool files go: configured, next to the PGlite data directory, or a temp dir for memory://. */

@@ -34,6 +34,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
           USAGE_ENABLED: 'true',
           USAGE_FLUSH_INTERVAL_MS: '20',
           GATEWAY_ADMIN_KEY: ADMIN,
+          AUTH_MODE: 'none',
           ...(database ? { DATABASE_URL: database.url } : {}),
         },
       });

@@ -5,9 +5,11 @@
  * Reserved numbers: 0001 API keys and audit log, 0002 usage records.
  */
 import type { Migration, MigrationProvider } from 'kysely';
+import * as keysAndAudit from './0001_keys_and_audit.js';
 import * as usageRecords from './0002_usage_records.js';
 
 const MIGRATIONS: Record<string, Migration> = {
+  '0001_keys_and_audit': keysAndAudit,
   '0002_usage_records': usageRecords,
 };
 
