@@ -128,3 +128,38 @@ describe('budgets in memory (one instance) settle to the real cost', () => {
     assert.equal((await postJson(url, body, { 'x-user-id': 'dave' })).status, 200);
   });
 });
+
+describe('a key budget from the api_keys table (PGlite)', () => {
+  const ADMIN = 'admin-SECRET-budget-0123456789';
+  let mock: MockUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    mock = await startMock();
+    gw = await startGateway({ mock, env: { GATEWAY_ADMIN_KEY: ADMIN } });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+  });
+
+  test('the key daily budget covers two worst-case requests: the third is refused', async () => {
+    const created = await fetch(`${gw.url}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ci', user_id: 'ci-bot', daily_budget_usd: (2 * worstMicros) / 1e6 }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const { key } = (await created.json()) as { key: string };
+    const url = `${gw.url}/v1/chat/completions`;
+    const auth = { authorization: `Bearer ${key}` };
+    assert.equal((await postJson(url, body, auth)).status, 200);
+    assert.equal((await postJson(url, body, auth)).status, 200);
+    const refused = await postJson(url, body, auth);
+    assert.equal(refused.status, 429);
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, 'budget_exceeded');
+    assert.match(error.message, /daily budget of \$[\d.]+ for API key "key_/);
+    assert.equal(mock.requests.length, 2);
+  });
+});
