@@ -116,7 +116,9 @@ the cache offers it the best candidates above that cut-off in score order and se
 
 \`npm run eval:semantic\` (\`scripts/eval-semantic.ts\`) embeds every text with the \`${r.embedderId}\` embedder,
 keeps the vectors under \`.cache/eval/\` (gitignored, so a re-run only scores), writes the table below here and
-every number to \`docs/semantic-eval.json\`.
+every number to \`docs/semantic-eval.json\`. The first run embeds ~27,000 texts: 5–15 minutes on the 2-core
+development machine (35–90 texts/s depending on load); a re-run takes seconds. \`--no-write\` prints
+without touching the docs.
 
 - **QQP** (Quora Question Pairs, ${r.qqp.totalPairs} labelled pairs): split by the first byte of
   SHA-256(text_a NUL text_b) — even = tuning half, odd = held-out half; within each half the pairs are taken
@@ -188,8 +190,10 @@ ${
 
 ### Tuning
 
-- Raising \`SEMANTIC_CACHE_THRESHOLD\` trades hit rate for fewer false hits; the rows above show by how much.
-  Going below the default threshold lets more near misses reach the rules — check the false-hit column first.
+- \`SEMANTIC_CACHE_THRESHOLD\` is the threshold for reworded text; text with the same content words is
+  accepted from the threshold minus ${r.defaults.sameWordsMargin}. Raising it trades hit rate for fewer false
+  hits; the rows above show by how much. Going below the default lets more near misses reach the rules —
+  check the false-hit columns first.
 - The default threshold belongs to the **local USE-Lite** embedder. Another
   embedder (the \`provider\` kind: text-embedding-3-small, all-MiniLM-L6-v2 on TEI/Ollama) puts paraphrases
   and near misses at other cosine scores, so the threshold does not carry over: run
