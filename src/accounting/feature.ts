@@ -10,6 +10,7 @@
  * @example
  * const { budgets, accounting, priceOf } = createAccountingFeatures(services);
  */
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,7 @@ import type { ChatPipeline } from '../pipeline/chat.js';
 import type { OpenedStream, RequestContext } from '../pipeline/context.js';
 import type { RequestOutcome } from '../pipeline/hooks.js';
 import type { ChatCompletionChunk } from '../providers/types.js';
+import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
 import { MemoryBudgetStore, RedisBudgetStore } from './budget-store.js';
 import { createBudgetHook } from './budgets.js';
@@ -109,7 +111,13 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
     hook: {
       name: 'accounting',
       respond(ctx) {
+        const span = startChildSpan(ctx, 'cost.calculate');
         accountant.compute(ctx);
+        span.setAttributes({
+          'gateway.cost_usd': ctx.costUsd ?? -1,
+          'gateway.usage_estimated': ctx.usageEstimated,
+        });
+        span.end();
         if (ctx.costUsd !== null && (!ctx.stream || ctx.cache.status === 'HIT')) {
           ctx.responseHeaders['x-cost'] = formatUsd(ctx.costUsd);
         }
@@ -121,6 +129,8 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
       finish(ctx, outcome) {
         const reachedUpstream = ctx.attempts > 0 || ctx.cache.status === 'HIT';
         if (!reachedUpstream) return;
+        // The span covers handing the record to the batching writer; the database write happens later, batched.
+        const span = startChildSpan(ctx, 'cost.record');
         const done = accountant
           .finalize(ctx, outcome)
           .then((final) => {
@@ -136,6 +146,7 @@ function createAccountingFeature(services: GatewayServices, accountant: Accounta
         // close() waits for these, so a request that ended just before shutdown is still recorded.
         finalizing.add(done);
         void done.finally(() => finalizing.delete(done));
+        span.end();
       },
     },
     wrapPipeline: (inner) => withUsageCapture(inner, accountant),

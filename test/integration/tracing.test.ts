@@ -66,8 +66,8 @@ describe('tracing with an in-memory exporter', () => {
     // A stage span as another feature (cache, rate limit, accounting) adds it.
     gateway.app.addHook('preHandler', async (request) => {
       if (request.ctx?.kind === null && request.headers['x-test-stage'] === 'yes') {
-        await withSpan(request.ctx, 'cache.lookup', () => undefined, { 'gateway.cache.type': 'exact' });
-        startChildSpan(request.ctx, 'cost.record').end(new Error('database down'));
+        await withSpan(request.ctx, 'test.stage', () => undefined, { 'gateway.cache.type': 'exact' });
+        startChildSpan(request.ctx, 'test.failing_stage').end(new Error('database down'));
       }
     });
     await gateway.app.listen({ host: '127.0.0.1', port: 0 });
@@ -104,6 +104,9 @@ describe('tracing with an in-memory exporter', () => {
     assert.equal(parentId(auth), root.spanContext().spanId);
     assert.equal(parentId(rateLimit), root.spanContext().spanId);
     assert.equal(rateLimit.attributes['gateway.rate_limit.backend'], 'memory');
+    for (const stage of ['cost.calculate', 'cost.record']) {
+      assert.equal(parentId(one(spans, stage)), root.spanContext().spanId, `${stage} under gateway.request`);
+    }
     assert.equal(parentId(generate), root.spanContext().spanId);
 
     const calls = byName(spans, 'provider.api_call');
@@ -162,8 +165,8 @@ describe('tracing with an in-memory exporter', () => {
     assert.ok(
       generate.endTime[0] * 1e9 + generate.endTime[1] >= one(spans, 'provider.api_call').endTime[0] * 1e9,
     );
-    const cache = one(spans, 'cache.lookup');
-    const cost = one(spans, 'cost.record');
+    const cache = one(spans, 'test.stage');
+    const cost = one(spans, 'test.failing_stage');
     assert.equal(parentId(cache), root.spanContext().spanId);
     assert.equal(cache.attributes['gateway.cache.type'], 'exact');
     assert.equal(cost.status.code, SpanStatusCode.ERROR);
