@@ -4,18 +4,25 @@
  *
  * Usage (also as the `llm-gateway` command):
  *   llm-gateway [start] [--config gateway.yaml]     run the gateway (GATEWAY_CONFIG works too)
+ *   llm-gateway start --workers N                   N worker processes sharing the port (WORKERS=N too)
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
+import { parseWorkers, runPrimary } from './server/workers.js';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      workers: { type: 'string', short: 'w' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
   });
   const command = positionals[0] ?? 'start';
@@ -36,6 +43,14 @@ async function main(): Promise<void> {
   }
 
   if (command === 'check-config') return checkConfig(config, env);
+
+  const workers = parseWorkers(values.workers ?? env.WORKERS);
+  if (typeof workers === 'string') {
+    process.stderr.write(`${workers}\n`);
+    process.exit(1);
+  }
+  // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
+  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config);
 
   const gateway = await createGateway({ config, env });
   const { logger } = gateway;
@@ -84,7 +99,8 @@ async function main(): Promise<void> {
 }
 
 const USAGE = `Usage:
-  llm-gateway [start] [--config FILE]      run the gateway (or set GATEWAY_CONFIG)
+  llm-gateway [start] [--config FILE] [--workers N]
+                                           run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
 `;
 
