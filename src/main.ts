@@ -86,7 +86,14 @@ async function main(): Promise<void> {
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(
-    { event: 'gateway.ready', address, providers: gateway.offered.providers, routes: gateway.offered.routes },
+    {
+      event: 'gateway.ready',
+      address,
+      pid: process.pid,
+      ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}),
+      providers: gateway.offered.providers,
+      routes: gateway.offered.routes,
+    },
     `LLM Gateway listening on ${address}`,
   );
   if (gateway.offered.providers.length === 0) {

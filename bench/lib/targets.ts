@@ -1,10 +1,13 @@
 /**
  * Starts and stops what the benchmark measures, each as its own process pinned to a CPU set with
  * `taskset` where the machine has it: the mock upstream, the gateway (optionally with --workers), the
- * Portkey gateway and nginx. Every process writes its output to a log file under the run's temp folder.
+ * Portkey gateway and nginx. Their stdout and stderr are pipes read (and discarded) by the benchmark, as a
+ * container runtime or log shipper would read them; the last 64 KiB are kept in `<name>.log` under the
+ * run's temp folder when the process stops, for diagnosis. (A file on a VM disk would make every log
+ * line a disk write and dominate the numbers; see docs/performance.md.)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,10 +103,20 @@ function launch(
 ): Proc {
   mkdirSync(logDir, { recursive: true });
   const log = join(logDir, `${name}.log`);
-  const fd = openSync(log, 'a');
   const [c, a] = pinned(cpus, cmd, args);
-  const child = spawn(c, a, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const child = spawn(c, a, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-65_536);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      writeFileSync(log, tail);
+      resolve();
+    }),
+  );
   return {
     name,
     pid: child.pid ?? -1,
