@@ -32,11 +32,13 @@ import {
 import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import {
+  buildGateway,
   nginxAvailable,
   type Proc,
   pinSelf,
   portkeyAvailable,
   REPO_ROOT,
+  startBareProxy,
   startGateway,
   startMock,
   startNginx,
@@ -55,7 +57,9 @@ const { values: opts } = parseArgs({
     'feature-rate': { type: 'string', default: '1000' },
     workers: { type: 'string', default: String(Math.max(2, availableParallelism())) },
     only: { type: 'string' },
-    peers: { type: 'string', default: 'portkey,nginx' },
+    peers: { type: 'string', default: 'portkey,nginx,node-bare' },
+    // Also measure the gateway compiled to JavaScript (tsc) next to the tsx default.
+    'skip-compiled': { type: 'boolean', default: false },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
@@ -146,7 +150,11 @@ interface GatewayVariant {
   probes: Probe[];
   workers?: number;
   cpus?: string | null;
+  /** Compiled entry instead of tsx; a string = why it is not available. */
+  entry?: string | { error: string };
 }
+
+let compiled: { entry: string } | { error: string } | null = null;
 
 const targets = new Map<string, Target>();
 const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
@@ -198,6 +206,16 @@ function variants(): GatewayVariant[] {
       probes: [probeServes],
     },
   ];
+  if ((only.has('overhead') || only.has('throughput')) && compiled) {
+    v.push({
+      name: 'ours-compiled',
+      description: 'gateway compiled with tsc (node dist/main.js), defaults',
+      env: {},
+      keys: false,
+      probes: [probeServes],
+      entry: 'entry' in compiled ? compiled.entry : compiled,
+    });
+  }
   if (only.has('overhead') || only.has('throughput') || only.has('features')) {
     v.push({
       name: 'ours-prod',
@@ -298,6 +316,18 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
   const cpusFor = variant.cpus === undefined ? PROXY_CPUS : variant.cpus;
   let proc: Proc;
   let key: string | null = null;
+  if (typeof variant.entry === 'object') {
+    targets.set(variant.name, {
+      ...base,
+      proc: null,
+      measured: null,
+      origin: '',
+      headers: {},
+      unavailable: variant.entry.error,
+    });
+    return;
+  }
+  const entry = variant.entry;
   try {
     // Static keys in the config file (the core build); a build with database keys may reject them, and
     // is then asked for a key through its admin API.
@@ -307,6 +337,7 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
         ...(variant.keys ? { yaml: KEYS_YAML } : {}),
         workers: variant.workers ?? 1,
         nodeFlags,
+        ...(entry ? { entry } : {}),
       });
       if (variant.keys) key = (await createKeyViaAdmin(proc.origin, ADMIN_KEY)) ?? API_KEY;
     } catch (err) {
@@ -355,6 +386,11 @@ async function startTargets(): Promise<void> {
     `pinning: ${pin ? `load+upstream on CPU ${LOAD_CPUS}, proxies on CPU ${PROXY_CPUS}${pinnedSelf ? '' : ' (could not pin this process)'}` : 'off'}`,
   );
   if (only.has('overhead') || only.has('throughput') || only.has('features')) await createBenchDatabase();
+  if (!opts['skip-compiled'] && (only.has('overhead') || only.has('throughput'))) {
+    const built = buildGateway(join(tmp, 'dist'));
+    compiled = built;
+    log(`compiled gateway: ${'entry' in built ? built.entry : built.error}`);
+  }
   mock = await startMock('mock', tmp, LOAD_CPUS, { chunks: 20 });
   procs.push(mock);
   targets.set('direct', {
@@ -436,6 +472,32 @@ async function startTargets(): Promise<void> {
     targets.set('nginx', t);
     log(`nginx: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
   }
+  if (peers.has('node-bare')) {
+    const t: Target = {
+      name: 'node-bare',
+      description: 'bare Node.js proxy: node:http + undici, bytes through (floor for a Node proxy)',
+      proc: null,
+      measured: null,
+      origin: '',
+      path: '/v1/chat/completions',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${UPSTREAM_KEY}` },
+      unavailable: null,
+      rssIdleMiB: null,
+      rssAfterMiB: null,
+    };
+    try {
+      const proc = await startBareProxy('node-bare', tmp, PROXY_CPUS, mock.origin);
+      procs.push(proc);
+      t.proc = proc;
+      t.measured = proc;
+      t.origin = proc.origin;
+      t.unavailable = await probeServes(proc.origin, t.headers);
+    } catch (err) {
+      t.unavailable = `did not start: ${(err as Error).message}`;
+    }
+    targets.set('node-bare', t);
+    log(`node-bare: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
+  }
   // Idle RSS after one request each (modules loaded, pools warm), before any load.
   await new Promise((r) => setTimeout(r, 1000));
   for (const t of targets.values())
@@ -457,7 +519,7 @@ interface Point {
 
 function points(): Point[] {
   const p: Point[] = [];
-  const proxies = ['direct', 'ours', 'ours-prod', 'portkey', 'nginx'];
+  const proxies = ['direct', 'ours', 'ours-compiled', 'ours-prod', 'portkey', 'nginx', 'node-bare'];
   if (only.has('overhead')) {
     for (const rate of rates) {
       p.push({
@@ -531,7 +593,7 @@ function points(): Point[] {
       id: `stream@${streamRate}`,
       group: 'stream',
       label: `streaming, 20 chunks, at ${streamRate} req/s`,
-      targets: ['direct', 'ours', 'portkey', 'nginx'],
+      targets: ['direct', 'ours', 'portkey', 'nginx', 'node-bare'],
       load: { kind: 'rate', rate: streamRate },
       body: 'miss',
       stream: true,

@@ -181,6 +181,8 @@ export interface GatewayLaunch {
   workers?: number;
   /** Extra node flags (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** Compiled entry (dist/main.js) instead of src/main.ts through tsx. */
+  entry?: string;
 }
 
 export async function startGateway(
@@ -202,7 +204,10 @@ export async function startGateway(
     SHUTDOWN_GRACE_SECONDS: '2',
     ...launchOptions.env,
   };
-  const args = [...(launchOptions.nodeFlags ?? []), '--import', 'tsx', 'src/main.ts'];
+  const args = [
+    ...(launchOptions.nodeFlags ?? []),
+    ...(launchOptions.entry ? [launchOptions.entry] : ['--import', 'tsx', 'src/main.ts']),
+  ];
   if (launchOptions.yaml !== undefined) {
     mkdirSync(logDir, { recursive: true });
     const file = join(logDir, `${name}.yaml`);
@@ -247,6 +252,45 @@ export async function startPortkey(name: string, logDir: string, cpus: string | 
   );
   await waitUntil(proc.child, () => canConnect(port), name, proc.log);
   return proc;
+}
+
+/** The bare Node.js proxy (bench/lib/bare-proxy.ts): node:http + undici, bytes through. */
+export async function startBareProxy(
+  name: string,
+  logDir: string,
+  cpus: string | null,
+  upstream: string,
+): Promise<Proc> {
+  const port = await freePort();
+  const proc = launch(
+    name,
+    logDir,
+    cpus,
+    process.execPath,
+    ['--import', 'tsx', 'bench/lib/bare-proxy.ts', String(port), upstream],
+    baseEnv(),
+    port,
+  );
+  await waitUntil(proc.child, () => canConnect(port), name, proc.log);
+  return proc;
+}
+
+/** Compiles the gateway (tsconfig.build.json) into `outDir`; returns the entry, or why it failed. */
+export function buildGateway(outDir: string): { entry: string } | { error: string } {
+  try {
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],
+      {
+        cwd: REPO_ROOT,
+        stdio: 'pipe',
+      },
+    );
+    return { entry: join(outDir, 'main.js') };
+  } catch (err) {
+    const out = (err as { stdout?: Buffer }).stdout?.toString() ?? (err as Error).message;
+    return { error: `tsc failed: ${out.slice(0, 300)}` };
+  }
 }
 
 export function nginxAvailable(): string | null {

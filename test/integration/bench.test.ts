@@ -64,6 +64,7 @@ describe('bench scripts (smoke)', () => {
       '1',
       '--peers',
       'none',
+      '--skip-compiled',
       '--no-pin',
       '--out',
       out,
