@@ -60,6 +60,8 @@ const { values: opts } = parseArgs({
     peers: { type: 'string', default: 'portkey,nginx,node-bare' },
     // Also measure the gateway compiled to JavaScript (tsc) next to the tsx default.
     'skip-compiled': { type: 'boolean', default: false },
+    // Extra env for every gateway variant, e.g. --gateway-env LOG_LEVEL=warn (experiments).
+    'gateway-env': { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
@@ -156,6 +158,9 @@ interface GatewayVariant {
 
 let compiled: { entry: string } | { error: string } | null = null;
 
+const gatewayEnv = Object.fromEntries(
+  (opts['gateway-env'] as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const targets = new Map<string, Target>();
 const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
 let benchDatabaseUrl: string | null = null;
