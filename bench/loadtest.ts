@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { percentiles } from './lib/loadgen.js';
-import { type Proc, REPO_ROOT, startGateway, startMock } from './lib/targets.js';
+import { formatJson, type Proc, REPO_ROOT, startGateway, startMock } from './lib/targets.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -265,6 +265,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${out}.md`, render(result));
+  formatJson(`${out}.json`);
   process.stdout.write(render(result));
   log(`wrote ${out}.json and ${out}.md`);
 }

@@ -33,6 +33,7 @@ import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import {
   buildGateway,
+  formatJson,
   nginxAvailable,
   type Proc,
   pinSelf,
@@ -159,7 +160,10 @@ interface GatewayVariant {
 let compiled: { entry: string } | { error: string } | null = null;
 
 const gatewayEnv = Object.fromEntries(
-  (opts['gateway-env'] as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  (opts['gateway-env'] as string[]).map((kv) => [
+    kv.slice(0, kv.indexOf('=')),
+    kv.slice(kv.indexOf('=') + 1),
+  ]),
 );
 const targets = new Map<string, Target>();
 const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
@@ -311,6 +315,7 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
     rssAfterMiB: null,
   };
   const env = {
+    ...gatewayEnv,
     ...variant.env,
     ...(variant.keys ? { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' } : {}),
   };
@@ -762,6 +767,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(`${out}.md`, renderMarkdown(result));
+  formatJson(`${out}.json`);
   log(`wrote ${out}.json and ${out}.md`);
 }
 

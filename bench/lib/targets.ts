@@ -345,3 +345,14 @@ http {
   await waitUntil(proc.child, () => canConnect(port), name, proc.log);
   return proc;
 }
+
+/** Formats a result file the way the repository's formatter (Biome) does, so `npm run lint` passes. */
+export function formatJson(file: string): void {
+  try {
+    execFileSync(join(REPO_ROOT, 'node_modules/.bin/biome'), ['format', '--write', file], {
+      stdio: 'ignore',
+    });
+  } catch {
+    // Biome missing (bench copied elsewhere): the file is valid JSON all the same.
+  }
+}
