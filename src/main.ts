@@ -4,10 +4,12 @@
  *
  * Usage (also as the `llm-gateway` command):
  *   llm-gateway [start] [--config gateway.yaml]     run the gateway (GATEWAY_CONFIG works too)
+ *   llm-gateway start --workers N                   N worker processes sharing the port (WORKERS=N too)
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
  */
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
@@ -20,10 +22,15 @@ import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
 import { createLogger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
+import { parseWorkers, runPrimary } from './server/workers.js';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      workers: { type: 'string', short: 'w' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: process.argv[2] !== 'keys',
   });
@@ -56,6 +63,14 @@ async function main(): Promise<void> {
     });
     process.exit(code);
   }
+
+  const workers = parseWorkers((values.workers as string | undefined) ?? env.WORKERS);
+  if (typeof workers === 'string') {
+    process.stderr.write(`${workers}\n`);
+    process.exit(1);
+  }
+  // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
+  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config);
 
   const gateway = await createGateway({ config, env });
   const { logger } = gateway;
@@ -91,7 +106,14 @@ async function main(): Promise<void> {
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(
-    { event: 'gateway.ready', address, providers: gateway.offered.providers, routes: gateway.offered.routes },
+    {
+      event: 'gateway.ready',
+      address,
+      pid: process.pid,
+      ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}),
+      providers: gateway.offered.providers,
+      routes: gateway.offered.routes,
+    },
     `LLM Gateway listening on ${address}`,
   );
   if (gateway.offered.providers.length === 0) {
@@ -104,7 +126,8 @@ async function main(): Promise<void> {
 }
 
 const USAGE = `Usage:
-  llm-gateway [start] [--config FILE]      run the gateway (or set GATEWAY_CONFIG)
+  llm-gateway [start] [--config FILE] [--workers N]
+                                           run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit

@@ -1,0 +1,353 @@
+/**
+ * Turns the benchmark's JSON result into Markdown: one table per point (median over repeats with min–max),
+ * overheads against the direct baseline of the same repeat, ratios against the peers, and the targets of
+ * DESIGN §14 marked met / not met / not measured.
+ */
+import type { LoadResult } from './loadgen.js';
+import { fmt, type Spread, spread } from './stats.js';
+
+interface M {
+  point: string;
+  target: string;
+  repeat: number;
+  result: LoadResult;
+  cpuUsPerRequest: number | null;
+  rssPeakMiB: number | null;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  finishedAt: string;
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  targets: Array<{
+    name: string;
+    description: string;
+    unavailable: string | null;
+    rssIdleMiB: number | null;
+    rssAfterMiB: number | null;
+  }>;
+  points: Array<{
+    id: string;
+    group: string;
+    label: string;
+    targets: string[];
+    load: { kind: string; rate?: number; connections?: number };
+    stream: boolean;
+  }>;
+  measurements: M[];
+}
+
+type Getter = (m: M) => number | null | undefined;
+
+export class Results {
+  constructor(readonly data: BenchResult) {}
+  of(point: string, target: string): M[] {
+    return this.data.measurements.filter((m) => m.point === point && m.target === target);
+  }
+  stat(point: string, target: string, get: Getter): Spread | null {
+    return spread(this.of(point, target).map(get));
+  }
+  /** Per-repeat difference target − baseline, then the spread of those differences. */
+  delta(point: string, target: string, baseline: string, get: Getter): Spread | null {
+    const base = new Map(this.of(point, baseline).map((m) => [m.repeat, get(m)]));
+    return spread(
+      this.of(point, target).map((m) => {
+        const a = get(m);
+        const b = base.get(m.repeat);
+        return typeof a === 'number' && typeof b === 'number' ? a - b : null;
+      }),
+    );
+  }
+  unavailable(target: string): string | null | undefined {
+    return this.data.targets.find((t) => t.name === target)?.unavailable;
+  }
+}
+
+const p50: Getter = (m) => m.result.latencyMs.p50;
+const p99: Getter = (m) => m.result.latencyMs.p99;
+const c99: Getter = (m) => m.result.correctedMs?.p99;
+const tput: Getter = (m) => m.result.throughput;
+const cpu: Getter = (m) => m.cpuUsPerRequest;
+const rss: Getter = (m) => m.rssPeakMiB;
+const errRate: Getter = (m) =>
+  m.result.sent > 0 ? (m.result.errors / Math.max(1, m.result.completed)) * 100 : null;
+const t50: Getter = (m) => m.result.ttfbMs?.p50;
+const t99: Getter = (m) => m.result.ttfbMs?.p99;
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+function table(head: string[], rows: string[][]): string[] {
+  return [row(head), row(head.map(() => '---')), ...rows.map(row)];
+}
+
+export function renderMarkdown(data: BenchResult): string {
+  const r = new Results(data);
+  const lines: string[] = [];
+  const m = data.machine as {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    kernel: string;
+    node: string;
+    loadavgStart: number[];
+    loadavgEnd: number[];
+    pinning: unknown;
+  };
+  const s = data.settings as { repeats: number; durationS: number; warmupS: number; quick: boolean };
+  lines.push(`# Benchmark ${data.startedAt}`, '');
+  lines.push(
+    `Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
+      `Load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')}. ` +
+      `Pinning: ${m.pinning ? JSON.stringify(m.pinning) : 'none'}.`,
+    '',
+    `${s.repeats} repeat(s) of ${s.durationS} s per point after ${s.warmupS} s warm-up; targets interleaved, order rotated each repeat. ` +
+      'Cells: median (min–max over repeats). Latency in ms, service time from the actual send; "corrected" is from the due time of an open-loop schedule. ' +
+      "Overhead = target − direct in the same repeat. CPU = the proxy process tree's utime+stime per completed request (µs).",
+    '',
+  );
+  if (s.quick) lines.push('**Quick run (smoke): too short to quote.**', '');
+
+  lines.push('## Targets', '');
+  lines.push(
+    ...table(
+      ['target', 'what', 'status', 'RSS idle MiB', 'RSS after load MiB'],
+      data.targets.map((t) => [
+        t.name,
+        t.description,
+        t.unavailable ? `not available on this build: ${t.unavailable.replaceAll('|', '/')}` : 'measured',
+        t.rssIdleMiB?.toFixed(1) ?? '—',
+        t.rssAfterMiB?.toFixed(1) ?? '—',
+      ]),
+    ),
+    '',
+  );
+
+  for (const point of data.points) {
+    const names = point.targets.filter((t) => r.of(point.id, t).length > 0);
+    const missing = point.targets.filter((t) => r.of(point.id, t).length === 0);
+    lines.push(`## ${point.label} (\`${point.id}\`)`, '');
+    if (names.length === 0) {
+      lines.push('Not measured: no target of this point is available on this build.', '');
+      continue;
+    }
+    const hasDirect = names.includes('direct');
+    if (point.stream) {
+      lines.push(
+        ...table(
+          [
+            'target',
+            'req/s',
+            'TTFB p50',
+            'TTFB p99',
+            'TTFB overhead p50',
+            'total p50',
+            'total p99',
+            'total overhead p50',
+            'CPU µs/req',
+            'RSS peak MiB',
+            'errors %',
+          ],
+          names.map((t) => [
+            t,
+            fmt(r.stat(point.id, t, tput), 0),
+            fmt(r.stat(point.id, t, t50)),
+            fmt(r.stat(point.id, t, t99)),
+            hasDirect && t !== 'direct' ? fmt(r.delta(point.id, t, 'direct', t50)) : '—',
+            fmt(r.stat(point.id, t, p50)),
+            fmt(r.stat(point.id, t, p99)),
+            hasDirect && t !== 'direct' ? fmt(r.delta(point.id, t, 'direct', p50)) : '—',
+            fmt(r.stat(point.id, t, cpu), 0),
+            fmt(r.stat(point.id, t, rss), 0),
+            fmt(r.stat(point.id, t, errRate), 2),
+          ]),
+        ),
+      );
+    } else if (point.load.kind === 'closed') {
+      lines.push(
+        ...table(
+          [
+            'target',
+            'req/s',
+            'p50',
+            'p99',
+            'CPU µs/req',
+            'req/s per core (1e6 ÷ CPU µs)',
+            'RSS peak MiB',
+            'errors %',
+          ],
+          names.map((t) => [
+            t,
+            fmt(r.stat(point.id, t, tput), 0),
+            fmt(r.stat(point.id, t, p50)),
+            fmt(r.stat(point.id, t, p99)),
+            fmt(r.stat(point.id, t, cpu), 0),
+            fmt(
+              r.stat(point.id, t, (x) => (x.cpuUsPerRequest ? 1e6 / x.cpuUsPerRequest : null)),
+              0,
+            ),
+            fmt(r.stat(point.id, t, rss), 0),
+            fmt(r.stat(point.id, t, errRate), 2),
+          ]),
+        ),
+      );
+    } else {
+      const cacheCol = point.id.startsWith('cache') || point.id.startsWith('semantic');
+      lines.push(
+        ...table(
+          [
+            'target',
+            'req/s',
+            'p50',
+            'p99',
+            'p99 corrected',
+            'overhead p50',
+            'overhead p99',
+            'CPU µs/req',
+            'RSS peak MiB',
+            'errors %',
+            ...(cacheCol ? ['X-Cache-Status'] : []),
+          ],
+          names.map((t) => [
+            t,
+            fmt(r.stat(point.id, t, tput), 0),
+            fmt(r.stat(point.id, t, p50)),
+            fmt(r.stat(point.id, t, p99)),
+            fmt(r.stat(point.id, t, c99)),
+            hasDirect && t !== 'direct' ? fmt(r.delta(point.id, t, 'direct', p50)) : '—',
+            hasDirect && t !== 'direct' ? fmt(r.delta(point.id, t, 'direct', p99)) : '—',
+            fmt(r.stat(point.id, t, cpu), 0),
+            fmt(r.stat(point.id, t, rss), 0),
+            fmt(r.stat(point.id, t, errRate), 2),
+            ...(cacheCol
+              ? [
+                  Object.entries(r.of(point.id, t)[0]?.result.cache ?? {})
+                    .map(([k, v]) => `${k}:${v}`)
+                    .join(' '),
+                ]
+              : []),
+          ]),
+        ),
+      );
+    }
+    if (missing.length > 0) {
+      lines.push(
+        '',
+        `Not available on this build: ${missing.map((t) => `${t} (${r.unavailable(t) ?? 'not started'})`).join('; ')}.`,
+      );
+    }
+    lines.push('');
+  }
+
+  lines.push('## Ratios and targets (DESIGN §14)', '');
+  lines.push(...targetsTable(r), '');
+  return `${lines.join('\n')}\n`;
+}
+
+function median(s: Spread | null): number | null {
+  return s ? s.median : null;
+}
+
+/** The §14 goals, each with the measured value and met / not met / not measured. */
+export function targetsTable(r: Results): string[] {
+  const pts = r.data.points.map((p) => p.id);
+  const rateId = pts.find((p) => p === 'overhead@1000') ?? pts.find((p) => p.startsWith('overhead@'));
+  const maxId = pts.find((p) => p === 'max@64') ?? pts.find((p) => p.startsWith('max@'));
+  const streamId = pts.find((p) => p.startsWith('stream@'));
+  const cacheId = pts.find((p) => p.startsWith('cache@'));
+  const rows: string[][] = [];
+  const check = (goal: string, value: number | null, ok: (v: number) => boolean, unit: string, note = '') => {
+    rows.push([
+      goal,
+      value === null ? '—' : `${value.toFixed(3)} ${unit}`,
+      value === null ? 'not measured' : ok(value) ? 'met' : '**not met**',
+      note,
+    ]);
+  };
+  const prod = r.of(rateId ?? '', 'ours-prod').length > 0 ? 'ours-prod' : 'ours';
+  const prodNote =
+    prod === 'ours-prod' ? 'auth + rate limit + accounting on' : 'features not on this build: defaults';
+  if (rateId) {
+    check(
+      `overhead p50 < 0.3 ms (${rateId})`,
+      median(r.delta(rateId, prod, 'direct', p50)),
+      (v) => v < 0.3,
+      'ms',
+      prodNote,
+    );
+    check(
+      `overhead p99 < 1 ms (${rateId})`,
+      median(r.delta(rateId, prod, 'direct', p99)),
+      (v) => v < 1,
+      'ms',
+      prodNote,
+    );
+    const nginx = median(r.delta(rateId, 'nginx', 'direct', p50));
+    const ours = median(r.delta(rateId, prod, 'direct', p50));
+    rows.push([
+      'overhead vs nginx floor (p50)',
+      ours !== null && nginx !== null ? `${ours.toFixed(3)} vs ${nginx.toFixed(3)} ms` : '—',
+      'info',
+      '',
+    ]);
+  }
+  if (maxId) {
+    const ourCpu = median(r.stat(maxId, prod, cpu));
+    const pkCpu = median(r.stat(maxId, 'portkey', cpu));
+    check('CPU per request ≤ 150 µs', ourCpu, (v) => v <= 150, 'µs', `${maxId}, ${prodNote}`);
+    const ratio = ourCpu && pkCpu ? pkCpu / ourCpu : null;
+    check(
+      'throughput per core ≥ 2× Portkey (§14), ≥ 5× (issue 7)',
+      ratio,
+      (v) => v >= 2,
+      '×',
+      ratio !== null
+        ? `Portkey ${pkCpu?.toFixed(0)} µs/req vs ours ${ourCpu?.toFixed(0)}; ≥ 5×: ${ratio >= 5 ? 'met' : 'not met'}`
+        : 'Portkey not measured',
+    );
+    const ourT = median(r.stat(maxId, prod, tput));
+    const pkT = median(r.stat(maxId, 'portkey', tput));
+    rows.push([
+      `max throughput ours ÷ Portkey (${maxId})`,
+      ourT && pkT ? `${(ourT / pkT).toFixed(2)} ×` : '—',
+      'info',
+      ourT && pkT
+        ? `${ourT.toFixed(0)} vs ${pkT.toFixed(0)} req/s (load generator and upstream share one CPU)`
+        : '',
+    ]);
+  }
+  if (cacheId) {
+    check(
+      'exact-cache hit p99 < 1 ms (memory)',
+      median(r.stat(cacheId, 'ours-cache-memory', p99)),
+      (v) => v < 1,
+      'ms',
+    );
+    check(
+      'exact-cache hit p99 < 2 ms (Redis)',
+      median(r.stat(cacheId, 'ours-cache-redis', p99)),
+      (v) => v < 2,
+      'ms',
+    );
+  }
+  if (pts.includes('semantic@100'))
+    check(
+      'semantic lookup p99 < 50 ms',
+      median(r.stat('semantic@100', 'ours-semantic', p99)),
+      (v) => v < 50,
+      'ms',
+    );
+  if (streamId)
+    check(
+      'streaming TTFB within 1 ms of direct (p50)',
+      median(r.delta(streamId, 'ours', 'direct', t50)),
+      (v) => v <= 1,
+      'ms',
+    );
+  const idle = r.data.targets.find((t) => t.name === 'ours')?.rssIdleMiB ?? null;
+  check('RSS idle < 150 MB', idle, (v) => v < 150, 'MiB');
+  const peak = spread(r.data.measurements.filter((x) => x.target === prod).map(rss));
+  check('RSS peak under load ≤ 150 MiB (issue 7)', peak ? peak.max : null, (v) => v <= 150, 'MiB', prod);
+  return table(['goal', 'measured (median)', 'result', 'note'], rows);
+}

@@ -1,0 +1,793 @@
+/**
+ * `npm run bench`: the performance benchmark of DESIGN §14. Starts the mock upstream, the gateway in
+ * several configurations, the peers (Portkey, nginx) and drives them from this process, pinned with
+ * taskset: upstream and load generator on one CPU, the proxies on the other. Every point is repeated with
+ * the targets interleaved and the order rotated per repeat; the report gives the median with min–max.
+ * Writes `<out>.json` and `<out>.md`. See bench/README.md and docs/performance.md.
+ *
+ *   npm run bench                         full run (≈15 min on 2 cores)
+ *   npm run bench -- --quick              a few seconds per point, one repeat
+ *   npm run bench -- --only overhead,stream --repeats 5 --duration 10
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { type LoadResult, type RequestSpec, runAtRate, runClosedLoop } from './lib/loadgen.js';
+import {
+  createKeyViaAdmin,
+  HIT_BODY,
+  post,
+  probeAccounting,
+  probeExactCache,
+  probeKeys,
+  probeRateLimit,
+  probeSemanticCache,
+  probeServes,
+  SEMANTIC_QUERY,
+  SEMANTIC_SEED,
+} from './lib/probe.js';
+import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
+import { renderMarkdown } from './lib/report.js';
+import {
+  buildGateway,
+  formatJson,
+  nginxAvailable,
+  type Proc,
+  pinSelf,
+  portkeyAvailable,
+  REPO_ROOT,
+  startBareProxy,
+  startGateway,
+  startMock,
+  startNginx,
+  startPortkey,
+} from './lib/targets.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeats: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    rates: { type: 'string', default: '500,1000' },
+    connections: { type: 'string', default: '16,64' },
+    'stream-rate': { type: 'string', default: '200' },
+    'feature-rate': { type: 'string', default: '1000' },
+    workers: { type: 'string', default: String(Math.max(2, availableParallelism())) },
+    only: { type: 'string' },
+    peers: { type: 'string', default: 'portkey,nginx,node-bare' },
+    // Also measure the gateway compiled to JavaScript (tsc) next to the tsx default.
+    'skip-compiled': { type: 'boolean', default: false },
+    // Extra env for every gateway variant, e.g. --gateway-env LOG_LEVEL=warn (experiments).
+    'gateway-env': { type: 'string', multiple: true, default: [] },
+    out: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    // Accounting runs against a database of its own, created here and dropped at the end.
+    'postgres-url': {
+      type: 'string',
+      default: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    },
+  },
+});
+
+const GROUPS = ['overhead', 'throughput', 'features', 'cache', 'stream', 'workers'] as const;
+type Group = (typeof GROUPS)[number];
+const only = new Set<Group>((opts.only?.split(',') ?? GROUPS) as Group[]);
+for (const g of only)
+  if (!GROUPS.includes(g)) throw new Error(`--only: unknown group "${g}" (${GROUPS.join(', ')})`);
+const quick = opts.quick;
+const repeats = Number(opts.repeats ?? (quick ? 1 : 3));
+const durationMs = Number(opts.duration ?? (quick ? 1 : 8)) * 1000;
+const warmupMs = Number(opts.warmup ?? (quick ? 0.3 : 2)) * 1000;
+const rates = opts.rates.split(',').map(Number);
+const conns = opts.connections.split(',').map(Number);
+const streamRate = Number(opts['stream-rate']);
+const featureRate = Number(opts['feature-rate']);
+const workers = Number(opts.workers);
+const peers = new Set(opts.peers === 'none' ? [] : opts.peers.split(','));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+const out = opts.out ?? join(REPO_ROOT, 'bench/results', `bench-${stamp}`);
+const tmp = join(REPO_ROOT, 'bench/.tmp', stamp);
+mkdirSync(tmp, { recursive: true });
+mkdirSync(dirname(out), { recursive: true });
+
+// Two CPUs or more: the gateway (and peers) on CPU 1, upstream + load generator on CPU 0.
+const ncpu = availableParallelism();
+const pin = !opts['no-pin'] && ncpu >= 2;
+const LOAD_CPUS = pin ? '0' : null;
+const PROXY_CPUS = pin ? '1' : null;
+const ALL_CPUS = pin ? `0-${ncpu - 1}` : null;
+const pinnedSelf = pinSelf(LOAD_CPUS);
+
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// ---------------------------------------------------------------- targets
+
+interface Target {
+  name: string;
+  description: string;
+  proc: Proc | null;
+  /** The process whose CPU and RSS are reported (the proxy; null for direct). */
+  measured: Proc | null;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  unavailable: string | null;
+  rssIdleMiB: number | null;
+  rssAfterMiB: number | null;
+}
+
+const UPSTREAM_KEY = 'sk-bench-upstream-key';
+const ADMIN_KEY = `bench-admin-${randomBytes(12).toString('hex')}`;
+const API_KEY = `sk-bench-${randomBytes(16).toString('hex')}`;
+const KEYS_YAML = `auth:
+  mode: keys
+  keys:
+    - name: bench
+      key_sha256: ${createHash('sha256').update(API_KEY).digest('hex')}
+      user_id: bench-user
+      tier: enterprise
+`;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const redisPrefix = `bench:${stamp}:`;
+// Generous limits: the benchmark measures the cost of checking a bucket, not of being refused.
+const RATE_LIMIT_ENV = {
+  RATE_LIMIT_ENABLED: 'true',
+  RATE_LIMIT_DEFAULT_RATE: '100000000',
+  RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
+};
+
+type Probe = (origin: string, headers: Record<string, string>) => Promise<string | null>;
+
+interface GatewayVariant {
+  name: string;
+  description: string;
+  env: Record<string, string>;
+  keys: boolean;
+  probes: Probe[];
+  workers?: number;
+  cpus?: string | null;
+  /** Compiled entry instead of tsx; a string = why it is not available. */
+  entry?: string | { error: string };
+}
+
+let compiled: { entry: string } | { error: string } | null = null;
+
+const gatewayEnv = Object.fromEntries(
+  (opts['gateway-env'] as string[]).map((kv) => [
+    kv.slice(0, kv.indexOf('=')),
+    kv.slice(kv.indexOf('=') + 1),
+  ]),
+);
+const targets = new Map<string, Target>();
+const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
+let benchDatabaseUrl: string | null = null;
+let databaseNote = '';
+
+/** A fresh PostgreSQL database for the accounting variants; PGlite (in memory) when PostgreSQL is down. */
+async function createBenchDatabase(): Promise<void> {
+  const client = new pg.Client({ connectionString: opts['postgres-url'], connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query(`CREATE DATABASE ${benchDatabase}`);
+    const url = new URL(opts['postgres-url']);
+    url.pathname = `/${benchDatabase}`;
+    benchDatabaseUrl = url.toString();
+    databaseNote = `PostgreSQL database ${benchDatabase} (dropped after the run)`;
+  } catch (err) {
+    databaseNote = `PostgreSQL not reachable (${(err as Error).message}): accounting uses PGlite in memory`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  log(`database: ${databaseNote}`);
+}
+
+async function dropBenchDatabase(): Promise<void> {
+  if (!benchDatabaseUrl) return;
+  const client = new pg.Client({ connectionString: opts['postgres-url'], connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${benchDatabase} WITH (FORCE)`);
+  } catch (err) {
+    log(`could not drop database ${benchDatabase}: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+const procs: Proc[] = [];
+let mock: Proc;
+
+function variants(): GatewayVariant[] {
+  const redis = { REDIS_URL: opts['redis-url'], REDIS_KEY_PREFIX: redisPrefix };
+  const db: Record<string, string> = benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {};
+  const v: GatewayVariant[] = [
+    {
+      name: 'ours',
+      description: 'gateway, defaults (no auth, info logs)',
+      env: {},
+      keys: false,
+      probes: [probeServes],
+    },
+  ];
+  if ((only.has('overhead') || only.has('throughput')) && compiled) {
+    v.push({
+      name: 'ours-compiled',
+      description: 'gateway compiled with tsc (node dist/main.js), defaults',
+      env: {},
+      keys: false,
+      probes: [probeServes],
+      entry: 'entry' in compiled ? compiled.entry : compiled,
+    });
+  }
+  if (only.has('overhead') || only.has('throughput') || only.has('features')) {
+    v.push({
+      name: 'ours-prod',
+      description: 'gateway, auth keys + rate limit (memory) + usage accounting (PostgreSQL)',
+      env: { ...RATE_LIMIT_ENV, ...db },
+      keys: true,
+      probes: [probeKeys, probeRateLimit, probeAccounting],
+    });
+  }
+  if (only.has('features')) {
+    v.push(
+      {
+        name: 'ours-quiet',
+        description: 'gateway, LOG_LEVEL=warn (no per-request log line)',
+        env: { LOG_LEVEL: 'warn' },
+        keys: false,
+        probes: [probeServes],
+      },
+      { name: 'ours-keys', description: 'gateway, API key auth', env: {}, keys: true, probes: [probeKeys] },
+      {
+        name: 'ours-rl-memory',
+        description: 'gateway, keys + rate limit (memory)',
+        env: RATE_LIMIT_ENV,
+        keys: true,
+        probes: [probeKeys, probeRateLimit],
+      },
+      {
+        name: 'ours-rl-redis',
+        description: 'gateway, keys + rate limit (Redis)',
+        env: { ...RATE_LIMIT_ENV, ...redis },
+        keys: true,
+        probes: [probeKeys, probeRateLimit],
+      },
+      {
+        name: 'ours-accounting',
+        description: 'gateway, keys + usage accounting (PostgreSQL)',
+        env: db,
+        keys: true,
+        probes: [probeKeys, probeAccounting],
+      },
+    );
+  }
+  if (only.has('cache')) {
+    v.push(
+      {
+        name: 'ours-cache-memory',
+        description: 'gateway, exact cache (memory), hits',
+        env: {},
+        keys: false,
+        probes: [probeExactCache],
+      },
+      {
+        name: 'ours-cache-redis',
+        description: 'gateway, exact cache (Redis), hits',
+        env: redis,
+        keys: false,
+        probes: [probeExactCache],
+      },
+      {
+        name: 'ours-semantic',
+        description: 'gateway, semantic cache hits (paraphrase of a cached prompt)',
+        env: { ENABLE_SEMANTIC_CACHE: 'true' },
+        keys: false,
+        probes: [probeSemanticCache],
+      },
+    );
+  }
+  if (only.has('workers') && workers > 1) {
+    v.push({
+      name: `ours-workers${workers}`,
+      description: `gateway, --workers ${workers} on all ${ncpu} CPUs`,
+      env: {},
+      keys: false,
+      probes: [probeServes],
+      workers,
+      cpus: ALL_CPUS,
+    });
+  }
+  return v;
+}
+
+async function startVariant(variant: GatewayVariant): Promise<void> {
+  const base: Omit<Target, 'proc' | 'measured' | 'origin' | 'headers' | 'unavailable'> = {
+    name: variant.name,
+    description: variant.description,
+    path: '/v1/chat/completions',
+    rssIdleMiB: null,
+    rssAfterMiB: null,
+  };
+  const env = {
+    ...gatewayEnv,
+    ...variant.env,
+    ...(variant.keys ? { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' } : {}),
+  };
+  const nodeFlags =
+    opts['cpu-prof'] && variant.name === 'ours'
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof')}`]
+      : [];
+  const cpusFor = variant.cpus === undefined ? PROXY_CPUS : variant.cpus;
+  let proc: Proc;
+  let key: string | null = null;
+  if (typeof variant.entry === 'object') {
+    targets.set(variant.name, {
+      ...base,
+      proc: null,
+      measured: null,
+      origin: '',
+      headers: {},
+      unavailable: variant.entry.error,
+    });
+    return;
+  }
+  const entry = variant.entry;
+  try {
+    // Static keys in the config file (the core build); a build with database keys may reject them, and
+    // is then asked for a key through its admin API.
+    try {
+      proc = await startGateway(variant.name, tmp, cpusFor, mock.origin, {
+        env,
+        ...(variant.keys ? { yaml: KEYS_YAML } : {}),
+        workers: variant.workers ?? 1,
+        nodeFlags,
+        ...(entry ? { entry } : {}),
+      });
+      if (variant.keys) key = (await createKeyViaAdmin(proc.origin, ADMIN_KEY)) ?? API_KEY;
+    } catch (err) {
+      if (!variant.keys) throw err;
+      proc = await startGateway(`${variant.name}-dbkeys`, tmp, cpusFor, mock.origin, {
+        env,
+        workers: variant.workers ?? 1,
+      });
+      key = await createKeyViaAdmin(proc.origin, ADMIN_KEY);
+      if (!key)
+        throw new Error(
+          `no API key: the config's static keys were refused (${(err as Error).message}) and POST /admin/keys gave none`,
+        );
+    }
+  } catch (err) {
+    targets.set(variant.name, {
+      ...base,
+      proc: null,
+      measured: null,
+      origin: '',
+      headers: {},
+      unavailable: `did not start: ${(err as Error).message}`,
+    });
+    return;
+  }
+  procs.push(proc);
+  const headers: Record<string, string> = {
+    ...JSON_HEADERS,
+    ...(key ? { authorization: `Bearer ${key}` } : {}),
+  };
+  let unavailable: string | null = null;
+  for (const probe of variant.probes) {
+    try {
+      unavailable = await probe(proc.origin, headers);
+    } catch (err) {
+      unavailable = `probe failed: ${(err as Error).message}`;
+    }
+    if (unavailable) break;
+  }
+  targets.set(variant.name, { ...base, proc, measured: proc, origin: proc.origin, headers, unavailable });
+  log(`${variant.name}: ${unavailable ? `NOT AVAILABLE (${unavailable})` : `ready on ${proc.origin}`}`);
+}
+
+async function startTargets(): Promise<void> {
+  log(
+    `pinning: ${pin ? `load+upstream on CPU ${LOAD_CPUS}, proxies on CPU ${PROXY_CPUS}${pinnedSelf ? '' : ' (could not pin this process)'}` : 'off'}`,
+  );
+  if (only.has('overhead') || only.has('throughput') || only.has('features')) await createBenchDatabase();
+  if (!opts['skip-compiled'] && (only.has('overhead') || only.has('throughput'))) {
+    const built = buildGateway(join(tmp, 'dist'));
+    compiled = built;
+    log(`compiled gateway: ${'entry' in built ? built.entry : built.error}`);
+  }
+  mock = await startMock('mock', tmp, LOAD_CPUS, { chunks: 20 });
+  procs.push(mock);
+  targets.set('direct', {
+    name: 'direct',
+    description: 'straight to the mock upstream (baseline)',
+    proc: mock,
+    measured: null,
+    origin: mock.origin,
+    path: '/v1/chat/completions',
+    headers: { ...JSON_HEADERS, authorization: `Bearer ${UPSTREAM_KEY}` },
+    unavailable: null,
+    rssIdleMiB: null,
+    rssAfterMiB: null,
+  });
+  // Two at a time: starting a dozen Node processes at once on a small machine only makes each slower.
+  const list = variants();
+  for (let i = 0; i < list.length; i += 2) await Promise.all(list.slice(i, i + 2).map(startVariant));
+
+  if (peers.has('portkey')) {
+    const missing = portkeyAvailable();
+    const t: Target = {
+      name: 'portkey',
+      description: 'Portkey AI Gateway 1.15 (peer)',
+      proc: null,
+      measured: null,
+      origin: '',
+      path: '/v1/chat/completions',
+      headers: {
+        ...JSON_HEADERS,
+        authorization: `Bearer ${UPSTREAM_KEY}`,
+        'x-portkey-provider': 'openai',
+        'x-portkey-custom-host': `${mock.origin}/v1`,
+      },
+      unavailable: missing,
+      rssIdleMiB: null,
+      rssAfterMiB: null,
+    };
+    if (!missing) {
+      try {
+        const proc = await startPortkey('portkey', tmp, PROXY_CPUS);
+        procs.push(proc);
+        t.proc = proc;
+        t.measured = proc;
+        t.origin = proc.origin;
+        t.unavailable = await probeServes(proc.origin, t.headers);
+      } catch (err) {
+        t.unavailable = `did not start: ${(err as Error).message}`;
+      }
+    }
+    targets.set('portkey', t);
+    log(`portkey: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
+  }
+  if (peers.has('nginx')) {
+    const missing = nginxAvailable();
+    const t: Target = {
+      name: 'nginx',
+      description: 'nginx proxy_pass, 1 worker, upstream keep-alive (floor of one proxy hop)',
+      proc: null,
+      measured: null,
+      origin: '',
+      path: '/v1/chat/completions',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${UPSTREAM_KEY}` },
+      unavailable: missing,
+      rssIdleMiB: null,
+      rssAfterMiB: null,
+    };
+    if (!missing) {
+      try {
+        const proc = await startNginx('nginx', tmp, PROXY_CPUS, mock.port);
+        procs.push(proc);
+        t.proc = proc;
+        t.measured = proc;
+        t.origin = proc.origin;
+        t.unavailable = await probeServes(proc.origin, t.headers);
+      } catch (err) {
+        t.unavailable = `did not start: ${(err as Error).message}`;
+      }
+    }
+    targets.set('nginx', t);
+    log(`nginx: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
+  }
+  if (peers.has('node-bare')) {
+    const t: Target = {
+      name: 'node-bare',
+      description: 'bare Node.js proxy: node:http + undici, bytes through (floor for a Node proxy)',
+      proc: null,
+      measured: null,
+      origin: '',
+      path: '/v1/chat/completions',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${UPSTREAM_KEY}` },
+      unavailable: null,
+      rssIdleMiB: null,
+      rssAfterMiB: null,
+    };
+    try {
+      const proc = await startBareProxy('node-bare', tmp, PROXY_CPUS, mock.origin);
+      procs.push(proc);
+      t.proc = proc;
+      t.measured = proc;
+      t.origin = proc.origin;
+      t.unavailable = await probeServes(proc.origin, t.headers);
+    } catch (err) {
+      t.unavailable = `did not start: ${(err as Error).message}`;
+    }
+    targets.set('node-bare', t);
+    log(`node-bare: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
+  }
+  // Idle RSS after one request each (modules loaded, pools warm), before any load.
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const t of targets.values())
+    if (t.measured && !t.unavailable) t.rssIdleMiB = treeRssMiB(t.measured.pid);
+}
+
+// ---------------------------------------------------------------- points
+
+type BodyKind = 'miss' | 'hit' | 'semantic';
+interface Point {
+  id: string;
+  group: Group;
+  label: string;
+  targets: string[];
+  load: { kind: 'rate'; rate: number } | { kind: 'closed'; connections: number };
+  body: BodyKind;
+  stream: boolean;
+}
+
+function points(): Point[] {
+  const p: Point[] = [];
+  const proxies = ['direct', 'ours', 'ours-compiled', 'ours-prod', 'portkey', 'nginx', 'node-bare'];
+  if (only.has('overhead')) {
+    for (const rate of rates) {
+      p.push({
+        id: `overhead@${rate}`,
+        group: 'overhead',
+        label: `non-stream cache miss at ${rate} req/s`,
+        targets: proxies,
+        load: { kind: 'rate', rate },
+        body: 'miss',
+        stream: false,
+      });
+    }
+  }
+  if (only.has('throughput')) {
+    for (const c of conns) {
+      p.push({
+        id: `max@${c}`,
+        group: 'throughput',
+        label: `max throughput, ${c} connections`,
+        targets: proxies,
+        load: { kind: 'closed', connections: c },
+        body: 'miss',
+        stream: false,
+      });
+    }
+  }
+  if (only.has('features')) {
+    p.push({
+      id: `features@${featureRate}`,
+      group: 'features',
+      label: `feature costs, cache miss at ${featureRate} req/s`,
+      targets: [
+        'direct',
+        'ours',
+        'ours-quiet',
+        'ours-keys',
+        'ours-rl-memory',
+        'ours-rl-redis',
+        'ours-accounting',
+        'ours-prod',
+      ],
+      load: { kind: 'rate', rate: featureRate },
+      body: 'miss',
+      stream: false,
+    });
+  }
+  if (only.has('cache')) {
+    p.push(
+      {
+        id: `cache@${featureRate}`,
+        group: 'cache',
+        label: `exact-cache hits at ${featureRate} req/s`,
+        targets: ['direct', 'ours-cache-memory', 'ours-cache-redis'],
+        load: { kind: 'rate', rate: featureRate },
+        body: 'hit',
+        stream: false,
+      },
+      {
+        id: 'semantic@100',
+        group: 'cache',
+        label: 'semantic-cache hits at 100 req/s',
+        targets: ['ours-semantic'],
+        load: { kind: 'rate', rate: 100 },
+        body: 'semantic',
+        stream: false,
+      },
+    );
+  }
+  if (only.has('stream')) {
+    p.push({
+      id: `stream@${streamRate}`,
+      group: 'stream',
+      label: `streaming, 20 chunks, at ${streamRate} req/s`,
+      targets: ['direct', 'ours', 'portkey', 'nginx', 'node-bare'],
+      load: { kind: 'rate', rate: streamRate },
+      body: 'miss',
+      stream: true,
+    });
+  }
+  if (only.has('workers') && workers > 1) {
+    p.push({
+      id: 'workers@64',
+      group: 'workers',
+      label: `max throughput, 64 connections, 1 process vs --workers ${workers}`,
+      targets: ['direct', 'ours', `ours-workers${workers}`],
+      load: { kind: 'closed', connections: 64 },
+      body: 'miss',
+      stream: false,
+    });
+  }
+  return p;
+}
+
+let counter = 0;
+function bodyFn(kind: BodyKind, stream: boolean): (i: number) => string {
+  if (kind === 'hit') {
+    const fixed = JSON.stringify(HIT_BODY);
+    return () => fixed;
+  }
+  if (kind === 'semantic') {
+    const fixed = JSON.stringify(SEMANTIC_QUERY);
+    return () => fixed;
+  }
+  // Unique prompt and temperature 0.7: never a cache hit on any build.
+  return () =>
+    JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: `Benchmark prompt ${stamp} number ${counter++}: say hello.` }],
+      temperature: 0.7,
+      ...(stream ? { stream: true } : {}),
+    });
+}
+
+export interface Measurement {
+  point: string;
+  target: string;
+  repeat: number;
+  order: number;
+  result: LoadResult;
+  cpuSeconds: number | null;
+  cpuUsPerRequest: number | null;
+  rssPeakMiB: number | null;
+}
+
+async function measure(point: Point, t: Target, repeat: number, order: number): Promise<Measurement> {
+  const spec: RequestSpec = {
+    origin: t.origin,
+    path: t.path,
+    headers: t.headers,
+    body: bodyFn(point.body, point.stream),
+    stream: point.stream,
+  };
+  // Warm-up at the same load, not measured (JIT, connection pools).
+  if (warmupMs > 0) {
+    if (point.load.kind === 'rate') await runAtRate(spec, { rate: point.load.rate, durationMs: warmupMs });
+    else await runClosedLoop(spec, { connections: point.load.connections, durationMs: warmupMs });
+  }
+  const pid = t.measured?.pid ?? null;
+  const cpu0 = pid ? treeCpuSeconds(pid) : null;
+  const rss = pid ? sampleRss(pid) : null;
+  const result =
+    point.load.kind === 'rate'
+      ? await runAtRate(spec, { rate: point.load.rate, durationMs })
+      : await runClosedLoop(spec, { connections: point.load.connections, durationMs });
+  const cpu1 = pid ? treeCpuSeconds(pid) : null;
+  const rssPeakMiB = rss ? rss.stop() : null;
+  const cpuSeconds = cpu0 !== null && cpu1 !== null ? Math.round((cpu1 - cpu0) * 1000) / 1000 : null;
+  const cpuUsPerRequest =
+    cpuSeconds !== null && result.completed > 0
+      ? Math.round((cpuSeconds / result.completed) * 1e6 * 10) / 10
+      : null;
+  return { point: point.id, target: t.name, repeat, order, result, cpuSeconds, cpuUsPerRequest, rssPeakMiB };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const load0 = loadavg();
+  await startTargets();
+  const plan = points();
+  const measurements: Measurement[] = [];
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    for (const point of plan) {
+      const available = point.targets.filter((n) => {
+        const t = targets.get(n);
+        return t && !t.unavailable;
+      });
+      // Nothing to compare when only the baseline is there (e.g. no cache on this build).
+      if (available.every((n) => n === 'direct')) continue;
+      // Rotate the order each repeat so no target always runs first (or right after the same neighbour).
+      const rotated = available.map((_, i) => available[(i + repeat) % available.length] as string);
+      for (const [order, name] of rotated.entries()) {
+        const t = targets.get(name) as Target;
+        if (point.body === 'semantic')
+          await post(t.origin, t.path, SEMANTIC_SEED, t.headers).catch(() => undefined);
+        const m = await measure(point, t, repeat, order);
+        measurements.push(m);
+        const r = m.result;
+        log(
+          `r${repeat + 1}/${repeats} ${point.id} ${name}: ${r.throughput} req/s ok=${r.ok} err=${r.errors} p50=${r.latencyMs.p50} p99=${r.latencyMs.p99} ms` +
+            (r.ttfbMs ? ` ttfb50=${r.ttfbMs.p50}` : '') +
+            (m.cpuUsPerRequest !== null ? ` cpu=${m.cpuUsPerRequest} µs/req` : '') +
+            (m.rssPeakMiB !== null ? ` rss=${m.rssPeakMiB} MiB` : ''),
+        );
+      }
+    }
+  }
+  // RSS back near idle after the load? Give the GC a moment.
+  await new Promise((r) => setTimeout(r, quick ? 500 : 5000));
+  for (const t of targets.values())
+    if (t.measured && !t.unavailable) t.rssAfterMiB = treeRssMiB(t.measured.pid);
+
+  const result = {
+    version: 1,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: ncpu,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      kernel: release(),
+      node: process.version,
+      loadavgStart: load0.map((x) => Math.round(x * 100) / 100),
+      loadavgEnd: loadavg().map((x) => Math.round(x * 100) / 100),
+      pinning: pin ? { load_and_upstream: LOAD_CPUS, proxies: PROXY_CPUS, self_pinned: pinnedSelf } : null,
+      database: databaseNote,
+    },
+    settings: {
+      quick,
+      repeats,
+      durationS: durationMs / 1000,
+      warmupS: warmupMs / 1000,
+      rates,
+      connections: conns,
+      streamRate,
+      featureRate,
+      workers,
+    },
+    targets: [...targets.values()].map((t) => ({
+      name: t.name,
+      description: t.description,
+      unavailable: t.unavailable,
+      rssIdleMiB: t.rssIdleMiB,
+      rssAfterMiB: t.rssAfterMiB,
+    })),
+    points: plan.map(({ id, group, label, targets: ts, load, body, stream }) => ({
+      id,
+      group,
+      label,
+      targets: ts,
+      load,
+      body,
+      stream,
+    })),
+    measurements,
+  };
+  writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(`${out}.md`, renderMarkdown(result));
+  formatJson(`${out}.json`);
+  log(`wrote ${out}.json and ${out}.md`);
+}
+
+async function shutdown(failed: boolean): Promise<void> {
+  await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
+  await dropBenchDatabase();
+  if (failed) log(`process logs kept in ${tmp}`);
+  else if (opts['cpu-prof']) log(`CPU profiles in ${join(tmp, 'cpu-prof')}`);
+  else rmSync(tmp, { recursive: true, force: true });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  log(`failed: ${(err as Error).stack ?? err}`);
+  code = 1;
+} finally {
+  await shutdown(code !== 0);
+}
+process.exit(code);
