@@ -18,11 +18,11 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
+import { parseWorkers, runPrimary } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
 import { createLogger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
-import { parseWorkers, runPrimary } from './server/workers.js';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
