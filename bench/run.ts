@@ -143,6 +143,13 @@ const RATE_LIMIT_ENV = {
   RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
 };
 
+/** The bare gateway: rate limits and usage records off (both on by default), nothing on disk. */
+const BARE_ENV = {
+  RATE_LIMIT_ENABLED: 'false',
+  USAGE_ENABLED: 'false',
+  GATEWAY_DATA_DIR: 'memory://',
+};
+
 type Probe = (origin: string, headers: Record<string, string>) => Promise<string | null>;
 
 interface GatewayVariant {
@@ -205,7 +212,10 @@ let mock: Proc;
 
 function variants(): GatewayVariant[] {
   const redis = { REDIS_URL: opts['redis-url'], REDIS_KEY_PREFIX: redisPrefix };
-  const db: Record<string, string> = benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {};
+  const db: Record<string, string> = {
+    USAGE_ENABLED: 'true',
+    ...(benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {}),
+  };
   const v: GatewayVariant[] = [
     {
       name: 'ours',
@@ -315,6 +325,8 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
     rssAfterMiB: null,
   };
   const env = {
+    // Every feature off unless the variant turns it on, so each variant's cost is its own.
+    ...BARE_ENV,
     ...gatewayEnv,
     ...variant.env,
     ...(variant.keys ? { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' } : {}),

@@ -76,7 +76,14 @@ describe('OTLP/HTTP export', () => {
       r.payload.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((s) => s.spans)),
     );
     const names = spans.map((s) => s.name).sort();
-    assert.deepEqual(names, ['auth', 'gateway.request', 'provider.api_call', 'provider.generate']);
+    assert.deepEqual(names, [
+      'auth',
+      'cost.calculate',
+      'cost.record',
+      'gateway.request',
+      'provider.api_call',
+      'provider.generate',
+    ]);
     const root = spans.find((s) => s.name === 'gateway.request');
     const call = spans.find((s) => s.name === 'provider.api_call');
     assert.equal(call?.traceId, root?.traceId);
