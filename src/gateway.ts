@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
+import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
 import { HookRunner, type RequestHook } from './pipeline/hooks.js';
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   env: Readonly<Record<string, string | undefined>>;
   logDestination?: DestinationStream;
   clock?: RetryClock;
+  /** Cache parts replacing the configured ones (tests: a deterministic embedder). */
+  cache?: CacheFeatureOptions;
 }
 
 /** What every feature is built from. */
@@ -117,6 +120,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
   const features: Feature[] = [];
+  const cache = createCacheFeature(services, options.cache);
+  if (cache) features.push(cache);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,

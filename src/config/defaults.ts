@@ -164,5 +164,23 @@ export function defaultConfig(): Config {
     routes: {},
     redis: { url: null, command_timeout_ms: 50, key_prefix: 'llmgw:' },
     database: { url: null, data_dir: './data/pglite' },
+    cache: {
+      enabled: true,
+      ttl_seconds: 3600,
+      max_ttl_seconds: 86_400,
+      max_entries: 10_000,
+      max_bytes: 64 * 1024 * 1024,
+      max_entry_bytes: 1024 * 1024,
+      max_temperature: 0,
+      single_flight: true,
+      compress_above_bytes: 2048,
+      semantic: {
+        enabled: false,
+        max_entries: 1000,
+        embedder: 'local',
+        embedding_model: 'text-embedding-3-small',
+        timeout_ms: 200,
+      },
+    },
   };
 }

@@ -32,7 +32,7 @@ export interface LoadOptions {
 type Json = Record<string, unknown>;
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
-const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool' | 'seconds']> = [
+const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds']> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'int'],
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
@@ -52,6 +52,20 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'bool'
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
+  ['CACHE_ENABLED', 'cache.enabled', 'bool'],
+  ['CACHE_TTL_SECONDS', 'cache.ttl_seconds', 'int'],
+  ['CACHE_MAX_TTL_SECONDS', 'cache.max_ttl_seconds', 'int'],
+  ['CACHE_MAX_ENTRIES', 'cache.max_entries', 'int'],
+  ['CACHE_MAX_BYTES', 'cache.max_bytes', 'int'],
+  ['CACHE_MAX_TEMPERATURE', 'cache.max_temperature', 'number'],
+  ['CACHE_SINGLE_FLIGHT', 'cache.single_flight', 'bool'],
+  ['ENABLE_SEMANTIC_CACHE', 'cache.semantic.enabled', 'bool'],
+  ['SEMANTIC_CACHE_THRESHOLD', 'cache.semantic.threshold', 'number'],
+  ['SEMANTIC_CACHE_MAX_ENTRIES', 'cache.semantic.max_entries', 'int'],
+  ['SEMANTIC_CACHE_EMBEDDER', 'cache.semantic.embedder', 'string'],
+  ['SEMANTIC_CACHE_EMBEDDING_MODEL', 'cache.semantic.embedding_model', 'string'],
+  ['SEMANTIC_CACHE_EMBEDDING_BASE_URL', 'cache.semantic.embedding_base_url', 'string'],
+  ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
 ];
 
 let formatsRegistered = false;
@@ -194,7 +208,7 @@ function describe(error: ValueError): string {
   return error.message;
 }
 
-function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unknown {
+function convert(raw: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds'): unknown {
   switch (kind) {
     case 'string':
       return raw;
@@ -207,6 +221,10 @@ function convert(raw: string, kind: 'string' | 'int' | 'bool' | 'seconds'): unkn
     case 'int': {
       const n = Number(raw);
       return Number.isInteger(n) ? n : undefined;
+    }
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? n : undefined;
     }
     case 'seconds': {
       const n = Number(raw);
