@@ -92,7 +92,8 @@ export function wordEmbedder(dimensions = 256): Embedder & {
         for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
           let h = 2166136261;
           for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), 16777619);
-          v[(h >>> 0) % dimensions] += 1;
+          const i = (h >>> 0) % dimensions;
+          v[i] = (v[i] as number) + 1;
         }
         const norm = Math.hypot(...v) || 1;
         for (let i = 0; i < dimensions; i++) v[i] = (v[i] as number) / norm;
