@@ -62,7 +62,9 @@ export class SemanticCache {
 
   /**
    * The embedding of `text`, or null when the embedder failed or did not answer within the bounded wait
-   * (the request then goes on as an exact miss). Counted in llm_dependency_errors_total{dependency="embedder"}.
+   * (the request then goes on as an exact miss). The embedder counts its own durations and failures
+   * (llm_embedding_generation_duration_seconds, llm_dependency_errors_total{dependency="embedder"}); the
+   * wait given up here is counted here, as an embedder error too.
    */
   async embed(text: string, timeoutMs = this.#options.timeoutMs): Promise<Float32Array | null> {
     const controller = new AbortController();
@@ -70,22 +72,20 @@ export class SemanticCache {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = new Error(`embedding took longer than ${timeoutMs} ms`);
+        this.#deps.metrics.dependencyErrors.inc({ dependency: 'embedder' });
         controller.abort(err);
         reject(err);
       }, timeoutMs);
     });
-    const started = performance.now();
     try {
       const call = this.embedder.embed([text], controller.signal);
       call.catch(() => undefined);
       const [vector] = await Promise.race([call, timeout]);
-      this.#deps.metrics.embeddingDuration.observe((performance.now() - started) / 1000);
       return vector ?? null;
     } catch (err) {
-      this.#deps.metrics.dependencyErrors.inc({ dependency: 'embedder' });
       this.#deps.logger.debug(
         { event: 'cache.embedding_failed', error: err instanceof Error ? err.message : String(err) },
-        'semantic cache: embedding failed; exact cache only',
+        'semantic cache: no embedding; exact cache only',
       );
       return null;
     } finally {
