@@ -120,10 +120,15 @@ export class ResponseCache {
       const running = this.#options.singleFlight ? this.#completions.get(plan.key) : undefined;
       if (running) {
         this.#markCoalesced(ctx);
-        const completion = await running.wait(ctx);
-        adoptUpstream(ctx, running.ctx, false);
-        ctx.costUsd = 0;
-        return completion;
+        try {
+          return await running.wait(ctx);
+        } catch (err) {
+          this.#markMiss(ctx);
+          throw err;
+        } finally {
+          adoptUpstream(ctx, running.ctx, false);
+          ctx.costUsd = 0;
+        }
       }
       this.#markMiss(ctx);
     }
@@ -156,10 +161,15 @@ export class ResponseCache {
       const running = this.#options.singleFlight ? this.#streams.get(plan.key) : undefined;
       if (running) {
         this.#markCoalesced(ctx);
-        const opened = await running.subscribe(ctx);
-        adoptUpstream(ctx, running.ctx, false);
-        ctx.costUsd = 0;
-        return opened;
+        try {
+          return await running.subscribe(ctx);
+        } catch (err) {
+          this.#markMiss(ctx);
+          throw err;
+        } finally {
+          adoptUpstream(ctx, running.ctx, false);
+          ctx.costUsd = 0;
+        }
       }
       this.#markMiss(ctx);
     }
@@ -264,6 +274,7 @@ export class ResponseCache {
     ctx.cache.type = null;
     ctx.responseHeaders['x-cache-status'] = 'MISS';
     ctx.responseHeaders['x-cache-type'] = 'MISS';
+    delete ctx.responseHeaders['x-cache-coalesced'];
   }
 
   #markBypass(ctx: RequestContext): void {

@@ -80,6 +80,7 @@ describe('single-flight', () => {
         const res = await postJson(chatUrl, body);
         const json = (await res.json()) as { error?: { message: string } };
         assert.match(json.error?.message ?? '', /rejected by upstream/);
+        assert.equal(res.headers.get('x-cache-status'), 'MISS', 'an error is never reported as a hit');
         return res.status;
       }),
     );
