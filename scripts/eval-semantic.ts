@@ -1,0 +1,210 @@
+/**
+ * `npm run eval:semantic` — measures the semantic cache's quality (see docs/caching.md, "Semantic quality and
+ * guards"): precision, hit rate on true duplicates and false-hit rate over thresholds × guards, on the held-out
+ * half of QQP, STS-B (binarised), MRPC and a cache simulation on GPTCache's mock data.
+ *
+ * Options: --data <dir> (default ../shared/data/semantic), --qqp-per-half <n> (default 2500),
+ * --embed-only (fill the embedding cache and stop), --tune (on the QQP tuning half only: best threshold per
+ * guard set under a false-hit budget, --budget 0.0075), --no-write (print only), --embedder provider --model <m>
+ * --base-url <url> --dimensions <d> (measure an OpenAI-compatible /v1/embeddings; key in EMBEDDING_API_KEY).
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { createEmbedder } from '../src/cache/semantic/embedders.js';
+import {
+  createMatchGuard,
+  DEFAULT_SEMANTIC_THRESHOLD,
+  GUARD_RULES,
+  type GuardRule,
+} from '../src/cache/semantic/guards.js';
+import { createMetrics } from '../src/telemetry/metrics.js';
+import { loadMock, loadMrpc, loadQqp, loadStsb, STSB_SAME_CUTOFF } from './eval-semantic/data.js';
+import { EmbeddingCache } from './eval-semantic/embed-cache.js';
+import {
+  bestThreshold,
+  ruleCounts,
+  SIMULATION_CANDIDATES,
+  scorePairs,
+  simulateCache,
+} from './eval-semantic/evaluate.js';
+import { renderSection, writeSection } from './eval-semantic/report.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const root = resolve(import.meta.dirname, '..');
+const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
+const perHalf = Number(arg('--qqp-per-half', '2500'));
+
+const qqp = loadQqp(dataDir, perHalf);
+const stsb = loadStsb(dataDir);
+const mrpc = loadMrpc(dataDir);
+const mock = loadMock(dataDir);
+
+const kind = arg('--embedder', 'local') === 'provider' ? 'provider' : 'local';
+const embedder = createEmbedder(
+  kind === 'local'
+    ? { kind }
+    : {
+        kind,
+        model: arg('--model', ''),
+        baseUrl: arg('--base-url', ''),
+        apiKey: process.env.EMBEDDING_API_KEY,
+        dimensions: Number(arg('--dimensions', '0')) || undefined,
+        timeoutMs: 30_000,
+      },
+  { logger: pino({ level: 'warn' }), metrics: createMetrics({ processMetrics: false }) },
+);
+if (embedder.dimensions === 0) throw new Error('--dimensions is required with --embedder provider');
+const cacheFile = `${embedder.id.replace(/[^a-zA-Z0-9.-]+/g, '_')}.bin`;
+const cache = new EmbeddingCache(embedder, join(root, '.cache/eval', cacheFile));
+const texts = [...qqp.tuning, ...qqp.heldOut, ...stsb, ...mrpc].flatMap((p) => [p.a, p.b]);
+texts.push(...mock.flatMap((m) => [m.origin, m.similar]));
+const added = await cache.fill(texts);
+process.stderr.write(`embedded ${added} new texts\n`);
+if (process.argv.includes('--embed-only')) process.exit(0);
+
+const vec = (text: string) => cache.get(text);
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+if (process.argv.includes('--tune')) {
+  // Tuning half only: the best threshold per guard set under a false-hit budget with a safety margin (the
+  // held-out half is not looked at here).
+  const budget = Number(arg('--budget', '0.0075'));
+  const sets: [string, GuardRule[]][] = [
+    ['cosine only', []],
+    ['all rules', [...GUARD_RULES]],
+    ...GUARD_RULES.map((r): [string, GuardRule[]] => [`all but ${r}`, GUARD_RULES.filter((x) => x !== r)]),
+  ];
+  for (const [label, rules] of sets) {
+    const best = bestThreshold(
+      qqp.tuning,
+      vec,
+      (threshold) => createMatchGuard({ threshold, rules }),
+      budget,
+    );
+    console.log(
+      `tuning, ${label}: ${best ? `cos ≥ ${best.threshold}: precision ${pct(best.scores.precision)} hit ${pct(best.scores.recall)} false-hit ${pct(best.scores.falseHitRate)}` : 'no threshold within budget'}`,
+    );
+  }
+  console.log(JSON.stringify(ruleCounts(qqp.tuning, vec, DEFAULT_SEMANTIC_THRESHOLD)));
+  process.exit(0);
+}
+
+// ---- Report: held-out QQP, STS-B, MRPC and the cache simulation over thresholds × guards ----
+
+interface Setting {
+  label: string;
+  threshold: number;
+  rules: GuardRule[];
+  isDefault: boolean;
+}
+
+const settings: Setting[] = [];
+for (const threshold of [0.85, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99]) {
+  settings.push({ label: 'cosine only', threshold, rules: [], isDefault: false });
+}
+for (const threshold of [0.85, 0.9, 0.93, 0.95, DEFAULT_SEMANTIC_THRESHOLD, 0.97, 0.98]) {
+  if (settings.some((s) => s.rules.length > 0 && s.threshold === threshold)) continue;
+  settings.push({
+    label: 'all guards',
+    threshold,
+    rules: [...GUARD_RULES],
+    isDefault: threshold === DEFAULT_SEMANTIC_THRESHOLD,
+  });
+}
+for (const rule of GUARD_RULES) {
+  settings.push({
+    label: `all guards but ${rule}`,
+    threshold: DEFAULT_SEMANTIC_THRESHOLD,
+    rules: GUARD_RULES.filter((r) => r !== rule),
+    isDefault: false,
+  });
+}
+
+// Distractors for the simulation: questions and sentences from the other sets, none of which is in the cache.
+const distractors = [
+  ...qqp.heldOut.slice(0, 500).map((p) => p.a),
+  ...stsb.slice(0, 250).map((p) => p.a),
+  ...mrpc.slice(0, 250).map((p) => p.a),
+];
+
+const results = settings.map((s) => {
+  const guard = createMatchGuard({ threshold: s.threshold, rules: s.rules });
+  return {
+    setting: s,
+    qqpHeldOut: scorePairs(qqp.heldOut, vec, guard),
+    stsb: scorePairs(stsb, vec, guard),
+    mrpc: scorePairs(mrpc, vec, guard),
+    simulation: simulateCache(mock, distractors, vec, guard),
+  };
+});
+
+const pct1 = (x: number) => (x * 100).toFixed(1);
+const name = (s: Setting) =>
+  `${s.isDefault ? '**' : ''}${s.label}, cos ≥ ${s.threshold}${s.isDefault ? ' (default)**' : ''}`;
+const table = [
+  '| setting | QQP precision | QQP hit rate | QQP false hits | STS-B precision | STS-B hit rate | STS-B false hits | MRPC precision | MRPC hit rate | MRPC false hits | sim. hit rate | sim. wrong entry | sim. distractor hits |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...results.map((r) =>
+    [
+      name(r.setting),
+      ...[r.qqpHeldOut, r.stsb, r.mrpc].flatMap((x) => [
+        pct1(x.precision),
+        pct1(x.recall),
+        pct1(x.falseHitRate),
+      ]),
+      pct1(r.simulation.hitRate),
+      pct1(r.simulation.wrongHitRate),
+      pct1(r.simulation.distractorHitRate),
+    ].join(' | '),
+  ),
+].map((line) => (line.startsWith('|') ? line : `| ${line} |`));
+
+const def = results.find((r) => r.setting.isDefault);
+const summary = {
+  generatedAt: new Date().toISOString(),
+  embedder: embedder.id,
+  data: {
+    qqp: { totalPairs: qqp.totalPairs, perHalf, tuning: qqp.tuning.length, heldOut: qqp.heldOut.length },
+    stsb: { pairs: stsb.length, sameCutoff: STSB_SAME_CUTOFF },
+    mrpc: { pairs: mrpc.length },
+    simulation: { entries: mock.length, distractors: distractors.length, candidates: SIMULATION_CANDIDATES },
+  },
+  default: { threshold: DEFAULT_SEMANTIC_THRESHOLD, rules: GUARD_RULES },
+  ruleCountsHeldOut: ruleCounts(qqp.heldOut, vec, DEFAULT_SEMANTIC_THRESHOLD),
+  results,
+};
+
+console.log(table.join('\n'));
+if (def) {
+  console.log(
+    `default: QQP held-out precision ${pct(def.qqpHeldOut.precision)}, hit rate ${pct(def.qqpHeldOut.recall)}, false-hit rate ${pct(def.qqpHeldOut.falseHitRate)}`,
+  );
+}
+if (!process.argv.includes('--no-write')) {
+  writeFileSync(join(root, 'docs/semantic-eval.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeSection(
+    join(root, 'docs/caching.md'),
+    renderSection({
+      table,
+      embedderId: embedder.id,
+      qqp: summary.data.qqp,
+      stsbCutoff: STSB_SAME_CUTOFF,
+      simulation: summary.data.simulation,
+      defaults: summary.default,
+      ruleCounts: summary.ruleCountsHeldOut,
+      defaultResult: def,
+      cosineOnlyAtDefault: results.find(
+        (x) => x.setting.rules.length === 0 && x.setting.threshold === DEFAULT_SEMANTIC_THRESHOLD,
+      )?.qqpHeldOut,
+      counts: { qqp: results[0]!.qqpHeldOut, stsb: results[0]!.stsb, mrpc: results[0]!.mrpc },
+    }),
+  );
+  process.stderr.write(
+    'wrote docs/caching.md (section "Semantic quality and guards") and docs/semantic-eval.json\n',
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Writes the "## Semantic quality and guards" section of docs/caching.md (replacing that section only, so the
+ * rest of the file, written by hand, is kept).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+export const SECTION_HEADING = '## Semantic quality and guards';
+
+/** Replaces the section (from its heading to the next `## ` heading) or appends it. */
+export function writeSection(file: string, section: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const start = text.indexOf(`${SECTION_HEADING}\n`);
+  if (start < 0) {
+    writeFileSync(
+      file,
+      `${text}${text && !text.endsWith('\n\n') ? (text.endsWith('\n') ? '\n' : '\n\n') : ''}${section}`,
+    );
+    return;
+  }
+  const after = text.indexOf('\n## ', start + SECTION_HEADING.length);
+  const rest = after < 0 ? '' : text.slice(after + 1);
+  writeFileSync(file, `${text.slice(0, start)}${section}${rest ? `\n${rest}` : ''}`);
+}
+
+interface Rates {
+  precision: number;
+  recall: number;
+  falseHitRate: number;
+  positives: number;
+  negatives: number;
+}
+
+export interface ReportInput {
+  table: string[];
+  embedderId: string;
+  qqp: { totalPairs: number; perHalf: number; tuning: number; heldOut: number };
+  stsbCutoff: number;
+  simulation: { entries: number; distractors: number; candidates: number };
+  defaults: { threshold: number; rules: readonly string[] };
+  ruleCounts: Record<string, { duplicates: number; nonDuplicates: number }>;
+  defaultResult:
+    | {
+        qqpHeldOut: Rates;
+        stsb: Rates;
+        mrpc: Rates;
+        simulation: { hitRate: number; wrongHitRate: number; distractorHitRate: number };
+      }
+    | undefined;
+  cosineOnlyAtDefault: Rates | undefined;
+  counts: { qqp: Rates; stsb: Rates; mrpc: Rates };
+}
+
+const p = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** The whole section, Markdown. */
+export function renderSection(r: ReportInput): string {
+  const d = r.defaultResult;
+  const c = r.cosineOnlyAtDefault;
+  const n = (x: Rates) => `${x.positives} same / ${x.negatives} different`;
+  return `${SECTION_HEADING}
+
+A cosine threshold alone serves wrong answers: with the local embedder, "How do I cancel my subscription?" and
+"How do I upgrade my subscription?" score higher than many true paraphrases, and QQP is full of pairs such as
+"Maruti Suzuki showrooms in Jabalpur" / "… in Shimla" at cosine 0.95+. So an entry found by vector search
+answers a request only if the **match guard** (\`src/cache/semantic/guards.ts\`, decision 0014) accepts it:
+the cosine score is at or above the threshold (\`SEMANTIC_CACHE_THRESHOLD\`) **and** none of these rules is
+broken between the query and the cached text:
+
+| rule | rejects when | example it stops |
+|---|---|---|
+| \`numbers\` | the numbers differ (digits, number words, \`15k\` = \`15000\`, \`$ € £ %\`) | calories in 2 eggs / in 3 eggs |
+| \`negation\` | the negation polarity differs (\`not\`, \`n't\`, \`never\`, \`without\`…) | is it safe / is it not safe |
+| \`entities\` | a capitalised name or acronym of one text is missing from the other | capital of France / of Germany |
+| \`degree\` | superlatives, comparatives, ordinals differ | best laptop / worst laptop |
+| \`substitution\` | both texts have a content word the other lacks (adding or dropping words is allowed) | cancel / upgrade my subscription |
+| \`questionWord\` | why / when / where / who against another kind of question (how, what, which mix freely) | why is the sky blue / how is the sky blue |
+
+Content words are the words left after a short stop-word list, lower-cased and lightly stemmed. The guard costs
+about 10 µs per candidate. The cache offers it the best candidates above the threshold in score order and
+serves the first one it accepts.
+
+### How it is measured
+
+\`npm run eval:semantic\` (\`scripts/eval-semantic.ts\`) embeds every text with the \`${r.embedderId}\` embedder,
+keeps the vectors under \`.cache/eval/\` (gitignored, so a re-run only scores), writes the table below here and
+every number to \`docs/semantic-eval.json\`.
+
+- **QQP** (Quora Question Pairs, ${r.qqp.totalPairs} labelled pairs): split by the first byte of
+  SHA-256(text_a NUL text_b) — even = tuning half, odd = held-out half; within each half the pairs are taken
+  in hash order, the first ${r.qqp.perHalf} per half (a fixed, deterministic sample so a run takes minutes,
+  not hours; \`--qqp-per-half\` changes it). The threshold and the rules were chosen on the tuning
+  half only (\`npm run eval:semantic -- --tune\`); **all QQP numbers below are on the held-out half**
+  (${n(r.counts.qqp)}).
+- **STS-B** test set, binarised: score ≥ ${r.stsbCutoff} of 5 ("mostly equivalent") counts as the same
+  meaning (${n(r.counts.stsb)}).
+- **MRPC** (MSR Paraphrase Corpus) test set, its own 0/1 label (${n(r.counts.mrpc)}). Long news sentences,
+  not questions: the least cache-like set.
+- **Cache simulation** on GPTCache's mock data: the ${r.simulation.entries} \`origin\` texts are cached; each
+  \`similar\` text is a query that should be answered by its own origin (*hit rate*; answered by another
+  entry = *wrong entry*), and ${r.simulation.distractors} distractors (questions and sentences from QQP,
+  STS-B and MRPC, none cached) should all miss (*distractor hits*). The top ${r.simulation.candidates}
+  candidates above the threshold are offered to the guard.
+
+For the pair sets each pair is (cached text, query): *precision* = share of served answers that were right,
+*hit rate* = share of true duplicates served from the cache (recall), *false hits* = share of non-duplicates
+served from the cache (the false-hit rate a user would see).
+
+### Results
+
+${r.table.join('\n')}
+
+What each rule rejected on held-out QQP at the default threshold (the first broken rule counts):
+
+| rule | duplicates rejected | non-duplicates rejected |
+|---|---:|---:|
+${Object.entries(r.ruleCounts)
+  .map(([rule, x]) => `| \`${rule}\` | ${x.duplicates} | ${x.nonDuplicates} |`)
+  .join('\n')}
+
+### Reading the table
+
+${
+  d && c
+    ? `- The shipped default — cosine ≥ ${r.defaults.threshold} with all guards — gives on held-out QQP a
+  false-hit rate of **${p(d.qqpHeldOut.falseHitRate)}** at a hit rate of **${p(d.qqpHeldOut.recall)}** (precision
+  ${p(d.qqpHeldOut.precision)}). The cosine threshold alone at the same ${r.defaults.threshold} would serve
+  ${p(c.falseHitRate)} of non-duplicates at a hit rate of ${p(c.recall)}.
+- STS-B: false hits ${p(d.stsb.falseHitRate)}, hit rate ${p(d.stsb.recall)}; MRPC: false hits
+  ${p(d.mrpc.falseHitRate)}, hit rate ${p(d.mrpc.recall)}. Simulation: ${p(d.simulation.hitRate)} of paraphrases
+  hit their own entry, ${p(d.simulation.wrongHitRate)} got another entry, ${p(d.simulation.distractorHitRate)} of
+  distractors were served.`
+    : '- (the default setting is not in the grid)'
+}
+- QQP labels are noisy (some "duplicates" differ in detail, some "non-duplicates" are the same question), so
+  neither rate is exact; the relative order of the settings is what the table shows reliably.
+- A semantic cache that must never be wrong cannot exist: keep it off for prompts whose answers depend on
+  details the guards cannot see (code, long documents, personal data), and rely on the exact layer there.
+
+### Tuning
+
+- Raising \`SEMANTIC_CACHE_THRESHOLD\` trades hit rate for fewer false hits; the rows above show by how much.
+  Going below the default threshold lets more near misses reach the rules — check the false-hit column first.
+- The default threshold belongs to the **local USE-Lite** embedder. Another
+  embedder (the \`provider\` kind: text-embedding-3-small, all-MiniLM-L6-v2 on TEI/Ollama) puts paraphrases
+  and near misses at other cosine scores, so the threshold does not carry over: run
+  \`npm run eval:semantic -- --tune --embedder provider --model <m> --base-url <url> --dimensions <d>\` and
+  set \`SEMANTIC_CACHE_THRESHOLD\` to the threshold it finds (the guards' rules are independent of the
+  embedder).
+`;
+}
