@@ -8,6 +8,7 @@ import type { Feature, GatewayServices } from '../gateway.js';
 import { MemoryCacheStore } from './memory-store.js';
 import { RedisCacheStore } from './redis-store.js';
 import { ResponseCache } from './response-cache.js';
+import { createConfiguredEmbedder, createConfiguredGuard } from './semantic/parts.js';
 import { SemanticCache } from './semantic/semantic-cache.js';
 import type { Embedder, MatchGuard } from './semantic/types.js';
 import type { CacheStore } from './store.js';
@@ -80,12 +81,17 @@ function createSemantic(
   now: () => number,
 ): SemanticCache | null {
   const settings = services.config.cache.semantic;
-  const parts =
-    options.embedder && options.guard ? { embedder: options.embedder, guard: options.guard } : null;
-  if (!parts) {
+  let parts: { embedder: Embedder; guard: MatchGuard };
+  try {
+    parts = {
+      embedder: options.embedder ?? createConfiguredEmbedder(services),
+      guard: options.guard ?? createConfiguredGuard(services),
+    };
+  } catch (err) {
+    // A misconfigured embedder must not stop the gateway: the exact cache still runs.
     services.logger.error(
-      { event: 'cache.semantic_unavailable' },
-      'semantic cache enabled but no embedder is available; only the exact cache runs',
+      { event: 'cache.semantic_unavailable', error: err instanceof Error ? err.message : String(err) },
+      'semantic cache disabled: its embedder could not be created',
     );
     return null;
   }
