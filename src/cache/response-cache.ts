@@ -50,7 +50,8 @@ interface Plan {
   key: string;
   directives: CacheDirectives;
   ttlSeconds: number;
-  semantic: SemanticQuery | null;
+  /** The semantic view, computed on first need (an exact hit never needs it); null = none. */
+  semantic(): SemanticQuery | null;
   /** The query's embedding, once computed (reused for the semantic write). */
   vector: Float32Array | null;
 }
@@ -200,7 +201,7 @@ export class ResponseCache {
       key: `${encodeURIComponent(req.model)}:${exactKey(req)}`,
       directives,
       ttlSeconds: directives.ttlSeconds ?? this.#options.ttlSeconds,
-      semantic: this.semantic ? semanticQuery(req, this.semantic.embedder.id) : null,
+      semantic: lazy(() => (this.semantic ? semanticQuery(req, this.semantic.embedder.id) : null)),
       vector: null,
     };
   }
@@ -212,13 +213,14 @@ export class ResponseCache {
       const exact = await this.store.get(plan.key);
       metrics.cacheLookupDuration.observe({ cache_type: 'exact' }, (performance.now() - started) / 1000);
       if (exact) return { entry: exact, type: 'exact' };
-      if (!this.semantic || !plan.semantic) return null;
+      const query = plan.semantic();
+      if (!this.semantic || !query) return null;
       const semanticStarted = performance.now();
       this.counters.semanticLookups++;
-      plan.vector = await this.semantic.embed(plan.semantic.text);
+      plan.vector = await this.semantic.embed(query.text);
       let hit: Hit | null = null;
       if (plan.vector) {
-        const match = await this.semantic.lookup(plan.semantic, req.model, plan.vector);
+        const match = await this.semantic.lookup(query, req.model, plan.vector);
         const entry = match ? await this.store.get(match.key) : null;
         if (entry && match) {
           hit = { entry, type: 'semantic' };
@@ -308,10 +310,10 @@ export class ResponseCache {
     if (!entry || plan.directives.noStore) return;
     if (Buffer.byteLength(JSON.stringify(entry)) > this.#options.maxEntryBytes) return;
     await this.store.set(plan.key, entry, plan.ttlSeconds);
-    if (!this.semantic || !plan.semantic) return;
-    const vector =
-      plan.vector ?? (await this.semantic.embed(plan.semantic.text, BACKGROUND_EMBED_TIMEOUT_MS));
-    if (vector) await this.semantic.add(plan.semantic, entry.model, vector, plan.key, plan.ttlSeconds);
+    const query = plan.semantic();
+    if (!this.semantic || !query) return;
+    const vector = plan.vector ?? (await this.semantic.embed(query.text, BACKGROUND_EMBED_TIMEOUT_MS));
+    if (vector) await this.semantic.add(query, entry.model, vector, plan.key, plan.ttlSeconds);
   }
 
   #background(write: Promise<void>, then: () => void): void {
@@ -338,6 +340,18 @@ function servedBy(ctx: RequestContext, entry: CacheEntry): Deployment | null {
     deployments[0] ??
     null
   );
+}
+
+function lazy<T>(make: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = make();
+      done = true;
+    }
+    return value;
+  };
 }
 
 /** A cached answer as an opened stream (nothing to close upstream). */
