@@ -188,6 +188,44 @@ describe('exact cache (memory backend)', () => {
     assert.equal(mock.requests.length, 1);
   });
 
+  test('tool-call answers are cached and replayed (stream chunks valid against the schema)', async () => {
+    const schemas = loadOpenAISchemas();
+    mock.setAnswer({
+      toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+      finishReason: 'tool_calls',
+      text: '',
+      chunks: [],
+    });
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ];
+    const body = deterministic('weather in Paris?', { tools, stream: true });
+    await readSseData((await postJson(chatUrl, body)).response);
+    const replay = await postJson(chatUrl, body);
+    assert.equal(replay.headers.get('x-cache-status'), 'HIT');
+    const events = await readSseData(replay.response);
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e) as Record<string, unknown>);
+    for (const chunk of chunks) assertSchema(schemas.chunk, chunk, 'replayed tool chunk');
+    const plain = await postJson(chatUrl, deterministic('weather in Paris?', { tools }));
+    assert.equal(plain.headers.get('x-cache-status'), 'HIT');
+    const completion = (await plain.json()) as Record<string, unknown>;
+    assertSchema(schemas.completion, completion, 'cached tool completion');
+    const choice = (
+      completion.choices as Array<{ message: { tool_calls: unknown }; finish_reason: string }>
+    )[0];
+    assert.deepEqual(choice?.message.tool_calls, [
+      { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+    ]);
+    assert.equal(choice?.finish_reason, 'tool_calls');
+    assert.equal(mock.requests.length, 1);
+  });
+
   test('a stream cut off mid-answer, or an upstream error, is not cached', async () => {
     const body = deterministic('cut me', { stream: true });
     mock.enqueue({ kind: 'disconnect', afterFrames: 2 });
