@@ -78,3 +78,57 @@ describe('semantic cache with the local USE-Lite embedder', () => {
     assert.equal(mock.requests.length, 2);
   });
 });
+
+describe('semantic cache with the provider embedder (an OpenAI-compatible /v1/embeddings)', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({
+      mock,
+      env: {
+        ENABLE_SEMANTIC_CACHE: 'true',
+        SEMANTIC_CACHE_EMBEDDER: 'provider',
+        SEMANTIC_CACHE_EMBEDDING_MODEL: 'text-embedding-3-small',
+        // The mock's embeddings are hashes of the text (no meaning): this checks the plumbing only.
+        SEMANTIC_CACHE_EMBEDDING_BASE_URL: `${mock.url}/v1`,
+        SEMANTIC_CACHE_EMBEDDING_API_KEY: 'sk-embed-SECRET-0123456789',
+      },
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('embeds the last user message through the API and records it; unrelated texts never hit', async () => {
+    const res = await postJson(`${gw.url}/v1/chat/completions`, deterministic('Where is the Louvre?'));
+    assert.equal(res.headers.get('x-cache-status'), 'MISS');
+    await res.text();
+    const embedCall = mock.requests.find((r) => r.path.endsWith('/embeddings'));
+    assert.ok(embedCall, 'the embeddings API was called');
+    assert.equal(embedCall.headers.authorization, 'Bearer sk-embed-SECRET-0123456789');
+    assert.deepEqual((embedCall.body as { input: unknown }).input, ['Where is the Louvre?']);
+    const stats = async () =>
+      (
+        (await (
+          await fetch(`${gw.url}/admin/cache/stats`, {
+            headers: { authorization: 'Bearer admin-SECRET-cache-0123456789' },
+          })
+        ).json()) as { semantic: { embedder: string; records: number } }
+      ).semantic;
+    assert.equal((await stats()).embedder, 'provider:text-embedding-3-small');
+    const deadline = Date.now() + 3_000;
+    while ((await stats()).records < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await stats()).records, 1);
+    const other = await postJson(`${gw.url}/v1/chat/completions`, deterministic('Where is the Prado?'));
+    assert.equal(other.headers.get('x-cache-status'), 'MISS');
+    await other.text();
+    assert.equal(
+      gw.logs.some((l) => l.includes('sk-embed-SECRET')),
+      false,
+      'the key is never logged',
+    );
+  });
+});
