@@ -104,9 +104,14 @@ export class ResponseCache {
     };
   }
 
-  /** Waits (bounded by the store's own deadlines) for background writes. */
-  async drain(): Promise<void> {
-    await Promise.allSettled([...this.#writes]);
+  /** Waits for background writes, at most `timeoutMs` (a write still embedding is given up). */
+  async drain(timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#writes]), limit]);
+    clearTimeout(timer);
   }
 
   async #complete(inner: ChatPipeline, ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion> {
