@@ -3,7 +3,7 @@
  * guards"): precision, hit rate on true duplicates and false-hit rate over thresholds × guards, on the held-out
  * half of QQP, STS-B (binarised), MRPC and a cache simulation on GPTCache's mock data.
  *
- * Options: --data <dir> (default ../shared/data/semantic), --qqp-per-half <n> (default 2500),
+ * Options: --data <dir> (default ../shared/data/semantic), --qqp-per-half <n> (default 5000),
  * --embed-only (fill the embedding cache and stop), --tune (on the QQP tuning half only: best threshold per
  * guard set under a false-hit budget, --budget 0.0075), --no-write (print only), --embedder provider --model <m>
  * --base-url <url> --dimensions <d> (measure an OpenAI-compatible /v1/embeddings; key in EMBEDDING_API_KEY).
@@ -16,17 +16,19 @@ import {
   createMatchGuard,
   DEFAULT_SEMANTIC_THRESHOLD,
   GUARD_RULES,
-  type GuardRule,
+  type MatchGuardOptions,
+  SAME_WORDS_MARGIN,
 } from '../src/cache/semantic/guards.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
 import { loadMock, loadMrpc, loadQqp, loadStsb, STSB_SAME_CUTOFF } from './eval-semantic/data.js';
 import { EmbeddingCache } from './eval-semantic/embed-cache.js';
 import {
   bestThreshold,
-  ruleCounts,
+  prepareSimulation,
   SIMULATION_CANDIDATES,
   scorePairs,
   simulateCache,
+  verdictCounts,
 } from './eval-semantic/evaluate.js';
 import { renderSection, writeSection } from './eval-semantic/report.js';
 
@@ -37,7 +39,7 @@ function arg(name: string, fallback: string): string {
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
-const perHalf = Number(arg('--qqp-per-half', '2500'));
+const perHalf = Number(arg('--qqp-per-half', '5000'));
 
 const qqp = loadQqp(dataDir, perHalf);
 const stsb = loadStsb(dataDir);
@@ -74,23 +76,23 @@ if (process.argv.includes('--tune')) {
   // Tuning half only: the best threshold per guard set under a false-hit budget with a safety margin (the
   // held-out half is not looked at here).
   const budget = Number(arg('--budget', '0.0075'));
-  const sets: [string, GuardRule[]][] = [
-    ['cosine only', []],
-    ['all rules', [...GUARD_RULES]],
-    ...GUARD_RULES.map((r): [string, GuardRule[]] => [`all but ${r}`, GUARD_RULES.filter((x) => x !== r)]),
+  const sets: [string, MatchGuardOptions][] = [
+    ['cosine only', { rules: [] }],
+    ['all guards', {}],
+    ['all guards, one tier', { sameWordsMargin: 0 }],
+    ...GUARD_RULES.map((r): [string, MatchGuardOptions] => [
+      `all guards but ${r}`,
+      { rules: GUARD_RULES.filter((x) => x !== r) },
+    ]),
   ];
-  for (const [label, rules] of sets) {
-    const best = bestThreshold(
-      qqp.tuning,
-      vec,
-      (threshold) => createMatchGuard({ threshold, rules }),
-      budget,
-    );
+  for (const [label, options] of sets) {
+    const makeGuard = (threshold: number) => createMatchGuard({ ...options, threshold });
+    const best = bestThreshold(qqp.tuning, vec, makeGuard, budget);
     console.log(
       `tuning, ${label}: ${best ? `cos ≥ ${best.threshold}: precision ${pct(best.scores.precision)} hit ${pct(best.scores.recall)} false-hit ${pct(best.scores.falseHitRate)}` : 'no threshold within budget'}`,
     );
   }
-  console.log(JSON.stringify(ruleCounts(qqp.tuning, vec, DEFAULT_SEMANTIC_THRESHOLD)));
+  console.log(JSON.stringify(verdictCounts(qqp.tuning, vec, createMatchGuard())));
   process.exit(0);
 }
 
@@ -99,28 +101,43 @@ if (process.argv.includes('--tune')) {
 interface Setting {
   label: string;
   threshold: number;
-  rules: GuardRule[];
+  options: MatchGuardOptions;
   isDefault: boolean;
 }
 
 const settings: Setting[] = [];
-for (const threshold of [0.85, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99]) {
-  settings.push({ label: 'cosine only', threshold, rules: [], isDefault: false });
+const cosineThresholds = new Set([0.85, 0.9, 0.95, 0.97, 0.98, 0.99, DEFAULT_SEMANTIC_THRESHOLD]);
+for (const threshold of [...cosineThresholds].sort((a, b) => a - b)) {
+  settings.push({ label: 'cosine only', threshold, options: { rules: [] }, isDefault: false });
 }
-for (const threshold of [0.85, 0.9, 0.93, 0.95, DEFAULT_SEMANTIC_THRESHOLD, 0.97, 0.98]) {
-  if (settings.some((s) => s.rules.length > 0 && s.threshold === threshold)) continue;
+const guardThresholds = new Set([0.9, 0.95, 0.96, 0.97, 0.98, 0.99, DEFAULT_SEMANTIC_THRESHOLD]);
+for (const threshold of [...guardThresholds].sort((a, b) => a - b)) {
   settings.push({
     label: 'all guards',
     threshold,
-    rules: [...GUARD_RULES],
+    options: {},
     isDefault: threshold === DEFAULT_SEMANTIC_THRESHOLD,
+  });
+}
+settings.push({
+  label: 'all guards, one tier',
+  threshold: DEFAULT_SEMANTIC_THRESHOLD,
+  options: { sameWordsMargin: 0 },
+  isDefault: false,
+});
+for (const threshold of [0.9, 0.95]) {
+  settings.push({
+    label: 'all guards but substitution',
+    threshold,
+    options: { rules: GUARD_RULES.filter((r) => r !== 'substitution') },
+    isDefault: false,
   });
 }
 for (const rule of GUARD_RULES) {
   settings.push({
     label: `all guards but ${rule}`,
     threshold: DEFAULT_SEMANTIC_THRESHOLD,
-    rules: GUARD_RULES.filter((r) => r !== rule),
+    options: { rules: GUARD_RULES.filter((r) => r !== rule) },
     isDefault: false,
   });
 }
@@ -132,20 +149,29 @@ const distractors = [
   ...mrpc.slice(0, 250).map((p) => p.a),
 ];
 
+const lowestCutOff = Math.min(
+  ...settings.map((s) => createMatchGuard({ ...s.options, threshold: s.threshold }).threshold),
+);
+const prepared = prepareSimulation(mock, distractors, vec, lowestCutOff);
 const results = settings.map((s) => {
-  const guard = createMatchGuard({ threshold: s.threshold, rules: s.rules });
+  const guard = createMatchGuard({ ...s.options, threshold: s.threshold });
   return {
     setting: s,
     qqpHeldOut: scorePairs(qqp.heldOut, vec, guard),
     stsb: scorePairs(stsb, vec, guard),
     mrpc: scorePairs(mrpc, vec, guard),
-    simulation: simulateCache(mock, distractors, vec, guard),
+    simulation: simulateCache(prepared, guard),
   };
 });
 
 const pct1 = (x: number) => (x * 100).toFixed(1);
-const name = (s: Setting) =>
-  `${s.isDefault ? '**' : ''}${s.label}, cos ≥ ${s.threshold}${s.isDefault ? ' (default)**' : ''}`;
+const name = (s: Setting) => {
+  const tiers =
+    s.label === 'cosine only' || s.options.sameWordsMargin === 0
+      ? `cos ≥ ${s.threshold}`
+      : `cos ≥ ${s.threshold}, same words ≥ ${(s.threshold - SAME_WORDS_MARGIN).toFixed(3)}`;
+  return s.isDefault ? `**${s.label}, ${tiers} (default)**` : `${s.label}, ${tiers}`;
+};
 const table = [
   '| setting | QQP precision | QQP hit rate | QQP false hits | STS-B precision | STS-B hit rate | STS-B false hits | MRPC precision | MRPC hit rate | MRPC false hits | sim. hit rate | sim. wrong entry | sim. distractor hits |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -153,7 +179,7 @@ const table = [
     [
       name(r.setting),
       ...[r.qqpHeldOut, r.stsb, r.mrpc].flatMap((x) => [
-        pct1(x.precision),
+        x.tp + x.fp === 0 ? '–' : pct1(x.precision),
         pct1(x.recall),
         pct1(x.falseHitRate),
       ]),
@@ -174,8 +200,8 @@ const summary = {
     mrpc: { pairs: mrpc.length },
     simulation: { entries: mock.length, distractors: distractors.length, candidates: SIMULATION_CANDIDATES },
   },
-  default: { threshold: DEFAULT_SEMANTIC_THRESHOLD, rules: GUARD_RULES },
-  ruleCountsHeldOut: ruleCounts(qqp.heldOut, vec, DEFAULT_SEMANTIC_THRESHOLD),
+  default: { threshold: DEFAULT_SEMANTIC_THRESHOLD, sameWordsMargin: SAME_WORDS_MARGIN, rules: GUARD_RULES },
+  rejectionsHeldOut: verdictCounts(qqp.heldOut, vec, createMatchGuard()),
   results,
 };
 
@@ -196,10 +222,10 @@ if (!process.argv.includes('--no-write')) {
       stsbCutoff: STSB_SAME_CUTOFF,
       simulation: summary.data.simulation,
       defaults: summary.default,
-      ruleCounts: summary.ruleCountsHeldOut,
+      ruleCounts: summary.rejectionsHeldOut,
       defaultResult: def,
       cosineOnlyAtDefault: results.find(
-        (x) => x.setting.rules.length === 0 && x.setting.threshold === DEFAULT_SEMANTIC_THRESHOLD,
+        (x) => x.setting.label === 'cosine only' && x.setting.threshold === DEFAULT_SEMANTIC_THRESHOLD,
       )?.qqpHeldOut,
       counts: { qqp: results[0]!.qqpHeldOut, stsb: results[0]!.stsb, mrpc: results[0]!.mrpc },
     }),

@@ -2,12 +2,7 @@
  * The evaluation's arithmetic: pair classification counts, per-rule counts and the cache simulation.
  */
 import { dot } from '../../src/cache/semantic/embedders.js';
-import {
-  firstBrokenRule,
-  GUARD_RULES,
-  type GuardRule,
-  pairFeatures,
-} from '../../src/cache/semantic/guards.js';
+import type { ExplainingMatchGuard } from '../../src/cache/semantic/guards.js';
 import type { MatchGuard } from '../../src/cache/semantic/types.js';
 import type { MockPair, Pair } from './data.js';
 
@@ -64,69 +59,89 @@ export interface SimulationScores {
 /** How many of the best candidates above the cut-off the cache offers the guard, best first. */
 export const SIMULATION_CANDIDATES = 3;
 
-/**
- * Cache simulation: every `origin` is an entry; every `similar` is a query that should hit its origin, every
- * distractor a query that should miss. The top candidates above the threshold are offered to the guard in
- * order of score; the first accepted one is served.
- */
-export function simulateCache(
+/** Every simulation query with its candidate entries (score ≥ the lowest threshold of the grid), best first. */
+export interface PreparedSimulation {
+  entries: readonly string[];
+  /** query text, the entry it should hit (-1 for a distractor), candidates. */
+  queries: { text: string; expected: number; candidates: { i: number; s: number }[] }[];
+}
+
+/** Scores every query against every entry once, so each setting of the grid only filters. */
+export function prepareSimulation(
   mock: readonly MockPair[],
   distractors: readonly string[],
   vec: Vectors,
-  guard: MatchGuard,
-): SimulationScores {
-  const entries = mock.map((m) => ({ text: m.origin, v: vec(m.origin) }));
-  const serve = (query: string): number => {
-    const qv = vec(query);
+  minScore: number,
+): PreparedSimulation {
+  const entries = mock.map((m) => m.origin);
+  const vectors = entries.map((e) => vec(e));
+  const prepare = (text: string, expected: number) => {
+    const qv = vec(text);
     const candidates: { i: number; s: number }[] = [];
-    entries.forEach((e, i) => {
-      const s = dot(qv, e.v);
-      if (s >= guard.threshold) candidates.push({ i, s });
+    vectors.forEach((v, i) => {
+      const s = dot(qv, v);
+      if (s >= minScore) candidates.push({ i, s });
     });
     candidates.sort((x, y) => y.s - x.s);
-    for (const c of candidates.slice(0, SIMULATION_CANDIDATES)) {
-      if (guard.accept(query, entries[c.i]!.text, c.s)) return c.i;
-    }
-    return -1;
+    return { text, expected, candidates };
   };
-  let right = 0;
-  let wrong = 0;
-  mock.forEach((m, i) => {
-    const served = serve(m.similar);
-    if (served === i) right++;
-    else if (served >= 0) wrong++;
-  });
-  let distractorHits = 0;
-  for (const d of distractors) if (serve(d) >= 0) distractorHits++;
-  const served = right + wrong + distractorHits;
   return {
-    hitRate: right / mock.length,
-    wrongHitRate: wrong / mock.length,
-    distractorHitRate: distractorHits / distractors.length,
-    precision: served === 0 ? 1 : right / served,
-    queries: mock.length,
-    distractors: distractors.length,
+    entries,
+    queries: [...mock.map((m, i) => prepare(m.similar, i)), ...distractors.map((d) => prepare(d, -1))],
   };
 }
 
-/** Among pairs at or above `threshold`: how many duplicates and non-duplicates each rule rejects first. */
-export function ruleCounts(
+/**
+ * Cache simulation: every `origin` is an entry; every `similar` is a query that should hit its origin, every
+ * distractor a query that should miss. The top candidates above the guard's cut-off are offered to the guard
+ * in order of score; the first accepted one is served.
+ */
+export function simulateCache(sim: PreparedSimulation, guard: MatchGuard): SimulationScores {
+  let right = 0;
+  let wrong = 0;
+  let distractorHits = 0;
+  let queries = 0;
+  let distractors = 0;
+  for (const q of sim.queries) {
+    if (q.expected >= 0) queries++;
+    else distractors++;
+    let served = -1;
+    const offered = q.candidates.filter((c) => c.s >= guard.threshold).slice(0, SIMULATION_CANDIDATES);
+    for (const c of offered) {
+      if (guard.accept(q.text, sim.entries[c.i]!, c.s)) {
+        served = c.i;
+        break;
+      }
+    }
+    if (served < 0) continue;
+    if (q.expected < 0) distractorHits++;
+    else if (served === q.expected) right++;
+    else wrong++;
+  }
+  const served = right + wrong + distractorHits;
+  return {
+    hitRate: right / queries,
+    wrongHitRate: wrong / queries,
+    distractorHitRate: distractorHits / distractors,
+    precision: served === 0 ? 1 : right / served,
+    queries,
+    distractors,
+  };
+}
+
+/** How many duplicates and non-duplicates the guard turned away for each reason (pairs above its cut-off). */
+export function verdictCounts(
   pairs: readonly Pair[],
   vec: Vectors,
-  threshold: number,
-): Record<GuardRule, { duplicates: number; nonDuplicates: number }> {
-  const out = Object.fromEntries(GUARD_RULES.map((r) => [r, { duplicates: 0, nonDuplicates: 0 }])) as Record<
-    GuardRule,
-    { duplicates: number; nonDuplicates: number }
-  >;
-  const all = new Set(GUARD_RULES);
+  guard: ExplainingMatchGuard,
+): Record<string, { duplicates: number; nonDuplicates: number }> {
+  const out: Record<string, { duplicates: number; nonDuplicates: number }> = {};
   for (const p of pairs) {
-    const cos = dot(vec(p.a), vec(p.b));
-    if (cos < threshold) continue;
-    const rule = firstBrokenRule(pairFeatures(p.b, p.a, cos), all);
-    if (rule === null) continue;
-    if (p.same) out[rule].duplicates++;
-    else out[rule].nonDuplicates++;
+    const verdict = guard.explain(p.b, p.a, dot(vec(p.a), vec(p.b)));
+    if (verdict === 'below threshold' || verdict === 'accepted') continue;
+    out[verdict] ??= { duplicates: 0, nonDuplicates: 0 };
+    if (p.same) out[verdict].duplicates++;
+    else out[verdict].nonDuplicates++;
   }
   return out;
 }

@@ -6,6 +6,7 @@ import {
   firstBrokenRule,
   GUARD_RULES,
   pairFeatures,
+  SAME_WORDS_MARGIN,
 } from './guards.js';
 
 const guard = createMatchGuard();
@@ -29,11 +30,16 @@ describe('match guard', () => {
     }
   });
 
-  test('nothing below the threshold is accepted, whatever the texts', () => {
-    assert.equal(guard.threshold, DEFAULT_SEMANTIC_THRESHOLD);
-    assert.equal(guard.accept('same text', 'same text', DEFAULT_SEMANTIC_THRESHOLD - 0.001), false);
+  test('same content words need the lower tier, other wording the full threshold, nothing below either', () => {
+    const t = DEFAULT_SEMANTIC_THRESHOLD;
+    assert.equal(guard.threshold, t - SAME_WORDS_MARGIN, 'the search cut-off is the lower tier');
+    const same = ['How do I cancel my subscription?', 'How can I cancel my subscription?'] as const;
+    const reworded = ['How do I cancel my subscription?', 'How do I cancel my subscription online?'] as const;
+    assert.equal(guard.accept(...same, t - SAME_WORDS_MARGIN), true);
+    assert.equal(guard.accept(...same, t - SAME_WORDS_MARGIN - 0.001), false);
+    assert.equal(guard.accept(...reworded, t - 0.001), false);
+    assert.equal(guard.accept(...reworded, t), true);
     assert.equal(guard.accept('same text', 'same text', Number.NaN), false);
-    assert.equal(guard.accept('same text', 'same text', DEFAULT_SEMANTIC_THRESHOLD), true);
   });
 
   test('different numbers, dates, amounts or units of count never match', () => {
@@ -49,6 +55,10 @@ describe('match guard', () => {
     assert.equal(broken('Is it safe to eat raw eggs?', 'Is it not safe to eat raw eggs?'), 'negation');
     assert.equal(broken("Why doesn't my car start?", 'Why does my car start?'), 'negation');
     assert.equal(broken('Can I travel without a visa?', 'Can I travel with a visa?'), 'negation');
+    assert.equal(
+      broken('What do non-Indian men think of Indian food?', 'What do Indian men think of Indian food?'),
+      'negation',
+    );
     assert.equal(broken("Isn't it cold?", 'Is it not cold?'), null);
   });
 
@@ -82,6 +92,15 @@ describe('match guard', () => {
     assert.equal(broken('Why is the sky blue?', 'How is the sky blue?'), 'questionWord');
     assert.equal(broken('When does the store open?', 'Where does the store open?'), 'questionWord');
     assert.equal(broken('What is the best way to learn Spanish?', 'How do I learn Spanish best?'), null);
+  });
+
+  test('swapped sides of a comparison or a direction never match; a swapped list does', () => {
+    assert.equal(broken('Is Java faster than Python?', 'Is Python faster than Java?'), 'direction');
+    assert.equal(
+      broken('Cheapest flights from Paris into London', 'Cheapest flights from London into Paris'),
+      'direction',
+    );
+    assert.equal(broken('Which is better, Python or Java?', 'Which is better, Java or Python?'), null);
   });
 
   test('rules can be switched off for measurement; bad thresholds are refused', () => {

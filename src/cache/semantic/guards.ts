@@ -1,23 +1,30 @@
 /**
  * Match guards of the semantic cache (decision 0014). A cosine score alone serves wrong answers: near misses
- * ("cancel my subscription" / "upgrade my subscription", "hotels in Jabalpur" / "hotels in Shimla") embed
- * closer than many true paraphrases. So an entry found above the cosine threshold may answer a query only when
- * these rules also hold between the two texts:
+ * ("cancel my subscription" / "upgrade my subscription", "showrooms in Jabalpur" / "showrooms in Shimla")
+ * embed closer than many true paraphrases. The guard has two tiers:
+ *
+ * - the same content words on both sides (only stop words, word forms or order differ): cosine must reach
+ *   `threshold - SAME_WORDS_MARGIN`;
+ * - any other wording: cosine must reach `threshold`;
+ *
+ * and in both, none of these rules may be broken:
  *
  * - `numbers`: the same numbers (digits, number words, `15k` = `15000`, `$ € £ %`);
- * - `negation`: the same negation polarity (`not`, `n't`, `never`, `without`…);
+ * - `negation`: the same negation polarity (`not`, `n't`, `non-`, `never`, `without`…);
  * - `entities`: every capitalised name or acronym of one text occurs in the other;
  * - `degree`: the same superlatives, comparatives and ordinals (best/worst, first/last, before/after);
  * - `substitution`: not both texts have a content word the other lacks (cancel→upgrade, Paris→Rome); one
- *   text may add or drop words ("how do I cancel" / "how do I cancel my plan"), not swap them;
- * - `questionWord`: a why / when / where / who question is not answered by another kind of question.
+ *   text may add or drop words, not swap them;
+ * - `questionWord`: a why / when / where / who question is not answered by another kind of question;
+ * - `direction`: with than / against / from / into on both sides, the shared words keep their order.
  *
- * The threshold and rules were chosen on the tuning half of QQP only (`npm run eval:semantic -- --tune`).
- * Everything is string work on two short texts: about 10 µs per candidate.
+ * The threshold, the margin and the rules were chosen on the tuning half of QQP only
+ * (`npm run eval:semantic -- --tune`). Everything is string work on two short texts: about 10 µs a candidate.
  *
  * @example
  * const guard = createMatchGuard();
- * guard.accept('How do I cancel my plan?', 'How do I upgrade my plan?', 0.97); // false: substitution
+ * guard.accept('How do I cancel my plan?', 'How do I upgrade my plan?', 0.99); // false: substitution
+ * guard.accept('How do I cancel my plan?', 'How can I cancel my plan?', 0.93); // true: same words
  */
 import type { MatchGuard } from './types.js';
 
@@ -25,9 +32,16 @@ import type { MatchGuard } from './types.js';
  * The cosine threshold of the shipped default (guards on, local USE-Lite embedder); see docs/caching.md
  * "Semantic quality and guards" for the measured table.
  */
-export const DEFAULT_SEMANTIC_THRESHOLD = 0.96;
+export const DEFAULT_SEMANTIC_THRESHOLD = 0.985;
 
-export type GuardRule = 'numbers' | 'negation' | 'entities' | 'degree' | 'substitution' | 'questionWord';
+export type GuardRule =
+  | 'numbers'
+  | 'negation'
+  | 'entities'
+  | 'degree'
+  | 'substitution'
+  | 'questionWord'
+  | 'direction';
 
 export const GUARD_RULES: readonly GuardRule[] = [
   'numbers',
@@ -36,6 +50,7 @@ export const GUARD_RULES: readonly GuardRule[] = [
   'degree',
   'substitution',
   'questionWord',
+  'direction',
 ];
 
 export interface MatchGuardOptions {
@@ -43,22 +58,46 @@ export interface MatchGuardOptions {
   threshold?: number;
   /** Rules to apply (default all); `[]` = cosine only, for measurement — never a production setting. */
   rules?: readonly GuardRule[];
+  /** How much lower the same-content-words tier goes (default `SAME_WORDS_MARGIN`; 0 = one tier). */
+  sameWordsMargin?: number;
 }
 
-/** Creates the guard the semantic cache asks before serving an entry found by vector search. */
-export function createMatchGuard(options: MatchGuardOptions = {}): MatchGuard {
+/**
+ * With guards on, a query whose content words are exactly the cached text's (only stop words, word forms or
+ * order differ) needs a cosine of `threshold - SAME_WORDS_MARGIN`; any other wording needs `threshold`.
+ */
+export const SAME_WORDS_MARGIN = 0.08;
+
+/**
+ * Creates the guard the semantic cache asks before serving an entry found by vector search. Its `threshold` is
+ * the search cut-off (the lower, same-words tier); `accept` applies the tier that fits the pair.
+ */
+export function createMatchGuard(options: MatchGuardOptions = {}): ExplainingMatchGuard {
   const threshold = options.threshold ?? DEFAULT_SEMANTIC_THRESHOLD;
   if (!(threshold > 0 && threshold <= 1))
     throw new RangeError(`semantic threshold ${threshold} not in (0, 1]`);
   const rules = new Set(options.rules ?? GUARD_RULES);
-  return {
-    threshold,
-    accept(queryText, cachedText, score) {
-      if (!(score >= threshold)) return false;
-      if (rules.size === 0) return true;
-      return firstBrokenRule(pairFeatures(queryText, cachedText, score), rules) === null;
-    },
+  const margin = rules.size === 0 ? 0 : (options.sameWordsMargin ?? SAME_WORDS_MARGIN);
+  const sameWordsThreshold = Math.max(threshold - margin, Number.EPSILON);
+  const explain = (queryText: string, cachedText: string, score: number): MatchVerdict => {
+    if (!(score >= sameWordsThreshold)) return 'below threshold';
+    if (rules.size === 0) return 'accepted';
+    const f = pairFeatures(queryText, cachedText, score);
+    if (score < threshold && (f.onlyQuery > 0 || f.onlyCached > 0)) return 'reworded below threshold';
+    return firstBrokenRule(f, rules) ?? 'accepted';
   };
+  return {
+    threshold: sameWordsThreshold,
+    explain,
+    accept: (queryText, cachedText, score) => explain(queryText, cachedText, score) === 'accepted',
+  };
+}
+
+/** Why a candidate was accepted or not: for the evaluation, tests and debug logs. */
+export type MatchVerdict = 'accepted' | 'below threshold' | 'reworded below threshold' | GuardRule;
+
+export interface ExplainingMatchGuard extends MatchGuard {
+  explain(queryText: string, cachedText: string, score: number): MatchVerdict;
 }
 
 /** The first enabled rule the pair breaks, or null (exported for the evaluation's per-rule counts). */
@@ -69,6 +108,7 @@ export function firstBrokenRule(f: PairFeatures, rules: ReadonlySet<GuardRule>):
   if (rules.has('degree') && f.degreeMismatch) return 'degree';
   if (rules.has('substitution') && f.onlyQuery > 0 && f.onlyCached > 0) return 'substitution';
   if (rules.has('questionWord') && f.questionWordMismatch) return 'questionWord';
+  if (rules.has('direction') && f.directionMismatch) return 'direction';
   return null;
 }
 
@@ -88,8 +128,10 @@ export interface PairFeatures {
   entityMismatch: boolean;
   /** Superlatives / comparatives / ordinals differ (best vs worst, first vs last). */
   degreeMismatch: boolean;
-  /** The shared content words come in another order (Paris to London / London to Paris); measured, not a rule. */
+  /** The shared content words come in another order (measured; a rule only with a directional word, below). */
   orderMismatch: boolean;
+  /** Both texts have than / against / from / into and the shared words swapped places (A than B / B than A). */
+  directionMismatch: boolean;
 }
 
 const STOPWORDS = new Set(
@@ -104,7 +146,18 @@ const STOPWORDS = new Set(
   ).split(' '),
 );
 
-const NEGATIONS = new Set(['not', 'no', 'never', 'without', 'none', 'nobody', 'nothing', 'neither', 'nor']);
+const NEGATIONS = new Set([
+  'not',
+  'non',
+  'no',
+  'never',
+  'without',
+  'none',
+  'nobody',
+  'nothing',
+  'neither',
+  'nor',
+]);
 
 const QUESTION_WORDS = new Set(['how', 'why', 'what', 'when', 'where', 'who', 'whom', 'whose', 'which']);
 
@@ -131,6 +184,8 @@ const NUMBER_WORDS: Record<string, string> = {
   first: '1st',
   third: '3rd',
 };
+
+const DIRECTIONAL_WORDS = new Set(['than', 'against', 'from', 'into']);
 
 const DEGREE_WORDS = new Set([
   'best',
@@ -164,6 +219,8 @@ interface TextInfo {
   questionWord: string;
   entities: string[];
   degrees: Set<string>;
+  /** Has a word that makes word order matter (than, against, from, into). */
+  directional: boolean;
 }
 
 /** `15,000` / `15000` / `15k` → `15000`; other tokens with digits (`iphone6`, `2nd`) are kept as they are. */
@@ -197,6 +254,7 @@ function analyse(text: string): TextInfo {
   const degrees = new Set<string>();
   let negations = 0;
   let questionWord = '';
+  let directional = false;
   raw.forEach((token, i) => {
     const w = token.toLowerCase().replace(/'s$/, '');
     if (w === '') return;
@@ -214,13 +272,14 @@ function analyse(text: string): TextInfo {
     if (NEGATIONS.has(w)) negations++;
     if (questionWord === '' && QUESTION_WORDS.has(w)) questionWord = w;
     if (DEGREE_WORDS.has(w)) degrees.add(w);
+    if (DIRECTIONAL_WORDS.has(w)) directional = true;
     // A capitalised word that does not start the sentence, or an acronym: a name worth checking.
     if (i > 0 && /^\p{Lu}/u.test(token) && !STOPWORDS.has(w)) entities.push(w);
     else if (i === 0 && token.length > 1 && token === token.toUpperCase() && /\p{L}/u.test(token))
       entities.push(w);
     if (!STOPWORDS.has(w) && !NEGATIONS.has(w) && numberWord === undefined) stems.add(stem(w));
   });
-  return { words, stems, numbers, negations, questionWord, entities, degrees };
+  return { words, stems, numbers, negations, questionWord, entities, degrees, directional };
 }
 
 /** why / when / where / who ask for different things; how / what / which (and none) are interchangeable. */
@@ -242,7 +301,7 @@ function missingEntity(entities: string[], other: TextInfo): boolean {
   return false;
 }
 
-/** Computes the guard's features for one pair (exported for the evaluation and its training step). */
+/** Computes the guard's features for one pair (exported for the evaluation). */
 export function pairFeatures(queryText: string, cachedText: string, cosine: number): PairFeatures {
   const q = analyse(queryText);
   const c = analyse(cachedText);
@@ -255,6 +314,7 @@ export function pairFeatures(queryText: string, cachedText: string, cosine: numb
     }
   }
   let orderMismatch = false;
+  const directional = q.directional && c.directional;
   let at = 0;
   for (const s of c.stems) {
     if (at < shared.length && s === shared[at]) at++;
@@ -272,5 +332,6 @@ export function pairFeatures(queryText: string, cachedText: string, cosine: numb
     entityMismatch: missingEntity(q.entities, c) || missingEntity(c.entities, q),
     degreeMismatch: !sameSet(q.degrees, c.degrees),
     orderMismatch,
+    directionMismatch: directional && orderMismatch,
   };
 }
