@@ -3,23 +3,32 @@
  * providers, resolver, pipeline, auth and the HTTP app. Used by main.ts and by tests (which pass their own
  * log destination and clock).
  */
+
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { createOpenAuthenticator, createStaticKeyAuthenticator } from './auth/principal.js';
+import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
 import { HookRunner, type RequestHook } from './pipeline/hooks.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { createRateLimitFeature } from './ratelimit/feature.js';
 import { type RetryClock, systemClock } from './resilience/retry.js';
+import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
 import type { DependencyCheck, Lifecycle } from './server/routes/health.js';
 import { type Database, openDatabase } from './stores/database.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
+import { createObservabilityFeature } from './telemetry/feature.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
+import { createModelLabeler } from './telemetry/model-label.js';
+import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
+import { createRequestTelemetry } from './telemetry/request-telemetry.js';
+import { createTracing } from './telemetry/tracing.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +38,8 @@ export interface GatewayOptions {
   env: Readonly<Record<string, string | undefined>>;
   logDestination?: DestinationStream;
   clock?: RetryClock;
+  /** Tests: export spans here (turns tracing on without an OTLP endpoint). */
+  traceExporter?: SpanExporter;
   /** Cache parts replacing the configured ones (tests: a deterministic embedder). */
   cache?: CacheFeatureOptions;
 }
@@ -118,10 +129,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return database;
     },
   };
+  const tracing = await createTracing(
+    {
+      endpoint: config.telemetry.otlp_endpoint,
+      serviceName: config.telemetry.service_name,
+      serviceVersion: VERSION,
+      exporter: options.traceExporter,
+    },
+    { metrics, logger },
+  );
   // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
-  const features: Feature[] = [];
+  const observability = createObservabilityFeature(services, tracing);
+  const auth = createAuthFeature(services);
+  const rateLimit = createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) });
   const cache = createCacheFeature(services, options.cache);
-  if (cache) features.push(cache);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -130,6 +151,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const registry = new ProviderRegistry(config.providers, env, { dispatcher });
   const resolver = new ModelResolver(config, registry);
+  // Routing: strategies, breakers, latency; the lead wires `prices: priceOf` (src/accounting/pricing.ts).
+  const routing = createRoutingFeature(services, resolver);
+  const features: Feature[] = [
+    auth,
+    rateLimit, // before budgets: a limited request reserves nothing
+    routing,
+    // The cache wraps the routed pipeline: a hit never reaches the router or a provider.
+    ...(cache ? [cache] : []),
+    observability, // keep last: flushes spans after the others closed
+  ];
   const redact = createRedactor([
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
@@ -144,6 +175,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     attemptTimeoutMs: config.upstream.timeout_ms,
     // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
     totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
+    router: routing.router,
+    instrument: createAttemptInstrumentation(metrics),
   });
   const pipeline = features.reduce((inner, feature) => feature.wrapPipeline?.(inner) ?? inner, corePipeline);
   const hooks = new HookRunner(
@@ -155,8 +188,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
   // Reported once a feature opened it (keys, usage records); never opened just for /health.
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
-  const authenticator =
-    config.auth.mode === 'keys' ? createStaticKeyAuthenticator(config.auth.keys) : createOpenAuthenticator();
+  const authenticator = auth.authenticator;
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = await buildApp({
     config,
@@ -170,6 +202,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     hooks,
     metrics,
+    telemetry: createRequestTelemetry({
+      metrics,
+      tracing,
+      modelLabel: createModelLabeler(config),
+      bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
+    }),
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     dependencies,
     routes: features.flatMap((f) => (f.routes ? [f.routes.bind(f)] : [])),

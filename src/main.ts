@@ -5,9 +5,11 @@
  * Usage (also as the `llm-gateway` command):
  *   llm-gateway [start] [--config gateway.yaml]     run the gateway (GATEWAY_CONFIG works too)
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
+ *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
  */
 import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
+import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
@@ -17,16 +19,17 @@ async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
+    strict: process.argv[2] !== 'keys',
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || !['start', 'check-config'].includes(command)) {
-    process.stdout.write(USAGE);
+  if (values.help || !['start', 'check-config', 'keys'].includes(command)) {
+    process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig({ env, file: values.config ?? env.GATEWAY_CONFIG });
+    config = loadConfig({ env, file: (values.config as string | undefined) ?? env.GATEWAY_CONFIG });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -36,6 +39,16 @@ async function main(): Promise<void> {
   }
 
   if (command === 'check-config') return checkConfig(config, env);
+  if (command === 'keys') {
+    const code = await runKeysCommand(process.argv.slice(3), config, {
+      out: (text) => process.stdout.write(text),
+    }).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof UsageError) process.stderr.write(KEYS_USAGE);
+      return err instanceof UsageError ? 2 : 1;
+    });
+    process.exit(code);
+  }
 
   const gateway = await createGateway({ config, env });
   const { logger } = gateway;
@@ -86,6 +99,7 @@ async function main(): Promise<void> {
 const USAGE = `Usage:
   llm-gateway [start] [--config FILE]      run the gateway (or set GATEWAY_CONFIG)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
+  llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
 `;
 
 /** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */

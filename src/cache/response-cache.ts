@@ -13,6 +13,7 @@ import type { ChatCompletion, ChatRequest } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { withSpan } from '../telemetry/tracing.js';
 import { type CacheDirectives, parseDirectives } from './directives.js';
 import {
   type CacheEntry,
@@ -211,7 +212,16 @@ export class ResponseCache {
     };
   }
 
-  async #lookup(ctx: RequestContext, req: ChatRequest, plan: Plan): Promise<Hit | null> {
+  /** Exact, then semantic lookup, in a `cache.lookup` span (attributes: the outcome). */
+  #lookup(ctx: RequestContext, req: ChatRequest, plan: Plan): Promise<Hit | null> {
+    return withSpan(ctx, 'cache.lookup', async (span) => {
+      const hit = await this.#lookupLayers(ctx, req, plan);
+      span.setAttributes({ 'gateway.cache.hit': hit !== null, 'gateway.cache.type': hit?.type ?? 'miss' });
+      return hit;
+    });
+  }
+
+  async #lookupLayers(ctx: RequestContext, req: ChatRequest, plan: Plan): Promise<Hit | null> {
     const { metrics } = this.#deps;
     const started = performance.now();
     try {

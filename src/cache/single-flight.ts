@@ -24,6 +24,9 @@ export function flightContext(ctx: RequestContext): RequestContext {
   f.kind = ctx.kind;
   f.body = ctx.body;
   f.requestHeaders = ctx.requestHeaders;
+  // Per-request state of other features (the trace the provider spans hang under) is the first
+  // participant's: the upstream call is traced as part of that request.
+  f.hookState = ctx.hookState;
   return f;
 }
 

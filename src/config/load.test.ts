@@ -41,7 +41,16 @@ describe('defaults', () => {
     assert.equal(config.upstream.timeout_ms, 60_000);
     assert.ok(config.upstream.total_timeout_ms >= config.upstream.timeout_ms);
     assert.deepEqual(config.retry, { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 });
-    assert.deepEqual(config.auth, { mode: 'none', keys: [] });
+    assert.deepEqual(config.auth, {
+      mode: 'none',
+      keys: [],
+      refresh_interval_ms: 5000,
+      lookup_timeout_ms: 5000,
+      negative_cache_ms: 5000,
+    });
+    assert.equal(config.rate_limit.enabled, true);
+    assert.equal(config.rate_limit.default_rate, 10);
+    assert.equal(config.rate_limit.default_capacity, 20);
     assert.equal(config.log.level, 'info');
     assert.equal(config.log.bodies, false);
     assert.deepEqual(config.routes, {});

@@ -30,9 +30,10 @@ export interface LoadOptions {
 }
 
 type Json = Record<string, unknown>;
+type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds';
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
-const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds']> = [
+const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'int'],
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
@@ -47,11 +48,20 @@ const ENV_MAP: Array<[env: string, path: string, kind: 'string' | 'int' | 'numbe
   ['LLM_RETRY_BASE_MS', 'retry.base_delay_ms', 'int'],
   ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
   ['AUTH_MODE', 'auth.mode', 'string'],
+  ['AUTH_REFRESH_INTERVAL_MS', 'auth.refresh_interval_ms', 'int'],
+  ['RATE_LIMIT_ENABLED', 'rate_limit.enabled', 'bool'],
+  ['RATE_LIMIT_BACKEND', 'rate_limit.backend', 'string'],
+  ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
+  ['RATE_LIMIT_DEFAULT_CAPACITY', 'rate_limit.default_capacity', 'int'],
   ['REDIS_URL', 'redis.url', 'string'],
   ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
+  ['ROUTES_FILE', 'routing.routes_file', 'string'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'telemetry.otlp_endpoint', 'string'],
+  ['OTEL_SERVICE_NAME', 'telemetry.service_name', 'string'],
+  ['LOG_BODY_MAX_CHARS', 'telemetry.log_body_max_chars', 'int'],
   ['CACHE_ENABLED', 'cache.enabled', 'bool'],
   ['CACHE_TTL_SECONDS', 'cache.ttl_seconds', 'int'],
   ['CACHE_MAX_TTL_SECONDS', 'cache.max_ttl_seconds', 'int'],
@@ -90,8 +100,14 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
 
   const fileData = readYaml(options, problems);
   if (fileData !== undefined) mergeFile(config, fileData);
+  // Keys are required as soon as there is an admin to create them; AUTH_MODE or the file still decide.
+  const fileAuth = fileData?.auth;
+  if (!(isObject(fileAuth) && 'mode' in fileAuth) && options.env.GATEWAY_ADMIN_KEY) {
+    setPath(config, 'auth.mode', 'keys');
+  }
 
   const sources = applyEnv(config, options.env, problems);
+  readRoutesFile(config, problems);
   {
     Value.Default(ConfigSchema, config);
     const seen = new Set<string>();
@@ -149,12 +165,41 @@ function mergeFile(config: Json, file: Json): void {
       config[key] = Object.fromEntries(
         Object.entries(value).map(([alias, r]) => [alias, isObject(r) ? { strategy: 'failover', ...r } : r]),
       );
+    } else if (key === 'routing' && isObject(value) && isObject(current)) {
+      // Two levels: `routing.breaker.cooldown_ms` alone keeps the other breaker defaults.
+      const merged: Json = { ...current };
+      for (const [k, v] of Object.entries(value)) {
+        merged[k] = isObject(v) && isObject(current[k]) ? { ...current[k], ...v } : v;
+      }
+      config[key] = merged;
     } else if (isObject(value) && isObject(current)) {
       config[key] = { ...current, ...value };
     } else {
       config[key] = value;
     }
   }
+}
+
+/**
+ * Adds the routes of `routing.routes_file` (a `routes:` mapping, or aliases at the top level). An alias in
+ * both places is a problem, so no route silently shadows another.
+ */
+function readRoutesFile(config: Json, problems: string[]): void {
+  const routing = config.routing;
+  const file = isObject(routing) ? routing.routes_file : undefined;
+  if (typeof file !== 'string' || file === '') return;
+  const data = readYaml({ env: {}, file }, problems);
+  if (data === undefined) return;
+  const routes = isObject(data.routes) ? data.routes : data;
+  const existing = isObject(config.routes) ? config.routes : {};
+  for (const [alias, r] of Object.entries(routes)) {
+    if (Object.hasOwn(existing, alias)) {
+      problems.push(`${file}: route "${alias}" is also defined in the main config`);
+      continue;
+    }
+    existing[alias] = isObject(r) ? { strategy: 'failover', ...r } : r;
+  }
+  config.routes = existing;
 }
 
 function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Map<string, string> {
@@ -208,7 +253,7 @@ function describe(error: ValueError): string {
   return error.message;
 }
 
-function convert(raw: string, kind: 'string' | 'int' | 'number' | 'bool' | 'seconds'): unknown {
+function convert(raw: string, kind: EnvKind): unknown {
   switch (kind) {
     case 'string':
       return raw;
@@ -245,7 +290,17 @@ function crossCheck(config: Json): string[] {
   for (const [alias, route] of Object.entries(routes)) {
     const list = isObject(route) ? route.deployments : undefined;
     if (!Array.isArray(list)) continue;
+    const ids = new Set<string>();
     list.forEach((d: unknown, i) => {
+      if (isObject(d) && typeof d.provider === 'string' && typeof d.model === 'string') {
+        const id = typeof d.name === 'string' ? d.name : `${d.provider}/${d.model}`;
+        if (ids.has(id)) {
+          problems.push(
+            `routes.${alias}.deployments.${i}: a second deployment with id "${id}"; give each a distinct name`,
+          );
+        }
+        ids.add(id);
+      }
       const provider = isObject(d) ? d.provider : undefined;
       if (typeof provider === 'string' && !Object.hasOwn(providers, provider)) {
         problems.push(

@@ -39,8 +39,28 @@ export const ProviderConfigSchema = T.Object(
   { additionalProperties: false },
 );
 
+/** Circuit breaker settings (DESIGN §5); every field optional where it overrides `routing.breaker`. */
+const breakerFields = {
+  /** Failure fraction over the window that opens the breaker. */
+  failure_rate_threshold: T.Number({ exclusiveMinimum: 0, maximum: 1 }),
+  /** Sliding window the failure rate is measured over. */
+  window_ms: T.Integer({ minimum: 1000 }),
+  /** Requests the window must hold before the rate counts. */
+  min_requests: T.Integer({ minimum: 1 }),
+  /** Consecutive failures that open the breaker (0 = only the rate). */
+  consecutive_failures: T.Integer({ minimum: 0 }),
+  /** Time open before probes are let through. */
+  cooldown_ms: T.Integer({ minimum: 1 }),
+  /** Probes let through at once while half-open. */
+  half_open_probes: T.Integer({ minimum: 1 }),
+};
+
+export const BreakerSchema = T.Object(breakerFields, { additionalProperties: false });
+
 export const DeploymentSchema = T.Object(
   {
+    /** Id in logs, metrics, breaker state and /admin/routes; default `provider/model`. */
+    name: T.Optional(T.String({ minLength: 1, pattern: '^[^\\s]+$' })),
     provider: T.String({ minLength: 1 }),
     model: T.String({ minLength: 1 }),
     weight: T.Optional(T.Number({ minimum: 0 })),
@@ -48,13 +68,27 @@ export const DeploymentSchema = T.Object(
     rank: T.Optional(T.Integer()),
     base_url: T.Optional(T.String({ format: 'uri' })),
     api_key_env: T.Optional(T.String({ pattern: '^[A-Z_][A-Z0-9_]*$' })),
+    /** USD per 1M tokens for the `cost` strategy, overriding the pricing table. */
+    input_cost_per_mtok: T.Optional(T.Number({ minimum: 0 })),
+    output_cost_per_mtok: T.Optional(T.Number({ minimum: 0 })),
+    breaker: T.Optional(T.Partial(BreakerSchema)),
   },
   { additionalProperties: false },
 );
 
 export const RouteSchema = T.Object(
   {
-    strategy: T.Union([T.Literal('failover')], { default: 'failover' }),
+    strategy: T.Union(
+      [
+        T.Literal('failover'),
+        T.Literal('round_robin'),
+        T.Literal('weighted'),
+        T.Literal('cost'),
+        T.Literal('latency'),
+        T.Literal('quality'),
+      ],
+      { default: 'failover' },
+    ),
     deployments: T.Array(DeploymentSchema, { minItems: 1 }),
   },
   { additionalProperties: false },
@@ -71,6 +105,38 @@ export const StaticKeySchema = T.Object(
     allowed_models: T.Array(T.String({ minLength: 1 }), { default: [] }),
     revoked: T.Boolean({ default: false }),
     expires_at: T.Optional(T.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RateLimitTierSchema = T.Object(
+  {
+    /** Requests added to the bucket per minute (default: rate_limit.default_rate). */
+    rate_per_minute: T.Optional(T.Number({ exclusiveMinimum: 0 })),
+    /** Bucket size: the burst a client may send at once (default: rate_limit.default_capacity). */
+    capacity: T.Optional(T.Integer({ minimum: 1 })),
+    /** Optional second bucket: prompt + completion tokens per minute (absent = no token limit). */
+    tokens_per_minute: T.Optional(T.Number({ exclusiveMinimum: 0 })),
+    /** Size of the token bucket (default: tokens_per_minute). */
+    token_capacity: T.Optional(T.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const RateLimitSchema = T.Object(
+  {
+    /** RATE_LIMIT_ENABLED. */
+    enabled: T.Boolean(),
+    /** `auto` = Redis when REDIS_URL is set, else process memory. */
+    backend: T.Union([T.Literal('auto'), T.Literal('memory'), T.Literal('redis')]),
+    /** Requests per minute for tiers that set none (RATE_LIMIT_DEFAULT_RATE). */
+    default_rate: T.Number({ exclusiveMinimum: 0 }),
+    /** Bucket capacity for tiers that set none (RATE_LIMIT_DEFAULT_CAPACITY). */
+    default_capacity: T.Integer({ minimum: 1 }),
+    /** Per-tier limits; a principal whose tier is not listed gets the defaults. */
+    tiers: T.Record(T.String({ minLength: 1 }), RateLimitTierSchema),
+    /** Memory backend: most buckets kept (least recently used dropped first; a dropped bucket is full). */
+    max_memory_buckets: T.Integer({ minimum: 1 }),
   },
   { additionalProperties: false },
 );
@@ -126,12 +192,42 @@ export const ConfigSchema = T.Object(
     auth: T.Object(
       {
         mode: T.Union([T.Literal('none'), T.Literal('keys')]),
+        /** Keys listed in config (by hash); database keys (admin API, CLI) are served alongside them. */
         keys: T.Array(StaticKeySchema),
+        /** How often every instance reloads the database keys (revocation is visible within this). */
+        refresh_interval_ms: T.Integer({ minimum: 100 }),
+        /** Longest a request waits for the database when it presents a key this instance does not know. */
+        lookup_timeout_ms: T.Integer({ minimum: 1 }),
+        /** How long an unknown key hash is remembered as unknown (no database lookup meanwhile). */
+        negative_cache_ms: T.Integer({ minimum: 0 }),
       },
       { additionalProperties: false },
     ),
+    rate_limit: RateLimitSchema,
     providers: T.Record(T.String({ pattern: '^[a-z0-9][a-z0-9_.-]*$' }), ProviderConfigSchema),
     routes: T.Record(T.String({ minLength: 1 }), RouteSchema),
+    routing: T.Object(
+      {
+        /** A YAML file of more routes (`ROUTES_FILE`): a `routes:` mapping, or the aliases at the top level. */
+        routes_file: T.Union([T.String({ minLength: 1 }), T.Null()]),
+        /** Breaker defaults for every deployment. */
+        breaker: BreakerSchema,
+        latency: T.Object(
+          {
+            /** Weight of the newest sample in the moving average (0–1]. */
+            ewma_alpha: T.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            /** A deployment not measured for this long gets the next request of a `latency` route. */
+            probe_interval_ms: T.Integer({ minimum: 1 }),
+            /** Chance that a `latency` route tries a random other deployment first. */
+            epsilon: T.Number({ minimum: 0, maximum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+        /** Output tokens assumed by the `cost` strategy when the request sets no max_tokens. */
+        cost_default_output_tokens: T.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
     redis: T.Object(
       {
         /** redis://… (REDIS_URL); null = no Redis: caches and limits live in process memory. */
@@ -192,6 +288,17 @@ export const ConfigSchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    telemetry: T.Object(
+      {
+        /** OTLP/HTTP collector base URL (OTEL_EXPORTER_OTLP_ENDPOINT); null = tracing off, at no cost. */
+        otlp_endpoint: T.Union([T.String({ format: 'uri' }), T.Null()]),
+        /** `service.name` of the spans (OTEL_SERVICE_NAME). */
+        service_name: T.String({ minLength: 1 }),
+        /** With log.bodies: longest prompt or completion text written to a log line. */
+        log_body_max_chars: T.Integer({ minimum: 64 }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -201,4 +308,7 @@ export type Config = Static<typeof ConfigSchema>;
 export type ProviderConfig = Static<typeof ProviderConfigSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type DeploymentConfig = Static<typeof DeploymentSchema>;
+export type RoutingConfig = Static<typeof ConfigSchema>['routing'];
 export type StaticKeyConfig = Static<typeof StaticKeySchema>;
+export type RateLimitConfig = Static<typeof RateLimitSchema>;
+export type RateLimitTierConfig = Static<typeof RateLimitTierSchema>;

@@ -17,6 +17,9 @@ import type {
 } from '../providers/types.js';
 import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
+import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
+import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
+import { endGenerateSpan } from '../telemetry/tracing.js';
 import type { OpenedStream, RequestContext } from './context.js';
 
 export interface ChatPipelineOptions {
@@ -26,6 +29,10 @@ export interface ChatPipelineOptions {
   attemptTimeoutMs: number;
   /** All attempts of one request (streams: until the first chunk). */
   totalTimeoutMs: number;
+  /** Strategies, circuit breakers and latency tracking; without it, deployments are tried in route order. */
+  router?: Router | undefined;
+  /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
+  instrument?: AttemptInstrumentation;
 }
 
 export interface ChatPipeline {
@@ -43,7 +50,7 @@ interface Attempt<T> {
 
 /** Creates the pipeline. `ctx.route` must be set before calling it. */
 export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
-  const { clock } = options;
+  const { clock, router } = options;
 
   /**
    * One attempt against one deployment, with its own timeout, aborted with the request. The attempt settles
@@ -75,10 +82,17 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     ctx.attempts++;
     ctx.deployment = d;
     const started = clock.now();
+    const probe = options.instrument?.start(ctx, d);
     let pending: Promise<T> | undefined;
     try {
-      pending = run({ model: d.model, signal: controller.signal, requestId: ctx.requestId });
+      pending = run({
+        model: d.model,
+        signal: controller.signal,
+        requestId: ctx.requestId,
+        traceparent: probe?.traceparent,
+      });
       const value = await Promise.race([pending, aborted]);
+      probe?.end(null);
       if (!keepOpen) unlink();
       return {
         value,
@@ -93,14 +107,20 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
       pending?.then(discard, () => undefined);
-      throw reason instanceof GatewayError ? reason : err;
+      const failure = reason instanceof GatewayError ? reason : err;
+      probe?.end(failure);
+      throw failure;
     } finally {
       clearTimeout(timer);
       ctx.timings.upstream += clock.now() - started;
     }
   }
 
-  /** Tries each deployment in order, each with retries; moves on only after a retriable failure. */
+  /**
+   * Tries the route's deployments in the order its strategy chose, each with retries; moves on only after a
+   * retriable failure or past an open circuit breaker. Every pass over a deployment is reported to its breaker
+   * (failure only for what says something about the deployment) and, on success, to the latency tracker.
+   */
   async function overRoute<T>(
     ctx: RequestContext,
     run: (d: Deployment, call: CallOptions) => Promise<T>,
@@ -110,48 +130,97 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     const route = ctx.route;
     if (!route) throw new Error('pipeline called without a route');
     const deadline = clock.now() + options.totalTimeoutMs;
+    const order = router ? router.order(ctx, route) : route.deployments;
+    const tried: TriedDeployment[] = [];
     let lastError: unknown;
-    for (let i = 0; i < route.deployments.length; i++) {
-      const d = route.deployments[i] as Deployment;
-      if (i > 0) {
-        ctx.fallbackCount++;
-        ctx.log.warn(
-          {
-            event: 'upstream.fallback',
-            from: route.deployments[i - 1]?.id,
-            to: d.id,
-            reason: errorCode(lastError),
-          },
-          'moving to the next deployment',
-        );
+    let moved: { from: string; reason: string } | null = null;
+    for (const d of order) {
+      const breaker = router?.breaker(d);
+      if (breaker && !breaker.tryAcquire()) {
+        tried.push({ id: d.id, outcome: 'circuit_open', retryInMs: breaker.retryInMs() });
+        moved = { from: d.id, reason: 'circuit_open' };
+        continue;
       }
+      if (moved) noteFallback(ctx, route.name, moved, d.id);
       try {
-        return await withRetry(() => attempt(ctx, d, (call) => run(d, call), keepOpen, discard), {
-          policy: options.retry,
-          clock,
-          signal: ctx.abort.signal,
-          deadline,
-          onRetry: ({ attempt: n, delayMs, error }) => {
-            ctx.timings.wait += delayMs;
-            ctx.log.warn(
-              {
-                event: 'upstream.retry',
-                deployment: d.id,
-                attempt: n,
-                delay_ms: Math.round(delayMs),
-                error_code: error.code,
-              },
-              'retrying upstream call',
-            );
-          },
-        });
+        const { result, attemptMs } = await withRetries(ctx, d, run, keepOpen, discard, deadline);
+        breaker?.success();
+        router?.observe(d, keepOpen ? 'ttft' : 'latency', attemptMs);
+        return result;
       } catch (err) {
         lastError = err;
+        if (breaker) {
+          if (isDeploymentFailure(err, ctx.abort.signal)) breaker.failure();
+          else breaker.release();
+        }
+        tried.push({ id: d.id, outcome: errorCode(err) });
+        moved = { from: d.id, reason: errorCode(err) };
         const retriable = err instanceof GatewayError && err.isRetryable;
         if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) break;
       }
     }
-    throw withRetryAfterHint(lastError, options.retry);
+    const last = withRetryAfterHint(lastError, options.retry);
+    // One deployment that really failed: its own error says it all. Otherwise name everything tried.
+    if (tried.length === 1 && tried[0]?.outcome !== 'circuit_open') throw last;
+    if (lastError !== undefined && !(lastError instanceof GatewayError && lastError.isRetryable)) throw last;
+    if (ctx.abort.signal.aborted) throw last;
+    throw new RouteUnavailableError(route.name, tried, last);
+  }
+
+  /** One pass over a deployment: its attempts with backoff; also how long the successful attempt took. */
+  async function withRetries<T>(
+    ctx: RequestContext,
+    d: Deployment,
+    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    keepOpen: boolean,
+    discard: (value: T) => void,
+    deadline: number,
+  ): Promise<{ result: Attempt<T>; attemptMs: number }> {
+    let attemptMs = 0;
+    const result = await withRetry(
+      async () => {
+        const started = clock.now();
+        const value = await attempt(ctx, d, (call) => run(d, call), keepOpen, discard);
+        attemptMs = clock.now() - started;
+        return value;
+      },
+      {
+        policy: options.retry,
+        clock,
+        signal: ctx.abort.signal,
+        deadline,
+        onRetry: ({ attempt: n, delayMs, error }) => {
+          ctx.timings.wait += delayMs;
+          ctx.log.warn(
+            {
+              event: 'upstream.retry',
+              deployment: d.id,
+              attempt: n,
+              delay_ms: Math.round(delayMs),
+              error_code: error.code,
+            },
+            'retrying upstream call',
+          );
+        },
+      },
+    );
+    return { result, attemptMs };
+  }
+
+  /** Counts and logs a move to the next deployment (`route.fallback`: from, to, why). */
+  function noteFallback(
+    ctx: RequestContext,
+    routeName: string,
+    moved: { from: string; reason: string },
+    to: string,
+  ): void {
+    ctx.fallbackCount++;
+    router?.countFallback(moved.from, to);
+    // Skipping an open breaker is routine (its opening was logged once, as a warning): info level.
+    ctx.log[moved.reason === 'circuit_open' ? 'info' : 'warn'](
+      { event: 'route.fallback', route: routeName, from: moved.from, to, reason: moved.reason },
+      'moving to the next deployment',
+    );
   }
 
   /** Aborts the request when the total deadline passes; returns the canceller. */
@@ -174,8 +243,12 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         ctx.finishReason = value.choices[0]?.finish_reason ?? null;
         return value;
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
+        endGenerateSpan(ctx);
       }
     },
 
@@ -189,8 +262,12 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
           : null;
         ctx.servedModel = typeof value.model === 'string' ? value.model : null;
         return value;
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
+        endGenerateSpan(ctx);
       }
     },
 
@@ -220,6 +297,9 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
             if (!complete) void opened.value.rest.return?.();
           },
         };
+      } catch (err) {
+        endGenerateSpan(ctx, err);
+        throw err;
       } finally {
         disarm();
       }
@@ -280,6 +360,17 @@ function isSubstantive(chunk: ChatCompletionChunk): boolean {
         (delta?.tool_calls && delta.tool_calls.length > 0),
     );
   });
+}
+
+/**
+ * Whether a failure says something about the deployment (timeouts, 5xx, connection errors, 429) and so
+ * counts against its breaker. A client that went away or a request the provider rejected does not.
+ */
+function isDeploymentFailure(err: unknown, request: AbortSignal): boolean {
+  if (err instanceof ClientClosedError) return false;
+  // Aborted by the client (not by the total deadline, which a slow deployment does earn).
+  if (request.aborted && !(request.reason instanceof TimeoutError)) return false;
+  return err instanceof GatewayError && err.isRetryable;
 }
 
 function errorCode(err: unknown): string {

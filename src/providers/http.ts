@@ -13,6 +13,7 @@ import {
   RateLimitError,
   TimeoutError,
 } from '../errors.js';
+import type { CallOptions } from './types.js';
 
 export interface DispatcherOptions {
   /** Max sockets per upstream origin. */
@@ -36,6 +37,13 @@ export function createDispatcher(options: DispatcherOptions): Agent {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
+}
+
+/** Headers that tie an upstream call to the gateway request: `X-Request-ID` and, when traced, `traceparent`. */
+export function correlationHeaders(call: CallOptions): Record<string, string> {
+  return call.traceparent
+    ? { 'x-request-id': call.requestId, traceparent: call.traceparent }
+    : { 'x-request-id': call.requestId };
 }
 
 export interface PostOptions {

@@ -38,6 +38,8 @@ export interface CallOptions {
   signal: AbortSignal;
   /** Gateway request id, sent upstream as `X-Request-ID` for correlation. */
   requestId: string;
+  /** W3C `traceparent` of this attempt's span, sent upstream when the request is traced. */
+  traceparent?: string | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */

@@ -5,20 +5,29 @@
  * Route plans for aliases are computed once at start; plans for other names are memoised in a bounded map,
  * so the hot path does no string work beyond one map lookup.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, DeploymentConfig } from '../config/schema.js';
 import { BadRequestError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
+import type { BreakerSettings } from './breaker.js';
+import type { StrategyName } from './strategies.js';
 
 /** One provider + upstream model a request can be sent to. */
 export interface Deployment {
-  /** `provider/model`, stable: used in logs, metrics and breaker state. */
+  /** The configured `name`, else `provider/model`; stable: used in logs, metrics and breaker state. */
   readonly id: string;
   readonly provider: string;
   readonly model: string;
   readonly adapter: ProviderAdapter;
   readonly weight: number;
   readonly priority: number;
+  /** Quality rank (1 = best), for the `quality` strategy. */
+  readonly rank?: number | undefined;
+  /** USD per 1M tokens, overriding the pricing table for the `cost` strategy. */
+  readonly inputCostPerMtok?: number | undefined;
+  readonly outputCostPerMtok?: number | undefined;
+  /** Breaker settings of this deployment that differ from `routing.breaker`. */
+  readonly breaker?: Partial<BreakerSettings> | undefined;
 }
 
 /** What a requested model name resolves to: deployments in the order they are tried. */
@@ -27,7 +36,7 @@ export interface Route {
   readonly name: string;
   /** `alias` (configured route), `explicit` (`provider/model`) or `prefix`. */
   readonly kind: 'alias' | 'explicit' | 'prefix';
-  readonly strategy: 'failover';
+  readonly strategy: StrategyName;
   readonly deployments: readonly Deployment[];
 }
 
@@ -67,6 +76,11 @@ export class ModelResolver {
     return planned;
   }
 
+  /** The configured aliases that have at least one usable deployment, with their routes. */
+  aliasRoutes(): Route[] {
+    return [...this.#aliases.values()].filter((r): r is Route => !(r instanceof BadRequestError));
+  }
+
   /** Model ids for GET /v1/models: aliases, then each offered provider's listed models. */
   listModels(): Array<{ id: string; owned_by: string }> {
     const out: Array<{ id: string; owned_by: string }> = [];
@@ -101,12 +115,16 @@ export class ModelResolver {
         return;
       }
       deployments.push({
-        id: `${d.provider}/${d.model}`,
+        id: d.name ?? `${d.provider}/${d.model}`,
         provider: d.provider,
         model: d.model,
         adapter: this.#registry.adapter(d.provider, overrides),
         weight: d.weight ?? 1,
         priority: d.priority ?? index,
+        rank: d.rank,
+        inputCostPerMtok: d.input_cost_per_mtok,
+        outputCostPerMtok: d.output_cost_per_mtok,
+        breaker: d.breaker ? breakerOverrides(d.breaker) : undefined,
       });
     });
     if (deployments.length === 0) {
@@ -171,4 +189,16 @@ export class ModelResolver {
     for (const [prefix, provider] of this.#prefixes) if (model.startsWith(prefix)) return provider;
     return undefined;
   }
+}
+
+/** Config (snake_case) breaker overrides → BreakerSettings fields. */
+export function breakerOverrides(b: NonNullable<DeploymentConfig['breaker']>): Partial<BreakerSettings> {
+  const out: Partial<BreakerSettings> = {};
+  if (b.failure_rate_threshold !== undefined) out.failureRateThreshold = b.failure_rate_threshold;
+  if (b.window_ms !== undefined) out.windowMs = b.window_ms;
+  if (b.min_requests !== undefined) out.minRequests = b.min_requests;
+  if (b.consecutive_failures !== undefined) out.consecutiveFailures = b.consecutive_failures;
+  if (b.cooldown_ms !== undefined) out.cooldownMs = b.cooldown_ms;
+  if (b.half_open_probes !== undefined) out.halfOpenProbes = b.half_open_probes;
+  return out;
 }

@@ -21,6 +21,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { RequestTelemetry } from '../telemetry/request-telemetry.js';
 import { checkAdmin } from './admin-auth.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   version: string;
   hooks: HookRunner;
   metrics: Metrics;
+  /** Request metrics, the `gateway.request` span and trace ids on log lines (model routes). */
+  telemetry: RequestTelemetry;
   /** `GATEWAY_ADMIN_KEY`; null = the admin API is disabled. */
   adminKey: string | null;
   /** Dependencies reported by /health (redis, database …). */
@@ -140,7 +143,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null as unknown as RequestContext);
   app.addHook('onRequest', async (request, reply) => {
-    request.ctx = createContext(request.id, request.log, performance.now());
+    const startedAt = performance.now();
+    const route = request.routeOptions.url;
+    if (route === CHAT_ROUTE || route === EMBEDDINGS_ROUTE) {
+      const traceparent = request.headers.traceparent;
+      request.ctx = deps.telemetry.open(
+        {
+          id: request.id,
+          log: request.log,
+          method: request.method,
+          route,
+          traceparent: typeof traceparent === 'string' ? traceparent : undefined,
+        },
+        startedAt,
+      );
+      request.log = request.ctx.log;
+    } else {
+      request.ctx = createContext(request.id, request.log, startedAt);
+    }
     reply.header('x-request-id', request.id);
     const ctx = request.ctx;
     reply.raw.on('close', () => {
@@ -161,11 +181,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // an unauthenticated caller gets 401 whatever it sent, and learns nothing about the schema.
     const started = performance.now();
     const header = request.headers['x-user-id'];
-    request.ctx.principal = deps.authenticator.authenticate({
-      authorization: request.headers.authorization,
-      userIdHeader: typeof header === 'string' ? header : undefined,
-    });
-    request.ctx.timings.auth = performance.now() - started;
+    try {
+      request.ctx.principal = await deps.authenticator.authenticate({
+        authorization: request.headers.authorization,
+        userIdHeader: typeof header === 'string' ? header : undefined,
+      });
+    } finally {
+      request.ctx.timings.auth = performance.now() - started;
+    }
   });
 
   // Successful non-stream completions end here; errors end in the error handler, streams in their route

@@ -84,6 +84,7 @@ function fromValidation(errors: AjvError[]): ValidationError {
   let message: string;
   const missing = atPath.find((e) => e.keyword === 'required');
   const tag = atPath.find((e) => e.keyword === 'discriminator');
+  const extra = atPath.find((e) => e.keyword === 'additionalProperties');
   // A constraint (maxItems, maximum, pattern …) means one branch of a union had the right type: name it
   // rather than the types of the branches that did not match.
   const constraint = atPath.find((e) => !SHAPE_KEYWORDS.has(e.keyword));
@@ -101,6 +102,10 @@ function fromValidation(errors: AjvError[]): ValidationError {
         : typeof value === 'string'
           ? `${param} has an invalid value ${JSON.stringify(value)}.`
           : `${param} must be a string.`;
+  } else if (extra) {
+    const field = String(extra.params.additionalProperty);
+    param = param ? `${param}.${field}` : field;
+    message = `${param} is not a known field.`;
   } else if (constraint) {
     message = `${param || 'body'} ${constraint.message ?? 'is invalid'}.`;
   } else {

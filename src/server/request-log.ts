@@ -1,10 +1,12 @@
 /**
- * The request's start and end log events (DESIGN §9). Prompts and completions are never logged here.
+ * The request's end log event (DESIGN §9; `request.start` is logged by telemetry/request-telemetry.ts at
+ * debug). Prompts and completions only when LOG_BODIES=true.
  */
 import type { GatewayError } from '../errors.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { HookRunner, RequestOutcome } from '../pipeline/hooks.js';
 import type { Redactor } from '../telemetry/logger.js';
+import { telemetryOf } from '../telemetry/request-telemetry.js';
 
 /**
  * Ends a request once: runs the `finish` hooks (for requests that reached a model route) and logs
@@ -17,6 +19,8 @@ export function finishRequest(
   redact: Redactor,
 ): void {
   if (ctx.kind !== null) hooks.finish(ctx, outcome);
+  // After the hooks: cost and cache outcome are known by now.
+  telemetryOf(ctx)?.end(ctx, outcome);
   logRequestEnd(ctx, outcome.status, outcome.error, redact);
 }
 
@@ -41,12 +45,17 @@ export function logRequestEnd(
     finish_reason: ctx.finishReason,
     input_tokens: ctx.usage?.prompt_tokens ?? null,
     output_tokens: ctx.usage?.completion_tokens ?? null,
+    total_tokens: ctx.usage?.total_tokens ?? null,
+    ttft_ms: ctx.firstTokenAt === null ? null : Math.round((ctx.firstTokenAt - ctx.startedAt) * 1000) / 1000,
     cache_status: ctx.cache.status,
+    cache_type: ctx.cache.type,
     cost_usd: ctx.costUsd,
     error_code: error?.code ?? null,
     error_message: error ? redact(error.message) : null,
     // An internal error's body says "the request id identifies it in the logs": this is where.
     ...(error?.code === 'internal_error' ? { cause: describeCause(error.cause, redact) } : {}),
+    // Prompt and completion, only with LOG_BODIES=true (scrubbed and capped).
+    ...telemetryOf(ctx)?.logFields(ctx),
   };
   // A 503 while shutting down is expected, not a failure of the gateway.
   if (error && status >= 500 && error.code !== 'service_unavailable') ctx.log.error(fields, 'request failed');

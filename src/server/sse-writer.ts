@@ -37,9 +37,11 @@ export async function writeStream(
   const idle = idleTimer(ctx, options.idleTimeoutMs);
   const send = async (chunk: ChatCompletionChunk) => {
     const shaped = shapeChunk(ctx, chunk, options.includeUsage);
-    if (shaped !== null && !res.write(`data: ${JSON.stringify(shaped)}\n\n`)) {
-      await drained(res, ctx, options.idleTimeoutMs);
-    }
+    if (shaped === null) return;
+    const flushed = res.write(`data: ${JSON.stringify(shaped)}\n\n`);
+    // Time to first token (llm_time_to_first_token_seconds): the first chunk that carries output.
+    if (ctx.firstTokenAt === null && carriesOutput(shaped)) ctx.firstTokenAt = performance.now();
+    if (!flushed) await drained(res, ctx, options.idleTimeoutMs);
   };
   let complete = false;
   try {
@@ -95,6 +97,13 @@ function idleTimer(ctx: RequestContext, ms: number): { arm(): void; disarm(): vo
       if (timer !== null) clearTimeout(timer);
     },
   };
+}
+
+function carriesOutput(chunk: ChatCompletionChunk): boolean {
+  const delta = chunk.choices[0]?.delta as
+    | { content?: string | null; tool_calls?: unknown[]; refusal?: string | null }
+    | undefined;
+  return Boolean(delta?.content || delta?.refusal || (delta?.tool_calls && delta.tool_calls.length > 0));
 }
 
 /** Records usage and finish reason; drops the usage the client did not ask for. */

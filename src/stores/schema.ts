@@ -2,5 +2,48 @@
  * Table types for Kysely. Each feature adds its tables here, next to its migration in `migrations/`.
  */
 
-// biome-ignore lint/complexity/noBannedTypes: filled in by the features' tables (api keys, audit log, usage records).
-export type DatabaseSchema = {};
+import type { ColumnType, Generated } from 'kysely';
+
+/** Timestamps: written as Date (or left to the default), read as Date. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** NUMERIC comes back as a string (exact); written as a number. */
+type Numeric = ColumnType<string | null, number | null | undefined, number | null>;
+
+/** `api_keys` (migration 0001). */
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the whole key; the key itself is never stored. */
+  key_hash: string;
+  /** Visible start of the key (`sk-gw-AbCdEf`), to tell keys apart. */
+  key_prefix: string;
+  user_id: string;
+  tier: string;
+  /** JSON array of model names or aliases; `[]` = every model. */
+  allowed_models: string;
+  daily_budget_usd: Numeric;
+  monthly_budget_usd: Numeric;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  /** Id of the key this one replaced (rotation). */
+  rotated_from: string | null;
+  last_used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** `audit_log` (migration 0001): one row per admin action; never a secret. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  target: string | null;
+  /** JSON object with the action's parameters (no secret). */
+  details: string | null;
+  request_id: string | null;
+}
+
+export type DatabaseSchema = {
+  api_keys: ApiKeyTable;
+  audit_log: AuditLogTable;
+};

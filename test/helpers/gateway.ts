@@ -48,6 +48,9 @@ export function mockEnv(mock: MockUpstream): Record<string, string> {
     LOG_LEVEL: 'info',
     // Nothing written to disk by tests unless a test asks for it.
     GATEWAY_DATA_DIR: 'memory://',
+    // The default limit (20 burst, 10/min per user) would refuse most suites' traffic; the rate-limit
+    // tests turn it on with their own limits.
+    RATE_LIMIT_ENABLED: 'false',
   };
 }
 

@@ -39,7 +39,7 @@ interface LogLine {
 
 /** Lines that belong to the process, not to a request. */
 const PROCESS_LINE = (l: LogLine) =>
-  /^Server listening at /.test(l.msg ?? '') || /^shutdown\./.test(l.event ?? '');
+  /^Server listening at /.test(l.msg ?? '') || /^(shutdown|database)\./.test(l.event ?? '');
 
 describe('logs: request ids, request.end, no secrets, no prompts', () => {
   let mock: MockUpstream;

@@ -3,7 +3,7 @@
  */
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../errors.js';
-import { post, readJson } from '../http.js';
+import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { jsonSchemaToolName, toAnthropicRequest } from './request.js';
@@ -70,7 +70,7 @@ function requestHeaders(
   const headers: Record<string, string> = {
     'anthropic-version': ANTHROPIC_VERSION,
     'content-type': 'application/json',
-    'x-request-id': call.requestId,
+    ...correlationHeaders(call),
   };
   if (stream) headers.accept = 'text/event-stream';
   if (settings.apiKey) headers['x-api-key'] = settings.apiKey;

@@ -3,7 +3,7 @@
  * `batchEmbedContents`), translating OpenAI chat and embeddings requests and answers both ways.
  */
 import { ProviderUnavailableError } from '../../errors.js';
-import { post, readJson } from '../http.js';
+import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
@@ -37,7 +37,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       ...settings.headers,
-      'x-request-id': call.requestId,
+      ...correlationHeaders(call),
     };
     if (settings.apiKey) headers['x-goog-api-key'] = settings.apiKey;
     return post(deps.dispatcher, {

@@ -7,7 +7,7 @@
  * strips the usage chunk again when the client did not ask for it.
  */
 import { ProviderUnavailableError } from '../../errors.js';
-import { post, readJson } from '../http.js';
+import { correlationHeaders, post, readJson } from '../http.js';
 import { parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
@@ -47,7 +47,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   }
 
   async function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
-    const headers: Record<string, string> = { ...baseHeaders, 'x-request-id': call.requestId };
+    const headers: Record<string, string> = { ...baseHeaders, ...correlationHeaders(call) };
     if (stream) headers.accept = 'text/event-stream';
     return post(deps.dispatcher, {
       provider: name,

@@ -5,8 +5,11 @@
  * Reserved numbers: 0001 API keys and audit log, 0002 usage records.
  */
 import type { Migration, MigrationProvider } from 'kysely';
+import * as keysAndAudit from './0001_keys_and_audit.js';
 
-const MIGRATIONS: Record<string, Migration> = {};
+const MIGRATIONS: Record<string, Migration> = {
+  '0001_keys_and_audit': keysAndAudit,
+};
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => MIGRATIONS,

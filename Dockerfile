@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1.7
+# LLM Gateway container image (DESIGN §13). Multi-stage: production dependencies are installed in a
+# throw-away stage; the runtime stage holds only node_modules (no dev dependencies), the sources and the
+# start script, and runs as the unprivileged `node` user. The gateway runs its TypeScript sources through
+# tsx, which is a runtime dependency (docs/decisions/0004-runtime-and-tooling.md).
+
+ARG NODE_VERSION=20-bookworm-slim
+
+# --- production dependencies ---------------------------------------------------------------------------
+FROM node:${NODE_VERSION} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+# No install scripts: none of the production dependencies needs one (package.json "allowScripts").
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# --- runtime ------------------------------------------------------------------------------------------
+FROM node:${NODE_VERSION} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    GATEWAY_DATA_DIR=/app/data/pglite
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --chown=root:root package.json tsconfig.json ./
+COPY --chown=root:root bin ./bin
+COPY --chown=root:root src ./src
+COPY --chown=root:root config ./config
+# The only writable place: the embedded database (when DATABASE_URL is not set) and the usage spool.
+RUN mkdir -p /app/data && chown node:node /app/data
+USER node
+EXPOSE 8000
+VOLUME ["/app/data"]
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# The process itself, not `npm start`: npm would not pass SIGTERM on and the gateway could not drain.
+STOPSIGNAL SIGTERM
+CMD ["node", "bin/llm-gateway.mjs", "start"]

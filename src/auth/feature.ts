@@ -1,0 +1,238 @@
+/**
+ * The auth feature: picks the authenticator for `auth.mode` and serves the key administration API
+ * (DESIGN §7). Every route here is under `/admin/`, so it needs `GATEWAY_ADMIN_KEY` (server/admin-auth.ts);
+ * every change is written to `audit_log` with the admin's address and the request id — never a secret.
+ *
+ *   POST   /admin/keys                 create (the key is in the answer, once)
+ *   GET    /admin/keys                 list (?user_id, ?include_revoked)
+ *   GET    /admin/keys/:id             one key
+ *   DELETE /admin/keys/:id             revoke (also POST /admin/keys/:id/revoke)
+ *   POST   /admin/keys/:id/rotate      new key; the old one stays valid for grace_period_seconds
+ *   GET    /admin/audit                latest audit entries (?limit)
+ */
+import { Type as T } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  BadRequestError,
+  GatewayError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../errors.js';
+import type { Feature, GatewayServices } from '../gateway.js';
+import { KeyStore } from './key-store.js';
+import { type Actor, KeyNotFoundError, type KeyRepository, KeyRevokedError } from './keys.js';
+import { type Authenticator, createOpenAuthenticator } from './principal.js';
+
+const USER_ID_PATTERN = '^[\\w.@:+-]{1,128}$';
+const Id = T.Object({ id: T.String({ minLength: 1, maxLength: 64 }) });
+const Budget = T.Union([T.Number({ minimum: 0 }), T.Null()]);
+
+export const CreateKeyBody = T.Object(
+  {
+    name: T.String({ minLength: 1, maxLength: 200 }),
+    user_id: T.String({ pattern: USER_ID_PATTERN }),
+    tier: T.Optional(T.String({ minLength: 1, maxLength: 64 })),
+    allowed_models: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 200 }), { maxItems: 1000 })),
+    daily_budget_usd: T.Optional(Budget),
+    monthly_budget_usd: T.Optional(Budget),
+    expires_at: T.Optional(T.Union([T.String({ format: 'date-time' }), T.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const RotateBody = T.Object(
+  { grace_period_seconds: T.Optional(T.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+  { additionalProperties: false },
+);
+
+/** Default grace period of a rotated key. */
+export const DEFAULT_GRACE_SECONDS = 86_400;
+
+export interface AuthFeature extends Feature {
+  readonly authenticator: Authenticator;
+  readonly keys: KeyStore;
+}
+
+/** @example const auth = createAuthFeature(services); buildApp({ authenticator: auth.authenticator, … }) */
+export function createAuthFeature(services: GatewayServices): AuthFeature {
+  const { config, logger, metrics } = services;
+  const keys = new KeyStore({ config, logger, metrics, database: () => services.database() });
+  // Warm the database keys at start when they are the only source; with config keys the database opens
+  // at the first key the config does not know (keeps embedded setups light).
+  if (config.auth.mode === 'keys' && config.auth.keys.length === 0) void keys.start().catch(() => undefined);
+  const authenticator = config.auth.mode === 'keys' ? keys : createOpenAuthenticator();
+
+  const tiers = Object.keys(config.rate_limit.tiers);
+  function checkTier(tier: string | undefined): void {
+    if (tier !== undefined && !tiers.includes(tier)) {
+      throw new ValidationError(`tier must be one of ${tiers.join(', ')}; got "${tier}".`, 'tier');
+    }
+  }
+
+  function actor(request: FastifyRequest): Actor {
+    return { actor: `admin@${request.ip}`, requestId: request.id };
+  }
+
+  /** Runs a repository call; a database failure becomes 503, a missing key 404. */
+  async function withRepo<R>(call: (repo: KeyRepository) => Promise<R>): Promise<R> {
+    const database = services.database();
+    try {
+      await Promise.race([
+        database.ready,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('database not ready')), config.auth.lookup_timeout_ms).unref(),
+        ),
+      ]);
+      return await call(keys.repository());
+    } catch (err) {
+      if (err instanceof KeyNotFoundError) throw new NotFoundError(err.message);
+      if (err instanceof KeyRevokedError) throw new BadRequestError(err.message);
+      if (err instanceof GatewayError) throw err;
+      metrics.dependencyErrors.inc({ dependency: 'database' });
+      logger.warn(
+        {
+          event: 'dependency.error',
+          dependency: 'database',
+          operation: 'keys.admin',
+          error: (err as Error).message,
+        },
+        'key administration failed',
+      );
+      throw new ServiceUnavailableError('The key database is not available; retry shortly.');
+    }
+  }
+
+  /** Makes this instance see a change at once (others see it at their next refresh). */
+  async function applyLocally(repo: KeyRepository, id: string): Promise<void> {
+    const row = await repo.row(id);
+    if (row) keys.apply(row);
+  }
+
+  function routes(app: FastifyInstance): void {
+    const tags = ['Admin'];
+    app.post(
+      '/admin/keys',
+      { schema: { tags, summary: 'Create an API key', body: CreateKeyBody } },
+      async (request, reply) => {
+        const body = request.body as typeof CreateKeyBody.static;
+        checkTier(body.tier);
+        const created = await withRepo(async (repo) => {
+          const result = await repo.create(
+            {
+              name: body.name,
+              userId: body.user_id,
+              tier: body.tier ?? 'free',
+              allowedModels: body.allowed_models ?? [],
+              dailyBudgetUsd: body.daily_budget_usd ?? null,
+              monthlyBudgetUsd: body.monthly_budget_usd ?? null,
+              expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+            },
+            actor(request),
+          );
+          await applyLocally(repo, result.view.id);
+          return result;
+        });
+        return reply.code(201).send({ ...created.view, key: created.key });
+      },
+    );
+
+    app.get(
+      '/admin/keys',
+      {
+        schema: {
+          tags,
+          summary: 'List API keys (never the secret)',
+          querystring: T.Object(
+            {
+              user_id: T.Optional(T.String({ minLength: 1 })),
+              include_revoked: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const q = request.query as { user_id?: string; include_revoked?: string };
+        const includeRevoked = q.include_revoked === 'true';
+        const data = await withRepo((repo) => repo.list({ userId: q.user_id, includeRevoked }));
+        return { object: 'list', data };
+      },
+    );
+
+    app.get('/admin/keys/:id', { schema: { tags, summary: 'One API key', params: Id } }, async (request) => {
+      const { id } = request.params as { id: string };
+      return withRepo((repo) => repo.get(id));
+    });
+
+    const revoke = async (request: FastifyRequest) => {
+      const { id } = request.params as { id: string };
+      return withRepo(async (repo) => {
+        const view = await repo.revoke(id, actor(request));
+        await applyLocally(repo, id);
+        return view;
+      });
+    };
+    app.delete('/admin/keys/:id', { schema: { tags, summary: 'Revoke an API key', params: Id } }, revoke);
+    app.post(
+      '/admin/keys/:id/revoke',
+      { schema: { tags, summary: 'Revoke an API key', params: Id } },
+      revoke,
+    );
+
+    app.post(
+      '/admin/keys/:id/rotate',
+      {
+        schema: {
+          tags,
+          summary: 'Rotate an API key (old one valid for a grace period)',
+          params: Id,
+          body: RotateBody,
+        },
+        // No body at all means the defaults.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+      },
+      async (request, reply) => {
+        const { id } = request.params as { id: string };
+        const body = (request.body ?? {}) as typeof RotateBody.static;
+        const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+        const rotated = await withRepo(async (repo) => {
+          const result = await repo.rotate(id, grace, actor(request));
+          await applyLocally(repo, id);
+          await applyLocally(repo, result.view.id);
+          return result;
+        });
+        return reply.code(201).send({ ...rotated.view, key: rotated.key, previous: rotated.old });
+      },
+    );
+
+    app.get(
+      '/admin/audit',
+      {
+        schema: {
+          tags,
+          summary: 'Latest admin actions',
+          querystring: T.Object(
+            { limit: T.Optional(T.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const { limit } = request.query as { limit?: string };
+        const n = limit === undefined ? 100 : Number(limit);
+        return { object: 'list', data: await withRepo((repo) => repo.auditLog(n)) };
+      },
+    );
+  }
+
+  return {
+    name: 'auth',
+    authenticator,
+    keys,
+    routes,
+    close: () => keys.close(),
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The `auth.mode: keys` authenticator: keys from the config file and keys from the database, both looked up
+ * by SHA-256 hash in memory — no database query per request.
+ *
+ * - Database keys are loaded when the store starts and reloaded every `refresh_interval_ms` (revocation and
+ *   expiry changes reach every instance within that interval; on the instance that made the change, at once).
+ * - A hash this instance does not know triggers one bounded lookup (concurrent requests with the same key
+ *   share it), so a key created on another instance works at once; a miss is remembered for
+ *   `negative_cache_ms` so a flood of bad keys costs no queries.
+ * - Database down: the last loaded keys keep working; a key never seen before gets 503 (it cannot be
+ *   verified — the gateway fails closed, it never lets an unverified key in); config keys always work.
+ * - `last_used_at` is written in batches on each refresh, never on the request path.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import { AuthenticationError, ServiceUnavailableError } from '../errors.js';
+import type { Database } from '../stores/database.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type ApiKeyRow, KeyRepository, parseModels, toDate, toNumber } from './keys.js';
+import { type Authenticator, type AuthInput, bearer, hashKey, type Principal } from './principal.js';
+
+interface Entry {
+  hash: Buffer;
+  principal: Principal;
+  expiresAt: number | null;
+  revoked: boolean;
+  /** Database keys (their use is written back as last_used_at). */
+  fromDb: boolean;
+}
+
+const MAX_NEGATIVE = 10_000;
+
+export interface KeyStoreDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  /** Opens (lazily) the database. */
+  database(): Database;
+  /** Wall clock in ms (expiry). */
+  now?: () => number;
+}
+
+/** The key store: an `Authenticator` plus what the admin routes need to update it at once. */
+export class KeyStore implements Authenticator {
+  readonly mode = 'keys' as const;
+  readonly #deps: KeyStoreDeps;
+  readonly #now: () => number;
+  readonly #static = new Map<string, Entry>();
+  #db = new Map<string, Entry>();
+  readonly #negative = new Map<string, number>();
+  readonly #pending = new Map<string, Promise<Entry | undefined>>();
+  readonly #used = new Set<string>();
+  #repo: KeyRepository | null = null;
+  /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
+  #appliedDuringRefresh: ApiKeyRow[] = [];
+  #refreshing = 0;
+  #loaded: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(deps: KeyStoreDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    for (const k of deps.config.auth.keys) {
+      this.#static.set(k.key_sha256, {
+        hash: Buffer.from(k.key_sha256, 'hex'),
+        principal: {
+          userId: k.user_id,
+          keyId: k.name,
+          tier: k.tier,
+          allowedModels: k.allowed_models.length > 0 ? new Set(k.allowed_models) : null,
+        },
+        expiresAt: k.expires_at ? Date.parse(k.expires_at) : null,
+        revoked: k.revoked,
+        fromDb: false,
+      });
+    }
+  }
+
+  /** The repository over the gateway's database (opens it on first use). */
+  repository(): KeyRepository {
+    this.#repo ??= new KeyRepository(this.#deps.database().db);
+    return this.#repo;
+  }
+
+  /**
+   * Loads the database keys and starts the refresh loop (idempotent). Resolves once the first load
+   * succeeded; keeps retrying in the background while the database is down.
+   */
+  start(): Promise<void> {
+    if (this.#loaded) return this.#loaded;
+    const database = this.#deps.database();
+    this.#loaded = database.ready.then(() => this.refresh());
+    this.#loaded.catch(() => undefined);
+    const tick = () => {
+      if (this.#closed) return;
+      this.#timer = setTimeout(async () => {
+        if (database.isReady()) await this.refresh().catch(() => undefined);
+        tick();
+      }, this.#deps.config.auth.refresh_interval_ms);
+      this.#timer.unref();
+    };
+    tick();
+    return this.#loaded;
+  }
+
+  /** Reloads every database key and writes back which keys were used. */
+  async refresh(): Promise<void> {
+    const repo = this.repository();
+    this.#refreshing++;
+    try {
+      const used = [...this.#used];
+      this.#used.clear();
+      await repo.touch(used).catch((err: unknown) => {
+        for (const id of used) this.#used.add(id);
+        throw err;
+      });
+      const rows = await repo.all();
+      const next = new Map<string, Entry>();
+      for (const row of rows) next.set(row.key_hash, this.#entry(row));
+      for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
+      this.#db = next;
+      this.#negative.clear();
+    } catch (err) {
+      this.#deps.metrics.dependencyErrors.inc({ dependency: 'database' });
+      this.#deps.logger.warn(
+        {
+          event: 'dependency.error',
+          dependency: 'database',
+          operation: 'keys.refresh',
+          error: (err as Error).message,
+        },
+        'could not reload API keys; serving the last loaded keys',
+      );
+      throw err;
+    } finally {
+      if (--this.#refreshing === 0) this.#appliedDuringRefresh = [];
+    }
+  }
+
+  /** Applies a row changed on this instance at once (create, revoke, rotate). */
+  apply(row: ApiKeyRow): void {
+    this.#db.set(row.key_hash, this.#entry(row));
+    this.#negative.delete(row.key_hash);
+    if (this.#refreshing > 0) this.#appliedDuringRefresh.push(row);
+  }
+
+  #entry(row: ApiKeyRow): Entry {
+    const models = parseModels(row.allowed_models);
+    const daily = toNumber(row.daily_budget_usd);
+    const monthly = toNumber(row.monthly_budget_usd);
+    return {
+      hash: Buffer.from(row.key_hash, 'hex'),
+      principal: {
+        userId: row.user_id,
+        keyId: row.id,
+        tier: row.tier,
+        allowedModels: models.length > 0 ? new Set(models) : null,
+        budgets: { dailyUsd: daily, monthlyUsd: monthly },
+      },
+      expiresAt: toDate(row.expires_at)?.getTime() ?? null,
+      revoked: row.revoked_at !== null,
+      fromDb: true,
+    };
+  }
+
+  /** The tier of a user's newest active key, if this instance knows one (admin rate-limit view). */
+  tierOf(userId: string): string | undefined {
+    for (const entry of [...this.#db.values(), ...this.#static.values()]) {
+      if (entry.principal.userId === userId && !entry.revoked) return entry.principal.tier;
+    }
+    return undefined;
+  }
+
+  authenticate(input: AuthInput): Principal | Promise<Principal> {
+    const token = bearer(input.authorization);
+    if (!token) throw new AuthenticationError();
+    const digest = hashKey(token);
+    const known = this.#static.get(digest) ?? this.#db.get(digest);
+    if (known) return this.#check(known, digest);
+    return this.#lookup(digest).then((entry) => {
+      if (!entry) throw new AuthenticationError('Invalid API key.');
+      return this.#check(entry, digest);
+    });
+  }
+
+  #check(entry: Entry, digest: string): Principal {
+    if (!timingSafeEqual(entry.hash, Buffer.from(digest, 'hex')))
+      throw new AuthenticationError('Invalid API key.');
+    if (entry.revoked) throw new AuthenticationError('This API key has been revoked.');
+    if (entry.expiresAt !== null && entry.expiresAt <= this.#now()) {
+      throw new AuthenticationError('This API key has expired.');
+    }
+    if (entry.fromDb && this.#used.size < MAX_NEGATIVE) this.#used.add(entry.principal.keyId as string);
+    return entry.principal;
+  }
+
+  /** One bounded database lookup per unknown hash (shared by concurrent requests, negative-cached). */
+  #lookup(digest: string): Promise<Entry | undefined> {
+    const missUntil = this.#negative.get(digest);
+    if (missUntil !== undefined) {
+      if (missUntil > this.#now()) return Promise.resolve(undefined);
+      this.#negative.delete(digest);
+    }
+    const pending = this.#pending.get(digest);
+    if (pending) return pending;
+    const timeoutMs = this.#deps.config.auth.lookup_timeout_ms;
+    const lookup = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const row = await Promise.race([
+          (async () => {
+            // A failed first load is retried by the refresh loop; the direct lookup below decides.
+            await this.start().catch(() => undefined);
+            return this.#db.get(digest) ?? (await this.repository().byHash(digest));
+          })(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        if (!row) {
+          this.#remember(digest);
+          return undefined;
+        }
+        if ('principal' in row) return row;
+        const entry = this.#entry(row);
+        this.#db.set(digest, entry);
+        return entry;
+      } catch (err) {
+        this.#deps.metrics.dependencyErrors.inc({ dependency: 'database' });
+        this.#deps.logger.warn(
+          {
+            event: 'dependency.error',
+            dependency: 'database',
+            operation: 'keys.lookup',
+            error: (err as Error).message,
+          },
+          'could not look up an API key',
+        );
+        throw new ServiceUnavailableError(
+          'The API key cannot be verified right now (key database unavailable); retry shortly.',
+        );
+      } finally {
+        clearTimeout(timer);
+        this.#pending.delete(digest);
+      }
+    })();
+    this.#pending.set(digest, lookup);
+    return lookup;
+  }
+
+  #remember(digest: string): void {
+    if (this.#negative.size >= MAX_NEGATIVE) {
+      const oldest = this.#negative.keys().next().value;
+      if (oldest !== undefined) this.#negative.delete(oldest);
+    }
+    this.#negative.set(digest, this.#now() + this.#deps.config.auth.negative_cache_ms);
+  }
+
+  /** Stops the refresh loop and writes back the last `last_used_at` marks (bounded). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#repo && this.#used.size > 0) {
+      await Promise.race([
+        this.#repo.touch([...this.#used]).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+      ]);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `llm-gateway keys create|list|revoke|rotate` — key administration against the gateway's database
+ * (DATABASE_URL, else the PGlite file database under GATEWAY_DATA_DIR), with the same migrations, the
+ * same rules and the same audit log as the admin API. The new key is printed once.
+ *
+ *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO]
+ *                           [--daily-budget USD] [--monthly-budget USD]
+ *   llm-gateway keys list [--user USER] [--all] [--json]
+ *   llm-gateway keys revoke ID
+ *   llm-gateway keys rotate ID [--grace SECONDS]
+ */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DEFAULT_GRACE_SECONDS } from '../auth/feature.js';
+import { type Actor, KeyRepository, type KeyView } from '../auth/keys.js';
+import type { Config } from '../config/schema.js';
+import { openDatabase } from '../stores/database.js';
+import { createLogger } from '../telemetry/logger.js';
+import { createMetrics } from '../telemetry/metrics.js';
+
+export const KEYS_USAGE = `Usage:
+  llm-gateway keys create --name NAME --user USER_ID [--tier TIER] [--models m1,m2] [--expires ISO-8601]
+                          [--daily-budget USD] [--monthly-budget USD]
+  llm-gateway keys list [--user USER_ID] [--all] [--json]
+  llm-gateway keys revoke KEY_ID
+  llm-gateway keys rotate KEY_ID [--grace SECONDS]   (default grace ${DEFAULT_GRACE_SECONDS} s)
+`;
+
+/** Thrown for bad arguments: the message is printed with the usage, exit code 2. */
+export class UsageError extends Error {}
+
+interface Io {
+  out(text: string): void;
+}
+
+/** Runs one `keys` subcommand; returns the exit code. */
+export async function runKeysCommand(args: string[], config: Readonly<Config>, io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      user: { type: 'string' },
+      tier: { type: 'string' },
+      models: { type: 'string' },
+      expires: { type: 'string' },
+      'daily-budget': { type: 'string' },
+      'monthly-budget': { type: 'string' },
+      grace: { type: 'string' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
+    },
+    allowPositionals: true,
+  });
+  const [sub, id] = positionals;
+  const logger = createLogger({ level: 'warn' });
+  const database = openDatabase(
+    { url: config.database.url, dataDir: config.database.data_dir },
+    { logger, metrics: createMetrics() },
+  );
+  const actor: Actor = { actor: `cli:${safeUser()}` };
+  try {
+    await Promise.race([
+      database.ready,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('the database did not answer within 15 s')), 15_000).unref(),
+      ),
+    ]);
+    const repo = new KeyRepository(database.db);
+    switch (sub) {
+      case 'create': {
+        if (!values.name) throw new UsageError('--name is required');
+        if (!values.user || !/^[\w.@:+-]{1,128}$/.test(values.user)) {
+          throw new UsageError('--user is required (letters, digits and . @ : + - _ only)');
+        }
+        const tiers = Object.keys(config.rate_limit.tiers);
+        if (values.tier && !tiers.includes(values.tier)) {
+          throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
+        }
+        const expiresAt = values.expires ? new Date(values.expires) : null;
+        if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires: not a date');
+        const { key, view } = await repo.create(
+          {
+            name: values.name,
+            userId: values.user,
+            tier: values.tier ?? 'free',
+            allowedModels: values.models
+              ? values.models
+                  .split(',')
+                  .map((m) => m.trim())
+                  .filter(Boolean)
+              : [],
+            dailyBudgetUsd: money(values['daily-budget'], '--daily-budget'),
+            monthlyBudgetUsd: money(values['monthly-budget'], '--monthly-budget'),
+            expiresAt,
+          },
+          actor,
+        );
+        io.out(`${describe(view)}\n\n  key: ${key}\n\nStore it now: it is not shown again.\n`);
+        return 0;
+      }
+      case 'list': {
+        const keys = await repo.list({ userId: values.user, includeRevoked: values.all === true });
+        if (values.json) io.out(`${JSON.stringify(keys, null, 2)}\n`);
+        else io.out(keys.length === 0 ? 'no keys\n' : `${keys.map(describe).join('\n')}\n`);
+        return 0;
+      }
+      case 'revoke': {
+        if (!id) throw new UsageError('revoke needs the key id (see `keys list`)');
+        io.out(`revoked\n${describe(await repo.revoke(id, actor))}\n`);
+        return 0;
+      }
+      case 'rotate': {
+        if (!id) throw new UsageError('rotate needs the key id (see `keys list`)');
+        const grace = values.grace === undefined ? DEFAULT_GRACE_SECONDS : Number(values.grace);
+        if (!Number.isInteger(grace) || grace < 0) throw new UsageError('--grace: whole seconds, 0 or more');
+        const { key, view, old } = await repo.rotate(id, grace, actor);
+        io.out(
+          `${describe(view)}\n\n  key: ${key}\n\nStore it now: it is not shown again.\nThe old key ${old.id} stays valid until ${old.expires_at}.\n`,
+        );
+        return 0;
+      }
+      default:
+        throw new UsageError(sub ? `unknown keys command "${sub}"` : 'missing keys command');
+    }
+  } finally {
+    await database.close();
+  }
+}
+
+function money(raw: string | undefined, flag: string): number | null {
+  if (raw === undefined) return null;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: a USD amount, 0 or more`);
+  return n;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function describe(k: KeyView): string {
+  const state = k.revoked_at
+    ? `revoked ${k.revoked_at}`
+    : k.expires_at
+      ? `expires ${k.expires_at}`
+      : 'active';
+  const models = k.allowed_models.length > 0 ? k.allowed_models.join(',') : 'all models';
+  return `${k.id}  ${k.key_prefix}…  ${k.name}  user=${k.user_id}  tier=${k.tier}  ${models}  ${state}`;
+}

@@ -1,0 +1,235 @@
+/**
+ * The rate-limit feature (DESIGN §7): a token bucket per principal (requests per minute, and optionally LLM
+ * tokens per minute), checked in `admit` before the cache and any provider call.
+ *
+ * - Allowed: `X-RateLimit-Limit` (bucket capacity), `X-RateLimit-Remaining` (whole requests left) and
+ *   `X-RateLimit-Reset` (seconds until the bucket is full again) are set on the response, success or error,
+ *   streams included.
+ * - Denied: 429 `rate_limit_exceeded` with `Retry-After` (whole seconds, at least 1) and the same headers.
+ * - The token bucket is charged the estimated prompt tokens in `admit` and settled with the real usage in
+ *   `finish` (refund or extra charge; the extra charge may drive the bucket below zero).
+ * - Redis down or slower than its deadline: the request is allowed (fail open), counted in
+ *   `llm_rate_limit_checks_total{result="error"}` and `llm_dependency_errors_total{dependency="redis"}`.
+ */
+import { Type as T } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { RateLimitConfig } from '../config/schema.js';
+import { GatewayRateLimitError, ServiceUnavailableError } from '../errors.js';
+import type { Feature, GatewayServices } from '../gateway.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { RequestHook } from '../pipeline/hooks.js';
+import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
+import { MemoryRateLimiter } from './memory.js';
+import { RedisRateLimiter } from './redis.js';
+
+const HOOK = 'ratelimit';
+const MINUTE = 60_000;
+
+/** The limits of one tier, resolved against the defaults. */
+export interface TierLimits {
+  tier: string;
+  ratePerMinute: number;
+  capacity: number;
+  tokensPerMinute: number | null;
+  tokenCapacity: number | null;
+}
+
+export function tierLimits(config: RateLimitConfig, tier: string): TierLimits {
+  const t = Object.hasOwn(config.tiers, tier) ? config.tiers[tier] : undefined;
+  const tpm = t?.tokens_per_minute ?? null;
+  return {
+    tier: t ? tier : 'default',
+    ratePerMinute: t?.rate_per_minute ?? config.default_rate,
+    capacity: t?.capacity ?? config.default_capacity,
+    tokensPerMinute: tpm,
+    tokenCapacity: tpm === null ? null : (t?.token_capacity ?? Math.ceil(tpm)),
+  };
+}
+
+/** Rough prompt-token estimate for the token bucket: ~4 characters per token of the request's text. */
+export function estimatePromptTokens(ctx: RequestContext): number {
+  const body = ctx.body as { messages?: unknown; input?: unknown } | null;
+  if (!body) return 1;
+  const text = JSON.stringify(body.messages ?? body.input ?? '');
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+interface AdmitState {
+  limits: TierLimits;
+  /** Tokens charged to the token bucket in admit (0 = no token bucket or the check failed open). */
+  charged: number;
+}
+
+export interface RateLimitOptions {
+  /** Tier of a user id, for the admin view (from the key store). */
+  tierOf?(userId: string): string | undefined;
+  /** Overrides the backend (tests). */
+  limiter?: RateLimiter;
+}
+
+export interface RateLimitFeature extends Feature {
+  readonly limiter: RateLimiter;
+}
+
+/** @example features.push(createRateLimitFeature(services, { tierOf: (u) => keys.tierOf(u) })); */
+export function createRateLimitFeature(
+  services: GatewayServices,
+  options: RateLimitOptions = {},
+): RateLimitFeature {
+  const config = services.config.rate_limit;
+  const { metrics, redis } = services;
+  const useRedis = config.backend === 'redis' || (config.backend === 'auto' && redis !== null);
+  if (config.backend === 'redis' && !redis) {
+    throw new Error('rate_limit.backend is "redis" but REDIS_URL is not set');
+  }
+  const limiter =
+    options.limiter ??
+    (useRedis && redis
+      ? new RedisRateLimiter(redis)
+      : new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => services.clock.now() }));
+
+  function specs(limits: TierLimits, tokenCost: number | null): BucketSpec[] {
+    const list: BucketSpec[] = [
+      { name: 'r', ratePerMs: limits.ratePerMinute / MINUTE, capacity: limits.capacity, cost: 1 },
+    ];
+    if (limits.tokensPerMinute !== null && limits.tokenCapacity !== null && tokenCost !== null) {
+      list.push({
+        name: 't',
+        ratePerMs: limits.tokensPerMinute / MINUTE,
+        capacity: limits.tokenCapacity,
+        cost: tokenCost,
+      });
+    }
+    return list;
+  }
+
+  function setHeaders(ctx: RequestContext, limits: TierLimits, result: TakeResult): void {
+    const requests = result.buckets[0];
+    if (!requests) return;
+    ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
+    ctx.responseHeaders['x-ratelimit-remaining'] = String(Math.max(0, Math.floor(requests.tokens)));
+    ctx.responseHeaders['x-ratelimit-reset'] = String(Math.ceil(requests.resetMs / 1000));
+  }
+
+  function failed(operation: string, err: unknown): void {
+    metrics.rateLimitChecks.inc({ result: 'error' });
+    if (redis && limiter.backend === 'redis') redis.failed(operation, err);
+  }
+
+  const hook: RequestHook = {
+    name: HOOK,
+    async admit(ctx) {
+      const principal = ctx.principal;
+      if (!principal) return;
+      const limits = tierLimits(config, principal.tier);
+      const tokenCost =
+        limits.tokenCapacity === null ? null : Math.min(estimatePromptTokens(ctx), limits.tokenCapacity);
+      const state: AdmitState = { limits, charged: 0 };
+      ctx.hookState[HOOK] = state;
+      let result: TakeResult;
+      try {
+        result = await limiter.take(principal.userId, specs(limits, tokenCost), 'take');
+      } catch (err) {
+        // Fail open: the limit store is an accelerator, never a reason to refuse a request.
+        failed('ratelimit.take', err);
+        ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
+        return;
+      }
+      setHeaders(ctx, limits, result);
+      if (!result.allowed) {
+        metrics.rateLimitChecks.inc({ result: 'limited' });
+        metrics.rateLimitExceeded.inc({ tier: limits.tier });
+        const retryAfterMs = Math.max(...result.buckets.map((b) => b.retryAfterMs), 1);
+        const which =
+          result.buckets[0] && result.buckets[0].retryAfterMs > 0 && result.buckets[0].tokens < 1
+            ? `${limits.capacity} requests burst, ${limits.ratePerMinute} per minute`
+            : `${limits.tokensPerMinute} tokens per minute`;
+        throw new GatewayRateLimitError(
+          `Rate limit exceeded for user "${principal.userId}" (tier ${limits.tier}: ${which}). Retry after ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`,
+          retryAfterMs,
+          'rate_limit_exceeded',
+        );
+      }
+      metrics.rateLimitChecks.inc({ result: 'allowed' });
+      state.charged = tokenCost ?? 0;
+    },
+    finish(ctx) {
+      const state = ctx.hookState[HOOK] as AdmitState | undefined;
+      const principal = ctx.principal;
+      if (!state || !principal || state.charged === 0 || state.limits.tokenCapacity === null) return;
+      const usage = ctx.usage as {
+        total_tokens?: number;
+        prompt_tokens?: number;
+        completion_tokens?: number;
+      } | null;
+      const real =
+        ctx.cache.status === 'HIT'
+          ? 0
+          : (usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
+      const delta = real - state.charged;
+      if (delta === 0) return;
+      const [, tokens] = specs(state.limits, delta);
+      if (!tokens) return;
+      // Off the response path: a failure only loses this settlement.
+      limiter
+        .take(principal.userId, [tokens], 'force')
+        .catch((err: unknown) => failed('ratelimit.settle', err));
+    },
+  };
+
+  function routes(app: FastifyInstance): void {
+    app.get(
+      '/admin/ratelimit/:user_id',
+      {
+        schema: {
+          tags: ['Admin'],
+          summary: 'Rate-limit state of a user: tokens left, capacity and refill rate',
+          params: T.Object({ user_id: T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.@:+-]+$' }) }),
+          querystring: T.Object(
+            { tier: T.Optional(T.String({ minLength: 1 })) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => {
+        const { user_id: userId } = request.params as { user_id: string };
+        const { tier: askedTier } = request.query as { tier?: string };
+        const tier = askedTier ?? options.tierOf?.(userId) ?? 'free';
+        const limits = tierLimits(config, tier);
+        let result: TakeResult;
+        try {
+          result = await limiter.take(userId, specs(limits, 0), 'peek');
+        } catch (err) {
+          failed('ratelimit.peek', err);
+          throw new ServiceUnavailableError('The rate-limit store (Redis) is not answering; retry shortly.');
+        }
+        const [requests, tokens] = result.buckets;
+        return {
+          user_id: userId,
+          tier: limits.tier === 'default' ? tier : limits.tier,
+          enabled: config.enabled,
+          backend: limiter.backend,
+          tokens: Math.floor((requests?.tokens ?? 0) * 1000) / 1000,
+          capacity: limits.capacity,
+          refill_rate_per_minute: limits.ratePerMinute,
+          seconds_until_full: Math.ceil((requests?.resetMs ?? 0) / 1000),
+          token_bucket: tokens
+            ? {
+                tokens: Math.floor(tokens.tokens),
+                capacity: limits.tokenCapacity,
+                refill_rate_per_minute: limits.tokensPerMinute,
+                seconds_until_full: Math.ceil(tokens.resetMs / 1000),
+              }
+            : null,
+        };
+      },
+    );
+  }
+
+  return {
+    name: HOOK,
+    limiter,
+    ...(config.enabled ? { hook } : {}),
+    routes,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The routing feature: builds the router (plans for every alias at start, a breaker per deployment) and
+ * serves `GET /admin/routes` — each route's strategy and, per deployment, breaker state, latency estimate and
+ * error rate.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Feature, GatewayServices } from '../gateway.js';
+import type { ModelResolver } from './resolver.js';
+import { type DeploymentStatus, Router } from './router.js';
+import type { PriceLookup } from './strategies.js';
+
+export interface RoutingFeature extends Feature {
+  readonly router: Router;
+}
+
+/**
+ * @example
+ * const routing = createRoutingFeature(services, resolver, { prices: priceOf });
+ * createChatPipeline({ …, router: routing.router });
+ */
+export function createRoutingFeature(
+  services: GatewayServices,
+  resolver: ModelResolver,
+  options: { prices?: PriceLookup | undefined } = {},
+): RoutingFeature {
+  const { logger } = services;
+  const router = new Router({
+    routing: services.config.routing,
+    clock: services.clock,
+    metrics: services.metrics,
+    prices: options.prices,
+    onStateChange: (deployment, state) => {
+      const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log({ event: 'route.breaker', deployment, state }, `circuit breaker of ${deployment} is now ${state}`);
+    },
+  });
+  const aliases = resolver.aliasRoutes();
+  router.prepare(aliases);
+
+  return {
+    name: 'routing',
+    router,
+    routes(app: FastifyInstance) {
+      app.get(
+        '/admin/routes',
+        { schema: { tags: ['Admin'], summary: 'Routes, circuit breakers and latency estimates' } },
+        async () => ({
+          routes: aliases.map((route) => ({
+            name: route.name,
+            strategy: route.strategy,
+            deployments: route.deployments.map((d) => ({
+              ...toJson(router.statusOf(d)),
+              priority: d.priority,
+              weight: d.weight,
+              rank: d.rank ?? null,
+            })),
+          })),
+          // Every deployment with a breaker, routes outside aliases (`provider/model`, prefixes) included.
+          deployments: router.status().map(toJson),
+        }),
+      );
+    },
+  };
+}
+
+function toJson(s: DeploymentStatus) {
+  return {
+    id: s.id,
+    provider: s.provider,
+    model: s.model,
+    state: s.breaker.state,
+    error_rate: round(s.breaker.errorRate),
+    requests_in_window: s.breaker.requestsInWindow,
+    consecutive_failures: s.breaker.consecutiveFailures,
+    retry_in_ms: s.breaker.retryInMs === null ? null : Math.ceil(s.breaker.retryInMs),
+    latency_ms: s.latencyMs === null ? null : round(s.latencyMs),
+    ttft_ms: s.ttftMs === null ? null : round(s.ttftMs),
+    samples: s.samples,
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,64 @@
+/**
+ * Latency learned from live traffic: an exponentially weighted moving average (EWMA) per deployment of the
+ * whole-answer latency (non-stream) and of the time to first token (streams).
+ */
+
+export interface LatencyEstimate {
+  /** EWMA of the time to a whole answer, ms; null until one was measured. */
+  latencyMs: number | null;
+  /** EWMA of the time to the first chunk of a stream, ms; null until one was measured. */
+  ttftMs: number | null;
+  /** Clock time of the last measurement or probe; -Infinity when never used. */
+  lastSeenAt: number;
+  samples: number;
+}
+
+/**
+ * @example
+ * const tracker = new LatencyTracker(0.3);
+ * tracker.observe('openai/gpt-4o', 'latency', 812, clock.now());
+ * tracker.get('openai/gpt-4o')?.latencyMs; // 812
+ */
+export class LatencyTracker {
+  readonly #alpha: number;
+  readonly #byId = new Map<string, LatencyEstimate>();
+
+  /** `alpha` in (0, 1]: the weight of the newest sample. */
+  constructor(alpha: number) {
+    this.#alpha = alpha;
+  }
+
+  observe(id: string, kind: 'latency' | 'ttft', ms: number, at: number): void {
+    const e = this.#entry(id);
+    const field = kind === 'latency' ? 'latencyMs' : 'ttftMs';
+    const prev = e[field];
+    e[field] = prev === null ? ms : prev + this.#alpha * (ms - prev);
+    e.lastSeenAt = at;
+    e.samples++;
+  }
+
+  /** Marks a deployment as just sent a probe, so one probe goes out per interval, not a burst. */
+  touch(id: string, at: number): void {
+    this.#entry(id).lastSeenAt = at;
+  }
+
+  get(id: string): Readonly<LatencyEstimate> | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The estimate used to compare deployments: TTFT for streams, latency otherwise, the other as a stand-in. */
+  estimate(id: string, stream: boolean): number | null {
+    const e = this.#byId.get(id);
+    if (!e) return null;
+    return stream ? (e.ttftMs ?? e.latencyMs) : (e.latencyMs ?? e.ttftMs);
+  }
+
+  #entry(id: string): LatencyEstimate {
+    let e = this.#byId.get(id);
+    if (!e) {
+      e = { latencyMs: null, ttftMs: null, lastSeenAt: Number.NEGATIVE_INFINITY, samples: 0 };
+      this.#byId.set(id, e);
+    }
+    return e;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The router (DESIGN §5): orders a route's deployments for one request by the route's strategy, holds one
+ * circuit breaker and one latency estimate per deployment, and says what happened when every deployment
+ * failed. State lives in this process (docs/decisions/0040-circuit-breaker-per-instance.md).
+ */
+import type { RoutingConfig } from '../config/schema.js';
+import { ProviderError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type BreakerSettings, type BreakerSnapshot, CircuitBreaker, STATE_GAUGE } from './breaker.js';
+import { LatencyTracker } from './latency.js';
+import type { Deployment, Route } from './resolver.js';
+import { createStrategy, type PriceLookup, type RoutingRequest, type Strategy } from './strategies.js';
+
+export interface RouterOptions {
+  routing: Readonly<RoutingConfig>;
+  clock: { now(): number; random(): number };
+  metrics: Metrics;
+  /** The pricing table (`priceOf`); deployments' own `*_cost_per_mtok` are used when it knows nothing. */
+  prices?: PriceLookup | undefined;
+  /** Logged when a breaker changes state. */
+  onStateChange?: (deployment: string, state: string) => void;
+}
+
+/** One deployment as the router sees it: for GET /admin/routes. */
+export interface DeploymentStatus {
+  id: string;
+  provider: string;
+  model: string;
+  breaker: BreakerSnapshot;
+  latencyMs: number | null;
+  ttftMs: number | null;
+  samples: number;
+}
+
+/** Bound on breakers for deployments outside aliases (`provider/model` names): a map per name seen. */
+const MAX_BREAKERS = 10_000;
+
+/**
+ * @example
+ * const router = new Router({ routing: config.routing, clock, metrics, prices: priceOf });
+ * router.prepare(resolver.aliasRoutes());            // plans at start
+ * for (const d of router.order(ctx, route)) { … router.breaker(d).tryAcquire() … }
+ */
+export class Router {
+  readonly latency: LatencyTracker;
+  readonly #options: RouterOptions;
+  readonly #defaults: BreakerSettings;
+  readonly #plans = new WeakMap<Route, Strategy>();
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #deployments = new Map<string, Deployment>();
+  /** Ids of alias deployments: their gauge is always exported; others' only while not closed. */
+  readonly #aliasIds = new Set<string>();
+
+  constructor(options: RouterOptions) {
+    this.#options = options;
+    const b = options.routing.breaker;
+    this.#defaults = {
+      failureRateThreshold: b.failure_rate_threshold,
+      windowMs: b.window_ms,
+      minRequests: b.min_requests,
+      consecutiveFailures: b.consecutive_failures,
+      cooldownMs: b.cooldown_ms,
+      halfOpenProbes: b.half_open_probes,
+    };
+    this.latency = new LatencyTracker(options.routing.latency.ewma_alpha);
+  }
+
+  /** Computes the plans of these routes and creates their breakers (state 0 on /metrics from the start). */
+  prepare(routes: readonly Route[]): void {
+    for (const route of routes) {
+      this.#plan(route);
+      for (const d of route.deployments) {
+        this.#aliasIds.add(d.id);
+        this.breaker(d);
+      }
+    }
+  }
+
+  /** The deployments of `route` in the order this request tries them. */
+  order(ctx: RequestContext, route: Route): readonly Deployment[] {
+    if (route.deployments.length === 1) return route.deployments;
+    return this.#plan(route).order(this.#request(ctx));
+  }
+
+  /** The breaker of a deployment (created on first use). */
+  breaker(d: Deployment): CircuitBreaker {
+    let breaker = this.#breakers.get(d.id);
+    if (breaker) return breaker;
+    if (this.#breakers.size >= MAX_BREAKERS) this.#evictClosed();
+    const { clock, metrics } = this.#options;
+    // Names outside aliases come from clients (`provider/anything`): their series exist only while the
+    // breaker is not closed, so label cardinality stays bounded by deployments that actually failed.
+    const labels = { deployment: d.id };
+    const always = this.#aliasIds.has(d.id);
+    breaker = new CircuitBreaker(
+      { ...this.#defaults, ...d.breaker },
+      () => clock.now(),
+      (state) => {
+        if (state === 'closed' && !always) metrics.circuitState.remove(labels);
+        else metrics.circuitState.set(labels, STATE_GAUGE[state]);
+        this.#options.onStateChange?.(d.id, state);
+      },
+    );
+    if (always) metrics.circuitState.set(labels, 0);
+    this.#breakers.set(d.id, breaker);
+    this.#deployments.set(d.id, d);
+    return breaker;
+  }
+
+  /** A successful pass: its latency (non-stream) or time to the first chunk (stream). */
+  observe(d: Deployment, kind: 'latency' | 'ttft', ms: number): void {
+    this.latency.observe(d.id, kind, ms, this.#options.clock.now());
+  }
+
+  /** Counts a move from one deployment to the next in `llm_fallbacks_total`. */
+  countFallback(from: string, to: string): void {
+    this.#options.metrics.fallbacks.inc({ from, to });
+  }
+
+  /** Every deployment the router has seen, for GET /admin/routes. */
+  status(): DeploymentStatus[] {
+    return [...this.#deployments.values()].map((d) => this.statusOf(d));
+  }
+
+  statusOf(d: Deployment): DeploymentStatus {
+    const estimate = this.latency.get(d.id);
+    return {
+      id: d.id,
+      provider: d.provider,
+      model: d.model,
+      breaker: this.breaker(d).snapshot(),
+      latencyMs: estimate?.latencyMs ?? null,
+      ttftMs: estimate?.ttftMs ?? null,
+      samples: estimate?.samples ?? 0,
+    };
+  }
+
+  #plan(route: Route): Strategy {
+    let plan = this.#plans.get(route);
+    if (!plan) {
+      const { clock, routing } = this.#options;
+      plan = createStrategy(route.strategy, route.deployments, {
+        now: () => clock.now(),
+        random: () => clock.random(),
+        latency: this.latency,
+        prices: this.#options.prices ?? (() => null),
+        epsilon: routing.latency.epsilon,
+        probeIntervalMs: routing.latency.probe_interval_ms,
+      });
+      this.#plans.set(route, plan);
+    }
+    return plan;
+  }
+
+  #request(ctx: RequestContext): RoutingRequest {
+    const defaultOutput = this.#options.routing.cost_default_output_tokens;
+    return {
+      stream: ctx.stream,
+      tokens: () => estimateTokens(ctx, defaultOutput),
+    };
+  }
+
+  #evictClosed(): void {
+    for (const [id, breaker] of this.#breakers) {
+      if (breaker.state !== 'closed') continue;
+      this.#breakers.delete(id);
+      this.#deployments.delete(id);
+      this.#options.metrics.circuitState.remove({ deployment: id });
+      if (this.#breakers.size < MAX_BREAKERS / 2) return;
+    }
+  }
+}
+
+/**
+ * Rough token counts for choosing by cost (not for billing): ~4 characters a token over the request's
+ * messages or input, and the request's max tokens (else `defaultOutput`) for the answer.
+ */
+export function estimateTokens(
+  ctx: Pick<RequestContext, 'body' | 'kind'>,
+  defaultOutput: number,
+): { input: number; output: number } {
+  const body = ctx.body as Record<string, unknown> | null;
+  if (!body) return { input: 0, output: defaultOutput };
+  const text = ctx.kind === 'embeddings' ? body.input : body.messages;
+  const input = Math.ceil((text === undefined ? 0 : JSON.stringify(text).length) / 4);
+  if (ctx.kind === 'embeddings') return { input, output: 0 };
+  const max = body.max_completion_tokens ?? body.max_tokens;
+  return { input, output: typeof max === 'number' && max > 0 ? max : defaultOutput };
+}
+
+/** One deployment's part in a request that no deployment could serve. */
+export interface TriedDeployment {
+  id: string;
+  /** Error code of its last failure, or `circuit_open` when it was skipped. */
+  outcome: string;
+  /** Skipped: ms until its breaker lets a probe through. */
+  retryInMs?: number | null;
+}
+
+/**
+ * The one error a client gets when no deployment of a route could serve: it names every deployment and what
+ * happened to it. Status, type and code are those of the last real failure (503 `provider_unavailable` when
+ * every breaker was open); `Retry-After` is the soonest moment a breaker lets a probe through when that is
+ * sooner than the failure's own hint.
+ */
+export class RouteUnavailableError extends ProviderError {
+  readonly tried: readonly TriedDeployment[];
+
+  constructor(routeName: string, tried: TriedDeployment[], last: unknown) {
+    const lastError = last instanceof ProviderError ? last : null;
+    const soonest = tried
+      .map((t) => t.retryInMs)
+      .filter((ms): ms is number => typeof ms === 'number')
+      .reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    const hints = [
+      lastError?.retryAfterMs,
+      Number.isFinite(soonest) ? Math.max(soonest, 1) : undefined,
+    ].filter((ms): ms is number => ms !== undefined);
+    const parts = tried.map((t) =>
+      t.outcome === 'circuit_open'
+        ? `${t.id}: circuit open${typeof t.retryInMs === 'number' ? ` (next probe in ${Math.ceil(t.retryInMs / 1000)} s)` : ''}`
+        : `${t.id}: ${t.outcome}`,
+    );
+    const detail = lastError ? ` Last error: ${lastError.message}` : '';
+    super(
+      `No deployment of "${routeName}" could serve the request (tried ${parts.join('; ')}).${detail}`,
+      lastError?.provider ?? 'router',
+      lastError?.code ?? 'provider_unavailable',
+      lastError?.status ?? 503,
+      lastError?.type ?? 'provider_unavailable_error',
+      {
+        upstreamStatus: lastError?.upstreamStatus,
+        retryAfterMs: hints.length > 0 ? Math.min(...hints) : undefined,
+        cause: last,
+      },
+    );
+    this.tried = tried;
+  }
+
+  override get isRetryable(): boolean {
+    return true;
+  }
+}

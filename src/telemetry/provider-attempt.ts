@@ -1,0 +1,72 @@
+/**
+ * Instruments one upstream attempt (called from `attempt()` in pipeline/chat.ts): the
+ * `llm_provider_api_duration_seconds` histogram, `llm_provider_errors_total`, and — when the request is
+ * traced — a `provider.api_call` span under `provider.generate` whose id travels upstream as `traceparent`.
+ */
+import { SpanKind } from '@opentelemetry/api';
+import { GatewayError, ProviderError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Deployment } from '../routing/resolver.js';
+import type { Metrics } from './metrics.js';
+import { endSpan, generateContext, requestTrace, traceparentOf } from './tracing.js';
+
+/** One attempt in flight. */
+export interface AttemptProbe {
+  /** W3C traceparent to send upstream; undefined when the request is not traced. */
+  readonly traceparent: string | undefined;
+  /** Ends the attempt: null on success, else the error it failed with. Idempotent. */
+  end(error: unknown): void;
+}
+
+export interface AttemptInstrumentation {
+  start(ctx: RequestContext, d: Deployment): AttemptProbe;
+}
+
+/** Creates the instrumentation the pipeline calls around each upstream attempt. */
+export function createAttemptInstrumentation(metrics: Metrics): AttemptInstrumentation {
+  return {
+    start(ctx, d) {
+      const started = performance.now();
+      const rt = requestTrace(ctx);
+      const span =
+        rt === null
+          ? null
+          : rt.tracer.startSpan(
+              'provider.api_call',
+              {
+                kind: SpanKind.CLIENT,
+                attributes: {
+                  'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
+                  'gen_ai.system': d.provider,
+                  'gen_ai.provider.name': d.provider,
+                  'gen_ai.request.model': d.model,
+                  'gateway.deployment': d.id,
+                  'gateway.attempt': ctx.attempts,
+                },
+              },
+              generateContext(rt, {
+                'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
+                'gen_ai.request.model': ctx.model ?? '',
+              }),
+            );
+      let done = false;
+      return {
+        traceparent: rt && span ? traceparentOf(rt, span) : undefined,
+        end(error) {
+          if (done) return;
+          done = true;
+          const provider = d.provider;
+          metrics.providerDuration.observe({ provider }, (performance.now() - started) / 1000);
+          const code = error instanceof GatewayError ? error.code : error ? 'internal_error' : null;
+          // A client that hung up is not a provider failure.
+          if (code !== null && code !== 'client_closed') metrics.providerErrors.inc({ provider, code });
+          if (span) {
+            const status = error instanceof ProviderError ? error.upstreamStatus : undefined;
+            if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
+            endSpan(span, error ?? undefined);
+          }
+        },
+      };
+    },
+  };
+}

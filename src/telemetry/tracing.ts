@@ -1,0 +1,320 @@
+/**
+ * OpenTelemetry tracing (DESIGN §9). Off unless an OTLP endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT`):
+ * then no SDK module is even loaded, every call below returns at its first line and nothing is allocated
+ * per request. On, each model request gets the span tree
+ *
+ *   gateway.request → auth, rate_limit.check, cache.lookup, provider.generate → provider.api_call (per attempt),
+ *                     cost.calculate, cost.record
+ *
+ * Spans hang off the request context (`ctx.hookState.tracing`), not an async-local "active span": a stage
+ * names the request it works for, so no context manager or global provider is registered.
+ *
+ * Features create their own stage spans with `withSpan` / `startChildSpan`, which are no-ops when tracing
+ * is off:
+ *
+ * @example
+ * const hit = await withSpan(ctx, 'cache.lookup', () => store.get(key), { 'gateway.cache.type': 'exact' });
+ * const span = startChildSpan(ctx, 'rate_limit.check'); try { … } finally { span.end(); }
+ */
+import {
+  type Attributes,
+  type Context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapPropagator,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { RequestContext } from '../pipeline/context.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export interface TracingOptions {
+  /** OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT); spans go to `<endpoint>/v1/traces`. null = off. */
+  endpoint: string | null;
+  serviceName: string;
+  serviceVersion: string;
+  /** Tests: export here (synchronously, no batching) instead of OTLP; turns tracing on. */
+  exporter?: SpanExporter;
+}
+
+/** The process's tracer, or the disabled stand-in. */
+export interface Tracing {
+  readonly enabled: boolean;
+  /** Opens `gateway.request` for a request (child of the client's `traceparent` when valid). */
+  startRequest(
+    startedAt: number,
+    traceparent: string | undefined,
+    attributes: Attributes,
+  ): RequestTrace | null;
+  /** Exports what is buffered. */
+  flush(): Promise<void>;
+  /** Flushes and stops exporting (shutdown). */
+  shutdown(): Promise<void>;
+}
+
+/** One request's spans, kept in `ctx.hookState.tracing` (see request-telemetry.ts). */
+export interface RequestTrace {
+  readonly traceId: string;
+  readonly root: Span;
+  readonly rootContext: Context;
+  readonly tracer: Tracer;
+  readonly propagator: TextMapPropagator;
+  /** `provider.generate`, opened by the first upstream attempt. */
+  generate: { span: Span; context: Context } | null;
+  ended: boolean;
+}
+
+/** A span handle that is safe to use whether tracing is on or off. */
+export interface SpanHandle {
+  setAttributes(attributes: Attributes): void;
+  /** Ends the span; an error marks it ERROR and records an exception event. */
+  end(error?: unknown): void;
+}
+
+const NOOP_SPAN: SpanHandle = { setAttributes() {}, end() {} };
+
+const DISABLED: Tracing = {
+  enabled: false,
+  startRequest: () => null,
+  flush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
+/** performance.now() → epoch milliseconds, the time input OpenTelemetry takes. */
+export function epochMs(perfNow: number): number {
+  return performance.timeOrigin + perfNow;
+}
+
+/** The request's trace, when tracing is on and the request is traced. */
+export function requestTrace(ctx: RequestContext): RequestTrace | null {
+  return (ctx.hookState.tracing as RequestTrace | undefined) ?? null;
+}
+
+/**
+ * Creates the tracer. Loads the OpenTelemetry SDK and exporter only when tracing is on.
+ * A failing exporter (collector down) counts `llm_dependency_errors_total{dependency="tracing"}` and logs a
+ * warning at most once a minute; requests never wait for it (spans are batched and dropped when the
+ * buffer is full).
+ */
+export async function createTracing(
+  options: TracingOptions,
+  deps: { metrics: Metrics; logger: Logger },
+): Promise<Tracing> {
+  if (!options.endpoint && !options.exporter) return DISABLED;
+  const [sdk, core, resources, semconv] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+  ]);
+  let processor: InstanceType<typeof sdk.BatchSpanProcessor> | InstanceType<typeof sdk.SimpleSpanProcessor>;
+  if (options.exporter) {
+    processor = new sdk.SimpleSpanProcessor(options.exporter);
+  } else {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    const url = `${String(options.endpoint).replace(/\/+$/, '')}/v1/traces`;
+    const exporter = countingExporter(new OTLPTraceExporter({ url, timeoutMillis: 5_000 }), {
+      ...deps,
+      success: core.ExportResultCode.SUCCESS,
+    });
+    processor = new sdk.BatchSpanProcessor(exporter, { maxQueueSize: 4096, scheduledDelayMillis: 2_000 });
+  }
+  const provider = new sdk.BasicTracerProvider({
+    resource: resources.resourceFromAttributes({
+      [semconv.ATTR_SERVICE_NAME]: options.serviceName,
+      [semconv.ATTR_SERVICE_VERSION]: options.serviceVersion,
+    }),
+    spanProcessors: [processor],
+  });
+  const tracer = provider.getTracer('llm-gateway', options.serviceVersion);
+  const propagator = new core.W3CTraceContextPropagator();
+
+  return {
+    enabled: true,
+    startRequest(startedAt, traceparent, attributes) {
+      const parent = traceparent
+        ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
+        : ROOT_CONTEXT;
+      const root = tracer.startSpan(
+        'gateway.request',
+        { kind: SpanKind.SERVER, startTime: epochMs(startedAt), attributes },
+        parent,
+      );
+      return {
+        traceId: root.spanContext().traceId,
+        root,
+        rootContext: trace.setSpan(parent, root),
+        tracer,
+        propagator,
+        generate: null,
+        ended: false,
+      };
+    },
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** Wraps an exporter so failed exports are counted and logged (rate-limited), never thrown. */
+function countingExporter(
+  inner: SpanExporter,
+  deps: { metrics: Metrics; logger: Logger; success: number },
+): SpanExporter {
+  let lastWarn = 0;
+  return {
+    export(spans, done) {
+      inner.export(spans, (result) => {
+        if (result.code !== deps.success) {
+          deps.metrics.dependencyErrors.inc({ dependency: 'tracing' });
+          const now = Date.now();
+          if (now - lastWarn > 60_000) {
+            lastWarn = now;
+            deps.logger.warn(
+              { event: 'dependency.error', dependency: 'tracing', err: result.error?.message },
+              'could not export spans; requests go on without tracing',
+            );
+          }
+        }
+        done(result);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+function handle(span: Span): SpanHandle {
+  return {
+    setAttributes: (attributes) => void span.setAttributes(attributes),
+    end: (error) => endSpan(span, error),
+  };
+}
+
+/** Ends a span, recording an error (status ERROR + exception event) when one is given. */
+export function endSpan(span: Span, error?: unknown, endTime?: number): void {
+  if (error !== undefined && error !== null) recordError(span, error);
+  span.end(endTime);
+}
+
+/** Marks a span failed: status ERROR with the error's message, and an `exception` event. */
+export function recordError(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const code = (err as { code?: unknown }).code;
+  span.recordException({
+    name: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+  });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  if (typeof code === 'string') span.setAttribute('error.type', code);
+}
+
+/**
+ * Opens a child of `gateway.request` for one stage (`rate_limit.check`, `cache.lookup`, `cost.record` …).
+ * Returns a no-op handle when the request is not traced.
+ */
+export function startChildSpan(ctx: RequestContext, name: string, attributes?: Attributes): SpanHandle {
+  const rt = requestTrace(ctx);
+  if (rt === null || rt.ended) return NOOP_SPAN;
+  return handle(rt.tracer.startSpan(name, { attributes }, rt.rootContext));
+}
+
+/** Runs `fn` inside a child span of `gateway.request`; a thrown error is recorded and rethrown. */
+export async function withSpan<T>(
+  ctx: RequestContext,
+  name: string,
+  fn: (span: SpanHandle) => T | Promise<T>,
+  attributes?: Attributes,
+): Promise<T> {
+  const span = startChildSpan(ctx, name, attributes);
+  try {
+    const value = await fn(span);
+    span.end();
+    return value;
+  } catch (err) {
+    span.end(err);
+    throw err;
+  }
+}
+
+/**
+ * Records a stage that already happened (start and end known as performance.now() values), e.g. `auth`,
+ * which runs before the request's route is known.
+ */
+export function recordSpan(
+  ctx: RequestContext,
+  name: string,
+  startedAt: number,
+  endedAt: number,
+  error?: unknown,
+): void {
+  const rt = requestTrace(ctx);
+  if (rt === null) return;
+  const span = rt.tracer.startSpan(name, { startTime: epochMs(startedAt) }, rt.rootContext);
+  endSpan(span, error, epochMs(endedAt));
+}
+
+/** Opens `provider.generate` (once per request) and returns its context, the parent of each attempt. */
+export function generateContext(rt: RequestTrace, attributes: Attributes): Context {
+  if (rt.generate === null) {
+    const span = rt.tracer.startSpan('provider.generate', { attributes }, rt.rootContext);
+    rt.generate = { span, context: trace.setSpan(rt.rootContext, span) };
+  }
+  return rt.generate.context;
+}
+
+/**
+ * Ends `provider.generate` if open (idempotent), with the answer's `gen_ai.*` attributes: the pipeline calls
+ * it when a non-stream answer arrived or every attempt failed; a stream's ends with the request.
+ */
+export function endGenerateSpan(ctx: RequestContext, error?: unknown): void {
+  const rt = requestTrace(ctx);
+  if (!rt?.generate?.span.isRecording()) return;
+  rt.generate.span.setAttributes(genAiResponseAttributes(ctx));
+  endSpan(rt.generate.span, error);
+}
+
+/** `gen_ai.*` attributes of the request as asked (model, max tokens, temperature, top_p). */
+export function genAiRequestAttributes(ctx: RequestContext): Attributes {
+  const attributes: Attributes = {
+    'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
+  };
+  if (ctx.model) attributes['gen_ai.request.model'] = ctx.model;
+  const body = ctx.body as Record<string, unknown> | null;
+  if (body) {
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+    if (typeof maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = maxTokens;
+    if (typeof body.temperature === 'number') attributes['gen_ai.request.temperature'] = body.temperature;
+    if (typeof body.top_p === 'number') attributes['gen_ai.request.top_p'] = body.top_p;
+  }
+  return attributes;
+}
+
+/** `gen_ai.*` attributes of the answer: who served, which model, tokens, finish reason. */
+export function genAiResponseAttributes(ctx: RequestContext): Attributes {
+  const attributes: Attributes = {};
+  if (ctx.deployment) {
+    attributes['gen_ai.system'] = ctx.deployment.provider;
+    attributes['gen_ai.provider.name'] = ctx.deployment.provider;
+  }
+  if (ctx.servedModel) attributes['gen_ai.response.model'] = ctx.servedModel;
+  if (ctx.usage) {
+    attributes['gen_ai.usage.input_tokens'] = ctx.usage.prompt_tokens;
+    attributes['gen_ai.usage.output_tokens'] = ctx.usage.completion_tokens;
+  }
+  if (ctx.finishReason) attributes['gen_ai.response.finish_reasons'] = [ctx.finishReason];
+  return attributes;
+}
+
+/** The W3C `traceparent` value that makes the upstream's spans children of `span`. */
+export function traceparentOf(rt: RequestTrace, span: Span): string | undefined {
+  const carrier: Record<string, string> = {};
+  rt.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier.traceparent;
+}

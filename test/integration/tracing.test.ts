@@ -1,0 +1,271 @@
+/**
+ * OpenTelemetry traces (DESIGN §9): the span tree and its parentage for a request with one retry (two
+ * `provider.api_call` spans), `gen_ai.*` attributes, the client's `traceparent` honoured, each attempt's
+ * span id sent upstream, errors recorded on spans, the trace id on the request's log lines. Spans are
+ * captured with the SDK's in-memory exporter.
+ */
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import OpenAI from 'openai';
+import { loadConfig } from '../../src/config/load.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import { startChildSpan, withSpan } from '../../src/telemetry/tracing.js';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { mockEnv, postJson, readSseData, userMessage } from '../helpers/gateway.js';
+
+const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN_ID = '00f067aa0ba902b7';
+const TRACEPARENT = `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01`;
+
+function parentId(span: ReadableSpan): string | undefined {
+  return span.parentSpanContext?.spanId;
+}
+
+function byName(spans: ReadableSpan[], name: string): ReadableSpan[] {
+  return spans.filter((s) => s.name === name);
+}
+
+function one(spans: ReadableSpan[], name: string): ReadableSpan {
+  const found = byName(spans, name);
+  assert.equal(found.length, 1, `exactly one ${name} span (got ${spans.map((s) => s.name).join(', ')})`);
+  return found[0] as ReadableSpan;
+}
+
+describe('tracing with an in-memory exporter', () => {
+  const exporter = new InMemorySpanExporter();
+  let mock: MockUpstream;
+  let gateway: Gateway;
+  let url: string;
+  const logs: string[] = [];
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    const env = mockEnv(mock);
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
+        cb();
+      },
+    });
+    gateway = await createGateway({
+      config: loadConfig({ env }),
+      env,
+      logDestination: destination,
+      traceExporter: exporter,
+    });
+    // A stage span as another feature (cache, rate limit, accounting) adds it.
+    gateway.app.addHook('preHandler', async (request) => {
+      if (request.ctx?.kind === null && request.headers['x-test-stage'] === 'yes') {
+        await withSpan(request.ctx, 'cache.lookup', () => undefined, { 'gateway.cache.type': 'exact' });
+        startChildSpan(request.ctx, 'cost.record').end(new Error('database down'));
+      }
+    });
+    await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(gateway.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await gateway.close(2000);
+    await mock.close();
+  });
+  beforeEach(() => {
+    exporter.reset();
+    mock.reset();
+  });
+
+  test('one retry: gateway.request → auth, provider.generate → two provider.api_call; traceparent in and out', async () => {
+    mock.enqueue({ kind: 'status', status: 503 });
+    const res = await postJson(
+      `${url}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage(), max_tokens: 50, temperature: 0.3 },
+      { traceparent: TRACEPARENT, 'x-request-id': 'trace-retry' },
+    );
+    assert.equal(res.status, 200);
+    await res.text();
+    const spans = exporter.getFinishedSpans();
+
+    const root = one(spans, 'gateway.request');
+    assert.equal(root.spanContext().traceId, CLIENT_TRACE_ID, 'the client trace continues');
+    assert.equal(parentId(root), CLIENT_SPAN_ID, 'gateway.request is a child of the client span');
+    for (const s of spans) assert.equal(s.spanContext().traceId, CLIENT_TRACE_ID);
+
+    const auth = one(spans, 'auth');
+    const generate = one(spans, 'provider.generate');
+    assert.equal(parentId(auth), root.spanContext().spanId);
+    assert.equal(parentId(generate), root.spanContext().spanId);
+
+    const calls = byName(spans, 'provider.api_call');
+    assert.equal(calls.length, 2, 'one provider.api_call per attempt');
+    for (const call of calls) assert.equal(parentId(call), generate.spanContext().spanId);
+    const [failed, served] = [...calls].sort(
+      (a, b) => Number(a.attributes['gateway.attempt']) - Number(b.attributes['gateway.attempt']),
+    );
+    assert.equal(failed?.status.code, SpanStatusCode.ERROR);
+    assert.equal(failed?.attributes['http.response.status_code'], 503);
+    assert.ok(
+      failed?.events.some((e) => e.name === 'exception'),
+      'the failure is an exception event',
+    );
+    assert.notEqual(served?.status.code, SpanStatusCode.ERROR);
+
+    // Each upstream call carried the span id of its own attempt.
+    assert.equal(mock.requests.length, 2);
+    const sent = mock.requests.map((r) => r.headers.traceparent);
+    assert.deepEqual(
+      sent,
+      [failed, served].map((s) => `00-${CLIENT_TRACE_ID}-${s?.spanContext().spanId}-01`),
+    );
+
+    // gen_ai.* attributes
+    assert.equal(root.attributes['gen_ai.request.model'], 'gpt-4o-mini');
+    assert.equal(root.attributes['gen_ai.request.max_tokens'], 50);
+    assert.equal(root.attributes['gen_ai.request.temperature'], 0.3);
+    assert.equal(root.attributes['gen_ai.provider.name'], 'openai');
+    assert.equal(typeof root.attributes['gen_ai.usage.input_tokens'], 'number');
+    assert.equal(typeof generate.attributes['gen_ai.usage.output_tokens'], 'number');
+    assert.equal(generate.attributes['gen_ai.response.model'], 'gpt-4o-mini');
+    assert.equal(root.attributes['http.response.status_code'], 200);
+    assert.equal(root.attributes['gateway.attempts'], 2);
+
+    // Every line of the request carries its request id and trace id.
+    const lines = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.request_id === 'trace-retry');
+    assert.ok(lines.length >= 2, 'a retry warning and request.end');
+    for (const line of lines) assert.equal(line.trace_id, CLIENT_TRACE_ID);
+  });
+
+  test('stream: provider.generate lasts until the stream ended; spans of other stages hang off the root', async () => {
+    const res = await postJson(
+      `${url}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage(), stream: true },
+      { 'x-test-stage': 'yes' },
+    );
+    const data = await readSseData(res.response);
+    assert.equal(data.at(-1), '[DONE]');
+    const spans = exporter.getFinishedSpans();
+    const root = one(spans, 'gateway.request');
+    assert.equal(parentId(root), undefined, 'no traceparent: a new trace');
+    const generate = one(spans, 'provider.generate');
+    assert.ok(
+      generate.endTime[0] * 1e9 + generate.endTime[1] >= one(spans, 'provider.api_call').endTime[0] * 1e9,
+    );
+    const cache = one(spans, 'cache.lookup');
+    const cost = one(spans, 'cost.record');
+    assert.equal(parentId(cache), root.spanContext().spanId);
+    assert.equal(cache.attributes['gateway.cache.type'], 'exact');
+    assert.equal(cost.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.attributes['gateway.stream'], true);
+  });
+
+  test('an upstream failure is an error on provider.generate and gateway.request, not on auth', async () => {
+    mock.enqueue({ kind: 'status', status: 400 });
+    const res = await postJson(`${url}/v1/chat/completions`, {
+      model: 'gpt-4o-mini',
+      messages: userMessage(),
+    });
+    assert.equal(res.status, 400);
+    await res.text();
+    const spans = exporter.getFinishedSpans();
+    const root = one(spans, 'gateway.request');
+    assert.equal(root.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.attributes['error.type'], 'upstream_bad_request');
+    assert.equal(one(spans, 'provider.generate').status.code, SpanStatusCode.ERROR);
+    assert.notEqual(one(spans, 'auth').status.code, SpanStatusCode.ERROR);
+  });
+
+  test('the openai SDK with a garbage traceparent: a fresh trace, the request succeeds', async () => {
+    const client = new OpenAI({
+      apiKey: 'unused',
+      baseURL: `${url}/v1`,
+      defaultHeaders: { traceparent: 'not-a-traceparent' },
+      maxRetries: 0,
+    });
+    const completion = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: userMessage() as never,
+    });
+    assert.equal(completion.object, 'chat.completion');
+    const root = one(exporter.getFinishedSpans(), 'gateway.request');
+    assert.equal(parentId(root), undefined);
+    assert.match(root.spanContext().traceId, /^[0-9a-f]{32}$/);
+  });
+});
+
+describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
+  let mock: MockUpstream;
+  let gateway: Gateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    const env = mockEnv(mock);
+    gateway = await createGateway({
+      config: loadConfig({ env }),
+      env,
+      logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
+    });
+    await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await gateway.close(2000);
+    await mock.close();
+  });
+
+  test('a client traceparent is not forwarded upstream and the request is served', async () => {
+    const port = (gateway.app.server.address() as AddressInfo).port;
+    const res = await postJson(
+      `http://127.0.0.1:${port}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage() },
+      { traceparent: TRACEPARENT },
+    );
+    assert.equal(res.status, 200);
+    assert.equal(mock.requests[0]?.headers.traceparent, undefined);
+  });
+});
+
+describe('tracing: a request refused by auth', () => {
+  const exporter = new InMemorySpanExporter();
+  let mock: MockUpstream;
+  let gateway: Gateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    const env = { ...mockEnv(mock), AUTH_MODE: 'keys' };
+    gateway = await createGateway({
+      config: loadConfig({ env }),
+      env,
+      logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
+      traceExporter: exporter,
+    });
+    await gateway.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await gateway.close(2000);
+    await mock.close();
+  });
+
+  test('401: gateway.request and auth are errors; no provider span, nothing sent upstream', async () => {
+    const port = (gateway.app.server.address() as AddressInfo).port;
+    const res = await postJson(
+      `http://127.0.0.1:${port}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage() },
+      { authorization: 'Bearer not-a-key-0123456789', traceparent: TRACEPARENT },
+    );
+    assert.equal(res.status, 401);
+    await res.text();
+    const spans = exporter.getFinishedSpans();
+    const root = one(spans, 'gateway.request');
+    const auth = one(spans, 'auth');
+    assert.equal(parentId(auth), root.spanContext().spanId);
+    assert.equal(auth.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.status.code, SpanStatusCode.ERROR);
+    assert.equal(root.attributes['http.response.status_code'], 401);
+    assert.equal(byName(spans, 'provider.generate').length, 0);
+    assert.equal(mock.requests.length, 0);
+    assert.ok(
+      !JSON.stringify(spans.map((s) => s.attributes)).includes('not-a-key'),
+      'no credential on a span',
+    );
+  });
+});
