@@ -22,7 +22,8 @@ export interface CacheGatewayOptions {
 
 /** Like `startGateway`, with cache parts injected (`cache`). */
 export async function startCacheGateway(options: CacheGatewayOptions): Promise<TestGateway> {
-  const env = { ...mockEnv(options.mock), GATEWAY_ADMIN_KEY: ADMIN_KEY, ...options.env };
+  // An admin key turns key auth on by default; the cache tests call without gateway keys.
+  const env = { ...mockEnv(options.mock), GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'none', ...options.env };
   const config = loadConfig({ env, yamlText: options.yaml });
   const logs: string[] = [];
   const destination = new Writable({
