@@ -118,7 +118,10 @@ describe('admin guard and /metrics', () => {
   let open: TestGateway;
   before(async () => {
     mock = await MockUpstream.start();
-    gw = await startGateway({ mock, env: { GATEWAY_ADMIN_KEY: 'admin-SECRET-key-0123456789', AUTH_MODE: 'none' } });
+    gw = await startGateway({
+      mock,
+      env: { GATEWAY_ADMIN_KEY: 'admin-SECRET-key-0123456789', AUTH_MODE: 'none' },
+    });
     open = await startGateway({ mock });
   });
   after(async () => {
