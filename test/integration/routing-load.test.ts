@@ -21,7 +21,7 @@ before(async () => {
   gw = await startGateway({
     mock: up,
     clock: manualClock(),
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
+    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'none' },
     yaml: `
 routing:
   breaker: { consecutive_failures: 5, min_requests: 20, failure_rate_threshold: 0.5, cooldown_ms: 600000 }

@@ -27,7 +27,7 @@ before(async () => {
   gw = await startGateway({
     mock: m0,
     clock,
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
+    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'none' },
     yaml: `
 routing:
   latency: { ewma_alpha: 1, probe_interval_ms: ${PROBE_INTERVAL_MS}, epsilon: 0 }

@@ -40,7 +40,7 @@ beforeEach(async () => {
   gw = await startGateway({
     mock: a,
     clock,
-    env: { LLM_MAX_RETRIES: '1', GATEWAY_ADMIN_KEY: ADMIN_KEY },
+    env: { LLM_MAX_RETRIES: '1', GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'none' },
     yaml: `
 routing:
   breaker: { consecutive_failures: 2, min_requests: 4, cooldown_ms: ${COOLDOWN_MS} }

@@ -44,7 +44,13 @@ describe('tracing with an in-memory exporter', () => {
 
   before(async () => {
     mock = await MockUpstream.start();
-    const env = mockEnv(mock);
+    // The rate limiter on (generous), so its stage span shows in the tree.
+    const env = {
+      ...mockEnv(mock),
+      RATE_LIMIT_ENABLED: 'true',
+      RATE_LIMIT_DEFAULT_RATE: '10000',
+      RATE_LIMIT_DEFAULT_CAPACITY: '10000',
+    };
     const destination = new Writable({
       write(chunk: Buffer, _enc, cb) {
         for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
@@ -94,7 +100,10 @@ describe('tracing with an in-memory exporter', () => {
 
     const auth = one(spans, 'auth');
     const generate = one(spans, 'provider.generate');
+    const rateLimit = one(spans, 'rate_limit.check');
     assert.equal(parentId(auth), root.spanContext().spanId);
+    assert.equal(parentId(rateLimit), root.spanContext().spanId);
+    assert.equal(rateLimit.attributes['gateway.rate_limit.backend'], 'memory');
     assert.equal(parentId(generate), root.spanContext().spanId);
 
     const calls = byName(spans, 'provider.api_call');

