@@ -7,6 +7,7 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { createAccountingFeatures } from './accounting/feature.js';
 import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
 import type { Config } from './config/schema.js';
@@ -143,6 +144,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const auth = createAuthFeature(services);
   const rateLimit = createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) });
   const cache = createCacheFeature(services, options.cache);
+  const accounting = createAccountingFeatures(services);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -151,14 +153,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const registry = new ProviderRegistry(config.providers, env, { dispatcher });
   const resolver = new ModelResolver(config, registry);
-  // Routing: strategies, breakers, latency; the lead wires `prices: priceOf` (src/accounting/pricing.ts).
-  const routing = createRoutingFeature(services, resolver);
+  // Routing: strategies, breakers, latency; the `cost` strategy prices deployments with the pricing table.
+  const routing = createRoutingFeature(services, resolver, { prices: accounting.priceOf });
   const features: Feature[] = [
     auth,
     rateLimit, // before budgets: a limited request reserves nothing
+    accounting.budgets,
     routing,
     // The cache wraps the routed pipeline: a hit never reaches the router or a provider.
     ...(cache ? [cache] : []),
+    accounting.accounting,
     observability, // keep last: flushes spans after the others closed
   ];
   const redact = createRedactor([

@@ -5,15 +5,21 @@
  * Usage (also as the `llm-gateway` command):
  *   llm-gateway [start] [--config gateway.yaml]     run the gateway (GATEWAY_CONFIG works too)
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
+ *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
  */
 import { parseArgs } from 'node:util';
+import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
+import { openDatabase } from './stores/database.js';
+import { migrationProvider } from './stores/migrations/index.js';
+import { createLogger } from './telemetry/logger.js';
+import { createMetrics } from './telemetry/metrics.js';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -22,7 +28,7 @@ async function main(): Promise<void> {
     strict: process.argv[2] !== 'keys',
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || !['start', 'check-config', 'keys'].includes(command)) {
+  if (values.help || !['start', 'check-config', 'keys', 'migrate'].includes(command)) {
     process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
@@ -39,6 +45,7 @@ async function main(): Promise<void> {
   }
 
   if (command === 'check-config') return checkConfig(config, env);
+  if (command === 'migrate') return runMigrations(config);
   if (command === 'keys') {
     const code = await runKeysCommand(process.argv.slice(3), config, {
       out: (text) => process.stdout.write(text),
@@ -100,7 +107,36 @@ const USAGE = `Usage:
   llm-gateway [start] [--config FILE]      run the gateway (or set GATEWAY_CONFIG)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
+  llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
 `;
+
+/** Applies pending migrations to the configured database (the gateway also does so at start). */
+async function runMigrations(config: ReturnType<typeof loadConfig>): Promise<void> {
+  const logger = createLogger({ level: 'silent' });
+  const database = openDatabase(
+    { url: config.database.url, dataDir: config.database.data_dir },
+    { logger, metrics: createMetrics({ processMetrics: false }) },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // `ready` settles once every migration ran (retried while the database does not answer).
+    await Promise.race([
+      database.ready,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the database did not answer within 30 s')), 30_000);
+      }),
+    ]);
+    const migrations = await new Migrator({ db: database.db, provider: migrationProvider }).getMigrations();
+    const lines = migrations.map((m) => `  ${m.executedAt ? '✓' : '-'} ${m.name}`);
+    process.stdout.write(`database (${database.kind}) is up to date:\n${lines.join('\n')}\n`);
+  } catch (err) {
+    process.stderr.write(`migration failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+    await database.close();
+  }
+}
 
 /** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */
 function checkConfig(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv): void {

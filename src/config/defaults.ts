@@ -215,5 +215,23 @@ export function defaultConfig(): Config {
         timeout_ms: 200,
       },
     },
+    accounting: {
+      enabled: true,
+      batch_size: 100,
+      flush_interval_ms: 1000,
+      write_timeout_ms: 5000,
+      close_timeout_ms: 5000,
+      spool_dir: null,
+      daily_alert_threshold_usd: null,
+      alert_webhook_url: null,
+      alert_webhook_timeout_ms: 3000,
+    },
+    pricing: { models: {} },
+    budgets: {
+      default: { daily_usd: null, monthly_usd: null },
+      users: {},
+      default_max_output_tokens: 4096,
+      unpriced_reservation_usd: null,
+    },
   };
 }

@@ -76,6 +76,15 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['SEMANTIC_CACHE_EMBEDDING_MODEL', 'cache.semantic.embedding_model', 'string'],
   ['SEMANTIC_CACHE_EMBEDDING_BASE_URL', 'cache.semantic.embedding_base_url', 'string'],
   ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
+  ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
+  ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
+  ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
+  ['USAGE_SPOOL_DIR', 'accounting.spool_dir', 'string'],
+  ['DAILY_COST_ALERT_THRESHOLD', 'accounting.daily_alert_threshold_usd', 'number'],
+  ['COST_ALERT_WEBHOOK_URL', 'accounting.alert_webhook_url', 'string'],
+  ['BUDGET_DEFAULT_DAILY_USD', 'budgets.default.daily_usd', 'number'],
+  ['BUDGET_DEFAULT_MONTHLY_USD', 'budgets.default.monthly_usd', 'number'],
+  ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
 ];
 
 let formatsRegistered = false;

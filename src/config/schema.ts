@@ -123,6 +123,32 @@ export const RateLimitTierSchema = T.Object(
   { additionalProperties: false },
 );
 
+const Usd = T.Number({ minimum: 0 });
+
+/** Usage records, cost headers and the daily cost alert (DESIGN §8). */
+export const AccountingSchema = T.Object(
+  {
+    /** Write usage records (cost headers and metrics are always on). */
+    enabled: T.Boolean({ default: true }),
+    /** Records per insert; a batch is written as soon as this many are queued. */
+    batch_size: T.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    /** Longest a record waits in memory before its batch is written. */
+    flush_interval_ms: T.Integer({ minimum: 10, default: 1000 }),
+    /** Longest wait for one insert before its batch goes to the spool file. */
+    write_timeout_ms: T.Integer({ minimum: 1, default: 5000 }),
+    /** Bound on flushing the queue at shutdown. */
+    close_timeout_ms: T.Integer({ minimum: 0, default: 5000 }),
+    /** Directory of the spool files (USAGE_SPOOL_DIR); null = `spool/` next to the PGlite data directory. */
+    spool_dir: T.Union([T.String({ minLength: 1 }), T.Null()], { default: null }),
+    /** USD per UTC day; crossing it logs one warning and counts llm_cost_alerts_total (DAILY_COST_ALERT_THRESHOLD). */
+    daily_alert_threshold_usd: T.Union([Usd, T.Null()], { default: null }),
+    /** Optional webhook POSTed once per day when the threshold is crossed (COST_ALERT_WEBHOOK_URL). */
+    alert_webhook_url: T.Union([T.String({ format: 'uri' }), T.Null()], { default: null }),
+    alert_webhook_timeout_ms: T.Integer({ minimum: 1, default: 3000 }),
+  },
+  { additionalProperties: false },
+);
+
 export const RateLimitSchema = T.Object(
   {
     /** RATE_LIMIT_ENABLED. */
@@ -137,6 +163,39 @@ export const RateLimitSchema = T.Object(
     tiers: T.Record(T.String({ minLength: 1 }), RateLimitTierSchema),
     /** Memory backend: most buckets kept (least recently used dropped first; a dropped bucket is full). */
     max_memory_buckets: T.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PriceSchema = T.Object(
+  { input: Usd, output: Usd, cached_input: T.Optional(Usd) },
+  { additionalProperties: false },
+);
+
+/** Per-model price overrides (USD per 1M tokens) over the built-in table. */
+export const PricingSchema = T.Object(
+  { models: T.Record(T.String({ minLength: 1 }), PriceSchema, { default: {} }) },
+  { additionalProperties: false },
+);
+
+export const BudgetLimitSchema = T.Object(
+  {
+    daily_usd: T.Optional(T.Union([Usd, T.Null()])),
+    monthly_usd: T.Optional(T.Union([Usd, T.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+/** USD budgets per user (and, through the API keys, per key), enforced by escrow (DESIGN §7). */
+export const BudgetsSchema = T.Object(
+  {
+    /** Budget of every user without an entry in `users` (BUDGET_DEFAULT_DAILY_USD / _MONTHLY_USD). */
+    default: BudgetLimitSchema,
+    users: T.Record(T.String({ minLength: 1 }), BudgetLimitSchema, { default: {} }),
+    /** Output tokens reserved when a request sets no max_tokens (BUDGET_DEFAULT_MAX_OUTPUT_TOKENS). */
+    default_max_output_tokens: T.Integer({ minimum: 1, default: 4096 }),
+    /** Reserved for a model that is not priced: null = such requests are not held to a budget. */
+    unpriced_reservation_usd: T.Union([Usd, T.Null()], { default: null }),
   },
   { additionalProperties: false },
 );
@@ -299,6 +358,9 @@ export const ConfigSchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    accounting: AccountingSchema,
+    pricing: PricingSchema,
+    budgets: BudgetsSchema,
   },
   { additionalProperties: false },
 );
@@ -312,3 +374,5 @@ export type RoutingConfig = Static<typeof ConfigSchema>['routing'];
 export type StaticKeyConfig = Static<typeof StaticKeySchema>;
 export type RateLimitConfig = Static<typeof RateLimitSchema>;
 export type RateLimitTierConfig = Static<typeof RateLimitTierSchema>;
+export type AccountingConfig = Static<typeof AccountingSchema>;
+export type BudgetsConfig = Static<typeof BudgetsSchema>;

@@ -9,6 +9,9 @@
  *   one refused, but every hook whose `admit` ran still gets `finish` (to release what it reserved).
  * - `respond` runs when the answer is known and before its headers are written (non-stream: the whole body
  *   and usage; stream: the opening chunks only). Hooks set headers through `ctx.responseHeaders`.
+ * - `streamEnd` runs when a stream ended normally, just before `data: [DONE]`; the lines it returns are
+ *   written as SSE comments (`: <line>`), which clients ignore — a trailer for what is known only at the
+ *   end (the cost). Errors in it are logged and ignored.
  * - `finish` runs exactly once per request that reached a route, after the response ended either way
  *   (success, error, client gone). It must not throw and must not block: slow work goes to a queue.
  *
@@ -28,6 +31,7 @@ export interface RequestHook {
   readonly name: string;
   admit?(ctx: RequestContext): void | Promise<void>;
   respond?(ctx: RequestContext): void;
+  streamEnd?(ctx: RequestContext): string | null | Promise<string | null>;
   finish?(ctx: RequestContext, outcome: RequestOutcome): void;
 }
 
@@ -36,6 +40,7 @@ export class HookRunner {
   readonly #hooks: RequestHook[];
   readonly #admit: RequestHook[];
   readonly #respond: RequestHook[];
+  readonly #streamEnd: RequestHook[];
   readonly #finish: RequestHook[];
   readonly #onFinishError: (hook: string, err: unknown) => void;
 
@@ -43,6 +48,7 @@ export class HookRunner {
     this.#hooks = hooks;
     this.#admit = hooks.filter((h) => h.admit);
     this.#respond = hooks.filter((h) => h.respond);
+    this.#streamEnd = hooks.filter((h) => h.streamEnd);
     this.#finish = hooks.filter((h) => h.finish);
     this.#onFinishError = onFinishError;
   }
@@ -62,6 +68,20 @@ export class HookRunner {
 
   respond(ctx: RequestContext): void {
     for (const hook of this.#respond) hook.respond?.(ctx);
+  }
+
+  /** The SSE comment lines of the `streamEnd` hooks (empty when none). Never throws. */
+  async streamEnd(ctx: RequestContext): Promise<string> {
+    let text = '';
+    for (const hook of this.#streamEnd) {
+      try {
+        const line = await hook.streamEnd?.(ctx);
+        if (line) text += `: ${line.replace(/[\r\n]+/g, ' ')}\n\n`;
+      } catch (err) {
+        this.#onFinishError(hook.name, err);
+      }
+    }
+    return text;
   }
 
   /** Calls `finish` on every hook (its `admit` ran, or it has no `admit`). Never throws. */

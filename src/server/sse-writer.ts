@@ -19,6 +19,8 @@ export interface WriteStreamOptions {
   includeUsage: boolean;
   idleTimeoutMs: number;
   redact: Redactor;
+  /** SSE comment lines written just before `[DONE]` (the hooks' `streamEnd`: the cost). */
+  beforeDone?: () => Promise<string>;
 }
 
 const DONE = 'data: [DONE]\n\n';
@@ -54,7 +56,8 @@ export async function writeStream(
       await send(next.value);
     }
     complete = true;
-    res.end(DONE);
+    const trailer = options.beforeDone ? await options.beforeDone() : '';
+    res.end(trailer + DONE);
     return { complete: true, error: null };
   } catch (err) {
     const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);

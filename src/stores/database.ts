@@ -99,14 +99,17 @@ export function openDatabase(
       }) as unknown as PostgresPool)
     : pglitePool(settings.dataDir);
   if (pool instanceof pg.Pool) {
-    // An idle client losing its connection (database restart) must not crash the process.
-    pool.on('error', (err: Error) => {
+    // A client losing its connection (database restart) must not crash the process: the pool handles
+    // idle clients ('error'), a listener per client covers those checked out when the socket breaks.
+    const onError = (err: Error) => {
       deps.metrics.dependencyErrors.inc({ dependency: 'database' });
       deps.logger.warn(
         { event: 'dependency.error', dependency: 'database', error: err.message },
         'database error',
       );
-    });
+    };
+    pool.on('error', onError);
+    pool.on('connect', (client: pg.PoolClient) => client.on('error', onError));
   }
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
 

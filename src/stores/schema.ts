@@ -43,7 +43,36 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
+/** `usage_records` (migration 0002): one row per completion or embedding request. */
+export interface UsageRecordTable {
+  id: Generated<number>;
+  timestamp: ColumnType<Date, Date | string | undefined, never>;
+  request_id: string;
+  user_id: string;
+  api_key_id: string | null;
+  model: string;
+  provider: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  /** null = the model is not priced. */
+  cost_usd: ColumnType<string | null, number | string | null, number | string | null>;
+  cached: boolean;
+  cache_type: string | null;
+  /** NUMERIC(12,6): read as a string (exact), written as a number or string. */
+  saved_usd: ColumnType<string, number | string, number | string>;
+  latency_ms: number;
+  /** `success`, `error` or `incomplete` (a stream cut off after its first byte). */
+  status: string;
+  http_status: number;
+  estimated: boolean;
+  stream: boolean;
+  prompt_name: string | null;
+  prompt_version: number | null;
+}
+
 export type DatabaseSchema = {
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
+  usage_records: UsageRecordTable;
 };

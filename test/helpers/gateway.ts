@@ -51,6 +51,8 @@ export function mockEnv(mock: MockUpstream): Record<string, string> {
     // The default limit (20 burst, 10/min per user) would refuse most suites' traffic; the rate-limit
     // tests turn it on with their own limits.
     RATE_LIMIT_ENABLED: 'false',
+    // No usage records (and so no database opened) unless a test asks for them: PGlite is heavy.
+    USAGE_ENABLED: 'false',
   };
 }
 
@@ -96,12 +98,12 @@ export async function postJson(
   };
 }
 
-/** Reads an SSE body into its `data:` payloads (raw strings, `[DONE]` included). */
+/** Reads an SSE body into its `data:` payloads (raw strings, `[DONE]` included; comment-only blocks skipped). */
 export async function readSseData(response: Response): Promise<string[]> {
   const text = await response.text();
   return text
     .split('\n\n')
-    .filter((block) => block.trim() !== '')
+    .filter((block) => block.split('\n').some((l) => l.startsWith('data: ')))
     .map((block) =>
       block
         .split('\n')

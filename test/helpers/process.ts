@@ -131,7 +131,11 @@ export async function spawnGateway(
   args: string[] = [],
 ): Promise<GatewayProcess> {
   const port = await freePort();
-  const proc = startProcess({ HOST: '127.0.0.1', PORT: String(port), ...env }, args);
+  // The usage database in memory: a spawned gateway never writes ./data of the repository.
+  const proc = startProcess(
+    { HOST: '127.0.0.1', PORT: String(port), GATEWAY_DATA_DIR: 'memory://', ...env },
+    args,
+  );
   try {
     await proc.waitForLog((l) => l.event === 'gateway.ready');
   } catch (err) {

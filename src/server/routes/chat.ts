@@ -86,6 +86,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       includeUsage: req.stream_options?.include_usage === true,
       idleTimeoutMs: deps.streamIdleTimeoutMs,
       redact: deps.redact,
+      beforeDone: () => deps.hooks.streamEnd(ctx),
     });
     const status = outcome.complete ? 200 : (outcome.error?.status ?? 500);
     finishRequest(ctx, deps.hooks, { status, error: outcome.error, complete: outcome.complete }, deps.redact);

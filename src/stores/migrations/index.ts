@@ -6,9 +6,11 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
+import * as usageRecords from './0002_usage_records.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
+  '0002_usage_records': usageRecords,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,222 @@
+/**
+ * Budget enforcement by escrow (DESIGN §7). `admit` reserves the request's worst-case cost — an upper bound
+ * of its prompt tokens (UTF-8 bytes + framing: no tokenizer on the request path) plus its output limit (max_completion_tokens, max_tokens, or
+ * `budgets.default_max_output_tokens`), at the highest price of the route's deployments — on every budget
+ * that applies (user daily/monthly from config, key daily/monthly from the API key), all or nothing and
+ * atomically in the budget store. A request that does not fit is refused with 429 `budget_exceeded` before
+ * the cache or any provider is reached. `finish` settles the reservation to the real cost (0 when nothing
+ * was billed). No database query runs per request.
+ *
+ * Store failure (Redis down or slow): the request is let through without a reservation (fail open, like
+ * the rate limiter), counted in `llm_dependency_errors_total{dependency="redis"}` and logged.
+ */
+import { GatewayRateLimitError } from '../errors.js';
+import type { RequestContext } from '../pipeline/context.js';
+import type { RequestHook } from '../pipeline/hooks.js';
+import type { ChatRequest, EmbeddingRequest } from '../providers/types.js';
+import type { RedisStore } from '../stores/redis.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { BudgetCounter, BudgetStore } from './budget-store.js';
+import type { Accountant } from './cost.js';
+import { type ModelPrice, microsOf } from './pricing.js';
+import { promptTokensUpperBound } from './tokens.js';
+
+export interface BudgetLimits {
+  daily_usd?: number | null | undefined;
+  monthly_usd?: number | null | undefined;
+}
+
+export interface BudgetSettings {
+  default: BudgetLimits;
+  users: Readonly<Record<string, BudgetLimits>>;
+  default_max_output_tokens: number;
+  unpriced_reservation_usd: number | null;
+}
+
+export interface BudgetHookDeps {
+  settings: BudgetSettings;
+  store: BudgetStore;
+  accountant: Accountant;
+  metrics: Metrics;
+  logger: Logger;
+  /** Set when the store is Redis: its bounded waits and failure accounting. */
+  redis: RedisStore | null;
+  keyPrefix: string;
+  now: () => number;
+}
+
+interface Applied {
+  scope: 'user' | 'key';
+  period: 'daily' | 'monthly';
+  usd: number;
+  counter: BudgetCounter;
+}
+
+interface Reservation {
+  counters: BudgetCounter[];
+  micros: number;
+}
+
+const STATE = 'budgets';
+
+/** The UTC day and month of `now`, and when each ends. */
+export function periodsOf(now: number): {
+  day: string;
+  dayEndsAt: number;
+  month: string;
+  monthEndsAt: number;
+} {
+  const d = new Date(now);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const iso = d.toISOString();
+  return {
+    day: iso.slice(0, 10),
+    dayEndsAt: Date.UTC(y, m, d.getUTCDate() + 1),
+    month: iso.slice(0, 7),
+    monthEndsAt: Date.UTC(y, m + 1, 1),
+  };
+}
+
+/** The budgets that apply to a request, each with its counter. */
+export function applicableBudgets(
+  ctx: RequestContext,
+  settings: BudgetSettings,
+  keyPrefix: string,
+  now: number,
+): Applied[] {
+  const principal = ctx.principal;
+  if (!principal) return [];
+  const p = periodsOf(now);
+  const base = `${keyPrefix}budget:{${principal.userId}}`;
+  const applied: Applied[] = [];
+  const add = (scope: Applied['scope'], owner: string, limits: BudgetLimits | undefined) => {
+    if (limits?.daily_usd != null) {
+      applied.push({
+        scope,
+        period: 'daily',
+        usd: limits.daily_usd,
+        counter: {
+          key: `${owner}:d:${p.day}`,
+          limitMicros: Math.round(limits.daily_usd * 1e6),
+          periodEndsAt: p.dayEndsAt,
+        },
+      });
+    }
+    if (limits?.monthly_usd != null) {
+      applied.push({
+        scope,
+        period: 'monthly',
+        usd: limits.monthly_usd,
+        counter: {
+          key: `${owner}:m:${p.month}`,
+          limitMicros: Math.round(limits.monthly_usd * 1e6),
+          periodEndsAt: p.monthEndsAt,
+        },
+      });
+    }
+  };
+  add('user', `${base}:user`, settings.users[principal.userId] ?? settings.default);
+  if (principal.keyId && principal.budgets) {
+    add('key', `${base}:key:${principal.keyId}`, {
+      daily_usd: principal.budgets.dailyUsd,
+      monthly_usd: principal.budgets.monthlyUsd,
+    });
+  }
+  return applied;
+}
+
+/**
+ * Worst-case cost of a request in micro-dollars; null when a deployment of its route is unpriced and no
+ * `unpriced_reservation_usd` is configured (such requests are not held to budgets).
+ */
+export async function worstCaseMicros(
+  ctx: RequestContext,
+  accountant: Accountant,
+  settings: BudgetSettings,
+): Promise<number | null> {
+  const price = accountant.worstPrice(ctx);
+  if (!price || !ctx.body) {
+    return settings.unpriced_reservation_usd === null
+      ? null
+      : Math.round(settings.unpriced_reservation_usd * 1e6);
+  }
+  const body = ctx.body as Partial<ChatRequest>;
+  const maxOutput =
+    ctx.kind === 'embeddings'
+      ? 0
+      : (body.max_completion_tokens ?? body.max_tokens ?? settings.default_max_output_tokens);
+  return reservationMicros(price, reservedPromptTokens(ctx.body), maxOutput);
+}
+
+/** Prompt tokens reserved for a request: an upper bound (its UTF-8 bytes + framing), see tokens.ts. */
+export function reservedPromptTokens(body: ChatRequest | EmbeddingRequest): number {
+  return promptTokensUpperBound(body);
+}
+
+/** Micro-dollars reserved for `promptTokens` in and up to `maxOutput` out (rounded up by one). */
+export function reservationMicros(price: ModelPrice, promptTokens: number, maxOutput: number): number {
+  return microsOf(price, { prompt_tokens: promptTokens, completion_tokens: maxOutput }) + 1;
+}
+
+/** The budget hook (admit: reserve; finish: settle). */
+export function createBudgetHook(deps: BudgetHookDeps): RequestHook {
+  const { store, redis } = deps;
+  const bounded = <T>(call: Promise<T>, ms?: number): Promise<T> =>
+    redis ? redis.withDeadline(call, ms) : call;
+
+  return {
+    name: 'budgets',
+
+    async admit(ctx) {
+      const now = deps.now();
+      const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
+      if (applied.length === 0) return;
+      const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
+      if (micros === null) return;
+      const counters = applied.map((a) => a.counter);
+      let refused: number;
+      try {
+        refused = await bounded(store.reserve(counters, micros, now));
+      } catch (err) {
+        // Fail open: a budget store outage must not stop traffic (counted and logged).
+        if (redis) redis.failed('budget.reserve', err);
+        else deps.logger.warn({ event: 'budget.error', err }, 'budget reservation failed');
+        return;
+      }
+      if (refused > 0) {
+        const hit = applied[refused - 1] as Applied;
+        deps.metrics.budgetExceeded.inc({ scope: hit.scope, period: hit.period });
+        const who =
+          hit.scope === 'user' ? `user "${ctx.principal?.userId}"` : `API key "${ctx.principal?.keyId}"`;
+        const resets = new Date(hit.counter.periodEndsAt).toISOString();
+        throw new GatewayRateLimitError(
+          `Budget exceeded: the ${hit.period} budget of $${hit.usd} for ${who} does not cover this request ` +
+            `(up to $${(micros / 1e6).toFixed(6)}). It resets at ${resets}.`,
+          Math.max(1000, hit.counter.periodEndsAt - now),
+          'budget_exceeded',
+        );
+      }
+      ctx.hookState[STATE] = { counters, micros } satisfies Reservation;
+    },
+
+    finish(ctx, outcome) {
+      const reservation = ctx.hookState[STATE] as Reservation | undefined;
+      if (!reservation) return;
+      void deps.accountant
+        .finalize(ctx, outcome)
+        .then(async (final) => {
+          let actual: number;
+          if (final.costUsd !== null) actual = Math.round(final.costUsd * 1e6);
+          else actual = ctx.usage ? reservation.micros : 0; // unpriced but billed: keep the reservation
+          const delta = actual - reservation.micros;
+          await bounded(store.adjust(reservation.counters, delta, deps.now()), 1_000);
+        })
+        .catch((err: unknown) => {
+          if (redis) redis.failed('budget.settle', err);
+          else deps.logger.warn({ event: 'budget.error', err }, 'budget settlement failed');
+        });
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { createContext, type RequestContext } from '../pipeline/context.js';
+import type { ChatRequest } from '../providers/types.js';
+import type { Deployment } from '../routing/resolver.js';
+import { createMetrics } from '../telemetry/metrics.js';
+import { applicableBudgets } from './budgets.js';
+import { Accountant, OUTPUT_TEXT } from './cost.js';
+import { PriceTable } from './pricing.js';
+
+const OK = { status: 200, error: null, complete: true };
+
+function setup() {
+  const metrics = createMetrics({ processMetrics: false });
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+  return { metrics, lines, accountant: new Accountant(new PriceTable(), { metrics, logger }) };
+}
+
+function context(model: string, provider = 'openai'): RequestContext {
+  const ctx = createContext('req-1', pino({ level: 'silent' }), 0);
+  const deployment = { id: `${provider}/${model}`, provider, model } as Deployment;
+  ctx.model = model;
+  ctx.deployment = deployment;
+  ctx.route = { name: model, kind: 'prefix', strategy: 'failover', deployments: [deployment] };
+  ctx.kind = 'chat';
+  ctx.attempts = 1;
+  ctx.body = { model, messages: [{ role: 'user', content: 'Hello world' }] } as ChatRequest;
+  return ctx;
+}
+
+const metric = async (m: ReturnType<typeof createMetrics>, name: string) =>
+  (await m.registry.getSingleMetric(name)?.get())?.values ?? [];
+
+describe('Accountant', () => {
+  test('a cache hit costs 0 and saves the price of the cached usage', async () => {
+    const { accountant, metrics } = setup();
+    const ctx = context('gpt-4o');
+    ctx.attempts = 0;
+    ctx.cache = { status: 'HIT', type: 'exact', savedUsd: null };
+    ctx.usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
+    accountant.compute(ctx);
+    assert.equal(ctx.costUsd, 0);
+    const final = await accountant.finalize(ctx, OK);
+    assert.deepEqual([final.costUsd, final.savedUsd], [0, 0.0035]); // 1000 × 2.5 + 100 × 10 µ$
+    assert.equal((await metric(metrics, 'llm_cost_saved_usd_total'))[0]?.value, 0.0035);
+    assert.equal((await metric(metrics, 'llm_cost_usd_total')).length, 0);
+  });
+
+  test('no upstream usage: counted locally and marked estimated', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o');
+    ctx.hookState[OUTPUT_TEXT] = { text: 'Hello world', overflow: 0 };
+    const final = await accountant.finalize(ctx, OK);
+    assert.equal(ctx.usageEstimated, true);
+    // "Hello world" = 2 tokens; prompt: 2 + 3 (message) + 3 (priming) = 8
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [8, 2]);
+    assert.equal(final.costUsd, 0.00004); // 8 × 2.5 + 2 × 10 = 40 µ$
+  });
+
+  test('a stream cut off mid-answer is approximated (4 characters per token), without the tokenizer', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o');
+    ctx.stream = true;
+    ctx.hookState[OUTPUT_TEXT] = { text: 'x'.repeat(40), overflow: 0 };
+    const final = await accountant.finalize(ctx, { status: 499, error: null, complete: false });
+    // prompt: ceil(11 / 4) + 3 + 3 = 9; output: 40 / 4 = 10 → 9 × 2.5 + 10 × 10 = 122.5 → 123 µ$
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [9, 10]);
+    assert.equal(ctx.usageEstimated, true);
+    assert.equal(final.costUsd, 0.000123);
+  });
+
+  test('an error before any answer bills nothing and estimates nothing', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o');
+    const final = await accountant.finalize(ctx, { status: 502, error: null, complete: false });
+    assert.equal(ctx.usage, null);
+    assert.equal(final.costUsd, null);
+    assert.equal(ctx.usageEstimated, false);
+  });
+
+  test('finalize runs once per request', async () => {
+    const { accountant, metrics } = setup();
+    const ctx = context('gpt-4o-mini');
+    ctx.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
+    await Promise.all([accountant.finalize(ctx, OK), accountant.finalize(ctx, OK)]);
+    const tokens = await metric(metrics, 'llm_token_count');
+    assert.deepEqual(
+      tokens.map((v) => [v.labels.model, v.labels.type, v.value]),
+      [
+        ['gpt-4o-mini', 'input', 10],
+        ['gpt-4o-mini', 'output', 10],
+      ],
+    );
+  });
+
+  test('unknown model: cost null, counted each time, warned once', async () => {
+    const { accountant, metrics, lines } = setup();
+    for (let i = 0; i < 3; i++) {
+      const ctx = context('my-model', 'vllm');
+      ctx.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
+      assert.equal((await accountant.finalize(ctx, OK)).costUsd, null);
+    }
+    assert.equal((await metric(metrics, 'llm_cost_unknown_model_total'))[0]?.value, 3);
+    assert.equal(lines.filter((l) => l.includes('cost.unknown_model')).length, 1);
+  });
+});
+
+test('budgets: user budgets from config (or the default), key budgets from the API key', () => {
+  const settings = {
+    default: { daily_usd: 1 },
+    users: { bob: { monthly_usd: 30 } },
+    default_max_output_tokens: 100,
+    unpriced_reservation_usd: null,
+  };
+  const now = Date.UTC(2026, 10, 27, 8);
+  const ctx = context('gpt-4o');
+  ctx.principal = { userId: 'alice', keyId: null, tier: 'free', allowedModels: null };
+  assert.deepEqual(
+    applicableBudgets(ctx, settings, 'p:', now).map((a) => [
+      a.scope,
+      a.period,
+      a.counter.key,
+      a.counter.limitMicros,
+    ]),
+    [['user', 'daily', 'p:budget:{alice}:user:d:2026-11-27', 1_000_000]],
+  );
+  ctx.principal = {
+    userId: 'bob',
+    keyId: 'ci',
+    tier: 'pro',
+    allowedModels: null,
+    budgets: { dailyUsd: 2, monthlyUsd: null },
+  };
+  assert.deepEqual(
+    applicableBudgets(ctx, settings, 'p:', now).map((a) => [a.scope, a.period, a.counter.key]),
+    [
+      ['user', 'monthly', 'p:budget:{bob}:user:m:2026-11'],
+      ['key', 'daily', 'p:budget:{bob}:key:ci:d:2026-11-27'],
+    ],
+  );
+});

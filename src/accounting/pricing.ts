@@ -1,0 +1,156 @@
+/**
+ * Prices per model (USD per 1M input, output and cached-input tokens) and the cost of one answer.
+ *
+ * The table is data (`pricing.json`, one family per provider with its source page and date) with per-model
+ * overrides from config (`pricing.models`). Costs are computed in integer pico-dollars (1e-12 USD: a price
+ * per 1M tokens times 1e6 is an integer for every listed price, times a token count stays far below 2^53),
+ * then rounded once, half up, to micro-dollars — so `calculateCost` is exact to 6 decimals.
+ */
+import data from './pricing.json' with { type: 'json' };
+
+/** USD per 1M tokens. `cachedInput` prices the prompt tokens the provider served from its prompt cache. */
+export interface ModelPrice {
+  readonly input: number;
+  readonly output: number;
+  readonly cachedInput: number;
+}
+
+/** A model found in the table: the entry's name and its price. */
+export interface PricedModel {
+  readonly name: string;
+  readonly price: ModelPrice;
+}
+
+/** The token counts a cost is computed from (OpenAI usage shape: `prompt_tokens` includes cached ones). */
+export interface TokenUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number | undefined } | null | undefined;
+}
+
+/** Config override: `pricing.models.<name>: { input, output, cached_input? }`. */
+export interface PriceOverride {
+  input: number;
+  output: number;
+  cached_input?: number | undefined;
+}
+
+interface PricingFamily {
+  family: string;
+  provider: string;
+  source: string;
+  as_of: string;
+  models: Record<string, { input: number; output: number; cached_input?: number }>;
+}
+
+/** The families of the built-in table (source and date per family), for docs and `/admin` views. */
+export const PRICING_FAMILIES: readonly PricingFamily[] = (data as unknown as { families: PricingFamily[] })
+  .families;
+
+const PICO_PER_MICRO = 1_000_000;
+/** A dated snapshot suffix: `-2024-08-06`, `-20241022`, or `-latest`. */
+const SNAPSHOT = /-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
+
+function toPrice(p: { input: number; output: number; cached_input?: number | undefined }): ModelPrice {
+  return { input: p.input, output: p.output, cachedInput: p.cached_input ?? p.input };
+}
+
+/** Price per 1M tokens → integer pico-dollars per token. */
+function pico(usdPerMillion: number): number {
+  return Math.round(usdPerMillion * 1_000_000);
+}
+
+/**
+ * The pricing table: built-in data plus overrides. Lookups accept what the gateway sees: the deployment's
+ * model (`gpt-4o`), the provider's answer (`gpt-4o-2024-08-06`), `provider/model` names
+ * (`groq/llama-3.1-8b-instant`, `together/meta-llama/…`).
+ *
+ * @example
+ * const prices = new PriceTable({ 'my-vllm-model': { input: 0.1, output: 0.2 } });
+ * prices.calculateCost('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 500 }); // 0.00045
+ */
+export class PriceTable {
+  readonly #prices = new Map<string, ModelPrice>();
+  readonly #memo = new Map<string, PricedModel | null>();
+
+  constructor(overrides: Readonly<Record<string, PriceOverride>> = {}) {
+    for (const family of PRICING_FAMILIES) {
+      for (const [model, price] of Object.entries(family.models)) {
+        const parsed = toPrice(price);
+        this.#prices.set(`${family.provider}/${model}`, parsed);
+        if (!this.#prices.has(model)) this.#prices.set(model, parsed);
+      }
+    }
+    for (const [model, price] of Object.entries(overrides)) this.#prices.set(model, toPrice(price));
+  }
+
+  /**
+   * USD per 1M tokens for a model, or null when it is not priced. Tries the name as given, without its
+   * `provider/` prefix, and without a dated snapshot suffix. Memoised (bounded).
+   */
+  priceOf(model: string, provider?: string | null): ModelPrice | null {
+    return this.resolve(model, provider)?.price ?? null;
+  }
+
+  /** The table entry a model name matches (its name there is a bounded metric label), or null. */
+  resolve(model: string, provider?: string | null): PricedModel | null {
+    const key = provider ? `${provider}/${model}` : model;
+    const memo = this.#memo.get(key);
+    if (memo !== undefined) return memo;
+    const found = this.#lookup(model, provider ?? null);
+    if (this.#memo.size < 10_000) this.#memo.set(key, found);
+    return found;
+  }
+
+  #lookup(model: string, provider: string | null): PricedModel | null {
+    const candidates: string[] = [];
+    const add = (name: string) => {
+      if (provider) candidates.push(`${provider}/${name}`);
+      candidates.push(name);
+      const undated = name.replace(SNAPSHOT, '');
+      if (undated !== name) {
+        if (provider) candidates.push(`${provider}/${undated}`);
+        candidates.push(undated);
+      }
+    };
+    add(model);
+    const slash = model.indexOf('/');
+    if (slash > 0) add(model.slice(slash + 1));
+    for (const name of candidates) {
+      const price = this.#prices.get(name);
+      if (price)
+        return {
+          name: provider && name.startsWith(`${provider}/`) ? name.slice(provider.length + 1) : name,
+          price,
+        };
+    }
+    return null;
+  }
+
+  /**
+   * Cost in USD of one answer, rounded half up to 6 decimals; null when the model is not priced.
+   * Cached prompt tokens (`prompt_tokens_details.cached_tokens`, part of `prompt_tokens`) are priced at
+   * the cached-input price, the rest of the prompt at the input price.
+   */
+  calculateCost(model: string, usage: TokenUsage, provider?: string | null): number | null {
+    const price = this.priceOf(model, provider);
+    return price === null ? null : costOf(price, usage);
+  }
+}
+
+/** Cost in USD (6 decimals) of `usage` at `price`. */
+export function costOf(price: ModelPrice, usage: TokenUsage): number {
+  return microsOf(price, usage) / PICO_PER_MICRO;
+}
+
+/** Cost in integer micro-dollars (rounded half up) of `usage` at `price`. */
+export function microsOf(price: ModelPrice, usage: TokenUsage): number {
+  const prompt = Math.max(0, usage.prompt_tokens | 0);
+  const cached = Math.min(prompt, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const completion = Math.max(0, usage.completion_tokens | 0);
+  const picos =
+    (prompt - cached) * pico(price.input) +
+    cached * pico(price.cachedInput) +
+    completion * pico(price.output);
+  return Math.floor((picos + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
+}
