@@ -64,6 +64,11 @@ describe('exact cache (memory backend)', () => {
     assert.equal(b.choices[0]?.message.content, a.choices[0]?.message.content);
     assert.deepEqual(b.usage, a.usage);
     assert.notEqual(b.id, a.id, 'a hit is a new response');
+    // Accounting: the miss cost something, the hit costs 0 and records what it saved.
+    assert.ok(Number(first.headers.get('x-cost')) > 0);
+    assert.equal(Number(second.headers.get('x-cost')), 0);
+    const saved = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(saved, /llm_cost_saved_usd_total [0-9.e-]*[1-9]/);
     assert.equal(mock.requests.length, 1, 'the hit made no upstream call');
     // An output-affecting change is another entry.
     const other = await postJson(chatUrl, deterministic('key order test', { max_tokens: 51 }));
