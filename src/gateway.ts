@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAccountingFeatures } from './accounting/feature.js';
 import { createAuthFeature } from './auth/feature.js';
+import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
 import type { Config } from './config/schema.js';
 import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
 import { HookRunner, type RequestHook } from './pipeline/hooks.js';
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   clock?: RetryClock;
   /** Tests: export spans here (turns tracing on without an OTLP endpoint). */
   traceExporter?: SpanExporter;
+  /** Cache parts replacing the configured ones (tests: a deterministic embedder). */
+  cache?: CacheFeatureOptions;
 }
 
 /** What every feature is built from. */
@@ -140,6 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const observability = createObservabilityFeature(services, tracing);
   const auth = createAuthFeature(services);
   const rateLimit = createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) });
+  const cache = createCacheFeature(services, options.cache);
   const accounting = createAccountingFeatures(services);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
@@ -156,6 +160,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimit, // before budgets: a limited request reserves nothing
     accounting.budgets,
     routing,
+    // The cache wraps the routed pipeline: a hit never reaches the router or a provider.
+    ...(cache ? [cache] : []),
     accounting.accounting,
     observability, // keep last: flushes spans after the others closed
   ];

@@ -219,7 +219,7 @@ describe('invalid configuration', () => {
       env: { LLM_TIMEOUT: 'soon', OPENAI_API_KEY: 'sk-not-relevant' },
       yamlText: `
 server: { port: 70000 }
-cache: { enabled: true }
+caching: { enabled: true }
 providers:
   openai: { base_url: "not a url" }
 routes:
@@ -229,7 +229,7 @@ auth: { mode: sometimes }
 `,
     });
     hasProblem(problems, 'server.port', /65535/);
-    hasProblem(problems, 'cache', /unknown field/);
+    hasProblem(problems, 'caching', /unknown field/);
     hasProblem(problems, 'providers.openai.base_url');
     hasProblem(problems, 'routes.smart.deployments.1.provider', /unknown provider "nope"/);
     hasProblem(problems, 'auth.mode', /"none"[\s\S]*"keys"/);

@@ -62,6 +62,20 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['OTEL_EXPORTER_OTLP_ENDPOINT', 'telemetry.otlp_endpoint', 'string'],
   ['OTEL_SERVICE_NAME', 'telemetry.service_name', 'string'],
   ['LOG_BODY_MAX_CHARS', 'telemetry.log_body_max_chars', 'int'],
+  ['CACHE_ENABLED', 'cache.enabled', 'bool'],
+  ['CACHE_TTL_SECONDS', 'cache.ttl_seconds', 'int'],
+  ['CACHE_MAX_TTL_SECONDS', 'cache.max_ttl_seconds', 'int'],
+  ['CACHE_MAX_ENTRIES', 'cache.max_entries', 'int'],
+  ['CACHE_MAX_BYTES', 'cache.max_bytes', 'int'],
+  ['CACHE_MAX_TEMPERATURE', 'cache.max_temperature', 'number'],
+  ['CACHE_SINGLE_FLIGHT', 'cache.single_flight', 'bool'],
+  ['ENABLE_SEMANTIC_CACHE', 'cache.semantic.enabled', 'bool'],
+  ['SEMANTIC_CACHE_THRESHOLD', 'cache.semantic.threshold', 'number'],
+  ['SEMANTIC_CACHE_MAX_ENTRIES', 'cache.semantic.max_entries', 'int'],
+  ['SEMANTIC_CACHE_EMBEDDER', 'cache.semantic.embedder', 'string'],
+  ['SEMANTIC_CACHE_EMBEDDING_MODEL', 'cache.semantic.embedding_model', 'string'],
+  ['SEMANTIC_CACHE_EMBEDDING_BASE_URL', 'cache.semantic.embedding_base_url', 'string'],
+  ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
   ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
   ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
   ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
@@ -264,7 +278,7 @@ function convert(raw: string, kind: EnvKind): unknown {
     }
     case 'number': {
       const n = Number(raw);
-      return Number.isFinite(n) ? n : undefined;
+      return raw.trim() !== '' && Number.isFinite(n) ? n : undefined;
     }
     case 'seconds': {
       const n = Number(raw);

@@ -298,6 +298,46 @@ export const ConfigSchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    /** Response cache (DESIGN §6; docs/caching.md). */
+    cache: T.Object(
+      {
+        enabled: T.Boolean({ default: true }),
+        /** Default time to live of an entry (CACHE_TTL_SECONDS); `X-Cache-TTL` overrides it per request. */
+        ttl_seconds: T.Integer({ minimum: 1, default: 3600 }),
+        /** Longest TTL a client may ask for with `X-Cache-TTL`. */
+        max_ttl_seconds: T.Integer({ minimum: 1, default: 86_400 }),
+        /** In-process backend: most entries kept (LRU). */
+        max_entries: T.Integer({ minimum: 1, default: 10_000 }),
+        /** In-process backend: most bytes of entries kept (LRU). */
+        max_bytes: T.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+        /** Largest single answer cached, in bytes of its stored form. */
+        max_entry_bytes: T.Integer({ minimum: 256, default: 1024 * 1024 }),
+        /** Cache only requests whose temperature is at most this (0 = deterministic only). */
+        max_temperature: T.Number({ minimum: 0, maximum: 2, default: 0 }),
+        /** Coalesce identical in-flight cacheable requests into one upstream call. */
+        single_flight: T.Boolean({ default: true }),
+        /** Redis values larger than this are gzipped. */
+        compress_above_bytes: T.Integer({ minimum: 0, default: 2048 }),
+        semantic: T.Object(
+          {
+            enabled: T.Boolean({ default: false }),
+            /** Cosine similarity a candidate must reach (the guards may still refuse it). */
+            threshold: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
+            /** Most recent entries kept per partition (oldest dropped). */
+            max_entries: T.Integer({ minimum: 1, default: 1000 }),
+            embedder: T.Union([T.Literal('local'), T.Literal('provider')], { default: 'local' }),
+            /** Provider embedder: the model asked of the gateway's own /v1/embeddings. */
+            embedding_model: T.String({ minLength: 1, default: 'text-embedding-3-small' }),
+            /** Provider embedder: base URL of the gateway (default: this gateway on its own port). */
+            embedding_base_url: T.Optional(T.String({ format: 'uri' })),
+            /** Longest wait for an embedding on the request path; slower → exact miss only. */
+            timeout_ms: T.Integer({ minimum: 1, default: 200 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     database: T.Object(
       {
         /** postgres://… (DATABASE_URL); null = embedded PGlite under data_dir. */

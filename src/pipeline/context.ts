@@ -12,6 +12,8 @@ import type { Deployment, Route } from '../routing/resolver.js';
 export interface StageTimings {
   auth: number;
   resolve: number;
+  /** Cache lookups (exact, embedding, semantic search). */
+  cache: number;
   /** Time in upstream attempts, all of them: to the whole answer (non-stream) or the first chunks (stream). */
   upstream: number;
   /** Time spent waiting between attempts (backoff, Retry-After). */
@@ -63,6 +65,8 @@ export interface RequestContext {
   responseHeaders: Record<string, string>;
   /** Per-hook state (reservations to settle, spans …), keyed by hook name. */
   hookState: Record<string, unknown>;
+  /** The client's request headers (the cache reads Cache-Control, X-Cache-Bypass, X-Cache-TTL). */
+  requestHeaders: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** A new context with the shape fixed up front (stable hidden class on the hot path). */
@@ -79,7 +83,7 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
     deployment: null,
     attempts: 0,
     fallbackCount: 0,
-    timings: { auth: 0, resolve: 0, upstream: 0, wait: 0 },
+    timings: { auth: 0, resolve: 0, cache: 0, upstream: 0, wait: 0 },
     usage: null,
     servedModel: null,
     finishReason: null,
@@ -91,6 +95,7 @@ export function createContext(requestId: string, log: Logger, startedAt: number)
     firstTokenAt: null,
     responseHeaders: {},
     hookState: {},
+    requestHeaders: {},
   };
 }
 

@@ -5,14 +5,15 @@
 import type { RequestContext } from '../pipeline/context.js';
 
 /**
- * `Server-Timing` value: auth, resolve, upstream (all attempts, to the answer or a stream's first chunks),
- * wait (between attempts), gateway (the rest: the gateway's own overhead) and total.
+ * `Server-Timing` value: auth, resolve, cache (lookups), upstream (all attempts, to the answer or a stream's
+ * first chunks), wait (between attempts), gateway (all but upstream and wait: the gateway's own overhead,
+ * its stages included) and total.
  */
 export function serverTiming(ctx: RequestContext, now: number): string {
   const total = now - ctx.startedAt;
   const t = ctx.timings;
   const gateway = Math.max(0, total - t.upstream - t.wait);
-  return `auth;dur=${ms(t.auth)}, resolve;dur=${ms(t.resolve)}, upstream;dur=${ms(t.upstream)};desc="ttfb", wait;dur=${ms(t.wait)}, gateway;dur=${ms(gateway)}, total;dur=${ms(total)}`;
+  return `auth;dur=${ms(t.auth)}, resolve;dur=${ms(t.resolve)}, cache;dur=${ms(t.cache)}, upstream;dur=${ms(t.upstream)};desc="ttfb", wait;dur=${ms(t.wait)}, gateway;dur=${ms(gateway)}, total;dur=${ms(total)}`;
 }
 
 function ms(value: number): string {

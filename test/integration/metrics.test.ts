@@ -92,12 +92,13 @@ routes:
 
     const after = await scrape();
     const delta = (key: string) => sample(after, key) - sample(before, key);
-    const req = (model: string, status: number, provider: string) =>
-      `llm_requests_total{cache_status="none",model="${model}",provider="${provider}",status="${status}"}`;
+    // Chat requests the cache saw carry its outcome: no temperature → not cacheable → "bypass".
+    const req = (model: string, status: number, provider: string, cache = 'none') =>
+      `llm_requests_total{cache_status="${cache}",model="${model}",provider="${provider}",status="${status}"}`;
 
-    assert.equal(delta(req('smart', 200, 'openai')), 1, 'alias label kept');
-    assert.equal(delta(req('gpt-4o-mini', 200, 'openai')), 2, 'stream + retried');
-    assert.equal(delta(req('gpt-4o-mini', 400, 'openai')), 1, 'upstream 400');
+    assert.equal(delta(req('smart', 200, 'openai', 'bypass')), 1, 'alias label kept');
+    assert.equal(delta(req('gpt-4o-mini', 200, 'openai', 'bypass')), 2, 'stream + retried');
+    assert.equal(delta(req('gpt-4o-mini', 400, 'openai', 'bypass')), 1, 'upstream 400');
     assert.equal(delta(req('other', 400, 'none')), 2, 'unknown model → other; body not JSON');
     // Refused by the schema before the model was read: no model label.
     assert.equal(delta(req('other', 422, 'none')), 1, 'validation error');

@@ -43,6 +43,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       ctx.stream = req.stream === true;
       ctx.kind = 'chat';
       ctx.body = req;
+      ctx.requestHeaders = request.headers;
       validateChatRequest(req);
       resolveModel(ctx, req.model, deps.resolver);
       await admit(ctx, deps.hooks);

@@ -1,0 +1,203 @@
+/**
+ * The stored form of a cached answer, and its conversions: a completion (or a completed stream) → entry,
+ * entry → completion or → a replayed chunk stream.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChatCompletion, ChatCompletionChunk, Usage } from '../providers/types.js';
+
+/** A cached answer: the trimmed completion plus who served it. Compact JSON, short field names. */
+export interface CacheEntry {
+  /** Format version; entries of another version are treated as corrupt (miss, deleted). */
+  v: 1;
+  /** Requested model (the route name): `DELETE /admin/cache?model=` matches on it. */
+  model: string;
+  /** Provider and upstream model of the deployment that served. */
+  provider: string;
+  deployment_model: string;
+  /** Upstream model that answered (the completion's `model`). */
+  served_model: string;
+  created: number;
+  system_fingerprint?: string | null;
+  choices: ChatCompletion['choices'];
+  usage: Usage | null;
+  /** Epoch ms when stored. */
+  stored_at: number;
+}
+
+export function newCompletionId(): string {
+  return `chatcmpl-${randomBytes(12).toString('base64url')}`;
+}
+
+/** Checks the shape of a decoded entry (a corrupt or foreign value must never be served). */
+export function isCacheEntry(value: unknown): value is CacheEntry {
+  if (value === null || typeof value !== 'object') return false;
+  const e = value as Partial<CacheEntry>;
+  return (
+    e.v === 1 &&
+    typeof e.model === 'string' &&
+    typeof e.provider === 'string' &&
+    typeof e.deployment_model === 'string' &&
+    typeof e.served_model === 'string' &&
+    typeof e.created === 'number' &&
+    Array.isArray(e.choices) &&
+    e.choices.length > 0 &&
+    e.choices.every((c) => c && typeof c === 'object' && typeof c.message === 'object' && c.message !== null)
+  );
+}
+
+/** A complete completion as an entry; null when it must not be cached (no choices, an unfinished one). */
+export function entryFromCompletion(
+  completion: ChatCompletion,
+  served: { model: string; provider: string; deploymentModel: string; now: number },
+): CacheEntry | null {
+  if (!Array.isArray(completion.choices) || completion.choices.length === 0) return null;
+  if (completion.choices.some((c) => !c.finish_reason || !c.message)) return null;
+  return {
+    v: 1,
+    model: served.model,
+    provider: served.provider,
+    deployment_model: served.deploymentModel,
+    served_model: typeof completion.model === 'string' ? completion.model : served.deploymentModel,
+    created: completion.created,
+    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
+    choices: completion.choices.map((c) => ({
+      index: c.index,
+      message: c.message,
+      finish_reason: c.finish_reason,
+      logprobs: c.logprobs ?? null,
+    })),
+    usage: completion.usage ?? null,
+    stored_at: served.now,
+  };
+}
+
+interface ToolCallAcc {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/**
+ * Rebuilds the completion a stream delivered (content, refusal, tool calls, finish reason, usage). Null
+ * when the stream did not finish every choice — a truncated answer is never cached.
+ */
+export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): ChatCompletion | null {
+  const first = chunks[0];
+  if (!first) return null;
+  const choices = new Map<
+    number,
+    {
+      content: string | null;
+      refusal: string | null;
+      tools: Map<number, ToolCallAcc>;
+      finish: string | null;
+      logprobs: unknown;
+    }
+  >();
+  let usage: Usage | null = null;
+  let fingerprint: string | null = null;
+  for (const chunk of chunks) {
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.system_fingerprint) fingerprint = chunk.system_fingerprint;
+    for (const c of chunk.choices) {
+      let acc = choices.get(c.index);
+      if (!acc) {
+        acc = { content: null, refusal: null, tools: new Map(), finish: null, logprobs: null };
+        choices.set(c.index, acc);
+      }
+      const delta = c.delta ?? {};
+      if (typeof delta.content === 'string') acc.content = (acc.content ?? '') + delta.content;
+      if (typeof delta.refusal === 'string') acc.refusal = (acc.refusal ?? '') + delta.refusal;
+      for (const call of delta.tool_calls ?? []) {
+        let tool = acc.tools.get(call.index);
+        if (!tool) {
+          tool = { id: '', type: 'function', function: { name: '', arguments: '' } };
+          acc.tools.set(call.index, tool);
+        }
+        if (call.id) tool.id = call.id;
+        if (call.function?.name) tool.function.name += call.function.name;
+        if (call.function?.arguments) tool.function.arguments += call.function.arguments;
+      }
+      if (c.finish_reason) acc.finish = c.finish_reason;
+      if (c.logprobs) acc.logprobs = c.logprobs;
+    }
+  }
+  if (choices.size === 0 || [...choices.values()].some((c) => !c.finish)) return null;
+  return {
+    id: first.id,
+    object: 'chat.completion',
+    created: first.created,
+    model: first.model,
+    ...(fingerprint ? { system_fingerprint: fingerprint } : {}),
+    choices: [...choices.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, c]) => ({
+        index,
+        message: {
+          role: 'assistant',
+          content: c.content ?? (c.tools.size > 0 ? null : ''),
+          refusal: c.refusal,
+          ...(c.tools.size > 0 ? { tool_calls: [...c.tools.values()] } : {}),
+        },
+        finish_reason: c.finish as ChatCompletion['choices'][number]['finish_reason'],
+        logprobs: (c.logprobs ?? null) as ChatCompletion['choices'][number]['logprobs'],
+      })),
+    ...(usage ? { usage } : {}),
+  } as ChatCompletion;
+}
+
+/** The entry as a fresh completion (new id; the original `created` and model). */
+export function completionFromEntry(entry: CacheEntry): ChatCompletion {
+  return {
+    id: newCompletionId(),
+    object: 'chat.completion',
+    created: entry.created,
+    model: entry.served_model,
+    ...(entry.system_fingerprint ? { system_fingerprint: entry.system_fingerprint } : {}),
+    choices: structuredClone(entry.choices),
+    ...(entry.usage ? { usage: { ...entry.usage } } : {}),
+  } as ChatCompletion;
+}
+
+/**
+ * The entry as the chunks a stream would have delivered: a role chunk, the content (and tool calls) in one
+ * chunk per choice, a finish chunk, then a usage chunk (`choices: []`) that the SSE writer drops unless
+ * the client asked for usage.
+ */
+export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
+  const base = {
+    id: newCompletionId(),
+    object: 'chat.completion.chunk' as const,
+    created: entry.created,
+    model: entry.served_model,
+    ...(entry.system_fingerprint ? { system_fingerprint: entry.system_fingerprint } : {}),
+  };
+  const chunks: ChatCompletionChunk[] = [];
+  for (const c of entry.choices) {
+    const m = c.message;
+    chunks.push({
+      ...base,
+      choices: [
+        { index: c.index, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null },
+      ],
+    });
+    const delta: ChatCompletionChunk['choices'][number]['delta'] = {};
+    if (typeof m.content === 'string' && m.content !== '') delta.content = m.content;
+    if (typeof m.refusal === 'string' && m.refusal !== '') delta.refusal = m.refusal;
+    const calls = (m.tool_calls ?? []).flatMap((t, index) =>
+      t.type === 'function'
+        ? [{ index, id: t.id, type: 'function' as const, function: { ...t.function } }]
+        : [],
+    );
+    if (calls.length > 0) delta.tool_calls = calls;
+    if (Object.keys(delta).length > 0) {
+      chunks.push({ ...base, choices: [{ index: c.index, delta, finish_reason: null, logprobs: null }] });
+    }
+    chunks.push({
+      ...base,
+      choices: [{ index: c.index, delta: {}, finish_reason: c.finish_reason, logprobs: null }],
+    });
+  }
+  if (entry.usage) chunks.push({ ...base, choices: [], usage: { ...entry.usage } });
+  return chunks;
+}

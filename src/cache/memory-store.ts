@@ -1,0 +1,155 @@
+/**
+ * The in-process cache store: one LRU bounded by entry count and bytes, with a TTL per entry read from an
+ * injected clock. Holds both answers and semantic partitions (so both count against the same bounds).
+ */
+import type { CacheEntry } from './entry.js';
+import type { CacheStats, CacheStore, NowMs, SemanticDelta, SemanticRecord } from './store.js';
+
+interface Slot {
+  /** A CacheEntry (`e:` keys) or a partition (`s:` keys). */
+  value: CacheEntry | Partition;
+  bytes: number;
+  expiresAt: number;
+  model: string;
+}
+
+interface Partition {
+  seq: number;
+  /** Newest first. */
+  records: SemanticRecord[];
+}
+
+export interface MemoryStoreOptions {
+  maxEntries: number;
+  maxBytes: number;
+  now: NowMs;
+}
+
+/** Bytes a semantic record takes, roughly: the vector, the text (UTF-16) and the key. */
+function recordBytes(r: SemanticRecord): number {
+  return r.vector.byteLength + r.text.length * 2 + 64 + 48;
+}
+
+export class MemoryCacheStore implements CacheStore {
+  readonly backend = 'memory' as const;
+  readonly #slots = new Map<string, Slot>();
+  readonly #options: MemoryStoreOptions;
+  #bytes = 0;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#options = options;
+  }
+
+  /** The live slot of a key, refreshed as most recently used; expired slots are dropped. */
+  #touch(id: string): Slot | null {
+    const slot = this.#slots.get(id);
+    if (!slot) return null;
+    if (slot.expiresAt <= this.#options.now()) {
+      this.#remove(id, slot);
+      return null;
+    }
+    this.#slots.delete(id);
+    this.#slots.set(id, slot);
+    return slot;
+  }
+
+  #remove(id: string, slot: Slot): void {
+    this.#slots.delete(id);
+    this.#bytes -= slot.bytes;
+  }
+
+  #put(id: string, slot: Slot): void {
+    const old = this.#slots.get(id);
+    if (old) this.#remove(id, old);
+    if (slot.bytes > this.#options.maxBytes) return;
+    this.#slots.set(id, slot);
+    this.#bytes += slot.bytes;
+    // Map iteration order is insertion order: the first key is the least recently used.
+    while (this.#slots.size > this.#options.maxEntries || this.#bytes > this.#options.maxBytes) {
+      const oldest = this.#slots.keys().next();
+      if (oldest.done) break;
+      const victim = this.#slots.get(oldest.value) as Slot;
+      this.#remove(oldest.value, victim);
+    }
+  }
+
+  async get(key: string): Promise<CacheEntry | null> {
+    const slot = this.#touch(`e:${key}`);
+    return slot ? (slot.value as CacheEntry) : null;
+  }
+
+  async set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
+    const bytes = Buffer.byteLength(JSON.stringify(entry)) + key.length * 2;
+    this.#put(`e:${key}`, {
+      value: entry,
+      bytes,
+      expiresAt: this.#options.now() + ttlSeconds * 1000,
+      model: entry.model,
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    const slot = this.#slots.get(`e:${key}`);
+    if (slot) this.#remove(`e:${key}`, slot);
+  }
+
+  async semanticAppend(
+    partition: string,
+    model: string,
+    record: SemanticRecord,
+    maxEntries: number,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const id = `s:${partition}`;
+    const slot = this.#touch(id);
+    const current = slot ? (slot.value as Partition) : { seq: 0, records: [] };
+    const records = [record, ...current.records].slice(0, maxEntries);
+    const next: Partition = { seq: current.seq + 1, records };
+    this.#put(id, {
+      value: next,
+      bytes: records.reduce((n, r) => n + recordBytes(r), 64),
+      expiresAt: this.#options.now() + ttlSeconds * 1000,
+      model,
+    });
+  }
+
+  async semanticRead(
+    partition: string,
+    _model: string,
+    knownSeq: number,
+    maxEntries: number,
+  ): Promise<SemanticDelta> {
+    const slot = this.#touch(`s:${partition}`);
+    if (!slot) return { seq: 0, reset: knownSeq > 0, records: [] };
+    const p = slot.value as Partition;
+    if (p.seq < knownSeq) return { seq: p.seq, reset: true, records: p.records.slice(0, maxEntries) };
+    const fresh = Math.min(p.seq - knownSeq, maxEntries, p.records.length);
+    return { seq: p.seq, reset: false, records: p.records.slice(0, fresh) };
+  }
+
+  async clear(model?: string): Promise<number> {
+    let removed = 0;
+    for (const [id, slot] of this.#slots) {
+      if (model === undefined || slot.model === model) {
+        this.#remove(id, slot);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async stats(): Promise<CacheStats> {
+    const now = this.#options.now();
+    let entries = 0;
+    let records = 0;
+    for (const [id, slot] of this.#slots) {
+      if (slot.expiresAt <= now) {
+        this.#remove(id, slot);
+        continue;
+      }
+      if (id.startsWith('e:')) entries++;
+      else records += (slot.value as Partition).records.length;
+    }
+    return { backend: 'memory', entries, bytes: this.#bytes, semantic_records: records };
+  }
+}

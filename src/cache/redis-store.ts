@@ -1,0 +1,277 @@
+/**
+ * The Redis cache store, shared by every gateway instance on the same Redis and key prefix.
+ *
+ * Keys (after the gateway's key prefix):
+ * - `cache:x:<model>:<sha256>` → an answer: compact JSON, gzipped above a size (gzip magic tells them apart);
+ *   Redis expires it (PX).
+ * - `cache:s:{<model>:<partition>}:list` / `:seq` → a semantic partition: the most recent records (LPUSH +
+ *   LTRIM, newest first) and a sequence number, so an instance fetches only what it has not seen yet.
+ *   Both keys share a hash tag: each Lua script touches one slot (Cluster-ready).
+ *
+ * Every call has a bounded wait (`withDeadline`); a failure is a miss, counted and logged by the shared
+ * Redis store. A value that does not decode is a miss too: counted, logged and deleted.
+ */
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type { RedisStore } from '../stores/redis.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { type CacheEntry, isCacheEntry } from './entry.js';
+import {
+  type CacheStats,
+  type CacheStore,
+  type SemanticDelta,
+  type SemanticRecord,
+  vectorFromBase64,
+  vectorToBase64,
+} from './store.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** KEYS: seq, list. ARGV: record, max entries, ttl ms. */
+const APPEND_LUA = `
+local seq = redis.call('INCR', KEYS[1])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return seq`;
+
+/** KEYS: seq, list. ARGV: known seq, max entries. Returns {seq, reset, records…}. */
+const READ_LUA = `
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+local known = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+if seq == known then return {seq, 0} end
+local reset = 0
+local n = seq - known
+if seq < known then reset = 1; n = max end
+if n > max then n = max end
+local out = {seq, reset}
+if n > 0 then
+  local items = redis.call('LRANGE', KEYS[2], 0, n - 1)
+  for i = 1, #items do out[#out + 1] = items[i] end
+end
+return out`;
+
+type ScriptClient = {
+  llmgwCacheSemAppend(seq: string, list: string, record: string, max: number, ttl: number): Promise<number>;
+  llmgwCacheSemRead(seq: string, list: string, known: number, max: number): Promise<Array<number | string>>;
+};
+
+export interface RedisCacheStoreOptions {
+  compressAboveBytes: number;
+}
+
+/** Escapes Redis glob characters (SCAN MATCH). */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+export class RedisCacheStore implements CacheStore {
+  readonly backend = 'redis' as const;
+  readonly #redis: RedisStore;
+  readonly #options: RedisCacheStoreOptions;
+  readonly #deps: { logger: Logger; metrics: Metrics };
+  readonly #prefix: string;
+
+  constructor(
+    redis: RedisStore,
+    options: RedisCacheStoreOptions,
+    deps: { logger: Logger; metrics: Metrics },
+  ) {
+    this.#redis = redis;
+    this.#options = options;
+    this.#deps = deps;
+    this.#prefix = `${redis.keyPrefix}cache:`;
+    const client = redis.client;
+    if (!('llmgwCacheSemAppend' in client)) {
+      client.defineCommand('llmgwCacheSemAppend', { numberOfKeys: 2, lua: APPEND_LUA });
+      client.defineCommand('llmgwCacheSemRead', { numberOfKeys: 2, lua: READ_LUA });
+    }
+  }
+
+  get #scripts(): ScriptClient {
+    return this.#redis.client as unknown as ScriptClient;
+  }
+
+  /** `key` is `<model>:<sha256>` (the model URI-encoded). */
+  #entryKey(key: string): string {
+    return `${this.#prefix}x:${key}`;
+  }
+
+  #partitionKeys(partition: string, model: string): [seq: string, list: string] {
+    const base = `${this.#prefix}s:{${encodeURIComponent(model)}:${partition}}`;
+    return [`${base}:seq`, `${base}:list`];
+  }
+
+  #corrupt(key: string, reason: string): void {
+    this.#deps.metrics.dependencyErrors.inc({ dependency: 'cache' });
+    this.#deps.logger.warn(
+      { event: 'cache.corrupt_entry', key: key.slice(-16), reason },
+      'corrupt cache entry dropped',
+    );
+    void this.#redis.withDeadline(this.#redis.client.unlink(key)).catch(() => undefined);
+  }
+
+  async get(key: string): Promise<CacheEntry | null> {
+    const redisKey = this.#entryKey(key);
+    let raw: Buffer | null;
+    try {
+      raw = await this.#redis.withDeadline(this.#redis.client.getBuffer(redisKey));
+    } catch (err) {
+      this.#redis.failed('cache.get', err);
+      return null;
+    }
+    if (raw === null) return null;
+    try {
+      const text = raw[0] === 0x1f && raw[1] === 0x8b ? await gunzipAsync(raw) : raw;
+      const value: unknown = JSON.parse(text.toString('utf8'));
+      if (isCacheEntry(value)) return value;
+      this.#corrupt(redisKey, 'unexpected shape');
+    } catch (err) {
+      this.#corrupt(redisKey, err instanceof Error ? err.message : 'undecodable');
+    }
+    return null;
+  }
+
+  async set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
+    try {
+      const json = Buffer.from(JSON.stringify(entry));
+      const value = json.byteLength > this.#options.compressAboveBytes ? await gzipAsync(json) : json;
+      await this.#redis.withDeadline(
+        this.#redis.client.set(this.#entryKey(key), value, 'PX', ttlSeconds * 1000),
+      );
+    } catch (err) {
+      this.#redis.failed('cache.set', err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.#redis.withDeadline(this.#redis.client.unlink(this.#entryKey(key)));
+    } catch (err) {
+      this.#redis.failed('cache.delete', err);
+    }
+  }
+
+  async semanticAppend(
+    partition: string,
+    model: string,
+    record: SemanticRecord,
+    maxEntries: number,
+    ttlSeconds: number,
+  ): Promise<void> {
+    const [seq, list] = this.#partitionKeys(partition, model);
+    const item = JSON.stringify({
+      t: record.text,
+      v: vectorToBase64(record.vector),
+      k: record.key,
+      e: record.expiresAt,
+    });
+    try {
+      await this.#redis.withDeadline(
+        this.#scripts.llmgwCacheSemAppend(seq, list, item, maxEntries, ttlSeconds * 1000),
+      );
+    } catch (err) {
+      this.#redis.failed('cache.semantic_append', err);
+    }
+  }
+
+  async semanticRead(
+    partition: string,
+    model: string,
+    knownSeq: number,
+    maxEntries: number,
+  ): Promise<SemanticDelta | null> {
+    const [seq, list] = this.#partitionKeys(partition, model);
+    let reply: Array<number | string>;
+    try {
+      reply = await this.#redis.withDeadline(
+        this.#scripts.llmgwCacheSemRead(seq, list, knownSeq, maxEntries),
+      );
+    } catch (err) {
+      this.#redis.failed('cache.semantic_read', err);
+      return null;
+    }
+    const records: SemanticRecord[] = [];
+    let corrupt = 0;
+    for (const item of reply.slice(2)) {
+      const record = decodeRecord(String(item));
+      if (record) records.push(record);
+      else corrupt++;
+    }
+    if (corrupt > 0) {
+      // A bad record is skipped, not served; the partition heals as newer records push it out.
+      this.#deps.metrics.dependencyErrors.inc({ dependency: 'cache' }, corrupt);
+    }
+    return { seq: Number(reply[0]), reset: Number(reply[1]) === 1, records };
+  }
+
+  /** Off the request path (admin): SCAN + UNLINK in batches. */
+  async clear(model?: string): Promise<number> {
+    const prefix = globEscape(this.#prefix);
+    const patterns = model
+      ? [
+          `${prefix}x:${globEscape(encodeURIComponent(model))}:*`,
+          `${prefix}s:{${globEscape(encodeURIComponent(model))}:*`,
+        ]
+      : [`${prefix}*`];
+    let removed = 0;
+    for (const pattern of patterns) {
+      await this.#scan(pattern, async (keys) => {
+        removed += await this.#redis.client.unlink(...keys);
+      });
+    }
+    return removed;
+  }
+
+  /** Off the request path (admin): walks the keyspace of this prefix. */
+  async stats(): Promise<CacheStats> {
+    let entries = 0;
+    let bytes = 0;
+    let records = 0;
+    const prefix = globEscape(this.#prefix);
+    await this.#scan(`${prefix}x:*`, async (keys) => {
+      const pipeline = this.#redis.client.pipeline();
+      for (const key of keys) pipeline.strlen(key);
+      for (const [err, n] of (await pipeline.exec()) ?? []) {
+        if (!err && typeof n === 'number' && n > 0) {
+          entries++;
+          bytes += n;
+        }
+      }
+    });
+    await this.#scan(`${prefix}s:*:list`, async (keys) => {
+      const pipeline = this.#redis.client.pipeline();
+      for (const key of keys) pipeline.llen(key);
+      for (const [err, n] of (await pipeline.exec()) ?? []) if (!err && typeof n === 'number') records += n;
+    });
+    return { backend: 'redis', entries, bytes, semantic_records: records };
+  }
+
+  async #scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.withDeadline(
+        this.#redis.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+        5_000,
+      );
+      cursor = next;
+      if (keys.length > 0) await each(keys);
+    } while (cursor !== '0');
+  }
+}
+
+function decodeRecord(text: string): SemanticRecord | null {
+  try {
+    const r = JSON.parse(text) as { t?: unknown; v?: unknown; k?: unknown; e?: unknown };
+    if (typeof r.t !== 'string' || typeof r.v !== 'string' || typeof r.k !== 'string') return null;
+    if (typeof r.e !== 'number') return null;
+    const vector = vectorFromBase64(r.v);
+    return vector ? { text: r.t, vector, key: r.k, expiresAt: r.e } : null;
+  } catch {
+    return null;
+  }
+}
