@@ -129,6 +129,10 @@ export class UsageRecorder {
 
   async #drain(): Promise<void> {
     try {
+      // Nothing to write: do not open the database (an embedded PGlite costs seconds and hundreds of MB,
+      // so an idle gateway never opens it).
+      this.#orphans ??= await this.#findOrphans();
+      if (this.#queue.length === 0 && this.#spooled === 0 && this.#orphans.length === 0) return;
       const database = this.#options.database();
       if (database.isReady()) await this.#replay(database);
       while (this.#queue.length > 0) {
