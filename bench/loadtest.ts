@@ -110,7 +110,13 @@ async function main(): Promise<void> {
     });
     procs.push(mock);
     const gw = await startGateway('gateway', tmp, null, mock.origin, {
-      env: { ANTHROPIC_API_KEY: 'sk-ant-loadtest', ANTHROPIC_BASE_URL: mock.origin },
+      // Every simulated user shares one identity here, so the per-user rate limit (20 burst, 10/min by
+      // default) would refuse most of the mix: the local target measures serving, with limits off.
+      env: {
+        ANTHROPIC_API_KEY: 'sk-ant-loadtest',
+        ANTHROPIC_BASE_URL: mock.origin,
+        RATE_LIMIT_ENABLED: 'false',
+      },
     });
     procs.push(gw);
     url = gw.origin;

@@ -116,7 +116,10 @@ describe('rate limiting (memory backend)', () => {
     assert.equal(view.capacity, 3);
     assert.equal(view.refill_rate_per_minute, 6);
     assert.equal(view.backend, 'memory');
-    assert.ok(Math.abs((view.tokens as number) - 2) < 0.01, `tokens ${view.tokens}`);
+    // 2 left after the burst, plus what real time refilled since (0.1 token/s; under a loaded CI machine
+    // that can be a few hundred ms): never a whole token.
+    const tokens = view.tokens as number;
+    assert.ok(tokens >= 2 && tokens < 2.5, `tokens ${tokens}`);
     const fresh = (await (
       await fetch(`${gw.url}/admin/ratelimit/nobody`, { headers: { authorization: `Bearer ${ADMIN}` } })
     ).json()) as { tokens: number };
