@@ -110,7 +110,14 @@ async function main(): Promise<void> {
     });
     procs.push(mock);
     const gw = await startGateway('gateway', tmp, null, mock.origin, {
-      env: { ANTHROPIC_API_KEY: 'sk-ant-loadtest', ANTHROPIC_BASE_URL: mock.origin },
+      env: {
+        ANTHROPIC_API_KEY: 'sk-ant-loadtest',
+        ANTHROPIC_BASE_URL: mock.origin,
+        // Defaults otherwise (rate limit, usage records, exact cache on); the anonymous bucket is raised so
+        // the limiter is checked on every request but refuses none (the default allows 10 per minute).
+        RATE_LIMIT_DEFAULT_RATE: '100000000',
+        RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
+      },
     });
     procs.push(gw);
     url = gw.origin;
