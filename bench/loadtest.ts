@@ -110,12 +110,13 @@ async function main(): Promise<void> {
     });
     procs.push(mock);
     const gw = await startGateway('gateway', tmp, null, mock.origin, {
-      // Every simulated user shares one identity here, so the per-user rate limit (20 burst, 10/min by
-      // default) would refuse most of the mix: the local target measures serving, with limits off.
       env: {
         ANTHROPIC_API_KEY: 'sk-ant-loadtest',
         ANTHROPIC_BASE_URL: mock.origin,
-        RATE_LIMIT_ENABLED: 'false',
+        // Defaults otherwise (rate limit, usage records, exact cache on); the anonymous bucket is raised so
+        // the limiter is checked on every request but refuses none (the default allows 10 per minute).
+        RATE_LIMIT_DEFAULT_RATE: '100000000',
+        RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
       },
     });
     procs.push(gw);

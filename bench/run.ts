@@ -132,7 +132,7 @@ const KEYS_YAML = `auth:
     - name: bench
       key_sha256: ${createHash('sha256').update(API_KEY).digest('hex')}
       user_id: bench-user
-      tier: enterprise
+      tier: free
 `;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const redisPrefix = `bench:${stamp}:`;
@@ -212,10 +212,12 @@ let mock: Proc;
 
 function variants(): GatewayVariant[] {
   const redis = { REDIS_URL: opts['redis-url'], REDIS_KEY_PREFIX: redisPrefix };
-  const db: Record<string, string> = {
-    USAGE_ENABLED: 'true',
-    ...(benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {}),
-  };
+  // API keys live in the database (PostgreSQL in production): every keys variant gets it, so none opens
+  // PGlite (hundreds of MB) just for the key table.
+  const keysDb: Record<string, string> = benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {};
+  const db: Record<string, string> = { USAGE_ENABLED: 'true', ...keysDb };
+  // Budgets check every request against the day's spend; the limit is never reached.
+  const budgets = { BUDGET_DEFAULT_DAILY_USD: '1000000' };
   const v: GatewayVariant[] = [
     {
       name: 'ours',
@@ -238,8 +240,9 @@ function variants(): GatewayVariant[] {
   if (only.has('overhead') || only.has('throughput') || only.has('features')) {
     v.push({
       name: 'ours-prod',
-      description: 'gateway, auth keys + rate limit (memory) + usage accounting (PostgreSQL)',
-      env: { ...RATE_LIMIT_ENV, ...db },
+      description:
+        'gateway, auth keys + rate limit (memory) + usage accounting and daily budget (PostgreSQL)',
+      env: { ...RATE_LIMIT_ENV, ...db, ...budgets },
       keys: true,
       probes: [probeKeys, probeRateLimit, probeAccounting],
     });
@@ -253,18 +256,24 @@ function variants(): GatewayVariant[] {
         keys: false,
         probes: [probeServes],
       },
-      { name: 'ours-keys', description: 'gateway, API key auth', env: {}, keys: true, probes: [probeKeys] },
+      {
+        name: 'ours-keys',
+        description: 'gateway, API key auth (keys in PostgreSQL)',
+        env: keysDb,
+        keys: true,
+        probes: [probeKeys],
+      },
       {
         name: 'ours-rl-memory',
         description: 'gateway, keys + rate limit (memory)',
-        env: RATE_LIMIT_ENV,
+        env: { ...RATE_LIMIT_ENV, ...keysDb },
         keys: true,
         probes: [probeKeys, probeRateLimit],
       },
       {
         name: 'ours-rl-redis',
         description: 'gateway, keys + rate limit (Redis)',
-        env: { ...RATE_LIMIT_ENV, ...redis },
+        env: { ...RATE_LIMIT_ENV, ...redis, ...keysDb },
         keys: true,
         probes: [probeKeys, probeRateLimit],
       },
