@@ -234,42 +234,49 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     return () => clearTimeout(timer);
   }
 
+  /** A whole (non-stream) answer over the route: deadline armed, `provider.generate` span ended either way. */
+  async function generate<T>(
+    ctx: RequestContext,
+    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    settle: (value: T) => void,
+  ): Promise<T> {
+    const disarm = armDeadline(ctx);
+    try {
+      const { value } = await overRoute(ctx, run, false);
+      settle(value);
+      return value;
+    } catch (err) {
+      endGenerateSpan(ctx, err);
+      throw err;
+    } finally {
+      disarm();
+      endGenerateSpan(ctx);
+    }
+  }
   return {
-    async complete(ctx, req) {
-      const disarm = armDeadline(ctx);
-      try {
-        const { value } = await overRoute(ctx, (d, call) => d.adapter.chat(req, call), false);
-        ctx.usage = value.usage ?? null;
-        ctx.servedModel = typeof value.model === 'string' ? value.model : null;
-        ctx.finishReason = value.choices[0]?.finish_reason ?? null;
-        return value;
-      } catch (err) {
-        endGenerateSpan(ctx, err);
-        throw err;
-      } finally {
-        disarm();
-        endGenerateSpan(ctx);
-      }
-    },
+    complete: (ctx, req) =>
+      generate(
+        ctx,
+        (d, call) => d.adapter.chat(req, call),
+        (value) => {
+          ctx.usage = value.usage ?? null;
+          ctx.servedModel = typeof value.model === 'string' ? value.model : null;
+          ctx.finishReason = value.choices[0]?.finish_reason ?? null;
+        },
+      ),
 
-    async embed(ctx, req) {
-      const disarm = armDeadline(ctx);
-      try {
-        const { value } = await overRoute(ctx, (d, call) => d.adapter.embed(req, call), false);
-        const usage = value.usage;
-        ctx.usage = usage
-          ? { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }
-          : null;
-        ctx.servedModel = typeof value.model === 'string' ? value.model : null;
-        return value;
-      } catch (err) {
-        endGenerateSpan(ctx, err);
-        throw err;
-      } finally {
-        disarm();
-        endGenerateSpan(ctx);
-      }
-    },
+    embed: (ctx, req) =>
+      generate(
+        ctx,
+        (d, call) => d.adapter.embed(req, call),
+        (value) => {
+          const usage = value.usage;
+          ctx.usage = usage
+            ? { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }
+            : null;
+          ctx.servedModel = typeof value.model === 'string' ? value.model : null;
+        },
+      ),
 
     async openStream(ctx, req) {
       const disarm = armDeadline(ctx);
