@@ -88,6 +88,17 @@ export function applicableBudgets(
 ): Applied[] {
   const principal = ctx.principal;
   if (!principal) return [];
+  const userLimits = settings.users[principal.userId] ?? settings.default;
+  const keyBudgets = principal.keyId ? principal.budgets : undefined;
+  const hasLimit = (l: { daily_usd?: number | null; monthly_usd?: number | null } | undefined) =>
+    l != null && (l.daily_usd != null || l.monthly_usd != null);
+  // The common case on the hot path: no budget applies, so no period or key is computed.
+  if (
+    !hasLimit(userLimits) &&
+    !(keyBudgets && (keyBudgets.dailyUsd != null || keyBudgets.monthlyUsd != null))
+  ) {
+    return [];
+  }
   const p = periodsOf(now);
   const base = `${keyPrefix}budget:{${principal.userId}}`;
   const applied: Applied[] = [];
@@ -117,11 +128,11 @@ export function applicableBudgets(
       });
     }
   };
-  add('user', `${base}:user`, settings.users[principal.userId] ?? settings.default);
-  if (principal.keyId && principal.budgets) {
+  add('user', `${base}:user`, userLimits);
+  if (principal.keyId && keyBudgets) {
     add('key', `${base}:key:${principal.keyId}`, {
-      daily_usd: principal.budgets.dailyUsd,
-      monthly_usd: principal.budgets.monthlyUsd,
+      daily_usd: keyBudgets.dailyUsd,
+      monthly_usd: keyBudgets.monthlyUsd,
     });
   }
   return applied;
