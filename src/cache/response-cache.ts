@@ -118,27 +118,10 @@ export class ResponseCache {
   async #complete(inner: ChatPipeline, ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion> {
     const plan = this.#plan(ctx, req);
     if (!plan) return inner.complete(ctx, req);
-    if (!plan.directives.bypass) {
-      const hit = await this.#lookup(ctx, req, plan);
-      if (hit) {
-        this.#serveHit(ctx, hit);
-        return completionFromEntry(hit.entry);
-      }
-      const running = this.#options.singleFlight ? this.#completions.get(plan.key) : undefined;
-      if (running) {
-        this.#markCoalesced(ctx);
-        try {
-          return await running.wait(ctx);
-        } catch (err) {
-          this.#markMiss(ctx);
-          throw err;
-        } finally {
-          adoptUpstream(ctx, running.ctx, false);
-          ctx.costUsd = 0;
-        }
-      }
-      this.#markMiss(ctx);
-    }
+    const cached = await this.#fromCache(ctx, req, plan, this.#completions, completionFromEntry, (f) =>
+      f.wait(ctx),
+    );
+    if (cached) return cached.value;
     const flight = new CompletionFlight(ctx, (f) => inner.complete(f, req));
     const register = this.#options.singleFlight && !plan.directives.bypass;
     if (register) this.#completions.set(plan.key, flight);
@@ -159,27 +142,8 @@ export class ResponseCache {
   async #openStream(inner: ChatPipeline, ctx: RequestContext, req: ChatRequest): Promise<OpenedStream> {
     const plan = this.#plan(ctx, req);
     if (!plan) return inner.openStream(ctx, req);
-    if (!plan.directives.bypass) {
-      const hit = await this.#lookup(ctx, req, plan);
-      if (hit) {
-        this.#serveHit(ctx, hit);
-        return replay(hit.entry);
-      }
-      const running = this.#options.singleFlight ? this.#streams.get(plan.key) : undefined;
-      if (running) {
-        this.#markCoalesced(ctx);
-        try {
-          return await running.subscribe(ctx);
-        } catch (err) {
-          this.#markMiss(ctx);
-          throw err;
-        } finally {
-          adoptUpstream(ctx, running.ctx, false);
-          ctx.costUsd = 0;
-        }
-      }
-      this.#markMiss(ctx);
-    }
+    const cached = await this.#fromCache(ctx, req, plan, this.#streams, replay, (f) => f.subscribe(ctx));
+    if (cached) return cached.value;
     const flight = new StreamFlight(ctx, (f) => inner.openStream(f, req));
     const register = this.#options.singleFlight && !plan.directives.bypass;
     if (register) this.#streams.set(plan.key, flight);
@@ -192,6 +156,42 @@ export class ResponseCache {
       return await flight.subscribe(ctx);
     } finally {
       adoptUpstream(ctx, flight.ctx, true);
+    }
+  }
+
+  /**
+   * The answer without a new upstream call, or null (a MISS: the caller makes the call): a stored entry
+   * (exact, then semantic), or the identical request already in flight (single-flight). A waiter's error
+   * is a MISS; a waiter is charged nothing.
+   */
+  async #fromCache<T, F extends CompletionFlight | StreamFlight>(
+    ctx: RequestContext,
+    req: ChatRequest,
+    plan: Plan,
+    flights: FlightTable<F>,
+    fromEntry: (entry: CacheEntry) => T,
+    join: (flight: F) => Promise<T>,
+  ): Promise<{ value: T } | null> {
+    if (plan.directives.bypass) return null;
+    const hit = await this.#lookup(ctx, req, plan);
+    if (hit) {
+      this.#serveHit(ctx, hit);
+      return { value: fromEntry(hit.entry) };
+    }
+    const running = this.#options.singleFlight ? flights.get(plan.key) : undefined;
+    if (!running) {
+      this.#markMiss(ctx);
+      return null;
+    }
+    this.#markCoalesced(ctx);
+    try {
+      return { value: await join(running) };
+    } catch (err) {
+      this.#markMiss(ctx);
+      throw err;
+    } finally {
+      adoptUpstream(ctx, running.ctx, false);
+      ctx.costUsd = 0;
     }
   }
 
