@@ -1,6 +1,7 @@
 /**
- * OpenAI's own JSON Schemas (draft 2020-12, extracted from the official OpenAPI document) read in place from
- * `../shared/data/openai-openapi/`, compiled with Ajv in strict mode. Tests assert gateway bodies with them.
+ * OpenAI's own JSON Schemas (draft 2020-12, extracted from the official OpenAPI document, MIT) vendored in
+ * `test/fixtures/openai-openapi/` (source, version and licence in its README), compiled with Ajv in strict
+ * mode. Tests assert gateway bodies with them.
  *
  * @example
  * const schemas = loadOpenAISchemas();
@@ -11,8 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
-/** Folder of the extracted schemas, relative to this file (test/helpers → ../../../shared/…). */
-export const OPENAI_SCHEMA_DIR = new URL('../../../shared/data/openai-openapi/', import.meta.url);
+/** Folder of the vendored schemas, relative to this file (test/helpers → test/fixtures/openai-openapi). */
+export const OPENAI_SCHEMA_DIR = new URL('../fixtures/openai-openapi/', import.meta.url);
 
 export interface OpenAISchemas {
   completion: ValidateFunction;
@@ -37,7 +38,10 @@ export function loadOpenAISchemas(): OpenAISchemas {
   ajv.addFormat('float', { type: 'number', validate: (n: number) => Number.isFinite(n) });
   const load = (file: string) => {
     const url = new URL(file, OPENAI_SCHEMA_DIR);
-    assert.ok(existsSync(url), `OpenAI schema missing: ${url.pathname} (see ../shared/data/openai-openapi/)`);
+    assert.ok(
+      existsSync(url),
+      `OpenAI schema missing: ${url.pathname} (see test/fixtures/openai-openapi/README.md)`,
+    );
     return ajv.compile(JSON.parse(readFileSync(url, 'utf8')) as object);
   };
   return {
