@@ -30,6 +30,11 @@ class FakeClock implements RetryClock {
     return this.time;
   }
 
+  /** Wall time moves with the fake time, from a fixed epoch (never today's date). */
+  wallNow(): number {
+    return Date.UTC(2024, 0, 15, 12) + this.time;
+  }
+
   random = (): number => {
     const next = this.randoms.shift();
     assert.notEqual(next, undefined, 'random() called more often than stubbed');

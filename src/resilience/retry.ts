@@ -2,6 +2,7 @@
  * Retry with exponential backoff and full jitter, on retriable errors only, honouring the provider's
  * Retry-After. Time is injected (sleep, random, now) so tests never wait for real.
  */
+import type { Clock } from '../core/clock.js';
 import { GatewayError } from '../errors.js';
 
 export interface RetryPolicy {
@@ -11,32 +12,14 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export interface RetryClock {
-  now(): number;
-  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-  /** Uniform in [0, 1). */
-  random(): number;
-}
+/**
+ * The clock retries run on: the gateway's one `Clock`, kept under this name for existing importers (new code
+ * imports `Clock` from `core/clock.ts`).
+ */
+export type RetryClock = Clock;
 
-/** The real clock. */
-export const systemClock: RetryClock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }),
-  random: Math.random,
-};
+/** The real clock: the one implementation lives in `core/clock.ts`, re-exported for existing importers. */
+export { systemClock } from '../core/clock.js';
 
 /**
  * Delay before retry number `retry` (1 = the first retry): full jitter over `base · 2^(retry-1)`, capped.

@@ -2,24 +2,30 @@
  * Helpers for the routing tests: a clock that tests move forward by hand (breaker cool-downs, latency probe
  * intervals) and a seeded random source, plus readers for /admin/routes and /metrics.
  */
-import type { RetryClock } from '../../src/resilience/retry.js';
+import type { Clock } from '../../src/core/clock.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { TEST_EPOCH_MS, wallFrom } from './fake-clock.js';
 
-export interface ManualClock extends RetryClock {
+export interface ManualClock extends Clock {
   /** Moves the gateway's time forward without waiting. */
   advance(ms: number): void;
   /** Every wait the gateway asked for (backoff), in ms; never slept. */
   readonly waits: number[];
 }
 
-/** Real time plus whatever the test (or a backoff wait) skipped; `random` seeded, so runs repeat. */
-export function manualClock(seed = 42): ManualClock {
+/**
+ * Real time plus whatever the test (or a backoff wait) skipped; `random` seeded, so runs repeat. Wall time
+ * starts at `epochMs` (a fixed date, never today's) and moves with it.
+ */
+export function manualClock(seed = 42, epochMs = TEST_EPOCH_MS): ManualClock {
   let skipped = 0;
   const waits: number[] = [];
   const random = mulberry32(seed);
+  const now = () => performance.now() + skipped;
   return {
     waits,
-    now: () => performance.now() + skipped,
+    now,
+    wallNow: wallFrom(now, epochMs),
     random,
     sleep(ms, signal) {
       waits.push(ms);
