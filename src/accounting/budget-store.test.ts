@@ -19,10 +19,10 @@ test('memory store: reserve is all or nothing across counters, adjust settles', 
   const monthly = { key: 'm', limitMicros: 150, periodEndsAt: NOW + 5000 };
   assert.equal(await store.reserve([daily, monthly], 60, NOW), 0);
   assert.equal(await store.reserve([daily, monthly], 60, NOW), 1); // daily would pass 100
-  assert.equal(await store.read('m'), 60); // nothing reserved on refusal
+  assert.equal(await store.read('m', NOW), 60); // nothing reserved on refusal
   await store.adjust([daily, monthly], -50, NOW); // settled: real cost 10
   assert.equal(await store.reserve([daily, monthly], 60, NOW), 0);
-  assert.equal(await store.read('d'), 70);
+  assert.equal(await store.read('d', NOW), 70);
   assert.equal(await store.reserve([daily, monthly], 80, NOW), 1);
   const bigDaily = { ...daily, limitMicros: 1000 };
   assert.equal(await store.reserve([bigDaily, monthly], 81, NOW), 2); // monthly 70 + 81 > 150

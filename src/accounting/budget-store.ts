@@ -26,8 +26,11 @@ export type ReserveResult = number;
 export interface BudgetStore {
   reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<ReserveResult>;
   adjust(counters: readonly BudgetCounter[], deltaMicros: number, now: number): Promise<void>;
-  /** Current value of a counter (micro-dollars spent + reserved); tests and admin views. */
-  read(key: string): Promise<number>;
+  /**
+   * Current value of a counter (micro-dollars spent + reserved) at `now` (epoch ms, like `reserve`); tests
+   * and admin views.
+   */
+  read(key: string, now: number): Promise<number>;
 }
 
 const DAY_MS = 86_400_000;
@@ -86,6 +89,7 @@ export class RedisBudgetStore implements BudgetStore {
     await this.#client.llmgwBudgetAdjust(counters.length, ...counters.map((c) => c.key), deltaMicros);
   }
 
+  /** Redis expires counters itself: no `now` needed. */
   async read(key: string): Promise<number> {
     return Number((await this.#client.get(key)) ?? 0);
   }
@@ -131,8 +135,8 @@ export class MemoryBudgetStore implements BudgetStore {
     }
   }
 
-  async read(key: string): Promise<number> {
-    return this.#value(key, Date.now());
+  async read(key: string, now: number): Promise<number> {
+    return this.#value(key, now);
   }
 
   #prune(now: number): void {

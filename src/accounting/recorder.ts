@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -57,10 +58,17 @@ export interface UsageRecorderOptions {
   closeTimeoutMs: number;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Wall time, to tell this process's spool files from those a previous process with the same pid left
+   * (compared with file mtimes, so a fake clock should not run ahead of the real one); the real clock when
+   * absent.
+   */
+  clock?: Pick<Clock, 'wallNow'> | undefined;
 }
 
 export class UsageRecorder {
   readonly #options: UsageRecorderOptions;
+  readonly #clock: Pick<Clock, 'wallNow'>;
   readonly #queue: UsageRecord[] = [];
   readonly #spoolFile: string;
   readonly #timer: NodeJS.Timeout;
@@ -73,6 +81,7 @@ export class UsageRecorder {
 
   constructor(options: UsageRecorderOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     this.#spoolFile = join(options.spoolDir, `usage-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
     this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.#timer.unref();
@@ -238,7 +247,7 @@ export class UsageRecorder {
     } catch {
       return [];
     }
-    const startedAt = Date.now() - process.uptime() * 1000;
+    const startedAt = this.#clock.wallNow() - process.uptime() * 1000;
     const orphans: string[] = [];
     for (const name of names) {
       const match = /^usage-(\d+)-[0-9a-f]+\.jsonl$/.exec(name);

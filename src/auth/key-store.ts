@@ -13,6 +13,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { AuthenticationError, ServiceUnavailableError } from '../errors.js';
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -37,15 +38,18 @@ export interface KeyStoreDeps {
   metrics: Metrics;
   /** Opens (lazily) the database. */
   database(): Database;
-  /** Wall clock in ms (expiry). */
-  now?: () => number;
+  /**
+   * Wall time for key expiry and what the repository writes (`last_used_at`, …), monotonic time for the
+   * negative cache; the real clock when absent.
+   */
+  clock?: Pick<Clock, 'now' | 'wallNow'> | undefined;
 }
 
 /** The key store: an `Authenticator` plus what the admin routes need to update it at once. */
 export class KeyStore implements Authenticator {
   readonly mode = 'keys' as const;
   readonly #deps: KeyStoreDeps;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now' | 'wallNow'>;
   readonly #static = new Map<string, Entry>();
   #db = new Map<string, Entry>();
   readonly #negative = new Map<string, number>();
@@ -61,7 +65,7 @@ export class KeyStore implements Authenticator {
 
   constructor(deps: KeyStoreDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
+    this.#clock = deps.clock ?? systemClock;
     for (const k of deps.config.auth.keys) {
       this.#static.set(k.key_sha256, {
         hash: Buffer.from(k.key_sha256, 'hex'),
@@ -80,7 +84,7 @@ export class KeyStore implements Authenticator {
 
   /** The repository over the gateway's database (opens it on first use). */
   repository(): KeyRepository {
-    this.#repo ??= new KeyRepository(this.#deps.database().db);
+    this.#repo ??= new KeyRepository(this.#deps.database().db, this.#clock);
     return this.#repo;
   }
 
@@ -189,7 +193,7 @@ export class KeyStore implements Authenticator {
     if (!timingSafeEqual(entry.hash, Buffer.from(digest, 'hex')))
       throw new AuthenticationError('Invalid API key.');
     if (entry.revoked) throw new AuthenticationError('This API key has been revoked.');
-    if (entry.expiresAt !== null && entry.expiresAt <= this.#now()) {
+    if (entry.expiresAt !== null && entry.expiresAt <= this.#clock.wallNow()) {
       throw new AuthenticationError('This API key has expired.');
     }
     if (entry.fromDb && this.#used.size < MAX_NEGATIVE) this.#used.add(entry.principal.keyId as string);
@@ -200,7 +204,7 @@ export class KeyStore implements Authenticator {
   #lookup(digest: string): Promise<Entry | undefined> {
     const missUntil = this.#negative.get(digest);
     if (missUntil !== undefined) {
-      if (missUntil > this.#now()) return Promise.resolve(undefined);
+      if (missUntil > this.#clock.now()) return Promise.resolve(undefined);
       this.#negative.delete(digest);
     }
     const pending = this.#pending.get(digest);
@@ -255,7 +259,7 @@ export class KeyStore implements Authenticator {
       const oldest = this.#negative.keys().next().value;
       if (oldest !== undefined) this.#negative.delete(oldest);
     }
-    this.#negative.set(digest, this.#now() + this.#deps.config.auth.negative_cache_ms);
+    this.#negative.set(digest, this.#clock.now() + this.#deps.config.auth.negative_cache_ms);
   }
 
   /** Stops the refresh loop and writes back the last `last_used_at` marks (bounded). */

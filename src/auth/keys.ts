@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
+import type { Clock } from '../core/clock.js';
 import type { Db } from '../stores/database.js';
 import type { ApiKeyTable } from '../stores/schema.js';
 import { hashKey } from './principal.js';
@@ -101,12 +102,21 @@ export class KeyNotFoundError extends Error {
   }
 }
 
-/** Key administration over one database. */
+/**
+ * Key administration over one database. `clock` gives the wall time written as `revoked_at`,
+ * `last_used_at` and a rotated key's end of grace.
+ */
 export class KeyRepository {
   readonly #db: Db;
+  readonly #clock: Pick<Clock, 'wallNow'>;
 
-  constructor(db: Db) {
+  constructor(db: Db, clock: Pick<Clock, 'wallNow'>) {
     this.#db = db;
+    this.#clock = clock;
+  }
+
+  #now(): Date {
+    return new Date(this.#clock.wallNow());
   }
 
   /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
@@ -142,7 +152,7 @@ export class KeyRepository {
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx
         .updateTable('api_keys')
-        .set({ revoked_at: new Date() })
+        .set({ revoked_at: this.#now() })
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .returningAll()
@@ -187,7 +197,7 @@ export class KeyRepository {
         },
         id,
       );
-      const graceEnd = new Date(Date.now() + graceSeconds * 1000);
+      const graceEnd = new Date(this.#clock.wallNow() + graceSeconds * 1000);
       const oldExpiry = toDate(old.expires_at);
       const updated = await trx
         .updateTable('api_keys')
@@ -220,7 +230,11 @@ export class KeyRepository {
   /** Marks keys as used now (batched by the key store, never per request). */
   async touch(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.#db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', 'in', ids).execute();
+    await this.#db
+      .updateTable('api_keys')
+      .set({ last_used_at: this.#now() })
+      .where('id', 'in', ids)
+      .execute();
   }
 
   /** Latest audit entries, newest first. */

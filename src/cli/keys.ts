@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_GRACE_SECONDS } from '../auth/feature.js';
 import { type Actor, KeyRepository, type KeyView } from '../auth/keys.js';
 import type { Config } from '../config/schema.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { openDatabase } from '../stores/database.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
@@ -33,8 +34,13 @@ interface Io {
   out(text: string): void;
 }
 
-/** Runs one `keys` subcommand; returns the exit code. */
-export async function runKeysCommand(args: string[], config: Readonly<Config>, io: Io): Promise<number> {
+/** Runs one `keys` subcommand; returns the exit code. `clock`: wall time of revocations and rotations. */
+export async function runKeysCommand(
+  args: string[],
+  config: Readonly<Config>,
+  io: Io,
+  clock: Pick<Clock, 'wallNow'> = systemClock,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
@@ -66,7 +72,7 @@ export async function runKeysCommand(args: string[], config: Readonly<Config>, i
         setTimeout(() => reject(new Error('the database did not answer within 15 s')), 15_000).unref(),
       ),
     ]);
-    const repo = new KeyRepository(database.db);
+    const repo = new KeyRepository(database.db, clock);
     switch (sub) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');

@@ -4,6 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import type { Clock } from '../core/clock.js';
 import {
   AuthError,
   GatewayError,
@@ -56,6 +57,8 @@ export interface PostOptions {
   bodyTimeoutMs?: number;
   /** Env variable that holds the provider key, named in auth errors. */
   apiKeyEnv?: string | undefined;
+  /** Wall time, for a Retry-After given as an HTTP date. */
+  clock: Pick<Clock, 'wallNow'>;
 }
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -82,7 +85,14 @@ export async function post(dispatcher: Dispatcher, options: PostOptions): Promis
   }
   if (res.statusCode >= 200 && res.statusCode < 300) return res;
   const text = await readLimited(res.body, MAX_ERROR_BODY_BYTES).catch(() => '');
-  throw httpError(options.provider, res.statusCode, res.headers, text, options.apiKeyEnv);
+  throw httpError(
+    options.provider,
+    res.statusCode,
+    res.headers,
+    text,
+    options.clock.wallNow(),
+    options.apiKeyEnv,
+  );
 }
 
 /** Reads a JSON response body; a body that is not JSON is a provider failure, not a crash. */
@@ -132,12 +142,16 @@ export function networkError(provider: string, err: unknown, signal?: AbortSigna
   return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });
 }
 
-/** Maps an upstream non-2xx answer to the taxonomy (DESIGN §3 status table). */
+/**
+ * Maps an upstream non-2xx answer to the taxonomy (DESIGN §3 status table). `now`: wall time (epoch ms) the
+ * answer arrived, for a Retry-After given as an HTTP date.
+ */
 export function httpError(
   provider: string,
   status: number,
   headers: IncomingHttpHeaders,
   bodyText: string,
+  now: number,
   apiKeyEnv?: string,
 ): ProviderError {
   const upstream = upstreamMessage(bodyText);
@@ -153,7 +167,7 @@ export function httpError(
   if (status === 429) {
     return new RateLimitError(`${provider} rate limit reached${upstream ? `: ${upstream}` : '.'}`, provider, {
       ...opts,
-      retryAfterMs: parseRetryAfter(headers),
+      retryAfterMs: parseRetryAfter(headers, now),
     });
   }
   if (status === 408 || status === 504 || status === 524) {
@@ -163,7 +177,7 @@ export function httpError(
     return new ProviderUnavailableError(
       `${provider} is unavailable (HTTP ${status})${upstream ? `: ${upstream}` : '.'}`,
       provider,
-      { ...opts, retryAfterMs: parseRetryAfter(headers) },
+      { ...opts, retryAfterMs: parseRetryAfter(headers, now) },
     );
   }
   return new InvalidRequestError(
@@ -173,8 +187,11 @@ export function httpError(
   );
 }
 
-/** `retry-after-ms` (OpenAI), `retry-after` in seconds or as an HTTP date → milliseconds. */
-export function parseRetryAfter(headers: IncomingHttpHeaders, now: number = Date.now()): number | undefined {
+/**
+ * `retry-after-ms` (OpenAI), `retry-after` in seconds or as an HTTP date → milliseconds. `now`: wall time
+ * (epoch ms) an HTTP date is measured from.
+ */
+export function parseRetryAfter(headers: IncomingHttpHeaders, now: number): number | undefined {
   const ms = firstHeader(headers['retry-after-ms']);
   if (ms !== undefined) {
     const n = Number(ms);

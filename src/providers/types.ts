@@ -12,6 +12,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../core/clock.js';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
 
@@ -95,4 +96,9 @@ export interface ProviderSettings {
 export interface ProviderDeps {
   /** Pooled keep-alive HTTP dispatcher (undici Agent). */
   dispatcher: Dispatcher;
+  /**
+   * The gateway's clock: wall time for translated answers' `created` and for Retry-After dates. Adapters
+   * use the real clock when absent.
+   */
+  clock?: Pick<Clock, 'wallNow'> | undefined;
 }

@@ -7,6 +7,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { createLogger } from '../telemetry/logger.js';
 
 const MAX_WORKERS = 64;
@@ -21,20 +22,27 @@ export function parseWorkers(raw: string | undefined): number | string {
   return n;
 }
 
-/** Runs the supervising primary until a signal stops it. */
-export function runPrimary(count: number, config: Readonly<Config>): void {
+/**
+ * Runs the supervising primary until a signal stops it. `clock` (monotonic) times how long each worker
+ * lived, to hold back restarts of workers that die at once.
+ */
+export function runPrimary(
+  count: number,
+  config: Readonly<Config>,
+  clock: Pick<Clock, 'now'> = systemClock,
+): void {
   const logger = createLogger({ level: config.log.level });
   let stopping = false;
   const started = new Map<number, number>();
   const fork = (): Worker => {
     const worker = cluster.fork();
-    started.set(worker.id, Date.now());
+    started.set(worker.id, clock.now());
     return worker;
   };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     // A worker that dies at once (bad port, crash at start) is not restarted in a tight loop.
-    const lived = Date.now() - (started.get(worker.id) ?? 0);
+    const lived = clock.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
     logger.error(
       { event: 'worker.exit', pid: worker.process.pid, code, signal, lived_ms: lived },

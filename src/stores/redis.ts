@@ -7,6 +7,7 @@
  * `llm_dependency_errors_total{dependency="redis"}`.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -46,8 +47,15 @@ export class RedisTimeoutError extends Error {
 
 export function createRedisStore(
   settings: RedisSettings,
-  deps: { logger: Logger; metrics: Metrics; logEveryMs?: number },
+  deps: {
+    logger: Logger;
+    metrics: Metrics;
+    logEveryMs?: number;
+    /** Times the log rate limit and `ping` latency (monotonic); the real clock when absent. */
+    clock?: Pick<Clock, 'now'>;
+  },
 ): RedisStore {
+  const clock = deps.clock ?? systemClock;
   const options: RedisOptions = {
     // Fail fast while disconnected instead of queueing requests behind a dead connection.
     enableOfflineQueue: false,
@@ -60,12 +68,13 @@ export function createRedisStore(
   };
   const client = new Redis(settings.url, options);
   const logEveryMs = deps.logEveryMs ?? 10_000;
-  let lastLog = 0;
+  // -Infinity: the first failure is always logged, however young the (monotonic) clock is.
+  let lastLog = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
 
   function failed(operation: string, err: unknown): void {
     deps.metrics.dependencyErrors.inc({ dependency: 'redis' });
-    const now = Date.now();
+    const now = clock.now();
     if (now - lastLog < logEveryMs) {
       suppressed++;
       return;
@@ -86,7 +95,7 @@ export function createRedisStore(
 
   // Connection errors surface here (and through failing commands); log them like the rest, rate-limited.
   client.on('error', (err: Error) => {
-    const now = Date.now();
+    const now = clock.now();
     if (now - lastLog < logEveryMs) return;
     lastLog = now;
     deps.logger.warn(
@@ -126,10 +135,10 @@ export function createRedisStore(
     withDeadline,
     failed,
     async ping(timeoutMs = 500) {
-      const started = performance.now();
+      const started = clock.now();
       try {
         await withDeadline(client.ping(), timeoutMs);
-        return { status: 'ok', latency_ms: Math.round((performance.now() - started) * 100) / 100 };
+        return { status: 'ok', latency_ms: Math.round((clock.now() - started) * 100) / 100 };
       } catch (err) {
         return { status: 'down', error: err instanceof Error ? err.message : String(err) };
       }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { KeyRepository } from '../../src/auth/keys.js';
+import { systemClock } from '../../src/core/clock.js';
 import { openDatabase } from '../../src/stores/database.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
@@ -68,7 +69,10 @@ describe('key database down', { skip }, () => {
     );
     await direct.ready;
     const unseen = (
-      await new KeyRepository(direct.db).create({ name: 'unseen', userId: 'u2' }, { actor: 'test' })
+      await new KeyRepository(direct.db, systemClock).create(
+        { name: 'unseen', userId: 'u2' },
+        { actor: 'test' },
+      )
     ).key;
     await direct.close();
 

@@ -13,6 +13,9 @@ import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, ProviderSetting
 import { createAnthropicAdapter } from './adapter.js';
 
 const KEY = 'sk-ant-test-0123456789abcdef';
+/** The adapter's wall clock: a fixed time, never today's. */
+const WALL_MS = Date.UTC(2024, 0, 15, 12);
+const clock = { wallNow: () => WALL_MS };
 
 let reply: Answer = { status: 500, body: '{}' };
 let upstream: CaptureServer;
@@ -45,7 +48,7 @@ function adapter(overrides: Partial<ProviderSettings> = {}): ProviderAdapter {
     defaultMaxTokens: 512,
     ...overrides,
   };
-  return createAnthropicAdapter(settings, { dispatcher });
+  return createAnthropicAdapter(settings, { dispatcher, clock });
 }
 
 function respond(status: number, body: string, headers: Record<string, string> = {}): void {
@@ -68,6 +71,7 @@ test('chat: POST /v1/messages with Anthropic headers, answer translated', async 
   respond(200, fixture('response-text.json'));
   const out = await adapter().chat({ ...REQ, stream: true }, call());
   assert.equal(out.choices[0]?.message.content, 'Hi! My name is Claude. How can I help?');
+  assert.equal(out.created, WALL_MS / 1000, 'created from the injected clock');
   const [r] = seen();
   assert.equal(r?.method, 'POST');
   assert.equal(r?.url, '/v1/messages');
@@ -100,6 +104,10 @@ test('chatStream: SSE request, chunks translated, ends with usage', async () => 
   assert.equal(seen()[0]?.body.stream, true);
   assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'Hello, world!');
   assert.equal(chunks.at(-1)?.usage?.total_tokens, 40);
+  assert.ok(
+    chunks.every((c) => c.created === WALL_MS / 1000),
+    'created from the injected clock',
+  );
 });
 
 test('529 overloaded → ProviderUnavailableError, for chat and before the stream starts', async () => {
@@ -131,6 +139,17 @@ test('429 with retry-after: 2 → RateLimitError retryAfterMs 2000; an echoed ke
     assert.equal(err.retryAfterMs, 2000);
     assert.ok(!err.message.includes(KEY));
     assert.match(err.message, /\[redacted\]/);
+    return true;
+  });
+});
+
+test('retry-after as an HTTP date is measured from the injected clock', async () => {
+  respond(429, errorBody('rate_limit_error', 'Slow down'), {
+    'retry-after': new Date(WALL_MS + 30_000).toUTCString(),
+  });
+  await assert.rejects(adapter().chat(REQ, call()), (err: unknown) => {
+    assert.ok(err instanceof RateLimitError);
+    assert.equal(err.retryAfterMs, 30_000);
     return true;
   });
 });

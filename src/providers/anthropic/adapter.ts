@@ -2,6 +2,7 @@
  * The `anthropic` provider: OpenAI chat requests served by Anthropic's Messages API.
  */
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
+import { systemClock, unixSeconds } from '../../core/clock.js';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
@@ -16,6 +17,7 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 /** Creates the adapter for one configured Anthropic endpoint (`baseUrl` without `/v1`). */
 export function createAnthropicAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
   const provider = settings.name;
+  const clock = deps.clock ?? systemClock;
   const url = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`);
 
   async function send(req: ChatRequest, call: CallOptions, stream: boolean) {
@@ -28,6 +30,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
         body: JSON.stringify(stream ? { ...body, stream: true } : body),
         signal: call.signal,
         apiKeyEnv: settings.apiKeyEnv,
+        clock,
       });
     } catch (err) {
       throw redactKey(err, settings.apiKey);
@@ -44,7 +47,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
         const message = `${provider} answered with an unexpected body (no content array).`;
         throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
       }
-      return toChatCompletion(json, { jsonTool: jsonSchemaToolName(req) });
+      return toChatCompletion(json, { jsonTool: jsonSchemaToolName(req), created: unixSeconds(clock) });
     },
     async embed() {
       throw new BadRequestError(
@@ -57,6 +60,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
       const res = await send(req, call, true);
       return toChunkStream(provider, readSse(provider, res.body, call.signal), {
         jsonTool: jsonSchemaToolName(req),
+        created: unixSeconds(clock),
       });
     },
   };

@@ -22,6 +22,9 @@ const ANSWER: MockAnswer = {
   usage: { prompt: 30, completion: 7, cached: 10 },
 };
 
+/** Unix seconds for `created`: a fixed time, never today's. */
+const CREATED = 1_700_000_000;
+
 const USAGE = {
   prompt_tokens: 30,
   completion_tokens: 7,
@@ -55,7 +58,7 @@ test('mock dialect parses what the adapter sends', () => {
 });
 
 test('mock JSON answer translates back to the canned answer', () => {
-  const out = toChatCompletion(anthropicDialect.renderJson(ANSWER) as Message);
+  const out = toChatCompletion(anthropicDialect.renderJson(ANSWER) as Message, { created: CREATED });
   assert.equal(out.id, 'msg_mock_1');
   assert.equal(out.model, 'claude-mock');
   assert.deepStrictEqual(out.choices[0]?.message.tool_calls, [
@@ -73,7 +76,7 @@ test('mock SSE stream translates back to the canned answer', async () => {
   const body = Readable.from(frames.map((f) => Buffer.from(f))) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
   const events = readSse('mock', body, new AbortController().signal);
-  for await (const chunk of toChunkStream('mock', events)) chunks.push(chunk);
+  for await (const chunk of toChunkStream('mock', events, { created: CREATED })) chunks.push(chunk);
   const deltas = chunks.flatMap((c) => c.choices.map((ch) => ch.delta));
   assert.equal(deltas.map((d) => d.content ?? '').join(''), 'Hello there');
   const args = deltas.flatMap((d) => d.tool_calls ?? []).map((t) => t.function?.arguments ?? '');
@@ -106,8 +109,8 @@ test('mock streams a call without arguments as the real API does, and it transla
   assert.ok(jsonDeltas[0]?.includes('"partial_json":""'));
   const body = Readable.from(frames.map((f) => Buffer.from(f))) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of toChunkStream('mock', readSse('mock', body, new AbortController().signal)))
-    chunks.push(chunk);
+  const events = readSse('mock', body, new AbortController().signal);
+  for await (const chunk of toChunkStream('mock', events, { created: CREATED })) chunks.push(chunk);
   const calls = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []));
   assert.equal(calls.map((t) => t.function?.arguments ?? '').join(''), '{}');
 });

@@ -78,7 +78,7 @@ test('tool_use response: tool_calls with JSON arguments, cache tokens counted as
 test('content is null when there are only tool calls', () => {
   const msg = fixture('response-tool-use.json');
   msg.content = msg.content.filter((b) => b.type === 'tool_use');
-  const choice = toChatCompletion(msg).choices[0];
+  const choice = toChatCompletion(msg, { created: CREATED }).choices[0];
   assert.equal(choice?.message.content, null);
   assert.equal(choice?.message.tool_calls?.length, 2);
 });
@@ -95,14 +95,16 @@ test('every stop_reason maps to its finish_reason', () => {
   ] as const;
   for (const [stopReason, finish] of cases) {
     const msg = { ...fixture('response-tool-use.json'), stop_reason: stopReason };
-    assert.equal(toChatCompletion(msg).choices[0]?.finish_reason, finish, String(stopReason));
+    assert.equal(
+      toChatCompletion(msg, { created: CREATED }).choices[0]?.finish_reason,
+      finish,
+      String(stopReason),
+    );
   }
 });
 
-test('created defaults to now, in seconds', () => {
-  const before = Math.floor(Date.now() / 1000);
-  const created = toChatCompletion(fixture('response-text.json')).created;
-  assert.ok(created >= before && created <= before + 1);
+test('created is the time passed in (the adapter takes it from its clock)', () => {
+  assert.equal(toChatCompletion(fixture('response-text.json'), { created: 1_234 }).created, 1_234);
 });
 
 test('json_schema answer tool becomes content with finish_reason stop', () => {
@@ -111,7 +113,7 @@ test('json_schema answer tool becomes content with finish_reason stop', () => {
     content: [{ type: 'tool_use', id: 'toolu_1', name: 'person', input: { name: 'Ada', age: 36 } }],
     stop_reason: 'tool_use',
   };
-  const choice = toChatCompletion(msg, { jsonTool: 'person' }).choices[0];
+  const choice = toChatCompletion(msg, { jsonTool: 'person', created: CREATED }).choices[0];
   assert.deepStrictEqual(choice?.message, {
     role: 'assistant',
     content: '{"name":"Ada","age":36}',

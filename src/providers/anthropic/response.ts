@@ -10,12 +10,12 @@ import { toFinishReason, toUsage } from './mapping.js';
 export interface TranslateOptions {
   /** The `json_schema` answer tool (see `jsonSchemaToolName`): its input becomes the message content. */
   jsonTool?: string | undefined;
-  /** Unix seconds for `created`; now when absent. */
-  created?: number | undefined;
+  /** Unix seconds for `created` (the adapter's clock when the answer arrived). */
+  created: number;
 }
 
 /** Translates a Messages API response. Thinking and server-tool blocks are dropped. */
-export function toChatCompletion(msg: Message, options: TranslateOptions = {}): ChatCompletion {
+export function toChatCompletion(msg: Message, options: TranslateOptions): ChatCompletion {
   const texts: string[] = [];
   const toolCalls: ChatCompletionMessageFunctionToolCall[] = [];
   for (const block of msg.content) {
@@ -39,7 +39,7 @@ export function toChatCompletion(msg: Message, options: TranslateOptions = {}): 
   return {
     id: msg.id,
     object: 'chat.completion',
-    created: options.created ?? Math.floor(Date.now() / 1000),
+    created: options.created,
     model: msg.model,
     choices: [
       {

@@ -26,7 +26,7 @@ async function* events(...data: unknown[]): AsyncGenerator<EventSourceMessage> {
 
 async function collect(
   source: AsyncIterable<EventSourceMessage>,
-  options: TranslateOptions = {},
+  options: Partial<TranslateOptions> = {},
 ): Promise<ChatCompletionChunk[]> {
   const out: ChatCompletionChunk[] = [];
   for await (const chunk of toChunkStream('anthropic', source, { created: CREATED, ...options }))

@@ -35,7 +35,7 @@ interface StreamErrorEvent {
 export async function* toChunkStream(
   provider: string,
   events: AsyncIterable<EventSourceMessage>,
-  options: TranslateOptions = {},
+  options: TranslateOptions,
 ): AsyncGenerator<ChatCompletionChunk> {
   const translator = new ChunkTranslator(provider, options);
   for await (const event of events) {
@@ -72,7 +72,7 @@ class ChunkTranslator {
     private readonly provider: string,
     private readonly options: TranslateOptions,
   ) {
-    this.created = options.created ?? Math.floor(Date.now() / 1000);
+    this.created = options.created;
   }
 
   /** The chunks one event turns into. Unknown event types are skipped (forward compatibility). */

@@ -19,6 +19,8 @@ import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter } f
 import { createGeminiAdapter } from './adapter.js';
 
 const KEY = 'AIzaSy-test-key-123';
+/** The adapter's wall clock: a fixed time, never today's. */
+const WALL_MS = Date.UTC(2024, 0, 15, 12);
 
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 
@@ -59,7 +61,7 @@ before(async () => {
       headers: { 'x-team': 'search' },
       defaultMaxTokens: 4096,
     },
-    { dispatcher: agent },
+    { dispatcher: agent, clock: { wallNow: () => WALL_MS } },
   );
 });
 
@@ -85,6 +87,7 @@ test('chat: POST /v1beta/models/{model}:generateContent with the key in a header
   const out = await adapter.chat(request, call('gemini-2.0-flash'));
   assert.equal(out.choices[0]?.message.content, 'The capital of France is Paris.');
   assert.equal(out.id, 'kTjvaOXrFoKcz7IPzNLw6Qo');
+  assert.equal(out.created, WALL_MS / 1000, 'created from the injected clock');
   const s = lastSeen();
   assert.equal(s.url, '/v1beta/models/gemini-2.0-flash:generateContent');
   assert.equal(s.url.includes(KEY), false);
@@ -113,6 +116,10 @@ test('chatStream: :streamGenerateContent?alt=sse, chunks end with usage', async 
   assert.equal(text, 'Roses are red, violets are blue, gateways stream\nand so do you.');
   assert.deepStrictEqual(chunks.at(-1)?.choices, []);
   assert.equal(chunks.at(-1)?.usage?.total_tokens, 311);
+  assert.ok(
+    chunks.every((c) => c.created === WALL_MS / 1000),
+    'created from the injected clock',
+  );
 });
 
 test('HTTP errors map to the taxonomy, for chat and chatStream', async () => {

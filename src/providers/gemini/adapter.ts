@@ -2,6 +2,7 @@
  * The `gemini` adapter: Google's Gemini API (`generateContent`, `streamGenerateContent?alt=sse` and
  * `batchEmbedContents`), translating OpenAI chat and embeddings requests and answers both ways.
  */
+import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
@@ -29,6 +30,7 @@ type Method = 'generateContent' | 'streamGenerateContent' | 'batchEmbedContents'
  */
 export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
   const { name } = settings;
+  const clock = deps.clock ?? systemClock;
   const baseUrl = (settings.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
 
   function send(body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) {
@@ -47,6 +49,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       body: JSON.stringify(body),
       signal,
       apiKeyEnv: settings.apiKeyEnv,
+      clock,
     });
   }
 
@@ -68,13 +71,14 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
           },
         );
       }
-      return toChatCompletion(json, modelId(call.model));
+      return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
     },
     async chatStream(req, call) {
       const res = await send(toGeminiRequest(req), call, 'streamGenerateContent');
       return toChunkStream(readSse(name, res.body, call.signal), {
         provider: name,
         model: modelId(call.model),
+        created: unixSeconds(clock),
       });
     },
     async embed(req, call) {

@@ -11,6 +11,9 @@ import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
 import { toChunkStream } from './stream.js';
 
+/** Unix seconds for `created`: a fixed time, never today's. */
+const CREATED = 1_700_000_000;
+
 const answer: MockAnswer = {
   id: 'mock-1',
   model: 'gemini-2.5-flash',
@@ -47,7 +50,7 @@ test('parseRequest reads what toGeminiRequest writes', () => {
 test('renderJson translates back to the answer', () => {
   const json: unknown = JSON.parse(JSON.stringify(geminiDialect.renderJson(answer)));
   assert.ok(isGeminiResponse(json));
-  const out = toChatCompletion(json, 'ignored');
+  const out = toChatCompletion(json, 'ignored', CREATED);
   assert.equal(out.id, 'mock-1');
   assert.equal(out.model, 'gemini-2.5-flash');
   assert.equal(out.choices[0]?.message.content, 'Hello there');
@@ -64,6 +67,7 @@ test('renderJson translates back to the answer', () => {
   const long = toChatCompletion(
     geminiDialect.renderJson({ ...answer, toolCalls: [], finishReason: 'length' }) as never,
     'm',
+    CREATED,
   );
   assert.equal(long.choices[0]?.finish_reason, 'length');
 });
@@ -73,7 +77,8 @@ test('renderStream translates back to the answer', async () => {
   const body = Readable.from([Buffer.from(raw)]) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
   const events = readSse('mock', body, new AbortController().signal);
-  for await (const chunk of toChunkStream(events, { provider: 'mock', model: 'm' })) chunks.push(chunk);
+  for await (const chunk of toChunkStream(events, { provider: 'mock', model: 'm', created: CREATED }))
+    chunks.push(chunk);
   const deltas = chunks.flatMap((c) => c.choices.map((ch) => ch.delta));
   assert.equal(deltas.map((d) => d.content ?? '').join(''), 'Hello there');
   assert.equal(deltas.flatMap((d) => d.tool_calls ?? [])[0]?.function?.name, 'lookup');

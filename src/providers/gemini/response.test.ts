@@ -10,13 +10,15 @@ function fixture(name: string): GeminiResponse {
   return json;
 }
 
+/** Unix seconds passed as `created` (the adapter takes it from its clock): a fixed time, never today's. */
+const CREATED = 1_700_000_000;
+
 /**
- * `created` is the clock and tool call ids are random: check their shape, then pin the random part (keeping
- * any `__thought__<signature>` suffix) for deepStrictEqual.
+ * `created` is the time passed in and tool call ids are random: check their shape, then pin the random part
+ * (keeping any `__thought__<signature>` suffix) for deepStrictEqual.
  */
 function pinVolatile(completion: ChatCompletion): ChatCompletion {
-  const now = Math.floor(Date.now() / 1000);
-  assert.ok(Math.abs(completion.created - now) <= 2, 'created is now, in seconds');
+  assert.equal(completion.created, CREATED, 'created is the time passed in');
   let n = 0;
   for (const choice of completion.choices) {
     for (const call of choice.message.tool_calls ?? []) {
@@ -28,7 +30,7 @@ function pinVolatile(completion: ChatCompletion): ChatCompletion {
 }
 
 test('text answer', () => {
-  const out = pinVolatile(toChatCompletion(fixture('text.response.json'), 'gemini-2.0-flash-001'));
+  const out = pinVolatile(toChatCompletion(fixture('text.response.json'), 'gemini-2.0-flash-001', CREATED));
   assert.deepStrictEqual(out, {
     id: 'kTjvaOXrFoKcz7IPzNLw6Qo',
     object: 'chat.completion',
@@ -52,7 +54,9 @@ test('text answer', () => {
 });
 
 test('function calls: content null, generated ids (with thought signature), finish_reason tool_calls, thinking tokens', () => {
-  const out = pinVolatile(toChatCompletion(fixture('function-call.response.json'), 'gemini-2.5-flash'));
+  const out = pinVolatile(
+    toChatCompletion(fixture('function-call.response.json'), 'gemini-2.5-flash', CREATED),
+  );
   assert.deepStrictEqual(out, {
     id: 'yjnvaNL2Bbe2z7IP_7qS2AQ',
     object: 'chat.completion',
@@ -89,7 +93,9 @@ test('function calls: content null, generated ids (with thought signature), fini
 });
 
 test('two candidates, thought parts skipped, cached and thinking tokens in usage', () => {
-  const out = pinVolatile(toChatCompletion(fixture('thoughts-cached.response.json'), 'gemini-2.5-pro'));
+  const out = pinVolatile(
+    toChatCompletion(fixture('thoughts-cached.response.json'), 'gemini-2.5-pro', CREATED),
+  );
   assert.deepStrictEqual(out.choices, [
     {
       index: 0,
@@ -114,7 +120,7 @@ test('two candidates, thought parts skipped, cached and thinking tokens in usage
 });
 
 test('prompt blocked: one content_filter choice with null content', () => {
-  const out = pinVolatile(toChatCompletion(fixture('blocked.response.json'), 'gemini-2.5-flash'));
+  const out = pinVolatile(toChatCompletion(fixture('blocked.response.json'), 'gemini-2.5-flash', CREATED));
   assert.deepStrictEqual(out.choices, [
     {
       index: 0,
@@ -156,7 +162,7 @@ test('every finish reason class', () => {
       candidates: [{ content: { role: 'model', parts }, ...(reason ? { finishReason: reason } : {}) }],
     };
     assert.ok(isGeminiResponse(res));
-    const out = toChatCompletion(res, 'm');
+    const out = toChatCompletion(res, 'm', CREATED);
     assert.equal(out.choices[0]?.finish_reason, expected, `${reason} (with call: ${withCall})`);
   }
 });
@@ -164,7 +170,7 @@ test('every finish reason class', () => {
 test('fallbacks: generated id, requested model, no usage, index from position, empty candidate', () => {
   const res = { candidates: [{ finishReason: 'SAFETY' }] };
   assert.ok(isGeminiResponse(res));
-  const out = toChatCompletion(res, 'gemini-2.5-flash');
+  const out = toChatCompletion(res, 'gemini-2.5-flash', CREATED);
   assert.match(out.id, /^chatcmpl-[0-9a-f]{32}$/);
   assert.equal(out.model, 'gemini-2.5-flash');
   assert.equal('usage' in out, false);
@@ -201,7 +207,7 @@ test("tool-use prompt tokens count as prompt tokens, so prompt + completion is G
     },
   };
   assert.ok(isGeminiResponse(res));
-  assert.deepStrictEqual(toChatCompletion(res, 'm').usage, {
+  assert.deepStrictEqual(toChatCompletion(res, 'm', CREATED).usage, {
     prompt_tokens: 17,
     completion_tokens: 8,
     total_tokens: 25,

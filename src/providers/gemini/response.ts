@@ -41,8 +41,15 @@ export function isGeminiResponse(value: unknown): value is GeminiResponse {
   return Array.isArray(candidates) && candidates.every((c) => typeof c === 'object' && c !== null);
 }
 
-/** Translates a complete (non-streamed) answer. `requestedModel` is used when Gemini names no version. */
-export function toChatCompletion(res: GeminiResponse, requestedModel: string): ChatCompletion {
+/**
+ * Translates a complete (non-streamed) answer. `requestedModel` is used when Gemini names no version;
+ * `created` is OpenAI's `created` (Unix seconds, the adapter's clock when the answer arrived).
+ */
+export function toChatCompletion(
+  res: GeminiResponse,
+  requestedModel: string,
+  created: number,
+): ChatCompletion {
   const candidates = res.candidates ?? [];
   const choices: ChatCompletion.Choice[] = candidates.map(toChoice);
   if (candidates.length === 0 && res.promptFeedback?.blockReason !== undefined) {
@@ -56,7 +63,7 @@ export function toChatCompletion(res: GeminiResponse, requestedModel: string): C
   const completion: ChatCompletion = {
     id: res.responseId ?? newCompletionId(),
     object: 'chat.completion',
-    created: nowSeconds(),
+    created,
     model: res.modelVersion ?? requestedModel,
     choices,
   };
@@ -136,9 +143,4 @@ export function toUsage(meta: UsageMetadata): Usage {
 /** An OpenAI-style completion id for answers Gemini sent without `responseId`. */
 export function newCompletionId(): string {
   return `chatcmpl-${randomUUID().replaceAll('-', '')}`;
-}
-
-/** Unix time in seconds, as OpenAI's `created`. */
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }

@@ -15,7 +15,6 @@ import {
   isGeminiResponse,
   isVisibleText,
   newCompletionId,
-  nowSeconds,
   toFinishReason,
   toToolCall,
   toUsage,
@@ -30,6 +29,8 @@ export interface StreamContext {
   provider: string;
   /** Model asked for, reported when Gemini names no `modelVersion`. */
   model: string;
+  /** OpenAI's `created` for every chunk: Unix seconds (the adapter's clock when the stream started). */
+  created: number;
 }
 
 /**
@@ -81,7 +82,7 @@ class ChunkTranslator {
     this.#header ??= {
       id: payload.responseId ?? newCompletionId(),
       object: 'chat.completion.chunk',
-      created: nowSeconds(),
+      created: this.#ctx.created,
       model: payload.modelVersion ?? this.#ctx.model,
     };
     if (payload.usageMetadata) this.#usage = payload.usageMetadata;

@@ -10,6 +10,9 @@ import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
 import { toChunkStream } from './stream.js';
 
+/** Unix seconds for `created`: a fixed time, never today's. */
+const CREATED = 1_700_000_000;
+
 type Message = ChatRequest['messages'][number];
 type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
 
@@ -25,7 +28,8 @@ async function assistantFromStream(raw: string): Promise<Message> {
   const body = Readable.from([Buffer.from(raw)]) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
   const events = readSse('gemini', body, new AbortController().signal);
-  for await (const chunk of toChunkStream(events, { provider: 'gemini', model: 'm' })) chunks.push(chunk);
+  for await (const chunk of toChunkStream(events, { provider: 'gemini', model: 'm', created: CREATED }))
+    chunks.push(chunk);
   let content = '';
   const calls: ToolCall[] = [];
   for (const delta of chunks.flatMap((c) => c.choices.map((ch) => ch.delta))) {
@@ -44,7 +48,7 @@ async function assistantFromStream(raw: string): Promise<Message> {
 function assistantFromResponse(json: string): Message {
   const res: unknown = JSON.parse(json);
   assert.ok(isGeminiResponse(res));
-  const message = toChatCompletion(res, 'm').choices[0]?.message;
+  const message = toChatCompletion(res, 'm', CREATED).choices[0]?.message;
   assert.ok(message);
   return { role: 'assistant', content: message.content, tool_calls: message.tool_calls as ToolCall[] };
 }
@@ -147,7 +151,7 @@ test('signatures on text parts and malformed (non-string) signatures do not leak
     ],
   };
   assert.ok(isGeminiResponse(res));
-  const message = toChatCompletion(res, 'm').choices[0]?.message;
+  const message = toChatCompletion(res, 'm', CREATED).choices[0]?.message;
   assert.equal(message?.content, 'Done.');
   assert.match(message?.tool_calls?.[0]?.id ?? '', /^call_[0-9a-f]{24}$/);
 });

@@ -6,6 +6,7 @@
  * always asks for usage (`stream_options.include_usage`) so it can account for every stream; the pipeline
  * strips the usage chunk again when the client did not ask for it.
  */
+import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { parseEventJson, readSse, streamCutOff } from '../sse.js';
@@ -33,6 +34,7 @@ import type {
  */
 export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
   const { name } = settings;
+  const clock = deps.clock ?? systemClock;
   const baseHeaders = buildHeaders(settings);
 
   type Endpoint = 'chat/completions' | 'embeddings';
@@ -56,6 +58,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       body: JSON.stringify(body),
       signal: call.signal,
       apiKeyEnv: settings.apiKeyEnv,
+      clock,
     });
   }
 
