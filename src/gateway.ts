@@ -1,7 +1,7 @@
 /**
- * Assembles a gateway from a validated config and the environment's secrets: logger, pooled dispatcher,
- * providers, resolver, pipeline, auth and the HTTP app. Used by main.ts and by tests (which pass their own
- * log destination and clock).
+ * The composition root: config → stores → features → pipeline → server. Assembles a gateway from a
+ * validated config and the environment's secrets. Used by main.ts and by tests (which pass their own log
+ * destination and clock).
  */
 
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -11,24 +11,29 @@ import { createAccountingFeatures } from './accounting/feature.js';
 import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
 import type { Config } from './config/schema.js';
-import { type ChatPipeline, createChatPipeline } from './pipeline/chat.js';
-import { HookRunner, type RequestHook } from './pipeline/hooks.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { DependencyCheck, Feature } from './core/feature.js';
+import { createChatCodec } from './endpoints/chat/codec.js';
+import { createSchemaCompiler } from './endpoints/compile.js';
+import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
+import { createCallStage } from './pipeline/call.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { decodeStage, resolveStage } from './pipeline/stages.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { createRateLimitFeature } from './ratelimit/feature.js';
-import { type RetryClock, systemClock } from './resilience/retry.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
-import type { DependencyCheck, Lifecycle } from './server/routes/health.js';
+import type { Lifecycle } from './server/routes/health.js';
 import { type Database, openDatabase } from './stores/database.js';
+import type { FeatureDeps } from './stores/deps.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
-import { createObservabilityFeature } from './telemetry/feature.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { createModelLabeler } from './telemetry/model-label.js';
 import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
-import { createRequestTelemetry } from './telemetry/request-telemetry.js';
+import { createTelemetryFeature } from './telemetry/request-telemetry.js';
 import { createTracing } from './telemetry/tracing.js';
 
 export const VERSION = '0.1.0';
@@ -38,46 +43,23 @@ export interface GatewayOptions {
   /** Environment holding provider keys (main.ts passes process.env). */
   env: Readonly<Record<string, string | undefined>>;
   logDestination?: DestinationStream;
-  clock?: RetryClock;
+  clock?: Clock;
   /** Tests: export spans here (turns tracing on without an OTLP endpoint). */
   traceExporter?: SpanExporter;
   /** Cache parts replacing the configured ones (tests: a deterministic embedder). */
   cache?: CacheFeatureOptions;
 }
 
-/** What every feature is built from. */
-export interface GatewayServices {
-  config: Readonly<Config>;
-  env: Readonly<Record<string, string | undefined>>;
-  logger: Logger;
-  metrics: Metrics;
-  clock: RetryClock;
-  /** The shared Redis connection; null when REDIS_URL is not set (memory backends then). */
-  redis: RedisStore | null;
-  /** The database, opened (and migrated, in the background) on first use. */
-  database(): Database;
-}
-
-/**
- * A feature of the gateway (rate limits, budgets, accounting, cache …): what it adds to the request
- * lifecycle, the routes it serves, what /health reports of it and what it flushes on shutdown.
- */
-export interface Feature {
-  readonly name: string;
-  hook?: RequestHook;
-  /** Wraps the chat pipeline (the cache answers before the router is reached). */
-  wrapPipeline?(inner: ChatPipeline): ChatPipeline;
-  routes?(app: FastifyInstance): void;
-  health?: DependencyCheck;
-  /** Called after the server stopped serving: flush queues. Bounded by the feature itself. */
-  close?(): Promise<void>;
-}
-
 export interface Gateway {
   app: FastifyInstance;
+  /** The validated configuration the gateway runs with. */
+  config: Readonly<Config>;
   logger: Logger;
   metrics: Metrics;
-  services: GatewayServices;
+  clock: Clock;
+  pipeline: Pipeline;
+  /** The shared stores (Redis when configured; the database, opened on first use). */
+  stores: Pick<FeatureDeps, 'redis' | 'database'>;
   lifecycle: Lifecycle;
   /** Names of the providers that can serve (credentials present), and the configured aliases. */
   offered: { providers: string[]; routes: string[] };
@@ -97,27 +79,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = createLogger({ level: config.log.level, destination: options.logDestination });
   const metrics = createMetrics();
   const clock = options.clock ?? systemClock;
-  const redis = config.redis.url
-    ? createRedisStore(
-        {
-          url: config.redis.url,
-          commandTimeoutMs: config.redis.command_timeout_ms,
-          keyPrefix: config.redis.key_prefix,
-        },
-        { logger, metrics },
-      )
-    : null;
-  // Give Redis a moment to connect so the first requests find it; start without it if it is down.
-  if (redis && !(await redis.waitReady(1_000))) {
-    logger.warn(
-      { event: 'dependency.error', dependency: 'redis' },
-      'Redis is not reachable; starting without it',
-    );
-  }
+
+  // Stores, built once.
+  const redis = await connectRedis(config, logger, metrics, clock);
   let database: Database | null = null;
-  const services: GatewayServices = {
-    config,
-    env,
+  const deps: FeatureDeps = {
     logger,
     metrics,
     clock,
@@ -137,84 +103,124 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       serviceVersion: VERSION,
       exporter: options.traceExporter,
     },
-    { metrics, logger },
+    { metrics, logger, clock },
   );
-  // Order matters: hooks admit in this order (rate limit before budget), the last wrapper is outermost.
-  const observability = createObservabilityFeature(services, tracing);
-  const auth = createAuthFeature(services);
-  const rateLimit = createRateLimitFeature(services, { tierOf: (u) => auth.keys.tierOf(u) });
-  const cache = createCacheFeature(services, options.cache);
-  const accounting = createAccountingFeatures(services);
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
     connectTimeoutMs: config.upstream.connect_timeout_ms,
     maxResponseBytes: config.upstream.max_response_bytes,
   });
-  const registry = new ProviderRegistry(config.providers, env, { dispatcher });
+  const registry = new ProviderRegistry(config.providers, env, { dispatcher, clock });
   const resolver = new ModelResolver(config, registry);
-  // Routing: strategies, breakers, latency; the `cost` strategy prices deployments with the pricing table.
-  const routing = createRoutingFeature(services, resolver, { prices: accounting.priceOf });
-  const features: Feature[] = [
-    auth,
-    rateLimit, // before budgets: a limited request reserves nothing
-    accounting.budgets,
-    routing,
-    // The cache wraps the routed pipeline: a hit never reaches the router or a provider.
-    ...(cache ? [cache] : []),
-    accounting.accounting,
-    observability, // keep last: flushes spans after the others closed
-  ];
   const redact = createRedactor([
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
   ]);
-  const corePipeline = createChatPipeline({
-    retry: {
-      maxAttempts: config.retry.max_attempts,
-      baseDelayMs: config.retry.base_delay_ms,
-      maxDelayMs: config.retry.max_delay_ms,
-    },
-    clock,
-    attemptTimeoutMs: config.upstream.timeout_ms,
-    // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
-    totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
-    router: routing.router,
-    instrument: createAttemptInstrumentation(metrics),
-  });
-  const pipeline = features.reduce((inner, feature) => feature.wrapPipeline?.(inner) ?? inner, corePipeline);
-  const hooks = new HookRunner(
-    features.flatMap((f) => (f.hook ? [f.hook] : [])),
-    (hook, err) => logger.error({ event: 'hook.error', hook, err }, 'request hook failed in finish'),
+
+  // Features, each from its config slice and the stores it uses.
+  const auth = createAuthFeature(
+    { auth: config.auth, tiers: Object.keys(config.rate_limit.tiers), config },
+    deps,
   );
+  const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => auth.keys.tierOf(u) });
+  const { budgets, accounting, priceOf } = createAccountingFeatures(
+    {
+      accounting: config.accounting,
+      budgets: config.budgets,
+      pricing: config.pricing,
+      databaseDataDir: config.database.data_dir,
+      redisKeyPrefix: config.redis.key_prefix,
+    },
+    deps,
+  );
+  const cache = createCacheFeature(
+    config.cache,
+    {
+      ...deps,
+      selfUrl: `http://127.0.0.1:${config.server.port}`,
+      embeddingApiKey: env.SEMANTIC_CACHE_EMBEDDING_API_KEY,
+    },
+    options.cache,
+  );
+  // Routing: strategies, breakers, latency; the `cost` strategy prices deployments with the pricing table.
+  const routing = createRoutingFeature(config.routing, deps, resolver, { prices: priceOf });
+  const telemetry = createTelemetryFeature({
+    metrics,
+    tracing,
+    clock,
+    redact,
+    modelLabel: createModelLabeler(config),
+    bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
+  });
+  // Closed in this order after the server stopped: telemetry last, so spans of the others are flushed.
+  const features: Feature[] = [
+    auth,
+    rateLimit,
+    budgets,
+    routing,
+    ...(cache ? [cache] : []),
+    accounting,
+    telemetry,
+  ];
+
+  const compile = createSchemaCompiler();
+  const codecs = [createChatCodec(compile), createEmbeddingsCodec(compile)];
+  const pipeline = createPipeline({
+    open: [telemetry.open],
+    authenticate: auth.authenticate,
+    decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
+    resolve: resolveStage(resolver, clock),
+    admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
+    price: accounting.price,
+    cache: cache?.stage ?? null,
+    route: routing.route,
+    call: createCallStage({
+      retry: {
+        maxAttempts: config.retry.max_attempts,
+        baseDelayMs: config.retry.base_delay_ms,
+        maxDelayMs: config.retry.max_delay_ms,
+      },
+      clock,
+      attemptTimeoutMs: config.upstream.timeout_ms,
+      // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
+      totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
+      router: routing.router,
+      instrument: createAttemptInstrumentation(metrics, () => clock.now()),
+    }),
+    settle: [accounting.cost, accounting.record, budgets.settle, rateLimit.settle, telemetry.settle],
+    onStepError: (step, ctx, err) =>
+      ctx.log.error({ event: 'pipeline.step_error', step, err }, 'a pipeline step failed'),
+  });
+
   const dependencies: Record<string, DependencyCheck> = {};
   if (redis) dependencies.redis = () => redis.ping();
   for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
   // Reported once a feature opened it (keys, usage records); never opened just for /health.
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
-  const authenticator = auth.authenticator;
   const lifecycle: Lifecycle = { shuttingDown: false };
   const app = await buildApp({
-    config,
+    server: {
+      body_limit_bytes: config.server.body_limit_bytes,
+      request_timeout_ms: config.server.request_timeout_ms,
+      trust_proxy: config.server.trust_proxy,
+      stream_idle_timeout_ms: config.upstream.stream_idle_timeout_ms,
+    },
+    publicConfig: config,
     logger,
+    clock,
     registry,
     resolver,
     pipeline,
-    authenticator,
+    codecs,
+    authenticator: auth.authenticator,
     redact,
     lifecycle,
     version: VERSION,
-    hooks,
     metrics,
-    telemetry: createRequestTelemetry({
-      metrics,
-      tracing,
-      modelLabel: createModelLabeler(config),
-      bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
-    }),
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     dependencies,
-    routes: features.flatMap((f) => (f.routes ? [f.routes.bind(f)] : [])),
+    adminRoutes: features.flatMap((f) => f.routes ?? []),
   });
 
   let closing: Promise<void> | null = null;
@@ -260,5 +266,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       .map((p) => p.name),
     routes: Object.keys(config.routes),
   };
-  return { app, logger, metrics, services, lifecycle, offered, close };
+  return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close };
+}
+
+/** The shared Redis connection when REDIS_URL is set; the gateway starts without it if it is down. */
+async function connectRedis(
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+  clock: Clock,
+): Promise<RedisStore | null> {
+  if (!config.redis.url) return null;
+  const redis = createRedisStore(
+    {
+      url: config.redis.url,
+      commandTimeoutMs: config.redis.command_timeout_ms,
+      keyPrefix: config.redis.key_prefix,
+    },
+    { logger, metrics, clock },
+  );
+  // Give Redis a moment to connect so the first requests find it.
+  if (!(await redis.waitReady(1_000))) {
+    logger.warn(
+      { event: 'dependency.error', dependency: 'redis' },
+      'Redis is not reachable; starting without it',
+    );
+  }
+  return redis;
 }

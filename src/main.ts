@@ -15,6 +15,7 @@ import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import { systemClock } from './core/clock.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
@@ -54,9 +55,12 @@ async function main(): Promise<void> {
   if (command === 'check-config') return checkConfig(config, env);
   if (command === 'migrate') return runMigrations(config);
   if (command === 'keys') {
-    const code = await runKeysCommand(process.argv.slice(3), config, {
-      out: (text) => process.stdout.write(text),
-    }).catch((err: unknown) => {
+    const code = await runKeysCommand(
+      process.argv.slice(3),
+      config,
+      { out: (text) => process.stdout.write(text) },
+      systemClock,
+    ).catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       if (err instanceof UsageError) process.stderr.write(KEYS_USAGE);
       return err instanceof UsageError ? 2 : 1;
@@ -70,9 +74,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
-  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config);
+  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config, systemClock);
 
-  const gateway = await createGateway({ config, env });
+  const gateway = await createGateway({ config, env, clock: systemClock });
   const { logger } = gateway;
 
   let stopping = false;
@@ -163,7 +167,10 @@ async function runMigrations(config: ReturnType<typeof loadConfig>): Promise<voi
 
 /** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */
 function checkConfig(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv): void {
-  const registry = new ProviderRegistry(config.providers, env, { dispatcher: new Agent() });
+  const registry = new ProviderRegistry(config.providers, env, {
+    dispatcher: new Agent(),
+    clock: systemClock,
+  });
   const lines = ['configuration is valid', 'providers:'];
   for (const status of registry.statuses()) {
     lines.push(

@@ -4,15 +4,15 @@
  * `budgets.default_max_output_tokens`), at the highest price of the route's deployments — on every budget
  * that applies (user daily/monthly from config, key daily/monthly from the API key), all or nothing and
  * atomically in the budget store. A request that does not fit is refused with 429 `budget_exceeded` before
- * the cache or any provider is reached. `finish` settles the reservation to the real cost (0 when nothing
+ * the cache or any provider is reached. The settle step settles the reservation to the real cost (0 when nothing
  * was billed). No database query runs per request.
  *
  * Store failure (Redis down or slow): the request is let through without a reservation (fail open, like
  * the rate limiter), counted in `llm_dependency_errors_total{dependency="redis"}` and logged.
  */
-import { GatewayRateLimitError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
-import type { RequestHook } from '../pipeline/hooks.js';
+import { type RequestContext, Slot } from '../core/context.js';
+import { GatewayRateLimitError } from '../core/errors.js';
+import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { ChatRequest, EmbeddingRequest } from '../providers/types.js';
 import type { RedisStore } from '../stores/redis.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -43,6 +43,7 @@ export interface BudgetHookDeps {
   /** Set when the store is Redis: its bounded waits and failure accounting. */
   redis: RedisStore | null;
   keyPrefix: string;
+  /** Wall-clock milliseconds (budget periods are UTC days and months). */
   now: () => number;
 }
 
@@ -58,7 +59,7 @@ interface Reservation {
   micros: number;
 }
 
-const STATE = 'budgets';
+const RESERVATION = new Slot<Reservation>('budgets.reservation');
 
 /** The UTC day and month of `now`, and when each ends. */
 export function periodsOf(now: number): {
@@ -148,17 +149,17 @@ export async function worstCaseMicros(
   settings: BudgetSettings,
 ): Promise<number | null> {
   const price = accountant.worstPrice(ctx);
-  if (!price || !ctx.body) {
+  const request = ctx.request;
+  if (!price || !request) {
     return settings.unpriced_reservation_usd === null
       ? null
       : Math.round(settings.unpriced_reservation_usd * 1e6);
   }
-  const body = ctx.body as Partial<ChatRequest>;
   const maxOutput =
-    ctx.kind === 'embeddings'
+    request.kind === 'embeddings'
       ? 0
-      : (body.max_completion_tokens ?? body.max_tokens ?? settings.default_max_output_tokens);
-  return reservationMicros(price, reservedPromptTokens(ctx.body), maxOutput);
+      : (request.body.max_completion_tokens ?? request.body.max_tokens ?? settings.default_max_output_tokens);
+  return reservationMicros(price, reservedPromptTokens(request.body), maxOutput);
 }
 
 /** Prompt tokens reserved for a request: an upper bound (its UTF-8 bytes + framing), see tokens.ts. */
@@ -171,63 +172,64 @@ export function reservationMicros(price: ModelPrice, promptTokens: number, maxOu
   return microsOf(price, { prompt_tokens: promptTokens, completion_tokens: maxOutput }) + 1;
 }
 
-/** The budget hook (admit: reserve; finish: settle). */
-export function createBudgetHook(deps: BudgetHookDeps): RequestHook {
+/** The budget stages: `admit` reserves the worst case, `settle` adjusts it to the real cost. */
+export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle: SettleStep } {
   const { store, redis } = deps;
   const bounded = <T>(call: Promise<T>, ms?: number): Promise<T> =>
     redis ? redis.withDeadline(call, ms) : call;
 
-  return {
+  async function reserve(ctx: RequestContext): Promise<void> {
+    const now = deps.now();
+    const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
+    if (applied.length === 0) return;
+    const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
+    if (micros === null) return;
+    const counters = applied.map((a) => a.counter);
+    let refused: number;
+    try {
+      refused = await bounded(store.reserve(counters, micros, now));
+    } catch (err) {
+      // Fail open: a budget store outage must not stop traffic (counted and logged).
+      if (redis) redis.failed('budget.reserve', err);
+      else deps.logger.warn({ event: 'budget.error', err }, 'budget reservation failed');
+      return;
+    }
+    if (refused > 0) {
+      const hit = applied[refused - 1] as Applied;
+      deps.metrics.budgetExceeded.inc({ scope: hit.scope, period: hit.period });
+      const who =
+        hit.scope === 'user' ? `user "${ctx.principal?.userId}"` : `API key "${ctx.principal?.keyId}"`;
+      const resets = new Date(hit.counter.periodEndsAt).toISOString();
+      throw new GatewayRateLimitError(
+        `Budget exceeded: the ${hit.period} budget of $${hit.usd} for ${who} does not cover this request ` +
+          `(up to $${(micros / 1e6).toFixed(6)}). It resets at ${resets}.`,
+        Math.max(1000, hit.counter.periodEndsAt - now),
+        'budget_exceeded',
+      );
+    }
+    RESERVATION.set(ctx, { counters, micros });
+  }
+
+  const admit = stage('budgets', async (ctx, next) => {
+    await reserve(ctx);
+    return next(ctx);
+  });
+
+  const settle: SettleStep = {
     name: 'budgets',
-
-    async admit(ctx) {
-      const now = deps.now();
-      const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
-      if (applied.length === 0) return;
-      const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
-      if (micros === null) return;
-      const counters = applied.map((a) => a.counter);
-      let refused: number;
-      try {
-        refused = await bounded(store.reserve(counters, micros, now));
-      } catch (err) {
-        // Fail open: a budget store outage must not stop traffic (counted and logged).
-        if (redis) redis.failed('budget.reserve', err);
-        else deps.logger.warn({ event: 'budget.error', err }, 'budget reservation failed');
-        return;
-      }
-      if (refused > 0) {
-        const hit = applied[refused - 1] as Applied;
-        deps.metrics.budgetExceeded.inc({ scope: hit.scope, period: hit.period });
-        const who =
-          hit.scope === 'user' ? `user "${ctx.principal?.userId}"` : `API key "${ctx.principal?.keyId}"`;
-        const resets = new Date(hit.counter.periodEndsAt).toISOString();
-        throw new GatewayRateLimitError(
-          `Budget exceeded: the ${hit.period} budget of $${hit.usd} for ${who} does not cover this request ` +
-            `(up to $${(micros / 1e6).toFixed(6)}). It resets at ${resets}.`,
-          Math.max(1000, hit.counter.periodEndsAt - now),
-          'budget_exceeded',
-        );
-      }
-      ctx.hookState[STATE] = { counters, micros } satisfies Reservation;
-    },
-
-    finish(ctx, outcome) {
-      const reservation = ctx.hookState[STATE] as Reservation | undefined;
+    settle(ctx) {
+      const reservation = RESERVATION.get(ctx);
       if (!reservation) return;
-      void deps.accountant
-        .finalize(ctx, outcome)
-        .then(async (final) => {
-          let actual: number;
-          if (final.costUsd !== null) actual = Math.round(final.costUsd * 1e6);
-          else actual = ctx.usage ? reservation.micros : 0; // unpriced but billed: keep the reservation
-          const delta = actual - reservation.micros;
-          await bounded(store.adjust(reservation.counters, delta, deps.now()), 1_000);
-        })
-        .catch((err: unknown) => {
-          if (redis) redis.failed('budget.settle', err);
-          else deps.logger.warn({ event: 'budget.error', err }, 'budget settlement failed');
-        });
+      let actual: number;
+      if (ctx.costUsd !== null) actual = Math.round(ctx.costUsd * 1e6);
+      else actual = ctx.usage ? reservation.micros : 0; // unpriced but billed: keep the reservation
+      const delta = actual - reservation.micros;
+      // Off the response path: the adjustment is not awaited.
+      void bounded(store.adjust(reservation.counters, delta, deps.now()), 1_000).catch((err: unknown) => {
+        if (redis) redis.failed('budget.settle', err);
+        else deps.logger.warn({ event: 'budget.error', err }, 'budget settlement failed');
+      });
     },
   };
+  return { admit, settle };
 }

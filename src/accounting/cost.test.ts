@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
-import { createContext, type RequestContext } from '../pipeline/context.js';
+import { createContext, type RequestContext, type RequestEnd } from '../core/context.js';
+import { newOutcome } from '../core/result.js';
 import type { ChatRequest } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { applicableBudgets } from './budgets.js';
-import { Accountant, OUTPUT_TEXT } from './cost.js';
+import { Accountant } from './cost.js';
 import { PriceTable } from './pricing.js';
 
-const OK = { status: 200, error: null, complete: true };
+const OK: RequestEnd = { status: 200, error: null, complete: true };
 
 function setup() {
   const metrics = createMetrics({ processMetrics: false });
@@ -18,16 +19,39 @@ function setup() {
   return { metrics, lines, accountant: new Accountant(new PriceTable(), { metrics, logger }) };
 }
 
-function context(model: string, provider = 'openai'): RequestContext {
-  const ctx = createContext('req-1', pino({ level: 'silent' }), 0);
+function context(model: string, provider = 'openai', stream = false): RequestContext {
+  const ctx = createContext({
+    requestId: 'req-1',
+    log: pino({ level: 'silent' }),
+    startedAt: 0,
+    endpoint: 'chat',
+  });
   const deployment = { id: `${provider}/${model}`, provider, model } as Deployment;
-  ctx.model = model;
-  ctx.deployment = deployment;
+  ctx.upstream.deployment = deployment;
   ctx.route = { name: model, kind: 'prefix', strategy: 'failover', deployments: [deployment] };
-  ctx.kind = 'chat';
-  ctx.attempts = 1;
-  ctx.body = { model, messages: [{ role: 'user', content: 'Hello world' }] } as ChatRequest;
+  ctx.upstream.attempts = 1;
+  const body = { model, messages: [{ role: 'user', content: 'Hello world' }] } as ChatRequest;
+  ctx.request = { kind: 'chat', model, stream, body };
   return ctx;
+}
+
+/** The outcome of an answer from `ctx`'s deployment, with `usage` reported (or not) and `text`. */
+function answered(
+  ctx: RequestContext,
+  usage: RequestContext['usage'],
+  text = '',
+  source: 'upstream' | 'cache' = 'upstream',
+) {
+  const outcome = newOutcome(source, ctx.upstream.deployment, null);
+  outcome.usage = usage;
+  outcome.output.text = text;
+  ctx.outcome = outcome;
+}
+
+/** Settles the cost of `ctx` as the pipeline does: the end first, then the cost step. */
+async function settle(accountant: Accountant, ctx: RequestContext, end: RequestEnd = OK) {
+  ctx.end = end;
+  await accountant.settle(ctx);
 }
 
 const metric = async (m: ReturnType<typeof createMetrics>, name: string) =>
@@ -37,13 +61,12 @@ describe('Accountant', () => {
   test('a cache hit costs 0 and saves the price of the cached usage', async () => {
     const { accountant, metrics } = setup();
     const ctx = context('gpt-4o');
-    ctx.attempts = 0;
-    ctx.cache = { status: 'HIT', type: 'exact', savedUsd: null };
-    ctx.usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
-    accountant.compute(ctx);
-    assert.equal(ctx.costUsd, 0);
-    const final = await accountant.finalize(ctx, OK);
-    assert.deepEqual([final.costUsd, final.savedUsd], [0, 0.0035]); // 1000 × 2.5 + 100 × 10 µ$
+    ctx.upstream.attempts = 0;
+    ctx.cache.status = 'HIT';
+    ctx.cache.type = 'exact';
+    answered(ctx, { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 }, '', 'cache');
+    await settle(accountant, ctx);
+    assert.deepEqual([ctx.costUsd, ctx.savedUsd], [0, 0.0035]); // 1000 × 2.5 + 100 × 10 µ$
     assert.equal((await metric(metrics, 'llm_cost_saved_usd_total'))[0]?.value, 0.0035);
     assert.equal((await metric(metrics, 'llm_cost_usd_total')).length, 0);
   });
@@ -51,40 +74,39 @@ describe('Accountant', () => {
   test('no upstream usage: counted locally and marked estimated', async () => {
     const { accountant } = setup();
     const ctx = context('gpt-4o');
-    ctx.hookState[OUTPUT_TEXT] = { text: 'Hello world', overflow: 0 };
-    const final = await accountant.finalize(ctx, OK);
+    answered(ctx, null, 'Hello world');
+    await settle(accountant, ctx);
     assert.equal(ctx.usageEstimated, true);
     // "Hello world" = 2 tokens; prompt: 2 + 3 (message) + 3 (priming) = 8
     assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [8, 2]);
-    assert.equal(final.costUsd, 0.00004); // 8 × 2.5 + 2 × 10 = 40 µ$
+    assert.equal(ctx.costUsd, 0.00004); // 8 × 2.5 + 2 × 10 = 40 µ$
   });
 
   test('a stream cut off mid-answer is approximated (4 characters per token), without the tokenizer', async () => {
     const { accountant } = setup();
-    const ctx = context('gpt-4o');
-    ctx.stream = true;
-    ctx.hookState[OUTPUT_TEXT] = { text: 'x'.repeat(40), overflow: 0 };
-    const final = await accountant.finalize(ctx, { status: 499, error: null, complete: false });
+    const ctx = context('gpt-4o', 'openai', true);
+    answered(ctx, null, 'x'.repeat(40));
+    await settle(accountant, ctx, { status: 499, error: null, complete: false });
     // prompt: ceil(11 / 4) + 3 + 3 = 9; output: 40 / 4 = 10 → 9 × 2.5 + 10 × 10 = 122.5 → 123 µ$
     assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [9, 10]);
     assert.equal(ctx.usageEstimated, true);
-    assert.equal(final.costUsd, 0.000123);
+    assert.equal(ctx.costUsd, 0.000123);
   });
 
-  test('an error before any answer bills nothing and estimates nothing', async () => {
+  test('an error before any answer bills nothing (0 for a priced model) and estimates nothing', async () => {
     const { accountant } = setup();
     const ctx = context('gpt-4o');
-    const final = await accountant.finalize(ctx, { status: 502, error: null, complete: false });
+    await settle(accountant, ctx, { status: 502, error: null, complete: false });
     assert.equal(ctx.usage, null);
-    assert.equal(final.costUsd, null);
+    assert.equal(ctx.costUsd, 0);
     assert.equal(ctx.usageEstimated, false);
   });
 
-  test('finalize runs once per request', async () => {
+  test('reported usage counts tokens by type', async () => {
     const { accountant, metrics } = setup();
     const ctx = context('gpt-4o-mini');
-    ctx.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
-    await Promise.all([accountant.finalize(ctx, OK), accountant.finalize(ctx, OK)]);
+    answered(ctx, { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 });
+    await settle(accountant, ctx);
     const tokens = await metric(metrics, 'llm_token_count');
     assert.deepEqual(
       tokens.map((v) => [v.labels.model, v.labels.type, v.value]),
@@ -99,8 +121,9 @@ describe('Accountant', () => {
     const { accountant, metrics, lines } = setup();
     for (let i = 0; i < 3; i++) {
       const ctx = context('my-model', 'vllm');
-      ctx.usage = { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 };
-      assert.equal((await accountant.finalize(ctx, OK)).costUsd, null);
+      answered(ctx, { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 });
+      await settle(accountant, ctx);
+      assert.equal(ctx.costUsd, null);
     }
     assert.equal((await metric(metrics, 'llm_cost_unknown_model_total'))[0]?.value, 3);
     assert.equal(lines.filter((l) => l.includes('cost.unknown_model')).length, 1);

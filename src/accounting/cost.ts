@@ -1,35 +1,15 @@
 /**
- * The accountant: turns a request's usage into its cost (`ctx.costUsd`), counts tokens and cost in the
- * metrics, and estimates usage locally when the upstream reported none. Shared by the accounting hook
- * (X-Cost, usage record) and the budget hook (settles a reservation to the real cost), which both call
- * `finalize` — it runs once per request (memoised on the context).
+ * The accountant: turns a request's outcome into its usage and cost. Its `settle` is the pipeline's cost
+ * step — the one place that assigns `ctx.usage` and `ctx.costUsd` (DESIGN §2) — and counts tokens and cost
+ * in the metrics. Usage the upstream did not report is estimated locally (the prompt from the request, the
+ * answer from the outcome's text).
  */
-import type { RequestContext } from '../pipeline/context.js';
-import type { RequestOutcome } from '../pipeline/hooks.js';
+import { type RequestContext, requestedModel, servedModel, servingDeployment } from '../core/context.js';
 import type { Usage } from '../providers/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { costOf, type ModelPrice, type PricedModel, type PriceTable } from './pricing.js';
 import { approximatePromptTokens, approximateTokens, countPromptTokens, countTextTokens } from './tokens.js';
-
-/** Where the stream wrapper keeps the answer's text, for a local count when the upstream sends no usage. */
-export const OUTPUT_TEXT = 'accounting.output';
-const FINAL = 'accounting.final';
-/** Bound on the text kept per request for a local count; beyond it characters are only counted. */
-export const MAX_OUTPUT_TEXT = 1 << 20;
-
-export interface CapturedOutput {
-  text: string;
-  /** Characters beyond MAX_OUTPUT_TEXT (approximated at 4 per token). */
-  overflow: number;
-}
-
-/** What finalize settled: the cost charged (0 for cache hits) and the saving of a hit. */
-export interface FinalCost {
-  costUsd: number | null;
-  savedUsd: number;
-  model: PricedModel | null;
-}
 
 export class Accountant {
   readonly prices: PriceTable;
@@ -45,12 +25,14 @@ export class Accountant {
 
   /** The priced model that served (the provider's answer first, then the deployment's model). */
   pricedModel(ctx: RequestContext): PricedModel | null {
-    const provider = ctx.deployment?.provider ?? null;
-    if (ctx.servedModel) {
-      const served = this.prices.resolve(ctx.servedModel, provider);
-      if (served) return served;
+    const deployment = servingDeployment(ctx);
+    const provider = deployment?.provider ?? null;
+    const served = servedModel(ctx);
+    if (served) {
+      const priced = this.prices.resolve(served, provider);
+      if (priced) return priced;
     }
-    const model = ctx.deployment?.model ?? ctx.model;
+    const model = deployment?.model ?? requestedModel(ctx);
     return model ? this.prices.resolve(model, provider) : null;
   }
 
@@ -66,74 +48,65 @@ export class Accountant {
     return worst;
   }
 
-  /** Sets `ctx.costUsd` from `ctx.usage` when known (0 for cache hits). Synchronous, for headers. */
-  compute(ctx: RequestContext): void {
-    if (ctx.cache.status === 'HIT') {
-      ctx.costUsd = 0;
-      return;
-    }
-    if (!ctx.usage) return;
-    const priced = this.pricedModel(ctx);
-    ctx.costUsd = priced ? costOf(priced.price, ctx.usage) : null;
-  }
-
   /**
-   * Once per request, after it ended: estimates usage the upstream did not report, computes the cost and
-   * the saving of a cache hit, and updates the metrics. Never rejects.
+   * The cost step of settle (once per request, after it ended): the final usage (reported, else estimated
+   * for what was billed), the cost (0 for a cache hit, which records what it saved), and the metrics.
    */
-  finalize(ctx: RequestContext, outcome: RequestOutcome): Promise<FinalCost> {
-    const existing = ctx.hookState[FINAL] as Promise<FinalCost> | undefined;
-    if (existing) return existing;
-    const result = this.#finalize(ctx, outcome).catch((err: unknown) => {
-      this.#logger.warn({ event: 'cost.error', request_id: ctx.requestId, err }, 'cost calculation failed');
-      return { costUsd: ctx.costUsd, savedUsd: 0, model: null };
-    });
-    ctx.hookState[FINAL] = result;
-    return result;
-  }
-
-  async #finalize(ctx: RequestContext, outcome: RequestOutcome): Promise<FinalCost> {
-    const upstreamCalled = ctx.attempts > 0 || ctx.cache.status === 'HIT';
+  async settle(ctx: RequestContext): Promise<void> {
+    const end = ctx.end;
+    const outcome = ctx.outcome;
+    const hit = ctx.cache.status === 'HIT';
+    const upstreamCalled = ctx.upstream.attempts > 0 || hit;
     // A stream cut off after its first bytes was billed for what was sent: count that too.
-    const partial = ctx.stream && ctx.hookState[OUTPUT_TEXT] !== undefined;
-    if (!ctx.usage && upstreamCalled && ctx.body && (outcome.status < 400 || partial)) {
+    const partial = ctx.request?.stream === true && outcome !== null;
+    let usage = outcome?.usage ?? null;
+    let estimated = false;
+    if (!usage && upstreamCalled && ctx.request && end && (end.status < 400 || partial)) {
       // A cut-off stream is approximated: what the upstream billed for an aborted generation is unknown
       // anyway, and it spares the tokenizer load (a blocked event loop) at a disconnect.
-      ctx.usage = outcome.status < 400 ? await this.estimate(ctx) : this.approximate(ctx);
-      ctx.usageEstimated = true;
+      usage = end.status < 400 ? await this.estimate(ctx) : this.approximate(ctx);
+      estimated = true;
     }
     const priced = this.pricedModel(ctx);
     const label = priced?.name ?? 'other';
-    if (!priced && ctx.usage && upstreamCalled) this.#unknown(ctx);
-    if (ctx.cache.status === 'HIT') {
-      ctx.costUsd = 0;
-      const saved = priced && ctx.usage ? costOf(priced.price, ctx.usage) : (ctx.cache.savedUsd ?? 0);
+    if (!priced && usage && upstreamCalled) this.#unknown(ctx);
+    let cost: number | null = null;
+    let saved = 0;
+    if (hit) {
+      cost = 0;
+      saved = priced && usage ? costOf(priced.price, usage) : 0;
       if (saved > 0) this.#metrics.costSavedUsd.inc(saved);
-      return { costUsd: 0, savedUsd: saved, model: priced };
+    } else if (usage) {
+      cost = priced ? costOf(priced.price, usage) : null;
+      this.#countTokens(label, usage);
+      if (cost !== null && cost > 0) this.#metrics.costUsd.inc({ model: label }, cost);
+    } else if (priced) {
+      cost = 0; // nothing billed (an error before any answer): free for a priced model, unknown otherwise
     }
-    if (ctx.usage) {
-      ctx.costUsd = priced ? costOf(priced.price, ctx.usage) : null;
-      this.#countTokens(label, ctx.usage);
-      if (ctx.costUsd !== null && ctx.costUsd > 0) this.#metrics.costUsd.inc({ model: label }, ctx.costUsd);
-    }
-    return { costUsd: ctx.costUsd, savedUsd: 0, model: priced };
+    ctx.usage = usage;
+    ctx.usageEstimated = estimated;
+    ctx.costUsd = cost;
+    ctx.savedUsd = saved;
   }
 
   /** Usage counted locally: the prompt from the request, the answer from the captured text. */
   async estimate(ctx: RequestContext): Promise<Usage> {
-    const model = ctx.servedModel ?? ctx.deployment?.model ?? ctx.model ?? '';
-    const prompt = ctx.body ? await countPromptTokens(ctx.body, model) : 0;
-    const output = ctx.hookState[OUTPUT_TEXT] as CapturedOutput | undefined;
-    const completion = output
-      ? (await countTextTokens(output.text, model)) + Math.ceil(output.overflow / 4)
-      : 0;
+    const model = servedModel(ctx) ?? servingDeployment(ctx)?.model ?? requestedModel(ctx) ?? '';
+    const body = ctx.request?.body;
+    const prompt = body ? await countPromptTokens(body, model) : 0;
+    const output = ctx.outcome?.output;
+    const completion =
+      output && output.text.length + output.overflow > 0
+        ? (await countTextTokens(output.text, model)) + Math.ceil(output.overflow / 4)
+        : 0;
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
   /** Usage by the 4-characters rule, without a tokenizer. */
   approximate(ctx: RequestContext): Usage {
-    const prompt = ctx.body ? approximatePromptTokens(ctx.body) : 0;
-    const output = ctx.hookState[OUTPUT_TEXT] as CapturedOutput | undefined;
+    const body = ctx.request?.body;
+    const prompt = body ? approximatePromptTokens(body) : 0;
+    const output = ctx.outcome?.output;
     const completion = output ? approximateTokens(output.text) + Math.ceil(output.overflow / 4) : 0;
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
@@ -147,7 +120,7 @@ export class Accountant {
 
   #unknown(ctx: RequestContext): void {
     this.#metrics.costUnknownModel.inc();
-    const model = ctx.deployment?.id ?? ctx.model ?? 'unknown';
+    const model = servingDeployment(ctx)?.id ?? requestedModel(ctx) ?? 'unknown';
     if (this.#warned.has(model) || this.#warned.size >= 1000) return;
     this.#warned.add(model);
     this.#logger.warn(

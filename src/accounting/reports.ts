@@ -9,9 +9,9 @@
  * exclusive). Default range: the last 30 days. Records still queued in memory or spooled are not counted
  * yet (`llm_usage_records_pending` says how many).
  */
-import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import { ServiceUnavailableError, ValidationError } from '../errors.js';
+import { ServiceUnavailableError, ValidationError } from '../core/errors.js';
+import type { AdminRoute } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
 
 const DAY_MS = 86_400_000;
@@ -167,11 +167,8 @@ export async function costDaily(database: Database, q: ReportQuery) {
   };
 }
 
-/** Registers the report routes (under /admin: the admin key is required by the app). */
-export function registerCostRoutes(
-  app: FastifyInstance,
-  deps: { database: () => Database; now: () => number },
-): void {
+/** The report routes (under /admin: the admin key is required by the server). `now`: wall-clock ms. */
+export function costRoutes(deps: { database: () => Database; now: () => number }): AdminRoute[] {
   const ready = async (): Promise<Database> => {
     const database = deps.database();
     if (!database.isReady()) {
@@ -179,24 +176,34 @@ export function registerCostRoutes(
     }
     return database;
   };
-  const schema = (summary: string) => ({
-    summary,
-    tags: ['Admin'],
-    querystring: {
-      type: 'object',
-      properties: {
-        user_id: { type: 'string' },
-        start_date: { type: 'string' },
-        end_date: { type: 'string' },
+  const querystring = {
+    type: 'object',
+    properties: {
+      user_id: { type: 'string' },
+      start_date: { type: 'string' },
+      end_date: { type: 'string' },
+    },
+  };
+  return [
+    {
+      method: 'GET',
+      url: '/admin/costs/summary',
+      summary: 'Cost summary by model',
+      querystring,
+      async handler(request) {
+        const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
+        return costSummary(await ready(), q);
       },
     },
-  });
-  app.get('/admin/costs/summary', { schema: schema('Cost summary by model') }, async (request) => {
-    const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
-    return costSummary(await ready(), q);
-  });
-  app.get('/admin/costs/daily', { schema: schema('Cost per UTC day') }, async (request) => {
-    const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
-    return costDaily(await ready(), q);
-  });
+    {
+      method: 'GET',
+      url: '/admin/costs/daily',
+      summary: 'Cost per UTC day',
+      querystring,
+      async handler(request) {
+        const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
+        return costDaily(await ready(), q);
+      },
+    },
+  ];
 }

@@ -11,15 +11,18 @@
  *   GET    /admin/audit                latest audit entries (?limit)
  */
 import { Type as T } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
 import {
   BadRequestError,
   GatewayError,
   NotFoundError,
   ServiceUnavailableError,
   ValidationError,
-} from '../errors.js';
-import type { Feature, GatewayServices } from '../gateway.js';
+} from '../core/errors.js';
+import { type AdminRequest, type AdminRoute, type Feature, withStatus } from '../core/feature.js';
+import { type Stage, stage } from '../core/stage.js';
+import type { FeatureDeps } from '../stores/deps.js';
 import { KeyStore } from './key-store.js';
 import { type Actor, KeyNotFoundError, type KeyRepository, KeyRevokedError } from './keys.js';
 import { type Authenticator, createOpenAuthenticator } from './principal.js';
@@ -52,31 +55,42 @@ export const DEFAULT_GRACE_SECONDS = 86_400;
 export interface AuthFeature extends Feature {
   readonly authenticator: Authenticator;
   readonly keys: KeyStore;
+  /** The pipeline's first stage after `observe`: sets `ctx.principal` (401 / 503 otherwise). */
+  readonly authenticate: Stage;
 }
 
-/** @example const auth = createAuthFeature(services); buildApp({ authenticator: auth.authenticator, … }) */
-export function createAuthFeature(services: GatewayServices): AuthFeature {
-  const { config, logger, metrics } = services;
-  const keys = new KeyStore({ config, logger, metrics, database: () => services.database() });
+/** What the auth feature reads of the configuration. */
+export interface AuthConfigSlice {
+  auth: Config['auth'];
+  tiers: readonly string[];
+  /** The key store also reads the rate-limit tiers and the whole key settings. */
+  config: Readonly<Config>;
+}
+
+/** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
+export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): AuthFeature {
+  const { logger, metrics, clock } = deps;
+  const config = slice.config;
+  const keys = new KeyStore({ config, logger, metrics, clock, database: () => deps.database() });
   // Warm the database keys at start when they are the only source; with config keys the database opens
   // at the first key the config does not know (keeps embedded setups light).
   if (config.auth.mode === 'keys' && config.auth.keys.length === 0) void keys.start().catch(() => undefined);
   const authenticator = config.auth.mode === 'keys' ? keys : createOpenAuthenticator();
 
-  const tiers = Object.keys(config.rate_limit.tiers);
+  const tiers = slice.tiers;
   function checkTier(tier: string | undefined): void {
     if (tier !== undefined && !tiers.includes(tier)) {
       throw new ValidationError(`tier must be one of ${tiers.join(', ')}; got "${tier}".`, 'tier');
     }
   }
 
-  function actor(request: FastifyRequest): Actor {
+  function actor(request: AdminRequest): Actor {
     return { actor: `admin@${request.ip}`, requestId: request.id };
   }
 
   /** Runs a repository call; a database failure becomes 503, a missing key 404. */
   async function withRepo<R>(call: (repo: KeyRepository) => Promise<R>): Promise<R> {
-    const database = services.database();
+    const database = deps.database();
     try {
       await Promise.race([
         database.ready,
@@ -109,12 +123,21 @@ export function createAuthFeature(services: GatewayServices): AuthFeature {
     if (row) keys.apply(row);
   }
 
-  function routes(app: FastifyInstance): void {
-    const tags = ['Admin'];
-    app.post(
-      '/admin/keys',
-      { schema: { tags, summary: 'Create an API key', body: CreateKeyBody } },
-      async (request, reply) => {
+  const revoke = async (request: AdminRequest) => {
+    const { id } = request.params as { id: string };
+    return withRepo(async (repo) => {
+      const view = await repo.revoke(id, actor(request));
+      await applyLocally(repo, id);
+      return view;
+    });
+  };
+  const routes: AdminRoute[] = [
+    {
+      method: 'POST',
+      url: '/admin/keys',
+      summary: 'Create an API key',
+      body: CreateKeyBody,
+      async handler(request) {
         const body = request.body as typeof CreateKeyBody.static;
         checkTier(body.tier);
         const created = await withRepo(async (repo) => {
@@ -133,68 +156,50 @@ export function createAuthFeature(services: GatewayServices): AuthFeature {
           await applyLocally(repo, result.view.id);
           return result;
         });
-        return reply.code(201).send({ ...created.view, key: created.key });
+        return withStatus(201, { ...created.view, key: created.key });
       },
-    );
-
-    app.get(
-      '/admin/keys',
-      {
-        schema: {
-          tags,
-          summary: 'List API keys (never the secret)',
-          querystring: T.Object(
-            {
-              user_id: T.Optional(T.String({ minLength: 1 })),
-              include_revoked: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])),
-            },
-            { additionalProperties: false },
-          ),
+    },
+    {
+      method: 'GET',
+      url: '/admin/keys',
+      summary: 'List API keys (never the secret)',
+      querystring: T.Object(
+        {
+          user_id: T.Optional(T.String({ minLength: 1 })),
+          include_revoked: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])),
         },
-      },
-      async (request) => {
+        { additionalProperties: false },
+      ),
+      async handler(request) {
         const q = request.query as { user_id?: string; include_revoked?: string };
         const includeRevoked = q.include_revoked === 'true';
         const data = await withRepo((repo) => repo.list({ userId: q.user_id, includeRevoked }));
         return { object: 'list', data };
       },
-    );
-
-    app.get('/admin/keys/:id', { schema: { tags, summary: 'One API key', params: Id } }, async (request) => {
-      const { id } = request.params as { id: string };
-      return withRepo((repo) => repo.get(id));
-    });
-
-    const revoke = async (request: FastifyRequest) => {
-      const { id } = request.params as { id: string };
-      return withRepo(async (repo) => {
-        const view = await repo.revoke(id, actor(request));
-        await applyLocally(repo, id);
-        return view;
-      });
-    };
-    app.delete('/admin/keys/:id', { schema: { tags, summary: 'Revoke an API key', params: Id } }, revoke);
-    app.post(
-      '/admin/keys/:id/revoke',
-      { schema: { tags, summary: 'Revoke an API key', params: Id } },
-      revoke,
-    );
-
-    app.post(
-      '/admin/keys/:id/rotate',
-      {
-        schema: {
-          tags,
-          summary: 'Rotate an API key (old one valid for a grace period)',
-          params: Id,
-          body: RotateBody,
-        },
-        // No body at all means the defaults.
-        preValidation: async (request) => {
-          request.body ??= {};
-        },
-      },
-      async (request, reply) => {
+    },
+    {
+      method: 'GET',
+      url: '/admin/keys/:id',
+      summary: 'One API key',
+      params: Id,
+      handler: (request) => withRepo((repo) => repo.get((request.params as { id: string }).id)),
+    },
+    { method: 'DELETE', url: '/admin/keys/:id', summary: 'Revoke an API key', params: Id, handler: revoke },
+    {
+      method: 'POST',
+      url: '/admin/keys/:id/revoke',
+      summary: 'Revoke an API key',
+      params: Id,
+      handler: revoke,
+    },
+    {
+      method: 'POST',
+      url: '/admin/keys/:id/rotate',
+      summary: 'Rotate an API key (old one valid for a grace period)',
+      params: Id,
+      body: RotateBody,
+      emptyBodyIsObject: true,
+      async handler(request) {
         const { id } = request.params as { id: string };
         const body = (request.body ?? {}) as typeof RotateBody.static;
         const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
@@ -204,35 +209,52 @@ export function createAuthFeature(services: GatewayServices): AuthFeature {
           await applyLocally(repo, result.view.id);
           return result;
         });
-        return reply.code(201).send({ ...rotated.view, key: rotated.key, previous: rotated.old });
+        return withStatus(201, { ...rotated.view, key: rotated.key, previous: rotated.old });
       },
-    );
-
-    app.get(
-      '/admin/audit',
-      {
-        schema: {
-          tags,
-          summary: 'Latest admin actions',
-          querystring: T.Object(
-            { limit: T.Optional(T.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })) },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (request) => {
+    },
+    {
+      method: 'GET',
+      url: '/admin/audit',
+      summary: 'Latest admin actions',
+      querystring: T.Object(
+        { limit: T.Optional(T.String({ pattern: '^[1-9][0-9]{0,2}$|^1000$' })) },
+        { additionalProperties: false },
+      ),
+      async handler(request) {
         const { limit } = request.query as { limit?: string };
         const n = limit === undefined ? 100 : Number(limit);
         return { object: 'list', data: await withRepo((repo) => repo.auditLog(n)) };
       },
-    );
-  }
+    },
+  ];
+
+  const authenticate = authenticateStage(authenticator, clock);
 
   return {
     name: 'auth',
     authenticator,
     keys,
+    authenticate,
     routes,
     close: () => keys.close(),
   };
+}
+
+/** Authenticates the caller from `Authorization` (and `X-User-ID`); timed for Server-Timing. */
+export function authenticateStage(authenticator: Authenticator, clock: Clock): Stage {
+  return stage('authenticate', async (ctx, next) => {
+    const started = clock.now();
+    const authorization = ctx.headers.authorization;
+    const userId = ctx.headers['x-user-id'];
+    try {
+      const principal = authenticator.authenticate({
+        authorization: typeof authorization === 'string' ? authorization : undefined,
+        userIdHeader: typeof userId === 'string' ? userId : undefined,
+      });
+      ctx.principal = principal instanceof Promise ? await principal : principal;
+    } finally {
+      ctx.timings.auth = clock.now() - started;
+    }
+    return next(ctx);
+  });
 }

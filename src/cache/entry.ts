@@ -3,6 +3,7 @@
  * entry → completion or → a replayed chunk stream.
  */
 import { randomBytes } from 'node:crypto';
+import type { OpenedStream } from '../core/result.js';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../providers/types.js';
 
 /** A cached answer: the trimmed completion plus who served it. Compact JSON, short field names. */
@@ -200,4 +201,18 @@ export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
   }
   if (entry.usage) chunks.push({ ...base, choices: [], usage: { ...entry.usage } });
   return chunks;
+}
+
+/** A cached answer as an opened stream (nothing to close upstream). */
+export function replay(entry: CacheEntry): OpenedStream {
+  const chunks = chunksFromEntry(entry);
+  const head = chunks.slice(0, 1);
+  const rest = chunks.slice(1)[Symbol.iterator]();
+  return {
+    head,
+    rest: {
+      next: async () => rest.next(),
+    },
+    close: () => undefined,
+  };
 }

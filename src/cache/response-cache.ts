@@ -1,14 +1,24 @@
 /**
- * The response cache as a `ChatPipeline` wrapper (DESIGN §6): for a cacheable chat request it looks up the
- * exact layer, then the semantic layer, then joins an identical request in flight (single-flight), and only
- * then calls the inner pipeline; a complete answer is stored off the response path.
+ * The response cache as a pipeline stage (DESIGN §6): for a cacheable chat request it looks up the exact
+ * layer, then the semantic layer, then joins an identical request in flight (single-flight), and only then
+ * calls the rest of the pipeline; a complete answer is stored off the response path, when the shared
+ * upstream call completes (it belongs to the flight, not to the request that started it).
  *
  * Outcomes land in `ctx.cache` (status HIT | MISS | BYPASS, type exact | semantic) and in the headers
- * `X-Cache-Status` / `X-Cache-Type`. A hit sets `ctx.usage` to the cached usage and `ctx.costUsd` to 0, so
- * accounting records cost 0 and the saved amount. A cache failure is a miss, never an error.
+ * `X-Cache-Status` / `X-Cache-Type`. A hit answers with an outcome of source `cache` carrying the cached
+ * usage, so accounting records cost 0 and the saved amount. A cache failure is a miss, never an error.
  */
-import type { ChatPipeline } from '../pipeline/chat.js';
-import type { OpenedStream, RequestContext } from '../pipeline/context.js';
+import type { Clock } from '../core/clock.js';
+import type { RequestContext } from '../core/context.js';
+import {
+  completionResult,
+  type JsonResult,
+  type Outcome,
+  type Result,
+  type StreamResult,
+  streamResult,
+} from '../core/result.js';
+import type { Next, Stage } from '../core/stage.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -17,14 +27,14 @@ import { withSpan } from '../telemetry/tracing.js';
 import { type CacheDirectives, parseDirectives } from './directives.js';
 import {
   type CacheEntry,
-  chunksFromEntry,
   completionFromChunks,
   completionFromEntry,
   entryFromCompletion,
+  replay,
 } from './entry.js';
 import { exactKey, notCacheableReason, type SemanticQuery, semanticQuery } from './key.js';
 import type { SemanticCache } from './semantic/semantic-cache.js';
-import { adoptUpstream, CompletionFlight, FlightTable, StreamFlight } from './single-flight.js';
+import { CompletionFlight, FlightTable, StreamFlight } from './single-flight.js';
 import type { CacheStore, NowMs } from './store.js';
 
 export interface ResponseCacheOptions {
@@ -33,7 +43,9 @@ export interface ResponseCacheOptions {
   maxTemperature: number;
   maxEntryBytes: number;
   singleFlight: boolean;
+  /** Wall-clock epoch ms (entry timestamps). */
   now: NowMs;
+  clock: Clock;
 }
 
 /** Counters since start, for /admin/cache/stats. */
@@ -96,12 +108,17 @@ export class ResponseCache {
     return this.#completions.size + this.#streams.size;
   }
 
-  /** Wraps a pipeline: completions and streams go through the cache, embeddings pass. */
-  wrap(inner: ChatPipeline): ChatPipeline {
+  /** The pipeline stage: chat requests go through the cache, embeddings pass. */
+  stage(): Stage {
     return {
-      complete: (ctx, req) => this.#complete(inner, ctx, req),
-      openStream: (ctx, req) => this.#openStream(inner, ctx, req),
-      embed: (ctx, req) => inner.embed(ctx, req),
+      name: 'cache',
+      run: (ctx, next) => {
+        const request = ctx.request;
+        if (request?.kind !== 'chat') return next(ctx);
+        return request.stream
+          ? this.#stream(next, ctx, request.body)
+          : this.#complete(next, ctx, request.body);
+      },
     };
   }
 
@@ -115,48 +132,55 @@ export class ResponseCache {
     clearTimeout(timer);
   }
 
-  async #complete(inner: ChatPipeline, ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion> {
+  async #complete(next: Next, ctx: RequestContext, req: ChatRequest): Promise<Result> {
     const plan = this.#plan(ctx, req);
-    if (!plan) return inner.complete(ctx, req);
-    const cached = await this.#fromCache(ctx, req, plan, this.#completions, completionFromEntry, (f) =>
-      f.wait(ctx),
+    if (!plan) return next(ctx);
+    const cached = await this.#fromCache(
+      ctx,
+      req,
+      plan,
+      this.#completions,
+      (entry) => completionResult(completionFromEntry(entry), 'cache', servedBy(ctx, entry)),
+      async (f) => asShared(await f.wait(ctx)),
     );
     if (cached) return cached.value;
-    const flight = new CompletionFlight(ctx, (f) => inner.complete(f, req));
+    const flight = new CompletionFlight(ctx, (f) => next(f) as Promise<JsonResult>);
     const register = this.#options.singleFlight && !plan.directives.bypass;
     if (register) this.#completions.set(plan.key, flight);
     flight.result.then(
-      (completion) => {
-        const entry = this.#entryOf(ctx, flight.ctx, completion);
+      (result) => {
+        const entry = this.#entryOf(ctx, result.outcome, result.body as ChatCompletion);
         this.#background(this.#write(plan, entry), () => this.#completions.delete(plan.key, flight));
       },
       () => this.#completions.delete(plan.key, flight),
     );
-    try {
-      return await flight.wait(ctx);
-    } finally {
-      adoptUpstream(ctx, flight.ctx, true);
-    }
+    return flight.wait(ctx);
   }
 
-  async #openStream(inner: ChatPipeline, ctx: RequestContext, req: ChatRequest): Promise<OpenedStream> {
+  async #stream(next: Next, ctx: RequestContext, req: ChatRequest): Promise<Result> {
     const plan = this.#plan(ctx, req);
-    if (!plan) return inner.openStream(ctx, req);
-    const cached = await this.#fromCache(ctx, req, plan, this.#streams, replay, (f) => f.subscribe(ctx));
+    if (!plan) return next(ctx);
+    const now = () => this.#options.clock.now();
+    const cached = await this.#fromCache(
+      ctx,
+      req,
+      plan,
+      this.#streams,
+      (entry) => streamResult(replay(entry), 'cache', servedBy(ctx, entry), now),
+      async (f) => streamResult(await f.subscribe(ctx), 'cache', f.ctx.upstream.deployment, now),
+    );
     if (cached) return cached.value;
-    const flight = new StreamFlight(ctx, (f) => inner.openStream(f, req));
+    const flight = new StreamFlight(ctx, (f) => next(f) as Promise<StreamResult>);
     const register = this.#options.singleFlight && !plan.directives.bypass;
     if (register) this.#streams.set(plan.key, flight);
     void flight.ended.then((complete) => {
       const completion = complete ? completionFromChunks(flight.allChunks()) : null;
-      const entry = completion ? this.#entryOf(ctx, flight.ctx, completion) : null;
+      const opened = flight.opened;
+      const entry = completion && opened ? this.#entryOf(ctx, opened.outcome, completion) : null;
       this.#background(this.#write(plan, entry), () => this.#streams.delete(plan.key, flight));
     });
-    try {
-      return await flight.subscribe(ctx);
-    } finally {
-      adoptUpstream(ctx, flight.ctx, true);
-    }
+    const own = await flight.subscribe(ctx);
+    return streamResult(own, 'upstream', ctx.upstream.deployment, now);
   }
 
   /**
@@ -189,15 +213,12 @@ export class ResponseCache {
     } catch (err) {
       this.#markMiss(ctx);
       throw err;
-    } finally {
-      adoptUpstream(ctx, running.ctx, false);
-      ctx.costUsd = 0;
     }
   }
 
   /** The cache plan of a request, or null (and BYPASS) when it is not cacheable. */
   #plan(ctx: RequestContext, req: ChatRequest): Plan | null {
-    const directives = parseDirectives(ctx.requestHeaders, this.#options.maxTtlSeconds);
+    const directives = parseDirectives(ctx.headers, this.#options.maxTtlSeconds);
     if (notCacheableReason(req, this.#options.maxTemperature) !== null) {
       this.#markBypass(ctx);
       return null;
@@ -223,14 +244,15 @@ export class ResponseCache {
 
   async #lookupLayers(ctx: RequestContext, req: ChatRequest, plan: Plan): Promise<Hit | null> {
     const { metrics } = this.#deps;
-    const started = performance.now();
+    const clock = this.#options.clock;
+    const started = clock.now();
     try {
       const exact = await this.store.get(plan.key);
-      metrics.cacheLookupDuration.observe({ cache_type: 'exact' }, (performance.now() - started) / 1000);
+      metrics.cacheLookupDuration.observe({ cache_type: 'exact' }, (clock.now() - started) / 1000);
       if (exact) return { entry: exact, type: 'exact' };
       const query = plan.semantic();
       if (!this.semantic || !query) return null;
-      const semanticStarted = performance.now();
+      const semanticStarted = clock.now();
       this.counters.semanticLookups++;
       plan.vector = await this.semantic.embed(query.text);
       let hit: Hit | null = null;
@@ -242,18 +264,15 @@ export class ResponseCache {
           ctx.log.debug({ event: 'cache.semantic_hit', score: match.score }, 'semantic cache hit');
         }
       }
-      metrics.cacheLookupDuration.observe(
-        { cache_type: 'semantic' },
-        (performance.now() - semanticStarted) / 1000,
-      );
+      metrics.cacheLookupDuration.observe({ cache_type: 'semantic' }, (clock.now() - semanticStarted) / 1000);
       return hit;
     } finally {
-      ctx.timings.cache += performance.now() - started;
+      ctx.timings.cache += clock.now() - started;
     }
   }
 
   #serveHit(ctx: RequestContext, hit: Hit): void {
-    const { entry, type } = hit;
+    const { type } = hit;
     if (type === 'exact') this.counters.exactHits++;
     else {
       this.counters.semanticHits++;
@@ -265,11 +284,6 @@ export class ResponseCache {
     ctx.cache.type = type;
     ctx.responseHeaders['x-cache-status'] = 'HIT';
     ctx.responseHeaders['x-cache-type'] = type === 'exact' ? 'EXACT' : 'SEMANTIC';
-    ctx.usage = entry.usage ? { ...entry.usage } : null;
-    ctx.costUsd = 0;
-    ctx.servedModel = entry.served_model;
-    ctx.finishReason = entry.choices[0]?.finish_reason ?? null;
-    ctx.deployment = servedBy(ctx, entry);
   }
 
   /** A request that waits for an identical one in flight: answered without an upstream call of its own. */
@@ -309,11 +323,11 @@ export class ResponseCache {
     if (total > 0) this.#deps.metrics.cacheHitRate.set(hits / total);
   }
 
-  #entryOf(ctx: RequestContext, flight: RequestContext, completion: ChatCompletion): CacheEntry | null {
-    const d = flight.deployment;
+  #entryOf(ctx: RequestContext, outcome: Outcome, completion: ChatCompletion): CacheEntry | null {
+    const d = outcome.deployment;
     if (!d) return null;
     return entryFromCompletion(completion, {
-      model: ctx.model ?? d.model,
+      model: ctx.request?.model ?? d.model,
       provider: d.provider,
       deploymentModel: d.model,
       now: this.#options.now(),
@@ -369,16 +383,7 @@ function lazy<T>(make: () => T): () => T {
   };
 }
 
-/** A cached answer as an opened stream (nothing to close upstream). */
-function replay(entry: CacheEntry): OpenedStream {
-  const chunks = chunksFromEntry(entry);
-  const head = chunks.slice(0, 1);
-  const rest = chunks.slice(1)[Symbol.iterator]();
-  return {
-    head,
-    rest: {
-      next: async () => rest.next(),
-    },
-    close: () => undefined,
-  };
+/** A shared answer as a waiter's own: the same body, served without an upstream call of its own. */
+function asShared(result: JsonResult): JsonResult {
+  return { kind: 'json', body: result.body, outcome: { ...result.outcome, source: 'cache' } };
 }

@@ -10,38 +10,33 @@
  * Streams fan out from their start: the flight keeps every chunk it read, and each participant replays
  * them at its own pace, then follows live — a slow client never slows the others.
  */
-import { ClientClosedError } from '../errors.js';
-import { createContext, type OpenedStream, type RequestContext } from '../pipeline/context.js';
-import type { ChatCompletion, ChatCompletionChunk } from '../providers/types.js';
+import { createContext, type RequestContext } from '../core/context.js';
+import { ClientClosedError } from '../core/errors.js';
+import type { JsonResult, OpenedStream, StreamResult } from '../core/result.js';
+import type { ChatCompletionChunk } from '../providers/types.js';
 
-/** A new context for the flight's own upstream call, with the route and request of its first participant. */
+/**
+ * The context of a flight's own upstream call: the first participant's request, route and plan, with an
+ * abort signal of its own. The call reports its progress (attempts, deployment, timings) into the first
+ * participant's context, and is traced as part of that request (shared slots).
+ */
 export function flightContext(ctx: RequestContext): RequestContext {
-  const f = createContext(ctx.requestId, ctx.log, ctx.startedAt);
+  const f = createContext({
+    requestId: ctx.requestId,
+    startedAt: ctx.startedAt,
+    log: ctx.log,
+    endpoint: ctx.endpoint,
+    path: ctx.path,
+    headers: ctx.headers,
+    upstream: ctx.upstream,
+    timings: ctx.timings,
+    slots: ctx.slots,
+  });
   f.principal = ctx.principal;
-  f.model = ctx.model;
-  f.stream = ctx.stream;
+  f.request = ctx.request;
   f.route = ctx.route;
-  f.kind = ctx.kind;
-  f.body = ctx.body;
-  f.requestHeaders = ctx.requestHeaders;
-  // Per-request state of other features (the trace the provider spans hang under) is the first
-  // participant's: the upstream call is traced as part of that request.
-  f.hookState = ctx.hookState;
+  f.plan = ctx.plan;
   return f;
-}
-
-/** Copies what the upstream call learned (who served, usage, attempts) into a participant's context. */
-export function adoptUpstream(ctx: RequestContext, flight: RequestContext, leader: boolean): void {
-  ctx.deployment = flight.deployment;
-  ctx.servedModel = flight.servedModel;
-  ctx.usage = flight.usage;
-  ctx.finishReason = flight.finishReason;
-  if (leader) {
-    ctx.attempts = flight.attempts;
-    ctx.fallbackCount = flight.fallbackCount;
-    ctx.timings.upstream = flight.timings.upstream;
-    ctx.timings.wait = flight.timings.wait;
-  }
 }
 
 /** Rejects with the signal's reason when it aborts first. */
@@ -113,7 +108,7 @@ export abstract class Flight<T> {
 }
 
 /** A non-stream flight: one completion for everyone. */
-export class CompletionFlight extends Flight<ChatCompletion> {
+export class CompletionFlight extends Flight<JsonResult> {
   protected get finished(): boolean {
     return this.settled;
   }
@@ -123,7 +118,7 @@ export class CompletionFlight extends Flight<ChatCompletion> {
   }
 
   /** Waits for the shared answer as one participant (its own disconnect only ends its own wait). */
-  async wait(ctx: RequestContext): Promise<ChatCompletion> {
+  async wait(ctx: RequestContext): Promise<JsonResult> {
     this.join();
     try {
       return await raceAbort(this.result, ctx.abort.signal);
@@ -134,7 +129,7 @@ export class CompletionFlight extends Flight<ChatCompletion> {
 }
 
 /** A stream flight: the upstream stream read once, fanned out to every participant from its start. */
-export class StreamFlight extends Flight<OpenedStream> {
+export class StreamFlight extends Flight<StreamResult> {
   readonly chunks: ChatCompletionChunk[] = [];
   head: ChatCompletionChunk[] = [];
   /** Resolves when the upstream stream ended: true = complete, false = failed or cut. */
@@ -143,9 +138,9 @@ export class StreamFlight extends Flight<OpenedStream> {
   #done = false;
   #error: unknown = null;
   #wake: Array<() => void> = [];
-  #opened: OpenedStream | null = null;
+  #opened: StreamResult | null = null;
 
-  constructor(ctx: RequestContext, run: (flightCtx: RequestContext) => Promise<OpenedStream>) {
+  constructor(ctx: RequestContext, run: (flightCtx: RequestContext) => Promise<StreamResult>) {
     super(ctx, run);
     this.ended = new Promise((resolve) => {
       this.#endedResolve = resolve;
@@ -160,17 +155,22 @@ export class StreamFlight extends Flight<OpenedStream> {
     return this.#done;
   }
 
-  protected override cancel(): void {
-    this.#opened?.close(false);
+  /** The upstream stream, once opened (its outcome says who served). */
+  get opened(): StreamResult | null {
+    return this.#opened;
   }
 
-  async #pump(opened: OpenedStream): Promise<void> {
+  protected override cancel(): void {
+    this.#opened?.end({ complete: false, error: new ClientClosedError() });
+  }
+
+  async #pump(opened: StreamResult): Promise<void> {
     this.#opened = opened;
     this.head = opened.head;
     if (this.participants === 0) {
       // Everyone left while the stream was opening.
-      opened.close(false);
       this.#error = new ClientClosedError();
+      opened.end({ complete: false, error: this.#error });
       this.#finish(false);
       return;
     }
@@ -181,11 +181,11 @@ export class StreamFlight extends Flight<OpenedStream> {
         this.chunks.push(next.value);
         this.#notify();
       }
-      opened.close(true);
+      opened.end({ complete: true, error: null });
       this.#finish(true);
     } catch (err) {
       this.#error = err;
-      opened.close(false);
+      opened.end({ complete: false, error: err });
       this.#finish(false);
     }
   }
@@ -209,8 +209,8 @@ export class StreamFlight extends Flight<OpenedStream> {
   }
 
   /**
-   * Opens the shared stream for one participant: its own copies of the chunks (the SSE writer edits
-   * them), replayed from the start. Its close ends only its own participation.
+   * Opens the shared stream for one participant: its own copies of the chunks, replayed from the start.
+   * Its close ends only its own participation.
    */
   async subscribe(ctx: RequestContext): Promise<OpenedStream> {
     this.join();

@@ -376,3 +376,4 @@ export type RateLimitConfig = Static<typeof RateLimitSchema>;
 export type RateLimitTierConfig = Static<typeof RateLimitTierSchema>;
 export type AccountingConfig = Static<typeof AccountingSchema>;
 export type BudgetsConfig = Static<typeof BudgetsSchema>;
+export type CacheConfig = Static<typeof ConfigSchema>['cache'];

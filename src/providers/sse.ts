@@ -66,3 +66,19 @@ export function streamCutOff(provider: string): ProviderUnavailableError {
     provider,
   );
 }
+
+/** The JSON text each parsed stream chunk came from (for byte pass-through), held weakly. */
+const RAW_TEXT = new WeakMap<object, string>();
+
+/**
+ * Remembers the event data a chunk was parsed from, so a writer can send those bytes instead of
+ * re-serialising the object. Only single-line data qualifies (it must fit one SSE `data:` line).
+ */
+export function keepRawText(chunk: object, data: string): void {
+  if (!data.includes('\n')) RAW_TEXT.set(chunk, data);
+}
+
+/** The event data `chunk` was parsed from, if it was kept and the chunk is the parsed object itself. */
+export function rawChunkText(chunk: object): string | undefined {
+  return RAW_TEXT.get(chunk);
+}

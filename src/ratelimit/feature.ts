@@ -13,18 +13,19 @@
  */
 
 import { Type as T } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { RateLimitConfig } from '../config/schema.js';
-import { GatewayRateLimitError, ServiceUnavailableError } from '../errors.js';
-import type { Feature, GatewayServices } from '../gateway.js';
-import type { RequestContext } from '../pipeline/context.js';
-import type { RequestHook } from '../pipeline/hooks.js';
+import { type RequestContext, Slot } from '../core/context.js';
+import { GatewayRateLimitError, ServiceUnavailableError } from '../core/errors.js';
+import type { AdminRoute, Feature } from '../core/feature.js';
+import { type SettleStep, type Stage, stage } from '../core/stage.js';
+import type { FeatureDeps } from '../stores/deps.js';
 import { withSpan } from '../telemetry/tracing.js';
 import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
 import { MemoryRateLimiter } from './memory.js';
 import { RedisRateLimiter } from './redis.js';
 
 const HOOK = 'ratelimit';
+const ADMITTED = new Slot<AdmitState>('ratelimit.admitted');
 const MINUTE = 60_000;
 
 /** The limits of one tier, resolved against the defaults. */
@@ -50,7 +51,7 @@ export function tierLimits(config: RateLimitConfig, tier: string): TierLimits {
 
 /** Rough prompt-token estimate for the token bucket: ~4 characters per token of the request's text. */
 export function estimatePromptTokens(ctx: RequestContext): number {
-  const body = ctx.body as { messages?: unknown; input?: unknown } | null;
+  const body = ctx.request?.body as { messages?: unknown; input?: unknown } | undefined;
   if (!body) return 1;
   const text = JSON.stringify(body.messages ?? body.input ?? '');
   return Math.max(1, Math.ceil(text.length / 4));
@@ -71,15 +72,19 @@ export interface RateLimitOptions {
 
 export interface RateLimitFeature extends Feature {
   readonly limiter: RateLimiter;
+  /** Admit stage: takes a request from the caller's bucket (429 when empty); null when limits are off. */
+  readonly admit: Stage | null;
+  /** Settles the token bucket with the real usage. */
+  readonly settle: SettleStep;
 }
 
-/** @example features.push(createRateLimitFeature(services, { tierOf: (u) => keys.tierOf(u) })); */
+/** @example const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => keys.tierOf(u) }); */
 export function createRateLimitFeature(
-  services: GatewayServices,
+  config: RateLimitConfig,
+  deps: FeatureDeps,
   options: RateLimitOptions = {},
 ): RateLimitFeature {
-  const config = services.config.rate_limit;
-  const { metrics, redis } = services;
+  const { metrics, redis } = deps;
   const useRedis = config.backend === 'redis' || (config.backend === 'auto' && redis !== null);
   if (config.backend === 'redis' && !redis) {
     throw new Error('rate_limit.backend is "redis" but REDIS_URL is not set');
@@ -88,7 +93,7 @@ export function createRateLimitFeature(
     options.limiter ??
     (useRedis && redis
       ? new RedisRateLimiter(redis)
-      : new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => services.clock.now() }));
+      : new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => deps.clock.now() }));
 
   function specs(limits: TierLimits, tokenCost: number | null): BucketSpec[] {
     const list: BucketSpec[] = [
@@ -118,57 +123,59 @@ export function createRateLimitFeature(
     if (redis && limiter.backend === 'redis') redis.failed(operation, err);
   }
 
-  const hook: RequestHook = {
-    name: HOOK,
-    async admit(ctx) {
-      const principal = ctx.principal;
-      if (!principal) return;
-      const limits = tierLimits(config, principal.tier);
-      const tokenCost =
-        limits.tokenCapacity === null ? null : Math.min(estimatePromptTokens(ctx), limits.tokenCapacity);
-      const state: AdmitState = { limits, charged: 0 };
-      ctx.hookState[HOOK] = state;
-      let result: TakeResult;
-      try {
-        result = await withSpan(
-          ctx,
-          'rate_limit.check',
-          () => limiter.take(principal.userId, specs(limits, tokenCost), 'take'),
-          { 'gateway.rate_limit.backend': limiter.backend, 'gateway.rate_limit.tier': limits.tier },
-        );
-      } catch (err) {
-        // Fail open: the limit store is an accelerator, never a reason to refuse a request.
-        failed('ratelimit.take', err);
-        ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
-        return;
-      }
-      setHeaders(ctx, limits, result);
-      if (!result.allowed) {
-        metrics.rateLimitChecks.inc({ result: 'limited' });
-        metrics.rateLimitExceeded.inc({ tier: limits.tier });
-        const retryAfterMs = Math.max(...result.buckets.map((b) => b.retryAfterMs), 1);
-        const which =
-          result.buckets[0] && result.buckets[0].retryAfterMs > 0 && result.buckets[0].tokens < 1
-            ? `${limits.capacity} requests burst, ${limits.ratePerMinute} per minute`
-            : `${limits.tokensPerMinute} tokens per minute`;
-        throw new GatewayRateLimitError(
-          `Rate limit exceeded for user "${principal.userId}" (tier ${limits.tier}: ${which}). Retry after ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`,
-          retryAfterMs,
-          'rate_limit_exceeded',
-        );
-      }
-      metrics.rateLimitChecks.inc({ result: 'allowed' });
-      state.charged = tokenCost ?? 0;
-    },
-    finish(ctx) {
-      const state = ctx.hookState[HOOK] as AdmitState | undefined;
+  const admit = stage('ratelimit', async (ctx, next) => {
+    await take(ctx);
+    return next(ctx);
+  });
+
+  async function take(ctx: RequestContext): Promise<void> {
+    const principal = ctx.principal;
+    if (!principal) return;
+    const limits = tierLimits(config, principal.tier);
+    const tokenCost =
+      limits.tokenCapacity === null ? null : Math.min(estimatePromptTokens(ctx), limits.tokenCapacity);
+    const state: AdmitState = { limits, charged: 0 };
+    ADMITTED.set(ctx, state);
+    let result: TakeResult;
+    try {
+      result = await withSpan(
+        ctx,
+        'rate_limit.check',
+        () => limiter.take(principal.userId, specs(limits, tokenCost), 'take'),
+        { 'gateway.rate_limit.backend': limiter.backend, 'gateway.rate_limit.tier': limits.tier },
+      );
+    } catch (err) {
+      // Fail open: the limit store is an accelerator, never a reason to refuse a request.
+      failed('ratelimit.take', err);
+      ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
+      return;
+    }
+    setHeaders(ctx, limits, result);
+    if (!result.allowed) {
+      metrics.rateLimitChecks.inc({ result: 'limited' });
+      metrics.rateLimitExceeded.inc({ tier: limits.tier });
+      const retryAfterMs = Math.max(...result.buckets.map((b) => b.retryAfterMs), 1);
+      const which =
+        result.buckets[0] && result.buckets[0].retryAfterMs > 0 && result.buckets[0].tokens < 1
+          ? `${limits.capacity} requests burst, ${limits.ratePerMinute} per minute`
+          : `${limits.tokensPerMinute} tokens per minute`;
+      throw new GatewayRateLimitError(
+        `Rate limit exceeded for user "${principal.userId}" (tier ${limits.tier}: ${which}). Retry after ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`,
+        retryAfterMs,
+        'rate_limit_exceeded',
+      );
+    }
+    metrics.rateLimitChecks.inc({ result: 'allowed' });
+    state.charged = tokenCost ?? 0;
+  }
+
+  const settle: SettleStep = {
+    name: 'ratelimit',
+    settle(ctx) {
+      const state = ADMITTED.get(ctx);
       const principal = ctx.principal;
       if (!state || !principal || state.charged === 0 || state.limits.tokenCapacity === null) return;
-      const usage = ctx.usage as {
-        total_tokens?: number;
-        prompt_tokens?: number;
-        completion_tokens?: number;
-      } | null;
+      const usage = ctx.usage;
       const real =
         ctx.cache.status === 'HIT'
           ? 0
@@ -184,21 +191,17 @@ export function createRateLimitFeature(
     },
   };
 
-  function routes(app: FastifyInstance): void {
-    app.get(
-      '/admin/ratelimit/:user_id',
-      {
-        schema: {
-          tags: ['Admin'],
-          summary: 'Rate-limit state of a user: tokens left, capacity and refill rate',
-          params: T.Object({ user_id: T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.@:+-]+$' }) }),
-          querystring: T.Object(
-            { tier: T.Optional(T.String({ minLength: 1 })) },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (request) => {
+  const routes: AdminRoute[] = [
+    {
+      method: 'GET',
+      url: '/admin/ratelimit/:user_id',
+      summary: 'Rate-limit state of a user: tokens left, capacity and refill rate',
+      params: T.Object({ user_id: T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.@:+-]+$' }) }),
+      querystring: T.Object(
+        { tier: T.Optional(T.String({ minLength: 1 })) },
+        { additionalProperties: false },
+      ),
+      async handler(request) {
         const { user_id: userId } = request.params as { user_id: string };
         const { tier: askedTier } = request.query as { tier?: string };
         const tier = askedTier ?? options.tierOf?.(userId) ?? 'free';
@@ -230,13 +233,14 @@ export function createRateLimitFeature(
             : null,
         };
       },
-    );
-  }
+    },
+  ];
 
   return {
     name: HOOK,
     limiter,
-    ...(config.enabled ? { hook } : {}),
+    admit: config.enabled ? admit : null,
+    settle,
     routes,
   };
 }

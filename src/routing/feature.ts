@@ -1,33 +1,37 @@
 /**
- * The routing feature: builds the router (plans for every alias at start, a breaker per deployment) and
- * serves `GET /admin/routes` — each route's strategy and, per deployment, breaker state, latency estimate and
- * error rate.
+ * The routing feature: builds the router (plans for every alias at start, a breaker per deployment), the
+ * `route` stage (orders the route's deployments for this request: `ctx.plan`) and `GET /admin/routes` —
+ * each route's strategy and, per deployment, breaker state, latency estimate and error rate.
  */
-import type { FastifyInstance } from 'fastify';
-import type { Feature, GatewayServices } from '../gateway.js';
+import type { RoutingConfig } from '../config/schema.js';
+import type { AdminRoute, Feature } from '../core/feature.js';
+import { type Stage, stage } from '../core/stage.js';
+import type { FeatureDeps } from '../stores/deps.js';
 import type { ModelResolver } from './resolver.js';
 import { type DeploymentStatus, Router } from './router.js';
 import type { PriceLookup } from './strategies.js';
 
 export interface RoutingFeature extends Feature {
   readonly router: Router;
+  readonly route: Stage;
 }
 
 /**
  * @example
- * const routing = createRoutingFeature(services, resolver, { prices: priceOf });
- * createChatPipeline({ …, router: routing.router });
+ * const routing = createRoutingFeature(config.routing, deps, resolver, { prices: priceOf });
+ * createCallStage({ …, router: routing.router });
  */
 export function createRoutingFeature(
-  services: GatewayServices,
+  settings: RoutingConfig,
+  deps: FeatureDeps,
   resolver: ModelResolver,
   options: { prices?: PriceLookup | undefined } = {},
 ): RoutingFeature {
-  const { logger } = services;
+  const { logger } = deps;
   const router = new Router({
-    routing: services.config.routing,
-    clock: services.clock,
-    metrics: services.metrics,
+    routing: settings,
+    clock: deps.clock,
+    metrics: deps.metrics,
     prices: options.prices,
     onStateChange: (deployment, state) => {
       const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
@@ -37,29 +41,36 @@ export function createRoutingFeature(
   const aliases = resolver.aliasRoutes();
   router.prepare(aliases);
 
+  const routes: AdminRoute[] = [
+    {
+      method: 'GET',
+      url: '/admin/routes',
+      summary: 'Routes, circuit breakers and latency estimates',
+      handler: async () => ({
+        routes: aliases.map((route) => ({
+          name: route.name,
+          strategy: route.strategy,
+          deployments: route.deployments.map((d) => ({
+            ...toJson(router.statusOf(d)),
+            priority: d.priority,
+            weight: d.weight,
+            rank: d.rank ?? null,
+          })),
+        })),
+        // Every deployment with a breaker, routes outside aliases (`provider/model`, prefixes) included.
+        deployments: router.status().map(toJson),
+      }),
+    },
+  ];
+
   return {
     name: 'routing',
     router,
-    routes(app: FastifyInstance) {
-      app.get(
-        '/admin/routes',
-        { schema: { tags: ['Admin'], summary: 'Routes, circuit breakers and latency estimates' } },
-        async () => ({
-          routes: aliases.map((route) => ({
-            name: route.name,
-            strategy: route.strategy,
-            deployments: route.deployments.map((d) => ({
-              ...toJson(router.statusOf(d)),
-              priority: d.priority,
-              weight: d.weight,
-              rank: d.rank ?? null,
-            })),
-          })),
-          // Every deployment with a breaker, routes outside aliases (`provider/model`, prefixes) included.
-          deployments: router.status().map(toJson),
-        }),
-      );
-    },
+    route: stage('route', (ctx, next) => {
+      if (ctx.route) ctx.plan = router.order(ctx, ctx.route);
+      return next(ctx);
+    }),
+    routes,
   };
 }
 

@@ -10,7 +10,7 @@ import { BadRequestError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { BreakerSettings } from './breaker.js';
-import type { StrategyName } from './strategies.js';
+import type { StrategyName } from './strategy-names.js';
 
 /** One provider + upstream model a request can be sent to. */
 export interface Deployment {

@@ -4,8 +4,8 @@
  * failed. State lives in this process (docs/decisions/0040-circuit-breaker-per-instance.md).
  */
 import type { RoutingConfig } from '../config/schema.js';
+import type { RequestContext } from '../core/context.js';
 import { ProviderError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type BreakerSettings, type BreakerSnapshot, CircuitBreaker, STATE_GAUGE } from './breaker.js';
 import { LatencyTracker } from './latency.js';
@@ -156,7 +156,7 @@ export class Router {
   #request(ctx: RequestContext): RoutingRequest {
     const defaultOutput = this.#options.routing.cost_default_output_tokens;
     return {
-      stream: ctx.stream,
+      stream: ctx.request?.stream === true,
       tokens: () => estimateTokens(ctx, defaultOutput),
     };
   }
@@ -177,14 +177,16 @@ export class Router {
  * messages or input, and the request's max tokens (else `defaultOutput`) for the answer.
  */
 export function estimateTokens(
-  ctx: Pick<RequestContext, 'body' | 'kind'>,
+  ctx: Pick<RequestContext, 'request'>,
   defaultOutput: number,
 ): { input: number; output: number } {
-  const body = ctx.body as Record<string, unknown> | null;
-  if (!body) return { input: 0, output: defaultOutput };
-  const text = ctx.kind === 'embeddings' ? body.input : body.messages;
+  const request = ctx.request;
+  if (!request) return { input: 0, output: defaultOutput };
+  const body = request.body as Record<string, unknown>;
+  const embeddings = request.kind === 'embeddings';
+  const text = embeddings ? body.input : body.messages;
   const input = Math.ceil((text === undefined ? 0 : JSON.stringify(text).length) / 4);
-  if (ctx.kind === 'embeddings') return { input, output: 0 };
+  if (embeddings) return { input, output: 0 };
   const max = body.max_completion_tokens ?? body.max_tokens;
   return { input, output: typeof max === 'number' && max > 0 ? max : defaultOutput };
 }

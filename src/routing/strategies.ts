@@ -6,8 +6,9 @@
 import type { LatencyTracker } from './latency.js';
 import type { Deployment } from './resolver.js';
 
-export const STRATEGY_NAMES = ['failover', 'round_robin', 'weighted', 'cost', 'latency', 'quality'] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
+import type { StrategyName } from './strategy-names.js';
+
+export { STRATEGY_NAMES, type StrategyName } from './strategy-names.js';
 
 /** USD per 1M tokens (the pricing table's unit). */
 export interface Price {

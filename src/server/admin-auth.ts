@@ -4,7 +4,7 @@
  * GATEWAY_ADMIN_KEY the admin API is disabled and answers 401 saying so.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError } from '../errors.js';
+import { AuthenticationError } from '../core/errors.js';
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();

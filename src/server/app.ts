@@ -1,6 +1,8 @@
 /**
- * The HTTP app: Fastify with the gateway's body parsing, request ids, auth hook, error envelope, routes and
- * the OpenAPI document. Everything it needs comes in as arguments (built by main.ts or a test).
+ * The HTTP app: Fastify with the gateway's body parsing, request ids, error envelope, routes and the
+ * OpenAPI document. The pipeline endpoints (one per codec) only turn HTTP into a request context, run the
+ * pipeline and write its result (JSON or SSE); admin routes come from the features' route table.
+ * Everything it needs comes in as arguments (built by gateway.ts or a test).
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -13,73 +15,77 @@ import Fastify, {
 } from 'fastify';
 import type { Authenticator } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
-import { BadRequestError, ClientClosedError, NotFoundError, ServiceUnavailableError } from '../errors.js';
-import type { ChatPipeline } from '../pipeline/chat.js';
-import { createContext, type RequestContext } from '../pipeline/context.js';
-import type { HookRunner } from '../pipeline/hooks.js';
+import type { Clock } from '../core/clock.js';
+import { createContext, type RequestContext } from '../core/context.js';
+import type { EndpointCodec } from '../core/endpoint.js';
+import {
+  BadRequestError,
+  ClientClosedError,
+  NotFoundError,
+  ServiceUnavailableError,
+} from '../core/errors.js';
+import type { AdminRoute, DependencyCheck } from '../core/feature.js';
+import { ErrorResponseSchema } from '../endpoints/common-schema.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { RequestTelemetry } from '../telemetry/request-telemetry.js';
 import { checkAdmin } from './admin-auth.js';
+import { mountAdminRoutes } from './admin-routes.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
-import { finishRequest } from './request-log.js';
-import { registerChatRoutes } from './routes/chat.js';
-import { EMBEDDINGS_ROUTE, registerEmbeddingRoutes } from './routes/embeddings.js';
-import { type DependencyCheck, type Lifecycle, registerHealthRoutes } from './routes/health.js';
+import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { writeStream } from './sse-writer.js';
 import { routingHeaders, serverTiming } from './timing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    ctx: RequestContext;
+    /** Set for the pipeline endpoints only. */
+    ctx: RequestContext | null;
+    /** clock.now() when the request arrived. */
+    arrivedAt: number;
   }
 }
 
 export interface AppDeps {
-  config: Readonly<Config>;
+  /** Body limit, request timeout, proxy trust, stream idle timeout. */
+  server: Pick<Config['server'], 'body_limit_bytes' | 'request_timeout_ms' | 'trust_proxy'> & {
+    stream_idle_timeout_ms: number;
+  };
+  /** The effective configuration, served by GET /admin/config (it holds no secret). */
+  publicConfig: unknown;
   logger: Logger;
+  clock: Clock;
   registry: ProviderRegistry;
   resolver: ModelResolver;
-  pipeline: ChatPipeline;
+  pipeline: Pipeline;
+  codecs: readonly EndpointCodec[];
+  /** Authenticates the API routes outside the pipeline (GET /v1/models). */
   authenticator: Authenticator;
   redact: Redactor;
   lifecycle: Lifecycle;
   version: string;
-  hooks: HookRunner;
   metrics: Metrics;
-  /** Request metrics, the `gateway.request` span and trace ids on log lines (model routes). */
-  telemetry: RequestTelemetry;
   /** `GATEWAY_ADMIN_KEY`; null = the admin API is disabled. */
   adminKey: string | null;
   /** Dependencies reported by /health (redis, database …). */
   dependencies: Record<string, DependencyCheck>;
-  /** Features' own routes (admin endpoints …), registered after the core routes. */
-  routes: Array<(app: FastifyInstance) => void>;
+  /** Features' admin routes, mounted under the admin-key guard. */
+  adminRoutes: readonly AdminRoute[];
 }
 
 const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
-const CHAT_ROUTE = '/v1/chat/completions';
-
-/** Whether the matched route is part of the authenticated API (health, docs and metrics stay open). */
-function isApiRoute(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith('/v1/') === true;
-}
-
-/** Whether the matched route is an admin endpoint (needs GATEWAY_ADMIN_KEY). */
-function isAdminRoute(request: FastifyRequest): boolean {
-  return request.routeOptions.url?.startsWith('/admin/') === true;
-}
 
 /** Builds the Fastify app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config } = deps;
+  const { clock } = deps;
+  const endpoints = new Map(deps.codecs.map((c) => [c.path, c]));
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // The gateway logs its own start/end events (server/request-log.ts) with the fields of DESIGN §9.
+    // The gateway logs its own start/end events (telemetry/request-telemetry.ts) with the fields of DESIGN §9.
     logController: new Fastify.LogController({
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
@@ -88,9 +94,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    bodyLimit: config.server.body_limit_bytes,
+    bodyLimit: deps.server.body_limit_bytes,
     // A client that trickles its request (headers and body) is cut off after this long.
-    requestTimeout: config.server.request_timeout_ms,
+    requestTimeout: deps.server.request_timeout_ms,
     // Errors Fastify raises before routing (a malformed URL) get the same envelope and request id.
     frameworkErrors: (error, request, reply) => {
       const gatewayError = new BadRequestError(
@@ -102,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .type('application/json')
         .send(toErrorBody(gatewayError, deps.redact));
     },
-    trustProxy: config.server.trust_proxy,
+    trustProxy: deps.server.trust_proxy,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: {
@@ -129,8 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'LLM Gateway',
         version: deps.version,
-        description:
-          'OpenAI-compatible gateway over OpenAI, Anthropic, Gemini and OpenAI-compatible servers.',
+        description: 'OpenAI-compatible gateway: one API over many LLM providers.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Gateway API key' } },
@@ -141,74 +146,62 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.decorateRequest('ctx', null as unknown as RequestContext);
+  app.decorateRequest('ctx', null);
+  app.decorateRequest('arrivedAt', 0);
   app.addHook('onRequest', async (request, reply) => {
-    const startedAt = performance.now();
-    const route = request.routeOptions.url;
-    if (route === CHAT_ROUTE || route === EMBEDDINGS_ROUTE) {
-      const traceparent = request.headers.traceparent;
-      request.ctx = deps.telemetry.open(
-        {
-          id: request.id,
-          log: request.log,
-          method: request.method,
-          route,
-          traceparent: typeof traceparent === 'string' ? traceparent : undefined,
-        },
-        startedAt,
-      );
-      request.log = request.ctx.log;
-    } else {
-      request.ctx = createContext(request.id, request.log, startedAt);
-    }
+    request.arrivedAt = clock.now();
+    const url = request.routeOptions.url;
     reply.header('x-request-id', request.id);
-    const ctx = request.ctx;
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
-    });
+    const codec = url === undefined ? undefined : endpoints.get(url);
+    if (codec) {
+      const ctx = createContext({
+        requestId: request.id,
+        startedAt: request.arrivedAt,
+        log: request.log,
+        endpoint: codec.name,
+        path: codec.path,
+        headers: request.headers,
+      });
+      request.ctx = ctx;
+      deps.pipeline.open(ctx);
+      // Fastify's own lines for this request carry the trace id too.
+      request.log = ctx.log as FastifyBaseLogger;
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
+      });
+    }
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.
-    if (isAdminRoute(request)) {
+    if (url?.startsWith('/admin/')) {
       checkAdmin(deps.adminKey, request.headers.authorization);
       return;
     }
-    if (!isApiRoute(request)) return;
+    if (!url?.startsWith('/v1/')) return;
     if (deps.lifecycle.shuttingDown) {
       reply.header('connection', 'close');
       throw new ServiceUnavailableError('The gateway is shutting down; retry on another instance.');
     }
-    // Auth for the API routes (health, docs and metrics stay open), before the body is read or validated:
-    // an unauthenticated caller gets 401 whatever it sent, and learns nothing about the schema.
-    const started = performance.now();
-    const header = request.headers['x-user-id'];
-    try {
-      request.ctx.principal = await deps.authenticator.authenticate({
+    // The pipeline endpoints authenticate as their first stage, before the body is parsed or validated;
+    // the other API routes (models) here.
+    if (!codec) {
+      const header = request.headers['x-user-id'];
+      await deps.authenticator.authenticate({
         authorization: request.headers.authorization,
         userIdHeader: typeof header === 'string' ? header : undefined,
       });
-    } finally {
-      request.ctx.timings.auth = performance.now() - started;
     }
   });
 
-  // Successful non-stream completions end here; errors end in the error handler, streams in their route
-  // (a hijacked reply still runs onResponse, so streams are skipped to log exactly one request.end).
+  // HTTP RED metrics of every route; shutting down: close idle keep-alive connections.
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url;
-    if (
-      (route === CHAT_ROUTE || route === EMBEDDINGS_ROUTE) &&
-      reply.statusCode < 400 &&
-      !request.ctx.stream
-    ) {
-      finishRequest(
-        request.ctx,
-        deps.hooks,
-        { status: reply.statusCode, error: null, complete: true },
-        deps.redact,
-      );
-    }
-    // Shutting down: a keep-alive connection whose last request just ended would hold the server open
-    // until the grace period runs out. Close it once it is idle (next tick, after Node parks it).
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    deps.metrics.httpRequestDuration.observe(
+      { method: request.method, route },
+      (clock.now() - request.arrivedAt) / 1000,
+    );
+    // A keep-alive connection whose last request just ended would hold the server open until the grace
+    // period runs out. Close it once it is idle (next tick, after Node parks it).
     if (deps.lifecycle.shuttingDown) setImmediate(() => app.server.closeIdleConnections());
   });
 
@@ -219,13 +212,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(async (err, request, reply) => {
-    const error = normalizeError(err, config.server.body_limit_bytes);
-    const ctx = request.ctx as RequestContext | undefined;
+    const error = normalizeError(err, deps.server.body_limit_bytes);
+    const ctx = request.ctx;
     if (ctx) {
+      // Settled already when the pipeline ran; a request refused before it (413) is settled here.
+      await deps.pipeline.reject(ctx, error);
       reply.headers(ctx.responseHeaders);
       reply.headers(routingHeaders(ctx));
-      reply.header('server-timing', serverTiming(ctx, performance.now()));
-      finishRequest(ctx, deps.hooks, { status: error.status, error, complete: false }, deps.redact);
+      reply.header('server-timing', serverTiming(ctx, clock.now()));
     }
     const retryAfter = retryAfterSeconds(error);
     if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
@@ -249,21 +243,89 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     dependencies: deps.dependencies,
   });
   registerMetricsRoute(app, deps.metrics);
-  // The effective configuration (defaults ← file ← env). It holds no secret: keys live only in env.
-  app.get(
-    '/admin/config',
-    { schema: { tags: ['Admin'], summary: 'Effective configuration' } },
-    async () => config,
-  );
-  registerModelRoutes(app, deps.resolver, Math.floor(Date.now() / 1000));
-  registerEmbeddingRoutes(app, { resolver: deps.resolver, pipeline: deps.pipeline, hooks: deps.hooks });
-  registerChatRoutes(app, {
-    resolver: deps.resolver,
-    pipeline: deps.pipeline,
-    redact: deps.redact,
-    streamIdleTimeoutMs: config.upstream.stream_idle_timeout_ms,
-    hooks: deps.hooks,
-  });
-  for (const register of deps.routes) register(app);
+  registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
+  await app.register(async (scope) => registerEndpoints(scope, deps));
+  mountAdminRoutes(app, [
+    {
+      method: 'GET',
+      url: '/admin/config',
+      summary: 'Effective configuration (defaults ← file ← env; keys live only in env)',
+      handler: async () => deps.publicConfig,
+    },
+    ...deps.adminRoutes,
+  ]);
   return app;
+}
+
+/**
+ * The pipeline endpoints, in their own scope: the body reaches the pipeline as text (its codec parses and
+ * validates it after authentication), and the body schema only documents the route.
+ */
+function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  for (const codec of deps.codecs) {
+    scope.post(
+      codec.path,
+      {
+        schema: {
+          summary: codec.summary,
+          tags: ['OpenAI-compatible'],
+          body: codec.bodySchema,
+          response: { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema },
+        },
+        validatorCompiler: () => () => true,
+      },
+      (request, reply) => serve(request, reply, codec, deps),
+    );
+  }
+}
+
+/** Runs the pipeline for one request and writes its result. */
+async function serve(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  codec: EndpointCodec,
+  deps: AppDeps,
+): Promise<unknown> {
+  const ctx = request.ctx as RequestContext;
+  ctx.rawBody = typeof request.body === 'string' ? request.body : '';
+  const { result, settled } = await deps.pipeline.run(ctx);
+  if (result.kind === 'json') {
+    reply.headers(ctx.responseHeaders);
+    reply.headers(routingHeaders(ctx));
+    reply.header('server-timing', serverTiming(ctx, deps.clock.now()));
+    return reply.send(codec.encode(result));
+  }
+  // From here on the gateway writes the response itself: nothing is retried after the first byte.
+  reply.hijack();
+  const res = reply.raw;
+  try {
+    res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      ...ctx.responseHeaders,
+      ...routingHeaders(ctx),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'server-timing': serverTiming(ctx, deps.clock.now()),
+    });
+  } catch (err) {
+    // Nothing can be sent any more; never leave the client or the upstream hanging.
+    result.end({ complete: false, error: err });
+    res.destroy();
+    return;
+  }
+  const encoding = codec.stream;
+  if (!encoding) {
+    result.end({ complete: false, error: new Error(`${codec.name} cannot stream`) });
+    res.destroy();
+    return;
+  }
+  await writeStream(res, ctx, result, {
+    encoding,
+    idleTimeoutMs: deps.server.stream_idle_timeout_ms,
+    redact: deps.redact,
+    settled,
+  });
 }

@@ -8,9 +8,9 @@ import {
   RateLimitError,
   ServiceUnavailableError,
   ValidationError,
-} from '../errors.js';
+} from '../core/errors.js';
+import { ChatRequestSchema } from '../endpoints/chat/schema.js';
 import { normalizeError, retryAfterSeconds, toErrorBody, toParam } from './error-envelope.js';
-import { ChatRequestSchema } from './schemas/chat.js';
 
 const LIMIT = 2048;
 

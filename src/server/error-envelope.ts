@@ -10,9 +10,11 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
-  ValidationError,
-} from '../errors.js';
+} from '../core/errors.js';
+import { type AjvError, fromValidation } from '../endpoints/validation.js';
 import type { Redactor } from '../telemetry/logger.js';
+
+export { toParam } from '../endpoints/validation.js';
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -34,13 +36,6 @@ export function toErrorBody(err: GatewayError, redact: Redactor): ErrorBody {
 export function retryAfterSeconds(err: GatewayError): number | undefined {
   if (err.retryAfterMs === undefined) return undefined;
   return Math.max(1, Math.ceil(err.retryAfterMs / 1000));
-}
-
-interface AjvError {
-  instancePath: string;
-  keyword: string;
-  message?: string;
-  params: Record<string, unknown>;
 }
 
 /** Maps anything a route or Fastify threw to a `GatewayError`. */
@@ -70,74 +65,4 @@ export function normalizeError(err: unknown, bodyLimit: number): GatewayError {
     return new BadRequestError(fe.message ?? 'Bad request.');
   }
   return new InternalError(err);
-}
-
-/** Keywords about the value's shape; any other keyword is a constraint the value's type was right for. */
-const SHAPE_KEYWORDS = new Set(['type', 'anyOf', 'oneOf', 'const', 'enum', 'required', 'discriminator']);
-
-/** ajv errors → one 422 naming the most specific field. */
-function fromValidation(errors: AjvError[]): ValidationError {
-  // The deepest path is the most specific; on ties keep ajv's order (first failure).
-  const first = errors.reduce((best, e) => (depth(e.instancePath) > depth(best.instancePath) ? e : best));
-  const atPath = errors.filter((e) => e.instancePath === first.instancePath);
-  let param = toParam(first.instancePath);
-  let message: string;
-  const missing = atPath.find((e) => e.keyword === 'required');
-  const tag = atPath.find((e) => e.keyword === 'discriminator');
-  const extra = atPath.find((e) => e.keyword === 'additionalProperties');
-  // A constraint (maxItems, maximum, pattern …) means one branch of a union had the right type: name it
-  // rather than the types of the branches that did not match.
-  const constraint = atPath.find((e) => !SHAPE_KEYWORDS.has(e.keyword));
-  if (missing) {
-    const field = String(missing.params.missingProperty);
-    param = param ? `${param}.${field}` : field;
-    message = `${param} is required.`;
-  } else if (tag) {
-    const field = String(tag.params.tag);
-    param = param ? `${param}.${field}` : field;
-    const value = tag.params.tagValue;
-    message =
-      value === undefined
-        ? `${param} is required.`
-        : typeof value === 'string'
-          ? `${param} has an invalid value ${JSON.stringify(value)}.`
-          : `${param} must be a string.`;
-  } else if (extra) {
-    const field = String(extra.params.additionalProperty);
-    param = param ? `${param}.${field}` : field;
-    message = `${param} is not a known field.`;
-  } else if (constraint) {
-    message = `${param || 'body'} ${constraint.message ?? 'is invalid'}.`;
-  } else {
-    const allowed = atPath.flatMap((e) =>
-      e.keyword === 'const'
-        ? [e.params.allowedValue]
-        : e.keyword === 'enum' && Array.isArray(e.params.allowedValues)
-          ? e.params.allowedValues
-          : [],
-    );
-    const types = [
-      ...new Set(atPath.filter((e) => e.keyword === 'type').flatMap((e) => String(e.params.type).split(','))),
-    ];
-    const options = [
-      ...(allowed.length > 0 ? [`one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`] : []),
-      ...(types.length > 0 ? [`of type ${types.join(' or ')}`] : []),
-    ];
-    message = `${param || 'body'} ${options.length > 0 ? `must be ${options.join(' or ')}` : (first.message ?? 'is invalid')}.`;
-  }
-  return new ValidationError(message, param || null);
-}
-
-function depth(path: string): number {
-  return path === '' ? 0 : path.split('/').length;
-}
-
-/** `/messages/0/content/1/type` → `messages[0].content[1].type`. */
-export function toParam(instancePath: string): string {
-  let out = '';
-  for (const raw of instancePath.split('/').slice(1)) {
-    const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
-  }
-  return out;
 }

@@ -5,10 +5,10 @@
  * refused here, at the boundary, with a 400.
  */
 import type { FastifyRequest } from 'fastify';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError } from '../core/errors.js';
+import { exceedsDepth, MAX_JSON_DEPTH } from '../endpoints/json.js';
 
-/** Default nesting limit: far beyond any real request (tool schemas nest a few dozen levels at most). */
-export const MAX_JSON_DEPTH = 128;
+export { exceedsDepth, MAX_JSON_DEPTH };
 
 /** A callback-style string body parser, as `app.getDefaultJsonParser()` returns. */
 export type StringBodyParser = (
@@ -36,24 +36,4 @@ export function withDepthLimit(parse: StringBodyParser, maxDepth = MAX_JSON_DEPT
       done(null, value);
     });
   };
-}
-
-/** Whether objects/arrays nest deeper than `max` (the root container is level 1). Iterative: no recursion. */
-export function exceedsDepth(value: unknown, max: number): boolean {
-  const nodes: unknown[] = [value];
-  const depths: number[] = [1];
-  while (nodes.length > 0) {
-    const node = nodes.pop();
-    const depth = depths.pop() as number;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > max) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) {
-        nodes.push(child);
-        depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
 }

@@ -1,29 +1,25 @@
 /**
- * Writes an opened upstream stream to the client as `text/event-stream`: one `data: <chunk>` event per
- * chunk, `data: [DONE]` after a complete answer. Honest about failure: an upstream error or cut-off after
- * the first byte ends the stream with a `data: {"error": …}` event and no `[DONE]`.
+ * Writes a stream result to the client as `text/event-stream`, in the endpoint codec's encoding. Honest
+ * about failure: an upstream error or cut-off after the first byte ends the stream with the codec's error
+ * event and no completion marker. Always ends the stream result exactly once (`result.end`), which
+ * settles the request; the trailer lines settle adds (the cost) go out as SSE comments before the marker.
  */
 import type { ServerResponse } from 'node:http';
-import { asGatewayError, ClientClosedError, TimeoutError } from '../errors.js';
-import type { OpenedStream, RequestContext } from '../pipeline/context.js';
+import type { RequestContext } from '../core/context.js';
+import type { StreamEncoding } from '../core/endpoint.js';
+import { asGatewayError, ClientClosedError, TimeoutError } from '../core/errors.js';
+import type { StreamResult } from '../core/result.js';
 import type { ChatCompletionChunk } from '../providers/types.js';
 import type { Redactor } from '../telemetry/logger.js';
 import { toErrorBody } from './error-envelope.js';
 
-export interface StreamOutcome {
-  complete: boolean;
-  error: ReturnType<typeof asGatewayError> | null;
-}
-
 export interface WriteStreamOptions {
-  includeUsage: boolean;
+  encoding: StreamEncoding;
   idleTimeoutMs: number;
   redact: Redactor;
-  /** SSE comment lines written just before `[DONE]` (the hooks' `streamEnd`: the cost). */
-  beforeDone?: () => Promise<string>;
+  /** Resolves once the request was settled (after `result.end`): the trailers are known then. */
+  settled: Promise<void>;
 }
-
-const DONE = 'data: [DONE]\n\n';
 
 /**
  * Streams to `res` (headers must already be written). Never throws. Two clocks guard it: the upstream may
@@ -33,44 +29,40 @@ const DONE = 'data: [DONE]\n\n';
 export async function writeStream(
   res: ServerResponse,
   ctx: RequestContext,
-  opened: OpenedStream,
+  result: StreamResult,
   options: WriteStreamOptions,
-): Promise<StreamOutcome> {
+): Promise<void> {
+  const { encoding } = options;
+  const request = ctx.request;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
   const send = async (chunk: ChatCompletionChunk) => {
-    const shaped = shapeChunk(ctx, chunk, options.includeUsage);
-    if (shaped === null) return;
-    const flushed = res.write(`data: ${JSON.stringify(shaped)}\n\n`);
-    // Time to first token (llm_time_to_first_token_seconds): the first chunk that carries output.
-    if (ctx.firstTokenAt === null && carriesOutput(shaped)) ctx.firstTokenAt = performance.now();
-    if (!flushed) await drained(res, ctx, options.idleTimeoutMs);
+    const text = request ? encoding.chunk(request, chunk) : null;
+    if (text === null) return;
+    if (!res.write(text)) await drained(res, ctx, options.idleTimeoutMs);
   };
-  let complete = false;
   try {
-    for (const chunk of opened.head) await send(chunk);
+    for (const chunk of result.head) await send(chunk);
     for (;;) {
       idle.arm();
-      const next: IteratorResult<ChatCompletionChunk> = await opened.rest.next();
+      const next: IteratorResult<ChatCompletionChunk> = await result.rest.next();
       idle.disarm();
       if (next.done) break;
       await send(next.value);
     }
-    complete = true;
-    const trailer = options.beforeDone ? await options.beforeDone() : '';
-    res.end(trailer + DONE);
-    return { complete: true, error: null };
   } catch (err) {
-    const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);
-    if (error instanceof ClientClosedError || res.destroyed) {
-      res.destroy();
-    } else {
-      res.end(`data: ${JSON.stringify(toErrorBody(error, options.redact))}\n\n`);
-    }
-    return { complete: false, error };
-  } finally {
     idle.stop();
-    opened.close(complete);
+    const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);
+    result.end({ complete: false, error });
+    if (error instanceof ClientClosedError || res.destroyed) res.destroy();
+    else res.end(encoding.error(toErrorBody(error, options.redact)));
+    return;
   }
+  idle.stop();
+  result.end({ complete: true, error: null });
+  await options.settled;
+  let trailer = '';
+  for (const line of ctx.trailers) trailer += `: ${line.replace(/[\r\n]+/g, ' ')}\n\n`;
+  res.end(trailer + encoding.done);
 }
 
 /**
@@ -83,7 +75,7 @@ function idleTimer(ctx: RequestContext, ms: number): { arm(): void; disarm(): vo
   let armed = false;
   const fire = () => {
     if (!armed) return;
-    const provider = ctx.deployment?.provider ?? 'upstream';
+    const provider = ctx.upstream.deployment?.provider ?? 'upstream';
     ctx.abort.abort(new TimeoutError(`${provider} sent nothing for ${ms} ms mid-stream.`, provider));
   };
   return {
@@ -100,33 +92,6 @@ function idleTimer(ctx: RequestContext, ms: number): { arm(): void; disarm(): vo
       if (timer !== null) clearTimeout(timer);
     },
   };
-}
-
-function carriesOutput(chunk: ChatCompletionChunk): boolean {
-  const delta = chunk.choices[0]?.delta as
-    | { content?: string | null; tool_calls?: unknown[]; refusal?: string | null }
-    | undefined;
-  return Boolean(delta?.content || delta?.refusal || (delta?.tool_calls && delta.tool_calls.length > 0));
-}
-
-/** Records usage and finish reason; drops the usage the client did not ask for. */
-function shapeChunk(
-  ctx: RequestContext,
-  chunk: ChatCompletionChunk,
-  includeUsage: boolean,
-): ChatCompletionChunk | null {
-  const finish = chunk.choices[0]?.finish_reason;
-  if (finish) ctx.finishReason = finish;
-  if (chunk.usage) {
-    ctx.usage = chunk.usage;
-    if (!includeUsage) {
-      if (chunk.choices.length === 0) return null;
-      delete chunk.usage;
-    }
-  } else if (!includeUsage && chunk.usage === null) {
-    delete chunk.usage;
-  }
-  return chunk;
 }
 
 /** Waits until the client's socket takes more data; a client that stops reading is dropped after `ms`. */

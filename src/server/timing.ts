@@ -1,13 +1,13 @@
 /**
- * Response headers built from the request context: X-Request-ID, X-Provider, X-Model, X-Fallback-Count and
+ * Response headers built from the request context: X-Provider, X-Model, X-Fallback-Count and
  * Server-Timing (the gateway's own stages, so anyone can see its overhead per request).
  */
-import type { RequestContext } from '../pipeline/context.js';
+import { type RequestContext, servedModel, servingDeployment } from '../core/context.js';
 
 /**
  * `Server-Timing` value: auth, resolve, cache (lookups), upstream (all attempts, to the answer or a stream's
  * first chunks), wait (between attempts), gateway (all but upstream and wait: the gateway's own overhead,
- * its stages included) and total.
+ * its stages included) and total. `now` is the clock's monotonic now.
  */
 export function serverTiming(ctx: RequestContext, now: number): string {
   const total = now - ctx.startedAt;
@@ -23,11 +23,12 @@ function ms(value: number): string {
 /** Headers that say who served a completion. */
 export function routingHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (ctx.deployment) {
-    headers['x-provider'] = ctx.deployment.provider;
-    headers['x-model'] = headerSafe(ctx.servedModel ?? ctx.deployment.model);
+  const deployment = servingDeployment(ctx);
+  if (deployment) {
+    headers['x-provider'] = deployment.provider;
+    headers['x-model'] = headerSafe(servedModel(ctx) ?? deployment.model);
   }
-  if (ctx.fallbackCount > 0) headers['x-fallback-count'] = String(ctx.fallbackCount);
+  if (ctx.upstream.fallbackCount > 0) headers['x-fallback-count'] = String(ctx.upstream.fallbackCount);
   return headers;
 }
 

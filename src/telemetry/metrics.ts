@@ -166,6 +166,19 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['dependency'] as const,
       registers: r,
     }),
+    httpRequests: new Counter({
+      name: 'llm_http_requests_total',
+      help: 'HTTP requests answered on every route (API, admin, health, metrics), by method, route template and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: r,
+    }),
+    httpRequestDuration: new Histogram({
+      name: 'llm_http_request_duration_seconds',
+      help: 'Time from HTTP request arrival to the end of its response, by method and route template.',
+      labelNames: ['method', 'route'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
     usageRecordsPending: new Gauge({
       name: 'llm_usage_records_pending',
       help: 'Usage records not yet in the database (queued in memory or in the spool file).',

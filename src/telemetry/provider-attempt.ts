@@ -1,11 +1,11 @@
 /**
- * Instruments one upstream attempt (called from `attempt()` in pipeline/chat.ts): the
+ * Instruments one upstream attempt (called from `attempt()` in pipeline/call.ts): the
  * `llm_provider_api_duration_seconds` histogram, `llm_provider_errors_total`, and — when the request is
  * traced — a `provider.api_call` span under `provider.generate` whose id travels upstream as `traceparent`.
  */
 import { SpanKind } from '@opentelemetry/api';
-import { GatewayError, ProviderError } from '../errors.js';
-import type { RequestContext } from '../pipeline/context.js';
+import { type RequestContext, requestedModel } from '../core/context.js';
+import { GatewayError, ProviderError } from '../core/errors.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { Metrics } from './metrics.js';
 import { endSpan, generateContext, requestTrace, traceparentOf } from './tracing.js';
@@ -23,10 +23,10 @@ export interface AttemptInstrumentation {
 }
 
 /** Creates the instrumentation the pipeline calls around each upstream attempt. */
-export function createAttemptInstrumentation(metrics: Metrics): AttemptInstrumentation {
+export function createAttemptInstrumentation(metrics: Metrics, now: () => number): AttemptInstrumentation {
   return {
     start(ctx, d) {
-      const started = performance.now();
+      const started = now();
       const rt = requestTrace(ctx);
       const span =
         rt === null
@@ -36,17 +36,17 @@ export function createAttemptInstrumentation(metrics: Metrics): AttemptInstrumen
               {
                 kind: SpanKind.CLIENT,
                 attributes: {
-                  'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
+                  'gen_ai.operation.name': ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
                   'gen_ai.system': d.provider,
                   'gen_ai.provider.name': d.provider,
                   'gen_ai.request.model': d.model,
                   'gateway.deployment': d.id,
-                  'gateway.attempt': ctx.attempts,
+                  'gateway.attempt': ctx.upstream.attempts,
                 },
               },
               generateContext(rt, {
-                'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
-                'gen_ai.request.model': ctx.model ?? '',
+                'gen_ai.operation.name': ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
+                'gen_ai.request.model': requestedModel(ctx) ?? '',
               }),
             );
       let done = false;
@@ -56,7 +56,7 @@ export function createAttemptInstrumentation(metrics: Metrics): AttemptInstrumen
           if (done) return;
           done = true;
           const provider = d.provider;
-          metrics.providerDuration.observe({ provider }, (performance.now() - started) / 1000);
+          metrics.providerDuration.observe({ provider }, (now() - started) / 1000);
           const code = error instanceof GatewayError ? error.code : error ? 'internal_error' : null;
           // A client that hung up is not a provider failure.
           if (code !== null && code !== 'client_closed') metrics.providerErrors.inc({ provider, code });

@@ -1,18 +1,27 @@
 /**
- * Per-request telemetry of the model routes (chat completions, embeddings): `llm_active_requests`,
- * `llm_requests_total`, `llm_request_duration_seconds`, `llm_time_to_first_token_seconds`, the
- * `gateway.request` span with its `auth` child, and the trace id on every log line of the request.
+ * Per-request telemetry of the pipeline's endpoints (chat completions, embeddings), as a feature:
  *
- * It is driven by the server, not by a request hook: it must see every request of those routes, also the
- * ones refused before any hook runs (401 in auth, 400 for a body that is not JSON) or by another hook's
- * `admit` (429), which `finish` hooks of later features never see.
- *
- *   app onRequest → open() … finishRequest() → end()   (exactly once, whichever path ends the request)
+ * - the `telemetry` open step (when the request arrives, before its body is read): opens the
+ *   `gateway.request` span (child of the client's `traceparent`), puts the trace id on the request's logger
+ *   and counts the request in `llm_active_requests`;
+ * - the `telemetry` settle step (last): `llm_requests_total`, `llm_request_duration_seconds`,
+ *   `llm_time_to_first_token_seconds`, the `auth` span, the end of `provider.generate` and
+ *   `gateway.request`, and the `request.end` log line (DESIGN §9). Settle runs for every request of these
+ *   endpoints, also the ones refused before the pipeline ran (a body over the limit) or by a stage.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import { createContext, type RequestContext } from '../pipeline/context.js';
-import type { RequestOutcome } from '../pipeline/hooks.js';
+import type { Clock } from '../core/clock.js';
+import {
+  type RequestContext,
+  requestedModel,
+  Slot,
+  servedModel,
+  servingDeployment,
+} from '../core/context.js';
+import type { GatewayError } from '../core/errors.js';
+import type { Feature } from '../core/feature.js';
+import type { OpenStep, SettleStep } from '../core/stage.js';
 import { type BodyLogOptions, bodyFields } from './body-log.js';
+import type { Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { ModelLabeler } from './model-label.js';
 import {
@@ -22,6 +31,7 @@ import {
   recordError,
   recordSpan,
   requestTrace,
+  TRACE,
   type Tracing,
 } from './tracing.js';
 
@@ -29,121 +39,158 @@ export interface RequestTelemetryOptions {
   metrics: Metrics;
   tracing: Tracing;
   modelLabel: ModelLabeler;
+  clock: Clock;
+  redact: Redactor;
   /** Set when LOG_BODIES=true: prompt and completion go into `request.end`. */
   bodies: BodyLogOptions | null;
 }
 
-/** What `open` needs of the incoming request. */
-export interface IncomingRequest {
-  id: string;
-  log: FastifyBaseLogger;
-  method: string;
-  route: string;
-  traceparent: string | undefined;
+export interface TelemetryFeature extends Feature {
+  readonly open: OpenStep;
+  readonly settle: SettleStep;
 }
 
-export interface RequestTelemetry {
-  /**
-   * Creates the context of a model request, opens its trace and counts it active. The returned context's
-   * logger carries `trace_id` when the request is traced; use it as the request's logger.
-   */
-  open(request: IncomingRequest, startedAt: number): RequestContext;
-  /** Ends the request's metrics and spans (idempotent; never throws). */
-  end(ctx: RequestContext, outcome: RequestOutcome): void;
-  /** `prompt` / `completion` log fields when body logging is on, else an empty object. */
-  logFields(ctx: RequestContext): Record<string, unknown>;
-}
+/** Set once the request was counted in `llm_active_requests` (so it is uncounted exactly once). */
+const ACTIVE = new Slot<true>('telemetry.active');
 
-const TELEMETRY = 'telemetry';
-
-/** The telemetry that opened this context, if any (model routes only). */
-export function telemetryOf(ctx: RequestContext): RequestTelemetry | null {
-  return (ctx.hookState[TELEMETRY] as RequestTelemetry | undefined) ?? null;
-}
-
-/** Creates the request telemetry of one gateway. */
-export function createRequestTelemetry(options: RequestTelemetryOptions): RequestTelemetry {
-  const { metrics, tracing, modelLabel } = options;
-  const telemetry: RequestTelemetry = {
-    open(request, startedAt) {
-      let log = request.log;
-      let rt = null;
-      if (tracing.enabled) {
-        rt = tracing.startRequest(startedAt, request.traceparent, {
-          'http.request.method': request.method,
-          'http.route': request.route,
-          'gateway.request_id': request.id,
-        });
-        if (rt) log = log.child({ trace_id: rt.traceId, span_id: rt.root.spanContext().spanId });
-      }
-      const ctx = createContext(request.id, log, startedAt);
-      if (rt) ctx.hookState.tracing = rt;
-      ctx.hookState[TELEMETRY] = telemetry;
-      metrics.activeRequests.inc();
-      log.debug(
-        { event: 'request.start', method: request.method, route: request.route, traced: rt !== null },
-        'request started',
-      );
-      return ctx;
-    },
-
-    end(ctx, outcome) {
-      if (ctx.hookState.telemetryEnded === true) return;
-      ctx.hookState.telemetryEnded = true;
-      try {
-        const now = performance.now();
-        const model = modelLabel(ctx.model);
-        const provider = ctx.deployment?.provider ?? 'none';
-        metrics.activeRequests.dec();
-        metrics.requests.inc({
-          model,
-          status: String(outcome.status),
-          cache_status: ctx.cache.status ? ctx.cache.status.toLowerCase() : 'none',
-          provider,
-        });
-        metrics.requestDuration.observe({ model, provider }, (now - ctx.startedAt) / 1000);
-        if (ctx.firstTokenAt !== null) {
-          metrics.timeToFirstToken.observe({ model, provider }, (ctx.firstTokenAt - ctx.startedAt) / 1000);
+/** Creates the telemetry feature; its `close` flushes the tracer (keep it last among features). */
+export function createTelemetryFeature(options: RequestTelemetryOptions): TelemetryFeature {
+  const { metrics, tracing, modelLabel, clock } = options;
+  return {
+    name: 'observability',
+    open: {
+      name: 'telemetry',
+      open(ctx) {
+        if (tracing.enabled) {
+          const traceparent = ctx.headers.traceparent;
+          const rt = tracing.startRequest(
+            ctx.startedAt,
+            typeof traceparent === 'string' ? traceparent : undefined,
+            {
+              'http.request.method': 'POST',
+              'http.route': ctx.endpoint === 'embeddings' ? '/v1/embeddings' : '/v1/chat/completions',
+              'gateway.request_id': ctx.requestId,
+            },
+          );
+          if (rt) {
+            TRACE.set(ctx, rt);
+            ctx.log = ctx.log.child({ trace_id: rt.traceId, span_id: rt.root.spanContext().spanId });
+          }
         }
-        endTrace(ctx, outcome, now);
-      } catch (err) {
-        ctx.log.error({ event: 'telemetry.error', err }, 'request telemetry failed');
-      }
+        ACTIVE.set(ctx, true);
+        metrics.activeRequests.inc();
+        ctx.log.debug(
+          { event: 'request.start', method: 'POST', route: ctx.path, traced: requestTrace(ctx) !== null },
+          'request started',
+        );
+      },
     },
-
-    logFields(ctx) {
-      return options.bodies ? bodyFields(ctx, options.bodies) : {};
+    settle: {
+      name: 'telemetry',
+      settle(ctx) {
+        const now = clock.now();
+        try {
+          const model = modelLabel(requestedModel(ctx));
+          const provider = servingDeployment(ctx)?.provider ?? 'none';
+          const status = ctx.end?.status ?? 500;
+          if (ACTIVE.get(ctx)) metrics.activeRequests.dec();
+          metrics.requests.inc({
+            model,
+            status: String(status),
+            cache_status: ctx.cache.status ? ctx.cache.status.toLowerCase() : 'none',
+            provider,
+          });
+          metrics.requestDuration.observe({ model, provider }, (now - ctx.startedAt) / 1000);
+          const firstToken = ctx.outcome?.firstTokenAt ?? null;
+          if (firstToken !== null) {
+            metrics.timeToFirstToken.observe({ model, provider }, (firstToken - ctx.startedAt) / 1000);
+          }
+          endTrace(ctx, now);
+        } catch (err) {
+          ctx.log.error({ event: 'telemetry.error', err }, 'request telemetry failed');
+        }
+        logRequestEnd(ctx, now, options);
+      },
     },
+    close: () => tracing.shutdown(),
   };
-  return telemetry;
 }
 
 /** Closes the request's spans: `auth`, a still open `provider.generate` (streams), `gateway.request`. */
-function endTrace(ctx: RequestContext, outcome: RequestOutcome, now: number): void {
+function endTrace(ctx: RequestContext, now: number): void {
   const rt = requestTrace(ctx);
   if (rt === null || rt.ended) return;
-  const authFailed = outcome.error?.status === 401 && ctx.principal === null;
-  // Auth runs first, right after the request arrived (server/app.ts times it).
-  recordSpan(
-    ctx,
-    'auth',
-    ctx.startedAt,
-    ctx.startedAt + ctx.timings.auth,
-    authFailed ? outcome.error : undefined,
-  );
-  endGenerateSpan(ctx, outcome.complete ? undefined : (outcome.error ?? undefined));
+  const end = ctx.end;
+  const error = end?.error ?? null;
+  const authFailed = error?.status === 401 && ctx.principal === null;
+  // Auth runs first, right after the request arrived.
+  recordSpan(ctx, 'auth', ctx.startedAt, ctx.startedAt + ctx.timings.auth, authFailed ? error : undefined);
+  endGenerateSpan(ctx, end?.complete ? undefined : (error ?? undefined));
   rt.ended = true;
   const root = rt.root;
   root.setAttributes({
     ...genAiRequestAttributes(ctx),
     ...genAiResponseAttributes(ctx),
-    'http.response.status_code': outcome.status,
-    'gateway.stream': ctx.stream,
-    'gateway.attempts': ctx.attempts,
-    'gateway.fallback_count': ctx.fallbackCount,
+    'http.response.status_code': end?.status ?? 500,
+    'gateway.stream': ctx.request?.stream === true,
+    'gateway.attempts': ctx.upstream.attempts,
+    'gateway.fallback_count': ctx.upstream.fallbackCount,
     'gateway.cache_status': ctx.cache.status ?? 'NONE',
   });
   if (ctx.costUsd !== null) root.setAttribute('gateway.cost_usd', ctx.costUsd);
-  if (outcome.error) recordError(root, outcome.error);
+  if (error) recordError(root, error);
   root.end(performance.timeOrigin + now);
+}
+
+const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Logs `request.end` with status, duration, route and tokens; errors at warn (4xx) or error (5xx). */
+function logRequestEnd(ctx: RequestContext, now: number, options: RequestTelemetryOptions): void {
+  const end = ctx.end;
+  const status = end?.status ?? 500;
+  const error: GatewayError | null = end?.error ?? null;
+  const deployment = servingDeployment(ctx);
+  const firstToken = ctx.outcome?.firstTokenAt ?? null;
+  const fields = {
+    event: 'request.end',
+    status,
+    duration_ms: round3(now - ctx.startedAt),
+    model: requestedModel(ctx),
+    stream: ctx.request?.stream === true,
+    provider: deployment?.provider ?? null,
+    upstream_model: servedModel(ctx) ?? deployment?.model ?? null,
+    user_id: ctx.principal?.userId ?? null,
+    attempts: ctx.upstream.attempts,
+    fallback_count: ctx.upstream.fallbackCount,
+    finish_reason: ctx.outcome?.finishReason ?? null,
+    input_tokens: ctx.usage?.prompt_tokens ?? null,
+    output_tokens: ctx.usage?.completion_tokens ?? null,
+    total_tokens: ctx.usage?.total_tokens ?? null,
+    ttft_ms: firstToken === null ? null : round3(firstToken - ctx.startedAt),
+    cache_status: ctx.cache.status,
+    cache_type: ctx.cache.type,
+    cost_usd: ctx.costUsd,
+    error_code: error?.code ?? null,
+    error_message: error ? options.redact(error.message) : null,
+    // An internal error's body says "the request id identifies it in the logs": this is where.
+    ...(error?.code === 'internal_error' ? { cause: describeCause(error.cause, options.redact) } : {}),
+    // Prompt and completion, only with LOG_BODIES=true (scrubbed and capped).
+    ...(options.bodies ? bodyFields(ctx, options.bodies) : {}),
+  };
+  // A 503 while shutting down is expected, not a failure of the gateway.
+  if (error && status >= 500 && error.code !== 'service_unavailable') ctx.log.error(fields, 'request failed');
+  else if (error) ctx.log.warn(fields, 'request rejected');
+  else ctx.log.info(fields, 'request completed');
+}
+
+/** What went wrong inside, for the log: type, message and stack, scrubbed of secrets. */
+function describeCause(cause: unknown, redact: Redactor): { type: string; message: string; stack?: string } {
+  if (cause instanceof Error) {
+    return {
+      type: cause.name,
+      message: redact(cause.message),
+      ...(cause.stack ? { stack: redact(cause.stack) } : {}),
+    };
+  }
+  return { type: typeof cause, message: redact(String(cause)) };
 }

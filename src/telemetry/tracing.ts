@@ -6,7 +6,7 @@
  *   gateway.request → auth, rate_limit.check, cache.lookup, provider.generate → provider.api_call (per attempt),
  *                     cost.calculate, cost.record
  *
- * Spans hang off the request context (`ctx.hookState.tracing`), not an async-local "active span": a stage
+ * Spans hang off the request context (the `TRACE` slot), not an async-local "active span": a stage
  * names the request it works for, so no context manager or global provider is registered.
  *
  * Features create their own stage spans with `withSpan` / `startChildSpan`, which are no-ops when tracing
@@ -30,7 +30,15 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { RequestContext } from '../pipeline/context.js';
+import type { Clock } from '../core/clock.js';
+import {
+  type RequestContext,
+  requestedModel,
+  Slot,
+  servedModel,
+  servingDeployment,
+} from '../core/context.js';
+import type { Outcome } from '../core/result.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -58,7 +66,7 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-/** One request's spans, kept in `ctx.hookState.tracing` (see request-telemetry.ts). */
+/** One request's spans, kept in the request's `TRACE` slot (see request-telemetry.ts). */
 export interface RequestTrace {
   readonly traceId: string;
   readonly root: Span;
@@ -93,8 +101,11 @@ export function epochMs(perfNow: number): number {
 
 /** The request's trace, when tracing is on and the request is traced. */
 export function requestTrace(ctx: RequestContext): RequestTrace | null {
-  return (ctx.hookState.tracing as RequestTrace | undefined) ?? null;
+  return TRACE.get(ctx) ?? null;
 }
+
+/** The slot holding a traced request's spans (set by the telemetry stage). */
+export const TRACE = new Slot<RequestTrace>('telemetry.trace');
 
 /**
  * Creates the tracer. Loads the OpenTelemetry SDK and exporter only when tracing is on.
@@ -104,7 +115,7 @@ export function requestTrace(ctx: RequestContext): RequestTrace | null {
  */
 export async function createTracing(
   options: TracingOptions,
-  deps: { metrics: Metrics; logger: Logger },
+  deps: { metrics: Metrics; logger: Logger; clock: Pick<Clock, 'now'> },
 ): Promise<Tracing> {
   if (!options.endpoint && !options.exporter) return DISABLED;
   const [sdk, core, resources, semconv] = await Promise.all([
@@ -164,15 +175,15 @@ export async function createTracing(
 /** Wraps an exporter so failed exports are counted and logged (rate-limited), never thrown. */
 function countingExporter(
   inner: SpanExporter,
-  deps: { metrics: Metrics; logger: Logger; success: number },
+  deps: { metrics: Metrics; logger: Logger; clock: Pick<Clock, 'now'>; success: number },
 ): SpanExporter {
-  let lastWarn = 0;
+  let lastWarn = Number.NEGATIVE_INFINITY;
   return {
     export(spans, done) {
       inner.export(spans, (result) => {
         if (result.code !== deps.success) {
           deps.metrics.dependencyErrors.inc({ dependency: 'tracing' });
-          const now = Date.now();
+          const now = deps.clock.now();
           if (now - lastWarn > 60_000) {
             lastWarn = now;
             deps.logger.warn(
@@ -273,20 +284,21 @@ export function generateContext(rt: RequestTrace, attributes: Attributes): Conte
  * Ends `provider.generate` if open (idempotent), with the answer's `gen_ai.*` attributes: the pipeline calls
  * it when a non-stream answer arrived or every attempt failed; a stream's ends with the request.
  */
-export function endGenerateSpan(ctx: RequestContext, error?: unknown): void {
+export function endGenerateSpan(ctx: RequestContext, error?: unknown, outcome?: Outcome): void {
   const rt = requestTrace(ctx);
   if (!rt?.generate?.span.isRecording()) return;
-  rt.generate.span.setAttributes(genAiResponseAttributes(ctx));
+  rt.generate.span.setAttributes(genAiResponseAttributes(ctx, outcome));
   endSpan(rt.generate.span, error);
 }
 
 /** `gen_ai.*` attributes of the request as asked (model, max tokens, temperature, top_p). */
 export function genAiRequestAttributes(ctx: RequestContext): Attributes {
   const attributes: Attributes = {
-    'gen_ai.operation.name': ctx.kind === 'embeddings' ? 'embeddings' : 'chat',
+    'gen_ai.operation.name': ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
   };
-  if (ctx.model) attributes['gen_ai.request.model'] = ctx.model;
-  const body = ctx.body as Record<string, unknown> | null;
+  const model = requestedModel(ctx);
+  if (model) attributes['gen_ai.request.model'] = model;
+  const body = (ctx.request?.body ?? null) as Record<string, unknown> | null;
   if (body) {
     const maxTokens = body.max_completion_tokens ?? body.max_tokens;
     if (typeof maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = maxTokens;
@@ -297,18 +309,25 @@ export function genAiRequestAttributes(ctx: RequestContext): Attributes {
 }
 
 /** `gen_ai.*` attributes of the answer: who served, which model, tokens, finish reason. */
-export function genAiResponseAttributes(ctx: RequestContext): Attributes {
+export function genAiResponseAttributes(
+  ctx: RequestContext,
+  outcome: Outcome | null = ctx.outcome,
+): Attributes {
   const attributes: Attributes = {};
-  if (ctx.deployment) {
-    attributes['gen_ai.system'] = ctx.deployment.provider;
-    attributes['gen_ai.provider.name'] = ctx.deployment.provider;
+  const deployment = outcome?.deployment ?? servingDeployment(ctx);
+  if (deployment) {
+    attributes['gen_ai.system'] = deployment.provider;
+    attributes['gen_ai.provider.name'] = deployment.provider;
   }
-  if (ctx.servedModel) attributes['gen_ai.response.model'] = ctx.servedModel;
-  if (ctx.usage) {
-    attributes['gen_ai.usage.input_tokens'] = ctx.usage.prompt_tokens;
-    attributes['gen_ai.usage.output_tokens'] = ctx.usage.completion_tokens;
+  const served = outcome?.servedModel ?? servedModel(ctx);
+  if (served) attributes['gen_ai.response.model'] = served;
+  const usage = ctx.usage ?? outcome?.usage ?? null;
+  if (usage) {
+    attributes['gen_ai.usage.input_tokens'] = usage.prompt_tokens;
+    attributes['gen_ai.usage.output_tokens'] = usage.completion_tokens;
   }
-  if (ctx.finishReason) attributes['gen_ai.response.finish_reasons'] = [ctx.finishReason];
+  const finish = outcome?.finishReason;
+  if (finish) attributes['gen_ai.response.finish_reasons'] = [finish];
   return attributes;
 }
 

@@ -61,7 +61,7 @@ describe('usage records survive a database outage', { skip }, () => {
         LOG_LEVEL: 'warn',
       },
     });
-    await gw.gateway.services.database().ready;
+    await gw.gateway.stores.database().ready;
   });
   after(async () => {
     await gw?.close();
@@ -142,7 +142,7 @@ describe('shutdown flushes the queue', { skip }, () => {
           USAGE_FLUSH_INTERVAL_MS: '600000',
         },
       });
-      await gw.gateway.services.database().ready;
+      await gw.gateway.stores.database().ready;
       for (let i = 0; i < 30; i++) {
         const res = await postJson(`${gw.url}/v1/chat/completions`, {
           model: 'gpt-4o-mini',

@@ -39,7 +39,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
         },
       });
       chatUrl = `${gw.url}/v1/chat/completions`;
-      await gw.gateway.services.database().ready;
+      await gw.gateway.stores.database().ready;
     });
     after(async () => {
       await gw?.close();
@@ -47,7 +47,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       await database?.drop();
     });
 
-    const db = () => gw.gateway.services.database().db;
+    const db = () => gw.gateway.stores.database().db;
     const record = async (requestId: string) => {
       for (let i = 0; i < 500; i++) {
         const row = await db()
@@ -174,7 +174,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     });
 
     test('the summary and daily reports equal a direct SQL sum', async () => {
-      await gw.gateway.services.database().ready;
+      await gw.gateway.stores.database().ready;
       const today = new Date().toISOString().slice(0, 10);
       const res = await admin(`/admin/costs/summary?start_date=${today}`);
       assert.equal(res.status, 200);

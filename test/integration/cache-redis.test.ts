@@ -222,7 +222,7 @@ describe('Redis stopped mid-run', { skip }, () => {
     assert.match(metrics, /llm_dependency_errors_total\{dependency="redis"\} [1-9]/);
 
     await server.start();
-    assert.ok(await gw.gateway.services.redis?.waitReady(10_000), 'reconnected');
+    assert.ok(await gw.gateway.stores.redis?.waitReady(10_000), 'reconnected');
     const fresh = deterministic('after the outage');
     await (await postJson(url, fresh)).text();
     await waitFor(async () => {

@@ -21,7 +21,7 @@ describe('API keys on PGlite', () => {
   });
 
   test('create, use, revoke, audit', async () => {
-    assert.equal(gw.gateway.services.database().kind, 'pglite');
+    assert.equal(gw.gateway.stores.database().kind, 'pglite');
     const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const created = await fetch(`${gw.url}/admin/keys`, {
       method: 'POST',

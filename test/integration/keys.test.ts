@@ -77,7 +77,7 @@ describe('API keys in PostgreSQL', { skip }, () => {
     const env = { DATABASE_URL: db.url, GATEWAY_ADMIN_KEY: ADMIN, AUTH_REFRESH_INTERVAL_MS: '200' };
     a = await startGateway({ mock, env });
     b = await startGateway({ mock, env });
-    assert.equal(a.gateway.services.config.auth.mode, 'keys', 'GATEWAY_ADMIN_KEY turns keys on');
+    assert.equal(a.gateway.config.auth.mode, 'keys', 'GATEWAY_ADMIN_KEY turns keys on');
   });
   after(async () => {
     await a?.close();

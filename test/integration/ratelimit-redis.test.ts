@@ -124,7 +124,7 @@ describe('two instances sharing Redis', { skip }, () => {
 
   test('instances whose clocks differ by two hours still enforce one global limit (Redis TIME)', async () => {
     const [a, b] = await pair([3_600_000, -3_600_000]);
-    assert.ok(Math.abs(a.gateway.services.clock.now() - b.gateway.services.clock.now() - 7_200_000) < 1_000);
+    assert.ok(Math.abs(a.gateway.clock.now() - b.gateway.clock.now() - 7_200_000) < 1_000);
     const statuses = await burst(a, b, 'skewed-user', 16);
     assert.equal(statuses.filter((s) => s === 200).length, 5, statuses.join(','));
   });
@@ -179,7 +179,7 @@ describe('Redis stopped mid-run', { skip }, () => {
     // A restarted Redis is empty: the bucket starts full, and the script cache is empty too, so the next
     // EVALSHA gets NOSCRIPT and ioredis reloads the script (the requests below go through that path).
     await redis.start();
-    assert.equal(await gw.gateway.services.redis?.waitReady(10_000), true, 'reconnects by itself');
+    assert.equal(await gw.gateway.stores.redis?.waitReady(10_000), true, 'reconnects by itself');
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await chat(gw, 'u');

@@ -2,7 +2,9 @@
  * The configured parts of the semantic cache, from the `cache.semantic` config section: the embedder
  * (`local` USE-Lite in process, or `provider`: an OpenAI-compatible /v1/embeddings) and the match guard.
  */
-import type { GatewayServices } from '../../gateway.js';
+import type { CacheConfig } from '../../config/schema.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Metrics } from '../../telemetry/metrics.js';
 import { createEmbedder } from './embedders.js';
 import { createMatchGuard } from './guards.js';
 import type { Embedder, MatchGuard } from './types.js';
@@ -13,24 +15,33 @@ import type { Embedder, MatchGuard } from './types.js';
  * `SEMANTIC_CACHE_EMBEDDING_API_KEY` when the gateway requires keys.
  *
  * @example
- * const embedder = createConfiguredEmbedder(services); // local: starts loading its model at once
+ * const embedder = createConfiguredEmbedder(config.cache.semantic, deps); // local: starts loading its model at once
  */
-export function createConfiguredEmbedder(services: GatewayServices): Embedder {
-  const settings = services.config.cache.semantic;
-  const apiKey = services.env.SEMANTIC_CACHE_EMBEDDING_API_KEY;
+export function createConfiguredEmbedder(settings: CacheConfig['semantic'], deps: EmbedderDeps): Embedder {
+  const apiKey = deps.embeddingApiKey;
   return createEmbedder(
     {
       kind: settings.embedder,
       model: settings.embedding_model,
-      baseUrl: settings.embedding_base_url ?? `http://127.0.0.1:${services.config.server.port}`,
+      baseUrl: settings.embedding_base_url ?? deps.selfUrl,
       ...(apiKey ? { apiKey } : {}),
     },
-    { logger: services.logger, metrics: services.metrics },
+    { logger: deps.logger, metrics: deps.metrics },
   );
 }
 
+/** What the configured embedder needs besides its settings. */
+export interface EmbedderDeps {
+  logger: Logger;
+  metrics: Metrics;
+  /** This gateway's own base URL (`http://127.0.0.1:<port>`), the provider embedder's default. */
+  selfUrl: string;
+  /** `SEMANTIC_CACHE_EMBEDDING_API_KEY`, when the gateway requires keys. */
+  embeddingApiKey: string | undefined;
+}
+
 /** The configured guard: `SEMANTIC_CACHE_THRESHOLD`, else the guard module's measured default. */
-export function createConfiguredGuard(services: GatewayServices): MatchGuard {
-  const threshold = services.config.cache.semantic.threshold;
+export function createConfiguredGuard(settings: CacheConfig['semantic']): MatchGuard {
+  const threshold = settings.threshold;
   return createMatchGuard(threshold === undefined ? {} : { threshold });
 }

@@ -4,12 +4,13 @@
  *
  * Near-passthrough: the client's body goes upstream with only `model` replaced. For streams the gateway
  * always asks for usage (`stream_options.include_usage`) so it can account for every stream; the pipeline
- * strips the usage chunk again when the client did not ask for it.
+ * strips the usage chunk again when the client did not ask for it. Chunks keep the text they were
+ * parsed from, so the chat codec can pass them through without re-serialising.
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
-import { parseEventJson, readSse, streamCutOff } from '../sse.js';
+import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
   ChatCompletion,
@@ -132,6 +133,7 @@ async function* readChunks(
         provider,
       );
     }
+    keepRawText(chunk, event.data);
     yield chunk;
   }
   throw streamCutOff(provider);

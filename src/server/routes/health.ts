@@ -10,7 +10,9 @@ export interface Lifecycle {
 }
 
 /** A dependency's answer for /health: `down` degrades the gateway but never makes it unready. */
-export type DependencyCheck = () => Promise<{ status: string; [detail: string]: unknown }>;
+export type { DependencyCheck } from '../../core/feature.js';
+
+import type { DependencyCheck } from '../../core/feature.js';
 
 export function registerHealthRoutes(
   app: FastifyInstance,

@@ -3,9 +3,9 @@
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../errors.js';
+import { GatewayError } from '../../core/errors.js';
+import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
 import type { ModelResolver } from '../../routing/resolver.js';
-import { ErrorResponseSchema } from '../schemas/common.js';
 
 const ModelSchema = T.Object({
   id: T.String(),

@@ -1,45 +1,40 @@
 /**
- * The chat request lifecycle after validation and auth: walk the route's deployments in order (fallback),
- * retry each on retriable errors, bound every attempt and the whole request by timeouts, and for streams
- * hand back the upstream stream once its first substantive chunk arrived — the point after which nothing is
- * retried.
+ * The call stage (DESIGN §5): the pipeline's terminal step. Walks the request's route plan in order
+ * (fallback), retries each deployment on retriable errors, bounds every attempt and the whole request by
+ * timeouts, and produces the one `Result`: a whole answer, or the upstream stream once its first substantive
+ * chunk arrived — the point after which nothing is retried. It is the only writer of `ctx.upstream`.
  */
-import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../errors.js';
+import type { Clock } from '../core/clock.js';
+import type { RequestContext } from '../core/context.js';
+import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
+import {
+  completionResult,
+  embeddingResult,
+  type JsonResult,
+  type OpenedStream,
+  type Result,
+  streamResult,
+} from '../core/result.js';
+import type { Next } from '../core/stage.js';
 import { streamCutOff } from '../providers/sse.js';
-import type {
-  CallOptions,
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatRequest,
-  ChunkStream,
-  EmbeddingRequest,
-  EmbeddingResponse,
-} from '../providers/types.js';
-import { backoffCeiling, type RetryClock, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import type { CallOptions, ChatCompletionChunk, ChunkStream } from '../providers/types.js';
+import { backoffCeiling, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
-import type { OpenedStream, RequestContext } from './context.js';
 
-export interface ChatPipelineOptions {
+export interface CallStageOptions {
   retry: RetryPolicy;
-  clock: RetryClock;
+  clock: Clock;
   /** Per attempt: until the answer (non-stream) or the first chunk (stream). */
   attemptTimeoutMs: number;
   /** All attempts of one request (streams: until the first chunk). */
   totalTimeoutMs: number;
-  /** Strategies, circuit breakers and latency tracking; without it, deployments are tried in route order. */
+  /** Circuit breakers, fallback counting and latency tracking; without it, no breakers. */
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
   instrument?: AttemptInstrumentation;
-}
-
-export interface ChatPipeline {
-  complete(ctx: RequestContext, req: ChatRequest): Promise<ChatCompletion>;
-  openStream(ctx: RequestContext, req: ChatRequest): Promise<OpenedStream>;
-  /** Embeddings take the same route, retries, fallback and timeouts as a non-stream completion. */
-  embed(ctx: RequestContext, req: EmbeddingRequest): Promise<EmbeddingResponse>;
 }
 
 interface Attempt<T> {
@@ -48,8 +43,8 @@ interface Attempt<T> {
   release(complete: boolean): void;
 }
 
-/** Creates the pipeline. `ctx.route` must be set before calling it. */
-export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
+/** Creates the call stage. `ctx.request` and `ctx.route` (and, with a router, `ctx.plan`) must be set. */
+export function createCallStage(options: CallStageOptions): Next {
   const { clock, router } = options;
 
   /**
@@ -79,8 +74,8 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
         new TimeoutError(`${d.provider} did not answer within ${options.attemptTimeoutMs} ms.`, d.provider),
       );
     }, options.attemptTimeoutMs);
-    ctx.attempts++;
-    ctx.deployment = d;
+    ctx.upstream.attempts++;
+    ctx.upstream.deployment = d;
     const started = clock.now();
     const probe = options.instrument?.start(ctx, d);
     let pending: Promise<T> | undefined;
@@ -130,7 +125,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     const route = ctx.route;
     if (!route) throw new Error('pipeline called without a route');
     const deadline = clock.now() + options.totalTimeoutMs;
-    const order = router ? router.order(ctx, route) : route.deployments;
+    const order = ctx.plan ?? route.deployments;
     const tried: TriedDeployment[] = [];
     let lastError: unknown;
     let moved: { from: string; reason: string } | null = null;
@@ -214,7 +209,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
     moved: { from: string; reason: string },
     to: string,
   ): void {
-    ctx.fallbackCount++;
+    ctx.upstream.fallbackCount++;
     router?.countFallback(moved.from, to);
     // Skipping an open breaker is routine (its opening was logged once, as a warning): info level.
     ctx.log[moved.reason === 'circuit_open' ? 'info' : 'warn'](
@@ -226,7 +221,7 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
   /** Aborts the request when the total deadline passes; returns the canceller. */
   function armDeadline(ctx: RequestContext): () => void {
     const timer = setTimeout(() => {
-      const provider = ctx.deployment?.provider ?? 'upstream';
+      const provider = ctx.upstream.deployment?.provider ?? 'upstream';
       ctx.abort.abort(
         new TimeoutError(`No answer within the total timeout of ${options.totalTimeoutMs} ms.`, provider),
       );
@@ -238,79 +233,71 @@ export function createChatPipeline(options: ChatPipelineOptions): ChatPipeline {
   async function generate<T>(
     ctx: RequestContext,
     run: (d: Deployment, call: CallOptions) => Promise<T>,
-    settle: (value: T) => void,
-  ): Promise<T> {
+    toResult: (value: T, deployment: Deployment | null) => JsonResult,
+  ): Promise<JsonResult> {
     const disarm = armDeadline(ctx);
     try {
       const { value } = await overRoute(ctx, run, false);
-      settle(value);
-      return value;
+      const result = toResult(value, ctx.upstream.deployment);
+      endGenerateSpan(ctx, undefined, result.outcome);
+      return result;
     } catch (err) {
       endGenerateSpan(ctx, err);
       throw err;
     } finally {
       disarm();
-      endGenerateSpan(ctx);
     }
   }
-  return {
-    complete: (ctx, req) =>
-      generate(
-        ctx,
-        (d, call) => d.adapter.chat(req, call),
-        (value) => {
-          ctx.usage = value.usage ?? null;
-          ctx.servedModel = typeof value.model === 'string' ? value.model : null;
-          ctx.finishReason = value.choices[0]?.finish_reason ?? null;
-        },
-      ),
 
-    embed: (ctx, req) =>
-      generate(
+  async function openStream(
+    ctx: RequestContext,
+    run: (d: Deployment, call: CallOptions) => Promise<ChunkStream>,
+  ): Promise<OpenedStream> {
+    const disarm = armDeadline(ctx);
+    try {
+      const opened = await overRoute(
         ctx,
-        (d, call) => d.adapter.embed(req, call),
-        (value) => {
-          const usage = value.usage;
-          ctx.usage = usage
-            ? { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: usage.total_tokens }
-            : null;
-          ctx.servedModel = typeof value.model === 'string' ? value.model : null;
+        async (d, call) => {
+          const rest = (await run(d, call))[Symbol.asyncIterator]();
+          return { head: await readHead(d.provider, rest), rest };
         },
-      ),
+        true,
+        (late) => void late.rest.return?.(),
+      );
+      let closed = false;
+      return {
+        head: opened.value.head,
+        rest: opened.value.rest,
+        close(complete) {
+          if (closed) return;
+          closed = true;
+          opened.release(complete);
+          if (!complete) void opened.value.rest.return?.();
+        },
+      };
+    } catch (err) {
+      endGenerateSpan(ctx, err);
+      throw err;
+    } finally {
+      disarm();
+    }
+  }
 
-    async openStream(ctx, req) {
-      const disarm = armDeadline(ctx);
-      try {
-        const opened = await overRoute(
-          ctx,
-          async (d, call) => {
-            const stream: ChunkStream = await d.adapter.chatStream(req, call);
-            const rest = stream[Symbol.asyncIterator]();
-            return { head: await readHead(d.provider, rest), rest };
-          },
-          true,
-          (late) => void late.rest.return?.(),
-        );
-        const model = opened.value.head[0]?.model;
-        ctx.servedModel = typeof model === 'string' ? model : null;
-        let closed = false;
-        return {
-          head: opened.value.head,
-          rest: opened.value.rest,
-          close(complete) {
-            if (closed) return;
-            closed = true;
-            opened.release(complete);
-            if (!complete) void opened.value.rest.return?.();
-          },
-        };
-      } catch (err) {
-        endGenerateSpan(ctx, err);
-        throw err;
-      } finally {
-        disarm();
-      }
-    },
+  return async (ctx): Promise<Result> => {
+    const request = ctx.request;
+    if (!request) throw new Error('call stage reached without a decoded request');
+    if (request.kind === 'embeddings') {
+      return generate(ctx, (d, call) => d.adapter.embed(request.body, call), embeddingResult);
+    }
+    if (!request.stream) {
+      return generate(
+        ctx,
+        (d, call) => d.adapter.chat(request.body, call),
+        (value, deployment) => completionResult(value, 'upstream', deployment),
+      );
+    }
+    const opened = await openStream(ctx, (d, call) => d.adapter.chatStream(request.body, call));
+    return streamResult(opened, 'upstream', ctx.upstream.deployment, () => clock.now());
   };
 }
 

@@ -4,7 +4,7 @@
  * generated from it. Unknown fields are allowed: OpenAI-compatible upstreams receive them unchanged.
  */
 import { Type as T } from '@sinclair/typebox';
-import { nullable } from './common.js';
+import { nullable } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 

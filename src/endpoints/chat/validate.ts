@@ -2,8 +2,8 @@
  * Checks the schema cannot express: cross-field rules of Chat Completions. Each failure is a 422 naming
  * the field, so nothing malformed reaches a provider.
  */
-import { ValidationError } from '../errors.js';
-import type { ChatRequest } from '../providers/types.js';
+import { ValidationError } from '../../core/errors.js';
+import type { ChatRequest } from '../../providers/types.js';
 
 /** @throws ValidationError */
 export function validateChatRequest(req: ChatRequest): void {

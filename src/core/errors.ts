@@ -1,0 +1,257 @@
+/**
+ * The gateway's one error catalogue.
+ *
+ * Every failure the gateway reports is a `GatewayError`: a stable `code`, the HTTP `status` the client gets,
+ * the OpenAI envelope `type`, the request field it is about (`param`), whether trying again could help
+ * (`isRetryable`) and, for rate limits, how long to wait. `server/error-envelope.ts` is the only place that
+ * turns one into the OpenAI error body.
+ *
+ * Provider-side failures extend `ProviderError` (DESIGN §4): `RateLimitError`, `AuthError`, `TimeoutError`,
+ * `InvalidRequestError`, `ProviderUnavailableError`. Retry and fallback look only at `isRetryable` and
+ * `retryAfterMs`.
+ */
+
+/** Stable machine-readable codes, sent as `error.code`. */
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'model_not_found'
+  | 'provider_not_configured'
+  | 'unsupported_parameter'
+  | 'invalid_api_key'
+  | 'model_not_allowed'
+  | 'request_too_large'
+  | 'rate_limit_exceeded'
+  | 'budget_exceeded'
+  | 'upstream_bad_request'
+  | 'upstream_rate_limited'
+  | 'provider_auth_failed'
+  | 'upstream_timeout'
+  | 'provider_unavailable'
+  | 'upstream_stream_error'
+  | 'service_unavailable'
+  | 'client_closed'
+  | 'internal_error';
+
+/** The `error.type` values of the OpenAI envelope that the gateway uses (DESIGN §3). */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'rate_limit_error'
+  | 'budget_exceeded'
+  | 'provider_authentication_error'
+  | 'timeout_error'
+  | 'provider_unavailable_error'
+  | 'internal_error';
+
+export interface GatewayErrorOptions {
+  param?: string | null;
+  cause?: unknown;
+  retryAfterMs?: number;
+}
+
+/** Base of every error the gateway reports. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  /** Milliseconds the client (or the retry loop) should wait before trying again, when known. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    code: ErrorCode,
+    status: number,
+    type: ErrorType,
+    options: GatewayErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.type = type;
+    this.param = options.param ?? null;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  /** Whether the same request may succeed when tried again (retry, fallback). */
+  get isRetryable(): boolean {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Client-side errors: the request itself is at fault or not allowed.
+
+/** 400: the body is not JSON, the model is unknown, a feature is not supported by the chosen provider. */
+export class BadRequestError extends GatewayError {
+  constructor(message: string, code: ErrorCode = 'invalid_request', options: GatewayErrorOptions = {}) {
+    super(message, code, 400, 'invalid_request_error', options);
+  }
+}
+
+/** 422: the body is JSON but violates the schema; `param` names the field (e.g. `messages[2].role`). */
+export class ValidationError extends GatewayError {
+  constructor(message: string, param: string | null) {
+    super(message, 'invalid_request', 422, 'invalid_request_error', { param });
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor(message: string) {
+    super(message, 'not_found', 404, 'invalid_request_error');
+  }
+}
+
+export class UnsupportedMediaTypeError extends GatewayError {
+  constructor(message: string) {
+    super(message, 'unsupported_media_type', 415, 'invalid_request_error');
+  }
+}
+
+export class PayloadTooLargeError extends GatewayError {
+  constructor(limitBytes: number) {
+    super(
+      `Request body is larger than the limit of ${limitBytes} bytes.`,
+      'request_too_large',
+      413,
+      'invalid_request_error',
+    );
+  }
+}
+
+/** 401: missing, unknown, expired or revoked gateway key. */
+export class AuthenticationError extends GatewayError {
+  constructor(message = 'Missing or invalid API key. Send it as "Authorization: Bearer <key>".') {
+    super(message, 'invalid_api_key', 401, 'authentication_error');
+  }
+}
+
+/** 403: the key is valid but may not use this model. */
+export class PermissionDeniedError extends GatewayError {
+  constructor(message: string, param: string | null = 'model') {
+    super(message, 'model_not_allowed', 403, 'permission_error', { param });
+  }
+}
+
+/** 429 from the gateway's own limits (rate limit or budget). */
+export class GatewayRateLimitError extends GatewayError {
+  constructor(message: string, retryAfterMs: number, code: 'rate_limit_exceeded' | 'budget_exceeded') {
+    super(message, code, 429, code === 'budget_exceeded' ? 'budget_exceeded' : 'rate_limit_error', {
+      retryAfterMs,
+    });
+  }
+}
+
+/** 503 while the gateway is shutting down. */
+export class ServiceUnavailableError extends GatewayError {
+  constructor(message: string) {
+    super(message, 'service_unavailable', 503, 'provider_unavailable_error');
+  }
+}
+
+/** The client went away; the upstream call is aborted. Nobody reads the answer (499 in logs). */
+export class ClientClosedError extends GatewayError {
+  constructor() {
+    super(
+      'The client closed the connection before the answer was complete.',
+      'client_closed',
+      499,
+      'invalid_request_error',
+    );
+  }
+}
+
+export class InternalError extends GatewayError {
+  constructor(cause?: unknown) {
+    super(
+      'The gateway failed unexpectedly. The request id identifies it in the logs.',
+      'internal_error',
+      500,
+      'internal_error',
+      {
+        cause,
+      },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Provider-side errors (DESIGN §4). `provider` is the configured provider name, `upstreamStatus` the HTTP
+// status the provider answered with (undefined for network failures).
+
+export interface ProviderErrorOptions extends GatewayErrorOptions {
+  upstreamStatus?: number;
+}
+
+export class ProviderError extends GatewayError {
+  readonly provider: string;
+  readonly upstreamStatus: number | undefined;
+
+  constructor(
+    message: string,
+    provider: string,
+    code: ErrorCode,
+    status: number,
+    type: ErrorType,
+    options: ProviderErrorOptions = {},
+  ) {
+    super(message, code, status, type, options);
+    this.provider = provider;
+    this.upstreamStatus = options.upstreamStatus;
+  }
+}
+
+/** The provider rate-limited us (429). Retriable; `retryAfterMs` from its `Retry-After` when sent. */
+export class RateLimitError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'upstream_rate_limited', 429, 'rate_limit_error', options);
+  }
+  override get isRetryable(): boolean {
+    return true;
+  }
+}
+
+/** The provider refused our credentials (401/403). Permanent. */
+export class AuthError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'provider_auth_failed', 401, 'provider_authentication_error', options);
+  }
+}
+
+/** No answer in time (attempt or total timeout, 408/504 from the provider). Retriable. */
+export class TimeoutError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'upstream_timeout', 504, 'timeout_error', options);
+  }
+  override get isRetryable(): boolean {
+    return true;
+  }
+}
+
+/** The provider rejected the request as invalid (400, 404, 422 …). Permanent; the client must change it. */
+export class InvalidRequestError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'upstream_bad_request', 400, 'invalid_request_error', options);
+  }
+}
+
+/** 5xx, connection refused or reset, malformed answer, stream cut off. Retriable. */
+export class ProviderUnavailableError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'provider_unavailable', 502, 'provider_unavailable_error', options);
+  }
+  override get isRetryable(): boolean {
+    return true;
+  }
+}
+
+/** Wraps anything thrown into a `GatewayError` (unknown errors become `InternalError`). */
+export function asGatewayError(err: unknown): GatewayError {
+  return err instanceof GatewayError ? err : new InternalError(err);
+}

@@ -1,0 +1,72 @@
+/**
+ * The feature contract (DESIGN §2). A feature (auth, rate limits, budgets, cache, routing, accounting,
+ * telemetry …) contributes stages and settle steps (picked by name in `pipeline/pipeline.ts`), admin routes
+ * (a route table the server mounts — features never import Fastify), a health check, and `close()`.
+ */
+import type { TSchema } from '@sinclair/typebox';
+
+/** What a health check reports (`GET /health`). */
+export type DependencyCheck = () => Promise<{ status: string; [detail: string]: unknown }>;
+
+/** An admin request as a route handler sees it: already authorised with the admin key and validated. */
+export interface AdminRequest {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly body: unknown;
+  /** The request id (for the audit log). */
+  readonly id: string;
+  /** The caller's address (for the audit log). */
+  readonly ip: string;
+}
+
+/** An answer with a status other than 200. */
+export interface AdminReply {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** One admin endpoint: method, path (Fastify syntax, `:id`), JSON schemas of its inputs, and the handler. */
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly summary: string;
+  readonly params?: TSchema;
+  readonly querystring?: TSchema | Record<string, unknown>;
+  readonly body?: TSchema;
+  /** A missing body means `{}` (for POSTs whose fields are all optional). */
+  readonly emptyBodyIsObject?: boolean;
+  /** Resolves with the JSON body (200), or `withStatus(status, body)`; throws a GatewayError to fail. */
+  handler(request: AdminRequest): Promise<unknown>;
+}
+
+/** Whether a handler's value is an `AdminReply`. */
+export function isAdminReply(value: unknown): value is AdminReply {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [REPLY]?: true })[REPLY] === true &&
+    typeof (value as AdminReply).status === 'number'
+  );
+}
+
+const REPLY = Symbol('admin.reply');
+
+/** Marks a reply (used by `reply`). */
+function tag(value: AdminReply): AdminReply {
+  Object.defineProperty(value, REPLY, { value: true, enumerable: false });
+  return value;
+}
+
+/** A non-200 admin answer, tagged so a handler's plain object is never mistaken for one. */
+export function withStatus(status: number, body: unknown): AdminReply {
+  return tag({ status, body });
+}
+
+export interface Feature {
+  readonly name: string;
+  /** Admin endpoints, mounted under the admin-key guard by the server. */
+  readonly routes?: readonly AdminRoute[];
+  readonly health?: DependencyCheck;
+  /** Called after the server stopped serving: flush queues. Bounded by the feature itself. */
+  close?(): Promise<void>;
+}

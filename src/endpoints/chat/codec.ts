@@ -1,0 +1,59 @@
+/**
+ * The Chat Completions codec (`POST /v1/chat/completions`): OpenAI's request and answer are the canonical
+ * shapes, so decoding is parse + validate and encoding is the answer itself. Streams are written as
+ * `data: <chat.completion.chunk>\n\n` events ending with `data: [DONE]`.
+ *
+ * Stream chunks from an OpenAI-compatible upstream pass through as the bytes the upstream sent (no
+ * re-serialisation) unless the chunk must change: the usage the gateway asked for on the client's behalf is
+ * stripped again when the client did not ask for it (`stream_options.include_usage`).
+ */
+import type { CanonicalRequest } from '../../core/context.js';
+import type { EndpointCodec } from '../../core/endpoint.js';
+import { rawChunkText } from '../../providers/sse.js';
+import type { ChatCompletionChunk, ChatRequest } from '../../providers/types.js';
+import type { createSchemaCompiler } from '../compile.js';
+import { parseJsonBody } from '../json.js';
+import { ChatRequestSchema } from './schema.js';
+import { validateChatRequest } from './validate.js';
+
+export const CHAT_PATH = '/v1/chat/completions';
+
+const USAGE_NULL_TAIL = ',"usage":null}';
+
+/** Creates the codec (its schema validator is compiled here, once). */
+export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>): EndpointCodec {
+  const validate = compile<ChatRequest>(ChatRequestSchema);
+  return {
+    name: 'chat',
+    path: CHAT_PATH,
+    summary: 'Create a chat completion (OpenAI-compatible)',
+    bodySchema: ChatRequestSchema,
+    decode(raw) {
+      const body = validate(parseJsonBody(raw));
+      validateChatRequest(body);
+      return { kind: 'chat', model: body.model, stream: body.stream === true, body };
+    },
+    encode: (result) => result.body,
+    stream: {
+      chunk: writeChunk,
+      done: 'data: [DONE]\n\n',
+      error: (body) => `data: ${JSON.stringify(body)}\n\n`,
+    },
+  };
+}
+
+/** One chunk as an SSE event, without the usage the client did not ask for. */
+function writeChunk(request: CanonicalRequest, chunk: ChatCompletionChunk): string | null {
+  const includeUsage = request.kind === 'chat' && request.body.stream_options?.include_usage === true;
+  const raw = rawChunkText(chunk);
+  if (includeUsage || chunk.usage === undefined) {
+    return `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
+  }
+  if (chunk.usage !== null && chunk.choices.length === 0) return null; // the usage-only chunk
+  // `"usage": null` on every chunk (the gateway asked for usage): cut it from the upstream's bytes.
+  if (chunk.usage === null && raw?.endsWith(USAGE_NULL_TAIL)) {
+    return `data: ${raw.slice(0, -USAGE_NULL_TAIL.length)}}\n\n`;
+  }
+  const { usage: _dropped, ...rest } = chunk;
+  return `data: ${JSON.stringify(rest)}\n\n`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Parsing an inbound JSON body at the boundary: a safe parser (a body with `__proto__` or
+ * `constructor.prototype` keys is refused, as Fastify's own parser does) and a nesting limit. Deeply nested
+ * JSON parses fine but overflows the stack of every recursive walker after it (`JSON.stringify` when the
+ * body is forwarded upstream, translators, loggers): it is refused here with a 400.
+ */
+import sjson from 'secure-json-parse';
+import { BadRequestError } from '../core/errors.js';
+
+/** Default nesting limit: far beyond any real request (tool schemas nest a few dozen levels at most). */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Parses a request body. @throws BadRequestError (`invalid_json`) for anything that is not safe JSON, and
+ * (`invalid_request`) for bodies nested deeper than `maxDepth`.
+ */
+export function parseJsonBody(raw: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  let value: unknown;
+  try {
+    if (raw.trim() === '') throw new SyntaxError('empty body');
+    value = sjson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw new BadRequestError('The request body is not valid JSON.', 'invalid_json');
+  }
+  if (exceedsDepth(value, maxDepth)) {
+    throw new BadRequestError(`The request body nests deeper than ${maxDepth} levels.`, 'invalid_request');
+  }
+  return value;
+}
+
+/** Whether objects/arrays nest deeper than `max` (the root container is level 1). Iterative: no recursion. */
+export function exceedsDepth(value: unknown, max: number): boolean {
+  const nodes: unknown[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop() as number;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}

@@ -1,0 +1,41 @@
+/**
+ * Mounts the features' admin route table (DESIGN §2: features contribute routes without importing
+ * Fastify). Every route is under `/admin/`, where the app's `onRequest` hook requires the admin key; inputs
+ * are validated by Fastify against the route's schemas (a violation is a 422 naming the field).
+ */
+import type { FastifyInstance } from 'fastify';
+import { type AdminRoute, isAdminReply } from '../core/feature.js';
+
+export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRoute[]): void {
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      schema: {
+        tags: ['Admin'],
+        summary: route.summary,
+        ...(route.params ? { params: route.params } : {}),
+        ...(route.querystring ? { querystring: route.querystring } : {}),
+        ...(route.body ? { body: route.body } : {}),
+      },
+      ...(route.emptyBodyIsObject
+        ? {
+            preValidation: async (request) => {
+              request.body ??= {};
+            },
+          }
+        : {}),
+      handler: async (request, reply) => {
+        const value = await route.handler({
+          params: (request.params ?? {}) as Record<string, string>,
+          query: (request.query ?? {}) as Record<string, unknown>,
+          body: request.body,
+          id: request.id,
+          ip: request.ip,
+        });
+        if (isAdminReply(value)) return reply.code(value.status).send(value.body);
+        return value;
+      },
+    });
+  }
+}

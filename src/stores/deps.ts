@@ -1,0 +1,19 @@
+/**
+ * What every feature factory receives besides its config slice: the stores (built once by the composition
+ * root), the logger, the metrics registry and the clock.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Database } from './database.js';
+import type { RedisStore } from './redis.js';
+
+export interface FeatureDeps {
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  /** The shared Redis connection; null when REDIS_URL is not set (memory backends then). */
+  redis: RedisStore | null;
+  /** The database, opened (and migrated, in the background) on first use. */
+  database(): Database;
+}
