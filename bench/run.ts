@@ -33,6 +33,7 @@ import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import {
   buildGateway,
+  buildRevision,
   formatJson,
   nginxAvailable,
   type Proc,
@@ -61,6 +62,9 @@ const { values: opts } = parseArgs({
     peers: { type: 'string', default: 'portkey,nginx,node-bare' },
     // Also measure the gateway compiled to JavaScript (tsc) next to the tsx default.
     'skip-compiled': { type: 'boolean', default: false },
+    // A git revision (e.g. the previous release) built and measured with the production features next to
+    // this checkout's build, in the same run: variants prod-baseline and prod-compiled.
+    baseline: { type: 'string' },
     // Extra env for every gateway variant, e.g. --gateway-env LOG_LEVEL=warn (experiments).
     'gateway-env': { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
@@ -165,6 +169,7 @@ interface GatewayVariant {
 }
 
 let compiled: { entry: string } | { error: string } | null = null;
+let baseline: { entry: string } | { error: string } | null = null;
 
 const gatewayEnv = Object.fromEntries(
   (opts['gateway-env'] as string[]).map((kv) => [
@@ -246,6 +251,27 @@ function variants(): GatewayVariant[] {
       keys: true,
       probes: [probeKeys, probeRateLimit, probeAccounting],
     });
+  }
+  if (baseline && compiled && (only.has('overhead') || only.has('throughput') || only.has('features'))) {
+    const prod = {
+      env: { ...RATE_LIMIT_ENV, ...db, ...budgets },
+      keys: true,
+      probes: [probeKeys, probeRateLimit, probeAccounting],
+    };
+    v.push(
+      {
+        name: 'prod-baseline',
+        description: `production features, baseline build (${opts.baseline}, compiled)`,
+        ...prod,
+        entry: 'entry' in baseline ? baseline.entry : baseline,
+      },
+      {
+        name: 'prod-compiled',
+        description: 'production features, this build (compiled)',
+        ...prod,
+        entry: 'entry' in compiled ? compiled.entry : compiled,
+      },
+    );
   }
   if (only.has('features')) {
     v.push(
@@ -417,10 +443,16 @@ async function startTargets(): Promise<void> {
     `pinning: ${pin ? `load+upstream on CPU ${LOAD_CPUS}, proxies on CPU ${PROXY_CPUS}${pinnedSelf ? '' : ' (could not pin this process)'}` : 'off'}`,
   );
   if (only.has('overhead') || only.has('throughput') || only.has('features')) await createBenchDatabase();
-  if (!opts['skip-compiled'] && (only.has('overhead') || only.has('throughput'))) {
+  const wantsCompiled =
+    only.has('overhead') || only.has('throughput') || (opts.baseline && only.has('features'));
+  if (!opts['skip-compiled'] && wantsCompiled) {
     const built = buildGateway(join(tmp, 'dist'));
     compiled = built;
     log(`compiled gateway: ${'entry' in built ? built.entry : built.error}`);
+  }
+  if (opts.baseline) {
+    baseline = buildRevision(opts.baseline, join(tmp, 'baseline'));
+    log(`baseline ${opts.baseline}: ${'entry' in baseline ? baseline.entry : baseline.error}`);
   }
   mock = await startMock('mock', tmp, LOAD_CPUS, { chunks: 20 });
   procs.push(mock);
@@ -551,13 +583,15 @@ interface Point {
 function points(): Point[] {
   const p: Point[] = [];
   const proxies = ['direct', 'ours', 'ours-compiled', 'ours-prod', 'portkey', 'nginx', 'node-bare'];
+  // With --baseline: this build and the baseline, both compiled, production features on.
+  const versus = baseline ? ['prod-baseline', 'prod-compiled'] : [];
   if (only.has('overhead')) {
     for (const rate of rates) {
       p.push({
         id: `overhead@${rate}`,
         group: 'overhead',
         label: `non-stream cache miss at ${rate} req/s`,
-        targets: proxies,
+        targets: [...proxies, ...versus],
         load: { kind: 'rate', rate },
         body: 'miss',
         stream: false,
@@ -570,7 +604,7 @@ function points(): Point[] {
         id: `max@${c}`,
         group: 'throughput',
         label: `max throughput, ${c} connections`,
-        targets: proxies,
+        targets: [...proxies, ...versus],
         load: { kind: 'closed', connections: c },
         body: 'miss',
         stream: false,
@@ -591,6 +625,7 @@ function points(): Point[] {
         'ours-rl-redis',
         'ours-accounting',
         'ours-prod',
+        ...versus,
       ],
       load: { kind: 'rate', rate: featureRate },
       body: 'miss',

@@ -7,7 +7,7 @@
  * line a disk write and dominate the numbers; see docs/performance.md.)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -290,6 +290,32 @@ export function buildGateway(outDir: string): { entry: string } | { error: strin
   } catch (err) {
     const out = (err as { stdout?: Buffer }).stdout?.toString() ?? (err as Error).message;
     return { error: `tsc failed: ${out.slice(0, 300)}` };
+  }
+}
+
+/**
+ * Builds another revision of the gateway for a same-run comparison (`--baseline REV`): its `src/` and
+ * tsconfigs from git, compiled with this checkout's TypeScript against this checkout's node_modules.
+ */
+export function buildRevision(rev: string, dir: string): { entry: string } | { error: string } {
+  try {
+    mkdirSync(dir, { recursive: true });
+    const files = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+    const tar = execFileSync('git', ['archive', '--format=tar', rev, ...files], {
+      cwd: REPO_ROOT,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', dir], { input: tar });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+    execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', 'dist'],
+      { cwd: dir, stdio: 'pipe' },
+    );
+    return { entry: join(dir, 'dist', 'main.js') };
+  } catch (err) {
+    const out = (err as { stdout?: Buffer }).stdout?.toString() ?? (err as Error).message;
+    return { error: `building ${rev} failed: ${out.slice(0, 300)}` };
   }
 }
 
