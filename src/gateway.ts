@@ -119,10 +119,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   ]);
 
   // Features, each from its config slice and the stores it uses.
-  const auth = createAuthFeature(
-    { auth: config.auth, tiers: Object.keys(config.rate_limit.tiers), config },
-    deps,
-  );
+  const auth = createAuthFeature({ auth: config.auth, tiers: Object.keys(config.rate_limit.tiers) }, deps);
   const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => auth.keys.tierOf(u) });
   const { budgets, accounting, priceOf } = createAccountingFeatures(
     {

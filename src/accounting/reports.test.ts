@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ValidationError } from '../errors.js';
+import { ValidationError } from '../core/errors.js';
 import { parseReportQuery } from './reports.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12);

@@ -61,17 +61,16 @@ export interface AuthFeature extends Feature {
 
 /** What the auth feature reads of the configuration. */
 export interface AuthConfigSlice {
-  auth: Config['auth'];
+  auth: Readonly<Config['auth']>;
+  /** The rate-limit tiers a key may name. */
   tiers: readonly string[];
-  /** The key store also reads the rate-limit tiers and the whole key settings. */
-  config: Readonly<Config>;
 }
 
 /** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
 export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): AuthFeature {
   const { logger, metrics, clock } = deps;
-  const config = slice.config;
-  const keys = new KeyStore({ config, logger, metrics, clock, database: () => deps.database() });
+  const config = slice;
+  const keys = new KeyStore({ auth: slice.auth, logger, metrics, clock, database: () => deps.database() });
   // Warm the database keys at start when they are the only source; with config keys the database opens
   // at the first key the config does not know (keeps embedded setups light).
   if (config.auth.mode === 'keys' && config.auth.keys.length === 0) void keys.start().catch(() => undefined);

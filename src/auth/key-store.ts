@@ -14,7 +14,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { AuthenticationError, ServiceUnavailableError } from '../errors.js';
+import { AuthenticationError, ServiceUnavailableError } from '../core/errors.js';
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -33,7 +33,8 @@ interface Entry {
 const MAX_NEGATIVE = 10_000;
 
 export interface KeyStoreDeps {
-  config: Readonly<Config>;
+  /** The `auth` section (config keys, refresh interval, lookup timeout, negative cache). */
+  auth: Readonly<Config['auth']>;
   logger: Logger;
   metrics: Metrics;
   /** Opens (lazily) the database. */
@@ -66,7 +67,7 @@ export class KeyStore implements Authenticator {
   constructor(deps: KeyStoreDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
-    for (const k of deps.config.auth.keys) {
+    for (const k of deps.auth.keys) {
       this.#static.set(k.key_sha256, {
         hash: Buffer.from(k.key_sha256, 'hex'),
         principal: {
@@ -102,7 +103,7 @@ export class KeyStore implements Authenticator {
       this.#timer = setTimeout(async () => {
         if (database.isReady()) await this.refresh().catch(() => undefined);
         tick();
-      }, this.#deps.config.auth.refresh_interval_ms);
+      }, this.#deps.auth.refresh_interval_ms);
       this.#timer.unref();
     };
     tick();
@@ -209,7 +210,7 @@ export class KeyStore implements Authenticator {
     }
     const pending = this.#pending.get(digest);
     if (pending) return pending;
-    const timeoutMs = this.#deps.config.auth.lookup_timeout_ms;
+    const timeoutMs = this.#deps.auth.lookup_timeout_ms;
     const lookup = (async () => {
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -259,7 +260,7 @@ export class KeyStore implements Authenticator {
       const oldest = this.#negative.keys().next().value;
       if (oldest !== undefined) this.#negative.delete(oldest);
     }
-    this.#negative.set(digest, this.#clock.now() + this.#deps.config.auth.negative_cache_ms);
+    this.#negative.set(digest, this.#clock.now() + this.#deps.auth.negative_cache_ms);
   }
 
   /** Stops the refresh loop and writes back the last `last_used_at` marks (bounded). */

@@ -4,7 +4,7 @@
  * `assertModelAllowed`.
  */
 import { createHash } from 'node:crypto';
-import { PermissionDeniedError } from '../errors.js';
+import { PermissionDeniedError } from '../core/errors.js';
 
 export interface Principal {
   /** End user the request is accounted to. */

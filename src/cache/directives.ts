@@ -3,7 +3,7 @@
  * `X-Cache-Bypass: true` (do not answer from the cache), `Cache-Control: no-store` (do not store the
  * answer), `X-Cache-TTL: <seconds>` (this entry's time to live).
  */
-import { BadRequestError } from '../errors.js';
+import { BadRequestError } from '../core/errors.js';
 
 export interface CacheDirectives {
   /** Skip the lookup (and coalescing): always call upstream. The answer is still stored. */

@@ -13,7 +13,7 @@ import {
   ProviderUnavailableError,
   RateLimitError,
   TimeoutError,
-} from '../errors.js';
+} from '../core/errors.js';
 import type { CallOptions } from './types.js';
 
 export interface DispatcherOptions {

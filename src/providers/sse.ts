@@ -4,7 +4,7 @@
 
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
-import { ProviderUnavailableError } from '../errors.js';
+import { ProviderUnavailableError } from '../core/errors.js';
 import { networkError } from './http.js';
 
 export type { EventSourceMessage };

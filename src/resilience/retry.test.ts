@@ -8,7 +8,7 @@ import {
   ProviderUnavailableError,
   RateLimitError,
   TimeoutError,
-} from '../errors.js';
+} from '../core/errors.js';
 import {
   backoffCeiling,
   backoffDelay,

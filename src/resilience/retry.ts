@@ -3,7 +3,7 @@
  * Retry-After. Time is injected (sleep, random, now) so tests never wait for real.
  */
 import type { Clock } from '../core/clock.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 
 export interface RetryPolicy {
   /** Attempts, the first included. */

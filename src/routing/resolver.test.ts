@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Agent } from 'undici';
 import { loadConfig } from '../config/load.js';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError } from '../core/errors.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { ModelResolver } from './resolver.js';
 

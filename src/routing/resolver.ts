@@ -6,7 +6,7 @@
  * so the hot path does no string work beyond one map lookup.
  */
 import type { Config, DeploymentConfig } from '../config/schema.js';
-import { BadRequestError } from '../errors.js';
+import { BadRequestError } from '../core/errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { BreakerSettings } from './breaker.js';

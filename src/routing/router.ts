@@ -5,7 +5,7 @@
  */
 import type { RoutingConfig } from '../config/schema.js';
 import type { RequestContext } from '../core/context.js';
-import { ProviderError } from '../errors.js';
+import { ProviderError } from '../core/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type BreakerSettings, type BreakerSnapshot, CircuitBreaker, STATE_GAUGE } from './breaker.js';
 import { LatencyTracker } from './latency.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../core/errors.js';
 import { exceedsDepth, type StringBodyParser, withDepthLimit } from './json-body.js';
 
 const nested = (depth: number, open = '[', close = ']') =>

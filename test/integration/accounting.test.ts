@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import { PriceTable } from '../../src/accounting/pricing.js';
 import type { Usage } from '../../src/providers/types.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { fakeClock, TEST_EPOCH_MS } from '../helpers/fake-clock.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
 import { createTestDatabase, requireServices, type TestDatabase } from '../helpers/services.js';
 
@@ -30,6 +31,8 @@ for (const backend of ['pglite', 'postgres'] as const) {
       if (backend === 'postgres') database = await createTestDatabase('accounting');
       gw = await startGateway({
         mock,
+        // A fixed calendar date: records, reports and the queries below never depend on today's date.
+        clock: fakeClock(),
         env: {
           USAGE_ENABLED: 'true',
           USAGE_FLUSH_INTERVAL_MS: '20',
@@ -175,7 +178,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
     test('the summary and daily reports equal a direct SQL sum', async () => {
       await gw.gateway.stores.database().ready;
-      const today = new Date().toISOString().slice(0, 10);
+      const today = new Date(TEST_EPOCH_MS).toISOString().slice(0, 10);
       const res = await admin(`/admin/costs/summary?start_date=${today}`);
       assert.equal(res.status, 200);
       const summary = (await res.json()) as {

@@ -157,7 +157,7 @@ describe('API keys in PostgreSQL', { skip }, () => {
     assert.equal((rotated.body.allowed_models as string[])[0], 'gpt-4o-mini', 'same scope');
     assert.equal(await status(b, fresh.key), 200);
     assert.equal(await status(a, k.key), 200, 'old key still valid in the grace period');
-    const grace = Date.parse(fresh.previous?.expires_at ?? '') - Date.now();
+    const grace = Date.parse(fresh.previous?.expires_at ?? '') - a.gateway.clock.wallNow();
     assert.ok(grace > 3_500_000 && grace <= 3_600_000, `grace ${grace}`);
 
     const again = await admin(a, 'POST', `/admin/keys/${fresh.id}/rotate`, { grace_period_seconds: 0 });
@@ -179,7 +179,7 @@ describe('API keys in PostgreSQL', { skip }, () => {
       { logger: createLogger({ level: 'silent' }), metrics: createMetrics() },
     );
     const store = new KeyStore({
-      config,
+      auth: config.auth,
       logger: createLogger({ level: 'silent' }),
       metrics: createMetrics(),
       database: () => database,

@@ -8,7 +8,7 @@ import {
   type CaptureServer,
   startCaptureServer,
 } from '../../../test/helpers/capture-server.js';
-import { AuthError, BadRequestError, ProviderUnavailableError, RateLimitError } from '../../errors.js';
+import { AuthError, BadRequestError, ProviderUnavailableError, RateLimitError } from '../../core/errors.js';
 import type { ChatCompletionChunk, ChatRequest, ProviderAdapter, ProviderSettings } from '../types.js';
 import { createAnthropicAdapter } from './adapter.js';
 

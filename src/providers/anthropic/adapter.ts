@@ -3,7 +3,7 @@
  */
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { systemClock, unixSeconds } from '../../core/clock.js';
-import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../errors.js';
+import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../core/errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';

@@ -18,7 +18,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolMessageParam,
 } from 'openai/resources/chat/completions';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../../core/errors.js';
 
 /** Messages split the way Anthropic wants them. */
 export interface AnthropicMessages {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../../core/errors.js';
 import type { ChatRequest } from '../types.js';
 import { jsonSchemaToolName, toAnthropicRequest } from './request.js';
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Dispatcher } from 'undici';
-import { ProviderUnavailableError } from '../../errors.js';
+import { ProviderUnavailableError } from '../../core/errors.js';
 import { type EventSourceMessage, readSse } from '../sse.js';
 import type { TranslateOptions } from './response.js';
 import { toChunkStream } from './stream.js';

@@ -9,7 +9,7 @@ import type {
   RawMessageStartEvent,
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { GatewayError, ProviderUnavailableError } from '../../errors.js';
+import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
 import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
 import { type AnthropicTokens, type FinishReason, toFinishReason, toUsage } from './mapping.js';
 import type { TranslateOptions } from './response.js';

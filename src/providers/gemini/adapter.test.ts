@@ -14,7 +14,7 @@ import {
   InvalidRequestError,
   ProviderUnavailableError,
   RateLimitError,
-} from '../../errors.js';
+} from '../../core/errors.js';
 import type { CallOptions, ChatCompletionChunk, ChatRequest, ProviderAdapter } from '../types.js';
 import { createGeminiAdapter } from './adapter.js';
 

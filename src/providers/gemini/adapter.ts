@@ -3,7 +3,7 @@
  * `batchEmbedContents`), translating OpenAI chat and embeddings requests and answers both ways.
  */
 import { systemClock, unixSeconds } from '../../core/clock.js';
-import { ProviderUnavailableError } from '../../errors.js';
+import { ProviderUnavailableError } from '../../core/errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';

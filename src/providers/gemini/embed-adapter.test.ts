@@ -18,7 +18,7 @@ import {
   InvalidRequestError,
   ProviderUnavailableError,
   RateLimitError,
-} from '../../errors.js';
+} from '../../core/errors.js';
 import type { CallOptions, EmbeddingRequest, ProviderAdapter } from '../types.js';
 import { createGeminiAdapter } from './adapter.js';
 

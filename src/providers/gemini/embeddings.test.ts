@@ -4,7 +4,7 @@ import {
   deterministicVector,
   geminiEmbeddingsAnswer,
 } from '../../../test/fixtures/mock-upstream/gemini-embeddings.js';
-import { BadRequestError, ProviderUnavailableError, RateLimitError } from '../../errors.js';
+import { BadRequestError, ProviderUnavailableError, RateLimitError } from '../../core/errors.js';
 import type { EmbeddingRequest } from '../types.js';
 import {
   type BatchEmbedSender,

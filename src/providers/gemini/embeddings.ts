@@ -20,7 +20,7 @@
  * inputs, a `dimensions` that is not a positive integer, an unknown `encoding_format`.
  * Dropped silently: `user` and unknown extra fields (Gemini has nothing to put them in).
  */
-import { BadRequestError, ProviderUnavailableError } from '../../errors.js';
+import { BadRequestError, ProviderUnavailableError } from '../../core/errors.js';
 import { networkError } from '../http.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../types.js';
 

@@ -13,7 +13,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolMessageParam,
 } from 'openai/resources/chat/completions';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../../core/errors.js';
 import { textOf, unsupported, userParts } from './parts.js';
 import { thoughtSignatureOf } from './tool-call-id.js';
 

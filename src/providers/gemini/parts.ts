@@ -7,7 +7,7 @@ import type {
   ChatCompletionContentPartImage,
   ChatCompletionContentPartInputAudio,
 } from 'openai/resources/chat/completions';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../../core/errors.js';
 
 const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
   png: 'image/png',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadRequestError } from '../../errors.js';
+import { BadRequestError } from '../../core/errors.js';
 import type { ChatRequest } from '../types.js';
 import { toGeminiRequest } from './request.js';
 

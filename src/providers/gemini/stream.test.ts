@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { Dispatcher } from 'undici';
-import { ProviderUnavailableError } from '../../errors.js';
+import { ProviderUnavailableError } from '../../core/errors.js';
 import { readSse } from '../sse.js';
 import type { ChatCompletionChunk } from '../types.js';
 import { toChunkStream } from './stream.js';

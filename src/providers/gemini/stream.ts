@@ -7,7 +7,7 @@
  */
 import type { Candidate } from '@google/genai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { ProviderUnavailableError } from '../../errors.js';
+import { ProviderUnavailableError } from '../../core/errors.js';
 import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
 import {
   type FinishReason,

@@ -8,7 +8,7 @@
  * parsed from, so the chat codec can pass them through without re-serialising.
  */
 import { systemClock } from '../../core/clock.js';
-import { ProviderUnavailableError } from '../../errors.js';
+import { ProviderUnavailableError } from '../../core/errors.js';
 import { correlationHeaders, post, readJson } from '../http.js';
 import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {

@@ -1,2 +1,0 @@
-/** Moved to core/errors.ts (the error catalogue lives below every feature). */
-export * from './core/errors.js';
