@@ -10,6 +10,7 @@ import type { DestinationStream } from 'pino';
 import { createAccountingFeatures } from './accounting/feature.js';
 import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
+import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
@@ -203,7 +204,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       trust_proxy: config.server.trust_proxy,
       stream_idle_timeout_ms: config.upstream.stream_idle_timeout_ms,
     },
-    publicConfig: config,
+    publicConfig: publicConfig(config),
     logger,
     clock,
     registry,

@@ -2,7 +2,7 @@
  * The daily cost alert (DESIGN §8): when today's upstream cost (UTC) crosses `DAILY_COST_ALERT_THRESHOLD`,
  * one warning log, one `llm_cost_alerts_total` increment and, when configured, one webhook POST — once per
  * day. With Redis the day's total and the "already alerted" flag are shared, so a fleet alerts once; without
- * it each instance counts its own traffic. Runs after the response (from `finish`); never throws.
+ * it each instance counts its own traffic. Runs at settle, off the response path; never throws.
  */
 import { request } from 'undici';
 import type { RedisStore } from '../stores/redis.js';

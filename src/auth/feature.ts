@@ -55,7 +55,7 @@ export const DEFAULT_GRACE_SECONDS = 86_400;
 export interface AuthFeature extends Feature {
   readonly authenticator: Authenticator;
   readonly keys: KeyStore;
-  /** The pipeline's first stage after `observe`: sets `ctx.principal` (401 / 503 otherwise). */
+  /** The pipeline's first stage: sets `ctx.principal` (401 / 503 otherwise). */
   readonly authenticate: Stage;
 }
 

@@ -135,7 +135,9 @@ export function streamResult(
 ): StreamResult {
   const first = opened.head[0]?.model;
   const outcome = newOutcome(source, deployment, typeof first === 'string' ? first : null);
-  const observe = (chunk: ChatCompletionChunk): void => {
+  // Output in the opening chunks counts as first token once the writer sent them (it asks for more).
+  let headOutput = false;
+  const observe = (chunk: ChatCompletionChunk, inHead: boolean): void => {
     if (chunk.usage) outcome.usage = chunk.usage;
     const choices = chunk.choices;
     for (let i = 0; i < choices.length; i++) {
@@ -146,15 +148,13 @@ export function streamResult(
         | undefined;
       if (!delta) continue;
       if (delta.content) capture(outcome.output, delta.content);
-      if (
-        outcome.firstTokenAt === null &&
-        (delta.content || delta.refusal || (delta.tool_calls && delta.tool_calls.length > 0))
-      ) {
-        outcome.firstTokenAt = now();
+      if (delta.content || delta.refusal || (delta.tool_calls && delta.tool_calls.length > 0)) {
+        if (inHead) headOutput = true;
+        else if (outcome.firstTokenAt === null) outcome.firstTokenAt = now();
       }
     }
   };
-  for (const chunk of opened.head) observe(chunk);
+  for (const chunk of opened.head) observe(chunk, true);
   let settle: (how: StreamEnd) => void = () => undefined;
   const done = new Promise<StreamEnd>((resolve) => {
     settle = resolve;
@@ -167,8 +167,9 @@ export function streamResult(
     outcome,
     rest: {
       async next() {
+        if (headOutput && outcome.firstTokenAt === null) outcome.firstTokenAt = now();
         const next = await source_.next();
-        if (!next.done) observe(next.value);
+        if (!next.done) observe(next.value, false);
         return next;
       },
     },

@@ -55,7 +55,7 @@ export interface AppDeps {
   server: Pick<Config['server'], 'body_limit_bytes' | 'request_timeout_ms' | 'trust_proxy'> & {
     stream_idle_timeout_ms: number;
   };
-  /** The effective configuration, served by GET /admin/config (it holds no secret). */
+  /** The effective configuration as GET /admin/config serves it (secrets masked: config/public.ts). */
   publicConfig: unknown;
   logger: Logger;
   clock: Clock;
@@ -249,7 +249,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     {
       method: 'GET',
       url: '/admin/config',
-      summary: 'Effective configuration (defaults ← file ← env; keys live only in env)',
+      summary: 'Effective configuration (defaults ← file ← env), credentials masked',
       handler: async () => deps.publicConfig,
     },
     ...deps.adminRoutes,

@@ -193,3 +193,36 @@ describe('requests refused by auth are counted too', () => {
     assert.ok(!text.includes('wrong-key-0123456789'), 'no credential in a label');
   });
 });
+
+describe('HTTP RED metrics cover every route', () => {
+  const t = useGateway();
+
+  test('GET /v1/models, a 404 and a health check show in llm_http_requests_total and its duration', async () => {
+    assert.equal((await fetch(`${t.gw.url}/v1/models`)).status, 200);
+    assert.equal((await fetch(`${t.gw.url}/v1/models`)).status, 200);
+    assert.equal((await fetch(`${t.gw.url}/no/such/route`)).status, 404);
+    assert.equal((await fetch(`${t.gw.url}/health/live`)).status, 200);
+    const samples = parseExposition(await (await fetch(`${t.gw.url}/metrics`)).text());
+    assert.equal(sample(samples, 'llm_http_requests_total{method="GET",route="/v1/models",status="200"}'), 2);
+    assert.equal(
+      sample(samples, 'llm_http_requests_total{method="GET",route="unmatched",status="404"}'),
+      1,
+      'an unknown path is one bounded label, not its URL',
+    );
+    assert.equal(
+      sample(samples, 'llm_http_requests_total{method="GET",route="/health/live",status="200"}'),
+      1,
+    );
+    assert.equal(
+      sample(samples, 'llm_http_request_duration_seconds_count{method="GET",route="/v1/models"}'),
+      2,
+    );
+    // The chat route is counted here too, besides llm_requests_total.
+    await postJson(t.chatUrl, { model: 'gpt-4o-mini', messages: userMessage() });
+    const after = parseExposition(await (await fetch(`${t.gw.url}/metrics`)).text());
+    assert.equal(
+      sample(after, 'llm_http_requests_total{method="POST",route="/v1/chat/completions",status="200"}'),
+      1,
+    );
+  });
+});
