@@ -178,10 +178,7 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
   const bounded = <T>(call: Promise<T>, ms?: number): Promise<T> =>
     redis ? redis.withDeadline(call, ms) : call;
 
-  async function reserve(ctx: RequestContext): Promise<void> {
-    const now = deps.now();
-    const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
-    if (applied.length === 0) return;
+  async function reserve(ctx: RequestContext, applied: Applied[], now: number): Promise<void> {
     const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
     if (micros === null) return;
     const counters = applied.map((a) => a.counter);
@@ -210,9 +207,12 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
     RESERVATION.set(ctx, { counters, micros });
   }
 
-  const admit = stage('budgets', async (ctx, next) => {
-    await reserve(ctx);
-    return next(ctx);
+  const admit = stage('budgets', (ctx, next) => {
+    const now = deps.now();
+    const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
+    // The common case on the hot path: no budget applies, nothing to wait for.
+    if (applied.length === 0) return next(ctx);
+    return reserve(ctx, applied, now).then(() => next(ctx));
   });
 
   const settle: SettleStep = {

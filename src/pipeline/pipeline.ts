@@ -83,7 +83,9 @@ export function createPipeline(parts: PipelineParts): Pipeline {
     ctx.end = end;
     for (const step of parts.settle) {
       try {
-        await step.settle(ctx);
+        // Most steps are synchronous (they queue their I/O): await only the ones that return a promise.
+        const pending = step.settle(ctx);
+        if (pending) await pending;
       } catch (err) {
         parts.onStepError(step.name, ctx, err);
       }
