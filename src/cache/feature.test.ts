@@ -274,6 +274,19 @@ describe('cache stage: single-flight', () => {
     assert.equal(a.cache.status, 'MISS');
   });
 
+  test('two identical requests whose lookups finish in the same turn share one upstream call', async () => {
+    const s = setup();
+    const { next, calls, release } = heldUpstream();
+    const a = request(s);
+    const b = request(s);
+    const both = Promise.all([s.stage.run(a, next), s.stage.run(b, next)]);
+    for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+    release();
+    const [ra, rb] = (await both) as JsonResult[];
+    assert.equal(calls.length, 1, 'the second joined the flight the first registered');
+    assert.deepEqual([ra?.outcome.source, rb?.outcome.source], ['upstream', 'cache']);
+  });
+
   test('a leader’s error reaches the waiter too (both fail, one upstream call)', async () => {
     const s = setup();
     let release: () => void = () => undefined;

@@ -13,6 +13,7 @@ import type { RequestContext } from '../core/context.js';
 import {
   completionResult,
   type JsonResult,
+  type OpenedStream,
   type Outcome,
   type Result,
   type StreamResult,
@@ -135,58 +136,62 @@ export class ResponseCache {
   async #complete(next: Next, ctx: RequestContext, req: ChatRequest): Promise<Result> {
     const plan = this.#plan(ctx, req);
     if (!plan) return next(ctx);
-    const cached = await this.#fromCache(
+    const found = await this.#fromCache(
       ctx,
       req,
       plan,
       this.#completions,
       (entry) => completionResult(completionFromEntry(entry), 'cache', servedBy(ctx, entry)),
       async (f) => asShared(await f.wait(ctx)),
-    );
-    if (cached) return cached.value;
-    const flight = new CompletionFlight(ctx, (f) => next(f) as Promise<JsonResult>);
-    const register = this.#options.singleFlight && !plan.directives.bypass;
-    if (register) this.#completions.set(plan.key, flight);
-    flight.result.then(
-      (result) => {
-        const entry = this.#entryOf(ctx, result.outcome, result.body as ChatCompletion);
-        this.#background(this.#write(plan, entry), () => this.#completions.delete(plan.key, flight));
+      () => {
+        const flight = new CompletionFlight(ctx, (f) => next(f) as Promise<JsonResult>);
+        flight.result.then(
+          (result) => {
+            const entry = this.#entryOf(ctx, result.outcome, result.body as ChatCompletion);
+            this.#background(this.#write(plan, entry), () => this.#completions.delete(plan.key, flight));
+          },
+          () => this.#completions.delete(plan.key, flight),
+        );
+        return flight;
       },
-      () => this.#completions.delete(plan.key, flight),
     );
-    return flight.wait(ctx);
+    return 'value' in found ? found.value : found.led.wait(ctx);
   }
 
   async #stream(next: Next, ctx: RequestContext, req: ChatRequest): Promise<Result> {
     const plan = this.#plan(ctx, req);
     if (!plan) return next(ctx);
     const now = () => this.#options.clock.now();
-    const cached = await this.#fromCache(
+    // The leader joins its flight at once: a stream that opens before it subscribed must find it there.
+    let own: Promise<OpenedStream> | null = null;
+    const found = await this.#fromCache(
       ctx,
       req,
       plan,
       this.#streams,
       (entry) => streamResult(replay(entry), 'cache', servedBy(ctx, entry), now),
       async (f) => streamResult(await f.subscribe(ctx), 'cache', f.ctx.upstream.deployment, now),
+      () => {
+        const flight = new StreamFlight(ctx, (f) => next(f) as Promise<StreamResult>);
+        void flight.ended.then((complete) => {
+          const completion = complete ? completionFromChunks(flight.allChunks()) : null;
+          const opened = flight.opened;
+          const entry = completion && opened ? this.#entryOf(ctx, opened.outcome, completion) : null;
+          this.#background(this.#write(plan, entry), () => this.#streams.delete(plan.key, flight));
+        });
+        own = flight.subscribe(ctx);
+        return flight;
+      },
     );
-    if (cached) return cached.value;
-    const flight = new StreamFlight(ctx, (f) => next(f) as Promise<StreamResult>);
-    const register = this.#options.singleFlight && !plan.directives.bypass;
-    if (register) this.#streams.set(plan.key, flight);
-    void flight.ended.then((complete) => {
-      const completion = complete ? completionFromChunks(flight.allChunks()) : null;
-      const opened = flight.opened;
-      const entry = completion && opened ? this.#entryOf(ctx, opened.outcome, completion) : null;
-      this.#background(this.#write(plan, entry), () => this.#streams.delete(plan.key, flight));
-    });
-    const own = await flight.subscribe(ctx);
-    return streamResult(own, 'upstream', ctx.upstream.deployment, now);
+    if ('value' in found) return found.value;
+    return streamResult(await (own ?? found.led.subscribe(ctx)), 'upstream', ctx.upstream.deployment, now);
   }
 
   /**
-   * The answer without a new upstream call, or null (a MISS: the caller makes the call): a stored entry
-   * (exact, then semantic), or the identical request already in flight (single-flight). A waiter's error
-   * is a MISS; a waiter is charged nothing.
+   * The answer without a new upstream call — a stored entry (exact, then semantic) or the identical request
+   * already in flight (single-flight) — or, on a MISS, the flight this request leads (`lead`), registered in
+   * the same turn as the miss check so an identical request arriving now joins it. A waiter's error is a
+   * MISS; a waiter is charged nothing.
    */
   async #fromCache<T, F extends CompletionFlight | StreamFlight>(
     ctx: RequestContext,
@@ -195,8 +200,9 @@ export class ResponseCache {
     flights: FlightTable<F>,
     fromEntry: (entry: CacheEntry) => T,
     join: (flight: F) => Promise<T>,
-  ): Promise<{ value: T } | null> {
-    if (plan.directives.bypass) return null;
+    lead: () => F,
+  ): Promise<{ value: T } | { led: F }> {
+    if (plan.directives.bypass) return { led: lead() };
     const hit = await this.#lookup(ctx, req, plan);
     if (hit) {
       this.#serveHit(ctx, hit);
@@ -205,7 +211,9 @@ export class ResponseCache {
     const running = this.#options.singleFlight ? flights.get(plan.key) : undefined;
     if (!running) {
       this.#markMiss(ctx);
-      return null;
+      const led = lead();
+      if (this.#options.singleFlight) flights.set(plan.key, led);
+      return { led };
     }
     this.#markCoalesced(ctx);
     try {
