@@ -252,7 +252,11 @@ function variants(): GatewayVariant[] {
       probes: [probeKeys, probeRateLimit, probeAccounting],
     });
   }
-  if (baseline && compiled && (only.has('overhead') || only.has('throughput') || only.has('features'))) {
+  if (
+    baseline &&
+    compiled &&
+    (only.has('overhead') || only.has('throughput') || only.has('features') || only.has('stream'))
+  ) {
     const prod = {
       env: { ...RATE_LIMIT_ENV, ...db, ...budgets },
       keys: true,
@@ -444,7 +448,9 @@ async function startTargets(): Promise<void> {
   );
   if (only.has('overhead') || only.has('throughput') || only.has('features')) await createBenchDatabase();
   const wantsCompiled =
-    only.has('overhead') || only.has('throughput') || (opts.baseline && only.has('features'));
+    only.has('overhead') ||
+    only.has('throughput') ||
+    (opts.baseline && (only.has('features') || only.has('stream')));
   if (!opts['skip-compiled'] && wantsCompiled) {
     const built = buildGateway(join(tmp, 'dist'));
     compiled = built;
@@ -659,7 +665,7 @@ function points(): Point[] {
       id: `stream@${streamRate}`,
       group: 'stream',
       label: `streaming, 20 chunks, at ${streamRate} req/s`,
-      targets: ['direct', 'ours', 'portkey', 'nginx', 'node-bare'],
+      targets: ['direct', 'ours', 'portkey', 'nginx', 'node-bare', ...versus],
       load: { kind: 'rate', rate: streamRate },
       body: 'miss',
       stream: true,

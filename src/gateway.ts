@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAccountingFeatures } from './accounting/feature.js';
 import { createAuthFeature } from './auth/feature.js';
-import { type CacheFeatureOptions, createCacheFeature } from './cache/feature.js';
+import { type CacheFeatureOptions, createCacheFeature, disabledCacheFeature } from './cache/feature.js';
 import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
@@ -157,7 +157,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     rateLimit,
     budgets,
     routing,
-    ...(cache ? [cache] : []),
+    cache ?? disabledCacheFeature(),
     accounting,
     telemetry,
   ];

@@ -115,6 +115,39 @@ function rate(part: number, whole: number): number {
   return whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : 0;
 }
 
+/**
+ * The cache admin routes of a gateway whose cache is off (`CACHE_ENABLED=false`): the same paths answer,
+ * saying so, instead of 404 — scripts and dashboards polling them keep working.
+ */
+export function disabledCacheFeature(): Feature {
+  const model = {
+    type: 'object',
+    properties: { model: { type: 'string', minLength: 1 } },
+    additionalProperties: false,
+  };
+  return {
+    name: 'cache',
+    routes: [
+      {
+        method: 'GET',
+        url: '/admin/cache/stats',
+        summary: 'Cache size and hit rates by layer',
+        handler: async () => ({ enabled: false, backend: null, entries: 0, bytes: 0 }),
+      },
+      {
+        method: 'DELETE',
+        url: '/admin/cache',
+        summary: 'Delete cached answers (all, or those of one requested model)',
+        querystring: model,
+        handler: async (request) => ({
+          deleted: 0,
+          model: (request.query.model as string | undefined) ?? null,
+        }),
+      },
+    ],
+  };
+}
+
 /** `GET /admin/cache/stats` and `DELETE /admin/cache[?model=…]` (admin key required under /admin/). */
 function cacheAdminRoutes(cache: ResponseCache, deps: FeatureDeps, startedAt: string): AdminRoute[] {
   return [

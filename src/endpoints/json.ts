@@ -17,7 +17,6 @@ export const MAX_JSON_DEPTH = 128;
 export function parseJsonBody(raw: string, maxDepth = MAX_JSON_DEPTH): unknown {
   let value: unknown;
   try {
-    if (raw.trim() === '') throw new SyntaxError('empty body');
     value = sjson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch {
     throw new BadRequestError('The request body is not valid JSON.', 'invalid_json');

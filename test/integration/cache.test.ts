@@ -315,6 +315,15 @@ describe('cache disabled', () => {
     }
     assert.equal(mock.requests.length, 2);
   });
+
+  test('the cache admin routes still answer, saying the cache is off', async () => {
+    const auth = adminHeaders;
+    const stats = await fetch(`${gw.url}/admin/cache/stats`, { headers: auth });
+    assert.equal(stats.status, 200);
+    assert.equal(((await stats.json()) as { enabled: boolean }).enabled, false);
+    const cleared = await fetch(`${gw.url}/admin/cache?model=gpt-4o`, { method: 'DELETE', headers: auth });
+    assert.deepEqual(await cleared.json(), { deleted: 0, model: 'gpt-4o' });
+  });
 });
 
 /** The text content of an SSE stream's chunks. */

@@ -81,6 +81,21 @@ describe('chat codec: stream chunks', () => {
     assert.deepEqual(json.choices, [{ index: 0, delta: { content: 'café' }, finish_reason: null }]);
   });
 
+  test('client did not ask: "usage":null before another field (OpenAI’s obfuscation) is cut from the bytes', () => {
+    const raw = CONTENT_WITH_NULL_USAGE_RAW.replace(
+      '"usage":null}',
+      '"usage":null,"obfuscation":"x\\"usage\\":null"}',
+    );
+    const event = stream.chunk(NOT_ASKED, parsed(raw));
+    assert.equal(event, `data: ${raw.replace(',"usage":null,', ',')}\n\n`);
+    assert.equal(
+      eventJson(event).obfuscation,
+      'x"usage":null',
+      'a string that looks like the field is untouched',
+    );
+    assert.ok(!('usage' in eventJson(event)));
+  });
+
   test('client did not ask: the usage-only chunk is dropped (nothing written)', () => {
     assert.equal(stream.chunk(NOT_ASKED, parsed(USAGE_ONLY_RAW)), null);
     assert.equal(stream.chunk(NOT_ASKED, usageChunk(USAGE)), null);

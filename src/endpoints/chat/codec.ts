@@ -18,7 +18,7 @@ import { validateChatRequest } from './validate.js';
 
 export const CHAT_PATH = '/v1/chat/completions';
 
-const USAGE_NULL_TAIL = ',"usage":null}';
+const USAGE_NULL = ',"usage":null';
 
 /** Creates the codec (its schema validator is compiled here, once). */
 export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>): EndpointCodec {
@@ -50,9 +50,15 @@ function writeChunk(request: CanonicalRequest, chunk: ChatCompletionChunk): stri
     return `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
   }
   if (chunk.usage !== null && chunk.choices.length === 0) return null; // the usage-only chunk
-  // `"usage": null` on every chunk (the gateway asked for usage): cut it from the upstream's bytes.
-  if (chunk.usage === null && raw?.endsWith(USAGE_NULL_TAIL)) {
-    return `data: ${raw.slice(0, -USAGE_NULL_TAIL.length)}}\n\n`;
+  // `"usage":null` on every chunk (the gateway asked for usage): cut it from the upstream's bytes. In JSON
+  // text an unescaped `,"usage":null` followed by `,` or `}` can only be a key of an object (never inside
+  // a string); the chunk's own is the last one (delta fields carry no `usage`).
+  if (chunk.usage === null && raw !== undefined) {
+    const at = raw.lastIndexOf(USAGE_NULL);
+    const after = raw.charCodeAt(at + USAGE_NULL.length);
+    if (at > 0 && (after === 0x7d || after === 0x2c)) {
+      return `data: ${raw.slice(0, at)}${raw.slice(at + USAGE_NULL.length)}\n\n`;
+    }
   }
   const { usage: _dropped, ...rest } = chunk;
   return `data: ${JSON.stringify(rest)}\n\n`;
