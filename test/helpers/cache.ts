@@ -7,10 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Embedder, MatchGuard } from '../../src/cache/semantic/types.js';
 import { loadConfig } from '../../src/config/load.js';
-import { type Clock, systemClock } from '../../src/core/clock.js';
+import type { Clock } from '../../src/core/clock.js';
 import { createGateway, type GatewayOptions } from '../../src/gateway.js';
 import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { TEST_EPOCH_MS, wallFrom } from './fake-clock.js';
 import { mockEnv, type TestGateway } from './gateway.js';
 
 export interface CacheGatewayOptions {
@@ -47,24 +46,6 @@ export async function startCacheGateway(options: CacheGatewayOptions): Promise<T
 
 export const ADMIN_KEY = 'admin-SECRET-cache-0123456789';
 export const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}` };
-
-/**
- * A real clock the test can move forward (TTL expiry without waiting). Wall time starts at `epochMs` (a
- * fixed date, never today's) and moves with it.
- */
-export function manualClock(epochMs = TEST_EPOCH_MS): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  const now = () => performance.now() + offset;
-  return {
-    now,
-    wallNow: wallFrom(now, epochMs),
-    sleep: systemClock.sleep,
-    random: systemClock.random,
-    advance(ms: number) {
-      offset += ms;
-    },
-  };
-}
 
 /**
  * TEST DOUBLE: hashes lower-cased words into `dimensions` buckets and L2-normalises. Same words → score 1;

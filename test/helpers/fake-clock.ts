@@ -1,9 +1,17 @@
 /**
- * A clock for integration tests: waits resolve at once (still rejecting on abort), and every wait the
- * gateway asked for is recorded, so a test can assert the backoff without spending real time on it.
+ * The one fake clock of the tests (unit and integration): monotonic time is real time plus what the test
+ * moved it (`advance`) and what the gateway "slept" (sleeps resolve at once, still rejecting on abort, and
+ * are recorded in `waits`, so a test can assert a backoff without spending real time on it). Randomness is
+ * fixed or seeded, so jittered waits are predictable.
  *
- * Wall time never is today's date: it starts at a fixed epoch (`TEST_EPOCH_MS` unless the test picks one)
- * and moves with the clock's monotonic time, skipped waits included.
+ * Wall time is never today's date: it starts at a fixed epoch (`TEST_EPOCH_MS` unless the test picks one,
+ * plus `offsetMs` for clock-skew tests) and moves with the clock's monotonic time.
+ *
+ * @example
+ * const clock = fakeClock();                  // fixed random 0.5
+ * const skewed = fakeClock({ offsetMs: 7_200_000 });
+ * const seeded = fakeClock({ seed: 7 });      // deterministic sequence (weighted routing)
+ * clock.advance(60_000);                      // refill buckets, expire entries, cool breakers
  */
 import type { Clock } from '../../src/core/clock.js';
 
@@ -13,33 +21,61 @@ import type { Clock } from '../../src/core/clock.js';
  */
 export const TEST_EPOCH_MS = Date.UTC(2024, 0, 15, 12);
 
+export interface FakeClockOptions {
+  /** `random()` always returns this (default 0.5)… */
+  random?: number;
+  /** …unless a seed is given: then a deterministic sequence (mulberry32). */
+  seed?: number;
+  /** Wall time at creation (before `offsetMs`). */
+  epochMs?: number;
+  /** Start this far from real time, monotonic and wall alike (clock-skew tests). */
+  offsetMs?: number;
+}
+
+export interface FakeClock extends Clock {
+  /** Every wait requested, in ms, in order. */
+  readonly waits: number[];
+  /** Moves monotonic and wall time forward by `ms`. */
+  advance(ms: number): void;
+}
+
+export function fakeClock(options: FakeClockOptions = {}): FakeClock {
+  const waits: number[] = [];
+  let offset = options.offsetMs ?? 0;
+  const now = () => performance.now() + offset;
+  const fixed = options.random ?? 0.5;
+  const random = options.seed === undefined ? () => fixed : mulberry32(options.seed);
+  return {
+    waits,
+    now,
+    wallNow: wallFrom(now, (options.epochMs ?? TEST_EPOCH_MS) + (options.offsetMs ?? 0)),
+    random,
+    sleep(ms, signal) {
+      waits.push(ms);
+      if (signal.aborted) return Promise.reject(signal.reason);
+      offset += ms;
+      return Promise.resolve();
+    },
+    advance(ms) {
+      offset += ms;
+    },
+  };
+}
+
 /** `wallNow` for a clock whose monotonic time is `now`: `epochMs` at creation, then moving with `now`. */
 export function wallFrom(now: () => number, epochMs: number): () => number {
   const origin = now();
   return () => epochMs + (now() - origin);
 }
 
-export interface FakeClock extends Clock {
-  /** Every wait requested, in ms, in order. */
-  readonly waits: number[];
-}
-
-/** `random` is fixed (default 0.5) so jittered waits are predictable; wall time starts at `epochMs`. */
-export function fakeClock(random = 0.5, epochMs = TEST_EPOCH_MS): FakeClock {
-  const waits: number[] = [];
-  let skipped = 0;
-  // Real time plus the time the gateway "slept", so deadlines still move forward.
-  const now = () => performance.now() + skipped;
-  return {
-    waits,
-    now,
-    wallNow: wallFrom(now, epochMs),
-    random: () => random,
-    sleep(ms, signal) {
-      waits.push(ms);
-      if (signal.aborted) return Promise.reject(signal.reason);
-      skipped += ms;
-      return Promise.resolve();
-    },
+/** A small seeded PRNG (uniform in [0, 1)). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,55 +1,8 @@
 /**
- * Helpers for the routing tests: a clock that tests move forward by hand (breaker cool-downs, latency probe
- * intervals) and a seeded random source, plus readers for /admin/routes and /metrics.
+ * Helpers for the routing tests: mock upstreams and readers for /admin/routes and /metrics. Their clock is
+ * the shared fake clock (`fakeClock({ seed })` from fake-clock.ts: moved by hand, seeded random).
  */
-import type { Clock } from '../../src/core/clock.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { TEST_EPOCH_MS, wallFrom } from './fake-clock.js';
-
-export interface ManualClock extends Clock {
-  /** Moves the gateway's time forward without waiting. */
-  advance(ms: number): void;
-  /** Every wait the gateway asked for (backoff), in ms; never slept. */
-  readonly waits: number[];
-}
-
-/**
- * Real time plus whatever the test (or a backoff wait) skipped; `random` seeded, so runs repeat. Wall time
- * starts at `epochMs` (a fixed date, never today's) and moves with it.
- */
-export function manualClock(seed = 42, epochMs = TEST_EPOCH_MS): ManualClock {
-  let skipped = 0;
-  const waits: number[] = [];
-  const random = mulberry32(seed);
-  const now = () => performance.now() + skipped;
-  return {
-    waits,
-    now,
-    wallNow: wallFrom(now, epochMs),
-    random,
-    sleep(ms, signal) {
-      waits.push(ms);
-      if (signal.aborted) return Promise.reject(signal.reason);
-      skipped += ms;
-      return Promise.resolve();
-    },
-    advance(ms) {
-      skipped += ms;
-    },
-  };
-}
-
-/** A small seeded PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts `n` mock upstreams, each one "deployment" on its own port. */
 export function startMocks(n: number, options: Parameters<typeof MockUpstream.start>[0] = {}) {

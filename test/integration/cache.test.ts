@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { adminHeaders, deterministic, manualClock, startCacheGateway } from '../helpers/cache.js';
+import { adminHeaders, deterministic, startCacheGateway } from '../helpers/cache.js';
+import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, readSseData, type TestGateway } from '../helpers/gateway.js';
 import { assertSchema, loadOpenAISchemas } from '../helpers/openai-schemas.js';
 
@@ -22,7 +23,7 @@ describe('exact cache (memory backend)', () => {
   let mock: MockUpstream;
   let gw: TestGateway;
   let chatUrl: string;
-  const clock = manualClock();
+  const clock = fakeClock();
 
   before(async () => {
     mock = await MockUpstream.start();

@@ -12,8 +12,8 @@ import { createRedisStore, type RedisStore } from '../../src/stores/redis.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-import { manualClock } from '../helpers/manual-clock.js';
 import {
   type PrivateRedis,
   REDIS_URL,
@@ -93,8 +93,8 @@ describe('two instances sharing Redis', { skip }, () => {
       RATE_LIMIT_DEFAULT_RATE: '0.1',
       REDIS_COMMAND_TIMEOUT_MS: '2000',
     };
-    const a = await startGateway({ mock, env, clock: manualClock(offsets[0]) });
-    const b = await startGateway({ mock, env, clock: manualClock(offsets[1]) });
+    const a = await startGateway({ mock, env, clock: fakeClock({ offsetMs: offsets[0] }) });
+    const b = await startGateway({ mock, env, clock: fakeClock({ offsetMs: offsets[1] }) });
     gws.push(a, b);
     return [a, b];
   }

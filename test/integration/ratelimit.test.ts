@@ -7,15 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { type FakeClock, fakeClock } from '../helpers/fake-clock.js';
 import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-import { type ManualClock, manualClock } from '../helpers/manual-clock.js';
 
 const ADMIN = 'admin-SECRET-ratelimit-0123456789';
 
 describe('rate limiting (memory backend)', () => {
   let mock: MockUpstream;
   let gw: TestGateway;
-  let clock: ManualClock;
+  let clock: FakeClock;
   const chat = (user: string, extra: Record<string, unknown> = {}) =>
     postJson(
       `${gw.url}/v1/chat/completions`,
@@ -27,7 +27,7 @@ describe('rate limiting (memory backend)', () => {
 
   before(async () => {
     mock = await MockUpstream.start();
-    clock = manualClock();
+    clock = fakeClock();
     gw = await startGateway({
       mock,
       clock,
@@ -149,7 +149,7 @@ describe('tokens-per-minute bucket', () => {
     mock = await MockUpstream.start();
     gw = await startGateway({
       mock,
-      clock: manualClock(),
+      clock: fakeClock(),
       env: { RATE_LIMIT_ENABLED: 'true', GATEWAY_ADMIN_KEY: ADMIN, AUTH_MODE: 'keys' },
       yaml: `auth:
   mode: keys

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-import { ADMIN_KEY, adminRoutes, manualClock, metricValue, startMocks } from '../helpers/routing.js';
+import { ADMIN_KEY, adminRoutes, metricValue, startMocks } from '../helpers/routing.js';
 
 let up: MockUpstream;
 let deadUrl: string;
@@ -20,7 +21,7 @@ before(async () => {
   await dead.close(); // connection refused from now on
   gw = await startGateway({
     mock: up,
-    clock: manualClock(),
+    clock: fakeClock({ seed: 42 }),
     env: { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'none' },
     yaml: `
 routing:

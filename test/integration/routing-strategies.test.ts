@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { type FakeClock, fakeClock } from '../helpers/fake-clock.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-import { ADMIN_KEY, adminRoutes, type ManualClock, manualClock, startMocks } from '../helpers/routing.js';
+import { ADMIN_KEY, adminRoutes, startMocks } from '../helpers/routing.js';
 
 const PROBE_INTERVAL_MS = 10_000;
 
@@ -14,7 +15,7 @@ let mocks: MockUpstream[];
 /** The latency route's second deployment answers after a fixed delay. */
 let slowish: MockUpstream;
 let gw: TestGateway;
-let clock: ManualClock;
+let clock: FakeClock;
 
 const deployment = (name: string, m: MockUpstream, extra = '') =>
   `      - { name: ${name}, provider: openai, model: model-${name}, base_url: "${m.url}/v1"${extra} }`;
@@ -23,7 +24,7 @@ before(async () => {
   mocks = await startMocks(3);
   [slowish] = (await startMocks(1, { firstByteMs: 120 })) as [MockUpstream];
   const [m0, m1, m2] = mocks as [MockUpstream, MockUpstream, MockUpstream];
-  clock = manualClock(7);
+  clock = fakeClock({ seed: 7 });
   gw = await startGateway({
     mock: m0,
     clock,

@@ -7,22 +7,16 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { expectError } from '../helpers/errors.js';
+import { type FakeClock, fakeClock } from '../helpers/fake-clock.js';
 import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-import {
-  ADMIN_KEY,
-  adminRoutes,
-  type ManualClock,
-  manualClock,
-  metricValue,
-  startMocks,
-} from '../helpers/routing.js';
+import { ADMIN_KEY, adminRoutes, metricValue, startMocks } from '../helpers/routing.js';
 
 const COOLDOWN_MS = 10_000;
 
 let a: MockUpstream;
 let b: MockUpstream;
 let gw: TestGateway;
-let clock: ManualClock;
+let clock: FakeClock;
 const chat = (body: Record<string, unknown>) =>
   postJson(`${gw.url}/v1/chat/completions`, { messages: userMessage(), ...body });
 
@@ -36,7 +30,7 @@ after(async () => {
 beforeEach(async () => {
   a.reset();
   b.reset();
-  clock = manualClock();
+  clock = fakeClock({ seed: 42 });
   gw = await startGateway({
     mock: a,
     clock,
