@@ -134,6 +134,29 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal(row.estimated, false);
     });
 
+    test('a stream the upstream cuts mid-answer is settled once: one incomplete record, one request.end', async () => {
+      mock.reset();
+      mock.enqueue({ kind: 'disconnect', afterFrames: 3 });
+      const res = await postJson(chatUrl, { model: 'gpt-4o-mini', messages: userMessage(), stream: true });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      assert.match(text, /data: \{"error":/, 'the stream ends with an error event');
+      assert.doesNotMatch(text, /\[DONE\]|X-Cost/, 'no fake success, no cost trailer');
+      const requestId = res.headers.get('x-request-id') as string;
+      const row = await record(requestId);
+      assert.equal(row.status, 'incomplete');
+      assert.equal(row.estimated, true, 'what was streamed is counted locally');
+      assert.ok(row.output_tokens > 0, 'the streamed text is billed');
+      const flushed = await db()
+        .selectFrom('usage_records')
+        .select(db().fn.countAll<number>().as('n'))
+        .where('request_id', '=', requestId)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(flushed.n), 1, 'one usage record');
+      const ends = gw.logs.filter((l) => l.includes('"request.end"') && l.includes(`"${requestId}"`));
+      assert.equal(ends.length, 1, 'one request.end line');
+    });
+
     test('the openai SDK reads a stream with the cost comment unchanged', async () => {
       mock.reset();
       const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });

@@ -75,6 +75,12 @@ describe('client disconnect aborts the upstream call', () => {
       await waitFor('request.end log', () => endLine(requestId) !== undefined);
       assert.equal(endLine(requestId)?.error_code, 'client_closed');
       assert.equal(mock.requests.length, 1, 'no retry for a client that left');
+      // Settled exactly once, whatever else ended it later (the writer, the upstream's abort).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const ends = gw.logs
+        .map((l) => JSON.parse(l) as LogLine)
+        .filter((l) => l.event === 'request.end' && l.request_id === requestId);
+      assert.equal(ends.length, 1, 'one request.end');
     });
   }
 
