@@ -37,7 +37,7 @@ export interface CacheFeature extends Feature {
  */
 export function createCacheFeature(
   settings: CacheConfig,
-  deps: FeatureDeps & Omit<EmbedderDeps, 'logger' | 'metrics'>,
+  deps: FeatureDeps & Omit<EmbedderDeps, 'logger' | 'metrics' | 'clock'>,
   options: CacheFeatureOptions = {},
 ): CacheFeature | null {
   const { logger, metrics, clock } = deps;
@@ -82,7 +82,7 @@ export function createCacheFeature(
 
 function createSemantic(
   cacheSettings: CacheConfig,
-  deps: FeatureDeps & Omit<EmbedderDeps, 'logger' | 'metrics'>,
+  deps: FeatureDeps & Omit<EmbedderDeps, 'logger' | 'metrics' | 'clock'>,
   store: CacheStore,
   options: CacheFeatureOptions,
   now: () => number,

@@ -16,7 +16,8 @@
  * const embedder = createEmbedder({ kind: 'local' }, { logger, metrics });
  * const [vector] = await embedder.embed(['How do I cancel my subscription?'], AbortSignal.timeout(100));
  */
-import { performance } from 'node:perf_hooks';
+
+import { type Clock, systemClock } from '../../core/clock.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { Embedder } from './types.js';
@@ -38,7 +39,11 @@ export interface EmbedderOptions {
 export interface EmbedderDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Times model loading and embeddings (metrics); the real clock when absent. */
+  clock?: Pick<Clock, 'now'>;
 }
+
+const nowOf = (deps: EmbedderDeps): number => (deps.clock ?? systemClock).now();
 
 /** Longer texts are refused rather than truncated: a truncated text could match a different long message. */
 export const MAX_EMBED_CHARS = 8192;
@@ -108,7 +113,7 @@ class LocalUseLiteEmbedder implements Embedder {
 
   private load(): Promise<UseLiteModel> {
     if (this.model) return this.model;
-    const started = performance.now();
+    const started = nowOf(this.deps);
     this.model = (async () => {
       // Imported here, not at module top: TensorFlow.js is loaded only when the local embedder is used.
       const [{ initModel }, { modelSource }] = await Promise.all([
@@ -118,7 +123,7 @@ class LocalUseLiteEmbedder implements Embedder {
       // Always the packaged `modelSource`: the no-argument form downloads the model from the internet.
       const model = (await initModel(modelSource)) as UseLiteModel;
       this.deps.logger.info(
-        { embedder: this.id, loadMs: Math.round(performance.now() - started) },
+        { embedder: this.id, loadMs: Math.round(nowOf(this.deps) - started) },
         'semantic cache embedder loaded',
       );
       return model;
@@ -143,7 +148,7 @@ class LocalUseLiteEmbedder implements Embedder {
       this.deps.metrics.dependencyErrors.inc({ dependency: 'embedder' });
       return Promise.reject(new Error('embedder queue full'));
     }
-    const started = performance.now();
+    const started = nowOf(this.deps);
     const vectors = texts.map(
       (text) =>
         new Promise<Float32Array>((resolve, reject) => {
@@ -153,7 +158,7 @@ class LocalUseLiteEmbedder implements Embedder {
     this.pump();
     const all = Promise.all(vectors);
     all.then(
-      () => this.deps.metrics.embeddingDuration.observe((performance.now() - started) / 1000),
+      () => this.deps.metrics.embeddingDuration.observe((nowOf(this.deps) - started) / 1000),
       () => {},
     );
     if (!signal) return all;
@@ -240,12 +245,12 @@ class ProviderEmbedder implements Embedder {
   async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
     checkTexts(texts);
     if (texts.length === 0) return [];
-    const started = performance.now();
+    const started = nowOf(this.deps);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
       const vectors = await this.call(texts, combined);
-      this.deps.metrics.embeddingDuration.observe((performance.now() - started) / 1000);
+      this.deps.metrics.embeddingDuration.observe((nowOf(this.deps) - started) / 1000);
       return vectors;
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);

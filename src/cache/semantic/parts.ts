@@ -3,6 +3,7 @@
  * (`local` USE-Lite in process, or `provider`: an OpenAI-compatible /v1/embeddings) and the match guard.
  */
 import type { CacheConfig } from '../../config/schema.js';
+import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import { createEmbedder } from './embedders.js';
@@ -26,7 +27,7 @@ export function createConfiguredEmbedder(settings: CacheConfig['semantic'], deps
       baseUrl: settings.embedding_base_url ?? deps.selfUrl,
       ...(apiKey ? { apiKey } : {}),
     },
-    { logger: deps.logger, metrics: deps.metrics },
+    { logger: deps.logger, metrics: deps.metrics, clock: deps.clock },
   );
 }
 
@@ -34,6 +35,7 @@ export function createConfiguredEmbedder(settings: CacheConfig['semantic'], deps
 export interface EmbedderDeps {
   logger: Logger;
   metrics: Metrics;
+  clock: Pick<Clock, 'now'>;
   /** This gateway's own base URL (`http://127.0.0.1:<port>`), the provider embedder's default. */
   selfUrl: string;
   /** `SEMANTIC_CACHE_EMBEDDING_API_KEY`, when the gateway requires keys. */
