@@ -186,7 +186,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       router: routing.router,
       instrument: createAttemptInstrumentation(metrics, () => clock.now()),
     }),
-    settle: [accounting.cost, accounting.record, budgets.settle, rateLimit.settle, telemetry.settle],
+    settle: {
+      cost: accounting.cost,
+      usage: accounting.record,
+      budgets: budgets.settle,
+      ratelimit: rateLimit.settle,
+      telemetry: telemetry.settle,
+    },
     onStepError: (step, ctx, err) =>
       ctx.log.error({ event: 'pipeline.step_error', step, err }, 'a pipeline step failed'),
   });

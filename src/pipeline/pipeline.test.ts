@@ -65,6 +65,7 @@ function build(overrides: Partial<PipelineParts> = {}) {
       trace.push(name);
       return next(ctx);
     });
+  const step = (name: string) => ({ name, settle: () => void trace.push(`settle:${name}`) });
   const call: Next = async () => {
     trace.push('call');
     return completionResult(answer, 'upstream', null);
@@ -79,8 +80,8 @@ function build(overrides: Partial<PipelineParts> = {}) {
     cache: pass('cache'),
     route: pass('route'),
     call,
-    settle: [
-      {
+    settle: {
+      cost: {
         name: 'cost',
         settle: (ctx) => {
           trace.push('settle:cost');
@@ -88,14 +89,17 @@ function build(overrides: Partial<PipelineParts> = {}) {
           assert.equal(ctx.outcome === null, ctx.end?.error !== null);
         },
       },
-      {
+      usage: step('usage'),
+      budgets: step('budgets'),
+      ratelimit: step('ratelimit'),
+      telemetry: {
         name: 'telemetry',
         settle: (ctx) => {
           trace.push('settle:telemetry');
           ends.push(ctx.end as RequestEnd);
         },
       },
-    ],
+    },
     onStepError: (step) => trace.push(`step-error:${step}`),
     ...overrides,
   };
@@ -134,6 +138,9 @@ describe('pipeline', () => {
       'route',
       'call',
       'settle:cost',
+      'settle:usage',
+      'settle:budgets',
+      'settle:ratelimit',
       'settle:telemetry',
     ]);
     assert.deepEqual(ends, [{ status: 200, error: null, complete: true }]);
@@ -212,19 +219,25 @@ describe('pipeline', () => {
   });
 
   test('a settle step that throws is reported; the later steps still run', async () => {
-    const { pipeline, trace } = build({
-      settle: [
-        {
+    const trace: string[] = [];
+    const quiet = (name: string) => ({ name, settle: () => undefined });
+    const { pipeline } = build({
+      settle: {
+        cost: {
           name: 'cost',
           settle: () => {
             throw new Error('boom');
           },
         },
-        { name: 'telemetry', settle: () => void trace.push('settle:telemetry') },
-      ],
+        usage: quiet('usage'),
+        budgets: quiet('budgets'),
+        ratelimit: quiet('ratelimit'),
+        telemetry: { name: 'telemetry', settle: () => void trace.push('settle:telemetry') },
+      },
+      onStepError: (step) => trace.push(`step-error:${step}`),
     });
     await pipeline.run(context());
-    assert.deepEqual(trace.slice(-2), ['step-error:cost', 'settle:telemetry']);
+    assert.deepEqual(trace, ['step-error:cost', 'settle:telemetry']);
   });
 
   test('a request refused before the pipeline ran (body too large) is settled by reject, once', async () => {

@@ -37,8 +37,14 @@ export interface PipelineParts {
   cache: Stage | null;
   route: Stage;
   call: Next;
-  /** In order: cost, usage record, budgets, rate-limit tokens, telemetry (last: it logs the outcome). */
-  settle: readonly SettleStep[];
+  /** Settle steps, run in this order (telemetry last: it logs what the others computed). */
+  settle: {
+    cost: SettleStep;
+    usage: SettleStep;
+    budgets: SettleStep;
+    ratelimit: SettleStep;
+    telemetry: SettleStep;
+  };
   /** An open or settle step threw (logged; the other steps still run). */
   onStepError(step: string, ctx: RequestContext, err: unknown): void;
 }
@@ -76,12 +82,14 @@ export function createPipeline(parts: PipelineParts): Pipeline {
     parts.route,
   ];
   const handle = compose(stages, parts.call);
+  const { cost, usage, budgets, ratelimit, telemetry } = parts.settle;
+  const settleSteps: readonly SettleStep[] = [cost, usage, budgets, ratelimit, telemetry];
 
   /** Runs the settle steps exactly once per request; never throws. */
   async function settle(ctx: RequestContext, end: RequestEnd): Promise<void> {
     if (ctx.end !== null) return;
     ctx.end = end;
-    for (const step of parts.settle) {
+    for (const step of settleSteps) {
       try {
         // Most steps are synchronous (they queue their I/O): await only the ones that return a promise.
         const pending = step.settle(ctx);
