@@ -8,17 +8,7 @@
  * for (const c of fuzzCases(0xc0ffee, 1000)) await send(c.body, c.contentType);
  */
 
-/** Small, fast, seedable PRNG (mulberry32): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './fake-clock.js';
 
 export interface FuzzCase {
   /** Index and mutation kind, for failure messages. */
