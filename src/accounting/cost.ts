@@ -52,21 +52,27 @@ export class Accountant {
    * The cost step of settle (once per request, after it ended): the final usage (reported, else estimated
    * for what was billed), the cost (0 for a cache hit, which records what it saved), and the metrics.
    */
-  async settle(ctx: RequestContext): Promise<void> {
+  settle(ctx: RequestContext): void | Promise<void> {
     const end = ctx.end;
     const outcome = ctx.outcome;
-    const hit = ctx.cache.status === 'HIT';
-    const upstreamCalled = ctx.upstream.attempts > 0 || hit;
+    const upstreamCalled = ctx.upstream.attempts > 0 || ctx.cache.status === 'HIT';
     // A stream cut off after its first bytes was billed for what was sent: count that too.
     const partial = ctx.request?.stream === true && outcome !== null;
-    let usage = outcome?.usage ?? null;
-    let estimated = false;
-    if (!usage && upstreamCalled && ctx.request && end && (end.status < 400 || partial)) {
-      // A cut-off stream is approximated: what the upstream billed for an aborted generation is unknown
-      // anyway, and it spares the tokenizer load (a blocked event loop) at a disconnect.
-      usage = end.status < 400 ? await this.estimate(ctx) : this.approximate(ctx);
-      estimated = true;
+    const reported = outcome?.usage ?? null;
+    if (reported || !upstreamCalled || !ctx.request || !end || !(end.status < 400 || partial)) {
+      return this.#charge(ctx, reported, false);
     }
+    // A cut-off stream is approximated: what the upstream billed for an aborted generation is unknown
+    // anyway, and it spares the tokenizer load (a blocked event loop) at a disconnect. Only a complete
+    // answer without reported usage waits for the tokenizer.
+    if (end.status >= 400) return this.#charge(ctx, this.approximate(ctx), true);
+    return this.estimate(ctx).then((usage) => this.#charge(ctx, usage, true));
+  }
+
+  /** Prices `usage`, counts it in the metrics and assigns the request's usage and cost (once). */
+  #charge(ctx: RequestContext, usage: Usage | null, estimated: boolean): void {
+    const hit = ctx.cache.status === 'HIT';
+    const upstreamCalled = ctx.upstream.attempts > 0 || hit;
     const priced = this.pricedModel(ctx);
     const label = priced?.name ?? 'other';
     if (!priced && usage && upstreamCalled) this.#unknown(ctx);

@@ -143,20 +143,25 @@ function createAccountingFeature(
     }),
     cost: {
       name: 'cost',
-      async settle(ctx) {
+      settle(ctx) {
         const span = startChildSpan(ctx, 'cost.calculate');
-        await accountant.settle(ctx);
-        span.setAttributes({
-          'gateway.cost_usd': ctx.costUsd ?? -1,
-          'gateway.usage_estimated': ctx.usageEstimated,
-        });
-        span.end();
-        if (ctx.costUsd === null || ctx.end?.complete !== true) return;
-        if (ctx.request?.stream === true) {
-          if (ctx.cache.status !== 'HIT') ctx.trailers.push(`X-Cost: ${formatUsd(ctx.costUsd)}`);
-        } else {
-          ctx.responseHeaders['x-cost'] = formatUsd(ctx.costUsd);
-        }
+        const done = () => {
+          span.setAttributes({
+            'gateway.cost_usd': ctx.costUsd ?? -1,
+            'gateway.usage_estimated': ctx.usageEstimated,
+          });
+          span.end();
+          if (ctx.costUsd === null || ctx.end?.complete !== true) return;
+          if (ctx.request?.stream === true) {
+            if (ctx.cache.status !== 'HIT') ctx.trailers.push(`X-Cost: ${formatUsd(ctx.costUsd)}`);
+          } else {
+            ctx.responseHeaders['x-cost'] = formatUsd(ctx.costUsd);
+          }
+        };
+        // Synchronous unless usage must be counted with the tokenizer.
+        const pending = accountant.settle(ctx);
+        if (pending) return pending.then(done);
+        done();
       },
     },
     record: {

@@ -69,12 +69,11 @@ export interface AuthConfigSlice {
 /** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
 export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): AuthFeature {
   const { logger, metrics, clock } = deps;
-  const config = slice;
   const keys = new KeyStore({ auth: slice.auth, logger, metrics, clock, database: () => deps.database() });
   // Warm the database keys at start when they are the only source; with config keys the database opens
   // at the first key the config does not know (keeps embedded setups light).
-  if (config.auth.mode === 'keys' && config.auth.keys.length === 0) void keys.start().catch(() => undefined);
-  const authenticator = config.auth.mode === 'keys' ? keys : createOpenAuthenticator();
+  if (slice.auth.mode === 'keys' && slice.auth.keys.length === 0) void keys.start().catch(() => undefined);
+  const authenticator = slice.auth.mode === 'keys' ? keys : createOpenAuthenticator();
 
   const tiers = slice.tiers;
   function checkTier(tier: string | undefined): void {
@@ -94,7 +93,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
       await Promise.race([
         database.ready,
         new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('database not ready')), config.auth.lookup_timeout_ms).unref(),
+          setTimeout(() => reject(new Error('database not ready')), slice.auth.lookup_timeout_ms).unref(),
         ),
       ]);
       return await call(keys.repository());

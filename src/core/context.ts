@@ -189,11 +189,6 @@ export function requestedModel(ctx: RequestContext): string | null {
   return ctx.request?.model ?? null;
 }
 
-/** Whether the client asked for a stream. */
-export function isStream(ctx: RequestContext): boolean {
-  return ctx.request?.stream === true;
-}
-
 /** The deployment that served (the outcome's), else the one tried last. */
 export function servingDeployment(ctx: RequestContext): Deployment | null {
   return ctx.outcome?.deployment ?? ctx.upstream.deployment;

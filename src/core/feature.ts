@@ -39,27 +39,16 @@ export interface AdminRoute {
   handler(request: AdminRequest): Promise<unknown>;
 }
 
-/** Whether a handler's value is an `AdminReply`. */
-export function isAdminReply(value: unknown): value is AdminReply {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { [REPLY]?: true })[REPLY] === true &&
-    typeof (value as AdminReply).status === 'number'
-  );
-}
-
 const REPLY = Symbol('admin.reply');
-
-/** Marks a reply (used by `reply`). */
-function tag(value: AdminReply): AdminReply {
-  Object.defineProperty(value, REPLY, { value: true, enumerable: false });
-  return value;
-}
 
 /** A non-200 admin answer, tagged so a handler's plain object is never mistaken for one. */
 export function withStatus(status: number, body: unknown): AdminReply {
-  return tag({ status, body });
+  return Object.defineProperty({ status, body }, REPLY, { value: true, enumerable: false });
+}
+
+/** Whether a handler's value came from `withStatus`. */
+export function isAdminReply(value: unknown): value is AdminReply {
+  return typeof value === 'object' && value !== null && (value as { [REPLY]?: true })[REPLY] === true;
 }
 
 export interface Feature {

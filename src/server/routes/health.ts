@@ -1,18 +1,15 @@
 /**
- * Health endpoints: /health/live (process up), /health/ready (200 only when the gateway can serve:
- * configured dependencies answer and it is not shutting down), /health (details of each dependency).
+ * Health endpoints: /health/live (process up), /health/ready (200 unless shutting down: Redis and the
+ * database are fail-open dependencies, so their outage never makes the gateway unready), /health (details
+ * of each dependency; a `down` one degrades the status).
  */
 import type { FastifyInstance } from 'fastify';
+import type { DependencyCheck } from '../../core/feature.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 
 export interface Lifecycle {
   shuttingDown: boolean;
 }
-
-/** A dependency's answer for /health: `down` degrades the gateway but never makes it unready. */
-export type { DependencyCheck } from '../../core/feature.js';
-
-import type { DependencyCheck } from '../../core/feature.js';
 
 export function registerHealthRoutes(
   app: FastifyInstance,
