@@ -26,11 +26,29 @@ export interface ContextLogger {
 }
 
 /** The inbound APIs that run through the pipeline. */
-export type EndpointName = 'chat' | 'embeddings';
+export type EndpointName = 'chat' | 'embeddings' | 'messages' | 'responses';
+
+/**
+ * The body as the client sent it in another API's format (Anthropic Messages, OpenAI Responses): a provider
+ * that speaks that API natively is sent it as it is (no translation loss); every other provider gets the
+ * canonical `body` the codec translated it to.
+ */
+export interface NativeRequest {
+  readonly api: 'anthropic-messages' | 'openai-responses';
+  readonly body: unknown;
+  /** API headers to forward (`anthropic-version`, `anthropic-beta`), lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 /** The request in the gateway's canonical form (OpenAI's shapes), as the endpoint codec decoded it. */
 export type CanonicalRequest =
-  | { readonly kind: 'chat'; readonly model: string; readonly stream: boolean; readonly body: ChatRequest }
+  | {
+      readonly kind: 'chat';
+      readonly model: string;
+      readonly stream: boolean;
+      readonly body: ChatRequest;
+      readonly native?: NativeRequest;
+    }
   | {
       readonly kind: 'embeddings';
       readonly model: string;

@@ -6,16 +6,25 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { ChatCompletionChunk } from '../providers/types.js';
 import type { CanonicalRequest, EndpointName } from './context.js';
+import type { GatewayError } from './errors.js';
 import type { JsonResult } from './result.js';
 
-/** How a streamed answer is written (server-sent events). */
-export interface StreamEncoding {
+/**
+ * Writes one streamed answer (server-sent events). An encoder may keep state across chunks (an API whose
+ * events are not one per chunk — content blocks opened and closed, a final event carrying the totals).
+ */
+export interface StreamEncoder {
   /** The event text of one chunk (`data: …\n\n`), or null to send nothing for it. */
-  chunk(request: CanonicalRequest, chunk: ChatCompletionChunk): string | null;
+  chunk(chunk: ChatCompletionChunk): string | null;
   /** What ends a complete stream (`data: [DONE]\n\n`). */
-  readonly done: string;
-  /** The event that ends a failed stream, from the error body. */
+  end(): string;
+  /** The event that ends a failed stream, from the error body (OpenAI's error envelope). */
   error(body: unknown): string;
+}
+
+/** How an endpoint streams: one encoder per streamed answer. */
+export interface StreamEncoding {
+  open(request: CanonicalRequest): StreamEncoder;
 }
 
 export interface EndpointCodec {
@@ -31,4 +40,9 @@ export interface EndpointCodec {
   encode(result: JsonResult): unknown;
   /** Set when the endpoint can stream. */
   readonly stream?: StreamEncoding;
+  /**
+   * The error body in this API's format, from the error and its OpenAI envelope (`{"error": {…}}`, already
+   * scrubbed of secrets). Unset: the OpenAI envelope is sent.
+   */
+  errorBody?(error: GatewayError, openai: unknown): unknown;
 }

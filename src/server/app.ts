@@ -211,9 +211,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done(null, payload);
   });
 
+  const codecsByName = new Map(deps.codecs.map((c) => [c.name, c]));
   app.setErrorHandler(async (err, request, reply) => {
     const error = normalizeError(err, deps.server.body_limit_bytes);
     const ctx = request.ctx;
+    const codec = ctx ? codecsByName.get(ctx.endpoint) : undefined;
     if (ctx) {
       // Settled already when the pipeline ran; a request refused before it (413) is settled here.
       await deps.pipeline.reject(ctx, error);
@@ -225,7 +227,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
       reply.header('retry-after', String(retryAfter));
     }
-    return reply.code(error.status).type('application/json').send(toErrorBody(error, deps.redact));
+    const body = toErrorBody(error, deps.redact);
+    return reply
+      .code(error.status)
+      .type('application/json')
+      .send(codec?.errorBody ? codec.errorBody(error, body) : body);
   });
 
   app.setNotFoundHandler(async (request, reply) => {

@@ -32,11 +32,10 @@ export async function writeStream(
   result: StreamResult,
   options: WriteStreamOptions,
 ): Promise<void> {
-  const { encoding } = options;
-  const request = ctx.request;
+  const encoder = ctx.request ? options.encoding.open(ctx.request) : null;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
   const send = async (chunk: ChatCompletionChunk) => {
-    const text = request ? encoding.chunk(request, chunk) : null;
+    const text = encoder ? encoder.chunk(chunk) : null;
     if (text === null) return;
     if (!res.write(text)) await drained(res, ctx, options.idleTimeoutMs);
   };
@@ -54,7 +53,7 @@ export async function writeStream(
     const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);
     result.end({ complete: false, error });
     if (error instanceof ClientClosedError || res.destroyed) res.destroy();
-    else res.end(encoding.error(toErrorBody(error, options.redact)));
+    else res.end(encoder ? encoder.error(toErrorBody(error, options.redact)) : '');
     return;
   }
   idle.stop();
@@ -62,7 +61,7 @@ export async function writeStream(
   await options.settled;
   let trailer = '';
   for (const line of ctx.trailers) trailer += `: ${line.replace(/[\r\n]+/g, ' ')}\n\n`;
-  res.end(trailer + encoding.done);
+  res.end(trailer + (encoder ? encoder.end() : ''));
 }
 
 /**

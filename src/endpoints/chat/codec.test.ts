@@ -51,7 +51,7 @@ const USAGE_ONLY_RAW =
 
 describe('chat codec: stream chunks', () => {
   test('a chunk parsed from upstream text is written as exactly those bytes', () => {
-    const event = stream.chunk(NOT_ASKED, parsed(CONTENT_RAW));
+    const event = stream.open(NOT_ASKED).chunk(parsed(CONTENT_RAW));
     assert.equal(event, `data: ${CONTENT_RAW}\n\n`);
     // Not re-serialised: JSON.stringify would have written "café", not the upstream's escape.
     assert.ok(event?.includes('caf\\u00e9'));
@@ -59,24 +59,24 @@ describe('chat codec: stream chunks', () => {
 
   test('a chunk without upstream text (translated from another provider) is serialised', () => {
     const c = chunk('Hello');
-    assert.equal(stream.chunk(NOT_ASKED, c), `data: ${JSON.stringify(c)}\n\n`);
+    assert.equal(stream.open(NOT_ASKED).chunk(c), `data: ${JSON.stringify(c)}\n\n`);
   });
 
   test('a copy of a parsed chunk is not mistaken for it (no stale bytes)', () => {
     const original = parsed(CONTENT_RAW);
     const copy = { ...original, model: 'renamed' };
-    assert.equal(eventJson(stream.chunk(NOT_ASKED, copy)).model, 'renamed');
+    assert.equal(eventJson(stream.open(NOT_ASKED).chunk(copy)).model, 'renamed');
   });
 
   test('client did not ask for usage: "usage":null is cut from the upstream bytes, the rest unchanged', () => {
-    const event = stream.chunk(NOT_ASKED, parsed(CONTENT_WITH_NULL_USAGE_RAW));
+    const event = stream.open(NOT_ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW));
     assert.equal(event, `data: ${CONTENT_WITH_NULL_USAGE_RAW.replace(',"usage":null}', '}')}\n\n`);
     assert.ok(!event?.includes('usage'));
   });
 
   test('client did not ask: "usage": null written another way is still removed', () => {
     const raw = CONTENT_WITH_NULL_USAGE_RAW.replace('"usage":null}', '"usage": null }');
-    const json = eventJson(stream.chunk(NOT_ASKED, parsed(raw)));
+    const json = eventJson(stream.open(NOT_ASKED).chunk(parsed(raw)));
     assert.ok(!('usage' in json));
     assert.deepEqual(json.choices, [{ index: 0, delta: { content: 'café' }, finish_reason: null }]);
   });
@@ -86,7 +86,7 @@ describe('chat codec: stream chunks', () => {
       '"usage":null}',
       '"usage":null,"obfuscation":"x\\"usage\\":null"}',
     );
-    const event = stream.chunk(NOT_ASKED, parsed(raw));
+    const event = stream.open(NOT_ASKED).chunk(parsed(raw));
     assert.equal(event, `data: ${raw.replace(',"usage":null,', ',')}\n\n`);
     assert.equal(
       eventJson(event).obfuscation,
@@ -97,34 +97,34 @@ describe('chat codec: stream chunks', () => {
   });
 
   test('client did not ask: the usage-only chunk is dropped (nothing written)', () => {
-    assert.equal(stream.chunk(NOT_ASKED, parsed(USAGE_ONLY_RAW)), null);
-    assert.equal(stream.chunk(NOT_ASKED, usageChunk(USAGE)), null);
+    assert.equal(stream.open(NOT_ASKED).chunk(parsed(USAGE_ONLY_RAW)), null);
+    assert.equal(stream.open(NOT_ASKED).chunk(usageChunk(USAGE)), null);
   });
 
   test('client did not ask: usage attached to a content chunk is removed, the content is kept', () => {
     const c = chunk('bye', 'stop', { usage: USAGE });
-    const json = eventJson(stream.chunk(NOT_ASKED, c));
+    const json = eventJson(stream.open(NOT_ASKED).chunk(c));
     assert.ok(!('usage' in json));
     assert.deepEqual(json.choices, c.choices);
   });
 
   test('stream_options.include_usage: false is the same as not asking', () => {
-    assert.equal(stream.chunk(request({ include_usage: false }), parsed(USAGE_ONLY_RAW)), null);
+    assert.equal(stream.open(request({ include_usage: false })).chunk(parsed(USAGE_ONLY_RAW)), null);
   });
 
   test('client asked for usage: the usage-only chunk and "usage":null pass through as sent', () => {
-    assert.equal(stream.chunk(ASKED, parsed(USAGE_ONLY_RAW)), `data: ${USAGE_ONLY_RAW}\n\n`);
+    assert.equal(stream.open(ASKED).chunk(parsed(USAGE_ONLY_RAW)), `data: ${USAGE_ONLY_RAW}\n\n`);
     assert.equal(
-      stream.chunk(ASKED, parsed(CONTENT_WITH_NULL_USAGE_RAW)),
+      stream.open(ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW)),
       `data: ${CONTENT_WITH_NULL_USAGE_RAW}\n\n`,
     );
-    assert.deepEqual(eventJson(stream.chunk(ASKED, usageChunk(USAGE))).usage, USAGE);
+    assert.deepEqual(eventJson(stream.open(ASKED).chunk(usageChunk(USAGE))).usage, USAGE);
   });
 
   test('the stream ends with [DONE]; a failure is one data event with the error body', () => {
-    assert.equal(stream.done, 'data: [DONE]\n\n');
+    assert.equal(stream.open(ASKED).end(), 'data: [DONE]\n\n');
     const body = { error: { message: 'upstream died', type: 'provider_unavailable_error' } };
-    assert.deepEqual(eventJson(stream.error(body)), body);
+    assert.deepEqual(eventJson(stream.open(ASKED).error(body)), body);
   });
 
   test('a whole answer is encoded as the completion itself', () => {

@@ -19,6 +19,7 @@ import { validateChatRequest } from './validate.js';
 export const CHAT_PATH = '/v1/chat/completions';
 
 const USAGE_NULL = ',"usage":null';
+const DONE = 'data: [DONE]\n\n';
 
 /** Creates the codec (its schema validator is compiled here, once). */
 export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>): EndpointCodec {
@@ -35,9 +36,11 @@ export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>
     },
     encode: (result) => result.body,
     stream: {
-      chunk: writeChunk,
-      done: 'data: [DONE]\n\n',
-      error: (body) => `data: ${JSON.stringify(body)}\n\n`,
+      open: (request) => ({
+        chunk: (chunk) => writeChunk(request, chunk),
+        end: () => DONE,
+        error: (body) => `data: ${JSON.stringify(body)}\n\n`,
+      }),
     },
   };
 }
