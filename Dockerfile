@@ -1,10 +1,20 @@
 # syntax=docker/dockerfile:1.7
-# LLM Gateway container image (DESIGN §13). Multi-stage: production dependencies are installed in a
-# throw-away stage; the runtime stage holds only node_modules (no dev dependencies), the sources and the
-# start script, and runs as the unprivileged `node` user. The gateway runs its TypeScript sources through
-# tsx, which is a runtime dependency (docs/decisions/0004-runtime-and-tooling.md).
+# LLM Gateway container image (DESIGN §13). Multi-stage: the TypeScript sources are compiled in a build
+# stage and production dependencies installed in another; the runtime stage holds only node_modules (no dev
+# dependencies), the compiled build (dist/) and the start script, and runs as the unprivileged `node` user.
+# It runs the same command as `npm start` (docs/decisions/0094-compiled-start.md).
 
 ARG NODE_VERSION=20-bookworm-slim
+
+# --- compiled build -----------------------------------------------------------------------------------
+FROM node:${NODE_VERSION} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY src ./src
+RUN node bin/build.mjs
 
 # --- production dependencies ---------------------------------------------------------------------------
 FROM node:${NODE_VERSION} AS deps
@@ -22,9 +32,9 @@ ENV NODE_ENV=production \
     PORT=8000 \
     GATEWAY_DATA_DIR=/app/data/pglite
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
-COPY --chown=root:root package.json tsconfig.json ./
+COPY --chown=root:root package.json ./
 COPY --chown=root:root bin ./bin
-COPY --chown=root:root src ./src
+COPY --from=build --chown=root:root /app/dist ./dist
 COPY --chown=root:root config ./config
 # The only writable place: the embedded database (when DATABASE_URL is not set) and the usage spool.
 RUN mkdir -p /app/data && chown node:node /app/data

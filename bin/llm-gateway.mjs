@@ -1,6 +1,23 @@
 #!/usr/bin/env node
-// The `llm-gateway` command: registers tsx so the TypeScript sources run directly, then runs src/main.ts.
-import { register } from 'tsx/esm/api';
+// The `llm-gateway` command (and `npm start`): runs the compiled build in dist/, building it first when it
+// is missing or older than the sources (bin/build.mjs says when and how). `LLM_GATEWAY_RUN_SOURCES=1` runs
+// the TypeScript sources through tsx instead (development: `npm run dev`).
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureBuild } from './build.mjs';
 
-register();
-await import('../src/main.ts');
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+if (process.env.LLM_GATEWAY_RUN_SOURCES === '1') {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(`${root}/src/main.ts`).href);
+} else {
+  try {
+    ensureBuild(root);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  await import(pathToFileURL(`${root}/dist/main.js`).href);
+}

@@ -69,17 +69,24 @@ describe('container image (Dockerfile)', () => {
     assert.ok(health?.args.includes('/health/live'), 'HEALTHCHECK probes /health/live');
   });
 
-  test('CMD is the start command the README documents; what it needs is a production dependency', () => {
+  test('CMD is the start command the README documents; it runs the compiled build, not the sources', () => {
     const cmd = steps.filter((s) => s.op === 'CMD').at(-1);
     assert.ok(cmd);
     const argv = JSON.parse(cmd.args) as string[];
     assert.equal(argv.join(' '), START_COMMAND);
     assert.ok(read('README.md').includes(START_COMMAND), 'README documents the same command');
     assert.ok(existsSync(join(ROOT, argv[1] as string)));
-    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
-    // bin/llm-gateway.mjs registers tsx: without it in `dependencies` the image could not start.
-    assert.ok(read(argv[1] as string).includes("from 'tsx/esm/api'"));
-    assert.ok(pkg.dependencies.tsx, 'tsx is a runtime dependency');
+    const pkg = JSON.parse(read('package.json')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    assert.equal(pkg.scripts.start, START_COMMAND, 'npm start runs the same command');
+    // The image holds dist/ from the build stage and no sources; tsx is loaded only on request (dev).
+    const runtime = steps.slice(steps.findLastIndex((s) => s.op === 'FROM'));
+    assert.ok(runtime.some((s) => s.op === 'COPY' && /--from=build\b.*\/app\/dist \.\/dist$/.test(s.args)));
+    assert.ok(!runtime.some((s) => s.op === 'COPY' && /(^|\s)src\b/.test(s.args)), 'no sources in the image');
+    assert.ok(!read(argv[1] as string).includes("import { register } from 'tsx"), 'no static tsx import');
+    assert.equal(pkg.dependencies.tsx, undefined, 'tsx is a development dependency');
   });
 
   test('every COPY source exists and is not excluded by .dockerignore', () => {
