@@ -162,6 +162,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     telemetry,
   ];
 
+  // What features open at start-up (the embedding model) is open before the gateway serves.
+  await Promise.all(features.map((f) => f.ready?.()));
+
   const compile = createSchemaCompiler();
   const codecs = [createChatCodec(compile), createEmbeddingsCodec(compile)];
   const pipeline = createPipeline({

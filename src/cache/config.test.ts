@@ -28,6 +28,8 @@ describe('cache configuration', () => {
         SEMANTIC_CACHE_EMBEDDING_MODEL: 'all-minilm',
         SEMANTIC_CACHE_EMBEDDING_BASE_URL: 'http://127.0.0.1:11434/v1',
         SEMANTIC_CACHE_TIMEOUT_MS: '80',
+        SEMANTIC_CACHE_EMBEDDING_WORKERS: '3',
+        SEMANTIC_CACHE_EMBEDDING_QUEUE: '12',
       },
     });
     assert.deepEqual(
@@ -47,6 +49,8 @@ describe('cache configuration', () => {
           embedding_model: 'all-minilm',
           embedding_base_url: 'http://127.0.0.1:11434/v1',
           timeout_ms: 80,
+          embedding_workers: 3,
+          embedding_queue: 12,
         },
       },
     );

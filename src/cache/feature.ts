@@ -73,6 +73,16 @@ export function createCacheFeature(
     cache,
     stage: cache.stage(),
     routes: cacheAdminRoutes(cache, deps, isoNow(clock)),
+    async ready() {
+      try {
+        await semantic?.embedder.ready?.();
+      } catch (err) {
+        logger.error(
+          { event: 'cache.semantic_unavailable', error: err instanceof Error ? err.message : String(err) },
+          'semantic cache: the embedding model could not be loaded; lookups are skipped',
+        );
+      }
+    },
     async close() {
       await cache.drain();
       await semantic?.embedder.close?.();

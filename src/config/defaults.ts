@@ -213,6 +213,7 @@ export function defaultConfig(): Config {
         embedder: 'local',
         embedding_model: 'text-embedding-3-small',
         timeout_ms: 200,
+        embedding_queue: 32,
       },
     },
     accounting: {

@@ -76,6 +76,8 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['SEMANTIC_CACHE_EMBEDDING_MODEL', 'cache.semantic.embedding_model', 'string'],
   ['SEMANTIC_CACHE_EMBEDDING_BASE_URL', 'cache.semantic.embedding_base_url', 'string'],
   ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
+  ['SEMANTIC_CACHE_EMBEDDING_WORKERS', 'cache.semantic.embedding_workers', 'int'],
+  ['SEMANTIC_CACHE_EMBEDDING_QUEUE', 'cache.semantic.embedding_queue', 'int'],
   ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
   ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
   ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],

@@ -332,6 +332,10 @@ export const ConfigSchema = T.Object(
             embedding_base_url: T.Optional(T.String({ format: 'uri' })),
             /** Longest wait for an embedding on the request path; slower → exact miss only. */
             timeout_ms: T.Integer({ minimum: 1, default: 200 }),
+            /** Local embedder: worker threads (unset: cores − 1, at least 1; 0: on the event loop). */
+            embedding_workers: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
+            /** Local embedder: most texts waiting or running in the pool; beyond it a lookup is skipped. */
+            embedding_queue: T.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
           },
           { additionalProperties: false, default: {} },
         ),

@@ -56,6 +56,12 @@ export interface Feature {
   /** Admin endpoints, mounted under the admin-key guard by the server. */
   readonly routes?: readonly AdminRoute[];
   readonly health?: DependencyCheck;
+  /**
+   * Resolves when what the feature opens at start-up is open (the embedding model loaded): the gateway
+   * waits for it before it serves, so no request pays for it. Never rejects: a part that cannot open is
+   * logged and the feature runs without it.
+   */
+  ready?(): Promise<void>;
   /** Called after the server stopped serving: flush queues. Bounded by the feature itself. */
   close?(): Promise<void>;
 }

@@ -112,6 +112,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Requests answered by the semantic cache.',
       registers: r,
     }),
+    semanticSkipped: new Counter({
+      name: 'llm_semantic_lookups_skipped_total',
+      help: 'Semantic cache lookups skipped because the embedding pool was saturated, loading or unavailable.',
+      labelNames: ['reason'] as const,
+      registers: r,
+    }),
     embeddingDuration: new Histogram({
       name: 'llm_embedding_generation_duration_seconds',
       help: 'Time to embed a message for the semantic cache.',

@@ -18,8 +18,6 @@
  */
 
 import { type Clock, systemClock } from '../../core/clock.js';
-import type { Logger } from '../../telemetry/logger.js';
-import type { Metrics } from '../../telemetry/metrics.js';
 import type { Embedder } from './types.js';
 
 export interface EmbedderOptions {
@@ -36,9 +34,21 @@ export interface EmbedderOptions {
   dimensions?: number;
 }
 
+/** The logging an embedder does (pino's logger, or a worker thread's relay to it). */
+export interface EmbedderLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** The metrics an embedder writes (the gateway's, or none inside a worker thread). */
+export interface EmbedderMetrics {
+  dependencyErrors: { inc(labels: { dependency: string }): void };
+  embeddingDuration: { observe(seconds: number): void };
+}
+
 export interface EmbedderDeps {
-  logger: Logger;
-  metrics: Metrics;
+  logger: EmbedderLogger;
+  metrics: EmbedderMetrics;
   /** Times model loading and embeddings (metrics); the real clock when absent. */
   clock?: Pick<Clock, 'now'>;
 }

@@ -1,11 +1,13 @@
 /**
  * The configured parts of the semantic cache, from the `cache.semantic` config section: the embedder
- * (`local` USE-Lite in process, or `provider`: an OpenAI-compatible /v1/embeddings) and the match guard.
+ * (`local` USE-Lite in a pool of worker threads, or `provider`: an OpenAI-compatible /v1/embeddings) and the
+ * match guard.
  */
 import type { CacheConfig } from '../../config/schema.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
+import { EmbeddingPool } from './embed-pool.js';
 import { createEmbedder } from './embedders.js';
 import { createMatchGuard } from './guards.js';
 import type { Embedder, MatchGuard } from './types.js';
@@ -19,6 +21,16 @@ import type { Embedder, MatchGuard } from './types.js';
  * const embedder = createConfiguredEmbedder(config.cache.semantic, deps); // local: starts loading its model at once
  */
 export function createConfiguredEmbedder(settings: CacheConfig['semantic'], deps: EmbedderDeps): Embedder {
+  if (settings.embedder === 'local' && settings.embedding_workers !== 0) {
+    // The model in worker threads (decision 0097); `embedding_workers: 0` runs it on the event loop.
+    return new EmbeddingPool(
+      {
+        ...(settings.embedding_workers === undefined ? {} : { size: settings.embedding_workers }),
+        maxQueue: settings.embedding_queue,
+      },
+      { logger: deps.logger, metrics: deps.metrics, clock: deps.clock },
+    );
+  }
   const apiKey = deps.embeddingApiKey;
   return createEmbedder(
     {

@@ -10,6 +10,8 @@ export interface Embedder {
   readonly dimensions: number;
   /** One vector per text, in order. Rejects on failure; callers treat that as a cache miss. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Resolves when the model is loaded (worker pool); rejects when it cannot be. */
+  ready?(): Promise<void>;
   close?(): Promise<void>;
 }
 
