@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// Runs the runtime-sensitive tests on every supported Node.js major (DESIGN §14: Node 20, 22 and 24) with
+// that version fetched from the npm registry (`npx -y node@N`). The full suite runs on the machine's Node
+// (`npm test`); this subset covers what differs between majors: the HTTP server and streams, undici and the
+// SDK clients, PGlite's WebAssembly, the embedding model in worker threads, the real process (signals,
+// graceful shutdown) and the compiled build.
+//
+//   node scripts/test-node-versions.mjs [22 24 …]      default: 22 and 24 (20 is the machine's own)
+import { spawnSync } from 'node:child_process';
+
+const FILES = [
+  'test/integration/chat-openai.test.ts',
+  'test/integration/openai-sdk.test.ts',
+  'test/integration/keys-pglite.test.ts',
+  'test/integration/cache-semantic-model.test.ts',
+  'test/integration/process.test.ts',
+  'test/integration/start-build.test.ts',
+  'src/cache/semantic/embed-pool.test.ts',
+];
+
+const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24'];
+let failed = 0;
+for (const version of versions) {
+  process.stdout.write(`\n== Node ${version}: ${FILES.length} test files\n`);
+  const run = spawnSync('npx', ['-y', `node@${version}`, 'scripts/run-tests.mjs', ...FILES, '--no-coverage'], {
+    stdio: 'inherit',
+    env: { ...process.env, npm_config_yes: 'true' },
+  });
+  if (run.status !== 0) {
+    failed++;
+    process.stdout.write(`== Node ${version}: FAILED (exit ${run.status})\n`);
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
