@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
 
-async function readiness(gw: TestGateway): Promise<{ code: number; body: { status: string; database?: string } }> {
+async function readiness(
+  gw: TestGateway,
+): Promise<{ code: number; body: { status: string; database?: string } }> {
   const res = await fetch(`${gw.url}/health/ready`);
   return { code: res.status, body: (await res.json()) as { status: string; database?: string } };
 }
