@@ -24,7 +24,8 @@ describe('spool files', () => {
     const file = join(dir, 'big.jsonl');
     const out = createWriteStream(file);
     const line = `${JSON.stringify({ request_id: 'x'.repeat(36), model: 'gpt-4o-mini', pad: 'p'.repeat(300) })}\n`;
-    for (let i = 0; i < 40_000; i++) if (!out.write(line)) await new Promise((r) => out.once('drain', r));
+    for (let i = 0; i < 40_000; i++)
+      if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
     await new Promise<void>((resolve) => out.end(resolve));
     const size = statSync(file).size;
     assert.ok(size > 15_000_000, `${size} bytes`);

@@ -211,7 +211,8 @@ describe('a large spool file replays streamed, without duplicates', { skip }, ()
       const out = createWriteStream(file);
       for (let i = 0; i < 20_000; i++) {
         const line = `${JSON.stringify(row(i))}\n`;
-        if (!out.write(i % 20 === 0 ? line + line : line)) await new Promise((r) => out.once('drain', r));
+        if (!out.write(i % 20 === 0 ? line + line : line))
+          await new Promise<void>((r) => out.once('drain', () => r()));
       }
       await new Promise<void>((resolve) => out.end(resolve));
 
