@@ -27,7 +27,7 @@ import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
 import type { Lifecycle } from './server/routes/health.js';
-import { type Database, openDatabase } from './stores/database.js';
+import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
@@ -92,11 +92,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     database() {
       database ??= openDatabase(
         { url: config.database.url, dataDir: config.database.data_dir },
-        { logger, metrics },
+        { logger, metrics, clock },
       );
       return database;
     },
   };
+  // The database opens now, not at the first usage batch or key lookup (that stalled requests in flight),
+  // when a feature uses it on the request path. A PGlite directory held by another process fails the start.
+  const openedAtStart = usesDatabaseAtStart(config);
+  if (openedAtStart) {
+    try {
+      await openAtStart(deps.database(), config.database.url ? 5_000 : 120_000, logger);
+    } catch (err) {
+      await redis?.close();
+      throw err;
+    }
+  }
   const tracing = await createTracing(
     {
       endpoint: config.telemetry.otlp_endpoint,
@@ -205,7 +216,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   for (const feature of features) if (feature.health) dependencies[feature.name] = feature.health;
   // Reported once a feature opened it (keys, usage records); never opened just for /health.
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
-  const lifecycle: Lifecycle = { shuttingDown: false };
+  const lifecycle: Lifecycle = {
+    shuttingDown: false,
+    database: () =>
+      database === null
+        ? { status: 'unused', blocking: false }
+        : database.isReady()
+          ? { status: 'open', blocking: false }
+          : { status: 'opening', blocking: openedAtStart && database.kind === 'pglite' },
+  };
   const app = await buildApp({
     server: {
       body_limit_bytes: config.server.body_limit_bytes,
@@ -274,6 +293,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     routes: Object.keys(config.routes),
   };
   return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close };
+}
+
+/**
+ * Whether a feature uses the database on the request path: usage records, or database keys as the only
+ * key source (with config keys the database is consulted only for unknown keys, opened on first use).
+ */
+function usesDatabaseAtStart(config: Readonly<Config>): boolean {
+  return config.accounting.enabled || (config.auth.mode === 'keys' && config.auth.keys.length === 0);
 }
 
 /** The shared Redis connection when REDIS_URL is set; the gateway starts without it if it is down. */

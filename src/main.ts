@@ -19,7 +19,7 @@ import { systemClock } from './core/clock.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
-import { parseWorkers, runPrimary } from './server/workers.js';
+import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
 import { createLogger } from './telemetry/logger.js';
@@ -71,6 +71,11 @@ async function main(): Promise<void> {
   const workers = parseWorkers((values.workers as string | undefined) ?? env.WORKERS);
   if (typeof workers === 'string') {
     process.stderr.write(`${workers}\n`);
+    process.exit(1);
+  }
+  const problem = workersProblem(workers, config);
+  if (problem) {
+    process.stderr.write(`${problem}\n`);
     process.exit(1);
   }
   // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
@@ -140,10 +145,18 @@ const USAGE = `Usage:
 /** Applies pending migrations to the configured database (the gateway also does so at start). */
 async function runMigrations(config: ReturnType<typeof loadConfig>): Promise<void> {
   const logger = createLogger({ level: 'silent' });
-  const database = openDatabase(
-    { url: config.database.url, dataDir: config.database.data_dir },
-    { logger, metrics: createMetrics({ processMetrics: false }) },
-  );
+  let database: ReturnType<typeof openDatabase>;
+  try {
+    database = openDatabase(
+      { url: config.database.url, dataDir: config.database.data_dir },
+      { logger, metrics: createMetrics({ processMetrics: false }) },
+    );
+  } catch (err) {
+    // A running gateway holds the embedded database (DatabaseLockedError): it migrated it at its start.
+    process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     // `ready` settles once every migration ran (retried while the database does not answer).

@@ -229,6 +229,8 @@ export async function startGateway(
     },
     name,
     proc.log,
+    // The gateway opens its database (embedded PGlite: seconds) before it listens.
+    90_000,
   );
   return proc;
 }

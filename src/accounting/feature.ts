@@ -38,6 +38,8 @@ export interface AccountingConfigSlice {
     flush_interval_ms: number;
     write_timeout_ms: number;
     close_timeout_ms: number;
+    max_queue: number;
+    recheck_interval_ms: number;
     daily_alert_threshold_usd: number | null;
     alert_webhook_url: string | null;
     alert_webhook_timeout_ms: number;
@@ -114,6 +116,8 @@ function createAccountingFeature(
         spoolDir: spoolDirOf(slice),
         batchSize: settings.batch_size,
         flushIntervalMs: settings.flush_interval_ms,
+        maxQueue: settings.max_queue,
+        recheckIntervalMs: settings.recheck_interval_ms,
         writeTimeoutMs: settings.write_timeout_ms,
         closeTimeoutMs: settings.close_timeout_ms,
         logger,

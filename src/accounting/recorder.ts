@@ -1,26 +1,31 @@
 /**
  * The usage recorder: writes usage records to the database in batches, off the response path, and never
- * loses one.
+ * loses one, with bounded memory.
  *
  * - `record()` only pushes to an in-memory queue (no I/O). A batch is written when the queue reaches
  *   `batchSize` or every `flushIntervalMs`, one batch at a time.
+ * - The queue is bounded (`maxQueue`): when it is full (the database is slow, down or still opening) the
+ *   queue spills to the spool file instead of growing. Memory holds at most `maxQueue` records plus the
+ *   batch being written and the group being appended.
  * - Inserts are idempotent (`on conflict (request_id) do nothing`), so a batch may be written again safely.
- * - When the database is not ready or an insert fails, the batch is appended to a spool file (JSON lines,
- *   fsync'd per batch) in the spool directory. Every flush first replays the spool when the database
- *   answers again; the file is removed only after all its rows are in. A crash between the two replays it
- *   once more, which the unique request_id absorbs.
+ * - When the database is not ready or an insert fails (or takes longer than `writeTimeoutMs`), the batch
+ *   goes to the spool (JSON lines, fsync'd per append) and the database is left alone for a backoff (250 ms
+ *   doubling to `recheckIntervalMs`); meanwhile flushes spool the queue. After the backoff the next flush
+ *   tries again, so writing resumes by itself when the database is back.
+ * - Replay streams each spool file in batches (never the whole file in memory). Before its own file is
+ *   replayed it is sealed (new appends go to a new file), and a file is removed only after all its rows are
+ *   in. A crash or failure between the two replays it again, which the unique request_id absorbs.
  * - `close()` flushes the queue (to the database, or the spool when it is down), bounded by `closeTimeoutMs`.
  *
- * The spool file is `usage-<pid>-<random>.jsonl`; at start a recorder also replays the files of processes that are
- * no longer running (a previous run, a crashed worker), never the file of a live one.
+ * At start a recorder also replays the files of processes that are no longer running (a previous run, a
+ * crashed worker), never the file of a live one.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { appendRows, countRows, findOrphans, readBatches, spoolFileName } from './spool.js';
 
 /** One row of `usage_records` as the recorder queues and spools it. */
 export interface UsageRecord {
@@ -52,6 +57,10 @@ export interface UsageRecorderOptions {
   spoolDir: string;
   batchSize: number;
   flushIntervalMs: number;
+  /** Most records held in memory; a full queue spills to the spool file. */
+  maxQueue: number;
+  /** Longest backoff before the database is tried again after a failure. */
+  recheckIntervalMs: number;
   /** Longest wait for one insert before the batch goes to the spool. */
   writeTimeoutMs: number;
   /** Bound on `close()`. */
@@ -59,45 +68,62 @@ export interface UsageRecorderOptions {
   logger: Logger;
   metrics: Metrics;
   /**
-   * Wall time, to tell this process's spool files from those a previous process with the same pid left
-   * (compared with file mtimes, so a fake clock should not run ahead of the real one); the real clock when
-   * absent.
+   * Monotonic time for the backoff; wall time to tell this process's spool files from those a previous
+   * process with the same pid left (compared with file mtimes, so a fake clock should not run ahead of the
+   * real one). The real clock when absent.
    */
-  clock?: Pick<Clock, 'wallNow'> | undefined;
+  clock?: Pick<Clock, 'now' | 'wallNow'> | undefined;
 }
+
+const FIRST_BACKOFF_MS = 250;
 
 export class UsageRecorder {
   readonly #options: UsageRecorderOptions;
-  readonly #clock: Pick<Clock, 'wallNow'>;
-  readonly #queue: UsageRecord[] = [];
-  readonly #spoolFile: string;
+  readonly #clock: Pick<Clock, 'now' | 'wallNow'>;
+  #queue: UsageRecord[] = [];
+  /** Records handed to the disk writer, not yet appended. */
+  #toSpool: UsageRecord[] = [];
+  /** Sealed spool files (this recorder's and orphans), waiting for replay. */
+  #files: string[] = [];
+  #fileRows = new Map<string, number>();
+  #spoolFile: string;
+  #spoolFileRows = 0;
+  /** Appends, seals and removals of spool files, one at a time. */
+  #disk: Promise<void> = Promise.resolve();
   readonly #timer: NodeJS.Timeout;
-  /** Rows in this recorder's spool file, and in orphaned ones found at start, not yet replayed. */
-  #spooled = 0;
-  #orphanRows = 0;
-  #orphans: string[] | null = null;
+  #orphansFound: Promise<void> | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
+  /** Monotonic time before which the database is not tried (after a failure), and the current backoff. */
+  #retryAt = 0;
+  #backoffMs = 0;
 
   constructor(options: UsageRecorderOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.#spoolFile = join(options.spoolDir, `usage-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
+    this.#spoolFile = spoolFileName(options.spoolDir);
     this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
     this.#timer.unref();
   }
 
-  /** Queues a record (no I/O; never throws). */
+  /** Queues a record (no I/O; never throws). A full queue spills to the spool file. */
   record(record: UsageRecord): void {
     this.#queue.push(record);
-    this.#pending();
-    // After close() nothing else would write it: flush at once (to the database or the spool).
-    if (this.#closed || this.#queue.length >= this.#options.batchSize) void this.flush();
+    if (this.#queue.length >= this.#options.maxQueue) this.#spill(this.#takeQueue());
+    else if (this.#closed || this.#queue.length >= this.#options.batchSize) void this.flush();
+    this.#gauges();
   }
 
   /** Records waiting in memory or in the spool. */
   get pending(): number {
-    return this.#queue.length + this.#spooled + this.#orphanRows;
+    let onDisk = this.#spoolFileRows;
+    for (const n of this.#fileRows.values()) onDisk += n;
+    return this.#queue.length + this.#toSpool.length + onDisk;
+  }
+
+  /** Records held in memory (the queue and the group being appended to the spool). */
+  get inMemory(): number {
+    return this.#queue.length + this.#toSpool.length;
   }
 
   /** Writes everything queued (and replays the spool when the database answers). Never rejects. */
@@ -125,10 +151,10 @@ export class UsageRecorder {
     })();
     const outcome = await Promise.race([done, bound]);
     clearTimeout(timer);
-    if (outcome === 'timeout' || this.#queue.length > 0) {
-      // The database is too slow: keep what is left on disk for the next start.
-      const rest = this.#queue.splice(0);
-      if (rest.length > 0) await this.#spool(rest).catch(() => undefined);
+    const rest = this.#takeQueue();
+    if (rest.length > 0) this.#spill(rest);
+    await this.#disk;
+    if (outcome === 'timeout' || rest.length > 0) {
       this.#options.logger.warn(
         { event: 'usage.close_timeout', spooled: rest.length },
         'usage records left in the spool at shutdown',
@@ -138,28 +164,35 @@ export class UsageRecorder {
 
   async #drain(): Promise<void> {
     try {
-      // Nothing to write: do not open the database (an embedded PGlite costs seconds and hundreds of MB,
-      // so an idle gateway never opens it).
-      this.#orphans ??= await this.#findOrphans();
-      if (this.#queue.length === 0 && this.#spooled === 0 && this.#orphans.length === 0) return;
+      this.#orphansFound ??= this.#findOrphans();
+      await this.#orphansFound;
+      // Nothing to write: do not touch the database.
+      if (this.pending === 0) return;
       const database = this.#options.database();
-      if (database.isReady()) await this.#replay(database);
+      if (!database.isReady() || this.#clock.now() < this.#retryAt) {
+        this.#spill(this.#takeQueue());
+        return;
+      }
+      if (!(await this.#replay(database))) {
+        this.#spill(this.#takeQueue());
+        return;
+      }
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#options.batchSize);
-        if (database.isReady()) {
-          try {
-            await this.#insert(database, batch);
-            continue;
-          } catch (err) {
-            this.#dependencyError('usage.write_failed', err);
-          }
+        this.#gauges();
+        try {
+          await this.#insert(database, batch);
+          this.#healthy();
+        } catch (err) {
+          this.#failed('usage.write_failed', err);
+          this.#spill([...batch, ...this.#takeQueue()]);
+          return;
         }
-        await this.#spool(batch);
       }
     } catch (err) {
       this.#options.logger.error({ event: 'usage.flush_error', err }, 'usage flush failed');
     } finally {
-      this.#pending();
+      this.#gauges();
     }
   }
 
@@ -185,118 +218,124 @@ export class UsageRecorder {
     }
   }
 
-  /** Appends a batch to this process's spool file and fsyncs it. Throws only when the disk fails. */
-  async #spool(rows: UsageRecord[]): Promise<void> {
-    await mkdir(this.#options.spoolDir, { recursive: true });
-    const handle = await open(this.#spoolFile, 'a');
-    try {
-      await handle.appendFile(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    this.#spooled += rows.length;
-    this.#options.logger.warn(
-      { event: 'usage.spooled', records: rows.length, spool_file: this.#spoolFile },
-      'database unavailable: usage records spooled to disk',
-    );
+  #takeQueue(): UsageRecord[] {
+    const rows = this.#queue;
+    this.#queue = [];
+    return rows;
   }
 
-  /** Replays this process's spool file and orphaned ones; removes each once all its rows are in. */
-  async #replay(database: Database): Promise<void> {
-    this.#orphans ??= await this.#findOrphans();
-    const files = [...this.#orphans, ...(this.#spooled > 0 ? [this.#spoolFile] : [])];
-    for (const file of files) {
-      let text: string;
+  /** Hands rows to the disk writer: appended as one group (with whatever else arrives meanwhile). */
+  #spill(rows: UsageRecord[]): void {
+    if (rows.length === 0 && this.#toSpool.length === 0) return;
+    this.#toSpool.push(...rows);
+    this.#onDisk(async () => {
+      const group = this.#toSpool;
+      if (group.length === 0) return;
+      this.#toSpool = [];
       try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        this.#orphans = this.#orphans.filter((f) => f !== file);
-        continue;
-      }
-      const rows = parseSpool(text);
-      try {
-        for (let i = 0; i < rows.length; i += this.#options.batchSize) {
-          await this.#insert(database, rows.slice(i, i + this.#options.batchSize));
-        }
+        await appendRows(this.#spoolFile, group);
       } catch (err) {
-        this.#dependencyError('usage.replay_failed', err);
+        // The disk failed: keep the rows (losing them is worse) and try again at the next flush.
+        this.#toSpool = [...group, ...this.#toSpool];
+        this.#options.logger.error(
+          { event: 'usage.spool_failed', records: group.length, err },
+          'usage records could not be spooled to disk; kept in memory',
+        );
         return;
       }
-      await unlink(file).catch(() => undefined);
-      if (file === this.#spoolFile) this.#spooled = 0;
-      else {
-        this.#orphans = this.#orphans.filter((f) => f !== file);
-        this.#orphanRows = Math.max(0, this.#orphanRows - rows.length);
-      }
-      this.#options.logger.info(
-        { event: 'usage.replayed', records: rows.length, spool_file: file },
-        'spooled usage records written to the database',
+      this.#spoolFileRows += group.length;
+      this.#options.metrics.usageRecordsSpooled.inc(group.length);
+      this.#options.logger.warn(
+        { event: 'usage.spooled', records: group.length, spool_file: this.#spoolFile },
+        'database unavailable or slow: usage records spooled to disk',
       );
-    }
+      this.#gauges();
+    });
+  }
+
+  /** Runs a spool-file operation after the ones before it (never two at once). */
+  #onDisk(operation: () => Promise<void>): Promise<void> {
+    const next = this.#disk.then(operation);
+    this.#disk = next.catch(() => undefined);
+    return this.#disk;
   }
 
   /**
-   * Spool files no live recorder writes to: their process is gone, or it had our pid before this process
-   * started (containers always run as pid 1).
+   * Replays the sealed spool files (orphans first, then this recorder's, sealed now so appends go to a new
+   * file). Streams each file in batches; removes a file once all its rows are in. False when a write failed.
    */
-  async #findOrphans(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.#options.spoolDir);
-    } catch {
-      return [];
+  async #replay(database: Database): Promise<boolean> {
+    await this.#onDisk(async () => {
+      if (this.#spoolFileRows === 0) return;
+      this.#files.push(this.#spoolFile);
+      this.#fileRows.set(this.#spoolFile, this.#spoolFileRows);
+      this.#spoolFile = spoolFileName(this.#options.spoolDir);
+      this.#spoolFileRows = 0;
+    });
+    while (this.#files.length > 0) {
+      const file = this.#files[0] as string;
+      let rows = 0;
+      try {
+        for await (const batch of readBatches<UsageRecord>(file, this.#options.batchSize)) {
+          await this.#insert(database, batch);
+          rows += batch.length;
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.#failed('usage.replay_failed', err);
+          return false;
+        }
+      }
+      this.#healthy();
+      await unlink(file).catch(() => undefined);
+      this.#files.shift();
+      this.#fileRows.delete(file);
+      this.#options.logger.info(
+        { event: 'usage.replayed', records: rows, spool_file: file },
+        'spooled usage records written to the database',
+      );
+      this.#gauges();
     }
-    const startedAt = this.#clock.wallNow() - process.uptime() * 1000;
-    const orphans: string[] = [];
-    for (const name of names) {
-      const match = /^usage-(\d+)-[0-9a-f]+\.jsonl$/.exec(name);
-      if (!match) continue;
-      const file = join(this.#options.spoolDir, name);
-      const pid = Number(match[1]);
-      if (pid === process.pid) {
-        const info = await stat(file).catch(() => null);
-        if (!info || info.mtimeMs >= startedAt) continue;
-      } else if (isAlive(pid)) continue;
-      const text = await readFile(file, 'utf8').catch(() => '');
-      this.#orphanRows += parseSpool(text).length;
-      orphans.push(file);
-    }
-    return orphans;
+    // Rows that could not be appended before (disk failure): try again.
+    if (this.#toSpool.length > 0) this.#spill([]);
+    return true;
   }
 
-  #dependencyError(event: string, err: unknown): void {
+  async #findOrphans(): Promise<void> {
+    const startedAt = this.#clock.wallNow() - process.uptime() * 1000;
+    for (const file of await findOrphans(this.#options.spoolDir, startedAt)) {
+      this.#files.push(file);
+      this.#fileRows.set(file, await countRows(file));
+    }
+    this.#gauges();
+  }
+
+  #healthy(): void {
+    this.#backoffMs = 0;
+    this.#retryAt = 0;
+  }
+
+  /** A write failed: leave the database alone for a while (doubling up to `recheckIntervalMs`). */
+  #failed(event: string, err: unknown): void {
+    this.#backoffMs = Math.min(
+      this.#backoffMs === 0 ? FIRST_BACKOFF_MS : this.#backoffMs * 2,
+      this.#options.recheckIntervalMs,
+    );
+    this.#retryAt = this.#clock.now() + this.#backoffMs;
     this.#options.metrics.dependencyErrors.inc({ dependency: 'database' });
     this.#options.logger.warn(
-      { event, dependency: 'database', error: err instanceof Error ? err.message : String(err) },
+      {
+        event,
+        dependency: 'database',
+        retry_in_ms: this.#backoffMs,
+        error: err instanceof Error ? err.message : String(err),
+      },
       'usage records could not be written to the database',
     );
   }
 
-  #pending(): void {
+  #gauges(): void {
     this.#options.metrics.usageRecordsPending.set(this.pending);
-  }
-}
-
-/** Parses a spool file; a torn last line (crash mid-append, before fsync) is skipped. */
-function parseSpool(text: string): UsageRecord[] {
-  const rows: UsageRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      rows.push(JSON.parse(line) as UsageRecord);
-    } catch {
-      // torn write: the batch it belonged to was never acknowledged as spooled
-    }
-  }
-  return rows;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    this.#options.metrics.usageQueueDepth.set(this.inMemory);
   }
 }

@@ -16,6 +16,7 @@ import { type Actor, KeyRepository, type KeyView } from '../auth/keys.js';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { openDatabase } from '../stores/database.js';
+import { DatabaseLockedError } from '../stores/pglite-lock.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
 
@@ -60,10 +61,20 @@ export async function runKeysCommand(
   });
   const [sub, id] = positionals;
   const logger = createLogger({ level: 'warn' });
-  const database = openDatabase(
-    { url: config.database.url, dataDir: config.database.data_dir },
-    { logger, metrics: createMetrics() },
-  );
+  let database: ReturnType<typeof openDatabase>;
+  try {
+    database = openDatabase(
+      { url: config.database.url, dataDir: config.database.data_dir },
+      { logger, metrics: createMetrics() },
+    );
+  } catch (err) {
+    if (!(err instanceof DatabaseLockedError)) throw err;
+    throw new Error(
+      `${err.message}\nWhile the gateway runs, manage keys through its admin API instead, e.g.\n` +
+        '  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/keys\n' +
+        '  (POST /admin/keys, POST /admin/keys/{id}/revoke, POST /admin/keys/{id}/rotate; docs/runbook.md).',
+    );
+  }
   const actor: Actor = { actor: `cli:${safeUser()}` };
   try {
     await Promise.race([

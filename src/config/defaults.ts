@@ -222,6 +222,8 @@ export function defaultConfig(): Config {
       flush_interval_ms: 1000,
       write_timeout_ms: 5000,
       close_timeout_ms: 5000,
+      max_queue: 10_000,
+      recheck_interval_ms: 5000,
       spool_dir: null,
       daily_alert_threshold_usd: null,
       alert_webhook_url: null,

@@ -82,6 +82,8 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
   ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
   ['USAGE_SPOOL_DIR', 'accounting.spool_dir', 'string'],
+  ['USAGE_MAX_QUEUE', 'accounting.max_queue', 'int'],
+  ['USAGE_RECHECK_INTERVAL_MS', 'accounting.recheck_interval_ms', 'int'],
   ['DAILY_COST_ALERT_THRESHOLD', 'accounting.daily_alert_threshold_usd', 'number'],
   ['COST_ALERT_WEBHOOK_URL', 'accounting.alert_webhook_url', 'string'],
   ['BUDGET_DEFAULT_DAILY_USD', 'budgets.default.daily_usd', 'number'],

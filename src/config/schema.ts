@@ -138,6 +138,10 @@ export const AccountingSchema = T.Object(
     write_timeout_ms: T.Integer({ minimum: 1, default: 5000 }),
     /** Bound on flushing the queue at shutdown. */
     close_timeout_ms: T.Integer({ minimum: 0, default: 5000 }),
+    /** Most records held in memory; beyond it (database slow or down) records spill to the spool file. */
+    max_queue: T.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+    /** Longest wait before the database is tried again after a failed write (backoff starts at 250 ms). */
+    recheck_interval_ms: T.Integer({ minimum: 10, default: 5000 }),
     /** Directory of the spool files (USAGE_SPOOL_DIR); null = `spool/` next to the PGlite data directory. */
     spool_dir: T.Union([T.String({ minLength: 1 }), T.Null()], { default: null }),
     /** USD per UTC day; crossing it logs one warning and counts llm_cost_alerts_total (DAILY_COST_ALERT_THRESHOLD). */

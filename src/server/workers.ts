@@ -23,6 +23,20 @@ export function parseWorkers(raw: string | undefined): number | string {
 }
 
 /**
+ * Why `count` workers cannot run with this configuration, or null. The embedded PGlite database belongs to
+ * one process (it would be corrupted by several), so workers need PostgreSQL (`DATABASE_URL`); an in-memory
+ * PGlite (`memory://`) is private to each worker and allowed.
+ */
+export function workersProblem(count: number, config: Readonly<Config>): string | null {
+  if (count <= 1 || config.database.url || config.database.data_dir === 'memory://') return null;
+  return (
+    `--workers ${count} needs DATABASE_URL (PostgreSQL): the embedded database at ${config.database.data_dir} ` +
+    'can be opened by one process only, and every worker would open it. Set DATABASE_URL, or run one ' +
+    'process (--workers 1), or run several instances each with its own GATEWAY_DATA_DIR.'
+  );
+}
+
+/**
  * Runs the supervising primary until a signal stops it. `clock` (monotonic) times how long each worker
  * lived, to hold back restarts of workers that die at once.
  */

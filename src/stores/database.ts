@@ -7,13 +7,19 @@
  * Opening never blocks the gateway: `ready` settles when the database answers and is migrated; until
  * then (and whenever it is down) the components that use it fall back as they document (the usage
  * recorder spools to disk, for instance). Opening is retried in the background with backoff.
+ *
+ * A PGlite file database belongs to one process: `openDatabase` takes `<data_dir>.lock` first and throws
+ * `DatabaseLockedError` (naming the directory and what to do) when another process holds it
+ * (see pglite-lock.ts); `close()` releases it.
  */
 import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { migrationProvider } from './migrations/index.js';
+import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Db = Kysely<DatabaseSchema>;
@@ -86,9 +92,14 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
 export function openDatabase(
   settings: DatabaseSettings,
-  deps: { logger: Logger; metrics: Metrics },
+  deps: { logger: Logger; metrics: Metrics; clock?: Pick<Clock, 'wallNow'> },
 ): Database {
   const kind = settings.url ? 'postgres' : 'pglite';
+  // Before anything touches the directory: a second process must not open it (throws DatabaseLockedError).
+  const lock: PgliteLock | null =
+    !settings.url && settings.dataDir !== 'memory://'
+      ? acquirePgliteLock(settings.dataDir, deps.clock ?? systemClock)
+      : null;
   const pool: PostgresPool = settings.url
     ? (new pg.Pool({
         connectionString: settings.url,
@@ -162,6 +173,33 @@ export function openDatabase(
     async close() {
       closed = true;
       await db.destroy().catch(() => undefined);
+      lock?.release();
     },
   };
+}
+
+/**
+ * Opens the database at start-up (before the gateway listens), so no request waits for it: waits until it
+ * is open and migrated, at most `waitMs` (PostgreSQL that is down does not hold the start: the gateway
+ * serves and the components fall back as documented). True when it is ready.
+ */
+export async function openAtStart(database: Database, waitMs: number, logger: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    database.ready.then(
+      () => 'ready' as const,
+      () => 'failed' as const,
+    ),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== 'ready') {
+    logger.warn(
+      { event: 'database.not_ready_at_start', kind: database.kind, waited_ms: waitMs },
+      'the database is not ready yet; serving without it (usage records are spooled until it is)',
+    );
+  }
+  return outcome === 'ready';
 }

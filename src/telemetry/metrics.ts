@@ -190,6 +190,16 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Usage records not yet in the database (queued in memory or in the spool file).',
       registers: r,
     }),
+    usageQueueDepth: new Gauge({
+      name: 'llm_usage_queue_depth',
+      help: 'Usage records held in memory (bounded by accounting.max_queue; the rest spill to the spool file).',
+      registers: r,
+    }),
+    usageRecordsSpooled: new Counter({
+      name: 'llm_usage_records_spooled_total',
+      help: 'Usage records written to the spool file because the database was slow, down or not yet open.',
+      registers: r,
+    }),
   };
 }
 

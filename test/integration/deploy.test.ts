@@ -158,9 +158,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     return found;
   };
 
-  test('Deployment, Service, HPA, ConfigMap, Secret template and PodDisruptionBudget, each well-formed', () => {
+  test('StatefulSet, Service, HPA, ConfigMap, Secret template and PodDisruptionBudget, each well-formed', () => {
     for (const kind of [
-      'Deployment',
+      'StatefulSet',
       'Service',
       'HorizontalPodAutoscaler',
       'ConfigMap',
@@ -176,13 +176,13 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   test('selectors, references and ports line up', () => {
-    const deployment = byKind('Deployment');
+    const deployment = byKind('StatefulSet');
     const podLabels = deployment.spec.template.metadata.labels;
     assert.deepEqual(deployment.spec.selector.matchLabels, podLabels);
     assert.deepEqual(byKind('Service').spec.selector, podLabels);
     assert.deepEqual(byKind('PodDisruptionBudget').spec.selector.matchLabels, podLabels);
     const hpa = byKind('HorizontalPodAutoscaler');
-    assert.equal(hpa.spec.scaleTargetRef.kind, 'Deployment');
+    assert.equal(hpa.spec.scaleTargetRef.kind, 'StatefulSet');
     assert.equal(hpa.spec.scaleTargetRef.name, deployment.metadata.name);
     assert.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
     const container = deployment.spec.template.spec.containers[0];
@@ -200,6 +200,24 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     );
   });
 
+  test('the usage spool is on a PersistentVolumeClaim of each pod (survives rescheduling)', () => {
+    const set = byKind('StatefulSet');
+    const spoolDir = loadConfig({ env: { USAGE_SPOOL_DIR: byKind('ConfigMap').data.USAGE_SPOOL_DIR } })
+      .accounting.spool_dir as string;
+    assert.ok(spoolDir, 'USAGE_SPOOL_DIR is set');
+    const container = set.spec.template.spec.containers[0];
+    const mount = (container.volumeMounts as Doc[]).find((m) => spoolDir.startsWith(`${m.mountPath}/`));
+    assert.ok(mount, `a volume is mounted above ${spoolDir}`);
+    assert.ok(!mount.readOnly);
+    const claim = (set.spec.volumeClaimTemplates as Doc[]).find((c) => c.metadata.name === mount.name);
+    assert.ok(claim, `${mount.name} is a volumeClaimTemplate, not an emptyDir`);
+    assert.ok(claim.spec.accessModes.includes('ReadWriteOnce'));
+    assert.ok(claim.spec.resources.requests.storage);
+    const podVolumes = ((set.spec.template.spec.volumes ?? []) as Doc[]).map((v) => v.name);
+    assert.ok(!podVolumes.includes(mount.name), 'not shadowed by a pod volume of the same name');
+    assert.equal(set.spec.persistentVolumeClaimRetentionPolicy.whenScaled, 'Retain');
+  });
+
   test('ConfigMap settings and its gateway.yaml are a valid configuration', () => {
     const {
       'gateway.yaml': yamlText,
@@ -212,7 +230,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 
   test('probes and health checks point at routes the gateway answers with 200', async () => {
-    const deployment = byKind('Deployment');
+    const deployment = byKind('StatefulSet');
     const container = deployment.spec.template.spec.containers[0];
     assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
     assert.equal(container.livenessProbe.httpGet.path, '/health/live');

@@ -203,7 +203,8 @@ describe('shutdown when nobody reads the logs any more', () => {
   // A log shipper that died leaves stdout a broken pipe; the last log lines cannot be written, and
   // flushing them at exit must not hang the process (sonic-boom 4 retried such a write for ever).
   test('SIGTERM with stdout closed still exits 0', { timeout: 15_000 }, async () => {
-    gw = await spawnGateway({ LOG_LEVEL: 'info' });
+    // No usage records: this test is about stdout, and the embedded database would cost seconds at start.
+    gw = await spawnGateway({ LOG_LEVEL: 'info', USAGE_ENABLED: 'false' });
     gw.child.stdout?.destroy();
     await fetch(`${gw.url}/health`).then((r) => r.arrayBuffer());
     gw.child.kill('SIGTERM');

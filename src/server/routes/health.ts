@@ -1,7 +1,8 @@
 /**
- * Health endpoints: /health/live (process up), /health/ready (200 unless shutting down: Redis and the
- * database are fail-open dependencies, so their outage never makes the gateway unready), /health (details
- * of each dependency; a `down` one degrades the status).
+ * Health endpoints: /health/live (process up), /health/ready (200 unless shutting down or the embedded
+ * database opened at start is still opening: Redis and PostgreSQL are fail-open dependencies, so their
+ * outage never makes the gateway unready; the body reports the database), /health (details of each
+ * dependency; a `down` one degrades the status).
  */
 import type { FastifyInstance } from 'fastify';
 import type { DependencyCheck } from '../../core/feature.js';
@@ -9,6 +10,8 @@ import type { ProviderRegistry } from '../../providers/registry.js';
 
 export interface Lifecycle {
   shuttingDown: boolean;
+  /** The database as readiness reports it; `blocking`: not ready until it is open (embedded PGlite). */
+  database?: () => { status: string; blocking: boolean };
 }
 
 export function registerHealthRoutes(
@@ -25,7 +28,9 @@ export function registerHealthRoutes(
 
   app.get('/health/ready', hidden, async (_request, reply) => {
     if (deps.lifecycle.shuttingDown) return reply.code(503).send({ status: 'shutting_down' });
-    return { status: 'ready' };
+    const database = deps.lifecycle.database?.();
+    if (database?.blocking) return reply.code(503).send({ status: 'starting', database: database.status });
+    return { status: 'ready', ...(database ? { database: database.status } : {}) };
   });
 
   app.get('/health', hidden, async (_request, reply) => {
