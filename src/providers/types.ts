@@ -45,7 +45,9 @@ export interface CallOptions {
    * The client's body in another API's format (`CanonicalRequest.native`): an adapter that speaks that API
    * (`nativeApis`) sends it as it is instead of translating the canonical request.
    */
-  native?: { readonly api: string; readonly body: unknown; readonly headers: Readonly<Record<string, string>> } | undefined;
+  native?:
+    | { readonly api: string; readonly body: unknown; readonly headers: Readonly<Record<string, string>> }
+    | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */

@@ -33,8 +33,7 @@ export function skeleton(state: ResponseState, model: string): ResponseObject {
     tools: (b.tools ?? []).map(echoTool),
     top_p: b.top_p ?? 1,
     truncation: 'disabled',
-    usage: null,
-    user: b.user ?? null,
+    ...(typeof b.user === 'string' ? { user: b.user } : {}),
     metadata: b.metadata ?? {},
   };
 }
@@ -88,12 +87,22 @@ export function messageItem(id: string, text: string, status: string): Item {
 }
 
 /** A function_call output item. */
-export function functionCallItem(id: string, callId: string, name: string, args: string, status: string): Item {
+export function functionCallItem(
+  id: string,
+  callId: string,
+  name: string,
+  args: string,
+  status: string,
+): Item {
   return { id, type: 'function_call', status, call_id: callId, name, arguments: args };
 }
 
 /** A whole chat completion as a Response. */
-export function fromCompletion(state: ResponseState, completion: ChatCompletion, model: string): ResponseObject {
+export function fromCompletion(
+  state: ResponseState,
+  completion: ChatCompletion,
+  model: string,
+): ResponseObject {
   const response = skeleton(state, typeof completion.model === 'string' ? completion.model : model);
   const message = completion.choices[0]?.message as
     | { content?: string | null; refusal?: string | null; tool_calls?: Array<Record<string, unknown>> }
@@ -104,10 +113,17 @@ export function fromCompletion(state: ResponseState, completion: ChatCompletion,
   for (const call of message?.tool_calls ?? []) {
     const fn = (call.function ?? {}) as { name?: string; arguments?: string };
     response.output.push(
-      functionCallItem(newId('fc'), String(call.id ?? newId('call')), fn.name ?? '', fn.arguments ?? '', 'completed'),
+      functionCallItem(
+        newId('fc'),
+        String(call.id ?? newId('call')),
+        fn.name ?? '',
+        fn.arguments ?? '',
+        'completed',
+      ),
     );
   }
-  response.usage = responseUsage(completion.usage ?? null);
+  const usage = responseUsage(completion.usage ?? null);
+  if (usage) response.usage = usage;
   finish(response, completion.choices[0]?.finish_reason ?? null);
   return response;
 }

@@ -17,7 +17,7 @@ import type { FeatureDeps } from '../../stores/deps.js';
 import { fromCompletion, outputAsInput } from './response.js';
 import { bindAnswer, bindState, type ResponseObject, type ResponseState, stateOf } from './state.js';
 import type { ResponseStore, StoredResponse } from './store.js';
-import { inputItems, type Item, toChatRequest } from './translate-request.js';
+import { type Item, inputItems, toChatRequest } from './translate-request.js';
 
 /** Who may read a stored response: the API key, else the end user (no keys configured). */
 export function scopeOf(principal: Principal | null): string {
@@ -36,7 +36,11 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
       const scope = scopeOf(ctx.principal);
       const previous = await loadPrevious(ctx, store, scope, state);
       const history = previous
-        ? [...previous.history, ...previous.inputItems.map((i) => i.item), ...outputAsInput(previous.response.output)]
+        ? [
+            ...previous.history,
+            ...previous.inputItems.map((i) => i.item),
+            ...outputAsInput(previous.response.output),
+          ]
         : [];
       const expanded = previous ? expand(request, state, previous, history) : request;
       if (expanded !== request) {
@@ -44,7 +48,10 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
         bindState(expanded, state);
       }
       refuseNativeOnly(ctx, state);
-      const items = inputItems(state.body.input).map((item, i) => ({ id: `${state.id}_in${i}`, item: normalize(item) }));
+      const items = inputItems(state.body.input).map((item, i) => ({
+        id: `${state.id}_in${i}`,
+        item: normalize(item),
+      }));
       const createdAt = new Date(state.createdAt * 1000);
       state.onFinal = (response, native) => {
         if (!state.store || response.store === false) return;
@@ -58,7 +65,10 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
         };
         store.save(scope, record, createdAt).catch((err: unknown) => {
           deps.metrics.dependencyErrors.inc({ dependency: 'responses_store' });
-          ctx.log.warn({ event: 'responses.store_error', response_id: response.id, err }, 'storing a response failed');
+          ctx.log.warn(
+            { event: 'responses.store_error', response_id: response.id, err },
+            'storing a response failed',
+          );
         });
       };
       const result = await next(ctx);
@@ -88,7 +98,9 @@ async function loadPrevious(
     found = await store.get(scope, id);
   } catch (err) {
     ctx.log.warn({ event: 'responses.load_error', err }, 'loading a stored response failed');
-    throw new ServiceUnavailableError('Stored responses are unavailable; retry, or send the whole conversation.');
+    throw new ServiceUnavailableError(
+      'Stored responses are unavailable; retry, or send the whole conversation.',
+    );
   }
   if (!found) {
     throw new BadRequestError(`Previous response with id '${id}' not found.`, 'not_found', {

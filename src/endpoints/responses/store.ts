@@ -55,7 +55,12 @@ export class ResponseStore {
     await db
       .insertInto('stored_responses')
       .values(row)
-      .onConflict((c) => c.column('id').doUpdateSet({ status: row.status, response: row.response }).where('stored_responses.scope', '=', scope))
+      .onConflict((c) =>
+        c
+          .column('id')
+          .doUpdateSet({ status: row.status, response: row.response })
+          .where('stored_responses.scope', '=', scope),
+      )
       .execute();
   }
 

@@ -167,7 +167,10 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices[0];
       if (choice) {
-        const delta = (choice.delta ?? {}) as { content?: string | null; tool_calls?: Record<string, unknown>[] };
+        const delta = (choice.delta ?? {}) as {
+          content?: string | null;
+          tool_calls?: Record<string, unknown>[];
+        };
         if (delta.content) out += onText(r, delta.content);
         for (const call of delta.tool_calls ?? []) out += onToolCall(r, call);
         if (choice.finish_reason) finishReason = choice.finish_reason;
@@ -175,14 +178,18 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
       return out === '' ? null : out;
     },
     end() {
-      if (native) return nativeFinal ? '' : failed({ message: 'The upstream stream ended without a final event.' });
+      if (native)
+        return nativeFinal ? '' : failed({ message: 'The upstream stream ended without a final event.' });
       let out = start(state.body.model);
       out += closeText() + closeCalls();
       const r = response as unknown as ResponseObject;
-      r.usage = responseUsage(usage ?? null);
+      const used = responseUsage(usage ?? null);
+      if (used) r.usage = used;
       finish(r, finishReason);
       state.onFinal?.(r, false);
-      return out + event(r.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: r });
+      return (
+        out + event(r.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: r })
+      );
     },
     error(body) {
       const error = (body as { error?: { message?: unknown; code?: unknown } } | null)?.error ?? {};
@@ -200,7 +207,8 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
       code: rateLimited ? 'rate_limit_exceeded' : 'server_error',
       message: typeof error.message === 'string' ? error.message : 'The response failed.',
     };
-    if (!native) r.usage = responseUsage(usage ?? null);
+    const used = native ? null : responseUsage(usage ?? null);
+    if (used) r.usage = used;
     state.onFinal?.(r, native);
     out += event('response.failed', { response: r });
     return out;

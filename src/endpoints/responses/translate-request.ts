@@ -69,9 +69,13 @@ export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []
     addItem(messages, item, at, nativeOnly);
   });
   if (messages.every((m) => m.role === 'system')) {
-    throw new BadRequestError('input must hold at least one message or function_call_output.', 'invalid_request', {
-      param: 'input',
-    });
+    throw new BadRequestError(
+      'input must hold at least one message or function_call_output.',
+      'invalid_request',
+      {
+        param: 'input',
+      },
+    );
   }
   const chat: ChatRequest = { model: body.model, messages: messages as unknown as ChatRequest['messages'] };
   const tools = translateTools(body, nativeOnly);
@@ -142,9 +146,13 @@ function translateMessage(item: Item, at: string, nativeOnly: string[]): ChatMes
   const content = item.content;
   if (typeof content === 'string') return { role, content };
   if (!Array.isArray(content)) {
-    throw new BadRequestError(`${at}.content must be a string or an array of content parts.`, 'invalid_request', {
-      param: `${at}.content`,
-    });
+    throw new BadRequestError(
+      `${at}.content must be a string or an array of content parts.`,
+      'invalid_request',
+      {
+        param: `${at}.content`,
+      },
+    );
   }
   if (role !== 'user') return { role, content: textOfParts(content, `${at}.content`, nativeOnly) };
   const parts = content.map((part: Record<string, unknown>, j) => {
@@ -169,7 +177,8 @@ function textOfParts(parts: unknown, at: string, nativeOnly: string[]): string {
   if (!Array.isArray(parts)) return '';
   let text = '';
   parts.forEach((part: Record<string, unknown>, j) => {
-    if (part?.type === 'input_text' || part?.type === 'output_text') text += str(part.text, `${at}[${j}].text`);
+    if (part?.type === 'input_text' || part?.type === 'output_text')
+      text += str(part.text, `${at}[${j}].text`);
     else if (part?.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal;
     else nativeOnly.push(`${at}[${j}] (${String(part?.type)})`);
   });

@@ -38,14 +38,18 @@ export function nativeEventOf(chunk: object): NativeEvent | undefined {
 /** A Response JSON as the canonical chat completion, with the JSON attached. */
 export function completionFromResponse(provider: string, json: unknown): ChatCompletion {
   if (typeof json !== 'object' || json === null || !Array.isArray((json as Json).output)) {
-    throw new ProviderUnavailableError(`${provider} answered with something that is not a Response.`, provider);
+    throw new ProviderUnavailableError(
+      `${provider} answered with something that is not a Response.`,
+      provider,
+    );
   }
   const response = json as Json & { output: Json[] };
   let text = '';
   const toolCalls: Json[] = [];
   for (const item of response.output) {
     if (item.type === 'message' && Array.isArray(item.content)) {
-      for (const part of item.content as Json[]) if (part.type === 'output_text') text += String(part.text ?? '');
+      for (const part of item.content as Json[])
+        if (part.type === 'output_text') text += String(part.text ?? '');
     } else if (item.type === 'function_call') {
       toolCalls.push({
         id: item.call_id,
@@ -154,7 +158,8 @@ export async function* chunksFromEvents(
 }
 
 function deltaOf(type: string, event: Json, calls: Map<string, number>): Json | null {
-  if (type === 'response.output_text.delta' && typeof event.delta === 'string') return { content: event.delta };
+  if (type === 'response.output_text.delta' && typeof event.delta === 'string')
+    return { content: event.delta };
   const item = event.item as Json | undefined;
   if (type === 'response.output_item.added' && item?.type === 'function_call') {
     const index = calls.size;

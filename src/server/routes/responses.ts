@@ -7,21 +7,25 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/principal.js';
 import { GatewayError, NotFoundError, ServiceUnavailableError } from '../../core/errors.js';
+import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
 import { scopeOf } from '../../endpoints/responses/stage.js';
 import { pageOf, type ResponseStore, type StoredResponse } from '../../endpoints/responses/store.js';
-import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
 
 const Params = T.Object({ id: T.String({ minLength: 1, maxLength: 200 }) });
 const ListQuery = T.Object({
   after: T.Optional(T.String()),
   before: T.Optional(T.String()),
-  limit: T.Optional(T.Integer({ minimum: 1, maximum: 100 })),
+  limit: T.Optional(T.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1 to 100 (default 20)' })),
   order: T.Optional(T.Union([T.Literal('asc'), T.Literal('desc')])),
   include: T.Optional(T.Union([T.String(), T.Array(T.String())])),
 });
 const errors = { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema };
 
-export function registerResponseRoutes(app: FastifyInstance, store: ResponseStore, auth: Authenticator): void {
+export function registerResponseRoutes(
+  app: FastifyInstance,
+  store: ResponseStore,
+  auth: Authenticator,
+): void {
   const scope = async (request: FastifyRequest) => {
     const header = request.headers['x-user-id'];
     const principal = await auth.authenticate({
@@ -79,12 +83,17 @@ export function registerResponseRoutes(app: FastifyInstance, store: ResponseStor
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      const query = request.query as { after?: string; before?: string; limit?: number; order?: 'asc' | 'desc' };
+      const query = request.query as {
+        after?: string;
+        before?: string;
+        limit?: string;
+        order?: 'asc' | 'desc';
+      };
       const found = await find(request, id);
       return pageOf(found.inputItems, {
         after: query.after,
         before: query.before,
-        limit: query.limit ?? 20,
+        limit: query.limit === undefined ? 20 : Number(query.limit),
         order: query.order ?? 'desc',
       });
     },
