@@ -347,7 +347,9 @@ describe('POST /v1/responses with the openai SDK', () => {
       tools: [{ type: 'web_search' }],
     });
     assert.equal(response.status, 'completed');
-    assert.deepEqual((mock.requests[0]?.body as { tools: unknown } | undefined)?.tools, [{ type: 'web_search' }]);
+    assert.deepEqual((mock.requests[0]?.body as { tools: unknown } | undefined)?.tools, [
+      { type: 'web_search' },
+    ]);
   });
 
   test('openai: reasoning items come back natively and chain without translation', async () => {
