@@ -17,6 +17,9 @@ import type { DependencyCheck, Feature } from './core/feature.js';
 import { createChatCodec } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
+import { createResponsesCodec } from './endpoints/responses/codec.js';
+import { responsesStage } from './endpoints/responses/stage.js';
+import { ResponseStore } from './endpoints/responses/store.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
@@ -177,12 +180,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   await Promise.all(features.map((f) => f.ready?.()));
 
   const compile = createSchemaCompiler();
-  const codecs = [createChatCodec(compile), createEmbeddingsCodec(compile)];
+  const responseStore = new ResponseStore(deps.database);
+  const codecs = [
+    createChatCodec(compile),
+    createEmbeddingsCodec(compile),
+    createResponsesCodec(compile, clock),
+  ];
   const pipeline = createPipeline({
     open: [telemetry.open],
     authenticate: auth.authenticate,
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
     resolve: resolveStage(resolver, clock),
+    endpoint: [responsesStage(responseStore, deps)],
     admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
     cache: cache?.stage ?? null,
@@ -247,6 +256,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
+    responseStore,
   });
 
   let closing: Promise<void> | null = null;

@@ -85,6 +85,7 @@ export function createCallStage(options: CallStageOptions): Next {
         signal: controller.signal,
         requestId: ctx.requestId,
         traceparent: probe?.traceparent,
+        native: ctx.request?.kind === 'chat' ? ctx.request.native : undefined,
       });
       const value = await Promise.race([pending, aborted]);
       probe?.end(null);

@@ -2,7 +2,7 @@
  * The request pipeline (DESIGN §2), composed once at start-up. The whole order is here:
  *
  *   open (on arrival): telemetry
- *   authenticate → decode → resolve → admit (rate limit, budgets) → price → cache → route → call
+ *   authenticate → decode → resolve → endpoint (responses) → admit (rate limit, budgets) → price → cache → route → call
  *   settle, once, in a finally: cost → usage record → budget settlement → token-bucket settlement → telemetry
  *
  * - `open` steps run when the request arrives, before its body is read: telemetry opens the trace and
@@ -30,6 +30,8 @@ export interface PipelineParts {
   authenticate: Stage;
   decode: Stage;
   resolve: Stage;
+  /** Endpoint stages after resolve (stored responses: `previous_response_id`, storing the answer). */
+  endpoint?: readonly Stage[];
   /** In order: rate limit before budgets (a limited request reserves nothing). */
   admit: readonly Stage[];
   price: Stage;
@@ -76,6 +78,7 @@ export function createPipeline(parts: PipelineParts): Pipeline {
     parts.authenticate,
     parts.decode,
     parts.resolve,
+    ...(parts.endpoint ?? []),
     ...parts.admit,
     parts.price,
     ...(parts.cache ? [parts.cache] : []),

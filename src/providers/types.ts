@@ -41,6 +41,13 @@ export interface CallOptions {
   requestId: string;
   /** W3C `traceparent` of this attempt's span, sent upstream when the request is traced. */
   traceparent?: string | undefined;
+  /**
+   * The client's body in another API's format (`CanonicalRequest.native`): an adapter that speaks that API
+   * (`nativeApis`) sends it as it is instead of translating the canonical request.
+   */
+  native?:
+    | { readonly api: string; readonly body: unknown; readonly headers: Readonly<Record<string, string>> }
+    | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */
@@ -62,6 +69,8 @@ export interface ProviderAdapter {
   readonly name: string;
   /** Adapter family (`openai`, `azure`, `anthropic`, `gemini`). */
   readonly type: ProviderType;
+  /** Inbound APIs this provider serves natively (`openai-responses`): it receives `CallOptions.native`. */
+  readonly nativeApis?: readonly string[];
   chat(req: ChatRequest, call: CallOptions): Promise<ChatCompletion>;
   chatStream(req: ChatRequest, call: CallOptions): Promise<ChunkStream>;
   /**

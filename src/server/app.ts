@@ -26,6 +26,7 @@ import {
 } from '../core/errors.js';
 import type { AdminRoute, DependencyCheck } from '../core/feature.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
+import type { ResponseStore } from '../endpoints/responses/store.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
@@ -38,6 +39,7 @@ import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerResponseRoutes } from './routes/responses.js';
 import { writeStream } from './sse-writer.js';
 import { routingHeaders, serverTiming } from './timing.js';
 
@@ -75,6 +77,8 @@ export interface AppDeps {
   dependencies: Record<string, DependencyCheck>;
   /** Features' admin routes, mounted under the admin-key guard. */
   adminRoutes: readonly AdminRoute[];
+  /** Stored Responses API answers (GET/DELETE /v1/responses/{id}); unset: no such routes. */
+  responseStore?: ResponseStore;
 }
 
 const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
@@ -250,6 +254,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerMetricsRoute(app, deps.metrics);
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
+  if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
   await app.register(async (scope) => registerEndpoints(scope, deps));
   mountAdminRoutes(app, [
     {

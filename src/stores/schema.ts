@@ -71,8 +71,29 @@ export interface UsageRecordTable {
   prompt_version: number | null;
 }
 
+/** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */
+export interface StoredResponseTable {
+  /** `resp_…` (the gateway's, or OpenAI's for a native answer). */
+  id: string;
+  /** Who may read it: the API key id, else `user:<end user>`. */
+  scope: string;
+  created_at: Timestamp;
+  model: string;
+  status: string;
+  /** The response also lives at OpenAI (answered natively and stored there): chains forward its id. */
+  native: boolean;
+  previous_response_id: string | null;
+  /** JSON: `[{id, item}]`, this request's input items. */
+  input_items: string;
+  /** JSON: the conversation before this request (earlier inputs and outputs), as input items. */
+  history: string;
+  /** JSON: the Response object. */
+  response: string;
+}
+
 export type DatabaseSchema = {
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
   usage_records: UsageRecordTable;
+  stored_responses: StoredResponseTable;
 };

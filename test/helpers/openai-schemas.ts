@@ -61,3 +61,30 @@ export function assertSchema(validate: ValidateFunction, value: unknown, what: s
     `${what} does not match OpenAI's schema: ${JSON.stringify(validate.errors, null, 1)}\nvalue: ${JSON.stringify(value)}`,
   );
 }
+
+export interface ResponsesSchemas {
+  /** `Response` (POST /v1/responses, GET /v1/responses/{id}). */
+  response: ValidateFunction;
+  /** `ResponseStreamEvent` (each event of a Responses stream). */
+  event: ValidateFunction;
+  /** `ResponseItemList` (GET /v1/responses/{id}/input_items). */
+  itemList: ValidateFunction;
+}
+
+/**
+ * Compiles the Responses API schemas. As strict as `loadOpenAISchemas`, except `strictRequired` (OpenAI's
+ * Responses schemas list, inside `allOf` branches, required properties defined in a sibling branch).
+ */
+export function loadResponsesSchemas(): ResponsesSchemas {
+  const ajv = new Ajv2020({ strict: true, strictTypes: false, strictRequired: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addFormat('unixtime', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= 0 });
+  ajv.addFormat('float', { type: 'number', validate: (n: number) => Number.isFinite(n) });
+  const load = (file: string) =>
+    ajv.compile(JSON.parse(readFileSync(new URL(file, OPENAI_SCHEMA_DIR), 'utf8')) as object);
+  return {
+    response: load('Response.json'),
+    event: load('ResponseStreamEvent.json'),
+    itemList: load('ResponseItemList.json'),
+  };
+}

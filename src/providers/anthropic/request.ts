@@ -4,13 +4,17 @@
  * Mapped: messages (see messages.ts), max_completion_tokens / max_tokens (default from settings), temperature
  * and top_p (passed through unclamped: Anthropic rejects temperature > 1 itself), stop → stop_sequences,
  * tools, tool_choice, parallel_tool_calls, user → metadata.user_id, response_format (json_object by a system
- * instruction, json_schema by a forced tool), stream, and the non-OpenAI extra `top_k`.
+ * instruction, json_schema by a forced tool), stream, and the non-OpenAI extra `top_k`; `reasoning_effort` →
+ * `thinking: {type: enabled, budget_tokens}` (`../reasoning.ts`) with `max_tokens` raised by the budget so
+ * the answer keeps its room. Anthropic refuses thinking together with a changed temperature or top_k, and
+ * with a forced tool: with thinking on those are dropped, and a forced tool (tool_choice required or named,
+ * json_schema) turns thinking off.
  *
  * Rejected (BadRequestError): n > 1, legacy functions / function_call, custom tools and custom or
  * allowed_tools tool_choice.
  *
  * Dropped because Anthropic has no equivalent: seed, presence_penalty, frequency_penalty, logit_bias,
- * logprobs, top_logprobs, metadata, store, service_tier, modalities, audio, prediction, reasoning_effort,
+ * logprobs, top_logprobs, metadata, store, service_tier, modalities, audio, prediction,
  * verbosity, web_search_options, prompt_cache_key, stream_options (usage is always reported) and unknown
  * extra fields.
  */
@@ -22,6 +26,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
 import { BadRequestError } from '../../core/errors.js';
+import { thinkingBudget } from '../reasoning.js';
 import type { ChatRequest } from '../types.js';
 import { toAnthropicMessages } from './messages.js';
 
@@ -61,7 +66,20 @@ export function toAnthropicRequest(
   }
   if (req.user) body.metadata = { user_id: req.user };
   if (req.stream === true) body.stream = true;
+  addThinking(body, thinkingBudget(req.reasoning_effort));
   return body;
+}
+
+/** Extended thinking for a reasoning effort (see the file comment for what it changes). */
+function addThinking(body: AnthropicRequest, budget: number | undefined): void {
+  if (!budget) return;
+  const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
+  if (forced) return;
+  body.thinking = { type: 'enabled', budget_tokens: budget };
+  body.max_tokens += budget;
+  delete body.temperature;
+  delete body.top_k;
+  if (body.top_p != null && body.top_p < 0.95) body.top_p = 0.95;
 }
 
 /**

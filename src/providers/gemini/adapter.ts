@@ -57,7 +57,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
     name,
     type: 'gemini',
     async chat(req, call) {
-      const res = await send(toGeminiRequest(req), call, 'generateContent');
+      const res = await send(toGeminiRequest(req, call.model), call, 'generateContent');
       const json = await readJson(name, res, call.signal);
       const usable =
         isGeminiResponse(json) &&
@@ -74,7 +74,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
     },
     async chatStream(req, call) {
-      const res = await send(toGeminiRequest(req), call, 'streamGenerateContent');
+      const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');
       return toChunkStream(readSse(name, res.body, call.signal), {
         provider: name,
         model: modelId(call.model),

@@ -4,14 +4,15 @@
  * Dropped silently, because Gemini has no equivalent and ignoring them changes no answer's meaning:
  * `user`, `metadata`, `store`, `service_tier`, `prediction` (hints or bookkeeping for OpenAI's side),
  * `logit_bias` (no token-id biasing in Gemini), `parallel_tool_calls` (Gemini decides on its own),
- * `stream_options` (usage is always reported), tool `strict` flags, `reasoning_effort` (Gemini 2.5 takes a
- * `thinkingBudget`, Gemini 3 a `thinkingLevel`, and not both: no one mapping fits every model), and unknown
- * extra fields.
+ * `stream_options` (usage is always reported), tool `strict` flags, and unknown extra fields.
+ * `reasoning_effort` → `thinkingConfig`: Gemini 3 models take a `thinkingLevel` (`low` for none, minimal
+ * and low; `high` above), every other model a `thinkingBudget` from `../reasoning.ts` (0 for `none`).
  * Rejected with `unsupported_parameter`, because dropping them would silently change the answer: the
  * deprecated `functions`/`function_call`, `logprobs`/`top_logprobs`, audio output and web search.
  */
 import type { Content, FunctionDeclaration, GenerationConfig, Tool } from '@google/genai';
 import type { ChatCompletionTool, ChatCompletionToolChoiceOption } from 'openai/resources/chat/completions';
+import { thinkingBudget } from '../reasoning.js';
 import type { ChatRequest } from '../types.js';
 import { toGeminiConversation } from './messages.js';
 import { unsupported } from './parts.js';
@@ -37,13 +38,13 @@ export interface GeminiRequestBody {
  * toGeminiRequest({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] })
  * // → { contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] }
  */
-export function toGeminiRequest(req: ChatRequest): GeminiRequestBody {
+export function toGeminiRequest(req: ChatRequest, model: string = req.model): GeminiRequestBody {
   rejectUnsupported(req);
   const { contents, systemInstruction } = toGeminiConversation(req.messages);
   return compact({
     contents,
     systemInstruction,
-    generationConfig: toGenerationConfig(req),
+    generationConfig: withThinking(toGenerationConfig(req), req.reasoning_effort, model),
     tools: toTools(req.tools),
     toolConfig: toToolConfig(req.tool_choice),
   });
@@ -81,6 +82,19 @@ function toGenerationConfig(req: ChatRequest): GenerationConfig | undefined {
     ...responseFormat(req.response_format),
   });
   return Object.keys(config).length > 0 ? config : undefined;
+}
+
+function withThinking(
+  config: GenerationConfig | undefined,
+  effort: unknown,
+  model: string,
+): GenerationConfig | undefined {
+  const budget = thinkingBudget(effort);
+  if (budget === undefined) return config;
+  const thinkingConfig = /^gemini-3/.test(model)
+    ? { thinkingLevel: (budget <= 2048 ? 'low' : 'high') as never }
+    : { thinkingBudget: budget };
+  return { ...config, thinkingConfig };
 }
 
 function responseFormat(format: ChatRequest['response_format']): GenerationConfig {

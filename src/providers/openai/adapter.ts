@@ -22,6 +22,7 @@ import type {
   ProviderDeps,
   ProviderSettings,
 } from '../types.js';
+import { chunksFromEvents, completionFromResponse, RESPONSES_API } from './responses.js';
 
 /**
  * Creates an adapter for an OpenAI-compatible endpoint.
@@ -38,7 +39,13 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const clock = deps.clock ?? systemClock;
   const baseHeaders = buildHeaders(settings);
 
-  type Endpoint = 'chat/completions' | 'embeddings';
+  type Endpoint = 'chat/completions' | 'embeddings' | 'responses';
+  // OpenAI itself serves the Responses API; OpenAI-compatible servers and Azure get the translated request.
+  const nativeApis = settings.type === 'openai' && name === 'openai' ? [RESPONSES_API] : [];
+  const nativeBody = (call: CallOptions, stream: boolean): object | null =>
+    call.native?.api === RESPONSES_API && nativeApis.length > 0
+      ? { ...(call.native.body as object), model: call.model, stream }
+      : null;
 
   function url(model: string, endpoint: Endpoint): URL {
     if (settings.type === 'azure') {
@@ -66,7 +73,13 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   return {
     name,
     type: settings.type,
+    nativeApis,
     async chat(req, call) {
+      const native = nativeBody(call, false);
+      if (native) {
+        const res = await send(native, call, 'responses');
+        return completionFromResponse(name, await readJson(name, res, call.signal));
+      }
       const body: ChatRequest = { ...req, model: call.model, stream: false };
       delete body.stream_options;
       const res = await send(body, call, 'chat/completions');
@@ -80,6 +93,11 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       return json;
     },
     async chatStream(req, call) {
+      const native = nativeBody(call, true);
+      if (native) {
+        const res = await send(native, call, 'responses', true);
+        return chunksFromEvents(name, readSse(name, res.body, call.signal));
+      }
       const options = req.stream_options ?? {};
       const body: ChatRequest = {
         ...req,

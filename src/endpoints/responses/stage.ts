@@ -1,0 +1,164 @@
+/**
+ * The Responses stage (after `resolve`, for `/v1/responses` only): chains `previous_response_id` (the
+ * stored conversation prepended for translated providers; the id forwarded to OpenAI only when the earlier
+ * response lives there), refuses what only a native deployment can run when the route has others (400
+ * naming the item), and stores the finished response (`store`, default true) scoped to the caller's key.
+ * A failed store write is logged and counted (`llm_dependency_errors_total{dependency="responses_store"}`)
+ * and never fails the answer; a failed read of a chained response does (503), since answering without the
+ * conversation would be wrong.
+ */
+import type { Principal } from '../../auth/principal.js';
+import type { CanonicalRequest, RequestContext } from '../../core/context.js';
+import { BadRequestError, ServiceUnavailableError } from '../../core/errors.js';
+import type { Stage } from '../../core/stage.js';
+import { nativeResponseOf, RESPONSES_API } from '../../providers/openai/responses.js';
+import type { ChatCompletion } from '../../providers/types.js';
+import type { FeatureDeps } from '../../stores/deps.js';
+import { fromCompletion, outputAsInput } from './response.js';
+import { bindAnswer, bindState, type ResponseObject, type ResponseState, stateOf } from './state.js';
+import type { ResponseStore, StoredResponse } from './store.js';
+import { type Item, inputItems, toChatRequest } from './translate-request.js';
+
+/** Who may read a stored response: the API key, else the end user (no keys configured). */
+export function scopeOf(principal: Principal | null): string {
+  if (principal?.keyId) return `key:${principal.keyId}`;
+  return `user:${principal?.userId ?? 'anonymous'}`;
+}
+
+/** Creates the stage. */
+export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'metrics' | 'clock'>): Stage {
+  return {
+    name: 'responses',
+    async run(ctx, next) {
+      const request = ctx.request;
+      const state = request ? stateOf(request) : undefined;
+      if (ctx.endpoint !== 'responses' || !request || request.kind !== 'chat' || !state) return next(ctx);
+      const scope = scopeOf(ctx.principal);
+      const previous = await loadPrevious(ctx, store, scope, state);
+      const history = previous
+        ? [
+            ...previous.history,
+            ...previous.inputItems.map((i) => i.item),
+            ...outputAsInput(previous.response.output),
+          ]
+        : [];
+      const expanded = previous ? expand(request, state, previous, history) : request;
+      if (expanded !== request) {
+        ctx.request = expanded;
+        bindState(expanded, state);
+      }
+      refuseNativeOnly(ctx, state);
+      const items = inputItems(state.body.input).map((item, i) => ({
+        id: `${state.id}_in${i}`,
+        item: normalize(item),
+      }));
+      const createdAt = new Date(state.createdAt * 1000);
+      state.onFinal = (response, native) => {
+        if (!state.store || response.store === false) return;
+        const record: StoredResponse = {
+          id: response.id,
+          native: native && response.store !== false,
+          previousResponseId: state.body.previous_response_id ?? null,
+          inputItems: items,
+          history,
+          response,
+        };
+        store.save(scope, record, createdAt).catch((err: unknown) => {
+          deps.metrics.dependencyErrors.inc({ dependency: 'responses_store' });
+          ctx.log.warn(
+            { event: 'responses.store_error', response_id: response.id, err },
+            'storing a response failed',
+          );
+        });
+      };
+      const result = await next(ctx);
+      if (result.kind !== 'json') return result;
+      const completion = result.body as ChatCompletion;
+      const native = nativeResponseOf(completion) as ResponseObject | undefined;
+      const response = native ?? fromCompletion(state, completion, state.body.model);
+      state.onFinal(response, native !== undefined);
+      // A copy: a shared (single-flight, cached) answer object must not carry one request's response.
+      const body = { ...completion };
+      bindAnswer(body, response);
+      return { ...result, body };
+    },
+  };
+}
+
+async function loadPrevious(
+  ctx: RequestContext,
+  store: ResponseStore,
+  scope: string,
+  state: ResponseState,
+): Promise<StoredResponse | null> {
+  const id = state.body.previous_response_id;
+  if (typeof id !== 'string') return null;
+  let found: StoredResponse | null;
+  try {
+    found = await store.get(scope, id);
+  } catch (err) {
+    ctx.log.warn({ event: 'responses.load_error', err }, 'loading a stored response failed');
+    throw new ServiceUnavailableError(
+      'Stored responses are unavailable; retry, or send the whole conversation.',
+    );
+  }
+  if (!found) {
+    throw new BadRequestError(`Previous response with id '${id}' not found.`, 'not_found', {
+      param: 'previous_response_id',
+    });
+  }
+  return found;
+}
+
+/** The request with the earlier conversation: prepended for translation; natively only when not at OpenAI. */
+function expand(
+  request: Extract<CanonicalRequest, { kind: 'chat' }>,
+  state: ResponseState,
+  previous: StoredResponse,
+  history: Item[],
+): CanonicalRequest {
+  const { chat, nativeOnly } = toChatRequest(state.body, history);
+  state.nativeOnly = nativeOnly;
+  let nativeBody: Record<string, unknown> = state.body;
+  if (!previous.native) {
+    const { previous_response_id: _forwarded, ...rest } = state.body;
+    nativeBody = { ...rest, input: [...history.map(withoutId), ...inputItems(state.body.input)] };
+  }
+  return {
+    kind: 'chat',
+    model: request.model,
+    stream: request.stream,
+    body: chat,
+    native: { api: RESPONSES_API, body: nativeBody, headers: {} },
+  };
+}
+
+/** Items the gateway made carry its ids, which OpenAI does not know: sent without. */
+function withoutId(item: Item): Item {
+  const { id: _id, ...rest } = item;
+  return rest;
+}
+
+/** Built-in tools and the like run only where the Responses API is native: every deployment must be. */
+function refuseNativeOnly(ctx: RequestContext, state: ResponseState): void {
+  const what = state.nativeOnly[0];
+  if (what === undefined) return;
+  const other = ctx.route?.deployments.find((d) => !d.adapter.nativeApis?.includes(RESPONSES_API));
+  if (!other) return;
+  throw new BadRequestError(
+    `${what} can only be served by an OpenAI deployment (native Responses API); model '${state.body.model}' routes to ${other.provider}. Use function tools, or a model served by OpenAI.`,
+    'unsupported_parameter',
+    { param: what.split(' ')[0] ?? null },
+  );
+}
+
+/** An input item as `input_items` lists it: typed, message content as parts. */
+function normalize(item: Item): Item {
+  if (item.type !== undefined && item.type !== 'message') return item;
+  const role = item.role;
+  const content =
+    typeof item.content === 'string'
+      ? [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: item.content }]
+      : item.content;
+  return { ...item, type: 'message', content, status: item.status ?? 'completed' };
+}

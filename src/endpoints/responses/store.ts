@@ -1,0 +1,117 @@
+/**
+ * Stored responses in the database (`stored_responses`, migration 0004), always read within a scope (the
+ * API key that created them): a response of another key is "not found". The database is opened on first
+ * use; callers decide what a failure means (writing never fails an answer, reading fails the request).
+ */
+import type { Database } from '../../stores/database.js';
+import type { ResponseObject } from './state.js';
+import type { Item } from './translate-request.js';
+
+export interface StoredResponse {
+  id: string;
+  native: boolean;
+  previousResponseId: string | null;
+  /** This request's input items with their ids. */
+  inputItems: Array<{ id: string; item: Item }>;
+  /** The conversation before this request, as input items. */
+  history: Item[];
+  response: ResponseObject;
+}
+
+export interface ListOptions {
+  after?: string | undefined;
+  before?: string | undefined;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+export class ResponseStore {
+  readonly #database: () => Database;
+
+  constructor(database: () => Database) {
+    this.#database = database;
+  }
+
+  async #db() {
+    const database = this.#database();
+    await database.ready;
+    return database.db;
+  }
+
+  async save(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
+    const db = await this.#db();
+    const row = {
+      id: record.id,
+      scope,
+      created_at: createdAt,
+      model: String(record.response.model),
+      status: record.response.status,
+      native: record.native,
+      previous_response_id: record.previousResponseId,
+      input_items: JSON.stringify(record.inputItems),
+      history: JSON.stringify(record.history),
+      response: JSON.stringify(record.response),
+    };
+    await db
+      .insertInto('stored_responses')
+      .values(row)
+      .onConflict((c) =>
+        c
+          .column('id')
+          .doUpdateSet({ status: row.status, response: row.response })
+          .where('stored_responses.scope', '=', scope),
+      )
+      .execute();
+  }
+
+  async get(scope: string, id: string): Promise<StoredResponse | null> {
+    const db = await this.#db();
+    const row = await db
+      .selectFrom('stored_responses')
+      .selectAll()
+      .where('id', '=', id)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      id: row.id,
+      native: row.native,
+      previousResponseId: row.previous_response_id,
+      inputItems: JSON.parse(row.input_items) as StoredResponse['inputItems'],
+      history: JSON.parse(row.history) as Item[],
+      response: JSON.parse(row.response) as ResponseObject,
+    };
+  }
+
+  /** Deletes a response of this scope; false when there is none. */
+  async delete(scope: string, id: string): Promise<boolean> {
+    const db = await this.#db();
+    const result = await db
+      .deleteFrom('stored_responses')
+      .where('id', '=', id)
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}
+
+/** One page of a response's input items (OpenAI's list object: `first_id`, `last_id`, `has_more`). */
+export function pageOf(items: StoredResponse['inputItems'], options: ListOptions) {
+  let all = options.order === 'asc' ? [...items] : [...items].reverse();
+  if (options.after !== undefined) {
+    const at = all.findIndex((i) => i.id === options.after);
+    all = at < 0 ? [] : all.slice(at + 1);
+  }
+  if (options.before !== undefined) {
+    const at = all.findIndex((i) => i.id === options.before);
+    all = at < 0 ? [] : all.slice(0, at);
+  }
+  const page = all.slice(0, options.limit).map(({ id, item }) => ({ ...item, id }));
+  return {
+    object: 'list',
+    data: page,
+    first_id: page[0]?.id ?? null,
+    last_id: page.at(-1)?.id ?? null,
+    has_more: all.length > page.length,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The Responses stream encoder: canonical chat chunks → the typed events of the Responses API, each with a
+ * `sequence_number`: `response.created`, `response.in_progress`, then per output item
+ * `response.output_item.added` … (`response.content_part.added`, `response.output_text.delta`/`.done`,
+ * `response.content_part.done` for a message; `response.function_call_arguments.delta`/`.done` for a
+ * function call) … `response.output_item.done`, and always a final `response.completed`,
+ * `response.incomplete` (max tokens, content filter) or `response.failed` (an error mid-stream).
+ *
+ * A stream from an OpenAI deployment that answered natively carries the upstream's own events: they pass
+ * through as sent (same ids and sequence numbers); only a failure is written by the gateway.
+ */
+import type { StreamEncoder } from '../../core/endpoint.js';
+import { nativeEventOf } from '../../providers/openai/responses.js';
+import type { ChatCompletionChunk } from '../../providers/types.js';
+import { finish, functionCallItem, messageItem, responseUsage, skeleton } from './response.js';
+import { newId, type ResponseObject, type ResponseState } from './state.js';
+import type { Item } from './translate-request.js';
+
+interface OpenText {
+  id: string;
+  index: number;
+  text: string;
+}
+interface OpenCall {
+  id: string;
+  index: number;
+  callId: string;
+  name: string;
+  args: string;
+}
+
+/** Opens the encoder of one streamed answer. */
+export function openResponsesStream(state: ResponseState): StreamEncoder {
+  let seq = 0;
+  let response: ResponseObject | null = null;
+  let native = false;
+  let nativeFinal = false;
+  let text: OpenText | null = null;
+  const calls = new Map<number, OpenCall>();
+  let finishReason: string | null = null;
+  let usage: ChatCompletionChunk['usage'] = null;
+
+  const event = (type: string, fields: Record<string, unknown>): string =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, ...fields, sequence_number: seq++ })}\n\n`;
+
+  const start = (model: string): string => {
+    if (response) return '';
+    response = skeleton(state, model);
+    return event('response.created', { response }) + event('response.in_progress', { response });
+  };
+
+  const closeText = (): string => {
+    if (!text || !response) return '';
+    const { id, index } = text;
+    const part = { type: 'output_text', text: text.text, annotations: [], logprobs: [] };
+    const item = messageItem(id, text.text, 'completed');
+    response.output[index] = item;
+    text = null;
+    return (
+      event('response.output_text.done', {
+        item_id: id,
+        output_index: index,
+        content_index: 0,
+        text: part.text,
+        logprobs: [],
+      }) +
+      event('response.content_part.done', { item_id: id, output_index: index, content_index: 0, part }) +
+      event('response.output_item.done', { output_index: index, item })
+    );
+  };
+
+  const closeCalls = (): string => {
+    let out = '';
+    for (const call of calls.values()) {
+      if (!response) break;
+      const item = functionCallItem(call.id, call.callId, call.name, call.args, 'completed');
+      response.output[call.index] = item;
+      out +=
+        event('response.function_call_arguments.done', {
+          item_id: call.id,
+          output_index: call.index,
+          name: call.name,
+          arguments: call.args,
+        }) + event('response.output_item.done', { output_index: call.index, item });
+    }
+    calls.clear();
+    return out;
+  };
+
+  const onText = (r: ResponseObject, delta: string): string => {
+    let out = '';
+    if (!text) {
+      out += closeCalls();
+      text = { id: newId('msg'), index: r.output.length, text: '' };
+      const item = messageItem(text.id, '', 'in_progress');
+      item.content = [];
+      r.output.push(item);
+      out += event('response.output_item.added', { output_index: text.index, item });
+      out += event('response.content_part.added', {
+        item_id: text.id,
+        output_index: text.index,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+      });
+    }
+    text.text += delta;
+    return (
+      out +
+      event('response.output_text.delta', {
+        item_id: text.id,
+        output_index: text.index,
+        content_index: 0,
+        delta,
+        logprobs: [],
+      })
+    );
+  };
+
+  const onToolCall = (r: ResponseObject, delta: Record<string, unknown>): string => {
+    const at = typeof delta.index === 'number' ? delta.index : 0;
+    const fn = (delta.function ?? {}) as { name?: string; arguments?: string };
+    let out = '';
+    let call = calls.get(at);
+    if (!call) {
+      out += closeText();
+      call = {
+        id: newId('fc'),
+        index: r.output.length,
+        callId: typeof delta.id === 'string' ? delta.id : newId('call'),
+        name: fn.name ?? '',
+        args: '',
+      };
+      calls.set(at, call);
+      const item = functionCallItem(call.id, call.callId, call.name, '', 'in_progress');
+      r.output.push(item);
+      out += event('response.output_item.added', { output_index: call.index, item });
+    }
+    if (fn.arguments) {
+      call.args += fn.arguments;
+      out += event('response.function_call_arguments.delta', {
+        item_id: call.id,
+        output_index: call.index,
+        delta: fn.arguments,
+      });
+    }
+    return out;
+  };
+
+  const onNative = (type: string, data: string, parsed: Record<string, unknown>): string => {
+    native = true;
+    if (typeof parsed.sequence_number === 'number') seq = parsed.sequence_number + 1;
+    const snapshot = parsed.response as ResponseObject | undefined;
+    if (snapshot && typeof snapshot.id === 'string') response = snapshot;
+    if (type === 'response.completed' || type === 'response.incomplete') {
+      nativeFinal = true;
+      if (snapshot) state.onFinal?.(snapshot, true);
+    }
+    return `event: ${type}\ndata: ${data}\n\n`;
+  };
+
+  return {
+    chunk(chunk) {
+      const raw = nativeEventOf(chunk);
+      if (raw) return onNative(raw.type, raw.data, raw.parsed);
+      let out = start(typeof chunk.model === 'string' ? chunk.model : state.body.model);
+      const r = response as unknown as ResponseObject;
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (choice) {
+        const delta = (choice.delta ?? {}) as {
+          content?: string | null;
+          tool_calls?: Record<string, unknown>[];
+        };
+        if (delta.content) out += onText(r, delta.content);
+        for (const call of delta.tool_calls ?? []) out += onToolCall(r, call);
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+      }
+      return out === '' ? null : out;
+    },
+    end() {
+      if (native)
+        return nativeFinal ? '' : failed({ message: 'The upstream stream ended without a final event.' });
+      let out = start(state.body.model);
+      out += closeText() + closeCalls();
+      const r = response as unknown as ResponseObject;
+      const used = responseUsage(usage ?? null);
+      if (used) r.usage = used;
+      finish(r, finishReason);
+      state.onFinal?.(r, false);
+      return (
+        out + event(r.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: r })
+      );
+    },
+    error(body) {
+      const error = (body as { error?: { message?: unknown; code?: unknown } } | null)?.error ?? {};
+      return failed(error);
+    },
+  };
+
+  function failed(error: { message?: unknown; code?: unknown }): string {
+    let out = response ? '' : start(state.body.model);
+    const r = response as unknown as ResponseObject;
+    for (const item of r.output as Item[]) if (item.status === 'in_progress') item.status = 'incomplete';
+    r.status = 'failed';
+    const rateLimited = error.code === 'rate_limit_exceeded' || error.code === 'upstream_rate_limited';
+    r.error = {
+      code: rateLimited ? 'rate_limit_exceeded' : 'server_error',
+      message: typeof error.message === 'string' ? error.message : 'The response failed.',
+    };
+    const used = native ? null : responseUsage(usage ?? null);
+    if (used) r.usage = used;
+    state.onFinal?.(r, native);
+    out += event('response.failed', { response: r });
+    return out;
+  }
+}

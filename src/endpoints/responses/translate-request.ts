@@ -1,0 +1,217 @@
+/**
+ * OpenAI Responses request → the canonical chat request (OpenAI Chat Completions shapes), for every provider
+ * that does not speak the Responses API natively.
+ *
+ * Mapped: `instructions` → a leading system message; `input` as a string (one user message) or items —
+ * messages (`input_text`, `input_image` by URL or data URL, `output_text` of earlier assistant turns),
+ * `function_call` (→ an assistant message's `tool_calls`, consecutive calls merged), `function_call_output`
+ * (→ a `tool` message); function `tools` and `tool_choice`; `text.format` → `response_format`;
+ * `reasoning.effort` → `reasoning_effort`; `max_output_tokens` → `max_completion_tokens`; `temperature`,
+ * `top_p`, `parallel_tool_calls`, `user`.
+ *
+ * Reasoning items are dropped here (they only mean something to OpenAI, which gets the native body). What a
+ * translated provider cannot run at all — built-in tools (web_search, file_search, computer_use …), their
+ * call items, item references, file inputs — is listed in `nativeOnly`: the request is refused (400, naming
+ * the item) unless every deployment of its route speaks the Responses API natively.
+ */
+import { BadRequestError } from '../../core/errors.js';
+import type { ChatRequest } from '../../providers/types.js';
+
+/** A Responses API item, as far as the translation reads it. */
+export type Item = Record<string, unknown> & { type?: string };
+
+/** The validated Responses request body (open: unknown fields are kept for native passthrough). */
+export interface ResponsesBody extends Record<string, unknown> {
+  model: string;
+  input: string | Item[];
+  instructions?: string | null;
+  tools?: Array<Record<string, unknown> & { type: string }>;
+  tool_choice?: string | (Record<string, unknown> & { type: string });
+  text?: { format?: Record<string, unknown> & { type: string } } & Record<string, unknown>;
+  reasoning?: { effort?: string | null } | null;
+  max_output_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  parallel_tool_calls?: boolean | null;
+  store?: boolean | null;
+  previous_response_id?: string | null;
+  metadata?: Record<string, string> | null;
+  user?: string;
+  stream?: boolean | null;
+}
+
+export interface Translated {
+  chat: ChatRequest;
+  /** Why only a native (Responses API) deployment can serve this request: `tools[1] (web_search)` … */
+  nativeOnly: string[];
+}
+
+type ChatMessage = Record<string, unknown> & { role: string };
+
+/** The input as items (a string is one user message). */
+export function inputItems(input: string | Item[]): Item[] {
+  return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : input;
+}
+
+/**
+ * Builds the canonical chat request. `history` is the stored conversation of `previous_response_id`
+ * (input items and output items of the earlier turns), prepended to this request's input.
+ */
+export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []): Translated {
+  const nativeOnly: string[] = [];
+  const messages: ChatMessage[] = [];
+  if (typeof body.instructions === 'string' && body.instructions !== '') {
+    messages.push({ role: 'system', content: body.instructions });
+  }
+  const items = [...history, ...inputItems(body.input)];
+  items.forEach((item, i) => {
+    const at = i < history.length ? `previous_response_id (item ${i})` : `input[${i - history.length}]`;
+    addItem(messages, item, at, nativeOnly);
+  });
+  if (messages.every((m) => m.role === 'system')) {
+    throw new BadRequestError(
+      'input must hold at least one message or function_call_output.',
+      'invalid_request',
+      {
+        param: 'input',
+      },
+    );
+  }
+  const chat: ChatRequest = { model: body.model, messages: messages as unknown as ChatRequest['messages'] };
+  const tools = translateTools(body, nativeOnly);
+  if (tools.length > 0) chat.tools = tools as ChatRequest['tools'];
+  const choice = translateToolChoice(body.tool_choice, nativeOnly);
+  if (choice !== undefined) chat.tool_choice = choice as ChatRequest['tool_choice'];
+  const format = body.text?.format;
+  if (format?.type === 'json_object') chat.response_format = { type: 'json_object' };
+  if (format?.type === 'json_schema') {
+    const { type: _type, ...schema } = format;
+    chat.response_format = { type: 'json_schema', json_schema: schema as never };
+  }
+  const effort = body.reasoning?.effort;
+  if (typeof effort === 'string') chat.reasoning_effort = effort as ChatRequest['reasoning_effort'];
+  if (typeof body.max_output_tokens === 'number') chat.max_completion_tokens = body.max_output_tokens;
+  if (typeof body.temperature === 'number') chat.temperature = body.temperature;
+  if (typeof body.top_p === 'number') chat.top_p = body.top_p;
+  if (typeof body.parallel_tool_calls === 'boolean' && tools.length > 0) {
+    chat.parallel_tool_calls = body.parallel_tool_calls;
+  }
+  if (typeof body.user === 'string') chat.user = body.user;
+  if (body.stream === true) (chat as Record<string, unknown>).stream = true;
+  return { chat, nativeOnly };
+}
+
+function addItem(messages: ChatMessage[], item: Item, at: string, nativeOnly: string[]): void {
+  const type = item.type ?? (typeof item.role === 'string' ? 'message' : undefined);
+  switch (type) {
+    case 'message':
+      messages.push(translateMessage(item, at, nativeOnly));
+      return;
+    case 'function_call': {
+      const call = {
+        id: str(item.call_id, `${at}.call_id`),
+        type: 'function',
+        function: { name: str(item.name, `${at}.name`), arguments: str(item.arguments, `${at}.arguments`) },
+      };
+      const last = messages.at(-1);
+      // Parallel calls (and the text before them) are consecutive items; one assistant turn in chat.
+      if (last?.role === 'assistant') {
+        if (Array.isArray(last.tool_calls)) last.tool_calls.push(call);
+        else last.tool_calls = [call];
+      } else {
+        messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+      }
+      return;
+    }
+    case 'function_call_output': {
+      const output = item.output;
+      const content = typeof output === 'string' ? output : textOfParts(output, `${at}.output`, nativeOnly);
+      messages.push({ role: 'tool', tool_call_id: str(item.call_id, `${at}.call_id`), content });
+      return;
+    }
+    case 'reasoning':
+      return; // meaningful to OpenAI only (native body); other providers reason afresh
+    default:
+      nativeOnly.push(`${at} (${type ?? 'item without type'})`);
+  }
+}
+
+function translateMessage(item: Item, at: string, nativeOnly: string[]): ChatMessage {
+  const role = item.role;
+  if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer') {
+    throw new BadRequestError(`${at}.role must be user, assistant, system or developer.`, 'invalid_request', {
+      param: `${at}.role`,
+    });
+  }
+  const content = item.content;
+  if (typeof content === 'string') return { role, content };
+  if (!Array.isArray(content)) {
+    throw new BadRequestError(
+      `${at}.content must be a string or an array of content parts.`,
+      'invalid_request',
+      {
+        param: `${at}.content`,
+      },
+    );
+  }
+  if (role !== 'user') return { role, content: textOfParts(content, `${at}.content`, nativeOnly) };
+  const parts = content.map((part: Record<string, unknown>, j) => {
+    const where = `${at}.content[${j}]`;
+    if (part?.type === 'input_text') return { type: 'text', text: str(part.text, `${where}.text`) };
+    if (part?.type === 'input_image') {
+      if (typeof part.image_url !== 'string') {
+        nativeOnly.push(`${where} (input_image by file_id)`);
+        return { type: 'text', text: '' };
+      }
+      const detail = part.detail === 'low' || part.detail === 'high' ? part.detail : 'auto';
+      return { type: 'image_url', image_url: { url: part.image_url, detail } };
+    }
+    nativeOnly.push(`${where} (${String(part?.type)})`);
+    return { type: 'text', text: '' };
+  });
+  return { role, content: parts };
+}
+
+/** Text of `input_text` / `output_text` / `refusal` parts (assistant and system turns, tool outputs). */
+function textOfParts(parts: unknown, at: string, nativeOnly: string[]): string {
+  if (!Array.isArray(parts)) return '';
+  let text = '';
+  parts.forEach((part: Record<string, unknown>, j) => {
+    if (part?.type === 'input_text' || part?.type === 'output_text')
+      text += str(part.text, `${at}[${j}].text`);
+    else if (part?.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal;
+    else nativeOnly.push(`${at}[${j}] (${String(part?.type)})`);
+  });
+  return text;
+}
+
+function translateTools(body: ResponsesBody, nativeOnly: string[]): unknown[] {
+  const tools: unknown[] = [];
+  (body.tools ?? []).forEach((tool, i) => {
+    if (tool.type !== 'function') {
+      nativeOnly.push(`tools[${i}] (${tool.type}, a built-in tool)`);
+      return;
+    }
+    const fn: Record<string, unknown> = { name: str(tool.name, `tools[${i}].name`) };
+    if (typeof tool.description === 'string') fn.description = tool.description;
+    if (tool.parameters && typeof tool.parameters === 'object') fn.parameters = tool.parameters;
+    if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
+    tools.push({ type: 'function', function: fn });
+  });
+  return tools;
+}
+
+function translateToolChoice(choice: ResponsesBody['tool_choice'], nativeOnly: string[]): unknown {
+  if (choice === undefined) return undefined;
+  if (typeof choice === 'string') return choice;
+  if (choice.type === 'function' && typeof choice.name === 'string') {
+    return { type: 'function', function: { name: choice.name } };
+  }
+  nativeOnly.push(`tool_choice (${choice.type})`);
+  return undefined;
+}
+
+function str(value: unknown, param: string): string {
+  if (typeof value === 'string') return value;
+  throw new BadRequestError(`${param} must be a string.`, 'invalid_request', { param });
+}

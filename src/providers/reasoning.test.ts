@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toAnthropicRequest } from './anthropic/request.js';
+import { toGeminiRequest } from './gemini/request.js';
+import { thinkingBudget } from './reasoning.js';
+import type { ChatRequest } from './types.js';
+
+const ask = (fields: Partial<ChatRequest>): ChatRequest =>
+  ({ model: 'm', messages: [{ role: 'user', content: 'Think' }], ...fields }) as ChatRequest;
+
+test('efforts map to one budget table; none is 0; no effort is undefined', () => {
+  assert.deepEqual(
+    ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map(thinkingBudget),
+    [0, 1024, 2048, 8192, 24_576, 32_768],
+  );
+  assert.equal(thinkingBudget(undefined), undefined);
+  assert.equal(thinkingBudget('bogus'), undefined);
+});
+
+test('anthropic: reasoning_effort enables thinking with max_tokens raised by the budget', () => {
+  const body = toAnthropicRequest(
+    ask({ reasoning_effort: 'medium', max_completion_tokens: 1000, temperature: 0.2, top_p: 0.5 }),
+    'claude-sonnet-4-5',
+    4096,
+  );
+  assert.deepEqual(body.thinking, { type: 'enabled', budget_tokens: 8192 });
+  assert.equal(body.max_tokens, 9192);
+  // Anthropic refuses a changed temperature with thinking, and top_p under 0.95.
+  assert.equal(body.temperature, undefined);
+  assert.equal(body.top_p, 0.95);
+});
+
+test('anthropic: no thinking without an effort, for none, or when a tool is forced', () => {
+  assert.equal(toAnthropicRequest(ask({}), 'c', 4096).thinking, undefined);
+  assert.equal(toAnthropicRequest(ask({ reasoning_effort: 'none' as never }), 'c', 4096).thinking, undefined);
+  const forced = toAnthropicRequest(
+    ask({
+      reasoning_effort: 'high',
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }],
+      tool_choice: 'required',
+    }),
+    'c',
+    4096,
+  );
+  assert.equal(forced.thinking, undefined);
+  assert.equal(forced.max_tokens, 4096);
+});
+
+test('gemini 2.5: thinkingBudget from the table (0 turns thinking off)', () => {
+  const high = toGeminiRequest(ask({ reasoning_effort: 'high' }), 'gemini-2.5-flash');
+  assert.deepEqual(high.generationConfig?.thinkingConfig, { thinkingBudget: 24_576 });
+  const none = toGeminiRequest(
+    ask({ reasoning_effort: 'none' as never, temperature: 0 }),
+    'gemini-2.5-flash',
+  );
+  assert.deepEqual(none.generationConfig, { temperature: 0, thinkingConfig: { thinkingBudget: 0 } });
+  assert.equal(toGeminiRequest(ask({}), 'gemini-2.5-flash').generationConfig, undefined);
+});
+
+test('gemini 3: thinkingLevel (low up to low effort, high above), decided by the upstream model', () => {
+  const low = toGeminiRequest(ask({ reasoning_effort: 'low' }), 'gemini-3-pro-preview');
+  assert.deepEqual(low.generationConfig?.thinkingConfig, { thinkingLevel: 'low' });
+  const high = toGeminiRequest(ask({ reasoning_effort: 'medium' }), 'gemini-3-pro-preview');
+  assert.deepEqual(high.generationConfig?.thinkingConfig, { thinkingLevel: 'high' });
+});
