@@ -22,10 +22,14 @@ const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22
 let failed = 0;
 for (const version of versions) {
   process.stdout.write(`\n== Node ${version}: ${FILES.length} test files\n`);
-  const run = spawnSync('npx', ['-y', `node@${version}`, 'scripts/run-tests.mjs', ...FILES, '--no-coverage'], {
-    stdio: 'inherit',
-    env: { ...process.env, npm_config_yes: 'true' },
-  });
+  const run = spawnSync(
+    'npx',
+    ['-y', `node@${version}`, 'scripts/run-tests.mjs', ...FILES, '--no-coverage'],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, npm_config_yes: 'true' },
+    },
+  );
   if (run.status !== 0) {
     failed++;
     process.stdout.write(`== Node ${version}: FAILED (exit ${run.status})\n`);
