@@ -248,6 +248,7 @@ export function authenticateStage(authenticator: Authenticator, clock: Clock): S
       const principal = authenticator.authenticate({
         authorization: typeof authorization === 'string' ? authorization : undefined,
         userIdHeader: typeof userId === 'string' ? userId : undefined,
+        source: ctx.clientIp,
       });
       ctx.principal = principal instanceof Promise ? await principal : principal;
     } finally {

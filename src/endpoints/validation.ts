@@ -10,6 +10,8 @@ export interface AjvError {
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** Set when the failing value is a property name (`propertyNames`). */
+  propertyName?: string;
 }
 
 /** Keywords about the value's shape; any other keyword is a constraint the value's type was right for. */
@@ -47,7 +49,8 @@ export function fromValidation(errors: AjvError[]): ValidationError {
     param = param ? `${param}.${field}` : field;
     message = `${param} is not a known field.`;
   } else if (constraint) {
-    message = `${param || 'body'} ${constraint.message ?? 'is invalid'}.`;
+    const subject = constraint.propertyName === undefined ? param || 'body' : `${param || 'body'} keys`;
+    message = `${subject} ${constraint.message ?? 'is invalid'}.`;
   } else {
     const allowed = atPath.flatMap((e) =>
       e.keyword === 'const'
