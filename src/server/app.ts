@@ -120,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         allErrors: false,
         discriminator: true,
         strict: false,
+        // Errors carry their schema: a range violation says "between 0 and 999999" (endpoints/validation.ts).
+        verbose: true,
       },
     },
   });
