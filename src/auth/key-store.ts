@@ -6,8 +6,9 @@
  *   expiry changes reach every instance within that interval; on the instance that made the change, at once).
  * - A hash this instance does not know triggers one bounded lookup (concurrent requests with the same key
  *   share it), so a key created on another instance works at once; a miss is remembered (by hash only,
- *   bounded, for `negative_cache_ms`, forgotten at each refresh and when this instance creates that key)
- *   so repeating a bad key costs no queries.
+ *   bounded, for `negative_cache_ms`) so repeating a bad key costs no queries. Known keys are looked up
+ *   before the negative cache, so a key that appears later works from the next refresh on (or at once
+ *   on the instance that created it).
  * - Failed attempts are throttled per client address (`failure-throttle.ts`): once a source spent its
  *   failed attempts, keys this instance does not know are refused with 429 before any lookup, so a flood
  *   of distinct bad keys costs no queries either.
@@ -133,8 +134,8 @@ export class KeyStore implements Authenticator {
       const next = new Map<string, Entry>();
       for (const row of rows) next.set(row.key_hash, this.#entry(row));
       for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
+      // Negative entries stay until they expire: a key loaded here is found in #db before they are read.
       this.#db = next;
-      this.#negative.clear();
     } catch (err) {
       this.#deps.metrics.dependencyErrors.inc({ dependency: 'database' });
       this.#deps.logger.warn(
