@@ -4,7 +4,7 @@
  * Each client address has a token bucket (`burst` tokens, refilled at `per_minute`). Every failed
  * authentication (no key, unknown, revoked or expired key) takes a token. While a source's bucket is empty,
  * a request from it whose key this instance does not already know is refused with 429 and `Retry-After`
- * before any hashing-to-database work: no key lookup, no query. Keys already known to the instance are
+ * before any database lookup: no query. Keys already known to the instance are
  * never throttled, so a valid client behind the same address as an attacker keeps working.
  *
  * Memory is bounded: at most `max_sources` addresses are tracked (the memory rate limiter's LRU, which
