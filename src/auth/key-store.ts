@@ -63,7 +63,6 @@ export class KeyStore implements Authenticator {
   readonly #pending = new Map<string, Promise<Entry | undefined>>();
   readonly #used = new Set<string>();
   readonly #throttle: FailureThrottle;
-  #lookups = 0;
   #repo: KeyRepository | null = null;
   /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
   #appliedDuringRefresh: ApiKeyRow[] = [];
@@ -187,9 +186,9 @@ export class KeyStore implements Authenticator {
     return undefined;
   }
 
-  /** Sizes of the bounded in-memory state, and the database lookups made (for tests and checks). */
-  stats(): { negative: number; throttledSources: number; lookups: number } {
-    return { negative: this.#negative.size, throttledSources: this.#throttle.size, lookups: this.#lookups };
+  /** Sizes of the bounded in-memory state (for tests and diagnostics). */
+  stats(): { negative: number; throttledSources: number } {
+    return { negative: this.#negative.size, throttledSources: this.#throttle.size };
   }
 
   authenticate(input: AuthInput): Principal | Promise<Principal> {
@@ -248,10 +247,7 @@ export class KeyStore implements Authenticator {
           (async () => {
             // A failed first load is retried by the refresh loop; the direct lookup below decides.
             await this.start().catch(() => undefined);
-            const loaded = this.#db.get(digest);
-            if (loaded) return loaded;
-            this.#lookups++;
-            return await this.repository().byHash(digest);
+            return this.#db.get(digest) ?? (await this.repository().byHash(digest));
           })(),
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
