@@ -27,6 +27,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 # --- runtime ------------------------------------------------------------------------------------------
 FROM node:${NODE_VERSION} AS runtime
 WORKDIR /app
+# HOST=0.0.0.0 so the port can be published. Without authentication the gateway refuses to start there:
+# pass GATEWAY_ADMIN_KEY (or AUTH_MODE=keys), or AUTH_MODE=none to run open on purpose (a trusted network).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \

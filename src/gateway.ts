@@ -69,6 +69,11 @@ export interface Gateway {
   offered: { providers: string[]; routes: string[] };
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Entries in the in-process maps keyed by what clients send, each bounded
+   * (docs/decisions/0085-bounded-input.md); for tests and diagnostics.
+   */
+  memory(): Record<string, number>;
 }
 
 /**
@@ -302,7 +307,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       .map((p) => p.name),
     routes: Object.keys(config.routes),
   };
-  return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close };
+  const memory = () => {
+    const keys = auth.keys.stats();
+    const limiter = rateLimit.limiter as { size?: number };
+    return {
+      resolver_memo: resolver.memoSize,
+      routing_latency: routing.router.latency.size,
+      routing_breakers: routing.router.size,
+      auth_negative: keys.negative,
+      auth_throttled_sources: keys.throttledSources,
+      ratelimit_buckets: limiter.size ?? 0,
+    };
+  };
+  return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close, memory };
 }
 
 /**

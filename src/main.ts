@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
+import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
 import { createGateway } from './gateway.js';
@@ -125,6 +126,8 @@ async function main(): Promise<void> {
     },
     `LLM Gateway listening on ${address}`,
   );
+  const openBind = openBindWarning(config);
+  if (openBind) logger.warn({ event: 'gateway.open_bind', host: config.server.host }, openBind);
   if (gateway.offered.providers.length === 0) {
     logger.warn(
       { event: 'gateway.no_provider' },

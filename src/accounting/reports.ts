@@ -26,6 +26,8 @@ export interface ReportQuery {
 }
 
 /** Parses and checks the query string. @throws ValidationError (422) naming the bad parameter. */
+const MAX_REPORT_MS = Date.UTC(10_000, 0, 1);
+
 export function parseReportQuery(query: Record<string, unknown>, now: number): ReportQuery {
   const text = (name: string): string | null => {
     const value = query[name];
@@ -50,6 +52,10 @@ export function parseReportQuery(query: Record<string, unknown>, now: number): R
         `${name} must be a date (YYYY-MM-DD) or an ISO 8601 timestamp (2025-02-18T09:30:00Z); got "${value}".`,
         name,
       );
+    }
+    // What both PostgreSQL and JavaScript hold (year 0000 is a database error, not a 5xx).
+    if (ms < 0 || ms > MAX_REPORT_MS) {
+      throw new ValidationError(`${name} must be between 1970-01-01 and 9999-12-31.`, name);
     }
     return new Date(ms);
   };
@@ -179,9 +185,9 @@ export function costRoutes(deps: { database: () => Database; now: () => number }
   const querystring = {
     type: 'object',
     properties: {
-      user_id: { type: 'string' },
-      start_date: { type: 'string' },
-      end_date: { type: 'string' },
+      user_id: { type: 'string', maxLength: 256 },
+      start_date: { type: 'string', maxLength: 64 },
+      end_date: { type: 'string', maxLength: 64 },
     },
   };
   return [

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
 import { advance, completion, recordingNext, stageContext } from '../../test/helpers/stage.js';
-import { AuthenticationError, ServiceUnavailableError } from '../core/errors.js';
+import { AuthenticationError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { completionResult } from '../core/result.js';
 import { authenticateStage } from './feature.js';
 import {
@@ -69,6 +69,22 @@ describe('authenticate stage', () => {
     assert.equal(ctx.principal?.userId, 'anonymous');
   });
 
+  test('auth mode none with an X-User-ID over 128 characters: 422 naming the header', async () => {
+    const clock = fakeClock();
+    const ctx = stageContext(clock, { headers: { 'x-user-id': 'u'.repeat(129) } });
+    const { next, calls } = recordingNext(answer);
+    await assert.rejects(
+      authenticateStage(createOpenAuthenticator(), clock).run(ctx, next),
+      (err: unknown) => {
+        assert.ok(err instanceof ValidationError);
+        assert.equal(err.status, 422);
+        assert.equal(err.param, 'X-User-ID');
+        return true;
+      },
+    );
+    assert.equal(calls.length, 0);
+  });
+
   test('a bearer key resolved by an async lookup sets the principal; the lookup is timed on the clock', async () => {
     const clock = fakeClock();
     const { authenticator, inputs } = keyAuthenticator(clock, 25);
@@ -77,7 +93,7 @@ describe('authenticate stage', () => {
     });
     const { next, calls } = recordingNext(answer);
     await authenticateStage(authenticator, clock).run(ctx, next);
-    assert.deepEqual(inputs, [{ authorization: 'Bearer sk-alice', userIdHeader: 'ignored' }]);
+    assert.deepEqual(inputs, [{ authorization: 'Bearer sk-alice', userIdHeader: 'ignored', source: '' }]);
     assert.equal(ctx.principal, ALICE);
     assert.equal(calls.length, 1);
     // 25 ms skipped on the fake clock during the lookup (plus the few real microseconds the test ran).
@@ -106,7 +122,7 @@ describe('authenticate stage', () => {
     const ctx = stageContext(clock);
     const { next, calls } = recordingNext(answer);
     await assert.rejects(authenticateStage(authenticator, clock).run(ctx, next), AuthenticationError);
-    assert.deepEqual(inputs, [{ authorization: undefined, userIdHeader: undefined }]);
+    assert.deepEqual(inputs, [{ authorization: undefined, userIdHeader: undefined, source: '' }]);
     assert.equal(calls.length, 0);
   });
 

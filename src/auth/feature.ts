@@ -23,13 +23,14 @@ import {
 import { type AdminRequest, type AdminRoute, type Feature, withStatus } from '../core/feature.js';
 import { type Stage, stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
+import { expiryProblem, MAX_GRACE_SECONDS, MAX_KEY_BUDGET_USD } from './key-limits.js';
 import { KeyStore } from './key-store.js';
 import { type Actor, KeyNotFoundError, type KeyRepository, KeyRevokedError } from './keys.js';
 import { type Authenticator, createOpenAuthenticator } from './principal.js';
 
 const USER_ID_PATTERN = '^[\\w.@:+-]{1,128}$';
 const Id = T.Object({ id: T.String({ minLength: 1, maxLength: 64 }) });
-const Budget = T.Union([T.Number({ minimum: 0 }), T.Null()]);
+const Budget = T.Union([T.Number({ minimum: 0, maximum: MAX_KEY_BUDGET_USD }), T.Null()]);
 
 export const CreateKeyBody = T.Object(
   {
@@ -45,7 +46,7 @@ export const CreateKeyBody = T.Object(
 );
 
 const RotateBody = T.Object(
-  { grace_period_seconds: T.Optional(T.Integer({ minimum: 0, maximum: 30 * 86_400 })) },
+  { grace_period_seconds: T.Optional(T.Integer({ minimum: 0, maximum: MAX_GRACE_SECONDS })) },
   { additionalProperties: false },
 );
 
@@ -138,6 +139,8 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
       async handler(request) {
         const body = request.body as typeof CreateKeyBody.static;
         checkTier(body.tier);
+        const expiry = body.expires_at ? expiryProblem(body.expires_at) : null;
+        if (expiry) throw new ValidationError(`expires_at ${expiry}.`, 'expires_at');
         const created = await withRepo(async (repo) => {
           const result = await repo.create(
             {
@@ -163,7 +166,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
       summary: 'List API keys (never the secret)',
       querystring: T.Object(
         {
-          user_id: T.Optional(T.String({ minLength: 1 })),
+          user_id: T.Optional(T.String({ minLength: 1, maxLength: 128 })),
           include_revoked: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])),
         },
         { additionalProperties: false },
@@ -248,6 +251,7 @@ export function authenticateStage(authenticator: Authenticator, clock: Clock): S
       const principal = authenticator.authenticate({
         authorization: typeof authorization === 'string' ? authorization : undefined,
         userIdHeader: typeof userId === 'string' ? userId : undefined,
+        source: ctx.clientIp,
       });
       ctx.principal = principal instanceof Promise ? await principal : principal;
     } finally {

@@ -5,8 +5,13 @@
  * - Database keys are loaded when the store starts and reloaded every `refresh_interval_ms` (revocation and
  *   expiry changes reach every instance within that interval; on the instance that made the change, at once).
  * - A hash this instance does not know triggers one bounded lookup (concurrent requests with the same key
- *   share it), so a key created on another instance works at once; a miss is remembered for
- *   `negative_cache_ms` so a flood of bad keys costs no queries.
+ *   share it), so a key created on another instance works at once; a miss is remembered (by hash only,
+ *   bounded, for `negative_cache_ms`) so repeating a bad key costs no queries. Known keys are looked up
+ *   before the negative cache, so a key that appears later works from the next refresh on (or at once
+ *   on the instance that created it).
+ * - Failed attempts are throttled per client address (`failure-throttle.ts`): once a source spent its
+ *   failed attempts, keys this instance does not know are refused with 429 before any lookup, so a flood
+ *   of distinct bad keys costs no queries either.
  * - Database down: the last loaded keys keep working; a key never seen before gets 503 (it cannot be
  *   verified — the gateway fails closed, it never lets an unverified key in); config keys always work.
  * - `last_used_at` is written in batches on each refresh, never on the request path.
@@ -18,6 +23,7 @@ import { AuthenticationError, ServiceUnavailableError } from '../core/errors.js'
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { DEFAULT_FAILURE_THROTTLE, FailureThrottle } from './failure-throttle.js';
 import { type ApiKeyRow, KeyRepository, parseModels, toDate, toNumber } from './keys.js';
 import { type Authenticator, type AuthInput, bearer, hashKey, type Principal } from './principal.js';
 
@@ -56,6 +62,7 @@ export class KeyStore implements Authenticator {
   readonly #negative = new Map<string, number>();
   readonly #pending = new Map<string, Promise<Entry | undefined>>();
   readonly #used = new Set<string>();
+  readonly #throttle: FailureThrottle;
   #repo: KeyRepository | null = null;
   /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
   #appliedDuringRefresh: ApiKeyRow[] = [];
@@ -67,6 +74,7 @@ export class KeyStore implements Authenticator {
   constructor(deps: KeyStoreDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? systemClock;
+    this.#throttle = new FailureThrottle(deps.auth.failure_throttle ?? DEFAULT_FAILURE_THROTTLE, this.#clock);
     for (const k of deps.auth.keys) {
       this.#static.set(k.key_sha256, {
         hash: Buffer.from(k.key_sha256, 'hex'),
@@ -125,8 +133,8 @@ export class KeyStore implements Authenticator {
       const next = new Map<string, Entry>();
       for (const row of rows) next.set(row.key_hash, this.#entry(row));
       for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
+      // Negative entries stay until they expire: a key loaded here is found in #db before they are read.
       this.#db = next;
-      this.#negative.clear();
     } catch (err) {
       this.#deps.metrics.dependencyErrors.inc({ dependency: 'database' });
       this.#deps.logger.warn(
@@ -178,16 +186,37 @@ export class KeyStore implements Authenticator {
     return undefined;
   }
 
+  /** Sizes of the bounded in-memory state (for tests and diagnostics). */
+  stats(): { negative: number; throttledSources: number } {
+    return { negative: this.#negative.size, throttledSources: this.#throttle.size };
+  }
+
   authenticate(input: AuthInput): Principal | Promise<Principal> {
+    const source = input.source ?? '';
     const token = bearer(input.authorization);
-    if (!token) throw new AuthenticationError();
+    if (!token) return this.#fail(source, new AuthenticationError());
     const digest = hashKey(token);
     const known = this.#static.get(digest) ?? this.#db.get(digest);
-    if (known) return this.#check(known, digest);
+    if (known) return this.#checkFrom(source, known, digest);
+    // An unknown key from a source that spent its failed attempts: 429, no lookup.
+    this.#throttle.assertAllowed(source);
     return this.#lookup(digest).then((entry) => {
-      if (!entry) throw new AuthenticationError('Invalid API key.');
-      return this.#check(entry, digest);
+      if (!entry) return this.#fail(source, new AuthenticationError('Invalid API key.'));
+      return this.#checkFrom(source, entry, digest);
     });
+  }
+
+  #checkFrom(source: string, entry: Entry, digest: string): Principal {
+    try {
+      return this.#check(entry, digest);
+    } catch (err) {
+      return this.#fail(source, err as Error);
+    }
+  }
+
+  #fail(source: string, err: Error): never {
+    this.#throttle.failed(source);
+    throw err;
   }
 
   #check(entry: Entry, digest: string): Principal {

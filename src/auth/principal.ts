@@ -4,7 +4,7 @@
  * `assertModelAllowed`.
  */
 import { createHash } from 'node:crypto';
-import { PermissionDeniedError } from '../core/errors.js';
+import { PermissionDeniedError, ValidationError } from '../core/errors.js';
 
 export interface Principal {
   /** End user the request is accounted to. */
@@ -21,6 +21,8 @@ export interface Principal {
 export interface AuthInput {
   authorization: string | undefined;
   userIdHeader: string | undefined;
+  /** The client's address (per-source throttling of failed attempts); absent = one shared source. */
+  source?: string | undefined;
 }
 
 export interface Authenticator {
@@ -29,10 +31,21 @@ export interface Authenticator {
   authenticate(input: AuthInput): Principal | Promise<Principal>;
 }
 
+/** Longest `X-User-ID` (and user id of a key). */
+export const MAX_USER_ID_LENGTH = 128;
 const USER_ID = /^[\w.@:+-]{1,128}$/;
 
-/** `X-User-ID` when it is a sane identifier, else `anonymous`. */
+/**
+ * `X-User-ID` when it is a sane identifier, else `anonymous`.
+ * @throws ValidationError (422, param `X-User-ID`) when it is longer than MAX_USER_ID_LENGTH.
+ */
 function userFromHeader(header: string | undefined): string {
+  if (header && header.length > MAX_USER_ID_LENGTH) {
+    throw new ValidationError(
+      `X-User-ID must NOT have more than ${MAX_USER_ID_LENGTH} characters.`,
+      'X-User-ID',
+    );
+  }
   return header && USER_ID.test(header) ? header : 'anonymous';
 }
 

@@ -132,7 +132,7 @@ function rate(part: number, whole: number): number {
 export function disabledCacheFeature(): Feature {
   const model = {
     type: 'object',
-    properties: { model: { type: 'string', minLength: 1 } },
+    properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
     additionalProperties: false,
   };
   return {
@@ -203,7 +203,7 @@ function cacheAdminRoutes(cache: ResponseCache, deps: FeatureDeps, startedAt: st
       summary: 'Delete cached answers (all, or those of one requested model)',
       querystring: {
         type: 'object',
-        properties: { model: { type: 'string', minLength: 1 } },
+        properties: { model: { type: 'string', minLength: 1, maxLength: 256 } },
         additionalProperties: false,
       },
       async handler(request) {

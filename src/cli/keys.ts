@@ -12,6 +12,7 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_GRACE_SECONDS } from '../auth/feature.js';
+import { budgetProblem, expiryProblem, MAX_GRACE_SECONDS } from '../auth/key-limits.js';
 import { type Actor, KeyRepository, type KeyView } from '../auth/keys.js';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -94,8 +95,9 @@ export async function runKeysCommand(
         if (values.tier && !tiers.includes(values.tier)) {
           throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
         }
+        const expiry = values.expires ? expiryProblem(values.expires) : null;
+        if (expiry) throw new UsageError(`--expires ${expiry}`);
         const expiresAt = values.expires ? new Date(values.expires) : null;
-        if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires: not a date');
         const { key, view } = await repo.create(
           {
             name: values.name,
@@ -130,7 +132,9 @@ export async function runKeysCommand(
       case 'rotate': {
         if (!id) throw new UsageError('rotate needs the key id (see `keys list`)');
         const grace = values.grace === undefined ? DEFAULT_GRACE_SECONDS : Number(values.grace);
-        if (!Number.isInteger(grace) || grace < 0) throw new UsageError('--grace: whole seconds, 0 or more');
+        if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+          throw new UsageError(`--grace: whole seconds, 0 to ${MAX_GRACE_SECONDS}`);
+        }
         const { key, view, old } = await repo.rotate(id, grace, actor);
         io.out(
           `${describe(view)}\n\n  key: ${key}\n\nStore it now: it is not shown again.\nThe old key ${old.id} stays valid until ${old.expires_at}.\n`,
@@ -148,7 +152,8 @@ export async function runKeysCommand(
 function money(raw: string | undefined, flag: string): number | null {
   if (raw === undefined) return null;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag}: a USD amount, 0 or more`);
+  const problem = raw.trim() === '' ? 'must be a number' : budgetProblem(n);
+  if (problem) throw new UsageError(`${flag}: a USD amount; ${problem}`);
   return n;
 }
 

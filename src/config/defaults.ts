@@ -141,6 +141,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
 export function defaultConfig(): Config {
   return {
     server: {
+      // 127.0.0.1 instead when no auth is configured (config/bind.ts, decided in load.ts).
       host: '0.0.0.0',
       port: 8000,
       body_limit_bytes: 10 * 1024 * 1024,
@@ -166,6 +167,7 @@ export function defaultConfig(): Config {
       refresh_interval_ms: 5_000,
       lookup_timeout_ms: 5_000,
       negative_cache_ms: 5_000,
+      failure_throttle: { per_minute: 30, burst: 30, max_sources: 10_000 },
     },
     rate_limit: {
       enabled: true,

@@ -31,7 +31,8 @@ describe('defaults', () => {
 
   test('server, upstream, retry and auth defaults', () => {
     assert.deepEqual(config.server, {
-      host: '0.0.0.0',
+      // No auth configured: loopback only (config/bind.ts).
+      host: '127.0.0.1',
       port: 8000,
       body_limit_bytes: 10 * 1024 * 1024,
       request_timeout_ms: 60_000,
@@ -47,6 +48,7 @@ describe('defaults', () => {
       refresh_interval_ms: 5000,
       lookup_timeout_ms: 5000,
       negative_cache_ms: 5000,
+      failure_throttle: { per_minute: 30, burst: 30, max_sources: 10_000 },
     });
     assert.equal(config.rate_limit.enabled, true);
     assert.equal(config.rate_limit.default_rate, 10);
@@ -91,7 +93,7 @@ describe('YAML file', () => {
   test('sections merge over the defaults field by field', () => {
     const config = loadConfig({ env: {}, yamlText: 'server: { port: 9000 }\nretry: { max_attempts: 5 }' });
     assert.equal(config.server.port, 9000);
-    assert.equal(config.server.host, '0.0.0.0');
+    assert.equal(config.server.host, '127.0.0.1');
     assert.deepEqual(config.retry, { max_attempts: 5, base_delay_ms: 500, max_delay_ms: 30_000 });
   });
 
@@ -159,6 +161,41 @@ describe('YAML file', () => {
   test('text that is not YAML, or not a mapping, is a problem', () => {
     hasProblem(problemsOf({ env: {}, yamlText: 'server: [unclosed' }), 'config', /not valid YAML/);
     hasProblem(problemsOf({ env: {}, yamlText: '- a\n- b' }), 'config', /mapping/);
+  });
+});
+
+describe('secure bind defaults', () => {
+  test('no auth configured: loopback by default; with an admin key: every interface', () => {
+    assert.equal(loadConfig({ env: {} }).server.host, '127.0.0.1');
+    const keyed = loadConfig({ env: { GATEWAY_ADMIN_KEY: 'admin-key-0123456789' } });
+    assert.equal(keyed.auth.mode, 'keys');
+    assert.equal(keyed.server.host, '0.0.0.0');
+    assert.equal(loadConfig({ env: { AUTH_MODE: 'keys' } }).server.host, '0.0.0.0');
+  });
+
+  test('HOST off loopback without auth is refused, naming both ways out', () => {
+    for (const input of [
+      { env: { HOST: '0.0.0.0' } },
+      { env: { HOST: '::' } },
+      { env: {}, yamlText: 'server: { host: 192.168.1.10 }' },
+    ]) {
+      const problems = problemsOf(input);
+      const hit = problems.find((p) => p.startsWith('server.host'));
+      assert.ok(hit, `refused: ${JSON.stringify(input)}`);
+      assert.match(hit, /GATEWAY_ADMIN_KEY/);
+      assert.match(hit, /AUTH_MODE=none/);
+    }
+    assert.match(problemsOf({ env: { HOST: '0.0.0.0' } })[0] as string, /\(from env HOST\)/);
+  });
+
+  test('HOST on loopback, or AUTH_MODE=none given explicitly, or auth keys: allowed', () => {
+    assert.equal(loadConfig({ env: { HOST: 'localhost' } }).server.host, 'localhost');
+    assert.equal(loadConfig({ env: { HOST: '::1' } }).server.host, '::1');
+    assert.equal(loadConfig({ env: { HOST: '0.0.0.0', AUTH_MODE: 'none' } }).server.host, '0.0.0.0');
+    const fromFile = loadConfig({ env: {}, yamlText: 'server: { host: 0.0.0.0 }\nauth: { mode: none }' });
+    assert.equal(fromFile.server.host, '0.0.0.0');
+    const keyed = loadConfig({ env: { HOST: '0.0.0.0', GATEWAY_ADMIN_KEY: 'admin-key-0123456789' } });
+    assert.equal(keyed.server.host, '0.0.0.0');
   });
 });
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -49,6 +50,8 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
   ['AUTH_MODE', 'auth.mode', 'string'],
   ['AUTH_REFRESH_INTERVAL_MS', 'auth.refresh_interval_ms', 'int'],
+  ['AUTH_FAILURES_PER_MINUTE', 'auth.failure_throttle.per_minute', 'number'],
+  ['AUTH_FAILURES_BURST', 'auth.failure_throttle.burst', 'int'],
   ['RATE_LIMIT_ENABLED', 'rate_limit.enabled', 'bool'],
   ['RATE_LIMIT_BACKEND', 'rate_limit.backend', 'string'],
   ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
@@ -120,6 +123,20 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   }
 
   const sources = applyEnv(config, options.env, problems);
+  // Secure defaults: no auth → loopback unless HOST says otherwise (and then AUTH_MODE=none must too).
+  const fileServer = fileData?.server;
+  problems.push(
+    ...checkBind(
+      {
+        mode: isObject(config.auth) ? config.auth.mode : undefined,
+        modeExplicit: sources.has('auth.mode') || (isObject(fileAuth) && 'mode' in fileAuth),
+        host: isObject(config.server) ? config.server.host : undefined,
+        hostGiven: sources.has('server.host') || (isObject(fileServer) && 'host' in fileServer),
+        hostEnv: sources.get('server.host'),
+      },
+      (host) => setPath(config, 'server.host', host),
+    ),
+  );
   readRoutesFile(config, problems);
   {
     Value.Default(ConfigSchema, config);

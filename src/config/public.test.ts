@@ -9,6 +9,14 @@ test('URL credentials are masked; URLs without them are unchanged', () => {
   assert.equal(maskUrlCredentials('redis://tokenonly@cache:6379'), 'redis://***@cache:6379');
   assert.equal(maskUrlCredentials('https://api.openai.com/v1'), 'https://api.openai.com/v1');
   assert.equal(maskUrlCredentials('plain text'), 'plain text');
+  assert.equal(
+    maskUrlCredentials('postgres://db:5432/gw?sslmode=require&password=pw-SECRET'),
+    'postgres://db:5432/gw?sslmode=require&password=***',
+  );
+  assert.equal(
+    maskUrlCredentials('https://collector.example/v1?api_key=k-SECRET&region=eu'),
+    'https://collector.example/v1?api_key=***&region=eu',
+  );
 });
 
 test('the admin view of the config shows no secret', () => {

@@ -1,7 +1,8 @@
 /**
  * The configuration as `GET /admin/config` shows it (DESIGN §7: admin output never shows secrets): URL
- * credentials masked (`redis://:***@host`), the alert webhook URL and extra provider header values hidden
- * (they often carry tokens), key hashes left out.
+ * credentials masked (`redis://:***@host`, `?password=***`) wherever a URL appears (DATABASE_URL,
+ * REDIS_URL, base URLs, the OTLP endpoint …), the alert webhook URL (its path is the secret) and extra
+ * provider header values hidden (they often carry tokens), key hashes left out.
  */
 import type { Config } from './schema.js';
 
@@ -32,15 +33,26 @@ function scrubString(value: string, path: readonly string[]): string {
   return maskUrlCredentials(value);
 }
 
-/** `scheme://user:password@host/…` → `scheme://user:***@host/…`; anything else unchanged. */
+/** Query parameters whose values are secrets (`?password=…` in a PostgreSQL URL, `?token=…`, `?sig=…`). */
+const SECRET_PARAM = /pass|secret|token|key|auth|sig|credential/i;
+
+/**
+ * `scheme://user:password@host/…` → `scheme://user:***@host/…`, and secret-looking query parameter values
+ * → `***`; anything that is not a URL unchanged.
+ */
 export function maskUrlCredentials(value: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value)) return value;
+  const hasUserinfo = /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value);
+  const hasQuery = /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(value);
+  if (!hasUserinfo && !hasQuery) return value;
   try {
     const url = new URL(value);
     if (url.password) url.password = '***';
     else if (url.username) url.username = '***';
+    for (const name of [...url.searchParams.keys()]) {
+      if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***');
+    }
     return url.toString();
   } catch {
-    return value.replace(/\/\/[^/@]*@/, '//***@');
+    return value.replace(/\/\/[^/@]*@/, '//***@').replace(/\?.*$/, '?***');
   }
 }

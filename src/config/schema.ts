@@ -263,6 +263,19 @@ export const ConfigSchema = T.Object(
         lookup_timeout_ms: T.Integer({ minimum: 1 }),
         /** How long an unknown key hash is remembered as unknown (no database lookup meanwhile). */
         negative_cache_ms: T.Integer({ minimum: 0 }),
+        /**
+         * Failed authentications per client address (token bucket); once spent, keys this instance does
+         * not know are refused with 429 before any lookup. `per_minute: 0` turns it off.
+         */
+        failure_throttle: T.Object(
+          {
+            per_minute: T.Number({ minimum: 0, default: 30 }),
+            burst: T.Integer({ minimum: 1, default: 30 }),
+            /** Addresses tracked at most (least recently used dropped first). */
+            max_sources: T.Integer({ minimum: 1, default: 10_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false },
     ),

@@ -127,6 +127,8 @@ export interface RequestContext {
   readonly path: string;
   /** The client's request headers (the cache reads Cache-Control, X-Cache-Bypass, X-Cache-TTL). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The client's address (behind a trusted proxy: the forwarded one); '' when unknown. */
+  readonly clientIp: string;
   /** The body as received; `decode` parses it into `request`. */
   rawBody: string;
   principal: Principal | null;
@@ -165,6 +167,7 @@ export interface ContextInit {
   /** HTTP route; defaults to `/<endpoint>`. */
   path?: string;
   headers?: Readonly<Record<string, string | string[] | undefined>>;
+  clientIp?: string;
   abort?: AbortController;
   /** Shared with another context (a single-flight call reports into its first participant's). */
   upstream?: UpstreamProgress;
@@ -182,6 +185,7 @@ export function createContext(init: ContextInit): RequestContext {
     endpoint: init.endpoint,
     path: init.path ?? `/${init.endpoint}`,
     headers: init.headers ?? {},
+    clientIp: init.clientIp ?? '',
     rawBody: '',
     principal: null,
     request: null,

@@ -4,6 +4,22 @@
 import { Type as T, type TSchema, type TUnsafe } from '@sinclair/typebox';
 
 /**
+ * Longest `model` a client may send (docs/decisions/0085-bounded-input.md). Real names are far shorter
+ * (the longest in the built-in catalogue is ~45 characters); anything longer is refused with a 422 before
+ * it can reach a map, a log line or a metric.
+ */
+export const MAX_MODEL_LENGTH = 256;
+/** Longest other client identifier: `user`, message `name`, tool call ids. */
+export const MAX_IDENTIFIER_LENGTH = 256;
+/** Longest key of `metadata` (OpenAI's own limit). */
+export const MAX_METADATA_KEY_LENGTH = 64;
+
+/** A client-supplied identifier: 1 to `max` characters. */
+export function identifier(max = MAX_IDENTIFIER_LENGTH, description?: string) {
+  return T.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });
+}
+
+/**
  * Accepts the schema's values or `null` (OpenAI's `nullable: true`). Simple types become a type array, so
  * validation errors stay short ("must be number,null").
  */

@@ -10,6 +10,25 @@ export interface AjvError {
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** Set when the failing value is a property name (`propertyNames`). */
+  propertyName?: string;
+  /** With ajv's `verbose` option: the schema the failing keyword belongs to. */
+  parentSchema?: unknown;
+}
+
+const RANGE_KEYWORDS = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
+
+/** "between 0 and 999999" when the number's schema has both bounds (ajv's `verbose`), else null. */
+function rangeOf(e: AjvError): string | null {
+  if (!RANGE_KEYWORDS.has(e.keyword) || typeof e.parentSchema !== 'object' || e.parentSchema === null) {
+    return null;
+  }
+  const s = e.parentSchema as Record<string, unknown>;
+  const low = s.minimum ?? s.exclusiveMinimum;
+  const high = s.maximum ?? s.exclusiveMaximum;
+  if (typeof low !== 'number' || typeof high !== 'number') return null;
+  const exclusive = s.exclusiveMinimum !== undefined || s.exclusiveMaximum !== undefined;
+  return `must be between ${low} and ${high}${exclusive ? ' (bounds excluded)' : ''}`;
 }
 
 /** Keywords about the value's shape; any other keyword is a constraint the value's type was right for. */
@@ -47,7 +66,8 @@ export function fromValidation(errors: AjvError[]): ValidationError {
     param = param ? `${param}.${field}` : field;
     message = `${param} is not a known field.`;
   } else if (constraint) {
-    message = `${param || 'body'} ${constraint.message ?? 'is invalid'}.`;
+    const subject = constraint.propertyName === undefined ? param || 'body' : `${param || 'body'} keys`;
+    message = `${subject} ${rangeOf(constraint) ?? constraint.message ?? 'is invalid'}.`;
   } else {
     const allowed = atPath.flatMap((e) =>
       e.keyword === 'const'

@@ -198,7 +198,7 @@ export function createRateLimitFeature(
       summary: 'Rate-limit state of a user: tokens left, capacity and refill rate',
       params: T.Object({ user_id: T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.@:+-]+$' }) }),
       querystring: T.Object(
-        { tier: T.Optional(T.String({ minLength: 1 })) },
+        { tier: T.Optional(T.String({ minLength: 1, maxLength: 64 })) },
         { additionalProperties: false },
       ),
       async handler(request) {

@@ -21,11 +21,22 @@ export interface LatencyEstimate {
  */
 export class LatencyTracker {
   readonly #alpha: number;
+  readonly #maxEntries: number;
+  /** In least-recently-used order (an entry moves to the end when used). */
   readonly #byId = new Map<string, LatencyEstimate>();
 
-  /** `alpha` in (0, 1]: the weight of the newest sample. */
-  constructor(alpha: number) {
+  /**
+   * `alpha` in (0, 1]: the weight of the newest sample. `maxEntries` bounds the deployments tracked:
+   * `provider/model` names come from clients, so the least recently used estimate is dropped first.
+   */
+  constructor(alpha: number, maxEntries = 10_000) {
     this.#alpha = alpha;
+    this.#maxEntries = maxEntries;
+  }
+
+  /** Deployments tracked (bounded by `maxEntries`). */
+  get size(): number {
+    return this.#byId.size;
   }
 
   observe(id: string, kind: 'latency' | 'ttft', ms: number, at: number): void {
@@ -55,10 +66,16 @@ export class LatencyTracker {
 
   #entry(id: string): LatencyEstimate {
     let e = this.#byId.get(id);
-    if (!e) {
+    if (e) {
+      this.#byId.delete(id);
+    } else {
       e = { latencyMs: null, ttftMs: null, lastSeenAt: Number.NEGATIVE_INFINITY, samples: 0 };
-      this.#byId.set(id, e);
+      if (this.#byId.size >= this.#maxEntries) {
+        const oldest = this.#byId.keys().next().value;
+        if (oldest !== undefined) this.#byId.delete(oldest);
+      }
     }
+    this.#byId.set(id, e);
     return e;
   }
 }

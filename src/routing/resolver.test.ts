@@ -186,6 +186,15 @@ describe('prefix rules', () => {
     }
   });
 
+  test('the memo is bounded: names longer than 256 characters are resolved but never kept', () => {
+    const fresh = resolverFor();
+    rejects(fresh, 'x'.repeat(1_000_000), 'model_not_found');
+    assert.equal(fresh.resolve(`gpt-4o-${'a'.repeat(300)}`).deployments[0]?.provider, 'openai');
+    assert.equal(fresh.memoSize, 0);
+    for (let i = 0; i < 12_000; i++) fresh.resolve(`gpt-4o-${i}`);
+    assert.ok(fresh.memoSize <= 10_000, `memo ${fresh.memoSize}`);
+  });
+
   test('a custom provider contributes its own prefixes', () => {
     const custom = resolverFor(
       {},

@@ -40,7 +40,10 @@ export interface Route {
   readonly deployments: readonly Deployment[];
 }
 
+/** Most names memoised (then the memo starts over): with names ≤ 256 characters, a few MB at most. */
 const MEMO_LIMIT = 10_000;
+/** Names longer than this are resolved but never memoised (the endpoints refuse them before: 422). */
+const MEMO_MAX_NAME = 256;
 
 /** Resolves requested model names to routes. Create once at start. */
 export class ModelResolver {
@@ -67,13 +70,20 @@ export class ModelResolver {
     const planned = this.#aliases.get(model) ?? this.#memo.get(model);
     if (planned === undefined) {
       const fresh = this.#plan(model);
-      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
-      this.#memo.set(model, fresh);
+      if (model.length <= MEMO_MAX_NAME) {
+        if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+        this.#memo.set(model, fresh);
+      }
       if (fresh instanceof BadRequestError) throw fresh;
       return fresh;
     }
     if (planned instanceof BadRequestError) throw planned;
     return planned;
+  }
+
+  /** Names memoised so far (bounded; for the bounded-memory checks). */
+  get memoSize(): number {
+    return this.#memo.size;
   }
 
   /** The configured aliases that have at least one usable deployment, with their routes. */

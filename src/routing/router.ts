@@ -77,6 +77,11 @@ export class Router {
     }
   }
 
+  /** Breakers held (bounded by MAX_BREAKERS; for the bounded-memory checks). */
+  get size(): number {
+    return this.#breakers.size;
+  }
+
   /** The deployments of `route` in the order this request tries them. */
   order(ctx: RequestContext, route: Route): readonly Deployment[] {
     if (route.deployments.length === 1) return route.deployments;
@@ -164,11 +169,21 @@ export class Router {
   #evictClosed(): void {
     for (const [id, breaker] of this.#breakers) {
       if (breaker.state !== 'closed') continue;
-      this.#breakers.delete(id);
-      this.#deployments.delete(id);
-      this.#options.metrics.circuitState.remove({ deployment: id });
+      this.#drop(id);
       if (this.#breakers.size < MAX_BREAKERS / 2) return;
     }
+    // Every breaker is open (clients named that many failing deployments): drop the oldest ones outside
+    // aliases anyway — memory stays bounded, and a dropped breaker only starts over closed.
+    for (const id of this.#breakers.keys()) {
+      if (this.#breakers.size < MAX_BREAKERS) return;
+      if (!this.#aliasIds.has(id)) this.#drop(id);
+    }
+  }
+
+  #drop(id: string): void {
+    this.#breakers.delete(id);
+    this.#deployments.delete(id);
+    this.#options.metrics.circuitState.remove({ deployment: id });
   }
 }
 

@@ -34,6 +34,7 @@ import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { checkAdmin } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
@@ -123,15 +124,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         allErrors: false,
         discriminator: true,
         strict: false,
+        // Errors carry their schema: a range violation says "between 0 and 999999" (endpoints/validation.ts).
+        verbose: true,
       },
     },
   });
 
-  // Clients often send no or the wrong Content-Type (curl -d says form-urlencoded): every body is parsed
-  // as JSON, with Fastify's safe parser (no __proto__ / constructor.prototype keys) and a nesting limit.
+  // Bodies must be JSON (secure defaults: no cross-site text/plain or form posts): anything else is a 415,
+  // never read or parsed. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
+  // keys) and a nesting limit.
   const parseJson = withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser);
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(['application/json', '*'], { parseAs: 'string' }, parseJson);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
+  app.addContentTypeParser('*', refuseNonJson);
 
   await app.register(swagger, {
     openapi: {
@@ -165,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         endpoint: codec.name,
         path: codec.path,
         headers: request.headers,
+        clientIp: request.ip,
       });
       request.ctx = ctx;
       deps.pipeline.open(ctx);
@@ -192,6 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await deps.authenticator.authenticate({
         authorization: request.headers.authorization,
         userIdHeader: typeof header === 'string' ? header : undefined,
+        source: request.ip,
       });
     }
   });
@@ -269,12 +276,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 }
 
 /**
- * The pipeline endpoints, in their own scope: the body reaches the pipeline as text (its codec parses and
- * validates it after authentication), and the body schema only documents the route.
+ * The pipeline endpoints, in their own scope: a JSON body reaches the pipeline as text (its codec parses
+ * and validates it after authentication; any other media type is a 415 before that), and the body schema
+ * only documents the route.
  */
 function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    utf8JsonOnly((_request, body, done) => done(null, body)),
+  );
+  scope.addContentTypeParser('*', refuseNonJson);
   for (const codec of deps.codecs) {
     scope.post(
       codec.path,

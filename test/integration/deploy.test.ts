@@ -54,6 +54,15 @@ function dockerInstructions(): Array<{ op: string; args: string }> {
     });
 }
 
+/** The image's ENV settings (HOST, PORT …). */
+function dockerEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const step of dockerInstructions().filter((s) => s.op === 'ENV')) {
+    for (const [, name, value] of step.args.matchAll(/(\w+)=(\S+)/g)) if (name && value) env[name] = value;
+  }
+  return env;
+}
+
 describe('container image (Dockerfile)', () => {
   const steps = dockerInstructions();
 
@@ -67,6 +76,23 @@ describe('container image (Dockerfile)', () => {
     assert.ok(user && !/^(root|0)(:|$)/.test(user.args), `runs as a non-root user (${user?.args})`);
     const health = steps.find((s) => s.op === 'HEALTHCHECK');
     assert.ok(health?.args.includes('/health/live'), 'HEALTHCHECK probes /health/live');
+  });
+
+  test('the image listens on 0.0.0.0: it needs an admin key or an explicit AUTH_MODE to start', () => {
+    const env = dockerEnv();
+    assert.equal(env.HOST, '0.0.0.0');
+    assert.throws(() => loadConfig({ env }), /GATEWAY_ADMIN_KEY.*AUTH_MODE=none/s);
+    assert.equal(
+      loadConfig({ env: { ...env, GATEWAY_ADMIN_KEY: 'admin-0123456789' } }).server.host,
+      '0.0.0.0',
+    );
+    assert.equal(loadConfig({ env: { ...env, AUTH_MODE: 'none' } }).server.host, '0.0.0.0');
+    const fly = read('fly.toml');
+    assert.equal(
+      /AUTH_MODE = "(\w+)"/.exec(fly)?.[1],
+      'keys',
+      'fly.toml requires keys on its public address',
+    );
   });
 
   test('CMD is the start command the README documents; it runs the compiled build, not the sources', () => {
@@ -134,7 +160,10 @@ describe('compose stack (deploy/compose.yaml)', () => {
 
   test("the gateway's environment is a valid configuration; telemetry points at services of the stack", () => {
     const env = compose.services.gateway.environment as Record<string, string>;
-    const config = loadConfig({ env });
+    // The image sets HOST=0.0.0.0: the stack's settings must allow that (auth required or explicit).
+    const config = loadConfig({ env: { HOST: dockerEnv().HOST, ...env } });
+    assert.equal(config.server.host, '0.0.0.0');
+    assert.equal(config.auth.mode, 'keys', 'the published port requires API keys');
     const otlp = new URL(String(config.telemetry.otlp_endpoint));
     assert.ok(compose.services[otlp.hostname], `OTLP endpoint host ${otlp.hostname} is a service`);
     assert.equal(otlp.port, '4318', 'OTLP/HTTP port');
@@ -224,7 +253,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       GATEWAY_CONFIG: _path,
       ...env
     } = byKind('ConfigMap').data as Record<string, string>;
-    const config = loadConfig({ env, yamlText });
+    const config = loadConfig({ env: { HOST: dockerEnv().HOST, ...env }, yamlText });
+    assert.equal(config.auth.mode, 'keys', 'pods listen on 0.0.0.0: API keys required');
     assert.ok(Object.keys(config.routes).length > 0);
     assert.ok(config.telemetry.otlp_endpoint);
   });

@@ -4,7 +4,13 @@
  * generated from it. Unknown fields are allowed: OpenAI-compatible upstreams receive them unchanged.
  */
 import { Type as T } from '@sinclair/typebox';
-import { nullable } from '../common-schema.js';
+import {
+  identifier,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_METADATA_KEY_LENGTH,
+  MAX_MODEL_LENGTH,
+  nullable,
+} from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -63,23 +69,23 @@ const textContent = T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]);
 
 const FunctionToolCall = T.Object(
   {
-    id: T.String({ minLength: 1 }),
+    id: identifier(),
     type: T.Literal('function'),
-    function: T.Object({ name: T.String({ minLength: 1 }), arguments: T.String() }, open),
+    function: T.Object({ name: identifier(), arguments: T.String() }, open),
   },
   open,
 );
 const CustomToolCall = T.Object(
   {
-    id: T.String({ minLength: 1 }),
+    id: identifier(),
     type: T.Literal('custom'),
-    custom: T.Object({ name: T.String({ minLength: 1 }), input: T.String() }, open),
+    custom: T.Object({ name: identifier(), input: T.String() }, open),
   },
   open,
 );
 const ToolCall = oneOf(T.Union([FunctionToolCall, CustomToolCall], discriminated('type')));
 
-const name = T.Optional(T.String({ minLength: 1 }));
+const name = T.Optional(identifier());
 
 const SystemMessage = T.Object({ role: T.Literal('system'), content: textContent, name }, open);
 const DeveloperMessage = T.Object({ role: T.Literal('developer'), content: textContent, name }, open);
@@ -102,12 +108,12 @@ const AssistantMessage = T.Object(
   open,
 );
 const ToolMessage = T.Object(
-  { role: T.Literal('tool'), content: textContent, tool_call_id: T.String({ minLength: 1 }) },
+  { role: T.Literal('tool'), content: textContent, tool_call_id: identifier() },
   open,
 );
 /** Deprecated by OpenAI but still in its API; only OpenAI-compatible upstreams accept it. */
 const FunctionMessage = T.Object(
-  { role: T.Literal('function'), content: nullable(T.String()), name: T.String({ minLength: 1 }) },
+  { role: T.Literal('function'), content: nullable(T.String()), name: identifier() },
   open,
 );
 
@@ -179,14 +185,8 @@ const ToolChoice = T.Union([
   oneOf(
     T.Union(
       [
-        T.Object(
-          { type: T.Literal('function'), function: T.Object({ name: T.String({ minLength: 1 }) }, open) },
-          open,
-        ),
-        T.Object(
-          { type: T.Literal('custom'), custom: T.Object({ name: T.String({ minLength: 1 }) }, open) },
-          open,
-        ),
+        T.Object({ type: T.Literal('function'), function: T.Object({ name: identifier(64) }, open) }, open),
+        T.Object({ type: T.Literal('custom'), custom: T.Object({ name: identifier(64) }, open) }, open),
         T.Object(
           {
             type: T.Literal('allowed_tools'),
@@ -209,10 +209,7 @@ const ToolChoice = T.Union([
 /** POST /v1/chat/completions body. */
 export const ChatRequestSchema = T.Object(
   {
-    model: T.String({
-      minLength: 1,
-      description: 'Alias, `provider/model`, or a model name with a known prefix.',
-    }),
+    model: identifier(MAX_MODEL_LENGTH, 'Alias, `provider/model`, or a model name with a known prefix.'),
     messages: T.Array(Message, { minItems: 1 }),
     temperature: T.Optional(nullable(T.Number({ minimum: 0, maximum: 2 }))),
     top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),
@@ -230,8 +227,15 @@ export const ChatRequestSchema = T.Object(
     tools: T.Optional(T.Array(Tool)),
     tool_choice: T.Optional(ToolChoice),
     parallel_tool_calls: T.Optional(nullable(T.Boolean())),
-    user: T.Optional(T.String()),
-    metadata: T.Optional(nullable(T.Record(T.String(), T.String({ maxLength: 512 }), { maxProperties: 16 }))),
+    user: T.Optional(T.String({ maxLength: MAX_IDENTIFIER_LENGTH })),
+    metadata: T.Optional(
+      nullable(
+        T.Record(T.String(), T.String({ maxLength: 512 }), {
+          maxProperties: 16,
+          propertyNames: { maxLength: MAX_METADATA_KEY_LENGTH },
+        }),
+      ),
+    ),
     stream: T.Optional(nullable(T.Boolean())),
     stream_options: T.Optional(nullable(T.Object({ include_usage: T.Optional(T.Boolean()) }, open))),
   },

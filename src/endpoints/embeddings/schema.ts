@@ -3,6 +3,7 @@
  * OpenAI-compatible upstreams (e.g. `input_type` for some self-hosted servers).
  */
 import { Type as T } from '@sinclair/typebox';
+import { identifier, MAX_IDENTIFIER_LENGTH, MAX_MODEL_LENGTH } from '../common-schema.js';
 
 /** OpenAI's own limit on inputs per request. */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -10,10 +11,7 @@ export const MAX_EMBEDDING_INPUTS = 2048;
 /** POST /v1/embeddings body. */
 export const EmbeddingRequestSchema = T.Object(
   {
-    model: T.String({
-      minLength: 1,
-      description: 'Alias, `provider/model`, or a model name with a known prefix.',
-    }),
+    model: identifier(MAX_MODEL_LENGTH, 'Alias, `provider/model`, or a model name with a known prefix.'),
     input: T.Union(
       [
         T.String({ description: 'One text.' }),
@@ -29,7 +27,7 @@ export const EmbeddingRequestSchema = T.Object(
     ),
     encoding_format: T.Optional(T.Union([T.Literal('float'), T.Literal('base64')])),
     dimensions: T.Optional(T.Integer({ minimum: 1 })),
-    user: T.Optional(T.String()),
+    user: T.Optional(T.String({ maxLength: MAX_IDENTIFIER_LENGTH })),
   },
   { additionalProperties: true, $id: 'CreateEmbeddingRequest' },
 );

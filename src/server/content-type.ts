@@ -1,0 +1,68 @@
+/**
+ * Bodies must be JSON (DESIGN §7, secure defaults): a POST/PUT/PATCH body whose `Content-Type` is not
+ * `application/json` (parameters allowed, case-insensitive; a charset other than UTF-8 is refused too) gets
+ * 415 without being read or parsed. A web page can send `text/plain`, form and multipart bodies to any
+ * address without a CORS preflight; refusing them means a page a developer visits cannot drive a gateway
+ * on their machine. (docs/decisions/0084-secure-defaults.md)
+ */
+import type { FastifyRequest } from 'fastify';
+import { UnsupportedMediaTypeError } from '../core/errors.js';
+
+/** Longest piece of the client's Content-Type quoted back in the error. */
+const QUOTED = 100;
+
+/** Whether a `Content-Type` header names JSON in UTF-8 (`application/json`, `…; charset=utf-8`). */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const [type = '', ...params] = header.split(';');
+  if (type.trim().toLowerCase() !== 'application/json') return false;
+  for (const param of params) {
+    const [name = '', value = ''] = param.split('=');
+    if (name.trim().toLowerCase() !== 'charset') continue;
+    const charset = value
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') return false;
+  }
+  return true;
+}
+
+/** The 415 for a request body that is not JSON, naming what was sent. */
+export function unsupportedMediaType(header: string | undefined): UnsupportedMediaTypeError {
+  const sent =
+    header === undefined || header.trim() === ''
+      ? 'a body without Content-Type'
+      : `Content-Type "${header.length > QUOTED ? `${header.slice(0, QUOTED)}…` : header}"`;
+  return new UnsupportedMediaTypeError(
+    `Unsupported media type: the gateway received ${sent}. Send the body as JSON with Content-Type: application/json.`,
+  );
+}
+
+/**
+ * A Fastify content-type parser for every type but JSON: refuses the body without reading it.
+ *
+ * @example app.addContentTypeParser('*', refuseNonJson);
+ */
+export function refuseNonJson(
+  request: FastifyRequest,
+  _payload: unknown,
+  done: (err: Error | null, body?: unknown) => void,
+): void {
+  done(unsupportedMediaType(request.headers['content-type']), undefined);
+}
+
+type StringParser = (
+  request: FastifyRequest,
+  body: string,
+  done: (err: Error | null, body?: unknown) => void,
+) => void;
+
+/** Wraps the `application/json` parser so a charset other than UTF-8 is refused (415) too. */
+export function utf8JsonOnly(parse: StringParser): StringParser {
+  return (request, body, done) => {
+    const header = request.headers['content-type'];
+    if (!isJsonContentType(header)) return done(unsupportedMediaType(header), undefined);
+    parse(request, body, done);
+  };
+}
