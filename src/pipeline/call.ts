@@ -289,14 +289,18 @@ export function createCallStage(options: CallStageOptions): Next {
     if (request.kind === 'embeddings') {
       return generate(ctx, (d, call) => d.adapter.embed(request.body, call), embeddingResult);
     }
+    // A body in another API's format rides along for the adapters that speak it (native passthrough).
+    const native = request.native;
     if (!request.stream) {
       return generate(
         ctx,
-        (d, call) => d.adapter.chat(request.body, call),
+        (d, call) => d.adapter.chat(request.body, native ? { ...call, native } : call),
         (value, deployment) => completionResult(value, 'upstream', deployment),
       );
     }
-    const opened = await openStream(ctx, (d, call) => d.adapter.chatStream(request.body, call));
+    const opened = await openStream(ctx, (d, call) =>
+      d.adapter.chatStream(request.body, native ? { ...call, native } : call),
+    );
     return streamResult(opened, 'upstream', ctx.upstream.deployment, () => clock.now());
   };
 }

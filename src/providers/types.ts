@@ -13,6 +13,7 @@ import type {
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import type { NativeRequest } from '../core/context.js';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
 
@@ -41,6 +42,11 @@ export interface CallOptions {
   requestId: string;
   /** W3C `traceparent` of this attempt's span, sent upstream when the request is traced. */
   traceparent?: string | undefined;
+  /**
+   * The client's body in another API's format (Anthropic Messages …): an adapter that speaks that API sends
+   * it as is instead of translating the canonical request, and marks its answer (see its `native.ts`).
+   */
+  native?: NativeRequest | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */
@@ -70,6 +76,11 @@ export interface ProviderAdapter {
    * `BadRequestError` (`unsupported_parameter`, param `model`).
    */
   embed(req: EmbeddingRequest, call: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * Counts the input tokens of a native request with the provider's own counter (Anthropic's
+   * `/v1/messages/count_tokens`). Absent: the provider has none for that API (the gateway counts locally).
+   */
+  countTokens?(native: NativeRequest, call: CallOptions): Promise<number>;
 }
 
 export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini';
