@@ -17,6 +17,9 @@ import type { DependencyCheck, Feature } from './core/feature.js';
 import { createChatCodec } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
+import { createMessagesCodec } from './endpoints/messages/codec.js';
+import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
+import { anthropicErrorBody } from './endpoints/messages/errors.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
@@ -26,6 +29,7 @@ import { createRateLimitFeature } from './ratelimit/feature.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
+import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
 import { type Database, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
@@ -163,7 +167,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   ];
 
   const compile = createSchemaCompiler();
-  const codecs = [createChatCodec(compile), createEmbeddingsCodec(compile)];
+  const codecs = [createChatCodec(compile), createEmbeddingsCodec(compile), createMessagesCodec(compile)];
   const pipeline = createPipeline({
     open: [telemetry.open],
     authenticate: auth.authenticate,
@@ -225,6 +229,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
+  });
+
+  await registerCountTokensRoute(app, {
+    path: COUNT_TOKENS_PATH,
+    handle: createCountTokens({ compile, authenticator: auth.authenticator, resolver }),
+    errorBody: anthropicErrorBody,
+    redact,
+    bodyLimitBytes: config.server.body_limit_bytes,
   });
 
   let closing: Promise<void> | null = null;

@@ -29,6 +29,19 @@ export interface Authenticator {
   authenticate(input: AuthInput): Principal | Promise<Principal>;
 }
 
+/**
+ * The credential a request carries: `Authorization` (Bearer), else Anthropic's `x-api-key` header (what
+ * the Anthropic SDK sends) taken as a bearer token. Either holds a gateway key.
+ */
+export function authorizationOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') return authorization;
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey !== '' ? `Bearer ${apiKey}` : undefined;
+}
+
 const USER_ID = /^[\w.@:+-]{1,128}$/;
 
 /** `X-User-ID` when it is a sane identifier, else `anonymous`. */

@@ -13,7 +13,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Authenticator } from '../auth/principal.js';
+import { type Authenticator, authorizationOf } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { createContext, type RequestContext } from '../core/context.js';
@@ -186,7 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!codec) {
       const header = request.headers['x-user-id'];
       await deps.authenticator.authenticate({
-        authorization: request.headers.authorization,
+        authorization: authorizationOf(request.headers),
         userIdHeader: typeof header === 'string' ? header : undefined,
       });
     }
