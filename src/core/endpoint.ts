@@ -48,4 +48,6 @@ export interface EndpointCodec {
    * scrubbed of secrets). Unset: the OpenAI envelope is sent.
    */
   errorBody?(error: GatewayError, openai: unknown): unknown;
+  /** OpenAPI (and response serialisation) schema of `errorBody`'s bodies; unset: OpenAI's envelope. */
+  readonly errorSchema?: TSchema;
 }

@@ -13,7 +13,6 @@ import type {
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
-import type { NativeRequest } from '../core/context.js';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
 
@@ -31,6 +30,17 @@ export type EmbeddingResponse = CreateEmbeddingResponse;
 
 /** Token usage in OpenAI's shape. */
 export type Usage = NonNullable<ChatCompletion['usage']>;
+
+/**
+ * The client's body in another API's format (the shape of `NativeRequest` in core/context.ts, declared
+ * here too so the provider spec does not import the context).
+ */
+export interface NativeRequest {
+  readonly api: string;
+  readonly body: unknown;
+  /** API headers to forward, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 /** Per-call inputs an adapter needs besides the request. */
 export interface CallOptions {

@@ -278,7 +278,10 @@ function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
           summary: codec.summary,
           tags: ['OpenAI-compatible'],
           body: codec.bodySchema,
-          response: { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema },
+          response: {
+            '4xx': codec.errorSchema ?? ErrorResponseSchema,
+            '5xx': codec.errorSchema ?? ErrorResponseSchema,
+          },
         },
         validatorCompiler: () => () => true,
       },

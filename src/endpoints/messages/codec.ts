@@ -20,7 +20,7 @@ import {
 import type { ChatCompletion } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
-import { anthropicErrorBody } from './errors.js';
+import { AnthropicErrorSchema, anthropicErrorBody } from './errors.js';
 import { MessagesRequestSchema } from './schema.js';
 import { anthropicStreamEncoder } from './stream.js';
 import { type MessagesBody, toCanonical } from './to-canonical.js';
@@ -77,5 +77,6 @@ export function createMessagesCodec(compile: ReturnType<typeof createSchemaCompi
     },
     stream: { open: () => anthropicStreamEncoder() },
     errorBody: anthropicErrorBody,
+    errorSchema: AnthropicErrorSchema,
   };
 }

@@ -3,6 +3,7 @@
  * endpoints, from the gateway's error (its status and OpenAI type). Status codes stay the gateway's own
  * (DESIGN §3); only the body's shape and type names follow Anthropic's.
  */
+import { Type as T } from '@sinclair/typebox';
 import type { GatewayError } from '../../core/errors.js';
 import { ProviderError } from '../../core/errors.js';
 
@@ -57,3 +58,9 @@ export function anthropicErrorBody(error: GatewayError, openai: unknown): unknow
     error: { type: anthropicErrorType(error.type, error.status, upstream), message },
   };
 }
+
+/** Anthropic's error body, for OpenAPI and response serialisation. */
+export const AnthropicErrorSchema = T.Object(
+  { type: T.Literal('error'), error: T.Object({ type: T.String(), message: T.String() }) },
+  { $id: 'AnthropicErrorResponse', description: 'Anthropic-style error body.' },
+);

@@ -9,9 +9,9 @@
  * events on the chunks they translated to. The messages codec writes those when present.
  */
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { NativeRequest } from '../../core/context.js';
 import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
 import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import type { NativeRequest } from '../types.js';
 import type { TranslateOptions } from './response.js';
 import { ChunkTranslator } from './stream.js';
 

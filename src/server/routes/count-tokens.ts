@@ -2,7 +2,7 @@
  * `POST /v1/messages/count_tokens`: a JSON API route outside the pipeline (nothing is generated or billed).
  * The app's `onRequest` hook authenticates it like every `/v1/` route; the handler (the messages codec's
  * count_tokens, framework-free) re-reads the principal for the model check. Errors use the codec's error
- * body (Anthropic's), also for the 401 the hook raises.
+ * body, also for the 401 the hook raises.
  */
 import type { FastifyInstance } from 'fastify';
 import type { GatewayError } from '../../core/errors.js';
@@ -37,13 +37,17 @@ export async function registerCountTokensRoute(
       deps.path,
       {
         schema: {
-          summary: 'Count the input tokens of a message (Anthropic Messages API)',
-          tags: ['Anthropic'],
+          summary: 'Count the input tokens of a message (Messages API)',
+          tags: ['Messages'],
         },
       },
       async (request, reply) => {
         const abort = new AbortController();
-        request.raw.on('close', () => abort.abort());
+        // The response closing before it was written = the client went away (the request's own 'close'
+        // fires as soon as its body was read).
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) abort.abort();
+        });
         const count = await deps.handle({
           raw: typeof request.body === 'string' ? request.body : '',
           headers: request.headers,
