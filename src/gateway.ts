@@ -20,6 +20,9 @@ import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
 import { ResponseStore } from './endpoints/responses/store.js';
+import { createMessagesCodec } from './endpoints/messages/codec.js';
+import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
+import { anthropicErrorBody } from './endpoints/messages/errors.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
@@ -29,6 +32,7 @@ import { createRateLimitFeature } from './ratelimit/feature.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
+import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
@@ -189,6 +193,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const codecs = [
     createChatCodec(compile),
     createEmbeddingsCodec(compile),
+    createMessagesCodec(compile),
     createResponsesCodec(compile, clock),
   ];
   const pipeline = createPipeline({
@@ -262,6 +267,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,
+  });
+
+  await registerCountTokensRoute(app, {
+    path: COUNT_TOKENS_PATH,
+    handle: createCountTokens({ compile, authenticator: auth.authenticator, resolver }),
+    errorBody: anthropicErrorBody,
+    redact,
+    bodyLimitBytes: config.server.body_limit_bytes,
   });
 
   let closing: Promise<void> | null = null;

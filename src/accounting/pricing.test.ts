@@ -27,13 +27,29 @@ describe('pricing table', () => {
   });
 
   test("the seed's four models are priced as the seed lists them (USD per 1K × 1000)", () => {
-    assert.deepEqual(table.priceOf('gpt-4o'), { input: 2.5, output: 10, cachedInput: 1.25 });
-    assert.deepEqual(table.priceOf('gpt-4o-mini'), { input: 0.15, output: 0.6, cachedInput: 0.075 });
-    assert.deepEqual(table.priceOf('claude-3-5-sonnet-20241022'), { input: 3, output: 15, cachedInput: 0.3 });
+    assert.deepEqual(table.priceOf('gpt-4o'), {
+      input: 2.5,
+      output: 10,
+      cachedInput: 1.25,
+      cacheWrite: 3.125,
+    });
+    assert.deepEqual(table.priceOf('gpt-4o-mini'), {
+      input: 0.15,
+      output: 0.6,
+      cachedInput: 0.075,
+      cacheWrite: 0.1875,
+    });
+    assert.deepEqual(table.priceOf('claude-3-5-sonnet-20241022'), {
+      input: 3,
+      output: 15,
+      cachedInput: 0.3,
+      cacheWrite: 3.75,
+    });
     assert.deepEqual(table.priceOf('claude-3-5-haiku-20241022'), {
       input: 0.8,
       output: 4,
       cachedInput: 0.08,
+      cacheWrite: 1,
     });
   });
 
@@ -53,7 +69,7 @@ describe('pricing table', () => {
       'gpt-4o': { input: 1, output: 2 },
       'llama3:8b': { input: 0, output: 0.1 },
     });
-    assert.deepEqual(custom.priceOf('gpt-4o'), { input: 1, output: 2, cachedInput: 1 });
+    assert.deepEqual(custom.priceOf('gpt-4o'), { input: 1, output: 2, cachedInput: 1, cacheWrite: 1.25 });
     assert.equal(custom.calculateCost('llama3:8b', usage(1000, 1_000_000)), 0.1);
   });
 });
@@ -98,8 +114,35 @@ describe('calculateCost: exact to 6 decimals, cached input priced separately', (
   }
 
   test('large counts stay exact (no float drift)', () => {
-    assert.equal(costOf({ input: 0.1, output: 0.4, cachedInput: 0.025 }, usage(3_000_000, 7_000_000)), 3.1);
+    const price = { input: 0.1, output: 0.4, cachedInput: 0.025, cacheWrite: 0.125 };
+    assert.equal(costOf(price, usage(3_000_000, 7_000_000)), 3.1);
     // 222222 × 0.1 + 111111 × 0.025 + 333333 × 0.4 = 22222.2 + 2777.775 + 133333.2 = 158333.175 µ$
     assert.equal(table.calculateCost('gpt-4.1-nano', usage(333_333, 333_333, 111_111)), 0.158333);
+  });
+});
+
+describe('prompt-cache writes (Anthropic)', () => {
+  const table = new PriceTable({ 'my-claude': { input: 3, output: 15, cached_input: 0.3, cache_write: 4 } });
+
+  test('cache writes cost 1.25 × input unless configured; reads the cached-input price', () => {
+    // claude-sonnet-4-5: input 3, cached 0.3, output 15 → writes 3.75 per 1M.
+    // 1000 plain input × 3 + 2000 written × 3.75 + 4000 read × 0.3 + 500 output × 15 (µ$ per token / 1e6)
+    const usage = {
+      prompt_tokens: 7000,
+      completion_tokens: 500,
+      prompt_tokens_details: { cached_tokens: 4000, cache_creation_tokens: 2000 },
+    };
+    assert.equal(table.calculateCost('claude-sonnet-4-5', usage), (3000 + 7500 + 1200 + 7500) / 1e6);
+    // A configured cache_write price wins: 1000 × 3 + 2000 × 4 + 4000 × 0.3 + 500 × 15.
+    assert.equal(table.calculateCost('my-claude', usage), (3000 + 8000 + 1200 + 7500) / 1e6);
+  });
+
+  test('more writes than uncached prompt tokens cannot make the prompt cost more than it has', () => {
+    const usage = {
+      prompt_tokens: 100,
+      completion_tokens: 0,
+      prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 1000 },
+    };
+    assert.equal(table.calculateCost('claude-sonnet-4-5', usage), (100 * 3.75) / 1e6);
   });
 });

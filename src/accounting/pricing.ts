@@ -8,12 +8,19 @@
  */
 import data from './pricing.json' with { type: 'json' };
 
-/** USD per 1M tokens. `cachedInput` prices the prompt tokens the provider served from its prompt cache. */
+/**
+ * USD per 1M tokens. `cachedInput` prices the prompt tokens the provider served from its prompt cache;
+ * `cacheWrite` the prompt tokens it wrote to its cache (Anthropic: 1.25 × input for the 5-minute cache).
+ */
 export interface ModelPrice {
   readonly input: number;
   readonly output: number;
   readonly cachedInput: number;
+  readonly cacheWrite: number;
 }
+
+/** Cache writes cost this much more than input unless a price says otherwise (Anthropic's 5-minute cache). */
+export const CACHE_WRITE_FACTOR = 1.25;
 
 /** A model found in the table: the entry's name and its price. */
 export interface PricedModel {
@@ -25,7 +32,10 @@ export interface PricedModel {
 export interface TokenUsage {
   prompt_tokens: number;
   completion_tokens: number;
-  prompt_tokens_details?: { cached_tokens?: number | undefined } | null | undefined;
+  prompt_tokens_details?:
+    | { cached_tokens?: number | undefined; cache_creation_tokens?: number | undefined }
+    | null
+    | undefined;
 }
 
 /** Config override: `pricing.models.<name>: { input, output, cached_input? }`. */
@@ -33,6 +43,7 @@ export interface PriceOverride {
   input: number;
   output: number;
   cached_input?: number | undefined;
+  cache_write?: number | undefined;
 }
 
 interface PricingFamily {
@@ -40,7 +51,7 @@ interface PricingFamily {
   provider: string;
   source: string;
   as_of: string;
-  models: Record<string, { input: number; output: number; cached_input?: number }>;
+  models: Record<string, { input: number; output: number; cached_input?: number; cache_write?: number }>;
 }
 
 /** The families of the built-in table (source and date per family), for docs and `/admin` views. */
@@ -51,8 +62,14 @@ const PICO_PER_MICRO = 1_000_000;
 /** A dated snapshot suffix: `-2024-08-06`, `-20241022`, or `-latest`. */
 const SNAPSHOT = /-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
 
-function toPrice(p: { input: number; output: number; cached_input?: number | undefined }): ModelPrice {
-  return { input: p.input, output: p.output, cachedInput: p.cached_input ?? p.input };
+function toPrice(p: PriceOverride): ModelPrice {
+  return {
+    input: p.input,
+    output: p.output,
+    cachedInput: p.cached_input ?? p.input,
+    // Rounded to the pico-dollar grid `pico()` works on (1e-6 USD per 1M tokens).
+    cacheWrite: p.cache_write ?? Math.round(p.input * CACHE_WRITE_FACTOR * 1e6) / 1e6,
+  };
 }
 
 /** Price per 1M tokens → integer pico-dollars per token. */
@@ -130,7 +147,8 @@ export class PriceTable {
   /**
    * Cost in USD of one answer, rounded half up to 6 decimals; null when the model is not priced.
    * Cached prompt tokens (`prompt_tokens_details.cached_tokens`, part of `prompt_tokens`) are priced at
-   * the cached-input price, the rest of the prompt at the input price.
+   * the cached-input price, cache writes (`prompt_tokens_details.cache_creation_tokens`, also part of it)
+   * at the cache-write price, the rest of the prompt at the input price.
    */
   calculateCost(model: string, usage: TokenUsage, provider?: string | null): number | null {
     const price = this.priceOf(model, provider);
@@ -147,10 +165,13 @@ export function costOf(price: ModelPrice, usage: TokenUsage): number {
 export function microsOf(price: ModelPrice, usage: TokenUsage): number {
   const prompt = Math.max(0, usage.prompt_tokens | 0);
   const cached = Math.min(prompt, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const writes = usage.prompt_tokens_details?.cache_creation_tokens ?? 0;
+  const written = Math.min(prompt - cached, Math.max(0, writes | 0));
   const completion = Math.max(0, usage.completion_tokens | 0);
   const picos =
-    (prompt - cached) * pico(price.input) +
+    (prompt - cached - written) * pico(price.input) +
     cached * pico(price.cachedInput) +
+    written * pico(price.cacheWrite) +
     completion * pico(price.output);
   return Math.floor((picos + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
 }

@@ -26,7 +26,7 @@ import type { FeatureDeps } from '../stores/deps.js';
 import { expiryProblem, MAX_GRACE_SECONDS, MAX_KEY_BUDGET_USD } from './key-limits.js';
 import { KeyStore } from './key-store.js';
 import { type Actor, KeyNotFoundError, type KeyRepository, KeyRevokedError } from './keys.js';
-import { type Authenticator, createOpenAuthenticator } from './principal.js';
+import { type Authenticator, authorizationOf, createOpenAuthenticator } from './principal.js';
 
 const USER_ID_PATTERN = '^[\\w.@:+-]{1,128}$';
 const Id = T.Object({ id: T.String({ minLength: 1, maxLength: 64 }) });
@@ -241,15 +241,14 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
   };
 }
 
-/** Authenticates the caller from `Authorization` (and `X-User-ID`); timed for Server-Timing. */
+/** Authenticates the caller from `Authorization` or `x-api-key` (and `X-User-ID`); timed for Server-Timing. */
 export function authenticateStage(authenticator: Authenticator, clock: Clock): Stage {
   return stage('authenticate', async (ctx, next) => {
     const started = clock.now();
-    const authorization = ctx.headers.authorization;
     const userId = ctx.headers['x-user-id'];
     try {
       const principal = authenticator.authenticate({
-        authorization: typeof authorization === 'string' ? authorization : undefined,
+        authorization: authorizationOf(ctx.headers),
         userIdHeader: typeof userId === 'string' ? userId : undefined,
         source: ctx.clientIp,
       });

@@ -33,6 +33,20 @@ export interface Authenticator {
 
 /** Longest `X-User-ID` (and user id of a key). */
 export const MAX_USER_ID_LENGTH = 128;
+
+/**
+ * The credential a request carries: `Authorization` (Bearer), else Anthropic's `x-api-key` header (what
+ * the Anthropic SDK sends) taken as a bearer token. Either holds a gateway key.
+ */
+export function authorizationOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string') return authorization;
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey !== '' ? `Bearer ${apiKey}` : undefined;
+}
+
 const USER_ID = /^[\w.@:+-]{1,128}$/;
 
 /**

@@ -3,6 +3,7 @@
  * Key order, and fields that cannot change the answer (`user`, `stream`, `metadata` …), never change a key.
  */
 import { createHash } from 'node:crypto';
+import type { NativeRequest } from '../core/context.js';
 import type { ChatRequest } from '../providers/types.js';
 
 /**
@@ -53,6 +54,16 @@ function parameters(req: ChatRequest): Record<string, unknown> {
 /** The exact-cache key: SHA-256 (hex) of the canonical output-affecting request. */
 export function exactKey(req: ChatRequest): string {
   return sha256(canonicalJson({ ...parameters(req), messages: req.messages }));
+}
+
+/**
+ * The exact-cache key of a request that came in another API's format (Anthropic Messages): its own body,
+ * which holds what the canonical form drops (thinking, cache_control, top_k …), plus its API headers (a
+ * beta flag can change the answer). `stream` and `metadata` do not count.
+ */
+export function nativeExactKey(native: NativeRequest): string {
+  const { stream: _s, metadata: _m, ...body } = native.body as Record<string, unknown>;
+  return sha256(canonicalJson({ api: native.api, headers: native.headers, body }));
 }
 
 /** Why a request is not cacheable, or null when it is. */

@@ -33,7 +33,7 @@ import {
   entryFromCompletion,
   replay,
 } from './entry.js';
-import { exactKey, notCacheableReason, type SemanticQuery, semanticQuery } from './key.js';
+import { exactKey, nativeExactKey, notCacheableReason, type SemanticQuery, semanticQuery } from './key.js';
 import type { SemanticCache } from './semantic/semantic-cache.js';
 import { CompletionFlight, FlightTable, StreamFlight } from './single-flight.js';
 import type { CacheStore, NowMs } from './store.js';
@@ -232,11 +232,13 @@ export class ResponseCache {
       return null;
     }
     if (directives.bypass) this.#markBypass(ctx);
+    // A request in another API's format is keyed on its own body; the semantic layer is for chat.
+    const native = ctx.request?.kind === 'chat' ? ctx.request.native : undefined;
     return {
-      key: `${encodeURIComponent(req.model)}:${exactKey(req)}`,
+      key: `${encodeURIComponent(req.model)}:${native ? nativeExactKey(native) : exactKey(req)}`,
       directives,
       ttlSeconds: directives.ttlSeconds ?? this.#options.ttlSeconds,
-      semantic: lazy(() => (this.semantic ? semanticQuery(req, this.semantic.embedder.id) : null)),
+      semantic: lazy(() => (this.semantic && !native ? semanticQuery(req, this.semantic.embedder.id) : null)),
       vector: null,
     };
   }

@@ -172,7 +172,7 @@ export const RateLimitSchema = T.Object(
 );
 
 export const PriceSchema = T.Object(
-  { input: Usd, output: Usd, cached_input: T.Optional(Usd) },
+  { input: Usd, output: Usd, cached_input: T.Optional(Usd), cache_write: T.Optional(Usd) },
   { additionalProperties: false },
 );
 

@@ -11,7 +11,7 @@
  * State a stage keeps for itself lives in a typed `Slot` it declares (no string-keyed bag).
  */
 import type { Principal } from '../auth/principal.js';
-import type { ChatRequest, EmbeddingRequest, Usage } from '../providers/types.js';
+import type { ChatRequest, EmbeddingRequest, NativeRequest, Usage } from '../providers/types.js';
 import type { Deployment, Route } from '../routing/resolver.js';
 import type { GatewayError } from './errors.js';
 import type { Outcome } from './result.js';
@@ -28,17 +28,7 @@ export interface ContextLogger {
 /** The inbound APIs that run through the pipeline. */
 export type EndpointName = 'chat' | 'embeddings' | 'messages' | 'responses';
 
-/**
- * The body as the client sent it in another API's format (Anthropic Messages, OpenAI Responses): a provider
- * that speaks that API natively is sent it as it is (no translation loss); every other provider gets the
- * canonical `body` the codec translated it to.
- */
-export interface NativeRequest {
-  readonly api: 'anthropic-messages' | 'openai-responses';
-  readonly body: unknown;
-  /** API headers to forward (`anthropic-version`, `anthropic-beta`), lower-case names. */
-  readonly headers: Readonly<Record<string, string>>;
-}
+export type { NativeRequest };
 
 /** The request in the gateway's canonical form (OpenAI's shapes), as the endpoint codec decoded it. */
 export type CanonicalRequest =

@@ -34,8 +34,11 @@ export interface EndpointCodec {
   /** OpenAPI: summary and the body schema (documentation; `decode` validates with the same schema). */
   readonly summary: string;
   readonly bodySchema: TSchema;
-  /** Parses and validates a raw body. @throws BadRequestError (400) / ValidationError (422). */
-  decode(raw: string): CanonicalRequest;
+  /**
+   * Parses and validates a raw body; `headers` (the client's) for an API whose headers belong to the request
+   * (`anthropic-version`, `anthropic-beta`). @throws BadRequestError (400) / ValidationError (422).
+   */
+  decode(raw: string, headers?: Readonly<Record<string, string | string[] | undefined>>): CanonicalRequest;
   /** The JSON body of a whole answer. */
   encode(result: JsonResult): unknown;
   /** Set when the endpoint can stream. */
@@ -45,4 +48,6 @@ export interface EndpointCodec {
    * scrubbed of secrets). Unset: the OpenAI envelope is sent.
    */
   errorBody?(error: GatewayError, openai: unknown): unknown;
+  /** OpenAPI (and response serialisation) schema of `errorBody`'s bodies; unset: OpenAI's envelope. */
+  readonly errorSchema?: TSchema;
 }

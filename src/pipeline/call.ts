@@ -290,6 +290,7 @@ export function createCallStage(options: CallStageOptions): Next {
     if (request.kind === 'embeddings') {
       return generate(ctx, (d, call) => d.adapter.embed(request.body, call), embeddingResult);
     }
+    // A body in another API's format rides along in `call.native` for the adapters that speak it.
     if (!request.stream) {
       return generate(
         ctx,

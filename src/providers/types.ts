@@ -31,6 +31,18 @@ export type EmbeddingResponse = CreateEmbeddingResponse;
 /** Token usage in OpenAI's shape. */
 export type Usage = NonNullable<ChatCompletion['usage']>;
 
+/**
+ * The body as the client sent it in another API's format (Anthropic Messages, OpenAI Responses): a provider
+ * that speaks that API natively is sent it as it is (no translation loss); every other provider gets the
+ * canonical request the endpoint codec translated it to (`CanonicalRequest.native` carries it).
+ */
+export interface NativeRequest {
+  readonly api: 'anthropic-messages' | 'openai-responses';
+  readonly body: unknown;
+  /** API headers to forward (`anthropic-version`, `anthropic-beta`), lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 /** Per-call inputs an adapter needs besides the request. */
 export interface CallOptions {
   /** The upstream model name to ask for (the deployment's model, not the client's alias). */
@@ -42,12 +54,10 @@ export interface CallOptions {
   /** W3C `traceparent` of this attempt's span, sent upstream when the request is traced. */
   traceparent?: string | undefined;
   /**
-   * The client's body in another API's format (`CanonicalRequest.native`): an adapter that speaks that API
-   * (`nativeApis`) sends it as it is instead of translating the canonical request.
+   * The client's body in another API's format (Anthropic Messages …): an adapter that speaks that API sends
+   * it as is instead of translating the canonical request, and marks its answer (see its `native.ts`).
    */
-  native?:
-    | { readonly api: string; readonly body: unknown; readonly headers: Readonly<Record<string, string>> }
-    | undefined;
+  native?: NativeRequest | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */
@@ -79,6 +89,11 @@ export interface ProviderAdapter {
    * `BadRequestError` (`unsupported_parameter`, param `model`).
    */
   embed(req: EmbeddingRequest, call: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * Counts the input tokens of a native request with the provider's own counter (Anthropic's
+   * `/v1/messages/count_tokens`). Absent: the provider has none for that API (the gateway counts locally).
+   */
+  countTokens?(native: NativeRequest, call: CallOptions): Promise<number>;
 }
 
 export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini';

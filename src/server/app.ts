@@ -13,7 +13,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Authenticator } from '../auth/principal.js';
+import { type Authenticator, authorizationOf } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { createContext, type RequestContext } from '../core/context.js';
@@ -196,7 +196,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!codec) {
       const header = request.headers['x-user-id'];
       await deps.authenticator.authenticate({
-        authorization: request.headers.authorization,
+        authorization: authorizationOf(request.headers),
         userIdHeader: typeof header === 'string' ? header : undefined,
         source: request.ip,
       });
@@ -296,7 +296,10 @@ function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
           summary: codec.summary,
           tags: ['OpenAI-compatible'],
           body: codec.bodySchema,
-          response: { '4xx': ErrorResponseSchema, '5xx': ErrorResponseSchema },
+          response: {
+            '4xx': codec.errorSchema ?? ErrorResponseSchema,
+            '5xx': codec.errorSchema ?? ErrorResponseSchema,
+          },
         },
         validatorCompiler: () => () => true,
       },

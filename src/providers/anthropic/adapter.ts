@@ -7,6 +7,13 @@ import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../c
 import { correlationHeaders, post, readJson } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
+import {
+  FORWARDED_HEADERS,
+  isAnthropicNative,
+  keepAnthropicMessage,
+  nativeBody,
+  toNativeChunkStream,
+} from './native.js';
 import { jsonSchemaToolName, toAnthropicRequest } from './request.js';
 import { toChatCompletion } from './response.js';
 import { toChunkStream } from './stream.js';
@@ -19,15 +26,22 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
   const provider = settings.name;
   const clock = deps.clock ?? systemClock;
   const url = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`);
+  const countUrl = new URL(`${url.href}/count_tokens`);
 
-  async function send(req: ChatRequest, call: CallOptions, stream: boolean) {
+  /** The body to send: the client's own Messages body (native passthrough), else the translation. */
+  function bodyOf(req: ChatRequest, call: CallOptions, stream: boolean): string {
+    if (isAnthropicNative(call.native)) return JSON.stringify(nativeBody(call.native, call.model, stream));
     const { stream: _ignored, ...body } = toAnthropicRequest(req, call.model, settings.defaultMaxTokens);
+    return JSON.stringify(stream ? { ...body, stream: true } : body);
+  }
+
+  async function send(req: ChatRequest, call: CallOptions, stream: boolean, target = url, body?: string) {
     try {
       return await post(deps.dispatcher, {
         provider,
-        url,
+        url: target,
         headers: requestHeaders(settings, call, stream),
-        body: JSON.stringify(stream ? { ...body, stream: true } : body),
+        body: body ?? bodyOf(req, call, stream),
         signal: call.signal,
         apiKeyEnv: settings.apiKeyEnv,
         clock,
@@ -47,7 +61,20 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
         const message = `${provider} answered with an unexpected body (no content array).`;
         throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
       }
+      if (isAnthropicNative(call.native)) {
+        return keepAnthropicMessage(toChatCompletion(json, { created: unixSeconds(clock) }), json);
+      }
       return toChatCompletion(json, { jsonTool: jsonSchemaToolName(req), created: unixSeconds(clock) });
+    },
+    async countTokens(native, call) {
+      const body = JSON.stringify({ ...(native.body as object), model: call.model });
+      const res = await send({} as ChatRequest, { ...call, native }, false, countUrl, body);
+      const json = (await readJson(provider, res, call.signal)) as { input_tokens?: unknown } | null;
+      if (typeof json?.input_tokens !== 'number') {
+        const message = `${provider} answered count_tokens with an unexpected body (no input_tokens).`;
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
+      }
+      return json.input_tokens;
     },
     async embed() {
       throw new BadRequestError(
@@ -58,6 +85,10 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     },
     async chatStream(req, call) {
       const res = await send(req, call, true);
+      if (isAnthropicNative(call.native)) {
+        const events = readSse(provider, res.body, call.signal);
+        return toNativeChunkStream(provider, events, { created: unixSeconds(clock) });
+      }
       return toChunkStream(provider, readSse(provider, res.body, call.signal), {
         jsonTool: jsonSchemaToolName(req),
         created: unixSeconds(clock),
@@ -78,6 +109,13 @@ function requestHeaders(
   };
   if (stream) headers.accept = 'text/event-stream';
   if (settings.apiKey) headers['x-api-key'] = settings.apiKey;
+  // A native request keeps the client's API version and beta flags (thinking, caching, files …).
+  if (isAnthropicNative(call.native)) {
+    for (const name of FORWARDED_HEADERS) {
+      const value = call.native.headers[name];
+      if (value) headers[name] = value;
+    }
+  }
   // Lower-cased so configured headers replace the defaults instead of duplicating them.
   for (const [name, value] of Object.entries(settings.headers)) headers[name.toLowerCase()] = value;
   return headers;

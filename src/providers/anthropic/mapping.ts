@@ -38,16 +38,21 @@ export interface AnthropicTokens {
 
 /**
  * Anthropic usage → OpenAI usage. Anthropic's `input_tokens` excludes cached input, OpenAI's `prompt_tokens`
- * includes it, so cache writes and reads are added back.
+ * includes it, so cache writes and reads are added back. Cache reads are OpenAI's
+ * `prompt_tokens_details.cached_tokens`; cache writes (which Anthropic bills above the input price) have no
+ * OpenAI field and go in `prompt_tokens_details.cache_creation_tokens`, set only when there were some.
  */
 export function toUsage(tokens: AnthropicTokens): Usage {
   const cacheRead = tokens.cache_read_input_tokens ?? 0;
-  const prompt = (tokens.input_tokens ?? 0) + (tokens.cache_creation_input_tokens ?? 0) + cacheRead;
+  const cacheWrite = tokens.cache_creation_input_tokens ?? 0;
+  const prompt = (tokens.input_tokens ?? 0) + cacheWrite + cacheRead;
   const completion = tokens.output_tokens ?? 0;
+  const details: { cached_tokens: number; cache_creation_tokens?: number } = { cached_tokens: cacheRead };
+  if (cacheWrite > 0) details.cache_creation_tokens = cacheWrite;
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: cacheRead },
+    prompt_tokens_details: details,
   };
 }

@@ -70,7 +70,7 @@ test('tool_use response: tool_calls with JSON arguments, cache tokens counted as
       prompt_tokens: 1620,
       completion_tokens: 57,
       total_tokens: 1677,
-      prompt_tokens_details: { cached_tokens: 1500 },
+      prompt_tokens_details: { cached_tokens: 1500, cache_creation_tokens: 20 },
     },
   });
 });

@@ -57,14 +57,15 @@ function chunkMaker(id: string, model: string) {
       ...base,
       choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
     }),
-    usage: (prompt: number, completion: number, cached: number) => ({
+    usage: (prompt: number, completion: number, cached: number, written = 0) => ({
       ...base,
       choices: [],
       usage: {
         prompt_tokens: prompt,
         completion_tokens: completion,
         total_tokens: prompt + completion,
-        prompt_tokens_details: { cached_tokens: cached },
+        prompt_tokens_details:
+          written > 0 ? { cached_tokens: cached, cache_creation_tokens: written } : { cached_tokens: cached },
       },
     }),
   };
@@ -96,7 +97,7 @@ test('tool_use stream: tool indexes count tool blocks, thinking ignored, cache t
     start(1, 'toolu_01QmvWGD2Yyvsc8fv3A2zBSE', 'get_time'),
     args(1, '{"tz": "Europe/Paris"}'),
     c.delta({}, 'tool_calls'),
-    c.usage(2572, 89, 2000),
+    c.usage(2572, 89, 2000, 100),
   ]);
 });
 

@@ -56,7 +56,8 @@ export async function* toChunkStream(
   throw streamCutOff(provider);
 }
 
-class ChunkTranslator {
+/** Translates Anthropic stream events one at a time (also used by the native passthrough, native.ts). */
+export class ChunkTranslator {
   done = false;
   private id = '';
   private model = '';
@@ -183,6 +184,16 @@ class ChunkTranslator {
       `${this.provider} failed mid-stream (${kind})${message ? `: ${message}` : '.'}`,
       this.provider,
     );
+  }
+
+  /** Whether `message_start` arrived (chunks can be made). */
+  get opened(): boolean {
+    return this.started;
+  }
+
+  /** A chunk that carries nothing (no choices, no usage): a vehicle for events without a translation. */
+  carrier(): ChatCompletionChunk {
+    return { ...this.base(), choices: [] };
   }
 
   private chunk(delta: Delta, finishReason: FinishReason | null = null): ChatCompletionChunk {

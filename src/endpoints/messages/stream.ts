@@ -1,0 +1,158 @@
+/**
+ * Writes a streamed answer as Anthropic's event sequence:
+ *
+ *   message_start, ping, (content_block_start, content_block_delta*, content_block_stop)*, message_delta,
+ *   message_stop — or, when the stream fails after it began, an `error` event and nothing after it.
+ *
+ * Chunks that carry Anthropic's own events (native passthrough from an Anthropic deployment) are written as
+ * those events, byte for byte. Every other chunk (OpenAI-compatible and Gemini upstreams, cache replays) is
+ * translated: text deltas become a text block's `text_delta`s, each tool call a `tool_use` block whose
+ * arguments stream as `input_json_delta`s. Blocks are opened and closed strictly in order. The stop reason and
+ * usage arrive at the end of the canonical stream, so `message_delta` is written by `end()`.
+ */
+import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
+import type { StreamEncoder } from '../../core/endpoint.js';
+import { anthropicEventsOf } from '../../providers/anthropic/native.js';
+import type { ChatCompletionChunk, Usage } from '../../providers/types.js';
+import { anthropicErrorType } from './errors.js';
+import { messageId, toAnthropicUsage, toStopReason } from './to-message.js';
+
+type Open = { kind: 'text' } | { kind: 'tool'; call: number } | null;
+
+function event(data: RawMessageStreamEvent | { type: 'ping' } | { type: 'error'; error: unknown }): string {
+  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** One answer's encoder (stateful: the open block, the stop reason and usage seen so far). */
+export function anthropicStreamEncoder(): StreamEncoder {
+  let native = false;
+  let started = false;
+  let index = -1;
+  let open: Open = null;
+  let finish: string | null = null;
+  let usage: Usage | null = null;
+  let id: string | undefined;
+  let model = '';
+
+  const start = (): string => {
+    started = true;
+    const usage0 = toAnthropicUsage(null);
+    return (
+      event({
+        type: 'message_start',
+        message: {
+          id: messageId(id),
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...usage0, output_tokens: 0 },
+        },
+      }) + event({ type: 'ping' })
+    );
+  };
+
+  const close = (): string => {
+    if (open === null) return '';
+    open = null;
+    return event({ type: 'content_block_stop', index });
+  };
+
+  const text = (piece: string): string => {
+    let out = '';
+    if (open?.kind !== 'text') {
+      out += close();
+      open = { kind: 'text' };
+      index++;
+      out += event({
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'text', text: '', citations: null },
+      });
+    }
+    return out + event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
+  };
+
+  const tool = (call: ChatCompletionChunk.Choice.Delta.ToolCall): string => {
+    let out = '';
+    const current = open?.kind === 'tool' ? open.call : -1;
+    if (call.index !== current && (call.id || call.function?.name)) {
+      out += close();
+      open = { kind: 'tool', call: call.index };
+      index++;
+      out += event({
+        type: 'content_block_start',
+        index,
+        content_block: {
+          type: 'tool_use',
+          id: call.id ?? `toolu_${index}`,
+          name: call.function?.name ?? '',
+          input: {},
+        },
+      });
+    }
+    const args = call.function?.arguments;
+    // Arguments of a call whose block is closed (providers stream calls one after another) cannot be sent.
+    if (args && open?.kind === 'tool' && open.call === call.index) {
+      out += event({
+        type: 'content_block_delta',
+        index,
+        delta: { type: 'input_json_delta', partial_json: args },
+      });
+    }
+    return out;
+  };
+
+  return {
+    chunk(chunk) {
+      const raw = anthropicEventsOf(chunk);
+      if (raw !== undefined) {
+        native = true;
+        return raw;
+      }
+      if (native) return null; // the translated twin of events already written
+      let out = '';
+      if (!started) {
+        id = chunk.id;
+        model = chunk.model;
+        out += start();
+      }
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (choice) {
+        const delta = choice.delta as ChatCompletionChunk.Choice.Delta | undefined;
+        if (delta?.content) out += text(delta.content);
+        for (const call of delta?.tool_calls ?? []) out += tool(call);
+        if (choice.finish_reason) finish = choice.finish_reason;
+      }
+      return out === '' ? null : out;
+    },
+
+    end() {
+      if (native) return '';
+      let out = started ? '' : start();
+      out += close();
+      const final = toAnthropicUsage(usage);
+      out += event({
+        type: 'message_delta',
+        delta: { stop_reason: toStopReason(finish), stop_sequence: null },
+        usage: {
+          input_tokens: final.input_tokens,
+          output_tokens: final.output_tokens,
+          cache_creation_input_tokens: final.cache_creation_input_tokens,
+          cache_read_input_tokens: final.cache_read_input_tokens,
+          server_tool_use: null,
+        },
+      });
+      return out + event({ type: 'message_stop' });
+    },
+
+    error(body) {
+      const error = (body as { error?: { type?: unknown; message?: unknown } } | null)?.error;
+      const message = typeof error?.message === 'string' ? error.message : 'The stream failed.';
+      return event({ type: 'error', error: { type: anthropicErrorType(error?.type, null), message } });
+    },
+  };
+}
