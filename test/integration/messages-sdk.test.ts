@@ -282,9 +282,17 @@ describe('the Anthropic SDK against /v1/messages', () => {
         err instanceof Anthropic.BadRequestError &&
         (err.error as { error?: { type?: string } }).error?.type === 'invalid_request_error',
     );
-    const bad = await fetch(`${t.gw.url}/v1/messages`, { method: 'POST', body: '{not json' });
+    const bad = await fetch(`${t.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     assert.equal(bad.status, 400);
     assertErrorBody(await bad.json());
+    // Not JSON at all (a cross-site form post): 415, in Anthropic's shape too.
+    const form = await fetch(`${t.gw.url}/v1/messages`, { method: 'POST', body: 'x=1' });
+    assert.equal(form.status, 415);
+    assertErrorBody(await form.json());
 
     t.mock.enqueue(
       { kind: 'status', status: 429 },
