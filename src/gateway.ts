@@ -17,6 +17,7 @@ import type { DependencyCheck, Feature } from './core/feature.js';
 import { createChatCodec } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
+import { createGuardrailsFeature } from './guardrails/feature.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
@@ -120,7 +121,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   ]);
 
   // Features, each from its config slice and the stores it uses.
-  const auth = createAuthFeature({ auth: config.auth, tiers: Object.keys(config.rate_limit.tiers) }, deps);
+  const guardrails = createGuardrailsFeature(config.guardrails, deps);
+  const auth = createAuthFeature(
+    {
+      auth: config.auth,
+      tiers: Object.keys(config.rate_limit.tiers),
+      guardrailPolicies: guardrails.book.names(),
+    },
+    deps,
+  );
   const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => auth.keys.tierOf(u) });
   const { budgets, accounting, priceOf } = createAccountingFeatures(
     {
@@ -171,6 +180,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     resolve: resolveStage(resolver, clock),
     admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
+    guard: guardrails.stage,
     cache: cache?.stage ?? null,
     route: routing.route,
     call: createCallStage({

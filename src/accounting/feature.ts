@@ -19,6 +19,7 @@ import { isoNow } from '../core/clock.js';
 import { type RequestContext, servingDeployment } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
+import { findingsJson } from '../guardrails/findings.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
@@ -212,5 +213,6 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     stream: ctx.request?.stream === true,
     prompt_name: null,
     prompt_version: null,
+    guardrails: findingsJson(ctx),
   };
 }

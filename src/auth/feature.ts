@@ -40,6 +40,8 @@ export const CreateKeyBody = T.Object(
     daily_budget_usd: T.Optional(Budget),
     monthly_budget_usd: T.Optional(Budget),
     expires_at: T.Optional(T.Union([T.String({ format: 'date-time' }), T.Null()])),
+    /** Guardrail policy names applied to the key's requests (docs/guardrails.md). */
+    guardrails: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );
@@ -64,6 +66,8 @@ export interface AuthConfigSlice {
   auth: Readonly<Config['auth']>;
   /** The rate-limit tiers a key may name. */
   tiers: readonly string[];
+  /** Guardrail policy names a key may name (absent = not checked). */
+  guardrailPolicies?: readonly string[];
 }
 
 /** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
@@ -79,6 +83,17 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
   function checkTier(tier: string | undefined): void {
     if (tier !== undefined && !tiers.includes(tier)) {
       throw new ValidationError(`tier must be one of ${tiers.join(', ')}; got "${tier}".`, 'tier');
+    }
+  }
+
+  function checkGuardrails(names: readonly string[] | undefined): void {
+    const known = slice.guardrailPolicies;
+    const unknown = names?.find((n) => known && !known.includes(n));
+    if (unknown !== undefined) {
+      throw new ValidationError(
+        `guardrails: no policy named "${unknown}"; configured: ${known?.join(', ')}.`,
+        'guardrails',
+      );
     }
   }
 
@@ -138,6 +153,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
       async handler(request) {
         const body = request.body as typeof CreateKeyBody.static;
         checkTier(body.tier);
+        checkGuardrails(body.guardrails);
         const created = await withRepo(async (repo) => {
           const result = await repo.create(
             {
@@ -148,6 +164,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
               dailyBudgetUsd: body.daily_budget_usd ?? null,
               monthlyBudgetUsd: body.monthly_budget_usd ?? null,
               expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+              guardrails: body.guardrails ?? [],
             },
             actor(request),
           );
