@@ -2,7 +2,8 @@
  * IP addresses. IPv4: four dotted octets 0–255, unless context says it is a version: right after `v` / `V`
  * (`v1.2.3.4`), or after the word `version`, `ver`, `release` or `build` (with optional `:`, `=` or spaces
  * between), or part of a longer dotted run (`1.2.3.4.5`). IPv6: hexadecimal groups with colons that Node's
- * `net.isIPv6` accepts (full, compressed `::`, IPv4-mapped), at least two groups (so `10:30:00` is a time).
+ * `net.isIPv6` accepts (full, compressed `::`, IPv4-mapped), with at least three non-empty groups and a
+ * digit (so `10:30:00` is a time and `a::b` a scope).
  */
 import { isIPv6 } from 'node:net';
 import { type Detector, eachMatch, trailingToken } from '../detector.js';
@@ -26,7 +27,8 @@ export function ipDetector(): Detector {
       if (text.includes(':')) {
         eachMatch(IPV6, text, (m) => {
           const candidate = m[0];
-          if (!/[0-9A-Fa-f]{1,4}:.*[0-9A-Fa-f]/.test(candidate)) return;
+          // At least three groups and a digit: `a::b`, `dead::beef` and C++'s `std::map` are not addresses.
+          if (!/\d/.test(candidate) || candidate.split(':').filter((g) => g.length > 0).length < 3) return;
           if (/^\d{1,2}:\d{2}(?::\d{2})?$/.test(candidate)) return;
           if (isIPv6(candidate))
             out.push({ start: m.index, end: m.index + candidate.length, entity: 'ip_address' });

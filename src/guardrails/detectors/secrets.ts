@@ -6,14 +6,18 @@
  *   Google `AIza…`, Stripe `sk_live_` / `rk_live_` (and `_test_`), JSON Web Tokens (`eyJ….eyJ….sig`), PEM
  *   private key blocks (`-----BEGIN … PRIVATE KEY-----` to its END line, or to the end of the text);
  * - high-entropy tokens: a run of at least 32 characters of the base64/base64url alphabet that mixes upper
- *   case, lower case and digits and whose Shannon entropy is at least 4.2 bits per character. Hex hashes
- *   (git SHAs, SHA-256), UUIDs and identifiers in code miss one of the classes or the entropy bar.
+ *   case, lower case and digits, whose Shannon entropy is at least 4.0 bits per character, and of which
+ *   less than half is word-like (runs of 4+ lower-case or 5+ upper-case letters). Hex hashes (git SHAs,
+ *   SHA-256) and UUIDs miss a class (and top out at 4.0 bits); identifiers in code (`getUserAccount…V2`)
+ *   are mostly words. Random 32-character base62 tokens pass all three 99.5 % of the time.
  */
 import { shannonEntropy } from '../checksums.js';
 import { type Detector, eachMatch, trailingToken } from '../detector.js';
 
 /** Minimum Shannon entropy (bits per character) of a generic token to count as a secret. */
-export const ENTROPY_THRESHOLD = 4.2;
+export const ENTROPY_THRESHOLD = 4.0;
+/** Largest share of a generic token in word-like runs (identifiers, prose glued together). */
+export const WORDLIKE_MAX = 0.5;
 /** Minimum length of a generic high-entropy token. */
 export const ENTROPY_MIN_LENGTH = 32;
 
@@ -30,12 +34,16 @@ const PROVIDER_KEYS = [
 ];
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
+const WORDLIKE = /[a-z]{4,}|[A-Z]{5,}/g;
 const TOKEN = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])/g;
 
 /** Whether a generic token looks random enough to be a secret. */
 export function highEntropy(token: string): boolean {
   if (token.length < ENTROPY_MIN_LENGTH) return false;
   if (!/[A-Z]/.test(token) || !/[a-z]/.test(token) || !/\d/.test(token)) return false;
+  let wordlike = 0;
+  for (const m of token.matchAll(WORDLIKE)) wordlike += m[0].length;
+  if (wordlike / token.length >= WORDLIKE_MAX) return false;
   return shannonEntropy(token) >= ENTROPY_THRESHOLD;
 }
 
