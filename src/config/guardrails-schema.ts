@@ -32,27 +32,32 @@ const EntityName = T.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' });
 
 export const GuardrailPolicySchema = T.Object(
   {
-    /** Check requests (prompts, embeddings input). */
-    input: T.Boolean({ default: true }),
-    /** Check answers (JSON and streams). */
-    output: T.Boolean({ default: true }),
-    /** Put the values masked in the request back into the answer. */
-    restore: T.Boolean({ default: false }),
-    entities: Entities,
+    // Optional with documented defaults (applied by the policy book: config defaults do not reach into
+    // the values of a record).
+    /** Check requests (prompts, embeddings input). Default true. */
+    input: T.Optional(T.Boolean()),
+    /** Check answers (JSON and streams). Default true. */
+    output: T.Optional(T.Boolean()),
+    /** Put the values masked in the request back into the answer. Default false. */
+    restore: T.Optional(T.Boolean()),
+    entities: T.Optional(Entities),
     /** Custom regexes (JavaScript syntax), each its own entity. */
-    patterns: T.Array(
-      T.Object(
-        {
-          name: EntityName,
-          regex: T.String({ minLength: 1, maxLength: 1000 }),
-          action: Action,
-          ignore_case: T.Boolean({ default: false }),
-          /** Longest text the regex can match (streams hold back this many characters). */
-          max_length: T.Integer({ minimum: 1, maximum: 4096, default: 64 }),
-        },
-        { additionalProperties: false },
+    patterns: T.Optional(
+      T.Array(
+        T.Object(
+          {
+            name: EntityName,
+            regex: T.String({ minLength: 1, maxLength: 1000 }),
+            action: Action,
+            /** Default false. */
+            ignore_case: T.Optional(T.Boolean()),
+            /** Longest text the regex can match (streams hold back this many characters). Default 64. */
+            max_length: T.Optional(T.Integer({ minimum: 1, maximum: 4096 })),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 100 },
       ),
-      { default: [], maxItems: 100 },
     ),
     /** Terms matched case-insensitively on word boundaries. */
     deny_list: T.Optional(

@@ -35,6 +35,11 @@ export function noteFinding(ctx: RequestContext, finding: Omit<GuardrailFinding,
   list.push({ ...finding, count: 1 });
 }
 
+/** Whether a guardrail refused the request (it is recorded although it reached no upstream). */
+export function blockedByGuardrail(ctx: RequestContext): boolean {
+  return GUARDRAIL_FINDINGS.get(ctx)?.some((f) => f.action === 'block') === true;
+}
+
 /** The usage record's `guardrails` column: JSON of the findings, or null when nothing fired. */
 export function findingsJson(ctx: RequestContext): string | null {
   const list = GUARDRAIL_FINDINGS.get(ctx);

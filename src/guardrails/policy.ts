@@ -32,14 +32,30 @@ export type Direction = 'input' | 'output';
 
 const STRICTNESS: Record<Action, number> = { log_only: 0, mask: 1, redact: 2, block: 3 };
 
+/** A policy with its defaults applied. */
+export type Policy = Required<Omit<GuardrailPolicyConfig, 'max_input_tokens' | 'deny_list'>> &
+  Pick<GuardrailPolicyConfig, 'max_input_tokens' | 'deny_list'>;
+
 /** The built-in policy `pii`: mask every entity type in requests and answers, no restore. */
-export const BUILTIN_PII: GuardrailPolicyConfig = {
+export const BUILTIN_PII: Policy = {
   input: true,
   output: true,
   restore: false,
   entities: { '*': 'mask' },
   patterns: [],
 };
+
+/** Applies the documented defaults to a configured policy. */
+export function withDefaults(p: GuardrailPolicyConfig): Policy {
+  return {
+    ...p,
+    input: p.input ?? true,
+    output: p.output ?? true,
+    restore: p.restore ?? false,
+    entities: p.entities ?? {},
+    patterns: p.patterns ?? [],
+  };
+}
 
 /** What happens to one entity in one direction, and which policy decided it. */
 export interface EntityRule {
@@ -72,7 +88,7 @@ const MAX_RESOLVED = 256;
 
 /** The configured policies (plus the built-in `pii`), validated and compiled once. */
 export class PolicyBook {
-  readonly #policies = new Map<string, GuardrailPolicyConfig>();
+  readonly #policies = new Map<string, Policy>();
   readonly #builtins: ReadonlyMap<string, Detector>;
   readonly #custom = new Map<string, Detector[]>();
   readonly #resolved = new Map<string, EffectivePolicy | null>();
@@ -80,7 +96,8 @@ export class PolicyBook {
   /** @throws Error naming the policy and pattern when a custom regex does not compile. */
   constructor(config: Pick<GuardrailsConfig, 'policies' | 'phone_regions'>) {
     this.#policies.set('pii', BUILTIN_PII);
-    for (const [name, policy] of Object.entries(config.policies)) this.#policies.set(name, policy);
+    for (const [name, policy] of Object.entries(config.policies))
+      this.#policies.set(name, withDefaults(policy));
     const regions = config.phone_regions as CountryCode[];
     this.#builtins = new Map<string, Detector>([
       ['email', emailDetector()],
@@ -102,8 +119,8 @@ export class PolicyBook {
             patternDetector({
               entity: p.name,
               regex: p.regex,
-              ignoreCase: p.ignore_case,
-              maxLength: p.max_length,
+              ignoreCase: p.ignore_case ?? false,
+              maxLength: p.max_length ?? 64,
             }),
           );
         } catch (err) {
@@ -187,7 +204,7 @@ export class PolicyBook {
 }
 
 /** A policy's action per entity: built-ins (explicit, else `*`), custom patterns and the deny-list. */
-function entityActions(policy: GuardrailPolicyConfig): Map<string, Action> {
+function entityActions(policy: Policy): Map<string, Action> {
   const out = new Map<string, Action>();
   const entities = policy.entities as Partial<Record<string, Action>>;
   const fallback = entities['*'];

@@ -179,7 +179,10 @@ describe('guard stage: requests', () => {
     await stage.run(ctx, recordingNext(() => completionResult(completion('ok'), 'upstream', null)).next);
     const body = ctx.request?.body as ChatRequest;
     assert.equal(body.messages[0]?.content, 'Admin is <EMAIL_1>');
-    assert.deepEqual((body.messages[1]?.content as Array<{ text?: string }> | undefined)?.[0]?.text, 'IP <IP_ADDRESS_1>');
+    assert.deepEqual(
+      (body.messages[1]?.content as Array<{ text?: string }> | undefined)?.[0]?.text,
+      'IP <IP_ADDRESS_1>',
+    );
     assert.equal(ctx.request && 'native' in ctx.request ? ctx.request.native : undefined, undefined);
 
     const emb = stageContext(clock, { endpoint: 'embeddings' });
