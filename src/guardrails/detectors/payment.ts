@@ -1,11 +1,15 @@
 /**
  * Payment data: credit card numbers (13–19 digits, one kind of separator, a known issuer prefix with its
- * lengths, and a valid Luhn check digit) and IBANs (country code, the country's length, mod-97 checksum).
+ * lengths, and a valid Luhn check digit; not right after `tracking`, `order`, `invoice`, `ref` … — about
+ * one random 16-digit number in ten passes Luhn and the prefix) and IBANs (country code, the country's length, mod-97 checksum).
  */
 import { ibanValid, luhnValid } from '../checksums.js';
 import { type Detector, eachMatch, trailingNumber, trailingUpperAlnum } from '../detector.js';
 
-const CARD = /(?<![\d.-])\d{4}(?:[ -]?\d){9,15}(?![\d]|[.-]\d)/g;
+/** A number right after one of these words is that kind of number, not a card (`tracking 4237…`). */
+const NOT_A_CARD =
+  /\b(?:tracking|order|invoice|ref|reference|shipment|parcel|ticket|case|serial|id)\b(?:\s*(?:number|no\.?|#|:))*\s*#?\s*$/i;
+const CARD = /(?<![\w.-]|\d[ -])\d{4}(?:[ -]?\d){9,15}(?![\d]|[.-]\d)/g;
 
 /** Issuer prefixes and the lengths they issue (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay). */
 function issuerAccepts(d: string): boolean {
@@ -32,6 +36,7 @@ export function creditCardDetector(): Detector {
         // One kind of separator: `4111 1111 1111 1111` or `4111-1111-…`, never a mix.
         if (raw.includes(' ') && raw.includes('-')) return;
         const digits = raw.replace(/[ -]/g, '');
+        if (NOT_A_CARD.test(text.slice(Math.max(0, m.index - 32), m.index))) return;
         if (issuerAccepts(digits) && luhnValid(digits)) {
           out.push({ start: m.index, end: m.index + raw.length, entity: 'credit_card' });
         }

@@ -7,17 +7,19 @@
  * - national, written with separators: NANP `(415) 555-2671`, `415.555.2671`, and trunk-prefixed numbers
  *   `020 7946 0958`, validated against the configured regions (default US, GB);
  * - a bare run of 10–11 digits only after a phone word (`phone`, `tel`, `call`, `mobile`, `fax` …):
- *   without that context it is an order number, an id or a timestamp.
+ *   without that context it is an order number, an id or a timestamp;
+ * - a national-format candidate that continues a longer run of digit groups (an account number) is not one.
  */
 import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
 import metadata from 'libphonenumber-js/min/metadata';
 import { type Detection, type Detector, eachMatch, keywordBefore, trailingNumber } from '../detector.js';
 
-const INTERNATIONAL = /(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w]|[.-]\d)/g;
-const NANP = /(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w]|[.-]\d)/g;
-const TRUNK = /(?<![\w+.-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w]|[.-]\d)/g;
-const BARE = /(?<![\w+.-])\d{10,11}(?![\w]|[.-]\d)/g;
+const INTERNATIONAL = /(?<![\w+]|\d[ .-])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w]|[.-]\d)/g;
+// National formats: not the tail of a longer run of digit groups (`ES24 4080 1319 0062 4646 3845`).
+const NANP = /(?<![\w+.-]|\d[ .-])(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w]|[.-]\d)/g;
+const TRUNK = /(?<![\w+.-]|\d[ .-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w]|[.-]\d)/g;
+const BARE = /(?<![\w+.-]|\d[ .-])\d{10,11}(?![\w]|[.-]\d)/g;
 const PHONE_WORDS = /\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text me|ring)\b[^\n]{0,16}$/i;
 
 export interface PhoneOptions {
@@ -44,7 +46,7 @@ export function phoneDetector(options: PhoneOptions): Detector {
   return {
     entity: 'phone',
     find(text, out) {
-      if (!/\d{3}/.test(text)) return;
+      if (!/\d[ .()-]?\d[ .()-]?\d/.test(text)) return;
       const push = (start: number, end: number) => out.push({ start, end, entity: 'phone' });
       if (text.includes('+') || text.includes('00')) {
         eachMatch(INTERNATIONAL, text, (m) => {

@@ -35,7 +35,8 @@ const PROVIDER_KEYS = [
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
 const WORDLIKE = /[a-z]{4,}|[A-Z]{5,}/g;
-const TOKEN = /(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_=-]{32,}(?![A-Za-z0-9+/_=-])/g;
+// `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token.
+const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
 
 /** Whether a generic token looks random enough to be a secret. */
 export function highEntropy(token: string): boolean {
