@@ -29,8 +29,13 @@ export class StreamWindow {
   push(delta: string): string {
     const full = this.#tail + this.#pending + delta;
     const from = this.#tail.length;
-    const found = this.#scanner.scan(full);
     let cut = Math.max(from, full.length - this.#scanner.hold(full));
+    // Nothing can go out yet (a word in progress): no need to scan until it can.
+    if (cut === from && full.length - from <= MAX_HOLD) {
+      this.#pending = full.slice(from);
+      return '';
+    }
+    const found = this.#scanner.scan(full);
     for (const d of found) {
       if (d.start >= from && d.end > cut - 1 && d.start < cut) cut = d.start;
     }

@@ -24,7 +24,7 @@ export function ipDetector(): Detector {
           out.push({ start: m.index, end: m.index + m[0].length, entity: 'ip_address' });
         });
       }
-      if (text.includes(':')) {
+      if (text.includes(':') && /[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:/.test(text)) {
         eachMatch(IPV6, text, (m) => {
           const candidate = m[0];
           // At least three groups and a digit: `a::b`, `dead::beef` and C++'s `std::map` are not addresses.

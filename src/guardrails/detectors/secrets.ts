@@ -21,16 +21,18 @@ export const WORDLIKE_MAX = 0.5;
 /** Minimum length of a generic high-entropy token. */
 export const ENTROPY_MIN_LENGTH = 32;
 
-const PROVIDER_KEYS = [
-  /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}/g,
-  /(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}/g,
-  /(?<![A-Za-z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Za-z0-9])/g,
-  /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])/g,
-  /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,255}/g,
-  /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g,
-  /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g,
-  /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,}/g,
-  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g,
+/** Provider formats, each with a literal the text must contain first (cheap `includes` before the regex). */
+const PROVIDER_KEYS: Array<[literal: string, re: RegExp]> = [
+  ['sk-ant-', /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}/g],
+  ['sk-', /(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}/g],
+  ['AKIA', /(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
+  ['ASIA', /(?<![A-Za-z0-9])ASIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
+  ['gh', /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])/g],
+  ['github_pat_', /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,255}/g],
+  ['xox', /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g],
+  ['AIza', /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g],
+  ['k_', /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,}/g],
+  ['eyJ', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g],
 ];
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
@@ -53,7 +55,9 @@ export function secretDetector(): Detector {
     entity: 'secret',
     find(text, out) {
       const push = (start: number, end: number) => out.push({ start, end, entity: 'secret' });
-      for (const re of PROVIDER_KEYS) eachMatch(re, text, (m) => push(m.index, m.index + m[0].length));
+      for (const [literal, re] of PROVIDER_KEYS) {
+        if (text.includes(literal)) eachMatch(re, text, (m) => push(m.index, m.index + m[0].length));
+      }
       if (text.includes('-----BEGIN')) eachMatch(PEM, text, (m) => push(m.index, m.index + m[0].length));
       eachMatch(TOKEN, text, (m) => {
         if (highEntropy(m[0])) push(m.index, m.index + m[0].length);
