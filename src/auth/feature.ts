@@ -73,6 +73,14 @@ export interface AuthConfigSlice {
 /** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
 export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): AuthFeature {
   const { logger, metrics, clock } = deps;
+  for (const k of slice.auth.keys) {
+    const unknown = (k.guardrails ?? []).find(
+      (n) => slice.guardrailPolicies && !slice.guardrailPolicies.includes(n),
+    );
+    if (unknown !== undefined) {
+      throw new Error(`auth.keys (${k.name}).guardrails: no guardrail policy named "${unknown}"`);
+    }
+  }
   const keys = new KeyStore({ auth: slice.auth, logger, metrics, clock, database: () => deps.database() });
   // Warm the database keys at start when they are the only source; with config keys the database opens
   // at the first key the config does not know (keeps embedded setups light).
