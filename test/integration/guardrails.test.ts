@@ -94,6 +94,25 @@ describe('guardrails: the default policy (pii) on every request', () => {
     for (const raw of RAW) assert.ok(!data.join('').includes(raw), raw);
   });
 
+  test('cache keys see the masked text: prompts differing only in a masked value share one entry', async () => {
+    mock.reset();
+    mock.setAnswer({ text: 'Noted, I will mail <EMAIL_1>.' });
+    const ask = (address: string) =>
+      postJson(`${gw.url}/v1/chat/completions`, {
+        model: 'gpt-4o-mini',
+        temperature: 0,
+        messages: userMessage(`Remember my address ${address} for the cache test`),
+      });
+    const first = await ask('ana.garcia@example.org');
+    const second = await ask('li.wang@corp.io');
+    assert.equal(first.headers.get('x-cache-status'), 'MISS');
+    assert.equal(second.headers.get('x-cache-status'), 'HIT');
+    assert.equal(mock.requests.length, 1);
+    const answer = (await second.json()) as { choices: Array<{ message: { content: string } }> };
+    // pii does not restore: the shared answer keeps the placeholder, no other request's value leaks.
+    assert.equal(answer.choices[0]?.message.content, 'Noted, I will mail <EMAIL_1>.');
+  });
+
   test('embeddings input is masked too', async () => {
     mock.reset();
     const res = await postJson(`${gw.url}/v1/embeddings`, {
