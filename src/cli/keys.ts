@@ -3,8 +3,8 @@
  * (DATABASE_URL, else the PGlite file database under GATEWAY_DATA_DIR), with the same migrations, the
  * same rules and the same audit log as the admin API. The new key is printed once.
  *
- *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO]
- *                           [--daily-budget USD] [--monthly-budget USD]
+ *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO] [--guardrails p,q]
+ *                           [--daily-budget USD] [--monthly-budget USD] [--guardrails POLICY,…]
  *   llm-gateway keys list [--user USER] [--all] [--json]
  *   llm-gateway keys revoke ID
  *   llm-gateway keys rotate ID [--grace SECONDS]
@@ -48,6 +48,7 @@ export async function runKeysCommand(
       user: { type: 'string' },
       tier: { type: 'string' },
       models: { type: 'string' },
+      guardrails: { type: 'string' },
       expires: { type: 'string' },
       'daily-budget': { type: 'string' },
       'monthly-budget': { type: 'string' },
@@ -83,6 +84,14 @@ export async function runKeysCommand(
         if (values.tier && !tiers.includes(values.tier)) {
           throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
         }
+        const guardrails = (values.guardrails ?? '')
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean);
+        const policies = new Set(['pii', ...Object.keys(config.guardrails.policies)]);
+        const unknownPolicy = guardrails.find((g) => !policies.has(g));
+        if (unknownPolicy)
+          throw new UsageError(`--guardrails: no policy named "${unknownPolicy}" in the config`);
         const expiresAt = values.expires ? new Date(values.expires) : null;
         if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires: not a date');
         const { key, view } = await repo.create(
@@ -99,6 +108,7 @@ export async function runKeysCommand(
             dailyBudgetUsd: money(values['daily-budget'], '--daily-budget'),
             monthlyBudgetUsd: money(values['monthly-budget'], '--monthly-budget'),
             expiresAt,
+            guardrails,
           },
           actor,
         );
