@@ -51,6 +51,14 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 160;
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isUpper = (c: number) => c >= 65 && c <= 90;
+/** Digits, space, `+`, `(`, `)`, `.`, `-`. */
+const isNumberChar = (c: number) =>
+  isDigit(c) || c === 32 || c === 43 || c === 40 || c === 41 || c === 46 || c === 45;
+const isNumberStart = (c: number) => isDigit(c) || c === 43 || c === 40;
+const isUpperAlnumOrSpace = (c: number) => isUpper(c) || isDigit(c) || c === 32;
+
 /** Length of the trailing run of non-whitespace characters (at most `cap`). */
 export function trailingToken(text: string, cap: number): number {
   let i = text.length;
@@ -66,8 +74,8 @@ export function trailingToken(text: string, cap: number): number {
 export function trailingNumber(text: string, cap: number): number {
   let i = text.length;
   const stop = Math.max(0, text.length - cap);
-  while (i > stop && /[\d +().-]/.test(text.charAt(i - 1))) i--;
-  while (i < text.length && !/[\d+(]/.test(text.charAt(i))) i++;
+  while (i > stop && isNumberChar(text.charCodeAt(i - 1))) i--;
+  while (i < text.length && !isNumberStart(text.charCodeAt(i))) i++;
   return text.length - i;
 }
 
@@ -75,8 +83,8 @@ export function trailingNumber(text: string, cap: number): number {
 export function trailingUpperAlnum(text: string, cap: number): number {
   let i = text.length;
   const stop = Math.max(0, text.length - cap);
-  while (i > stop && /[A-Z0-9 ]/.test(text.charAt(i - 1))) i--;
-  while (i < text.length && !/[A-Z]/.test(text.charAt(i))) i++;
+  while (i > stop && isUpperAlnumOrSpace(text.charCodeAt(i - 1))) i--;
+  while (i < text.length && !isUpper(text.charCodeAt(i))) i++;
   return text.length - i;
 }
 
