@@ -120,7 +120,7 @@ describe('guardrails: the default policy (pii) on every request', () => {
       input: `mail ${EMAIL}`,
     });
     assert.equal(res.status, 200);
-    assert.deepEqual((mock.requests[0]?.body as { input: unknown }).input, 'mail <EMAIL_1>');
+    assert.deepEqual((mock.requests[0]?.body as { input: unknown } | undefined)?.input, 'mail <EMAIL_1>');
   });
 
   test('the metric counts actions with bounded labels; the logs hold no raw value (bodies logged)', async () => {
