@@ -17,12 +17,13 @@ import type { DependencyCheck, Feature } from './core/feature.js';
 import { createChatCodec } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
-import { createResponsesCodec } from './endpoints/responses/codec.js';
-import { responsesStage } from './endpoints/responses/stage.js';
-import { ResponseStore } from './endpoints/responses/store.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
 import { anthropicErrorBody } from './endpoints/messages/errors.js';
+import { createResponsesCodec } from './endpoints/responses/codec.js';
+import { responsesStage } from './endpoints/responses/stage.js';
+import { ResponseStore } from './endpoints/responses/store.js';
+import { createGuardrailsFeature } from './guardrails/feature.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
@@ -143,7 +144,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   ]);
 
   // Features, each from its config slice and the stores it uses.
-  const auth = createAuthFeature({ auth: config.auth, tiers: Object.keys(config.rate_limit.tiers) }, deps);
+  const guardrails = createGuardrailsFeature(config.guardrails, deps);
+  const auth = createAuthFeature(
+    {
+      auth: config.auth,
+      tiers: Object.keys(config.rate_limit.tiers),
+      guardrailPolicies: guardrails.book.names(),
+    },
+    deps,
+  );
   const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => auth.keys.tierOf(u) });
   const { budgets, accounting, priceOf } = createAccountingFeatures(
     {
@@ -204,6 +213,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     endpoint: [responsesStage(responseStore, deps)],
     admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
+    guard: guardrails.stage,
     cache: cache?.stage ?? null,
     route: routing.route,
     call: createCallStage({

@@ -19,6 +19,7 @@ import { isoNow } from '../core/clock.js';
 import { type RequestContext, servingDeployment } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
+import { blockedByGuardrail, findingsJson } from '../guardrails/findings.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
@@ -172,7 +173,8 @@ function createAccountingFeature(
       name: 'usage',
       settle(ctx) {
         const reachedUpstream = ctx.upstream.attempts > 0 || ctx.cache.status === 'HIT';
-        if (!reachedUpstream) return;
+        // A request a guardrail blocked is recorded too (DESIGN §17), though nothing was spent.
+        if (!reachedUpstream && !blockedByGuardrail(ctx)) return;
         // The span covers handing the record to the batching writer; the database write happens later.
         const span = startChildSpan(ctx, 'cost.record');
         if (ctx.costUsd) void alert.add(ctx.costUsd);
@@ -216,5 +218,6 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     stream: ctx.request?.stream === true,
     prompt_name: null,
     prompt_version: null,
+    guardrails: findingsJson(ctx),
   };
 }

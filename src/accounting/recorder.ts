@@ -50,6 +50,8 @@ export interface UsageRecord {
   stream: boolean;
   prompt_name: string | null;
   prompt_version: number | null;
+  /** JSON of the guardrail actions taken (never a matched value); null = none fired. */
+  guardrails?: string | null;
 }
 
 export interface UsageRecorderOptions {

@@ -41,6 +41,8 @@ export const CreateKeyBody = T.Object(
     daily_budget_usd: T.Optional(Budget),
     monthly_budget_usd: T.Optional(Budget),
     expires_at: T.Optional(T.Union([T.String({ format: 'date-time' }), T.Null()])),
+    /** Guardrail policy names applied to the key's requests (docs/guardrails.md). */
+    guardrails: T.Optional(T.Array(T.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 })),
   },
   { additionalProperties: false },
 );
@@ -65,11 +67,21 @@ export interface AuthConfigSlice {
   auth: Readonly<Config['auth']>;
   /** The rate-limit tiers a key may name. */
   tiers: readonly string[];
+  /** Guardrail policy names a key may name (absent = not checked). */
+  guardrailPolicies?: readonly string[];
 }
 
 /** @example const auth = createAuthFeature(slice, deps); createPipeline({ authenticate: auth.authenticate, … }) */
 export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): AuthFeature {
   const { logger, metrics, clock } = deps;
+  for (const k of slice.auth.keys) {
+    const unknown = (k.guardrails ?? []).find(
+      (n) => slice.guardrailPolicies && !slice.guardrailPolicies.includes(n),
+    );
+    if (unknown !== undefined) {
+      throw new Error(`auth.keys (${k.name}).guardrails: no guardrail policy named "${unknown}"`);
+    }
+  }
   const keys = new KeyStore({ auth: slice.auth, logger, metrics, clock, database: () => deps.database() });
   // Warm the database keys at start when they are the only source; with config keys the database opens
   // at the first key the config does not know (keeps embedded setups light).
@@ -80,6 +92,17 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
   function checkTier(tier: string | undefined): void {
     if (tier !== undefined && !tiers.includes(tier)) {
       throw new ValidationError(`tier must be one of ${tiers.join(', ')}; got "${tier}".`, 'tier');
+    }
+  }
+
+  function checkGuardrails(names: readonly string[] | undefined): void {
+    const known = slice.guardrailPolicies;
+    const unknown = names?.find((n) => known && !known.includes(n));
+    if (unknown !== undefined) {
+      throw new ValidationError(
+        `guardrails: no policy named "${unknown}"; configured: ${known?.join(', ')}.`,
+        'guardrails',
+      );
     }
   }
 
@@ -141,6 +164,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
         checkTier(body.tier);
         const expiry = body.expires_at ? expiryProblem(body.expires_at) : null;
         if (expiry) throw new ValidationError(`expires_at ${expiry}.`, 'expires_at');
+        checkGuardrails(body.guardrails);
         const created = await withRepo(async (repo) => {
           const result = await repo.create(
             {
@@ -151,6 +175,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
               dailyBudgetUsd: body.daily_budget_usd ?? null,
               monthlyBudgetUsd: body.monthly_budget_usd ?? null,
               expiresAt: body.expires_at ? new Date(body.expires_at) : null,
+              guardrails: body.guardrails ?? [],
             },
             actor(request),
           );

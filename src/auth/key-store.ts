@@ -24,7 +24,7 @@ import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { DEFAULT_FAILURE_THROTTLE, FailureThrottle } from './failure-throttle.js';
-import { type ApiKeyRow, KeyRepository, parseModels, toDate, toNumber } from './keys.js';
+import { type ApiKeyRow, KeyRepository, parseModels, parseNames, toDate, toNumber } from './keys.js';
 import { type Authenticator, type AuthInput, bearer, hashKey, type Principal } from './principal.js';
 
 interface Entry {
@@ -83,6 +83,7 @@ export class KeyStore implements Authenticator {
           keyId: k.name,
           tier: k.tier,
           allowedModels: k.allowed_models.length > 0 ? new Set(k.allowed_models) : null,
+          guardrails: k.guardrails,
         },
         expiresAt: k.expires_at ? Date.parse(k.expires_at) : null,
         revoked: k.revoked,
@@ -171,6 +172,7 @@ export class KeyStore implements Authenticator {
         tier: row.tier,
         allowedModels: models.length > 0 ? new Set(models) : null,
         budgets: { dailyUsd: daily, monthlyUsd: monthly },
+        guardrails: parseNames(row.guardrails),
       },
       expiresAt: toDate(row.expires_at)?.getTime() ?? null,
       revoked: row.revoked_at !== null,

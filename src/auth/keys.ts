@@ -25,6 +25,8 @@ export interface NewKey {
   dailyBudgetUsd?: number | null;
   monthlyBudgetUsd?: number | null;
   expiresAt?: Date | null;
+  /** Guardrail policy names (migration 0005). */
+  guardrails?: string[];
 }
 
 /** A key as the admin API and CLI show it (snake_case, never the hash or the secret). */
@@ -38,6 +40,7 @@ export interface KeyView {
   daily_budget_usd: number | null;
   monthly_budget_usd: number | null;
   expires_at: string | null;
+  guardrails: string[];
   revoked_at: string | null;
   rotated_from: string | null;
   last_used_at: string | null;
@@ -73,6 +76,17 @@ export function parseModels(text: string): string[] {
   }
 }
 
+/** Parses the stored guardrail policy names (JSON array); a row from before migration 0005 has none. */
+export function parseNames(text: string | null | undefined): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((m): m is string => typeof m === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export function toView(row: ApiKeyRow): KeyView {
   const iso = (v: Date | string | null) => toDate(v)?.toISOString() ?? null;
   return {
@@ -85,6 +99,7 @@ export function toView(row: ApiKeyRow): KeyView {
     daily_budget_usd: toNumber(row.daily_budget_usd),
     monthly_budget_usd: toNumber(row.monthly_budget_usd),
     expires_at: iso(row.expires_at),
+    guardrails: parseNames(row.guardrails),
     revoked_at: iso(row.revoked_at),
     rotated_from: row.rotated_from,
     last_used_at: iso(row.last_used_at),
@@ -128,6 +143,7 @@ export class KeyRepository {
         user_id: input.userId,
         tier: created.view.tier,
         allowed_models: input.allowedModels ?? [],
+        guardrails: input.guardrails ?? [],
         key_prefix: created.view.key_prefix,
       });
       return created;
@@ -194,6 +210,7 @@ export class KeyRepository {
           dailyBudgetUsd: toNumber(old.daily_budget_usd),
           monthlyBudgetUsd: toNumber(old.monthly_budget_usd),
           expiresAt: toDate(old.expires_at),
+          guardrails: parseNames(old.guardrails),
         },
         id,
       );
@@ -285,6 +302,7 @@ async function insertKey(
       daily_budget_usd: input.dailyBudgetUsd ?? null,
       monthly_budget_usd: input.monthlyBudgetUsd ?? null,
       expires_at: input.expiresAt ?? null,
+      guardrails: JSON.stringify(input.guardrails ?? []),
       revoked_at: null,
       rotated_from: rotatedFrom,
       last_used_at: null,

@@ -16,6 +16,8 @@ export interface Principal {
   readonly allowedModels: ReadonlySet<string> | null;
   /** USD budgets attached to the key (null/absent = none); enforced by the budget hook. */
   readonly budgets?: { readonly dailyUsd: number | null; readonly monthlyUsd: number | null };
+  /** Guardrail policy names attached to the key (absent/empty = none beyond the global default). */
+  readonly guardrails?: readonly string[];
 }
 
 export interface AuthInput {

@@ -3,8 +3,8 @@
  * (DATABASE_URL, else the PGlite file database under GATEWAY_DATA_DIR), with the same migrations, the
  * same rules and the same audit log as the admin API. The new key is printed once.
  *
- *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO]
- *                           [--daily-budget USD] [--monthly-budget USD]
+ *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO] [--guardrails p,q]
+ *                           [--daily-budget USD] [--monthly-budget USD] [--guardrails POLICY,…]
  *   llm-gateway keys list [--user USER] [--all] [--json]
  *   llm-gateway keys revoke ID
  *   llm-gateway keys rotate ID [--grace SECONDS]
@@ -50,6 +50,7 @@ export async function runKeysCommand(
       user: { type: 'string' },
       tier: { type: 'string' },
       models: { type: 'string' },
+      guardrails: { type: 'string' },
       expires: { type: 'string' },
       'daily-budget': { type: 'string' },
       'monthly-budget': { type: 'string' },
@@ -97,6 +98,14 @@ export async function runKeysCommand(
         }
         const expiry = values.expires ? expiryProblem(values.expires) : null;
         if (expiry) throw new UsageError(`--expires ${expiry}`);
+        const guardrails = (values.guardrails ?? '')
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean);
+        const policies = new Set(['pii', ...Object.keys(config.guardrails.policies)]);
+        const unknownPolicy = guardrails.find((g) => !policies.has(g));
+        if (unknownPolicy)
+          throw new UsageError(`--guardrails: no policy named "${unknownPolicy}" in the config`);
         const expiresAt = values.expires ? new Date(values.expires) : null;
         const { key, view } = await repo.create(
           {
@@ -112,6 +121,7 @@ export async function runKeysCommand(
             dailyBudgetUsd: money(values['daily-budget'], '--daily-budget'),
             monthlyBudgetUsd: money(values['monthly-budget'], '--monthly-budget'),
             expiresAt,
+            guardrails,
           },
           actor,
         );

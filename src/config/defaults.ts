@@ -238,5 +238,6 @@ export function defaultConfig(): Config {
       default_max_output_tokens: 4096,
       unpriced_reservation_usd: null,
     },
+    guardrails: { default_policy: null, phone_regions: ['US', 'GB'], policies: {} },
   };
 }

@@ -92,6 +92,7 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['BUDGET_DEFAULT_DAILY_USD', 'budgets.default.daily_usd', 'number'],
   ['BUDGET_DEFAULT_MONTHLY_USD', 'budgets.default.monthly_usd', 'number'],
   ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
+  ['GUARDRAILS_DEFAULT_POLICY', 'guardrails.default_policy', 'string'],
 ];
 
 let formatsRegistered = false;

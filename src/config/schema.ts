@@ -3,6 +3,7 @@
  * Field names are snake_case like the YAML file and the rest of the API.
  */
 import { type Static, Type as T } from '@sinclair/typebox';
+import { GuardrailsSchema } from './guardrails-schema.js';
 
 const LogLevel = T.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
@@ -105,6 +106,8 @@ export const StaticKeySchema = T.Object(
     allowed_models: T.Array(T.String({ minLength: 1 }), { default: [] }),
     revoked: T.Boolean({ default: false }),
     expires_at: T.Optional(T.String({ format: 'date-time' })),
+    /** Guardrail policy names applied to this key's requests. */
+    guardrails: T.Array(T.String({ minLength: 1 }), { default: [], maxItems: 16 }),
   },
   { additionalProperties: false },
 );
@@ -382,6 +385,7 @@ export const ConfigSchema = T.Object(
     accounting: AccountingSchema,
     pricing: PricingSchema,
     budgets: BudgetsSchema,
+    guardrails: GuardrailsSchema,
   },
   { additionalProperties: false },
 );

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'request_too_large'
   | 'rate_limit_exceeded'
   | 'budget_exceeded'
+  | 'content_policy_violation'
   | 'upstream_bad_request'
   | 'upstream_rate_limited'
   | 'provider_auth_failed'
@@ -99,6 +100,13 @@ export class BadRequestError extends GatewayError {
 export class ValidationError extends GatewayError {
   constructor(message: string, param: string | null) {
     super(message, 'invalid_request', 422, 'invalid_request_error', { param });
+  }
+}
+
+/** 400: a guardrail policy refused the request or the answer (DESIGN §17). Never names the value. */
+export class ContentPolicyError extends GatewayError {
+  constructor(message: string) {
+    super(message, 'content_policy_violation', 400, 'invalid_request_error');
   }
 }
 

@@ -2,7 +2,8 @@
  * The request pipeline (DESIGN §2), composed once at start-up. The whole order is here:
  *
  *   open (on arrival): telemetry
- *   authenticate → decode → resolve → endpoint (responses) → admit (rate limit, budgets) → price → cache → route → call
+ *   authenticate → decode → resolve → endpoint (responses) → admit (rate limit, budgets) → price → guard
+ *   → cache → route → call
  *   settle, once, in a finally: cost → usage record → budget settlement → token-bucket settlement → telemetry
  *
  * - `open` steps run when the request arrives, before its body is read: telemetry opens the trace and
@@ -11,6 +12,8 @@
  *   `resolve` the route (alias → deployments) after checking the caller may use the model.
  * - `admit` stages may refuse (429 rate limit, 429 budget) before anything is spent.
  * - `price` (accounting) marks a cached stream as free before its headers go out.
+ * - `guard` (guardrails) checks the request before the cache sees it (mask, redact, block) and wraps the
+ *   answer — cached or not, JSON or stream — to check it on the way out.
  * - `cache` may answer (exact, semantic, or an identical call in flight); its own store write happens when
  *   the shared upstream call completes, off the response path.
  * - `route` orders the route's deployments for this request; `call` walks them (retry, timeout, fallback).
@@ -35,6 +38,8 @@ export interface PipelineParts {
   /** In order: rate limit before budgets (a limited request reserves nothing). */
   admit: readonly Stage[];
   price: Stage;
+  /** Guardrails (input before the cache, output around it); null/absent = no guardrails. */
+  guard?: Stage | null;
   /** null when the cache is off. */
   cache: Stage | null;
   route: Stage;
@@ -81,6 +86,7 @@ export function createPipeline(parts: PipelineParts): Pipeline {
     ...(parts.endpoint ?? []),
     ...parts.admit,
     parts.price,
+    ...(parts.guard ? [parts.guard] : []),
     ...(parts.cache ? [parts.cache] : []),
     parts.route,
   ];

@@ -29,6 +29,8 @@ export interface ApiKeyTable {
   rotated_from: string | null;
   last_used_at: Timestamp | null;
   created_at: Timestamp;
+  /** JSON array of guardrail policy names (migration 0005); `[]` = none. */
+  guardrails: ColumnType<string, string | undefined, string>;
 }
 
 /** `audit_log` (migration 0001): one row per admin action; never a secret. */
@@ -69,6 +71,8 @@ export interface UsageRecordTable {
   stream: boolean;
   prompt_name: string | null;
   prompt_version: number | null;
+  /** JSON of the guardrail actions taken (entity, action, direction, policy, count), never a value (0005). */
+  guardrails?: string | null;
 }
 
 /** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */

@@ -166,6 +166,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['deployment'] as const,
       registers: r,
     }),
+    guardrailActions: new Counter({
+      name: 'llm_guardrail_actions_total',
+      help: 'Guardrail actions taken, by policy, entity type, action and direction (input or output).',
+      labelNames: ['policy', 'entity', 'action', 'direction'] as const,
+      registers: r,
+    }),
     dependencyErrors: new Counter({
       name: 'llm_dependency_errors_total',
       help: 'Failures of a dependency (redis, database, tracing, embedder) that the gateway absorbed.',

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ibanValid, italianFiscalCodeValid, luhnValid, spanishIdValid, ssnValid } from './checksums.js';
+import { PolicyBook } from './policy.js';
+
+const book = new PolicyBook({ policies: {}, phone_regions: ['US', 'GB'] });
+const scanner = book.resolve([['pii']])?.input?.scanner;
+if (!scanner) throw new Error('pii has an input scanner');
+
+/** The entity types found in a text, with the matched text (tests only; values never leave the gateway). */
+function found(text: string): Array<[string, string]> {
+  return scanner!.scan(text).map((d) => [d.entity, text.slice(d.start, d.end)]);
+}
+
+function only(text: string, entity: string, value: string): void {
+  assert.deepEqual(found(text), [[entity, value]], text);
+}
+
+function none(text: string): void {
+  assert.deepEqual(found(text), [], text);
+}
+
+describe('checksums', () => {
+  it('Luhn, mod-97, mod-23 letters, the codice fiscale check character, SSN rules', () => {
+    assert.equal(luhnValid('4111111111111111'), true);
+    assert.equal(luhnValid('4111111111111112'), false);
+    assert.equal(ibanValid('DE89370400440532013000'), true);
+    assert.equal(ibanValid('DE89370400440532013001'), false);
+    assert.equal(ibanValid('GB82WEST12345698765432'), true);
+    assert.equal(spanishIdValid('12345678Z'), true);
+    assert.equal(spanishIdValid('12345678A'), false);
+    assert.equal(spanishIdValid('X1234567L'), true);
+    assert.equal(italianFiscalCodeValid('RSSMRA85T10A562S'), true);
+    assert.equal(italianFiscalCodeValid('RSSMRA85T10A562T'), false);
+    assert.equal(ssnValid('536', '22', '1234'), true);
+    for (const [a, g, s] of [
+      ['000', '22', '1234'],
+      ['666', '22', '1234'],
+      ['912', '22', '1234'],
+      ['536', '00', '1234'],
+      ['536', '22', '0000'],
+      ['078', '05', '1120'],
+    ]) {
+      assert.equal(ssnValid(a as string, g as string, s as string), false, `${a}-${g}-${s}`);
+    }
+  });
+});
+
+describe('detectors', () => {
+  it('email; not a decorator, a bare user@host or a scoped package', () => {
+    only('write to jane.doe+news@mail.example.co.uk today', 'email', 'jane.doe+news@mail.example.co.uk');
+    none('@Component({selector}) and git@localhost and npm i @types/node');
+  });
+
+  it('phone: international with +/00, national with separators, bare digits only after a phone word', () => {
+    only('ring +44 20 7946 0958 now', 'phone', '+44 20 7946 0958');
+    only('or 0049 30 901820.', 'phone', '0049 30 901820');
+    only('office (415) 555-2671', 'phone', '(415) 555-2671');
+    only('london 020 7946 0958', 'phone', '020 7946 0958');
+    only('call me on 4155552671', 'phone', '4155552671');
+    none('order 4155552671 shipped');
+    none('at 2024-01-15 10:30:00 UTC, build 20240115103000');
+    none('ISBN 978-3-16-148410-0 and part 123-4567-890');
+  });
+
+  it('credit card: issuer prefix, length and Luhn; one kind of separator', () => {
+    only('card 4111 1111 1111 1111 exp', 'credit_card', '4111 1111 1111 1111');
+    only('amex 3782-822463-10005', 'credit_card', '3782-822463-10005');
+    only('mc 5555555555554444.', 'credit_card', '5555555555554444');
+    none('card 4111 1111 1111 1112 (bad Luhn)');
+    none('tracking 1234567812345670 (valid Luhn, no issuer)');
+    none('mixed 4111 1111-1111 1111');
+  });
+
+  it('IBAN: country length and mod-97, spaced or not', () => {
+    only('pay DE89 3704 0044 0532 0130 00 by Friday', 'iban', 'DE89 3704 0044 0532 0130 00');
+    only('GB82WEST12345698765432', 'iban', 'GB82WEST12345698765432');
+    none('DE89 3704 0044 0532 0130 01 (bad checksum)');
+    none('XX89370400440532013000 (no such country)');
+  });
+
+  it('national ids: US SSN rules, UK NINO format, Spanish DNI/NIE letter, Italian codice fiscale', () => {
+    only('SSN 536-22-1234.', 'us_ssn', '536-22-1234');
+    only('my social security number is 536221234', 'us_ssn', '536221234');
+    none('ref 666-22-1234 and 900-12-3456 and 536-00-1234');
+    none('invoice 536221234');
+    only('NI number AB 12 34 56 C', 'uk_nino', 'AB 12 34 56 C');
+    none('QQ 12 34 56 C (Q is not a valid prefix letter)');
+    none('GB123456A and BG 12 34 56 C');
+    only('DNI 12345678Z', 'es_nif', '12345678Z');
+    only('NIE X1234567L', 'es_nif', 'X1234567L');
+    none('DNI 12345678A');
+    only('CF RSSMRA85T10A562S', 'it_fiscal_code', 'RSSMRA85T10A562S');
+    none('CF RSSMRA85T10A562T');
+  });
+
+  it('IP addresses, except dotted versions after "version"/"v" and longer dotted runs', () => {
+    only('server at 10.0.12.7:8080', 'ip_address', '10.0.12.7');
+    only('v6 2001:db8::8a2e:370:7334 up', 'ip_address', '2001:db8::8a2e:370:7334');
+    none('version 1.2.3.4 and v10.0.0.1 and Version: 4.4.0.1 and release 2.0.0.1');
+    none('1.2.3.4.5 and 999.1.1.1 and 10:30:00 and a::b');
+  });
+
+  it('secrets: provider formats and high-entropy tokens, not hashes, UUIDs or identifiers', () => {
+    const keys = [
+      'sk-proj-Abc123def456ghi789jkl012mno345',
+      'sk-ant-api03-Abc123def456ghi789jkl012mno345pqr',
+      'AKIAIOSFODNN7EXAMPLE',
+      'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB',
+      'xoxb-123456789012-abcdefghijkl',
+      'AIzaSyA1234567890abcdefghijklmnopqrstuv',
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+      'Zx8kQ2mP9vL4nR7tY1wB6cF3hJ5sD0gA',
+    ];
+    for (const key of keys) only(`key: ${key} end`, 'secret', key);
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----';
+    only(`here ${pem} there`, 'secret', pem);
+    none(
+      'commit 3f786850e387550fdab836ed7e6dc881de23001b sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    none('id 123e4567-e89b-12d3-a456-426614174000 and AbstractSingletonProxyFactoryBeanImpl2');
+  });
+
+  it('custom patterns and deny-lists from a policy', () => {
+    const custom = new PolicyBook({
+      policies: {
+        corp: {
+          input: true,
+          output: true,
+          restore: false,
+          entities: {},
+          patterns: [
+            { name: 'ticket', regex: 'PRJ-\\d{4}', action: 'mask', ignore_case: false, max_length: 8 },
+          ],
+          deny_list: { terms: ['Project Falcon', 'acme'], action: 'block' },
+        },
+      },
+      phone_regions: ['US'],
+    }).resolve([['corp']])?.input?.scanner;
+    const text = 'see PRJ-1234 about project falcon for ACME, not acmed';
+    assert.deepEqual(
+      custom?.scan(text).map((d) => [d.entity, text.slice(d.start, d.end)]),
+      [
+        ['ticket', 'PRJ-1234'],
+        ['deny_list', 'project falcon'],
+        ['deny_list', 'ACME'],
+      ],
+    );
+  });
+
+  it('a policy with an invalid regex fails at start with its path', () => {
+    assert.throws(
+      () =>
+        new PolicyBook({
+          policies: {
+            bad: {
+              input: true,
+              output: true,
+              restore: false,
+              entities: {},
+              patterns: [{ name: 'x', regex: '(', action: 'mask', ignore_case: false, max_length: 8 }],
+            },
+          },
+          phone_regions: [],
+        }),
+      /guardrails\.policies\.bad\.patterns\.x: invalid regex/,
+    );
+  });
+});

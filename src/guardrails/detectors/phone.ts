@@ -1,0 +1,79 @@
+/**
+ * Phone numbers, validated with libphonenumber-js (Google's metadata: the number must be a valid number of
+ * its country, not just the right length). Candidates come from cheap regexes first, so text without
+ * phone-shaped digits never reaches the library:
+ *
+ * - international: `+` or `00`, a country code and groups (`+44 20 7946 0958`, `0049 30 901820`);
+ * - national, written with separators: NANP `(415) 555-2671`, `415.555.2671`, and trunk-prefixed numbers
+ *   `020 7946 0958`, validated against the configured regions (default US, GB);
+ * - a bare run of 10–11 digits only after a phone word (`phone`, `tel`, `call`, `mobile`, `fax` …):
+ *   without that context it is an order number, an id or a timestamp;
+ * - a national-format candidate that continues a longer run of digit groups (an account number) is not one.
+ */
+import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
+import metadata from 'libphonenumber-js/min/metadata';
+import { type Detection, type Detector, eachMatch, keywordBefore, trailingNumber } from '../detector.js';
+
+const INTERNATIONAL = /(?<![\w+]|\d[ .-])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w]|[.-]\d)/g;
+// National formats: not the tail of a longer run of digit groups (`ES24 4080 1319 0062 4646 3845`).
+const NANP = /(?<![\w+.-]|\d[ .-])(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w]|[.-]\d)/g;
+const TRUNK = /(?<![\w+.-]|\d[ .-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w]|[.-]\d)/g;
+const BARE = /(?<![\w+.-]|\d[ .-])\d{10,11}(?![\w]|[.-]\d)/g;
+const PHONE_WORDS = /\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text me|ring)\b[^\n]{0,16}$/i;
+
+export interface PhoneOptions {
+  /** Countries whose national format (no `+`) is recognised. */
+  regions: readonly CountryCode[];
+}
+
+const META = metadata as unknown as MetadataJson;
+
+function validInternational(candidate: string): boolean {
+  const text = candidate.startsWith('00') ? `+${candidate.slice(2)}` : candidate;
+  return parsePhoneNumberFromString(text, META)?.isValid() === true;
+}
+
+function validNational(candidate: string, regions: readonly CountryCode[]): boolean {
+  for (const region of regions) {
+    if (parsePhoneNumberFromString(candidate, region, META)?.isValid() === true) return true;
+  }
+  return false;
+}
+
+export function phoneDetector(options: PhoneOptions): Detector {
+  const regions = options.regions;
+  return {
+    entity: 'phone',
+    find(text, out) {
+      if (!/\d[ .()-]?\d[ .()-]?\d/.test(text)) return;
+      const push = (start: number, end: number) => out.push({ start, end, entity: 'phone' });
+      if (text.includes('+') || text.includes('00')) {
+        eachMatch(INTERNATIONAL, text, (m) => {
+          let candidate = m[0];
+          // A greedy match may have taken a following number's first group: try once without it.
+          if (!validInternational(candidate)) {
+            candidate = candidate.replace(/[ .-]?\(?\d{1,4}\)?$/, '');
+            if (!validInternational(candidate)) return;
+          }
+          push(m.index, m.index + candidate.length);
+        });
+      }
+      const national = (re: RegExp, needsWord: boolean) =>
+        eachMatch(re, text, (m) => {
+          if (needsWord && !keywordBefore(text, m.index, PHONE_WORDS)) return;
+          if (overlaps(out, m.index)) return;
+          if (validNational(m[0], regions)) push(m.index, m.index + m[0].length);
+        });
+      national(NANP, false);
+      national(TRUNK, false);
+      national(BARE, true);
+    },
+    hold: (text) => trailingNumber(text, 24),
+  };
+}
+
+function overlaps(found: Detection[], at: number): boolean {
+  for (const d of found) if (d.entity === 'phone' && d.start <= at && at < d.end) return true;
+  return false;
+}

@@ -1,0 +1,74 @@
+/**
+ * Secrets and API keys (entity `secret`):
+ *
+ * - provider formats: OpenAI `sk-…` / `sk-proj-…`, Anthropic `sk-ant-…`, AWS access key ids `AKIA…` /
+ *   `ASIA…`, GitHub `ghp_` / `gho_` / `ghu_` / `ghs_` / `ghr_` / `github_pat_`, Slack `xox[abposr]-`,
+ *   Google `AIza…`, Stripe `sk_live_` / `rk_live_` (and `_test_`), JSON Web Tokens (`eyJ….eyJ….sig`), PEM
+ *   private key blocks (`-----BEGIN … PRIVATE KEY-----` to its END line, or to the end of the text);
+ * - high-entropy tokens: a run of at least 32 characters of the base64/base64url alphabet that mixes upper
+ *   case, lower case and digits, whose Shannon entropy is at least 4.0 bits per character, and of which
+ *   less than half is word-like (runs of 4+ lower-case or 5+ upper-case letters). Hex hashes (git SHAs,
+ *   SHA-256) and UUIDs miss a class (and top out at 4.0 bits); identifiers in code (`getUserAccount…V2`)
+ *   are mostly words. Random 32-character base62 tokens pass all three 99.5 % of the time.
+ */
+import { shannonEntropy } from '../checksums.js';
+import { type Detector, eachMatch, trailingToken } from '../detector.js';
+
+/** Minimum Shannon entropy (bits per character) of a generic token to count as a secret. */
+export const ENTROPY_THRESHOLD = 4.0;
+/** Largest share of a generic token in word-like runs (identifiers, prose glued together). */
+export const WORDLIKE_MAX = 0.5;
+/** Minimum length of a generic high-entropy token. */
+export const ENTROPY_MIN_LENGTH = 32;
+
+/** Provider formats, each with a literal the text must contain first (cheap `includes` before the regex). */
+const PROVIDER_KEYS: Array<[literal: string, re: RegExp]> = [
+  ['sk-ant-', /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}/g],
+  ['sk-', /(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}/g],
+  ['AKIA', /(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
+  ['ASIA', /(?<![A-Za-z0-9])ASIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
+  ['gh', /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])/g],
+  ['github_pat_', /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,255}/g],
+  ['xox', /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g],
+  ['AIza', /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g],
+  ['k_', /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,}/g],
+  ['eyJ', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g],
+];
+const PEM =
+  /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
+const WORDLIKE = /[a-z]{4,}|[A-Z]{5,}/g;
+// `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token.
+const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+
+/** Whether a generic token looks random enough to be a secret. */
+export function highEntropy(token: string): boolean {
+  if (token.length < ENTROPY_MIN_LENGTH) return false;
+  if (!/[A-Z]/.test(token) || !/[a-z]/.test(token) || !/\d/.test(token)) return false;
+  let wordlike = 0;
+  for (const m of token.matchAll(WORDLIKE)) wordlike += m[0].length;
+  if (wordlike / token.length >= WORDLIKE_MAX) return false;
+  return shannonEntropy(token) >= ENTROPY_THRESHOLD;
+}
+
+export function secretDetector(): Detector {
+  return {
+    entity: 'secret',
+    find(text, out) {
+      const push = (start: number, end: number) => out.push({ start, end, entity: 'secret' });
+      for (const [literal, re] of PROVIDER_KEYS) {
+        if (text.includes(literal)) eachMatch(re, text, (m) => push(m.index, m.index + m[0].length));
+      }
+      if (text.includes('-----BEGIN')) eachMatch(PEM, text, (m) => push(m.index, m.index + m[0].length));
+      eachMatch(TOKEN, text, (m) => {
+        if (highEntropy(m[0])) push(m.index, m.index + m[0].length);
+      });
+    },
+    hold(text) {
+      // An open PEM block is held until its END line (bounded by the window).
+      const begin = text.lastIndexOf('-----BEGIN');
+      if (begin >= 0 && text.indexOf('-----END', begin) < 0) return text.length - begin;
+      const header = /-{1,5}[A-Z0-9 ]{0,40}$/.exec(text.length > 48 ? text.slice(-48) : text);
+      return Math.max(header ? header[0].length : 0, trailingToken(text, 512));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs a set of detectors over a text and resolves overlaps: sorted by start, the longer of two matches at
+ * the same start wins, and a match that starts inside an earlier one is dropped (an IBAN's digits are not
+ * also a phone number). `hold` is the streaming window: the most any detector needs held back.
+ */
+import type { Detection, Detector } from './detector.js';
+
+export class Scanner {
+  readonly detectors: readonly Detector[];
+
+  constructor(detectors: readonly Detector[]) {
+    this.detectors = detectors;
+  }
+
+  /** Non-overlapping detections in text order. */
+  scan(text: string): Detection[] {
+    const found: Detection[] = [];
+    for (const detector of this.detectors) detector.find(text, found);
+    if (found.length < 2) return found;
+    found.sort((a, b) => a.start - b.start || b.end - a.end);
+    const kept: Detection[] = [];
+    let end = -1;
+    for (const d of found) {
+      if (d.start < end) continue;
+      kept.push(d);
+      end = d.end;
+    }
+    return kept;
+  }
+
+  /** Characters at the end of `text` that may still become (part of) a match. */
+  hold(text: string): number {
+    let most = 0;
+    for (const detector of this.detectors) {
+      const n = detector.hold(text);
+      if (n > most) most = n;
+    }
+    return most;
+  }
+}
