@@ -212,5 +212,7 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     stream: ctx.request?.stream === true,
     prompt_name: null,
     prompt_version: null,
+    client_request_id: ctx.clientRequestId,
+    endpoint: ctx.endpoint,
   };
 }

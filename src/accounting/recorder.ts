@@ -25,6 +25,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 /** One row of `usage_records` as the recorder queues and spools it. */
 export interface UsageRecord {
   timestamp: string;
+  /** The gateway's own request id (UUIDv7): the uniqueness key that makes writes idempotent. */
   request_id: string;
   user_id: string;
   api_key_id: string | null;
@@ -45,6 +46,10 @@ export interface UsageRecord {
   stream: boolean;
   prompt_name: string | null;
   prompt_version: number | null;
+  /** The client's `X-Request-ID`; absent in spool files written before migration 0003. */
+  client_request_id?: string | null;
+  /** The inbound API (`chat`, `embeddings`); absent in older spool files. */
+  endpoint?: string | null;
 }
 
 export interface UsageRecorderOptions {

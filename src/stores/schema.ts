@@ -43,7 +43,7 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
-/** `usage_records` (migration 0002): one row per completion or embedding request. */
+/** `usage_records` (migrations 0002, 0003): one row per completion or embedding request. */
 export interface UsageRecordTable {
   id: Generated<number>;
   timestamp: ColumnType<Date, Date | string | undefined, never>;
@@ -69,6 +69,10 @@ export interface UsageRecordTable {
   stream: boolean;
   prompt_name: string | null;
   prompt_version: number | null;
+  /** The client's `X-Request-ID` (migration 0003); never unique. */
+  client_request_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Inbound API: `chat`, `embeddings` (migration 0003); null on older rows. */
+  endpoint: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type DatabaseSchema = {
