@@ -81,11 +81,8 @@ export interface AppDeps {
  * The request id headers of every answer: `X-Gateway-Request-ID` (the gateway's own UUIDv7) and
  * `X-Request-ID` (the client's, echoed, when it sent a usable one; else the gateway's).
  */
-function requestIdHeaders(request: FastifyRequest): Record<string, string> {
-  return {
-    [GATEWAY_REQUEST_ID_HEADER]: request.id,
-    'x-request-id': clientRequestId(request.headers['x-request-id']) ?? request.id,
-  };
+function requestIdHeaders(id: string, clientId: string | null): Record<string, string> {
+  return { [GATEWAY_REQUEST_ID_HEADER]: id, 'x-request-id': clientId ?? id };
 }
 
 /** Builds the Fastify app (not listening). */
@@ -112,7 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
       void (reply as unknown as FastifyReply)
         .code(400)
-        .headers(requestIdHeaders(request as unknown as FastifyRequest))
+        .headers(requestIdHeaders(request.id, clientRequestId(request.headers['x-request-id'])))
         .type('application/json')
         .send(toErrorBody(gatewayError, deps.redact));
     },
@@ -159,8 +156,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;
-    reply.headers(requestIdHeaders(request));
     const clientId = clientRequestId(request.headers['x-request-id']);
+    reply.headers(requestIdHeaders(request.id, clientId));
     // Every line of this request's log carries the client's id too (its own id is `request_id`).
     if (clientId !== null) request.log = request.log.child({ client_request_id: clientId });
     const codec = url === undefined ? undefined : endpoints.get(url);
