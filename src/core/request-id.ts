@@ -10,9 +10,6 @@ import type { Clock } from './clock.js';
 /** Response header carrying the gateway's own id on every answer. */
 export const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
 
-/** Longest client `X-Request-ID` kept; a longer one is ignored. */
-export const MAX_CLIENT_REQUEST_ID_LENGTH = 128;
-
 /** 1–128 printable ASCII characters (space to tilde): safe to echo in a header and to log. */
 const CLIENT_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
 
