@@ -219,5 +219,7 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     prompt_name: null,
     prompt_version: null,
     guardrails: findingsJson(ctx),
+    client_request_id: ctx.clientRequestId,
+    endpoint: ctx.endpoint,
   };
 }

@@ -30,6 +30,7 @@ import { appendRows, countRows, findOrphans, readBatches, spoolFileName } from '
 /** One row of `usage_records` as the recorder queues and spools it. */
 export interface UsageRecord {
   timestamp: string;
+  /** The gateway's own request id (UUIDv7): the uniqueness key that makes writes idempotent. */
   request_id: string;
   user_id: string;
   api_key_id: string | null;
@@ -52,6 +53,10 @@ export interface UsageRecord {
   prompt_version: number | null;
   /** JSON of the guardrail actions taken (never a matched value); null = none fired. */
   guardrails?: string | null;
+  /** The client's `X-Request-ID`; absent in spool files written before migration 0003. */
+  client_request_id?: string | null;
+  /** The inbound API (`chat`, `embeddings`); absent in older spool files. */
+  endpoint?: string | null;
 }
 
 export interface UsageRecorderOptions {

@@ -14,6 +14,10 @@ export interface Principal {
   readonly tier: string;
   /** Models (or aliases) the key may use; null = all. */
   readonly allowedModels: ReadonlySet<string> | null;
+  /** Team the key belongs to (null/absent = none; teams come with tenancy, DESIGN §7). Scopes the cache. */
+  readonly teamId?: string | null;
+  /** Organization the key belongs to (null/absent = none). Scopes the cache with `cache.scope: org`. */
+  readonly orgId?: string | null;
   /** USD budgets attached to the key (null/absent = none); enforced by the budget hook. */
   readonly budgets?: { readonly dailyUsd: number | null; readonly monthlyUsd: number | null };
   /** Guardrail policy names attached to the key (absent/empty = none beyond the global default). */

@@ -3,8 +3,10 @@
  * entry → completion or → a replayed chunk stream.
  */
 import { randomBytes } from 'node:crypto';
+import type { RequestContext } from '../core/context.js';
 import type { OpenedStream } from '../core/result.js';
 import type { ChatCompletion, ChatCompletionChunk, Usage } from '../providers/types.js';
+import type { Deployment } from '../routing/resolver.js';
 
 /** A cached answer: the trimmed completion plus who served it. Compact JSON, short field names. */
 export interface CacheEntry {
@@ -215,4 +217,14 @@ export function replay(entry: CacheEntry): OpenedStream {
     },
     close: () => undefined,
   };
+}
+
+/** The deployment of the route that served the cached answer (for X-Provider), else the route's first. */
+export function servedBy(ctx: RequestContext, entry: CacheEntry): Deployment | null {
+  const deployments = ctx.route?.deployments ?? [];
+  return (
+    deployments.find((d) => d.provider === entry.provider && d.model === entry.deployment_model) ??
+    deployments[0] ??
+    null
+  );
 }

@@ -63,6 +63,7 @@ export function createCacheFeature(
       maxTemperature: settings.max_temperature,
       maxEntryBytes: settings.max_entry_bytes,
       singleFlight: settings.single_flight,
+      scope: settings.scope,
       now,
       clock,
     },

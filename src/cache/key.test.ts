@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import type { ChatRequest } from '../providers/types.js';
 import { canonicalJson, exactKey, notCacheableReason, semanticQuery } from './key.js';
 
+const S = 'key:k1';
+
 const req = (extra: Record<string, unknown> = {}): ChatRequest =>
   ({
     model: 'gpt-4o-mini',
@@ -23,15 +25,16 @@ describe('cache keys', () => {
   });
 
   test('key order and irrelevant fields do not change the key; output-affecting fields do', () => {
-    const base = exactKey(req());
+    const base = exactKey(req(), S);
     assert.equal(
       exactKey(
         req({ user: 'a', stream: true, stream_options: { include_usage: true }, metadata: { x: '1' } }),
+        S,
       ),
       base,
     );
     const reordered = { messages: req().messages, temperature: 0, model: 'gpt-4o-mini' } as ChatRequest;
-    assert.equal(exactKey(reordered), base);
+    assert.equal(exactKey(reordered, S), base);
     for (const change of [
       { model: 'gpt-4o' },
       { max_tokens: 10 },
@@ -43,8 +46,19 @@ describe('cache keys', () => {
       { vendor_extension: true },
       { messages: [{ role: 'user', content: 'Hi there' }] },
     ]) {
-      assert.notEqual(exactKey(req(change)), base, JSON.stringify(change));
+      assert.notEqual(exactKey(req(change), S), base, JSON.stringify(change));
     }
+  });
+
+  test('the scope is part of the key: another scope never finds the entry, nor can a field forge it', () => {
+    assert.notEqual(exactKey(req(), 'key:k2'), exactKey(req(), S));
+    // A body field named like the scope travels upstream: it changes the key, it never replaces the scope.
+    assert.notEqual(exactKey(req({ scope: S }), 'key:k2'), exactKey(req(), S));
+    assert.notEqual(exactKey(req({ scope: 'x' }), S), exactKey(req(), S));
+    assert.notEqual(
+      semanticQuery(req(), 'e1', 'key:k2')?.partition,
+      semanticQuery(req(), 'e1', S)?.partition,
+    );
   });
 
   test('only deterministic requests are cacheable (temperature unset means 1)', () => {
@@ -56,17 +70,18 @@ describe('cache keys', () => {
   });
 
   test('the semantic partition covers everything but the last user message', () => {
-    const q = semanticQuery(req(), 'e1');
+    const q = semanticQuery(req(), 'e1', S);
     assert.equal(q?.text, 'Hi there');
     const paraphrase = semanticQuery(
       req({ messages: [req().messages[0], { role: 'user', content: 'Hello!' }] }),
       'e1',
+      S,
     );
     assert.equal(paraphrase?.partition, q?.partition);
-    assert.notEqual(semanticQuery(req(), 'e2')?.partition, q?.partition, 'embedder is part of it');
+    assert.notEqual(semanticQuery(req(), 'e2', S)?.partition, q?.partition, 'embedder is part of it');
     const otherSystem = req({ messages: [{ role: 'system', content: 'Be long.' }, req().messages[1]] });
-    assert.notEqual(semanticQuery(otherSystem, 'e1')?.partition, q?.partition);
-    assert.notEqual(semanticQuery(req({ max_tokens: 3 }), 'e1')?.partition, q?.partition);
+    assert.notEqual(semanticQuery(otherSystem, 'e1', S)?.partition, q?.partition);
+    assert.notEqual(semanticQuery(req({ max_tokens: 3 }), 'e1', S)?.partition, q?.partition);
     const parts = req({
       messages: [
         {
@@ -78,10 +93,10 @@ describe('cache keys', () => {
         },
       ],
     });
-    assert.equal(semanticQuery(parts, 'e1')?.text, 'a\nb');
+    assert.equal(semanticQuery(parts, 'e1', S)?.text, 'a\nb');
     const image = req({
       messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
     });
-    assert.equal(semanticQuery(image, 'e1'), null);
+    assert.equal(semanticQuery(image, 'e1', S), null);
   });
 });

@@ -51,19 +51,23 @@ function parameters(req: ChatRequest): Record<string, unknown> {
   return out;
 }
 
-/** The exact-cache key: SHA-256 (hex) of the canonical output-affecting request. */
-export function exactKey(req: ChatRequest): string {
-  return sha256(canonicalJson({ ...parameters(req), messages: req.messages }));
+/**
+ * The exact-cache key: SHA-256 (hex) of the cache scope (`scope.ts`) and the canonical output-affecting
+ * request. The scope sits beside the request, not in it, so no request field can stand in for it.
+ */
+export function exactKey(req: ChatRequest, scope: string): string {
+  return sha256(canonicalJson({ scope, request: { ...parameters(req), messages: req.messages } }));
 }
 
 /**
  * The exact-cache key of a request that came in another API's format (Anthropic Messages): its own body,
  * which holds what the canonical form drops (thinking, cache_control, top_k …), plus its API headers (a
- * beta flag can change the answer). `stream` and `metadata` do not count.
+ * beta flag can change the answer), under the tenant's cache scope like `exactKey`. `stream` and `metadata`
+ * do not count.
  */
-export function nativeExactKey(native: NativeRequest): string {
+export function nativeExactKey(native: NativeRequest, scope: string): string {
   const { stream: _s, metadata: _m, ...body } = native.body as Record<string, unknown>;
-  return sha256(canonicalJson({ api: native.api, headers: native.headers, body }));
+  return sha256(canonicalJson({ scope, request: { api: native.api, headers: native.headers, body } }));
 }
 
 /** Why a request is not cacheable, or null when it is. */
@@ -79,7 +83,7 @@ export function notCacheableReason(req: ChatRequest, maxTemperature: number): st
 export interface SemanticQuery {
   /** Text of the last user message (the vector is its embedding). */
   text: string;
-  /** Hash of model, parameters, embedder and every other message: only equal partitions can match. */
+  /** Hash of scope, model, parameters, embedder and every other message: only equal partitions can match. */
   partition: string;
 }
 
@@ -87,7 +91,7 @@ export interface SemanticQuery {
  * The semantic view of a request, or null when it has none (no user message, or the last one carries
  * something other than text, such as an image).
  */
-export function semanticQuery(req: ChatRequest, embedderId: string): SemanticQuery | null {
+export function semanticQuery(req: ChatRequest, embedderId: string, scope: string): SemanticQuery | null {
   const messages = req.messages as unknown as Array<{ role?: unknown; content?: unknown }>;
   let last = -1;
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -100,7 +104,9 @@ export function semanticQuery(req: ChatRequest, embedderId: string): SemanticQue
   const text = textOf(messages[last]?.content);
   if (text === null || text.trim() === '') return null;
   const context = messages.map((m, i) => (i === last ? { role: 'user', content: '\u0000query' } : m));
-  const partition = sha256(canonicalJson({ ...parameters(req), context, embedder: embedderId }));
+  const partition = sha256(
+    canonicalJson({ scope, request: { ...parameters(req), context }, embedder: embedderId }),
+  );
   return { text, partition };
 }
 

@@ -21,7 +21,6 @@ import {
 } from '../core/result.js';
 import type { Next, Stage } from '../core/stage.js';
 import type { ChatCompletion, ChatRequest } from '../providers/types.js';
-import type { Deployment } from '../routing/resolver.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { withSpan } from '../telemetry/tracing.js';
@@ -32,8 +31,10 @@ import {
   completionFromEntry,
   entryFromCompletion,
   replay,
+  servedBy,
 } from './entry.js';
 import { exactKey, nativeExactKey, notCacheableReason, type SemanticQuery, semanticQuery } from './key.js';
+import { type CacheScope, cacheScopeId } from './scope.js';
 import type { SemanticCache } from './semantic/semantic-cache.js';
 import { CompletionFlight, FlightTable, StreamFlight } from './single-flight.js';
 import type { CacheStore, NowMs } from './store.js';
@@ -44,6 +45,8 @@ export interface ResponseCacheOptions {
   maxTemperature: number;
   maxEntryBytes: number;
   singleFlight: boolean;
+  /** Who shares entries, semantic matches and flights (scope.ts; the scope id is part of every key). */
+  scope: CacheScope;
   /** Wall-clock epoch ms (entry timestamps). */
   now: NowMs;
   clock: Clock;
@@ -60,7 +63,7 @@ export interface CacheCounters {
 }
 
 interface Plan {
-  /** `<model>:<sha256>`. */
+  /** `<model>:<sha256 of scope and request>`: the entry's key and the single-flight group. */
   key: string;
   directives: CacheDirectives;
   ttlSeconds: number;
@@ -234,11 +237,14 @@ export class ResponseCache {
     if (directives.bypass) this.#markBypass(ctx);
     // A request in another API's format is keyed on its own body; the semantic layer is for chat.
     const native = ctx.request?.kind === 'chat' ? ctx.request.native : undefined;
+    const scope = cacheScopeId(ctx.principal, this.#options.scope);
     return {
-      key: `${encodeURIComponent(req.model)}:${native ? nativeExactKey(native) : exactKey(req)}`,
+      key: `${encodeURIComponent(req.model)}:${native ? nativeExactKey(native, scope) : exactKey(req, scope)}`,
       directives,
       ttlSeconds: directives.ttlSeconds ?? this.#options.ttlSeconds,
-      semantic: lazy(() => (this.semantic && !native ? semanticQuery(req, this.semantic.embedder.id) : null)),
+      semantic: lazy(() =>
+        this.semantic && !native ? semanticQuery(req, this.semantic.embedder.id, scope) : null,
+      ),
       vector: null,
     };
   }
@@ -369,16 +375,6 @@ export class ResponseCache {
       });
     this.#writes.add(tracked);
   }
-}
-
-/** The deployment of the route that served the cached answer (for X-Provider), else the route's first. */
-function servedBy(ctx: RequestContext, entry: CacheEntry): Deployment | null {
-  const deployments = ctx.route?.deployments ?? [];
-  return (
-    deployments.find((d) => d.provider === entry.provider && d.model === entry.deployment_model) ??
-    deployments[0] ??
-    null
-  );
 }
 
 function lazy<T>(make: () => T): () => T {

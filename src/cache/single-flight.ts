@@ -23,6 +23,7 @@ import type { ChatCompletionChunk } from '../providers/types.js';
 export function flightContext(ctx: RequestContext): RequestContext {
   const f = createContext({
     requestId: ctx.requestId,
+    clientRequestId: ctx.clientRequestId,
     startedAt: ctx.startedAt,
     log: ctx.log,
     endpoint: ctx.endpoint,

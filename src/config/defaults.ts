@@ -208,6 +208,7 @@ export function defaultConfig(): Config {
       max_entry_bytes: 1024 * 1024,
       max_temperature: 0,
       single_flight: true,
+      scope: 'team',
       compress_above_bytes: 2048,
       semantic: {
         enabled: false,

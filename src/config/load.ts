@@ -72,6 +72,7 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['CACHE_MAX_BYTES', 'cache.max_bytes', 'int'],
   ['CACHE_MAX_TEMPERATURE', 'cache.max_temperature', 'number'],
   ['CACHE_SINGLE_FLIGHT', 'cache.single_flight', 'bool'],
+  ['CACHE_SCOPE', 'cache.scope', 'string'],
   ['ENABLE_SEMANTIC_CACHE', 'cache.semantic.enabled', 'bool'],
   ['SEMANTIC_CACHE_THRESHOLD', 'cache.semantic.threshold', 'number'],
   ['SEMANTIC_CACHE_MAX_ENTRIES', 'cache.semantic.max_entries', 'int'],

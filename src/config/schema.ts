@@ -336,6 +336,13 @@ export const ConfigSchema = T.Object(
         max_temperature: T.Number({ minimum: 0, maximum: 2, default: 0 }),
         /** Coalesce identical in-flight cacheable requests into one upstream call. */
         single_flight: T.Boolean({ default: true }),
+        /**
+         * Who shares cached answers, semantic matches and coalesced calls (CACHE_SCOPE; DESIGN §7 Isolation):
+         * `team` (the key where it has no team), `key`, `org` (else team, else key), or `global` (everyone).
+         */
+        scope: T.Union([T.Literal('key'), T.Literal('team'), T.Literal('org'), T.Literal('global')], {
+          default: 'team',
+        }),
         /** Redis values larger than this are gzipped. */
         compress_above_bytes: T.Integer({ minimum: 0, default: 2048 }),
         semantic: T.Object(

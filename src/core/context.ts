@@ -2,7 +2,7 @@
  * The typed request context (DESIGN §2): one object per request that every stage reads and extends.
  *
  * Who writes what:
- * - the server: id, start time, logger, abort signal, endpoint, headers;
+ * - the server: ids (the gateway's, the client's), start time, logger, abort signal, endpoint, headers;
  * - `authenticate`: `principal`; `decode`: `request`; `resolve`: `route`; `route`: `plan`;
  * - `call`: `upstream` (deployment tried, attempts, fallbacks) as it goes;
  * - the pipeline runner: `outcome`, once, from the call's (or the cache's) answer or stream summary;
@@ -104,8 +104,10 @@ export class Slot<T> {
 }
 
 export interface RequestContext {
-  /** The gateway's request id (X-Request-ID when the client sent a safe one). */
+  /** The gateway's own request id (UUIDv7, core/request-id.ts): records, traces, logs, upstream calls. */
   readonly requestId: string;
+  /** The client's `X-Request-ID` when it sent a usable one: kept and echoed, never a uniqueness key. */
+  readonly clientRequestId: string | null;
   /** clock.now() when the request arrived. */
   readonly startedAt: number;
   /** The request's logger (telemetry adds the trace id when the request is traced). */
@@ -151,6 +153,7 @@ export interface RequestContext {
 
 export interface ContextInit {
   requestId: string;
+  clientRequestId?: string | null;
   startedAt: number;
   log: ContextLogger;
   endpoint: EndpointName;
@@ -169,6 +172,7 @@ export interface ContextInit {
 export function createContext(init: ContextInit): RequestContext {
   return {
     requestId: init.requestId,
+    clientRequestId: init.clientRequestId ?? null,
     startedAt: init.startedAt,
     log: init.log,
     abort: init.abort ?? new AbortController(),

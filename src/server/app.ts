@@ -4,7 +4,6 @@
  * pipeline and write its result (JSON or SSE); admin routes come from the features' route table.
  * Everything it needs comes in as arguments (built by gateway.ts or a test).
  */
-import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -25,6 +24,7 @@ import {
   ServiceUnavailableError,
 } from '../core/errors.js';
 import type { AdminRoute, DependencyCheck } from '../core/feature.js';
+import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -82,12 +82,19 @@ export interface AppDeps {
   responseStore?: ResponseStore;
 }
 
-const REQUEST_ID = /^[\w.:@+=-]{1,128}$/;
+/**
+ * The request id headers of every answer: `X-Gateway-Request-ID` (the gateway's own UUIDv7) and
+ * `X-Request-ID` (the client's, echoed, when it sent a usable one; else the gateway's).
+ */
+function requestIdHeaders(id: string, clientId: string | null): Record<string, string> {
+  return { [GATEWAY_REQUEST_ID_HEADER]: id, 'x-request-id': clientId ?? id };
+}
 
 /** Builds the Fastify app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { clock } = deps;
   const endpoints = new Map(deps.codecs.map((c) => [c.path, c]));
+  const requestIds = createRequestIds(clock);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // The gateway logs its own start/end events (telemetry/request-telemetry.ts) with the fields of DESIGN §9.
@@ -95,10 +102,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       disableRequestLogging: true,
       requestIdLogLabel: 'request_id',
     }),
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // Always the gateway's own id (never the client's X-Request-ID): usage records are unique on it.
+    genReqId: () => requestIds.next(),
     bodyLimit: deps.server.body_limit_bytes,
     // A client that trickles its request (headers and body) is cut off after this long.
     requestTimeout: deps.server.request_timeout_ms,
@@ -109,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
       void (reply as unknown as FastifyReply)
         .code(400)
-        .header('x-request-id', request.id)
+        .headers(requestIdHeaders(request.id, clientRequestId(request.headers['x-request-id'])))
         .type('application/json')
         .send(toErrorBody(gatewayError, deps.redact));
     },
@@ -160,11 +165,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;
-    reply.header('x-request-id', request.id);
+    const clientId = clientRequestId(request.headers['x-request-id']);
+    reply.headers(requestIdHeaders(request.id, clientId));
+    // Every line of this request's log carries the client's id too (its own id is `request_id`).
+    if (clientId !== null) request.log = request.log.child({ client_request_id: clientId });
     const codec = url === undefined ? undefined : endpoints.get(url);
     if (codec) {
       const ctx = createContext({
         requestId: request.id,
+        clientRequestId: clientId,
         startedAt: request.arrivedAt,
         log: request.log,
         endpoint: codec.name,

@@ -45,7 +45,7 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
-/** `usage_records` (migration 0002): one row per completion or embedding request. */
+/** `usage_records` (migrations 0002, 0003): one row per completion or embedding request. */
 export interface UsageRecordTable {
   id: Generated<number>;
   timestamp: ColumnType<Date, Date | string | undefined, never>;
@@ -73,6 +73,10 @@ export interface UsageRecordTable {
   prompt_version: number | null;
   /** JSON of the guardrail actions taken (entity, action, direction, policy, count), never a value (0005). */
   guardrails?: string | null;
+  /** The client's `X-Request-ID` (migration 0003); never unique. */
+  client_request_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Inbound API: `chat`, `embeddings` (migration 0003); null on older rows. */
+  endpoint: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */

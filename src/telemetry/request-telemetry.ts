@@ -70,6 +70,7 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
               'http.request.method': 'POST',
               'http.route': ctx.endpoint === 'embeddings' ? '/v1/embeddings' : '/v1/chat/completions',
               'gateway.request_id': ctx.requestId,
+              ...(ctx.clientRequestId === null ? {} : { 'gateway.client_request_id': ctx.clientRequestId }),
             },
           );
           if (rt) {

@@ -17,7 +17,7 @@ export interface ErrorEnvelope {
 }
 
 /**
- * Checks status, the `X-Request-ID` header and that the body is exactly
+ * Checks status, the `X-Request-ID` and `X-Gateway-Request-ID` headers and that the body is exactly
  * `{"error": {"message", "type", "param", "code"}}` with the expected values. Returns the body.
  */
 export async function expectError(
@@ -28,6 +28,11 @@ export async function expectError(
   assert.equal(res.status, want.status, `status (body: ${text})`);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
   assert.ok(res.headers.get('x-request-id'), 'X-Request-ID header on an error');
+  assert.match(
+    res.headers.get('x-gateway-request-id') ?? '',
+    /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    'X-Gateway-Request-ID (a UUIDv7) on an error',
+  );
   const body = JSON.parse(text) as ErrorEnvelope;
   assert.deepEqual(Object.keys(body), ['error']);
   assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type']);

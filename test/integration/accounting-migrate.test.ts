@@ -28,7 +28,7 @@ test('llm-gateway migrate on PostgreSQL creates usage_records with its indexes; 
     assert.equal(first.status, 0, first.stderr);
     assert.match(
       first.stdout,
-      /database \(postgres\) is up to date:\n(?: {2}✓ \S+\n)* {2}✓ 0002_usage_records\n/,
+      /database \(postgres\) is up to date:\n(?: {2}✓ \S+\n)* {2}✓ 0002_usage_records\n {2}✓ 0003_request_ids\n/,
     );
     assert.equal(run({ DATABASE_URL: database.url }).status, 0);
     const client = new pg.Client({ connectionString: database.url });
@@ -36,7 +36,16 @@ test('llm-gateway migrate on PostgreSQL creates usage_records with its indexes; 
     const { rows } = await client.query<{ indexname: string }>(
       `select indexname from pg_indexes where tablename = 'usage_records' order by indexname`,
     );
+    const columns = await client.query<{ column_name: string; is_nullable: string }>(
+      `select column_name, is_nullable from information_schema.columns
+        where table_name = 'usage_records' and column_name in ('client_request_id', 'endpoint')
+        order by column_name`,
+    );
     await client.end();
+    assert.deepEqual(columns.rows, [
+      { column_name: 'client_request_id', is_nullable: 'YES' },
+      { column_name: 'endpoint', is_nullable: 'YES' },
+    ]);
     assert.deepEqual(
       rows.map((r) => r.indexname),
       [

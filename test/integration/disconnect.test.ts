@@ -21,7 +21,7 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 2000): Pro
 
 interface LogLine {
   event?: string;
-  request_id?: string;
+  client_request_id?: string;
   status?: number;
   error_code?: string;
 }
@@ -42,7 +42,7 @@ describe('client disconnect aborts the upstream call', () => {
   const endLine = (requestId: string) =>
     gw.logs
       .map((l) => JSON.parse(l) as LogLine)
-      .find((l) => l.event === 'request.end' && l.request_id === requestId);
+      .find((l) => l.event === 'request.end' && l.client_request_id === requestId);
 
   for (const model of ['gpt-4o', 'claude-3-5-haiku-latest', 'gemini-2.5-flash']) {
     test(`stream (${model}): abort mid-stream closes the upstream connection within ${ABORT_PROPAGATION_MS} ms`, async () => {
@@ -79,7 +79,7 @@ describe('client disconnect aborts the upstream call', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const ends = gw.logs
         .map((l) => JSON.parse(l) as LogLine)
-        .filter((l) => l.event === 'request.end' && l.request_id === requestId);
+        .filter((l) => l.event === 'request.end' && l.client_request_id === requestId);
       assert.equal(ends.length, 1, 'one request.end');
     });
   }

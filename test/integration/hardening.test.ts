@@ -48,6 +48,10 @@ describe('auth is decided by the matched route, not the raw URL', () => {
     const answer = await rawHttp(t.gw.url, 'GET /v1/%zz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n');
     assert.match(answer, /^HTTP\/1\.1 400 /);
     assert.match(answer, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
+    assert.match(
+      answer,
+      /\r\nx-gateway-request-id: [0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\r\n/i,
+    );
     const json = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { type: string } };
     assert.equal(json.error.type, 'invalid_request_error');
   });

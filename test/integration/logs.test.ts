@@ -1,5 +1,6 @@
 /**
- * Structured logs (DESIGN §9) and secrets (§1.6): every request-scoped line carries `request_id`, one
+ * Structured logs (DESIGN §9) and secrets (§1.6): every request-scoped line carries `request_id` (the
+ * gateway's UUIDv7) and, when the client sent an X-Request-ID, `client_request_id`; one
  * `request.end` per request with status, duration, provider and tokens; provider keys and gateway keys
  * never appear in a log line or a response body; prompts and completions are not logged by default.
  */
@@ -28,6 +29,7 @@ interface LogLine {
   msg?: string;
   event?: string;
   request_id?: string;
+  client_request_id?: string;
   status?: number;
   duration_ms?: number;
   provider?: string | null;
@@ -103,7 +105,8 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
   });
 
   const lines = () => gw.logs.map((l) => JSON.parse(l) as LogLine);
-  const endsFor = (id: string) => lines().filter((l) => l.event === 'request.end' && l.request_id === id);
+  const endsFor = (id: string) =>
+    lines().filter((l) => l.event === 'request.end' && l.client_request_id === id);
 
   test('no log line and no response body contains a provider key or a gateway key', () => {
     assert.ok(gw.logs.length > 0);
@@ -122,12 +125,21 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
   test('every request-scoped line has request_id', () => {
     const scoped = lines().filter((l) => !PROCESS_LINE(l));
     assert.ok(scoped.length >= Object.keys(ids).length);
+    const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
     for (const line of scoped) {
-      assert.equal(typeof line.request_id, 'string', `line without request_id: ${JSON.stringify(line)}`);
+      assert.match(line.request_id ?? '', uuidV7, `line without request_id: ${JSON.stringify(line)}`);
+      // Every request of this suite sent its own X-Request-ID: each line also names it.
+      assert.ok(Object.values(ids).includes(line.client_request_id ?? ''), JSON.stringify(line));
     }
     const retries = lines().filter((l) => l.event === 'upstream.retry');
     assert.equal(retries.length, 2, 'two retries of the 429');
-    assert.ok(retries.every((l) => l.request_id === ids.upstream429));
+    assert.ok(retries.every((l) => l.client_request_id === ids.upstream429));
+    const gatewayIds = new Set(
+      lines()
+        .filter((l) => l.event === 'request.end')
+        .map((l) => l.request_id),
+    );
+    assert.equal(gatewayIds.size, Object.keys(ids).length, 'one gateway id per request');
   });
 
   test('exactly one request.end per request, with status, duration, provider and tokens', () => {

@@ -149,6 +149,8 @@ describe('the official openai SDK against the gateway', () => {
     assert.equal(request_id, 'sdk-req-1');
     assert.equal(response.headers.get('x-provider'), 'openai');
     assert.equal(response.headers.get('x-model'), 'gpt-4o-mini');
-    assert.equal(mock.requests[0]?.headers['x-request-id'], 'sdk-req-1', 'propagated upstream');
+    const gatewayId = response.headers.get('x-gateway-request-id');
+    assert.match(gatewayId ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal(mock.requests[0]?.headers['x-request-id'], gatewayId, 'the gateway id goes upstream');
   });
 });

@@ -8,7 +8,7 @@ import { postJson, readSseData, TEST_KEYS, useGateway } from '../helpers/gateway
 
 type Line = Record<string, unknown>;
 const parse = (logs: string[]) => logs.map((l) => JSON.parse(l) as Line);
-const forRequest = (logs: string[], id: string) => parse(logs).filter((l) => l.request_id === id);
+const forRequest = (logs: string[], id: string) => parse(logs).filter((l) => l.client_request_id === id);
 
 describe('LOG_BODIES=true', () => {
   const t = useGateway({ env: { LOG_BODIES: 'true', LOG_LEVEL: 'debug', LOG_BODY_MAX_CHARS: '200' } });

@@ -88,6 +88,9 @@ describe('tracing with an in-memory exporter', () => {
     const root = one(spans, 'gateway.request');
     assert.equal(root.spanContext().traceId, CLIENT_TRACE_ID, 'the client trace continues');
     assert.equal(parentId(root), CLIENT_SPAN_ID, 'gateway.request is a child of the client span');
+    // The trace names the gateway's own id (the usage record's) and keeps the client's beside it.
+    assert.equal(root.attributes['gateway.request_id'], res.headers.get('x-gateway-request-id'));
+    assert.equal(root.attributes['gateway.client_request_id'], 'trace-retry');
     for (const s of spans) assert.equal(s.spanContext().traceId, CLIENT_TRACE_ID);
 
     const auth = one(spans, 'auth');
@@ -137,7 +140,7 @@ describe('tracing with an in-memory exporter', () => {
     // Every line of the request carries its request id and trace id.
     const lines = logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l.request_id === 'trace-retry');
+      .filter((l) => l.client_request_id === 'trace-retry');
     assert.ok(lines.length >= 2, 'a retry warning and request.end');
     for (const line of lines) assert.equal(line.trace_id, CLIENT_TRACE_ID);
   });

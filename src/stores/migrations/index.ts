@@ -8,12 +8,14 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
 import * as usageRecords from './0002_usage_records.js';
+import * as requestIds from './0003_request_ids.js';
 import * as storedResponses from './0004_stored_responses.js';
 import * as keyGuardrails from './0005_key_guardrails.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
   '0002_usage_records': usageRecords,
+  '0003_request_ids': requestIds,
   '0004_stored_responses': storedResponses,
   '0005_key_guardrails': keyGuardrails,
 };

@@ -1,0 +1,48 @@
+/**
+ * Request ids (DESIGN §7): the gateway mints its own id for every request — a UUIDv7, time-ordered, from the
+ * injected clock — and uses it for usage records (their uniqueness key), traces, logs and upstream calls. A
+ * client's `X-Request-ID` is only kept beside it (`client_request_id`) and echoed back; it is never a key.
+ */
+import { randomFillSync } from 'node:crypto';
+import { v7 } from 'uuid';
+import type { Clock } from './clock.js';
+
+/** Response header carrying the gateway's own id on every answer. */
+export const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
+
+/** 1–128 printable ASCII characters (space to tilde): safe to echo in a header and to log. */
+const CLIENT_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
+
+/**
+ * A source of UUIDv7 request ids: milliseconds from `clock.wallNow()`, and within one millisecond a
+ * counter started at a random value (RFC 9562 §6.2 method 1), so ids of one process sort in issue order.
+ *
+ * @example
+ * const ids = createRequestIds(clock);
+ * ids.next(); // '01970f7c-5d2a-7b3e-9a41-…'
+ */
+export function createRequestIds(clock: Pick<Clock, 'wallNow'>): { next(): string } {
+  let msecs = Number.NEGATIVE_INFINITY;
+  let seq = 0;
+  return {
+    next() {
+      const random = randomFillSync(new Uint8Array(16));
+      const now = Math.floor(clock.wallNow());
+      if (now > msecs) {
+        msecs = now;
+        // A fresh millisecond starts the counter at a random 31-bit value (leaves room to count up).
+        seq = new DataView(random.buffer).getUint32(6) & 0x7fffffff;
+      } else {
+        // Same millisecond (or a clock that went back): keep counting from where this process was.
+        seq = (seq + 1) | 0;
+        if (seq === 0) msecs++;
+      }
+      return v7({ msecs, seq, random });
+    },
+  };
+}
+
+/** The client's `X-Request-ID` when it is usable (one value, 1–128 printable ASCII characters), else null. */
+export function clientRequestId(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && CLIENT_REQUEST_ID.test(header) ? header : null;
+}
