@@ -9,6 +9,7 @@ import { createMetrics } from '../telemetry/metrics.js';
 import { applicableBudgets } from './budgets.js';
 import { Accountant } from './cost.js';
 import { PriceTable } from './pricing.js';
+import { countTextTokens } from './tokens.js';
 
 const OK: RequestEnd = { status: 200, error: null, complete: true };
 
@@ -82,15 +83,63 @@ describe('Accountant', () => {
     assert.equal(ctx.costUsd, 0.00004); // 8 × 2.5 + 2 × 10 = 40 µ$
   });
 
-  test('a stream cut off mid-answer is approximated (4 characters per token), without the tokenizer', async () => {
+  test('a stream cut off mid-answer is counted with the tokenizer: prompt + what was streamed', async () => {
     const { accountant } = setup();
     const ctx = context('gpt-4o', 'openai', true);
-    answered(ctx, null, 'x'.repeat(40));
+    const text = 'The quarterly report shows growth in every region';
+    answered(ctx, null, text);
     await settle(accountant, ctx, { status: 499, error: null, complete: false });
-    // prompt: ceil(11 / 4) + 3 + 3 = 9; output: 40 / 4 = 10 → 9 × 2.5 + 10 × 10 = 122.5 → 123 µ$
-    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [9, 10]);
+    const output = await countTextTokens(text, 'gpt-4o');
+    // prompt: "Hello world" = 2 + 3 (message) + 3 (priming) = 8
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [8, output]);
     assert.equal(ctx.usageEstimated, true);
-    assert.equal(ctx.costUsd, 0.000123);
+    assert.equal(ctx.costUsd, (8 * 2.5 + output * 10) / 1e6);
+  });
+
+  test('failed attempts the provider may bill are added at their estimate, each at its own price', async () => {
+    const { accountant, metrics } = setup();
+    const ctx = context('gpt-4o-mini');
+    (ctx.request?.body as ChatRequest).max_tokens = 100;
+    (ctx.request?.body as ChatRequest).n = 3;
+    const timedOut = { id: 'openai/gpt-4o', provider: 'openai', model: 'gpt-4o' } as Deployment;
+    const cut = { id: 'openai/gpt-4o-mini', provider: 'openai', model: 'gpt-4o-mini' } as Deployment;
+    // gpt-4o timed out with no answer seen: prompt 8 + 3 choices × 100 = 300 output tokens.
+    ctx.upstream.billable.push({ deployment: timedOut, streamed: null, code: 'upstream_timeout' });
+    // gpt-4o-mini accepted a stream and failed before its first text: its prompt.
+    ctx.upstream.billable.push({ deployment: cut, streamed: '', code: 'provider_unavailable' });
+    answered(ctx, { prompt_tokens: 8, completion_tokens: 4, total_tokens: 12 });
+    await settle(accountant, ctx);
+    const micros = 8 * 2.5 + 300 * 10 + 8 * 0.15 + (8 * 0.15 + 4 * 0.6);
+    assert.equal(ctx.costUsd, Math.round(micros) / 1e6);
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [24, 304]);
+    assert.equal(ctx.usageEstimated, true, 'part of it is an estimate');
+    const cost = await metric(metrics, 'llm_cost_usd_total');
+    assert.deepEqual(cost.map((v) => [v.labels.model, Math.round(v.value * 1e6)]).sort(), [
+      ['gpt-4o', 3020],
+      ['gpt-4o-mini', 5],
+    ]);
+  });
+
+  test('a request that failed after its only attempt was sent is never free', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o-mini');
+    const d = ctx.upstream.deployment as Deployment;
+    ctx.upstream.billable.push({ deployment: d, streamed: null, code: 'upstream_timeout' });
+    await settle(accountant, ctx, { status: 504, error: null, complete: false });
+    // No max_tokens: the accountant's default output limit (4096) is what the provider may have made.
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [8, 4096]);
+    assert.equal(ctx.costUsd, Math.round(8 * 0.15 + 4096 * 0.6) / 1e6);
+    assert.equal(ctx.usageEstimated, true);
+  });
+
+  test('a failed attempt on an unpriced deployment makes the cost unknown, not zero', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o-mini');
+    const own = { id: 'vllm/my-model', provider: 'vllm', model: 'my-model' } as Deployment;
+    ctx.upstream.billable.push({ deployment: own, streamed: null, code: 'upstream_timeout' });
+    answered(ctx, { prompt_tokens: 8, completion_tokens: 4, total_tokens: 12 });
+    await settle(accountant, ctx);
+    assert.equal(ctx.costUsd, null);
   });
 
   test('an error before any answer bills nothing (0 for a priced model) and estimates nothing', async () => {

@@ -3,10 +3,24 @@
  * (fallback), retries each deployment on retriable errors, bounds every attempt and the whole request by
  * timeouts, and produces the one `Result`: a whole answer, or the upstream stream once its first substantive
  * chunk arrived — the point after which nothing is retried. It is the only writer of `ctx.upstream`.
+ *
+ * Per attempt it also decides two things the rest of the gateway relies on:
+ * - whether the provider may bill a failed attempt (it reached the provider: accepted, or sent and then
+ *   timed out or aborted) — such attempts go to `ctx.upstream.billable`, which settle charges at an
+ *   estimate (docs/decisions/0082-billing-every-attempt.md);
+ * - whether a failure is the deployment's fault and counts against its breaker, or the request's own (a
+ *   timeout of a request too large for its time is not retried either; docs/decisions/0083).
  */
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
-import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
+import {
+  ClientClosedError,
+  GatewayError,
+  ProviderError,
+  ProviderUnavailableError,
+  RateLimitError,
+  TimeoutError,
+} from '../core/errors.js';
 import {
   completionResult,
   embeddingResult,
@@ -16,9 +30,11 @@ import {
   streamResult,
 } from '../core/result.js';
 import type { Next } from '../core/stage.js';
+import { isConnectFailure } from '../providers/http.js';
 import { streamCutOff } from '../providers/sse.js';
 import type { CallOptions, ChatCompletionChunk, ChunkStream } from '../providers/types.js';
 import { backoffCeiling, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import { attributeTimeout, expectedOutputMs, isDeploymentFault } from '../routing/fault.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
@@ -35,6 +51,14 @@ export interface CallStageOptions {
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
   instrument?: AttemptInstrumentation;
+}
+
+/** What one attempt saw of the provider (filled in by the attempt's `run`). */
+interface AttemptProgress {
+  /** The provider accepted the request (a 2xx status: a stream opened). */
+  accepted: boolean;
+  /** Output text streamed before the attempt ended (the opening chunks; bounded by MAX_HEAD_CHUNKS). */
+  streamed: string;
 }
 
 interface Attempt<T> {
@@ -55,9 +79,10 @@ export function createCallStage(options: CallStageOptions): Next {
   async function attempt<T>(
     ctx: RequestContext,
     d: Deployment,
-    run: (call: CallOptions) => Promise<T>,
+    run: (call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void,
+    deadline: number,
   ): Promise<Attempt<T>> {
     const parent = ctx.abort.signal;
     if (parent.aborted) throw parent.reason;
@@ -78,14 +103,18 @@ export function createCallStage(options: CallStageOptions): Next {
     ctx.upstream.deployment = d;
     const started = clock.now();
     const probe = options.instrument?.start(ctx, d);
+    const progress: AttemptProgress = { accepted: false, streamed: '' };
     let pending: Promise<T> | undefined;
     try {
-      pending = run({
-        model: d.model,
-        signal: controller.signal,
-        requestId: ctx.requestId,
-        traceparent: probe?.traceparent,
-      });
+      pending = run(
+        {
+          model: d.model,
+          signal: controller.signal,
+          requestId: ctx.requestId,
+          traceparent: probe?.traceparent,
+        },
+        progress,
+      );
       const value = await Promise.race([pending, aborted]);
       probe?.end(null);
       if (!keepOpen) unlink();
@@ -102,7 +131,13 @@ export function createCallStage(options: CallStageOptions): Next {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
       pending?.then(discard, () => undefined);
-      const failure = reason instanceof GatewayError ? reason : err;
+      const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
+      const failure = attributeTimeout(
+        reason instanceof GatewayError ? reason : err,
+        expectedOutputMs(ctx.request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
+        allowedMs,
+      );
+      noteBillable(ctx, d, failure, progress, keepOpen);
       probe?.end(failure);
       throw failure;
     } finally {
@@ -118,7 +153,7 @@ export function createCallStage(options: CallStageOptions): Next {
    */
   async function overRoute<T>(
     ctx: RequestContext,
-    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void = () => undefined,
   ): Promise<Attempt<T>> {
@@ -145,7 +180,7 @@ export function createCallStage(options: CallStageOptions): Next {
       } catch (err) {
         lastError = err;
         if (breaker) {
-          if (isDeploymentFailure(err, ctx.abort.signal)) breaker.failure();
+          if (isDeploymentFault(err, ctx.abort.signal)) breaker.failure();
           else breaker.release();
         }
         tried.push({ id: d.id, outcome: errorCode(err) });
@@ -166,7 +201,7 @@ export function createCallStage(options: CallStageOptions): Next {
   async function withRetries<T>(
     ctx: RequestContext,
     d: Deployment,
-    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void,
     deadline: number,
@@ -175,7 +210,14 @@ export function createCallStage(options: CallStageOptions): Next {
     const result = await withRetry(
       async () => {
         const started = clock.now();
-        const value = await attempt(ctx, d, (call) => run(d, call), keepOpen, discard);
+        const value = await attempt(
+          ctx,
+          d,
+          (call, progress) => run(d, call, progress),
+          keepOpen,
+          discard,
+          deadline,
+        );
         attemptMs = clock.now() - started;
         return value;
       },
@@ -257,9 +299,10 @@ export function createCallStage(options: CallStageOptions): Next {
     try {
       const opened = await overRoute(
         ctx,
-        async (d, call) => {
+        async (d, call, progress) => {
           const rest = (await run(d, call))[Symbol.asyncIterator]();
-          return { head: await readHead(d.provider, rest), rest };
+          progress.accepted = true;
+          return { head: await readHead(d.provider, rest, progress), rest };
         },
         true,
         (late) => void late.rest.return?.(),
@@ -327,6 +370,7 @@ const MAX_HEAD_CHUNKS = 16;
 async function readHead(
   provider: string,
   rest: AsyncIterator<ChatCompletionChunk>,
+  progress: AttemptProgress,
 ): Promise<ChatCompletionChunk[]> {
   const head: ChatCompletionChunk[] = [];
   while (head.length < MAX_HEAD_CHUNKS) {
@@ -336,6 +380,7 @@ async function readHead(
       break;
     }
     head.push(next.value);
+    progress.streamed += contentOf(next.value);
     if (isSubstantive(next.value)) break;
   }
   return head;
@@ -356,15 +401,48 @@ function isSubstantive(chunk: ChatCompletionChunk): boolean {
   });
 }
 
+/** The content text of a chunk's choices. */
+function contentOf(chunk: ChatCompletionChunk): string {
+  let text = '';
+  for (const c of chunk.choices) {
+    const content = (c.delta as { content?: string | null } | undefined)?.content;
+    if (content) text += content;
+  }
+  return text;
+}
+
 /**
- * Whether a failure says something about the deployment (timeouts, 5xx, connection errors, 429) and so
- * counts against its breaker. A client that went away or a request the provider rejected does not.
+ * Records a failed attempt the provider may bill (DESIGN §7; docs/decisions/0082) in `ctx.upstream.billable`:
+ * - it accepted the request (a stream opened): what it streamed, plus the prompt;
+ * - it answered 2xx with a body the gateway could not use: unseen, so the worst case;
+ * - the request was sent and no answer came (timeout, client abort, connection lost): a stream's provider
+ *   stops generating when the connection closes, so its prompt only; a whole answer may still be generated
+ *   and billed, so the worst case.
+ * Not billed: an HTTP error status (4xx, 429, 5xx: the provider refused the work) and a connection that
+ * never opened. (A request still queued for a pooled connection when it timed out counts as sent: the
+ * gateway cannot tell the two apart; over-counting is the safe side for a budget.)
  */
-function isDeploymentFailure(err: unknown, request: AbortSignal): boolean {
-  if (err instanceof ClientClosedError) return false;
-  // Aborted by the client (not by the total deadline, which a slow deployment does earn).
-  if (request.aborted && !(request.reason instanceof TimeoutError)) return false;
-  return err instanceof GatewayError && err.isRetryable;
+function noteBillable(
+  ctx: RequestContext,
+  d: Deployment,
+  err: unknown,
+  progress: AttemptProgress,
+  stream: boolean,
+): void {
+  let streamed: string | null;
+  if (progress.accepted) streamed = progress.streamed;
+  else if (err instanceof ProviderError && err.upstreamStatus !== undefined) {
+    if (err.upstreamStatus >= 300) return;
+    streamed = null;
+  } else if (isConnectFailure(err)) return;
+  else if (
+    err instanceof TimeoutError ||
+    err instanceof ClientClosedError ||
+    err instanceof ProviderUnavailableError
+  ) {
+    streamed = stream ? '' : null;
+  } else return; // refused before sending (the adapter's own validation) or a gateway bug
+  ctx.upstream.billable.push({ deployment: d, streamed, code: errorCode(err) });
 }
 
 function errorCode(err: unknown): string {
