@@ -13,14 +13,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
-import {
-  ClientClosedError,
-  GatewayError,
-  ProviderError,
-  ProviderUnavailableError,
-  RateLimitError,
-  TimeoutError,
-} from '../core/errors.js';
+import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
 import {
   completionResult,
   embeddingResult,
@@ -30,15 +23,15 @@ import {
   streamResult,
 } from '../core/result.js';
 import type { Next } from '../core/stage.js';
-import { isConnectFailure } from '../providers/http.js';
-import { streamCutOff } from '../providers/sse.js';
-import type { CallOptions, ChatCompletionChunk, ChunkStream } from '../providers/types.js';
+import type { CallOptions, ChunkStream } from '../providers/types.js';
 import { backoffCeiling, type RetryPolicy, withRetry } from '../resilience/retry.js';
 import { attributeTimeout, expectedOutputMs, isDeploymentFault } from '../routing/fault.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
+import { type AttemptProgress, noteBillable } from './billable.js';
+import { readHead } from './stream-head.js';
 
 export interface CallStageOptions {
   retry: RetryPolicy;
@@ -51,14 +44,6 @@ export interface CallStageOptions {
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
   instrument?: AttemptInstrumentation;
-}
-
-/** What one attempt saw of the provider (filled in by the attempt's `run`). */
-interface AttemptProgress {
-  /** The provider accepted the request (a 2xx status: a stream opened). */
-  accepted: boolean;
-  /** Output text streamed before the attempt ended (the opening chunks; bounded by MAX_HEAD_CHUNKS). */
-  streamed: string;
 }
 
 interface Attempt<T> {
@@ -356,93 +341,6 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
   });
-}
-
-/** Chunks held back at most before the stream is committed to the client. */
-const MAX_HEAD_CHUNKS = 16;
-
-/**
- * Reads a stream's opening chunks up to the first one that carries something (text, a tool call, a finish
- * reason or usage). Providers open with an empty role chunk (`message_start` for Anthropic) and may still
- * fail right after it (Anthropic's `overloaded_error` event); holding the empty chunks back keeps such
- * failures retriable, because nothing has reached the client yet.
- */
-async function readHead(
-  provider: string,
-  rest: AsyncIterator<ChatCompletionChunk>,
-  progress: AttemptProgress,
-): Promise<ChatCompletionChunk[]> {
-  const head: ChatCompletionChunk[] = [];
-  while (head.length < MAX_HEAD_CHUNKS) {
-    const next = await rest.next();
-    if (next.done) {
-      if (head.length === 0) throw streamCutOff(provider);
-      break;
-    }
-    head.push(next.value);
-    progress.streamed += contentOf(next.value);
-    if (isSubstantive(next.value)) break;
-  }
-  return head;
-}
-
-function isSubstantive(chunk: ChatCompletionChunk): boolean {
-  if (chunk.choices.length === 0) return chunk.usage !== undefined && chunk.usage !== null;
-  return chunk.choices.some((c) => {
-    const delta = c.delta as
-      | { content?: string | null; tool_calls?: unknown[]; refusal?: string | null }
-      | undefined;
-    return Boolean(
-      c.finish_reason ||
-        delta?.content ||
-        delta?.refusal ||
-        (delta?.tool_calls && delta.tool_calls.length > 0),
-    );
-  });
-}
-
-/** The content text of a chunk's choices. */
-function contentOf(chunk: ChatCompletionChunk): string {
-  let text = '';
-  for (const c of chunk.choices) {
-    const content = (c.delta as { content?: string | null } | undefined)?.content;
-    if (content) text += content;
-  }
-  return text;
-}
-
-/**
- * Records a failed attempt the provider may bill (DESIGN §7; docs/decisions/0082) in `ctx.upstream.billable`:
- * - it accepted the request (a stream opened): what it streamed, plus the prompt;
- * - it answered 2xx with a body the gateway could not use: unseen, so the worst case;
- * - the request was sent and no answer came (timeout, client abort, connection lost): a stream's provider
- *   stops generating when the connection closes, so its prompt only; a whole answer may still be generated
- *   and billed, so the worst case.
- * Not billed: an HTTP error status (4xx, 429, 5xx: the provider refused the work) and a connection that
- * never opened. (A request still queued for a pooled connection when it timed out counts as sent: the
- * gateway cannot tell the two apart; over-counting is the safe side for a budget.)
- */
-function noteBillable(
-  ctx: RequestContext,
-  d: Deployment,
-  err: unknown,
-  progress: AttemptProgress,
-  stream: boolean,
-): void {
-  let streamed: string | null;
-  if (progress.accepted) streamed = progress.streamed;
-  else if (err instanceof ProviderError && err.upstreamStatus !== undefined) {
-    if (err.upstreamStatus >= 300) return;
-    streamed = null;
-  } else if (isConnectFailure(err)) return;
-  else if (
-    err instanceof TimeoutError ||
-    err instanceof ClientClosedError ||
-    err instanceof ProviderUnavailableError
-  ) {
-    streamed = stream ? '' : null;
-  } else return; // refused before sending (the adapter's own validation) or a gateway bug
-  ctx.upstream.billable.push({ deployment: d, streamed, code: errorCode(err) });
 }
 
 function errorCode(err: unknown): string {
