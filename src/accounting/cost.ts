@@ -15,7 +15,13 @@ import type { Usage } from '../providers/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { costOf, type ModelPrice, microsOf, type PricedModel, type PriceTable } from './pricing.js';
-import { countPromptTokens, countTextTokens, worstCaseOutputTokens } from './tokens.js';
+import {
+  approximatePromptTokens,
+  approximateTokens,
+  countPromptTokens,
+  countTextTokens,
+  worstCaseOutputTokens,
+} from './tokens.js';
 
 /** One billed piece of a request: usage and the price it is charged at (null = unpriced). */
 export interface BilledPart {
@@ -85,35 +91,29 @@ export class Accountant {
     const countAnswer =
       reported === null && upstreamCalled && outcome !== null && ctx.request !== null && ctx.end !== null;
     const failed = ctx.cache.status === 'HIT' ? [] : ctx.upstream.billable;
-    if (!countAnswer && failed.length === 0) return this.#charge(ctx, reported, false, []);
-    return this.#settleCounted(ctx, countAnswer ? null : reported, failed);
-  }
-
-  async #settleCounted(
-    ctx: RequestContext,
-    reported: Usage | null,
-    failed: readonly BillableAttempt[],
-  ): Promise<void> {
-    const answer = reported ?? (ctx.outcome ? await this.estimate(ctx) : null);
-    const parts: BilledPart[] = [];
-    for (const a of failed) parts.push(await this.attemptUsage(ctx, a));
-    this.#charge(ctx, answer, reported === null || parts.length > 0, parts);
+    // Work that was cut off — a stream that ended early, attempts that failed after reaching the provider —
+    // is approximated: what the provider billed for aborted work is an estimate anyway, and loading a
+    // tokenizer (~0.1–1 s of blocked event loop, once) at a disconnect would stall every other request.
+    // Only a complete answer without reported usage waits for the tokenizer.
+    const parts = failed.map((a) => this.attemptUsage(ctx, a));
+    const estimated = countAnswer || parts.length > 0;
+    if (!countAnswer) return this.#charge(ctx, reported, estimated, parts);
+    if ((ctx.end?.status ?? 500) >= 400) return this.#charge(ctx, this.approximate(ctx), true, parts);
+    return this.estimate(ctx).then((usage) => this.#charge(ctx, usage, true, parts));
   }
 
   /**
-   * The estimated usage of a failed attempt the provider may bill: the prompt (counted for the attempt's
-   * model) plus what it streamed, or — when no answer was seen — every choice's output limit.
+   * The estimated usage of a failed attempt the provider may bill: its prompt plus what it streamed, or —
+   * when no answer was seen — every choice's output limit; approximated (4 characters a token), priced at
+   * the attempt's own deployment.
    */
-  async attemptUsage(ctx: RequestContext, a: BillableAttempt): Promise<BilledPart> {
+  attemptUsage(ctx: RequestContext, a: BillableAttempt): BilledPart {
     const { model, provider } = a.deployment;
     const body = ctx.request?.body;
-    const prompt = body ? await countPromptTokens(body, model) : 0;
-    const completion =
-      a.streamed === null
-        ? body
-          ? worstCaseOutputTokens(body, this.#defaultMaxOutputTokens)
-          : 0
-        : await countTextTokens(a.streamed, model);
+    const prompt = body ? approximatePromptTokens(body) : 0;
+    let completion = 0;
+    if (a.streamed !== null) completion = approximateTokens(a.streamed);
+    else if (body) completion = worstCaseOutputTokens(body, this.#defaultMaxOutputTokens);
     return {
       usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
       priced: this.prices.resolve(model, provider),
@@ -172,6 +172,15 @@ export class Accountant {
       output && output.text.length + output.overflow > 0
         ? (await countTextTokens(output.text, model)) + Math.ceil(output.overflow / 4)
         : 0;
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+
+  /** Usage by the 4-characters rule, without a tokenizer (a cut-off stream). */
+  approximate(ctx: RequestContext): Usage {
+    const body = ctx.request?.body;
+    const prompt = body ? approximatePromptTokens(body) : 0;
+    const output = ctx.outcome?.output;
+    const completion = output ? approximateTokens(output.text) + Math.ceil(output.overflow / 4) : 0;
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
