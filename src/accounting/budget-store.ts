@@ -80,7 +80,8 @@ export class RedisBudgetStore implements BudgetStore {
   async reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<number> {
     const args: Array<string | number> = [counters.length, ...counters.map((c) => c.key), amountMicros];
     for (const c of counters) args.push(c.limitMicros);
-    for (const c of counters) args.push(Math.max(1, c.periodEndsAt + DAY_MS - now));
+    // Whole milliseconds: PEXPIRE refuses a fraction (a clock with sub-millisecond wall time).
+    for (const c of counters) args.push(Math.max(1, Math.ceil(c.periodEndsAt + DAY_MS - now)));
     return Number(await this.#client.llmgwBudgetReserve(...args));
   }
 

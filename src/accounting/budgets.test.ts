@@ -150,6 +150,55 @@ describe('budgets: admit', () => {
     assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), 0);
   });
 
+  test('every choice is reserved: n × the output limit (the prompt once)', async () => {
+    const { clock, admit, store } = setup();
+    const ctx = request(clock);
+    (ctx.request?.body as ChatRequest).max_tokens = 100;
+    (ctx.request?.body as ChatRequest).n = 4;
+    await admit.run(ctx, recordingNext(answer).next);
+    const prompt = reservedPromptTokens(ctx.request?.body as ChatRequest);
+    const micros = Math.floor(prompt * 0.15 + 4 * 100 * 0.6 + 0.5) + 1;
+    assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), micros);
+  });
+
+  test('n: 128 with max_tokens 1000 does not fit $0.001: refused before the call', async () => {
+    const { clock, admit, store } = setup();
+    const ctx = request(clock);
+    (ctx.request?.body as ChatRequest).n = 128;
+    const { next, calls } = recordingNext(answer);
+    await assert.rejects(admit.run(ctx, next), (err: unknown) => {
+      assert.ok(err instanceof GatewayRateLimitError);
+      assert.equal(err.code, 'budget_exceeded');
+      assert.match(err.message, /up to \$0\.0768/);
+      return true;
+    });
+    assert.equal(calls.length, 0);
+    assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), 0);
+  });
+
+  test('no output limit sent: budgets.default_max_output_tokens is reserved (never 0)', async () => {
+    const { clock, admit, store } = setup();
+    const ctx = chatContext(clock, { model: 'cheap' });
+    ctx.principal = { ...ALICE, budgets: { dailyUsd: 1, monthlyUsd: null } };
+    ctx.route = {
+      name: 'cheap',
+      kind: 'alias',
+      strategy: 'failover',
+      deployments: [deployment('openai', 'gpt-4o-mini')],
+    };
+    await admit.run(ctx, recordingNext(answer).next);
+    const prompt = reservedPromptTokens(ctx.request?.body as ChatRequest);
+    const micros = Math.floor(prompt * 0.15 + 4096 * 0.6 + 0.5) + 1;
+    assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), micros);
+  });
+
+  test('a max_tokens past 2^32 is reserved as huge, not wrapped to 0', async () => {
+    const { clock, admit } = setup();
+    const ctx = request(clock);
+    (ctx.request?.body as ChatRequest).max_tokens = 2 ** 32;
+    await assert.rejects(admit.run(ctx, recordingNext(answer).next), GatewayRateLimitError);
+  });
+
   test('the store failing lets the request through (fail open) and logs it', async () => {
     const broken: BudgetStore = {
       reserve: () => Promise.reject(new Error('store down')),

@@ -1,11 +1,14 @@
 /**
  * Budget enforcement by escrow (DESIGN §7). `admit` reserves the request's worst-case cost — an upper bound
- * of its prompt tokens (UTF-8 bytes + framing: no tokenizer on the request path) plus its output limit (max_completion_tokens, max_tokens, or
- * `budgets.default_max_output_tokens`), at the highest price of the route's deployments — on every budget
+ * of its prompt tokens (UTF-8 bytes + framing: no tokenizer on the request path) plus its output limit
+ * (max_completion_tokens, max_tokens, or `budgets.default_max_output_tokens`) times its choices (`n`), at
+ * the highest price of the route's deployments — on every budget
  * that applies (user daily/monthly from config, key daily/monthly from the API key), all or nothing and
  * atomically in the budget store. A request that does not fit is refused with 429 `budget_exceeded` before
- * the cache or any provider is reached. The settle step settles the reservation to the real cost (0 when nothing
- * was billed). No database query runs per request.
+ * the cache or any provider is reached. The settle step settles the reservation to the request's cost as
+ * the cost step computed it: every attempt the provider may bill included (retried, timed-out and aborted
+ * calls at their estimate; docs/decisions/0082), 0 when nothing reached a provider. No database query runs
+ * per request.
  *
  * Store failure (Redis down or slow): the request is let through without a reservation (fail open, like
  * the rate limiter), counted in `llm_dependency_errors_total{dependency="redis"}` and logged.
@@ -20,7 +23,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
 import type { Accountant } from './cost.js';
 import { type ModelPrice, microsOf } from './pricing.js';
-import { promptTokensUpperBound } from './tokens.js';
+import { promptTokensUpperBound, worstCaseOutputTokens } from './tokens.js';
 
 export interface BudgetLimits {
   daily_usd?: number | null | undefined;
@@ -155,10 +158,7 @@ export async function worstCaseMicros(
       ? null
       : Math.round(settings.unpriced_reservation_usd * 1e6);
   }
-  const maxOutput =
-    request.kind === 'embeddings'
-      ? 0
-      : (request.body.max_completion_tokens ?? request.body.max_tokens ?? settings.default_max_output_tokens);
+  const maxOutput = worstCaseOutputTokens(request.body, settings.default_max_output_tokens);
   return reservationMicros(price, reservedPromptTokens(request.body), maxOutput);
 }
 
@@ -167,9 +167,14 @@ export function reservedPromptTokens(body: ChatRequest | EmbeddingRequest): numb
   return promptTokensUpperBound(body);
 }
 
-/** Micro-dollars reserved for `promptTokens` in and up to `maxOutput` out (rounded up by one). */
+/**
+ * Micro-dollars reserved for `promptTokens` in and up to `maxOutput` out (every choice's), rounded up by
+ * one so a priced model never reserves 0; capped at 2^53 − 1 (a `max_tokens` of 10^15 is refused, not
+ * wrapped).
+ */
 export function reservationMicros(price: ModelPrice, promptTokens: number, maxOutput: number): number {
-  return microsOf(price, { prompt_tokens: promptTokens, completion_tokens: maxOutput }) + 1;
+  const micros = microsOf(price, { prompt_tokens: promptTokens, completion_tokens: maxOutput }) + 1;
+  return Math.min(Number.MAX_SAFE_INTEGER, micros);
 }
 
 /** The budget stages: `admit` reserves the worst case, `settle` adjusts it to the real cost. */

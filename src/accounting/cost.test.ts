@@ -93,6 +93,55 @@ describe('Accountant', () => {
     assert.equal(ctx.costUsd, 0.000123);
   });
 
+  test('failed attempts the provider may bill are added at their estimate, each at its own price', async () => {
+    const { accountant, metrics } = setup();
+    const ctx = context('gpt-4o-mini');
+    (ctx.request?.body as ChatRequest).max_tokens = 100;
+    (ctx.request?.body as ChatRequest).n = 3;
+    const timedOut = { id: 'openai/gpt-4o', provider: 'openai', model: 'gpt-4o' } as Deployment;
+    const cut = { id: 'openai/gpt-4o-mini', provider: 'openai', model: 'gpt-4o-mini' } as Deployment;
+    // gpt-4o timed out with no answer seen: prompt 9 (approximated) + 3 choices × 100 output tokens.
+    ctx.upstream.billable.push({ deployment: timedOut, streamed: null, code: 'upstream_timeout' });
+    // gpt-4o-mini accepted a stream and failed after 8 characters (2 tokens): prompt 9 + 2.
+    ctx.upstream.billable.push({ deployment: cut, streamed: 'Hello wo', code: 'provider_unavailable' });
+    answered(ctx, { prompt_tokens: 8, completion_tokens: 4, total_tokens: 12 });
+    await settle(accountant, ctx);
+    // Each part rounded to the µ$: 9 × 2.5 + 300 × 10 = 3022.5 → 3023; 9 × 0.15 + 2 × 0.6 = 2.55 → 3;
+    // the answer: 8 × 0.15 + 4 × 0.6 = 3.6 → 4.
+    assert.equal(ctx.costUsd, (3023 + 3 + 4) / 1e6);
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [26, 306]);
+    assert.equal(ctx.usageEstimated, true, 'part of it is an estimate');
+    const cost = await metric(metrics, 'llm_cost_usd_total');
+    assert.deepEqual(cost.map((v) => [v.labels.model, Math.round(v.value * 1e6)]).sort(), [
+      ['gpt-4o', 3023],
+      ['gpt-4o-mini', 7],
+    ]);
+  });
+
+  test('a request that failed after its only attempt was sent is never free', () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o-mini');
+    const d = ctx.upstream.deployment as Deployment;
+    ctx.upstream.billable.push({ deployment: d, streamed: null, code: 'upstream_timeout' });
+    ctx.end = { status: 504, error: null, complete: false };
+    // Synchronous: nothing waits for a tokenizer.
+    assert.equal(accountant.settle(ctx), undefined);
+    // No max_tokens: the accountant's default output limit (4096) is what the provider may have made.
+    assert.deepEqual([ctx.usage?.prompt_tokens, ctx.usage?.completion_tokens], [9, 4096]);
+    assert.equal(ctx.costUsd, Math.round(9 * 0.15 + 4096 * 0.6) / 1e6);
+    assert.equal(ctx.usageEstimated, true);
+  });
+
+  test('a failed attempt on an unpriced deployment makes the cost unknown, not zero', async () => {
+    const { accountant } = setup();
+    const ctx = context('gpt-4o-mini');
+    const own = { id: 'vllm/my-model', provider: 'vllm', model: 'my-model' } as Deployment;
+    ctx.upstream.billable.push({ deployment: own, streamed: null, code: 'upstream_timeout' });
+    answered(ctx, { prompt_tokens: 8, completion_tokens: 4, total_tokens: 12 });
+    await settle(accountant, ctx);
+    assert.equal(ctx.costUsd, null);
+  });
+
   test('an error before any answer bills nothing (0 for a priced model) and estimates nothing', async () => {
     const { accountant } = setup();
     const ctx = context('gpt-4o');

@@ -2,25 +2,53 @@
  * The accountant: turns a request's outcome into its usage and cost. Its `settle` is the pipeline's cost
  * step — the one place that assigns `ctx.usage` and `ctx.costUsd` (DESIGN §2) — and counts tokens and cost
  * in the metrics. Usage the upstream did not report is estimated locally (the prompt from the request, the
- * answer from the outcome's text).
+ * answer from the outcome's text), and so is every failed attempt the provider may bill.
  */
-import { type RequestContext, requestedModel, servedModel, servingDeployment } from '../core/context.js';
+import {
+  type BillableAttempt,
+  type RequestContext,
+  requestedModel,
+  servedModel,
+  servingDeployment,
+} from '../core/context.js';
 import type { Usage } from '../providers/types.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { costOf, type ModelPrice, type PricedModel, type PriceTable } from './pricing.js';
-import { approximatePromptTokens, approximateTokens, countPromptTokens, countTextTokens } from './tokens.js';
+import { costOf, type ModelPrice, microsOf, type PricedModel, type PriceTable } from './pricing.js';
+import {
+  approximatePromptTokens,
+  approximateTokens,
+  countPromptTokens,
+  countTextTokens,
+  worstCaseOutputTokens,
+} from './tokens.js';
+
+/** One billed piece of a request: usage and the price it is charged at (null = unpriced). */
+export interface BilledPart {
+  usage: Usage;
+  priced: PricedModel | null;
+}
 
 export class Accountant {
   readonly prices: PriceTable;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
   readonly #warned = new Set<string>();
+  readonly #defaultMaxOutputTokens: number;
 
-  constructor(prices: PriceTable, deps: { metrics: Metrics; logger: Logger }) {
+  /**
+   * `defaultMaxOutputTokens`: the output limit assumed for a request that set none, when a failed attempt
+   * is charged its worst case (the budget reservation's `budgets.default_max_output_tokens`).
+   */
+  constructor(
+    prices: PriceTable,
+    deps: { metrics: Metrics; logger: Logger },
+    options: { defaultMaxOutputTokens?: number } = {},
+  ) {
     this.prices = prices;
     this.#metrics = deps.metrics;
     this.#logger = deps.logger;
+    this.#defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096;
   }
 
   /** The priced model that served (the provider's answer first, then the deployment's model). */
@@ -49,47 +77,86 @@ export class Accountant {
   }
 
   /**
-   * The cost step of settle (once per request, after it ended): the final usage (reported, else estimated
-   * for what was billed), the cost (0 for a cache hit, which records what it saved), and the metrics.
+   * The cost step of settle (once per request, after it ended): the final usage and cost — the answer's
+   * (reported, else counted for what was billed) plus every failed attempt the provider may bill
+   * (`ctx.upstream.billable`, each at its estimate; docs/decisions/0082) — 0 for a cache hit (which records
+   * what it saved), and the metrics. Synchronous unless something must be counted with the tokenizer.
    */
   settle(ctx: RequestContext): void | Promise<void> {
-    const end = ctx.end;
     const outcome = ctx.outcome;
-    const upstreamCalled = ctx.upstream.attempts > 0 || ctx.cache.status === 'HIT';
-    // A stream cut off after its first bytes was billed for what was sent: count that too.
-    const partial = ctx.request?.stream === true && outcome !== null;
     const reported = outcome?.usage ?? null;
-    if (reported || !upstreamCalled || !ctx.request || !end || !(end.status < 400 || partial)) {
-      return this.#charge(ctx, reported, false);
-    }
-    // A cut-off stream is approximated: what the upstream billed for an aborted generation is unknown
-    // anyway, and it spares the tokenizer load (a blocked event loop) at a disconnect. Only a complete
-    // answer without reported usage waits for the tokenizer.
-    if (end.status >= 400) return this.#charge(ctx, this.approximate(ctx), true);
-    return this.estimate(ctx).then((usage) => this.#charge(ctx, usage, true));
+    const upstreamCalled = ctx.upstream.attempts > 0 || ctx.cache.status === 'HIT';
+    // An answer without reported usage (complete, or a stream cut off after its first bytes: billed for
+    // what was sent) is counted locally.
+    const countAnswer =
+      reported === null && upstreamCalled && outcome !== null && ctx.request !== null && ctx.end !== null;
+    const failed = ctx.cache.status === 'HIT' ? [] : ctx.upstream.billable;
+    // Work that was cut off — a stream that ended early, attempts that failed after reaching the provider —
+    // is approximated: what the provider billed for aborted work is an estimate anyway, and loading a
+    // tokenizer (~0.1–1 s of blocked event loop, once) at a disconnect would stall every other request.
+    // Only a complete answer without reported usage waits for the tokenizer.
+    const parts = failed.map((a) => this.attemptUsage(ctx, a));
+    const estimated = countAnswer || parts.length > 0;
+    if (!countAnswer) return this.#charge(ctx, reported, estimated, parts);
+    if ((ctx.end?.status ?? 500) >= 400) return this.#charge(ctx, this.approximate(ctx), true, parts);
+    return this.estimate(ctx).then((usage) => this.#charge(ctx, usage, true, parts));
   }
 
-  /** Prices `usage`, counts it in the metrics and assigns the request's usage and cost (once). */
-  #charge(ctx: RequestContext, usage: Usage | null, estimated: boolean): void {
+  /**
+   * The estimated usage of a failed attempt the provider may bill: its prompt plus what it streamed, or —
+   * when no answer was seen — every choice's output limit; approximated (4 characters a token), priced at
+   * the attempt's own deployment.
+   */
+  attemptUsage(ctx: RequestContext, a: BillableAttempt): BilledPart {
+    const { model, provider } = a.deployment;
+    const body = ctx.request?.body;
+    const prompt = body ? approximatePromptTokens(body) : 0;
+    let completion = 0;
+    if (a.streamed !== null) completion = approximateTokens(a.streamed);
+    else if (body) completion = worstCaseOutputTokens(body, this.#defaultMaxOutputTokens);
+    return {
+      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+      priced: this.prices.resolve(model, provider),
+    };
+  }
+
+  /**
+   * Prices the answer's `usage` and the failed attempts' `parts`, counts them in the metrics and assigns
+   * the request's usage (their sum) and cost (once). Any billed part without a price makes the cost unknown.
+   */
+  #charge(ctx: RequestContext, usage: Usage | null, estimated: boolean, parts: readonly BilledPart[]): void {
     const hit = ctx.cache.status === 'HIT';
     const upstreamCalled = ctx.upstream.attempts > 0 || hit;
     const priced = this.pricedModel(ctx);
-    const label = priced?.name ?? 'other';
-    if (!priced && usage && upstreamCalled) this.#unknown(ctx);
     let cost: number | null = null;
     let saved = 0;
+    let total = usage;
     if (hit) {
       cost = 0;
       saved = priced && usage ? costOf(priced.price, usage) : 0;
       if (saved > 0) this.#metrics.costSavedUsd.inc(saved);
-    } else if (usage) {
-      cost = priced ? costOf(priced.price, usage) : null;
-      this.#countTokens(label, usage);
-      if (cost !== null && cost > 0) this.#metrics.costUsd.inc({ model: label }, cost);
-    } else if (priced) {
-      cost = 0; // nothing billed (an error before any answer): free for a priced model, unknown otherwise
+    } else {
+      const billed: BilledPart[] = usage ? [{ usage, priced }, ...parts] : [...parts];
+      let micros = 0;
+      let unpriced = false;
+      for (const part of billed) {
+        const label = part.priced?.name ?? 'other';
+        this.#countTokens(label, part.usage);
+        if (!part.priced) {
+          unpriced = true;
+          continue;
+        }
+        const m = microsOf(part.priced.price, part.usage);
+        micros += m;
+        if (m > 0) this.#metrics.costUsd.inc({ model: label }, m / 1e6);
+      }
+      if (unpriced && upstreamCalled) this.#unknown(ctx);
+      // Nothing billed (an error before any answer): free for a priced model, unknown otherwise.
+      if (billed.length === 0) cost = priced ? 0 : null;
+      else cost = unpriced ? null : micros / 1e6;
+      total = billed.length === 0 ? null : billed.map((p) => p.usage).reduce(addUsage);
     }
-    ctx.usage = usage;
+    ctx.usage = total;
     ctx.usageEstimated = estimated;
     ctx.costUsd = cost;
     ctx.savedUsd = saved;
@@ -108,7 +175,7 @@ export class Accountant {
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
-  /** Usage by the 4-characters rule, without a tokenizer. */
+  /** Usage by the 4-characters rule, without a tokenizer (a cut-off stream). */
   approximate(ctx: RequestContext): Usage {
     const body = ctx.request?.body;
     const prompt = body ? approximatePromptTokens(body) : 0;
@@ -134,6 +201,17 @@ export class Accountant {
       `no price for model "${model}": its cost is recorded as unknown (add it under pricing.models)`,
     );
   }
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  const cached =
+    (a.prompt_tokens_details?.cached_tokens ?? 0) + (b.prompt_tokens_details?.cached_tokens ?? 0);
+  return {
+    prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+    completion_tokens: a.completion_tokens + b.completion_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+    ...(cached > 0 ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+  };
 }
 
 /** USD with 6 decimals, as sent in X-Cost and stored. */

@@ -79,7 +79,11 @@ export function createAccountingFeatures(
   deps: FeatureDeps,
 ): AccountingFeatures {
   const { logger, metrics, redis, clock } = deps;
-  const accountant = new Accountant(new PriceTable(slice.pricing.models), { metrics, logger });
+  const accountant = new Accountant(
+    new PriceTable(slice.pricing.models),
+    { metrics, logger },
+    { defaultMaxOutputTokens: slice.budgets.default_max_output_tokens },
+  );
   const budgetStages = createBudgetStages({
     settings: slice.budgets,
     store: redis ? new RedisBudgetStore(redis.client) : new MemoryBudgetStore(),

@@ -163,15 +163,21 @@ export function costOf(price: ModelPrice, usage: TokenUsage): number {
 
 /** Cost in integer micro-dollars (rounded half up) of `usage` at `price`. */
 export function microsOf(price: ModelPrice, usage: TokenUsage): number {
-  const prompt = Math.max(0, usage.prompt_tokens | 0);
-  const cached = Math.min(prompt, Math.max(0, usage.prompt_tokens_details?.cached_tokens ?? 0));
-  const writes = usage.prompt_tokens_details?.cache_creation_tokens ?? 0;
-  const written = Math.min(prompt - cached, Math.max(0, writes | 0));
-  const completion = Math.max(0, usage.completion_tokens | 0);
+  // Not `| 0`: a token count past 2^31 (a client's max_tokens in a reservation) must not wrap to 0.
+  const prompt = tokenCount(usage.prompt_tokens);
+  const cached = Math.min(prompt, tokenCount(usage.prompt_tokens_details?.cached_tokens ?? 0));
+  const writes = tokenCount(usage.prompt_tokens_details?.cache_creation_tokens ?? 0);
+  const written = Math.min(prompt - cached, writes);
+  const completion = tokenCount(usage.completion_tokens);
   const picos =
     (prompt - cached - written) * pico(price.input) +
     cached * pico(price.cachedInput) +
     written * pico(price.cacheWrite) +
     completion * pico(price.output);
   return Math.floor((picos + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
+}
+
+/** A non-negative whole token count (NaN and negatives are 0). */
+function tokenCount(n: number): number {
+  return n > 0 ? Math.trunc(n) : 0;
 }

@@ -136,3 +136,17 @@ export async function countPromptTokens(
   const framing = messages > 0 ? messages * TOKENS_PER_MESSAGE + REPLY_PRIMING : 0;
   return (await countTextTokens(text, model)) + framing;
 }
+
+/**
+ * The most output tokens a request can be billed for: every choice (`n`, default 1) times its output limit
+ * (`max_completion_tokens`, else `max_tokens`, else `defaultMax` — the model decides the length then, and
+ * the gateway cannot know its maximum). Embeddings produce none. Budget reservations and the estimate of
+ * an attempt that failed without a visible answer both use it.
+ */
+export function worstCaseOutputTokens(body: ChatRequest | EmbeddingRequest, defaultMax: number): number {
+  if (!('messages' in body)) return 0;
+  const chat = body as ChatRequest;
+  const limit = chat.max_completion_tokens ?? chat.max_tokens ?? defaultMax;
+  const choices = typeof chat.n === 'number' && chat.n > 1 ? chat.n : 1;
+  return choices * Math.max(1, limit);
+}

@@ -192,6 +192,7 @@ export function defaultConfig(): Config {
         consecutive_failures: 5,
         cooldown_ms: 30_000,
         half_open_probes: 1,
+        expected_ms_per_output_token: 20,
       },
       latency: { ewma_alpha: 0.3, probe_interval_ms: 30_000, epsilon: 0.02 },
       cost_default_output_tokens: 256,

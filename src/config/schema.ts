@@ -54,6 +54,11 @@ const breakerFields = {
   cooldown_ms: T.Integer({ minimum: 1 }),
   /** Probes let through at once while half-open. */
   half_open_probes: T.Integer({ minimum: 1 }),
+  /**
+   * Expected ms per output token of a healthy deployment (0 = every timeout counts): a whole-answer
+   * request whose max_tokens × this passes its timeout is not held against the breaker, nor retried.
+   */
+  expected_ms_per_output_token: T.Number({ minimum: 0 }),
 };
 
 export const BreakerSchema = T.Object(breakerFields, { additionalProperties: false });

@@ -72,6 +72,24 @@ export interface UpstreamProgress {
   attempts: number;
   /** How many times the request moved to another deployment. */
   fallbackCount: number;
+  /**
+   * Attempts that failed after the request reached the provider, which may bill them (DESIGN §7): a
+   * retried, timed-out or client-aborted call. Settle charges each at an estimate, never at zero.
+   */
+  billable: BillableAttempt[];
+}
+
+/** A failed attempt the provider may bill (see `UpstreamProgress.billable`). */
+export interface BillableAttempt {
+  readonly deployment: Deployment;
+  /**
+   * What the provider streamed before the attempt failed (it had accepted the request: 2xx); null when no
+   * answer was seen at all (the request was sent, then timed out or was aborted while waiting), so the
+   * attempt is charged its worst case (prompt + every choice's output limit).
+   */
+  readonly streamed: string | null;
+  /** Error code the attempt failed with (logs). */
+  readonly code: string;
 }
 
 /** How a request ended, as settle sees it. */
@@ -185,7 +203,7 @@ export function createContext(init: ContextInit): RequestContext {
     request: null,
     route: null,
     plan: null,
-    upstream: init.upstream ?? { deployment: null, attempts: 0, fallbackCount: 0 },
+    upstream: init.upstream ?? { deployment: null, attempts: 0, fallbackCount: 0, billable: [] },
     timings: init.timings ?? { auth: 0, resolve: 0, cache: 0, upstream: 0, wait: 0 },
     cache: { status: null, type: null },
     outcome: null,

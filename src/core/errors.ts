@@ -242,6 +242,17 @@ export class TimeoutError extends ProviderError {
   }
 }
 
+/**
+ * A timeout of a request too large for the time it was given (its output limit × the expected time per
+ * token passes the timeout): the request's fault, not the deployment's. Not retried (it would time out
+ * again) and not counted against the deployment's circuit breaker (docs/decisions/0083).
+ */
+export class OversizedRequestTimeoutError extends TimeoutError {
+  override get isRetryable(): boolean {
+    return false;
+  }
+}
+
 /** The provider rejected the request as invalid (400, 404, 422 …). Permanent; the client must change it. */
 export class InvalidRequestError extends ProviderError {
   constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {

@@ -90,7 +90,7 @@ async function* failingAfter(chunks: ChatCompletionChunk[]): ChunkStream {
   throw new ProviderUnavailableError('openai closed the stream before the answer was complete.', 'openai');
 }
 
-const down = () => new ProviderUnavailableError('503 from upstream', 'openai');
+const down = () => new ProviderUnavailableError('503 from upstream', 'openai', { upstreamStatus: 503 });
 
 function setup(options: { router?: boolean } = {}) {
   const clock = fakeClock();
@@ -133,7 +133,7 @@ describe('call stage: whole answers', () => {
     assert.equal(result.outcome.source, 'upstream');
     assert.deepEqual(clock.waits, [FIRST_BACKOFF_MS]);
     assert.equal(ctx.timings.wait, FIRST_BACKOFF_MS);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 2, fallbackCount: 0 });
+    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 2, fallbackCount: 0, billable: [] });
     // Each attempt asked the deployment's own model, with the request id, on a live signal.
     assert.deepEqual(
       a.calls.map((c) => [c.model, c.requestId]),
@@ -157,7 +157,7 @@ describe('call stage: whole answers', () => {
     assert.equal(b.calls.length, 1);
     assert.equal(result.outcome.deployment, B);
     assert.equal(result.outcome.servedModel, 'claude-3-5-haiku-20241022');
-    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 3, fallbackCount: 1 });
+    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 3, fallbackCount: 1, billable: [] });
     assert.deepEqual(clock.waits, [FIRST_BACKOFF_MS], 'no backoff before moving to the next deployment');
     const fallbacks = await samples(deps.metrics, 'llm_fallbacks_total');
     assert.deepEqual(
@@ -197,7 +197,7 @@ describe('call stage: whole answers', () => {
     assert.equal(a.calls.length, 1);
     assert.equal(b.calls.length, 0);
     assert.deepEqual(clock.waits, []);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0 });
+    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0, billable: [] });
   });
 
   test('every deployment failing: one error naming each of them', async () => {
@@ -219,7 +219,7 @@ describe('call stage: whole answers', () => {
       );
       return true;
     });
-    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 4, fallbackCount: 1 });
+    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 4, fallbackCount: 1, billable: [] });
   });
 
   test('a provider 429 with Retry-After: the retry waits that long (on the fake clock)', async () => {
@@ -301,7 +301,7 @@ describe('call stage: streams', () => {
     assert.equal(result.outcome.finishReason, 'stop');
     assert.deepEqual(result.outcome.usage, USAGE);
     assert.equal(result.outcome.deployment, A);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0 });
+    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0, billable: [] });
   });
 
   test('a stream failing before its first text is retried (nothing was sent yet)', async () => {
@@ -314,6 +314,11 @@ describe('call stage: streams', () => {
     const result = (await call(ctx)) as StreamResult;
     assert.deepEqual(result.head, good);
     assert.equal(ctx.upstream.attempts, 2);
+    assert.deepEqual(
+      ctx.upstream.billable.map((b) => [b.streamed, b.code]),
+      [['', 'provider_unavailable']],
+      'the failed attempt had been accepted: billable',
+    );
     assert.deepEqual(clock.waits, [FIRST_BACKOFF_MS]);
     result.end({ complete: true });
   });
@@ -344,7 +349,16 @@ describe('call stage: streams', () => {
     const ctx = routed(chatContext(clock, { stream: true }), [A, B]);
     const result = (await call(ctx)) as StreamResult;
     assert.equal(result.outcome.deployment, B);
-    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 3, fallbackCount: 1 });
+    // A accepted both attempts (2xx) and sent nothing: each may be billed for its prompt.
+    assert.deepEqual(ctx.upstream, {
+      deployment: B,
+      attempts: 3,
+      fallbackCount: 1,
+      billable: [
+        { deployment: A, streamed: '', code: 'provider_unavailable' },
+        { deployment: A, streamed: '', code: 'provider_unavailable' },
+      ],
+    });
     result.end({ complete: true });
   });
 });

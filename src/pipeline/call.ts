@@ -3,6 +3,13 @@
  * (fallback), retries each deployment on retriable errors, bounds every attempt and the whole request by
  * timeouts, and produces the one `Result`: a whole answer, or the upstream stream once its first substantive
  * chunk arrived — the point after which nothing is retried. It is the only writer of `ctx.upstream`.
+ *
+ * Per attempt it also decides two things the rest of the gateway relies on:
+ * - whether the provider may bill a failed attempt (it reached the provider: accepted, or sent and then
+ *   timed out or aborted) — such attempts go to `ctx.upstream.billable`, which settle charges at an
+ *   estimate (docs/decisions/0082-billing-every-attempt.md);
+ * - whether a failure is the deployment's fault and counts against its breaker, or the request's own (a
+ *   timeout of a request too large for its time is not retried either; docs/decisions/0083).
  */
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
@@ -16,13 +23,15 @@ import {
   streamResult,
 } from '../core/result.js';
 import type { Next } from '../core/stage.js';
-import { streamCutOff } from '../providers/sse.js';
-import type { CallOptions, ChatCompletionChunk, ChunkStream } from '../providers/types.js';
+import type { CallOptions, ChunkStream } from '../providers/types.js';
 import { backoffCeiling, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import { attributeTimeout, expectedOutputMs, isDeploymentFault } from '../routing/fault.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
+import { type AttemptProgress, noteBillable } from './billable.js';
+import { readHead } from './stream-head.js';
 
 export interface CallStageOptions {
   retry: RetryPolicy;
@@ -55,9 +64,10 @@ export function createCallStage(options: CallStageOptions): Next {
   async function attempt<T>(
     ctx: RequestContext,
     d: Deployment,
-    run: (call: CallOptions) => Promise<T>,
+    run: (call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void,
+    deadline: number,
   ): Promise<Attempt<T>> {
     const parent = ctx.abort.signal;
     if (parent.aborted) throw parent.reason;
@@ -78,15 +88,19 @@ export function createCallStage(options: CallStageOptions): Next {
     ctx.upstream.deployment = d;
     const started = clock.now();
     const probe = options.instrument?.start(ctx, d);
+    const progress: AttemptProgress = { accepted: false, streamed: '' };
     let pending: Promise<T> | undefined;
     try {
-      pending = run({
-        model: d.model,
-        signal: controller.signal,
-        requestId: ctx.requestId,
-        traceparent: probe?.traceparent,
-        native: ctx.request?.kind === 'chat' ? ctx.request.native : undefined,
-      });
+      pending = run(
+        {
+          model: d.model,
+          signal: controller.signal,
+          requestId: ctx.requestId,
+          traceparent: probe?.traceparent,
+          native: ctx.request?.kind === 'chat' ? ctx.request.native : undefined,
+        },
+        progress,
+      );
       const value = await Promise.race([pending, aborted]);
       probe?.end(null);
       if (!keepOpen) unlink();
@@ -103,7 +117,13 @@ export function createCallStage(options: CallStageOptions): Next {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
       controller.abort();
       pending?.then(discard, () => undefined);
-      const failure = reason instanceof GatewayError ? reason : err;
+      const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
+      const failure = attributeTimeout(
+        reason instanceof GatewayError ? reason : err,
+        expectedOutputMs(ctx.request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
+        allowedMs,
+      );
+      noteBillable(ctx, d, failure, progress, keepOpen);
       probe?.end(failure);
       throw failure;
     } finally {
@@ -119,7 +139,7 @@ export function createCallStage(options: CallStageOptions): Next {
    */
   async function overRoute<T>(
     ctx: RequestContext,
-    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void = () => undefined,
   ): Promise<Attempt<T>> {
@@ -146,7 +166,7 @@ export function createCallStage(options: CallStageOptions): Next {
       } catch (err) {
         lastError = err;
         if (breaker) {
-          if (isDeploymentFailure(err, ctx.abort.signal)) breaker.failure();
+          if (isDeploymentFault(err, ctx.abort.signal)) breaker.failure();
           else breaker.release();
         }
         tried.push({ id: d.id, outcome: errorCode(err) });
@@ -167,7 +187,7 @@ export function createCallStage(options: CallStageOptions): Next {
   async function withRetries<T>(
     ctx: RequestContext,
     d: Deployment,
-    run: (d: Deployment, call: CallOptions) => Promise<T>,
+    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
     keepOpen: boolean,
     discard: (value: T) => void,
     deadline: number,
@@ -176,7 +196,14 @@ export function createCallStage(options: CallStageOptions): Next {
     const result = await withRetry(
       async () => {
         const started = clock.now();
-        const value = await attempt(ctx, d, (call) => run(d, call), keepOpen, discard);
+        const value = await attempt(
+          ctx,
+          d,
+          (call, progress) => run(d, call, progress),
+          keepOpen,
+          discard,
+          deadline,
+        );
         attemptMs = clock.now() - started;
         return value;
       },
@@ -258,9 +285,10 @@ export function createCallStage(options: CallStageOptions): Next {
     try {
       const opened = await overRoute(
         ctx,
-        async (d, call) => {
+        async (d, call, progress) => {
           const rest = (await run(d, call))[Symbol.asyncIterator]();
-          return { head: await readHead(d.provider, rest), rest };
+          progress.accepted = true;
+          return { head: await readHead(d.provider, rest, progress), rest };
         },
         true,
         (late) => void late.rest.return?.(),
@@ -315,58 +343,6 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
   });
-}
-
-/** Chunks held back at most before the stream is committed to the client. */
-const MAX_HEAD_CHUNKS = 16;
-
-/**
- * Reads a stream's opening chunks up to the first one that carries something (text, a tool call, a finish
- * reason or usage). Providers open with an empty role chunk (`message_start` for Anthropic) and may still
- * fail right after it (Anthropic's `overloaded_error` event); holding the empty chunks back keeps such
- * failures retriable, because nothing has reached the client yet.
- */
-async function readHead(
-  provider: string,
-  rest: AsyncIterator<ChatCompletionChunk>,
-): Promise<ChatCompletionChunk[]> {
-  const head: ChatCompletionChunk[] = [];
-  while (head.length < MAX_HEAD_CHUNKS) {
-    const next = await rest.next();
-    if (next.done) {
-      if (head.length === 0) throw streamCutOff(provider);
-      break;
-    }
-    head.push(next.value);
-    if (isSubstantive(next.value)) break;
-  }
-  return head;
-}
-
-function isSubstantive(chunk: ChatCompletionChunk): boolean {
-  if (chunk.choices.length === 0) return chunk.usage !== undefined && chunk.usage !== null;
-  return chunk.choices.some((c) => {
-    const delta = c.delta as
-      | { content?: string | null; tool_calls?: unknown[]; refusal?: string | null }
-      | undefined;
-    return Boolean(
-      c.finish_reason ||
-        delta?.content ||
-        delta?.refusal ||
-        (delta?.tool_calls && delta.tool_calls.length > 0),
-    );
-  });
-}
-
-/**
- * Whether a failure says something about the deployment (timeouts, 5xx, connection errors, 429) and so
- * counts against its breaker. A client that went away or a request the provider rejected does not.
- */
-function isDeploymentFailure(err: unknown, request: AbortSignal): boolean {
-  if (err instanceof ClientClosedError) return false;
-  // Aborted by the client (not by the total deadline, which a slow deployment does earn).
-  if (request.aborted && !(request.reason instanceof TimeoutError)) return false;
-  return err instanceof GatewayError && err.isRetryable;
 }
 
 function errorCode(err: unknown): string {

@@ -142,6 +142,38 @@ export function networkError(provider: string, err: unknown, signal?: AbortSigna
   return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });
 }
 
+/** Error codes of a failure to open a connection: the request never left the gateway. */
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Whether a failed call never reached the provider: the connection could not be opened (refused, no
+ * such host, connect timeout, TLS certificate refused). Such an attempt cannot be billed. Looks through
+ * the error's `cause` (and an AggregateError's `errors`, from trying several addresses).
+ */
+export function isConnectFailure(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const { code, errors, cause } = current as { code?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof code === 'string' && CONNECT_FAILURES.has(code)) return true;
+    if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => isConnectFailure(e))) return true;
+    current = cause;
+  }
+  return false;
+}
+
 /**
  * Maps an upstream non-2xx answer to the taxonomy (DESIGN §3 status table). `now`: wall time (epoch ms) the
  * answer arrived, for a Retry-After given as an HTTP date.

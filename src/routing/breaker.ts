@@ -7,7 +7,8 @@
  *
  * One "request" to the breaker is one pass over the deployment (its own retries included). Only outcomes
  * that say something about the deployment are reported as failures (timeouts, 5xx, connection errors, 429);
- * the caller reports anything else as `release()`, which changes no statistics.
+ * the caller reports anything else as `release()`, which changes no statistics — a 4xx, a client that went
+ * away, a timeout of a request too large for its time (see routing/fault.ts).
  *
  * Why not cockatiel: see docs/decisions/0040-circuit-breaker-per-instance.md.
  */
@@ -30,6 +31,12 @@ export interface BreakerSettings {
   cooldownMs: number;
   /** Requests let through at once while HALF_OPEN. */
   halfOpenProbes: number;
+  /**
+   * Expected time per output token of a healthy deployment, ms (0 or absent = every timeout counts). A
+   * whole-answer request whose output limit × this passes its timeout timed out by its own size: not a
+   * failure of the deployment (routing/fault.ts). Not used by the breaker itself.
+   */
+  expectedMsPerOutputToken?: number;
 }
 
 export interface BreakerSnapshot {

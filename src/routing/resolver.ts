@@ -210,5 +210,8 @@ export function breakerOverrides(b: NonNullable<DeploymentConfig['breaker']>): P
   if (b.consecutive_failures !== undefined) out.consecutiveFailures = b.consecutive_failures;
   if (b.cooldown_ms !== undefined) out.cooldownMs = b.cooldown_ms;
   if (b.half_open_probes !== undefined) out.halfOpenProbes = b.half_open_probes;
+  if (b.expected_ms_per_output_token !== undefined) {
+    out.expectedMsPerOutputToken = b.expected_ms_per_output_token;
+  }
   return out;
 }

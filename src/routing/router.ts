@@ -62,6 +62,7 @@ export class Router {
       consecutiveFailures: b.consecutive_failures,
       cooldownMs: b.cooldown_ms,
       halfOpenProbes: b.half_open_probes,
+      expectedMsPerOutputToken: b.expected_ms_per_output_token,
     };
     this.latency = new LatencyTracker(options.routing.latency.ewma_alpha);
   }

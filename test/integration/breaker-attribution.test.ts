@@ -1,0 +1,75 @@
+/**
+ * Circuit breakers count only failures that are the deployment's fault (DESIGN §5, §7 Isolation;
+ * docs/decisions/0083), against a real gateway and the mock upstream: one tenant's whole-answer requests
+ * that time out because their max_tokens cannot fit the timeout do not open the deployment's breaker for
+ * everyone (and are not retried), while real 5xx and ordinary timeouts still open it.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { postJson, useGateway, userMessage } from '../helpers/gateway.js';
+import { metricValue } from '../helpers/routing.js';
+
+/** The attempt timeout (ms). At the default 20 ms a token, max_tokens above 20 cannot fit it. */
+const TIMEOUT_MS = 400;
+const YAML = `
+upstream: { timeout_ms: ${TIMEOUT_MS} }
+retry: { max_attempts: 2 }
+routing:
+  breaker: { consecutive_failures: 3, min_requests: 100, cooldown_ms: 600000 }
+routes:
+  shared:
+    deployments:
+      - { provider: openai, model: gpt-4o-mini, name: shared-a }
+`;
+
+describe('breaker fault attribution', () => {
+  const t = useGateway({ yaml: YAML });
+  const state = () => metricValue(t.gw.url, 'llm_circuit_state{deployment="shared-a"}');
+  const ask = (body: Record<string, unknown>, user: string) =>
+    postJson(
+      t.chatUrl,
+      { model: 'shared', messages: userMessage('Write it all'), ...body },
+      { 'x-user-id': user },
+    );
+
+  test('oversized requests that time out: 504 naming the fix, no retry, breaker stays closed for everyone', async () => {
+    for (let i = 0; i < 5; i++) t.mock.enqueue({ kind: 'hang' });
+    for (let i = 0; i < 5; i++) {
+      const res = await ask({ max_tokens: 100_000 }, 'tenant-big');
+      assert.equal(res.status, 504);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      assert.equal(error.code, 'upstream_timeout');
+      assert.match(error.message, /Lower max_tokens, stream the answer .* or raise LLM_TIMEOUT/);
+    }
+    assert.equal(t.mock.requests.length, 5, 'one attempt each: a retry would only time out again');
+    assert.equal(await state(), 0, 'closed');
+    // Another tenant is served by the same deployment.
+    const other = await ask({ max_tokens: 10 }, 'tenant-small');
+    assert.equal(other.status, 200);
+    assert.equal(t.mock.requests.length, 6);
+  });
+
+  test('real 5xx open the breaker; then the deployment is skipped without being called', async () => {
+    for (let i = 0; i < 6; i++) t.mock.enqueue({ kind: 'status', status: 500 });
+    for (let i = 0; i < 3; i++) assert.equal((await ask({}, 'tenant-small')).status, 502);
+    assert.equal(t.mock.requests.length, 6, 'each 500 was retried once');
+    assert.equal(await state(), 2, 'open');
+    const skipped = await ask({}, 'tenant-small');
+    assert.equal(skipped.status, 503);
+    assert.equal(t.mock.requests.length, 6, 'an open breaker sends nothing');
+  });
+});
+
+describe('breaker fault attribution: timeouts of ordinary requests still count', () => {
+  const t = useGateway({ yaml: YAML });
+
+  test('a deployment that hangs on small requests opens its breaker', async () => {
+    for (let i = 0; i < 6; i++) t.mock.enqueue({ kind: 'hang' });
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(t.chatUrl, { model: 'shared', max_tokens: 5, messages: userMessage() });
+      assert.equal(res.status, 504);
+    }
+    assert.equal(t.mock.requests.length, 6, 'an ordinary timeout is retried');
+    assert.equal(await metricValue(t.gw.url, 'llm_circuit_state{deployment="shared-a"}'), 2);
+  });
+});
