@@ -8,8 +8,8 @@
  *   LTRIM, newest first) and a sequence number, so an instance fetches only what it has not seen yet.
  *   Both keys share a hash tag: each Lua script touches one slot (Cluster-ready).
  *
- * Every call has a bounded wait (`withDeadline`); a failure is a miss, counted and logged by the shared
- * Redis store. A value that does not decode is a miss too: counted, logged and deleted.
+ * Every call goes through the Redis breaker with a bounded wait (`run`); a failure or a skipped call is a
+ * miss, counted and logged by the shared Redis store. A value that does not decode is a miss too: counted, logged and deleted.
  */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -112,14 +112,14 @@ export class RedisCacheStore implements CacheStore {
       { event: 'cache.corrupt_entry', key: key.slice(-16), reason },
       'corrupt cache entry dropped',
     );
-    void this.#redis.withDeadline(this.#redis.client.unlink(key)).catch(() => undefined);
+    void this.#redis.run((client) => client.unlink(key)).catch(() => undefined);
   }
 
   async get(key: string): Promise<CacheEntry | null> {
     const redisKey = this.#entryKey(key);
     let raw: Buffer | null;
     try {
-      raw = await this.#redis.withDeadline(this.#redis.client.getBuffer(redisKey));
+      raw = await this.#redis.run((client) => client.getBuffer(redisKey));
     } catch (err) {
       this.#redis.failed('cache.get', err);
       return null;
@@ -140,9 +140,7 @@ export class RedisCacheStore implements CacheStore {
     try {
       const json = Buffer.from(JSON.stringify(entry));
       const value = json.byteLength > this.#options.compressAboveBytes ? await gzipAsync(json) : json;
-      await this.#redis.withDeadline(
-        this.#redis.client.set(this.#entryKey(key), value, 'PX', ttlSeconds * 1000),
-      );
+      await this.#redis.run((client) => client.set(this.#entryKey(key), value, 'PX', ttlSeconds * 1000));
     } catch (err) {
       this.#redis.failed('cache.set', err);
     }
@@ -150,7 +148,7 @@ export class RedisCacheStore implements CacheStore {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.#redis.withDeadline(this.#redis.client.unlink(this.#entryKey(key)));
+      await this.#redis.run((client) => client.unlink(this.#entryKey(key)));
     } catch (err) {
       this.#redis.failed('cache.delete', err);
     }
@@ -171,7 +169,7 @@ export class RedisCacheStore implements CacheStore {
       e: record.expiresAt,
     });
     try {
-      await this.#redis.withDeadline(
+      await this.#redis.run(() =>
         this.#scripts.llmgwCacheSemAppend(seq, list, item, maxEntries, ttlSeconds * 1000),
       );
     } catch (err) {
@@ -188,9 +186,7 @@ export class RedisCacheStore implements CacheStore {
     const [seq, list] = this.#partitionKeys(partition, model);
     let reply: Array<number | string>;
     try {
-      reply = await this.#redis.withDeadline(
-        this.#scripts.llmgwCacheSemRead(seq, list, knownSeq, maxEntries),
-      );
+      reply = await this.#redis.run(() => this.#scripts.llmgwCacheSemRead(seq, list, knownSeq, maxEntries));
     } catch (err) {
       this.#redis.failed('cache.semantic_read', err);
       return null;

@@ -77,8 +77,9 @@ export class RedisRateLimiter implements RateLimiter {
     const args: Array<string | number> = specs.map((s) => this.key(principal, s.name));
     args.push(mode);
     for (const s of specs) args.push(s.ratePerMs, s.capacity, s.cost);
-    const client = this.#store.client as unknown as ScriptClient;
-    const out = await this.#store.withDeadline(client.gwTokenBucket(specs.length, ...args));
+    const out = await this.#store.run((client) =>
+      (client as unknown as ScriptClient).gwTokenBucket(specs.length, ...args),
+    );
     return {
       allowed: out[0] === 1,
       buckets: specs.map((_, i) => ({

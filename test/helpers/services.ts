@@ -117,6 +117,10 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: it keeps nothing on disk). */
   start(): Promise<void>;
+  /** Hangs the server (SIGSTOP): connections stay open, nothing is answered — like a stalled host. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -155,12 +159,20 @@ export async function startRedisServer(): Promise<PrivateRedis> {
     });
   }
   await start();
+  const signal = (name: NodeJS.Signals) => {
+    const c = child as ChildProcess | null;
+    if (c && c.exitCode === null) c.kill(name);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
     start,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async close() {
+      // A paused server ignores nothing but SIGKILL, which stop sends; resume anyway for a clean exit.
+      signal('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
