@@ -6,8 +6,8 @@
  *
  * Redis backend: one Lua script per operation; all counters of a request share the hash tag of its user
  * (`budget:{<user>}:…`, a key's counters included — a key belongs to one user), so each script touches a
- * single slot (Cluster-ready). Counters expire a day after their period ends (so their TTL is always at
- * least a day: under `maxmemory-policy volatile-ttl` cache entries, which live at most a day, go first).
+ * single slot (Cluster-ready). Counters expire a day after their period ends, never in under 25 h (under
+ * `maxmemory-policy volatile-ttl` cache entries, which live at most a day, go first).
  * Every call goes through the Redis breaker (`RedisStore.run`); while Redis is unavailable the
  * `FallbackBudgetStore` (budget-fallback.ts) decides per instance.
  * Memory backend: the same semantics in one process (no Redis configured).
@@ -143,10 +143,15 @@ export class RedisBudgetStore implements BudgetStore {
   }
 }
 
-/** A counter lives until a day after its period ends. */
+/**
+ * A counter lives until a day after its period ends, and at least 25 h: always longer than a cache entry
+ * (24 h at most by default), so `volatile-ttl` evicts the cache first (decision 0086).
+ */
 function ttlMs(c: BudgetCounter, now: number): number {
-  return Math.max(1, c.periodEndsAt + DAY_MS - now);
+  return Math.max(MIN_TTL_MS, c.periodEndsAt + DAY_MS - now);
 }
+
+const MIN_TTL_MS = 25 * 3_600_000;
 
 /** Budget counters in process memory (single instance). Bounded: expired counters are dropped. */
 export class MemoryBudgetStore implements BudgetStore {

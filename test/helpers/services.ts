@@ -124,15 +124,30 @@ export interface PrivateRedis {
   close(): Promise<void>;
 }
 
-/** A private redis-server for outage tests (the machine's `redis-server` binary). */
-export async function startRedisServer(): Promise<PrivateRedis> {
+/**
+ * A private redis-server for outage tests (the machine's `redis-server` binary); `args` are extra server
+ * options (e.g. `['--maxmemory', '4mb', '--maxmemory-policy', 'volatile-ttl']`).
+ */
+export async function startRedisServer(args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
   let child: ChildProcess | null = null;
   async function start(): Promise<void> {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...args,
+      ],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 5000;
