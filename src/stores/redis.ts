@@ -231,8 +231,9 @@ export function createRedisStore(
     withDeadline,
     failed,
     async ping(timeoutMs = 500) {
-      // An open breaker answers for Redis: /health must not wait on a hung server either.
-      if (breaker.state !== 'closed') {
+      // An open breaker answers for Redis: /health must not wait on a hung server either. Asking it may
+      // start the background probe, so health checks also notice a Redis that came back.
+      if (!breaker.allow()) {
         return { status: 'down', breaker: breaker.state, error: new RedisUnavailableError().message };
       }
       const started = clock.now();
