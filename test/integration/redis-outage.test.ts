@@ -150,7 +150,9 @@ describe('Redis down: per-instance limits and budgets', { skip }, () => {
       status: string;
       dependencies: { redis: { status: string; breaker: string } };
     };
-    assert.equal(health.dependencies.redis.breaker, 'open');
+    // Skipped: open, or half-open while its background probe is out (a /health call may start one).
+    assert.match(health.dependencies.redis.breaker, /^(open|half_open)$/);
+    assert.equal(health.dependencies.redis.status, 'down');
     assert.equal(health.status, 'degraded');
     assert.equal(
       gw.logs.filter((l) => l.includes('"event":"redis.breaker_open"')).length,
