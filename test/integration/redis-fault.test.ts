@@ -123,8 +123,18 @@ describe('Redis hung, then killed, under load', { skip }, () => {
         CACHE_ENABLED: 'true',
       });
       const url = gw.url;
-      // Warm-up (connections, JIT, Lua scripts loaded), not measured.
-      await openLoop(url, 500, []);
+      // Warm-up (connections, JIT, Lua scripts, what the process loads in its first seconds), not measured:
+      // until half a second of load is served within the healthy bound, for at most 10 s.
+      for (let i = 0; i < 20; i++) {
+        const warm = await openLoop(url, 500, []);
+        if (
+          percentile(
+            warm.map((w) => w.latencyMs),
+            0.99,
+          ) <= HEALTHY_MACHINE_P99_MS
+        )
+          break;
+      }
       const samples = await openLoop(url, HEALTHY_MS + HUNG_MS + KILLED_MS, [
         [HEALTHY_MS, () => redis.pause()],
         [HEALTHY_MS + HUNG_MS, () => void redis.stop()],
