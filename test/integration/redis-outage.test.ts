@@ -6,6 +6,8 @@
  * - Redis down → budgets are checked against the last known spend plus the instance's share of what was
  *   left, still answering 429 `budget_exceeded`; once Redis is back the spend made meanwhile is added to it.
  * - The breaker's state shows in /health and in `llm_redis_breaker_state`.
+ * - A hung Redis (SIGSTOP): after consecutive timeouts nothing is sent at all; the background probe brings
+ *   it back once the server answers again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -13,6 +15,9 @@ import { Redis } from 'ioredis';
 import { reservationMicros, reservedPromptTokens } from '../../src/accounting/budgets.js';
 import { PriceTable } from '../../src/accounting/pricing.js';
 import type { ChatRequest } from '../../src/providers/types.js';
+import { createRedisStore, RedisTimeoutError, RedisUnavailableError } from '../../src/stores/redis.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { createMetrics } from '../../src/telemetry/metrics.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { type PrivateRedis, requireServices, startRedisServer, uniquePrefix } from '../helpers/services.js';
@@ -177,5 +182,50 @@ describe('Redis down: per-instance limits and budgets', { skip }, () => {
     assert.ok(gw.logs.some((l) => l.includes('"event":"budget.outage_synced"')));
     assert.ok(gw.logs.some((l) => l.includes('"event":"redis.breaker_closed"')));
     assert.match(await metrics(), /llm_redis_breaker_state 0/);
+  });
+});
+
+describe('Redis hung (SIGSTOP): the breaker', { skip }, () => {
+  test('after 3 timeouts no command is sent; a probe finds Redis again once it answers', {
+    timeout: 30_000,
+  }, async () => {
+    const server = await startRedisServer();
+    const metrics = createMetrics({ processMetrics: false });
+    const store = createRedisStore(
+      { url: server.url, commandTimeoutMs: 50, keyPrefix: 't:', breakerFailures: 3, breakerCooldownMs: 200 },
+      { logger: createLogger({ level: 'silent' }), metrics },
+    );
+    try {
+      assert.equal(await store.waitReady(5_000), true);
+      assert.equal(await store.run((c) => c.set('k', 'v')), 'OK');
+      server.pause();
+      for (let i = 0; i < 3; i++) {
+        await assert.rejects(
+          store.run((c) => c.get('k')),
+          RedisTimeoutError,
+        );
+      }
+      assert.equal(store.breakerState(), 'open');
+      let sent = false;
+      await assert.rejects(
+        store.run((c) => {
+          sent = true;
+          return c.get('k');
+        }),
+        RedisUnavailableError,
+      );
+      assert.equal(sent, false, 'the command is not even handed to the client');
+      assert.equal((await metrics.redisBreakerState.get()).values[0]?.value, 2);
+      assert.equal((await store.ping()).status, 'down', '/health does not wait on the hung server');
+
+      server.resume();
+      await until('the breaker to close', () => store.available());
+      assert.equal(await store.run((c) => c.get('k')), 'v');
+      const transitions = (await metrics.redisBreakerTransitions.get()).values;
+      assert.ok(transitions.some((v) => v.labels.to === 'closed' && v.value === 1));
+    } finally {
+      await store.close();
+      await server.close();
+    }
   });
 });
