@@ -4,18 +4,26 @@
  * and the cache, in front of a fast mock upstream → no request fails, and p99 latency stays within 250 ms.
  *
  * Without the breaker every request paid the full command deadline for each Redis call it made (rate limit,
- * budget, cache lookup: ~150 ms at the 50 ms default) for as long as Redis hung; with it, a few requests pay
- * one deadline, then Redis is skipped (nothing sent) and the per-instance fallbacks decide.
+ * budget, cache lookup: ~150 ms at the 50 ms default) for as long as Redis hung, and the pile of unanswered
+ * commands (and their flush when Redis died) slowed the whole process: p99 0.6–1 s, max 1.5 s here. With
+ * it, a few requests pay one deadline, then Redis is skipped (nothing sent) and the per-instance fallbacks
+ * decide.
  *
  * Open loop: requests are sent on schedule whether or not earlier ones answered (a closed loop would slow
- * down with the gateway and hide the latency). The machine is shared with other test runs, so a healthy
- * phase before the fault measures what the machine alone costs. A failed request always fails the test.
- * The latency bound is judged on runs whose healthy phase shows a machine able to serve the load (p99 ≤
- * 100 ms); a run spoilt by a load spike is repeated (up to 3 runs). If no run had a machine able to serve
- * 100 req/s, the latency bound cannot be judged here and the test says so (skip with the numbers) rather
- * than pass or fail on noise.
+ * down with the gateway and hide the latency). A failed request always fails the test.
+ *
+ * The machine is shared with other test runs (2 cores), and a CPU spike delays requests for reasons that
+ * have nothing to do with Redis. A run passes when its p99 is within 250 ms and its median while Redis hangs
+ * is below two command deadlines (the typical request does not wait on Redis). A run that misses is
+ * repeated (up to 3 runs). The test fails if a run missed on a quiet machine — the event-loop delay of this
+ * process (the load generator, apart from the gateway, on the same cores) stayed under 50 ms at p99 and the
+ * gateway served the healthy phase before the fault with p99 ≤ 100 ms — and skips, with the numbers, only
+ * if every miss happened on a machine too busy to tell (the open-loop backlog of a CPU-starved gateway
+ * grows through the run whatever Redis does). A control request to the gateway itself would not do:
+ * without the breaker the whole gateway process slows down.
  */
 import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
@@ -30,7 +38,10 @@ const HEALTHY_MS = 2_000;
 const HUNG_MS = 3_000;
 const KILLED_MS = 1_500;
 const BOUND_MS = 250;
-const HEALTHY_MACHINE_P99_MS = 100;
+/** Two command deadlines (2 × 50 ms): a request waiting on a hung Redis pays at least that. */
+const HUNG_P50_MS = 100;
+/** Event-loop delay p99 of this process under which the machine counts as quiet. */
+const QUIET_MACHINE_P99_MS = 50;
 
 interface Sample {
   /** ms since the start of the run when the request was sent. */
@@ -39,10 +50,22 @@ interface Sample {
   status: number;
 }
 
+interface Report {
+  machine_delay_p99: number;
+  healthy_p99: number;
+  hung_p50: number;
+  fault_p99: number;
+  p99: number;
+  max: number;
+}
+
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? 0;
 }
+
+/** The bound on request latency, and no Redis wait on the typical request while Redis hangs. */
+const passes = (r: Report) => r.p99 <= BOUND_MS && r.hung_p50 < HUNG_P50_MS;
 
 describe('Redis hung, then killed, under load', { skip }, () => {
   let mock: MockUpstream;
@@ -59,6 +82,8 @@ describe('Redis hung, then killed, under load', { skip }, () => {
 
   function send(url: string, n: number, started: number, samples: Sample[]): Promise<void> {
     const at = performance.now();
+    const done = (status: number) =>
+      void samples.push({ at: at - started, latencyMs: performance.now() - at, status });
     return request(`${url}/v1/chat/completions`, {
       method: 'POST',
       dispatcher: agent,
@@ -73,9 +98,9 @@ describe('Redis hung, then killed, under load', { skip }, () => {
     }).then(
       async (res) => {
         await res.body.text();
-        samples.push({ at: at - started, latencyMs: performance.now() - at, status: res.statusCode });
+        done(res.statusCode);
       },
-      () => void samples.push({ at: at - started, latencyMs: performance.now() - at, status: 0 }),
+      () => done(0),
     );
   }
 
@@ -107,8 +132,8 @@ describe('Redis hung, then killed, under load', { skip }, () => {
     return samples;
   }
 
-  /** One run with a fresh private Redis and gateway process; returns the latency report. */
-  async function run() {
+  /** One run with a fresh private Redis and gateway process. */
+  async function run(): Promise<Report> {
     const redis = await startRedisServer();
     let gw: GatewayProcess | undefined;
     try {
@@ -124,21 +149,25 @@ describe('Redis hung, then killed, under load', { skip }, () => {
       });
       const url = gw.url;
       // Warm-up (connections, JIT, Lua scripts, what the process loads in its first seconds), not measured:
-      // until half a second of load is served within the healthy bound, for at most 10 s.
+      // until half a second of load is served with p99 ≤ 100 ms, for at most 10 s.
       for (let i = 0; i < 20; i++) {
         const warm = await openLoop(url, 500, []);
         if (
           percentile(
             warm.map((w) => w.latencyMs),
             0.99,
-          ) <= HEALTHY_MACHINE_P99_MS
+          ) <= 100
         )
           break;
       }
+
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      loop.enable();
       const samples = await openLoop(url, HEALTHY_MS + HUNG_MS + KILLED_MS, [
         [HEALTHY_MS, () => redis.pause()],
         [HEALTHY_MS + HUNG_MS, () => void redis.stop()],
       ]);
+      loop.disable();
 
       const failed = samples.filter((s) => s.status !== 200);
       assert.equal(samples.length, (RATE * (HEALTHY_MS + HUNG_MS + KILLED_MS)) / 1000);
@@ -150,14 +179,16 @@ describe('Redis hung, then killed, under load', { skip }, () => {
       assert.match(metrics, /llm_redis_fallback_total\{feature="ratelimit",result="allowed"\} [1-9]/);
       assert.match(metrics, /llm_redis_fallback_total\{feature="budgets",result="allowed"\} [1-9]/);
 
-      const healthy = samples.filter((s) => s.at < HEALTHY_MS).map((s) => s.latencyMs);
-      const fault = samples.filter((s) => s.at >= HEALTHY_MS).map((s) => s.latencyMs);
+      const latencies = (from: number, to: number) =>
+        samples.filter((s) => s.at >= from && s.at < to).map((s) => s.latencyMs);
       const all = samples.map((s) => s.latencyMs);
       const round = (n: number) => Math.round(n * 10) / 10;
       return {
-        healthy_p99: round(percentile(healthy, 0.99)),
-        fault_p50: round(percentile(fault, 0.5)),
-        fault_p99: round(percentile(fault, 0.99)),
+        machine_delay_p99: round(loop.percentile(99) / 1e6),
+        healthy_p99: round(percentile(latencies(0, HEALTHY_MS), 0.99)),
+        // While hung, after its first 200 ms: the typical request must not wait on Redis at all.
+        hung_p50: round(percentile(latencies(HEALTHY_MS + 200, HEALTHY_MS + HUNG_MS), 0.5)),
+        fault_p99: round(percentile(latencies(HEALTHY_MS, Number.POSITIVE_INFINITY), 0.99)),
         p99: round(percentile(all, 0.99)),
         max: round(Math.max(...all)),
       };
@@ -170,20 +201,22 @@ describe('Redis hung, then killed, under load', { skip }, () => {
   test(`${RATE} req/s: Redis SIGSTOPped 3 s then SIGKILLed → 0 failed requests, p99 ≤ ${BOUND_MS} ms`, {
     timeout: 180_000,
   }, async (t) => {
-    const runs: Array<Awaited<ReturnType<typeof run>>> = [];
+    const runs: Report[] = [];
     for (let i = 0; i < 3; i++) {
       const report = await run();
       runs.push(report);
       t.diagnostic(`run ${i + 1}: ${JSON.stringify(report)}`);
-      if (report.healthy_p99 <= HEALTHY_MACHINE_P99_MS && report.p99 <= BOUND_MS) return;
+      if (passes(report)) return;
     }
-    const judged = runs.filter((r) => r.healthy_p99 <= HEALTHY_MACHINE_P99_MS);
-    if (judged.length === 0) {
+    const quiet = runs.filter((r) => r.machine_delay_p99 <= QUIET_MACHINE_P99_MS && r.healthy_p99 <= 100);
+    if (quiet.length === 0) {
       t.skip(
-        `machine too loaded to serve ${RATE} req/s healthy (p99 > ${HEALTHY_MACHINE_P99_MS} ms in every run); no request failed`,
+        `machine too busy to judge in every run (event-loop delay p99 > ${QUIET_MACHINE_P99_MS} ms or healthy p99 > 100 ms); no request failed`,
       );
       return;
     }
-    assert.fail(`p99 above ${BOUND_MS} ms in every judged run: ${JSON.stringify(judged)}`);
+    assert.fail(
+      `missed p99 ≤ ${BOUND_MS} ms or median while hung < ${HUNG_P50_MS} ms: ${JSON.stringify(quiet)}`,
+    );
   });
 });
