@@ -366,6 +366,8 @@ async function connectRedis(
       url: config.redis.url,
       commandTimeoutMs: config.redis.command_timeout_ms,
       keyPrefix: config.redis.key_prefix,
+      breakerFailures: config.redis.breaker_failures,
+      breakerCooldownMs: config.redis.breaker_cooldown_ms,
     },
     { logger, metrics, clock },
   );

@@ -47,8 +47,8 @@ export class DailyCostAlert {
     const key = `${this.#o.keyPrefix}cost:{daily}:${day}`;
     if (redis && micros > 0) {
       try {
-        const shared = await redis.withDeadline(
-          redis.client.multi().incrby(key, micros).expire(key, TWO_DAYS_S).exec(),
+        const shared = await redis.run(
+          (client) => client.multi().incrby(key, micros).expire(key, TWO_DAYS_S).exec(),
           1_000,
         );
         total = Number(shared?.[0]?.[1] ?? total);
@@ -62,8 +62,8 @@ export class DailyCostAlert {
     this.#alertedDay = day;
     if (redis) {
       try {
-        const first = await redis.withDeadline(
-          redis.client.set(`${key}:alerted`, '1', 'EX', TWO_DAYS_S, 'NX'),
+        const first = await redis.run(
+          (client) => client.set(`${key}:alerted`, '1', 'EX', TWO_DAYS_S, 'NX'),
           1_000,
         );
         if (first === null) return; // another instance alerted today

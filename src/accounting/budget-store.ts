@@ -6,10 +6,13 @@
  *
  * Redis backend: one Lua script per operation; all counters of a request share the hash tag of its user
  * (`budget:{<user>}:…`, a key's counters included — a key belongs to one user), so each script touches a
- * single slot (Cluster-ready). Counters expire a day after their period ends.
+ * single slot (Cluster-ready). Counters expire a day after their period ends, never in under 25 h (under
+ * `maxmemory-policy volatile-ttl` cache entries, which live at most a day, go first).
+ * Every call goes through the Redis breaker (`RedisStore.run`); while Redis is unavailable the
+ * `FallbackBudgetStore` (budget-fallback.ts) decides per instance.
  * Memory backend: the same semantics in one process (no Redis configured).
  */
-import type { Redis } from 'ioredis';
+import type { RedisStore } from '../stores/redis.js';
 
 export interface BudgetCounter {
   /** Full key (prefix included). */
@@ -35,18 +38,25 @@ export interface BudgetStore {
 
 const DAY_MS = 86_400_000;
 
+/** Returns {refused index or 0, value of each counter after the call}. */
 const RESERVE_LUA = `
 local amount = tonumber(ARGV[1])
 local n = #KEYS
+local values = {}
+local refused = 0
 for i = 1, n do
-  local current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if current + amount > tonumber(ARGV[1 + i]) then return i end
+  values[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if refused == 0 and values[i] + amount > tonumber(ARGV[1 + i]) then refused = i end
 end
-for i = 1, n do
-  redis.call('INCRBY', KEYS[i], amount)
-  redis.call('PEXPIRE', KEYS[i], ARGV[1 + n + i])
+if refused == 0 then
+  for i = 1, n do
+    values[i] = redis.call('INCRBY', KEYS[i], amount)
+    redis.call('PEXPIRE', KEYS[i], ARGV[1 + n + i])
+  end
 end
-return 0
+local out = { refused }
+for i = 1, n do out[#out + 1] = values[i] end
+return out
 `;
 
 const ADJUST_LUA = `
@@ -60,41 +70,89 @@ end
 return 0
 `;
 
+/**
+ * Adds spend made while Redis was unavailable (KEYS[1]; ARGV: delta, TTL ms). Unlike ADJUST it creates the
+ * counter (a restarted Redis is empty: the outage spend must not be lost) and never goes below zero.
+ */
+const ADD_LUA = `
+local value = redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
+if value < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL'); value = 0 end
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return value
+`;
+
 type BudgetCommands = {
-  llmgwBudgetReserve(...args: Array<string | number>): Promise<number>;
+  llmgwBudgetReserve(...args: Array<string | number>): Promise<number[]>;
   llmgwBudgetAdjust(...args: Array<string | number>): Promise<number>;
+  llmgwBudgetAdd(key: string, delta: number, ttlMs: number): Promise<number>;
 };
 
-/** Budget counters in Redis (shared by every instance). */
+/** Budget counters in Redis (shared by every instance). Calls reject when Redis fails or is skipped. */
 export class RedisBudgetStore implements BudgetStore {
-  readonly #client: Redis & BudgetCommands;
+  readonly #redis: Pick<RedisStore, 'client' | 'run'>;
+  readonly #observe: (key: string, value: number) => void;
 
-  constructor(client: Redis) {
+  /** `observe` is told every counter value Redis answers with (the fallback's "last known spend"). */
+  constructor(
+    redis: Pick<RedisStore, 'client' | 'run'>,
+    observe: (key: string, value: number) => void = () => {},
+  ) {
+    const client = redis.client;
     if (!('llmgwBudgetReserve' in client)) {
       client.defineCommand('llmgwBudgetReserve', { lua: RESERVE_LUA });
       client.defineCommand('llmgwBudgetAdjust', { lua: ADJUST_LUA });
+      client.defineCommand('llmgwBudgetAdd', { numberOfKeys: 1, lua: ADD_LUA });
     }
-    this.#client = client as Redis & BudgetCommands;
+    this.#redis = redis;
+    this.#observe = observe;
+  }
+
+  #commands(client: unknown): BudgetCommands {
+    return client as BudgetCommands;
   }
 
   async reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<number> {
     const args: Array<string | number> = [counters.length, ...counters.map((c) => c.key), amountMicros];
     for (const c of counters) args.push(c.limitMicros);
-    // Whole milliseconds: PEXPIRE refuses a fraction (a clock with sub-millisecond wall time).
-    for (const c of counters) args.push(Math.max(1, Math.ceil(c.periodEndsAt + DAY_MS - now)));
-    return Number(await this.#client.llmgwBudgetReserve(...args));
+    for (const c of counters) args.push(ttlMs(c, now));
+    const out = await this.#redis.run((client) => this.#commands(client).llmgwBudgetReserve(...args));
+    for (const [i, c] of counters.entries()) this.#observe(c.key, Number(out[i + 1] ?? 0));
+    return Number(out[0]);
   }
 
   async adjust(counters: readonly BudgetCounter[], deltaMicros: number): Promise<void> {
     if (deltaMicros === 0) return;
-    await this.#client.llmgwBudgetAdjust(counters.length, ...counters.map((c) => c.key), deltaMicros);
+    const keys = counters.map((c) => c.key);
+    await this.#redis.run((client) =>
+      this.#commands(client).llmgwBudgetAdjust(counters.length, ...keys, deltaMicros),
+    );
+  }
+
+  /** Adds `deltaMicros` to one counter, creating it if Redis lost it (outage spend synced back). */
+  async add(counter: BudgetCounter, deltaMicros: number, now: number): Promise<number> {
+    const value = await this.#redis.run((client) =>
+      this.#commands(client).llmgwBudgetAdd(counter.key, deltaMicros, ttlMs(counter, now)),
+    );
+    this.#observe(counter.key, Number(value));
+    return Number(value);
   }
 
   /** Redis expires counters itself: no `now` needed. */
   async read(key: string): Promise<number> {
-    return Number((await this.#client.get(key)) ?? 0);
+    return Number((await this.#redis.run((client) => client.get(key))) ?? 0);
   }
 }
+
+/**
+ * A counter lives until a day after its period ends, and at least 25 h: always longer than a cache entry
+ * (24 h at most by default), so `volatile-ttl` evicts the cache first (decision 0086).
+ */
+/** Whole milliseconds: PEXPIRE refuses a fraction (a clock with sub-millisecond wall time). */
+function ttlMs(c: BudgetCounter, now: number): number {
+  return Math.max(MIN_TTL_MS, Math.ceil(c.periodEndsAt + DAY_MS - now));
+}
+
+const MIN_TTL_MS = 25 * 3_600_000;
 
 /** Budget counters in process memory (single instance). Bounded: expired counters are dropped. */
 export class MemoryBudgetStore implements BudgetStore {

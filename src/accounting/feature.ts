@@ -23,7 +23,8 @@ import { blockedByGuardrail, findingsJson } from '../guardrails/findings.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
-import { MemoryBudgetStore, RedisBudgetStore } from './budget-store.js';
+import { FallbackBudgetStore } from './budget-fallback.js';
+import { MemoryBudgetStore } from './budget-store.js';
 import { type BudgetSettings, createBudgetStages } from './budgets.js';
 import { Accountant, formatUsd } from './cost.js';
 import { type ModelPrice, PriceTable } from './pricing.js';
@@ -45,7 +46,8 @@ export interface AccountingConfigSlice {
     alert_webhook_url: string | null;
     alert_webhook_timeout_ms: number;
   };
-  budgets: BudgetSettings;
+  /** `outage_share`: see budget-fallback.ts (default 0.1). */
+  budgets: BudgetSettings & { outage_share?: number };
   pricing: { models: ConstructorParameters<typeof PriceTable>[0] };
   /** Where PGlite keeps its data (the spool goes next to it). */
   databaseDataDir: string;
@@ -86,11 +88,20 @@ export function createAccountingFeatures(
   );
   const budgetStages = createBudgetStages({
     settings: slice.budgets,
-    store: redis ? new RedisBudgetStore(redis.client) : new MemoryBudgetStore(),
+    // With Redis, the store bounds its own calls and decides per instance while Redis is unavailable.
+    store: redis
+      ? new FallbackBudgetStore({
+          redis,
+          outageShare: slice.budgets.outage_share ?? 0.1,
+          metrics,
+          logger,
+          now: () => clock.wallNow(),
+        })
+      : new MemoryBudgetStore(),
     accountant,
     metrics,
     logger,
-    redis,
+    redis: null,
     keyPrefix: slice.redisKeyPrefix,
     now: () => clock.wallNow(),
   });

@@ -49,7 +49,11 @@ export function createCacheFeature(
     (deps.redis
       ? new RedisCacheStore(
           deps.redis,
-          { compressAboveBytes: settings.compress_above_bytes },
+          {
+            compressAboveBytes: settings.compress_above_bytes,
+            maxEntryBytes: settings.max_entry_bytes,
+            maxTtlSeconds: settings.max_ttl_seconds,
+          },
           { logger, metrics },
         )
       : new MemoryCacheStore({ maxEntries: settings.max_entries, maxBytes: settings.max_bytes, now }));

@@ -8,8 +8,13 @@
  *   LTRIM, newest first) and a sequence number, so an instance fetches only what it has not seen yet.
  *   Both keys share a hash tag: each Lua script touches one slot (Cluster-ready).
  *
- * Every call has a bounded wait (`withDeadline`); a failure is a miss, counted and logged by the shared
- * Redis store. A value that does not decode is a miss too: counted, logged and deleted.
+ * Caps: a value or semantic record over `maxEntryBytes` is not stored, a partition keeps its newest
+ * `semantic.max_entries` records, and every key has a TTL of at most `maxTtlSeconds`; the total is capped
+ * by Redis itself (`maxmemory` with `volatile-ttl`, docs/runbook.md), which evicts cache keys before the
+ * longer-lived rate-limit and budget keys.
+ *
+ * Every call goes through the Redis breaker with a bounded wait (`run`); a failure or a skipped call is a
+ * miss, counted and logged by the shared Redis store. A value that does not decode is a miss too: counted, logged and deleted.
  */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -62,6 +67,13 @@ type ScriptClient = {
 
 export interface RedisCacheStoreOptions {
   compressAboveBytes: number;
+  /** Largest stored value (after compression) or semantic record; larger ones are not stored. 1 MiB default. */
+  maxEntryBytes?: number;
+  /**
+   * Longest TTL written (default 24 h). Every key this store writes has a TTL: with `maxmemory-policy
+   * volatile-ttl` the cache is evicted before rate-limit buckets and budget counters (TTL ≥ 25 h).
+   */
+  maxTtlSeconds?: number;
 }
 
 /** Escapes Redis glob characters (SCAN MATCH). */
@@ -112,14 +124,14 @@ export class RedisCacheStore implements CacheStore {
       { event: 'cache.corrupt_entry', key: key.slice(-16), reason },
       'corrupt cache entry dropped',
     );
-    void this.#redis.withDeadline(this.#redis.client.unlink(key)).catch(() => undefined);
+    void this.#redis.run((client) => client.unlink(key)).catch(() => undefined);
   }
 
   async get(key: string): Promise<CacheEntry | null> {
     const redisKey = this.#entryKey(key);
     let raw: Buffer | null;
     try {
-      raw = await this.#redis.withDeadline(this.#redis.client.getBuffer(redisKey));
+      raw = await this.#redis.run((client) => client.getBuffer(redisKey));
     } catch (err) {
       this.#redis.failed('cache.get', err);
       return null;
@@ -136,13 +148,28 @@ export class RedisCacheStore implements CacheStore {
     return null;
   }
 
+  /** A TTL in ms within [1 s, maxTtlSeconds]: nothing is ever written without one. */
+  #ttlMs(ttlSeconds: number): number {
+    const max = this.#options.maxTtlSeconds ?? 86_400;
+    return Math.round(Math.min(Math.max(1, ttlSeconds), max) * 1000);
+  }
+
+  #tooLarge(bytes: number): boolean {
+    if (bytes <= (this.#options.maxEntryBytes ?? 1024 * 1024)) return false;
+    this.#deps.logger.debug(
+      { event: 'cache.entry_too_large', bytes },
+      'cache entry over max_entry_bytes not stored',
+    );
+    return true;
+  }
+
   async set(key: string, entry: CacheEntry, ttlSeconds: number): Promise<void> {
     try {
       const json = Buffer.from(JSON.stringify(entry));
       const value = json.byteLength > this.#options.compressAboveBytes ? await gzipAsync(json) : json;
-      await this.#redis.withDeadline(
-        this.#redis.client.set(this.#entryKey(key), value, 'PX', ttlSeconds * 1000),
-      );
+      if (this.#tooLarge(value.byteLength)) return;
+      const ttlMs = this.#ttlMs(ttlSeconds);
+      await this.#redis.run((client) => client.set(this.#entryKey(key), value, 'PX', ttlMs));
     } catch (err) {
       this.#redis.failed('cache.set', err);
     }
@@ -150,7 +177,7 @@ export class RedisCacheStore implements CacheStore {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.#redis.withDeadline(this.#redis.client.unlink(this.#entryKey(key)));
+      await this.#redis.run((client) => client.unlink(this.#entryKey(key)));
     } catch (err) {
       this.#redis.failed('cache.delete', err);
     }
@@ -170,10 +197,10 @@ export class RedisCacheStore implements CacheStore {
       k: record.key,
       e: record.expiresAt,
     });
+    if (this.#tooLarge(Buffer.byteLength(item))) return;
+    const ttlMs = this.#ttlMs(ttlSeconds);
     try {
-      await this.#redis.withDeadline(
-        this.#scripts.llmgwCacheSemAppend(seq, list, item, maxEntries, ttlSeconds * 1000),
-      );
+      await this.#redis.run(() => this.#scripts.llmgwCacheSemAppend(seq, list, item, maxEntries, ttlMs));
     } catch (err) {
       this.#redis.failed('cache.semantic_append', err);
     }
@@ -188,9 +215,7 @@ export class RedisCacheStore implements CacheStore {
     const [seq, list] = this.#partitionKeys(partition, model);
     let reply: Array<number | string>;
     try {
-      reply = await this.#redis.withDeadline(
-        this.#scripts.llmgwCacheSemRead(seq, list, knownSeq, maxEntries),
-      );
+      reply = await this.#redis.run(() => this.#scripts.llmgwCacheSemRead(seq, list, knownSeq, maxEntries));
     } catch (err) {
       this.#redis.failed('cache.semantic_read', err);
       return null;

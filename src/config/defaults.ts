@@ -180,6 +180,7 @@ export function defaultConfig(): Config {
         enterprise: { rate_per_minute: 600, capacity: 1200 },
       },
       max_memory_buckets: 100_000,
+      fallback_instances: 1,
     },
     providers: structuredClone(BUILTIN_PROVIDERS),
     routes: {},
@@ -197,7 +198,13 @@ export function defaultConfig(): Config {
       latency: { ewma_alpha: 0.3, probe_interval_ms: 30_000, epsilon: 0.02 },
       cost_default_output_tokens: 256,
     },
-    redis: { url: null, command_timeout_ms: 50, key_prefix: 'llmgw:' },
+    redis: {
+      url: null,
+      command_timeout_ms: 50,
+      key_prefix: 'llmgw:',
+      breaker_failures: 3,
+      breaker_cooldown_ms: 1000,
+    },
     database: { url: null, data_dir: './data/pglite' },
     telemetry: { otlp_endpoint: null, service_name: 'llm-gateway', log_body_max_chars: 4096 },
     cache: {
@@ -239,6 +246,7 @@ export function defaultConfig(): Config {
       users: {},
       default_max_output_tokens: 4096,
       unpriced_reservation_usd: null,
+      outage_share: 0.1,
     },
     guardrails: { default_policy: null, phone_regions: ['US', 'GB'], policies: {} },
   };

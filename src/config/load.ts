@@ -56,9 +56,12 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['RATE_LIMIT_BACKEND', 'rate_limit.backend', 'string'],
   ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
   ['RATE_LIMIT_DEFAULT_CAPACITY', 'rate_limit.default_capacity', 'int'],
+  ['RATE_LIMIT_FALLBACK_INSTANCES', 'rate_limit.fallback_instances', 'int'],
   ['REDIS_URL', 'redis.url', 'string'],
   ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
+  ['REDIS_BREAKER_FAILURES', 'redis.breaker_failures', 'int'],
+  ['REDIS_BREAKER_COOLDOWN_MS', 'redis.breaker_cooldown_ms', 'int'],
   ['DATABASE_URL', 'database.url', 'string'],
   ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
   ['ROUTES_FILE', 'routing.routes_file', 'string'],
@@ -94,6 +97,7 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['BUDGET_DEFAULT_MONTHLY_USD', 'budgets.default.monthly_usd', 'number'],
   ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
   ['GUARDRAILS_DEFAULT_POLICY', 'guardrails.default_policy', 'string'],
+  ['BUDGET_OUTAGE_SHARE', 'budgets.outage_share', 'number'],
 ];
 
 let formatsRegistered = false;

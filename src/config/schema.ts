@@ -175,6 +175,11 @@ export const RateLimitSchema = T.Object(
     tiers: T.Record(T.String({ minLength: 1 }), RateLimitTierSchema),
     /** Memory backend: most buckets kept (least recently used dropped first; a dropped bucket is full). */
     max_memory_buckets: T.Integer({ minimum: 1 }),
+    /**
+     * Redis unavailable: each instance enforces the tier limits divided by this (decision 0087); 1 = the
+     * whole limit per instance (RATE_LIMIT_FALLBACK_INSTANCES).
+     */
+    fallback_instances: T.Integer({ minimum: 1, default: 1 }),
   },
   { additionalProperties: false },
 );
@@ -208,6 +213,11 @@ export const BudgetsSchema = T.Object(
     default_max_output_tokens: T.Integer({ minimum: 1, default: 4096 }),
     /** Reserved for a model that is not priced: null = such requests are not held to a budget. */
     unpriced_reservation_usd: T.Union([Usd, T.Null()], { default: null }),
+    /**
+     * Redis unavailable: share of a budget's remaining amount (limit − last known spend) one instance may
+     * spend until Redis is back (decision 0087; worst case N instances × share).
+     */
+    outage_share: T.Number({ minimum: 0, maximum: 1, default: 0.1 }),
   },
   { additionalProperties: false },
 );
@@ -320,6 +330,10 @@ export const ConfigSchema = T.Object(
         command_timeout_ms: T.Integer({ minimum: 1 }),
         /** Prefix of every key the gateway writes (lets several deployments share one Redis). */
         key_prefix: T.String(),
+        /** Consecutive failed Redis calls after which Redis is skipped for a cool-down (decision 0086). */
+        breaker_failures: T.Integer({ minimum: 1, default: 3 }),
+        /** How long Redis is skipped before a background probe (PING) checks whether it is back. */
+        breaker_cooldown_ms: T.Integer({ minimum: 10, default: 1000 }),
       },
       { additionalProperties: false },
     ),

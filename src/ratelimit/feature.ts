@@ -8,8 +8,10 @@
  * - Denied: 429 `rate_limit_exceeded` with `Retry-After` (whole seconds, at least 1) and the same headers.
  * - The token bucket is charged the estimated prompt tokens in `admit` and settled with the real usage in
  *   `finish` (refund or extra charge; the extra charge may drive the bucket below zero).
- * - Redis down or slower than its deadline: the request is allowed (fail open), counted in
- *   `llm_rate_limit_checks_total{result="error"}` and `llm_dependency_errors_total{dependency="redis"}`.
+ * - Redis down, slower than its deadline or skipped by its breaker: the per-instance fallback limiter
+ *   decides (fallback.ts; never unlimited), counted in `llm_redis_fallback_total{feature="ratelimit"}` and
+ *   `llm_dependency_errors_total{dependency="redis"}`. Only a failure of the limiter itself lets the request
+ *   through (`llm_rate_limit_checks_total{result="error"}`).
  */
 
 import { Type as T } from '@sinclair/typebox';
@@ -21,6 +23,7 @@ import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { withSpan } from '../telemetry/tracing.js';
 import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
+import { FallbackRateLimiter, type FallbackTakeResult } from './fallback.js';
 import { MemoryRateLimiter } from './memory.js';
 import { RedisRateLimiter } from './redis.js';
 
@@ -89,11 +92,18 @@ export function createRateLimitFeature(
   if (config.backend === 'redis' && !redis) {
     throw new Error('rate_limit.backend is "redis" but REDIS_URL is not set');
   }
+  const memory = () =>
+    new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => deps.clock.now() });
   const limiter =
     options.limiter ??
     (useRedis && redis
-      ? new RedisRateLimiter(redis)
-      : new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => deps.clock.now() }));
+      ? new FallbackRateLimiter({
+          primary: new RedisRateLimiter(redis),
+          redis,
+          local: memory(),
+          instances: config.fallback_instances,
+        })
+      : memory());
 
   function specs(limits: TierLimits, tokenCost: number | null): BucketSpec[] {
     const list: BucketSpec[] = [
@@ -151,6 +161,9 @@ export function createRateLimitFeature(
       return;
     }
     setHeaders(ctx, limits, result);
+    if ((result as FallbackTakeResult).fallback) {
+      metrics.redisFallback.inc({ feature: 'ratelimit', result: result.allowed ? 'allowed' : 'refused' });
+    }
     if (!result.allowed) {
       metrics.rateLimitChecks.inc({ result: 'limited' });
       metrics.rateLimitExceeded.inc({ tier: limits.tier });
@@ -219,6 +232,7 @@ export function createRateLimitFeature(
           tier: limits.tier === 'default' ? tier : limits.tier,
           enabled: config.enabled,
           backend: limiter.backend,
+          ...((result as FallbackTakeResult).fallback ? { fallback: true } : {}),
           tokens: Math.floor((requests?.tokens ?? 0) * 1000) / 1000,
           capacity: limits.capacity,
           refill_rate_per_minute: limits.ratePerMinute,

@@ -4,11 +4,17 @@
  * script is registered with ioredis `defineCommand`: sent by EVALSHA, reloaded by EVAL on NOSCRIPT.
  *
  * Keys: `<prefix>rl:{<principal>}:r` (requests) and `…:t` (LLM tokens). The hash tag `{<principal>}` puts
- * both buckets of a principal in one Cluster slot. A bucket expires (PEXPIRE) once it would be full again:
- * a missing key is a full bucket, so idle principals cost no memory.
+ * both buckets of a principal in one Cluster slot. A bucket expires (PEXPIRE) once it would be full again,
+ * but never sooner than `BUCKET_MIN_TTL_MS` (25 h): a missing key is a full bucket, so an idle principal
+ * costs one small hash for a day. The floor keeps every bucket's TTL above any cache entry's (at most
+ * `cache.max_ttl_seconds`, 24 h by default), so under `maxmemory-policy volatile-ttl` Redis evicts cache
+ * entries first and a full cache never starves the limits (decision 0086).
  */
 import type { RedisStore } from '../stores/redis.js';
 import type { BucketSpec, RateLimiter, TakeMode, TakeResult } from './bucket.js';
+
+/** Shortest TTL of a bucket key: longer than the longest default cache TTL (24 h). */
+export const BUCKET_MIN_TTL_MS = 25 * 3_600_000;
 
 /** KEYS[i]: bucket hash {t, ts}; ARGV[1]: mode; ARGV[3i-1 .. 3i+1]: rate per ms, capacity, cost. */
 export const TOKEN_BUCKET_LUA = `
@@ -42,7 +48,7 @@ for i = 1, n do
   if mode ~= 'peek' and allowed == 1 then
     tk = math.min(cap, tk - cost)
     redis.call('HSET', KEYS[i], 't', tostring(tk), 'ts', tostring(now))
-    redis.call('PEXPIRE', KEYS[i], math.ceil((cap - tk) / rate) + 1000)
+    redis.call('PEXPIRE', KEYS[i], math.max(math.ceil((cap - tk) / rate) + 1000, ${BUCKET_MIN_TTL_MS}))
   end
   local retry = 0
   if allowed == 0 then retry = math.max(1, math.ceil(math.max(0, cost - tk) / rate)) end
@@ -77,8 +83,9 @@ export class RedisRateLimiter implements RateLimiter {
     const args: Array<string | number> = specs.map((s) => this.key(principal, s.name));
     args.push(mode);
     for (const s of specs) args.push(s.ratePerMs, s.capacity, s.cost);
-    const client = this.#store.client as unknown as ScriptClient;
-    const out = await this.#store.withDeadline(client.gwTokenBucket(specs.length, ...args));
+    const out = await this.#store.run((client) =>
+      (client as unknown as ScriptClient).gwTokenBucket(specs.length, ...args),
+    );
     return {
       allowed: out[0] === 1,
       buckets: specs.map((_, i) => ({

@@ -2,14 +2,22 @@
  * The one Redis connection of a gateway (ioredis), shared by the cache, the rate limiter and budgets.
  *
  * Redis is an accelerator, never a reason to fail a request: commands fail fast while it is down (no
- * offline queue, one bounded wait per call through `withDeadline`), the client reconnects by itself, and
- * every absorbed failure is logged (at most once per `logEveryMs`) and counted in
- * `llm_dependency_errors_total{dependency="redis"}`.
+ * offline queue, one bounded wait per call), the client reconnects by itself, and every absorbed failure is
+ * logged (at most once per `logEveryMs`) and counted in `llm_dependency_errors_total{dependency="redis"}`.
+ *
+ * A hung server (SIGSTOP, a stalled host, a black-holed network) is the hard case: the TCP connection stays
+ * up, so ioredis keeps sending and every call waits its whole deadline — each request then paid one
+ * deadline per Redis call it made (limits, budgets, cache), and the unanswered commands piled up in the
+ * connection. Request-path calls therefore go through `run`, behind a breaker (redis-breaker.ts, decision
+ * 0086): after consecutive failures Redis is skipped for a cool-down without sending anything, a background
+ * PING probes it, and a probe that times out recycles the connection (the pile is dropped, and a black-holed
+ * socket is replaced). Its state is the gauge `llm_redis_breaker_state` and part of /health.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { type BreakerState, RedisBreaker } from './redis-breaker.js';
 
 export interface RedisSettings {
   url: string;
@@ -17,6 +25,10 @@ export interface RedisSettings {
   commandTimeoutMs: number;
   /** Prefix of every key this gateway writes (several gateways can share one Redis). */
   keyPrefix: string;
+  /** Consecutive failed calls that open the breaker (default 3). */
+  breakerFailures?: number;
+  /** How long the open breaker skips Redis before it probes (default 1000 ms). */
+  breakerCooldownMs?: number;
 }
 
 export interface RedisStore {
@@ -25,6 +37,20 @@ export interface RedisStore {
   readonly commandTimeoutMs: number;
   /** Whether the connection is up right now (commands would be sent, not refused). */
   isReady(): boolean;
+  /** The breaker's state: `closed` (Redis in use), `open` / `half_open` (skipped; fallbacks in force). */
+  breakerState(): BreakerState;
+  /**
+   * Whether a request-path call would be sent now (breaker closed). False means "go on without Redis";
+   * may start the breaker's background probe.
+   */
+  available(): boolean;
+  /** Registers a listener of breaker state changes (the budget store resyncs when Redis is back). */
+  onBreakerChange(listener: (state: BreakerState) => void): void;
+  /**
+   * The request-path way to call Redis: skipped (rejects with `RedisUnavailableError`, nothing sent) while
+   * the breaker is open; else sends `command` with a bounded wait and tells the breaker how it went.
+   */
+  run<T>(command: (client: Redis) => Promise<T>, timeoutMs?: number): Promise<T>;
   /** Waits (bounded) for the first connection; false when Redis did not answer in time. */
   waitReady(timeoutMs: number): Promise<boolean>;
   /**
@@ -34,7 +60,9 @@ export interface RedisStore {
   withDeadline<T>(call: Promise<T>, timeoutMs?: number): Promise<T>;
   /** Records an absorbed failure: metric, and a warning log (rate-limited). */
   failed(operation: string, err: unknown): void;
-  ping(timeoutMs?: number): Promise<{ status: 'ok' | 'down'; latency_ms?: number; error?: string }>;
+  ping(
+    timeoutMs?: number,
+  ): Promise<{ status: 'ok' | 'down'; breaker: BreakerState; latency_ms?: number; error?: string }>;
   close(): Promise<void>;
 }
 
@@ -44,6 +72,16 @@ export class RedisTimeoutError extends Error {
     this.name = 'RedisTimeoutError';
   }
 }
+
+/** A call skipped because the breaker is open (Redis was failing): nothing was sent. */
+export class RedisUnavailableError extends Error {
+  constructor() {
+    super('Redis is being skipped after consecutive failures (breaker open)');
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+const BREAKER_GAUGE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export function createRedisStore(
   settings: RedisSettings,
@@ -114,11 +152,69 @@ export function createRedisStore(
     return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
   }
 
+  const listeners: Array<(state: BreakerState) => void> = [];
+  deps.metrics.redisBreakerState.set(0);
+  const breaker = new RedisBreaker({
+    failureThreshold: settings.breakerFailures ?? 3,
+    cooldownMs: settings.breakerCooldownMs ?? 1_000,
+    clock,
+    async probe() {
+      try {
+        await withDeadline(client.ping());
+        return true;
+      } catch (err) {
+        // A probe that got no answer at all: the connection is hung (or black-holed). Recycle it, which
+        // also fails the commands still waiting on it; ioredis reconnects by itself.
+        if (err instanceof RedisTimeoutError) client.disconnect(true);
+        return false;
+      }
+    },
+    onChange(to, from, detail) {
+      deps.metrics.redisBreakerState.set(BREAKER_GAUGE[to]);
+      deps.metrics.redisBreakerTransitions.inc({ to });
+      if (from === 'closed') {
+        deps.logger.warn(
+          {
+            event: 'redis.breaker_open',
+            dependency: 'redis',
+            failures: detail.failures,
+            cooldown_ms: settings.breakerCooldownMs ?? 1_000,
+          },
+          'Redis is failing: skipping it; per-instance fallback limits and budgets in force',
+        );
+      } else if (to === 'closed') {
+        deps.logger.info(
+          { event: 'redis.breaker_closed', dependency: 'redis' },
+          'Redis answers again: shared limits and budgets back in force',
+        );
+      } else {
+        deps.logger.debug({ event: 'redis.breaker_probe', dependency: 'redis', state: to }, 'Redis probe');
+      }
+      for (const listener of listeners) listener(to);
+    },
+  });
+
+  async function run<T>(command: (c: Redis) => Promise<T>, timeoutMs?: number): Promise<T> {
+    if (!breaker.allow()) throw new RedisUnavailableError();
+    try {
+      const value = await withDeadline(command(client), timeoutMs);
+      breaker.record(true);
+      return value;
+    } catch (err) {
+      breaker.record(false);
+      throw err;
+    }
+  }
+
   return {
     client,
     keyPrefix: settings.keyPrefix,
     commandTimeoutMs: settings.commandTimeoutMs,
     isReady: () => client.status === 'ready',
+    breakerState: () => breaker.state,
+    available: () => breaker.allow(),
+    onBreakerChange: (listener) => void listeners.push(listener),
+    run,
     waitReady(timeoutMs) {
       if (client.status === 'ready') return Promise.resolve(true);
       return new Promise((resolve) => {
@@ -135,12 +231,25 @@ export function createRedisStore(
     withDeadline,
     failed,
     async ping(timeoutMs = 500) {
+      // An open breaker answers for Redis: /health must not wait on a hung server either. Asking it may
+      // start the background probe, so health checks also notice a Redis that came back.
+      if (!breaker.allow()) {
+        return { status: 'down', breaker: breaker.state, error: new RedisUnavailableError().message };
+      }
       const started = clock.now();
       try {
         await withDeadline(client.ping(), timeoutMs);
-        return { status: 'ok', latency_ms: Math.round((clock.now() - started) * 100) / 100 };
+        return {
+          status: 'ok',
+          breaker: breaker.state,
+          latency_ms: Math.round((clock.now() - started) * 100) / 100,
+        };
       } catch (err) {
-        return { status: 'down', error: err instanceof Error ? err.message : String(err) };
+        return {
+          status: 'down',
+          breaker: breaker.state,
+          error: err instanceof Error ? err.message : String(err),
+        };
       }
     },
     async close() {

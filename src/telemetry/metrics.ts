@@ -178,6 +178,23 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       labelNames: ['dependency'] as const,
       registers: r,
     }),
+    redisBreakerState: new Gauge({
+      name: 'llm_redis_breaker_state',
+      help: 'Breaker in front of Redis: 0 closed (Redis in use), 1 half-open (probing), 2 open (skipped).',
+      registers: r,
+    }),
+    redisBreakerTransitions: new Counter({
+      name: 'llm_redis_breaker_transitions_total',
+      help: 'State changes of the breaker in front of Redis, by the state entered.',
+      labelNames: ['to'] as const,
+      registers: r,
+    }),
+    redisFallback: new Counter({
+      name: 'llm_redis_fallback_total',
+      help: 'Rate-limit and budget decisions made by the per-instance fallback while Redis was unavailable, by feature and result (allowed, refused), and budget counters synced back to Redis (synced).',
+      labelNames: ['feature', 'result'] as const,
+      registers: r,
+    }),
     httpRequests: new Counter({
       name: 'llm_http_requests_total',
       help: 'HTTP requests answered on every route (API, admin, health, metrics), by method, route template and status.',

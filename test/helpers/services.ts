@@ -117,18 +117,37 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty: it keeps nothing on disk). */
   start(): Promise<void>;
+  /** Hangs the server (SIGSTOP): connections stay open, nothing is answered — like a stalled host. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   close(): Promise<void>;
 }
 
-/** A private redis-server for outage tests (the machine's `redis-server` binary). */
-export async function startRedisServer(): Promise<PrivateRedis> {
+/**
+ * A private redis-server for outage tests (the machine's `redis-server` binary); `args` are extra server
+ * options (e.g. `['--maxmemory', '4mb', '--maxmemory-policy', 'volatile-ttl']`).
+ */
+export async function startRedisServer(args: string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
   let child: ChildProcess | null = null;
   async function start(): Promise<void> {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...args,
+      ],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 5000;
@@ -155,12 +174,20 @@ export async function startRedisServer(): Promise<PrivateRedis> {
     });
   }
   await start();
+  const signal = (name: NodeJS.Signals) => {
+    const c = child as ChildProcess | null;
+    if (c && c.exitCode === null) c.kill(name);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     stop,
     start,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     async close() {
+      // A paused server ignores nothing but SIGKILL, which stop sends; resume anyway for a clean exit.
+      signal('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,7 +1,7 @@
 /**
  * The daily cost alert: crossing DAILY_COST_ALERT_THRESHOLD logs one warning, counts llm_cost_alerts_total
- * and calls the webhook — once per day, however many requests follow. And budgets fail open when Redis
- * is down (decision 0030).
+ * and calls the webhook — once per day, however many requests follow. And budgets still hold when Redis
+ * is down: the per-instance fallback refuses (decision 0087).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -73,7 +73,7 @@ describe('daily cost alert', () => {
   });
 });
 
-describe('budgets fail open when Redis is down', () => {
+describe('budgets still hold when Redis is down (per-instance fallback, decision 0087)', () => {
   let redis: PrivateRedis;
   let mock: MockUpstream;
   let gw: TestGateway;
@@ -92,14 +92,16 @@ describe('budgets fail open when Redis is down', () => {
     await redis?.close();
   });
 
-  test('over budget with Redis up: 429; with Redis down: served, counted as a dependency error', async () => {
+  test('over budget with Redis up: 429; with Redis down: still 429 (never unlimited), counted as a dependency error', async () => {
     const body = { model: 'gpt-4o-mini', messages: userMessage() };
     const refused = await postJson(`${gw.url}/v1/chat/completions`, body);
     assert.equal(refused.status, 429);
     await redis.stop();
-    const served = await postJson(`${gw.url}/v1/chat/completions`, body);
-    assert.equal(served.status, 200);
+    const stillRefused = await postJson(`${gw.url}/v1/chat/completions`, body);
+    assert.equal(stillRefused.status, 429);
+    assert.equal(((await stillRefused.json()) as { error: { code: string } }).error.code, 'budget_exceeded');
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /^llm_dependency_errors_total\{dependency="redis"\} [1-9]/m);
+    assert.match(metrics, /^llm_redis_fallback_total\{feature="budgets",result="refused"\} 1/m);
   });
 });
