@@ -158,6 +158,37 @@ describe('guard stage: requests', () => {
     assert.equal(GUARDRAIL_FINDINGS.get(ctx)?.length, 2);
   });
 
+  it('a passthrough request whose answer is checked is translated: its native body never reaches the call', async () => {
+    const native = { api: 'anthropic-messages' as const, body: { messages: [] }, headers: {} };
+    const withNative = (ctx: RequestContext) => {
+      ctx.request = {
+        ...(ctx.request as { kind: 'chat'; model: string; stream: boolean; body: ChatRequest }),
+        native,
+      };
+      return ctx;
+    };
+    const nativeSeen = (ctx: RequestContext) =>
+      ctx.request?.kind === 'chat' ? ctx.request.native : undefined;
+    // Output checked (the pii policy checks answers), input clean: the native body still goes.
+    const checked = withNative(ctxWith('hello there'));
+    let seen: unknown = 'not called';
+    await setup({ default_policy: 'pii' }).stage.run(checked, async (c) => {
+      seen = nativeSeen(c);
+      return completionResult(completion('ok'), 'upstream', null);
+    });
+    assert.equal(seen, undefined);
+    // Input-only policy: the answer is not checked, so the native body goes as it is.
+    const inputOnly = withNative(ctxWith('hello there', ['in']));
+    await setup({ policies: { in: policy({ output: false, entities: { email: 'mask' } }) } }).stage.run(
+      inputOnly,
+      async (c) => {
+        seen = nativeSeen(c);
+        return completionResult(completion('ok'), 'upstream', null);
+      },
+    );
+    assert.equal(seen, native);
+  });
+
   it('content parts, every role, and embeddings input are checked; the native body is dropped when changed', async () => {
     const { stage } = setup({ default_policy: 'pii' });
     const ctx = ctxWith('x', undefined, {
