@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ENTITIES } from '../src/guardrails/detector.js';
 import { PolicyBook } from '../src/guardrails/policy.js';
+import { mulberry32 } from '../test/helpers/fake-clock.js';
 import * as v from './eval-guardrails/values.js';
 
 interface Label {
@@ -29,18 +30,6 @@ interface Sample {
 
 const FILE = resolve(import.meta.dirname, '../test/fixtures/guardrails-eval.jsonl');
 const TARGET = 0.95;
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): v.Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POSITIVE: Record<(typeof ENTITIES)[number], (r: v.Rand) => string> = {
   email: v.email,
@@ -78,7 +67,7 @@ function fill(template: string, value: string, entity: string | null): Sample {
 }
 
 function generate(n: number, seed: number): Sample[] {
-  const r = prng(seed);
+  const r: v.Rand = mulberry32(seed);
   const samples: Sample[] = [];
   const per = Math.floor(n / 2 / ENTITIES.length);
   for (const entity of ENTITIES) {
