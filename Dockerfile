@@ -4,7 +4,7 @@
 # dependencies), the compiled build (dist/) and the start script, and runs as the unprivileged `node` user.
 # It runs the same command as `npm start` (docs/decisions/0094-compiled-start.md).
 
-ARG NODE_VERSION=20-bookworm-slim
+ARG NODE_VERSION=24-bookworm-slim
 
 # --- compiled build -----------------------------------------------------------------------------------
 FROM node:${NODE_VERSION} AS build
