@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { until } from '../helpers/poll.js';
 import { createTestDatabase, requireServices, TcpProxy, type TestDatabase } from '../helpers/services.js';
 
 const skip = await requireServices('postgres');
@@ -25,16 +26,6 @@ async function countRecords(url: string): Promise<{ total: number; distinct: num
   } finally {
     await client.end();
   }
-}
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < 600; i++) {
-    last = await probe();
-    if (done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`${what}: gave up, last ${JSON.stringify(last)}`);
 }
 
 describe('usage records survive a database outage', { skip }, () => {

@@ -18,6 +18,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { until } from '../helpers/poll.js';
 import { createTestDatabase, requireServices, TcpProxy, type TestDatabase } from '../helpers/services.js';
 
 const skip = await requireServices('postgres');
@@ -35,16 +36,6 @@ async function counts(url: string): Promise<{ total: number; distinct: number }>
   } finally {
     await client.end();
   }
-}
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < 600; i++) {
-    last = await probe();
-    if (done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`${what}: gave up, last ${JSON.stringify(last)}`);
 }
 
 /** Sends `n` chat requests, `CONCURRENCY` at a time; samples the in-memory queue after each answer. */
