@@ -8,7 +8,25 @@ import type { TSchema } from '@sinclair/typebox';
 /** What a health check reports (`GET /health`). */
 export type DependencyCheck = () => Promise<{ status: string; [detail: string]: unknown }>;
 
-/** An admin request as a route handler sees it: already authorised with the admin key and validated. */
+/**
+ * Who makes an admin request (DESIGN §7). `admin` is the global admin key; `org_admin` and `team_admin`
+ * are gateway keys with that role, limited to their own organization's or team's subtree (keys, budgets,
+ * spend). Handlers that list or change tenant data must filter by `orgId`/`teamId` for those roles.
+ */
+export interface AdminActor {
+  readonly role: 'admin' | 'org_admin' | 'team_admin';
+  /** The acting key's id (null for the global admin key). Recorded as the actor in the audit log. */
+  readonly keyId: string | null;
+  /** The organization an `org_admin` (or a `team_admin`'s team) belongs to; null for `admin`. */
+  readonly orgId: string | null;
+  /** The team a `team_admin` manages; null for `admin` and `org_admin`. */
+  readonly teamId: string | null;
+}
+
+/** The global admin key's actor. */
+export const GLOBAL_ADMIN: AdminActor = { role: 'admin', keyId: null, orgId: null, teamId: null };
+
+/** An admin request as a route handler sees it: already authorised and validated. */
 export interface AdminRequest {
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, unknown>>;
@@ -17,6 +35,8 @@ export interface AdminRequest {
   readonly id: string;
   /** The caller's address (for the audit log). */
   readonly ip: string;
+  /** Who is calling: the global admin, or an org/team admin key limited to its subtree. */
+  readonly actor: AdminActor;
 }
 
 /** An answer with a status other than 200. */

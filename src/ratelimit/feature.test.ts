@@ -13,7 +13,7 @@ import type { Principal } from '../auth/principal.js';
 import { loadConfig } from '../config/load.js';
 import type { RequestContext } from '../core/context.js';
 import { GatewayRateLimitError } from '../core/errors.js';
-import { isAdminReply } from '../core/feature.js';
+import { GLOBAL_ADMIN, isAdminReply } from '../core/feature.js';
 import { completionResult } from '../core/result.js';
 import type { Stage } from '../core/stage.js';
 import type { Usage } from '../providers/types.js';
@@ -62,6 +62,7 @@ async function tokenBucket(feature: RateLimitFeature, userId: string, tier: stri
     body: undefined,
     id: 'r',
     ip: '::1',
+    actor: GLOBAL_ADMIN,
   });
   assert.ok(!isAdminReply(body));
   return (body as { token_bucket: { tokens: number; capacity: number } | null }).token_bucket;
