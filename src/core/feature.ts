@@ -47,9 +47,14 @@ export interface AdminReply {
 
 /** One admin endpoint: method, path (Fastify syntax, `:id`), JSON schemas of its inputs, and the handler. */
 export interface AdminRoute {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly summary: string;
+  /**
+   * Who may call it: `global` (default) = the global admin key only; `tenant` = org and team admin keys
+   * too, and then the handler must limit what it reads and changes to `request.actor`'s subtree.
+   */
+  readonly access?: 'global' | 'tenant';
   readonly params?: TSchema;
   readonly querystring?: TSchema | Record<string, unknown>;
   readonly body?: TSchema;
