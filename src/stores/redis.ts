@@ -275,8 +275,10 @@ export function createRedisStore(
       try {
         await withDeadline(client.quit(), 1_000);
       } catch {
-        client.disconnect();
+        // Closed below.
       }
+      // Also after a clean QUIT: only disconnect() closes the Sentinel failover detector's own connections.
+      client.disconnect();
     },
   };
 }
