@@ -161,7 +161,8 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       const path = error.path.slice(1).replaceAll('/', '.') || '(root)';
       if (seen.has(path)) continue; // one problem per field: the first is the most telling
       seen.add(path);
-      const from = sources.get(path);
+      // An item of a list from the environment (REDIS_CLUSTER_NODES) names the list's variable.
+      const from = sources.get(path) ?? sources.get(path.replace(/\.\d+$/, ''));
       problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${describe(error)}`);
     }
   }
