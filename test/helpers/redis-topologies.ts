@@ -97,8 +97,14 @@ class ProcessGroup {
     return child;
   }
 
+  /** Sends `signal` to every process (SIGSTOP: hung like a stalled host; SIGCONT: going on). */
+  signal(signal: NodeJS.Signals): void {
+    for (const child of this.#children) child.kill(signal);
+  }
+
   async close(): Promise<void> {
     process.removeListener('exit', this.#onExit);
+    this.signal('SIGCONT');
     await Promise.all(
       [...this.#children].map(
         (child) =>
@@ -126,6 +132,10 @@ export interface RedisClusterHandle {
   masterOf(key: string): Promise<number>;
   /** Keys of every master whose names start with `prefix` (KEYS on each: test cleanup and assertions). */
   keysByNode(prefix: string): Promise<Map<number, string[]>>;
+  /** Hangs every node (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets paused nodes go on (SIGCONT). */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -190,6 +200,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
         }
         return out;
       },
+      pause: () => group.signal('SIGSTOP'),
+      resume: () => group.signal('SIGCONT'),
       close: () => group.close(),
     };
   } catch (err) {

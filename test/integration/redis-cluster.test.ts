@@ -19,6 +19,9 @@ import {
 } from '../../src/stores/redis-keys.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
+import { until } from '../helpers/poll.js';
 import { gatewayChecks, storeChecks } from '../helpers/redis-suites.js';
 import {
   type RedisClusterHandle,
@@ -100,4 +103,76 @@ describe('Redis Cluster of three masters', { skip }, () => {
 
   storeChecks('cluster', () => store, prefix);
   gatewayChecks('cluster', () => ({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: cluster.nodes.join(',') }));
+
+  // Last: it hangs the whole cluster for a moment.
+  describe('a cluster that stops answering', () => {
+    let mock: MockUpstream;
+    let gw: TestGateway;
+    before(async () => {
+      mock = await MockUpstream.start();
+      gw = await startGateway({
+        mock,
+        env: {
+          REDIS_MODE: 'cluster',
+          REDIS_CLUSTER_NODES: cluster.nodes.join(','),
+          REDIS_KEY_PREFIX: uniquePrefix('cluster-hang'),
+          REDIS_COMMAND_TIMEOUT_MS: '100',
+          REDIS_BREAKER_COOLDOWN_MS: '50',
+          RATE_LIMIT_ENABLED: 'true',
+          RATE_LIMIT_DEFAULT_RATE: '1',
+          RATE_LIMIT_DEFAULT_CAPACITY: '2',
+        },
+      });
+    });
+    after(async () => {
+      cluster.resume();
+      await gw?.close();
+      await mock?.close();
+    });
+
+    test('is skipped by the breaker (per-instance fallback limits), and used again once it answers', async () => {
+      const chat = (user: string) =>
+        postJson(
+          `${gw.url}/v1/chat/completions`,
+          { model: 'gpt-4o-mini', messages: userMessage() },
+          { 'x-user-id': user },
+        );
+      for (let i = 0; i < 2; i++) assert.equal((await chat('frank')).status, 200);
+      assert.equal((await chat('frank')).status, 429);
+      cluster.pause();
+      try {
+        // Requests still succeed, limited by the fallback (never unlimited: capacity 2 per instance).
+        const during = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await chat('grace');
+          await res.text();
+          during.push(res.status);
+        }
+        assert.deepEqual(during.slice(0, 2), [200, 200]);
+        assert.ok(
+          during.slice(2).every((s) => s === 429),
+          `${during}`,
+        );
+        const health = (await (await fetch(`${gw.url}/health`)).json()) as {
+          checks?: Record<string, { breaker?: string }>;
+        };
+        assert.notEqual(
+          JSON.stringify(health).match(/"breaker":"(open|half_open)"/),
+          null,
+          JSON.stringify(health),
+        );
+      } finally {
+        cluster.resume();
+      }
+      // Back: the shared bucket of frank (exhausted before the pause) is in force again.
+      await until(
+        'the breaker closing',
+        async () => JSON.stringify(await (await fetch(`${gw.url}/health`)).json()),
+        (text) => text.includes('"breaker":"closed"'),
+      );
+      const again = await chat('frank');
+      assert.equal(again.status, 429);
+      assert.equal(again.headers.get('x-ratelimit-limit'), '2');
+    });
+  });
 });
