@@ -28,7 +28,7 @@ export const RedisSchema = T.Object(
     username: T.Union([T.String({ minLength: 1 }), T.Null()], { default: null }),
     /** ACL user for the Sentinels (REDIS_SENTINEL_USERNAME; password: REDIS_SENTINEL_PASSWORD). */
     sentinel_username: T.Union([T.String({ minLength: 1 }), T.Null()], { default: null }),
-    /** TLS to the data nodes in `cluster` and `sentinel` mode (REDIS_TLS; standalone: use rediss://). */
+    /** TLS to the data nodes (REDIS_TLS; a standalone REDIS_URL may say rediss:// instead). */
     tls: T.Boolean({ default: false }),
     /** TLS to the Sentinels (REDIS_SENTINEL_TLS). */
     sentinel_tls: T.Boolean({ default: false }),

@@ -28,7 +28,7 @@ export interface RedisAccess {
   password?: string | null | undefined;
   sentinelUsername?: string | null | undefined;
   sentinelPassword?: string | null | undefined;
-  /** TLS to the data nodes (cluster, sentinel; a standalone URL says so with rediss://). */
+  /** TLS to the data nodes (a standalone URL may also say so with rediss://). */
   tls?: boolean | undefined;
   /** TLS to the Sentinels. */
   sentinelTls?: boolean | undefined;
@@ -70,9 +70,16 @@ export function createRedisClient(target: RedisTarget, access: RedisAccess = {})
   };
   const tls = tlsOptions(access.tls, access.ca);
   switch (target.mode) {
-    case 'standalone':
-      // Credentials in the URL win; REDIS_PASSWORD fills in when the URL has none.
-      return new Redis(target.url, { ...base, ...withoutUrlOverlap(target.url, auth) });
+    case 'standalone': {
+      // Credentials in the URL win; REDIS_PASSWORD fills in when the URL has none. TLS: rediss:// (or
+      // REDIS_TLS), with the configured CA if any.
+      const urlTls = tlsOptions(target.url.startsWith('rediss://') || access.tls, access.ca);
+      return new Redis(target.url, {
+        ...base,
+        ...withoutUrlOverlap(target.url, auth),
+        ...(urlTls ? { tls: urlTls } : {}),
+      });
+    }
     case 'cluster':
       return new Cluster(target.nodes.map(parseHostPort), {
         // Commands are refused while the cluster is not ready, like a single server's offline queue off.

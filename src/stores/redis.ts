@@ -1,5 +1,7 @@
 /**
- * The one Redis connection of a gateway (ioredis), shared by the cache, the rate limiter and budgets.
+ * The one Redis client of a gateway (ioredis), shared by the cache, the rate limiter and budgets: a single
+ * server, a master found through Sentinel, or a Redis Cluster (`redis-client.ts`, decision 0098). Keys are
+ * named in `redis-keys.ts`: every script stays in one hash slot (decision 0099).
  *
  * Redis is an accelerator, never a reason to fail a request: commands fail fast while it is down (no
  * offline queue, one bounded wait per call), the client reconnects by itself, and every absorbed failure is
