@@ -119,7 +119,7 @@ describe('Redis Cluster of three masters', { skip }, () => {
           REDIS_COMMAND_TIMEOUT_MS: '100',
           REDIS_BREAKER_COOLDOWN_MS: '50',
           RATE_LIMIT_ENABLED: 'true',
-          RATE_LIMIT_DEFAULT_RATE: '1',
+          RATE_LIMIT_DEFAULT_RATE: '0.1',
           RATE_LIMIT_DEFAULT_CAPACITY: '2',
         },
       });

@@ -102,8 +102,8 @@ describe('Redis behind Sentinel', { skip }, () => {
           REDIS_COMMAND_TIMEOUT_MS: '2000',
           REDIS_BREAKER_COOLDOWN_MS: '50',
           RATE_LIMIT_ENABLED: 'true',
-          // Bursts of 3, one more a minute: no token comes back while the test runs.
-          RATE_LIMIT_DEFAULT_RATE: '1',
+          // Bursts of 3, one more every 10 minutes: no token comes back while the test runs.
+          RATE_LIMIT_DEFAULT_RATE: '0.1',
           RATE_LIMIT_DEFAULT_CAPACITY: '3',
         },
       });
