@@ -83,9 +83,14 @@ export interface RedisStore {
   withDeadline<T>(call: Promise<T>, timeoutMs?: number): Promise<T>;
   /** Records an absorbed failure: metric, and a warning log (rate-limited). */
   failed(operation: string, err: unknown): void;
-  ping(
-    timeoutMs?: number,
-  ): Promise<{ status: 'ok' | 'down'; breaker: BreakerState; latency_ms?: number; error?: string }>;
+  ping(timeoutMs?: number): Promise<{
+    status: 'ok' | 'down';
+    /** The topology (`/health` shows it). */
+    mode: RedisTarget['mode'];
+    breaker: BreakerState;
+    latency_ms?: number;
+    error?: string;
+  }>;
   close(): Promise<void>;
 }
 
@@ -255,19 +260,26 @@ export function createRedisStore(
       // An open breaker answers for Redis: /health must not wait on a hung server either. Asking it may
       // start the background probe, so health checks also notice a Redis that came back.
       if (!breaker.allow()) {
-        return { status: 'down', breaker: breaker.state, error: new RedisUnavailableError().message };
+        return {
+          status: 'down',
+          mode: target.mode,
+          breaker: breaker.state,
+          error: new RedisUnavailableError().message,
+        };
       }
       const started = clock.now();
       try {
         await withDeadline(client.ping(), timeoutMs);
         return {
           status: 'ok',
+          mode: target.mode,
           breaker: breaker.state,
           latency_ms: Math.round((clock.now() - started) * 100) / 100,
         };
       } catch (err) {
         return {
           status: 'down',
+          mode: target.mode,
           breaker: breaker.state,
           error: err instanceof Error ? err.message : String(err),
         };

@@ -50,9 +50,12 @@ describe('Redis Cluster of three masters', { skip }, () => {
     await cluster?.close();
   });
 
-  test('the store is a Cluster client that sees the three masters', () => {
+  test('the store is a Cluster client that sees the three masters', async () => {
     assert.equal(store.mode, 'cluster');
     assert.equal(store.nodes().length, 3);
+    const ping = await store.ping();
+    assert.equal(ping.status, 'ok');
+    assert.equal(ping.mode, 'cluster', '/health shows the topology');
   });
 
   test('key slots: ours equal the cluster’s, and the keys of each script share one slot', async () => {
