@@ -38,6 +38,7 @@ import type { Lifecycle } from './server/routes/health.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
+import { redisSettings } from './stores/redis-settings.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { createModelLabeler } from './telemetry/model-label.js';
@@ -95,7 +96,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const clock = options.clock ?? systemClock;
 
   // Stores, built once.
-  const redis = await connectRedis(config, logger, metrics, clock);
+  const redis = await connectRedis(config, env, logger, metrics, clock);
   let database: Database | null = null;
   const deps: FeatureDeps = {
     logger,
@@ -353,28 +354,24 @@ function usesDatabaseAtStart(config: Readonly<Config>): boolean {
   return config.accounting.enabled || (config.auth.mode === 'keys' && config.auth.keys.length === 0);
 }
 
-/** The shared Redis connection when REDIS_URL is set; the gateway starts without it if it is down. */
+/**
+ * The shared Redis connection when one is configured (single server, Cluster or Sentinel); the gateway
+ * starts without it if it is down.
+ */
 async function connectRedis(
   config: Readonly<Config>,
+  env: Readonly<Record<string, string | undefined>>,
   logger: Logger,
   metrics: Metrics,
   clock: Clock,
 ): Promise<RedisStore | null> {
-  if (!config.redis.url) return null;
-  const redis = createRedisStore(
-    {
-      url: config.redis.url,
-      commandTimeoutMs: config.redis.command_timeout_ms,
-      keyPrefix: config.redis.key_prefix,
-      breakerFailures: config.redis.breaker_failures,
-      breakerCooldownMs: config.redis.breaker_cooldown_ms,
-    },
-    { logger, metrics, clock },
-  );
+  const settings = redisSettings(config.redis, env);
+  if (!settings) return null;
+  const redis = createRedisStore(settings, { logger, metrics, clock });
   // Give Redis a moment to connect so the first requests find it.
   if (!(await redis.waitReady(1_000))) {
     logger.warn(
-      { event: 'dependency.error', dependency: 'redis' },
+      { event: 'dependency.error', dependency: 'redis', mode: redis.mode },
       'Redis is not reachable; starting without it',
     );
   }

@@ -6,6 +6,7 @@
  */
 import { request } from 'undici';
 import type { RedisStore } from '../stores/redis.js';
+import { dailyCostKey } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { periodsOf } from './budgets.js';
@@ -44,7 +45,7 @@ export class DailyCostAlert {
     this.#totalMicros += micros;
     let total = this.#totalMicros;
     const redis = this.#o.redis;
-    const key = `${this.#o.keyPrefix}cost:{daily}:${day}`;
+    const key = dailyCostKey(this.#o.keyPrefix, day);
     if (redis && micros > 0) {
       try {
         const shared = await redis.run(

@@ -18,6 +18,7 @@ import { GatewayRateLimitError } from '../core/errors.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { ChatRequest, EmbeddingRequest } from '../providers/types.js';
 import type { RedisStore } from '../stores/redis.js';
+import { budgetBase } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
@@ -104,7 +105,7 @@ export function applicableBudgets(
     return [];
   }
   const p = periodsOf(now);
-  const base = `${keyPrefix}budget:{${principal.userId}}`;
+  const base = budgetBase(keyPrefix, principal.userId);
   const applied: Applied[] = [];
   const add = (scope: Applied['scope'], owner: string, limits: BudgetLimits | undefined) => {
     if (limits?.daily_usd != null) {

@@ -18,7 +18,9 @@
  */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
+import type { Redis } from 'ioredis';
 import type { RedisStore } from '../stores/redis.js';
+import { cacheEntryKey, semanticKeys } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type CacheEntry, isCacheEntry } from './entry.js';
@@ -110,12 +112,11 @@ export class RedisCacheStore implements CacheStore {
 
   /** `key` is `<model>:<sha256>` (the model URI-encoded). */
   #entryKey(key: string): string {
-    return `${this.#prefix}x:${key}`;
+    return cacheEntryKey(this.#redis.keyPrefix, key);
   }
 
   #partitionKeys(partition: string, model: string): [seq: string, list: string] {
-    const base = `${this.#prefix}s:{${encodeURIComponent(model)}:${partition}}`;
-    return [`${base}:seq`, `${base}:list`];
+    return semanticKeys(this.#redis.keyPrefix, model, partition);
   }
 
   #corrupt(key: string, reason: string): void {
@@ -234,7 +235,7 @@ export class RedisCacheStore implements CacheStore {
     return { seq: Number(reply[0]), reset: Number(reply[1]) === 1, records };
   }
 
-  /** Off the request path (admin): SCAN + UNLINK in batches. */
+  /** Off the request path (admin): SCAN + UNLINK in batches, on every master of a Cluster. */
   async clear(model?: string): Promise<number> {
     const prefix = globEscape(this.#prefix);
     const patterns = model
@@ -245,21 +246,24 @@ export class RedisCacheStore implements CacheStore {
       : [`${prefix}*`];
     let removed = 0;
     for (const pattern of patterns) {
-      await this.#scan(pattern, async (keys) => {
-        removed += await this.#redis.client.unlink(...keys);
+      await this.#scan(pattern, async (node, keys) => {
+        // One UNLINK per key: a Cluster refuses a multi-key command across slots, even on one node.
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        for (const [err, n] of (await pipeline.exec()) ?? []) if (!err) removed += Number(n);
       });
     }
     return removed;
   }
 
-  /** Off the request path (admin): walks the keyspace of this prefix. */
+  /** Off the request path (admin): walks the keyspace of this prefix (every master of a Cluster). */
   async stats(): Promise<CacheStats> {
     let entries = 0;
     let bytes = 0;
     let records = 0;
     const prefix = globEscape(this.#prefix);
-    await this.#scan(`${prefix}x:*`, async (keys) => {
-      const pipeline = this.#redis.client.pipeline();
+    await this.#scan(`${prefix}x:*`, async (node, keys) => {
+      const pipeline = node.pipeline();
       for (const key of keys) pipeline.strlen(key);
       for (const [err, n] of (await pipeline.exec()) ?? []) {
         if (!err && typeof n === 'number' && n > 0) {
@@ -268,24 +272,32 @@ export class RedisCacheStore implements CacheStore {
         }
       }
     });
-    await this.#scan(`${prefix}s:*:list`, async (keys) => {
-      const pipeline = this.#redis.client.pipeline();
+    await this.#scan(`${prefix}s:*:list`, async (node, keys) => {
+      const pipeline = node.pipeline();
       for (const key of keys) pipeline.llen(key);
       for (const [err, n] of (await pipeline.exec()) ?? []) if (!err && typeof n === 'number') records += n;
     });
     return { backend: 'redis', entries, bytes, semantic_records: records };
   }
 
-  async #scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.withDeadline(
-        this.#redis.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
-        5_000,
-      );
-      cursor = next;
-      if (keys.length > 0) await each(keys);
-    } while (cursor !== '0');
+  /**
+   * SCANs every node holding keys (each master of a Cluster: a SCAN sees only the node it is sent to) and
+   * hands each batch to `each` with the node it lives on.
+   */
+  async #scan(pattern: string, each: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+    const nodes = this.#redis.nodes();
+    if (nodes.length === 0) throw new Error('Redis is not connected');
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#redis.withDeadline(
+          node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+          5_000,
+        );
+        cursor = next;
+        if (keys.length > 0) await each(node, keys);
+      } while (cursor !== '0');
+    }
   }
 }
 

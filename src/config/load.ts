@@ -9,6 +9,7 @@ import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml';
 import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
+import { redisProblems } from './redis-schema.js';
 import { type Config, ConfigSchema } from './schema.js';
 
 /** Thrown when the configuration is invalid; `problems` lists every one. */
@@ -31,7 +32,7 @@ export interface LoadOptions {
 }
 
 type Json = Record<string, unknown>;
-type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds';
+type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds' | 'list';
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
 const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
@@ -57,7 +58,16 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
   ['RATE_LIMIT_DEFAULT_CAPACITY', 'rate_limit.default_capacity', 'int'],
   ['RATE_LIMIT_FALLBACK_INSTANCES', 'rate_limit.fallback_instances', 'int'],
+  ['REDIS_MODE', 'redis.mode', 'string'],
   ['REDIS_URL', 'redis.url', 'string'],
+  ['REDIS_CLUSTER_NODES', 'redis.cluster_nodes', 'list'],
+  ['REDIS_SENTINELS', 'redis.sentinels', 'list'],
+  ['REDIS_SENTINEL_NAME', 'redis.sentinel_name', 'string'],
+  ['REDIS_USERNAME', 'redis.username', 'string'],
+  ['REDIS_SENTINEL_USERNAME', 'redis.sentinel_username', 'string'],
+  ['REDIS_TLS', 'redis.tls', 'bool'],
+  ['REDIS_SENTINEL_TLS', 'redis.sentinel_tls', 'bool'],
+  ['REDIS_TLS_CA_FILE', 'redis.tls_ca_file', 'string'],
   ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
   ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
   ['REDIS_BREAKER_FAILURES', 'redis.breaker_failures', 'int'],
@@ -151,7 +161,8 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
       const path = error.path.slice(1).replaceAll('/', '.') || '(root)';
       if (seen.has(path)) continue; // one problem per field: the first is the most telling
       seen.add(path);
-      const from = sources.get(path);
+      // An item of a list from the environment (REDIS_CLUSTER_NODES) names the list's variable.
+      const from = sources.get(path) ?? sources.get(path.replace(/\.\d+$/, ''));
       problems.push(`${path}${from ? ` (from env ${from})` : ''}: ${describe(error)}`);
     }
   }
@@ -293,6 +304,11 @@ function convert(raw: string, kind: EnvKind): unknown {
   switch (kind) {
     case 'string':
       return raw;
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
     case 'bool': {
       const v = raw.trim().toLowerCase();
       if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -345,6 +361,7 @@ function crossCheck(config: Json): string[] {
       }
     });
   }
+  if (isObject(config.redis)) problems.push(...redisProblems(config.redis));
   const retry = isObject(config.retry) ? config.retry : {};
   const { base_delay_ms: base, max_delay_ms: max } = retry;
   if (typeof base === 'number' && typeof max === 'number' && base > max) {

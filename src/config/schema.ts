@@ -5,6 +5,7 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 import { GuardrailsSchema } from './guardrails-schema.js';
 import { AccountingSchema, BudgetsSchema, PricingSchema } from './money-schema.js';
+import { RedisSchema } from './redis-schema.js';
 
 export {
   AccountingSchema,
@@ -13,6 +14,7 @@ export {
   PriceSchema,
   PricingSchema,
 } from './money-schema.js';
+export { type RedisConfig, RedisSchema, redisConfigured } from './redis-schema.js';
 
 const LogLevel = T.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
@@ -263,21 +265,7 @@ export const ConfigSchema = T.Object(
       },
       { additionalProperties: false },
     ),
-    redis: T.Object(
-      {
-        /** redis://… (REDIS_URL); null = no Redis: caches and limits live in process memory. */
-        url: T.Union([T.String({ pattern: '^rediss?://' }), T.Null()]),
-        /** Longest wait for Redis on the request path before going on without it. */
-        command_timeout_ms: T.Integer({ minimum: 1 }),
-        /** Prefix of every key the gateway writes (lets several deployments share one Redis). */
-        key_prefix: T.String(),
-        /** Consecutive failed Redis calls after which Redis is skipped for a cool-down (decision 0086). */
-        breaker_failures: T.Integer({ minimum: 1, default: 3 }),
-        /** How long Redis is skipped before a background probe (PING) checks whether it is back. */
-        breaker_cooldown_ms: T.Integer({ minimum: 10, default: 1000 }),
-      },
-      { additionalProperties: false },
-    ),
+    redis: RedisSchema,
     /** Response cache (DESIGN §6; docs/caching.md). */
     cache: T.Object(
       {

@@ -90,7 +90,9 @@ export function createRateLimitFeature(
   const { metrics, redis } = deps;
   const useRedis = config.backend === 'redis' || (config.backend === 'auto' && redis !== null);
   if (config.backend === 'redis' && !redis) {
-    throw new Error('rate_limit.backend is "redis" but REDIS_URL is not set');
+    throw new Error(
+      'rate_limit.backend is "redis" but no Redis is configured (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS)',
+    );
   }
   const memory = () =>
     new MemoryRateLimiter({ maxBuckets: config.max_memory_buckets, now: () => deps.clock.now() });

@@ -4,13 +4,14 @@
  * script is registered with ioredis `defineCommand`: sent by EVALSHA, reloaded by EVAL on NOSCRIPT.
  *
  * Keys: `<prefix>rl:{<principal>}:r` (requests) and `…:t` (LLM tokens). The hash tag `{<principal>}` puts
- * both buckets of a principal in one Cluster slot. A bucket expires (PEXPIRE) once it would be full again,
+ * both buckets of a principal in one Cluster slot (src/stores/redis-keys.ts, decision 0099). A bucket expires (PEXPIRE) once it would be full again,
  * but never sooner than `BUCKET_MIN_TTL_MS` (25 h): a missing key is a full bucket, so an idle principal
  * costs one small hash for a day. The floor keeps every bucket's TTL above any cache entry's (at most
  * `cache.max_ttl_seconds`, 24 h by default), so under `maxmemory-policy volatile-ttl` Redis evicts cache
  * entries first and a full cache never starves the limits (decision 0086).
  */
 import type { RedisStore } from '../stores/redis.js';
+import { rateLimitKey } from '../stores/redis-keys.js';
 import type { BucketSpec, RateLimiter, TakeMode, TakeResult } from './bucket.js';
 
 /** Shortest TTL of a bucket key: longer than the longest default cache TTL (24 h). */
@@ -76,7 +77,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Redis key of one bucket (exported for tests and the docs). */
   key(principal: string, name: 'r' | 't'): string {
-    return `${this.#store.keyPrefix}rl:{${principal}}:${name}`;
+    return rateLimitKey(this.#store.keyPrefix, principal, name);
   }
 
   async take(principal: string, specs: readonly BucketSpec[], mode: TakeMode): Promise<TakeResult> {

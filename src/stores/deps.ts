@@ -12,7 +12,7 @@ export interface FeatureDeps {
   logger: Logger;
   metrics: Metrics;
   clock: Clock;
-  /** The shared Redis connection; null when REDIS_URL is not set (memory backends then). */
+  /** The shared Redis (single server, Sentinel or Cluster); null when none is configured (memory backends). */
   redis: RedisStore | null;
   /** The database, opened (and migrated, in the background) on first use. */
   database(): Database;

@@ -1,5 +1,7 @@
 /**
- * The one Redis connection of a gateway (ioredis), shared by the cache, the rate limiter and budgets.
+ * The one Redis client of a gateway (ioredis), shared by the cache, the rate limiter and budgets: a single
+ * server, a master found through Sentinel, or a Redis Cluster (`redis-client.ts`, decision 0098). Keys are
+ * named in `redis-keys.ts`: every script stays in one hash slot (decision 0099).
  *
  * Redis is an accelerator, never a reason to fail a request: commands fail fast while it is down (no
  * offline queue, one bounded wait per call), the client reconnects by itself, and every absorbed failure is
@@ -13,14 +15,28 @@
  * PING probes it, and a probe that times out recycles the connection (the pile is dropped, and a black-holed
  * socket is replaced). Its state is the gauge `llm_redis_breaker_state` and part of /health.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type BreakerState, RedisBreaker } from './redis-breaker.js';
+import {
+  createRedisClient,
+  keyspaceNodes,
+  type RedisAccess,
+  type RedisClient,
+  type RedisTarget,
+} from './redis-client.js';
+
+export type { RedisClient, RedisTarget } from './redis-client.js';
 
 export interface RedisSettings {
-  url: string;
+  /** A single server (shorthand for `target: { mode: 'standalone', url }`). */
+  url?: string;
+  /** Where Redis is: a single server, a Cluster or Sentinel (decision 0098). */
+  target?: RedisTarget;
+  /** Credentials and TLS for the cluster and sentinel modes (and a password a URL lacks). */
+  access?: RedisAccess;
   /** Longest a request-path Redis call may take before the gateway goes on without it. */
   commandTimeoutMs: number;
   /** Prefix of every key this gateway writes (several gateways can share one Redis). */
@@ -32,7 +48,9 @@ export interface RedisSettings {
 }
 
 export interface RedisStore {
-  readonly client: Redis;
+  /** A single-server, Sentinel-managed or Cluster client: multi-key commands only within one hash slot. */
+  readonly client: RedisClient;
+  readonly mode: RedisTarget['mode'];
   readonly keyPrefix: string;
   readonly commandTimeoutMs: number;
   /** Whether the connection is up right now (commands would be sent, not refused). */
@@ -50,7 +68,12 @@ export interface RedisStore {
    * The request-path way to call Redis: skipped (rejects with `RedisUnavailableError`, nothing sent) while
    * the breaker is open; else sends `command` with a bounded wait and tells the breaker how it went.
    */
-  run<T>(command: (client: Redis) => Promise<T>, timeoutMs?: number): Promise<T>;
+  run<T>(command: (client: RedisClient) => Promise<T>, timeoutMs?: number): Promise<T>;
+  /**
+   * The servers holding keys: each master of a Cluster, else the one connection. Off the request path
+   * only (admin SCANs must visit every master).
+   */
+  nodes(): Redis[];
   /** Waits (bounded) for the first connection; false when Redis did not answer in time. */
   waitReady(timeoutMs: number): Promise<boolean>;
   /**
@@ -60,9 +83,14 @@ export interface RedisStore {
   withDeadline<T>(call: Promise<T>, timeoutMs?: number): Promise<T>;
   /** Records an absorbed failure: metric, and a warning log (rate-limited). */
   failed(operation: string, err: unknown): void;
-  ping(
-    timeoutMs?: number,
-  ): Promise<{ status: 'ok' | 'down'; breaker: BreakerState; latency_ms?: number; error?: string }>;
+  ping(timeoutMs?: number): Promise<{
+    status: 'ok' | 'down';
+    /** The topology (`/health` shows it). */
+    mode: RedisTarget['mode'];
+    breaker: BreakerState;
+    latency_ms?: number;
+    error?: string;
+  }>;
   close(): Promise<void>;
 }
 
@@ -94,17 +122,10 @@ export function createRedisStore(
   },
 ): RedisStore {
   const clock = deps.clock ?? systemClock;
-  const options: RedisOptions = {
-    // Fail fast while disconnected instead of queueing requests behind a dead connection.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    // Reconnect for ever, backing off to 2 s.
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
-    lazyConnect: false,
-    connectionName: 'llm-gateway',
-  };
-  const client = new Redis(settings.url, options);
+  const target: RedisTarget | undefined =
+    settings.target ?? (settings.url ? { mode: 'standalone', url: settings.url } : undefined);
+  if (!target) throw new Error('createRedisStore: no Redis given (url or target)');
+  const client = createRedisClient(target, settings.access);
   const logEveryMs = deps.logEveryMs ?? 10_000;
   // -Infinity: the first failure is always logged, however young the (monotonic) clock is.
   let lastLog = Number.NEGATIVE_INFINITY;
@@ -132,15 +153,18 @@ export function createRedisStore(
   }
 
   // Connection errors surface here (and through failing commands); log them like the rest, rate-limited.
-  client.on('error', (err: Error) => {
+  // A Cluster reports a failing node as `node error` besides its own `error`.
+  const connectionError = (err: Error) => {
     const now = clock.now();
     if (now - lastLog < logEveryMs) return;
     lastLog = now;
     deps.logger.warn(
-      { event: 'dependency.error', dependency: 'redis', error: err.message },
+      { event: 'dependency.error', dependency: 'redis', mode: target.mode, error: err.message },
       'Redis connection error',
     );
-  });
+  };
+  client.on('error', connectionError);
+  if (target.mode === 'cluster') client.on('node error', connectionError);
 
   function withDeadline<T>(call: Promise<T>, timeoutMs = settings.commandTimeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
@@ -194,7 +218,7 @@ export function createRedisStore(
     },
   });
 
-  async function run<T>(command: (c: Redis) => Promise<T>, timeoutMs?: number): Promise<T> {
+  async function run<T>(command: (c: RedisClient) => Promise<T>, timeoutMs?: number): Promise<T> {
     if (!breaker.allow()) throw new RedisUnavailableError();
     try {
       const value = await withDeadline(command(client), timeoutMs);
@@ -208,6 +232,8 @@ export function createRedisStore(
 
   return {
     client,
+    mode: target.mode,
+    nodes: () => keyspaceNodes(client),
     keyPrefix: settings.keyPrefix,
     commandTimeoutMs: settings.commandTimeoutMs,
     isReady: () => client.status === 'ready',
@@ -234,19 +260,26 @@ export function createRedisStore(
       // An open breaker answers for Redis: /health must not wait on a hung server either. Asking it may
       // start the background probe, so health checks also notice a Redis that came back.
       if (!breaker.allow()) {
-        return { status: 'down', breaker: breaker.state, error: new RedisUnavailableError().message };
+        return {
+          status: 'down',
+          mode: target.mode,
+          breaker: breaker.state,
+          error: new RedisUnavailableError().message,
+        };
       }
       const started = clock.now();
       try {
         await withDeadline(client.ping(), timeoutMs);
         return {
           status: 'ok',
+          mode: target.mode,
           breaker: breaker.state,
           latency_ms: Math.round((clock.now() - started) * 100) / 100,
         };
       } catch (err) {
         return {
           status: 'down',
+          mode: target.mode,
           breaker: breaker.state,
           error: err instanceof Error ? err.message : String(err),
         };
@@ -256,8 +289,10 @@ export function createRedisStore(
       try {
         await withDeadline(client.quit(), 1_000);
       } catch {
-        client.disconnect();
+        // Closed below.
       }
+      // Also after a clean QUIT: only disconnect() closes the Sentinel failover detector's own connections.
+      client.disconnect();
     },
   };
 }
