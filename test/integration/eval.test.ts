@@ -101,7 +101,12 @@ async function evalCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran
       out: (t) => {
         out += t;
       },
-      err: { write: (t) => void (err += t), isTTY: false },
+      err: {
+        write: (t) => {
+          err += t;
+        },
+        isTTY: false,
+      },
       signal: new AbortController().signal,
     },
     systemClock,
@@ -377,7 +382,10 @@ for (const store of ['pglite', 'postgres'] as const) {
       assert.equal(unauthorised.status, 401);
       const compared = await evalCli(['compare', runId, out, '--gateway', t.gw.url, '--admin-key', ADMIN]);
       assert.equal(compared.code, 0, compared.err);
-      assert.match(compared.out, /## `gpt-4o-mini`\n[\s\S]*\| faithfulness \| 1\.000 \| 1\.000 \| \+0\.000 [^\n]* \| 1\.000 \| 4 \|/);
+      assert.match(
+        compared.out,
+        /## `gpt-4o-mini`\n[\s\S]*\| faithfulness \| 1\.000 \| 1\.000 \| \+0\.000 [^\n]* \| 1\.000 \| 4 \|/,
+      );
     });
   });
 }
