@@ -9,7 +9,7 @@ import { colourOf, costQualitySvg, distributionSvg, esc } from './svg.js';
 const CSS = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#111827;margin:24px auto;max-width:1000px;padding:0 16px}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse;margin:8px 0;font-variant-numeric:tabular-nums}th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}th{background:#f9fafb}code{font-size:13px}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
+th:first-child,td:first-child{text-align:left;white-space:nowrap}th{background:#f9fafb}code{font-size:13px}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .meta{color:#4b5563}.fail{color:#b91c1c}.pass{color:#047857}blockquote{white-space:pre-wrap;color:#374151;border-left:3px solid #d1d5db;margin:4px 0;padding-left:10px}
 .plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-weight:600;margin:6px 0}`;
 

@@ -81,7 +81,7 @@ export function costQualitySvg(model: ReportModel): string {
     cost: s.items - s.errors > 0 ? s.cost_usd / (s.items - s.errors) : 0,
     quality: overallQuality(s),
   }));
-  const maxCost = Math.max(1e-9, ...points.map((p) => p.cost)) * 1.15;
+  const maxCost = Math.max(1e-9, ...points.map((p) => p.cost)) * 1.1;
   const x = (v: number) => pad.l + (v / maxCost) * (width - pad.l - pad.r);
   const y = (v: number) => height - pad.b - v * (height - pad.t - pad.b);
   const parts = [
@@ -102,7 +102,10 @@ export function costQualitySvg(model: ReportModel): string {
     if (p.quality === null) continue;
     parts.push(
       `<circle cx="${x(p.cost).toFixed(1)}" cy="${y(p.quality).toFixed(1)}" r="7" fill="${colourOf(p.i)}"><title>${esc(p.label)}: quality ${p.quality.toFixed(3)}, $${p.cost.toFixed(6)} per item</title></circle>`,
-      `<text x="${(x(p.cost) + 10).toFixed(1)}" y="${(y(p.quality) - 8).toFixed(1)}" font-size="12" fill="#111827">${esc(truncate(p.label, 28))}</text>`,
+      // Labels of points in the right half go to their left, so they stay inside the plot.
+      x(p.cost) > width / 2
+        ? `<text x="${(x(p.cost) - 10).toFixed(1)}" y="${(y(p.quality) - 8).toFixed(1)}" font-size="12" text-anchor="end" fill="#111827">${esc(truncate(p.label, 28))}</text>`
+        : `<text x="${(x(p.cost) + 10).toFixed(1)}" y="${(y(p.quality) - 8).toFixed(1)}" font-size="12" fill="#111827">${esc(truncate(p.label, 28))}</text>`,
     );
   }
   parts.push('</svg>');
