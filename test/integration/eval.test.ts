@@ -380,6 +380,17 @@ for (const store of ['pglite', 'postgres'] as const) {
       assert.equal(missing.status, 404);
       const unauthorised = await fetch(`${t.gw.url}/admin/evals/runs`);
       assert.equal(unauthorised.status, 401);
+      const openapi = (await (await fetch(`${t.gw.url}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      for (const path of [
+        '/admin/evals/runs',
+        '/admin/evals/runs/{id}',
+        '/admin/evals/runs/{id}/results',
+        '/admin/evals/runs/{id}/report',
+      ]) {
+        assert.ok(openapi.paths[path], `${path} is documented`);
+      }
       const compared = await evalCli(['compare', runId, out, '--gateway', t.gw.url, '--admin-key', ADMIN]);
       assert.equal(compared.code, 0, compared.err);
       assert.match(

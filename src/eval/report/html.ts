@@ -11,7 +11,7 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #e5e
 table{border-collapse:collapse;margin:8px 0;font-variant-numeric:tabular-nums}th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:right}
 th:first-child,td:first-child{text-align:left;white-space:nowrap}th{background:#f9fafb}code{font-size:13px}.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .meta{color:#4b5563}.fail{color:#b91c1c}.pass{color:#047857}blockquote{white-space:pre-wrap;color:#374151;border-left:3px solid #d1d5db;margin:4px 0;padding-left:10px}
-.plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figcaption{font-weight:600;margin:6px 0}`;
+.plots{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}.wide{overflow-x:auto}table{font-size:13px}figcaption{font-weight:600;margin:6px 0}`;
 
 export function renderHtml(model: ReportModel): string {
   const { run } = model;
@@ -80,7 +80,7 @@ function summaryTable(model: ReportModel, metrics: string[]): string {
     });
     return `<tr><td><span class="swatch" style="background:${colourOf(i)}"></span><code>${esc(s.target)}</code></td><td>${s.items}</td><td>${s.errors}</td>${cells.join('')}<td>${fmtUsd(s.cost_usd)}</td><td>${fmtUsd(s.judge_cost_usd)}</td></tr>`;
   });
-  return `<table><tr><th>target</th><th>items</th><th>errors</th>${metrics.map((m) => `<th>${esc(m)}</th>`).join('')}<th>cost</th><th>judge cost</th></tr>${rows.join('')}</table>`;
+  return `<div class="wide"><table><tr><th>target</th><th>items</th><th>errors</th>${metrics.map((m) => `<th>${esc(m).replaceAll('_', '_<wbr>')}</th>`).join('')}<th>cost</th><th>judge cost</th></tr>${rows.join('')}</table></div>`;
 }
 
 function latencyTable(model: ReportModel): string {
