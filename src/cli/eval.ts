@@ -160,8 +160,9 @@ async function evalRun(args: RunArgs, env: NodeJS.ProcessEnv, io: EvalIo, clock:
       bypassCache: args.noCache,
     });
     const total = items.length * args.targets.length;
+    const itemIds = new Set(items.map((i) => i.id));
     const alreadyDone = done.filter(
-      (r) => r.error === null && run.targets.includes(r.target) && items.some((i) => i.id === r.item_id),
+      (r) => r.error === null && run.targets.includes(r.target) && itemIds.has(r.item_id),
     ).length;
     const progress = new Progress(total, alreadyDone, clock, io.err);
     let storeWarned = false;
