@@ -29,6 +29,7 @@ export function renderHtml(model: ReportModel): string {
     '<h2>Cost against quality</h2>',
     `<figure>${costQualitySvg(model)}<figcaption class="meta">Quality: the mean of each target's quality-metric means.</figcaption></figure>`,
     '<h2>Latency</h2><div class="plots">',
+    `<figure><figcaption>time to first token (ms)</figcaption>${distributionSvg(model, 'ttft_ms', (r) => r.ttft_ms)}</figure>`,
     `<figure><figcaption>total (ms)</figcaption>${distributionSvg(model, 'latency_ms')}</figure>`,
     '</div>',
     latencyTable(model),
@@ -80,7 +81,7 @@ function summaryTable(model: ReportModel, metrics: string[]): string {
     });
     return `<tr><td><span class="swatch" style="background:${colourOf(i)}"></span><code>${esc(s.target)}</code></td><td>${s.items}</td><td>${s.errors}</td>${cells.join('')}<td>${fmtUsd(s.cost_usd)}</td><td>${fmtUsd(s.judge_cost_usd)}</td></tr>`;
   });
-  return `<div class="wide"><table><tr><th>target</th><th>items</th><th>errors</th>${metrics.map((m) => `<th>${esc(m).replaceAll('_', '_<wbr>')}</th>`).join('')}<th>cost</th><th>judge cost</th></tr>${rows.join('')}</table></div>`;
+  return `<div class="wide"><table><tr><th>target</th><th>items</th><th>errors</th>${metrics.map((m) => `<th>${esc(m).replaceAll('_', '_<wbr>')}</th>`).join('')}<th>total cost</th><th>judge cost (total)</th></tr>${rows.join('')}</table></div>`;
 }
 
 function latencyTable(model: ReportModel): string {

@@ -17,7 +17,7 @@ export function renderMarkdown(model: ReportModel): string {
   ];
   const metrics = [...new Set(model.summaries.flatMap((s) => s.metrics.map((m) => m.metric)))];
   out.push(
-    `| target | items | errors | ${metrics.join(' | ')} | cost (USD) | judge cost | TTFT p50 (ms) |`,
+    `| target | items | errors | ${metrics.join(' | ')} | total cost | judge cost (total) | TTFT p50 (ms) |`,
     `|---|---:|---:|${metrics.map(() => '---:').join('|')}|---:|---:|---:|`,
   );
   for (const s of model.summaries) {

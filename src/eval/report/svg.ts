@@ -23,7 +23,12 @@ export const esc = (s: string): string =>
 const jitter = (i: number): number => ((i * 0.618_034) % 1) - 0.5;
 
 /** Dots per target for one metric on a 0–1 (or 0–max) axis, with the mean as a bar. */
-export function distributionSvg(model: ReportModel, metric: string): string {
+export function distributionSvg(
+  model: ReportModel,
+  metric: string,
+  valueOf: (r: ReportModel['records'][number]) => number | null | undefined = (r) =>
+    r.scores[metric as keyof typeof r.scores],
+): string {
   const targets = model.run.targets;
   const rowH = 34;
   const left = 170;
@@ -33,10 +38,10 @@ export function distributionSvg(model: ReportModel, metric: string): string {
   const values = targets.map((t) =>
     model.records
       .filter((r) => r.target === t && r.error === null)
-      .map((r) => r.scores[metric as keyof typeof r.scores])
+      .map(valueOf)
       .filter((x): x is number => typeof x === 'number'),
   );
-  const max = metric === 'latency_ms' || metric === 'cost_usd' ? Math.max(1e-9, ...values.flat()) : 1;
+  const max = metric.endsWith('_ms') || metric === 'cost_usd' ? Math.max(1e-9, ...values.flat()) : 1;
   const x = (v: number) => left + (v / max) * plotW;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(metric)} distribution per target">`,
@@ -113,7 +118,7 @@ export function costQualitySvg(model: ReportModel): string {
 }
 
 function axisLabel(v: number, metric: string): string {
-  if (metric === 'latency_ms') return `${Math.round(v)} ms`;
+  if (metric.endsWith('_ms')) return `${Math.round(v)} ms`;
   if (metric === 'cost_usd') return `$${v.toPrecision(2)}`;
   return v.toFixed(2);
 }
