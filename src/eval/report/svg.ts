@@ -33,7 +33,7 @@ export function distributionSvg(
   const rowH = 34;
   const left = 170;
   const width = 640;
-  const plotW = width - left - 20;
+  const plotW = width - left - 40;
   const height = targets.length * rowH + 40;
   const values = targets.map((t) =>
     model.records
