@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   logger.flush();
 }
 
-/** `llm-gateway eval …`: Ctrl-C stops after the pairs in flight (the rerun continues the run). */
+/** `llm-gateway eval …`: Ctrl-C stops at once; the pairs in flight are dropped and run again when the command is rerun. */
 async function runEval(): Promise<void> {
   const args = process.argv.slice(3);
   if (args.length === 0 || args.includes('--help') || args.includes('-h')) {

@@ -92,6 +92,39 @@ describe('eval run as a process', () => {
     assert.match(second.out(), /run eval-\S+: 10 results/);
   });
 
+  test('Ctrl-C stops at once (exit 130): finished pairs kept, the pair in flight dropped, and says how to continue', async () => {
+    t.mock.setAnswer(evalAnswers);
+    const out = join(tmp, 'interrupt');
+    const run = cli([
+      '--dataset',
+      join(tmp, 'rivers.jsonl'),
+      '--target',
+      'gpt-4o-mini',
+      '--gateway',
+      t.gw.url,
+      '--out',
+      out,
+      '--concurrency',
+      '1',
+      '--metrics',
+      'regex',
+    ]);
+    await until(
+      '2 results written',
+      () => lines(join(out, 'results.jsonl')),
+      (l) => l.length >= 2,
+    );
+    run.child.kill('SIGINT');
+    assert.equal(await run.exited, 130);
+    assert.match(run.err(), /interrupted: \d+\/10 done; run the same command again to continue/);
+    const records = (await lines(join(out, 'results.jsonl'))).map((l) => JSON.parse(l) as ResultRecord);
+    assert.ok(records.length < ITEMS.length);
+    assert.ok(
+      records.every((r) => r.error === null),
+      'an interrupted pair is not written as a failure',
+    );
+  });
+
   test('report.html renders in Chromium: tables, one plot per metric, cost against quality', {
     skip: browserSkipReason(),
   }, async () => {
