@@ -23,6 +23,7 @@ import { anthropicErrorBody } from './endpoints/messages/errors.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
 import { ResponseStore } from './endpoints/responses/store.js';
+import { createEvalFeature } from './eval/store.js';
 import { createGuardrailsFeature } from './guardrails/feature.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -192,6 +193,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     routing,
     cache ?? disabledCacheFeature(),
     accounting,
+    createEvalFeature({ database: deps.database, now: () => clock.wallNow() }),
     telemetry,
   ];
 

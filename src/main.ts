@@ -8,11 +8,13 @@
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
+ *   llm-gateway eval run|compare …                  evaluate models and prompts on a dataset (src/cli/eval.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
+import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -34,9 +36,10 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
-    strict: process.argv[2] !== 'keys',
+    strict: process.argv[2] !== 'keys' && process.argv[2] !== 'eval',
   });
   const command = positionals[0] ?? 'start';
+  if (command === 'eval') return runEval();
   if (values.help || !['start', 'check-config', 'keys', 'migrate'].includes(command)) {
     process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
@@ -137,11 +140,36 @@ async function main(): Promise<void> {
   logger.flush();
 }
 
+/** `llm-gateway eval …`: Ctrl-C stops at once; the pairs in flight are dropped and run again when the command is rerun. */
+async function runEval(): Promise<void> {
+  const args = process.argv.slice(3);
+  if (args.length === 0 || args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(EVAL_USAGE);
+    process.exit(args.length === 0 ? 2 : 0);
+  }
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const code = await runEvalCommand(
+    args,
+    process.env,
+    {
+      out: (text) => process.stdout.write(text),
+      err: { write: (text) => process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+      signal: controller.signal,
+    },
+    systemClock,
+  );
+  process.exit(code);
+}
+
 const USAGE = `Usage:
   llm-gateway [start] [--config FILE] [--workers N]
                                            run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
+  llm-gateway eval run|compare …           evaluate targets on a dataset (llm-gateway eval --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
 `;
 

@@ -104,4 +104,44 @@ export type DatabaseSchema = {
   audit_log: AuditLogTable;
   usage_records: UsageRecordTable;
   stored_responses: StoredResponseTable;
+  eval_runs: EvalRunTable;
+  eval_results: EvalResultTable;
 };
+
+/** `eval_runs` (migration 0009): one evaluation run (`llm-gateway eval run --admin-key`). */
+export interface EvalRunTable {
+  id: string;
+  name: string | null;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** `running`, `finished`, `failed` (a gate failed). */
+  status: string;
+  dataset: string;
+  dataset_sha256: string;
+  item_count: number;
+  /** JSON: the target names, in order. */
+  targets: string;
+  judge: string | null;
+  /** JSON: concurrency, metrics, judge prompt versions, cache bypass. */
+  settings: string;
+  /** JSON: per-target metric summaries, set when the run finishes. */
+  summary: string | null;
+}
+
+/** `eval_results` (migration 0009): one item × target of a run. */
+export interface EvalResultTable {
+  run_id: string;
+  item_id: string;
+  target: string;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  error: string | null;
+  /** JSON: metric id → value. */
+  scores: string;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  cost_usd: ColumnType<string | null, number | string | null, number | string | null>;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  /** JSON: the whole result record (answer, judge reasoning, …), as in results.jsonl. */
+  record: string;
+}
