@@ -26,7 +26,7 @@ const jitter = (i: number): number => ((i * 0.618_034) % 1) - 0.5;
 export function distributionSvg(
   model: ReportModel,
   metric: string,
-  valueOf: (r: ReportModel['records'][number]) => number | null | undefined = (r) =>
+  scoreOf: (r: ReportModel['records'][number]) => number | null | undefined = (r) =>
     r.scores[metric as keyof typeof r.scores],
 ): string {
   const targets = model.run.targets;
@@ -38,7 +38,7 @@ export function distributionSvg(
   const values = targets.map((t) =>
     model.records
       .filter((r) => r.target === t && r.error === null)
-      .map(valueOf)
+      .map(scoreOf)
       .filter((x): x is number => typeof x === 'number'),
   );
   const max = metric.endsWith('_ms') || metric === 'cost_usd' ? Math.max(1e-9, ...values.flat()) : 1;
