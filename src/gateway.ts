@@ -274,6 +274,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     metrics,
     adminKey: env.GATEWAY_ADMIN_KEY || null,
+    tenantAdmin: config.auth.mode === 'keys' ? (a, ip) => auth.keys.adminActorOf(a, ip) : null,
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,
