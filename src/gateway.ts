@@ -44,6 +44,7 @@ import { createModelLabeler } from './telemetry/model-label.js';
 import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
 import { createTelemetryFeature } from './telemetry/request-telemetry.js';
 import { createTracing } from './telemetry/tracing.js';
+import { endUserStage } from './tenancy/end-user.js';
 
 export const VERSION = '0.1.0';
 
@@ -211,7 +212,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
     resolve: resolveStage(resolver, clock),
     endpoint: [responsesStage(responseStore, deps)],
-    admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
+    admit: [endUserStage(), ...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
     guard: guardrails.stage,
     cache: cache?.stage ?? null,

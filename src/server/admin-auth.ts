@@ -6,7 +6,7 @@
  * GATEWAY_ADMIN_KEY and without such a key the admin API answers 401 saying how to enable it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthenticationError, ForbiddenError } from '../core/errors.js';
+import { AuthenticationError } from '../core/errors.js';
 import { type AdminActor, GLOBAL_ADMIN } from '../core/feature.js';
 
 function digest(text: string): Buffer {
@@ -39,7 +39,7 @@ function tokenOf(authorization: string | undefined): string {
 
 /**
  * Who calls an admin route: the global admin, or an org/team admin key (when `tenant` is given).
- * @throws AuthenticationError (401) for anything else, ForbiddenError (403) for a key without an admin role.
+ * @throws AuthenticationError (401) for anything else (a key without an admin role included).
  */
 export async function resolveAdmin(
   adminKey: string | null,
@@ -54,6 +54,7 @@ export async function resolveAdmin(
     return GLOBAL_ADMIN; // not reached: checkAdmin threw
   }
   const actor = await tenant(`Bearer ${token}`, source);
-  if (!actor) throw new ForbiddenError('This API key has no admin role (org_admin or team_admin).');
+  // A key without an admin role is no admin key at all: 401, like a wrong key.
+  if (!actor) throw new AuthenticationError('Invalid admin key.');
   return actor;
 }

@@ -24,7 +24,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
 } from '../core/errors.js';
-import { type AdminActor, type AdminRoute, type DependencyCheck, GLOBAL_ADMIN } from '../core/feature.js';
+import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
@@ -167,7 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null);
   app.decorateRequest('arrivedAt', 0);
-  app.decorateRequest('adminActor', GLOBAL_ADMIN);
+  app.decorateRequest('adminActor', null as unknown as AdminActor);
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;

@@ -4,7 +4,7 @@
  * end users, and the hash tag its counters share. Built by the key store at every refresh and whenever an
  * admin change is applied on this instance — never on the request path.
  */
-import { type ApiKeyRow, keyLimits, parseModels, parseNames, roleOf } from '../auth/key-view.js';
+import { type ApiKeyRow, keyLimits, parseModels, parseNames, roleOf, toNumber } from '../auth/key-view.js';
 import type { Principal } from '../auth/principal.js';
 import {
   type EndUserLimits,
@@ -56,6 +56,8 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
     teamId: row.team_id ?? null,
     orgId,
     guardrails: parseNames(row.guardrails),
+    // The key's own daily/monthly budgets (also in its level; budgets read `levels` when present).
+    budgets: { dailyUsd: toNumber(row.daily_budget_usd), monthlyUsd: toNumber(row.monthly_budget_usd) },
     role: roleOf(row),
     levels: levels.filter((l) => hasLimits(l.limits)),
     endUsers,
