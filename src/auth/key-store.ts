@@ -145,11 +145,7 @@ export class KeyStore implements Authenticator {
         for (const id of used) this.#used.add(id);
         throw err;
       });
-      const [rows, tree] = await Promise.all([repo.all(), this.levels().all()]);
-      this.#tree = {
-        orgs: new Map(tree.orgs.map((o) => [o.id, o])),
-        teams: new Map(tree.teams.map((t) => [t.id, t])),
-      };
+      const [rows] = await Promise.all([repo.all(), this.#loadTree()]);
       const next = new Map<string, Entry>();
       for (const row of rows) next.set(row.key_hash, this.#entry(row));
       for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
@@ -177,6 +173,14 @@ export class KeyStore implements Authenticator {
     this.#db.set(row.key_hash, this.#entry(row));
     this.#negative.delete(row.key_hash);
     if (this.#refreshing > 0) this.#appliedDuringRefresh.push(row);
+  }
+
+  async #loadTree(): Promise<void> {
+    const tree = await this.levels().all();
+    this.#tree = {
+      orgs: new Map(tree.orgs.map((o) => [o.id, o])),
+      teams: new Map(tree.teams.map((t) => [t.id, t])),
+    };
   }
 
   /**
@@ -304,6 +308,13 @@ export class KeyStore implements Authenticator {
           return undefined;
         }
         if ('principal' in row) return row;
+        // A key in a team or organization this instance has not loaded yet: load them first, so the
+        // key's first request already meets every level's limits.
+        const teamId = row.team_id ?? null;
+        const orgId = row.org_id ?? null;
+        if ((teamId && !this.#tree.teams.has(teamId)) || (orgId && !this.#tree.orgs.has(orgId))) {
+          await this.#loadTree();
+        }
         const entry = this.#entry(row);
         this.#db.set(digest, entry);
         return entry;

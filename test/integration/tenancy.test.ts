@@ -91,13 +91,13 @@ describe('tenancy across two instances (PostgreSQL + Redis)', { skip }, () => {
   test('an organization rpm limit caps the sum of its teams', async () => {
     const RPM = 6;
     const org = await created(gw(0), ADMIN, '/admin/orgs', { name: 'capped', rpm_limit: RPM });
-    const keys = [];
+    const keys: Array<{ key: string }> = [];
     for (const name of ['red', 'blue']) {
       const team = await created(gw(0), ADMIN, '/admin/teams', { name, org_id: org.id, rpm_limit: 100 });
       keys.push(await created(gw(0), ADMIN, '/admin/keys', { name, team_id: team.id }));
     }
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => chatWith(gw(i), (keys[i % 2] as { key: string }).key)),
+      Array.from({ length: 20 }, (_, i) => chatWith(gw(i), keys[i % 2]?.key ?? '')),
     );
     const ok = results.filter((r) => r.status === 200).length;
     // The bucket holds RPM requests and refills one every 10 s: one more if the batch spanned a refill.
