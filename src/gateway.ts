@@ -45,6 +45,7 @@ import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
 import { createTelemetryFeature } from './telemetry/request-telemetry.js';
 import { createTracing } from './telemetry/tracing.js';
 import { endUserStage } from './tenancy/end-user.js';
+import { limitsOf } from './tenancy/limits.js';
 
 export const VERSION = '0.1.0';
 
@@ -151,6 +152,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       auth: config.auth,
       tiers: Object.keys(config.rate_limit.tiers),
       guardrailPolicies: guardrails.book.names(),
+      endUserDefaults: limitsOf(config.tenancy.end_user),
     },
     deps,
   );

@@ -26,7 +26,11 @@ describe('tenancy on memory and PGlite', () => {
   before(async () => {
     mock = await MockUpstream.start();
     mock.setAnswer({ usage: { prompt, completion: MAX_TOKENS, cached: 0 } });
-    gw = await startGateway({ mock, env: { GATEWAY_ADMIN_KEY: ADMIN, GATEWAY_DATA_DIR: 'memory://' } });
+    gw = await startGateway({
+      mock,
+      // Each end user of a key without end_user_limits (nor its team's or org's) gets 2 requests a minute.
+      env: { GATEWAY_ADMIN_KEY: ADMIN, GATEWAY_DATA_DIR: 'memory://', END_USER_DEFAULT_RPM: '2' },
+    });
   });
   after(async () => {
     await gw?.close();
@@ -81,6 +85,23 @@ describe('tenancy on memory and PGlite', () => {
       'bob is another end user',
     );
     assert.equal((await chatWith(gw, k.key, { user: 'not valid!' })).status, 422);
+    // A team's end-user limits apply to its keys that have none; without any, the config default (2/min).
+    const team = await created(gw, ADMIN, '/admin/teams', { name: 'eu', end_user_limits: { rpm_limit: 1 } });
+    const inTeam = await created(gw, ADMIN, '/admin/keys', {
+      name: 'tk',
+      team_id: team.id,
+      allow_end_users: true,
+    });
+    assert.equal((await chatWith(gw, inTeam.key, { user: 'carol' })).status, 200);
+    assert.equal((await chatWith(gw, inTeam.key, { user: 'carol' })).error?.param, 'user');
+    const byDefault = await created(gw, ADMIN, '/admin/keys', {
+      name: 'd',
+      user_id: 'd',
+      allow_end_users: true,
+    });
+    assert.equal((await chatWith(gw, byDefault.key, { user: 'dan' })).status, 200);
+    assert.equal((await chatWith(gw, byDefault.key, { user: 'dan' })).status, 200);
+    assert.equal((await chatWith(gw, byDefault.key, { user: 'dan' })).error?.param, 'user');
     // A key that may not name end users ignores the field: its own limits apply.
     const plain = await created(gw, ADMIN, '/admin/keys', { name: 'plain', user_id: 'p', rpm_limit: 1 });
     assert.equal((await chatWith(gw, plain.key, { user: 'x1' })).status, 200);
