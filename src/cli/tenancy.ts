@@ -62,10 +62,7 @@ export async function runTenancyCommand(
   const [sub, id] = positionals;
   const database = openDatabase(
     { url: config.database.url, dataDir: config.database.data_dir },
-    {
-      logger: (await import('../telemetry/logger.js')).createLogger({ level: 'warn' }),
-      metrics: (await import('../telemetry/metrics.js')).createMetrics(),
-    },
+    { logger: createLogger({ level: 'warn' }), metrics: createMetrics() },
   );
   const actor = { actor: `cli:${safeUser()}` };
   try {
