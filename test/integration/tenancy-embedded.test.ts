@@ -132,6 +132,23 @@ describe('tenancy on memory and PGlite', () => {
     const teams = await adminCall(gw, ADMIN, 'GET', '/admin/teams?limit=1');
     assert.equal((teams.body.data as unknown[]).length, 1);
     assert.equal(typeof teams.body.next_cursor, 'string');
+    // The OpenAPI document describes the tenancy endpoints with their bodies.
+    const spec = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
+    for (const path of [
+      '/admin/orgs',
+      '/admin/orgs/{id}',
+      '/admin/teams',
+      '/admin/teams/{id}',
+      '/admin/keys/{id}',
+    ]) {
+      assert.ok(spec.paths[path], `${path} in the OpenAPI document`);
+    }
+    assert.ok(
+      spec.paths['/admin/keys/{id}']?.patch?.requestBody,
+      'PATCH /admin/keys/{id} documents its body',
+    );
     // Deleting a team with active keys is refused.
     assert.equal((await adminCall(gw, ADMIN, 'DELETE', `/admin/teams/${team.id}`)).status, 409);
   });
