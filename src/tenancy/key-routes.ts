@@ -13,7 +13,7 @@
  */
 import { Type as T } from '@sinclair/typebox';
 import { expiryProblem, MAX_GRACE_SECONDS } from '../auth/key-limits.js';
-import type { ApiKeyRow, KeyRole } from '../auth/keys.js';
+import { type ApiKeyRow, type KeyRole, roleOf } from '../auth/keys.js';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { AdminActor, AdminRequest, AdminRoute } from '../core/feature.js';
 import { withStatus } from '../core/feature.js';
@@ -104,9 +104,14 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       throw new ValidationError('an org_admin key needs an org_id.', 'role');
   }
 
+  /** 403 unless the actor outranks the key's role (or it is the actor's own key): no lateral takeover. */
+  const assertOutranks = (actor: AdminActor, row: ApiKeyRow) => {
+    if (actor.role !== 'admin' && row.id !== actor.keyId) assertRoleGrant(actor, roleOf(row));
+  };
+
   const revoke = async (request: AdminRequest) => {
     const { id } = request.params as { id: string };
-    await scopedRow(request.actor, id);
+    assertOutranks(request.actor, await scopedRow(request.actor, id));
     return withRepos(async ({ keys }) => {
       const view = await keys.revoke(id, auditActor(request));
       await admin.applyKey(id);
@@ -228,7 +233,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
         checkCommon(body);
         if (body.role !== undefined) assertRoleGrant(actor, body.role);
         // An admin cannot change a key of its own rank or above (no self-promotion, no lateral takeover).
-        if (actor.role !== 'admin') assertRoleGrant(actor, (before.role as KeyRole) ?? 'user');
+        if (actor.role !== 'admin') assertRoleGrant(actor, roleOf(before));
         let place: { orgId: string | null } | null = null;
         if (body.team_id !== undefined) {
           if (body.team_id === null) {
@@ -239,7 +244,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
             place = { orgId: (await teamFor(actor, body.team_id)).org_id };
           }
         }
-        const role = body.role ?? ((before.role as KeyRole) || 'user');
+        const role = body.role ?? roleOf(before);
         checkRolePlace(role, {
           teamId: body.team_id !== undefined ? body.team_id : (before.team_id ?? null),
           orgId: place ? place.orgId : (before.org_id ?? null),
@@ -277,7 +282,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       emptyBodyIsObject: true,
       async handler(request) {
         const { id } = request.params as { id: string };
-        await scopedRow(request.actor, id);
+        assertOutranks(request.actor, await scopedRow(request.actor, id));
         const body = (request.body ?? {}) as typeof RotateBody.static;
         const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
         const rotated = await withRepos(async ({ keys }) => {

@@ -127,6 +127,21 @@ describe('tenancy across two instances (PostgreSQL + Redis)', { skip }, () => {
     assert.equal(list.status, 200);
     const ids = (list.body.data as Array<{ id: string }>).map((k) => k.id).sort();
     assert.deepEqual(ids, [own.id, teamAdmin.id].sort());
+    // An org admin of another organization sees none of them.
+    const otherOrg = await created(gw(0), ADMIN, '/admin/orgs', { name: 'elsewhere' });
+    const oa = await created(gw(0), ADMIN, '/admin/keys', {
+      name: 'oa',
+      org_id: otherOrg.id,
+      role: 'org_admin',
+    });
+    assert.equal((await adminCall(gw(1), oa.key, 'GET', `/admin/keys/${own.id}`)).status, 403);
+    assert.equal((await adminCall(gw(1), oa.key, 'GET', `/admin/teams/${mine.id}`)).status, 403);
+    const seen = (await adminCall(gw(1), oa.key, 'GET', '/admin/keys')).body.data as Array<{ id: string }>;
+    assert.deepEqual(
+      seen.map((k) => k.id),
+      [oa.id],
+      'only its own organization’s keys',
+    );
     assert.ok('next_cursor' in list.body);
     assert.equal((await adminCall(gw(1), ta, 'GET', `/admin/keys/${other.id}`)).status, 403);
     assert.equal((await adminCall(gw(1), ta, 'GET', `/admin/keys?team_id=${theirs.id}`)).status, 403);
@@ -142,6 +157,14 @@ describe('tenancy across two instances (PostgreSQL + Redis)', { skip }, () => {
       (await adminCall(gw(1), ta, 'POST', '/admin/keys', { name: 'peer', role: 'team_admin' })).status,
       403,
     );
+    // Nor revoke a peer admin of its team (its own rank).
+    const peer = await created(gw(0), ADMIN, '/admin/keys', {
+      name: 'peer',
+      team_id: mine.id,
+      role: 'team_admin',
+    });
+    assert.equal((await adminCall(gw(1), ta, 'DELETE', `/admin/keys/${peer.id}`)).status, 403);
+    assert.equal((await adminCall(gw(1), ta, 'DELETE', `/admin/keys/${made.id}`)).status, 200);
     // A plain key is no admin key at all.
     assert.equal((await adminCall(gw(1), own.key, 'GET', '/admin/keys')).status, 401);
     // The audit log names the actor and shows the team admin only its team's entries.
