@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { BucketSpec, RateLimiter } from '../../src/ratelimit/bucket.js';
+import { FallbackRateLimiter } from '../../src/ratelimit/fallback.js';
 import { MemoryRateLimiter } from '../../src/ratelimit/memory.js';
 import { RedisRateLimiter } from '../../src/ratelimit/redis.js';
 import { createRedisStore, type RedisStore } from '../../src/stores/redis.js';
@@ -44,6 +45,25 @@ describe('rate limits over several levels', () => {
     const limiter = new MemoryRateLimiter({ maxBuckets: 100, now: () => 0 });
     await allOrNothing(limiter, 'o:o1');
     assert.equal(limiter.size, 3, 'one entry per bucket');
+  });
+
+  test('Redis unavailable: every level falls back to its per-instance share, never unlimited', async () => {
+    const failures: string[] = [];
+    const limiter = new FallbackRateLimiter({
+      primary: { backend: 'redis', take: () => Promise.reject(new Error('down')) },
+      redis: { available: () => true, failed: (op) => void failures.push(op) },
+      local: new MemoryRateLimiter({ maxBuckets: 100, now: () => 0 }),
+      instances: 2,
+    });
+    const org = rpm('org:o1:r', 'org', 4);
+    const team = rpm('team:a:r', 'team', 100);
+    assert.equal((await limiter.take('o:o1', [org, team], 'take')).allowed, true);
+    assert.equal((await limiter.take('o:o1', [org, team], 'take')).allowed, true);
+    const third = await limiter.take('o:o1', [org, team], 'take');
+    assert.equal(third.allowed, false, 'half of the org limit per instance (2 of 4)');
+    assert.equal(third.fallback, true);
+    assert.ok((third.buckets[0]?.tokens ?? 1) < 1, 'the org bucket refused');
+    assert.deepEqual(failures, ['ratelimit.take', 'ratelimit.take', 'ratelimit.take']);
   });
 
   describe('Redis: one Lua script, one hash tag', async () => {
