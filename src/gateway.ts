@@ -46,6 +46,8 @@ import { createModelLabeler } from './telemetry/model-label.js';
 import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
 import { createTelemetryFeature } from './telemetry/request-telemetry.js';
 import { createTracing } from './telemetry/tracing.js';
+import { endUserStage } from './tenancy/end-user.js';
+import { limitsOf } from './tenancy/limits.js';
 
 export const VERSION = '0.1.0';
 
@@ -152,6 +154,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       auth: config.auth,
       tiers: Object.keys(config.rate_limit.tiers),
       guardrailPolicies: guardrails.book.names(),
+      endUserDefaults: limitsOf(config.tenancy.end_user),
     },
     deps,
   );
@@ -214,7 +217,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
     resolve: resolveStage(resolver, clock),
     endpoint: [responsesStage(responseStore, deps)],
-    admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
+    admit: [endUserStage(), ...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
     guard: guardrails.stage,
     cache: cache?.stage ?? null,
@@ -277,6 +280,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     metrics,
     adminKey: env.GATEWAY_ADMIN_KEY || null,
+    tenantAdmin: config.auth.mode === 'keys' ? (a, ip) => auth.keys.adminActorOf(a, ip) : null,
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,

@@ -8,6 +8,7 @@
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
+ *   llm-gateway orgs|teams create|list|get|update|delete …   organizations and teams (src/cli/tenancy.ts)
  *   llm-gateway eval run|compare …                  evaluate models and prompts on a dataset (src/cli/eval.ts)
  */
 import cluster from 'node:cluster';
@@ -16,6 +17,7 @@ import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
+import { runTenancyCommand, TENANCY_USAGE } from './cli/tenancy.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
@@ -36,12 +38,13 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
-    strict: process.argv[2] !== 'keys' && process.argv[2] !== 'eval',
+    strict: !['keys', 'orgs', 'teams', 'eval'].includes(process.argv[2] ?? ''),
   });
   const command = positionals[0] ?? 'start';
   if (command === 'eval') return runEval();
-  if (values.help || !['start', 'check-config', 'keys', 'migrate'].includes(command)) {
-    process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
+  if (values.help || !['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate'].includes(command)) {
+    const tenancy = command === 'orgs' || command === 'teams';
+    process.stdout.write(command === 'keys' ? KEYS_USAGE : tenancy ? TENANCY_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
@@ -67,6 +70,22 @@ async function main(): Promise<void> {
     ).catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       if (err instanceof UsageError) process.stderr.write(KEYS_USAGE);
+      return err instanceof UsageError ? 2 : 1;
+    });
+    process.exit(code);
+  }
+
+  if (command === 'orgs' || command === 'teams') {
+    const code = await runTenancyCommand(
+      command === 'orgs' ? 'org' : 'team',
+      process.argv.slice(3),
+      config,
+      { out: (text) => process.stdout.write(text) },
+      systemClock,
+    ).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}
+`);
+      if (err instanceof UsageError) process.stderr.write(TENANCY_USAGE);
       return err instanceof UsageError ? 2 : 1;
     });
     process.exit(code);
@@ -169,6 +188,7 @@ const USAGE = `Usage:
                                            run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
+  llm-gateway orgs|teams create|list|…       organizations and teams (llm-gateway orgs --help)
   llm-gateway eval run|compare …           evaluate targets on a dataset (llm-gateway eval --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
 `;

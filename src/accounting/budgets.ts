@@ -21,6 +21,7 @@ import type { RedisStore } from '../stores/redis.js';
 import { budgetBase } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { LevelName } from '../tenancy/limits.js';
 import type { BudgetCounter, BudgetStore } from './budget-store.js';
 import type { Accountant } from './cost.js';
 import { type ModelPrice, microsOf } from './pricing.js';
@@ -29,7 +30,12 @@ import { promptTokensUpperBound, worstCaseOutputTokens } from './tokens.js';
 export interface BudgetLimits {
   daily_usd?: number | null | undefined;
   monthly_usd?: number | null | undefined;
+  /** Never resets (tenancy levels; DESIGN §7). */
+  total_usd?: number | null | undefined;
 }
+
+/** A total budget's counter "period" ends at the end of year 9999: it never resets. */
+export const TOTAL_PERIOD_END = Date.UTC(9999, 11, 31);
 
 export interface BudgetSettings {
   default: BudgetLimits;
@@ -52,8 +58,10 @@ export interface BudgetHookDeps {
 }
 
 interface Applied {
-  scope: 'user' | 'key';
-  period: 'daily' | 'monthly';
+  /** The tenancy level (DESIGN §7) whose budget this is: named in a refusal's `error.param`. */
+  scope: LevelName;
+  id: string;
+  period: 'daily' | 'monthly' | 'total';
   usd: number;
   counter: BudgetCounter;
 }
@@ -64,6 +72,13 @@ interface Reservation {
 }
 
 const RESERVATION = new Slot<Reservation>('budgets.reservation');
+
+const SCOPE_NAMES: Record<LevelName, string> = {
+  org: 'organization',
+  team: 'team',
+  key: 'API key',
+  user: 'user',
+};
 
 /** The UTC day and month of `now`, and when each ends. */
 export function periodsOf(now: number): {
@@ -84,7 +99,12 @@ export function periodsOf(now: number): {
   };
 }
 
-/** The budgets that apply to a request, each with its counter. */
+/**
+ * The budgets that apply to a request, each with its counter: every tenancy level's (org, team, key, end
+ * user; DESIGN §7) and the user's from the config. All counters of a request share one hash tag (the
+ * principal's `tag`: `{o:<org>}`, `{t:<team>}`, `{k:<key>}`, else the user), so one script reserves on all
+ * of them atomically in one Redis Cluster slot.
+ */
 export function applicableBudgets(
   ctx: RequestContext,
   settings: BudgetSettings,
@@ -94,48 +114,59 @@ export function applicableBudgets(
   const principal = ctx.principal;
   if (!principal) return [];
   const userLimits = settings.users[principal.userId] ?? settings.default;
-  const keyBudgets = principal.keyId ? principal.budgets : undefined;
-  const hasLimit = (l: { daily_usd?: number | null; monthly_usd?: number | null } | undefined) =>
-    l != null && (l.daily_usd != null || l.monthly_usd != null);
+  const levels = principal.levels;
+  // A principal without levels (config keys, older callers): the key's own budgets.
+  const keyBudgets = !levels && principal.keyId ? principal.budgets : undefined;
+  const hasLimit = (l: BudgetLimits | undefined) =>
+    l != null && (l.daily_usd != null || l.monthly_usd != null || l.total_usd != null);
+  const levelBudget = levels?.some(
+    (l) => l.limits.dailyUsd !== null || l.limits.monthlyUsd !== null || l.limits.totalUsd !== null,
+  );
   // The common case on the hot path: no budget applies, so no period or key is computed.
   if (
     !hasLimit(userLimits) &&
+    !levelBudget &&
     !(keyBudgets && (keyBudgets.dailyUsd != null || keyBudgets.monthlyUsd != null))
   ) {
     return [];
   }
   const p = periodsOf(now);
-  const base = budgetBase(keyPrefix, principal.userId);
+  const tag = principal.tag ?? principal.userId;
+  const base = budgetBase(keyPrefix, tag);
   const applied: Applied[] = [];
-  const add = (scope: Applied['scope'], owner: string, limits: BudgetLimits | undefined) => {
-    if (limits?.daily_usd != null) {
+  const add = (scope: LevelName, id: string, owner: string, limits: BudgetLimits | undefined) => {
+    const periods = [
+      ['daily', limits?.daily_usd, `${owner}:d:${p.day}`, p.dayEndsAt],
+      ['monthly', limits?.monthly_usd, `${owner}:m:${p.month}`, p.monthEndsAt],
+      ['total', limits?.total_usd, `${owner}:total`, TOTAL_PERIOD_END],
+    ] as const;
+    for (const [period, usd, key, periodEndsAt] of periods) {
+      if (usd == null) continue;
       applied.push({
         scope,
-        period: 'daily',
-        usd: limits.daily_usd,
-        counter: {
-          key: `${owner}:d:${p.day}`,
-          limitMicros: Math.round(limits.daily_usd * 1e6),
-          periodEndsAt: p.dayEndsAt,
-        },
-      });
-    }
-    if (limits?.monthly_usd != null) {
-      applied.push({
-        scope,
-        period: 'monthly',
-        usd: limits.monthly_usd,
-        counter: {
-          key: `${owner}:m:${p.month}`,
-          limitMicros: Math.round(limits.monthly_usd * 1e6),
-          periodEndsAt: p.monthEndsAt,
-        },
+        id,
+        period,
+        usd,
+        counter: { key, limitMicros: Math.round(usd * 1e6), periodEndsAt },
       });
     }
   };
-  add('user', `${base}:user`, userLimits);
+  for (const l of levels ?? []) {
+    add(l.level, l.id, `${base}:${l.level}:${l.id}`, {
+      daily_usd: l.limits.dailyUsd,
+      monthly_usd: l.limits.monthlyUsd,
+      total_usd: l.limits.totalUsd,
+    });
+  }
+  // The config's budget of the user (under another tag than the user's own: per organization/team/key).
+  add(
+    'user',
+    principal.userId,
+    tag === principal.userId ? `${base}:user` : `${base}:u:${principal.userId}`,
+    userLimits,
+  );
   if (principal.keyId && keyBudgets) {
-    add('key', `${base}:key:${principal.keyId}`, {
+    add('key', principal.keyId, `${base}:key:${principal.keyId}`, {
       daily_usd: keyBudgets.dailyUsd,
       monthly_usd: keyBudgets.monthlyUsd,
     });
@@ -200,14 +231,17 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
     if (refused > 0) {
       const hit = applied[refused - 1] as Applied;
       deps.metrics.budgetExceeded.inc({ scope: hit.scope, period: hit.period });
-      const who =
-        hit.scope === 'user' ? `user "${ctx.principal?.userId}"` : `API key "${ctx.principal?.keyId}"`;
-      const resets = new Date(hit.counter.periodEndsAt).toISOString();
+      const who = `${SCOPE_NAMES[hit.scope]} "${hit.id}"`;
+      const total = hit.period === 'total';
+      const resets = total
+        ? 'It does not reset (raise it with PATCH).'
+        : `It resets at ${new Date(hit.counter.periodEndsAt).toISOString()}.`;
       throw new GatewayRateLimitError(
         `Budget exceeded: the ${hit.period} budget of $${hit.usd} for ${who} does not cover this request ` +
-          `(up to $${(micros / 1e6).toFixed(6)}). It resets at ${resets}.`,
-        Math.max(1000, hit.counter.periodEndsAt - now),
+          `(up to $${(micros / 1e6).toFixed(6)}). ${resets}`,
+        total ? 86_400_000 : Math.max(1000, hit.counter.periodEndsAt - now),
         'budget_exceeded',
+        hit.scope,
       );
     }
     RESERVATION.set(ctx, { counters, micros });

@@ -20,11 +20,15 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { AuthenticationError, ServiceUnavailableError } from '../core/errors.js';
+import type { AdminActor } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { EndUserLimits } from '../tenancy/limits.js';
+import { EMPTY_TREE, keyPrincipal, type Tree } from '../tenancy/principal.js';
+import { type LevelKind, LevelRepository, type OrgRow, type TeamRow } from '../tenancy/repository.js';
 import { DEFAULT_FAILURE_THROTTLE, FailureThrottle } from './failure-throttle.js';
-import { type ApiKeyRow, KeyRepository, parseModels, parseNames, toDate, toNumber } from './keys.js';
+import { type ApiKeyRow, KeyRepository, toDate } from './keys.js';
 import { type Authenticator, type AuthInput, bearer, hashKey, type Principal } from './principal.js';
 
 interface Entry {
@@ -32,8 +36,9 @@ interface Entry {
   principal: Principal;
   expiresAt: number | null;
   revoked: boolean;
-  /** Database keys (their use is written back as last_used_at). */
+  /** Database keys (their use is written back as last_used_at); their row, to rebuild the principal. */
   fromDb: boolean;
+  row?: ApiKeyRow;
 }
 
 const MAX_NEGATIVE = 10_000;
@@ -50,6 +55,8 @@ export interface KeyStoreDeps {
    * negative cache; the real clock when absent.
    */
   clock?: Pick<Clock, 'now' | 'wallNow'> | undefined;
+  /** Limits of each end user a key names when neither it, its team nor its org sets them. */
+  endUserDefaults?: EndUserLimits | null;
 }
 
 /** The key store: an `Authenticator` plus what the admin routes need to update it at once. */
@@ -64,6 +71,8 @@ export class KeyStore implements Authenticator {
   readonly #used = new Set<string>();
   readonly #throttle: FailureThrottle;
   #repo: KeyRepository | null = null;
+  #levels: LevelRepository | null = null;
+  #tree: Tree = EMPTY_TREE;
   /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
   #appliedDuringRefresh: ApiKeyRow[] = [];
   #refreshing = 0;
@@ -98,6 +107,12 @@ export class KeyStore implements Authenticator {
     return this.#repo;
   }
 
+  /** The organizations and teams repository (same database). */
+  levels(): LevelRepository {
+    this.#levels ??= new LevelRepository(this.#deps.database().db, this.#clock);
+    return this.#levels;
+  }
+
   /**
    * Loads the database keys and starts the refresh loop (idempotent). Resolves once the first load
    * succeeded; keeps retrying in the background while the database is down.
@@ -130,7 +145,7 @@ export class KeyStore implements Authenticator {
         for (const id of used) this.#used.add(id);
         throw err;
       });
-      const rows = await repo.all();
+      const [rows] = await Promise.all([repo.all(), this.#loadTree()]);
       const next = new Map<string, Entry>();
       for (const row of rows) next.set(row.key_hash, this.#entry(row));
       for (const row of this.#appliedDuringRefresh) next.set(row.key_hash, this.#entry(row));
@@ -160,24 +175,57 @@ export class KeyStore implements Authenticator {
     if (this.#refreshing > 0) this.#appliedDuringRefresh.push(row);
   }
 
+  async #loadTree(): Promise<void> {
+    const tree = await this.levels().all();
+    this.#tree = {
+      orgs: new Map(tree.orgs.map((o) => [o.id, o])),
+      teams: new Map(tree.teams.map((t) => [t.id, t])),
+    };
+  }
+
+  /**
+   * Applies an organization or team changed on this instance at once (null = deleted): every key's
+   * principal is rebuilt with the new limits. Other instances see it at their next refresh.
+   */
+  applyLevel(kind: LevelKind, id: string, row: OrgRow | TeamRow | null): void {
+    const orgs = new Map(this.#tree.orgs);
+    const teams = new Map(this.#tree.teams);
+    const map = (kind === 'org' ? orgs : teams) as Map<string, OrgRow | TeamRow>;
+    if (row) map.set(id, row);
+    else map.delete(id);
+    this.#tree = { orgs, teams };
+    for (const [hash, entry] of this.#db) if (entry.row) this.#db.set(hash, this.#entry(entry.row));
+  }
+
   #entry(row: ApiKeyRow): Entry {
-    const models = parseModels(row.allowed_models);
-    const daily = toNumber(row.daily_budget_usd);
-    const monthly = toNumber(row.monthly_budget_usd);
     return {
       hash: Buffer.from(row.key_hash, 'hex'),
-      principal: {
-        userId: row.user_id,
-        keyId: row.id,
-        tier: row.tier,
-        allowedModels: models.length > 0 ? new Set(models) : null,
-        budgets: { dailyUsd: daily, monthlyUsd: monthly },
-        guardrails: parseNames(row.guardrails),
-      },
+      principal: keyPrincipal(row, this.#tree, this.#deps.endUserDefaults ?? null),
       expiresAt: toDate(row.expires_at)?.getTime() ?? null,
       revoked: row.revoked_at !== null,
       fromDb: true,
+      row,
     };
+  }
+
+  /**
+   * The admin actor of an org or team admin key (DESIGN §7), null when the token is a valid key without an
+   * admin role. @throws AuthenticationError (401) for an unknown, revoked or expired key.
+   */
+  async adminActorOf(authorization: string | undefined, source: string): Promise<AdminActor | null> {
+    const principal = await this.authenticate({ authorization, userIdHeader: undefined, source });
+    if (principal.role === 'org_admin' && principal.orgId) {
+      return { role: 'org_admin', keyId: principal.keyId, orgId: principal.orgId, teamId: null };
+    }
+    if (principal.role === 'team_admin' && principal.teamId) {
+      return {
+        role: 'team_admin',
+        keyId: principal.keyId,
+        orgId: principal.orgId ?? null,
+        teamId: principal.teamId,
+      };
+    }
+    return null;
   }
 
   /** The tier of a user's newest active key, if this instance knows one (admin rate-limit view). */
@@ -260,6 +308,13 @@ export class KeyStore implements Authenticator {
           return undefined;
         }
         if ('principal' in row) return row;
+        // A key in a team or organization this instance has not loaded yet: load them first, so the
+        // key's first request already meets every level's limits.
+        const teamId = row.team_id ?? null;
+        const orgId = row.org_id ?? null;
+        if ((teamId && !this.#tree.teams.has(teamId)) || (orgId && !this.#tree.orgs.has(orgId))) {
+          await this.#loadTree();
+        }
         const entry = this.#entry(row);
         this.#db.set(digest, entry);
         return entry;

@@ -4,22 +4,39 @@
  * the admin API (`auth/admin-routes.ts`) and the CLI (`cli/keys.ts`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Selectable } from 'kysely';
+import { sql } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../stores/database.js';
-import type { ApiKeyTable } from '../stores/schema.js';
+import { type Actor, writeAudit } from '../tenancy/audit.js';
+import { type EndUserLimits, limitsJson, parseEndUserLimits, parseMetadata } from '../tenancy/limits.js';
+import { type Page, type PageRequest, toPage } from '../tenancy/pagination.js';
+import {
+  type ApiKeyRow,
+  type KeyRole,
+  type KeyView,
+  parseModels,
+  parseNames,
+  placeOf,
+  roleOf,
+  toDate,
+  toNumber,
+  toView,
+} from './key-view.js';
 import { hashKey } from './principal.js';
+
+export * from './key-view.js';
+
+export type { Actor };
 
 export const KEY_PREFIX = 'sk-gw-';
 /** Characters of the key shown in listings (`sk-gw-` and six more). */
 const VISIBLE = KEY_PREFIX.length + 6;
 
-export type ApiKeyRow = Selectable<ApiKeyTable>;
-
 /** What an admin gives to create a key. */
 export interface NewKey {
   name: string;
-  userId: string;
+  /** The key's fixed end user; null for a team or org key (then `teamId` or `orgId` is set). */
+  userId: string | null;
   tier?: string;
   allowedModels?: string[];
   dailyBudgetUsd?: number | null;
@@ -27,87 +44,22 @@ export interface NewKey {
   expiresAt?: Date | null;
   /** Guardrail policy names (migration 0005). */
   guardrails?: string[];
-}
-
-/** A key as the admin API and CLI show it (snake_case, never the hash or the secret). */
-export interface KeyView {
-  id: string;
-  name: string;
-  key_prefix: string;
-  user_id: string;
-  tier: string;
-  allowed_models: string[];
-  daily_budget_usd: number | null;
-  monthly_budget_usd: number | null;
-  expires_at: string | null;
-  guardrails: string[];
-  revoked_at: string | null;
-  rotated_from: string | null;
-  last_used_at: string | null;
-  created_at: string;
-}
-
-/** Who did it, for the audit log: `admin` (the admin API) or `cli:<user>`. */
-export interface Actor {
-  actor: string;
-  requestId?: string | null;
+  /** Tenancy (migration 0006). */
+  teamId?: string | null;
+  orgId?: string | null;
+  role?: KeyRole;
+  totalBudgetUsd?: number | null;
+  rpmLimit?: number | null;
+  tpmLimit?: number | null;
+  allowEndUsers?: boolean;
+  endUserLimits?: EndUserLimits | null;
+  metadata?: Record<string, string>;
 }
 
 /** A new random key: `sk-gw-` + 43 base64url characters (256 bits). */
 export function generateKey(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
-
-function toDate(value: Date | string | null): Date | null {
-  return value === null ? null : value instanceof Date ? value : new Date(value);
-}
-
-function toNumber(value: string | number | null): number | null {
-  return value === null ? null : Number(value);
-}
-
-/** Parses the stored allowed-models JSON; anything malformed means "no model" rather than "every model". */
-export function parseModels(text: string): string[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((m): m is string => typeof m === 'string') : ['\u0000'];
-  } catch {
-    return ['\u0000'];
-  }
-}
-
-/** Parses the stored guardrail policy names (JSON array); a row from before migration 0005 has none. */
-export function parseNames(text: string | null | undefined): string[] {
-  if (!text) return [];
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((m): m is string => typeof m === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-export function toView(row: ApiKeyRow): KeyView {
-  const iso = (v: Date | string | null) => toDate(v)?.toISOString() ?? null;
-  return {
-    id: row.id,
-    name: row.name,
-    key_prefix: row.key_prefix,
-    user_id: row.user_id,
-    tier: row.tier,
-    allowed_models: parseModels(row.allowed_models),
-    daily_budget_usd: toNumber(row.daily_budget_usd),
-    monthly_budget_usd: toNumber(row.monthly_budget_usd),
-    expires_at: iso(row.expires_at),
-    guardrails: parseNames(row.guardrails),
-    revoked_at: iso(row.revoked_at),
-    rotated_from: row.rotated_from,
-    last_used_at: iso(row.last_used_at),
-    created_at: iso(row.created_at) ?? '',
-  };
-}
-
-export { toDate, toNumber };
 
 /** Thrown when the key id does not exist (the admin API answers 404). */
 export class KeyNotFoundError extends Error {
@@ -138,23 +90,48 @@ export class KeyRepository {
   async create(input: NewKey, actor: Actor): Promise<{ key: string; view: KeyView }> {
     return this.#db.transaction().execute(async (trx) => {
       const created = await insertKey(trx, input, null);
-      await audit(trx, actor, 'key.create', created.view.id, {
-        name: input.name,
-        user_id: input.userId,
-        tier: created.view.tier,
-        allowed_models: input.allowedModels ?? [],
-        guardrails: input.guardrails ?? [],
-        key_prefix: created.view.key_prefix,
-      });
+      await writeAudit(
+        trx,
+        actor,
+        'key.create',
+        created.view.id,
+        {
+          name: input.name,
+          user_id: input.userId,
+          team_id: created.view.team_id,
+          org_id: created.view.org_id,
+          role: created.view.role,
+          tier: created.view.tier,
+          allowed_models: input.allowedModels ?? [],
+          guardrails: input.guardrails ?? [],
+          key_prefix: created.view.key_prefix,
+        },
+        { orgId: created.view.org_id, teamId: created.view.team_id },
+      );
       return created;
     });
   }
 
-  async list(filter: { userId?: string; includeRevoked?: boolean } = {}): Promise<KeyView[]> {
-    let query = this.#db.selectFrom('api_keys').selectAll().orderBy('created_at', 'desc').orderBy('id');
+  /** Keys matching every filter given, newest first, one page (`page` absent = every key). */
+  async list(filter: KeyFilter = {}, page?: PageRequest): Promise<Page<KeyView>> {
+    let query = this.#db
+      .selectFrom('api_keys')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc');
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+    if (filter.orgId) query = query.where('org_id', '=', filter.orgId);
+    if (filter.role) query = query.where('role', '=', filter.role);
     if (!filter.includeRevoked) query = query.where('revoked_at', 'is', null);
-    return (await query.execute()).map(toView);
+    if (page?.after) {
+      query = query.where(
+        sql<boolean>`(created_at, id) < (select k.created_at, k.id from api_keys k where k.id = ${page.after})`,
+      );
+    }
+    if (page) query = query.limit(page.limit + 1);
+    const rows = await query.execute();
+    return toPage(rows, page ?? { limit: rows.length, after: null }, (r) => r.id, toView);
   }
 
   async get(id: string): Promise<KeyView> {
@@ -176,7 +153,9 @@ export class KeyRepository {
       const current =
         row ?? (await trx.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst());
       if (!current) throw new KeyNotFoundError(id);
-      if (row) await audit(trx, actor, 'key.revoke', id, { key_prefix: row.key_prefix });
+      if (row) {
+        await writeAudit(trx, actor, 'key.revoke', id, { key_prefix: row.key_prefix }, placeOf(row));
+      }
       return toView(current);
     });
   }
@@ -211,6 +190,15 @@ export class KeyRepository {
           monthlyBudgetUsd: toNumber(old.monthly_budget_usd),
           expiresAt: toDate(old.expires_at),
           guardrails: parseNames(old.guardrails),
+          teamId: old.team_id,
+          orgId: old.org_id,
+          role: roleOf(old),
+          totalBudgetUsd: toNumber(old.total_budget_usd),
+          rpmLimit: old.rpm_limit,
+          tpmLimit: old.tpm_limit,
+          allowEndUsers: old.allow_end_users,
+          endUserLimits: parseEndUserLimits(old.end_user_limits),
+          metadata: parseMetadata(old.metadata),
         },
         id,
       );
@@ -222,11 +210,18 @@ export class KeyRepository {
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirstOrThrow();
-      await audit(trx, actor, 'key.rotate', id, {
-        new_key_id: created.view.id,
-        new_key_prefix: created.view.key_prefix,
-        grace_period_seconds: graceSeconds,
-      });
+      await writeAudit(
+        trx,
+        actor,
+        'key.rotate',
+        id,
+        {
+          new_key_id: created.view.id,
+          new_key_prefix: created.view.key_prefix,
+          grace_period_seconds: graceSeconds,
+        },
+        placeOf(old),
+      );
       return { ...created, old: toView(updated) };
     });
   }
@@ -254,24 +249,55 @@ export class KeyRepository {
       .execute();
   }
 
-  /** Latest audit entries, newest first. */
+  /** Audit entries, newest first, one page; `place` limits them to an organization or team. */
   async auditLog(
-    limit = 100,
-  ): Promise<Array<{ at: string; actor: string; action: string; target: string | null; details: unknown }>> {
-    const rows = await this.#db
+    page: PageRequest,
+    filter: { orgId?: string; teamId?: string; action?: string; actor?: string } = {},
+  ): Promise<Page<AuditView>> {
+    let query = this.#db
       .selectFrom('audit_log')
       .selectAll()
       .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      at: toDate(r.at)?.toISOString() ?? '',
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      details: r.details ? (JSON.parse(r.details) as unknown) : null,
-    }));
+      .limit(page.limit + 1);
+    if (filter.orgId) query = query.where('org_id', '=', filter.orgId);
+    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+    if (filter.action) query = query.where('action', '=', filter.action);
+    if (filter.actor) query = query.where('actor', 'like', `${filter.actor.replace(/[%_\\]/g, '')}%`);
+    if (page.after !== null) query = query.where('id', '<', Number(page.after));
+    const rows = await query.execute();
+    return toPage(
+      rows,
+      page,
+      (r) => String(r.id),
+      (r) => ({
+        at: toDate(r.at)?.toISOString() ?? '',
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        org_id: r.org_id ?? null,
+        team_id: r.team_id ?? null,
+        details: r.details ? (JSON.parse(r.details) as unknown) : null,
+      }),
+    );
   }
+}
+
+export interface AuditView {
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  org_id: string | null;
+  team_id: string | null;
+  details: unknown;
+}
+
+export interface KeyFilter {
+  userId?: string | undefined;
+  teamId?: string | undefined;
+  orgId?: string | undefined;
+  role?: KeyRole | undefined;
+  includeRevoked?: boolean;
 }
 
 /** Thrown when rotating a revoked key (409). */
@@ -303,6 +329,15 @@ async function insertKey(
       monthly_budget_usd: input.monthlyBudgetUsd ?? null,
       expires_at: input.expiresAt ?? null,
       guardrails: JSON.stringify(input.guardrails ?? []),
+      team_id: input.teamId ?? null,
+      org_id: input.orgId ?? null,
+      role: input.role ?? 'user',
+      total_budget_usd: input.totalBudgetUsd ?? null,
+      rpm_limit: input.rpmLimit ?? null,
+      tpm_limit: input.tpmLimit ?? null,
+      allow_end_users: input.allowEndUsers ?? false,
+      end_user_limits: input.endUserLimits ? JSON.stringify(limitsJson(input.endUserLimits)) : null,
+      metadata: JSON.stringify(input.metadata ?? {}),
       revoked_at: null,
       rotated_from: rotatedFrom,
       last_used_at: null,
@@ -310,23 +345,4 @@ async function insertKey(
     .returningAll()
     .executeTakeFirstOrThrow();
   return { key, view: toView(row) };
-}
-
-async function audit(
-  trx: Pick<Db, 'insertInto'>,
-  actor: Actor,
-  action: string,
-  target: string,
-  details: Record<string, unknown>,
-): Promise<void> {
-  await trx
-    .insertInto('audit_log')
-    .values({
-      actor: actor.actor,
-      action,
-      target,
-      details: JSON.stringify(details),
-      request_id: actor.requestId ?? null,
-    })
-    .execute();
 }

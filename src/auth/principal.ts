@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PermissionDeniedError, ValidationError } from '../core/errors.js';
+import type { EndUserLimits, Level } from '../tenancy/limits.js';
 
 export interface Principal {
   /** End user the request is accounted to. */
@@ -22,6 +23,17 @@ export interface Principal {
   readonly budgets?: { readonly dailyUsd: number | null; readonly monthlyUsd: number | null };
   /** Guardrail policy names attached to the key (absent/empty = none beyond the global default). */
   readonly guardrails?: readonly string[];
+  /** The key's role (tenancy, DESIGN §7): `org_admin` and `team_admin` keys may call tenant admin routes. */
+  readonly role?: 'user' | 'team_admin' | 'org_admin';
+  /**
+   * The tenancy levels the request belongs to, with their limits (org, team, key; the end user added once
+   * named): every one must admit the request (rate limits and budgets).
+   */
+  readonly levels?: readonly Level[];
+  /** Set when the key may name its end users (`user` field, `X-User-ID`): the limits each end user gets. */
+  readonly endUsers?: EndUserLimits | null;
+  /** Redis hash tag of the request's counters (`tenancy/limits.ts` hashTagOf); absent = the user id. */
+  readonly tag?: string;
 }
 
 export interface AuthInput {

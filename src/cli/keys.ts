@@ -3,7 +3,7 @@
  * (DATABASE_URL, else the PGlite file database under GATEWAY_DATA_DIR), with the same migrations, the
  * same rules and the same audit log as the admin API. The new key is printed once.
  *
- *   llm-gateway keys create --name NAME --user USER [--tier T] [--models a,b] [--expires ISO] [--guardrails p,q]
+ *   llm-gateway keys create --name NAME (--user USER | --team TEAM | --org ORG) [--role R] [--tier T] [--models a,b] [--expires ISO] [--guardrails p,q]
  *                           [--daily-budget USD] [--monthly-budget USD] [--guardrails POLICY,…]
  *   llm-gateway keys list [--user USER] [--all] [--json]
  *   llm-gateway keys revoke ID
@@ -22,9 +22,9 @@ import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
 
 export const KEYS_USAGE = `Usage:
-  llm-gateway keys create --name NAME --user USER_ID [--tier TIER] [--models m1,m2] [--expires ISO-8601]
-                          [--daily-budget USD] [--monthly-budget USD]
-  llm-gateway keys list [--user USER_ID] [--all] [--json]
+  llm-gateway keys create --name NAME (--user USER_ID | --team TEAM_ID | --org ORG_ID) [--role user|team_admin|org_admin]
+                          [--tier TIER] [--models m1,m2] [--expires ISO-8601] [--daily-budget USD] [--monthly-budget USD]
+  llm-gateway keys list [--user USER_ID] [--team TEAM_ID] [--org ORG_ID] [--all] [--json]
   llm-gateway keys revoke KEY_ID
   llm-gateway keys rotate KEY_ID [--grace SECONDS]   (default grace ${DEFAULT_GRACE_SECONDS} s)
 `;
@@ -48,6 +48,9 @@ export async function runKeysCommand(
     options: {
       name: { type: 'string' },
       user: { type: 'string' },
+      team: { type: 'string' },
+      org: { type: 'string' },
+      role: { type: 'string' },
       tier: { type: 'string' },
       models: { type: 'string' },
       guardrails: { type: 'string' },
@@ -89,9 +92,16 @@ export async function runKeysCommand(
     switch (sub) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');
-        if (!values.user || !/^[\w.@:+-]{1,128}$/.test(values.user)) {
-          throw new UsageError('--user is required (letters, digits and . @ : + - _ only)');
+        if (values.user ? !/^[\w.@:+-]{1,128}$/.test(values.user) : !values.team && !values.org) {
+          throw new UsageError(
+            '--user is required unless --team or --org is given (letters, digits and . @ : + - _ only)',
+          );
         }
+        const role = values.role ?? 'user';
+        if (role !== 'user' && role !== 'team_admin' && role !== 'org_admin') {
+          throw new UsageError('--role must be user, team_admin or org_admin');
+        }
+        const place = await placeFor(database.db, values.team, values.org);
         const tiers = Object.keys(config.rate_limit.tiers);
         if (values.tier && !tiers.includes(values.tier)) {
           throw new UsageError(`--tier must be one of ${tiers.join(', ')}`);
@@ -110,7 +120,9 @@ export async function runKeysCommand(
         const { key, view } = await repo.create(
           {
             name: values.name,
-            userId: values.user,
+            userId: values.user ?? null,
+            ...place,
+            role,
             tier: values.tier ?? 'free',
             allowedModels: values.models
               ? values.models
@@ -129,7 +141,14 @@ export async function runKeysCommand(
         return 0;
       }
       case 'list': {
-        const keys = await repo.list({ userId: values.user, includeRevoked: values.all === true });
+        const keys = (
+          await repo.list({
+            userId: values.user,
+            teamId: values.team,
+            orgId: values.org,
+            includeRevoked: values.all === true,
+          })
+        ).data;
         if (values.json) io.out(`${JSON.stringify(keys, null, 2)}\n`);
         else io.out(keys.length === 0 ? 'no keys\n' : `${keys.map(describe).join('\n')}\n`);
         return 0;
@@ -159,6 +178,25 @@ export async function runKeysCommand(
   }
 }
 
+/** The team's organization (the team must exist), or the organization given. */
+async function placeFor(
+  db: ReturnType<typeof openDatabase>['db'],
+  team: string | undefined,
+  org: string | undefined,
+): Promise<{ teamId: string | null; orgId: string | null }> {
+  if (team) {
+    const row = await db.selectFrom('teams').select('org_id').where('id', '=', team).executeTakeFirst();
+    if (!row) throw new UsageError(`--team: no team with id "${team}"`);
+    if (org && row.org_id !== org) throw new UsageError(`--team ${team} is not in organization ${org}`);
+    return { teamId: team, orgId: row.org_id };
+  }
+  if (org) {
+    const row = await db.selectFrom('organizations').select('id').where('id', '=', org).executeTakeFirst();
+    if (!row) throw new UsageError(`--org: no organization with id "${org}"`);
+  }
+  return { teamId: null, orgId: org ?? null };
+}
+
 function money(raw: string | undefined, flag: string): number | null {
   if (raw === undefined) return null;
   const n = Number(raw);
@@ -182,5 +220,5 @@ function describe(k: KeyView): string {
       ? `expires ${k.expires_at}`
       : 'active';
   const models = k.allowed_models.length > 0 ? k.allowed_models.join(',') : 'all models';
-  return `${k.id}  ${k.key_prefix}…  ${k.name}  user=${k.user_id}  tier=${k.tier}  ${models}  ${state}`;
+  return `${k.id}  ${k.key_prefix}…  ${k.name}  user=${k.user_id ?? '-'}${k.team_id ? `  team=${k.team_id}` : ''}${k.role === 'user' ? '' : `  role=${k.role}`}  tier=${k.tier}  ${models}  ${state}`;
 }

@@ -258,5 +258,14 @@ export function defaultConfig(): Config {
       outage_share: 0.1,
     },
     guardrails: { default_policy: null, phone_regions: ['US', 'GB'], policies: {} },
+    tenancy: {
+      end_user: {
+        daily_budget_usd: null,
+        monthly_budget_usd: null,
+        total_budget_usd: null,
+        rpm_limit: null,
+        tpm_limit: null,
+      },
+    },
   };
 }

@@ -6,6 +6,7 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import { GuardrailsSchema } from './guardrails-schema.js';
 import { AccountingSchema, BudgetsSchema, PricingSchema } from './money-schema.js';
 import { RedisSchema } from './redis-schema.js';
+import { TenancySchema } from './tenancy-schema.js';
 
 export {
   AccountingSchema,
@@ -341,6 +342,7 @@ export const ConfigSchema = T.Object(
     pricing: PricingSchema,
     budgets: BudgetsSchema,
     guardrails: GuardrailsSchema,
+    tenancy: TenancySchema,
   },
   { additionalProperties: false },
 );

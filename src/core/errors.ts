@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'unsupported_parameter'
   | 'invalid_api_key'
   | 'model_not_allowed'
+  | 'permission_denied'
+  | 'conflict'
   | 'request_too_large'
   | 'rate_limit_exceeded'
   | 'budget_exceeded'
@@ -147,11 +149,34 @@ export class PermissionDeniedError extends GatewayError {
   }
 }
 
-/** 429 from the gateway's own limits (rate limit or budget). */
+/** 403: an org or team admin key reaching beyond its subtree, or a global admin route (DESIGN §7). */
+export class ForbiddenError extends GatewayError {
+  constructor(message: string) {
+    super(message, 'permission_denied', 403, 'permission_error');
+  }
+}
+
+/** 409: the change conflicts with the current state (deleting a team that still has keys). */
+export class ConflictError extends GatewayError {
+  constructor(message: string, param: string | null = null) {
+    super(message, 'conflict', 409, 'invalid_request_error', { param });
+  }
+}
+
+/**
+ * 429 from the gateway's own limits (rate limit or budget). `param` names the tenancy level that refused
+ * (`org`, `team`, `key`, `user`; DESIGN §7), null for the tier's bucket.
+ */
 export class GatewayRateLimitError extends GatewayError {
-  constructor(message: string, retryAfterMs: number, code: 'rate_limit_exceeded' | 'budget_exceeded') {
+  constructor(
+    message: string,
+    retryAfterMs: number,
+    code: 'rate_limit_exceeded' | 'budget_exceeded',
+    param: string | null = null,
+  ) {
     super(message, code, 429, code === 'budget_exceeded' ? 'budget_exceeded' : 'rate_limit_error', {
       retryAfterMs,
+      param,
     });
   }
 }

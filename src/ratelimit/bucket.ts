@@ -8,8 +8,14 @@
 
 /** One bucket of a principal (requests, or LLM tokens per minute). */
 export interface BucketSpec {
-  /** Bucket name within the principal: `r` (requests) or `t` (tokens). */
-  readonly name: 'r' | 't';
+  /**
+   * Bucket name within the principal's hash tag: `r` (requests) or `t` (tokens) of the tier, or
+   * `<level>:<id>:r|t` of a tenancy level (`org:org_1:r`, DESIGN §7), or `u:<user>:r|t` for the tier
+   * bucket of a user under an org, team or key tag.
+   */
+  readonly name: string;
+  /** The tenancy level the bucket enforces (absent = the tier's bucket): named in a 429's `param`. */
+  readonly level?: 'org' | 'team' | 'key' | 'user';
   readonly ratePerMs: number;
   readonly capacity: number;
   readonly cost: number;

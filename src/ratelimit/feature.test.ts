@@ -153,9 +153,14 @@ describe('rate limit: admit', () => {
     assert.equal(ctx.responseHeaders['x-ratelimit-limit'], undefined);
   });
 
-  test('rate_limit.enabled: false → no admit stage', () => {
-    const off = loadConfig({ env: { RATE_LIMIT_ENABLED: 'false' } });
-    assert.equal(createRateLimitFeature(off.rate_limit, unitDeps(fakeClock())).admit, null);
+  test('rate_limit.enabled: false → no tier limit (tenancy levels still apply: test/integration)', async () => {
+    const off = loadConfig({ env: { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_DEFAULT_CAPACITY: '1' } });
+    const clock = fakeClock();
+    const feature = createRateLimitFeature(off.rate_limit, unitDeps(clock));
+    const alice = principal('alice', 'free');
+    for (let i = 0; i < 3; i++)
+      await feature.admit?.run(request(clock, alice), async () => undefined as never);
+    assert.equal((feature.limiter as { size?: number }).size, 0, 'no bucket was touched');
   });
 });
 

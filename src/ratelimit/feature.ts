@@ -62,8 +62,11 @@ export function estimatePromptTokens(ctx: RequestContext): number {
 
 interface AdmitState {
   limits: TierLimits;
-  /** Tokens charged to the token bucket in admit (0 = no token bucket or the check failed open). */
+  /** Tokens charged to the token buckets in admit (0 = no token bucket or the check failed open). */
   charged: number;
+  /** The principal tag and the token buckets (tier and levels) charged, settled with the real usage. */
+  tag: string;
+  tokenSpecs: BucketSpec[];
 }
 
 export interface RateLimitOptions {
@@ -107,19 +110,57 @@ export function createRateLimitFeature(
         })
       : memory());
 
-  function specs(limits: TierLimits, tokenCost: number | null): BucketSpec[] {
+  function specs(limits: TierLimits, tokenCost: number | null, prefix = ''): BucketSpec[] {
     const list: BucketSpec[] = [
-      { name: 'r', ratePerMs: limits.ratePerMinute / MINUTE, capacity: limits.capacity, cost: 1 },
+      { name: `${prefix}r`, ratePerMs: limits.ratePerMinute / MINUTE, capacity: limits.capacity, cost: 1 },
     ];
     if (limits.tokensPerMinute !== null && limits.tokenCapacity !== null && tokenCost !== null) {
       list.push({
-        name: 't',
+        name: `${prefix}t`,
         ratePerMs: limits.tokensPerMinute / MINUTE,
         capacity: limits.tokenCapacity,
         cost: tokenCost,
       });
     }
     return list;
+  }
+
+  /**
+   * Every bucket a request must pass (DESIGN §7): the tier's (when rate limits are on) and each tenancy
+   * level's rpm/tpm, all under the request's tag so one atomic call checks and charges them together.
+   */
+  function requestSpecs(ctx: RequestContext, limits: TierLimits): { tag: string; list: BucketSpec[] } {
+    const principal = ctx.principal as NonNullable<RequestContext['principal']>;
+    const tag = principal.tag ?? principal.userId;
+    const list: BucketSpec[] = [];
+    const estimate = estimatePromptTokens(ctx);
+    if (config.enabled) {
+      const tokenCost = limits.tokenCapacity === null ? null : Math.min(estimate, limits.tokenCapacity);
+      list.push(...specs(limits, tokenCost, tag === principal.userId ? '' : `u:${principal.userId}:`));
+    }
+    for (const l of principal.levels ?? []) {
+      const { rpm, tpm } = l.limits;
+      if (rpm !== null) {
+        list.push({
+          name: `${l.level}:${l.id}:r`,
+          level: l.level,
+          ratePerMs: rpm / MINUTE,
+          capacity: rpm,
+          cost: 1,
+        });
+      }
+      if (tpm !== null) {
+        const cost = Math.min(estimate, tpm);
+        list.push({
+          name: `${l.level}:${l.id}:t`,
+          level: l.level,
+          ratePerMs: tpm / MINUTE,
+          capacity: tpm,
+          cost,
+        });
+      }
+    }
+    return { tag, list };
   }
 
   function setHeaders(ctx: RequestContext, limits: TierLimits, result: TakeResult): void {
@@ -144,65 +185,81 @@ export function createRateLimitFeature(
     const principal = ctx.principal;
     if (!principal) return;
     const limits = tierLimits(config, principal.tier);
-    const tokenCost =
-      limits.tokenCapacity === null ? null : Math.min(estimatePromptTokens(ctx), limits.tokenCapacity);
-    const state: AdmitState = { limits, charged: 0 };
+    const { tag, list } = requestSpecs(ctx, limits);
+    // Rate limits off and no level with an rpm/tpm limit: nothing to check.
+    if (list.length === 0) return;
+    const tokenSpecs = list.filter(
+      (s) => s.name.endsWith('t') && s.name.endsWith(':t') === s.name.includes(':'),
+    );
+    const state: AdmitState = { limits, charged: 0, tag, tokenSpecs };
     ADMITTED.set(ctx, state);
     let result: TakeResult;
     try {
-      result = await withSpan(
-        ctx,
-        'rate_limit.check',
-        () => limiter.take(principal.userId, specs(limits, tokenCost), 'take'),
-        { 'gateway.rate_limit.backend': limiter.backend, 'gateway.rate_limit.tier': limits.tier },
-      );
+      result = await withSpan(ctx, 'rate_limit.check', () => limiter.take(tag, list, 'take'), {
+        'gateway.rate_limit.backend': limiter.backend,
+        'gateway.rate_limit.tier': limits.tier,
+      });
     } catch (err) {
       // Fail open: the limit store is an accelerator, never a reason to refuse a request.
       failed('ratelimit.take', err);
-      ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
+      if (config.enabled) ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
       return;
     }
-    setHeaders(ctx, limits, result);
+    if (config.enabled) setHeaders(ctx, limits, result);
     if ((result as FallbackTakeResult).fallback) {
       metrics.redisFallback.inc({ feature: 'ratelimit', result: result.allowed ? 'allowed' : 'refused' });
     }
-    if (!result.allowed) {
-      metrics.rateLimitChecks.inc({ result: 'limited' });
-      metrics.rateLimitExceeded.inc({ tier: limits.tier });
-      const retryAfterMs = Math.max(...result.buckets.map((b) => b.retryAfterMs), 1);
-      const which =
-        result.buckets[0] && result.buckets[0].retryAfterMs > 0 && result.buckets[0].tokens < 1
-          ? `${limits.capacity} requests burst, ${limits.ratePerMinute} per minute`
-          : `${limits.tokensPerMinute} tokens per minute`;
+    if (!result.allowed) refuse(principal.userId, limits, list, result);
+    metrics.rateLimitChecks.inc({ result: 'allowed' });
+    state.charged = tokenSpecs[0]?.cost ?? 0;
+  }
+
+  /** 429 naming the first bucket that refused: the tier's, or a level's (`error.param` = the level). */
+  function refuse(userId: string, limits: TierLimits, list: BucketSpec[], result: TakeResult): never {
+    metrics.rateLimitChecks.inc({ result: 'limited' });
+    metrics.rateLimitExceeded.inc({ tier: limits.tier });
+    const retryAfterMs = Math.max(...result.buckets.map((b) => b.retryAfterMs), 1);
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const index = list.findIndex((s, i) => (result.buckets[i]?.tokens ?? 0) < s.cost);
+    const hit = list[index];
+    if (hit?.level) {
+      const kind = hit.name.endsWith(':r')
+        ? `${hit.capacity} requests per minute`
+        : `${hit.capacity} tokens per minute`;
+      const id = hit.name.slice(hit.level.length + 1, -2);
       throw new GatewayRateLimitError(
-        `Rate limit exceeded for user "${principal.userId}" (tier ${limits.tier}: ${which}). Retry after ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.`,
+        `Rate limit exceeded at the ${hit.level} level (${hit.level} "${id}": ${kind}). Retry after ${seconds} s.`,
         retryAfterMs,
         'rate_limit_exceeded',
+        hit.level,
       );
     }
-    metrics.rateLimitChecks.inc({ result: 'allowed' });
-    state.charged = tokenCost ?? 0;
+    const which =
+      result.buckets[0] && result.buckets[0].retryAfterMs > 0 && result.buckets[0].tokens < 1
+        ? `${limits.capacity} requests burst, ${limits.ratePerMinute} per minute`
+        : `${limits.tokensPerMinute} tokens per minute`;
+    throw new GatewayRateLimitError(
+      `Rate limit exceeded for user "${userId}" (tier ${limits.tier}: ${which}). Retry after ${seconds} s.`,
+      retryAfterMs,
+      'rate_limit_exceeded',
+    );
   }
 
   const settle: SettleStep = {
     name: 'ratelimit',
     settle(ctx) {
       const state = ADMITTED.get(ctx);
-      const principal = ctx.principal;
-      if (!state || !principal || state.charged === 0 || state.limits.tokenCapacity === null) return;
+      if (!state || state.charged === 0 || state.tokenSpecs.length === 0) return;
       const usage = ctx.usage;
       const real =
         ctx.cache.status === 'HIT'
           ? 0
           : (usage?.total_tokens ?? (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0));
-      const delta = real - state.charged;
-      if (delta === 0) return;
-      const [, tokens] = specs(state.limits, delta);
-      if (!tokens) return;
+      // Each token bucket was charged its own estimate (capped at its capacity): settle each to the real use.
+      const tokens = state.tokenSpecs.map((s) => ({ ...s, cost: real - s.cost })).filter((s) => s.cost !== 0);
+      if (tokens.length === 0) return;
       // Off the response path: a failure only loses this settlement.
-      limiter
-        .take(principal.userId, [tokens], 'force')
-        .catch((err: unknown) => failed('ratelimit.settle', err));
+      limiter.take(state.tag, tokens, 'force').catch((err: unknown) => failed('ratelimit.settle', err));
     },
   };
 
@@ -255,7 +312,8 @@ export function createRateLimitFeature(
   return {
     name: HOOK,
     limiter,
-    admit: config.enabled ? admit : null,
+    // Always there: tenancy levels' rpm/tpm limits hold even with the tier limits off.
+    admit,
     settle,
     routes,
   };

@@ -1,8 +1,10 @@
 /**
  * In-process token buckets for a single instance (the embedded default). Same math as Redis
- * (`bucket.ts`); memory is bounded: at most `maxBuckets` principals are kept, the least recently used one
- * is dropped first — a dropped bucket would have refilled towards full anyway, and full buckets (idle long
- * enough) are the only ones whose loss changes nothing, so the sweep prefers them.
+ * (`bucket.ts`), and like the Redis script one synchronous step checks and charges every bucket of a call
+ * (the tier's and each tenancy level's, all under one principal tag) — all or none. Memory is bounded: at
+ * most `maxBuckets` buckets are kept, the least recently used dropped first — a dropped bucket would have
+ * refilled towards full anyway, and full buckets (idle long enough) are the only ones whose loss changes
+ * nothing, so the sweep prefers them.
  */
 import {
   type BucketSpec,
@@ -14,14 +16,15 @@ import {
 } from './bucket.js';
 
 interface Slot {
-  buckets: Array<StoredBucket | undefined>;
-  /** When every bucket of the slot is full again (ms, clock time). */
+  bucket: StoredBucket;
+  /** When the bucket is full again (ms, clock time): then it is worth nothing and may be dropped. */
   fullAt: number;
 }
 
 /** @example const limiter = new MemoryRateLimiter({ maxBuckets: 100_000, now: () => performance.now() }); */
 export class MemoryRateLimiter implements RateLimiter {
   readonly backend = 'memory' as const;
+  /** By `<principal>\u0000<bucket name>`; Map order is the LRU order. */
   readonly #slots = new Map<string, Slot>();
   readonly #maxBuckets: number;
   readonly #now: () => number;
@@ -39,23 +42,24 @@ export class MemoryRateLimiter implements RateLimiter {
     return this.takeSync(principal, specs, mode);
   }
 
+  /** One synchronous step: every bucket of the call is checked, then all are charged or none. */
   takeSync(principal: string, specs: readonly BucketSpec[], mode: TakeMode): TakeResult {
     const now = this.#now();
-    const slot = this.#slots.get(principal);
-    const stored = specs.map((spec) =>
-      slot && slot.fullAt > now ? slot.buckets[bucketIndex(spec)] : undefined,
-    );
+    const ids = specs.map((spec) => `${principal}\u0000${spec.name}`);
+    const stored = ids.map((id) => {
+      const slot = this.#slots.get(id);
+      return slot && slot.fullAt > now ? slot.bucket : undefined;
+    });
     const { result, next } = takeAll(stored, specs, now, mode);
     if (next) {
-      const buckets = slot && slot.fullAt > now ? slot.buckets : [];
-      let fullAt = slot && slot.fullAt > now ? slot.fullAt : now;
-      specs.forEach((spec, i) => {
-        buckets[bucketIndex(spec)] = next[i];
-        fullAt = Math.max(fullAt, now + (result.buckets[i]?.resetMs ?? 0));
+      ids.forEach((id, i) => {
+        // Re-insert: Map order is the LRU order.
+        this.#slots.delete(id);
+        this.#slots.set(id, {
+          bucket: next[i] as StoredBucket,
+          fullAt: now + (result.buckets[i]?.resetMs ?? 0),
+        });
       });
-      // Re-insert: Map order is the LRU order.
-      this.#slots.delete(principal);
-      this.#slots.set(principal, { buckets, fullAt });
       if (this.#slots.size > this.#maxBuckets) this.#evict(now);
     }
     return result;
@@ -74,8 +78,4 @@ export class MemoryRateLimiter implements RateLimiter {
       this.#slots.delete(oldest);
     }
   }
-}
-
-function bucketIndex(spec: BucketSpec): number {
-  return spec.name === 'r' ? 0 : 1;
 }

@@ -3,8 +3,11 @@
  * takes the time from Redis (`TIME`), so instances whose clocks disagree still enforce one limit. The
  * script is registered with ioredis `defineCommand`: sent by EVALSHA, reloaded by EVAL on NOSCRIPT.
  *
- * Keys: `<prefix>rl:{<principal>}:r` (requests) and `…:t` (LLM tokens). The hash tag `{<principal>}` puts
- * both buckets of a principal in one Cluster slot (src/stores/redis-keys.ts, decision 0099). A bucket expires (PEXPIRE) once it would be full again,
+ * Keys: `<prefix>rl:{<principal>}:r` (requests) and `…:t` (LLM tokens); with tenancy (DESIGN §7) the
+ * principal is the request's hash tag (`o:<org>`, `t:<team>`, `k:<key>`) and the buckets of every level
+ * sit under it (`rl:{o:org_1}:team:team_2:r`, …), so one script call checks and charges all levels at once,
+ * all or nothing, in one Cluster slot. The hash tag keeps every bucket of one admission in one Cluster slot
+ * (src/stores/redis-keys.ts, decision 0099). A bucket expires (PEXPIRE) once it would be full again,
  * but never sooner than `BUCKET_MIN_TTL_MS` (25 h): a missing key is a full bucket, so an idle principal
  * costs one small hash for a day. The floor keeps every bucket's TTL above any cache entry's (at most
  * `cache.max_ttl_seconds`, 24 h by default), so under `maxmemory-policy volatile-ttl` Redis evicts cache
@@ -76,7 +79,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /** Redis key of one bucket (exported for tests and the docs). */
-  key(principal: string, name: 'r' | 't'): string {
+  key(principal: string, name: string): string {
     return rateLimitKey(this.#store.keyPrefix, principal, name);
   }
 

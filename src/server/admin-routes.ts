@@ -4,13 +4,15 @@
  * are validated by Fastify against the route's schemas (a violation is a 422 naming the field).
  */
 import type { FastifyInstance } from 'fastify';
-import { type AdminRoute, GLOBAL_ADMIN, isAdminReply } from '../core/feature.js';
+import { type AdminRoute, isAdminReply } from '../core/feature.js';
 
 export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRoute[]): void {
   for (const route of routes) {
     app.route({
       method: route.method,
       url: route.url,
+      // Read by the admin guard (app.ts): org and team admin keys reach only `tenant` routes.
+      config: { access: route.access ?? 'global' } as object,
       schema: {
         tags: ['Admin'],
         summary: route.summary,
@@ -32,8 +34,7 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           body: request.body,
           id: request.id,
           ip: request.ip,
-          // Only the global admin key reaches admin routes until org/team admin keys exist (issue 16).
-          actor: GLOBAL_ADMIN,
+          actor: request.adminActor,
         });
         if (isAdminReply(value)) return reply.code(value.status).send(value.body);
         return value;

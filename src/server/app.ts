@@ -20,10 +20,11 @@ import type { EndpointCodec } from '../core/endpoint.js';
 import {
   BadRequestError,
   ClientClosedError,
+  ForbiddenError,
   NotFoundError,
   ServiceUnavailableError,
 } from '../core/errors.js';
-import type { AdminRoute, DependencyCheck } from '../core/feature.js';
+import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
@@ -32,7 +33,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { checkAdmin } from './admin-auth.js';
+import { resolveAdmin, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
@@ -48,6 +49,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set for the pipeline endpoints only. */
     ctx: RequestContext | null;
+    /** Who calls an admin route (set by the admin guard). */
+    adminActor: AdminActor;
     /** clock.now() when the request arrived. */
     arrivedAt: number;
   }
@@ -74,6 +77,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** `GATEWAY_ADMIN_KEY`; null = the admin API is disabled. */
   adminKey: string | null;
+  /** Org and team admin keys (DESIGN §7): resolves such a key to its actor; absent = global key only. */
+  tenantAdmin?: TenantAdminLookup | null;
   /** Dependencies reported by /health (redis, database …). */
   dependencies: Record<string, DependencyCheck>;
   /** Features' admin routes, mounted under the admin-key guard. */
@@ -162,6 +167,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('adminActor', null as unknown as AdminActor);
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;
@@ -192,7 +198,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.
     if (url?.startsWith('/admin/')) {
-      checkAdmin(deps.adminKey, request.headers.authorization);
+      const actor = await resolveAdmin(
+        deps.adminKey,
+        request.headers.authorization,
+        request.ip,
+        deps.tenantAdmin ?? null,
+      );
+      // Org and team admin keys reach only the routes marked for them (everything else is global).
+      const access = (request.routeOptions.config as { access?: string } | undefined)?.access;
+      if (actor.role !== 'admin' && access !== 'tenant') {
+        throw new ForbiddenError('This route needs the global admin key (GATEWAY_ADMIN_KEY).');
+      }
+      request.adminActor = actor;
       return;
     }
     if (!url?.startsWith('/v1/')) return;

@@ -49,7 +49,7 @@ export function admissionTag(principal: { userId: string; orgId?: string | null 
 }
 
 /** A rate-limit bucket of an end user: `r` requests, `t` LLM tokens. */
-export function rateLimitKey(prefix: string, userId: string, bucket: 'r' | 't'): string {
+export function rateLimitKey(prefix: string, userId: string, bucket: string): string {
   return `${prefix}rl:${userTag(userId)}:${bucket}`;
 }
 

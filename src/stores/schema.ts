@@ -17,7 +17,8 @@ export interface ApiKeyTable {
   key_hash: string;
   /** Visible start of the key (`sk-gw-AbCdEf`), to tell keys apart. */
   key_prefix: string;
-  user_id: string;
+  /** The key's fixed end user; null for a team or org key without one (migration 0006). */
+  user_id: string | null;
   tier: string;
   /** JSON array of model names or aliases; `[]` = every model. */
   allowed_models: string;
@@ -31,6 +32,44 @@ export interface ApiKeyTable {
   created_at: Timestamp;
   /** JSON array of guardrail policy names (migration 0005); `[]` = none. */
   guardrails: ColumnType<string, string | undefined, string>;
+  /** Tenancy (migration 0006): team and organization, role, limits, end users, metadata. */
+  team_id: ColumnType<string | null, string | null | undefined, string | null>;
+  org_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `user`, `team_admin` or `org_admin`. */
+  role: ColumnType<string, string | undefined, string>;
+  total_budget_usd: Numeric;
+  rpm_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  tpm_limit: ColumnType<number | null, number | null | undefined, number | null>;
+  /** JSON of the limits of each end user the key names (`EndUserLimits`), null = the team's/org's/config's. */
+  end_user_limits: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Whether the request's `user` field (or `X-User-ID`) names the end user. */
+  allow_end_users: ColumnType<boolean, boolean | undefined, boolean>;
+  /** JSON object of string values. */
+  metadata: ColumnType<string, string | undefined, string>;
+}
+
+/** `organizations` and `teams` (migration 0006): a level of the tenancy tree with its limits. */
+export interface LevelTable {
+  id: string;
+  name: string;
+  daily_budget_usd: Numeric;
+  monthly_budget_usd: Numeric;
+  total_budget_usd: Numeric;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  /** JSON array; `[]` = every model. */
+  allowed_models: ColumnType<string, string | undefined, string>;
+  /** JSON of the default limits of each end user under this level; null = inherited. */
+  end_user_limits: string | null;
+  metadata: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type OrganizationTable = LevelTable;
+
+export interface TeamTable extends LevelTable {
+  org_id: string | null;
 }
 
 /** `audit_log` (migration 0001): one row per admin action; never a secret. */
@@ -40,6 +79,9 @@ export interface AuditLogTable {
   actor: string;
   action: string;
   target: string | null;
+  /** Organization and team the action touched (migration 0006), for org and team admins' views. */
+  org_id?: string | null;
+  team_id?: string | null;
   /** JSON object with the action's parameters (no secret). */
   details: string | null;
   request_id: string | null;
@@ -104,6 +146,8 @@ export type DatabaseSchema = {
   audit_log: AuditLogTable;
   usage_records: UsageRecordTable;
   stored_responses: StoredResponseTable;
+  organizations: OrganizationTable;
+  teams: TeamTable;
   eval_runs: EvalRunTable;
   eval_results: EvalResultTable;
 };

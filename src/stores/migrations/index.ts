@@ -4,6 +4,7 @@
  *
  * Reserved numbers: 0001 API keys and audit log, 0002 usage records, 0003 request ids (client_request_id,
  * endpoint), 0004 stored responses, 0005 guardrails (key policies, usage record column),
+ * 0006 tenancy (organizations, teams, key levels and roles).
  * 0009 evaluation runs and results.
  */
 import type { Migration, MigrationProvider } from 'kysely';
@@ -12,6 +13,7 @@ import * as usageRecords from './0002_usage_records.js';
 import * as requestIds from './0003_request_ids.js';
 import * as storedResponses from './0004_stored_responses.js';
 import * as keyGuardrails from './0005_key_guardrails.js';
+import * as tenancy from './0006_tenancy.js';
 import * as evalRuns from './0009_eval_runs.js';
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003_request_ids': requestIds,
   '0004_stored_responses': storedResponses,
   '0005_key_guardrails': keyGuardrails,
+  '0006_tenancy': tenancy,
   '0009_eval_runs': evalRuns,
 };
 
