@@ -32,8 +32,8 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           body: request.body,
           id: request.id,
           ip: request.ip,
-          // Only the global admin key reaches admin routes until org/team admin keys exist (issue 16).
-          actor: GLOBAL_ADMIN,
+          // Set by the app's onRequest hook (admin key or console session: server/admin-auth.ts).
+          actor: request.adminActor ?? GLOBAL_ADMIN,
         });
         if (isAdminReply(value)) return reply.code(value.status).send(value.body);
         return value;

@@ -23,7 +23,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
 } from '../core/errors.js';
-import type { AdminRoute, DependencyCheck } from '../core/feature.js';
+import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
@@ -32,11 +32,13 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { checkAdmin } from './admin-auth.js';
+import { createAdminAuth } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -50,6 +52,8 @@ declare module 'fastify' {
     ctx: RequestContext | null;
     /** clock.now() when the request arrived. */
     arrivedAt: number;
+    /** Who makes an admin request (set for /admin/ routes once authorised). */
+    adminActor: AdminActor | null;
   }
 }
 
@@ -80,6 +84,8 @@ export interface AppDeps {
   adminRoutes: readonly AdminRoute[];
   /** Stored Responses API answers (GET/DELETE /v1/responses/{id}); unset: no such routes. */
   responseStore?: ResponseStore;
+  /** The web console: its built files and sessions; unset: no console. */
+  console?: { dir: string; sessions: ConsoleSessions };
 }
 
 /**
@@ -162,6 +168,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('adminActor', null);
+  const adminAuth = createAdminAuth(deps.adminKey, deps.console?.sessions ?? null);
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;
@@ -192,7 +200,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.
     if (url?.startsWith('/admin/')) {
-      checkAdmin(deps.adminKey, request.headers.authorization);
+      request.adminActor = await adminAuth.authorize(request);
       return;
     }
     if (!url?.startsWith('/v1/')) return;
@@ -271,6 +279,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetricsRoute(app, deps.metrics);
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
   if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
+  if (deps.console) await registerConsoleRoutes(app, { ...deps.console, auth: adminAuth });
   await app.register(async (scope) => registerEndpoints(scope, deps));
   mountAdminRoutes(app, [
     {
