@@ -8,6 +8,7 @@
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
+ *   llm-gateway demo                                 the gateway with a simulated upstream (src/demo/run.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
+import { startDemo } from './demo/run.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
@@ -37,11 +39,12 @@ async function main(): Promise<void> {
     strict: process.argv[2] !== 'keys',
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || !['start', 'check-config', 'keys', 'migrate'].includes(command)) {
+  if (values.help || !['start', 'check-config', 'keys', 'migrate', 'demo'].includes(command)) {
     process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
+  if (command === 'demo') return runDemo(env);
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ env, file: (values.config as string | undefined) ?? env.GATEWAY_CONFIG });
@@ -137,12 +140,31 @@ async function main(): Promise<void> {
   logger.flush();
 }
 
+/** `llm-gateway demo`: runs until SIGINT/SIGTERM. */
+async function runDemo(env: NodeJS.ProcessEnv): Promise<void> {
+  const demo = await startDemo({ env, clock: systemClock });
+  process.stdout.write(demo.banner);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping the demo …\n');
+    demo.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 const USAGE = `Usage:
   llm-gateway [start] [--config FILE] [--workers N]
                                            run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
+  llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;
 
 /** Applies pending migrations to the configured database (the gateway also does so at start). */
