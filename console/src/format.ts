@@ -42,8 +42,3 @@ export function toCsv(columns: readonly string[], rows: ReadonlyArray<Record<str
   for (const row of rows) lines.push(columns.map((c) => csvField(row[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
-
-/** `YYYY-MM-DD` of a wall-clock time in ms (UTC). */
-export function day(msSinceEpoch: number): string {
-  return new Date(msSinceEpoch).toISOString().slice(0, 10);
-}

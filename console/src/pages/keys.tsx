@@ -156,7 +156,7 @@ function NewSecret({
   onDone: () => void;
 }) {
   return (
-    <section class="secret" role="status" aria-label="New key">
+    <section class="secret" role="status" aria-label="Key created">
       <h2>
         Key “{name}” {what}
       </h2>

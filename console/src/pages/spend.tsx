@@ -7,7 +7,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { ApiError, api, query } from '../api';
 import { Chart } from '../components/chart';
 import { Empty, ErrorNote, Loading, PageHeader } from '../components/ui';
-import { count, day, toCsv, usd } from '../format';
+import { count, time, toCsv, usd } from '../format';
 import { useLoad } from '../use-load';
 
 export interface SpendRow {
@@ -47,6 +47,8 @@ interface Loaded {
   rows: SpendRow[];
   /** The full spend API is there (every grouping, server-side CSV). */
   full: boolean;
+  /** The range the gateway used (its own clock decides the default: the last 30 days). */
+  range?: { start: string; end: string };
 }
 
 async function load(groupBy: string, start: string, end: string): Promise<Loaded> {
@@ -61,6 +63,8 @@ async function load(groupBy: string, start: string, end: string): Promise<Loaded
   }
   if (groupBy === 'day') {
     const daily = await api.get<{
+      start_date: string;
+      end_date: string;
       data: Array<{
         date: string;
         total_cost: number;
@@ -71,6 +75,7 @@ async function load(groupBy: string, start: string, end: string): Promise<Loaded
     }>(`/admin/costs/daily${query(range)}`);
     return {
       full: false,
+      range: { start: daily.start_date, end: daily.end_date },
       rows: daily.data.map((d) => ({
         group: d.date,
         cost: d.total_cost,
@@ -81,6 +86,8 @@ async function load(groupBy: string, start: string, end: string): Promise<Loaded
     };
   }
   const summary = await api.get<{
+    start_date: string;
+    end_date: string;
     cost_by_model: Record<
       string,
       { cost: number; requests: number; input_tokens: number; output_tokens: number }
@@ -88,15 +95,16 @@ async function load(groupBy: string, start: string, end: string): Promise<Loaded
   }>(`/admin/costs/summary${query(range)}`);
   return {
     full: false,
+    range: { start: summary.start_date, end: summary.end_date },
     rows: Object.entries(summary.cost_by_model).map(([model, m]) => ({ group: model, ...m })),
   };
 }
 
 export function Spend() {
-  const today = day(Date.now());
   const [groupBy, setGroupBy] = useState<string>('model');
-  const [start, setStart] = useState(day(Date.now() - 29 * 86_400_000));
-  const [end, setEnd] = useState(today);
+  // Empty: the gateway's default range (the last 30 days by its clock).
+  const [start, setStart] = useState('');
+  const [end, setEnd] = useState('');
   const { data, error, loading, reload } = useLoad(() => load(groupBy, start, end), [groupBy, start, end]);
   const rows = useMemo(() => {
     const all = data?.rows ?? [];
@@ -136,7 +144,7 @@ export function Spend() {
     );
     const link = document.createElement('a');
     link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-    link.download = `spend-by-${groupBy}-${start}-${end}.csv`;
+    link.download = `spend-by-${groupBy}-${start || 'last-30-days'}${end ? `-${end}` : ''}.csv`;
     link.click();
     URL.revokeObjectURL(link.href);
   };
@@ -160,7 +168,7 @@ export function Spend() {
           id="spend-start"
           type="date"
           value={start}
-          max={end}
+          max={end || undefined}
           onChange={(e) => setStart((e.target as HTMLInputElement).value)}
         />
         <label for="spend-end">To</label>
@@ -168,7 +176,7 @@ export function Spend() {
           id="spend-end"
           type="date"
           value={end}
-          min={start}
+          min={start || undefined}
           onChange={(e) => setEnd((e.target as HTMLInputElement).value)}
         />
         <button type="button" onClick={reload}>
@@ -197,8 +205,9 @@ export function Spend() {
       {rows.length > 0 ? (
         <>
           <p class="total">
-            Total: <strong data-testid="spend-total">{usd(total)}</strong> over {count(rows.length)}{' '}
-            {groupBy === 'day' ? 'days' : 'groups'}
+            Total: <strong data-testid="spend-total">{usd(total)}</strong>
+            {data?.range ? ` from ${time(data.range.start)} to ${time(data.range.end)} (UTC)` : ''} over{' '}
+            {count(rows.length)} {groupBy === 'day' ? 'days' : 'groups'}
           </p>
           <Chart title={`Cost by ${groupBy} (USD)`} x={chart.x} labels={chart.labels} series={chart.series} />
           <div class="table-wrap">
