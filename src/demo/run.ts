@@ -182,6 +182,11 @@ Try it:
     -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\
     -d '${chat.replace(/}$/, ',"stream":true}')}'
 
+  # the same request twice with "temperature":0 — the second is answered by the cache (X-Cache-Status: HIT)
+  curl -i ${url}/v1/chat/completions \\
+    -H "Authorization: Bearer ${apiKey}" -H "Content-Type: application/json" \\
+    -d '${chat.replace(/}$/, ',"temperature":0}')}'
+
   # the cost report
   curl ${url}/admin/costs/summary -H "Authorization: Bearer ${adminKey}"
 

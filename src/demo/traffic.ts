@@ -44,7 +44,7 @@ async function sendOne(o: TrafficOptions): Promise<void> {
     embed || popular
       ? embed
         ? { model, input: prompt }
-        : { model, messages: [{ role: 'user', content: prompt }] }
+        : { model, messages: [{ role: 'user', content: prompt }], temperature: 0 }
       : {
           model,
           messages: [{ role: 'user', content: prompt }],

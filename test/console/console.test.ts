@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
+import { systemClock } from '../../src/core/clock.js';
 import { type Demo, startDemo } from '../../src/demo/run.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { browserMissing, ensureConsoleBuilt, launchBrowser, ROOT } from './browser.js';
@@ -55,9 +56,11 @@ describe('web console (Chromium)', { skip }, () => {
     ensureConsoleBuilt();
     demo = await startDemo({
       env: { PORT: '0', GATEWAY_ADMIN_KEY: ADMIN, USAGE_FLUSH_INTERVAL_MS: '50' },
-      clock: fakeClock({ seed: 3 }),
-      traffic: false,
-      latencyScale: 0,
+      // Screenshots: real time, so the charts and the log look like a real gateway's.
+      clock: SHOTS === undefined ? fakeClock({ seed: 3 }) : systemClock,
+      // Screenshots: with the demo's traffic, so the pages have something to show.
+      traffic: SHOTS !== undefined,
+      latencyScale: SHOTS === undefined ? 0 : 0.2,
       failureRate: 0,
     });
     browser = await launchBrowser();

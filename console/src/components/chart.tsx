@@ -48,6 +48,9 @@ export function Chart({ title, x, series, labels, height = 200 }: Props) {
             stroke: s.color,
             fill: s.bars ? s.color : `${s.color}22`,
             width: s.bars ? 0 : 2,
+            // A lone bucket with traffic still shows; empty buckets (null) do not break the line.
+            spanGaps: true,
+            points: { show: !s.bars, size: 5 },
             ...(s.bars && bars ? { paths: bars, points: { show: false } } : {}),
             ...(format ? { value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)) } : {}),
           })),

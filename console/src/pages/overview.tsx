@@ -26,7 +26,7 @@ export interface Stats {
 const WINDOWS = [1, 6, 24, 168];
 
 export function Overview() {
-  const [hours, setHours] = useState(6);
+  const [hours, setHours] = useState(1);
   const { data, error, loading, reload } = useLoad(
     () => api.get<Stats>(`/admin/stats?hours=${hours}`),
     [hours],

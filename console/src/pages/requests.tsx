@@ -142,8 +142,12 @@ export function Requests() {
                   <td>
                     <span class={`badge ${r.status}`}>{r.http_status}</span> {r.status}
                   </td>
-                  <td>{r.route ?? '—'}</td>
-                  <td>{r.model}</td>
+                  <td class="clip" title={r.route ?? undefined}>
+                    {r.route ?? '—'}
+                  </td>
+                  <td class="clip" title={r.model}>
+                    {r.model}
+                  </td>
                   <td>{r.provider ?? '—'}</td>
                   <td class="num">{ms(r.latency_ms)}</td>
                   <td class="num">

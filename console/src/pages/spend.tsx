@@ -124,10 +124,11 @@ export function Spend() {
         ],
       };
     }
-    const top = rows.slice(0, 20);
+    // The ten largest, with short labels (the table below has them all).
+    const top = rows.slice(0, 10);
     return {
       x: top.map((_, i) => i),
-      labels: top.map((r) => r.group),
+      labels: top.map((r) => (r.group.length > 16 ? `${r.group.slice(0, 15)}…` : r.group)),
       series: [{ label: 'cost', color: '#0f766e', values: top.map((r) => r.cost), format: usd, bars: true }],
     };
   }, [rows, groupBy]);
@@ -209,7 +210,12 @@ export function Spend() {
             {data?.range ? ` from ${time(data.range.start)} to ${time(data.range.end)} (UTC)` : ''} over{' '}
             {count(rows.length)} {groupBy === 'day' ? 'days' : 'groups'}
           </p>
-          <Chart title={`Cost by ${groupBy} (USD)`} x={chart.x} labels={chart.labels} series={chart.series} />
+          <Chart
+            title={groupBy === 'day' ? 'Cost by day (USD)' : `Cost by ${groupBy}, top 10 (USD)`}
+            x={chart.x}
+            labels={chart.labels}
+            series={chart.series}
+          />
           <div class="table-wrap">
             <table>
               <caption class="visually-hidden">Spend by {groupBy}</caption>
