@@ -80,6 +80,13 @@ describe('web console (Chromium)', { skip }, () => {
       assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
       assert.match(await res.text(), /<div id="app">/);
     }
+    assert.equal((await fetch(`${demo.url}/console/assets/index-missing.js`)).status, 404);
+    const asset = /src="(\/console\/assets\/[^"]+\.js)"/.exec(
+      await (await fetch(`${demo.url}/console/`)).text(),
+    );
+    const js = await fetch(`${demo.url}${asset?.[1]}`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('cache-control') ?? '', /immutable/);
     await page.goto(`${demo.url}/console`);
     await shot('sign-in');
     await page.getByLabel('Admin key').fill('not-the-key');

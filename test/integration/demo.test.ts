@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { type Demo, demoEnv, demoModels, startDemo } from '../../src/demo/run.js';
 import { fakeClock } from '../helpers/fake-clock.js';
+import { freePort, startProcess } from '../helpers/process.js';
 
 describe('llm-gateway demo', () => {
   let demo: Demo;
@@ -138,5 +139,27 @@ describe('llm-gateway demo', () => {
     assert.equal(env.PORT, '9000');
     assert.equal(env.HOST, '127.0.0.1');
     assert.equal(env.GATEWAY_DATA_DIR, 'memory://');
+  });
+
+  test('`llm-gateway demo` (the command npm run demo runs) starts on PORT, answers, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const proc = startProcess({ PORT: String(port), DEMO_TRAFFIC: '0' }, ['demo']);
+    try {
+      await proc.waitForLog((l) => /^Admin key: /.test(String(l.msg)), 60_000);
+      const out = proc.stdout();
+      assert.match(out, new RegExp(`Console: +http://127\\.0\\.0\\.1:${port}/console`));
+      const apiKey = /^API key: (sk-gw-\S+)$/m.exec(out)?.[1] ?? '';
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+      assert.match(body.choices[0]?.message.content ?? '', /Simulated answer from gemini-2.5-flash/);
+    } finally {
+      proc.child.kill('SIGTERM');
+    }
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
   });
 });

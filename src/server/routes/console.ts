@@ -134,13 +134,18 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
       reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
-  const page = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply
+  const page = async (request: FastifyRequest, reply: FastifyReply) => {
+    // A missing asset is a 404, not the page (a stale tab asking for an old bundle must not get HTML).
+    if (request.url.startsWith('/console/assets/')) {
+      return reply.code(404).type('text/plain; charset=utf-8').send('No such console asset.\n');
+    }
+    return reply
       .header('cache-control', 'no-cache')
       .header('content-security-policy', CSP)
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'same-origin')
       .sendFile('index.html', deps.dir);
+  };
   app.get('/console', { schema: { hide: true } }, page);
   app.get('/console/', { schema: { hide: true } }, page);
   app.get('/console/*', { schema: { hide: true } }, page);
