@@ -6,6 +6,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { requestLog } from '../../src/accounting/request-log.js';
+import { stats, statsWindow } from '../../src/accounting/stats.js';
+import { GLOBAL_ADMIN } from '../../src/core/feature.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -131,6 +134,18 @@ describe('console API', () => {
     const old = new Date(now - 25 * 60 * MIN).toISOString();
     const recent = (await admin(`/admin/requests?start_date=${old}&limit=200`)).body as unknown as LogPage;
     assert.equal(recent.data.length, 13);
+  });
+
+  test('org and team admins see no usage record until records carry their organization and team', async () => {
+    const database = gw.gateway.stores.database();
+    for (const role of ['org_admin', 'team_admin'] as const) {
+      const actor = { role, keyId: 'key_x', orgId: 'org_1', teamId: role === 'team_admin' ? 'team_1' : null };
+      const page = await requestLog(database, actor, {}, now);
+      assert.deepEqual(page.data, [], role);
+      const window = statsWindow({ hours: '2' }, now);
+      assert.equal((await stats(database, actor, window, now)).totals.requests, 0, role);
+    }
+    assert.equal((await requestLog(database, GLOBAL_ADMIN, {}, now)).data.length, 14);
   });
 
   test('GET /admin/requests refuses a made-up cursor or limit with a 422 naming it', async () => {
