@@ -1,22 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AdminActor } from '../core/feature.js';
+import { type AdminActor, GLOBAL_ADMIN } from '../core/feature.js';
 import { createAdminAuth } from './admin-auth.js';
 import {
   type ConsoleSession,
   type ConsoleSessions,
   cookieValue,
   csrfMatches,
+  hash,
   sessionCookie,
 } from './console-sessions.js';
 
 const ADMIN = 'admin-SECRET-unit-0123456789';
 const TEAM: AdminActor = { role: 'team_admin', keyId: 'key_t', orgId: 'org_1', teamId: 'team_1' };
-const SESSION: ConsoleSession = { actor: TEAM, csrfToken: 'csrf-token-0123456789abcdef', expiresAt: 1 };
+const SESSION: ConsoleSession = {
+  actor: TEAM,
+  keyDigest: 'team-key-digest',
+  csrfToken: 'csrf-token-0123456789abcdef',
+  expiresAt: 1,
+};
+const ADMIN_SESSION: ConsoleSession = { ...SESSION, actor: GLOBAL_ADMIN, keyDigest: hash(ADMIN) };
 
 /** Sessions with one live id, `live`. */
 const sessions = {
-  get: async (id: string) => (id === 'live' ? SESSION : null),
+  get: async (id: string) => (id === 'live' ? SESSION : id === 'admin' ? ADMIN_SESSION : null),
 } as unknown as ConsoleSessions;
 
 const code = async (promise: Promise<unknown>) =>
@@ -84,6 +91,16 @@ describe('admin authorisation', () => {
     );
     const both = req('POST', { cookie: 'gw_console=live', authorization: `Bearer ${ADMIN}` });
     assert.equal((await auth.authorize(both)).role, 'admin');
+  });
+
+  test('a global admin session ends when GATEWAY_ADMIN_KEY changes', async () => {
+    assert.equal((await auth.authorize(req('GET', { cookie: 'gw_console=admin' }))).role, 'admin');
+    const rotated = createAdminAuth('admin-SECRET-new-key-0123456789', sessions);
+    assert.equal(
+      await code(rotated.authorize(req('GET', { cookie: 'gw_console=admin' }))),
+      '401 invalid_api_key',
+    );
+    assert.equal(await rotated.session(req('GET', { cookie: 'gw_console=admin' })), null);
   });
 
   test('without GATEWAY_ADMIN_KEY the admin API and sign-in are off, sessions or not', async () => {

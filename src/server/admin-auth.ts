@@ -16,6 +16,7 @@ import {
   CSRF_HEADER,
   cookieValue,
   csrfMatches,
+  hash,
   SESSION_COOKIE,
 } from './console-sessions.js';
 
@@ -66,6 +67,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Admin authentication over the admin key and (when given) the console's sessions. */
 export function createAdminAuth(adminKey: string | null, sessions: ConsoleSessions | null): AdminAuth {
+  const stillValid = (s: ConsoleSession) =>
+    s.actor.role !== 'admin' || (adminKey !== null && s.keyDigest === hash(adminKey));
   const actorForKey = async (key: string): Promise<AdminActor> => {
     checkAdmin(adminKey, `Bearer ${key}`);
     return GLOBAL_ADMIN;
@@ -75,7 +78,10 @@ export function createAdminAuth(adminKey: string | null, sessions: ConsoleSessio
     const id = cookieValue(typeof cookie === 'string' ? cookie : undefined, SESSION_COOKIE);
     if (id === null || sessions === null) return null;
     const found = await sessions.get(id);
-    return found ? { id, session: found } : null;
+    // Opened with a key that no longer works (GATEWAY_ADMIN_KEY changed): the session is over. Org and team
+    // admin keys (issue 16) add their own check here (revoked or expired key).
+    if (!found || !stillValid(found)) return null;
+    return { id, session: found };
   };
   return {
     actorForKey,

@@ -15,13 +15,16 @@ export const CSRF_HEADER = 'x-csrf-token';
 
 export interface ConsoleSession {
   readonly actor: AdminActor;
+  /** Hex SHA-256 of the admin key it was opened with: the session ends when that key no longer works. */
+  readonly keyDigest: string;
   readonly csrfToken: string;
   /** Wall-clock ms. */
   readonly expiresAt: number;
 }
 
-function hash(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
+/** Hex SHA-256 (session ids, key digests). */
+export function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }
 
 /** Whether `given` is the session's CSRF token (constant time). */
@@ -43,12 +46,13 @@ export class ConsoleSessions {
   }
 
   /** A new session for `actor`: the id goes in the cookie, never anywhere else. Expired ones are purged. */
-  async create(actor: AdminActor): Promise<{ id: string; session: ConsoleSession }> {
+  async create(actor: AdminActor, key: string): Promise<{ id: string; session: ConsoleSession }> {
     const { db } = this.database();
     const now = this.clock.wallNow();
     const id = randomBytes(32).toString('base64url');
     const session: ConsoleSession = {
       actor,
+      keyDigest: hash(key),
       csrfToken: randomBytes(24).toString('base64url'),
       expiresAt: now + this.ttlMs,
     };
@@ -58,6 +62,7 @@ export class ConsoleSessions {
       .values({
         id_hash: hash(id),
         actor: JSON.stringify(actor),
+        key_digest: session.keyDigest,
         csrf_token: session.csrfToken,
         created_at: new Date(now),
         expires_at: new Date(session.expiresAt),
@@ -71,13 +76,14 @@ export class ConsoleSessions {
     if (id.length === 0 || id.length > 128) return null;
     const row = await this.database()
       .db.selectFrom('console_sessions')
-      .select(['actor', 'csrf_token', 'expires_at'])
+      .select(['actor', 'key_digest', 'csrf_token', 'expires_at'])
       .where('id_hash', '=', hash(id))
       .where('expires_at', '>', new Date(this.clock.wallNow()))
       .executeTakeFirst();
     if (!row) return null;
     return {
       actor: JSON.parse(row.actor) as AdminActor,
+      keyDigest: row.key_digest,
       csrfToken: row.csrf_token,
       expiresAt: new Date(row.expires_at).getTime(),
     };

@@ -107,6 +107,8 @@ export interface ConsoleSessionTable {
   id_hash: string;
   /** JSON of the AdminActor the session acts as. */
   actor: string;
+  /** Hex SHA-256 of the admin key the session was opened with. */
+  key_digest: string;
   csrf_token: string;
   created_at: Timestamp;
   expires_at: Timestamp;

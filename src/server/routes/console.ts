@@ -75,7 +75,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
     async (request, reply) => {
       const { key } = request.body as typeof SessionBody.static;
       const actor = await deps.auth.actorForKey(key);
-      const { id, session } = await deps.sessions.create(actor);
+      const { id, session } = await deps.sessions.create(actor, key);
       noStore(reply);
       reply.header('set-cookie', sessionCookie(id, Math.floor(deps.sessions.ttlMs / 1000), secure(request)));
       return reply.code(201).send(view(actor, session.csrfToken, session.expiresAt));
