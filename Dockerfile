@@ -14,6 +14,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY src ./src
+COPY console ./console
 RUN node bin/build.mjs
 
 # --- production dependencies ---------------------------------------------------------------------------

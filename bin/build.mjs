@@ -2,10 +2,11 @@
 // `node bin/build.mjs` (`npm run build`) builds it unconditionally.
 //
 // The build is fresh when `dist/.build-stamp` exists and is newer than every source it is made from
-// (src/**/*.ts except tests, src/**/*.json, tsconfig.json, tsconfig.build.json). A stale or missing build
-// is rebuilt with the project's TypeScript compiler (a dev dependency), with a message on stderr; two
-// processes starting at once build once (a lock directory). Without a compiler (a production install that
-// ships dist/, like the container image) the existing build runs as it is.
+// (src/**/*.ts except tests, src/**/*.json, tsconfig.json, tsconfig.build.json, and the web console's
+// sources under console/). A stale or missing build is rebuilt with the project's TypeScript compiler and
+// Vite (dev dependencies) — the gateway into dist/, the console into dist/console/ — with a message on
+// stderr; two processes starting at once build once (a lock directory). Without a compiler (a production
+// install that ships dist/, like the container image) the existing build runs as it is.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,10 +16,12 @@ import { fileURLToPath } from 'node:url';
 const STAMP = '.build-stamp';
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 
+const CONSOLE_FILES = ['index.html', 'vite.config.ts', 'tsconfig.json'];
+
 /** The newest modification time (ms) of the build's inputs under `root`, or 0 when there are none. */
 export function newestSource(root) {
   let newest = 0;
-  const visit = (dir) => {
+  const visit = (dir, accept) => {
     let names;
     try {
       names = readdirSync(dir, { withFileTypes: true });
@@ -27,21 +30,26 @@ export function newestSource(root) {
     }
     for (const entry of names) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) visit(path);
-      else if (
-        (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) ||
-        entry.name.endsWith('.json')
-      ) {
-        newest = Math.max(newest, statSync(path).mtimeMs);
-      }
+      if (entry.isDirectory()) visit(path, accept);
+      else if (accept(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
     }
   };
-  visit(join(root, 'src'));
-  for (const name of CONFIGS) {
+  visit(
+    join(root, 'src'),
+    (name) => (name.endsWith('.ts') && !name.endsWith('.test.ts')) || name.endsWith('.json'),
+  );
+  visit(join(root, 'console', 'src'), (name) => !name.includes('.test.'));
+  const files = [...CONFIGS, ...CONSOLE_FILES.map((name) => join('console', name))];
+  for (const name of files) {
     const path = join(root, name);
     if (existsSync(path)) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
+}
+
+/** Whether this tree has the console's sources (a production tree ships only dist/console/). */
+function hasConsole(root) {
+  return existsSync(join(root, 'console', 'vite.config.ts'));
 }
 
 /**
@@ -51,6 +59,7 @@ export function newestSource(root) {
 export function buildState(root) {
   const stamp = join(root, 'dist', STAMP);
   if (!existsSync(join(root, 'dist', 'main.js')) || !existsSync(stamp)) return 'missing';
+  if (hasConsole(root) && !existsSync(join(root, 'dist', 'console', 'index.html'))) return 'missing';
   return newestSource(root) > statSync(stamp).mtimeMs ? 'stale' : 'fresh';
 }
 
@@ -98,7 +107,20 @@ export function ensureBuild(root, log = (line) => process.stderr.write(`${line}\
   }
 }
 
-/** Compiles src/ into dist/ and stamps it. @throws when the compiler reports errors. */
+/** Vite's command-line entry, or null when it is not installed. */
+function findVite(root) {
+  try {
+    return join(
+      dirname(createRequire(join(root, 'package.json')).resolve('vite/package.json')),
+      'bin',
+      'vite.js',
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** Compiles src/ into dist/ and the console into dist/console/, and stamps it. @throws on build errors. */
 export function build(root, log, reason, tsc = findCompiler(root)) {
   if (tsc === null) throw new Error('llm-gateway: the TypeScript compiler is not installed (run `npm ci`)');
   log(`llm-gateway: building dist/ (${reason}) …`);
@@ -109,6 +131,20 @@ export function build(root, log, reason, tsc = findCompiler(root)) {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (run.status !== 0) throw new Error('llm-gateway: the TypeScript build failed (errors above)');
+  if (hasConsole(root)) {
+    const vite = findVite(root);
+    if (vite === null)
+      throw new Error('llm-gateway: Vite is not installed to build the console (run `npm ci`)');
+    const bundled = spawnSync(
+      process.execPath,
+      [vite, 'build', '--config', join(root, 'console', 'vite.config.ts')],
+      {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
+    if (bundled.status !== 0) throw new Error('llm-gateway: the console build failed (errors above)');
+  }
   // The stamp carries the build's start time: a source saved while the compiler ran makes the build stale.
   const stamp = join(root, 'dist', STAMP);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);

@@ -4,6 +4,7 @@
  * destination and clock).
  */
 
+import { fileURLToPath } from 'node:url';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -34,6 +35,7 @@ import { createRateLimitFeature } from './ratelimit/feature.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
+import { ConsoleSessions } from './server/console-sessions.js';
 import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
@@ -50,6 +52,8 @@ import { endUserStage } from './tenancy/end-user.js';
 import { limitsOf } from './tenancy/limits.js';
 
 export const VERSION = '0.1.0';
+/** How long a console sign-in lasts (decision 0121). */
+const CONSOLE_SESSION_TTL_MS = 8 * 3_600_000;
 
 export interface GatewayOptions {
   config: Readonly<Config>;
@@ -280,10 +284,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     version: VERSION,
     metrics,
     adminKey: env.GATEWAY_ADMIN_KEY || null,
-    tenantAdmin: config.auth.mode === 'keys' ? (a, ip) => auth.keys.adminActorOf(a, ip) : null,
+    tenantAdmin: config.auth.mode === 'keys' ? auth.keys : null,
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,
+    // The console's build sits in dist/console/ whether this file runs from dist/ or from src/ (tsx).
+    console: {
+      dir: fileURLToPath(new URL('../dist/console/', import.meta.url)),
+      sessions: new ConsoleSessions({ database: deps.database, clock, ttlMs: CONSOLE_SESSION_TTL_MS }),
+    },
   });
 
   await registerCountTokensRoute(app, {

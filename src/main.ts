@@ -10,6 +10,7 @@
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
  *   llm-gateway orgs|teams create|list|get|update|delete …   organizations and teams (src/cli/tenancy.ts)
  *   llm-gateway eval run|compare …                  evaluate models and prompts on a dataset (src/cli/eval.ts)
+ *   llm-gateway demo                                 the gateway with a simulated upstream (src/demo/run.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import { runTenancyCommand, TENANCY_USAGE } from './cli/tenancy.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
+import { startDemo } from './demo/run.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
@@ -42,12 +44,13 @@ async function main(): Promise<void> {
   });
   const command = positionals[0] ?? 'start';
   if (command === 'eval') return runEval();
-  if (values.help || !['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate'].includes(command)) {
+  if (values.help || !['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo'].includes(command)) {
     const tenancy = command === 'orgs' || command === 'teams';
     process.stdout.write(command === 'keys' ? KEYS_USAGE : tenancy ? TENANCY_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
+  if (command === 'demo') return runDemo(env);
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ env, file: (values.config as string | undefined) ?? env.GATEWAY_CONFIG });
@@ -183,6 +186,24 @@ async function runEval(): Promise<void> {
   process.exit(code);
 }
 
+/** `llm-gateway demo`: runs until SIGINT/SIGTERM. */
+async function runDemo(env: NodeJS.ProcessEnv): Promise<void> {
+  const demo = await startDemo({ env, clock: systemClock });
+  process.stdout.write(demo.banner);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping the demo …\n');
+    demo.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 const USAGE = `Usage:
   llm-gateway [start] [--config FILE] [--workers N]
                                            run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
@@ -191,6 +212,7 @@ const USAGE = `Usage:
   llm-gateway orgs|teams create|list|…       organizations and teams (llm-gateway orgs --help)
   llm-gateway eval run|compare …           evaluate targets on a dataset (llm-gateway eval --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
+  llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;
 
 /** Applies pending migrations to the configured database (the gateway also does so at start). */

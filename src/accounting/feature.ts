@@ -29,7 +29,9 @@ import { type BudgetSettings, createBudgetStages } from './budgets.js';
 import { Accountant, formatUsd } from './cost.js';
 import { type ModelPrice, PriceTable } from './pricing.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
-import { costRoutes } from './reports.js';
+import { costRoutes, readyDatabase } from './reports.js';
+import { requestLogRoute } from './request-log.js';
+import { statsRoute } from './stats.js';
 
 /** What accounting and budgets read of the configuration. */
 export interface AccountingConfigSlice {
@@ -197,7 +199,11 @@ function createAccountingFeature(
         span.end();
       },
     },
-    routes: costRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
+    routes: [
+      ...costRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
+      requestLogRoute({ ready: readyDatabase(() => deps.database()), now: () => clock.wallNow() }),
+      statsRoute({ ready: readyDatabase(() => deps.database()), now: () => clock.wallNow() }),
+    ],
     async close() {
       await recorder?.close();
     },
@@ -236,5 +242,6 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     guardrails: findingsJson(ctx),
     client_request_id: ctx.clientRequestId,
     endpoint: ctx.endpoint,
+    route: ctx.route?.name ?? ctx.request?.model ?? null,
   };
 }

@@ -57,6 +57,8 @@ export interface UsageRecord {
   client_request_id?: string | null;
   /** The inbound API (`chat`, `embeddings`); absent in older spool files. */
   endpoint?: string | null;
+  /** The model or alias the client asked for; absent in older spool files. */
+  route?: string | null;
 }
 
 export interface UsageRecorderOptions {

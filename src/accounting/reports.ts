@@ -173,15 +173,20 @@ export async function costDaily(database: Database, q: ReportQuery) {
   };
 }
 
-/** The report routes (under /admin: the admin key is required by the server). `now`: wall-clock ms. */
-export function costRoutes(deps: { database: () => Database; now: () => number }): AdminRoute[] {
-  const ready = async (): Promise<Database> => {
-    const database = deps.database();
-    if (!database.isReady()) {
+/** The usage database once it is open; a 503 while it is not (the reports' routes). */
+export function readyDatabase(database: () => Database): () => Promise<Database> {
+  return async () => {
+    const opened = database();
+    if (!opened.isReady()) {
       throw new ServiceUnavailableError('The usage database is not available yet; try again shortly.');
     }
-    return database;
+    return opened;
   };
+}
+
+/** The report routes (under /admin: the admin key is required by the server). `now`: wall-clock ms. */
+export function costRoutes(deps: { database: () => Database; now: () => number }): AdminRoute[] {
+  const ready = readyDatabase(deps.database);
   const querystring = {
     type: 'object',
     properties: {

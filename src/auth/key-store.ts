@@ -213,19 +213,18 @@ export class KeyStore implements Authenticator {
    * admin role. @throws AuthenticationError (401) for an unknown, revoked or expired key.
    */
   async adminActorOf(authorization: string | undefined, source: string): Promise<AdminActor | null> {
-    const principal = await this.authenticate({ authorization, userIdHeader: undefined, source });
-    if (principal.role === 'org_admin' && principal.orgId) {
-      return { role: 'org_admin', keyId: principal.keyId, orgId: principal.orgId, teamId: null };
-    }
-    if (principal.role === 'team_admin' && principal.teamId) {
-      return {
-        role: 'team_admin',
-        keyId: principal.keyId,
-        orgId: principal.orgId ?? null,
-        teamId: principal.teamId,
-      };
-    }
-    return null;
+    return actorOf(await this.authenticate({ authorization, userIdHeader: undefined, source }));
+  }
+
+  /**
+   * The admin actor of a key this instance holds, by its SHA-256 hex digest (a console session's check that
+   * its key still works); null when unknown, revoked, expired or without an admin role.
+   */
+  adminActorByDigest(digest: string): AdminActor | null {
+    const entry = this.#db.get(digest);
+    if (!entry || entry.revoked) return null;
+    if (entry.expiresAt !== null && entry.expiresAt <= this.#clock.wallNow()) return null;
+    return actorOf(entry.principal);
   }
 
   /** The tier of a user's newest active key, if this instance knows one (admin rate-limit view). */
@@ -360,4 +359,20 @@ export class KeyStore implements Authenticator {
       ]);
     }
   }
+}
+
+/** The admin actor of an org or team admin key's principal; null for any other key. */
+function actorOf(principal: Principal): AdminActor | null {
+  if (principal.role === 'org_admin' && principal.orgId) {
+    return { role: 'org_admin', keyId: principal.keyId, orgId: principal.orgId, teamId: null };
+  }
+  if (principal.role === 'team_admin' && principal.teamId) {
+    return {
+      role: 'team_admin',
+      keyId: principal.keyId,
+      orgId: principal.orgId ?? null,
+      teamId: principal.teamId,
+    };
+  }
+  return null;
 }

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'provider_not_configured'
   | 'unsupported_parameter'
   | 'invalid_api_key'
+  | 'csrf_token_invalid'
   | 'model_not_allowed'
   | 'permission_denied'
   | 'conflict'

@@ -4,7 +4,7 @@
  * are validated by Fastify against the route's schemas (a violation is a 422 naming the field).
  */
 import type { FastifyInstance } from 'fastify';
-import { type AdminRoute, isAdminReply } from '../core/feature.js';
+import { type AdminRoute, GLOBAL_ADMIN, isAdminReply } from '../core/feature.js';
 
 export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRoute[]): void {
   for (const route of routes) {
@@ -34,7 +34,8 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           body: request.body,
           id: request.id,
           ip: request.ip,
-          actor: request.adminActor,
+          // Set by the app's onRequest hook (admin key or console session: server/admin-auth.ts).
+          actor: request.adminActor ?? GLOBAL_ADMIN,
         });
         if (isAdminReply(value)) return reply.code(value.status).send(value.body);
         return value;

@@ -33,11 +33,13 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { resolveAdmin, type TenantAdminLookup } from './admin-auth.js';
+import { createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -49,10 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set for the pipeline endpoints only. */
     ctx: RequestContext | null;
-    /** Who calls an admin route (set by the admin guard). */
-    adminActor: AdminActor;
     /** clock.now() when the request arrived. */
     arrivedAt: number;
+    /** Who makes an admin request (set for /admin/ routes once authorised). */
+    adminActor: AdminActor | null;
   }
 }
 
@@ -85,6 +87,8 @@ export interface AppDeps {
   adminRoutes: readonly AdminRoute[];
   /** Stored Responses API answers (GET/DELETE /v1/responses/{id}); unset: no such routes. */
   responseStore?: ResponseStore;
+  /** The web console: its built files and sessions; unset: no console. */
+  console?: { dir: string; sessions: ConsoleSessions };
 }
 
 /**
@@ -167,7 +171,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null);
   app.decorateRequest('arrivedAt', 0);
-  app.decorateRequest('adminActor', null as unknown as AdminActor);
+  app.decorateRequest('adminActor', null);
+  const adminAuth = createAdminAuth(deps.adminKey, deps.console?.sessions ?? null, deps.tenantAdmin ?? null);
   app.addHook('onRequest', async (request, reply) => {
     request.arrivedAt = clock.now();
     const url = request.routeOptions.url;
@@ -198,12 +203,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.
     if (url?.startsWith('/admin/')) {
-      const actor = await resolveAdmin(
-        deps.adminKey,
-        request.headers.authorization,
-        request.ip,
-        deps.tenantAdmin ?? null,
-      );
+      const actor = await adminAuth.authorize(request);
       // Org and team admin keys reach only the routes marked for them (everything else is global).
       const access = (request.routeOptions.config as { access?: string } | undefined)?.access;
       if (actor.role !== 'admin' && access !== 'tenant') {
@@ -288,6 +288,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetricsRoute(app, deps.metrics);
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
   if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
+  if (deps.console) await registerConsoleRoutes(app, { ...deps.console, auth: adminAuth });
   await app.register(async (scope) => registerEndpoints(scope, deps));
   mountAdminRoutes(app, [
     {

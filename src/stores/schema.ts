@@ -119,6 +119,8 @@ export interface UsageRecordTable {
   client_request_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Inbound API: `chat`, `embeddings` (migration 0003); null on older rows. */
   endpoint: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The model or alias the client asked for (migration 0010); null on older rows. */
+  route?: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */
@@ -141,6 +143,19 @@ export interface StoredResponseTable {
   response: string;
 }
 
+/** `console_sessions` (migration 0010): signed-in console sessions; the session id itself is never stored. */
+export interface ConsoleSessionTable {
+  /** Hex SHA-256 of the session id (the cookie's value). */
+  id_hash: string;
+  /** JSON of the AdminActor the session acts as. */
+  actor: string;
+  /** Hex SHA-256 of the admin key the session was opened with. */
+  key_digest: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export type DatabaseSchema = {
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
@@ -150,6 +165,7 @@ export type DatabaseSchema = {
   teams: TeamTable;
   eval_runs: EvalRunTable;
   eval_results: EvalResultTable;
+  console_sessions: ConsoleSessionTable;
 };
 
 /** `eval_runs` (migration 0009): one evaluation run (`llm-gateway eval run --admin-key`). */

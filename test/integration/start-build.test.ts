@@ -120,4 +120,30 @@ describe('the compiled build npm start runs', () => {
     writeFileSync(join(root, 'dist/.build-stamp'), '');
     assert.equal(buildState(root), 'fresh');
   });
+
+  test('the console: a missing dist/console/ or a console source newer than the build makes it rebuild', () => {
+    const root = project(false);
+    mkdirSync(join(root, 'console/src'), { recursive: true });
+    writeFileSync(join(root, 'console/vite.config.ts'), 'export default {};\n');
+    writeFileSync(join(root, 'console/src/app.tsx'), 'export {};\n');
+    writeFileSync(join(root, 'console/src/styles.css'), '\n');
+    writeFileSync(join(root, 'console/src/format.test.ts'), 'export {};\n');
+    mkdirSync(join(root, 'dist'));
+    writeFileSync(join(root, 'dist/main.js'), '');
+    writeFileSync(join(root, 'dist/.build-stamp'), '');
+    for (const file of ['src/main.ts', 'tsconfig.json', 'tsconfig.build.json', 'console/vite.config.ts']) {
+      touch(join(root, file), 999_000);
+    }
+    touch(join(root, 'console/src/app.tsx'), 999_000);
+    touch(join(root, 'console/src/styles.css'), 999_000);
+    touch(join(root, 'dist/.build-stamp'), 1_000_000);
+    assert.equal(buildState(root), 'missing', 'no dist/console/index.html yet');
+    mkdirSync(join(root, 'dist/console'));
+    writeFileSync(join(root, 'dist/console/index.html'), '');
+    assert.equal(buildState(root), 'fresh');
+    touch(join(root, 'console/src/format.test.ts'), 2_000_000);
+    assert.equal(buildState(root), 'fresh', 'a console test file needs no rebuild');
+    touch(join(root, 'console/src/styles.css'), 1_000_001);
+    assert.equal(buildState(root), 'stale');
+  });
 });

@@ -6,6 +6,7 @@
  * endpoint), 0004 stored responses, 0005 guardrails (key policies, usage record column),
  * 0006 tenancy (organizations, teams, key levels and roles).
  * 0009 evaluation runs and results.
+ * 0010 console (sessions, usage record route).
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
@@ -15,6 +16,7 @@ import * as storedResponses from './0004_stored_responses.js';
 import * as keyGuardrails from './0005_key_guardrails.js';
 import * as tenancy from './0006_tenancy.js';
 import * as evalRuns from './0009_eval_runs.js';
+import * as console_ from './0010_console.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
@@ -24,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005_key_guardrails': keyGuardrails,
   '0006_tenancy': tenancy,
   '0009_eval_runs': evalRuns,
+  '0010_console': console_,
 };
 
 export const migrationProvider: MigrationProvider = {

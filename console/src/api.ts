@@ -1,0 +1,110 @@
+/**
+ * The console's calls to the gateway: the admin API with the session cookie (sent by the browser, never
+ * readable by this code) and the session's CSRF token on every call that changes something.
+ */
+
+/** An error the gateway answered with (its OpenAI-style envelope), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+export interface Actor {
+  role: 'admin' | 'org_admin' | 'team_admin';
+  key_id: string | null;
+  org_id: string | null;
+  team_id: string | null;
+}
+
+export interface Session {
+  actor: Actor;
+  csrf_token: string;
+  expires_at: string;
+}
+
+let csrfToken: string | null = null;
+let onSignedOut: () => void = () => undefined;
+
+/** Called when the gateway says the session is gone (expired, signed out elsewhere). */
+export function whenSignedOut(handler: () => void): void {
+  onSignedOut = handler;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError('The gateway did not answer. Is it running?', 0, null);
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: reported below with the status.
+  }
+  if (!res.ok) {
+    const error = (json as { error?: { message?: string; code?: string } } | null)?.error;
+    const failure = new ApiError(error?.message ?? `HTTP ${res.status}`, res.status, error?.code ?? null);
+    if (res.status === 401 && !path.startsWith('/console/session')) {
+      csrfToken = null;
+      onSignedOut();
+    }
+    throw failure;
+  }
+  return json as T;
+}
+
+export const api = {
+  get: <T>(path: string) => request<T>('GET', path),
+  post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
+  delete: <T>(path: string) => request<T>('DELETE', path),
+};
+
+/** The current session, or null when signed out. */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const session = await api.get<Session>('/console/session');
+    csrfToken = session.csrf_token;
+    return session;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  }
+}
+
+export async function signIn(key: string): Promise<Session> {
+  const session = await api.post<Session>('/console/session', { key });
+  csrfToken = session.csrf_token;
+  return session;
+}
+
+export async function signOut(): Promise<void> {
+  await api.delete('/console/session');
+  csrfToken = null;
+}
+
+/** A query string of the set values (`?a=1&b=x`), or ''. */
+export function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,126 @@
+/**
+ * The request log (admin API, DESIGN §18): `GET /admin/requests` — the latest usage records, newest first,
+ * with filters and cursor pagination (`next_cursor`, opaque: the last row's timestamp and id). Bodies are
+ * not stored with usage records; with body logging on they are in the logs, under the same request id.
+ */
+import { Type as T } from '@sinclair/typebox';
+import { ValidationError } from '../core/errors.js';
+import type { AdminActor, AdminRoute } from '../core/feature.js';
+import type { Database } from '../stores/database.js';
+import { parseReportQuery } from './reports.js';
+import { usageScope } from './tenant-scope.js';
+
+const DEFAULT_LIMIT = 50;
+
+export const RequestLogQuery = T.Object(
+  {
+    limit: T.Optional(T.String({ pattern: '^[1-9][0-9]?$|^1[0-9]{2}$|^200$', description: '1–200 (50)' })),
+    cursor: T.Optional(T.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+    status: T.Optional(T.Union([T.Literal('success'), T.Literal('error'), T.Literal('incomplete')])),
+    model: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
+    provider: T.Optional(T.String({ minLength: 1, maxLength: 128 })),
+    user_id: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
+    api_key_id: T.Optional(T.String({ minLength: 1, maxLength: 128 })),
+    cached: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])),
+    start_date: T.Optional(T.String({ maxLength: 64 })),
+    end_date: T.Optional(T.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+type Query = typeof RequestLogQuery.static;
+
+interface Cursor {
+  timestamp: Date;
+  id: number;
+}
+
+/** The cursor after a row: base64url of `<ISO timestamp>|<id>`. */
+export function encodeCursor(timestamp: Date, id: number): string {
+  return Buffer.from(`${timestamp.toISOString()}|${id}`).toString('base64url');
+}
+
+/** @throws ValidationError (422, `cursor`) for anything `encodeCursor` did not make. */
+export function decodeCursor(text: string): Cursor {
+  const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  const ms = Date.parse(iso ?? '');
+  if (!/^\d{1,15}$/.test(id ?? '') || Number.isNaN(ms) || !iso?.endsWith('Z')) {
+    throw new ValidationError('cursor is not a next_cursor this endpoint returned.', 'cursor');
+  }
+  return { timestamp: new Date(ms), id: Number(id) };
+}
+
+function usd(value: string | null): number | null {
+  return value === null ? null : Math.round(Number(value) * 1e6) / 1e6;
+}
+
+/** One page of the request log for `actor`. `now`: wall-clock ms (the default range ends there). */
+export async function requestLog(database: Database, actor: AdminActor, q: Query, now: number) {
+  const range = q.start_date || q.end_date ? parseReportQuery(q, now) : null;
+  const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
+  const cursor = q.cursor === undefined ? null : decodeCursor(q.cursor);
+  let query = database.db.selectFrom('usage_records').where(usageScope(actor));
+  if (range) query = query.where('timestamp', '>=', range.start).where('timestamp', '<', range.end);
+  if (q.status) query = query.where('status', '=', q.status);
+  if (q.model) query = query.where('model', '=', q.model);
+  if (q.provider) query = query.where('provider', '=', q.provider);
+  if (q.user_id) query = query.where('user_id', '=', q.user_id);
+  if (q.api_key_id) query = query.where('api_key_id', '=', q.api_key_id);
+  if (q.cached) query = query.where('cached', '=', q.cached === 'true');
+  if (cursor) {
+    const c = cursor;
+    query = query.where((eb) =>
+      eb.or([
+        eb('timestamp', '<', c.timestamp),
+        eb.and([eb('timestamp', '=', c.timestamp), eb('id', '<', c.id)]),
+      ]),
+    );
+  }
+  const rows = await query
+    .selectAll()
+    .orderBy('timestamp', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    object: 'list',
+    data: page.map((r) => ({
+      request_id: r.request_id,
+      timestamp: new Date(r.timestamp).toISOString(),
+      status: r.status,
+      http_status: r.http_status,
+      route: r.route ?? null,
+      model: r.model,
+      provider: r.provider,
+      endpoint: r.endpoint,
+      user_id: r.user_id,
+      api_key_id: r.api_key_id,
+      latency_ms: r.latency_ms,
+      input_tokens: r.input_tokens,
+      output_tokens: r.output_tokens,
+      cost_usd: usd(r.cost_usd),
+      estimated: r.estimated,
+      cached: r.cached,
+      cache_type: r.cache_type,
+      saved_usd: usd(r.saved_usd) ?? 0,
+      stream: r.stream,
+      client_request_id: r.client_request_id,
+    })),
+    next_cursor: rows.length > limit && last ? encodeCursor(new Date(last.timestamp), Number(last.id)) : null,
+  };
+}
+
+/** `GET /admin/requests` (org and team admins: their own records only). */
+export function requestLogRoute(deps: { ready: () => Promise<Database>; now: () => number }): AdminRoute {
+  return {
+    method: 'GET',
+    url: '/admin/requests',
+    summary: 'Request log: the latest usage records, newest first (cursor pagination)',
+    access: 'tenant',
+    querystring: RequestLogQuery,
+    async handler(request) {
+      return requestLog(await deps.ready(), request.actor, request.query as Query, deps.now());
+    },
+  };
+}
