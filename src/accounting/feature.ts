@@ -236,5 +236,8 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     guardrails: findingsJson(ctx),
     client_request_id: ctx.clientRequestId,
     endpoint: ctx.endpoint,
+    org_id: ctx.principal?.orgId ?? null,
+    team_id: ctx.principal?.teamId ?? null,
+    tags: ctx.request?.tags && ctx.request.tags.length > 0 ? ctx.request.tags : null,
   };
 }
