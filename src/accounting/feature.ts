@@ -30,6 +30,7 @@ import { Accountant, formatUsd } from './cost.js';
 import { type ModelPrice, PriceTable } from './pricing.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
 import { costRoutes } from './reports.js';
+import { spendRoutes } from './spend.js';
 
 /** What accounting and budgets read of the configuration. */
 export interface AccountingConfigSlice {
@@ -197,7 +198,10 @@ function createAccountingFeature(
         span.end();
       },
     },
-    routes: costRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
+    routes: [
+      ...costRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
+      ...spendRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
+    ],
     async close() {
       await recorder?.close();
     },

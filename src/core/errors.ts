@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'unsupported_parameter'
   | 'invalid_api_key'
   | 'model_not_allowed'
+  | 'forbidden'
   | 'request_too_large'
   | 'rate_limit_exceeded'
   | 'budget_exceeded'
@@ -144,6 +145,13 @@ export class AuthenticationError extends GatewayError {
 export class PermissionDeniedError extends GatewayError {
   constructor(message: string, param: string | null = 'model') {
     super(message, 'model_not_allowed', 403, 'permission_error', { param });
+  }
+}
+
+/** 403: an org or team admin key asked for data outside its own subtree. */
+export class ForbiddenError extends GatewayError {
+  constructor(message: string, param: string | null = null) {
+    super(message, 'forbidden', 403, 'permission_error', { param });
   }
 }
 

@@ -35,7 +35,10 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           // Only the global admin key reaches admin routes until org/team admin keys exist (issue 16).
           actor: GLOBAL_ADMIN,
         });
-        if (isAdminReply(value)) return reply.code(value.status).send(value.body);
+        if (isAdminReply(value)) {
+          if (value.headers) reply.headers(value.headers);
+          return reply.code(value.status).send(value.body);
+        }
         return value;
       },
     });
