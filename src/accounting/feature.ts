@@ -31,6 +31,7 @@ import { type ModelPrice, PriceTable } from './pricing.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
 import { costRoutes } from './reports.js';
 import { spendRoutes } from './spend.js';
+import { UsageMaintenance } from './usage-maintenance.js';
 
 /** What accounting and budgets read of the configuration. */
 export interface AccountingConfigSlice {
@@ -46,6 +47,10 @@ export interface AccountingConfigSlice {
     daily_alert_threshold_usd: number | null;
     alert_webhook_url: string | null;
     alert_webhook_timeout_ms: number;
+    /** Partition maintenance (usage-maintenance.ts); absent = defaults (keep all, 3 days ahead, hourly). */
+    retention_days?: number | null;
+    partitions_ahead_days?: number;
+    maintenance_interval_ms?: number;
   };
   /** `outage_share`: see budget-fallback.ts (default 0.1). */
   budgets: BudgetSettings & { outage_share?: number };
@@ -142,6 +147,18 @@ function createAccountingFeature(
         clock,
       })
     : null;
+  const maintenance = recorder
+    ? new UsageMaintenance({
+        database: () => deps.database(),
+        retentionDays: settings.retention_days ?? null,
+        aheadDays: settings.partitions_ahead_days ?? 3,
+        intervalMs: settings.maintenance_interval_ms ?? 3_600_000,
+        clock,
+        logger,
+        metrics,
+      })
+    : null;
+  maintenance?.start();
   const alert = new DailyCostAlert({
     thresholdUsd: settings.daily_alert_threshold_usd,
     webhookUrl: settings.alert_webhook_url,
@@ -203,6 +220,7 @@ function createAccountingFeature(
       ...spendRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
     ],
     async close() {
+      await maintenance?.close();
       await recorder?.close();
     },
   };

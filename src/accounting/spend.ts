@@ -198,9 +198,9 @@ export async function querySpend(
   const order = q.groupBy.includes('day')
     ? sql`order by day, cost desc`
     : sql`order by cost desc${dims.length > 0 ? sql`, ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``}`;
-  const metrics = sql`coalesce(sum(cost_usd), 0)::text as cost, coalesce(sum(requests), 0)::bigint as requests,
+  const metrics = sql`coalesce(sum(cost_usd), 0) as cost, coalesce(sum(requests), 0)::bigint as requests,
     coalesce(sum(input_tokens), 0)::bigint as input_tokens, coalesce(sum(output_tokens), 0)::bigint as output_tokens,
-    coalesce(sum(saved_usd), 0)::text as saved_cost, coalesce(sum(cached_requests), 0)::bigint as cached_requests,
+    coalesce(sum(saved_usd), 0) as saved_cost, coalesce(sum(cached_requests), 0)::bigint as cached_requests,
     coalesce(sum(unpriced_requests), 0)::bigint as unpriced_requests`;
   const result = await sql<Record<string, unknown>>`
     select ${sql.join([...selectDims, metrics])} from ${table}
