@@ -137,7 +137,8 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
       const stored = await chat({ store: true, metadata: { tags: 'a,b', run: '42' } });
       assert.equal(stored.status, 200);
-      assert.deepEqual((mock.requests.at(-1)?.body as Record<string, unknown>).metadata, { run: '42' });
+      const kept = mock.requests.at(-1)?.body as Record<string, unknown> | undefined;
+      assert.deepEqual(kept?.metadata, { run: '42' });
       assert.deepEqual((await recordOf(stored.headers.get('x-request-id') as string)).tags, ['a', 'b']);
     });
 
