@@ -3,7 +3,8 @@
  * loses one, with bounded memory.
  *
  * - `record()` only pushes to an in-memory queue (no I/O). A batch is written when the queue reaches
- *   `batchSize` or every `flushIntervalMs`, one batch at a time.
+ *   `batchSize` or every `flushIntervalMs`, one batch at a time; when more than a batch is waiting (records
+ *   arrived while the last one was written), up to 1,000 go in one insert.
  * - The queue is bounded (`maxQueue`): when it is full (the database is slow, down or still opening) the
  *   queue spills to the spool file instead of growing. Memory holds at most `maxQueue` records plus the
  *   batch being written and the group being appended.
@@ -92,6 +93,8 @@ export interface UsageRecorderOptions {
 }
 
 const FIRST_BACKOFF_MS = 250;
+/** Most records one insert takes when more than a batch is waiting. */
+const BACKLOG_BATCH = 1000;
 
 export class UsageRecorder {
   readonly #options: UsageRecorderOptions;
@@ -196,7 +199,10 @@ export class UsageRecorder {
         return;
       }
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#options.batchSize);
+        // A backlog (records arrived while a batch was being written) goes in larger inserts: one
+        // statement per batch is what bounds the writer's throughput (docs/performance.md).
+        const size = Math.max(this.#options.batchSize, Math.min(this.#queue.length, BACKLOG_BATCH));
+        const batch = this.#queue.splice(0, size);
         this.#gauges();
         try {
           await this.#insert(database, batch);
