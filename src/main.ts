@@ -11,6 +11,7 @@
  *   llm-gateway orgs|teams create|list|get|update|delete …   organizations and teams (src/cli/tenancy.ts)
  *   llm-gateway eval run|compare …                  evaluate models and prompts on a dataset (src/cli/eval.ts)
  *   llm-gateway demo                                 the gateway with a simulated upstream (src/demo/run.ts)
+ *   llm-gateway spend rebuild-rollups|maintain …     spend rollups and partitions (src/cli/spend.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
+import { runSpendCommand, SPEND_USAGE } from './cli/spend.js';
 import { runTenancyCommand, TENANCY_USAGE } from './cli/tenancy.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -40,13 +42,15 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
-    strict: !['keys', 'orgs', 'teams', 'eval'].includes(process.argv[2] ?? ''),
+    strict: !['keys', 'orgs', 'teams', 'eval', 'spend'].includes(process.argv[2] ?? ''),
   });
   const command = positionals[0] ?? 'start';
   if (command === 'eval') return runEval();
-  if (values.help || !['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo'].includes(command)) {
+  const commands = ['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo', 'spend'];
+  if (values.help || !commands.includes(command)) {
     const tenancy = command === 'orgs' || command === 'teams';
-    process.stdout.write(command === 'keys' ? KEYS_USAGE : tenancy ? TENANCY_USAGE : USAGE);
+    const usage = command === 'spend' ? SPEND_USAGE : tenancy ? TENANCY_USAGE : USAGE;
+    process.stdout.write(command === 'keys' ? KEYS_USAGE : usage);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
@@ -86,9 +90,18 @@ async function main(): Promise<void> {
       { out: (text) => process.stdout.write(text) },
       systemClock,
     ).catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}
-`);
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       if (err instanceof UsageError) process.stderr.write(TENANCY_USAGE);
+      return err instanceof UsageError ? 2 : 1;
+    });
+    process.exit(code);
+  }
+  if (command === 'spend') {
+    const code = await runSpendCommand(process.argv.slice(3), config, {
+      out: (text) => process.stdout.write(text),
+    }).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof UsageError) process.stderr.write(SPEND_USAGE);
       return err instanceof UsageError ? 2 : 1;
     });
     process.exit(code);
@@ -211,6 +224,7 @@ const USAGE = `Usage:
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
   llm-gateway orgs|teams create|list|…       organizations and teams (llm-gateway orgs --help)
   llm-gateway eval run|compare …           evaluate targets on a dataset (llm-gateway eval --help)
+  llm-gateway spend rebuild-rollups|maintain rebuild spend rollups; create/drop usage partitions now
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
   llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;

@@ -31,7 +31,9 @@ import { type ModelPrice, PriceTable } from './pricing.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
 import { costRoutes, readyDatabase } from './reports.js';
 import { requestLogRoute } from './request-log.js';
+import { spendRoutes } from './spend.js';
 import { statsRoute } from './stats.js';
+import { UsageMaintenance } from './usage-maintenance.js';
 
 /** What accounting and budgets read of the configuration. */
 export interface AccountingConfigSlice {
@@ -47,6 +49,10 @@ export interface AccountingConfigSlice {
     daily_alert_threshold_usd: number | null;
     alert_webhook_url: string | null;
     alert_webhook_timeout_ms: number;
+    /** Partition maintenance (usage-maintenance.ts); absent = defaults (keep all, 3 days ahead, hourly). */
+    retention_days?: number | null;
+    partitions_ahead_days?: number;
+    maintenance_interval_ms?: number;
   };
   /** `outage_share`: see budget-fallback.ts (default 0.1). */
   budgets: BudgetSettings & { outage_share?: number };
@@ -143,6 +149,18 @@ function createAccountingFeature(
         clock,
       })
     : null;
+  const maintenance = recorder
+    ? new UsageMaintenance({
+        database: () => deps.database(),
+        retentionDays: settings.retention_days ?? null,
+        aheadDays: settings.partitions_ahead_days ?? 3,
+        intervalMs: settings.maintenance_interval_ms ?? 3_600_000,
+        clock,
+        logger,
+        metrics,
+      })
+    : null;
+  maintenance?.start();
   const alert = new DailyCostAlert({
     thresholdUsd: settings.daily_alert_threshold_usd,
     webhookUrl: settings.alert_webhook_url,
@@ -203,8 +221,10 @@ function createAccountingFeature(
       ...costRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
       requestLogRoute({ ready: readyDatabase(() => deps.database()), now: () => clock.wallNow() }),
       statsRoute({ ready: readyDatabase(() => deps.database()), now: () => clock.wallNow() }),
+      ...spendRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
     ],
     async close() {
+      await maintenance?.close();
       await recorder?.close();
     },
   };
@@ -243,5 +263,8 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     client_request_id: ctx.clientRequestId,
     endpoint: ctx.endpoint,
     route: ctx.route?.name ?? ctx.request?.model ?? null,
+    org_id: ctx.principal?.orgId ?? null,
+    team_id: ctx.principal?.teamId ?? null,
+    tags: ctx.request?.tags && ctx.request.tags.length > 0 ? ctx.request.tags : null,
   };
 }

@@ -3,11 +3,14 @@
  * loses one, with bounded memory.
  *
  * - `record()` only pushes to an in-memory queue (no I/O). A batch is written when the queue reaches
- *   `batchSize` or every `flushIntervalMs`, one batch at a time.
+ *   `batchSize` or every `flushIntervalMs`, one batch at a time; when more than a batch is waiting (records
+ *   arrived while the last one was written), up to 1,000 go in one insert.
  * - The queue is bounded (`maxQueue`): when it is full (the database is slow, down or still opening) the
  *   queue spills to the spool file instead of growing. Memory holds at most `maxQueue` records plus the
  *   batch being written and the group being appended.
- * - Inserts are idempotent (`on conflict (request_id) do nothing`), so a batch may be written again safely.
+ * - Inserts are idempotent (`on conflict (request_id, timestamp) do nothing`), so a batch may be written
+ *   again safely; the same statement adds the rows it inserted (only those) to the daily rollups
+ *   (stores/usage-rollups.ts). The day partitions a batch needs are created first when missing.
  * - When the database is not ready or an insert fails (or takes longer than `writeTimeoutMs`), the batch
  *   goes to the spool (JSON lines, fsync'd per append) and the database is left alone for a backoff (250 ms
  *   doubling to `recheckIntervalMs`); meanwhile flushes spool the queue. After the backoff the next flush
@@ -23,6 +26,8 @@
 import { unlink } from 'node:fs/promises';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../stores/database.js';
+import { ensurePartitions } from '../stores/usage-partitions.js';
+import { dayOf, insertUsageBatch } from '../stores/usage-rollups.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { appendRows, countRows, findOrphans, readBatches, spoolFileName } from './spool.js';
@@ -59,6 +64,11 @@ export interface UsageRecord {
   endpoint?: string | null;
   /** The model or alias the client asked for; absent in older spool files. */
   route?: string | null;
+  /** The key's organization and team (migration 0007); absent in older spool files. */
+  org_id?: string | null;
+  team_id?: string | null;
+  /** The request's tags (`metadata.tags`, `X-Gateway-Tags`); null/absent = none. */
+  tags?: readonly string[] | null;
 }
 
 export interface UsageRecorderOptions {
@@ -85,6 +95,8 @@ export interface UsageRecorderOptions {
 }
 
 const FIRST_BACKOFF_MS = 250;
+/** Most records one insert takes when more than a batch is waiting. */
+const BACKLOG_BATCH = 1000;
 
 export class UsageRecorder {
   readonly #options: UsageRecorderOptions;
@@ -106,6 +118,8 @@ export class UsageRecorder {
   /** Monotonic time before which the database is not tried (after a failure), and the current backoff. */
   #retryAt = 0;
   #backoffMs = 0;
+  /** UTC days known to have a partition (checked before a batch is written). */
+  readonly #partitionDays = new Set<string>();
 
   constructor(options: UsageRecorderOptions) {
     this.#options = options;
@@ -187,7 +201,10 @@ export class UsageRecorder {
         return;
       }
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#options.batchSize);
+        // A backlog (records arrived while a batch was being written) goes in larger inserts: one
+        // statement per batch is what bounds the writer's throughput (docs/performance.md).
+        const size = Math.max(this.#options.batchSize, Math.min(this.#queue.length, BACKLOG_BATCH));
+        const batch = this.#queue.splice(0, size);
         this.#gauges();
         try {
           await this.#insert(database, batch);
@@ -214,17 +231,34 @@ export class UsageRecorder {
       );
     });
     try {
-      await Promise.race([
-        database.db
-          .insertInto('usage_records')
-          .values(rows)
-          .onConflict((oc) => oc.column('request_id').doNothing())
-          .execute(),
-        timeout,
-      ]);
+      await Promise.race([this.#write(database, rows), timeout]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Creates the partitions the batch needs (once per day), then inserts it with its rollups. */
+  async #write(database: Database, rows: UsageRecord[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const row of rows) {
+      const ms = Date.parse(row.timestamp);
+      const day = Number.isNaN(ms) ? null : dayOf(ms);
+      if (day !== null && !this.#partitionDays.has(day)) missing.add(day);
+    }
+    if (missing.size > 0) {
+      // A failure here loses nothing: the rows go to the default partition.
+      await ensurePartitions(database.db, [...missing]).then(
+        () => {
+          for (const day of missing) this.#partitionDays.add(day);
+        },
+        (err: unknown) =>
+          this.#options.logger.warn(
+            { event: 'usage.partition_failed', error: err instanceof Error ? err.message : String(err) },
+            'usage partitions could not be created; records go to the default partition',
+          ),
+      );
+    }
+    await insertUsageBatch(database.db, rows);
   }
 
   #takeQueue(): UsageRecord[] {

@@ -7,12 +7,14 @@
  *
  * Dates are `YYYY-MM-DD` (a whole UTC day; `end_date` included) or ISO 8601 timestamps (`end_date`
  * exclusive). Default range: the last 30 days. Records still queued in memory or spooled are not counted
- * yet (`llm_usage_records_pending` says how many).
+ * yet (`llm_usage_records_pending` says how many). Whole UTC days are read from the daily rollups, the
+ * partial days at the edges of a range from the records (decision 0107), so months answer fast.
  */
 import { sql } from 'kysely';
 import { ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import type { AdminRoute } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
+import { MAX_LIMIT, querySpend } from './spend.js';
 
 const DAY_MS = 86_400_000;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
@@ -75,11 +77,11 @@ function usd(value: unknown): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-function filtered(database: Database, q: ReportQuery) {
+function filtered(database: Database, q: ReportQuery, start: Date, end: Date) {
   let query = database.db
     .selectFrom('usage_records')
-    .where('timestamp', '>=', q.start)
-    .where('timestamp', '<', q.end);
+    .where('timestamp', '>=', start)
+    .where('timestamp', '<', end);
   if (q.userId !== null) query = query.where('user_id', '=', q.userId);
   return query;
 }
@@ -94,49 +96,143 @@ const totals = {
   output_tokens: sql<string>`coalesce(sum(output_tokens), 0)::bigint`.as('output_tokens'),
 };
 
+interface Totals {
+  cost: number;
+  saved: number;
+  requests: number;
+  cached: number;
+  unpriced: number;
+  input: number;
+  output: number;
+}
+
+type Grouping = 'all' | 'model' | 'day';
+
+function add(into: Map<string, Totals>, key: string, t: Totals): void {
+  const sum = into.get(key);
+  if (!sum) {
+    into.set(key, { ...t });
+    return;
+  }
+  sum.cost += t.cost;
+  sum.saved += t.saved;
+  sum.requests += t.requests;
+  sum.cached += t.cached;
+  sum.unpriced += t.unpriced;
+  sum.input += t.input;
+  sum.output += t.output;
+}
+
+/** Totals of the records in `[start, end)` (the partial days at the edges of a range). */
+async function fromRecords(
+  database: Database,
+  q: ReportQuery,
+  start: Date,
+  end: Date,
+  by: Grouping,
+  into: Map<string, Totals>,
+) {
+  const day = sql<string>`to_char(timestamp at time zone 'UTC', 'YYYY-MM-DD')`;
+  const key = by === 'model' ? sql<string>`model` : by === 'day' ? day : sql<string>`''`;
+  const query = filtered(database, q, start, end).select([key.as('key'), ...Object.values(totals)]);
+  const rows = await (by === 'all' ? query : query.groupBy(key)).execute();
+  for (const r of rows) {
+    add(into, r.key, {
+      cost: Number(r.total_cost),
+      saved: Number(r.saved_cost),
+      requests: r.request_count,
+      cached: r.cached_requests,
+      unpriced: r.unpriced_requests,
+      input: Number(r.input_tokens),
+      output: Number(r.output_tokens),
+    });
+  }
+}
+
+/** Totals of whole UTC days from the daily rollups. */
+async function fromRollups(
+  database: Database,
+  q: ReportQuery,
+  start: number,
+  end: number,
+  by: Grouping,
+  into: Map<string, Totals>,
+) {
+  const { rows } = await querySpend(database.db, {
+    groupBy: by === 'all' ? [] : [by],
+    startDay: new Date(start).toISOString().slice(0, 10),
+    endDay: new Date(end - DAY_MS).toISOString().slice(0, 10),
+    filters: q.userId !== null ? { user: q.userId } : {},
+    limit: MAX_LIMIT,
+  });
+  for (const r of rows) {
+    add(into, by === 'all' ? '' : String(r[by]), {
+      cost: r.cost,
+      saved: r.saved_cost,
+      requests: r.requests,
+      cached: r.cached_requests,
+      unpriced: r.unpriced_requests,
+      input: r.input_tokens,
+      output: r.output_tokens,
+    });
+  }
+}
+
+/**
+ * Totals over the query's range: its whole UTC days from the rollups, the partial days at its edges (a
+ * timestamp range, the default range ending now) from the records.
+ */
+async function rangeTotals(database: Database, q: ReportQuery, by: Grouping): Promise<Map<string, Totals>> {
+  const into = new Map<string, Totals>();
+  const start = q.start.getTime();
+  const end = q.end.getTime();
+  const firstWhole = Math.ceil(start / DAY_MS) * DAY_MS;
+  const lastWhole = Math.floor(end / DAY_MS) * DAY_MS;
+  if (firstWhole >= lastWhole) {
+    await fromRecords(database, q, q.start, q.end, by, into);
+    return into;
+  }
+  await fromRollups(database, q, firstWhole, lastWhole, by, into);
+  if (start < firstWhole) await fromRecords(database, q, q.start, new Date(firstWhole), by, into);
+  if (lastWhole < end) await fromRecords(database, q, new Date(lastWhole), q.end, by, into);
+  return into;
+}
+
 /** The summary report. */
 export async function costSummary(database: Database, q: ReportQuery) {
-  const [all, byModel] = await Promise.all([
-    filtered(database, q)
-      .select([
-        totals.total_cost,
-        totals.saved_cost,
-        totals.request_count,
-        totals.cached_requests,
-        totals.unpriced_requests,
-        totals.input_tokens,
-        totals.output_tokens,
-      ])
-      .executeTakeFirstOrThrow(),
-    filtered(database, q)
-      .select(['model', totals.total_cost, totals.request_count, totals.input_tokens, totals.output_tokens])
-      .groupBy('model')
-      .orderBy('total_cost', 'desc')
-      .execute(),
-  ]);
-  const input = Number(all.input_tokens);
-  const output = Number(all.output_tokens);
+  const all = (await rangeTotals(database, q, 'all')).get('') ?? {
+    cost: 0,
+    saved: 0,
+    requests: 0,
+    cached: 0,
+    unpriced: 0,
+    input: 0,
+    output: 0,
+  };
+  const byModel = [...(await rangeTotals(database, q, 'model')).entries()].sort(
+    (a, b) => b[1].cost - a[1].cost,
+  );
   return {
     user_id: q.userId,
     start_date: q.start.toISOString(),
     end_date: q.end.toISOString(),
-    total_cost: usd(all.total_cost),
-    request_count: all.request_count,
-    cached_requests: all.cached_requests,
-    unpriced_requests: all.unpriced_requests,
-    input_tokens: input,
-    output_tokens: output,
-    total_tokens: input + output,
-    saved_cost: usd(all.saved_cost),
+    total_cost: usd(all.cost),
+    request_count: all.requests,
+    cached_requests: all.cached,
+    unpriced_requests: all.unpriced,
+    input_tokens: all.input,
+    output_tokens: all.output,
+    total_tokens: all.input + all.output,
+    saved_cost: usd(all.saved),
     cost_by_model: Object.fromEntries(
-      byModel.map((m) => [
-        m.model,
+      byModel.map(([model, m]) => [
+        model,
         {
-          cost: usd(m.total_cost),
-          requests: m.request_count,
-          input_tokens: Number(m.input_tokens),
-          output_tokens: Number(m.output_tokens),
-          tokens: Number(m.input_tokens) + Number(m.output_tokens),
+          cost: usd(m.cost),
+          requests: m.requests,
+          input_tokens: m.input,
+          output_tokens: m.output,
+          tokens: m.input + m.output,
         },
       ]),
     ),
@@ -145,30 +241,18 @@ export async function costSummary(database: Database, q: ReportQuery) {
 
 /** Per-UTC-day totals, oldest first (days without traffic are omitted). */
 export async function costDaily(database: Database, q: ReportQuery) {
-  const day = sql<string>`to_char(timestamp at time zone 'UTC', 'YYYY-MM-DD')`;
-  const rows = await filtered(database, q)
-    .select([
-      day.as('date'),
-      totals.total_cost,
-      totals.saved_cost,
-      totals.request_count,
-      totals.input_tokens,
-      totals.output_tokens,
-    ])
-    .groupBy(day)
-    .orderBy(day)
-    .execute();
+  const days = [...(await rangeTotals(database, q, 'day')).entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   return {
     user_id: q.userId,
     start_date: q.start.toISOString(),
     end_date: q.end.toISOString(),
-    data: rows.map((r) => ({
-      date: r.date,
-      total_cost: usd(r.total_cost),
-      request_count: r.request_count,
-      input_tokens: Number(r.input_tokens),
-      output_tokens: Number(r.output_tokens),
-      saved_cost: usd(r.saved_cost),
+    data: days.map(([date, d]) => ({
+      date,
+      total_cost: usd(d.cost),
+      request_count: d.requests,
+      input_tokens: d.input,
+      output_tokens: d.output,
+      saved_cost: usd(d.saved),
     })),
   };
 }

@@ -248,6 +248,9 @@ export function defaultConfig(): Config {
       daily_alert_threshold_usd: null,
       alert_webhook_url: null,
       alert_webhook_timeout_ms: 3000,
+      retention_days: null,
+      partitions_ahead_days: 3,
+      maintenance_interval_ms: 3_600_000,
     },
     pricing: { models: {} },
     budgets: {

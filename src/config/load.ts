@@ -9,6 +9,7 @@ import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml';
 import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
+import { ENV_MAP, type EnvKind } from './env-map.js';
 import { redisProblems } from './redis-schema.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -32,87 +33,6 @@ export interface LoadOptions {
 }
 
 type Json = Record<string, unknown>;
-type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds' | 'list';
-
-/** Env variable → config path and how to read its value. Part of the public interface (README). */
-const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
-  ['HOST', 'server.host', 'string'],
-  ['PORT', 'server.port', 'int'],
-  ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
-  ['SHUTDOWN_GRACE_SECONDS', 'server.shutdown_grace_ms', 'seconds'],
-  ['TRUST_PROXY', 'server.trust_proxy', 'bool'],
-  ['LOG_LEVEL', 'log.level', 'string'],
-  ['LOG_BODIES', 'log.bodies', 'bool'],
-  ['LLM_TIMEOUT', 'upstream.timeout_ms', 'seconds'],
-  ['LLM_TOTAL_TIMEOUT', 'upstream.total_timeout_ms', 'seconds'],
-  ['LLM_STREAM_IDLE_TIMEOUT', 'upstream.stream_idle_timeout_ms', 'seconds'],
-  ['LLM_MAX_RETRIES', 'retry.max_attempts', 'int'],
-  ['LLM_RETRY_BASE_MS', 'retry.base_delay_ms', 'int'],
-  ['LLM_RETRY_MAX_MS', 'retry.max_delay_ms', 'int'],
-  ['AUTH_MODE', 'auth.mode', 'string'],
-  ['AUTH_REFRESH_INTERVAL_MS', 'auth.refresh_interval_ms', 'int'],
-  ['AUTH_FAILURES_PER_MINUTE', 'auth.failure_throttle.per_minute', 'number'],
-  ['AUTH_FAILURES_BURST', 'auth.failure_throttle.burst', 'int'],
-  ['RATE_LIMIT_ENABLED', 'rate_limit.enabled', 'bool'],
-  ['RATE_LIMIT_BACKEND', 'rate_limit.backend', 'string'],
-  ['RATE_LIMIT_DEFAULT_RATE', 'rate_limit.default_rate', 'number'],
-  ['RATE_LIMIT_DEFAULT_CAPACITY', 'rate_limit.default_capacity', 'int'],
-  ['RATE_LIMIT_FALLBACK_INSTANCES', 'rate_limit.fallback_instances', 'int'],
-  ['REDIS_MODE', 'redis.mode', 'string'],
-  ['REDIS_URL', 'redis.url', 'string'],
-  ['REDIS_CLUSTER_NODES', 'redis.cluster_nodes', 'list'],
-  ['REDIS_SENTINELS', 'redis.sentinels', 'list'],
-  ['REDIS_SENTINEL_NAME', 'redis.sentinel_name', 'string'],
-  ['REDIS_USERNAME', 'redis.username', 'string'],
-  ['REDIS_SENTINEL_USERNAME', 'redis.sentinel_username', 'string'],
-  ['REDIS_TLS', 'redis.tls', 'bool'],
-  ['REDIS_SENTINEL_TLS', 'redis.sentinel_tls', 'bool'],
-  ['REDIS_TLS_CA_FILE', 'redis.tls_ca_file', 'string'],
-  ['REDIS_COMMAND_TIMEOUT_MS', 'redis.command_timeout_ms', 'int'],
-  ['REDIS_KEY_PREFIX', 'redis.key_prefix', 'string'],
-  ['REDIS_BREAKER_FAILURES', 'redis.breaker_failures', 'int'],
-  ['REDIS_BREAKER_COOLDOWN_MS', 'redis.breaker_cooldown_ms', 'int'],
-  ['DATABASE_URL', 'database.url', 'string'],
-  ['GATEWAY_DATA_DIR', 'database.data_dir', 'string'],
-  ['ROUTES_FILE', 'routing.routes_file', 'string'],
-  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'telemetry.otlp_endpoint', 'string'],
-  ['OTEL_SERVICE_NAME', 'telemetry.service_name', 'string'],
-  ['LOG_BODY_MAX_CHARS', 'telemetry.log_body_max_chars', 'int'],
-  ['CACHE_ENABLED', 'cache.enabled', 'bool'],
-  ['CACHE_TTL_SECONDS', 'cache.ttl_seconds', 'int'],
-  ['CACHE_MAX_TTL_SECONDS', 'cache.max_ttl_seconds', 'int'],
-  ['CACHE_MAX_ENTRIES', 'cache.max_entries', 'int'],
-  ['CACHE_MAX_BYTES', 'cache.max_bytes', 'int'],
-  ['CACHE_MAX_TEMPERATURE', 'cache.max_temperature', 'number'],
-  ['CACHE_SINGLE_FLIGHT', 'cache.single_flight', 'bool'],
-  ['CACHE_SCOPE', 'cache.scope', 'string'],
-  ['ENABLE_SEMANTIC_CACHE', 'cache.semantic.enabled', 'bool'],
-  ['SEMANTIC_CACHE_THRESHOLD', 'cache.semantic.threshold', 'number'],
-  ['SEMANTIC_CACHE_MAX_ENTRIES', 'cache.semantic.max_entries', 'int'],
-  ['SEMANTIC_CACHE_EMBEDDER', 'cache.semantic.embedder', 'string'],
-  ['SEMANTIC_CACHE_EMBEDDING_MODEL', 'cache.semantic.embedding_model', 'string'],
-  ['SEMANTIC_CACHE_EMBEDDING_BASE_URL', 'cache.semantic.embedding_base_url', 'string'],
-  ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
-  ['SEMANTIC_CACHE_EMBEDDING_WORKERS', 'cache.semantic.embedding_workers', 'int'],
-  ['SEMANTIC_CACHE_EMBEDDING_QUEUE', 'cache.semantic.embedding_queue', 'int'],
-  ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
-  ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
-  ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
-  ['USAGE_SPOOL_DIR', 'accounting.spool_dir', 'string'],
-  ['USAGE_MAX_QUEUE', 'accounting.max_queue', 'int'],
-  ['USAGE_RECHECK_INTERVAL_MS', 'accounting.recheck_interval_ms', 'int'],
-  ['DAILY_COST_ALERT_THRESHOLD', 'accounting.daily_alert_threshold_usd', 'number'],
-  ['COST_ALERT_WEBHOOK_URL', 'accounting.alert_webhook_url', 'string'],
-  ['BUDGET_DEFAULT_DAILY_USD', 'budgets.default.daily_usd', 'number'],
-  ['END_USER_DEFAULT_DAILY_USD', 'tenancy.end_user.daily_budget_usd', 'number'],
-  ['END_USER_DEFAULT_MONTHLY_USD', 'tenancy.end_user.monthly_budget_usd', 'number'],
-  ['END_USER_DEFAULT_RPM', 'tenancy.end_user.rpm_limit', 'int'],
-  ['END_USER_DEFAULT_TPM', 'tenancy.end_user.tpm_limit', 'int'],
-  ['BUDGET_DEFAULT_MONTHLY_USD', 'budgets.default.monthly_usd', 'number'],
-  ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
-  ['GUARDRAILS_DEFAULT_POLICY', 'guardrails.default_policy', 'string'],
-  ['BUDGET_OUTAGE_SHARE', 'budgets.outage_share', 'number'],
-];
 
 let formatsRegistered = false;
 function registerFormats(): void {

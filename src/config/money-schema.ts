@@ -30,6 +30,15 @@ export const AccountingSchema = T.Object(
     /** Optional webhook POSTed once per day when the threshold is crossed (COST_ALERT_WEBHOOK_URL). */
     alert_webhook_url: T.Union([T.String({ format: 'uri' }), T.Null()], { default: null }),
     alert_webhook_timeout_ms: T.Integer({ minimum: 1, default: 3000 }),
+    /**
+     * Days of usage records kept (USAGE_RETENTION_DAYS): older day partitions are dropped; the daily rollups
+     * (and so the reports) are kept. null = keep every record.
+     */
+    retention_days: T.Union([T.Integer({ minimum: 1, maximum: 36_500 }), T.Null()], { default: null }),
+    /** Day partitions created ahead of today (USAGE_PARTITIONS_AHEAD_DAYS). */
+    partitions_ahead_days: T.Integer({ minimum: 1, maximum: 90, default: 3 }),
+    /** How often partitions are created ahead and the retention applied (USAGE_MAINTENANCE_INTERVAL_MS). */
+    maintenance_interval_ms: T.Integer({ minimum: 1000, default: 3_600_000 }),
   },
   { additionalProperties: false },
 );

@@ -38,12 +38,15 @@ export type CanonicalRequest =
       readonly stream: boolean;
       readonly body: ChatRequest;
       readonly native?: NativeRequest;
+      /** Spend tags (`metadata.tags`, `X-Gateway-Tags`; endpoints/tags.ts), stored with the usage record. */
+      readonly tags?: readonly string[];
     }
   | {
       readonly kind: 'embeddings';
       readonly model: string;
       readonly stream: false;
       readonly body: EmbeddingRequest;
+      readonly tags?: readonly string[];
     };
 
 /** Milliseconds spent per stage (clock.now() differences), for Server-Timing and logs. */

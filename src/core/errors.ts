@@ -152,8 +152,8 @@ export class PermissionDeniedError extends GatewayError {
 
 /** 403: an org or team admin key reaching beyond its subtree, or a global admin route (DESIGN §7). */
 export class ForbiddenError extends GatewayError {
-  constructor(message: string) {
-    super(message, 'permission_denied', 403, 'permission_error');
+  constructor(message: string, param: string | null = null) {
+    super(message, 'permission_denied', 403, 'permission_error', { param });
   }
 }
 

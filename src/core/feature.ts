@@ -43,6 +43,8 @@ export interface AdminRequest {
 export interface AdminReply {
   readonly status: number;
   readonly body: unknown;
+  /** Response headers (`content-type` of a CSV answer). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One admin endpoint: method, path (Fastify syntax, `:id`), JSON schemas of its inputs, and the handler. */
@@ -67,8 +69,15 @@ export interface AdminRoute {
 const REPLY = Symbol('admin.reply');
 
 /** A non-200 admin answer, tagged so a handler's plain object is never mistaken for one. */
-export function withStatus(status: number, body: unknown): AdminReply {
-  return Object.defineProperty({ status, body }, REPLY, { value: true, enumerable: false });
+export function withStatus(
+  status: number,
+  body: unknown,
+  headers?: Readonly<Record<string, string>>,
+): AdminReply {
+  return Object.defineProperty({ status, body, ...(headers ? { headers } : {}) }, REPLY, {
+    value: true,
+    enumerable: false,
+  });
 }
 
 /** Whether a handler's value came from `withStatus`. */

@@ -37,7 +37,10 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           // Set by the app's onRequest hook (admin key or console session: server/admin-auth.ts).
           actor: request.adminActor ?? GLOBAL_ADMIN,
         });
-        if (isAdminReply(value)) return reply.code(value.status).send(value.body);
+        if (isAdminReply(value)) {
+          if (value.headers) reply.headers(value.headers);
+          return reply.code(value.status).send(value.body);
+        }
         return value;
       },
     });

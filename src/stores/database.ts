@@ -50,7 +50,7 @@ export async function migrate(db: Db): Promise<string[]> {
 }
 
 /** A `pg`-pool-shaped wrapper over one PGlite instance: one connection, handed out one at a time. */
-function pglitePool(dataDir: string): PostgresPool {
+export function pglitePool(dataDir: string): PostgresPool {
   let instance: Promise<import('@electric-sql/pglite').PGlite> | null = null;
   let queue: Promise<void> = Promise.resolve();
   const open = async () => {

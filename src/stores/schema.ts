@@ -121,6 +121,38 @@ export interface UsageRecordTable {
   endpoint: ColumnType<string | null, string | null | undefined, string | null>;
   /** The model or alias the client asked for (migration 0010); null on older rows. */
   route?: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The key's organization and team; the request's tags (migration 0007). */
+  org_id?: string | null;
+  team_id?: string | null;
+  tags?: ColumnType<string[] | null, readonly string[] | null | undefined, readonly string[] | null>;
+}
+
+/** Metrics of a daily rollup row (migration 0007); sums come back as strings (NUMERIC) or numbers (BIGINT). */
+interface RollupMetrics {
+  day: ColumnType<Date, string, string>;
+  org_id: string;
+  team_id: string;
+  model: string;
+  provider: string;
+  requests: number;
+  cost_usd: string;
+  saved_usd: string;
+  input_tokens: number;
+  output_tokens: number;
+  cached_requests: number;
+  unpriced_requests: number;
+}
+
+/** `usage_daily_team`: day × org × team × model × provider (absent org/team = ''). */
+export type UsageDailyTeamTable = RollupMetrics;
+/** `usage_daily_key`: … × key × user. */
+export interface UsageDailyKeyTable extends RollupMetrics {
+  api_key_id: string;
+  user_id: string;
+}
+/** `usage_daily_tag`: … × tag (a record with two tags counts under both). */
+export interface UsageDailyTagTable extends UsageDailyKeyTable {
+  tag: string;
 }
 
 /** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */
@@ -166,6 +198,9 @@ export type DatabaseSchema = {
   eval_runs: EvalRunTable;
   eval_results: EvalResultTable;
   console_sessions: ConsoleSessionTable;
+  usage_daily_team: UsageDailyTeamTable;
+  usage_daily_key: UsageDailyKeyTable;
+  usage_daily_tag: UsageDailyTagTable;
 };
 
 /** `eval_runs` (migration 0009): one evaluation run (`llm-gateway eval run --admin-key`). */

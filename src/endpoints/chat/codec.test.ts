@@ -132,3 +132,22 @@ describe('chat codec: stream chunks', () => {
     assert.equal(codec.encode(completionResult(body, 'upstream', null)), body);
   });
 });
+
+test('chat codec: tags are read from metadata and the header; metadata goes upstream only with store', () => {
+  const codec = createChatCodec(createSchemaCompiler());
+  const messages = [{ role: 'user', content: 'hi' }];
+  const plain = codec.decode(
+    JSON.stringify({ model: 'm', messages, metadata: { tags: ['a', 'b'], run: '1' } }),
+    { 'x-gateway-tags': 'c' },
+  );
+  assert.deepEqual(plain.tags, ['a', 'b', 'c']);
+  assert.equal('metadata' in plain.body, false);
+  const stored = codec.decode(
+    JSON.stringify({ model: 'm', messages, store: true, metadata: { tags: 'a', run: '1' } }),
+  );
+  assert.deepEqual(stored.body.metadata, { run: '1' });
+  const onlyTags = codec.decode(
+    JSON.stringify({ model: 'm', messages, store: true, metadata: { tags: ['a'] } }),
+  );
+  assert.equal('metadata' in onlyTags.body, false);
+});

@@ -13,6 +13,7 @@ import { rawChunkText } from '../../providers/sse.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { metadataTags, requestTags, TAGS_HEADER } from '../tags.js';
 import { ChatRequestSchema } from './schema.js';
 import { validateChatRequest } from './validate.js';
 
@@ -29,10 +30,12 @@ export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>
     path: CHAT_PATH,
     summary: 'Create a chat completion (OpenAI-compatible)',
     bodySchema: ChatRequestSchema,
-    decode(raw) {
-      const body = validate(parseJsonBody(raw));
-      validateChatRequest(body);
-      return { kind: 'chat', model: body.model, stream: body.stream === true, body };
+    decode(raw, headers) {
+      const sent = validate(parseJsonBody(raw));
+      validateChatRequest(sent);
+      const tags = requestTags(metadataTags(sent.metadata), headers?.[TAGS_HEADER]);
+      const body = withoutGatewayMetadata(sent);
+      return { kind: 'chat', model: body.model, stream: body.stream === true, body, tags };
     },
     encode: (result) => result.body,
     stream: {
@@ -43,6 +46,18 @@ export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>
       }),
     },
   };
+}
+
+/**
+ * The body providers get: `metadata` only with `store: true` (OpenAI refuses metadata without it, and other
+ * servers do not know it), and never the gateway's `tags` (decision 0108).
+ */
+export function withoutGatewayMetadata(body: ChatRequest): ChatRequest {
+  if (body.metadata === undefined) return body;
+  const { metadata, ...rest } = body;
+  if (body.store !== true || metadata === null) return rest as ChatRequest;
+  const { tags: _tags, ...kept } = metadata as Record<string, unknown>;
+  return Object.keys(kept).length > 0 ? ({ ...rest, metadata: kept } as ChatRequest) : (rest as ChatRequest);
 }
 
 /** One chunk as an SSE event, without the usage the client did not ask for. */

@@ -228,12 +228,24 @@ export const ChatRequestSchema = T.Object(
     tool_choice: T.Optional(ToolChoice),
     parallel_tool_calls: T.Optional(nullable(T.Boolean())),
     user: T.Optional(T.String({ maxLength: MAX_IDENTIFIER_LENGTH })),
+    // OpenAI's metadata (16 string values), plus the gateway's `tags` as an array (endpoints/tags.ts).
     metadata: T.Optional(
       nullable(
-        T.Record(T.String(), T.String({ maxLength: 512 }), {
-          maxProperties: 16,
-          propertyNames: { maxLength: MAX_METADATA_KEY_LENGTH },
-        }),
+        T.Object(
+          {
+            tags: T.Optional(
+              T.Union([
+                T.String({ maxLength: 512 }),
+                T.Array(T.String({ maxLength: 512 }), { maxItems: 64 }),
+              ]),
+            ),
+          },
+          {
+            additionalProperties: T.String({ maxLength: 512 }),
+            maxProperties: 16,
+            propertyNames: { maxLength: MAX_METADATA_KEY_LENGTH },
+          },
+        ),
       ),
     ),
     stream: T.Optional(nullable(T.Boolean())),

@@ -3,6 +3,7 @@ import type { EndpointCodec } from '../../core/endpoint.js';
 import type { EmbeddingRequest } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { requestTags, TAGS_HEADER } from '../tags.js';
 import { EmbeddingRequestSchema } from './schema.js';
 
 export const EMBEDDINGS_PATH = '/v1/embeddings';
@@ -14,9 +15,10 @@ export function createEmbeddingsCodec(compile: ReturnType<typeof createSchemaCom
     path: EMBEDDINGS_PATH,
     summary: 'Create embeddings (OpenAI-compatible)',
     bodySchema: EmbeddingRequestSchema,
-    decode(raw) {
+    decode(raw, headers) {
       const body = validate(parseJsonBody(raw));
-      return { kind: 'embeddings', model: body.model, stream: false, body };
+      const tags = requestTags(undefined, headers?.[TAGS_HEADER]);
+      return { kind: 'embeddings', model: body.model, stream: false, body, tags };
     },
     encode: (result) => result.body,
   };

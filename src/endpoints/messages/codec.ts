@@ -20,6 +20,7 @@ import {
 import type { ChatCompletion } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { requestTags, TAGS_HEADER } from '../tags.js';
 import { AnthropicErrorSchema, anthropicErrorBody } from './errors.js';
 import { MessagesRequestSchema } from './schema.js';
 import { anthropicStreamEncoder } from './stream.js';
@@ -70,6 +71,8 @@ export function createMessagesCodec(compile: ReturnType<typeof createSchemaCompi
         stream: body.stream === true,
         body: toCanonical(body),
         native,
+        // Tags by header only: the body goes to Anthropic as sent, and its metadata takes only user_id.
+        tags: requestTags(undefined, headers?.[TAGS_HEADER]),
       };
     },
     encode(result) {

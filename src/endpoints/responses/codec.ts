@@ -12,6 +12,7 @@ import { RESPONSES_API } from '../../providers/openai/responses.js';
 import type { ChatCompletion } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { metadataTags, requestTags, TAGS_HEADER } from '../tags.js';
 import { fromCompletion } from './response.js';
 import { ResponsesRequestSchema } from './schema.js';
 import { answerOf, bindState, newId, type ResponseState, stateOf } from './state.js';
@@ -40,8 +41,10 @@ export function createResponsesCodec(
     path: RESPONSES_PATH,
     summary: 'Create a model response (OpenAI Responses API)',
     bodySchema: ResponsesRequestSchema,
-    decode(raw) {
+    decode(raw, headers) {
       const body = validate(parseJsonBody(raw));
+      // OpenAI keeps Responses metadata (string values): the comma-separated form, forwarded as sent.
+      const tags = requestTags(metadataTags(body.metadata), headers?.[TAGS_HEADER]);
       const { chat, nativeOnly } = toChatRequest(body);
       const request: CanonicalRequest = {
         kind: 'chat',
@@ -49,6 +52,7 @@ export function createResponsesCodec(
         stream: body.stream === true,
         body: chat,
         native: { api: RESPONSES_API, body, headers: {} },
+        tags,
       };
       bindState(request, newState(body, nativeOnly));
       return request;

@@ -1,0 +1,300 @@
+/**
+ * Spend reports over the daily rollups (DESIGN §8, issue 16; decision 0107):
+ *
+ *   GET /admin/spend?group_by=team,model&start_date=2026-03-01&end_date=2026-03-31&team_id=…&limit=10&format=csv
+ *
+ * - `group_by`: any of `org`, `team`, `key`, `user`, `model`, `provider`, `tag`, `day` (comma-separated, each
+ *   once); none = one total row. A row has one field per dimension — `org_id`, `team_id`, `key_id`,
+ *   `user_id`, `model`, `provider`, `tag`, `day` — and `cost`, `requests`, `input_tokens`, `output_tokens`,
+ *   `saved_cost`, `cached_requests`, `unpriced_requests`.
+ * - Filters: `org_id`, `team_id`, `key_id`, `user_id`, `model`, `provider`, `tag` (exact match).
+ * - `start_date`/`end_date`: UTC days `YYYY-MM-DD`, both included (default: the last 30 days).
+ * - Rows by cost, highest first (with `day`: by day, then cost); `limit` = top N (default 1000, at most
+ *   10,000); `has_more` says when rows were left out.
+ * - `format=csv`: the same rows as CSV (`text/csv`).
+ *
+ * Reads the smallest rollup table that has the asked dimensions: `usage_daily_team` (org, team, model,
+ * provider, day), else `usage_daily_key` (+ key, user), else `usage_daily_tag` (+ tag: only tagged records;
+ * a record with two tags counts under each). Org and team admin keys see only their own subtree: their
+ * org/team filter is forced (asking for another one is a 403).
+ */
+import { sql } from 'kysely';
+import { ForbiddenError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
+import { type AdminActor, type AdminRoute, withStatus } from '../core/feature.js';
+import type { Database, Db } from '../stores/database.js';
+
+const DAY_MS = 86_400_000;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Longest range one report may cover. */
+const MAX_DAYS = 3_660;
+export const DEFAULT_LIMIT = 1_000;
+export const MAX_LIMIT = 10_000;
+
+/** A grouping dimension: its column in the rollups and its field in a report row. */
+const DIMENSIONS = {
+  org: { column: 'org_id', field: 'org_id' },
+  team: { column: 'team_id', field: 'team_id' },
+  key: { column: 'api_key_id', field: 'key_id' },
+  user: { column: 'user_id', field: 'user_id' },
+  model: { column: 'model', field: 'model' },
+  provider: { column: 'provider', field: 'provider' },
+  tag: { column: 'tag', field: 'tag' },
+  day: { column: 'day', field: 'day' },
+} as const;
+
+export type Dimension = keyof typeof DIMENSIONS;
+type Filterable = Exclude<Dimension, 'day'>;
+
+/** Query parameter of each filter. */
+const FILTERS: Record<Filterable, string> = {
+  org: 'org_id',
+  team: 'team_id',
+  key: 'key_id',
+  user: 'user_id',
+  model: 'model',
+  provider: 'provider',
+  tag: 'tag',
+};
+
+export interface SpendQuery {
+  groupBy: Dimension[];
+  /** UTC days, both included. */
+  startDay: string;
+  endDay: string;
+  filters: Partial<Record<Filterable, string>>;
+  limit: number;
+  format: 'json' | 'csv';
+}
+
+export interface SpendRow {
+  [field: string]: string | number | null;
+  cost: number;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  saved_cost: number;
+  cached_requests: number;
+  unpriced_requests: number;
+}
+
+function day(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function one(query: Readonly<Record<string, unknown>>, name: string): string | null {
+  const value = query[name];
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string') throw new ValidationError(`${name} must be given once.`, name);
+  return value;
+}
+
+function parseDay(value: string, name: string): number {
+  const ms = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+  if (Number.isNaN(ms) || day(ms) !== value) {
+    throw new ValidationError(
+      `${name} must be a UTC day (YYYY-MM-DD): spend is kept per day; got "${value.slice(0, 40)}".`,
+      name,
+    );
+  }
+  return ms;
+}
+
+/**
+ * Parses and checks the query string, and limits it to the actor's subtree.
+ * @throws ValidationError (422) naming the bad parameter; ForbiddenError (403) for another tenant's filter.
+ */
+export function parseSpendQuery(
+  query: Readonly<Record<string, unknown>>,
+  actor: AdminActor,
+  nowMs: number,
+): SpendQuery {
+  const groupBy: Dimension[] = [];
+  for (const name of (one(query, 'group_by') ?? '').split(',').map((s) => s.trim())) {
+    if (name === '') continue;
+    if (!Object.hasOwn(DIMENSIONS, name)) {
+      throw new ValidationError(
+        `group_by: unknown dimension "${name.slice(0, 40)}"; use ${Object.keys(DIMENSIONS).join(', ')}.`,
+        'group_by',
+      );
+    }
+    if (groupBy.includes(name as Dimension)) {
+      throw new ValidationError(`group_by names "${name}" twice.`, 'group_by');
+    }
+    groupBy.push(name as Dimension);
+  }
+  const endText = one(query, 'end_date');
+  const startText = one(query, 'start_date');
+  const end = endText === null ? Math.floor(nowMs / DAY_MS) * DAY_MS : parseDay(endText, 'end_date');
+  const start = startText === null ? end - 29 * DAY_MS : parseDay(startText, 'start_date');
+  if (start > end) throw new ValidationError('end_date must not be before start_date.', 'end_date');
+  if ((end - start) / DAY_MS >= MAX_DAYS) {
+    throw new ValidationError(`A report covers at most ${MAX_DAYS} days.`, 'start_date');
+  }
+  const filters: Partial<Record<Filterable, string>> = {};
+  for (const [dimension, param] of Object.entries(FILTERS) as Array<[Filterable, string]>) {
+    const value = one(query, param);
+    if (value !== null) filters[dimension] = value;
+  }
+  limitToActor(filters, actor);
+  const limitText = one(query, 'limit');
+  const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_LIMIT}.`, 'limit');
+  }
+  const format = one(query, 'format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') {
+    throw new ValidationError('format must be json or csv.', 'format');
+  }
+  return { groupBy, startDay: day(start), endDay: day(end), filters, limit, format };
+}
+
+/** Org and team admins: their own org/team filter, always. */
+function limitToActor(filters: Partial<Record<Filterable, string>>, actor: AdminActor): void {
+  const force = (dimension: 'org' | 'team', id: string | null) => {
+    // An org/team admin without its org/team sees nothing rather than everything.
+    const own = id ?? '\u0000none';
+    if (filters[dimension] !== undefined && filters[dimension] !== own) {
+      throw new ForbiddenError(
+        `This admin key may only report on its own ${dimension === 'org' ? 'organization' : 'team'}.`,
+        FILTERS[dimension],
+      );
+    }
+    filters[dimension] = own;
+  };
+  if (actor.role === 'org_admin') force('org', actor.orgId);
+  if (actor.role === 'team_admin') {
+    force('team', actor.teamId);
+    if (actor.orgId !== null) force('org', actor.orgId);
+  }
+}
+
+/** The smallest rollup table with every dimension the query groups or filters by. */
+function tableFor(q: Pick<SpendQuery, 'groupBy' | 'filters'>): string {
+  const used = new Set<string>([...q.groupBy, ...Object.keys(q.filters)]);
+  if (used.has('tag')) return 'usage_daily_tag';
+  if (used.has('key') || used.has('user')) return 'usage_daily_key';
+  return 'usage_daily_team';
+}
+
+const usd = (value: unknown) => Math.round(Number(value ?? 0) * 1e6) / 1e6;
+
+/** Runs a spend query on the rollups: at most `limit` rows, and whether there were more. */
+export async function querySpend(
+  db: Db,
+  q: Omit<SpendQuery, 'format'>,
+): Promise<{ rows: SpendRow[]; hasMore: boolean }> {
+  const table = sql.table(tableFor(q));
+  const dims = q.groupBy.map((d) => DIMENSIONS[d]);
+  const selectDims = dims.map(({ column, field }) =>
+    column === 'day'
+      ? sql`to_char(day, 'YYYY-MM-DD') as day`
+      : sql`nullif(${sql.ref(column)}, '') as ${sql.ref(field)}`,
+  );
+  const where = [sql`day >= ${q.startDay}::date`, sql`day <= ${q.endDay}::date`];
+  for (const [dimension, value] of Object.entries(q.filters) as Array<[Filterable, string]>) {
+    where.push(sql`${sql.ref(DIMENSIONS[dimension].column)} = ${value}`);
+  }
+  const groupBy = dims.length > 0 ? sql`group by ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``;
+  const order = q.groupBy.includes('day')
+    ? sql`order by day, cost desc`
+    : sql`order by cost desc${dims.length > 0 ? sql`, ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``}`;
+  const metrics = sql`coalesce(sum(cost_usd), 0) as cost, coalesce(sum(requests), 0)::bigint as requests,
+    coalesce(sum(input_tokens), 0)::bigint as input_tokens, coalesce(sum(output_tokens), 0)::bigint as output_tokens,
+    coalesce(sum(saved_usd), 0) as saved_cost, coalesce(sum(cached_requests), 0)::bigint as cached_requests,
+    coalesce(sum(unpriced_requests), 0)::bigint as unpriced_requests`;
+  const result = await sql<Record<string, unknown>>`
+    select ${sql.join([...selectDims, metrics])} from ${table}
+    where ${sql.join(where, sql` and `)} ${groupBy} ${order} limit ${q.limit + 1}`.execute(db);
+  const rows = result.rows.slice(0, q.limit).map((r) => {
+    const row: SpendRow = {
+      cost: 0,
+      requests: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      saved_cost: 0,
+      cached_requests: 0,
+      unpriced_requests: 0,
+    };
+    for (const { field } of dims) row[field] = (r[field] as string | null) ?? null;
+    row.cost = usd(r.cost);
+    row.requests = Number(r.requests);
+    row.input_tokens = Number(r.input_tokens);
+    row.output_tokens = Number(r.output_tokens);
+    row.saved_cost = usd(r.saved_cost);
+    row.cached_requests = Number(r.cached_requests);
+    row.unpriced_requests = Number(r.unpriced_requests);
+    return row;
+  });
+  return { rows, hasMore: result.rows.length > q.limit };
+}
+
+/** Report rows as CSV (RFC 4180: a header line, fields quoted when they need it). */
+export function spendCsv(groupBy: readonly Dimension[], rows: readonly SpendRow[]): string {
+  const columns = [
+    ...groupBy.map((d) => DIMENSIONS[d].field),
+    'cost',
+    'requests',
+    'input_tokens',
+    'output_tokens',
+    'saved_cost',
+    'cached_requests',
+    'unpriced_requests',
+  ];
+  const cell = (value: unknown) => {
+    let text = value === null || value === undefined ? '' : String(value);
+    // A value a spreadsheet would run as a formula (a tag `=cmd`) is kept as text.
+    if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const lines = [columns.join(',')];
+  for (const row of rows) lines.push(columns.map((c) => cell(row[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** `GET /admin/spend` (global admin, org and team admin keys). `now`: wall-clock ms. */
+export function spendRoutes(deps: { database: () => Database; now: () => number }): AdminRoute[] {
+  const text = { type: 'string', maxLength: 256 };
+  return [
+    {
+      method: 'GET',
+      url: '/admin/spend',
+      summary: 'Spend grouped by org, team, key, user, model, provider, tag or day (JSON or CSV)',
+      access: 'tenant',
+      querystring: {
+        type: 'object',
+        properties: Object.fromEntries(
+          ['group_by', 'start_date', 'end_date', 'limit', 'format', ...Object.values(FILTERS)].map((n) => [
+            n,
+            text,
+          ]),
+        ),
+      },
+      async handler(request) {
+        const q = parseSpendQuery(request.query, request.actor, deps.now());
+        const database = deps.database();
+        if (!database.isReady()) {
+          throw new ServiceUnavailableError('The usage database is not available yet; try again shortly.');
+        }
+        const { rows, hasMore } = await querySpend(database.db, q);
+        if (q.format === 'csv') {
+          return withStatus(200, spendCsv(q.groupBy, rows), {
+            'content-type': 'text/csv; charset=utf-8',
+            'content-disposition': 'attachment; filename="spend.csv"',
+          });
+        }
+        return {
+          object: 'list',
+          group_by: q.groupBy,
+          start_date: q.startDay,
+          end_date: q.endDay,
+          filters: Object.fromEntries(
+            Object.entries(q.filters).map(([d, v]) => [FILTERS[d as Filterable], v]),
+          ),
+          limit: q.limit,
+          has_more: hasMore,
+          data: rows,
+        };
+      },
+    },
+  ];
+}

@@ -1,0 +1,222 @@
+/**
+ * The usage writer's statement and the daily rollups (DESIGN §8, decision 0106).
+ *
+ * One SQL statement inserts a batch of usage records and adds exactly the rows it inserted to the three
+ * rollup tables (`usage_daily_team`, `usage_daily_key`, `usage_daily_tag`):
+ *
+ *   with ins as (insert into usage_records … on conflict (request_id, timestamp) do nothing returning …),
+ *        src as (select day, org, team, … from ins),
+ *        t as (insert into usage_daily_team … select … from src group by … on conflict do update +=),
+ *        k as (…), g as (… from src, unnest(tags) …)
+ *   select count(*) from src
+ *
+ * A retried batch (timeout after the commit, spool replay) inserts nothing the second time, so it adds
+ * nothing to the rollups: records and rollups never disagree. Rebuilding (`llm-gateway spend
+ * rebuild-rollups`) runs the same rollup part with `ins` = the records of one day, after deleting that day's
+ * rollups, in one transaction per day. The batch travels as one JSON parameter (`jsonb_to_recordset`): one
+ * round trip, no parameter-count limit, the same on PostgreSQL and PGlite.
+ *
+ * Rollup rows are upserted in key order (`order by`), so concurrent writers lock them in the same order
+ * (no deadlock between instances).
+ */
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+
+/** A usage record as the writer takes it (the recorder's `UsageRecord`). */
+export interface UsageRow {
+  timestamp: string;
+  request_id: string;
+  user_id: string;
+  api_key_id: string | null;
+  model: string;
+  provider: string | null;
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens: number;
+  cost_usd: string | null;
+  cached: boolean;
+  cache_type: string | null;
+  saved_usd: string;
+  latency_ms: number;
+  status: string;
+  http_status: number;
+  estimated: boolean;
+  stream: boolean;
+  prompt_name: string | null;
+  prompt_version: number | null;
+  guardrails?: string | null;
+  client_request_id?: string | null;
+  endpoint?: string | null;
+  org_id?: string | null;
+  team_id?: string | null;
+  tags?: readonly string[] | null;
+}
+
+/** The record columns the writer sets, with their SQL types (the `jsonb_to_recordset` row type). */
+const RECORD_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['timestamp', 'timestamptz'],
+  ['request_id', 'text'],
+  ['user_id', 'text'],
+  ['api_key_id', 'text'],
+  ['model', 'text'],
+  ['provider', 'text'],
+  ['input_tokens', 'integer'],
+  ['output_tokens', 'integer'],
+  ['cached_input_tokens', 'integer'],
+  ['cost_usd', 'numeric'],
+  ['cached', 'boolean'],
+  ['cache_type', 'text'],
+  ['saved_usd', 'numeric'],
+  ['latency_ms', 'integer'],
+  ['status', 'text'],
+  ['http_status', 'integer'],
+  ['estimated', 'boolean'],
+  ['stream', 'boolean'],
+  ['prompt_name', 'text'],
+  ['prompt_version', 'integer'],
+  ['guardrails', 'text'],
+  ['client_request_id', 'text'],
+  ['endpoint', 'text'],
+  ['org_id', 'text'],
+  ['team_id', 'text'],
+  ['tags', 'text[]'],
+  ['route', 'text'],
+];
+
+const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
+const INSERT_COLUMNS = sql.raw(quoted(RECORD_COLUMNS.map(([name]) => name)));
+const RECORDSET_TYPE = sql.raw(RECORD_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
+/** What the rollups read of a record. */
+const ROLLUP_INPUT = sql.raw(
+  quoted(['timestamp', 'org_id', 'team_id', 'api_key_id', 'user_id', 'model', 'provider']) +
+    ', cost_usd, saved_usd, input_tokens, output_tokens, cached, tags',
+);
+
+const AGGREGATES = `count(*), coalesce(sum(cost_usd), 0), coalesce(sum(saved_usd), 0),
+  coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+  count(*) filter (where cached), count(*) filter (where cost_usd is null)`;
+const METRIC_COLUMNS = `requests, cost_usd, saved_usd, input_tokens, output_tokens, cached_requests, unpriced_requests`;
+const ADD_METRICS = METRIC_COLUMNS.split(', ')
+  .map((m) => `${m} = r.${m} + excluded.${m}`)
+  .join(', ');
+
+/** One rollup table: its name and its dimension columns (the primary key). */
+interface Rollup {
+  table: string;
+  dimensions: readonly string[];
+  /** FROM clause over `src` (the tag rollup unnests the tags). */
+  from: string;
+}
+
+/** The rollup tables and their dimensions (migration 0007). */
+export const ROLLUPS: readonly Rollup[] = [
+  { table: 'usage_daily_team', dimensions: ['day', 'org_id', 'team_id', 'model', 'provider'], from: 'src' },
+  {
+    table: 'usage_daily_key',
+    dimensions: ['day', 'org_id', 'team_id', 'api_key_id', 'user_id', 'model', 'provider'],
+    from: 'src',
+  },
+  {
+    table: 'usage_daily_tag',
+    dimensions: ['day', 'tag', 'org_id', 'team_id', 'api_key_id', 'user_id', 'model', 'provider'],
+    from: 'src cross join lateral unnest(src.tags) as tag',
+  },
+];
+
+function rollupCte(rollup: Rollup, name: string): string {
+  const dims = rollup.dimensions.join(', ');
+  const positions = rollup.dimensions.map((_, i) => i + 1).join(', ');
+  return `${name} as (
+    insert into ${rollup.table} as r (${dims}, ${METRIC_COLUMNS})
+    select ${dims}, ${AGGREGATES} from ${rollup.from}
+    group by ${positions} order by ${positions}
+    on conflict (${dims}) do update set ${ADD_METRICS}
+    returning 1)`;
+}
+
+const ROLLUP_CTES = sql.raw(ROLLUPS.map((r, i) => rollupCte(r, `rollup_${i}`)).join(',\n'));
+
+/**
+ * The statement: `ins` (records, with the ROLLUP_INPUT columns) added to every rollup. Returns how many
+ * records `ins` held. Used by the writer (ins = the insert) and by the rebuild (ins = one day's records).
+ */
+function rollupStatement(ins: RawBuilder<unknown>): RawBuilder<{ records: number }> {
+  return sql<{ records: number }>`
+    with ins as (${ins}),
+    src as (
+      select ("timestamp" at time zone 'UTC')::date as day, coalesce(org_id, '') as org_id,
+        coalesce(team_id, '') as team_id, coalesce(api_key_id, '') as api_key_id, user_id, model,
+        coalesce(provider, '') as provider, cost_usd, saved_usd, input_tokens, output_tokens, cached, tags
+      from ins),
+    ${ROLLUP_CTES}
+    select count(*)::int as records from src`;
+}
+
+/**
+ * Inserts a batch of records and adds the ones that were new to the rollups, atomically (one statement).
+ * Returns how many records were new (a replayed batch: 0).
+ */
+export async function insertUsageBatch<DB>(db: Kysely<DB>, rows: readonly UsageRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const insert = sql`
+    insert into usage_records (${INSERT_COLUMNS})
+    select ${INSERT_COLUMNS} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(${RECORDSET_TYPE})
+    on conflict (request_id, timestamp) do nothing
+    returning ${ROLLUP_INPUT}`;
+  const result = await rollupStatement(insert).execute(db);
+  return result.rows[0]?.records ?? 0;
+}
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` of a UTC day start (ms). */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * Replaces the rollups of one UTC day (`YYYY-MM-DD`) by those of its records: run it in a transaction.
+ * Returns the day's record count.
+ */
+export async function rebuildDay<DB>(db: Kysely<DB>, day: string): Promise<number> {
+  const from = new Date(`${day}T00:00:00Z`);
+  const to = new Date(from.getTime() + DAY_MS);
+  for (const { table } of ROLLUPS) {
+    await sql`delete from ${sql.table(table)} where day = ${day}::date`.execute(db);
+  }
+  const ins = sql`select ${ROLLUP_INPUT} from usage_records where "timestamp" >= ${from} and "timestamp" < ${to}`;
+  const result = await rollupStatement(ins).execute(db);
+  return result.rows[0]?.records ?? 0;
+}
+
+/**
+ * Rebuilds the rollups of the UTC days `[startDay, endDay]` from the records, one transaction per day
+ * (`rebuildDay`). Returns the records and days done; `onDay` reports progress.
+ */
+export async function rebuildRollups<DB>(
+  db: Kysely<DB>,
+  range: { startDay: string; endDay: string },
+  onDay?: (day: string, records: number) => void,
+): Promise<{ records: number; days: number }> {
+  let records = 0;
+  let days = 0;
+  const last = Date.parse(`${range.endDay}T00:00:00Z`);
+  for (let ms = Date.parse(`${range.startDay}T00:00:00Z`); ms <= last; ms += DAY_MS) {
+    const day = dayOf(ms);
+    const done = await db.transaction().execute((trx) => rebuildDay(trx, day));
+    records += done;
+    days += 1;
+    onDay?.(day, done);
+  }
+  return { records, days };
+}
+
+/** The first and last UTC day that have records (null when there are none). */
+export async function recordDayRange<DB>(
+  db: Kysely<DB>,
+): Promise<{ startDay: string; endDay: string } | null> {
+  const result = await sql<{ first: Date | null; last: Date | null }>`
+    select min("timestamp") as first, max("timestamp") as last from usage_records`.execute(db);
+  const row = result.rows[0];
+  if (!row?.first || !row.last) return null;
+  return { startDay: dayOf(new Date(row.first).getTime()), endDay: dayOf(new Date(row.last).getTime()) };
+}
