@@ -249,5 +249,7 @@ export function defaultConfig(): Config {
       outage_share: 0.1,
     },
     guardrails: { default_policy: null, phone_regions: ['US', 'GB'], policies: {} },
+    prompts: { enabled: true, cache_ttl_ms: 5000, max_cached: 1000 },
+    feedback: { metrics: {} },
   };
 }

@@ -5,6 +5,7 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 import { GuardrailsSchema } from './guardrails-schema.js';
 import { AccountingSchema, BudgetsSchema, PricingSchema } from './money-schema.js';
+import { FeedbackSchema, PromptsSchema } from './prompts-schema.js';
 
 export {
   AccountingSchema,
@@ -353,6 +354,8 @@ export const ConfigSchema = T.Object(
     pricing: PricingSchema,
     budgets: BudgetsSchema,
     guardrails: GuardrailsSchema,
+    prompts: PromptsSchema,
+    feedback: FeedbackSchema,
   },
   { additionalProperties: false },
 );

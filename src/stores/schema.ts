@@ -77,6 +77,10 @@ export interface UsageRecordTable {
   client_request_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Inbound API: `chat`, `embeddings` (migration 0003); null on older rows. */
   endpoint: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The prompt, experiment and variant that served (migration 0008); null when none. */
+  prompt_id?: string | null;
+  experiment_id?: string | null;
+  variant?: string | null;
 }
 
 /** `stored_responses` (migration 0004): Responses API answers kept with `store: true`. */
@@ -99,9 +103,66 @@ export interface StoredResponseTable {
   response: string;
 }
 
+/** `prompts` (migration 0008). */
+export interface PromptTable {
+  id: string;
+  created_at: Timestamp;
+  archived_at: Timestamp | null;
+}
+
+/** `prompt_versions` (migration 0008): immutable (a trigger refuses UPDATE). JSON in the text columns. */
+export interface PromptVersionTable {
+  prompt_id: string;
+  version: number;
+  messages: string;
+  variables: string;
+  model: string | null;
+  params: string;
+  note: string | null;
+  created_at: Timestamp;
+}
+
+/** `prompt_labels` (migration 0008). */
+export interface PromptLabelTable {
+  prompt_id: string;
+  label: string;
+  version: number;
+  updated_at: Timestamp;
+}
+
+/** `experiments` (migration 0008). */
+export interface ExperimentTable {
+  id: string;
+  status: string;
+  /** JSON array of variants. */
+  variants: string;
+  sticky_by: string;
+  holdout: number;
+  prompt_id: string | null;
+  label: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `feedback` (migration 0008): one row per (request, metric, caller scope). */
+export interface FeedbackTable {
+  request_id: string;
+  metric: string;
+  scope: string;
+  value: number;
+  comment: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export type DatabaseSchema = {
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
   usage_records: UsageRecordTable;
   stored_responses: StoredResponseTable;
+  prompts: PromptTable;
+  prompt_versions: PromptVersionTable;
+  prompt_labels: PromptLabelTable;
+  experiments: ExperimentTable;
+  feedback: FeedbackTable;
 };

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ValidationError } from '../core/errors.js';
+import { compilePrompt, declareVariables, type PromptMessage } from './template.js';
+
+const messages: PromptMessage[] = [
+  { role: 'system', content: 'You answer in {{language}}.' },
+  { role: 'user', content: 'Summarise: {{text}}{{#tags}} #{{.}}{{/tags}}' },
+];
+
+function param(fn: () => unknown): string | null {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, String(err));
+    return err.param;
+  }
+  assert.fail('expected a ValidationError');
+}
+
+describe('prompt templates', () => {
+  test('renders without HTML escaping', () => {
+    const vars = declareVariables(
+      { language: { type: 'string' }, text: { type: 'string' }, tags: { type: 'list', required: false } },
+      messages,
+    );
+    const out = compilePrompt(messages, vars).render({
+      language: 'French',
+      text: '<b>"a" & b</b>',
+      tags: ['x', 'y'],
+    });
+    assert.deepEqual(out, [
+      { role: 'system', content: 'You answer in French.' },
+      { role: 'user', content: 'Summarise: <b>"a" & b</b> #x #y' },
+    ]);
+  });
+
+  test('infers required string variables when none are declared', () => {
+    const vars = declareVariables(undefined, messages);
+    assert.deepEqual(Object.keys(vars), ['language', 'text', 'tags']);
+    assert.equal(vars.text?.required, true);
+  });
+
+  test('a template using an undeclared name is refused at creation', () => {
+    assert.equal(
+      param(() => declareVariables(['language'], messages)),
+      'variables.text',
+    );
+  });
+
+  test('missing, undeclared and mistyped variables are 422 naming them', () => {
+    const vars = declareVariables(
+      { language: {}, text: {}, tags: { type: 'list', required: false } },
+      messages,
+    );
+    const compiled = compilePrompt(messages, vars);
+    assert.equal(
+      param(() => compiled.render({ language: 'en' })),
+      'prompt.variables.text',
+    );
+    assert.equal(
+      param(() => compiled.render({ language: 'en', text: 't', extra: 1 })),
+      'prompt.variables.extra',
+    );
+    assert.equal(
+      param(() => compiled.render({ language: 'en', text: 5 })),
+      'prompt.variables.text',
+    );
+  });
+
+  test('partials and malformed templates are refused', () => {
+    assert.equal(
+      param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),
+      'messages[0].content',
+    );
+    assert.equal(
+      param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{#a}} open' }])),
+      'messages[0].content',
+    );
+  });
+});
