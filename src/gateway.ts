@@ -14,12 +14,13 @@ import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
-import { createChatCodec } from './endpoints/chat/codec.js';
+import { createChatCodec, createChatValidator } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
 import { anthropicErrorBody } from './endpoints/messages/errors.js';
+import { createPromptCompletionsCodec } from './endpoints/prompts/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
 import { ResponseStore } from './endpoints/responses/store.js';
@@ -27,6 +28,7 @@ import { createGuardrailsFeature } from './guardrails/feature.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
+import { createPromptsFeature } from './prompts/feature.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { createRateLimitFeature } from './ratelimit/feature.js';
@@ -183,9 +185,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     modelLabel: createModelLabeler(config),
     bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
   });
+  const compile = createSchemaCompiler();
+  const prompts = createPromptsFeature(
+    { prompts: config.prompts, feedback: config.feedback },
+    deps,
+    createChatValidator(compile),
+  );
   // Closed in this order after the server stopped: telemetry last, so spans of the others are flushed.
   const features: Feature[] = [
     auth,
+    prompts,
     rateLimit,
     budgets,
     routing,
@@ -197,18 +206,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // What features open at start-up (the embedding model) is open before the gateway serves.
   await Promise.all(features.map((f) => f.ready?.()));
 
-  const compile = createSchemaCompiler();
   const responseStore = new ResponseStore(deps.database);
   const codecs = [
     createChatCodec(compile),
     createEmbeddingsCodec(compile),
     createMessagesCodec(compile),
     createResponsesCodec(compile, clock),
+    createPromptCompletionsCodec(compile),
   ];
   const pipeline = createPipeline({
     open: [telemetry.open],
     authenticate: auth.authenticate,
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
+    prompt: prompts.stage,
     resolve: resolveStage(resolver, clock),
     endpoint: [responsesStage(responseStore, deps)],
     admit: [...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
@@ -277,6 +287,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,
+    feedback: prompts.feedback,
   });
 
   await registerCountTokensRoute(app, {
@@ -340,6 +351,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       auth_negative: keys.negative,
       auth_throttled_sources: keys.throttledSources,
       ratelimit_buckets: limiter.size ?? 0,
+      prompts_cached: prompts.resolver.size,
+      feedback_recent_requests: prompts.feedback.recentSize,
     };
   };
   return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close, memory };

@@ -57,6 +57,10 @@ export interface UsageRecord {
   client_request_id?: string | null;
   /** The inbound API (`chat`, `embeddings`); absent in older spool files. */
   endpoint?: string | null;
+  /** The prompt, experiment and variant that served (migration 0008); absent in older spool files. */
+  prompt_id?: string | null;
+  experiment_id?: string | null;
+  variant?: string | null;
 }
 
 export interface UsageRecorderOptions {

@@ -27,6 +27,7 @@ import type { AdminRoute, DependencyCheck } from '../core/feature.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
+import type { FeedbackService } from '../experiments/feedback.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
@@ -37,6 +38,7 @@ import { mountAdminRoutes } from './admin-routes.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
+import { registerFeedbackRoute } from './routes/feedback.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -80,6 +82,8 @@ export interface AppDeps {
   adminRoutes: readonly AdminRoute[];
   /** Stored Responses API answers (GET/DELETE /v1/responses/{id}); unset: no such routes. */
   responseStore?: ResponseStore;
+  /** Feedback on answers (POST /v1/feedback); unset: no such route. */
+  feedback?: FeedbackService;
 }
 
 /**
@@ -178,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         log: request.log,
         endpoint: codec.name,
         path: codec.path,
+        params: (request.params ?? {}) as Record<string, string>,
         headers: request.headers,
         clientIp: request.ip,
       });
@@ -271,6 +276,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMetricsRoute(app, deps.metrics);
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
   if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
+  if (deps.feedback) registerFeedbackRoute(app, deps.feedback, deps.authenticator);
   await app.register(async (scope) => registerEndpoints(scope, deps));
   mountAdminRoutes(app, [
     {

@@ -241,3 +241,17 @@ export const ChatRequestSchema = T.Object(
   },
   { ...open, $id: 'CreateChatCompletionRequest' },
 );
+
+/**
+ * A chat body that references a stored prompt (`prompt`/`experiment`, taken out before validation): the
+ * prompt may give the model and the messages, so neither is required here. The prompt stage validates the
+ * rendered request against `ChatRequestSchema`.
+ */
+export const PromptedChatRequestSchema = T.Object(
+  {
+    ...ChatRequestSchema.properties,
+    model: T.Optional(ChatRequestSchema.properties.model),
+    messages: T.Optional(T.Array(ChatRequestSchema.properties.messages.items)),
+  },
+  { ...open, $id: 'PromptedChatCompletionRequest' },
+);
