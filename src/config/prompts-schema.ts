@@ -24,8 +24,9 @@ export const FeedbackMetricSchema = T.Object(
   {
     /** `boolean` (true/false, or 1/0) or `numeric`. */
     type: T.Union([T.Literal('boolean'), T.Literal('numeric')]),
-    /** Which way is better (the report's "probability of being best"). */
-    direction: T.Union([T.Literal('higher'), T.Literal('lower')], { default: 'higher' }),
+    /** Which way is better (the report's "probability of being best"); default `higher` (applied by the
+     * report: config defaults do not reach into the values of a record). */
+    direction: T.Optional(T.Union([T.Literal('higher'), T.Literal('lower')])),
     /** Numeric metrics: the accepted range (inclusive); absent = any finite number. */
     min: T.Optional(T.Number()),
     max: T.Optional(T.Number()),

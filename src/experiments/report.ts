@@ -66,7 +66,8 @@ export function buildReport(
       const f = feedback.find((x) => x.variant === name && x.metric === metric);
       return { n: f?.n ?? 0, sum: f?.sum ?? 0, sumSquares: f?.sumSquares ?? 0 };
     });
-    const probabilities = probabilityBest(arms, spec.type, spec.direction, { seed });
+    const direction = spec.direction ?? 'higher';
+    const probabilities = probabilityBest(arms, spec.type, direction, { seed });
     const level = 1 - ALPHA / Math.max(2, arms.filter((a) => a.n > 0).length);
     threshold[metric] = level;
     let best: string | null = null;
@@ -76,7 +77,7 @@ export function buildReport(
       variant.feedback[metric] = { n: arm.n, ...interval(arm, spec.type), probability_best: probability };
       if (probability !== null && probability >= level) best = variant.name;
     });
-    summary[metric] = { type: spec.type, direction: spec.direction, best };
+    summary[metric] = { type: spec.type, direction, best };
   }
   return { experiment, variants, metrics: summary, threshold };
 }
