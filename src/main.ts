@@ -8,12 +8,14 @@
  *   llm-gateway check-config [--config gateway.yaml] validate the configuration and show what it offers
  *   llm-gateway migrate [--config gateway.yaml]      run the database migrations and exit
  *   llm-gateway keys create|list|revoke|rotate …     manage API keys (src/cli/keys.ts)
+ *   llm-gateway prompts list|show|create|…            manage prompts (src/cli/prompts.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
+import { PROMPTS_USAGE, runPromptsCommand } from './cli/prompts.js';
 import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
@@ -34,11 +36,11 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
-    strict: process.argv[2] !== 'keys',
+    strict: process.argv[2] !== 'keys' && process.argv[2] !== 'prompts',
   });
   const command = positionals[0] ?? 'start';
-  if (values.help || !['start', 'check-config', 'keys', 'migrate'].includes(command)) {
-    process.stdout.write(command === 'keys' ? KEYS_USAGE : USAGE);
+  if (values.help || !['start', 'check-config', 'keys', 'prompts', 'migrate'].includes(command)) {
+    process.stdout.write(command === 'keys' ? KEYS_USAGE : command === 'prompts' ? PROMPTS_USAGE : USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
@@ -64,6 +66,17 @@ async function main(): Promise<void> {
     ).catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       if (err instanceof UsageError) process.stderr.write(KEYS_USAGE);
+      return err instanceof UsageError ? 2 : 1;
+    });
+    process.exit(code);
+  }
+
+  if (command === 'prompts') {
+    const code = await runPromptsCommand(process.argv.slice(3), config, {
+      out: (text) => process.stdout.write(text),
+    }).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof UsageError) process.stderr.write(PROMPTS_USAGE);
       return err instanceof UsageError ? 2 : 1;
     });
     process.exit(code);
@@ -142,6 +155,8 @@ const USAGE = `Usage:
                                            run the gateway (or set GATEWAY_CONFIG; WORKERS=N)
   llm-gateway check-config [--config FILE] validate the configuration and list what it offers
   llm-gateway keys create|list|revoke|rotate manage API keys (llm-gateway keys --help)
+  llm-gateway prompts list|show|create|version|label|diff|archive|import|export
+                                           manage prompts (llm-gateway prompts --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
 `;
 
