@@ -51,7 +51,9 @@ export function createPromptsFeature(
     recent: RECENT_REQUESTS,
     onError,
   });
-  const render = promptStage({ resolver, validate, clock, seen: (ctx) => feedback.seen(ctx) });
+  // Owners of recent requests are remembered only when feedback can be given (metrics declared).
+  const seen = Object.keys(config.feedback.metrics).length > 0 ? feedback.seen.bind(feedback) : undefined;
+  const render = promptStage({ resolver, validate, clock, ...(seen ? { seen } : {}) });
   const disabled = stage('prompt', (ctx, next) => {
     if (ctx.request?.kind === 'chat' && ctx.request.prompt) {
       throw new BadRequestError(
