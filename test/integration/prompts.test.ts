@@ -392,6 +392,21 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal((await admin('POST', '/admin/experiments/exp-brief/start')).body.status, 'running');
     });
 
+    test('OpenAPI documents the prompt, feedback and admin routes', async () => {
+      const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
+      for (const path of [
+        '/v1/prompts/{id}/completions',
+        '/v1/feedback',
+        '/admin/prompts',
+        '/admin/prompts/{id}/labels/{label}',
+        '/admin/experiments/{id}/report',
+      ]) {
+        assert.ok(doc.paths[path], `${path} in /openapi.json`);
+      }
+    });
+
     test('archiving a prompt: requests get 404, its versions stay readable', async () => {
       await admin('POST', '/admin/prompts', { id: 'old', messages: [{ role: 'user', content: 'hi' }] });
       await admin('PUT', '/admin/prompts/old/labels/production', { version: 1 });
@@ -404,3 +419,84 @@ for (const backend of ['pglite', 'postgres'] as const) {
     });
   });
 }
+
+describe('feedback before the usage record is written, at another instance (postgres)', {
+  skip: skipPostgres,
+}, () => {
+  let mock: MockUpstream;
+  let database: TestDatabase;
+  let serving: TestGateway;
+  let other: TestGateway;
+  const env = (url: string, flushMs: string) => ({
+    USAGE_ENABLED: 'true',
+    USAGE_FLUSH_INTERVAL_MS: flushMs,
+    USAGE_BATCH_SIZE: '1000',
+    GATEWAY_ADMIN_KEY: ADMIN,
+    DATABASE_URL: url,
+  });
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    database = await createTestDatabase('prompts_early');
+    // The serving instance writes its usage records only when it closes (a flush interval of a minute).
+    serving = await startGateway({ mock, yaml: YAML, env: env(database.url, '60000') });
+    other = await startGateway({ mock, yaml: YAML, env: env(database.url, '20') });
+    await serving.gateway.stores.database().ready;
+    await other.gateway.stores.database().ready;
+  });
+  after(async () => {
+    await serving?.close();
+    await other?.close();
+    await mock?.close();
+    await database?.drop();
+  });
+
+  test('stored at once, joined once the record lands, and only for the key that made the request', async () => {
+    const created = await fetch(`${other.url}/admin/experiments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'exp-models',
+        variants: [{ name: 'only', weight: 1, model: 'gpt-4o-mini' }],
+      }),
+    });
+    assert.equal(created.status, 201);
+    const res = await postJson(
+      `${serving.url}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], experiment: 'exp-models' },
+      { authorization: `Bearer ${KEYS.a}` },
+    );
+    assert.equal(res.headers.get('x-gateway-variant'), 'only');
+    const requestId = String(res.headers.get('x-gateway-request-id'));
+    const send = (key: string, value: boolean) =>
+      postJson(
+        `${other.url}/v1/feedback`,
+        { request_id: requestId, metric: 'thumbs_up', value },
+        { authorization: `Bearer ${key}` },
+      );
+    const early = await send(KEYS.a, true);
+    assert.equal(early.status, 200);
+    assert.equal(((await early.json()) as Json).request_known, false);
+    // Another key's feedback on the unknown request is stored under that key and never joins.
+    assert.equal((await send(KEYS.b, false)).status, 200);
+
+    await serving.close(); // flushes the usage record
+    const report = await until(
+      'the report joins the feedback',
+      async () =>
+        (await (
+          await fetch(`${other.url}/admin/experiments/exp-models/report`, {
+            headers: { authorization: `Bearer ${ADMIN}` },
+          })
+        ).json()) as { variants: Array<{ name: string; requests: number; feedback: Record<string, Json> }> },
+      (r) => r.variants[0]?.requests === 1,
+    );
+    assert.deepEqual(
+      [report.variants[0]?.feedback.thumbs_up?.n, report.variants[0]?.feedback.thumbs_up?.mean],
+      [1, 1],
+      "only key a's feedback counts",
+    );
+    // Now the record exists: key b gets 404 for it.
+    assert.equal((await send(KEYS.b, false)).status, 404);
+  });
+});
