@@ -67,8 +67,8 @@ export function promptReference(
   if (experiment !== undefined && (typeof experiment !== 'string' || !ID.test(experiment))) {
     throw new ValidationError('experiment is an experiment id.', 'experiment');
   }
-  if (id === undefined && experiment === undefined) {
-    throw new ValidationError('prompt.id is required (or name an experiment).', `${prefix}id`);
+  if (id === undefined && (experiment === undefined || version !== undefined || label !== undefined)) {
+    throw new ValidationError('prompt.id is required (only an experiment may leave it out).', `${prefix}id`);
   }
   return {
     id: (id as string | undefined) ?? null,
