@@ -4,6 +4,7 @@
  * While the gateway runs on PGlite (one process holds the directory), use the admin API instead.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -89,7 +90,14 @@ export async function runPromptsCommand(
     );
   }
   const store = new PromptStore(() => database);
+  const who = { actor: `cli:${cliUser()}` };
   try {
+    await Promise.race([
+      database.ready,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('the database did not answer within 15 s')), 15_000).unref(),
+      ),
+    ]);
     switch (sub) {
       case 'list': {
         const prompts = await store.list(values.all === true);
@@ -120,19 +128,19 @@ export async function runPromptsCommand(
       }
       case 'create': {
         const id = need(rest[0], 'create needs the prompt id');
-        io.out(showVersion(await store.create(id, await readVersion())));
+        io.out(showVersion(await store.create(id, await readVersion(), who)));
         return 0;
       }
       case 'version': {
         const id = need(rest[0], 'version needs the prompt id');
-        io.out(showVersion(await store.addVersion(id, await readVersion())));
+        io.out(showVersion(await store.addVersion(id, await readVersion(), who)));
         return 0;
       }
       case 'label': {
         const [id, label, raw] = rest;
         if (!id || !label) throw new UsageError('label needs ID LABEL VERSION');
         const version = versionNumber(raw, 'VERSION');
-        const previous = await store.setLabel(id, label, version);
+        const previous = await store.setLabel(id, label, version, who);
         io.out(`${id}: ${label} → v${version}${previous === null ? '' : ` (was v${previous})`}\n`);
         return 0;
       }
@@ -153,7 +161,7 @@ export async function runPromptsCommand(
       }
       case 'archive': {
         const id = need(rest[0], 'archive needs the prompt id');
-        await store.archive(id, new Date(clock.wallNow()));
+        await store.archive(id, new Date(clock.wallNow()), who);
         io.out(`${id}: archived\n`);
         return 0;
       }
@@ -161,7 +169,7 @@ export async function runPromptsCommand(
         if (rest.length === 0) throw new UsageError('import needs one or more files');
         for (const path of rest) {
           for (const file of parsePromptFile(await readFile(path, 'utf8'), compile)) {
-            const r = await importPrompt(store, file);
+            const r = await importPrompt(store, file, who);
             const labels = Object.entries(r.labels).map(([l, v]) => `${l}=v${v}`);
             io.out(
               `${r.id}: ${r.created ? 'created, ' : ''}added ${r.added.length ? r.added.map((v) => `v${v}`).join(',') : 'nothing'}` +
@@ -187,6 +195,14 @@ export async function runPromptsCommand(
     throw err;
   } finally {
     await database.close();
+  }
+}
+
+function cliUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
   }
 }
 

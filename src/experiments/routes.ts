@@ -13,9 +13,10 @@
 import { Type as T } from '@sinclair/typebox';
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { type AdminRoute, withStatus } from '../core/feature.js';
+import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
 import { PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import type { PromptResolver } from '../prompts/resolver.js';
+import { adminActor } from '../prompts/routes.js';
 import { PromptNotFoundError, type PromptStore } from '../prompts/store.js';
 import type { Experiment, Variant } from './assign.js';
 import { buildReport } from './report.js';
@@ -98,9 +99,10 @@ export function experimentRoutes(
       throw err;
     }
   };
-  const setStatus = async (id: string, status: 'running' | 'stopped') => {
+  const setStatus = async (request: AdminRequest, status: 'running' | 'stopped') => {
+    const id = request.params.id as string;
     await find(id);
-    const experiment = await store.setStatus(id, status);
+    const experiment = await store.setStatus(id, status, adminActor(request));
     resolver.forgetExperiment(id);
     return experiment;
   };
@@ -129,7 +131,7 @@ export function experimentRoutes(
           label: body.prompt?.label ?? null,
         };
         try {
-          await store.create(experiment);
+          await store.create(experiment, adminActor(request));
         } catch (err) {
           if (err instanceof ExperimentExistsError) {
             return withStatus(409, {
@@ -155,7 +157,7 @@ export function experimentRoutes(
       summary: 'Start (or resume) an experiment',
       params: IdParams,
       emptyBodyIsObject: true,
-      handler: (request) => setStatus(request.params.id as string, 'running'),
+      handler: (request) => setStatus(request, 'running'),
     },
     {
       method: 'POST',
@@ -163,7 +165,7 @@ export function experimentRoutes(
       summary: 'Stop an experiment: requests are served as if there were none',
       params: IdParams,
       emptyBodyIsObject: true,
-      handler: (request) => setStatus(request.params.id as string, 'stopped'),
+      handler: (request) => setStatus(request, 'stopped'),
     },
     {
       method: 'GET',

@@ -7,6 +7,7 @@
  * arrived before the usage record was written (decision 0113).
  */
 import { sql } from 'kysely';
+import { auditChange, type ChangeActor } from '../prompts/audit.js';
 import type { Database } from '../stores/database.js';
 import type { Experiment, Variant } from './assign.js';
 
@@ -75,7 +76,7 @@ export class ExperimentStore {
     return database.db;
   }
 
-  async create(experiment: Experiment): Promise<Experiment> {
+  async create(experiment: Experiment, who?: ChangeActor): Promise<Experiment> {
     const db = await this.#db();
     try {
       await db
@@ -96,6 +97,11 @@ export class ExperimentStore {
       }
       throw err;
     }
+    await auditChange(db, who, 'experiment.create', experiment.id, {
+      status: experiment.status,
+      variants: experiment.variants,
+      holdout: experiment.holdout,
+    });
     return experiment;
   }
 
@@ -127,7 +133,7 @@ export class ExperimentStore {
   }
 
   /** Starts or stops an experiment. @throws ExperimentNotFoundError */
-  async setStatus(id: string, status: 'running' | 'stopped'): Promise<Experiment> {
+  async setStatus(id: string, status: 'running' | 'stopped', who?: ChangeActor): Promise<Experiment> {
     const db = await this.#db();
     const result = await db
       .updateTable('experiments')
@@ -135,6 +141,7 @@ export class ExperimentStore {
       .where('id', '=', id)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw new ExperimentNotFoundError(`No experiment '${id}'.`);
+    await auditChange(db, who, `experiment.${status === 'running' ? 'start' : 'stop'}`, id, {});
     return this.get(id);
   }
 

@@ -21,6 +21,7 @@
  */
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { createSchemaCompiler } from '../endpoints/compile.js';
+import type { ChangeActor } from './audit.js';
 import { NewVersionBody, type NewVersionInput, toNewVersion } from './routes.js';
 import type { NewVersion, PromptStore, PromptVersion } from './store.js';
 import { PromptNotFoundError } from './store.js';
@@ -98,7 +99,11 @@ function sameContent(a: NewVersion | PromptVersion, b: NewVersion | PromptVersio
 }
 
 /** Imports one prompt file into the store. @throws Error when a stored version differs */
-export async function importPrompt(store: PromptStore, file: PromptFile): Promise<ImportResult> {
+export async function importPrompt(
+  store: PromptStore,
+  file: PromptFile,
+  who?: ChangeActor,
+): Promise<ImportResult> {
   let stored: PromptVersion[] = [];
   try {
     stored = (await store.versions(file.id)).reverse();
@@ -136,8 +141,10 @@ export async function importPrompt(store: PromptStore, file: PromptFile): Promis
       }
     }
   }
+  const current = Object.keys(file.labels).length > 0 ? (await store.get(file.id)).labels : {};
   for (const [label, version] of Object.entries(file.labels)) {
-    await store.setLabel(file.id, label, version);
+    // Unchanged labels are not written again (no audit entry per CI run).
+    if (current[label] !== version) await store.setLabel(file.id, label, version, who);
     result.labels[label] = version;
   }
   return result;

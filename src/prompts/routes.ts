@@ -16,7 +16,7 @@
 import { Type as T } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
-import { type AdminRoute, withStatus } from '../core/feature.js';
+import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
 import { PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import { diffVersions } from './diff.js';
 import type { PromptResolver } from './resolver.js';
@@ -101,6 +101,11 @@ export function toNewVersion(input: NewVersionInput): NewVersion {
   };
 }
 
+/** The audit log's actor of an admin request (as for key changes). */
+export function adminActor(request: AdminRequest) {
+  return { actor: `admin@${request.ip}`, requestId: request.id };
+}
+
 function conflict(message: string) {
   return withStatus(409, {
     error: { message, type: 'invalid_request_error', code: 'conflict', param: 'id' },
@@ -139,7 +144,10 @@ export function promptRoutes(
       handler: async (request) => {
         const { id, ...input } = request.body as NewVersionInput & { id: string };
         try {
-          return withStatus(201, versionView(await store.create(id, toNewVersion(input))));
+          return withStatus(
+            201,
+            versionView(await store.create(id, toNewVersion(input), adminActor(request))),
+          );
         } catch (err) {
           if (err instanceof PromptExistsError) return conflict(err.message);
           throw err;
@@ -178,7 +186,10 @@ export function promptRoutes(
       handler: (request) =>
         guard(async () => {
           const next = toNewVersion(request.body as NewVersionInput);
-          return withStatus(201, versionView(await store.addVersion(request.params.id as string, next)));
+          return withStatus(
+            201,
+            versionView(await store.addVersion(request.params.id as string, next, adminActor(request))),
+          );
         }),
     },
     {
@@ -201,7 +212,7 @@ export function promptRoutes(
         guard(async () => {
           const { id, label } = request.params as { id: string; label: string };
           const { version } = request.body as { version: number };
-          const previous = await store.setLabel(id, label, version);
+          const previous = await store.setLabel(id, label, version, adminActor(request));
           resolver.forgetPrompt(id);
           return { object: 'prompt.label', id, label, version, previous };
         }),
@@ -232,7 +243,7 @@ export function promptRoutes(
       handler: (request) =>
         guard(async () => {
           const id = request.params.id as string;
-          await store.archive(id, new Date(clock.wallNow()));
+          await store.archive(id, new Date(clock.wallNow()), adminActor(request));
           resolver.forgetPrompt(id);
           return store.get(id);
         }),

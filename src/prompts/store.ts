@@ -10,6 +10,7 @@
  */
 import { sql } from 'kysely';
 import type { Database } from '../stores/database.js';
+import { auditChange, type ChangeActor } from './audit.js';
 import type { PromptMessage, VariableDecls } from './template.js';
 
 /** One immutable version of a prompt. */
@@ -89,7 +90,7 @@ export class PromptStore {
   }
 
   /** Creates a prompt with its version 1. @throws PromptExistsError */
-  async create(id: string, first: NewVersion): Promise<PromptVersion> {
+  async create(id: string, first: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
     const db = await this.#db();
     try {
       return await db.transaction().execute(async (trx) => {
@@ -99,6 +100,11 @@ export class PromptStore {
           .values({ prompt_id: id, version: 1, ...columns(first) })
           .returningAll()
           .executeTakeFirstOrThrow();
+        await auditChange(trx, who, 'prompt.create', id, {
+          version: 1,
+          model: first.model,
+          note: first.note,
+        });
         return toVersion(row);
       });
     } catch (err) {
@@ -108,7 +114,7 @@ export class PromptStore {
   }
 
   /** Adds the next version. @throws PromptNotFoundError */
-  async addVersion(id: string, next: NewVersion): Promise<PromptVersion> {
+  async addVersion(id: string, next: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
     const db = await this.#db();
     await this.#requirePrompt(id);
     for (let attempt = 0; ; attempt++) {
@@ -132,6 +138,11 @@ export class PromptStore {
           )
           .returningAll()
           .executeTakeFirstOrThrow();
+        await auditChange(db, who, 'prompt.version', id, {
+          version: row.version,
+          model: next.model,
+          note: next.note,
+        });
         return toVersion(row);
       } catch (err) {
         if (!isUniqueViolation(err) || attempt >= 4) throw err;
@@ -187,7 +198,7 @@ export class PromptStore {
    * Points a label at a version, in one statement (atomic). Returns the version it pointed at before.
    * @throws PromptNotFoundError when the prompt or the version does not exist
    */
-  async setLabel(id: string, label: string, version: number): Promise<number | null> {
+  async setLabel(id: string, label: string, version: number, who?: ChangeActor): Promise<number | null> {
     const db = await this.#db();
     await this.version(id, version);
     return db.transaction().execute(async (trx) => {
@@ -203,12 +214,13 @@ export class PromptStore {
         .values({ prompt_id: id, label, version })
         .onConflict((c) => c.columns(['prompt_id', 'label']).doUpdateSet({ version, updated_at: sql`now()` }))
         .execute();
+      await auditChange(trx, who, 'prompt.label', id, { label, version, previous: before?.version ?? null });
       return before?.version ?? null;
     });
   }
 
   /** Archives a prompt: requests can no longer use it; its versions stay readable. */
-  async archive(id: string, at: Date): Promise<void> {
+  async archive(id: string, at: Date, who?: ChangeActor): Promise<void> {
     const db = await this.#db();
     const result = await db
       .updateTable('prompts')
@@ -216,6 +228,7 @@ export class PromptStore {
       .where('id', '=', id)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) throw new PromptNotFoundError(`No prompt '${id}'.`);
+    await auditChange(db, who, 'prompt.archive', id, {});
   }
 
   /** Every prompt with its labels and latest version (archived ones only with `all`). */

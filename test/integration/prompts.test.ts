@@ -147,6 +147,15 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.match(String(diff.body.unified), /^-You summarise in \{\{language\}\}/m);
       assert.match(String(diff.body.unified), /^\+Summarise briefly in \{\{language\}\}\./m);
       assert.deepEqual(Object.keys(diff.body.changed as Json), ['note']);
+      const audit = await admin('GET', '/admin/audit?limit=10');
+      const actions = (audit.body.data as Json[]).map((e) => `${e.action} ${e.target}`);
+      for (const action of [
+        'prompt.create summarise',
+        'prompt.version summarise',
+        'prompt.label summarise',
+      ]) {
+        assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+      }
 
       const undeclared = await admin('POST', '/admin/prompts', {
         id: 'bad',
