@@ -367,6 +367,9 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const bad = await feedback({ request_id: first, metric: 'clicks', value: 1 });
       assert.equal(bad.status, 422);
       assert.equal(((await bad.json()) as { error: Json }).error.param, 'metric');
+      const noValue = await feedback({ request_id: first, metric: 'rating' });
+      assert.equal(noValue.status, 422);
+      assert.match(JSON.stringify(await noValue.json()), /value/);
       const outOfRange = await feedback({ request_id: first, metric: 'rating', value: 9 });
       assert.equal(((await outOfRange.json()) as { error: Json }).error.param, 'value');
 
