@@ -232,7 +232,18 @@ export class PromptStore {
   }
 
   /** Every prompt with its labels and latest version (archived ones only with `all`). */
-  async list(all = false): Promise<PromptSummary[]> {
+  list(all = false): Promise<PromptSummary[]> {
+    return this.#summaries(all ? null : 'active');
+  }
+
+  /** One prompt's summary. @throws PromptNotFoundError */
+  async get(id: string): Promise<PromptSummary> {
+    const [found] = await this.#summaries(null, id);
+    if (!found) throw new PromptNotFoundError(`No prompt '${id}'.`);
+    return found;
+  }
+
+  async #summaries(only: 'active' | null, id?: string): Promise<PromptSummary[]> {
     const db = await this.#db();
     let query = db
       .selectFrom('prompts')
@@ -241,23 +252,21 @@ export class PromptStore {
       .select((eb) => eb.fn.max('prompt_versions.version').as('latest'))
       .groupBy(['prompts.id', 'prompts.archived_at', 'prompts.created_at'])
       .orderBy('prompts.id');
-    if (!all) query = query.where('prompts.archived_at', 'is', null);
+    if (only === 'active') query = query.where('prompts.archived_at', 'is', null);
+    if (id !== undefined) query = query.where('prompts.id', '=', id);
     const rows = await query.execute();
-    const labels = await db.selectFrom('prompt_labels').select(['prompt_id', 'label', 'version']).execute();
+    let labels = db.selectFrom('prompt_labels').select(['prompt_id', 'label', 'version']);
+    if (id !== undefined) labels = labels.where('prompt_id', '=', id);
+    const labelRows = await labels.execute();
     return rows.map((r) => ({
       id: r.id,
       archived: r.archived_at !== null,
       latest_version: Number(r.latest),
-      labels: Object.fromEntries(labels.filter((l) => l.prompt_id === r.id).map((l) => [l.label, l.version])),
+      labels: Object.fromEntries(
+        labelRows.filter((l) => l.prompt_id === r.id).map((l) => [l.label, l.version]),
+      ),
       created_at: new Date(r.created_at).toISOString(),
     }));
-  }
-
-  /** One prompt's summary. @throws PromptNotFoundError */
-  async get(id: string): Promise<PromptSummary> {
-    const found = (await this.list(true)).find((p) => p.id === id);
-    if (!found) throw new PromptNotFoundError(`No prompt '${id}'.`);
-    return found;
   }
 
   async #requirePrompt(id: string): Promise<void> {

@@ -404,6 +404,50 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal((await admin('POST', '/admin/experiments/exp-brief/start')).body.status, 'running');
     });
 
+    test('an experiment attached to a label: requests naming the prompt join it, streams too', async () => {
+      const created = await admin('POST', '/admin/experiments', {
+        id: 'exp-attached',
+        variants: [
+          { name: 'v1', weight: 1, prompt: { id: 'summarise', version: 1 } },
+          { name: 'v2', weight: 1, prompt: { id: 'summarise', version: 2 } },
+        ],
+        sticky_by: 'session',
+        prompt: { id: 'summarise', label: 'production' },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const variants = new Set<string>();
+      for (let s = 0; s < 12; s++) {
+        const res = await postJson(
+          `${gw.url}/v1/prompts/summarise/completions`,
+          { variables: { language: 'en', text: 't' }, stream: s % 2 === 0 },
+          { authorization: `Bearer ${KEYS.a}`, 'x-session-id': `s-${s}` },
+        );
+        assert.equal(res.status, 200);
+        const variant = String(res.headers.get('x-gateway-variant'));
+        assert.equal(res.headers.get('x-gateway-prompt-version'), `summarise@${variant.slice(1)}`);
+        variants.add(variant);
+        await res.text();
+      }
+      assert.deepEqual(variants, new Set(['v1', 'v2']));
+      // A request naming a version, or another label, does not join.
+      const pinned = await chat({
+        model: 'gpt-4o-mini',
+        prompt: { id: 'summarise', version: 2, variables: { language: 'en', text: 't' } },
+      });
+      assert.equal(pinned.headers.get('x-gateway-variant'), null);
+      const staging = await chat({
+        model: 'gpt-4o-mini',
+        prompt: { id: 'summarise', label: 'staging', variables: { language: 'en', text: 't' } },
+      });
+      assert.equal(staging.headers.get('x-gateway-variant'), null);
+      await admin('POST', '/admin/experiments/exp-attached/stop');
+      const after = await chat({
+        model: 'gpt-4o-mini',
+        prompt: { id: 'summarise', variables: { language: 'en', text: 't' } },
+      });
+      assert.equal(after.headers.get('x-gateway-variant'), null, 'stopped: no longer joined');
+    });
+
     test('OpenAPI documents the prompt, feedback and admin routes', async () => {
       const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
