@@ -30,7 +30,7 @@ const PromptRef = T.Object(
 const VariantSchema = T.Object(
   {
     name: T.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
-    weight: T.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }),
+    weight: T.Number({ minimum: 0, maximum: 1_000_000 }),
     prompt: T.Optional(PromptRef),
     model: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
   },
@@ -59,6 +59,9 @@ interface NewExperiment {
 
 /** Checks variants (unique names, each serving a prompt or a model that exists). @throws ValidationError */
 async function checkVariants(body: NewExperiment, prompts: PromptStore): Promise<void> {
+  if (body.variants.every((v) => v.weight === 0)) {
+    throw new ValidationError('At least one variant needs a weight above 0.', 'variants');
+  }
   const names = new Set<string>();
   for (const [i, v] of body.variants.entries()) {
     if (names.has(v.name))

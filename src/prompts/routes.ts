@@ -44,7 +44,7 @@ const Message = T.Object(
 );
 const VariableSpec = T.Object(
   {
-    type: T.Optional(T.Union(VARIABLE_TYPES.map((t) => T.Literal(t)))),
+    type: T.Optional(T.Union([...VARIABLE_TYPES, 'array'].map((t) => T.Literal(t)))),
     required: T.Optional(T.Boolean()),
   },
   { additionalProperties: false },

@@ -68,6 +68,18 @@ describe('prompt templates', () => {
     );
   });
 
+  test('integer variables; `array` is another name for list', () => {
+    const msgs: PromptMessage[] = [{ role: 'user', content: '{{n}}{{#xs}}.{{.}}{{/xs}}' }];
+    const vars = declareVariables({ n: { type: 'integer' }, xs: { type: 'array' } }, msgs);
+    assert.equal(vars.xs?.type, 'list');
+    const compiled = compilePrompt(msgs, vars);
+    assert.deepEqual(compiled.render({ n: 3, xs: [1, 2] }), [{ role: 'user', content: '3.1.2' }]);
+    assert.equal(
+      param(() => compiled.render({ n: 3.5, xs: [] })),
+      'prompt.variables.n',
+    );
+  });
+
   test('partials and malformed templates are refused', () => {
     assert.equal(
       param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),

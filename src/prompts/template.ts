@@ -15,8 +15,10 @@
 import Mustache from 'mustache';
 import { ValidationError } from '../core/errors.js';
 
-export const VARIABLE_TYPES = ['string', 'number', 'boolean', 'list', 'object'] as const;
+export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'list', 'object'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
+/** Other names accepted for a type (JSON Schema's), stored as the canonical one. */
+const TYPE_ALIASES: Readonly<Record<string, VariableType>> = { array: 'list' };
 
 export interface VariableSpec {
   readonly type: VariableType;
@@ -115,7 +117,7 @@ export function declareVariables(input: unknown, messages: readonly PromptMessag
         );
       }
       const s = (spec ?? {}) as { type?: unknown; required?: unknown };
-      const type = s.type ?? 'string';
+      const type = TYPE_ALIASES[String(s.type)] ?? s.type ?? 'string';
       if (!VARIABLE_TYPES.includes(type as VariableType)) {
         throw new ValidationError(
           `type must be one of ${VARIABLE_TYPES.join(', ')}.`,
@@ -167,9 +169,10 @@ export function checkVariables(decls: VariableDecls, variables: Readonly<Record<
       continue;
     }
     const actual = typeOf(value);
-    if (actual !== spec.type) {
+    const fits = actual === spec.type || (spec.type === 'integer' && Number.isInteger(value));
+    if (!fits) {
       throw new ValidationError(
-        `Prompt variable '${name}' must be a ${spec.type}, not a ${actual}.`,
+        `Prompt variable '${name}' must be of type ${spec.type}, not ${actual}.`,
         `prompt.variables.${name}`,
       );
     }
