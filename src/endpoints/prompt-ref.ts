@@ -45,7 +45,12 @@ export function promptReference(
       );
     }
   }
-  const { id, version, label, variables } = value;
+  const { id, label, variables } = value;
+  // OpenAI's Responses API sends versions as strings ("2"): accept a whole number either way.
+  const version =
+    typeof value.version === 'string' && /^[1-9][0-9]{0,8}$/.test(value.version)
+      ? Number(value.version)
+      : value.version;
   if (id !== undefined && (typeof id !== 'string' || !ID.test(id))) {
     throw new ValidationError('A prompt id is 1 to 64 letters, digits, ".", "_" or "-".', `${prefix}id`);
   }

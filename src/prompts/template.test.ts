@@ -35,10 +35,12 @@ describe('prompt templates', () => {
     ]);
   });
 
-  test('infers required string variables when none are declared', () => {
+  test('infers required variables of any type when none are declared', () => {
     const vars = declareVariables(undefined, messages);
     assert.deepEqual(Object.keys(vars), ['language', 'text', 'tags']);
-    assert.equal(vars.text?.required, true);
+    assert.deepEqual(vars.text, { type: 'any', required: true });
+    const out = compilePrompt(messages, vars).render({ language: 'en', text: 42, tags: false });
+    assert.equal(out[1]?.content, 'Summarise: 42');
   });
 
   test('a template using an undeclared name is refused at creation', () => {
@@ -50,7 +52,7 @@ describe('prompt templates', () => {
 
   test('missing, undeclared and mistyped variables are 422 naming them', () => {
     const vars = declareVariables(
-      { language: {}, text: {}, tags: { type: 'list', required: false } },
+      { language: {}, text: { type: 'string' }, tags: { type: 'list', required: false } },
       messages,
     );
     const compiled = compilePrompt(messages, vars);

@@ -4,18 +4,19 @@
  * `{{name}}` and `{{{name}}}` render the same (decision 0111). Partials (`{{> x}}`) and delimiter changes
  * are refused when a version is created.
  *
- * Variables are declared with a type and whether they are required. A version's templates may use only
+ * Variables are declared with a type (`any` unless given) and whether they are required. A version's
+ * templates may use only
  * declared names; a request must give every required one and no undeclared one (422 naming it).
  *
  * @example
- * const vars = declareVariables(['topic'], messages);       // {topic: {type: 'string', required: true}}
+ * const vars = declareVariables(['topic'], messages);       // {topic: {type: 'any', required: true}}
  * const compiled = compilePrompt(messages, vars);
  * compiled.render({ topic: 'tides' });                     // [{role: 'system', content: 'Explain tides'}]
  */
 import Mustache from 'mustache';
 import { ValidationError } from '../core/errors.js';
 
-export const VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'list', 'object'] as const;
+export const VARIABLE_TYPES = ['any', 'string', 'number', 'integer', 'boolean', 'list', 'object'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
 /** Other names accepted for a type (JSON Schema's), stored as the canonical one. */
 const TYPE_ALIASES: Readonly<Record<string, VariableType>> = { array: 'list' };
@@ -92,21 +93,21 @@ export function templateNames(messages: readonly PromptMessage[]): string[] {
 }
 
 /**
- * The declared variables of a new version: a list of names (strings, required), an object of
- * name → `{type, required}`, or nothing (every name the templates use, as required strings). Every name the
- * templates use must be declared. @throws ValidationError naming the variable
+ * The declared variables of a new version: a list of names (required, any type), an object of
+ * name → `{type, required}` (type `any` unless given), or nothing (every name the templates use, required,
+ * any type). Every name the templates use must be declared. @throws ValidationError naming the variable
  */
 export function declareVariables(input: unknown, messages: readonly PromptMessage[]): VariableDecls {
   const used = templateNames(messages);
   const decls: Record<string, VariableSpec> = {};
   if (input === undefined || input === null) {
-    for (const name of used) decls[name] = { type: 'string', required: true };
+    for (const name of used) decls[name] = { type: 'any', required: true };
   } else if (Array.isArray(input)) {
     input.forEach((name, i) => {
       if (typeof name !== 'string' || !NAME.test(name)) {
         throw new ValidationError('A variable name is letters, digits and _ (up to 64).', `variables[${i}]`);
       }
-      decls[name] = { type: 'string', required: true };
+      decls[name] = { type: 'any', required: true };
     });
   } else if (typeof input === 'object') {
     for (const [name, spec] of Object.entries(input as Record<string, unknown>)) {
@@ -117,7 +118,7 @@ export function declareVariables(input: unknown, messages: readonly PromptMessag
         );
       }
       const s = (spec ?? {}) as { type?: unknown; required?: unknown };
-      const type = TYPE_ALIASES[String(s.type)] ?? s.type ?? 'string';
+      const type = TYPE_ALIASES[String(s.type)] ?? s.type ?? 'any';
       if (!VARIABLE_TYPES.includes(type as VariableType)) {
         throw new ValidationError(
           `type must be one of ${VARIABLE_TYPES.join(', ')}.`,
@@ -169,7 +170,8 @@ export function checkVariables(decls: VariableDecls, variables: Readonly<Record<
       continue;
     }
     const actual = typeOf(value);
-    const fits = actual === spec.type || (spec.type === 'integer' && Number.isInteger(value));
+    const fits =
+      spec.type === 'any' || actual === spec.type || (spec.type === 'integer' && Number.isInteger(value));
     if (!fits) {
       throw new ValidationError(
         `Prompt variable '${name}' must be of type ${spec.type}, not ${actual}.`,

@@ -20,7 +20,11 @@ const PromptCompletionSchema = T.Object(
   {
     ...PromptedChatRequestSchema.properties,
     variables: T.Optional(T.Record(T.String(), T.Unknown(), { description: 'Values of the variables' })),
-    version: T.Optional(T.Integer({ minimum: 1, description: 'A version number (or `label`)' })),
+    version: T.Optional(
+      T.Union([T.Integer({ minimum: 1 }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })], {
+        description: 'A version number (or `label`)',
+      }),
+    ),
     label: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'A label; default `production`' })),
     experiment: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'An experiment to join' })),
   },
