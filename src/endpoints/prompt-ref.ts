@@ -16,7 +16,11 @@ const MAX_VARIABLES = 64;
 export const PromptFieldSchema = T.Object(
   {
     id: T.String({ pattern: PROMPT_ID_PATTERN, description: 'Prompt id' }),
-    version: T.Optional(T.Integer({ minimum: 1, description: 'A version number (or `label`)' })),
+    version: T.Optional(
+      T.Union([T.Integer({ minimum: 1 }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })], {
+        description: 'A version number (or `label`)',
+      }),
+    ),
     label: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'A label; default `production`' })),
     variables: T.Optional(T.Record(T.String(), T.Unknown(), { description: 'Values of the variables' })),
   },

@@ -461,6 +461,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
       ]) {
         assert.ok(doc.paths[path], `${path} in /openapi.json`);
       }
+      assert.match(
+        JSON.stringify(doc.paths['/v1/chat/completions']),
+        /Gateway extension: render a stored prompt/,
+      );
     });
 
     test('archiving a prompt: requests get 404, its versions stay readable', async () => {

@@ -14,7 +14,7 @@ import type { ChatCompletionChunk, ChatRequest } from '../../providers/types.js'
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
 import { takePromptReference } from '../prompt-ref.js';
-import { ChatRequestSchema, PromptedChatRequestSchema } from './schema.js';
+import { ChatRequestDocSchema, ChatRequestSchema, PromptedChatRequestSchema } from './schema.js';
 import { validateChatRequest } from './validate.js';
 
 export const CHAT_PATH = '/v1/chat/completions';
@@ -30,7 +30,7 @@ export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>
     name: 'chat',
     path: CHAT_PATH,
     summary: 'Create a chat completion (OpenAI-compatible)',
-    bodySchema: ChatRequestSchema,
+    bodySchema: ChatRequestDocSchema,
     decode(raw) {
       const parsed = parseJsonBody(raw);
       // `prompt`/`experiment` (gateway extensions) leave the body here: they never reach a provider.

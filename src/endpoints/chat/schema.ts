@@ -11,6 +11,7 @@ import {
   MAX_MODEL_LENGTH,
   nullable,
 } from '../common-schema.js';
+import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
 
 const open = { additionalProperties: true };
 
@@ -254,4 +255,19 @@ export const PromptedChatRequestSchema = T.Object(
     messages: T.Optional(T.Array(ChatRequestSchema.properties.messages.items)),
   },
   { ...open, $id: 'PromptedChatCompletionRequest' },
+);
+
+/**
+ * OpenAPI only: the chat body with the gateway's prompt extension fields, `prompt` and `experiment`
+ * (docs/prompts.md). Decode takes them out before validating against `ChatRequestSchema`.
+ */
+export const ChatRequestDocSchema = T.Object(
+  {
+    ...ChatRequestSchema.properties,
+    prompt: T.Optional(PromptFieldSchema),
+    experiment: T.Optional(
+      T.String({ pattern: PROMPT_ID_PATTERN, description: 'Gateway extension: an experiment to join.' }),
+    ),
+  },
+  { ...open, $id: 'CreateChatCompletionRequestWithPrompt' },
 );
