@@ -49,6 +49,7 @@ test('llm-gateway migrate on PostgreSQL creates usage_records with its indexes; 
     assert.deepEqual(
       rows.map((r) => r.indexname),
       [
+        'usage_records_experiment_idx',
         'usage_records_pkey',
         'usage_records_request_id_key',
         'usage_records_timestamp_idx',
