@@ -15,12 +15,13 @@ import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
-import { createChatCodec } from './endpoints/chat/codec.js';
+import { createChatCodec, createChatValidator } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
 import { anthropicErrorBody } from './endpoints/messages/errors.js';
+import { createPromptCompletionsCodec } from './endpoints/prompts/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
 import { ResponseStore } from './endpoints/responses/store.js';
@@ -29,6 +30,7 @@ import { createGuardrailsFeature } from './guardrails/feature.js';
 import { createCallStage } from './pipeline/call.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { decodeStage, resolveStage } from './pipeline/stages.js';
+import { createPromptsFeature } from './prompts/feature.js';
 import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { createRateLimitFeature } from './ratelimit/feature.js';
@@ -38,6 +40,7 @@ import { buildApp } from './server/app.js';
 import { ConsoleSessions } from './server/console-sessions.js';
 import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
+import { closeGateway } from './server/shutdown.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
 import { createRedisStore, type RedisStore } from './stores/redis.js';
@@ -192,9 +195,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     modelLabel: createModelLabeler(config),
     bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
   });
+  const compile = createSchemaCompiler();
+  const prompts = createPromptsFeature(
+    { prompts: config.prompts, feedback: config.feedback },
+    deps,
+    createChatValidator(compile),
+  );
   // Closed in this order after the server stopped: telemetry last, so spans of the others are flushed.
   const features: Feature[] = [
     auth,
+    prompts,
     rateLimit,
     budgets,
     routing,
@@ -207,18 +217,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // What features open at start-up (the embedding model) is open before the gateway serves.
   await Promise.all(features.map((f) => f.ready?.()));
 
-  const compile = createSchemaCompiler();
   const responseStore = new ResponseStore(deps.database);
   const codecs = [
     createChatCodec(compile),
     createEmbeddingsCodec(compile),
     createMessagesCodec(compile),
     createResponsesCodec(compile, clock),
+    createPromptCompletionsCodec(compile),
   ];
   const pipeline = createPipeline({
     open: [telemetry.open],
     authenticate: auth.authenticate,
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
+    prompt: prompts.stage,
     resolve: resolveStage(resolver, clock),
     endpoint: [responsesStage(responseStore, deps)],
     admit: [endUserStage(), ...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
@@ -293,6 +304,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       dir: fileURLToPath(new URL('../dist/console/', import.meta.url)),
       sessions: new ConsoleSessions({ database: deps.database, clock, ttlMs: CONSOLE_SESSION_TTL_MS }),
     },
+    feedback: prompts.feedback,
   });
 
   await registerCountTokensRoute(app, {
@@ -304,40 +316,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   let closing: Promise<void> | null = null;
-  async function close(graceMs = config.server.shutdown_grace_ms): Promise<void> {
-    closing ??= (async () => {
-      lifecycle.shuttingDown = true;
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), graceMs);
-        timer.unref();
-      });
-      const closed = app.close().then(() => 'closed' as const);
-      const outcome = await Promise.race([closed, grace]);
-      if (outcome === 'timeout') {
-        logger.warn(
-          { event: 'shutdown.forced', grace_ms: graceMs },
-          'grace period over; closing open connections',
-        );
-        app.server.closeAllConnections();
-        await closed;
-      }
-      clearTimeout(timer);
-      for (const feature of features) {
-        await feature.close?.().catch((err: unknown) => {
-          logger.error(
-            { event: 'shutdown.feature_error', feature: feature.name, err },
-            'feature close failed',
-          );
-        });
-      }
-      await dispatcher.close().catch(() => undefined);
-      await redis?.close();
-      await database?.close();
-      logger.flush();
-    })();
+  const close = (graceMs = config.server.shutdown_grace_ms): Promise<void> => {
+    lifecycle.shuttingDown = true;
+    closing ??= closeGateway({
+      app,
+      graceMs,
+      logger,
+      features,
+      others: [() => dispatcher.close(), () => redis?.close(), () => database?.close()],
+    });
     return closing;
-  }
+  };
 
   const offered = {
     providers: registry
@@ -356,6 +345,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       auth_negative: keys.negative,
       auth_throttled_sources: keys.throttledSources,
       ratelimit_buckets: limiter.size ?? 0,
+      prompts_cached: prompts.resolver.size,
+      feedback_recent_requests: prompts.feedback.recentSize,
     };
   };
   return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close, memory };

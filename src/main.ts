@@ -12,6 +12,7 @@
  *   llm-gateway eval run|compare …                  evaluate models and prompts on a dataset (src/cli/eval.ts)
  *   llm-gateway demo                                 the gateway with a simulated upstream (src/demo/run.ts)
  *   llm-gateway spend rebuild-rollups|maintain …     spend rollups and partitions (src/cli/spend.ts)
+ *   llm-gateway prompts list|show|create|…            manage prompts (src/cli/prompts.ts)
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ import { Migrator } from 'kysely';
 import { Agent } from 'undici';
 import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
+import { PROMPTS_USAGE, runPromptsCommand } from './cli/prompts.js';
 import { runSpendCommand, SPEND_USAGE } from './cli/spend.js';
 import { runTenancyCommand, TENANCY_USAGE } from './cli/tenancy.js';
 import { openBindWarning } from './config/bind.js';
@@ -42,15 +44,15 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
-    strict: !['keys', 'orgs', 'teams', 'eval', 'spend'].includes(process.argv[2] ?? ''),
+    strict: !['keys', 'orgs', 'teams', 'eval', 'spend', 'prompts'].includes(process.argv[2] ?? ''),
   });
   const command = positionals[0] ?? 'start';
   if (command === 'eval') return runEval();
-  const commands = ['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo', 'spend'];
+  const commands = ['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo', 'spend', 'prompts'];
   if (values.help || !commands.includes(command)) {
     const tenancy = command === 'orgs' || command === 'teams';
-    const usage = command === 'spend' ? SPEND_USAGE : tenancy ? TENANCY_USAGE : USAGE;
-    process.stdout.write(command === 'keys' ? KEYS_USAGE : usage);
+    const usage = { spend: SPEND_USAGE, prompts: PROMPTS_USAGE, keys: KEYS_USAGE }[command];
+    process.stdout.write(usage ?? (tenancy ? TENANCY_USAGE : USAGE));
     process.exit(values.help ? 0 : 2);
   }
   const env = process.env;
@@ -102,6 +104,16 @@ async function main(): Promise<void> {
     }).catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
       if (err instanceof UsageError) process.stderr.write(SPEND_USAGE);
+      return err instanceof UsageError ? 2 : 1;
+    });
+    process.exit(code);
+  }
+  if (command === 'prompts') {
+    const code = await runPromptsCommand(process.argv.slice(3), config, {
+      out: (text) => process.stdout.write(text),
+    }).catch((err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      if (err instanceof UsageError) process.stderr.write(PROMPTS_USAGE);
       return err instanceof UsageError ? 2 : 1;
     });
     process.exit(code);
@@ -225,6 +237,8 @@ const USAGE = `Usage:
   llm-gateway orgs|teams create|list|…       organizations and teams (llm-gateway orgs --help)
   llm-gateway eval run|compare …           evaluate targets on a dataset (llm-gateway eval --help)
   llm-gateway spend rebuild-rollups|maintain rebuild spend rollups; create/drop usage partitions now
+  llm-gateway prompts list|show|create|version|label|diff|archive|import|export
+                                           manage prompts (llm-gateway prompts --help)
   llm-gateway migrate [--config FILE]      apply the database migrations (DATABASE_URL, else PGlite) and exit
   llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;

@@ -20,6 +20,7 @@ import { type RequestContext, servingDeployment } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import { blockedByGuardrail, findingsJson } from '../guardrails/findings.js';
+import { PROMPT_SERVED } from '../prompts/served.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
@@ -238,6 +239,7 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
   const partial = ctx.request?.stream === true && ctx.outcome !== null;
   const status = end.complete ? 'success' : partial && end.status !== 200 ? 'incomplete' : 'error';
   const deployment = servingDeployment(ctx) ?? ctx.route?.deployments[0] ?? null;
+  const served = PROMPT_SERVED.get(ctx);
   return {
     timestamp,
     request_id: ctx.requestId,
@@ -257,8 +259,12 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     http_status: end.status,
     estimated: ctx.usageEstimated,
     stream: ctx.request?.stream === true,
-    prompt_name: null,
-    prompt_version: null,
+    // Prompts (DESIGN §12): `prompt_name` holds the prompt id too (the column predates prompt ids).
+    prompt_name: served?.promptId ?? null,
+    prompt_version: served?.promptVersion ?? null,
+    prompt_id: served?.promptId ?? null,
+    experiment_id: served?.experimentId ?? null,
+    variant: served?.variant ?? null,
     guardrails: findingsJson(ctx),
     client_request_id: ctx.clientRequestId,
     endpoint: ctx.endpoint,

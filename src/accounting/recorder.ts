@@ -69,6 +69,10 @@ export interface UsageRecord {
   team_id?: string | null;
   /** The request's tags (`metadata.tags`, `X-Gateway-Tags`); null/absent = none. */
   tags?: readonly string[] | null;
+  /** The prompt, experiment and variant that served (migration 0008); absent in older spool files. */
+  prompt_id?: string | null;
+  experiment_id?: string | null;
+  variant?: string | null;
 }
 
 export interface UsageRecorderOptions {

@@ -270,5 +270,7 @@ export function defaultConfig(): Config {
         tpm_limit: null,
       },
     },
+    prompts: { enabled: true, cache_ttl_ms: 5000, max_cached: 1000 },
+    feedback: { metrics: {} },
   };
 }

@@ -85,4 +85,6 @@ export const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['BUDGET_DEFAULT_MAX_OUTPUT_TOKENS', 'budgets.default_max_output_tokens', 'int'],
   ['GUARDRAILS_DEFAULT_POLICY', 'guardrails.default_policy', 'string'],
   ['BUDGET_OUTAGE_SHARE', 'budgets.outage_share', 'number'],
+  ['PROMPTS_ENABLED', 'prompts.enabled', 'bool'],
+  ['PROMPTS_CACHE_TTL_MS', 'prompts.cache_ttl_ms', 'int'],
 ];

@@ -5,6 +5,7 @@
 import { type Static, Type as T } from '@sinclair/typebox';
 import { GuardrailsSchema } from './guardrails-schema.js';
 import { AccountingSchema, BudgetsSchema, PricingSchema } from './money-schema.js';
+import { FeedbackSchema, PromptsSchema } from './prompts-schema.js';
 import { RedisSchema } from './redis-schema.js';
 import { TenancySchema } from './tenancy-schema.js';
 
@@ -343,6 +344,8 @@ export const ConfigSchema = T.Object(
     budgets: BudgetsSchema,
     guardrails: GuardrailsSchema,
     tenancy: TenancySchema,
+    prompts: PromptsSchema,
+    feedback: FeedbackSchema,
   },
   { additionalProperties: false },
 );

@@ -26,7 +26,22 @@ export interface ContextLogger {
 }
 
 /** The inbound APIs that run through the pipeline. */
-export type EndpointName = 'chat' | 'embeddings' | 'messages' | 'responses';
+export type EndpointName = 'chat' | 'embeddings' | 'messages' | 'responses' | 'prompts';
+
+/**
+ * A chat request's reference to a stored prompt and/or an experiment (the body's `prompt` and `experiment`
+ * extension fields, or `POST /v1/prompts/{id}/completions`). Decode takes it out of the body, so it never
+ * reaches a provider; the prompt stage renders it (docs/prompts.md).
+ */
+export interface PromptReference {
+  /** Prompt id; null when only an experiment is named (its variant names the prompt, if any). */
+  readonly id: string | null;
+  readonly version: number | null;
+  readonly label: string | null;
+  readonly variables: Readonly<Record<string, unknown>>;
+  /** Experiment id to join; null = none named (a label may still have one attached). */
+  readonly experiment: string | null;
+}
 
 export type { NativeRequest };
 
@@ -40,6 +55,8 @@ export type CanonicalRequest =
       readonly native?: NativeRequest;
       /** Spend tags (`metadata.tags`, `X-Gateway-Tags`; endpoints/tags.ts), stored with the usage record. */
       readonly tags?: readonly string[];
+      /** Set until the prompt stage rendered it (then `model` and `body` are the final ones). */
+      readonly prompt?: PromptReference;
     }
   | {
       readonly kind: 'embeddings';
@@ -138,6 +155,8 @@ export interface RequestContext {
   readonly endpoint: EndpointName;
   /** The HTTP route that received it (`/v1/chat/completions`), for logs and spans. */
   readonly path: string;
+  /** The route's path parameters (`/v1/prompts/{id}/completions`: `id`). */
+  readonly params: Readonly<Record<string, string>>;
   /** The client's request headers (the cache reads Cache-Control, X-Cache-Bypass, X-Cache-TTL). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The client's address (behind a trusted proxy: the forwarded one); '' when unknown. */
@@ -180,6 +199,7 @@ export interface ContextInit {
   endpoint: EndpointName;
   /** HTTP route; defaults to `/<endpoint>`. */
   path?: string;
+  params?: Readonly<Record<string, string>>;
   headers?: Readonly<Record<string, string | string[] | undefined>>;
   clientIp?: string;
   abort?: AbortController;
@@ -199,6 +219,7 @@ export function createContext(init: ContextInit): RequestContext {
     abort: init.abort ?? new AbortController(),
     endpoint: init.endpoint,
     path: init.path ?? `/${init.endpoint}`,
+    params: init.params ?? {},
     headers: init.headers ?? {},
     clientIp: init.clientIp ?? '',
     rawBody: '',

@@ -36,9 +36,13 @@ export interface EndpointCodec {
   readonly bodySchema: TSchema;
   /**
    * Parses and validates a raw body; `headers` (the client's) for an API whose headers belong to the request
-   * (`anthropic-version`, `anthropic-beta`). @throws BadRequestError (400) / ValidationError (422).
+   * (`anthropic-version`, `anthropic-beta`); `params` the route's path parameters. @throws BadRequestError (400) / ValidationError (422).
    */
-  decode(raw: string, headers?: Readonly<Record<string, string | string[] | undefined>>): CanonicalRequest;
+  decode(
+    raw: string,
+    headers?: Readonly<Record<string, string | string[] | undefined>>,
+    params?: Readonly<Record<string, string>>,
+  ): CanonicalRequest;
   /** The JSON body of a whole answer. */
   encode(result: JsonResult): unknown;
   /** Set when the endpoint can stream. */

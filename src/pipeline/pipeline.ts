@@ -2,14 +2,15 @@
  * The request pipeline (DESIGN §2), composed once at start-up. The whole order is here:
  *
  *   open (on arrival): telemetry
- *   authenticate → decode → resolve → endpoint (responses) → admit (rate limit, budgets) → price → guard
- *   → cache → route → call
+ *   authenticate → decode → prompt → resolve → endpoint (responses) → admit (rate limit, budgets) → price
+ *   → guard → cache → route → call
  *   settle, once, in a finally: cost → usage record → budget settlement → token-bucket settlement → telemetry
  *
  * - `open` steps run when the request arrives, before its body is read: telemetry opens the trace and
  *   counts the request active.
  * - `authenticate` (auth) sets the principal; `decode` (the endpoint codec) the canonical request;
- *   `resolve` the route (alias → deployments) after checking the caller may use the model.
+ *   `prompt` renders a stored prompt / assigns an experiment's variant (model, messages) before anything
+ *   reads them; `resolve` the route (alias → deployments) after checking the caller may use the model.
  * - `admit` stages may refuse (429 rate limit, 429 budget) before anything is spent.
  * - `price` (accounting) marks a cached stream as free before its headers go out.
  * - `guard` (guardrails) checks the request before the cache sees it (mask, redact, block) and wraps the
@@ -32,6 +33,8 @@ export interface PipelineParts {
   open: readonly OpenStep[];
   authenticate: Stage;
   decode: Stage;
+  /** Prompts and experiments (renders the request's prompt reference); absent = none. */
+  prompt?: Stage | null;
   resolve: Stage;
   /** Endpoint stages after resolve (stored responses: `previous_response_id`, storing the answer). */
   endpoint?: readonly Stage[];
@@ -82,6 +85,7 @@ export function createPipeline(parts: PipelineParts): Pipeline {
   const stages: Stage[] = [
     parts.authenticate,
     parts.decode,
+    ...(parts.prompt ? [parts.prompt] : []),
     parts.resolve,
     ...(parts.endpoint ?? []),
     ...parts.admit,

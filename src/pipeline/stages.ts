@@ -15,7 +15,7 @@ export function decodeStage(codecs: ReadonlyMap<EndpointName, EndpointCodec>): S
   return stage('decode', (ctx, next) => {
     const codec = codecs.get(ctx.endpoint);
     if (!codec) throw new Error(`no codec for endpoint ${ctx.endpoint}`);
-    ctx.request = codec.decode(ctx.rawBody, ctx.headers);
+    ctx.request = codec.decode(ctx.rawBody, ctx.headers, ctx.params);
     ctx.rawBody = '';
     return next(ctx);
   });

@@ -28,6 +28,7 @@ import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
+import type { FeedbackService } from '../experiments/feedback.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
@@ -40,6 +41,7 @@ import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { registerConsoleRoutes } from './routes/console.js';
+import { registerFeedbackRoute } from './routes/feedback.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -89,6 +91,8 @@ export interface AppDeps {
   responseStore?: ResponseStore;
   /** The web console: its built files and sessions; unset: no console. */
   console?: { dir: string; sessions: ConsoleSessions };
+  /** Feedback on answers (POST /v1/feedback); unset: no such route. */
+  feedback?: FeedbackService;
 }
 
 /**
@@ -189,6 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         log: request.log,
         endpoint: codec.name,
         path: codec.path,
+        params: (request.params ?? {}) as Record<string, string>,
         headers: request.headers,
         clientIp: request.ip,
       });
@@ -289,6 +294,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
   if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
   if (deps.console) await registerConsoleRoutes(app, { ...deps.console, auth: adminAuth });
+  if (deps.feedback) registerFeedbackRoute(app, deps.feedback, deps.authenticator);
   await app.register(async (scope) => registerEndpoints(scope, deps));
   mountAdminRoutes(app, [
     {

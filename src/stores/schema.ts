@@ -125,6 +125,10 @@ export interface UsageRecordTable {
   org_id?: string | null;
   team_id?: string | null;
   tags?: ColumnType<string[] | null, readonly string[] | null | undefined, readonly string[] | null>;
+  /** The prompt, experiment and variant that served (migration 0008); null when none. */
+  prompt_id?: string | null;
+  experiment_id?: string | null;
+  variant?: string | null;
 }
 
 /** Metrics of a daily rollup row (migration 0007); sums come back as strings (NUMERIC) or numbers (BIGINT). */
@@ -188,6 +192,58 @@ export interface ConsoleSessionTable {
   expires_at: Timestamp;
 }
 
+/** `prompts` (migration 0008). */
+export interface PromptTable {
+  id: string;
+  created_at: Timestamp;
+  archived_at: Timestamp | null;
+}
+
+/** `prompt_versions` (migration 0008): immutable (a trigger refuses UPDATE). JSON in the text columns. */
+export interface PromptVersionTable {
+  prompt_id: string;
+  version: number;
+  messages: string;
+  variables: string;
+  model: string | null;
+  params: string;
+  note: string | null;
+  created_at: Timestamp;
+}
+
+/** `prompt_labels` (migration 0008). */
+export interface PromptLabelTable {
+  prompt_id: string;
+  label: string;
+  version: number;
+  updated_at: Timestamp;
+}
+
+/** `experiments` (migration 0008). */
+export interface ExperimentTable {
+  id: string;
+  status: string;
+  /** JSON array of variants. */
+  variants: string;
+  sticky_by: string;
+  holdout: number;
+  prompt_id: string | null;
+  label: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `feedback` (migration 0008): one row per (request, metric, caller scope). */
+export interface FeedbackTable {
+  request_id: string;
+  metric: string;
+  scope: string;
+  value: number;
+  comment: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export type DatabaseSchema = {
   api_keys: ApiKeyTable;
   audit_log: AuditLogTable;
@@ -201,6 +257,11 @@ export type DatabaseSchema = {
   usage_daily_team: UsageDailyTeamTable;
   usage_daily_key: UsageDailyKeyTable;
   usage_daily_tag: UsageDailyTagTable;
+  prompts: PromptTable;
+  prompt_versions: PromptVersionTable;
+  prompt_labels: PromptLabelTable;
+  experiments: ExperimentTable;
+  feedback: FeedbackTable;
 };
 
 /** `eval_runs` (migration 0009): one evaluation run (`llm-gateway eval run --admin-key`). */

@@ -80,6 +80,9 @@ const RECORD_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['team_id', 'text'],
   ['tags', 'text[]'],
   ['route', 'text'],
+  ['prompt_id', 'text'],
+  ['experiment_id', 'text'],
+  ['variant', 'text'],
 ];
 
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');

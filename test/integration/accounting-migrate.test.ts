@@ -48,7 +48,12 @@ test('llm-gateway migrate on PostgreSQL creates usage_records with its indexes; 
     ]);
     assert.deepEqual(
       rows.map((r) => r.indexname),
-      ['usage_records_pkey', 'usage_records_timestamp_idx', 'usage_records_user_timestamp_idx'],
+      [
+        'usage_records_experiment_idx',
+        'usage_records_pkey',
+        'usage_records_timestamp_idx',
+        'usage_records_user_timestamp_idx',
+      ],
     );
   } finally {
     await database.drop();

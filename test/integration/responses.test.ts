@@ -352,6 +352,22 @@ describe('POST /v1/responses with the openai SDK', () => {
     ]);
   });
 
+  test("OpenAI's hosted `prompt`: 400 naming it for a translated provider, passed through to OpenAI", async () => {
+    const prompt = { id: 'pmpt_abc123', version: '2', variables: { city: 'Lisbon' } };
+    await assert.rejects(
+      client.responses.create({ model: MODELS.anthropic, input: 'go', prompt }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.match(err.message, /prompt \(an OpenAI-hosted prompt/);
+        return true;
+      },
+    );
+    assert.equal(mock.requests.length, 0);
+    const response = await client.responses.create({ model: MODELS.openai, input: 'go', prompt });
+    assert.equal(response.status, 'completed');
+    assert.deepEqual((mock.requests[0]?.body as { prompt: unknown } | undefined)?.prompt, prompt);
+  });
+
   test('openai: reasoning items come back natively and chain without translation', async () => {
     const first = await client.responses.create({
       model: MODELS.openai,

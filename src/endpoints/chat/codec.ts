@@ -7,14 +7,15 @@
  * re-serialisation) unless the chunk must change: the usage the gateway asked for on the client's behalf is
  * stripped again when the client did not ask for it (`stream_options.include_usage`).
  */
-import type { CanonicalRequest } from '../../core/context.js';
+import type { CanonicalRequest, PromptReference } from '../../core/context.js';
 import type { EndpointCodec } from '../../core/endpoint.js';
 import { rawChunkText } from '../../providers/sse.js';
 import type { ChatCompletionChunk, ChatRequest } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { takePromptReference } from '../prompt-ref.js';
 import { metadataTags, requestTags, TAGS_HEADER } from '../tags.js';
-import { ChatRequestSchema } from './schema.js';
+import { ChatRequestDocSchema, ChatRequestSchema, PromptedChatRequestSchema } from './schema.js';
 import { validateChatRequest } from './validate.js';
 
 export const CHAT_PATH = '/v1/chat/completions';
@@ -25,26 +26,61 @@ const DONE = 'data: [DONE]\n\n';
 /** Creates the codec (its schema validator is compiled here, once). */
 export function createChatCodec(compile: ReturnType<typeof createSchemaCompiler>): EndpointCodec {
   const validate = compile<ChatRequest>(ChatRequestSchema);
+  const validatePrompted = compile<Partial<ChatRequest>>(PromptedChatRequestSchema);
   return {
     name: 'chat',
     path: CHAT_PATH,
     summary: 'Create a chat completion (OpenAI-compatible)',
-    bodySchema: ChatRequestSchema,
+    bodySchema: ChatRequestDocSchema,
     decode(raw, headers) {
-      const sent = validate(parseJsonBody(raw));
+      const parsed = parseJsonBody(raw);
+      // `prompt`/`experiment` (gateway extensions) leave the body here: they never reach a provider.
+      const prompt = takePromptReference(parsed);
+      if (prompt) {
+        const sent = validatePrompted(parsed);
+        const tags = requestTags(metadataTags(sent.metadata), headers?.[TAGS_HEADER]);
+        return { ...promptedRequest(withoutGatewayMetadata(sent as ChatRequest), prompt), tags };
+      }
+      const sent = validate(parsed);
       validateChatRequest(sent);
       const tags = requestTags(metadataTags(sent.metadata), headers?.[TAGS_HEADER]);
       const body = withoutGatewayMetadata(sent);
       return { kind: 'chat', model: body.model, stream: body.stream === true, body, tags };
     },
     encode: (result) => result.body,
-    stream: {
-      open: (request) => ({
-        chunk: (chunk) => writeChunk(request, chunk),
-        end: () => DONE,
-        error: (body) => `data: ${JSON.stringify(body)}\n\n`,
-      }),
-    },
+    stream: CHAT_STREAM,
+  };
+}
+
+/** Chat Completions streaming (also used by `/v1/prompts/{id}/completions`). */
+export const CHAT_STREAM: EndpointCodec['stream'] = {
+  open: (request) => ({
+    chunk: (chunk) => writeChunk(request, chunk),
+    end: () => DONE,
+    error: (body) => `data: ${JSON.stringify(body)}\n\n`,
+  }),
+};
+
+/**
+ * The canonical request of a body that references a prompt: model and messages may come from the prompt,
+ * so they are checked (with the cross-field rules) by the prompt stage once it rendered them.
+ */
+export function promptedRequest(body: Partial<ChatRequest>, prompt: PromptReference): CanonicalRequest {
+  const complete = { ...body, model: body.model ?? '', messages: body.messages ?? [] } as ChatRequest;
+  return { kind: 'chat', model: complete.model, stream: body.stream === true, body: complete, prompt };
+}
+
+/** Validates a rendered chat body (schema and cross-field rules), as decode does a plain one. */
+export function createChatValidator(
+  compile: ReturnType<typeof createSchemaCompiler>,
+): (body: unknown) => ChatRequest {
+  // Without its $id: the chat codec compiled the schema under that id already (one Ajv instance).
+  const { $id: _id, ...schema } = ChatRequestSchema;
+  const validate = compile<ChatRequest>(schema as typeof ChatRequestSchema);
+  return (value) => {
+    const body = validate(value);
+    validateChatRequest(body);
+    return body;
   };
 }
 

@@ -11,6 +11,7 @@ import {
   MAX_MODEL_LENGTH,
   nullable,
 } from '../common-schema.js';
+import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
 
 const open = { additionalProperties: true };
 
@@ -252,4 +253,33 @@ export const ChatRequestSchema = T.Object(
     stream_options: T.Optional(nullable(T.Object({ include_usage: T.Optional(T.Boolean()) }, open))),
   },
   { ...open, $id: 'CreateChatCompletionRequest' },
+);
+
+/**
+ * A chat body that references a stored prompt (`prompt`/`experiment`, taken out before validation): the
+ * prompt may give the model and the messages, so neither is required here. The prompt stage validates the
+ * rendered request against `ChatRequestSchema`.
+ */
+export const PromptedChatRequestSchema = T.Object(
+  {
+    ...ChatRequestSchema.properties,
+    model: T.Optional(ChatRequestSchema.properties.model),
+    messages: T.Optional(T.Array(ChatRequestSchema.properties.messages.items)),
+  },
+  { ...open, $id: 'PromptedChatCompletionRequest' },
+);
+
+/**
+ * OpenAPI only: the chat body with the gateway's prompt extension fields, `prompt` and `experiment`
+ * (docs/prompts.md). Decode takes them out before validating against `ChatRequestSchema`.
+ */
+export const ChatRequestDocSchema = T.Object(
+  {
+    ...ChatRequestSchema.properties,
+    prompt: T.Optional(PromptFieldSchema),
+    experiment: T.Optional(
+      T.String({ pattern: PROMPT_ID_PATTERN, description: 'Gateway extension: an experiment to join.' }),
+    ),
+  },
+  { ...open, $id: 'CreateChatCompletionRequestWithPrompt' },
 );

@@ -59,6 +59,13 @@ export function inputItems(input: string | Item[]): Item[] {
  */
 export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []): Translated {
   const nativeOnly: string[] = [];
+  // OpenAI's own `prompt` ({id: "pmpt_…", version, variables}) names a prompt stored at OpenAI: forwarded
+  // to a native deployment, refused for others (gateway prompts are a chat extension; decision 0111).
+  if ((body as Record<string, unknown>).prompt !== undefined) {
+    nativeOnly.push(
+      'prompt (an OpenAI-hosted prompt; gateway prompts: /v1/chat/completions, docs/prompts.md)',
+    );
+  }
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '') {
     messages.push({ role: 'system', content: body.instructions });

@@ -1,0 +1,130 @@
+/**
+ * Feedback (`POST /v1/feedback {request_id, metric, value, comment?}`, DESIGN §12): an application scores
+ * an answer by the gateway's request id (`X-Gateway-Request-ID`). Metrics are declared in config
+ * (`feedback.metrics`: boolean or numeric, with a direction); anything else is a 422 naming the field.
+ *
+ * Ownership: feedback is stored under the caller's scope (its key, else its end user) and joins a request
+ * only when the request's scope is the same. A request known to belong to another key is a 404, as if it
+ * did not exist. Usage records are written in batches, so the request may not be in the database yet: this
+ * instance remembers the owners of its recent requests (bounded), and feedback for a request no one knows
+ * yet (another instance's, not flushed) is stored and joins once the record is written — it can never
+ * count on another key's request, since the join compares scopes (decision 0113). Storing is an upsert per
+ * (request, metric, scope): sending the same feedback twice leaves one row; a new value replaces the old.
+ */
+import type { Principal } from '../auth/principal.js';
+import type { FeedbackMetric } from '../config/prompts-schema.js';
+import type { RequestContext } from '../core/context.js';
+import { GatewayError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
+import { Lru } from '../prompts/lru.js';
+import { type ExperimentStore, requestScope } from './store.js';
+
+export interface FeedbackInput {
+  request_id: string;
+  metric: string;
+  value: unknown;
+  comment?: string | null;
+}
+
+export interface FeedbackAnswer {
+  object: 'feedback';
+  request_id: string;
+  metric: string;
+  value: number;
+  comment: string | null;
+  /** Whether the request was found (false: stored, joins once its usage record is written). */
+  request_known: boolean;
+}
+
+export const MAX_COMMENT_LENGTH = 2000;
+
+export class FeedbackService {
+  readonly #store: ExperimentStore;
+  readonly #metrics: Readonly<Record<string, FeedbackMetric>>;
+  /** Request id → owner scope, for this instance's recent requests. */
+  readonly #recent: Lru<string, string>;
+  readonly #onError: (err: unknown) => void;
+
+  constructor(
+    store: ExperimentStore,
+    metrics: Readonly<Record<string, FeedbackMetric>>,
+    options: { recent: number; onError(err: unknown): void },
+  ) {
+    this.#store = store;
+    this.#metrics = metrics;
+    this.#recent = new Lru(options.recent);
+    this.#onError = options.onError;
+  }
+
+  get recentSize(): number {
+    return this.#recent.size;
+  }
+
+  /** Remembers who made a request (called by the prompt stage for every request). */
+  seen(ctx: RequestContext): void {
+    if (ctx.principal)
+      this.#recent.set(ctx.requestId, requestScope(ctx.principal.keyId, ctx.principal.userId));
+  }
+
+  /** Stores one piece of feedback. @throws ValidationError (422), NotFoundError (404), 503 */
+  async submit(principal: Principal, input: FeedbackInput): Promise<FeedbackAnswer> {
+    const metric = this.#metrics[input.metric];
+    if (!metric) {
+      const declared = Object.keys(this.#metrics);
+      throw new ValidationError(
+        `Unknown metric '${input.metric}'; declared: ${declared.length ? declared.join(', ') : 'none (feedback.metrics)'}.`,
+        'metric',
+      );
+    }
+    const value = storedValue(metric, input.value);
+    const comment = input.comment ?? null;
+    if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
+      throw new ValidationError(`comment is at most ${MAX_COMMENT_LENGTH} characters.`, 'comment');
+    }
+    const scope = requestScope(principal.keyId, principal.userId);
+    try {
+      const owner =
+        this.#recent.stale(input.request_id) ?? (await this.#store.requestOwner(input.request_id));
+      if (owner !== null && owner !== scope) {
+        throw new NotFoundError(`No request '${input.request_id}' found.`);
+      }
+      await this.#store.putFeedback({
+        request_id: input.request_id,
+        metric: input.metric,
+        scope,
+        value,
+        comment,
+      });
+      return {
+        object: 'feedback',
+        request_id: input.request_id,
+        metric: input.metric,
+        value,
+        comment,
+        request_known: owner !== null,
+      };
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      this.#onError(err);
+      throw new ServiceUnavailableError('Feedback cannot be stored right now (database); retry later.');
+    }
+  }
+}
+
+/** The stored number of a value: booleans as 1/0; numbers checked against the metric's range. */
+function storedValue(metric: FeedbackMetric, value: unknown): number {
+  if (metric.type === 'boolean') {
+    if (value === true || value === 1) return 1;
+    if (value === false || value === 0) return 0;
+    throw new ValidationError('This metric is boolean: value must be true or false (or 1/0).', 'value');
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValidationError('This metric is numeric: value must be a finite number.', 'value');
+  }
+  if ((metric.min !== undefined && value < metric.min) || (metric.max !== undefined && value > metric.max)) {
+    throw new ValidationError(
+      `value must be between ${metric.min ?? '-∞'} and ${metric.max ?? '∞'}.`,
+      'value',
+    );
+  }
+  return value;
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Experiment } from './assign.js';
+import { buildReport } from './report.js';
+import { mulberry32, t95, wilson } from './stats.js';
+import type { VariantFeedback } from './store.js';
+
+const experiment: Experiment = {
+  id: 'exp',
+  status: 'running',
+  variants: [
+    { name: 'a', weight: 1 },
+    { name: 'b', weight: 1 },
+  ],
+  sticky_by: 'user',
+  holdout: 0,
+  prompt_id: null,
+  label: null,
+};
+const metrics = {
+  thumbs_up: { type: 'boolean' as const, direction: 'higher' as const },
+  rating: { type: 'numeric' as const, direction: 'higher' as const },
+};
+
+/** Synthetic feedback: `n` requests per variant, thumbs up with probability p, ratings ~ N(mu, 1). */
+function synthetic(
+  seed: number,
+  arms: Record<string, { p: number; mu: number }>,
+  n: number,
+): VariantFeedback[] {
+  const random = mulberry32(seed);
+  const out: VariantFeedback[] = [];
+  for (const [variant, { p, mu }] of Object.entries(arms)) {
+    let ups = 0;
+    let sum = 0;
+    let sumSquares = 0;
+    for (let i = 0; i < n; i++) {
+      if (random() < p) ups++;
+      const x = mu + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      sum += x;
+      sumSquares += x * x;
+    }
+    out.push({ variant, metric: 'thumbs_up', n, sum: ups, sumSquares: ups });
+    out.push({ variant, metric: 'rating', n, sum, sumSquares });
+  }
+  return out;
+}
+
+const traffic = [
+  { variant: 'a', requests: 1000, errors: 10, costPerRequest: 0.001, latencyP50: 100, latencyP95: 300 },
+  { variant: 'b', requests: 1000, errors: 0, costPerRequest: 0.002, latencyP50: 120, latencyP95: 320 },
+];
+
+describe('experiment report', () => {
+  test('finds a known difference at 95 %', () => {
+    const feedback = synthetic(7, { a: { p: 0.5, mu: 3 }, b: { p: 0.6, mu: 3.3 } }, 1000);
+    const report = buildReport(experiment, traffic, feedback, metrics);
+    assert.equal(report.metrics.thumbs_up?.best, 'b');
+    assert.equal(report.metrics.rating?.best, 'b');
+    const b = report.variants.find((v) => v.name === 'b');
+    assert.ok((b?.feedback.thumbs_up?.probability_best ?? 0) >= 0.975);
+    assert.equal(report.threshold.thumbs_up, 0.975);
+    const a = report.variants.find((v) => v.name === 'a');
+    assert.equal(a?.error_rate, 0.01);
+    assert.equal(a?.cost_per_request_usd, 0.001);
+    assert.deepEqual(a?.latency_ms, { p50: 100, p95: 300 });
+    // The true means lie in the intervals.
+    const [lo, hi] = a?.feedback.thumbs_up?.ci95 ?? [0, 0];
+    assert.ok(lo < 0.5 && 0.5 < hi, `${lo}..${hi}`);
+  });
+
+  test('finds none on an A/A test', () => {
+    // One fixed seed; the next test checks the false-winner rate over many.
+    const feedback = synthetic(5, { a: { p: 0.5, mu: 3 }, b: { p: 0.5, mu: 3 } }, 1000);
+    const report = buildReport(experiment, traffic, feedback, metrics);
+    assert.equal(report.metrics.thumbs_up?.best, null);
+    assert.equal(report.metrics.rating?.best, null);
+  });
+
+  test('A/A over many seeds: a false winner at most about 5 % of the time', () => {
+    let falseWinners = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const feedback = synthetic(seed, { a: { p: 0.3, mu: 0 }, b: { p: 0.3, mu: 0 } }, 300);
+      const report = buildReport(experiment, [], feedback, { thumbs_up: metrics.thumbs_up }, seed);
+      if (report.metrics.thumbs_up?.best !== null) falseWinners++;
+    }
+    // At the two-sided 95 % level about 2 of 40 A/A runs name a winner by chance; 6 or more would mean the
+    // rule is too eager (binomial(40, 0.05) ≥ 6 has probability under 5 %).
+    assert.ok(falseWinners <= 5, `${falseWinners} of 40`);
+  });
+
+  test('the same data gives the same report (seeded)', () => {
+    const feedback = synthetic(3, { a: { p: 0.5, mu: 3 }, b: { p: 0.52, mu: 3.05 } }, 200);
+    assert.deepEqual(
+      buildReport(experiment, traffic, feedback, metrics),
+      buildReport(experiment, traffic, feedback, metrics),
+    );
+  });
+
+  test('Wilson and t match known values', () => {
+    const [lo, hi] = wilson(50, 100);
+    assert.ok(Math.abs(lo - 0.4038) < 1e-3 && Math.abs(hi - 0.5962) < 1e-3);
+    assert.equal(t95(10), 2.228);
+    assert.ok(Math.abs(t95(120) - 1.98) < 0.005);
+  });
+});

@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { fakeClock } from '../../test/helpers/fake-clock.js';
+import { stageContext } from '../../test/helpers/stage.js';
+import type { RequestContext } from '../core/context.js';
+import { ValidationError } from '../core/errors.js';
+import { completionResult } from '../core/result.js';
+import { createChatCodec, createChatValidator } from '../endpoints/chat/codec.js';
+import { createSchemaCompiler } from '../endpoints/compile.js';
+import type { Experiment } from '../experiments/assign.js';
+import type { ExperimentStore } from '../experiments/store.js';
+import type { ChatRequest } from '../providers/types.js';
+import { PromptResolver } from './resolver.js';
+import { PROMPT_SERVED } from './served.js';
+import { promptStage } from './stage.js';
+import type { PromptStore, PromptVersion } from './store.js';
+import { declareVariables } from './template.js';
+
+const clock = fakeClock();
+const compile = createSchemaCompiler();
+const codec = createChatCodec(compile);
+
+function version(n: number, model: string | null): PromptVersion {
+  const messages = [{ role: 'system' as const, content: `v${n}: answer in {{language}}` }];
+  return {
+    id: 'p',
+    version: n,
+    messages,
+    variables: declareVariables(undefined, messages),
+    model,
+    params: { temperature: 0.1 * n },
+    note: null,
+    createdAt: '',
+  };
+}
+
+const experiments: Record<string, Experiment> = {
+  split: {
+    id: 'split',
+    status: 'running',
+    variants: [
+      { name: 'one', weight: 50, prompt: { id: 'p', version: 1 } },
+      { name: 'two', weight: 50, prompt: { id: 'p', version: 2 }, model: 'gpt-4o' },
+    ],
+    sticky_by: 'user',
+    holdout: 0,
+    prompt_id: null,
+    label: null,
+  },
+  held: {
+    id: 'held',
+    status: 'running',
+    variants: [{ name: 'two', weight: 1, prompt: { id: 'p', version: 2 } }],
+    sticky_by: 'session',
+    holdout: 0.5,
+    prompt_id: null,
+    label: null,
+  },
+};
+
+const resolver = new PromptResolver(
+  {
+    version: async (_id: string, n: number) => version(n, n === 1 ? 'gpt-4o-mini' : null),
+    label: async () => ({ version: 1, archived: false }),
+  } as unknown as PromptStore,
+  {
+    get: async (id: string) => experiments[id],
+    attached: async () => null,
+  } as unknown as ExperimentStore,
+  { ttlMs: 5000, maxCached: 100, clock, onError: () => undefined },
+);
+const stage = promptStage({ resolver, validate: createChatValidator(compile), clock });
+const answer = completionResult(
+  { id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [] },
+  'upstream',
+  null,
+);
+
+async function run(body: unknown, headers: Record<string, string> = {}): Promise<RequestContext> {
+  const ctx = stageContext(clock, { headers });
+  ctx.request = codec.decode(JSON.stringify(body));
+  await stage.run(ctx, async () => answer);
+  return ctx;
+}
+
+const sent = (ctx: RequestContext) => (ctx.request as { body: ChatRequest }).body;
+
+describe('prompt stage', () => {
+  test('renders and prepends; model: version, else request; params where the request sets none', async () => {
+    const ctx = await run({
+      model: 'ignored',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.7,
+      prompt: { id: 'p', variables: { language: 'Dutch' } },
+    });
+    const body = sent(ctx);
+    assert.deepEqual(body.messages, [
+      { role: 'system', content: 'v1: answer in Dutch' },
+      { role: 'user', content: 'hi' },
+    ]);
+    assert.equal(body.model, 'gpt-4o-mini');
+    assert.equal(body.temperature, 0.7, "the request's own wins");
+    assert.equal((body as Record<string, unknown>).prompt, undefined);
+    assert.equal(ctx.request?.kind === 'chat' && ctx.request.prompt, undefined);
+    assert.deepEqual(PROMPT_SERVED.get(ctx), {
+      promptId: 'p',
+      promptVersion: 1,
+      experimentId: null,
+      variant: null,
+    });
+
+    const v2 = await run({
+      model: 'gpt-4o-mini',
+      prompt: { id: 'p', version: 2, variables: { language: 'en' } },
+    });
+    assert.equal(sent(v2).model, 'gpt-4o-mini', 'a version without a model keeps the request’s');
+    assert.equal(sent(v2).temperature, 0.2, "the version's params");
+  });
+
+  test('2,000 requests of 500 end users under a 50/50 split: within ±4 %, each user always on one variant', async () => {
+    const counts: Record<string, number> = { one: 0, two: 0 };
+    const byUser = new Map<string, string>();
+    for (let i = 0; i < 2000; i++) {
+      const user = `user-${i % 500}`;
+      const ctx = await run({
+        messages: [],
+        user,
+        experiment: 'split',
+        prompt: { id: 'p', variables: { language: 'en' } },
+      });
+      const variant = ctx.responseHeaders['x-gateway-variant'] as string;
+      counts[variant] = (counts[variant] ?? 0) + 1;
+      if (byUser.has(user)) assert.equal(variant, byUser.get(user), `${user} stays on one variant`);
+      byUser.set(user, variant);
+      // The variant decides the version and the model.
+      const served = PROMPT_SERVED.get(ctx);
+      assert.equal(served?.promptVersion, variant === 'one' ? 1 : 2);
+      assert.equal(sent(ctx).model, variant === 'one' ? 'gpt-4o-mini' : 'gpt-4o');
+    }
+    for (const name of ['one', 'two']) {
+      assert.ok(Math.abs((counts[name] ?? 0) / 2000 - 0.5) <= 0.04, `${name}: ${counts[name]} of 2000`);
+    }
+  });
+
+  test('sticky by session (X-Session-ID); the holdout keeps the request’s own prompt', async () => {
+    const seen = new Set<string>();
+    for (let s = 0; s < 40; s++) {
+      const headers = { 'x-session-id': `session-${s}` };
+      const body = {
+        model: 'gpt-4o-mini',
+        messages: [],
+        experiment: 'held',
+        prompt: { id: 'p', label: 'production', variables: { language: 'en' } },
+      };
+      const first = await run(body, headers);
+      const again = await run(body, headers);
+      const variant = first.responseHeaders['x-gateway-variant'] as string;
+      assert.equal(again.responseHeaders['x-gateway-variant'], variant);
+      seen.add(variant);
+      assert.equal(PROMPT_SERVED.get(first)?.promptVersion, variant === 'holdout' ? 1 : 2);
+      assert.equal(PROMPT_SERVED.get(first)?.variant, variant);
+    }
+    assert.deepEqual(seen, new Set(['holdout', 'two']));
+  });
+
+  test('422s: a missing variable, no model anywhere, a version without a prompt id, version and label', async () => {
+    const param = async (body: unknown) => {
+      try {
+        await run(body);
+      } catch (err) {
+        assert.ok(err instanceof ValidationError);
+        return err.param;
+      }
+      assert.fail('expected a 422');
+    };
+    assert.equal(
+      await param({ prompt: { id: 'p', version: 1, variables: {} } }),
+      'prompt.variables.language',
+    );
+    assert.equal(await param({ prompt: { id: 'p', version: 2, variables: { language: 'en' } } }), 'model');
+    assert.equal(await param({ messages: [], experiment: 'held', prompt: { version: 1 } }), 'prompt.id');
+    assert.equal(await param({ prompt: { id: 'p', version: 1, label: 'x' } }), 'prompt.label');
+  });
+
+  test('a plain request passes through untouched', async () => {
+    const ctx = await run({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(PROMPT_SERVED.get(ctx), undefined);
+    assert.deepEqual(sent(ctx).messages, [{ role: 'user', content: 'hi' }]);
+    assert.equal(ctx.responseHeaders['x-gateway-variant'], undefined);
+  });
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ValidationError } from '../core/errors.js';
+import { compilePrompt, declareVariables, type PromptMessage } from './template.js';
+
+const messages: PromptMessage[] = [
+  { role: 'system', content: 'You answer in {{language}}.' },
+  { role: 'user', content: 'Summarise: {{text}}{{#tags}} #{{.}}{{/tags}}' },
+];
+
+function param(fn: () => unknown): string | null {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, String(err));
+    return err.param;
+  }
+  assert.fail('expected a ValidationError');
+}
+
+describe('prompt templates', () => {
+  test('renders without HTML escaping', () => {
+    const vars = declareVariables(
+      { language: { type: 'string' }, text: { type: 'string' }, tags: { type: 'list', required: false } },
+      messages,
+    );
+    const out = compilePrompt(messages, vars).render({
+      language: 'French',
+      text: '<b>"a" & b</b>',
+      tags: ['x', 'y'],
+    });
+    assert.deepEqual(out, [
+      { role: 'system', content: 'You answer in French.' },
+      { role: 'user', content: 'Summarise: <b>"a" & b</b> #x #y' },
+    ]);
+  });
+
+  test('infers required variables of any type when none are declared', () => {
+    const vars = declareVariables(undefined, messages);
+    assert.deepEqual(Object.keys(vars), ['language', 'text', 'tags']);
+    assert.deepEqual(vars.text, { type: 'any', required: true });
+    const out = compilePrompt(messages, vars).render({ language: 'en', text: 42, tags: false });
+    assert.equal(out[1]?.content, 'Summarise: 42');
+  });
+
+  test('a template using an undeclared name is refused at creation', () => {
+    assert.equal(
+      param(() => declareVariables(['language'], messages)),
+      'variables.text',
+    );
+  });
+
+  test('missing, undeclared and mistyped variables are 422 naming them', () => {
+    const vars = declareVariables(
+      { language: {}, text: { type: 'string' }, tags: { type: 'list', required: false } },
+      messages,
+    );
+    const compiled = compilePrompt(messages, vars);
+    assert.equal(
+      param(() => compiled.render({ language: 'en' })),
+      'prompt.variables.text',
+    );
+    assert.equal(
+      param(() => compiled.render({ language: 'en', text: 't', extra: 1 })),
+      'prompt.variables.extra',
+    );
+    assert.equal(
+      param(() => compiled.render({ language: 'en', text: 5 })),
+      'prompt.variables.text',
+    );
+  });
+
+  test('integer variables; `array` is another name for list', () => {
+    const msgs: PromptMessage[] = [{ role: 'user', content: '{{n}}{{#xs}}.{{.}}{{/xs}}' }];
+    const vars = declareVariables({ n: { type: 'integer' }, xs: { type: 'array' } }, msgs);
+    assert.equal(vars.xs?.type, 'list');
+    const compiled = compilePrompt(msgs, vars);
+    assert.deepEqual(compiled.render({ n: 3, xs: [1, 2] }), [{ role: 'user', content: '3.1.2' }]);
+    assert.equal(
+      param(() => compiled.render({ n: 3.5, xs: [] })),
+      'prompt.variables.n',
+    );
+  });
+
+  test('partials and malformed templates are refused', () => {
+    assert.equal(
+      param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),
+      'messages[0].content',
+    );
+    assert.equal(
+      param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{#a}} open' }])),
+      'messages[0].content',
+    );
+  });
+});
