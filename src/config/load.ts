@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
 import { type Config, ConfigSchema } from './schema.js';
+import { SEMANTIC_MATCH_ENV } from './semantic-schema.js';
 
 /** Thrown when the configuration is invalid; `problems` lists every one. */
 export class ConfigError extends Error {
@@ -85,6 +86,7 @@ const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
   ['SEMANTIC_CACHE_EMBEDDING_WORKERS', 'cache.semantic.embedding_workers', 'int'],
   ['SEMANTIC_CACHE_EMBEDDING_QUEUE', 'cache.semantic.embedding_queue', 'int'],
+  ...SEMANTIC_MATCH_ENV,
   ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
   ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
   ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],
