@@ -44,7 +44,7 @@ export interface IndexHit {
 export const DEFAULT_ANN_FROM = 2048;
 export const DEFAULT_CONNECTIVITY = 16;
 export const DEFAULT_EXPANSION_SEARCH = 64;
-export const DEFAULT_EXPANSION_ADD = 128;
+export const DEFAULT_EXPANSION_ADD = 64;
 
 export class PartitionIndex {
   readonly dimensions: number;

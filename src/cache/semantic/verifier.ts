@@ -107,7 +107,17 @@ export interface MatchVerifier extends MatchGuard {
   score(queryText: string, cachedText: string, cosine: number): number;
 }
 
-/** Creates the verifier for a false-hit bound from an artefact. */
+function normalise(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/**
+ * Creates the verifier for a false-hit bound from an artefact. Texts equal but for case, punctuation and
+ * spacing score 1 (the model never sees them; calibration counts them like any other pair).
+ */
 export function createVerifier(
   artefact: VerifierArtefact,
   options: { maxFalseHitRate: number },
@@ -119,6 +129,8 @@ export function createVerifier(
   };
   const point = pickOperatingPoint(artefact.operatingPoints, options.maxFalseHitRate);
   const score = (queryText: string, cachedText: string, cosine: number): number => {
+    // The same words in the same order (only case, punctuation or spacing differ): the same prompt.
+    if (normalise(queryText) === normalise(cachedText)) return 1;
     if (!(cosine >= artefact.minCosine)) return 0;
     const x = verifierFeatures(queryText, cachedText, cosine, vocabulary);
     return 1 / (1 + Math.exp(-treeMargin(artefact.model, x)));
