@@ -52,6 +52,8 @@ describe('match verifier', () => {
   test('below the cut-off cosine nothing is scored; the same text up to case and punctuation scores 1', () => {
     assert.equal(verifier.score('a b', 'a c', artefact.minCosine - 0.01), 0);
     assert.equal(verifier.score('Is it safe?', 'is it  safe', 0.5), 1);
+    assert.notEqual(verifier.score('What is C++?', 'What is C?', 0.5), 1);
+    assert.notEqual(verifier.score('Is 3.5 enough?', 'Is 35 enough?', 0.5), 1);
     assert.equal(verifier.threshold, artefact.minCosine);
   });
 

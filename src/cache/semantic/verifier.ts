@@ -107,10 +107,12 @@ export interface MatchVerifier extends MatchGuard {
   score(queryText: string, cachedText: string, cosine: number): number;
 }
 
+/** Lower case, sentence punctuation and spacing dropped; symbols that carry meaning (C++, C#, 3.5, $, %) kept. */
 function normalise(text: string): string {
   return text
     .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .replace(/(?<!\d)[.,](?!\d)|[\s;:!?'"“”‘’()[\]{}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
     .trim();
 }
 
