@@ -141,9 +141,11 @@ export class SemanticCache {
   /** Brings the local copy of a partition up to date with the store; null when the store failed. */
   async #sync(partition: string, model: string, dimensions: number): Promise<LocalPartition | null> {
     let local = this.#local.get(partition);
+    // Vectors of another size (an embedder whose size was learnt late): read the partition again from the start.
+    if (local && local.index.dimensions !== dimensions) local = undefined;
     const delta = await this.#store.semanticRead(partition, model, local?.seq ?? 0, this.#options.maxEntries);
     if (!delta) return local ?? null;
-    if (!local || delta.reset || local.index.dimensions !== dimensions) {
+    if (!local || delta.reset) {
       const index = new PartitionIndex(dimensions, {
         ...this.#options.index,
         maxEntries: this.#options.maxEntries,
