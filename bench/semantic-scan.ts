@@ -4,7 +4,7 @@
  *
  *   npx tsx bench/semantic-scan.ts [dimensions=512]
  */
-import { dot } from '../src/cache/semantic/semantic-cache.js';
+import { dot } from '../src/cache/semantic/embedders.js';
 
 const dims = Number(process.argv[2] ?? 512);
 function randomUnit(): Float32Array {

@@ -1,7 +1,9 @@
 /**
  * `npm run eval:semantic` — measures the semantic cache's quality (see docs/caching.md, "Semantic quality and
- * guards"): precision, hit rate on true duplicates and false-hit rate over thresholds × guards, on the held-out
- * half of QQP, STS-B (binarised), MRPC and a cache simulation on GPTCache's mock data.
+ * guards" and "Semantic verifier: measured"): precision, hit rate on true duplicates and false-hit rate over
+ * thresholds × guards, on the held-out half of QQP, STS-B (binarised), MRPC and a cache simulation on GPTCache's
+ * mock data; and the ablation cosine only / rule-based guards / calibrated verifier at the default false-hit
+ * bound, with the project's LLM-style prompt pairs (test/fixtures/semantic/llm-pairs.jsonl, held-out families).
  *
  * Options: --data <dir> (default ../shared/data/semantic), --qqp-per-half <n> (default 5000),
  * --embed-only (fill the embedding cache and stop), --tune (on the QQP tuning half only: best threshold per
@@ -20,8 +22,10 @@ import {
   type MatchGuardOptions,
   SAME_WORDS_MARGIN,
 } from '../src/cache/semantic/guards.js';
+import type { VerifierArtefact } from '../src/cache/semantic/verifier.js';
+import verifierArtefact from '../src/cache/semantic/verifier-model.json' with { type: 'json' };
 import { createMetrics } from '../src/telemetry/metrics.js';
-import { loadMock, loadMrpc, loadQqp, loadStsb, STSB_SAME_CUTOFF } from './eval-semantic/data.js';
+import { loadMock, loadMrpc, loadQqp, loadStsb, STSB_SAME_CUTOFF, tuningRole } from './eval-semantic/data.js';
 import { EmbeddingCache } from './eval-semantic/embed-cache.js';
 import {
   bestThreshold,
@@ -31,7 +35,13 @@ import {
   simulateCache,
   verdictCounts,
 } from './eval-semantic/evaluate.js';
+import { loadLlmPairs } from './eval-semantic/llm-data.js';
 import { renderSection, writeSection } from './eval-semantic/report.js';
+import { evaluateVerifier } from './eval-semantic/verifier-eval.js';
+import { renderVerifierSection, VERIFIER_HEADING } from './eval-semantic/verifier-report.js';
+
+/** The QQP sample per half `npm run train:verifier` reads by default. */
+const TRAINING_QQP_PER_HALF = 10_000;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -43,6 +53,9 @@ const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
 const perHalf = Number(arg('--qqp-per-half', '5000'));
 
 const qqp = loadQqp(dataDir, perHalf);
+// The verifier's calibration pairs come from the tuning half as the training script read it.
+const qqpTuning = loadQqp(dataDir, TRAINING_QQP_PER_HALF).tuning;
+const llm = loadLlmPairs();
 const stsb = loadStsb(dataDir);
 const mrpc = loadMrpc(dataDir);
 const mock = loadMock(dataDir);
@@ -66,6 +79,8 @@ const cacheFile = `${embedder.id.replace(/[^a-zA-Z0-9.-]+/g, '_')}.bin`;
 const cache = new EmbeddingCache(embedder, join(root, '.cache/eval', cacheFile));
 const texts = [...qqp.tuning, ...qqp.heldOut, ...stsb, ...mrpc].flatMap((p) => [p.a, p.b]);
 texts.push(...mock.flatMap((m) => [m.origin, m.similar]));
+texts.push(...llm.flatMap((p) => [p.a, p.b]));
+texts.push(...qqpTuning.filter((p) => tuningRole(p) === 'calibration').flatMap((p) => [p.a, p.b]));
 const added = await cache.fill(texts);
 process.stderr.write(`embedded ${added} new texts\n`);
 if (process.argv.includes('--embed-only')) process.exit(0);
@@ -165,6 +180,34 @@ const results = settings.map((s) => {
   };
 });
 
+const artefact = verifierArtefact as unknown as VerifierArtefact;
+const verifierSimulation = prepareSimulation(
+  mock,
+  distractors,
+  vec,
+  Math.min(artefact.minCosine, lowestCutOff),
+);
+const verifierResult = evaluateVerifier({
+  artefact,
+  vec,
+  qqpTuning,
+  qqpHeldOut: qqp.heldOut,
+  stsb,
+  mrpc,
+  llm,
+  simulation: verifierSimulation,
+});
+const llmHeldOut = llm.filter((p) => p.split === 'held-out');
+const verifierSection = renderVerifierSection(verifierResult, artefact, {
+  qqp: qqp.heldOut.length,
+  llm: {
+    paraphrases: llmHeldOut.filter((p) => p.same).length,
+    nearMisses: llmHeldOut.filter((p) => !p.same).length,
+  },
+  stsb: stsb.length,
+  mrpc: mrpc.length,
+});
+
 const pct1 = (x: number) => (x * 100).toFixed(1);
 const name = (s: Setting) => {
   const tiers =
@@ -204,9 +247,11 @@ const summary = {
   default: { threshold: DEFAULT_SEMANTIC_THRESHOLD, sameWordsMargin: SAME_WORDS_MARGIN, rules: GUARD_RULES },
   rejectionsHeldOut: verdictCounts(qqp.heldOut, vec, createMatchGuard()),
   results,
+  verifier: { version: artefact.version, ...verifierResult },
 };
 
 console.log(table.join('\n'));
+console.log(verifierSection);
 if (def) {
   console.log(
     `default: QQP held-out precision ${pct(def.qqpHeldOut.precision)}, hit rate ${pct(def.qqpHeldOut.recall)}, false-hit rate ${pct(def.qqpHeldOut.falseHitRate)}`,
@@ -234,7 +279,8 @@ if (!process.argv.includes('--no-write')) {
       counts: { qqp: results[0]!.qqpHeldOut, stsb: results[0]!.stsb, mrpc: results[0]!.mrpc },
     }),
   );
+  writeSection(join(root, 'docs/caching.md'), verifierSection, VERIFIER_HEADING);
   process.stderr.write(
-    'wrote docs/caching.md (section "Semantic quality and guards") and docs/semantic-eval.json\n',
+    'wrote docs/caching.md (sections "Semantic quality and guards", "Semantic verifier: measured") and docs/semantic-eval.json\n',
   );
 }

@@ -104,3 +104,33 @@ export function loadMock(dataDir: string): MockPair[] {
   const rows = JSON.parse(readFileSync(join(dataDir, 'gptcache_mock_data.json'), 'utf8')) as MockPair[];
   return rows.filter((r) => typeof r.origin === 'string' && typeof r.similar === 'string');
 }
+
+/** STS-B training set, binarised at `STSB_SAME_CUTOFF` (tuning data for the verifier). */
+export function loadStsbTrain(dataDir: string): Pair[] {
+  const out: Pair[] = [];
+  for (const line of readFileSync(join(dataDir, 'stsb_sts-train.csv'), 'utf8').split('\n')) {
+    const f = line.split('\t');
+    if (f.length < 7) continue;
+    const score = Number(f[4]);
+    if (!Number.isFinite(score)) continue;
+    out.push({ a: f[5]!.trim(), b: f[6]!.trim(), same: score >= STSB_SAME_CUTOFF });
+  }
+  return out;
+}
+
+/** MSR Paraphrase Corpus training set (tuning data for the verifier). */
+export function loadMrpcTrain(dataDir: string): Pair[] {
+  const text = readFileSync(join(dataDir, 'msrp_train.tsv'), 'utf8').replace(/^\uFEFF/, '');
+  const out: Pair[] = [];
+  for (const line of text.split(/\r?\n/).slice(1)) {
+    const f = line.split('\t');
+    if (f.length < 5 || (f[0] !== '0' && f[0] !== '1')) continue;
+    out.push({ a: f[3]!.trim(), b: f[4]!.trim(), same: f[0] === '1' });
+  }
+  return out;
+}
+
+/** Which part of a tuning half a pair serves: fitting the model (60 %) or calibrating its threshold (40 %). */
+export function tuningRole(p: Pair): 'fit' | 'calibration' {
+  return pairHash(p.a, p.b)[1]! % 10 < 6 ? 'fit' : 'calibration';
+}

@@ -7,9 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 export const SECTION_HEADING = '## Semantic quality and guards';
 
 /** Replaces the section (from its heading to the next `## ` heading) or appends it. */
-export function writeSection(file: string, section: string): void {
+export function writeSection(file: string, section: string, heading = SECTION_HEADING): void {
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const start = text.indexOf(`${SECTION_HEADING}\n`);
+  const start = text.indexOf(`${heading}\n`);
   if (start < 0) {
     writeFileSync(
       file,
@@ -17,7 +17,7 @@ export function writeSection(file: string, section: string): void {
     );
     return;
   }
-  const after = text.indexOf('\n## ', start + SECTION_HEADING.length);
+  const after = text.indexOf('\n## ', start + heading.length);
   const rest = after < 0 ? '' : text.slice(after + 1);
   writeFileSync(file, `${text.slice(0, start)}${section}${rest ? `\n${rest}` : ''}`);
 }

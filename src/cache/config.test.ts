@@ -30,6 +30,12 @@ describe('cache configuration', () => {
         SEMANTIC_CACHE_TIMEOUT_MS: '80',
         SEMANTIC_CACHE_EMBEDDING_WORKERS: '3',
         SEMANTIC_CACHE_EMBEDDING_QUEUE: '12',
+        SEMANTIC_CACHE_MATCHER: 'guards',
+        SEMANTIC_CACHE_MAX_FALSE_HIT_RATE: '0.02',
+        SEMANTIC_CACHE_CANDIDATES: '8',
+        SEMANTIC_CACHE_ANN_FROM: '500',
+        SEMANTIC_CACHE_ANN_CONNECTIVITY: '24',
+        SEMANTIC_CACHE_ANN_EXPANSION: '128',
       },
     });
     assert.deepEqual(
@@ -51,6 +57,12 @@ describe('cache configuration', () => {
           timeout_ms: 80,
           embedding_workers: 3,
           embedding_queue: 12,
+          matcher: 'guards',
+          max_false_hit_rate: 0.02,
+          candidates: 8,
+          ann_from: 500,
+          ann_connectivity: 24,
+          ann_expansion: 128,
         },
       },
     );
@@ -71,5 +83,25 @@ describe('cache configuration', () => {
         return true;
       },
     );
+  });
+
+  test('a false-hit bound outside the calibrated range is refused with its env name', () => {
+    assert.throws(
+      () =>
+        loadConfig({ env: { SEMANTIC_CACHE_MAX_FALSE_HIT_RATE: '0.5', SEMANTIC_CACHE_MATCHER: 'cosine' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const text = err.problems.join('\n');
+        assert.match(
+          text,
+          /cache\.semantic\.max_false_hit_rate \(from env SEMANTIC_CACHE_MAX_FALSE_HIT_RATE\)/,
+        );
+        assert.match(text, /cache\.semantic\.matcher \(from env SEMANTIC_CACHE_MATCHER\)/);
+        return true;
+      },
+    );
+    const { cache } = loadConfig({ env: {} });
+    assert.equal(cache.semantic.matcher, 'verifier');
+    assert.equal(cache.semantic.max_false_hit_rate, 0.01);
   });
 });

@@ -105,15 +105,13 @@ function createSemantic(
   const settings = cacheSettings.semantic;
   let parts: { embedder: Embedder; guard: MatchGuard };
   try {
-    parts = {
-      embedder: options.embedder ?? createConfiguredEmbedder(settings, deps),
-      guard: options.guard ?? createConfiguredGuard(settings),
-    };
+    const embedder = options.embedder ?? createConfiguredEmbedder(settings, deps);
+    parts = { embedder, guard: options.guard ?? createConfiguredGuard(settings, embedder.id, deps.logger) };
   } catch (err) {
     // A misconfigured embedder must not stop the gateway: the exact cache still runs.
     deps.logger.error(
       { event: 'cache.semantic_unavailable', error: err instanceof Error ? err.message : String(err) },
-      'semantic cache disabled: its embedder could not be created',
+      'semantic cache disabled: its embedder or matcher could not be created',
     );
     return null;
   }
@@ -121,7 +119,17 @@ function createSemantic(
     store,
     parts.embedder,
     parts.guard,
-    { maxEntries: settings.max_entries, timeoutMs: settings.timeout_ms, now },
+    {
+      maxEntries: settings.max_entries,
+      timeoutMs: settings.timeout_ms,
+      now,
+      candidates: settings.candidates,
+      index: {
+        annFrom: settings.ann_from,
+        connectivity: settings.ann_connectivity,
+        expansionSearch: settings.ann_expansion,
+      },
+    },
     { logger: deps.logger, metrics: deps.metrics },
   );
 }
@@ -184,6 +192,7 @@ function cacheAdminRoutes(cache: ResponseCache, deps: FeatureDeps, startedAt: st
             enabled: cache.semantic !== null,
             embedder: cache.semantic?.embedder.id ?? null,
             threshold: cache.semantic?.guard.threshold ?? null,
+            matcher: cache.semantic?.guard.describe?.() ?? (cache.semantic ? { kind: 'guards' } : null),
             records: stats.semantic_records,
           },
           // Counters of this instance since `since`; entries and bytes are the store's (shared with Redis).

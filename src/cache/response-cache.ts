@@ -73,7 +73,7 @@ interface Plan {
   vector: Float32Array | null;
 }
 
-type Hit = { entry: CacheEntry; type: 'exact' | 'semantic' };
+type Hit = { entry: CacheEntry; type: 'exact' | 'semantic'; score?: number };
 
 /** Embeddings for the semantic write happen off the response path and may take longer. */
 const BACKGROUND_EMBED_TIMEOUT_MS = 10_000;
@@ -276,7 +276,7 @@ export class ResponseCache {
         const match = await this.semantic.lookup(query, req.model, plan.vector);
         const entry = match ? await this.store.get(match.key) : null;
         if (entry && match) {
-          hit = { entry, type: 'semantic' };
+          hit = { entry, type: 'semantic', score: match.score };
           ctx.log.debug({ event: 'cache.semantic_hit', score: match.score }, 'semantic cache hit');
         }
       }
@@ -300,6 +300,8 @@ export class ResponseCache {
     ctx.cache.type = type;
     ctx.responseHeaders['x-cache-status'] = 'HIT';
     ctx.responseHeaders['x-cache-type'] = type === 'exact' ? 'EXACT' : 'SEMANTIC';
+    // The verifier's score (the cosine with the rule-based guards) the semantic match was accepted on.
+    if (hit.score !== undefined) ctx.responseHeaders['x-cache-score'] = hit.score.toFixed(4);
   }
 
   /** A request that waits for an identical one in flight: answered without an upstream call of its own. */

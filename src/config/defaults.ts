@@ -234,6 +234,12 @@ export function defaultConfig(): Config {
         embedding_model: 'text-embedding-3-small',
         timeout_ms: 200,
         embedding_queue: 32,
+        matcher: 'verifier',
+        max_false_hit_rate: 0.01,
+        candidates: 5,
+        ann_from: 2048,
+        ann_connectivity: 16,
+        ann_expansion: 64,
       },
     },
     accounting: {

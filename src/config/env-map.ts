@@ -2,6 +2,8 @@
  * Environment variables → config paths and how to read each value (`load.ts` applies them over the YAML
  * file). Part of the public interface: the README's configuration table lists them.
  */
+import { SEMANTIC_MATCH_ENV } from './semantic-schema.js';
+
 export type EnvKind = 'string' | 'int' | 'number' | 'bool' | 'seconds' | 'list';
 
 /** Env variable → config path and how to read its value. Part of the public interface (README). */
@@ -65,6 +67,7 @@ export const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['SEMANTIC_CACHE_TIMEOUT_MS', 'cache.semantic.timeout_ms', 'int'],
   ['SEMANTIC_CACHE_EMBEDDING_WORKERS', 'cache.semantic.embedding_workers', 'int'],
   ['SEMANTIC_CACHE_EMBEDDING_QUEUE', 'cache.semantic.embedding_queue', 'int'],
+  ...SEMANTIC_MATCH_ENV,
   ['USAGE_ENABLED', 'accounting.enabled', 'bool'],
   ['USAGE_BATCH_SIZE', 'accounting.batch_size', 'int'],
   ['USAGE_FLUSH_INTERVAL_MS', 'accounting.flush_interval_ms', 'int'],

@@ -7,6 +7,7 @@ import { GuardrailsSchema } from './guardrails-schema.js';
 import { AccountingSchema, BudgetsSchema, PricingSchema } from './money-schema.js';
 import { FeedbackSchema, PromptsSchema } from './prompts-schema.js';
 import { RedisSchema } from './redis-schema.js';
+import { SemanticMatchFields } from './semantic-schema.js';
 import { TenancySchema } from './tenancy-schema.js';
 
 export {
@@ -298,7 +299,7 @@ export const ConfigSchema = T.Object(
         semantic: T.Object(
           {
             enabled: T.Boolean({ default: false }),
-            /** Cosine similarity a candidate must reach (the guards may still refuse it). */
+            /** With `matcher: guards`: the cosine a candidate must reach (the guards may still refuse it). */
             threshold: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
             /** Most recent entries kept per partition (oldest dropped). */
             max_entries: T.Integer({ minimum: 1, default: 1000 }),
@@ -313,6 +314,7 @@ export const ConfigSchema = T.Object(
             embedding_workers: T.Optional(T.Integer({ minimum: 0, maximum: 64 })),
             /** Local embedder: most texts waiting or running in the pool; beyond it a lookup is skipped. */
             embedding_queue: T.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+            ...SemanticMatchFields,
           },
           { additionalProperties: false, default: {} },
         ),

@@ -1,7 +1,8 @@
 /**
  * The semantic cache with the real local embedder (Universal Sentence Encoder Lite from the
- * @energetic-ai packages) and the shipped match guard, end to end through the gateway: a paraphrase hits,
- * a near miss does not, and another system prompt never does (DESIGN §6, issue 3 point 7).
+ * @energetic-ai packages) and the shipped matcher (the calibrated verifier at the default 1 % bound), end to
+ * end through the gateway: a paraphrase hits, a near miss does not, and another system prompt never does
+ * (DESIGN §6, issues 3 and 18).
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -46,18 +47,31 @@ describe('semantic cache with the local USE-Lite embedder', () => {
     ],
   });
 
-  test('a paraphrase of a cached question is a SEMANTIC hit', async () => {
-    assert.equal(await ask(deterministic('How do I reset my password?')), 'MISS/MISS');
-    assert.equal(await ask(deterministic('How can I reset my password?')), 'HIT/SEMANTIC');
+  test('a paraphrase of a cached question is a SEMANTIC hit, with the verifier score', async () => {
+    assert.equal(await ask(deterministic("What's the best way to learn Python?")), 'MISS/MISS');
+    const res = await postJson(`${gw.url}/v1/chat/completions`, deterministic('How should I learn Python?'));
+    await res.text();
+    assert.equal(res.headers.get('x-cache-type'), 'SEMANTIC');
     assert.equal(mock.requests.length, 1);
     const stats = (await (
       await fetch(`${gw.url}/admin/cache/stats`, {
         headers: { authorization: 'Bearer admin-SECRET-cache-0123456789' },
       })
-    ).json()) as { semantic: { enabled: boolean; embedder: string; records: number } };
+    ).json()) as {
+      semantic: {
+        enabled: boolean;
+        embedder: string;
+        records: number;
+        matcher: { kind: string; max_false_hit_rate: number; score_threshold: number };
+      };
+    };
     assert.equal(stats.semantic.enabled, true);
     assert.equal(stats.semantic.embedder, 'local:use-lite');
     assert.ok(stats.semantic.records >= 1);
+    assert.equal(stats.semantic.matcher.kind, 'verifier');
+    assert.equal(stats.semantic.matcher.max_false_hit_rate, 0.01);
+    const score = Number(res.headers.get('x-cache-score'));
+    assert.ok(score >= stats.semantic.matcher.score_threshold && score <= 1, String(score));
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /llm_embedding_generation_duration_seconds_count [1-9]/);
     assert.match(metrics, /llm_semantic_cache_hits_total 1\b/);
@@ -72,9 +86,10 @@ describe('semantic cache with the local USE-Lite embedder', () => {
   });
 
   test('the same question under another system prompt never hits', async () => {
-    assert.equal(await ask(withSystem('You are a support agent.', 'How do I export my data?')), 'MISS/MISS');
-    assert.equal(await ask(withSystem('You are a pirate.', 'How do I export my data?')), 'MISS/MISS');
-    assert.equal(await ask(withSystem('You are a pirate.', 'How can I export my data?')), 'HIT/SEMANTIC');
+    const cached = 'What is the best way to export my data?';
+    assert.equal(await ask(withSystem('You are a support agent.', cached)), 'MISS/MISS');
+    assert.equal(await ask(withSystem('You are a pirate.', cached)), 'MISS/MISS');
+    assert.equal(await ask(withSystem('You are a pirate.', 'How do I best export my data?')), 'HIT/SEMANTIC');
     assert.equal(mock.requests.length, 2);
   });
 });

@@ -107,6 +107,41 @@ describe('semantic cache (memory backend, test embedder)', () => {
   });
 });
 
+describe('semantic cache searched through the HNSW graph (SEMANTIC_CACHE_ANN_FROM=1)', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({
+      mock,
+      env: { ...SEMANTIC_ENV, SEMANTIC_CACHE_ANN_FROM: '1' },
+      cache: { embedder: wordEmbedder(), guard: thresholdGuard(0.9) },
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('each new entry is found by the very next request, with its score on X-Cache-Score', async () => {
+    for (const [question, paraphrase] of [
+      ['Who painted the Mona Lisa?', 'who painted the mona lisa'],
+      ['How far is the Moon from Earth?', 'how far is the moon from earth'],
+      ['What is the boiling point of water?', 'what is THE boiling point of water'],
+    ] as const) {
+      assert.equal(await status(gw.url, deterministic(question)), 'MISS/MISS');
+      const res = await postJson(`${gw.url}/v1/chat/completions`, deterministic(paraphrase));
+      await res.text();
+      assert.equal(res.headers.get('x-cache-type'), 'SEMANTIC', paraphrase);
+      const score = Number(res.headers.get('x-cache-score'));
+      assert.ok(score >= 0.9 && score <= 1.0001, String(score));
+    }
+    assert.equal(await status(gw.url, deterministic('Who painted the Sistine Chapel?')), 'MISS/MISS');
+    assert.equal(mock.requests.length, 4);
+  });
+});
+
 describe('semantic cache shared through Redis (two instances, test embedder)', { skip: skipRedis }, () => {
   let mock: MockUpstream;
   let a: TestGateway;

@@ -1,7 +1,7 @@
 /**
  * The configured parts of the semantic cache, from the `cache.semantic` config section: the embedder
  * (`local` USE-Lite in a pool of worker threads, or `provider`: an OpenAI-compatible /v1/embeddings) and the
- * match guard.
+ * matcher (the calibrated verifier, or the rule-based guards).
  */
 import type { CacheConfig } from '../../config/schema.js';
 import type { Clock } from '../../core/clock.js';
@@ -11,6 +11,9 @@ import { EmbeddingPool } from './embed-pool.js';
 import { createEmbedder } from './embedders.js';
 import { createMatchGuard } from './guards.js';
 import type { Embedder, MatchGuard } from './types.js';
+import { createVerifier, type VerifierArtefact } from './verifier.js';
+// The shipped verifier (npm run train:verifier writes it; tsc copies it to dist/).
+import shippedVerifier from './verifier-model.json' with { type: 'json' };
 
 /**
  * The configured embedder. The provider embedder defaults to this gateway's own `/v1/embeddings` (so any
@@ -54,8 +57,27 @@ export interface EmbedderDeps {
   embeddingApiKey: string | undefined;
 }
 
-/** The configured guard: `SEMANTIC_CACHE_THRESHOLD`, else the guard module's measured default. */
-export function createConfiguredGuard(settings: CacheConfig['semantic']): MatchGuard {
-  const threshold = settings.threshold;
-  return createMatchGuard(threshold === undefined ? {} : { threshold });
+/**
+ * The configured matcher: the calibrated verifier at `SEMANTIC_CACHE_MAX_FALSE_HIT_RATE` (default), or the
+ * rule-based guards at `SEMANTIC_CACHE_THRESHOLD` (else the guard module's measured default). The verifier
+ * was calibrated on the local embedder's cosines; with another embedder its bound is not measured, which is
+ * logged once.
+ */
+export function createConfiguredGuard(
+  settings: CacheConfig['semantic'],
+  embedderId?: string,
+  logger?: Pick<Logger, 'warn'>,
+): MatchGuard {
+  if (settings.matcher === 'guards') {
+    const threshold = settings.threshold;
+    return createMatchGuard(threshold === undefined ? {} : { threshold });
+  }
+  const artefact = shippedVerifier as unknown as VerifierArtefact;
+  if (embedderId !== undefined && embedderId !== artefact.embedder) {
+    logger?.warn(
+      { event: 'cache.verifier_uncalibrated', embedder: embedderId, calibratedFor: artefact.embedder },
+      'semantic cache: the verifier was calibrated for another embedder; its false-hit bound is not measured for this one',
+    );
+  }
+  return createVerifier(artefact, { maxFalseHitRate: settings.max_false_hit_rate });
 }

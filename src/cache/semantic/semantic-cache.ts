@@ -1,17 +1,20 @@
 /**
  * The semantic layer (DESIGN §6): on an exact miss, the embedding of the last user message is compared with
- * the records of the request's partition (same model, parameters, embedder and surrounding conversation) by
- * a flat scan over L2-normalised Float32 vectors; the best candidates above the guard's threshold are
- * offered to the `MatchGuard`, which may still refuse them.
+ * the records of the request's partition (same model, parameters, embedder and surrounding conversation):
+ * the top `candidates` by cosine above the matcher's cut-off (a flat scan, or an HNSW graph for large
+ * partitions: vector-index.ts) are offered best first to the `MatchGuard` — the calibrated verifier by
+ * default — and the first it accepts is served.
  *
- * Records live in the cache store (so every instance on the same Redis sees them); each instance keeps a
- * local copy per partition and fetches only the records appended since it last looked (a sequence number).
+ * Records live in the cache store (so every instance on the same Redis sees them); each instance mirrors a
+ * partition in a `PartitionIndex` and appends only the records added since it last looked (a sequence
+ * number), on every lookup: an entry this instance wrote is searchable by its next request.
  */
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { SemanticQuery } from '../key.js';
 import type { CacheStore, NowMs, SemanticRecord } from '../store.js';
 import type { Embedder, MatchGuard } from './types.js';
+import { type IndexOptions, PartitionIndex } from './vector-index.js';
 
 export interface SemanticCacheOptions {
   /** Most recent records kept per partition (SEMANTIC_CACHE_MAX_ENTRIES). */
@@ -21,22 +24,27 @@ export interface SemanticCacheOptions {
   now: NowMs;
   /** Partitions whose records this instance keeps in memory (LRU). */
   maxLocalPartitions?: number;
+  /** How many of the best candidates by cosine the matcher is asked about (default 5). */
+  candidates?: number;
+  /** The vector index's settings (graph from `annFrom` records on). */
+  index?: Omit<IndexOptions, 'maxEntries'>;
 }
 
 export interface SemanticMatch {
   key: string;
+  /** The matcher's score (the verifier's probability; the cosine for the rule-based guards). */
   score: number;
+  cosine: number;
   text: string;
 }
 
 interface LocalPartition {
   model: string;
   seq: number;
-  records: SemanticRecord[];
+  index: PartitionIndex;
 }
 
-/** How many of the best-scoring candidates the guard is asked about before giving up. */
-const GUARD_CANDIDATES = 5;
+const DEFAULT_CANDIDATES = 5;
 
 export class SemanticCache {
   readonly embedder: Embedder;
@@ -56,7 +64,7 @@ export class SemanticCache {
     this.#store = store;
     this.embedder = embedder;
     this.guard = guard;
-    this.#options = { maxLocalPartitions: 256, ...options };
+    this.#options = { maxLocalPartitions: 256, candidates: DEFAULT_CANDIDATES, index: {}, ...options };
     this.#deps = deps;
   }
 
@@ -95,21 +103,15 @@ export class SemanticCache {
 
   /** The best record of the partition the guard accepts for `query`, or null. */
   async lookup(query: SemanticQuery, model: string, vector: Float32Array): Promise<SemanticMatch | null> {
-    const local = await this.#sync(query.partition, model);
+    const local = await this.#sync(query.partition, model, vector.length);
     if (!local) return null;
     const now = this.#options.now();
-    const threshold = this.guard.threshold;
-    const candidates: Array<{ record: SemanticRecord; score: number }> = [];
-    for (const record of local.records) {
-      if (record.expiresAt <= now || record.vector.length !== vector.length) continue;
-      const score = dot(vector, record.vector);
-      if (score >= threshold) candidates.push({ record, score });
-    }
-    candidates.sort((a, b) => b.score - a.score);
-    for (const { record, score } of candidates.slice(0, GUARD_CANDIDATES)) {
-      if (this.guard.accept(query.text, record.text, score)) {
-        return { key: record.key, score, text: record.text };
-      }
+    const candidates = local.index.search(vector, this.#options.candidates, this.guard.threshold, now);
+    for (const { record, score: cosine } of candidates) {
+      const verdict = this.guard.judge
+        ? this.guard.judge(query.text, record.text, cosine)
+        : { accepted: this.guard.accept(query.text, record.text, cosine), score: cosine };
+      if (verdict.accepted) return { key: record.key, score: verdict.score, cosine, text: record.text };
     }
     return null;
   }
@@ -137,14 +139,22 @@ export class SemanticCache {
   }
 
   /** Brings the local copy of a partition up to date with the store; null when the store failed. */
-  async #sync(partition: string, model: string): Promise<LocalPartition | null> {
+  async #sync(partition: string, model: string, dimensions: number): Promise<LocalPartition | null> {
     let local = this.#local.get(partition);
+    // Vectors of another size (an embedder whose size was learnt late): read the partition again from the start.
+    if (local && local.index.dimensions !== dimensions) local = undefined;
     const delta = await this.#store.semanticRead(partition, model, local?.seq ?? 0, this.#options.maxEntries);
     if (!delta) return local ?? null;
     if (!local || delta.reset) {
-      local = { model, seq: delta.seq, records: delta.records };
-    } else if (delta.records.length > 0) {
-      local.records = [...delta.records, ...local.records].slice(0, this.#options.maxEntries);
+      const index = new PartitionIndex(dimensions, {
+        ...this.#options.index,
+        maxEntries: this.#options.maxEntries,
+      });
+      local = { model, seq: delta.seq, index };
+    }
+    if (delta.records.length > 0) {
+      // The store lists the newest first; the index evicts in insertion order, so the oldest go in first.
+      local.index.add(delta.records.slice().reverse());
       local.seq = delta.seq;
     }
     // Most recently used last; the least recently used partition goes first.
@@ -157,11 +167,4 @@ export class SemanticCache {
     }
     return local;
   }
-}
-
-/** Cosine similarity of two L2-normalised vectors. */
-export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i] as number) * (b[i] as number);
-  return sum;
 }

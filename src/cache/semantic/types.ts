@@ -23,4 +23,16 @@ export interface MatchGuard {
   /** The cosine score below which nothing is considered (the index's search cut-off). */
   readonly threshold: number;
   accept(queryText: string, cachedText: string, score: number): boolean;
+  /**
+   * The verdict with the score the decision was made on (the verifier's probability; the cosine for the
+   * rule-based guards), for `X-Cache-Score`. Optional: `accept` with the cosine is used when absent.
+   */
+  judge?(queryText: string, cachedText: string, cosine: number): MatchJudgement;
+  /** What the admin stats show about the matcher (kind, version, operating point). */
+  describe?(): Record<string, unknown>;
+}
+
+export interface MatchJudgement {
+  accepted: boolean;
+  score: number;
 }

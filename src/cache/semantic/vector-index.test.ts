@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { createMetrics } from '../../telemetry/metrics.js';
+import { MemoryCacheStore } from '../memory-store.js';
+import { dot, l2Normalise } from './embedders.js';
+import { SemanticCache } from './semantic-cache.js';
+import type { Embedder, MatchGuard } from './types.js';
+import { PartitionIndex } from './vector-index.js';
+
+const DIMS = 32;
+
+/** Deterministic vectors: clusters around a few centres, like paraphrases of a few questions. */
+function vectors(count: number, seed = 1): Float32Array[] {
+  let s = seed;
+  const random = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648 - 0.5;
+  };
+  const centres = Array.from({ length: 200 }, () => Float32Array.from({ length: DIMS }, random));
+  return Array.from({ length: count }, (_, i) => {
+    const c = centres[i % centres.length]!;
+    return l2Normalise(Float32Array.from(c, (x) => x + 0.3 * random()));
+  });
+}
+
+const record = (i: number, vector: Float32Array, expiresAt = Number.MAX_SAFE_INTEGER) => ({
+  text: `text ${i}`,
+  key: `key-${i}`,
+  expiresAt,
+  vector,
+});
+
+describe('partition index', () => {
+  test('the HNSW graph finds what the flat scan finds (recall@10 ≥ 0.95)', () => {
+    const data = vectors(3000);
+    const queries = vectors(50, 7);
+    const ann = new PartitionIndex(DIMS, { maxEntries: 10_000, annFrom: 100 });
+    const flat = new PartitionIndex(DIMS, { maxEntries: 10_000, annFrom: 1_000_000 });
+    ann.add(data.map((v, i) => record(i, v)));
+    flat.add(data.map((v, i) => record(i, v)));
+    assert.equal(ann.approximate, true);
+    assert.equal(flat.approximate, false);
+    let found = 0;
+    for (const q of queries) {
+      const exact = new Set(flat.search(q, 10, -2, 0).map((h) => h.record.key));
+      assert.equal(exact.size, 10);
+      for (const hit of ann.search(q, 10, -2, 0)) if (exact.has(hit.record.key)) found++;
+    }
+    assert.ok(found / (queries.length * 10) >= 0.95, `recall ${found / (queries.length * 10)}`);
+  });
+
+  test('scores are cosines, best first, above the cut-off only', () => {
+    const data = vectors(500);
+    const index = new PartitionIndex(DIMS, { maxEntries: 1000, annFrom: 100 });
+    index.add(data.map((v, i) => record(i, v)));
+    const hits = index.search(data[42]!, 5, 0.5, 0);
+    assert.equal(hits[0]!.record.key, 'key-42');
+    for (const h of hits) {
+      const i = Number(h.record.key.slice(4));
+      assert.ok(Math.abs(h.score - dot(data[42]!, data[i]!)) < 1e-4);
+      assert.ok(h.score >= 0.5);
+    }
+    for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.score >= hits[i]!.score);
+  });
+
+  test('keeps the newest maxEntries and skips expired records, in both modes', () => {
+    for (const annFrom of [10, 1_000_000]) {
+      const data = vectors(200);
+      const index = new PartitionIndex(DIMS, { maxEntries: 100, annFrom });
+      index.add(data.slice(0, 150).map((v, i) => record(i, v, i === 149 ? 1000 : Number.MAX_SAFE_INTEGER)));
+      assert.equal(index.size, 100);
+      const keys = (q: Float32Array) => index.search(q, 3, 0.99, 2000).map((h) => h.record.key);
+      assert.deepEqual(keys(data[10]!), [], 'evicted (oldest)');
+      assert.deepEqual(keys(data[120]!), ['key-120']);
+      assert.deepEqual(keys(data[149]!), [], 'expired');
+    }
+  });
+});
+
+describe('semantic cache lookup over the index', () => {
+  const exact: MatchGuard = { threshold: 0.99, accept: () => true };
+  const embedder: Embedder = { id: 'test', dimensions: DIMS, embed: async () => [] };
+  const deps = { logger: pino({ level: 'silent' }), metrics: createMetrics({ processMetrics: false }) };
+
+  test('an entry is found by the next lookup on the instance that wrote it, and by another instance', async () => {
+    const now = () => 1_000;
+    const store = new MemoryCacheStore({ maxEntries: 100_000, maxBytes: 512 * 1024 * 1024, now });
+    const options = { maxEntries: 10_000, timeoutMs: 100, now, index: { annFrom: 64 } };
+    const writer = new SemanticCache(store, embedder, exact, options, deps);
+    const reader = new SemanticCache(store, embedder, exact, options, deps);
+    const data = vectors(300);
+    const query = (i: number) => ({ text: `text ${i}`, partition: 'p1' });
+    for (let i = 0; i < 200; i++) await writer.add(query(i), 'm', data[i]!, `key-${i}`, 60);
+    assert.equal((await reader.lookup(query(5), 'm', data[5]!))?.key, 'key-5');
+    // Past annFrom both mirrors search the graph; a record added now is found by the very next lookup.
+    await writer.add(query(250), 'm', data[250]!, 'key-250', 60);
+    assert.equal((await writer.lookup(query(250), 'm', data[250]!))?.key, 'key-250');
+    assert.equal((await reader.lookup(query(250), 'm', data[250]!))?.key, 'key-250');
+    assert.equal(
+      await reader.lookup({ text: 'x', partition: 'p2' }, 'm', data[250]!),
+      null,
+      'other partition',
+    );
+  });
+
+  test('the matcher gets the best candidates first and its score is the match score', async () => {
+    const now = () => 1_000;
+    const store = new MemoryCacheStore({ maxEntries: 1000, maxBytes: 64 * 1024 * 1024, now });
+    const seen: string[] = [];
+    const picky: MatchGuard = {
+      threshold: -1,
+      accept: () => false,
+      judge: (_q, cached, cosine) => {
+        seen.push(cached);
+        return { accepted: cached === 'text 2', score: cosine / 2 };
+      },
+    };
+    const cache = new SemanticCache(store, embedder, picky, { maxEntries: 100, timeoutMs: 100, now }, deps);
+    const data = vectors(3);
+    for (let i = 0; i < 3; i++)
+      await cache.add({ text: `text ${i}`, partition: 'p' }, 'm', data[i]!, `key-${i}`, 60);
+    const match = await cache.lookup({ text: 'q', partition: 'p' }, 'm', data[0]!);
+    assert.equal(seen[0], 'text 0', 'the best candidate first');
+    assert.equal(match?.key, 'key-2');
+    assert.ok(Math.abs(match!.score - match!.cosine / 2) < 1e-9);
+  });
+});
