@@ -71,7 +71,10 @@ describe('console API', () => {
     now = clock.wallNow();
     // Ten records in the last hour (one a minute apart, all at the same second for two of them), an error,
     // a cached answer, and one from the day before (outside every window below).
-    const rows = Array.from({ length: 10 }, (_, i) => row(i, now - (i + 1) * 5 * MIN));
+    // The first three belong to organization org_1: two to its team team_1, one to team_2.
+    const tenancy = (i: number) =>
+      i < 3 ? { org_id: 'org_1', team_id: i < 2 ? 'team_1' : 'team_2' } : { org_id: null, team_id: null };
+    const rows = Array.from({ length: 10 }, (_, i) => row(i, now - (i + 1) * 5 * MIN, tenancy(i)));
     rows.push(row(10, now - 5 * MIN)); // same timestamp as req-000: the cursor must still see both
     rows.push(row(11, now - 7 * MIN, { status: 'error', http_status: 502, cost_usd: null }));
     rows.push(
@@ -136,14 +139,26 @@ describe('console API', () => {
     assert.equal(recent.data.length, 13);
   });
 
-  test('org and team admins see no usage record until records carry their organization and team', async () => {
+  test('org and team admins see only their own subtree of the usage records', async () => {
     const database = gw.gateway.stores.database();
-    for (const role of ['org_admin', 'team_admin'] as const) {
-      const actor = { role, keyId: 'key_x', orgId: 'org_1', teamId: role === 'team_admin' ? 'team_1' : null };
+    const window = statsWindow({ hours: '2' }, now);
+    const cases = [
+      [
+        { role: 'org_admin', keyId: 'key_x', orgId: 'org_1', teamId: null },
+        ['req-000', 'req-001', 'req-002'],
+      ],
+      [{ role: 'team_admin', keyId: 'key_y', orgId: 'org_1', teamId: 'team_1' }, ['req-000', 'req-001']],
+      [{ role: 'team_admin', keyId: 'key_z', orgId: 'org_1', teamId: 'team_2' }, ['req-002']],
+      [{ role: 'org_admin', keyId: 'key_w', orgId: 'org_2', teamId: null }, []],
+    ] as const;
+    for (const [actor, ids] of cases) {
       const page = await requestLog(database, actor, {}, now);
-      assert.deepEqual(page.data, [], role);
-      const window = statsWindow({ hours: '2' }, now);
-      assert.equal((await stats(database, actor, window, now)).totals.requests, 0, role);
+      assert.deepEqual(
+        page.data.map((r) => r.request_id).sort(),
+        [...ids],
+        `${actor.role} ${actor.teamId ?? actor.orgId}`,
+      );
+      assert.equal((await stats(database, actor, window, now)).totals.requests, ids.length, actor.role);
     }
     assert.equal((await requestLog(database, GLOBAL_ADMIN, {}, now)).data.length, 14);
   });

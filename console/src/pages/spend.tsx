@@ -27,12 +27,13 @@ const GROUPS = [
   { value: 'day', label: 'Day' },
 ] as const;
 const FALLBACK_GROUPS = new Set(['model', 'day']);
-const MEASURES = new Set(['cost', 'requests', 'input_tokens', 'output_tokens']);
+/** The grouping fields `GET /admin/spend` answers with (one per dimension asked for). */
+const DIMENSIONS = ['org_id', 'team_id', 'key_id', 'user_id', 'model', 'provider', 'tag', 'day'];
 
-/** Rows of `GET /admin/spend`: the one field that is not a measure is the group. */
+/** Rows of `GET /admin/spend`: the dimension field is the group (the rest are measures). */
 export function fromSpend(data: Array<Record<string, unknown>>): SpendRow[] {
   return data.map((r) => {
-    const groupField = Object.keys(r).find((k) => !MEASURES.has(k));
+    const groupField = DIMENSIONS.find((k) => k in r);
     return {
       group: String((groupField ? r[groupField] : null) ?? '(none)'),
       cost: Number(r.cost ?? 0),
