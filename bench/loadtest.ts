@@ -310,7 +310,10 @@ async function main(): Promise<void> {
 
 const usd = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/** Cache hit rate over all requests, cost spent (X-Cost) and saved (/metrics delta; null when unreadable). */
+/**
+ * Cache hit rate over all requests; cost spent upstream and saved by the cache, from the gateway's /metrics
+ * (deltas over the run; spent falls back to the X-Cost headers, saved to null, when /metrics is unreadable).
+ */
 function success(
   samples: Sample[],
   before: { spent: number; saved: number } | null,
@@ -318,14 +321,17 @@ function success(
 ) {
   const answered = samples.filter((x) => x.ok && x.cache !== null);
   const hits = answered.filter((x) => x.cache === 'HIT').length;
-  const spentUsd = usd(samples.reduce((a, x) => a + (x.costUsd ?? 0), 0));
+  const headerUsd = usd(samples.reduce((a, x) => a + (x.costUsd ?? 0), 0));
   const savedUsd = before && after ? usd(after.saved - before.saved) : null;
+  // /metrics counts every request's cost; X-Cost headers miss streams (their cost comes in a trailer).
+  const spentUsd = before && after ? usd(after.spent - before.spent) : headerUsd;
   return {
     requests: samples.length,
     cacheHits: hits,
     cacheHitRatePct: answered.length ? Math.round((hits / answered.length) * 10_000) / 100 : null,
     costSpentUsd: spentUsd,
-    costSpentUsdMetrics: before && after ? usd(after.spent - before.spent) : null,
+    costSpentSource: before && after ? 'metrics' : 'x-cost headers (non-stream only)',
+    costSpentUsdHeaders: headerUsd,
     costSavedUsd: savedUsd,
     costSavedPct:
       savedUsd !== null && savedUsd + spentUsd > 0
@@ -353,7 +359,7 @@ function render(r: any): string {
     '',
     `Target: ${r.target.description} (${r.target.url}). Mix ${r.settings.mix}, users ${r.settings.stages.join(' → ')}, ${r.settings.stageSeconds} s per stage, think time ${r.settings.wait.join('–')} s.`,
     '',
-    `Success figures (all stages): cache hit rate ${r.success.cacheHitRatePct ?? '—'} % of ${r.success.requests} requests (${r.success.cacheHits} hits); cost spent ${r.success.costSpentUsd} USD (X-Cost); cost saved by the cache ${r.success.costSavedUsd === null ? '— (/metrics not readable)' : `${r.success.costSavedUsd} USD, ${r.success.costSavedPct} % of what the requests would have cost`}.`,
+    `Success figures (all stages): cache hit rate ${r.success.cacheHitRatePct ?? '—'} % of ${r.success.requests} requests (${r.success.cacheHits} hits); cost spent upstream ${r.success.costSpentUsd} USD (${r.success.costSpentSource}); cost saved by the cache ${r.success.costSavedUsd === null ? '— (/metrics not readable)' : `${r.success.costSavedUsd} USD, ${r.success.costSavedPct} % of what the requests would have cost`}.`,
     '',
     '| stage | users | req/s | errors % | cache hit rate (cached task) | scenario | requests | p50 ms | p95 ms | p99 ms | TTFB p50 / p99 ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

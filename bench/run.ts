@@ -308,6 +308,21 @@ function variants(): GatewayVariant[] {
       probes: [probeKeys, probeRateLimit, probeAccounting],
       ...(compiled && 'entry' in compiled ? { entry: compiled.entry } : {}),
     });
+    if (baseline && only.has('memory')) {
+      v.push({
+        name: 'pglite-baseline',
+        description: `the default configuration (PGlite), baseline build (${opts.baseline}, compiled)`,
+        env: {
+          ...RATE_LIMIT_ENV,
+          ...budgets,
+          USAGE_ENABLED: 'true',
+          GATEWAY_DATA_DIR: join(tmp, 'pglite-baseline-data'),
+        },
+        keys: true,
+        probes: [probeKeys, probeRateLimit, probeAccounting],
+        entry: 'entry' in baseline ? baseline.entry : baseline,
+      });
+    }
   }
   if (
     baseline &&
@@ -745,7 +760,7 @@ function points(): Point[] {
         id: 'memory@500',
         group: 'memory',
         label: 'memory, production features, cache miss at 500 req/s: PGlite default vs PostgreSQL',
-        targets: ['direct', 'ours-pglite', 'ours-prod'],
+        targets: ['direct', 'ours-pglite', 'ours-prod', 'pglite-baseline'],
         load: { kind: 'rate', rate: 500 },
         body: 'miss',
         stream: false,
@@ -754,7 +769,7 @@ function points(): Point[] {
         id: 'memory-max@64',
         group: 'memory',
         label: 'memory, production features, max throughput (64 connections): PGlite default vs PostgreSQL',
-        targets: ['direct', 'ours-pglite', 'ours-prod'],
+        targets: ['direct', 'ours-pglite', 'ours-prod', 'pglite-baseline'],
         load: { kind: 'closed', connections: 64 },
         body: 'miss',
         stream: false,
@@ -769,10 +784,10 @@ function points(): Point[] {
  * is started and loaded from the moment /health/ready answers, every request compared with the upstream.
  */
 async function runColdStarts(): Promise<ColdStartResult[]> {
-  if (!compiled || !('entry' in compiled)) {
-    log(
-      `coldstart: skipped, no compiled build (${compiled && 'error' in compiled ? compiled.error : 'not built'})`,
-    );
+  // The compiled build (`npm start`); through tsx only with --skip-compiled (smoke runs).
+  const entry = compiled && 'entry' in compiled ? compiled.entry : undefined;
+  if (compiled && 'error' in compiled) {
+    log(`coldstart: skipped, the build failed (${compiled.error})`);
     return [];
   }
   const rate = Number(opts['coldstart-rate']);
@@ -806,7 +821,7 @@ async function runColdStarts(): Promise<ColdStartResult[]> {
       proc = await startGateway(c.name, tmp, PROXY_CPUS, mock.origin, {
         env: { ...BARE_ENV, ...gatewayEnv, ...c.env, GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' },
         yaml: KEYS_YAML,
-        entry: compiled.entry,
+        ...(entry ? { entry } : {}),
       });
     } catch (err) {
       log(`${c.name}: did not start: ${(err as Error).message}`);
