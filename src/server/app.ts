@@ -221,7 +221,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const httpDurationBy = new BoundChildren((l: { method: string; route: string }) =>
     deps.metrics.httpRequestDuration.labels(l),
   );
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     const { method } = request;
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
@@ -237,6 +238,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A keep-alive connection whose last request just ended would hold the server open until the grace
     // period runs out. Close it once it is idle (next tick, after Node parks it).
     if (deps.lifecycle.shuttingDown) setImmediate(() => app.server.closeIdleConnections());
+    done();
   });
 
   // Shutting down: tell keep-alive clients not to reuse the connection.
