@@ -30,7 +30,6 @@ import type { ResponseStore } from '../endpoints/responses/store.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
-import { BoundChildren } from '../telemetry/bound-children.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { checkAdmin } from './admin-auth.js';
@@ -213,26 +212,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  // HTTP RED metrics of every route (children bound once per label set); shutting down: close idle
-  // keep-alive connections.
-  const httpRequestsBy = new BoundChildren((l: { method: string; route: string; status: string }) =>
-    deps.metrics.httpRequests.labels(l),
-  );
-  const httpDurationBy = new BoundChildren((l: { method: string; route: string }) =>
-    deps.metrics.httpRequestDuration.labels(l),
-  );
+  // HTTP RED metrics of every route; shutting down: close idle keep-alive connections.
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
-    const { method } = request;
     const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
-    const routeKey = `${method} ${route}`;
-    const statusKey = `${routeKey} ${status}`;
-    (
-      httpRequestsBy.get(statusKey) ??
-      httpRequestsBy.bind(statusKey, { method, route, status: String(status) })
-    ).inc();
-    (httpDurationBy.get(routeKey) ?? httpDurationBy.bind(routeKey, { method, route })).observe(
+    deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    deps.metrics.httpRequestDuration.observe(
+      { method: request.method, route },
       (clock.now() - request.arrivedAt) / 1000,
     );
     // A keep-alive connection whose last request just ended would hold the server open until the grace

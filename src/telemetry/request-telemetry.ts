@@ -21,7 +21,6 @@ import type { GatewayError } from '../core/errors.js';
 import type { Feature } from '../core/feature.js';
 import type { OpenStep, SettleStep } from '../core/stage.js';
 import { type BodyLogOptions, bodyFields } from './body-log.js';
-import { BoundChildren } from './bound-children.js';
 import type { Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { ModelLabeler } from './model-label.js';
@@ -57,13 +56,6 @@ const ACTIVE = new Slot<true>('telemetry.active');
 /** Creates the telemetry feature; its `close` flushes the tracer (keep it last among features). */
 export function createTelemetryFeature(options: RequestTelemetryOptions): TelemetryFeature {
   const { metrics, tracing, modelLabel, clock } = options;
-  const requestsBy = new BoundChildren(
-    (l: { model: string; status: string; cache_status: string; provider: string }) =>
-      metrics.requests.labels(l),
-  );
-  const durationBy = new BoundChildren((l: { model: string; provider: string }) =>
-    metrics.requestDuration.labels(l),
-  );
   return {
     name: 'observability',
     open: {
@@ -103,21 +95,13 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
           const provider = servingDeployment(ctx)?.provider ?? 'none';
           const status = ctx.end?.status ?? 500;
           if (ACTIVE.get(ctx)) metrics.activeRequests.dec();
-          const cacheStatus = ctx.cache.status ? ctx.cache.status.toLowerCase() : 'none';
-          const requestsKey = `${model}\0${status}\0${cacheStatus}\0${provider}`;
-          (
-            requestsBy.get(requestsKey) ??
-            requestsBy.bind(requestsKey, {
-              model,
-              status: String(status),
-              cache_status: cacheStatus,
-              provider,
-            })
-          ).inc();
-          const durationKey = `${model}\0${provider}`;
-          (durationBy.get(durationKey) ?? durationBy.bind(durationKey, { model, provider })).observe(
-            (now - ctx.startedAt) / 1000,
-          );
+          metrics.requests.inc({
+            model,
+            status: String(status),
+            cache_status: ctx.cache.status ? ctx.cache.status.toLowerCase() : 'none',
+            provider,
+          });
+          metrics.requestDuration.observe({ model, provider }, (now - ctx.startedAt) / 1000);
           const firstToken = ctx.outcome?.firstTokenAt ?? null;
           if (firstToken !== null) {
             metrics.timeToFirstToken.observe({ model, provider }, (firstToken - ctx.startedAt) / 1000);
