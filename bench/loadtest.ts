@@ -6,7 +6,9 @@
  *   1 × streaming claude-3-5-haiku-20241022, "Count to 10", stream: true
  * Users ramp 10 → 50 → 100 (one stage each, bounded duration), spawned a few per second like Locust.
  * Reports throughput, p50/p95/p99 per scenario (streams: also time to first byte), error rate and cache
- * hit rate (from X-Cache-Status), per stage and overall, as JSON and Markdown.
+ * hit rate (from X-Cache-Status), per stage and overall, and the seed's success figures: cache hit rate
+ * over all requests, cost spent (the X-Cost headers) and cost saved by the cache (the gateway's
+ * `llm_cost_saved_usd_total`, read from /metrics before and after), as JSON and Markdown.
  *
  *   npm run loadtest                                    local gateway in front of a realistic mock upstream
  *   npm run loadtest -- --url http://gw:8000 --api-key sk-gw-…   any running gateway
@@ -95,6 +97,28 @@ interface Sample {
   ms: number;
   ttfbMs: number | null;
   cache: string | null;
+  /** The answer's X-Cost header (USD), when it carried one. */
+  costUsd: number | null;
+}
+
+/** USD counters of the gateway's /metrics: spent upstream and saved by the cache; null when unreadable. */
+async function costCounters(
+  origin: string,
+  headers: Record<string, string>,
+): Promise<{ spent: number; saved: number } | null> {
+  try {
+    const res = await fetch(`${origin}/metrics`, { headers });
+    if (!res.ok) return null;
+    const text = await res.text();
+    const sum = (name: string) =>
+      [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'gm'))].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    return { spent: sum('llm_cost_usd_total'), saved: sum('llm_cost_saved_usd_total') };
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -160,6 +184,7 @@ async function main(): Promise<void> {
         // A stream is a success only when it ended with [DONE] (an error event mid-stream is a failure).
         const ok = res.statusCode === 200 && (scenario !== 'streaming' || text.includes('data: [DONE]'));
         const cache = res.headers['x-cache-status'];
+        const cost = Number(res.headers['x-cost']);
         samples.push({
           stage: s,
           scenario,
@@ -168,6 +193,7 @@ async function main(): Promise<void> {
           ms: end - t0,
           ttfbMs: scenario === 'streaming' && first !== null ? first - t0 : null,
           cache: typeof cache === 'string' ? cache.toUpperCase() : null,
+          costUsd: typeof res.headers['x-cost'] === 'string' && Number.isFinite(cost) ? cost : null,
         });
       } catch {
         samples.push({
@@ -178,12 +204,14 @@ async function main(): Promise<void> {
           ms: performance.now() - t0,
           ttfbMs: null,
           cache: null,
+          costUsd: null,
         });
       }
       await sleep((waitMin + Math.random() * (waitMax - waitMin)) * 1000);
     }
   };
 
+  const counters0 = await costCounters(origin, headers);
   const running: Promise<void>[] = [];
   const stageTimes: Array<{ users: number; startedAt: number; endedAt: number }> = [];
   for (const [i, users] of stages.entries()) {
@@ -203,6 +231,7 @@ async function main(): Promise<void> {
   stopping = true;
   await Promise.all(running);
   await pool.close();
+  const counters1 = await costCounters(origin, headers);
   for (const p of procs) await p.stop();
   rmSync(tmp, { recursive: true, force: true });
 
@@ -267,6 +296,8 @@ async function main(): Promise<void> {
       mix: '3:1:1 cached/uncached/streaming',
     },
     overall: summarize(samples, totalSeconds),
+    // The seed's success figures: how often the cache answered, and what that saved.
+    success: success(samples, counters0, counters1),
     stages: perStage,
   };
   mkdirSync(dirname(out), { recursive: true });
@@ -275,6 +306,38 @@ async function main(): Promise<void> {
   formatJson(`${out}.json`);
   process.stdout.write(render(result));
   log(`wrote ${out}.json and ${out}.md`);
+}
+
+const usd = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/**
+ * Cache hit rate over all requests; cost spent upstream and saved by the cache, from the gateway's /metrics
+ * (deltas over the run; spent falls back to the X-Cost headers, saved to null, when /metrics is unreadable).
+ */
+function success(
+  samples: Sample[],
+  before: { spent: number; saved: number } | null,
+  after: { spent: number; saved: number } | null,
+) {
+  const answered = samples.filter((x) => x.ok && x.cache !== null);
+  const hits = answered.filter((x) => x.cache === 'HIT').length;
+  const headerUsd = usd(samples.reduce((a, x) => a + (x.costUsd ?? 0), 0));
+  const savedUsd = before && after ? usd(after.saved - before.saved) : null;
+  // /metrics counts every request's cost; X-Cost headers miss streams (their cost comes in a trailer).
+  const spentUsd = before && after ? usd(after.spent - before.spent) : headerUsd;
+  return {
+    requests: samples.length,
+    cacheHits: hits,
+    cacheHitRatePct: answered.length ? Math.round((hits / answered.length) * 10_000) / 100 : null,
+    costSpentUsd: spentUsd,
+    costSpentSource: before && after ? 'metrics' : 'x-cost headers (non-stream only)',
+    costSpentUsdHeaders: headerUsd,
+    costSavedUsd: savedUsd,
+    costSavedPct:
+      savedUsd !== null && savedUsd + spentUsd > 0
+        ? Math.round((savedUsd / (savedUsd + spentUsd)) * 10_000) / 100
+        : null,
+  };
 }
 
 function countBy(keys: string[]): Record<string, number> {
@@ -295,6 +358,8 @@ function render(r: any): string {
     `# Load test ${r.startedAt}`,
     '',
     `Target: ${r.target.description} (${r.target.url}). Mix ${r.settings.mix}, users ${r.settings.stages.join(' → ')}, ${r.settings.stageSeconds} s per stage, think time ${r.settings.wait.join('–')} s.`,
+    '',
+    `Success figures (all stages): cache hit rate ${r.success.cacheHitRatePct ?? '—'} % of ${r.success.requests} requests (${r.success.cacheHits} hits); cost spent upstream ${r.success.costSpentUsd} USD (${r.success.costSpentSource}); cost saved by the cache ${r.success.costSavedUsd === null ? '— (/metrics not readable)' : `${r.success.costSavedUsd} USD, ${r.success.costSavedPct} % of what the requests would have cost`}.`,
     '',
     '| stage | users | req/s | errors % | cache hit rate (cached task) | scenario | requests | p50 ms | p95 ms | p99 ms | TTFB p50 / p99 ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

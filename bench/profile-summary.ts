@@ -36,8 +36,14 @@ function moduleOf(url: string): string {
     return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
   }
   if (url.startsWith('node:')) return url;
-  const src = url.indexOf('/src/');
+  // Sources through tsx (src/…) and the compiled build (dist/…, or a bench build under bench/.tmp).
+  const src = Math.max(url.lastIndexOf('/src/'), url.lastIndexOf('/dist/'));
   return src >= 0 ? url.slice(src + 1) : url;
+}
+
+/** A frame of the gateway's own code, from the sources or the compiled build. */
+function isGateway(url: string): boolean {
+  return !url.includes('node_modules/') && (url.includes('/src/') || url.includes('/dist/'));
 }
 
 for (const file of positionals) {
@@ -60,7 +66,7 @@ for (const file of positionals) {
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)?.callFrame;
-      if (!f?.url.includes('/src/')) continue;
+      if (!f || !isGateway(f.url)) continue;
       const key = `${f.functionName || '(anonymous)'} ${moduleOf(f.url)}:${f.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -76,7 +82,10 @@ for (const file of positionals) {
     if (!node) continue;
     const { functionName, url, lineNumber } = node.callFrame;
     total += us;
-    if (functionName === '(idle)' || functionName === '(program)') idle += functionName === '(idle)' ? us : 0;
+    if (functionName === '(idle)') {
+      idle += us;
+      continue;
+    }
     const fn = `${functionName || '(anonymous)'} ${moduleOf(url)}:${lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     const mod = functionName === '(garbage collector)' ? '(garbage collector)' : moduleOf(url);

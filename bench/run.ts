@@ -17,6 +17,14 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { type LoadResult, type RequestSpec, runAtRate, runClosedLoop } from './lib/loadgen.js';
 import {
+  type ColdStartResult,
+  coldStart,
+  renderPhases,
+  type SoakResult,
+  soak,
+  waitFor200,
+} from './lib/phases.js';
+import {
   createKeyViaAdmin,
   HIT_BODY,
   post,
@@ -59,6 +67,8 @@ const { values: opts } = parseArgs({
     'feature-rate': { type: 'string', default: '1000' },
     workers: { type: 'string', default: String(Math.max(2, availableParallelism())) },
     only: { type: 'string' },
+    // Measure only these targets (comma-separated), e.g. --targets prod-baseline,prod-compiled for an A/B.
+    targets: { type: 'string' },
     peers: { type: 'string', default: 'portkey,nginx,node-bare' },
     // Also measure the gateway compiled to JavaScript (tsc) next to the tsx default.
     'skip-compiled': { type: 'boolean', default: false },
@@ -70,6 +80,16 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    // Soak (`--only soak` or `--soak`): minutes at --soak-rate against --soak-target, RSS after each window.
+    soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string', default: '10' },
+    'soak-rate': { type: 'string', default: '500' },
+    'soak-target': { type: 'string', default: 'ours-prod' },
+    // Cold start: the rate and length of the load right after /health/ready.
+    'coldstart-rate': { type: 'string', default: '200' },
+    'coldstart-seconds': { type: 'string', default: '60' },
+    // The variants profiled with --cpu-prof (comma-separated), e.g. ours-prod,prod-baseline.
+    'cpu-prof-target': { type: 'string', default: 'ours' },
     'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     // Accounting runs against a database of its own, created here and dropped at the end.
     'postgres-url': {
@@ -79,9 +99,22 @@ const { values: opts } = parseArgs({
   },
 });
 
-const GROUPS = ['overhead', 'throughput', 'features', 'cache', 'stream', 'workers'] as const;
+const GROUPS = [
+  'overhead',
+  'throughput',
+  'features',
+  'cache',
+  'stream',
+  'workers',
+  'memory',
+  'coldstart',
+  'soak',
+] as const;
 type Group = (typeof GROUPS)[number];
-const only = new Set<Group>((opts.only?.split(',') ?? GROUPS) as Group[]);
+// The soak (10 minutes) runs only when asked for: `--only soak` or `--soak`.
+const DEFAULT_GROUPS = GROUPS.filter((g) => g !== 'soak');
+const only = new Set<Group>((opts.only?.split(',') ?? DEFAULT_GROUPS) as Group[]);
+if (opts.soak) only.add('soak');
 for (const g of only)
   if (!GROUPS.includes(g)) throw new Error(`--only: unknown group "${g}" (${GROUPS.join(', ')})`);
 const quick = opts.quick;
@@ -93,6 +126,7 @@ const conns = opts.connections.split(',').map(Number);
 const streamRate = Number(opts['stream-rate']);
 const featureRate = Number(opts['feature-rate']);
 const workers = Number(opts.workers);
+const onlyTargets = opts.targets ? new Set(['direct', ...opts.targets.split(',')]) : null;
 const peers = new Set(opts.peers === 'none' ? [] : opts.peers.split(','));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const out = opts.out ?? join(REPO_ROOT, 'bench/results', `bench-${stamp}`);
@@ -242,15 +276,53 @@ function variants(): GatewayVariant[] {
       entry: 'entry' in compiled ? compiled.entry : compiled,
     });
   }
-  if (only.has('overhead') || only.has('throughput') || only.has('features')) {
+  if (
+    only.has('overhead') ||
+    only.has('throughput') ||
+    only.has('features') ||
+    only.has('memory') ||
+    only.has('soak')
+  ) {
     v.push({
       name: 'ours-prod',
       description:
-        'gateway, auth keys + rate limit (memory) + usage accounting and daily budget (PostgreSQL)',
+        'gateway compiled (as `npm start` runs it), auth keys + rate limit (memory) + usage accounting and daily budget (PostgreSQL), info logs',
       env: { ...RATE_LIMIT_ENV, ...db, ...budgets },
       keys: true,
       probes: [probeKeys, probeRateLimit, probeAccounting],
+      ...(compiled && 'entry' in compiled ? { entry: compiled.entry } : {}),
     });
+  }
+  if (only.has('memory') || (only.has('soak') && opts['soak-target'] === 'ours-pglite')) {
+    v.push({
+      name: 'ours-pglite',
+      description:
+        'gateway compiled, the default configuration: embedded PGlite file database (keys, usage), rate limit (memory), daily budget, info logs',
+      env: {
+        ...RATE_LIMIT_ENV,
+        ...budgets,
+        USAGE_ENABLED: 'true',
+        GATEWAY_DATA_DIR: join(tmp, 'pglite-data'),
+      },
+      keys: true,
+      probes: [probeKeys, probeRateLimit, probeAccounting],
+      ...(compiled && 'entry' in compiled ? { entry: compiled.entry } : {}),
+    });
+    if (baseline && only.has('memory')) {
+      v.push({
+        name: 'pglite-baseline',
+        description: `the default configuration (PGlite), baseline build (${opts.baseline}, compiled)`,
+        env: {
+          ...RATE_LIMIT_ENV,
+          ...budgets,
+          USAGE_ENABLED: 'true',
+          GATEWAY_DATA_DIR: join(tmp, 'pglite-baseline-data'),
+        },
+        keys: true,
+        probes: [probeKeys, probeRateLimit, probeAccounting],
+        entry: 'entry' in baseline ? baseline.entry : baseline,
+      });
+    }
   }
   if (
     baseline &&
@@ -371,8 +443,8 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
     ...(variant.keys ? { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' } : {}),
   };
   const nodeFlags =
-    opts['cpu-prof'] && variant.name === 'ours'
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof')}`]
+    opts['cpu-prof'] && opts['cpu-prof-target'].split(',').includes(variant.name)
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', variant.name)}`]
       : [];
   const cpusFor = variant.cpus === undefined ? PROXY_CPUS : variant.cpus;
   let proc: Proc;
@@ -446,11 +518,10 @@ async function startTargets(): Promise<void> {
   log(
     `pinning: ${pin ? `load+upstream on CPU ${LOAD_CPUS}, proxies on CPU ${PROXY_CPUS}${pinnedSelf ? '' : ' (could not pin this process)'}` : 'off'}`,
   );
-  if (only.has('overhead') || only.has('throughput') || only.has('features')) await createBenchDatabase();
-  const wantsCompiled =
-    only.has('overhead') ||
-    only.has('throughput') ||
-    (opts.baseline && (only.has('features') || only.has('stream')));
+  const prodGroups = ['overhead', 'throughput', 'features', 'memory', 'coldstart', 'soak'] as const;
+  if (prodGroups.some((g) => only.has(g))) await createBenchDatabase();
+  // Everything but the cache, stream and workers points measures the compiled build (`npm start`).
+  const wantsCompiled = prodGroups.some((g) => only.has(g)) || (opts.baseline && only.has('stream'));
   if (!opts['skip-compiled'] && wantsCompiled) {
     const built = buildGateway(join(tmp, 'dist'));
     compiled = built;
@@ -475,7 +546,7 @@ async function startTargets(): Promise<void> {
     rssAfterMiB: null,
   });
   // Two at a time: starting a dozen Node processes at once on a small machine only makes each slower.
-  const list = variants();
+  const list = variants().filter((v) => !onlyTargets || onlyTargets.has(v.name));
   for (let i = 0; i < list.length; i += 2) await Promise.all(list.slice(i, i + 2).map(startVariant));
 
   if (peers.has('portkey')) {
@@ -682,7 +753,122 @@ function points(): Point[] {
       stream: false,
     });
   }
+  if (only.has('memory')) {
+    // RSS idle (targets table), peak under a steady rate and at saturation, and after the load.
+    p.push(
+      {
+        id: 'memory@500',
+        group: 'memory',
+        label: 'memory, production features, cache miss at 500 req/s: PGlite default vs PostgreSQL',
+        targets: ['direct', 'ours-pglite', 'ours-prod', 'pglite-baseline'],
+        load: { kind: 'rate', rate: 500 },
+        body: 'miss',
+        stream: false,
+      },
+      {
+        id: 'memory-max@64',
+        group: 'memory',
+        label: 'memory, production features, max throughput (64 connections): PGlite default vs PostgreSQL',
+        targets: ['direct', 'ours-pglite', 'ours-prod', 'pglite-baseline'],
+        load: { kind: 'closed', connections: 64 },
+        body: 'miss',
+        stream: false,
+      },
+    );
+  }
   return p;
+}
+
+/**
+ * Cold start: for the default configuration (PGlite) and the production one (PostgreSQL), a fresh process
+ * is started and loaded from the moment /health/ready answers, every request compared with the upstream.
+ */
+async function runColdStarts(): Promise<ColdStartResult[]> {
+  // The compiled build (`npm start`); through tsx only with --skip-compiled (smoke runs).
+  const entry = compiled && 'entry' in compiled ? compiled.entry : undefined;
+  if (compiled && 'error' in compiled) {
+    log(`coldstart: skipped, the build failed (${compiled.error})`);
+    return [];
+  }
+  const rate = Number(opts['coldstart-rate']);
+  const durationMs = (quick ? 10 : Number(opts['coldstart-seconds'])) * 1000;
+  const direct = targets.get('direct') as Target;
+  const up = await runAtRate(
+    { origin: direct.origin, path: direct.path, headers: direct.headers, body: bodyFn('miss', false) },
+    { rate, durationMs: 3000 },
+  );
+  const keysDb: Record<string, string> = benchDatabaseUrl ? { DATABASE_URL: benchDatabaseUrl } : {};
+  const configs: Array<{ name: string; env: Record<string, string> }> = [
+    {
+      name: 'coldstart-pglite',
+      env: {
+        ...RATE_LIMIT_ENV,
+        USAGE_ENABLED: 'true',
+        BUDGET_DEFAULT_DAILY_USD: '1000000',
+        GATEWAY_DATA_DIR: join(tmp, 'coldstart-pglite-data'),
+      },
+    },
+    {
+      name: 'coldstart-postgres',
+      env: { ...RATE_LIMIT_ENV, USAGE_ENABLED: 'true', BUDGET_DEFAULT_DAILY_USD: '1000000', ...keysDb },
+    },
+  ];
+  const results: ColdStartResult[] = [];
+  for (const c of configs) {
+    const t0 = performance.now();
+    let proc: Proc;
+    try {
+      proc = await startGateway(c.name, tmp, PROXY_CPUS, mock.origin, {
+        env: { ...BARE_ENV, ...gatewayEnv, ...c.env, GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' },
+        yaml: KEYS_YAML,
+        ...(entry ? { entry } : {}),
+      });
+    } catch (err) {
+      log(`${c.name}: did not start: ${(err as Error).message}`);
+      continue;
+    }
+    procs.push(proc);
+    const liveAfterMs = performance.now() - t0;
+    const readyAfterMs = liveAfterMs + (await waitFor200(`${proc.origin}/health/ready`, 120_000));
+    const spec: RequestSpec = {
+      origin: proc.origin,
+      path: '/v1/chat/completions',
+      headers: { ...JSON_HEADERS, authorization: `Bearer ${API_KEY}` },
+      body: bodyFn('miss', false),
+    };
+    const r = await coldStart(c.name, spec, proc.pid, { liveAfterMs, readyAfterMs }, up.latencyMs.p50, {
+      rate,
+      durationMs,
+    });
+    results.push(r);
+    log(
+      `${c.name}: ready after ${Math.round(readyAfterMs)} ms; first request ${r.firstRequestMs} ms; max ${r.result.latencyMs.max} ms; ${r.slower} slower than ${r.thresholdMs} ms; errors ${r.result.errors}; rss peak ${r.rssPeakMiB} MiB`,
+    );
+    await proc.stop();
+  }
+  return results;
+}
+
+/** The soak: --soak-minutes at --soak-rate against --soak-target, RSS after each window. */
+async function runSoak(): Promise<SoakResult | null> {
+  const t = targets.get(opts['soak-target']);
+  if (!t || t.unavailable || !t.measured) {
+    log(`soak: ${opts['soak-target']} not available (${t?.unavailable ?? 'not started'})`);
+    return null;
+  }
+  const minutes = quick ? 1 : Number(opts['soak-minutes']);
+  const spec: RequestSpec = {
+    origin: t.origin,
+    path: t.path,
+    headers: t.headers,
+    body: bodyFn('miss', false),
+  };
+  return soak(t.name, spec, t.measured.pid, {
+    rate: Number(opts['soak-rate']),
+    durationMs: minutes * 60_000,
+    windowMs: quick ? 10_000 : Math.min(30_000, (minutes * 60_000) / 5),
+    log,
+  });
 }
 
 let counter = 0;
@@ -757,6 +943,7 @@ async function main(): Promise<void> {
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const point of plan) {
       const available = point.targets.filter((n) => {
+        if (onlyTargets && !onlyTargets.has(n)) return false;
         const t = targets.get(n);
         return t && !t.unavailable;
       });
@@ -780,6 +967,8 @@ async function main(): Promise<void> {
       }
     }
   }
+  const coldStarts = only.has('coldstart') ? await runColdStarts() : [];
+  const soakResult = only.has('soak') ? await runSoak() : null;
   // RSS back near idle after the load? Give the GC a moment.
   await new Promise((r) => setTimeout(r, quick ? 500 : 5000));
   for (const t of targets.values())
@@ -828,9 +1017,11 @@ async function main(): Promise<void> {
       stream,
     })),
     measurements,
+    coldStarts,
+    soaks: soakResult ? [soakResult] : [],
   };
   writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${out}.md`, renderMarkdown(result));
+  writeFileSync(`${out}.md`, `${renderMarkdown(result)}\n${renderPhases(result.coldStarts, result.soaks)}`);
   formatJson(`${out}.json`);
   log(`wrote ${out}.json and ${out}.md`);
 }

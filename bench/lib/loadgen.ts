@@ -103,6 +103,7 @@ async function one(
   due: number | null,
   rec: Recorder | null,
   timeoutMs: number,
+  onLatency?: (ms: number, i: number) => void,
 ): Promise<void> {
   const sent = performance.now();
   try {
@@ -127,6 +128,7 @@ async function one(
     if (res.statusCode >= 200 && res.statusCode < 300) {
       rec.ok++;
       rec.latency.push(end - sent);
+      onLatency?.(end - sent, i);
       if (due !== null) rec.corrected.push(end - due);
       if (spec.stream && first >= 0) rec.ttfb.push(first - sent);
     } else {
@@ -175,6 +177,8 @@ export interface RateOptions {
   /** Pool size (the most requests in flight before they queue in the client). */
   connections?: number;
   timeoutMs?: number;
+  /** Called with each successful request's latency (ms, from the send) and its index. */
+  onLatency?: (ms: number, i: number) => void;
 }
 
 /** Open-loop steady rate. Requests still running at the end are awaited (bounded by the timeout). */
@@ -196,7 +200,7 @@ export async function runAtRate(spec: RequestSpec, options: RateOptions): Promis
       while (i < total) {
         const due = start + i * interval;
         if (due > now) break;
-        const p = one(pool, spec, i, due, i >= warmupCount ? rec : null, timeoutMs);
+        const p = one(pool, spec, i, due, i >= warmupCount ? rec : null, timeoutMs, options.onLatency);
         inflight.add(p);
         void p.finally(() => inflight.delete(p));
         i++;

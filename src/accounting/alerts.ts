@@ -9,7 +9,7 @@ import type { RedisStore } from '../stores/redis.js';
 import { dailyCostKey } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { periodsOf } from './budgets.js';
+import { periodsCache } from './budgets.js';
 
 export interface DailyCostAlertOptions {
   thresholdUsd: number | null;
@@ -29,6 +29,7 @@ export class DailyCostAlert {
   #day = '';
   #totalMicros = 0;
   #alertedDay = '';
+  readonly #periods = periodsCache();
 
   constructor(options: DailyCostAlertOptions) {
     this.#o = options;
@@ -37,7 +38,7 @@ export class DailyCostAlert {
   /** Adds a request's cost to today's total; alerts when the total crosses the threshold. */
   async add(costUsd: number): Promise<void> {
     const micros = Math.round(costUsd * 1e6);
-    const { day } = periodsOf(this.#o.now());
+    const { day } = this.#periods(this.#o.now());
     if (day !== this.#day) {
       this.#day = day;
       this.#totalMicros = 0;

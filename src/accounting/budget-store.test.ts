@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryBudgetStore } from './budget-store.js';
-import { periodsOf } from './budgets.js';
+import { periodsCache, periodsOf } from './budgets.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
 
@@ -11,6 +11,20 @@ test('periods are UTC days and months with their end', () => {
   assert.equal(p.dayEndsAt, Date.UTC(2027, 0, 1));
   assert.equal(p.month, '2026-12');
   assert.equal(p.monthEndsAt, Date.UTC(2027, 0, 1));
+});
+
+test('the periods cache answers like periodsOf across day and month ends, also when time goes back', () => {
+  const periods = periodsCache();
+  const times = [
+    Date.UTC(2026, 11, 31, 0, 0, 0),
+    Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+    Date.UTC(2027, 0, 1),
+    Date.UTC(2027, 0, 1, 13),
+    Date.UTC(2026, 11, 30, 23, 59, 59, 999),
+    Date.UTC(2027, 1, 28, 23, 59),
+    Date.UTC(2027, 2, 1),
+  ];
+  for (const t of times) assert.deepEqual(periods(t), periodsOf(t), new Date(t).toISOString());
 });
 
 test('memory store: reserve is all or nothing across counters, adjust settles', async () => {

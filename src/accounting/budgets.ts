@@ -80,13 +80,18 @@ const SCOPE_NAMES: Record<LevelName, string> = {
   user: 'user',
 };
 
-/** The UTC day and month of `now`, and when each ends. */
-export function periodsOf(now: number): {
+/** A UTC day and month, and when each ends. */
+export interface Periods {
   day: string;
   dayEndsAt: number;
   month: string;
   monthEndsAt: number;
-} {
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC day and month of `now`, and when each ends. */
+export function periodsOf(now: number): Periods {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
@@ -96,6 +101,22 @@ export function periodsOf(now: number): {
     dayEndsAt: Date.UTC(y, m, d.getUTCDate() + 1),
     month: iso.slice(0, 7),
     monthEndsAt: Date.UTC(y, m + 1, 1),
+  };
+}
+
+/**
+ * `periodsOf`, computed once per UTC day: the hot path asks for the periods on every request, and building
+ * them (a Date and its ISO string) was ≈ 1 % of a request's CPU (docs/performance.md).
+ *
+ * @example
+ * const periods = periodsCache();
+ * periods(now).day; // '2026-12-04'
+ */
+export function periodsCache(): (now: number) => Periods {
+  let last: Periods | null = null;
+  return (now) => {
+    if (last === null || now >= last.dayEndsAt || now < last.dayEndsAt - DAY_MS) last = periodsOf(now);
+    return last;
   };
 }
 
@@ -110,6 +131,7 @@ export function applicableBudgets(
   settings: BudgetSettings,
   keyPrefix: string,
   now: number,
+  periods: (now: number) => Periods = periodsOf,
 ): Applied[] {
   const principal = ctx.principal;
   if (!principal) return [];
@@ -130,7 +152,7 @@ export function applicableBudgets(
   ) {
     return [];
   }
-  const p = periodsOf(now);
+  const p = periods(now);
   const tag = principal.tag ?? principal.userId;
   const base = budgetBase(keyPrefix, tag);
   const applied: Applied[] = [];
@@ -212,6 +234,7 @@ export function reservationMicros(price: ModelPrice, promptTokens: number, maxOu
 /** The budget stages: `admit` reserves the worst case, `settle` adjusts it to the real cost. */
 export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle: SettleStep } {
   const { store, redis } = deps;
+  const periods = periodsCache();
   const bounded = <T>(call: Promise<T>, ms?: number): Promise<T> =>
     redis ? redis.withDeadline(call, ms) : call;
 
@@ -249,7 +272,7 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
 
   const admit = stage('budgets', (ctx, next) => {
     const now = deps.now();
-    const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now);
+    const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now, periods);
     // The common case on the hot path: no budget applies, nothing to wait for.
     if (applied.length === 0) return next(ctx);
     return reserve(ctx, applied, now).then(() => next(ctx));

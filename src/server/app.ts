@@ -235,7 +235,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // HTTP RED metrics of every route; shutting down: close idle keep-alive connections.
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     deps.metrics.httpRequestDuration.observe(
@@ -245,6 +246,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A keep-alive connection whose last request just ended would hold the server open until the grace
     // period runs out. Close it once it is idle (next tick, after Node parks it).
     if (deps.lifecycle.shuttingDown) setImmediate(() => app.server.closeIdleConnections());
+    done();
   });
 
   // Shutting down: tell keep-alive clients not to reuse the connection.

@@ -93,6 +93,55 @@ describe('bench scripts (smoke)', () => {
     if (prod.unavailable) assert.match(md, /not available on this build/);
   });
 
+  test('npm run bench -- --only coldstart,soak: a cold start per database and a soak with RSS per window', {
+    timeout: 240_000,
+  }, async () => {
+    const out = join(dir, 'phases');
+    const { code, stderr } = await run('bench/run.ts', [
+      '--only',
+      'coldstart,soak',
+      '--coldstart-rate',
+      '20',
+      '--coldstart-seconds',
+      '1',
+      '--soak-rate',
+      '20',
+      '--soak-minutes',
+      '0.05',
+      '--warmup',
+      '0',
+      '--repeats',
+      '1',
+      '--peers',
+      'none',
+      '--skip-compiled',
+      '--no-pin',
+      '--out',
+      out,
+    ]);
+    assert.equal(code, 0, stderr);
+    const json = JSON.parse(await readFile(`${out}.json`, 'utf8')) as {
+      coldStarts: Array<{ target: string; readyAfterMs: number; result: { sent: number; ok: number } }>;
+      soaks: Array<{ windows: Array<{ rssMiB: number | null; errors: number }>; flat: boolean | null }>;
+    };
+    assert.deepEqual(
+      json.coldStarts.map((c) => c.target),
+      ['coldstart-pglite', 'coldstart-postgres'],
+    );
+    for (const c of json.coldStarts) {
+      assert.ok(c.readyAfterMs > 0);
+      assert.ok(c.result.sent > 0);
+      assert.equal(c.result.ok, c.result.sent, `${c.target}: every request after ready answered 200`);
+    }
+    const soak = json.soaks[0];
+    assert.ok(soak, 'the soak ran');
+    assert.equal(soak.windows.length, 5);
+    assert.ok(soak.windows.every((w) => w.errors === 0 && w.rssMiB !== null));
+    const md = await readFile(`${out}.md`, 'utf8');
+    assert.match(md, /## Cold start \(`coldstart`\)/);
+    assert.match(md, /## Soak: ours-prod at 20 req\/s/);
+  });
+
   test('npm run loadtest: 3:1:1 mix against a local gateway, no errors', { timeout: 120_000 }, async () => {
     const out = join(dir, 'loadtest');
     const { code, stderr } = await run('bench/loadtest.ts', [
@@ -110,12 +159,19 @@ describe('bench scripts (smoke)', () => {
     assert.equal(code, 0, stderr);
     const json = JSON.parse(await readFile(`${out}.json`, 'utf8')) as {
       overall: { requests: number; errorRatePct: number; scenarios: Record<string, { requests: number }> };
+      success: { cacheHits: number; cacheHitRatePct: number | null; costSavedUsd: number | null };
       stages: unknown[];
     };
     assert.equal(json.stages.length, 2);
     assert.ok(json.overall.requests > 0);
     assert.equal(json.overall.errorRatePct, 0, JSON.stringify(json.overall));
     assert.ok((json.overall.scenarios.cached?.requests ?? 0) > 0, 'the cached task ran');
-    assert.match(await readFile(`${out}.md`, 'utf8'), /\| stage \| users \| req\/s \|/);
+    // The seed's success figures: the repeated prompt is answered from the cache and saves its cost.
+    assert.ok(json.success.cacheHits > 0, JSON.stringify(json.success));
+    assert.ok((json.success.cacheHitRatePct ?? 0) > 0);
+    assert.ok((json.success.costSavedUsd ?? 0) > 0, 'cost saved read from /metrics');
+    const md = await readFile(`${out}.md`, 'utf8');
+    assert.match(md, /\| stage \| users \| req\/s \|/);
+    assert.match(md, /Success figures \(all stages\): cache hit rate [0-9.]+ %/);
   });
 });
