@@ -63,6 +63,7 @@ describe('web console administration pages (Chromium)', { skip }, () => {
       traffic: false,
       latencyScale: 0,
       failureRate: 0,
+      yamlText: 'feedback:\n  metrics:\n    thumbs_up: { type: boolean }\n',
     });
     browser = await launchBrowser();
     context = browser.context;
@@ -129,7 +130,6 @@ describe('web console administration pages (Chromium)', { skip }, () => {
     await page.getByLabel('Filter by team').selectOption({ label: 'research' });
     await row('research-app').waitFor();
     assert.equal(await row('support-app').count(), 0);
-    await shot('keys');
 
     await go('Teams');
     page.once('dialog', (dialog) => void dialog.accept());
@@ -220,7 +220,21 @@ describe('web console administration pages (Chromium)', { skip }, () => {
           prompt: { id: 'support-answer', label: 'production', variables: { question: 'Hi?' } },
         }),
       });
-      assert.equal(res.status, 200, await res.text());
+      const answer = await res.text();
+      assert.equal(res.status, 200, answer);
+      // Feedback: every answer of the brief version is liked, one of the long version's in three.
+      const variant = res.headers.get('x-gateway-prompt-version') === 'support-answer@2' ? 'brief' : 'long';
+      const liked = variant === 'brief' || i % 3 === 0;
+      const feedback = await fetch(`${demo.url}/v1/feedback`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          request_id: res.headers.get('x-gateway-request-id'),
+          metric: 'thumbs_up',
+          value: liked,
+        }),
+      });
+      assert.ok(feedback.ok, await feedback.text());
     }
     await go('Experiments');
     await row('brevity').filter({ hasText: 'running' }).waitFor();
