@@ -41,6 +41,7 @@ const labelsOf = (p: PromptSummary) =>
 
 export function Prompts() {
   const [selected, setSelected] = useState<string | null>(null);
+  const [created, setCreated] = useState<string | null>(null);
   const list = useLoad(() => api.get<ListPage<PromptSummary>>('/admin/prompts?all=true'), []);
   const prompts = list.data?.data ?? [];
   const current = prompts.find((p) => p.id === selected) ?? null;
@@ -51,7 +52,13 @@ export function Prompts() {
           Refresh
         </button>
       </PageHeader>
-      <PromptForm onSaved={list.reload} />
+      <PromptForm
+        onSaved={(message) => {
+          setCreated(message);
+          void list.reload();
+        }}
+      />
+      {created ? <p role="status">{created}</p> : null}
       <ErrorNote error={list.error} />
       {list.loading && !list.data ? <Loading /> : null}
       {list.data && prompts.length === 0 ? (
@@ -108,6 +115,7 @@ export function Prompts() {
 }
 
 function PromptDetail({ prompt, onChanged }: { prompt: PromptSummary; onChanged: () => void }) {
+  const [saved, setSaved] = useState<string | null>(null);
   const versions = useLoad(
     () => api.get<ListPage<PromptVersion>>(`/admin/prompts/${prompt.id}/versions`),
     [prompt.id, prompt.latest_version],
@@ -155,7 +163,19 @@ function PromptDetail({ prompt, onChanged }: { prompt: PromptSummary; onChanged:
       ) : null}
       <MoveLabel prompt={prompt} versions={rows} onMoved={onChanged} />
       {rows.length > 1 ? <Diff prompt={prompt} versions={rows} /> : null}
-      <PromptForm key={rows[0]?.version ?? 0} prompt={prompt} base={rows[0]} onSaved={onChanged} />
+      {/* Starts from the latest version's messages: mounted once the versions are there, anew for each. */}
+      {versions.data ? (
+        <PromptForm
+          key={rows[0]?.version ?? 0}
+          prompt={prompt}
+          base={rows[0]}
+          onSaved={(message) => {
+            setSaved(message);
+            onChanged();
+          }}
+        />
+      ) : null}
+      {saved ? <p role="status">{saved}</p> : null}
     </section>
   );
 }
@@ -283,7 +303,7 @@ function PromptForm({
 }: {
   prompt?: PromptSummary;
   base?: PromptVersion;
-  onSaved: () => void;
+  onSaved: (message: string) => void;
 }) {
   const prefix = prompt ? 'version' : 'prompt';
   const text = (role: string) => base?.messages.find((m) => m.role === role)?.content ?? '';
@@ -295,7 +315,6 @@ function PromptForm({
     note: '',
   });
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<string | null>(null);
   const set = (name: keyof typeof form) => ({
     id: `${prefix}-${name}`,
     value: form[name],
@@ -316,10 +335,9 @@ function PromptForm({
       const made = prompt
         ? await api.post<{ version: number }>(`/admin/prompts/${prompt.id}/versions`, body)
         : await api.post<{ version: number }>('/admin/prompts', { id: form.id.trim(), ...body });
-      setDone(`Saved ${prompt ? prompt.id : form.id.trim()} v${made.version}.`);
       setError(null);
       if (!prompt) setForm({ id: '', system: '', user: '', model: '', note: '' });
-      onSaved();
+      onSaved(`Saved ${prompt ? prompt.id : form.id.trim()} v${made.version}.`);
     } catch (err) {
       setError(err);
     }
@@ -352,7 +370,6 @@ function PromptForm({
         </div>
       </div>
       <button type="submit">{prompt ? 'Save new version' : 'Create prompt'}</button>
-      {done ? <p role="status">{done}</p> : null}
       <ErrorNote error={error} />
     </form>
   );
