@@ -1,7 +1,7 @@
 /**
  * The console's administration pages in a real browser (Debian's Chromium through playwright-core) against
  * the demo gateway: teams (create, edit a budget, a 409 shown on delete), keys in a team (create with a
- * role, edit, filter), a team admin who sees only its team, prompts (create, new version, diff, move a
+ * role, edit, filter), org and team admins who see only their teams, prompts (create, new version, diff, move a
  * label), an experiment's report, and a stored evaluation run. CONSOLE_SCREENSHOTS=docs/console also saves
  * a screenshot of each of these pages.
  */
@@ -165,6 +165,30 @@ describe('web console administration pages (Chromium)', { skip }, () => {
     await go('Keys');
     await row('research-app').waitFor();
     assert.equal(await row('support-app').count(), 0);
+    // Only keys below its rank can be edited (the API answers 403 otherwise); its own it may rotate.
+    await page.getByRole('button', { name: 'Edit research-app' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Edit research-lead' }).count(), 0);
+    await page.getByRole('button', { name: 'Rotate research-lead' }).waitFor();
+    await signOut();
+    await signIn(ADMIN);
+  });
+
+  test("an org admin key sees and manages its organization's teams only", async () => {
+    const org = (await admin('POST', '/admin/orgs', { name: 'acme' })).id as string;
+    await admin('POST', '/admin/teams', { name: 'acme-ml', org_id: org });
+    const orgAdmin = (
+      await admin('POST', '/admin/keys', { name: 'acme-lead', org_id: org, role: 'org_admin' })
+    ).key as string;
+    await signOut();
+    await signIn(orgAdmin);
+    await go('Teams');
+    await row('acme-ml').waitFor();
+    assert.equal(await row('research').count(), 0, 'a team outside the organization is not shown');
+    assert.equal(await page.getByRole('heading', { name: 'Organizations' }).count(), 0);
+    assert.equal(await page.getByLabel('Organization id').count(), 0, 'its teams go in its organization');
+    await page.getByLabel('Team name').fill('acme-search');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await row('acme-search').filter({ hasText: org }).waitFor();
     await signOut();
     await signIn(ADMIN);
   });

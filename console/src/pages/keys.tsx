@@ -3,7 +3,7 @@
  * (PATCH: budgets, limits, models, expiry, team), rotate, revoke — the keys admin API.
  */
 import { useState } from 'preact/hooks';
-import { api, type ListPage, query } from '../api';
+import { type Actor, api, type ListPage, query } from '../api';
 import type { PageProps } from '../app';
 import { budgets, type Limits, models, rates } from '../components/limits';
 import { Empty, ErrorNote, Loading, PageHeader } from '../components/ui';
@@ -168,11 +168,13 @@ export function Keys({ actor }: PageProps) {
                     {k.revoked_at ? 'revoked' : k.expires_at ? `expires ${time(k.expires_at)}` : 'active'}
                   </td>
                   <td class="row-actions">
-                    {k.revoked_at ? null : (
+                    {k.revoked_at || !(outranks(actor, k) || k.id === actor.key_id) ? null : (
                       <>
-                        <button type="button" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>
-                          Edit
-                        </button>
+                        {outranks(actor, k) ? (
+                          <button type="button" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>
+                            Edit
+                          </button>
+                        ) : null}
                         <button type="button" onClick={() => rotate(k)} aria-label={`Rotate ${k.name}`}>
                           Rotate
                         </button>
@@ -200,6 +202,16 @@ export function Keys({ actor }: PageProps) {
       ) : null}
     </>
   );
+}
+
+const RANK = { user: 0, team_admin: 1, org_admin: 2, admin: 3 } as const;
+
+/**
+ * The admin API lets an org or team admin change only keys below its own rank (rotate and revoke: its own
+ * key too); the page offers nothing else.
+ */
+function outranks(actor: Actor, k: KeyView): boolean {
+  return actor.role === 'admin' || RANK[k.role] < RANK[actor.role];
 }
 
 function NewSecret({
