@@ -73,8 +73,16 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 export const api = {
   get: <T>(path: string) => request<T>('GET', path),
   post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, body),
+  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
+  put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   delete: <T>(path: string) => request<T>('DELETE', path),
 };
+
+/** A page of an admin list (`{data, next_cursor}`; lists without pagination have no next_cursor). */
+export interface ListPage<T> {
+  data: T[];
+  next_cursor?: string | null;
+}
 
 /** The current session, or null when signed out. */
 export async function currentSession(): Promise<Session | null> {

@@ -1,18 +1,22 @@
 /**
  * The console's shell: the session (sign-in when there is none), the navigation and the current page.
- * Pages are a table: teams and organizations, prompts and experiments join it when their admin APIs exist.
+ * Pages are a table; pages whose admin API is global-only are shown to the global admin only.
  */
 import type { FunctionComponent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { type Actor, currentSession, type Session, signOut, whenSignedOut } from './api';
 import { ErrorNote, Loading } from './components/ui';
 import { Cache } from './pages/cache';
+import { Evals } from './pages/evals';
+import { Experiments } from './pages/experiments';
 import { Keys } from './pages/keys';
 import { Overview } from './pages/overview';
+import { Prompts } from './pages/prompts';
 import { Requests } from './pages/requests';
 import { Routes } from './pages/routes';
 import { SignIn } from './pages/sign-in';
 import { Spend } from './pages/spend';
+import { Teams } from './pages/teams';
 import { BASE, navigate, usePage } from './router';
 
 export interface PageProps {
@@ -29,11 +33,15 @@ interface PageEntry {
 
 const PAGES: PageEntry[] = [
   { path: '', title: 'Overview', component: Overview },
+  { path: 'teams', title: 'Teams', component: Teams },
   { path: 'keys', title: 'Keys', component: Keys },
   { path: 'spend', title: 'Spend', component: Spend },
   { path: 'requests', title: 'Requests', component: Requests },
   { path: 'routes', title: 'Routes', component: Routes, globalOnly: true },
   { path: 'cache', title: 'Cache', component: Cache, globalOnly: true },
+  { path: 'prompts', title: 'Prompts', component: Prompts, globalOnly: true },
+  { path: 'experiments', title: 'Experiments', component: Experiments, globalOnly: true },
+  { path: 'evals', title: 'Evaluations', component: Evals, globalOnly: true },
 ];
 
 export function App() {

@@ -27,6 +27,8 @@ export interface DemoOptions {
   /** Share of upstream calls failing with a retried 503 (default 0.02). */
   failureRate?: number;
   logDestination?: DestinationStream;
+  /** Tests: configuration (YAML) on top of the demo's defaults, e.g. feedback metrics. */
+  yamlText?: string;
 }
 
 export interface Demo {
@@ -89,7 +91,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   let gateway: Gateway | null = null;
   try {
     const env = demoEnv(options.env, upstream.url);
-    const config = loadConfig({ env });
+    const config = loadConfig({ env, yamlText: options.yamlText });
     gateway = await createGateway({ config, env, clock, logDestination: options.logDestination });
     await gateway.app.listen({ host: config.server.host, port: config.server.port });
     const { port } = gateway.app.server.address() as AddressInfo;

@@ -182,7 +182,7 @@ describe('web console (Chromium)', { skip }, () => {
       visited.push((await page.evaluate('document.activeElement?.textContent')) ?? '');
       if (visited.at(-1) === 'Requests') break;
     }
-    assert.deepEqual(visited, ['Overview', 'Keys', 'Spend', 'Requests']);
+    assert.deepEqual(visited, ['Overview', 'Teams', 'Keys', 'Spend', 'Requests']);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Requests' }).waitFor();
     assert.equal(await page.evaluate('document.activeElement?.tagName'), 'H1');

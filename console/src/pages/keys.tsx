@@ -1,33 +1,50 @@
-/** Keys: list, create (the new key shown once), rotate, revoke — the keys admin API. */
+/**
+ * Keys: list (filtered by team, paginated), create in a team with a role (the new key shown once), edit
+ * (PATCH: budgets, limits, models, expiry, team), rotate, revoke — the keys admin API.
+ */
 import { useState } from 'preact/hooks';
-import { api, query } from '../api';
+import { type Actor, api, type ListPage, query } from '../api';
+import type { PageProps } from '../app';
+import { budgets, type Limits, models, rates } from '../components/limits';
 import { Empty, ErrorNote, Loading, PageHeader } from '../components/ui';
-import { time, usd } from '../format';
+import { time } from '../format';
 import { useLoad } from '../use-load';
+import { usePaged } from '../use-paged';
+import { CreateKey, EditKey, type TeamOption } from './key-forms';
 
-export interface KeyView {
+export interface KeyView extends Limits {
   id: string;
   name: string;
   key_prefix: string;
-  user_id: string;
+  user_id: string | null;
+  team_id: string | null;
+  org_id: string | null;
+  role: 'user' | 'team_admin' | 'org_admin';
   tier: string;
-  allowed_models: string[];
-  daily_budget_usd: number | null;
-  monthly_budget_usd: number | null;
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
   created_at: string;
 }
 
-export function Keys() {
+export function Keys({ actor }: PageProps) {
   const [showRevoked, setShowRevoked] = useState(false);
+  const [team, setTeam] = useState('');
+  const [editing, setEditing] = useState<KeyView | null>(null);
   const [secret, setSecret] = useState<{ name: string; key: string; what: string } | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
-  const { data, error, loading, reload } = useLoad(
-    () => api.get<{ data: KeyView[] }>(`/admin/keys${query({ include_revoked: showRevoked || undefined })}`),
-    [showRevoked],
+  const list = usePaged<KeyView>(
+    `/admin/keys${query({ include_revoked: showRevoked || undefined, team_id: team, limit: 100 })}`,
+    [showRevoked, team],
   );
+  const { error, loading, reload } = list;
+  const data = list.rows;
+  // The teams the signed-in key may place keys in (a team admin: its own).
+  const teams =
+    useLoad(
+      () => api.get<ListPage<TeamOption>>(`/admin/teams${query({ limit: 1000 })}`).then((p) => p.data),
+      [],
+    ).data ?? [];
   const act = async (what: () => Promise<void>) => {
     try {
       await what();
@@ -48,10 +65,27 @@ export function Keys() {
       if (!confirm(`Revoke "${k.name}"? Requests with it fail at once.`)) return;
       await api.post(`/admin/keys/${k.id}/revoke`, {});
     });
-  const keys = data?.data ?? [];
+  const keys = data ?? [];
   return (
     <>
       <PageHeader title="Keys">
+        {teams.length > 0 && actor.role !== 'team_admin' ? (
+          <>
+            <label for="keys-team">Filter by team</label>
+            <select
+              id="keys-team"
+              value={team}
+              onChange={(e) => setTeam((e.target as HTMLSelectElement).value)}
+            >
+              <option value="">All teams</option>
+              {teams.map((t) => (
+                <option key={t.id} value={t.id}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </>
+        ) : null}
         <label class="check">
           <input
             type="checkbox"
@@ -62,7 +96,20 @@ export function Keys() {
         </label>
       </PageHeader>
       {secret ? <NewSecret {...secret} onDone={() => setSecret(null)} /> : null}
+      {editing ? (
+        <EditKey
+          keyView={editing}
+          teams={teams}
+          actor={actor}
+          onDone={async () => {
+            setEditing(null);
+            await reload();
+          }}
+        />
+      ) : null}
       <CreateKey
+        teams={teams}
+        actor={actor}
         onCreated={async (made) => {
           setSecret({ name: made.name, key: made.key, what: 'created' });
           await reload();
@@ -87,8 +134,11 @@ export function Keys() {
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
                 <th scope="col">User</th>
+                <th scope="col">Team</th>
+                <th scope="col">Role</th>
                 <th scope="col">Tier</th>
-                <th scope="col">Budgets (day / month)</th>
+                <th scope="col">Budgets (day / month / total)</th>
+                <th scope="col">Rate limits</th>
                 <th scope="col">Models</th>
                 <th scope="col">Created</th>
                 <th scope="col">Last used</th>
@@ -105,21 +155,26 @@ export function Keys() {
                   <td>
                     <code>{k.key_prefix}…</code>
                   </td>
-                  <td>{k.user_id}</td>
+                  <td>{k.user_id ?? '—'}</td>
+                  <td>{teams.find((t) => t.id === k.team_id)?.name ?? k.team_id ?? '—'}</td>
+                  <td>{k.role}</td>
                   <td>{k.tier}</td>
-                  <td>
-                    {k.daily_budget_usd === null ? '—' : usd(k.daily_budget_usd)} /{' '}
-                    {k.monthly_budget_usd === null ? '—' : usd(k.monthly_budget_usd)}
-                  </td>
-                  <td>{k.allowed_models.length === 0 ? 'all' : k.allowed_models.join(', ')}</td>
+                  <td>{budgets(k)}</td>
+                  <td>{rates(k)}</td>
+                  <td class="clip">{models(k)}</td>
                   <td>{time(k.created_at)}</td>
                   <td>{time(k.last_used_at)}</td>
                   <td>
                     {k.revoked_at ? 'revoked' : k.expires_at ? `expires ${time(k.expires_at)}` : 'active'}
                   </td>
                   <td class="row-actions">
-                    {k.revoked_at ? null : (
+                    {k.revoked_at || !(outranks(actor, k) || k.id === actor.key_id) ? null : (
                       <>
+                        {outranks(actor, k) ? (
+                          <button type="button" onClick={() => setEditing(k)} aria-label={`Edit ${k.name}`}>
+                            Edit
+                          </button>
+                        ) : null}
                         <button type="button" onClick={() => rotate(k)} aria-label={`Rotate ${k.name}`}>
                           Rotate
                         </button>
@@ -140,8 +195,23 @@ export function Keys() {
           </table>
         </div>
       ) : null}
+      {list.hasMore ? (
+        <button type="button" onClick={list.loadMore}>
+          Load more keys
+        </button>
+      ) : null}
     </>
   );
+}
+
+const RANK = { user: 0, team_admin: 1, org_admin: 2, admin: 3 } as const;
+
+/**
+ * The admin API lets an org or team admin change only keys below its own rank (rotate and revoke: its own
+ * key too); the page offers nothing else.
+ */
+function outranks(actor: Actor, k: KeyView): boolean {
+  return actor.role === 'admin' || RANK[k.role] < RANK[actor.role];
 }
 
 function NewSecret({
@@ -176,77 +246,5 @@ function NewSecret({
         Done
       </button>
     </section>
-  );
-}
-
-function CreateKey({ onCreated }: { onCreated: (made: { name: string; key: string }) => void }) {
-  const [form, setForm] = useState({ name: '', user_id: '', tier: '', models: '', daily: '', monthly: '' });
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const field = (name: keyof typeof form) => ({
-    id: `key-${name}`,
-    name,
-    value: form[name],
-    onInput: (e: Event) => setForm({ ...form, [name]: (e.target as HTMLInputElement).value }),
-  });
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      const models = form.models
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean);
-      const made = await api.post<{ name: string; key: string }>('/admin/keys', {
-        name: form.name.trim(),
-        user_id: form.user_id.trim(),
-        ...(form.tier.trim() ? { tier: form.tier.trim() } : {}),
-        ...(models.length > 0 ? { allowed_models: models } : {}),
-        ...(form.daily ? { daily_budget_usd: Number(form.daily) } : {}),
-        ...(form.monthly ? { monthly_budget_usd: Number(form.monthly) } : {}),
-      });
-      setForm({ name: '', user_id: '', tier: '', models: '', daily: '', monthly: '' });
-      setError(null);
-      onCreated(made);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form class="inline-form" onSubmit={submit} aria-labelledby="create-key-title">
-      <h2 id="create-key-title">Create a key</h2>
-      <div class="fields">
-        <div>
-          <label for="key-name">Name</label>
-          <input {...field('name')} required maxLength={128} placeholder="my-app" />
-        </div>
-        <div>
-          <label for="key-user_id">User</label>
-          <input {...field('user_id')} required maxLength={128} placeholder="alice" />
-        </div>
-        <div>
-          <label for="key-tier">Tier</label>
-          <input {...field('tier')} placeholder="free" />
-        </div>
-        <div>
-          <label for="key-models">Allowed models</label>
-          <input {...field('models')} placeholder="all (or gpt-4o-mini, fast)" />
-        </div>
-        <div>
-          <label for="key-daily">Daily budget (USD)</label>
-          <input {...field('daily')} type="number" min="0" step="0.01" />
-        </div>
-        <div>
-          <label for="key-monthly">Monthly budget (USD)</label>
-          <input {...field('monthly')} type="number" min="0" step="0.01" />
-        </div>
-      </div>
-      <button type="submit" disabled={busy}>
-        {busy ? 'Creating…' : 'Create key'}
-      </button>
-      <ErrorNote error={error} />
-    </form>
   );
 }
