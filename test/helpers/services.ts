@@ -22,8 +22,8 @@ import pg from 'pg';
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 export const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
-async function redisUp(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+async function redisUpOnce(): Promise<boolean> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 5000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -36,8 +36,8 @@ async function redisUp(): Promise<boolean> {
   }
 }
 
-async function postgresUp(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 1000 });
+async function postgresUpOnce(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -49,6 +49,17 @@ async function postgresUp(): Promise<boolean> {
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * Whether a service answers, asked up to three times: on a loaded machine (CI running many test files at
+ * once) one slow connect is not a missing service.
+ */
+async function answers(probe: () => Promise<boolean>): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) if (await probe()) return true;
+  return false;
+}
+const redisUp = () => answers(redisUpOnce);
+const postgresUp = () => answers(postgresUpOnce);
 
 /**
  * Returns `undefined` when the services are there, else the skip reason (locally). In CI, throws.
