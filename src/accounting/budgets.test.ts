@@ -204,6 +204,7 @@ describe('budgets: admit', () => {
       reserve: () => Promise.reject(new Error('store down')),
       adjust: () => Promise.resolve(),
       read: () => Promise.resolve(0),
+      seed: () => Promise.resolve(),
     };
     const { logger, lines } = capturedLogger('warn');
     const { clock, admit } = setup(broken, logger);
