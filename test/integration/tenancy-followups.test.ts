@@ -211,4 +211,41 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
       assert.equal(res.status, 403, `${method} ${path} as ${token === teamAdmin.key ? 'team' : 'org'} admin`);
     }
   });
+
+  test('GET /admin/ratelimit/:user_id?key_id= shows the level buckets of a key (org, team, key, end user)', async () => {
+    const org = await created(gw, ADMIN, '/admin/orgs', { name: 'rl-org', rpm_limit: 50 });
+    const team = await created(gw, ADMIN, '/admin/teams', { name: 'rl', org_id: org.id, rpm_limit: 5 });
+    const key = await created(gw, ADMIN, '/admin/keys', {
+      name: 'rl-key',
+      team_id: team.id,
+      rpm_limit: 3,
+      allow_end_users: true,
+      end_user_limits: { rpm_limit: 2 },
+    });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await chatWith(gw, key.key, { max_tokens: MAX_TOKENS, user: 'alice' })).status, 200);
+    }
+    const res = await adminCall(gw, ADMIN, 'GET', `/admin/ratelimit/alice?key_id=${key.id}&end_user=alice`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const levels = res.body.levels as Array<{
+      level: string;
+      id: string;
+      rpm: { tokens: number; capacity: number };
+    }>;
+    const left = Object.fromEntries(
+      levels.map((l) => [l.level, [l.id, Math.floor(l.rpm.tokens), l.rpm.capacity]]),
+    );
+    assert.deepEqual(left, {
+      org: [org.id, 48, 50],
+      team: [team.id, 3, 5],
+      key: [key.id, 1, 3],
+      user: ['alice', 0, 2],
+    });
+    // Reading charged nothing: the end user's third request is refused by its own bucket.
+    const third = await chatWith(gw, key.key, { max_tokens: MAX_TOKENS, user: 'alice' });
+    assert.equal(third.status, 429);
+    assert.equal(third.error?.param, 'user');
+    const unknown = await adminCall(gw, ADMIN, 'GET', '/admin/ratelimit/alice?key_id=key_nope');
+    assert.equal(unknown.status, 404);
+  });
 });
