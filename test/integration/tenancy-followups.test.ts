@@ -187,6 +187,9 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
         if (v.who === 'team admin') assert.equal(entry.team_id, t1.id);
       }
     }
+    // Filters inside one's own subtree are fine.
+    assert.equal((await get(orgAdmin.key, `/admin/spend?team_id=${t2.id}`)).data[0]?.requests, 2);
+    assert.equal((await get(teamAdmin.key, `/admin/spend?key_id=${u1.id}`)).data[0]?.requests, 1);
     // The global admin sees every team of both organizations.
     const all = await get(ADMIN, `/admin/spend?group_by=org`);
     assert.ok(all.data.some((r) => r.org_id === orgB.id));
@@ -195,6 +198,9 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
       [teamAdmin.key, 'GET', `/admin/spend?team_id=${t2.id}`],
       [teamAdmin.key, 'GET', `/admin/spend?org_id=${orgB.id}`],
       [orgAdmin.key, 'GET', `/admin/spend?org_id=${orgB.id}`],
+      [orgAdmin.key, 'GET', `/admin/spend?team_id=${t3.id}`],
+      [orgAdmin.key, 'GET', `/admin/spend?key_id=${u3.id}`],
+      [teamAdmin.key, 'GET', `/admin/spend?key_id=${u2.id}`],
       [teamAdmin.key, 'GET', `/admin/keys?team_id=${t2.id}`],
       [orgAdmin.key, 'GET', `/admin/teams/${t3.id}`],
     ];
