@@ -165,7 +165,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     deps,
   );
-  const rateLimit = createRateLimitFeature(config.rate_limit, deps, { tierOf: (u) => auth.keys.tierOf(u) });
+  const rateLimit = createRateLimitFeature(config.rate_limit, deps, {
+    tierOf: (u) => auth.keys.tierOf(u),
+    principalOfKey: (id) => auth.keys.principalOfKey(id),
+  });
   const { budgets, accounting, priceOf } = createAccountingFeatures(
     {
       accounting: config.accounting,

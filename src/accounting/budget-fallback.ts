@@ -99,6 +99,12 @@ export class FallbackBudgetStore implements BudgetStore {
     for (const c of counters) this.#localOf(c, now).local += deltaMicros;
   }
 
+  /** Seeds in Redis (budget-seed.ts); rejects while Redis is unavailable (the caller goes on unseeded). */
+  async seed(counter: BudgetCounter, micros: number, now: number): Promise<void> {
+    if (!this.#o.redis.available()) throw SKIPPED;
+    await this.#redis.seed(counter, micros, now);
+  }
+
   /** Redis' value plus what this instance spent during an outage and has not synced yet. */
   async read(key: string, now: number): Promise<number> {
     const local = this.#local.get(key);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryBudgetStore } from './budget-store.js';
+import { MemoryBudgetStore, missingCounters } from './budget-store.js';
 import { periodsCache, periodsOf } from './budgets.js';
 
 const NOW = Date.UTC(2026, 10, 27, 12, 0, 0);
@@ -49,4 +49,21 @@ test('memory store: a new period starts from zero once the old one expired', asy
   assert.equal(await store.reserve([c], 1, NOW - 1), 1);
   // Counters live a day past their period (keys name the period, so a new day uses a new key anyway).
   assert.equal(await store.reserve([c], 100, NOW + 86_400_001), 0);
+});
+
+test('memory store: counters flagged for seeding are reported missing, seeded once, then reserved', async () => {
+  const store = new MemoryBudgetStore();
+  const team = { key: 't', limitMicros: 1000, periodEndsAt: NOW + 5000, seed: true };
+  const key = { key: 'k', limitMicros: 1000, periodEndsAt: NOW + 5000, seed: true };
+  const result = await store.reserve([team, key], 10, NOW);
+  assert.ok(result < 0);
+  assert.deepEqual(missingCounters(result), [0, 1]);
+  assert.equal(await store.read('t', NOW), 0, 'nothing reserved while counters are missing');
+  await store.seed(team, 995, NOW);
+  assert.deepEqual(missingCounters(await store.reserve([team, key], 10, NOW)), [1]);
+  await store.seed(key, 0, NOW);
+  await store.seed(team, 0, NOW); // set-if-absent: the seeded spend stays
+  assert.equal(await store.reserve([team, key], 10, NOW), 1, 'the seeded team spend refuses the request');
+  assert.equal(await store.reserve([team, key], 5, NOW), 0);
+  assert.equal(await store.read('t', NOW), 1000);
 });

@@ -21,10 +21,26 @@ export interface BudgetCounter {
   readonly limitMicros: number;
   /** Epoch ms when the counter's period ends (the counter is dropped a day later). */
   readonly periodEndsAt: number;
+  /**
+   * Seed this counter if the store does not hold it (budget-seed.ts): `reserve` then reserves nothing
+   * and answers which counters are missing.
+   */
+  readonly seed?: boolean;
 }
 
-/** 0 = reserved; otherwise the 1-based index of the first counter that would pass its limit. */
+/**
+ * 0 = reserved; > 0: the 1-based index of the first counter that would pass its limit; < 0: nothing
+ * reserved, counters flagged `seed` are missing — the negated bit mask of their indexes (bit i−1 for the
+ * i-th counter; see `missingCounters`).
+ */
 export type ReserveResult = number;
+
+/** The 0-based indexes of the missing counters a negative `ReserveResult` names. */
+export function missingCounters(result: ReserveResult): number[] {
+  const out: number[] = [];
+  for (let mask = -result, i = 0; mask > 0; mask = Math.floor(mask / 2), i++) if (mask % 2 === 1) out.push(i);
+  return out;
+}
 
 export interface BudgetStore {
   reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<ReserveResult>;
@@ -34,14 +50,25 @@ export interface BudgetStore {
    * and admin views.
    */
   read(key: string, now: number): Promise<number>;
+  /** Sets a counter to `micros` unless the store holds it already (seeding; budget-seed.ts). */
+  seed(counter: BudgetCounter, micros: number, now: number): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
 
-/** Returns {refused index or 0, value of each counter after the call}. */
+/**
+ * Returns {refused index or 0, value of each counter after the call}, or {-mask} when counters flagged for
+ * seeding (ARGV[1 + 2n + i] = '1') are missing.
+ */
 const RESERVE_LUA = `
 local amount = tonumber(ARGV[1])
 local n = #KEYS
+local missing = 0
+for i = n, 1, -1 do
+  missing = missing * 2
+  if ARGV[1 + 2 * n + i] == '1' and redis.call('EXISTS', KEYS[i]) == 0 then missing = missing + 1 end
+end
+if missing > 0 then return { -missing } end
 local values = {}
 local refused = 0
 for i = 1, n do
@@ -115,7 +142,9 @@ export class RedisBudgetStore implements BudgetStore {
     const args: Array<string | number> = [counters.length, ...counters.map((c) => c.key), amountMicros];
     for (const c of counters) args.push(c.limitMicros);
     for (const c of counters) args.push(ttlMs(c, now));
+    for (const c of counters) args.push(c.seed ? 1 : 0);
     const out = await this.#redis.run((client) => this.#commands(client).llmgwBudgetReserve(...args));
+    if (Number(out[0]) < 0) return Number(out[0]);
     for (const [i, c] of counters.entries()) this.#observe(c.key, Number(out[i + 1] ?? 0));
     return Number(out[0]);
   }
@@ -135,6 +164,10 @@ export class RedisBudgetStore implements BudgetStore {
     );
     this.#observe(counter.key, Number(value));
     return Number(value);
+  }
+
+  async seed(counter: BudgetCounter, micros: number, now: number): Promise<void> {
+    await this.#redis.run((client) => client.set(counter.key, micros, 'PX', ttlMs(counter, now), 'NX'));
   }
 
   /** Redis expires counters itself: no `now` needed. */
@@ -174,6 +207,11 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 
   async reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<number> {
+    let missing = 0;
+    for (const [i, c] of counters.entries()) {
+      if (c.seed && !this.#holds(c.key, now)) missing += 2 ** i;
+    }
+    if (missing > 0) return -missing;
     for (const [i, c] of counters.entries()) {
       if (this.#value(c.key, now) + amountMicros > c.limitMicros) return i + 1;
     }
@@ -196,6 +234,17 @@ export class MemoryBudgetStore implements BudgetStore {
 
   async read(key: string, now: number): Promise<number> {
     return this.#value(key, now);
+  }
+
+  async seed(counter: BudgetCounter, micros: number, now: number): Promise<void> {
+    if (this.#holds(counter.key, now)) return;
+    if (this.#counters.size >= this.#maxEntries) this.#prune(now);
+    this.#counters.set(counter.key, { value: micros, expiresAt: counter.periodEndsAt + DAY_MS });
+  }
+
+  #holds(key: string, now: number): boolean {
+    this.#value(key, now); // drops the counter if expired
+    return this.#counters.has(key);
   }
 
   #prune(now: number): void {

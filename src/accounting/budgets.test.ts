@@ -19,6 +19,7 @@ import { completionResult } from '../core/result.js';
 import type { ChatRequest } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import { createMetrics } from '../telemetry/metrics.js';
+import type { BudgetSeeder, SeedQuery } from './budget-seed.js';
 import { type BudgetStore, MemoryBudgetStore } from './budget-store.js';
 import { createBudgetStages, reservedPromptTokens } from './budgets.js';
 import { Accountant } from './cost.js';
@@ -39,7 +40,7 @@ const ALICE: Principal = {
   budgets: { dailyUsd: 0.001, monthlyUsd: null },
 };
 
-function setup(store: BudgetStore = new MemoryBudgetStore(), logger = silentLog) {
+function setup(store: BudgetStore = new MemoryBudgetStore(), logger = silentLog, seeder?: BudgetSeeder) {
   const clock = fakeClock();
   const metrics = createMetrics({ processMetrics: false });
   const config = loadConfig({ env: {} });
@@ -52,6 +53,7 @@ function setup(store: BudgetStore = new MemoryBudgetStore(), logger = silentLog)
     redis: null,
     keyPrefix: PREFIX,
     now: () => clock.wallNow(),
+    seeder: seeder ?? null,
   });
   return { clock, metrics, store, ...stages };
 }
@@ -204,6 +206,7 @@ describe('budgets: admit', () => {
       reserve: () => Promise.reject(new Error('store down')),
       adjust: () => Promise.resolve(),
       read: () => Promise.resolve(0),
+      seed: () => Promise.resolve(),
     };
     const { logger, lines } = capturedLogger('warn');
     const { clock, admit } = setup(broken, logger);
@@ -264,5 +267,43 @@ describe('budgets: settle', () => {
     await tick();
     // The first request's reservation is untouched by the refused one's settlement.
     assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), reservedMicros(refused));
+  });
+});
+
+describe('budgets: seeding lost counters (decision 0145)', () => {
+  test('a missing counter is seeded once from the seeder (single-flight), then reserved as usual', async () => {
+    const asked: SeedQuery[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seeder: BudgetSeeder = async (q) => {
+      asked.push(q);
+      await gate;
+      return 999_000; // $0.000999 of the $0.001 spent before the counter was lost
+    };
+    const { clock, admit, store } = setup(new MemoryBudgetStore(), silentLog, seeder);
+    const first = admit.run(request(clock), recordingNext(answer).next);
+    const second = admit.run(request(clock), recordingNext(answer).next);
+    await tick();
+    release();
+    // The seeded spend leaves too little for either request.
+    await assert.rejects(first, GatewayRateLimitError);
+    await assert.rejects(second, GatewayRateLimitError);
+    assert.deepEqual(asked, [{ level: 'key', id: 'k1', from: DAY, to: DAY, scope: {} }], 'one query');
+    assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), 999_000);
+    await assert.rejects(admit.run(request(clock), recordingNext(answer).next), GatewayRateLimitError);
+    assert.equal(asked.length, 1, 'no query once the counter exists');
+  });
+
+  test('a failing seeder lets the counter start from zero (logged), never failing the request', async () => {
+    const { logger, lines } = capturedLogger('warn');
+    const { clock, admit } = setup(new MemoryBudgetStore(), logger, () =>
+      Promise.reject(new Error('db down')),
+    );
+    const { next, calls } = recordingNext(answer);
+    await admit.run(request(clock), next);
+    assert.equal(calls.length, 1);
+    assert.ok(lines.some((l) => l.event === 'budget.seed_failed'));
   });
 });

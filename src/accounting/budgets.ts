@@ -22,7 +22,9 @@ import { budgetBase } from '../stores/redis-keys.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LevelName } from '../tenancy/limits.js';
-import type { BudgetCounter, BudgetStore } from './budget-store.js';
+import type { BudgetSeeder } from './budget-seed.js';
+import { seedDays } from './budget-seed.js';
+import { type BudgetCounter, type BudgetStore, missingCounters } from './budget-store.js';
 import type { Accountant } from './cost.js';
 import { type ModelPrice, microsOf } from './pricing.js';
 import { promptTokensUpperBound, worstCaseOutputTokens } from './tokens.js';
@@ -55,6 +57,13 @@ export interface BudgetHookDeps {
   keyPrefix: string;
   /** Wall-clock milliseconds (budget periods are UTC days and months). */
   now: () => number;
+  /**
+   * Seeds a counter the store does not hold from the usage rollups (budget-seed.ts, decision 0145); absent =
+   * a lost counter starts at 0.
+   */
+  seeder?: BudgetSeeder | null;
+  /** How long a request waits for seeding at most (ms, default 2000); then it goes on unseeded. */
+  seedTimeoutMs?: number;
 }
 
 interface Applied {
@@ -238,13 +247,64 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
   const bounded = <T>(call: Promise<T>, ms?: number): Promise<T> =>
     redis ? redis.withDeadline(call, ms) : call;
 
+  const seeding = new Map<string, Promise<void>>();
+  /** Seeds one missing counter (single-flight per counter on this instance); never rejects. */
+  function seedOne(ctx: RequestContext, a: Applied, now: number): Promise<void> {
+    const running = seeding.get(a.counter.key);
+    if (running) return running;
+    const seeder = deps.seeder as BudgetSeeder;
+    const principal = ctx.principal;
+    const perTag = principal?.tag != null && principal.tag !== principal.userId;
+    const run = seeder({
+      level: a.scope,
+      id: a.id,
+      ...seedDays(a.period, periodsOf(now).day),
+      scope: perTag ? { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId } : {},
+    })
+      .then((micros) => store.seed(a.counter, micros, now))
+      .catch((err: unknown) => {
+        deps.logger.warn(
+          { event: 'budget.seed_failed', err, counter: a.counter.key },
+          'budget seeding failed',
+        );
+      })
+      .finally(() => seeding.delete(a.counter.key));
+    seeding.set(a.counter.key, run);
+    return run;
+  }
+
+  /** Reserves; counters the store lost are seeded first, once (a second try does not ask again). */
+  async function reserveSeeded(ctx: RequestContext, applied: Applied[], micros: number, now: number) {
+    if (!deps.seeder)
+      return store.reserve(
+        applied.map((a) => a.counter),
+        micros,
+        now,
+      );
+    const flagged = applied.map((a) => ({ ...a.counter, seed: true }));
+    const first = await store.reserve(flagged, micros, now);
+    if (first >= 0) return first;
+    const seeds = Promise.all(missingCounters(first).map((i) => seedOne(ctx, applied[i] as Applied, now)));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deps.seedTimeoutMs ?? 2000);
+      timer.unref?.();
+    });
+    await Promise.race([seeds, timeout]).finally(() => clearTimeout(timer));
+    return store.reserve(
+      applied.map((a) => a.counter),
+      micros,
+      now,
+    );
+  }
+
   async function reserve(ctx: RequestContext, applied: Applied[], now: number): Promise<void> {
     const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
     if (micros === null) return;
     const counters = applied.map((a) => a.counter);
     let refused: number;
     try {
-      refused = await bounded(store.reserve(counters, micros, now));
+      refused = await bounded(reserveSeeded(ctx, applied, micros, now));
     } catch (err) {
       // Fail open: a budget store outage must not stop traffic (counted and logged).
       if (redis) redis.failed('budget.reserve', err);

@@ -25,6 +25,7 @@ import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { DailyCostAlert } from './alerts.js';
 import { FallbackBudgetStore } from './budget-fallback.js';
+import { rollupSeeder } from './budget-seed.js';
 import { MemoryBudgetStore } from './budget-store.js';
 import { type BudgetSettings, createBudgetStages } from './budgets.js';
 import { Accountant, formatUsd } from './cost.js';
@@ -113,6 +114,8 @@ export function createAccountingFeatures(
     redis: null,
     keyPrefix: slice.redisKeyPrefix,
     now: () => clock.wallNow(),
+    // Counters Redis (or a restarted process) lost are seeded from the usage rollups (decision 0145).
+    seeder: slice.accounting.enabled ? rollupSeeder(() => deps.database()) : null,
   });
   return {
     budgets: { name: 'budgets', ...budgetStages },

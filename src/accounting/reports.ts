@@ -12,7 +12,7 @@
  */
 import { sql } from 'kysely';
 import { ServiceUnavailableError, ValidationError } from '../core/errors.js';
-import type { AdminRoute } from '../core/feature.js';
+import type { AdminActor, AdminRoute } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
 import { MAX_LIMIT, querySpend } from './spend.js';
 
@@ -22,6 +22,9 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 
 export interface ReportQuery {
   userId: string | null;
+  /** The caller's subtree (an org or team admin's: DESIGN §7); absent = every record. */
+  orgId?: string | null;
+  teamId?: string | null;
   start: Date;
   /** Exclusive. */
   end: Date;
@@ -83,6 +86,8 @@ function filtered(database: Database, q: ReportQuery, start: Date, end: Date) {
     .where('timestamp', '>=', start)
     .where('timestamp', '<', end);
   if (q.userId !== null) query = query.where('user_id', '=', q.userId);
+  if (q.orgId != null) query = query.where('org_id', '=', q.orgId);
+  if (q.teamId != null) query = query.where('team_id', '=', q.teamId);
   return query;
 }
 
@@ -162,7 +167,11 @@ async function fromRollups(
     groupBy: by === 'all' ? [] : [by],
     startDay: new Date(start).toISOString().slice(0, 10),
     endDay: new Date(end - DAY_MS).toISOString().slice(0, 10),
-    filters: q.userId !== null ? { user: q.userId } : {},
+    filters: {
+      ...(q.userId !== null ? { user: q.userId } : {}),
+      ...(q.orgId != null ? { org: q.orgId } : {}),
+      ...(q.teamId != null ? { team: q.teamId } : {}),
+    },
     limit: MAX_LIMIT,
   });
   for (const r of rows) {
@@ -268,6 +277,13 @@ export function readyDatabase(database: () => Database): () => Promise<Database>
   };
 }
 
+/** Limits a report to what an org or team admin may read (a record outside any org/team: never theirs). */
+function scoped(q: ReportQuery, actor: AdminActor): ReportQuery {
+  if (actor.role === 'org_admin') return { ...q, orgId: actor.orgId ?? '\u0000' };
+  if (actor.role === 'team_admin') return { ...q, teamId: actor.teamId ?? '\u0000' };
+  return q;
+}
+
 /** The report routes (under /admin: the admin key is required by the server). `now`: wall-clock ms. */
 export function costRoutes(deps: { database: () => Database; now: () => number }): AdminRoute[] {
   const ready = readyDatabase(deps.database);
@@ -283,20 +299,28 @@ export function costRoutes(deps: { database: () => Database; now: () => number }
     {
       method: 'GET',
       url: '/admin/costs/summary',
-      summary: 'Cost summary by model',
+      summary: 'Cost summary by model (org and team admins: their own subtree)',
+      access: 'tenant',
       querystring,
       async handler(request) {
-        const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
+        const q = scoped(
+          parseReportQuery(request.query as Record<string, unknown>, deps.now()),
+          request.actor,
+        );
         return costSummary(await ready(), q);
       },
     },
     {
       method: 'GET',
       url: '/admin/costs/daily',
-      summary: 'Cost per UTC day',
+      summary: 'Cost per UTC day (org and team admins: their own subtree)',
+      access: 'tenant',
       querystring,
       async handler(request) {
-        const q = parseReportQuery(request.query as Record<string, unknown>, deps.now());
+        const q = scoped(
+          parseReportQuery(request.query as Record<string, unknown>, deps.now()),
+          request.actor,
+        );
         return costDaily(await ready(), q);
       },
     },

@@ -168,6 +168,37 @@ function limitToActor(filters: Partial<Record<Filterable, string>>, actor: Admin
   }
 }
 
+/**
+ * An org admin naming a team, or an org/team admin naming a key, outside its subtree: 403 rather than an
+ * empty report (one lookup per admin call, decision 0146).
+ */
+async function checkOwnership(
+  db: Db,
+  filters: Partial<Record<Filterable, string>>,
+  actor: AdminActor,
+): Promise<void> {
+  if (actor.role === 'admin') return;
+  const outside = (row: { org_id: string | null; team_id: string | null } | undefined) =>
+    !row || (actor.role === 'org_admin' ? row.org_id !== actor.orgId : row.team_id !== actor.teamId);
+  if (filters.team !== undefined && actor.role === 'org_admin') {
+    const team = await db
+      .selectFrom('teams')
+      .select(['org_id', 'id as team_id'])
+      .where('id', '=', filters.team)
+      .executeTakeFirst();
+    if (outside(team))
+      throw new ForbiddenError('This admin key may only report on its own teams.', 'team_id');
+  }
+  if (filters.key !== undefined) {
+    const key = await db
+      .selectFrom('api_keys')
+      .select(['org_id', 'team_id'])
+      .where('id', '=', filters.key)
+      .executeTakeFirst();
+    if (outside(key)) throw new ForbiddenError('This admin key may only report on its own keys.', 'key_id');
+  }
+}
+
 /** The smallest rollup table with every dimension the query groups or filters by. */
 function tableFor(q: Pick<SpendQuery, 'groupBy' | 'filters'>): string {
   const used = new Set<string>([...q.groupBy, ...Object.keys(q.filters)]);
@@ -275,6 +306,7 @@ export function spendRoutes(deps: { database: () => Database; now: () => number 
         if (!database.isReady()) {
           throw new ServiceUnavailableError('The usage database is not available yet; try again shortly.');
         }
+        await checkOwnership(database.db, q.filters, request.actor);
         const { rows, hasMore } = await querySpend(database.db, q);
         if (q.format === 'csv') {
           return withStatus(200, spendCsv(q.groupBy, rows), {

@@ -235,6 +235,14 @@ export class KeyStore implements Authenticator {
     return undefined;
   }
 
+  /** The principal of an active database key this instance holds, by key id (admin rate-limit view). */
+  principalOfKey(keyId: string): Principal | undefined {
+    for (const entry of this.#db.values()) {
+      if (entry.principal.keyId === keyId && !entry.revoked) return entry.principal;
+    }
+    return undefined;
+  }
+
   /** Sizes of the bounded in-memory state (for tests and diagnostics). */
   stats(): { negative: number; throttledSources: number } {
     return { negative: this.#negative.size, throttledSources: this.#throttle.size };

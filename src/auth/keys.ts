@@ -120,8 +120,9 @@ export class KeyRepository {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc');
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
-    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
-    if (filter.orgId) query = query.where('org_id', '=', filter.orgId);
+    if (filter.teamId !== undefined) query = query.where('team_id', '=', filter.teamId);
+    // An org/team admin's filter is never dropped (an empty id matches nothing rather than everything).
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
     if (filter.role) query = query.where('role', '=', filter.role);
     if (!filter.includeRevoked) query = query.where('revoked_at', 'is', null);
     if (page?.after) {
@@ -259,8 +260,9 @@ export class KeyRepository {
       .selectAll()
       .orderBy('id', 'desc')
       .limit(page.limit + 1);
-    if (filter.orgId) query = query.where('org_id', '=', filter.orgId);
-    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+    // An org/team admin's filter is never dropped (an empty id matches nothing rather than everything).
+    if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
+    if (filter.teamId !== undefined) query = query.where('team_id', '=', filter.teamId);
     if (filter.action) query = query.where('action', '=', filter.action);
     if (filter.actor) query = query.where('actor', 'like', `${filter.actor.replace(/[%_\\]/g, '')}%`);
     if (page.after !== null) query = query.where('id', '<', Number(page.after));

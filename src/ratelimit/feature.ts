@@ -14,43 +14,26 @@
  *   through (`llm_rate_limit_checks_total{result="error"}`).
  */
 
-import { Type as T } from '@sinclair/typebox';
+import type { Principal } from '../auth/principal.js';
 import type { RateLimitConfig } from '../config/schema.js';
 import { type RequestContext, Slot } from '../core/context.js';
-import { GatewayRateLimitError, ServiceUnavailableError } from '../core/errors.js';
+import { GatewayRateLimitError } from '../core/errors.js';
 import type { AdminRoute, Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { withSpan } from '../telemetry/tracing.js';
+import { rateLimitStateRoute } from './admin-route.js';
 import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
 import { FallbackRateLimiter, type FallbackTakeResult } from './fallback.js';
 import { MemoryRateLimiter } from './memory.js';
 import { RedisRateLimiter } from './redis.js';
+import { type TierLimits, tierLimits } from './tiers.js';
 
 const HOOK = 'ratelimit';
 const ADMITTED = new Slot<AdmitState>('ratelimit.admitted');
 const MINUTE = 60_000;
 
-/** The limits of one tier, resolved against the defaults. */
-export interface TierLimits {
-  tier: string;
-  ratePerMinute: number;
-  capacity: number;
-  tokensPerMinute: number | null;
-  tokenCapacity: number | null;
-}
-
-export function tierLimits(config: RateLimitConfig, tier: string): TierLimits {
-  const t = Object.hasOwn(config.tiers, tier) ? config.tiers[tier] : undefined;
-  const tpm = t?.tokens_per_minute ?? null;
-  return {
-    tier: t ? tier : 'default',
-    ratePerMinute: t?.rate_per_minute ?? config.default_rate,
-    capacity: t?.capacity ?? config.default_capacity,
-    tokensPerMinute: tpm,
-    tokenCapacity: tpm === null ? null : (t?.token_capacity ?? Math.ceil(tpm)),
-  };
-}
+export { type TierLimits, tierLimits } from './tiers.js';
 
 /** Rough prompt-token estimate for the token bucket: ~4 characters per token of the request's text. */
 export function estimatePromptTokens(ctx: RequestContext): number {
@@ -72,6 +55,8 @@ interface AdmitState {
 export interface RateLimitOptions {
   /** Tier of a user id, for the admin view (from the key store). */
   tierOf?(userId: string): string | undefined;
+  /** The principal of an active key by its id, for the admin view of its level buckets (the key store). */
+  principalOfKey?(keyId: string): Principal | undefined;
   /** Overrides the backend (tests). */
   limiter?: RateLimiter;
 }
@@ -131,9 +116,17 @@ export function createRateLimitFeature(
    */
   function requestSpecs(ctx: RequestContext, limits: TierLimits): { tag: string; list: BucketSpec[] } {
     const principal = ctx.principal as NonNullable<RequestContext['principal']>;
+    return principalSpecs(principal, limits, estimatePromptTokens(ctx));
+  }
+
+  /** The buckets of a principal (and `estimate` prompt tokens): the admission's and the admin view's. */
+  function principalSpecs(
+    principal: Principal,
+    limits: TierLimits,
+    estimate: number,
+  ): { tag: string; list: BucketSpec[] } {
     const tag = principal.tag ?? principal.userId;
     const list: BucketSpec[] = [];
-    const estimate = estimatePromptTokens(ctx);
     if (config.enabled) {
       const tokenCost = limits.tokenCapacity === null ? null : Math.min(estimate, limits.tokenCapacity);
       list.push(...specs(limits, tokenCost, tag === principal.userId ? '' : `u:${principal.userId}:`));
@@ -264,49 +257,15 @@ export function createRateLimitFeature(
   };
 
   const routes: AdminRoute[] = [
-    {
-      method: 'GET',
-      url: '/admin/ratelimit/:user_id',
-      summary: 'Rate-limit state of a user: tokens left, capacity and refill rate',
-      params: T.Object({ user_id: T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.@:+-]+$' }) }),
-      querystring: T.Object(
-        { tier: T.Optional(T.String({ minLength: 1, maxLength: 64 })) },
-        { additionalProperties: false },
-      ),
-      async handler(request) {
-        const { user_id: userId } = request.params as { user_id: string };
-        const { tier: askedTier } = request.query as { tier?: string };
-        const tier = askedTier ?? options.tierOf?.(userId) ?? 'free';
-        const limits = tierLimits(config, tier);
-        let result: TakeResult;
-        try {
-          result = await limiter.take(userId, specs(limits, 0), 'peek');
-        } catch (err) {
-          failed('ratelimit.peek', err);
-          throw new ServiceUnavailableError('The rate-limit store (Redis) is not answering; retry shortly.');
-        }
-        const [requests, tokens] = result.buckets;
-        return {
-          user_id: userId,
-          tier: limits.tier === 'default' ? tier : limits.tier,
-          enabled: config.enabled,
-          backend: limiter.backend,
-          ...((result as FallbackTakeResult).fallback ? { fallback: true } : {}),
-          tokens: Math.floor((requests?.tokens ?? 0) * 1000) / 1000,
-          capacity: limits.capacity,
-          refill_rate_per_minute: limits.ratePerMinute,
-          seconds_until_full: Math.ceil((requests?.resetMs ?? 0) / 1000),
-          token_bucket: tokens
-            ? {
-                tokens: Math.floor(tokens.tokens),
-                capacity: limits.tokenCapacity,
-                refill_rate_per_minute: limits.tokensPerMinute,
-                seconds_until_full: Math.ceil(tokens.resetMs / 1000),
-              }
-            : null,
-        };
-      },
-    },
+    rateLimitStateRoute({
+      config,
+      limiter,
+      specs,
+      principalSpecs,
+      tierOf: options.tierOf,
+      principalOfKey: options.principalOfKey,
+      failed,
+    }),
   ];
 
   return {
