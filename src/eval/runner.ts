@@ -119,6 +119,7 @@ async function runPair(
     request_id: outcome.requestId,
     retries: outcome.retries,
   });
+  if (target.kind === 'prompt') record.prompt_version = outcome.promptVersion;
   if (!outcome.ok) {
     record.error = outcome.error ?? `HTTP ${outcome.status}`;
     return record;

@@ -1,0 +1,200 @@
+/**
+ * `eval run` with prompt-version targets against a real gateway and the mock upstream: a prompt created
+ * through the admin API with two versions and two labels; `prompt:qa@production` and `prompt:qa@1` are
+ * rendered by the gateway (the upstream sees the rendered messages), next to a model target, and the
+ * results are stored per target. Also: the judge prompts registered in the prompt registry and used from
+ * there (docs/evaluation.md, decision 0141).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runEvalCommand } from '../../src/cli/eval.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { ResultRecord } from '../../src/eval/results.js';
+import { evalAnswers } from '../fixtures/mock-upstream/eval-answers.js';
+import { useGateway } from '../helpers/gateway.js';
+
+const ADMIN = 'admin-eval-prompts-0123456789';
+
+const ITEMS = [
+  {
+    id: 'tower',
+    input: 'When was the Eiffel Tower completed?',
+    variables: { topic: 'landmarks' },
+    context: ['The Eiffel Tower is in Paris. It was completed in 1889.', 'Bananas are yellow.'],
+  },
+  {
+    id: 'river',
+    input: 'Which river flows through Paris?',
+    variables: { topic: 'rivers' },
+    context: ['The Seine flows through Paris.', 'The Thames flows through London.'],
+  },
+];
+
+async function evalCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runEvalCommand(
+    args,
+    {},
+    {
+      out: (t) => {
+        out += t;
+      },
+      err: {
+        write: (t) => {
+          err += t;
+        },
+        isTTY: false,
+      },
+      signal: new AbortController().signal,
+    },
+    systemClock,
+  );
+  return { code, out, err };
+}
+
+async function admin(url: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${ADMIN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+type Sent = { messages?: Array<{ role: string; content: string }> };
+const systemOf = (body: unknown): string | null =>
+  (body as Sent).messages?.find((m) => m.role === 'system')?.content ?? null;
+const lastUserOf = (body: unknown): string =>
+  (body as Sent).messages?.filter((m) => m.role === 'user').at(-1)?.content ?? '';
+
+let tmp = '';
+let dataset = '';
+let apiKey = '';
+before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'eval-prompts-'));
+  dataset = join(tmp, 'items.jsonl');
+  await writeFile(dataset, ITEMS.map((i) => JSON.stringify(i)).join('\n'));
+});
+after(() => rm(tmp, { recursive: true, force: true }));
+
+describe('eval run with prompt-version targets', () => {
+  const t = useGateway({ env: { GATEWAY_ADMIN_KEY: ADMIN } });
+
+  before(async () => {
+    const url = t.gw.url;
+    apiKey = (
+      (await admin(url, 'POST', '/admin/keys', { name: 'eval', user_id: 'evaluator' })) as { key: string }
+    ).key;
+    await admin(url, 'POST', '/admin/prompts', {
+      id: 'qa',
+      messages: [{ role: 'system', content: 'V1 You answer questions about {{topic}}.' }],
+      variables: { topic: { type: 'string' } },
+      model: 'gpt-4o-mini',
+    });
+    await admin(url, 'POST', '/admin/prompts/qa/versions', {
+      messages: [{ role: 'system', content: 'V2 Answer in one sentence; the subject is {{topic}}.' }],
+      variables: { topic: { type: 'string' } },
+      model: 'gpt-4o-mini',
+    });
+    await admin(url, 'PUT', '/admin/prompts/qa/labels/production', { version: 2 });
+    await admin(url, 'PUT', '/admin/prompts/qa/labels/staging', { version: 1 });
+  });
+
+  test('the gateway renders each version for its target; results are stored per target', async () => {
+    t.mock.setAnswer(evalAnswers);
+    const out = join(tmp, 'run');
+    const targets = ['prompt:qa@production', 'prompt:qa@1', 'gpt-4o-mini'];
+    const ran = await evalCli([
+      'run',
+      '--dataset',
+      dataset,
+      ...targets.flatMap((x) => ['--target', x]),
+      '--metrics',
+      'faithfulness,latency_ms,cost_usd',
+      '--gateway',
+      t.gw.url,
+      '--api-key',
+      apiKey,
+      '--admin-key',
+      ADMIN,
+      '--out',
+      out,
+      '--concurrency',
+      '2',
+    ]);
+    assert.equal(ran.code, 0, ran.err);
+
+    // What the upstream saw: the rendered system message of each version, then the item's question.
+    const targetCalls = t.mock.requests
+      .map((r) => r.body)
+      .filter((b) => !lastUserOf(b).startsWith('[llm-gateway eval judge:'));
+    assert.equal(targetCalls.length, ITEMS.length * targets.length);
+    for (const item of ITEMS) {
+      const topic = item.variables.topic;
+      const mine = targetCalls.filter((b) => lastUserOf(b).endsWith(`Question: ${item.input}`));
+      assert.deepEqual(mine.map((b) => systemOf(b) ?? '(none)').sort(), [
+        '(none)',
+        `V1 You answer questions about ${topic}.`,
+        `V2 Answer in one sentence; the subject is ${topic}.`,
+      ]);
+    }
+
+    // results.jsonl and the admin API: one result per item and target, naming the version that served it.
+    const lines = (await readFile(join(out, 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ResultRecord);
+    const runId = lines[0]?.run_id as string;
+    const stored = (await admin(t.gw.url, 'GET', `/admin/evals/runs/${runId}/results`)) as {
+      data: ResultRecord[];
+    };
+    for (const records of [lines, stored.data]) {
+      assert.equal(records.length, ITEMS.length * targets.length);
+      for (const target of targets) {
+        const mine = records.filter((r) => r.target === target);
+        assert.deepEqual(mine.map((r) => r.item_id).sort(), ['river', 'tower']);
+        for (const r of mine) {
+          assert.equal(r.error, null);
+          assert.equal(r.scores.faithfulness, 1, `${target} ${r.item_id}: ${r.answer}`);
+        }
+      }
+      const served = (target: string) => records.find((r) => r.target === target)?.prompt_version;
+      assert.equal(served('prompt:qa@production'), 'qa@2');
+      assert.equal(served('prompt:qa@1'), 'qa@1');
+      assert.equal(served('gpt-4o-mini'), undefined);
+    }
+    const run = (await admin(t.gw.url, 'GET', `/admin/evals/runs/${runId}`)) as { targets: string[] };
+    assert.deepEqual(run.targets, targets);
+  });
+
+  test('a missing prompt variable is the pair error the gateway names, not a crash', async () => {
+    t.mock.setAnswer(evalAnswers);
+    const bad = join(tmp, 'bad.jsonl');
+    await writeFile(bad, JSON.stringify({ id: 'no-topic', input: 'Hello?' }));
+    const ran = await evalCli([
+      'run',
+      '--dataset',
+      bad,
+      '--target',
+      'prompt:qa@staging',
+      '--no-judge',
+      '--gateway',
+      t.gw.url,
+      '--api-key',
+      apiKey,
+      '--out',
+      join(tmp, 'bad'),
+    ]);
+    assert.equal(ran.code, 1, 'nothing could be evaluated');
+    assert.match(ran.err, /HTTP 422: .*topic/);
+  });
+});
