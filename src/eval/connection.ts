@@ -68,6 +68,31 @@ export class AdminClient {
     return text ? (JSON.parse(text) as unknown) : null;
   }
 
+  /** One admin call answered as it is (status and JSON body), never thrown for an HTTP error. */
+  async raw(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { error: { message: text.slice(0, 300) } };
+    }
+    return { status: response.status, body: parsed };
+  }
+
   createRun(run: Record<string, unknown>): Promise<unknown> {
     return this.#call('POST', '/admin/evals/runs', run);
   }

@@ -174,6 +174,85 @@ describe('eval run with prompt-version targets', () => {
     }
     const run = (await admin(t.gw.url, 'GET', `/admin/evals/runs/${runId}`)) as { targets: string[] };
     assert.deepEqual(run.targets, targets);
+    // The judge prompt came from the prompt registry: each score names it.
+    for (const r of lines) assert.equal(r.judge.faithfulness?.prompt, 'eval-faithfulness@1');
+  });
+
+  test('judge prompts: registered once as eval-<metric> version 1, reused, a differing stored version refused', async () => {
+    t.mock.setAnswer(evalAnswers);
+    // Someone stored another text as eval-context-precision version 1: it must be neither used nor changed.
+    await admin(t.gw.url, 'POST', '/admin/prompts', {
+      id: 'eval-context-precision',
+      messages: [{ role: 'user', content: 'Rate {{answer}} from 1 to 10.' }],
+    });
+    const run = async (out: string, more: string[] = []) =>
+      evalCli([
+        'run',
+        '--dataset',
+        dataset,
+        '--target',
+        'gpt-4o-mini',
+        '--metrics',
+        'faithfulness,context_precision',
+        '--gateway',
+        t.gw.url,
+        '--api-key',
+        apiKey,
+        '--admin-key',
+        ADMIN,
+        '--out',
+        join(tmp, out),
+        ...more,
+      ]);
+    const first = await run('judge-1');
+    assert.equal(first.code, 0, first.err);
+    assert.match(
+      first.err,
+      /warning: judge prompt context_precision@v1 from its file: eval-context-precision version 1 in the prompt registry differs/,
+    );
+    const second = await run('judge-2');
+    assert.equal(second.code, 0, second.err);
+
+    const stored = (await admin(t.gw.url, 'GET', '/admin/prompts/eval-faithfulness/versions')) as {
+      data: Array<{ version: number; model: string | null; messages: Array<{ content: string }> }>;
+    };
+    assert.deepEqual(
+      stored.data.map((v) => v.version),
+      [1],
+      'registered once, reused by the second run',
+    );
+    assert.equal(stored.data[0]?.model, null, "the judge model is the run's --judge");
+    assert.match(stored.data[0]?.messages[0]?.content ?? '', /^\[llm-gateway eval judge: faithfulness@v1\]/);
+    const other = (await admin(t.gw.url, 'GET', '/admin/prompts/eval-context-precision/versions')) as {
+      data: Array<{ messages: Array<{ content: string }> }>;
+    };
+    assert.deepEqual(
+      other.data.map((v) => v.messages[0]?.content),
+      ['Rate {{answer}} from 1 to 10.'],
+    );
+
+    for (const out of ['judge-1', 'judge-2']) {
+      const records = (await readFile(join(tmp, out, 'results.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ResultRecord);
+      for (const r of records) {
+        assert.equal(r.judge.faithfulness?.prompt, 'eval-faithfulness@1');
+        assert.equal(r.scores.faithfulness, 1);
+        assert.equal(r.judge.context_precision?.prompt, 'context_precision@v1');
+        assert.equal(r.scores.context_precision, 1);
+      }
+      const info = JSON.parse(await readFile(join(tmp, out, 'run.json'), 'utf8')) as {
+        judge_prompts: string[];
+      };
+      assert.deepEqual(info.judge_prompts, ['eval-faithfulness@1', 'context_precision@v1']);
+    }
+
+    // --judge-prompts files: the built-in text, even with --admin-key.
+    const files = await run('judge-files', ['--judge-prompts', 'files']);
+    assert.equal(files.code, 0, files.err);
+    const line = (await readFile(join(tmp, 'judge-files', 'results.jsonl'), 'utf8')).split('\n')[0] as string;
+    assert.equal((JSON.parse(line) as ResultRecord).judge.faithfulness?.prompt, 'faithfulness@v1');
   });
 
   test('a missing prompt variable is the pair error the gateway names, not a crash', async () => {
