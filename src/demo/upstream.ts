@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { simulateAnswer, tokensOf, vectorOf } from './answer.js';
-import { evalReply } from './eval-answers.js';
 import { DIALECTS } from './dialects.js';
+import { evalReply } from './eval-answers.js';
 
 export interface SimulatedUpstreamOptions {
   clock: Pick<Clock, 'sleep' | 'random'>;
