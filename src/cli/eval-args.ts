@@ -46,6 +46,8 @@ export interface RunArgs {
   gates: Gate[];
   name: string | null;
   config: string | null;
+  /** `--no-judge` was given (no judge metrics on purpose). */
+  noJudge: boolean;
   /** Where the judge prompts come from: the prompt registry (needs --admin-key) or the built-in files. */
   judgePrompts: 'registry' | 'files';
 }
@@ -113,6 +115,7 @@ export function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunArgs {
     );
   }
   return {
+    noJudge: v['no-judge'] === true,
     judgePrompts,
     dataset: v.dataset,
     targets,

@@ -122,6 +122,13 @@ async function evalRun(args: RunArgs, env: NodeJS.ProcessEnv, io: EvalIo, clock:
   if (args.judge === null && args.gates.some((g) => isJudgeMetric(g.metric))) {
     throw new UsageError('a gate on a judge metric needs a judge (--judge MODEL)');
   }
+  if (args.judge === null && !args.noJudge) {
+    if ([...args.metrics].some(isJudgeMetric)) {
+      io.err.write(
+        'note: no judge metrics: the judge defaults to the first model target and every target is a prompt (--judge MODEL)\n',
+      );
+    }
+  }
   await mkdir(args.out, { recursive: true });
   const run = await openRun(args, sha256, items.length, clock);
   const resultsPath = join(args.out, 'results.jsonl');

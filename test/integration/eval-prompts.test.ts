@@ -255,7 +255,7 @@ describe('eval run with prompt-version targets', () => {
     assert.equal((JSON.parse(line) as ResultRecord).judge.faithfulness?.prompt, 'faithfulness@v1');
   });
 
-  test('a missing prompt variable is the pair error the gateway names, not a crash', async () => {
+  test('a missing prompt variable is the pair error the gateway names, not a crash; prompt targets alone have no judge', async () => {
     t.mock.setAnswer(evalAnswers);
     const bad = join(tmp, 'bad.jsonl');
     await writeFile(bad, JSON.stringify({ id: 'no-topic', input: 'Hello?' }));
@@ -265,7 +265,6 @@ describe('eval run with prompt-version targets', () => {
       bad,
       '--target',
       'prompt:qa@staging',
-      '--no-judge',
       '--gateway',
       t.gw.url,
       '--api-key',
@@ -275,5 +274,7 @@ describe('eval run with prompt-version targets', () => {
     ]);
     assert.equal(ran.code, 1, 'nothing could be evaluated');
     assert.match(ran.err, /HTTP 422: .*topic/);
+    // Only prompt targets and no --judge: no judge, and it says so.
+    assert.match(ran.err, /note: no judge metrics: the judge defaults to the first model target/);
   });
 });
