@@ -86,6 +86,19 @@ before(async () => {
 });
 after(() => rm(tmp, { recursive: true, force: true }));
 
+test('bad prompt targets and judge-prompt flags exit 2 before anything runs', async () => {
+  for (const [args, message] of [
+    [['--target', 'prompt:_qa@production'], /1 to 64 letters/],
+    [['--target', 'prompt:qa@0'], /whole number from 1/],
+    [['--target', 'gpt-4o-mini', '--judge-prompts', 'registry'], /needs --admin-key/],
+    [['--target', 'gpt-4o-mini', '--judge-prompts', 'db'], /registry or files/],
+  ] as const) {
+    const ran = await evalCli(['run', '--dataset', dataset, ...args, '--out', join(tmp, 'never')]);
+    assert.equal(ran.code, 2, ran.err);
+    assert.match(ran.err, message);
+  }
+});
+
 describe('eval run with prompt-version targets', () => {
   const t = useGateway({ env: { GATEWAY_ADMIN_KEY: ADMIN } });
 
