@@ -38,6 +38,9 @@ export const remote = (url: string): Connection => ({
   close: async () => undefined,
 });
 
+/** Results per admin call (`POST /admin/evals/runs/{id}/results` takes at most 500). */
+export const STORE_BATCH = 500;
+
 /** The admin API of evaluation runs (src/eval/store.ts), used with `--admin-key`. */
 export class AdminClient {
   constructor(
@@ -96,8 +99,12 @@ export class AdminClient {
   createRun(run: Record<string, unknown>): Promise<unknown> {
     return this.#call('POST', '/admin/evals/runs', run);
   }
-  storeResults(runId: string, results: readonly ResultRecord[]): Promise<unknown> {
-    return this.#call('POST', `/admin/evals/runs/${encodeURIComponent(runId)}/results`, { results });
+  /** Stores results, at most `STORE_BATCH` a call (the admin API's limit; a resumed run sends all it had). */
+  async storeResults(runId: string, results: readonly ResultRecord[]): Promise<void> {
+    for (let i = 0; i < results.length; i += STORE_BATCH) {
+      const batch = results.slice(i, i + STORE_BATCH);
+      await this.#call('POST', `/admin/evals/runs/${encodeURIComponent(runId)}/results`, { results: batch });
+    }
   }
   finishRun(runId: string, status: 'finished' | 'failed', summary: unknown): Promise<unknown> {
     return this.#call('PATCH', `/admin/evals/runs/${encodeURIComponent(runId)}`, {
