@@ -1,37 +1,31 @@
 /**
  * The committed example run (docs/evaluation.md, examples/eval/report/): the 50 questions of
- * examples/eval/qa.jsonl through a gateway started in process, against three targets served by the mock
- * upstream's simulated models (test/fixtures/mock-upstream/eval-answers.ts; until the demo upstream lands),
- * judged by the mock's deterministic judge; then a screenshot of report.html in Chromium for the docs.
+ * examples/eval/qa.jsonl across three targets, through the demo (`llm-gateway demo`: the real gateway in
+ * front of the simulated upstream of src/demo/, whose evaluation mode answers RAG questions with three
+ * simulated models of different quality and judge prompts with a deterministic judge,
+ * src/demo/eval-answers.ts). The run talks to the demo as to any running gateway: `--gateway`, the demo's
+ * API key, and `--admin-key`, so the run is stored through the admin API and the judge prompts come from
+ * the prompt registry. Then a screenshot of report.html in Chromium for the docs.
  *
- *   npm run eval:example            (writes examples/eval/report/ and docs/evaluation/report.png)
+ *   npm run eval:example            (writes examples/eval/report/ and docs/evaluation/report*.png)
  *
- * Scores are the same on every run; latencies and timestamps are not.
+ * Scores are the same on every run; latencies, costs of retried calls and timestamps are not.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runEvalCommand } from '../src/cli/eval.js';
 import { systemClock } from '../src/core/clock.js';
-import { evalAnswers } from '../test/fixtures/mock-upstream/eval-answers.js';
-import { MockUpstream } from '../test/fixtures/mock-upstream/server.js';
+import { startDemo } from '../src/demo/run.js';
 import { browserSkipReason, launchChromium } from '../test/helpers/browser.js';
 
 const out = 'examples/eval/report';
-// A realistic profile: 120 ms to the first byte, then 40 tokens a second (one word a frame).
-const mock = await MockUpstream.start({ firstByteMs: 120, frameIntervalMs: 25, recordRequests: false });
-mock.setAnswer(evalAnswers);
-const env = {
-  OPENAI_API_KEY: 'sk-example',
-  OPENAI_BASE_URL: `${mock.url}/v1`,
-  ANTHROPIC_API_KEY: 'sk-ant-example',
-  ANTHROPIC_BASE_URL: mock.url,
-  GEMINI_API_KEY: 'example',
-  GEMINI_BASE_URL: mock.url,
-  GATEWAY_DATA_DIR: 'memory://',
-  USAGE_ENABLED: 'false',
-  RATE_LIMIT_ENABLED: 'false',
-  LOG_LEVEL: 'warn',
-};
+// The demo's realistic latency and its 2 % of retried 503s; no demo traffic; the demo key's rate limit
+// (60 a minute) is off: an evaluation of 150 pairs and 450 judge calls would spend most of its time waiting.
+const demo = await startDemo({
+  env: { PORT: '0', LOG_LEVEL: 'error', RATE_LIMIT_ENABLED: 'false' },
+  clock: systemClock,
+  traffic: false,
+});
 await rm(out, { recursive: true, force: true });
 const code = await runEvalCommand(
   [
@@ -44,6 +38,12 @@ const code = await runEvalCommand(
     'claude-haiku-4-5',
     '--target',
     'gemini-2.0-flash',
+    '--gateway',
+    demo.url,
+    '--api-key',
+    demo.apiKey,
+    '--admin-key',
+    demo.adminKey,
     '--judge',
     'gpt-4o-mini',
     '--concurrency',
@@ -53,7 +53,7 @@ const code = await runEvalCommand(
     '--name',
     'example: three models on qa.jsonl',
   ],
-  env,
+  {},
   {
     out: (t) => process.stdout.write(t),
     err: { write: (t) => process.stderr.write(t), isTTY: process.stderr.isTTY === true },
@@ -61,7 +61,7 @@ const code = await runEvalCommand(
   },
   systemClock,
 );
-await mock.close();
+await demo.close();
 if (code !== 0) process.exit(code);
 
 const skip = browserSkipReason();

@@ -13,11 +13,13 @@ export const EVAL_USAGE = `Usage:
                        [--gateway URL --api-key KEY] [--admin-key KEY] [--judge MODEL | --no-judge]
                        [--out DIR] [--concurrency N] [--no-cache] [--metrics id,id]
                        [--fail-below ID=VALUE …] [--fail-above latency_ms=MS|cost_usd=USD …]
-                       [--name NAME] [--config gateway.yaml]
+                       [--judge-prompts registry|files] [--name NAME] [--config gateway.yaml]
   llm-gateway eval compare RUN_A RUN_B [--gateway URL --admin-key KEY]
       RUN_A, RUN_B: an --out directory of a run, or a stored run id (read through the admin API)
 
   Without --gateway the gateway runs in this process from the local config (GATEWAY_CONFIG, env).
+  With --admin-key the judge prompts are registered in the prompt registry (eval-faithfulness, …) and
+  called from there; --judge-prompts files sends the built-in prompts' text instead.
   Metrics: ${METRIC_IDS.join(', ')}.
   Exit codes: 0 done, 1 a gate failed (or nothing could be evaluated), 2 bad input.
   docs/evaluation.md
@@ -44,6 +46,10 @@ export interface RunArgs {
   gates: Gate[];
   name: string | null;
   config: string | null;
+  /** `--no-judge` was given (no judge metrics on purpose). */
+  noJudge: boolean;
+  /** Where the judge prompts come from: the prompt registry (needs --admin-key) or the built-in files. */
+  judgePrompts: 'registry' | 'files';
 }
 
 export function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunArgs {
@@ -99,7 +105,18 @@ export function parseRunArgs(args: string[], env: NodeJS.ProcessEnv): RunArgs {
   if (v.judge !== undefined && !/^[\w./:@-]{1,200}$/.test(v.judge)) {
     throw new UsageError(`--judge must be a model or alias name; got "${v.judge}"`);
   }
+  const judgePrompts = v['judge-prompts'] ?? (v['admin-key'] ? 'registry' : 'files');
+  if (judgePrompts !== 'registry' && judgePrompts !== 'files') {
+    throw new UsageError(`--judge-prompts must be registry or files; got "${judgePrompts}"`);
+  }
+  if (judgePrompts === 'registry' && !v['admin-key']) {
+    throw new UsageError(
+      '--judge-prompts registry needs --admin-key (the prompts are stored through the admin API)',
+    );
+  }
   return {
+    noJudge: v['no-judge'] === true,
+    judgePrompts,
     dataset: v.dataset,
     targets,
     gateway: v.gateway ?? null,
@@ -134,6 +151,7 @@ function parse(args: string[]) {
       'fail-below': { type: 'string', multiple: true },
       'fail-above': { type: 'string', multiple: true },
       name: { type: 'string' },
+      'judge-prompts': { type: 'string' },
       config: { type: 'string', short: 'c' },
     },
     allowPositionals: true,

@@ -16,8 +16,9 @@ import { GatewayClient } from '../eval/client.js';
 import { AdminClient, type Connection, remote, startInProcess } from '../eval/connection.js';
 import { DatasetError, type DatasetItem, parseDataset } from '../eval/dataset.js';
 import { JUDGE_PROMPTS } from '../eval/judge/judge.js';
-import { promptId } from '../eval/judge/prompt.js';
-import { isJudgeMetric, type MetricId } from '../eval/metrics.js';
+import { promptId, registryRef } from '../eval/judge/prompt.js';
+import { registerJudgePrompts } from '../eval/judge/registry.js';
+import { isJudgeMetric, type JudgeMetric, type MetricId } from '../eval/metrics.js';
 import { Progress } from '../eval/progress.js';
 import { renderHtml } from '../eval/report/html.js';
 import { renderMarkdown } from '../eval/report/markdown.js';
@@ -121,6 +122,13 @@ async function evalRun(args: RunArgs, env: NodeJS.ProcessEnv, io: EvalIo, clock:
   if (args.judge === null && args.gates.some((g) => isJudgeMetric(g.metric))) {
     throw new UsageError('a gate on a judge metric needs a judge (--judge MODEL)');
   }
+  if (args.judge === null && !args.noJudge) {
+    if ([...args.metrics].some(isJudgeMetric)) {
+      io.err.write(
+        'note: no judge metrics: the judge defaults to the first model target and every target is a prompt (--judge MODEL)\n',
+      );
+    }
+  }
   await mkdir(args.out, { recursive: true });
   const run = await openRun(args, sha256, items.length, clock);
   const resultsPath = join(args.out, 'results.jsonl');
@@ -141,6 +149,19 @@ async function evalRun(args: RunArgs, env: NodeJS.ProcessEnv, io: EvalIo, clock:
   const embedder = await openEmbedder(args.metrics, io);
   try {
     const admin = args.adminKey ? new AdminClient(connection.baseUrl, args.adminKey) : null;
+    const registryJudge = new Set<JudgeMetric>();
+    if (admin && args.judge && args.judgePrompts === 'registry') {
+      const metrics = [...args.metrics].filter(isJudgeMetric);
+      const registered = await registerJudgePrompts(
+        (method, path, body) => admin.raw(method, path, body),
+        metrics.map((m) => JUDGE_PROMPTS[m]),
+      );
+      for (const r of registered) {
+        if (r.registry) registryJudge.add(r.prompt.metric);
+        else io.err.write(`warning: judge prompt ${promptId(r.prompt)} from its file: ${r.note}\n`);
+      }
+      run.judge_prompts = registered.map((r) => (r.registry ? registryRef(r.prompt) : promptId(r.prompt)));
+    }
     if (admin) {
       await admin.createRun({
         id: run.run_id,
@@ -180,6 +201,7 @@ async function evalRun(args: RunArgs, env: NodeJS.ProcessEnv, io: EvalIo, clock:
         items,
         targets: args.targets,
         judge: args.judge,
+        registryJudge,
         metrics: args.metrics,
         concurrency: args.concurrency,
         resultsPath,

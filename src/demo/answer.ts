@@ -42,13 +42,15 @@ export function simulateAnswer(
   promptChars: number,
   clock: Pick<Clock, 'random'>,
   maxTokens?: number,
+  /** A scripted reply (the evaluation mode, demo/eval-answers.ts) instead of the made-up one. */
+  scripted?: string | null,
 ): SimulatedAnswer {
   const count = 1 + Math.floor(clock.random() * 3);
   const start = Math.floor(clock.random() * SENTENCES.length);
   const said = prompt.trim().replace(/\s+/g, ' ').slice(0, 80);
   const parts = [`(Simulated answer from ${model}${said ? ` to “${said}”` : ''}.)`];
   for (let i = 0; i < count; i++) parts.push(SENTENCES[(start + i) % SENTENCES.length] ?? '');
-  let text = parts.join(' ');
+  let text = scripted ?? parts.join(' ');
   if (maxTokens !== undefined && tokensOf(text) > maxTokens) text = text.slice(0, Math.max(1, maxTokens * 4));
   const pieces = text.match(/\S+\s*/g) ?? [text];
   const fast = FAST.test(model);

@@ -2,13 +2,16 @@
  * The demo's simulated upstream: one local HTTP server that answers every model of the default catalogue
  * in its provider's wire format (demo/dialects.ts), with realistic latency — a first-token delay, then the
  * answer piece by piece when streaming — and, now and then, a 503 the gateway retries. It never calls
- * anything: the answers are made up and say so. Only `llm-gateway demo` starts it.
+ * anything: the answers are made up and say so. Only `llm-gateway demo` (and `npm run eval:example`) start
+ * it. Messages of `llm-gateway eval run` — judge prompts and RAG questions — get the deterministic
+ * evaluation answers of demo/eval-answers.ts instead.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
 import { simulateAnswer, tokensOf, vectorOf } from './answer.js';
 import { DIALECTS } from './dialects.js';
+import { evalReply } from './eval-answers.js';
 
 export interface SimulatedUpstreamOptions {
   clock: Pick<Clock, 'sleep' | 'random'>;
@@ -88,7 +91,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Simula
     await wait(50);
     return sendJson(res, 503, dialect.error(503, 'Simulated overload: the demo upstream failed on purpose.'));
   }
-  const answer = simulateAnswer(call.model, call.prompt, call.promptChars, clock, call.maxTokens);
+  const scripted = evalReply(call.model, call.prompt);
+  const answer = simulateAnswer(call.model, call.prompt, call.promptChars, clock, call.maxTokens, scripted);
   await wait(answer.firstTokenMs);
   if (!call.stream) {
     await wait(answer.pieceMs * answer.pieces.length);

@@ -32,6 +32,8 @@ export interface CallOutcome {
   costUsd: number | null;
   cache: string | null;
   requestId: string | null;
+  /** The prompt version that served a prompt target (`X-Gateway-Prompt-Version`: `support@3`). */
+  promptVersion: string | null;
   error: string | null;
   retries: number;
 }
@@ -89,6 +91,7 @@ export class GatewayClient {
       costUsd: null,
       cache: null,
       requestId: null,
+      promptVersion: null,
       error: null,
       retries: 0,
     };
@@ -106,6 +109,7 @@ export class GatewayClient {
       outcome.status = response.status;
       outcome.requestId = response.headers.get('x-gateway-request-id');
       outcome.cache = response.headers.get('x-cache-status');
+      outcome.promptVersion = response.headers.get('x-gateway-prompt-version');
       outcome.costUsd = numberOrNull(response.headers.get('x-cost'));
       if (!response.ok) {
         const text = await response.text();

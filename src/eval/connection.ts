@@ -38,6 +38,9 @@ export const remote = (url: string): Connection => ({
   close: async () => undefined,
 });
 
+/** Results per admin call (`POST /admin/evals/runs/{id}/results` takes at most 500). */
+export const STORE_BATCH = 500;
+
 /** The admin API of evaluation runs (src/eval/store.ts), used with `--admin-key`. */
 export class AdminClient {
   constructor(
@@ -68,11 +71,40 @@ export class AdminClient {
     return text ? (JSON.parse(text) as unknown) : null;
   }
 
+  /** One admin call answered as it is (status and JSON body), never thrown for an HTTP error. */
+  async raw(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = { error: { message: text.slice(0, 300) } };
+    }
+    return { status: response.status, body: parsed };
+  }
+
   createRun(run: Record<string, unknown>): Promise<unknown> {
     return this.#call('POST', '/admin/evals/runs', run);
   }
-  storeResults(runId: string, results: readonly ResultRecord[]): Promise<unknown> {
-    return this.#call('POST', `/admin/evals/runs/${encodeURIComponent(runId)}/results`, { results });
+  /** Stores results, at most `STORE_BATCH` a call (the admin API's limit; a resumed run sends all it had). */
+  async storeResults(runId: string, results: readonly ResultRecord[]): Promise<void> {
+    for (let i = 0; i < results.length; i += STORE_BATCH) {
+      const batch = results.slice(i, i + STORE_BATCH);
+      await this.#call('POST', `/admin/evals/runs/${encodeURIComponent(runId)}/results`, { results: batch });
+    }
   }
   finishRun(runId: string, status: 'finished' | 'failed', summary: unknown): Promise<unknown> {
     return this.#call('PATCH', `/admin/evals/runs/${encodeURIComponent(runId)}`, {

@@ -33,6 +33,8 @@ export interface ResultRecord {
   judge_cost_usd: number;
   cache: string | null;
   request_id: string | null;
+  /** Prompt targets: the version that served the pair (`support@3`; a label resolves to a number). */
+  prompt_version?: string | null;
   retries: number;
 }
 

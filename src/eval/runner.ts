@@ -10,7 +10,9 @@ import type { Clock } from '../core/clock.js';
 import type { GatewayClient } from './client.js';
 import { type DatasetItem, questionOf } from './dataset.js';
 import { judgeApplies, runJudge } from './judge/judge.js';
-import { checkAnswer, JUDGE_METRICS, type MetricId } from './metrics.js';
+import type { JudgeInput, JudgePrompt } from './judge/prompt.js';
+import { registryRef } from './judge/prompt.js';
+import { checkAnswer, JUDGE_METRICS, type JudgeMetric, type MetricId } from './metrics.js';
 import type { Progress } from './progress.js';
 import { appendResult, pairKey, type ResultRecord } from './results.js';
 import { buildRequest, type Target } from './targets.js';
@@ -28,6 +30,8 @@ export interface RunPlan {
   targets: readonly Target[];
   /** The judge model (or alias); null: no judge metrics. */
   judge: string | null;
+  /** Judge metrics whose prompt is called through the prompt registry (judge/registry.ts); others: the file. */
+  registryJudge?: ReadonlySet<JudgeMetric>;
   metrics: ReadonlySet<MetricId>;
   concurrency: number;
   resultsPath: string;
@@ -119,6 +123,7 @@ async function runPair(
     request_id: outcome.requestId,
     retries: outcome.retries,
   });
+  if (target.kind === 'prompt') record.prompt_version = outcome.promptVersion;
   if (!outcome.ok) {
     record.error = outcome.error ?? `HTTP ${outcome.status}`;
     return record;
@@ -132,10 +137,26 @@ async function runPair(
   const judge = plan.judge;
   if (judge === null) return record;
   const input = { question, answer: outcome.text, context: item.context, reference: item.reference };
-  const call = async (message: string) => {
-    const body = { model: judge, messages: [{ role: 'user', content: message }], temperature: 0 };
-    const r = await deps.client.complete('/v1/chat/completions', body, signal);
-    return { text: r.text, costUsd: r.costUsd, error: r.ok ? null : (r.error ?? `HTTP ${r.status}`) };
+  const call = async (prompt: JudgePrompt, judged: JudgeInput) => {
+    const viaRegistry = plan.registryJudge?.has(prompt.metric) === true;
+    const r = viaRegistry
+      ? await deps.client.complete(
+          `/v1/prompts/${encodeURIComponent(prompt.registryId)}/completions`,
+          { model: judge, version: prompt.registryVersion, variables: prompt.values(judged), temperature: 0 },
+          signal,
+        )
+      : await deps.client.complete(
+          '/v1/chat/completions',
+          { model: judge, messages: [{ role: 'user', content: prompt.render(judged) }], temperature: 0 },
+          signal,
+        );
+    const error = r.ok ? null : (r.error ?? `HTTP ${r.status}`);
+    return {
+      text: r.text,
+      costUsd: r.costUsd,
+      error,
+      ...(viaRegistry ? { prompt: registryRef(prompt) } : {}),
+    };
   };
   const metrics = JUDGE_METRICS.filter((m) => plan.metrics.has(m) && judgeApplies(m, input));
   const verdicts = await Promise.all(

@@ -15,6 +15,10 @@ test('targets: models, aliases and prompt versions by label or number', () => {
   assert.equal((parseTarget('prompt:support@3') as { version: number }).version, 3);
   assert.throws(() => parseTarget('prompt:support'), /prompt:ID@LABEL/);
   assert.throws(() => parseTarget('has space'), /model or alias/);
+  // The gateway's rules: ids and labels start with a letter or digit, at most 64 characters; versions from 1.
+  assert.throws(() => parseTarget('prompt:_support@production'), /1 to 64 letters/);
+  assert.throws(() => parseTarget(`prompt:${'x'.repeat(65)}@production`), /1 to 64 letters/);
+  assert.throws(() => parseTarget('prompt:support@0'), /whole number from 1/);
 });
 
 test('a model target streams the question with its numbered context', () => {

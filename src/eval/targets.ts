@@ -15,7 +15,9 @@ export interface GatewayRequest {
   body: Record<string, unknown>;
 }
 
-const PROMPT = /^prompt:([\w.-]{1,128})@([\w.-]{1,64})$/;
+/** The gateway's own rules for prompt ids and labels (`PROMPT_ID_PATTERN`) and version numbers. */
+const PROMPT = /^prompt:([A-Za-z0-9][A-Za-z0-9._-]{0,63})@([A-Za-z0-9][A-Za-z0-9._-]{0,63})$/;
+const VERSION = /^[1-9][0-9]{0,8}$/;
 
 /** Parses a `--target` value. @throws Error naming the problem (the CLI exits 2). */
 export function parseTarget(text: string): Target {
@@ -24,11 +26,14 @@ export function parseTarget(text: string): Target {
     const m = PROMPT.exec(value);
     if (!m) {
       throw new Error(
-        `target "${text}": a prompt target is prompt:ID@LABEL or prompt:ID@VERSION (e.g. prompt:support@production)`,
+        `target "${text}": a prompt target is prompt:ID@LABEL or prompt:ID@VERSION (e.g. prompt:support@production; ids and labels are 1 to 64 letters, digits, ".", "_" or "-")`,
       );
     }
     const [, promptId, ref] = m as unknown as [string, string, string];
-    const version = /^\d+$/.test(ref) ? Number(ref) : null;
+    if (/^\d+$/.test(ref) && !VERSION.test(ref)) {
+      throw new Error(`target "${text}": a version is a whole number from 1`);
+    }
+    const version = VERSION.test(ref) ? Number(ref) : null;
     return { kind: 'prompt', name: value, promptId, label: version === null ? ref : null, version };
   }
   if (!/^[\w./:@-]{1,200}$/.test(value)) {

@@ -5,22 +5,20 @@
  * noncommittal ("I don't know"). It measures whether the answer addresses the question, not whether it is
  * true.
  */
-import { type JudgePrompt, section, tagLine } from './prompt.js';
+import { defuse, judgePrompt, slot } from './prompt.js';
 
 export const ANSWER_RELEVANCY_QUESTIONS = 3;
 
-export const answerRelevancyV1: JudgePrompt = {
+export const answerRelevancyV1 = judgePrompt({
   metric: 'answer_relevancy',
   version: 'v1',
-  render(input) {
-    return [
-      tagLine(this),
-      `Read the ANSWER and write ${ANSWER_RELEVANCY_QUESTIONS} different questions that this answer would be a direct reply to.`,
-      'Also say whether the answer is noncommittal (evasive, vague, "I don\'t know"): 1 if it is, else 0.',
-      'Reply with JSON only, no other text, in exactly this shape:',
-      '{"questions": ["…", "…", "…"], "noncommittal": 0, "reason": "one sentence"}',
-      '',
-      section('answer', input.answer),
-    ].join('\n');
-  },
-};
+  lines: [
+    `Read the ANSWER and write ${ANSWER_RELEVANCY_QUESTIONS} different questions that this answer would be a direct reply to.`,
+    'Also say whether the answer is noncommittal (evasive, vague, "I don\'t know"): 1 if it is, else 0.',
+    'Reply with JSON only, no other text, in exactly this shape:',
+    '{"questions": ["…", "…", "…"], "noncommittal": 0, "reason": "one sentence"}',
+    '',
+    slot('answer'),
+  ],
+  values: (input) => ({ answer: defuse('answer', input.answer) }),
+});

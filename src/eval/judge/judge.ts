@@ -23,7 +23,7 @@ export interface JudgeVerdict {
   metric: JudgeMetric;
   /** null: no score (`problem` says why). */
   score: number | null;
-  /** The prompt that produced it, e.g. `faithfulness@v1`. */
+  /** The prompt that produced it: `eval-faithfulness@1` (the prompt registry) or `faithfulness@v1` (the file). */
   prompt: string;
   judge: string;
   /** The judge's reasons, one line per statement / passage / question. */
@@ -32,9 +32,11 @@ export interface JudgeVerdict {
   costUsd: number | null;
 }
 
+/** Asks the judge; `prompt` names the prompt that was used when it is not the file's (the registry's). */
 export type JudgeCall = (
-  message: string,
-) => Promise<{ text: string; costUsd: number | null; error: string | null }>;
+  prompt: JudgePrompt,
+  input: JudgeInput,
+) => Promise<{ text: string; costUsd: number | null; error: string | null; prompt?: string }>;
 
 /** Whether the metric can be computed for this item (what it needs is there). */
 export function judgeApplies(metric: JudgeMetric, input: JudgeInput): boolean {
@@ -57,8 +59,9 @@ export async function runJudge(
     problem: null,
     costUsd: null,
   };
-  const reply = await deps.call(prompt.render(input));
+  const reply = await deps.call(prompt, input);
   verdict.costUsd = reply.costUsd;
+  if (reply.prompt) verdict.prompt = reply.prompt;
   if (reply.error !== null) {
     verdict.problem = `judge call failed: ${reply.error}`;
     return verdict;
