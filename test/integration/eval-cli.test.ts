@@ -97,7 +97,8 @@ describe('eval run as a process', () => {
   test('Ctrl-C stops at once (exit 130): finished pairs kept, the pair in flight dropped, and says how to continue', async () => {
     t.mock.setAnswer(evalAnswers);
     const out = join(tmp, 'interrupt');
-    // Two answers, then the third never comes: Ctrl-C always lands with a pair in flight.
+    // Two answers, then the third never comes: Ctrl-C always lands with a pair in flight. (`--no-cache`: the
+    // test above asked the same questions, and cached answers would not reach the upstream.)
     t.mock.enqueue({ kind: 'delay', ms: 0 }, { kind: 'delay', ms: 0 }, { kind: 'hang' });
     const run = cli([
       '--dataset',
@@ -110,6 +111,7 @@ describe('eval run as a process', () => {
       out,
       '--concurrency',
       '1',
+      '--no-cache',
       '--metrics',
       'regex',
     ]);
