@@ -27,6 +27,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { EndUserLimits } from '../tenancy/limits.js';
 import { EMPTY_TREE, keyPrincipal, type Tree } from '../tenancy/principal.js';
 import { type LevelKind, LevelRepository, type OrgRow, type TeamRow } from '../tenancy/repository.js';
+import { actorOf } from './admin-actor.js';
 import { DEFAULT_FAILURE_THROTTLE, FailureThrottle } from './failure-throttle.js';
 import { type ApiKeyRow, KeyRepository, toDate } from './keys.js';
 import { type Authenticator, type AuthInput, bearer, hashKey, type Principal } from './principal.js';
@@ -39,6 +40,8 @@ interface Entry {
   /** Database keys (their use is written back as last_used_at); their row, to rebuild the principal. */
   fromDb: boolean;
   row?: ApiKeyRow;
+  /** Its team or organization is not loaded on this instance yet (made elsewhere a moment ago). */
+  incomplete?: boolean;
 }
 
 const MAX_NEGATIVE = 10_000;
@@ -73,6 +76,7 @@ export class KeyStore implements Authenticator {
   #repo: KeyRepository | null = null;
   #levels: LevelRepository | null = null;
   #tree: Tree = EMPTY_TREE;
+  #treeLoad: Promise<void> | null = null;
   /** Rows changed on this instance while a reload was in flight (the reload may have read them stale). */
   #appliedDuringRefresh: ApiKeyRow[] = [];
   #refreshing = 0;
@@ -197,15 +201,39 @@ export class KeyStore implements Authenticator {
     for (const [hash, entry] of this.#db) if (entry.row) this.#db.set(hash, this.#entry(entry.row));
   }
 
-  #entry(row: ApiKeyRow): Entry {
+  #entry(row: ApiKeyRow, treeJustLoaded = false): Entry {
+    const revoked = row.revoked_at !== null;
+    const missing =
+      (row.team_id != null && !this.#tree.teams.has(row.team_id)) ||
+      (row.org_id != null && !this.#tree.orgs.has(row.org_id));
     return {
       hash: Buffer.from(row.key_hash, 'hex'),
       principal: keyPrincipal(row, this.#tree, this.#deps.endUserDefaults ?? null),
       expiresAt: toDate(row.expires_at)?.getTime() ?? null,
-      revoked: row.revoked_at !== null,
+      revoked,
       fromDb: true,
       row,
+      incomplete: missing && !revoked && !treeJustLoaded,
     };
+  }
+
+  /**
+   * An entry whose team or organization this instance has not loaded yet (a key made on another instance,
+   * or in a team made there, a moment ago): the tree is loaded first (one load shared by concurrent
+   * requests), so the key's first request here already meets every level's limits.
+   */
+  async #completed(entry: Entry): Promise<Entry> {
+    this.#treeLoad ??= this.#loadTree().finally(() => {
+      this.#treeLoad = null;
+    });
+    const loaded = await this.#treeLoad.then(
+      () => true,
+      () => false,
+    );
+    const row = entry.row as ApiKeyRow;
+    const next = this.#entry(row, loaded);
+    this.#db.set(row.key_hash, next);
+    return next;
   }
 
   /**
@@ -254,6 +282,7 @@ export class KeyStore implements Authenticator {
     if (!token) return this.#fail(source, new AuthenticationError());
     const digest = hashKey(token);
     const known = this.#static.get(digest) ?? this.#db.get(digest);
+    if (known?.incomplete) return this.#completed(known).then((e) => this.#checkFrom(source, e, digest));
     if (known) return this.#checkFrom(source, known, digest);
     // An unknown key from a source that spent its failed attempts: 429, no lookup.
     this.#throttle.assertAllowed(source);
@@ -315,16 +344,9 @@ export class KeyStore implements Authenticator {
           return undefined;
         }
         if ('principal' in row) return row;
-        // A key in a team or organization this instance has not loaded yet: load them first, so the
-        // key's first request already meets every level's limits.
-        const teamId = row.team_id ?? null;
-        const orgId = row.org_id ?? null;
-        if ((teamId && !this.#tree.teams.has(teamId)) || (orgId && !this.#tree.orgs.has(orgId))) {
-          await this.#loadTree();
-        }
         const entry = this.#entry(row);
         this.#db.set(digest, entry);
-        return entry;
+        return entry.incomplete ? await this.#completed(entry) : entry;
       } catch (err) {
         this.#deps.metrics.dependencyErrors.inc({ dependency: 'database' });
         this.#deps.logger.warn(
@@ -367,20 +389,4 @@ export class KeyStore implements Authenticator {
       ]);
     }
   }
-}
-
-/** The admin actor of an org or team admin key's principal; null for any other key. */
-function actorOf(principal: Principal): AdminActor | null {
-  if (principal.role === 'org_admin' && principal.orgId) {
-    return { role: 'org_admin', keyId: principal.keyId, orgId: principal.orgId, teamId: null };
-  }
-  if (principal.role === 'team_admin' && principal.teamId) {
-    return {
-      role: 'team_admin',
-      keyId: principal.keyId,
-      orgId: principal.orgId ?? null,
-      teamId: principal.teamId,
-    };
-  }
-  return null;
 }

@@ -209,3 +209,44 @@ describe('tenancy across two instances (PostgreSQL + Redis)', { skip }, () => {
     );
   });
 });
+
+describe('a key made on one instance in a team made on another (no refresh in between)', { skip }, () => {
+  let db: TestDatabase;
+  let mock: MockUpstream;
+  const gws: TestGateway[] = [];
+
+  before(async () => {
+    db = await createTestDatabase('tenancy_fresh');
+    mock = await MockUpstream.start();
+    mock.setAnswer({ usage: { prompt, completion: MAX_TOKENS, cached: 0 } });
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: uniquePrefix('tenancy-fresh'),
+      GATEWAY_ADMIN_KEY: ADMIN,
+      // No refresh during the test: instance 1 learns of the team only when a key of it needs it.
+      AUTH_REFRESH_INTERVAL_MS: '600000',
+    };
+    for (let i = 0; i < 2; i++) gws.push(await startGateway({ mock, env }));
+  });
+  after(async () => {
+    for (const gw of gws) await gw.close();
+    await mock?.close();
+    await db?.drop();
+  });
+
+  test("the key's first requests there already meet the team's budget", async () => {
+    const [gw0, gw1] = gws as [TestGateway, TestGateway];
+    const team = await created(gw0, ADMIN, '/admin/teams', {
+      name: 'fresh',
+      daily_budget_usd: (2 * worst) / 1e6,
+    });
+    // Made on instance 1, which has not loaded the team (made on instance 0).
+    const key = await created(gw1, ADMIN, '/admin/keys', { name: 'k', team_id: team.id });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => chatWith(gw1, key.key, { max_tokens: MAX_TOKENS })),
+    );
+    assert.equal(results.filter((r) => r.status === 200).length, 2, "exactly the team budget's worth");
+    for (const r of results.filter((r) => r.status !== 200)) assert.equal(r.error?.param, 'team');
+  });
+});
