@@ -107,6 +107,13 @@ for (const size of sizes) {
       });
     }
     index.add(records);
+    const done = Math.min(size, from + batch);
+    if (done % 100_000 === 0 || done === size) {
+      const seconds = (performance.now() - started) / 1000;
+      process.stderr.write(
+        `${size}: ${done} added in ${seconds.toFixed(0)} s (${Math.round(done / seconds)}/s, load average ${loadavg()[0]!.toFixed(1)})\n`,
+      );
+    }
   }
   const buildMs = performance.now() - started;
   global.gc?.();
