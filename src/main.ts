@@ -70,50 +70,22 @@ async function main(): Promise<void> {
 
   if (command === 'check-config') return checkConfig(config, env);
   if (command === 'migrate') return runMigrations(config);
-  if (command === 'keys') {
-    const code = await runKeysCommand(
-      process.argv.slice(3),
-      config,
-      { out: (text) => process.stdout.write(text) },
-      systemClock,
-    ).catch((err: unknown) => {
+  // The admin subcommands: each prints its usage on a usage error (exit 2), other errors exit 1.
+  const args = process.argv.slice(3);
+  const out = { out: (text: string) => process.stdout.write(text) };
+  const subcommands: Record<string, [run: () => Promise<number>, usage: string]> = {
+    keys: [() => runKeysCommand(args, config, out, systemClock), KEYS_USAGE],
+    orgs: [() => runTenancyCommand('org', args, config, out, systemClock), TENANCY_USAGE],
+    teams: [() => runTenancyCommand('team', args, config, out, systemClock), TENANCY_USAGE],
+    spend: [() => runSpendCommand(args, config, out), SPEND_USAGE],
+    prompts: [() => runPromptsCommand(args, config, out), PROMPTS_USAGE],
+  };
+  const subcommand = subcommands[command];
+  if (subcommand) {
+    const [run, usage] = subcommand;
+    const code = await run().catch((err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (err instanceof UsageError) process.stderr.write(KEYS_USAGE);
-      return err instanceof UsageError ? 2 : 1;
-    });
-    process.exit(code);
-  }
-
-  if (command === 'orgs' || command === 'teams') {
-    const code = await runTenancyCommand(
-      command === 'orgs' ? 'org' : 'team',
-      process.argv.slice(3),
-      config,
-      { out: (text) => process.stdout.write(text) },
-      systemClock,
-    ).catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (err instanceof UsageError) process.stderr.write(TENANCY_USAGE);
-      return err instanceof UsageError ? 2 : 1;
-    });
-    process.exit(code);
-  }
-  if (command === 'spend') {
-    const code = await runSpendCommand(process.argv.slice(3), config, {
-      out: (text) => process.stdout.write(text),
-    }).catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (err instanceof UsageError) process.stderr.write(SPEND_USAGE);
-      return err instanceof UsageError ? 2 : 1;
-    });
-    process.exit(code);
-  }
-  if (command === 'prompts') {
-    const code = await runPromptsCommand(process.argv.slice(3), config, {
-      out: (text) => process.stdout.write(text),
-    }).catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (err instanceof UsageError) process.stderr.write(PROMPTS_USAGE);
+      if (err instanceof UsageError) process.stderr.write(usage);
       return err instanceof UsageError ? 2 : 1;
     });
     process.exit(code);
