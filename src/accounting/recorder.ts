@@ -27,53 +27,13 @@ import { unlink } from 'node:fs/promises';
 import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../stores/database.js';
 import { ensurePartitions } from '../stores/usage-partitions.js';
-import { dayOf, insertUsageBatch } from '../stores/usage-rollups.js';
+import { dayOf, insertUsageBatch, type UsageRow } from '../stores/usage-rollups.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { appendRows, countRows, findOrphans, readBatches, spoolFileName } from './spool.js';
 
-/** One row of `usage_records` as the recorder queues and spools it. */
-export interface UsageRecord {
-  timestamp: string;
-  /** The gateway's own request id (UUIDv7): the uniqueness key that makes writes idempotent. */
-  request_id: string;
-  user_id: string;
-  api_key_id: string | null;
-  model: string;
-  provider: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens: number;
-  /** USD with 6 decimals, as a string (exact); null when the model is not priced. */
-  cost_usd: string | null;
-  cached: boolean;
-  cache_type: string | null;
-  saved_usd: string;
-  latency_ms: number;
-  status: 'success' | 'error' | 'incomplete';
-  http_status: number;
-  estimated: boolean;
-  stream: boolean;
-  prompt_name: string | null;
-  prompt_version: number | null;
-  /** JSON of the guardrail actions taken (never a matched value); null = none fired. */
-  guardrails?: string | null;
-  /** The client's `X-Request-ID`; absent in spool files written before migration 0003. */
-  client_request_id?: string | null;
-  /** The inbound API (`chat`, `embeddings`); absent in older spool files. */
-  endpoint?: string | null;
-  /** The model or alias the client asked for; absent in older spool files. */
-  route?: string | null;
-  /** The key's organization and team (migration 0007); absent in older spool files. */
-  org_id?: string | null;
-  team_id?: string | null;
-  /** The request's tags (`metadata.tags`, `X-Gateway-Tags`); null/absent = none. */
-  tags?: readonly string[] | null;
-  /** The prompt, experiment and variant that served (migration 0008); absent in older spool files. */
-  prompt_id?: string | null;
-  experiment_id?: string | null;
-  variant?: string | null;
-}
+/** One row of `usage_records` as the recorder queues and spools it (the writer's `UsageRow`). */
+export type UsageRecord = UsageRow;
 
 export interface UsageRecorderOptions {
   database: () => Database;
