@@ -44,6 +44,8 @@ export function missingCounters(result: ReserveResult): number[] {
 
 export interface BudgetStore {
   reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<ReserveResult>;
+  /** `reserve`, answered at once (set by a store that holds its counters in this process). */
+  reserveSync?(counters: readonly BudgetCounter[], amountMicros: number, now: number): ReserveResult;
   adjust(counters: readonly BudgetCounter[], deltaMicros: number, now: number): Promise<void>;
   /**
    * Current value of a counter (micro-dollars spent + reserved) at `now` (epoch ms, like `reserve`); tests
@@ -207,6 +209,10 @@ export class MemoryBudgetStore implements BudgetStore {
   }
 
   async reserve(counters: readonly BudgetCounter[], amountMicros: number, now: number): Promise<number> {
+    return this.reserveSync(counters, amountMicros, now);
+  }
+
+  reserveSync(counters: readonly BudgetCounter[], amountMicros: number, now: number): number {
     let missing = 0;
     for (const [i, c] of counters.entries()) {
       if (c.seed && !this.#holds(c.key, now)) missing += 2 ** i;

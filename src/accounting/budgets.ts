@@ -209,11 +209,11 @@ export function applicableBudgets(
  * Worst-case cost of a request in micro-dollars; null when a deployment of its route is unpriced and no
  * `unpriced_reservation_usd` is configured (such requests are not held to budgets).
  */
-export async function worstCaseMicros(
+export function worstCaseMicros(
   ctx: RequestContext,
   accountant: Accountant,
   settings: BudgetSettings,
-): Promise<number | null> {
+): number | null {
   const price = accountant.worstPrice(ctx);
   const request = ctx.request;
   if (!price || !request) {
@@ -298,19 +298,50 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
     );
   }
 
-  async function reserve(ctx: RequestContext, applied: Applied[], now: number): Promise<void> {
-    const micros = await worstCaseMicros(ctx, deps.accountant, deps.settings);
-    if (micros === null) return;
+  /** Fail open: a budget store outage must not stop traffic (counted and logged). */
+  function failOpen(err: unknown): void {
+    if (redis) redis.failed('budget.reserve', err);
+    else deps.logger.warn({ event: 'budget.error', err }, 'budget reservation failed');
+  }
+
+  /**
+   * Reserves the worst case. A promise only when the store answers asynchronously (Redis) or a counter must
+   * be seeded first; the in-memory store answers at once, and then the request pays no promise here.
+   */
+  function reserve(ctx: RequestContext, applied: Applied[], now: number): Promise<void> | undefined {
+    const micros = worstCaseMicros(ctx, deps.accountant, deps.settings);
+    if (micros === null) return undefined;
     const counters = applied.map((a) => a.counter);
-    let refused: number;
-    try {
-      refused = await bounded(reserveSeeded(ctx, applied, micros, now));
-    } catch (err) {
-      // Fail open: a budget store outage must not stop traffic (counted and logged).
-      if (redis) redis.failed('budget.reserve', err);
-      else deps.logger.warn({ event: 'budget.error', err }, 'budget reservation failed');
-      return;
+    if (store.reserveSync) {
+      let first: number;
+      try {
+        const asked = deps.seeder ? applied.map((a) => ({ ...a.counter, seed: true })) : counters;
+        first = store.reserveSync(asked, micros, now);
+      } catch (err) {
+        failOpen(err);
+        return undefined;
+      }
+      // < 0: counters to seed first (nothing was reserved); the seeded path below asks again.
+      if (first >= 0) {
+        reserved(ctx, applied, counters, micros, now, first);
+        return undefined;
+      }
     }
+    return bounded(reserveSeeded(ctx, applied, micros, now)).then(
+      (refused) => reserved(ctx, applied, counters, micros, now, refused),
+      failOpen,
+    );
+  }
+
+  /** The store answered: 429 naming the first budget it would pass, else the reservation is kept. */
+  function reserved(
+    ctx: RequestContext,
+    applied: Applied[],
+    counters: BudgetCounter[],
+    micros: number,
+    now: number,
+    refused: number,
+  ): void {
     if (refused > 0) {
       const hit = applied[refused - 1] as Applied;
       deps.metrics.budgetExceeded.inc({ scope: hit.scope, period: hit.period });
@@ -335,7 +366,8 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
     const applied = applicableBudgets(ctx, deps.settings, deps.keyPrefix, now, periods);
     // The common case on the hot path: no budget applies, nothing to wait for.
     if (applied.length === 0) return next(ctx);
-    return reserve(ctx, applied, now).then(() => next(ctx));
+    const pending = reserve(ctx, applied, now);
+    return pending ? pending.then(() => next(ctx)) : next(ctx);
   });
 
   const settle: SettleStep = {

@@ -179,12 +179,13 @@ function createAccountingFeature(
   return {
     name: 'accounting',
     // A cached stream is free, and its headers go out before it ends: say so up front.
-    price: stage('price', async (ctx, next) => {
-      const result = await next(ctx);
-      if (result.kind === 'stream' && ctx.cache.status === 'HIT')
-        ctx.responseHeaders['x-cost'] = formatUsd(0);
-      return result;
-    }),
+    price: stage('price', (ctx, next) =>
+      next(ctx).then((result) => {
+        if (result.kind === 'stream' && ctx.cache.status === 'HIT')
+          ctx.responseHeaders['x-cost'] = formatUsd(0);
+        return result;
+      }),
+    ),
     cost: {
       name: 'cost',
       settle(ctx) {

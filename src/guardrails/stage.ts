@@ -9,10 +9,10 @@
  */
 
 import { approximatePromptTokens } from '../accounting/tokens.js';
-import type { RequestContext } from '../core/context.js';
+import type { CanonicalRequest, RequestContext } from '../core/context.js';
 import { ContentPolicyError, GatewayError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
-import { type Stage, stage } from '../core/stage.js';
+import { type Next, type Stage, stage } from '../core/stage.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { GUARDRAIL_FINDINGS, noteFinding } from './findings.js';
 import { guardRequest } from './input.js';
@@ -38,7 +38,8 @@ export interface GuardStageDeps {
 }
 
 export function createGuardStage(deps: GuardStageDeps): Stage {
-  return stage('guard', async (ctx, next) => {
+  // Not async itself: without a policy (the common case) the request goes on without a promise of its own.
+  return stage('guard', (ctx, next) => {
     const request = ctx.request;
     if (!request) return next(ctx);
     let policy: ReturnType<PolicyBook['resolve']>;
@@ -54,6 +55,15 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
       );
     }
     if (!policy) return next(ctx);
+    return guarded(ctx, next, request, policy);
+  });
+
+  async function guarded(
+    ctx: RequestContext,
+    next: Next,
+    request: CanonicalRequest,
+    policy: NonNullable<ReturnType<PolicyBook['resolve']>>,
+  ): Promise<Result> {
     const session = new GuardSession(policy, (rule, entity, direction) => {
       const labels = { policy: rule.policy, entity, action: rule.action, direction };
       deps.metrics.guardrailActions.inc(labels);
@@ -101,7 +111,7 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
         logFired(ctx, 'output');
       },
     };
-  });
+  }
 }
 
 /** One log line per direction when something fired: entity names, actions and counts, never values. */

@@ -165,6 +165,54 @@ describe('pipeline', () => {
     assert.equal(ends.length, 1, 'the error handler does not settle twice');
   });
 
+  test('a stage that throws synchronously (no async function) fails the request the same way', async () => {
+    const refuse = stage('ratelimit', () => {
+      throw new GatewayRateLimitError('slow down', 2_000, 'rate_limit_exceeded');
+    });
+    // Called on its own, it still answers with a rejected promise, as an async stage would.
+    const alone = refuse.run(context(), async () => completionResult(answer, 'upstream', null));
+    await assert.rejects(alone, GatewayRateLimitError);
+    const { pipeline, trace, ends } = build({ admit: [refuse] });
+    await assert.rejects(pipeline.run(context()), GatewayRateLimitError);
+    assert.ok(!trace.includes('call'));
+    assert.deepEqual(
+      ends.map((e) => [e.status, e.error?.code]),
+      [[429, 'rate_limit_exceeded']],
+    );
+  });
+
+  test('asynchronous settle steps are awaited in order; a rejected one is reported and the rest still run', async () => {
+    const trace: string[] = [];
+    const later = (name: string, fail = false) => ({
+      name,
+      settle: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        trace.push(`settle:${name}`);
+        if (fail) throw new Error('boom');
+      },
+    });
+    const { pipeline } = build({
+      settle: {
+        cost: later('cost'),
+        usage: { name: 'usage', settle: () => void trace.push('settle:usage') },
+        budgets: later('budgets', true),
+        ratelimit: { name: 'ratelimit', settle: () => void trace.push('settle:ratelimit') },
+        telemetry: later('telemetry'),
+      },
+      onStepError: (step) => trace.push(`step-error:${step}`),
+    });
+    await pipeline.run(context());
+    // The JSON answer is handed over only once the whole settlement ran.
+    assert.deepEqual(trace, [
+      'settle:cost',
+      'settle:usage',
+      'settle:budgets',
+      'step-error:budgets',
+      'settle:ratelimit',
+      'settle:telemetry',
+    ]);
+  });
+
   test('a cache hit answers without the call stage and is settled once', async () => {
     const cache = stage('cache', async (): Promise<Result> => completionResult(answer, 'cache', null));
     const { pipeline, trace, ends } = build({ cache });

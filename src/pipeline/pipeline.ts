@@ -98,19 +98,69 @@ export function createPipeline(parts: PipelineParts): Pipeline {
   const { cost, usage, budgets, ratelimit, telemetry } = parts.settle;
   const settleSteps: readonly SettleStep[] = [cost, usage, budgets, ratelimit, telemetry];
 
-  /** Runs the settle steps exactly once per request; never throws. */
-  async function settle(ctx: RequestContext, end: RequestEnd): Promise<void> {
-    if (ctx.end !== null) return;
+  /** Done: a JSON answer's `settled`, and `reject` when every settle step was synchronous. */
+  const SETTLED = Promise.resolve();
+
+  /**
+   * Runs the settle steps exactly once per request; never throws or rejects. Synchronous (undefined) when
+   * every step is — most are (they queue their I/O) — so a request pays no promise for them.
+   */
+  function settle(ctx: RequestContext, end: RequestEnd): Promise<void> | undefined {
+    if (ctx.end !== null) return undefined;
     ctx.end = end;
-    for (const step of settleSteps) {
+    return settleFrom(ctx, 0);
+  }
+
+  function settleFrom(ctx: RequestContext, first: number): Promise<void> | undefined {
+    for (let i = first; i < settleSteps.length; i++) {
+      const step = settleSteps[i] as SettleStep;
+      let pending: void | Promise<void>;
       try {
-        // Most steps are synchronous (they queue their I/O): await only the ones that return a promise.
-        const pending = step.settle(ctx);
-        if (pending) await pending;
+        pending = step.settle(ctx);
       } catch (err) {
         parts.onStepError(step.name, ctx, err);
+        continue;
+      }
+      // Await only the steps that return a promise, then go on with the next one.
+      if (pending) {
+        return pending.then(
+          () => settleFrom(ctx, i + 1),
+          (err: unknown) => {
+            parts.onStepError(step.name, ctx, err);
+            return settleFrom(ctx, i + 1);
+          },
+        );
       }
     }
+    return undefined;
+  }
+
+  /** The request failed: settled, then rejected with its error. */
+  function failed(ctx: RequestContext, err: unknown): Promise<never> {
+    const error = asGatewayError(err);
+    const pending = settle(ctx, { status: error.status, error, complete: false });
+    return pending
+      ? pending.then(() => {
+          throw error;
+        })
+      : Promise.reject(error);
+  }
+
+  function handled(ctx: RequestContext, result: Result): Handled | Promise<Handled> {
+    ctx.outcome = result.outcome;
+    if (result.kind === 'json') {
+      const done: Handled = { result, settled: SETTLED };
+      const pending = settle(ctx, { status: 200, error: null, complete: true });
+      return pending ? pending.then(() => done) : done;
+    }
+    const settled = result.done.then((how) =>
+      settle(ctx, {
+        status: how.complete ? 200 : (how.error?.status ?? 500),
+        error: how.error,
+        complete: how.complete,
+      }),
+    );
+    return { result, settled };
   }
 
   return {
@@ -126,30 +176,20 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       }
     },
 
-    async run(ctx) {
-      let result: Result;
+    // No async function: one promise for the chain's result, none for synchronous settle steps.
+    run(ctx) {
+      let result: Promise<Result>;
       try {
-        result = await handle(ctx);
+        result = handle(ctx);
       } catch (err) {
-        const error = asGatewayError(err);
-        await settle(ctx, { status: error.status, error, complete: false });
-        throw error;
+        return failed(ctx, err);
       }
-      ctx.outcome = result.outcome;
-      if (result.kind === 'json') {
-        await settle(ctx, { status: 200, error: null, complete: true });
-        return { result, settled: Promise.resolve() };
-      }
-      const settled = result.done.then((how) =>
-        settle(ctx, {
-          status: how.complete ? 200 : (how.error?.status ?? 500),
-          error: how.error,
-          complete: how.complete,
-        }),
+      return result.then(
+        (r) => handled(ctx, r),
+        (err: unknown) => failed(ctx, err),
       );
-      return { result, settled };
     },
 
-    reject: (ctx, error) => settle(ctx, { status: error.status, error, complete: false }),
+    reject: (ctx, error) => settle(ctx, { status: error.status, error, complete: false }) ?? SETTLED,
   };
 }

@@ -54,7 +54,7 @@ export function createPromptsFeature(
   // Owners of recent requests are remembered only when feedback can be given (metrics declared).
   const seen = Object.keys(config.feedback.metrics).length > 0 ? feedback.seen.bind(feedback) : undefined;
   const render = promptStage({ resolver, validate, clock, ...(seen ? { seen } : {}) });
-  const disabled = stage('prompt', async (ctx, next) => {
+  const disabled = stage('prompt', (ctx, next) => {
     if (ctx.request?.kind === 'chat' && ctx.request.prompt) {
       throw new BadRequestError(
         'Prompts are turned off on this gateway (prompts.enabled).',

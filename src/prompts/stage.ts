@@ -16,9 +16,10 @@
  * prompt, version, experiment and variant (`PROMPT_SERVED`). Any other request passes straight through.
  */
 import type { Clock } from '../core/clock.js';
-import type { PromptReference, RequestContext } from '../core/context.js';
+import type { CanonicalRequest, PromptReference, RequestContext } from '../core/context.js';
 import { ValidationError } from '../core/errors.js';
-import { type Stage, stage } from '../core/stage.js';
+import type { Result } from '../core/result.js';
+import { type Next, type Stage, stage } from '../core/stage.js';
 import { assignVariant, type Experiment, HOLDOUT, stickyKey, type Variant } from '../experiments/assign.js';
 import type { ChatRequest } from '../providers/types.js';
 import { DEFAULT_LABEL, type PromptResolver } from './resolver.js';
@@ -75,12 +76,20 @@ function targetOf(
 
 /** Creates the stage. */
 export function promptStage(deps: PromptStageDeps): Stage {
-  return stage('prompt', async (ctx, next) => {
+  // Not async itself: a request without a prompt reference (the common case) goes on without a promise.
+  return stage('prompt', (ctx, next) => {
     deps.seen?.(ctx);
     const request = ctx.request;
     if (request?.kind !== 'chat' || !request.prompt) return next(ctx);
-    const ref = request.prompt;
+    return render(ctx, next, request, request.prompt);
+  });
 
+  async function render(
+    ctx: RequestContext,
+    next: Next,
+    request: Extract<CanonicalRequest, { kind: 'chat' }>,
+    ref: PromptReference,
+  ): Promise<Result> {
     const experiment = await experimentOf(deps, ref);
     let variant: Variant | null = null;
     if (experiment) {
@@ -138,5 +147,5 @@ export function promptStage(deps: PromptStageDeps): Stage {
     if (variantName !== null) ctx.responseHeaders[VARIANT_HEADER] = variantName;
     if (served) ctx.responseHeaders[PROMPT_VERSION_HEADER] = `${served.id}@${served.version}`;
     return next(ctx);
-  });
+  }
 }

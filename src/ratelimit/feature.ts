@@ -21,7 +21,7 @@ import { GatewayRateLimitError } from '../core/errors.js';
 import type { AdminRoute, Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
-import { withSpan } from '../telemetry/tracing.js';
+import { startChildSpan } from '../telemetry/tracing.js';
 import { rateLimitStateRoute } from './admin-route.js';
 import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
 import { FallbackRateLimiter, type FallbackTakeResult } from './fallback.js';
@@ -169,35 +169,64 @@ export function createRateLimitFeature(
     if (redis && limiter.backend === 'redis') redis.failed(operation, err);
   }
 
-  const admit = stage('ratelimit', async (ctx, next) => {
-    await take(ctx);
-    return next(ctx);
+  // The memory limiter decides synchronously: then the stage goes on to `next` without a promise of its own.
+  const takeSync = limiter instanceof MemoryRateLimiter ? limiter.takeSync.bind(limiter) : null;
+
+  const admit = stage('ratelimit', (ctx, next) => {
+    const pending = take(ctx);
+    return pending ? pending.then(() => next(ctx)) : next(ctx);
   });
 
-  async function take(ctx: RequestContext): Promise<void> {
+  /** Takes from the request's buckets; a promise only when the limiter answers asynchronously (Redis). */
+  function take(ctx: RequestContext): Promise<void> | undefined {
     const principal = ctx.principal;
-    if (!principal) return;
+    if (!principal) return undefined;
     const limits = tierLimits(config, principal.tier);
     const { tag, list } = requestSpecs(ctx, limits);
     // Rate limits off and no level with an rpm/tpm limit: nothing to check.
-    if (list.length === 0) return;
+    if (list.length === 0) return undefined;
     const tokenSpecs = list.filter(
       (s) => s.name.endsWith('t') && s.name.endsWith(':t') === s.name.includes(':'),
     );
     const state: AdmitState = { limits, charged: 0, tag, tokenSpecs };
     ADMITTED.set(ctx, state);
-    let result: TakeResult;
-    try {
-      result = await withSpan(ctx, 'rate_limit.check', () => limiter.take(tag, list, 'take'), {
-        'gateway.rate_limit.backend': limiter.backend,
-        'gateway.rate_limit.tier': limits.tier,
-      });
-    } catch (err) {
-      // Fail open: the limit store is an accelerator, never a reason to refuse a request.
+    const span = startChildSpan(ctx, 'rate_limit.check', {
+      'gateway.rate_limit.backend': limiter.backend,
+      'gateway.rate_limit.tier': limits.tier,
+    });
+    // Fail open: the limit store is an accelerator, never a reason to refuse a request.
+    const failOpen = (err: unknown): void => {
+      span.end(err);
       failed('ratelimit.take', err);
       if (config.enabled) ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
-      return;
+    };
+    let taken: TakeResult | Promise<TakeResult>;
+    try {
+      taken = takeSync ? takeSync(tag, list, 'take') : limiter.take(tag, list, 'take');
+    } catch (err) {
+      failOpen(err);
+      return undefined;
     }
+    if (taken instanceof Promise) {
+      return taken.then((result) => {
+        span.end();
+        admitted(ctx, principal, state, list, result);
+      }, failOpen);
+    }
+    span.end();
+    admitted(ctx, principal, state, list, taken);
+    return undefined;
+  }
+
+  /** The limiter answered: headers, metrics, and a 429 when a bucket refused. */
+  function admitted(
+    ctx: RequestContext,
+    principal: Principal,
+    state: AdmitState,
+    list: BucketSpec[],
+    result: TakeResult,
+  ): void {
+    const { limits, tokenSpecs } = state;
     if (config.enabled) setHeaders(ctx, limits, result);
     if ((result as FallbackTakeResult).fallback) {
       metrics.redisFallback.inc({ feature: 'ratelimit', result: result.allowed ? 'allowed' : 'refused' });

@@ -12,18 +12,12 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { type Authenticator, authorizationOf } from '../auth/principal.js';
+import type { Authenticator } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import { createContext, type RequestContext } from '../core/context.js';
+import type { RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
-import {
-  BadRequestError,
-  ClientClosedError,
-  ForbiddenError,
-  NotFoundError,
-  ServiceUnavailableError,
-} from '../core/errors.js';
+import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
@@ -38,8 +32,10 @@ import { createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
+import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
+import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
@@ -55,6 +51,8 @@ declare module 'fastify' {
     ctx: RequestContext | null;
     /** clock.now() when the request arrived. */
     arrivedAt: number;
+    /** The matched route's path (`request.routeOptions.url`, read once); null: no route matched. */
+    routeUrl: string | null;
     /** Who makes an admin request (set for /admin/ routes once authorised). */
     adminActor: AdminActor | null;
   }
@@ -132,6 +130,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .send(toErrorBody(gatewayError, deps.redact));
     },
     trustProxy: deps.server.trust_proxy,
+    // Shutting down: every response says `Connection: close` (keep-alive clients must not reuse it).
+    http: { ServerResponse: drainingResponse(deps.lifecycle) },
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: {
@@ -175,69 +175,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.decorateRequest('ctx', null);
   app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('routeUrl', null);
   app.decorateRequest('adminActor', null);
   const adminAuth = createAdminAuth(deps.adminKey, deps.console?.sessions ?? null, deps.tenantAdmin ?? null);
-  app.addHook('onRequest', async (request, reply) => {
-    request.arrivedAt = clock.now();
-    const url = request.routeOptions.url;
-    const clientId = clientRequestId(request.headers['x-request-id']);
-    reply.headers(requestIdHeaders(request.id, clientId));
-    // Every line of this request's log carries the client's id too (its own id is `request_id`).
-    if (clientId !== null) request.log = request.log.child({ client_request_id: clientId });
-    const codec = url === undefined ? undefined : endpoints.get(url);
-    if (codec) {
-      const ctx = createContext({
-        requestId: request.id,
-        clientRequestId: clientId,
-        startedAt: request.arrivedAt,
-        log: request.log,
-        endpoint: codec.name,
-        path: codec.path,
-        params: (request.params ?? {}) as Record<string, string>,
-        headers: request.headers,
-        clientIp: request.ip,
-      });
-      request.ctx = ctx;
-      deps.pipeline.open(ctx);
-      // Fastify's own lines for this request carry the trace id too.
-      request.log = ctx.log as FastifyBaseLogger;
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) ctx.abort.abort(new ClientClosedError());
-      });
-    }
-    // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
-    // reach the same route and must meet the same checks.
-    if (url?.startsWith('/admin/')) {
-      const actor = await adminAuth.authorize(request);
-      // Org and team admin keys reach only the routes marked for them (everything else is global).
-      const access = (request.routeOptions.config as { access?: string } | undefined)?.access;
-      if (actor.role !== 'admin' && access !== 'tenant') {
-        throw new ForbiddenError('This route needs the global admin key (GATEWAY_ADMIN_KEY).');
-      }
-      request.adminActor = actor;
-      return;
-    }
-    if (!url?.startsWith('/v1/')) return;
-    if (deps.lifecycle.shuttingDown) {
-      reply.header('connection', 'close');
-      throw new ServiceUnavailableError('The gateway is shutting down; retry on another instance.');
-    }
-    // The pipeline endpoints authenticate as their first stage, before the body is parsed or validated;
-    // the other API routes (models) here.
-    if (!codec) {
-      const header = request.headers['x-user-id'];
-      await deps.authenticator.authenticate({
-        authorization: authorizationOf(request.headers),
-        userIdHeader: typeof header === 'string' ? header : undefined,
-        source: request.ip,
-      });
-    }
-  });
+  app.addHook(
+    'onRequest',
+    requestStart({
+      clock,
+      endpoints,
+      pipeline: deps.pipeline,
+      adminAuth,
+      authenticator: deps.authenticator,
+      lifecycle: deps.lifecycle,
+    }),
+  );
 
   // HTTP RED metrics of every route; shutting down: close idle keep-alive connections.
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = request.routeUrl ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     deps.metrics.httpRequestDuration.observe(
       { method: request.method, route },
@@ -247,12 +203,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // period runs out. Close it once it is idle (next tick, after Node parks it).
     if (deps.lifecycle.shuttingDown) setImmediate(() => app.server.closeIdleConnections());
     done();
-  });
-
-  // Shutting down: tell keep-alive clients not to reuse the connection.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (deps.lifecycle.shuttingDown) reply.header('connection', 'close');
-    done(null, payload);
   });
 
   const codecsByName = new Map(deps.codecs.map((c) => [c.name, c]));
@@ -343,6 +293,9 @@ function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
   }
 }
 
+/** What Fastify would set for a JSON body. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /** Runs the pipeline for one request and writes its result. */
 async function serve(
   request: FastifyRequest,
@@ -357,7 +310,9 @@ async function serve(
     reply.headers(ctx.responseHeaders);
     reply.headers(routingHeaders(ctx));
     reply.header('server-timing', serverTiming(ctx, deps.clock.now()));
-    return reply.send(codec.encode(result));
+    // Serialised here, once: a string with its content type set goes out as it is (no Fastify serialiser).
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return reply.send(JSON.stringify(codec.encode(result)));
   }
   // From here on the gateway writes the response itself: nothing is retried after the first byte.
   reply.hijack();

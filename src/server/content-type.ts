@@ -14,6 +14,8 @@ const QUOTED = 100;
 /** Whether a `Content-Type` header names JSON in UTF-8 (`application/json`, `…; charset=utf-8`). */
 export function isJsonContentType(header: string | undefined): boolean {
   if (header === undefined) return false;
+  // What nearly every client sends: no parsing.
+  if (header === 'application/json' || header === 'application/json; charset=utf-8') return true;
   const [type = '', ...params] = header.split(';');
   if (type.trim().toLowerCase() !== 'application/json') return false;
   for (const param of params) {

@@ -10,7 +10,8 @@
 import type { Principal } from '../../auth/principal.js';
 import type { CanonicalRequest, RequestContext } from '../../core/context.js';
 import { BadRequestError, ServiceUnavailableError } from '../../core/errors.js';
-import type { Stage } from '../../core/stage.js';
+import type { Result } from '../../core/result.js';
+import type { Next, Stage } from '../../core/stage.js';
 import { nativeResponseOf, RESPONSES_API } from '../../providers/openai/responses.js';
 import type { ChatCompletion } from '../../providers/types.js';
 import type { FeatureDeps } from '../../stores/deps.js';
@@ -29,60 +30,70 @@ export function scopeOf(principal: Principal | null): string {
 export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'metrics' | 'clock'>): Stage {
   return {
     name: 'responses',
-    async run(ctx, next) {
+    // Not async itself: any other endpoint (the common case) goes on without a promise of its own.
+    run(ctx, next) {
       const request = ctx.request;
       const state = request ? stateOf(request) : undefined;
       if (ctx.endpoint !== 'responses' || !request || request.kind !== 'chat' || !state) return next(ctx);
-      const scope = scopeOf(ctx.principal);
-      const previous = await loadPrevious(ctx, store, scope, state);
-      const history = previous
-        ? [
-            ...previous.history,
-            ...previous.inputItems.map((i) => i.item),
-            ...outputAsInput(previous.response.output),
-          ]
-        : [];
-      const expanded = previous ? expand(request, state, previous, history) : request;
-      if (expanded !== request) {
-        ctx.request = expanded;
-        bindState(expanded, state);
-      }
-      refuseNativeOnly(ctx, state);
-      const items = inputItems(state.body.input).map((item, i) => ({
-        id: `${state.id}_in${i}`,
-        item: normalize(item),
-      }));
-      const createdAt = new Date(state.createdAt * 1000);
-      state.onFinal = (response, native) => {
-        if (!state.store || response.store === false) return;
-        const record: StoredResponse = {
-          id: response.id,
-          native: native && response.store !== false,
-          previousResponseId: state.body.previous_response_id ?? null,
-          inputItems: items,
-          history,
-          response,
-        };
-        store.save(scope, record, createdAt).catch((err: unknown) => {
-          deps.metrics.dependencyErrors.inc({ dependency: 'responses_store' });
-          ctx.log.warn(
-            { event: 'responses.store_error', response_id: response.id, err },
-            'storing a response failed',
-          );
-        });
-      };
-      const result = await next(ctx);
-      if (result.kind !== 'json') return result;
-      const completion = result.body as ChatCompletion;
-      const native = nativeResponseOf(completion) as ResponseObject | undefined;
-      const response = native ?? fromCompletion(state, completion, state.body.model);
-      state.onFinal(response, native !== undefined);
-      // A copy: a shared (single-flight, cached) answer object must not carry one request's response.
-      const body = { ...completion };
-      bindAnswer(body, response);
-      return { ...result, body };
+      return respond(ctx, next, request, state);
     },
   };
+
+  async function respond(
+    ctx: RequestContext,
+    next: Next,
+    request: Extract<CanonicalRequest, { kind: 'chat' }>,
+    state: ResponseState,
+  ): Promise<Result> {
+    const scope = scopeOf(ctx.principal);
+    const previous = await loadPrevious(ctx, store, scope, state);
+    const history = previous
+      ? [
+          ...previous.history,
+          ...previous.inputItems.map((i) => i.item),
+          ...outputAsInput(previous.response.output),
+        ]
+      : [];
+    const expanded = previous ? expand(request, state, previous, history) : request;
+    if (expanded !== request) {
+      ctx.request = expanded;
+      bindState(expanded, state);
+    }
+    refuseNativeOnly(ctx, state);
+    const items = inputItems(state.body.input).map((item, i) => ({
+      id: `${state.id}_in${i}`,
+      item: normalize(item),
+    }));
+    const createdAt = new Date(state.createdAt * 1000);
+    state.onFinal = (response, native) => {
+      if (!state.store || response.store === false) return;
+      const record: StoredResponse = {
+        id: response.id,
+        native: native && response.store !== false,
+        previousResponseId: state.body.previous_response_id ?? null,
+        inputItems: items,
+        history,
+        response,
+      };
+      store.save(scope, record, createdAt).catch((err: unknown) => {
+        deps.metrics.dependencyErrors.inc({ dependency: 'responses_store' });
+        ctx.log.warn(
+          { event: 'responses.store_error', response_id: response.id, err },
+          'storing a response failed',
+        );
+      });
+    };
+    const result = await next(ctx);
+    if (result.kind !== 'json') return result;
+    const completion = result.body as ChatCompletion;
+    const native = nativeResponseOf(completion) as ResponseObject | undefined;
+    const response = native ?? fromCompletion(state, completion, state.body.model);
+    state.onFinal(response, native !== undefined);
+    // A copy: a shared (single-flight, cached) answer object must not carry one request's response.
+    const body = { ...completion };
+    bindAnswer(body, response);
+    return { ...result, body };
+  }
 }
 
 async function loadPrevious(
