@@ -1065,9 +1065,10 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
   const cpu1 = pid ? treeCpuSeconds(pid) : null;
   const rssPeakMiB = rss ? rss.stop() : null;
   const pool1 = semPid && poolTids.length > 0 ? threadsCpuSeconds(semPid, poolTids) : null;
+  const lookupResult = lookups ? await lookups : null;
   const semantic: SemanticWindow | undefined = sem
     ? {
-        lookups: lookups ? await lookups : null,
+        lookups: lookupResult,
         counters: countersBetween(counters0, await scrapeSemantic(sem.origin)),
         poolCpuSeconds: pool0 !== null && pool1 !== null ? Math.round((pool1 - pool0) * 1000) / 1000 : null,
       }
@@ -1077,6 +1078,8 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
     cpuSeconds !== null && result.completed > 0
       ? Math.round((cpuSeconds / result.completed) * 1e6 * 10) / 10
       : null;
+  // The lookups' background writes (embedded after their answers) drain before the next measurement.
+  if (lookups) await new Promise((r) => setTimeout(r, 1000));
   return {
     point: point.id,
     target: t.name,

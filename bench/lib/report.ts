@@ -319,7 +319,7 @@ function semanticLoadSection(r: Results): string[] {
     '## Semantic lookups beside cache misses (`semantic-load`)',
     '',
     `\`${target}\`: ${pin ? `event loop on CPU ${pin.gatewayCpus ?? 'any'}, embedding pool on CPU ${pin.embedderCpus ?? 'any'} (${pin.note})` : 'pool not pinned'}. ` +
-      `The lookups (${sl.rate}/s, distinct paraphrases at temperature 0: each one misses the exact cache and is embedded) go to the gateway in both rows of the second column, also while \`direct\` is measured: \`direct\`'s difference is what the lookups cost the load CPU (upstream, load generator and the pinned pool share it). ` +
+      `The lookups (${sl.rate}/s, distinct paraphrases at temperature 0: each one misses the exact cache and is embedded) go to the gateway all through the second column, also while \`direct\` is measured: \`direct\`'s difference is what the lookups cost the load CPU (upstream, load generator and the pinned pool share it). ` +
       'Difference = with − alone in the same repeat; skips and pool CPU are over the measured window.',
     '',
     ...table(
@@ -482,7 +482,7 @@ export function targetsTable(r: Results): string[] {
   }
   for (const c of r.data.coldStarts ?? [])
     rows.push([
-      `no request in the first minute after /health/ready slower than upstream + 50 ms (${c.target})`,
+      `no request in the first minute after /health/ready slower than upstream + 50 ms (${c.target}${c.result.durationS < 60 ? `, measured over ${c.result.durationS} s only` : ''})`,
       `${c.slower} of ${c.result.completed} slower than ${c.thresholdMs.toFixed(1)} ms; max ${c.result.latencyMs.max} ms`,
       c.slower === 0 ? 'met' : '**not met**',
       'see "Cold start" below',
