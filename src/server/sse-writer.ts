@@ -34,10 +34,11 @@ export async function writeStream(
 ): Promise<void> {
   const encoder = ctx.request ? options.encoding.open(ctx.request) : null;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
+  const batch = writeBatcher(res);
   const send = async (chunk: ChatCompletionChunk) => {
     const text = encoder ? encoder.chunk(chunk) : null;
     if (text === null) return;
-    if (!res.write(text)) await drained(res, ctx, options.idleTimeoutMs);
+    if (!batch.write(text)) await drained(res, ctx, options.idleTimeoutMs);
   };
   try {
     for (const chunk of result.head) await send(chunk);
@@ -50,6 +51,7 @@ export async function writeStream(
     }
   } catch (err) {
     idle.stop();
+    batch.flush();
     const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);
     result.end({ complete: false, error });
     if (error instanceof ClientClosedError || res.destroyed) res.destroy();
@@ -57,11 +59,39 @@ export async function writeStream(
     return;
   }
   idle.stop();
+  batch.flush();
   result.end({ complete: true, error: null });
   await options.settled;
   let trailer = '';
   for (const line of ctx.trailers) trailer += `: ${line.replace(/[\r\n]+/g, ' ')}\n\n`;
   res.end(trailer + (encoder ? encoder.end() : ''));
+}
+
+/**
+ * Coalesces the chunks that are ready in the same turn of the event loop into one socket write: an upstream
+ * read often carries several events (and the head holds every chunk up to the first substantive one), and a
+ * `write` per chunk costs a system call each. The socket is corked at the first write of a turn and uncorked
+ * on the next tick, after the microtasks that hand over the rest of the ready chunks — never later, so a
+ * chunk is not held back waiting for the next one.
+ */
+function writeBatcher(res: ServerResponse): { write(text: string): boolean; flush(): void } {
+  let corked = false;
+  const flush = () => {
+    if (!corked) return;
+    corked = false;
+    res.uncork();
+  };
+  return {
+    write(text) {
+      if (!corked) {
+        corked = true;
+        res.cork();
+        process.nextTick(flush);
+      }
+      return res.write(text);
+    },
+    flush,
+  };
 }
 
 /**
