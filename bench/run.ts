@@ -549,7 +549,8 @@ async function startTargets(): Promise<void> {
     `pinning: ${pin ? `load+upstream on CPU ${LOAD_CPUS}, proxies on CPU ${PROXY_CPUS}${pinnedSelf ? '' : ' (could not pin this process)'}` : 'off'}`,
   );
   const prodGroups = ['overhead', 'throughput', 'features', 'memory', 'coldstart', 'soak'] as const;
-  if (prodGroups.some((g) => only.has(g))) await createBenchDatabase();
+  // The stream group's prod-* variants too: without a database they would run on PGlite in memory.
+  if (prodGroups.some((g) => only.has(g)) || only.has('stream')) await createBenchDatabase();
   // Everything but the cache, stream and workers points measures the compiled build (`npm start`).
   const wantsCompiled =
     prodGroups.some((g) => only.has(g)) || only.has('semantic-load') || (opts.baseline && only.has('stream'));

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
 import { createContext, type RequestContext, type RequestEnd } from '../core/context.js';
-import { newOutcome } from '../core/result.js';
-import type { ChatRequest } from '../providers/types.js';
+import { newOutcome, streamResult } from '../core/result.js';
+import type { ChatCompletionChunk, ChatRequest } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { applicableBudgets } from './budgets.js';
@@ -148,6 +148,49 @@ describe('Accountant', () => {
     await settle(accountant, ctx, { status: 502, error: null, complete: false });
     assert.equal(ctx.usage, null);
     assert.equal(ctx.costUsd, 0);
+    assert.equal(ctx.usageEstimated, false);
+  });
+
+  test('a stream whose upstream reported usage settles synchronously, without a tokenizer', async () => {
+    // The OpenAI adapter always asks for usage, so the usage-only chunk ends every stream: settling it must
+    // neither count the captured text nor load an encoding (tens of MB, ~0.1 s of blocked event loop).
+    const { accountant } = setup();
+    const ctx = context('gpt-4o', 'openai', true);
+    const chunk = (delta: object, finish: string | null = null) =>
+      ({
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'gpt-4o-2024-08-06',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        usage: null,
+      }) as unknown as ChatCompletionChunk;
+    const usage = { prompt_tokens: 17, completion_tokens: 2, total_tokens: 19 };
+    const tail = [
+      chunk({ content: ' world' }),
+      chunk({}, 'stop'),
+      { ...chunk({}), choices: [], usage } as unknown as ChatCompletionChunk,
+    ];
+    const result = streamResult(
+      {
+        head: [chunk({ role: 'assistant', content: '' }), chunk({ content: 'Hello' })],
+        rest: (async function* () {
+          yield* tail;
+        })(),
+        close() {},
+      },
+      'upstream',
+      ctx.upstream.deployment,
+      () => 0,
+    );
+    while (!(await result.rest.next()).done);
+    result.end({ complete: true });
+    ctx.outcome = result.outcome;
+    assert.equal(ctx.outcome.output.text, 'Hello world');
+    ctx.end = OK;
+    // The estimate path always returns a promise: `undefined` means nothing was counted locally.
+    assert.equal(accountant.settle(ctx), undefined);
+    assert.deepEqual(ctx.usage, usage);
     assert.equal(ctx.usageEstimated, false);
   });
 

@@ -34,10 +34,11 @@ export async function writeStream(
 ): Promise<void> {
   const encoder = ctx.request ? options.encoding.open(ctx.request) : null;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
+  const batch = writeBatcher(res);
   const send = async (chunk: ChatCompletionChunk) => {
     const text = encoder ? encoder.chunk(chunk) : null;
     if (text === null) return;
-    if (!res.write(text)) await drained(res, ctx, options.idleTimeoutMs);
+    if (!batch.add(text)) await drained(res, ctx, options.idleTimeoutMs);
   };
   try {
     for (const chunk of result.head) await send(chunk);
@@ -52,16 +53,58 @@ export async function writeStream(
     idle.stop();
     const error = asGatewayError(ctx.abort.signal.aborted ? ctx.abort.signal.reason : err);
     result.end({ complete: false, error });
-    if (error instanceof ClientClosedError || res.destroyed) res.destroy();
-    else res.end(encoder ? encoder.error(toErrorBody(error, options.redact)) : '');
+    if (error instanceof ClientClosedError || res.destroyed) {
+      batch.take();
+      res.destroy();
+    } else res.end(batch.take() + (encoder ? encoder.error(toErrorBody(error, options.redact)) : ''));
     return;
   }
   idle.stop();
   result.end({ complete: true, error: null });
+  // Settling is usually synchronous work (cost, usage row queued, budgets, log line): the last chunks, the
+  // trailer and the end marker then leave in one write. When it waits for I/O, the chunks went out already.
   await options.settled;
   let trailer = '';
   for (const line of ctx.trailers) trailer += `: ${line.replace(/[\r\n]+/g, ' ')}\n\n`;
-  res.end(trailer + (encoder ? encoder.end() : ''));
+  res.end(batch.take() + trailer + (encoder ? encoder.end() : ''));
+}
+
+/**
+ * Coalesces the chunks that are ready in the same turn of the event loop into one socket write: an upstream
+ * read often carries several events (and the head holds every chunk up to the first substantive one), and
+ * each write costs a system call (on loopback also the receiver's TCP work) plus an HTTP chunk frame. The
+ * events of a turn are joined into one string and written on the next tick, after the microtasks that hand
+ * over the rest of the ready chunks — never later, so a chunk is not held back waiting for the next one.
+ * The last turn's text goes out with the end of the response (`take`), in the same write.
+ *
+ * `add` answers whether more may be added now: false while the client's socket buffer is full (the caller
+ * waits for `drain`); what a turn adds on top is bounded by what one upstream read carried.
+ */
+function writeBatcher(res: ServerResponse): { add(text: string): boolean; take(): string } {
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '' || res.writableEnded || res.destroyed) return;
+    const text = pending;
+    pending = '';
+    res.write(text);
+  };
+  return {
+    add(text) {
+      pending += text;
+      if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
+      return !res.writableNeedDrain;
+    },
+    take() {
+      const text = pending;
+      pending = '';
+      return text;
+    },
+  };
 }
 
 /**

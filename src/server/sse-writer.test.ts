@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import pino from 'pino';
+import { createContext, type RequestContext } from '../core/context.js';
+import { ProviderUnavailableError } from '../core/errors.js';
+import { streamResult } from '../core/result.js';
+import { CHAT_STREAM } from '../endpoints/chat/codec.js';
+import type { ChatCompletionChunk, ChatRequest } from '../providers/types.js';
+import { writeStream } from './sse-writer.js';
+
+/** A response that records each write (a `writev` of corked writes counts as one). */
+class RecordingResponse extends Writable {
+  readonly writes: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.writes.push(chunk.toString());
+    done();
+  }
+  override _writev(chunks: { chunk: Buffer }[], done: () => void): void {
+    this.writes.push(chunks.map((c) => c.chunk.toString()).join(''));
+    done();
+  }
+}
+
+const chunk = (content: string): ChatCompletionChunk =>
+  ({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'gpt-4o',
+    choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }],
+  }) as unknown as ChatCompletionChunk;
+const event = (content: string) => `data: ${JSON.stringify(chunk(content))}\n\n`;
+
+function context(): RequestContext {
+  const ctx = createContext({
+    requestId: 'r',
+    log: pino({ level: 'silent' }),
+    startedAt: 0,
+    endpoint: 'chat',
+  });
+  const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true } as ChatRequest;
+  ctx.request = { kind: 'chat', model: 'gpt-4o', stream: true, body };
+  return ctx;
+}
+
+async function write(ctx: RequestContext, rest: AsyncGenerator<ChatCompletionChunk>) {
+  const result = streamResult({ head: [chunk('a')], rest, close() {} }, 'upstream', null, () => 0);
+  const res = new RecordingResponse();
+  const settled = result.done.then(() => {
+    ctx.trailers.push('cost 0.000001');
+  });
+  await writeStream(res as unknown as ServerResponse, ctx, result, {
+    encoding: CHAT_STREAM as NonNullable<typeof CHAT_STREAM>,
+    idleTimeoutMs: 10_000,
+    redact: (text) => text,
+    settled,
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  return res.writes;
+}
+
+test('events ready in one turn leave in one write, together with the trailer and [DONE]', async () => {
+  const writes = await write(
+    context(),
+    (async function* () {
+      yield chunk('b');
+      yield chunk('c');
+    })(),
+  );
+  assert.deepEqual(writes, [`${event('a')}${event('b')}${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`]);
+});
+
+test('each upstream read is written when it arrives, never held for the next one', async () => {
+  const writes = await write(
+    context(),
+    (async function* () {
+      yield chunk('b');
+      await new Promise((resolve) => setImmediate(resolve));
+      yield chunk('c');
+    })(),
+  );
+  assert.deepEqual(writes, [
+    `${event('a')}${event('b')}`,
+    `${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`,
+  ]);
+});
+
+test('a failure after the first bytes sends what was ready, then the error event, and no [DONE]', async () => {
+  const writes = await write(
+    context(),
+    (async function* () {
+      yield chunk('b');
+      throw new ProviderUnavailableError(
+        'openai closed the stream before the answer was complete.',
+        'openai',
+      );
+    })(),
+  );
+  const body = writes.join('');
+  assert.ok(body.startsWith(`${event('a')}${event('b')}data: {"error":`), body);
+  assert.ok(!body.includes('[DONE]'));
+});
