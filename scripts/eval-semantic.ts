@@ -11,7 +11,7 @@
  * --base-url <url> --dimensions <d> (measure an OpenAI-compatible /v1/embeddings; key in EMBEDDING_API_KEY).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createEmbedder } from '../src/cache/semantic/embedders.js';
@@ -181,6 +181,11 @@ const results = settings.map((s) => {
 });
 
 const artefact = verifierArtefact as unknown as VerifierArtefact;
+// Another artefact to compare with the shipped one (e.g. `npm run train:verifier -- --pair --out <it>`), if given.
+const compareFile = resolve(root, arg('--compare', '.cache/eval/verifier-compare.json'));
+const compare = existsSync(compareFile)
+  ? (JSON.parse(readFileSync(compareFile, 'utf8')) as VerifierArtefact)
+  : undefined;
 const verifierSimulation = prepareSimulation(
   mock,
   distractors,
@@ -189,6 +194,7 @@ const verifierSimulation = prepareSimulation(
 );
 const verifierResult = evaluateVerifier({
   artefact,
+  ...(compare ? { compare } : {}),
   vec,
   qqpTuning,
   qqpHeldOut: qqp.heldOut,

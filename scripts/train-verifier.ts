@@ -7,8 +7,11 @@
  * goes by a second hash byte to the fit part (60 %: trains the trees) or the calibration part (40 %: chooses
  * the threshold of every operating point; the model never saw it). The held-out halves are not read.
  *
+ * With `--pair` (decision 0161, artefact 3.0.0) the trees also read the margin of a logistic regression over the
+ * two embeddings ([u ⊙ v, |u − v|]), cross-fitted on the fit part.
+ *
  * Options: --data <dir> (default ../shared/data/semantic), --qqp-per-half <n> (default 10000), --extra,
- * --out <file>. Embeddings are cached in .cache/eval/ (shared with the evaluation), so each text is embedded
+ * --pair, --out <file>. Embeddings are cached in .cache/eval/ (shared with the evaluation), so each text is embedded
  * once.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,19 +20,35 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { chooseThreshold } from '../src/cache/semantic/calibration.js';
 import { createEmbedder, dot } from '../src/cache/semantic/embedders.js';
-import { createVerifier, type VerifierArtefact } from '../src/cache/semantic/verifier.js';
+import type { PairModelArtefact } from '../src/cache/semantic/pair-model.js';
+import { createVerifier, PAIR_FEATURE, type VerifierArtefact } from '../src/cache/semantic/verifier.js';
 import { FEATURE_NAMES, verifierFeatures } from '../src/cache/semantic/verifier-features.js';
 import { createMetrics } from '../src/telemetry/metrics.js';
-import { loadMrpcTrain, loadQqp, loadStsbTrain, type Pair, tuningRole } from './eval-semantic/data.js';
+import {
+  loadMrpcTrain,
+  loadQqp,
+  loadStsbTrain,
+  type Pair,
+  pairFold,
+  tuningRole,
+} from './eval-semantic/data.js';
 import { EmbeddingCache } from './eval-semantic/embed-cache.js';
 import { loadLlmPairs } from './eval-semantic/llm-data.js';
 import { trainGbt } from './train-verifier/gbt.js';
+import { crossFit, pairMatrix } from './train-verifier/pair-model.js';
+import { buildVocabulary, searchCutOff } from './train-verifier/recipe.js';
 
 /** Artefact version: bump with any change of features, data or training settings. */
 export const VERIFIER_VERSION = '2.0.0';
+/**
+ * `--pair`: the trees also read a pair model's margin (decision 0161; artefact 3.0.0). Measured better at equal
+ * data but not shipped yet: the shipped artefact is the 2.0 recipe until it is retrained and evaluated with it.
+ */
+const PAIR = process.argv.includes('--pair');
+/** L2 penalties tried for the pair model (the one with the best out-of-fold log-loss is kept). */
+const PAIR_LAMBDAS = [0.03, 0.1, 0.3];
 /** The false-hit bounds an operating point is calibrated for. */
 export const BOUNDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1];
-const VOCABULARY = 4000;
 /** The LLM-style pairs are few next to QQP; they count this much each in the fit. */
 const LLM_WEIGHT = Number(arg('--llm-weight', '3'));
 const GBT = {
@@ -73,43 +92,41 @@ const added = await cache.fill(samples.flatMap((s) => [s.a, s.b]));
 process.stderr.write(`embedded ${added} new texts\n`);
 const cosine = (p: Pair) => dot(cache.get(p.a), cache.get(p.b));
 
-// Common words: document frequency over the fit texts (a differing word outside them counts as rare).
-const df = new Map<string, number>();
-for (const s of fit) {
-  for (const text of [s.a, s.b]) {
-    for (const w of new Set(text.toLowerCase().match(/[\p{L}\p{N}]+(?:['.][\p{L}\p{N}]+)*/gu) ?? [])) {
-      if (!/\d/.test(w)) df.set(w, (df.get(w) ?? 0) + 1);
-    }
-  }
-}
-const documents = fit.length * 2;
-const idfOf = (count: number) => Number(Math.log((documents + 1) / (count + 1)).toFixed(3));
-const frequent = [...df.entries()]
-  .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))
-  .slice(0, VOCABULARY)
-  .sort((x, y) => (x[0] < y[0] ? -1 : 1));
-const vocabulary = {
-  words: frequent.map(([w]) => w),
-  idf: frequent.map(([, n]) => idfOf(n)),
-  // A word outside the vocabulary is at most as frequent as the rarest one in it.
-  unknownIdf: idfOf(frequent.reduce((m, [, n]) => Math.min(m, n), Number.POSITIVE_INFINITY)),
-};
-const vocab = {
-  idf: new Map(vocabulary.words.map((w, i) => [w, vocabulary.idf[i]!])),
-  unknown: vocabulary.unknownIdf,
-};
-
-// The search cut-off: below the 2nd percentile of duplicates' cosines, in steps of 0.05.
-const positiveCosines = fit
-  .filter((s) => s.same)
-  .map(cosine)
-  .sort((a, b) => a - b);
-const minCosine = Math.floor(positiveCosines[Math.floor(positiveCosines.length * 0.02)]! * 20) / 20;
+const { artefact: vocabulary, vocab } = buildVocabulary(fit);
+const minCosine = searchCutOff(fit.filter((s) => s.same).map(cosine));
 
 const started = performance.now();
 const labels = fit.map((s) => (s.same ? 1 : 0));
 const sampleWeights = fit.map((s) => (s.source === 'llm' ? LLM_WEIGHT : 1));
-const rows = fit.map((s) => verifierFeatures(s.b, s.a, cosine(s), vocab));
+// The pair model over [u ⊙ v, |u − v|] (decision 0161), cross-fitted: each fit row's margin comes from a model
+// that did not see it, so the trees learn how far to trust it on new pairs; the shipped one saw every fit row.
+let pairModel: PairModelArtefact | undefined;
+let pairMargins: Float64Array | undefined;
+let pairLambda: number | undefined;
+if (PAIR) {
+  const m = pairMatrix(fit.map((s) => [cache.get(s.b), cache.get(s.a)]));
+  const folds = fit.map((s) => pairFold(s, 5));
+  const fitted = crossFit(m, labels, sampleWeights, folds, PAIR_LAMBDAS, (l) =>
+    process.stderr.write(`${l}\n`),
+  );
+  const d = embedder.dimensions;
+  // Five significant digits keep the artefact small; calibration below scores the rounded weights.
+  const round5 = (x: number) => Number(x.toPrecision(5));
+  pairModel = {
+    kind: 'logistic',
+    dimensions: d,
+    product: Array.from(fitted.model.w.subarray(0, d), round5),
+    difference: Array.from(fitted.model.w.subarray(d), round5),
+    bias: round5(fitted.model.bias),
+  };
+  pairMargins = fitted.margins;
+  pairLambda = fitted.lambda;
+}
+const rows = fit.map((s, i) => {
+  const x = verifierFeatures(s.b, s.a, cosine(s), vocab, PAIR ? 1 : 0);
+  if (pairMargins) x[FEATURE_NAMES.length] = pairMargins[i]!;
+  return x;
+});
 const model = trainGbt(rows, labels, sampleWeights, GBT);
 process.stderr.write(
   `trained ${GBT.trees} trees on ${fit.length} pairs in ${Math.round(performance.now() - started)} ms\n`,
@@ -124,10 +141,11 @@ for (const tree of model.trees) {
 model.base = round(model.base);
 
 const artefact: VerifierArtefact = {
-  version: VERIFIER_VERSION,
+  version: PAIR ? '3.0.0' : VERIFIER_VERSION,
   embedder: embedder.id,
-  features: [...FEATURE_NAMES],
+  features: PAIR ? [...FEATURE_NAMES, PAIR_FEATURE] : [...FEATURE_NAMES],
   model,
+  ...(pairModel ? { pairModel } : {}),
   minCosine,
   vocabulary,
   operatingPoints: [
@@ -138,7 +156,10 @@ const artefact: VerifierArtefact = {
 
 // Calibration through the runtime scorer itself (the same cut-off and features the gateway uses).
 const scorer = createVerifier(artefact, { maxFalseHitRate: 1 });
-const scored = calibration.map((s) => ({ s, score: scorer.score(s.b, s.a, cosine(s)) }));
+const scored = calibration.map((s) => ({
+  s,
+  score: scorer.score(s.b, s.a, cosine(s), { query: cache.get(s.b), cached: cache.get(s.a) }),
+}));
 const negatives = scored.filter((x) => !x.s.same).map((x) => x.score);
 const positives = scored.filter((x) => x.s.same).map((x) => x.score);
 artefact.operatingPoints = BOUNDS.map((bound) => ({
@@ -157,6 +178,7 @@ artefact.training = {
     stsbMrpcTrain: count(fit, 'extra'),
   },
   gbt: GBT,
+  ...(PAIR ? { pairModel: { features: 'product,difference', folds: 5, lambda: pairLambda } } : {}),
   confidence: 0.95,
   note: 'Trained by scripts/train-verifier.ts on tuning data only; thresholds chosen on the calibration part.',
 };

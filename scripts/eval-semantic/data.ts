@@ -134,3 +134,8 @@ export function loadMrpcTrain(dataDir: string): Pair[] {
 export function tuningRole(p: Pair): 'fit' | 'calibration' {
   return pairHash(p.a, p.b)[1]! % 10 < 6 ? 'fit' : 'calibration';
 }
+
+/** A fit pair's cross-fitting fold (0 … folds − 1), by another byte of the same hash. */
+export function pairFold(p: Pair, folds: number): number {
+  return pairHash(p.a, p.b)[2]! % folds;
+}

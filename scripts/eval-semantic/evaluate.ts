@@ -27,7 +27,8 @@ export function scorePairs(pairs: readonly Pair[], vec: Vectors, guard: MatchGua
   let positives = 0;
   for (const p of pairs) {
     if (p.same) positives++;
-    if (!guard.accept(p.b, p.a, dot(vec(p.a), vec(p.b)))) continue;
+    // The vectors too: a matcher with a pair model scores them (the others ignore them).
+    if (!guard.accept(p.b, p.a, dot(vec(p.a), vec(p.b)), { query: vec(p.b), cached: vec(p.a) })) continue;
     if (p.same) tp++;
     else fp++;
   }
@@ -62,8 +63,14 @@ export const SIMULATION_CANDIDATES = 3;
 /** Every simulation query with its candidate entries (score ≥ the lowest threshold of the grid), best first. */
 export interface PreparedSimulation {
   entries: readonly string[];
+  vectors: readonly Float32Array[];
   /** query text, the entry it should hit (-1 for a distractor), candidates. */
-  queries: { text: string; expected: number; candidates: { i: number; s: number }[] }[];
+  queries: {
+    text: string;
+    vector: Float32Array;
+    expected: number;
+    candidates: { i: number; s: number }[];
+  }[];
 }
 
 /** Scores every query against every entry once, so each setting of the grid only filters. */
@@ -83,10 +90,11 @@ export function prepareSimulation(
       if (s >= minScore) candidates.push({ i, s });
     });
     candidates.sort((x, y) => y.s - x.s);
-    return { text, expected, candidates };
+    return { text, vector: qv, expected, candidates };
   };
   return {
     entries,
+    vectors,
     queries: [...mock.map((m, i) => prepare(m.similar, i)), ...distractors.map((d) => prepare(d, -1))],
   };
 }
@@ -108,7 +116,7 @@ export function simulateCache(sim: PreparedSimulation, guard: MatchGuard): Simul
     let served = -1;
     const offered = q.candidates.filter((c) => c.s >= guard.threshold).slice(0, SIMULATION_CANDIDATES);
     for (const c of offered) {
-      if (guard.accept(q.text, sim.entries[c.i]!, c.s)) {
+      if (guard.accept(q.text, sim.entries[c.i]!, c.s, { query: q.vector, cached: sim.vectors[c.i]! })) {
         served = c.i;
         break;
       }

@@ -24,6 +24,8 @@ export const DEFAULT_BOUND = 0.01;
 
 export interface VerifierEvalInput {
   artefact: VerifierArtefact;
+  /** Another artefact to compare with the shipped one (e.g. `npm run train:verifier -- --pair`), when given. */
+  compare?: VerifierArtefact;
   vec: Vectors;
   /** QQP tuning half as the training script read it (only its calibration part is used here). */
   qqpTuning: readonly Pair[];
@@ -50,8 +52,11 @@ export interface VerifierEvalResult {
   cosineThreshold: number;
   settings: SettingResult[];
   byBound: { bound: number; threshold: number; qqp: PairScores; llm: PairScores }[];
-  /** Mean CPU microseconds to score one candidate (features + trees), and the guards' for comparison. */
-  microsPerCandidate: { verifier: number; guards: number };
+  /**
+   * Mean CPU microseconds to score one candidate (features, pair model, trees), the guards' and the compared
+   * verifier's for comparison.
+   */
+  microsPerCandidate: { verifier: number; guards: number; compare?: number };
 }
 
 function byKind(pairs: readonly LabelledLlmPair[], vec: Vectors, guard: MatchGuard) {
@@ -59,23 +64,25 @@ function byKind(pairs: readonly LabelledLlmPair[], vec: Vectors, guard: MatchGua
   for (const p of pairs) {
     out[p.kind] ??= { pairs: 0, served: 0 };
     out[p.kind]!.pairs++;
-    if (guard.accept(p.b, p.a, dot(vec(p.a), vec(p.b)))) out[p.kind]!.served++;
+    if (guard.accept(p.b, p.a, dot(vec(p.a), vec(p.b)), { query: vec(p.b), cached: vec(p.a) }))
+      out[p.kind]!.served++;
   }
   return out;
 }
 
 function timePerPair(pairs: readonly Pair[], vec: Vectors, guard: MatchGuard): number {
   const cos = pairs.map((p) => dot(vec(p.a), vec(p.b)));
+  const vectors = pairs.map((p) => ({ query: vec(p.b), cached: vec(p.a) }));
   let sink = 0;
   for (let i = 0; i < Math.min(500, pairs.length); i++)
-    sink += guard.accept(pairs[i]!.b, pairs[i]!.a, 0.99) ? 1 : 0;
+    sink += guard.accept(pairs[i]!.b, pairs[i]!.a, 0.99, vectors[i]) ? 1 : 0;
   // CPU time, not wall time: on a shared machine the wall clock also counts waiting for a core.
   const started = process.cpuUsage();
   const reps = 3;
   for (let r = 0; r < reps; r++) {
     pairs.forEach((p, i) => {
       // Scored at a cosine the cut-off lets through, so every pair costs the full work.
-      sink += guard.accept(p.b, p.a, Math.max(cos[i]!, 0.99)) ? 1 : 0;
+      sink += guard.accept(p.b, p.a, Math.max(cos[i]!, 0.99), vectors[i]) ? 1 : 0;
     });
   }
   if (sink < 0) throw new Error('unreachable');
@@ -103,8 +110,20 @@ export function evaluateVerifier(input: VerifierEvalInput): VerifierEvalResult {
       createMatchGuard({ rules: [], threshold: cosineThreshold }),
     ],
     ['rule-based guards (first version, default)', createMatchGuard()],
-    [`verifier ${artefact.version} at 1 %`, createVerifier(artefact, { maxFalseHitRate: DEFAULT_BOUND })],
+    ...(input.compare
+      ? ([
+          [
+            `verifier ${input.compare.version}${input.compare.pairModel ? ' with pair model' : ''} (compared, not shipped) at 1 %`,
+            createVerifier(input.compare, { maxFalseHitRate: DEFAULT_BOUND }),
+          ],
+        ] as [string, MatchGuard][])
+      : []),
+    [
+      `verifier ${artefact.version}${artefact.pairModel ? ' (with pair model)' : ''} at 1 %`,
+      createVerifier(artefact, { maxFalseHitRate: DEFAULT_BOUND }),
+    ],
   ];
+  const verifier = settings[settings.length - 1]![1];
   const results = settings.map(([label, guard]) => ({
     label,
     qqp: scorePairs(input.qqpHeldOut, vec, guard),
@@ -129,8 +148,9 @@ export function evaluateVerifier(input: VerifierEvalInput): VerifierEvalResult {
     settings: results,
     byBound,
     microsPerCandidate: {
-      verifier: timePerPair(input.qqpHeldOut, vec, settings[2]![1]),
+      verifier: timePerPair(input.qqpHeldOut, vec, verifier),
       guards: timePerPair(input.qqpHeldOut, vec, settings[1]![1]),
+      ...(input.compare ? { compare: timePerPair(input.qqpHeldOut, vec, settings[2]![1]) } : {}),
     },
   };
 }

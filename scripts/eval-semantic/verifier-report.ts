@@ -16,7 +16,7 @@ export function renderVerifierSection(
   artefact: VerifierArtefact,
   sizes: { qqp: number; llm: { paraphrases: number; nearMisses: number }; stsb: number; mrpc: number },
 ): string {
-  const verifier = r.settings[2]!;
+  const verifier = r.settings[r.settings.length - 1]!;
   const kinds = Object.keys(verifier.llmByKind).sort();
   const training = artefact.training as {
     data: {
@@ -31,7 +31,7 @@ export function renderVerifierSection(
 
 Written by \`npm run eval:semantic\` (do not edit by hand). Verifier artefact ${artefact.version}
 (\`src/cache/semantic/verifier-model.json\`, ${artefact.model.trees.length} trees of depth ${artefact.model.depth},
-${artefact.features.length} features), trained by \`npm run train:verifier\` on the fit part of the tuning data
+${artefact.features.length} features${artefact.pairModel ? `, the last the margin of a logistic regression over the two ${artefact.pairModel.dimensions}-d vectors` : ''}), trained by \`npm run train:verifier\` on the fit part of the tuning data
 (QQP ${training.data.qqp.fit.pairs} pairs, LLM-style ${training.data.llmPairs.fit.pairs}), its thresholds
 calibrated on the calibration part (QQP ${training.data.qqp.calibration.pairs}, LLM-style
 ${training.data.llmPairs.calibration.pairs}); everything below is on data neither step saw: held-out QQP
@@ -81,7 +81,7 @@ ${r.byBound.map((b) => `| ${p1(b.bound)} % | ${b.threshold > 1 ? 'none' : b.thre
   ${p1(nearMissServed)} % near misses served, ${p1(verifier.llm.recall)} % paraphrases hit.
 - Cost: ${r.microsPerCandidate.verifier.toFixed(1)} µs of CPU per candidate for the verifier (features and trees;
   target ≤ 200 µs) — **${r.microsPerCandidate.verifier <= 200 ? 'reached' : 'not reached'}** — and
-  ${r.microsPerCandidate.guards.toFixed(1)} µs for the rule-based guards, in the same run (CPU time of the
+  ${r.microsPerCandidate.guards.toFixed(1)} µs for the rule-based guards${r.microsPerCandidate.compare === undefined ? '' : ` and ${r.microsPerCandidate.compare.toFixed(1)} µs for the compared verifier`}, in the same run (CPU time of the
   process, on a machine shared with other jobs; at most \`SEMANTIC_CACHE_CANDIDATES\` (5) candidates are scored
   per lookup, on the event loop, after the embedding, which runs in the worker pool).
 `;

@@ -107,10 +107,12 @@ export class SemanticCache {
     if (!local) return null;
     const now = this.#options.now();
     const candidates = local.index.search(vector, this.#options.candidates, this.guard.threshold, now);
-    for (const { record, score: cosine } of candidates) {
+    for (const { record, score: cosine, vector: cached } of candidates) {
+      // The matcher may score the two vectors too (the verifier's pair model); the index keeps them for it.
+      const vectors = cached ? { query: vector, cached } : undefined;
       const verdict = this.guard.judge
-        ? this.guard.judge(query.text, record.text, cosine)
-        : { accepted: this.guard.accept(query.text, record.text, cosine), score: cosine };
+        ? this.guard.judge(query.text, record.text, cosine, vectors)
+        : { accepted: this.guard.accept(query.text, record.text, cosine, vectors), score: cosine };
       if (verdict.accepted) return { key: record.key, score: verdict.score, cosine, text: record.text };
     }
     return null;
@@ -149,6 +151,7 @@ export class SemanticCache {
       const index = new PartitionIndex(dimensions, {
         ...this.#options.index,
         maxEntries: this.#options.maxEntries,
+        keepVectors: this.guard.needsVectors === true,
       });
       local = { model, seq: delta.seq, index };
     }

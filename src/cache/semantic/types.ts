@@ -22,12 +22,17 @@ export interface Embedder {
 export interface MatchGuard {
   /** The cosine score below which nothing is considered (the index's search cut-off). */
   readonly threshold: number;
-  accept(queryText: string, cachedText: string, score: number): boolean;
+  /**
+   * True when the matcher scores the two vectors themselves (the verifier's pair model): the cache then keeps
+   * each record's vector at hand and passes both to `judge`/`accept`.
+   */
+  readonly needsVectors?: boolean;
+  accept(queryText: string, cachedText: string, score: number, vectors?: PairVectors): boolean;
   /**
    * The verdict with the score the decision was made on (the verifier's probability; the cosine for the
    * rule-based guards), for `X-Cache-Score`. Optional: `accept` with the cosine is used when absent.
    */
-  judge?(queryText: string, cachedText: string, cosine: number): MatchJudgement;
+  judge?(queryText: string, cachedText: string, cosine: number, vectors?: PairVectors): MatchJudgement;
   /** What the admin stats show about the matcher (kind, version, operating point). */
   describe?(): Record<string, unknown>;
 }
@@ -35,4 +40,10 @@ export interface MatchGuard {
 export interface MatchJudgement {
   accepted: boolean;
   score: number;
+}
+
+/** The embeddings of the query and of the cached text (L2-normalised), for matchers that need them. */
+export interface PairVectors {
+  query: Float32Array;
+  cached: Float32Array;
 }

@@ -64,6 +64,28 @@ describe('partition index', () => {
     for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.score >= hits[i]!.score);
   });
 
+  test('a hit carries its record vector in flat mode, and in graph mode with keepVectors only', () => {
+    const data = vectors(300);
+    for (const [annFrom, keepVectors, has] of [
+      [1_000_000, false, true],
+      [100, true, true],
+      [100, false, false],
+    ] as const) {
+      const index = new PartitionIndex(DIMS, { maxEntries: 250, annFrom, keepVectors });
+      index.add(data.map((v, i) => record(i, v)));
+      const [hit] = index.search(data[280]!, 1, 0.5, 0);
+      assert.equal(hit?.record.key, 'key-280');
+      if (has) assert.deepEqual(hit.vector, data[280], `annFrom ${annFrom}, keepVectors ${keepVectors}`);
+      else assert.equal(hit.vector, undefined);
+      // Evicted records (the oldest 50) are gone from the kept vectors too.
+      assert.deepEqual(
+        index.search(data[10]!, 5, 0.999, 0).map((h) => h.record.key),
+        [],
+        `annFrom ${annFrom}`,
+      );
+    }
+  });
+
   test('keeps the newest maxEntries and skips expired records, in both modes', () => {
     for (const annFrom of [10, 1_000_000]) {
       const data = vectors(200);
@@ -102,6 +124,40 @@ describe('semantic cache lookup over the index', () => {
       null,
       'other partition',
     );
+  });
+
+  test('a matcher that needs vectors gets the query vector and the record vector, in graph mode too', async () => {
+    const now = () => 1_000;
+    const store = new MemoryCacheStore({ maxEntries: 100_000, maxBytes: 512 * 1024 * 1024, now });
+    const given: { query: Float32Array; cached: Float32Array }[] = [];
+    const pairwise: MatchGuard = {
+      threshold: 0.99,
+      needsVectors: true,
+      accept: () => false,
+      judge: (_q, _c, cosine, vectors) => {
+        if (vectors) given.push(vectors);
+        return { accepted: vectors !== undefined, score: cosine };
+      },
+    };
+    const cache = new SemanticCache(
+      store,
+      embedder,
+      pairwise,
+      {
+        maxEntries: 10_000,
+        timeoutMs: 100,
+        now,
+        index: { annFrom: 64 },
+      },
+      deps,
+    );
+    const data = vectors(100);
+    for (let i = 0; i < 100; i++)
+      await cache.add({ text: `text ${i}`, partition: 'p' }, 'm', data[i]!, `key-${i}`, 60);
+    const match = await cache.lookup({ text: 'q', partition: 'p' }, 'm', data[77]!);
+    assert.equal(match?.key, 'key-77');
+    assert.equal(given[0]!.query, data[77]);
+    assert.deepEqual(given[0]!.cached, data[77]);
   });
 
   test('the matcher gets the best candidates first and its score is the match score', async () => {

@@ -34,11 +34,18 @@ export interface IndexOptions {
   expansionSearch?: number;
   /** Candidate list size while adding (usearch `expansion_add`). */
   expansionAdd?: number;
+  /**
+   * Keep each record's vector in graph mode too (the graph's copy cannot be read back), for a matcher that
+   * scores the two vectors (the verifier's pair model): 4 bytes per dimension more per record.
+   */
+  keepVectors?: boolean;
 }
 
 export interface IndexHit {
   record: IndexRecord;
   score: number;
+  /** The record's vector (flat mode, or graph mode with `keepVectors`). */
+  vector?: Float32Array;
 }
 
 export const DEFAULT_ANN_FROM = 2048;
@@ -50,7 +57,7 @@ export class PartitionIndex {
   readonly dimensions: number;
   readonly #options: Required<IndexOptions>;
   readonly #records = new Map<bigint, IndexRecord>();
-  /** Flat-mode vectors (dropped once the graph holds them). */
+  /** Flat-mode vectors (dropped once the graph holds them, unless `keepVectors`). */
   #vectors: Map<bigint, Float32Array> | null = new Map();
   #graph: Index | null = null;
   /** Ids in insertion order; `#head` is the oldest still present (or already removed). */
@@ -65,6 +72,7 @@ export class PartitionIndex {
       connectivity: DEFAULT_CONNECTIVITY,
       expansionSearch: DEFAULT_EXPANSION_SEARCH,
       expansionAdd: DEFAULT_EXPANSION_ADD,
+      keepVectors: false,
       ...options,
     };
   }
@@ -90,7 +98,8 @@ export class PartitionIndex {
       if (this.#graph) {
         ids.push(id);
         vectors.push(r.vector);
-      } else this.#vectors!.set(id, r.vector);
+      }
+      this.#vectors?.set(id, r.vector);
     }
     if (this.#graph && ids.length > 0) this.#insert(this.#graph, ids, vectors);
     while (this.#records.size > this.#options.maxEntries) this.#removeOldest();
@@ -111,7 +120,7 @@ export class PartitionIndex {
         const record = this.#records.get(id)!;
         if (record.expiresAt <= now) continue;
         const score = dot(vector, v);
-        if (score >= minScore) hits.push({ record, score });
+        if (score >= minScore) hits.push({ record, score, vector: v });
       }
     } else {
       // Expired records still in the graph take places in the answer: ask for a few more.
@@ -126,7 +135,7 @@ export class PartitionIndex {
           continue;
         }
         const score = 1 - found.distances[i]!;
-        if (score >= minScore) hits.push({ record, score });
+        if (score >= minScore) hits.push({ record, score, vector: this.#vectors?.get(id) });
       }
     }
     hits.sort((a, b) => b.score - a.score);
@@ -143,7 +152,7 @@ export class PartitionIndex {
     } as ConstructorParameters<typeof Index>[0]);
     this.#insert(graph, [...this.#vectors!.keys()], [...this.#vectors!.values()]);
     this.#graph = graph;
-    this.#vectors = null;
+    if (!this.#options.keepVectors) this.#vectors = null;
   }
 
   /** One native call per batch; a large batch (a first sync) uses every core, a small one this thread. */
@@ -172,6 +181,6 @@ export class PartitionIndex {
   #remove(id: bigint): void {
     this.#records.delete(id);
     if (this.#graph) this.#graph.remove(id);
-    else this.#vectors!.delete(id);
+    this.#vectors?.delete(id);
   }
 }

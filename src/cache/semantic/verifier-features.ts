@@ -136,6 +136,8 @@ export function verifierFeatures(
   cachedText: string,
   cosine: number,
   vocabulary: Vocabulary,
+  /** Room for inputs appended after the text features (the verifier's pair margin). */
+  extra = 0,
 ): Float64Array {
   const g = pairFeatures(queryText, cachedText, cosine);
   const q = lexical(queryText);
@@ -156,7 +158,7 @@ export function verifierFeatures(
   for (const w of q.wordSet) if (c.wordSet.has(w)) sharedSum += vocabulary.idf.get(w) ?? vocabulary.unknown;
   const lq = q.words.length;
   const lc = c.words.length;
-  const x = new Float64Array(FEATURE_NAMES.length);
+  const x = new Float64Array(FEATURE_NAMES.length + extra);
   x[0] = cosine;
   x[1] = g.overlap;
   x[2] = jaccard(q.wordSet, c.wordSet);

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { createPairModel } from './pair-model.js';
 import {
   createVerifier,
   type OperatingPoint,
+  PAIR_FEATURE,
   pickOperatingPoint,
   type VerifierArtefact,
 } from './verifier.js';
@@ -83,6 +85,79 @@ describe('match verifier', () => {
     assert.throws(
       () => createVerifier({ ...artefact, features: ['cosine'] }, { maxFalseHitRate: 0.01 }),
       /other features/,
+    );
+  });
+});
+
+describe('match verifier with a pair model', () => {
+  const DIMS = 4;
+  const unit = (...xs: number[]) => {
+    const n = Math.hypot(...xs);
+    return Float32Array.from(xs, (x) => x / n);
+  };
+  // One tree splitting on the pair margin only: margin ≤ 0 → −4 (refuse), above → +4 (serve).
+  const pairTree = {
+    feature: [FEATURE_NAMES.length, -1, -1],
+    threshold: [0, 0, 0],
+    leaves: [-4, -4, 4, 4],
+  };
+  // The margin is 10·Σ u[i]·v[i] − 10·Σ|u[i] − v[i]| − 5: high for close vectors, negative for far ones.
+  const withPair: VerifierArtefact = {
+    ...artefact,
+    features: [...FEATURE_NAMES, PAIR_FEATURE],
+    model: { kind: 'gbt', depth: 2, base: 0, trees: [pairTree] },
+    pairModel: {
+      kind: 'logistic',
+      dimensions: DIMS,
+      product: [10, 10, 10, 10],
+      difference: [-10, -10, -10, -10],
+      bias: -5,
+    },
+    minCosine: 0,
+    operatingPoints: [
+      { bound: 0.01, threshold: 0.5, falseHits: 0, negatives: 1, hits: 0, positives: 1, upperBound: 0.01 },
+    ],
+  };
+  const verifier = createVerifier(withPair, { maxFalseHitRate: 0.01 });
+  const close = { query: unit(1, 0.1, 0, 0), cached: unit(1, 0.12, 0, 0) };
+  const far = { query: unit(1, 0, 0, 0), cached: unit(0, 1, 0, 0) };
+
+  test('the pair margin of the two vectors decides; the verifier asks the cache for the vectors', () => {
+    assert.equal(verifier.needsVectors, true);
+    assert.equal(createVerifier(artefact, { maxFalseHitRate: 0.01 }).needsVectors, false);
+    assert.equal(verifier.judge!('How do I cancel?', 'How can I cancel?', 0.9, close).accepted, true);
+    assert.equal(verifier.judge!('How do I cancel?', 'How can I cancel?', 0.9, far).accepted, false);
+    assert.equal(verifier.accept('How do I cancel?', 'How can I cancel?', 0.9, close), true);
+  });
+
+  test('without the vectors (or with vectors of another size) a pair is refused, not scored without them', () => {
+    assert.equal(verifier.score('How do I cancel?', 'How can I cancel?', 0.9), 0);
+    const short = { query: unit(1, 0), cached: unit(1, 0) };
+    assert.equal(verifier.score('How do I cancel?', 'How can I cancel?', 0.9, short), 0);
+    // The same text up to case and punctuation still scores 1 without vectors.
+    assert.equal(verifier.score('Is it safe?', 'is it safe', 0.9), 1);
+  });
+
+  test('the pair model is symmetric and its margin is the weights applied to [u ⊙ v, |u − v|]', () => {
+    const model = createPairModel(withPair.pairModel!);
+    const expected = (u: Float32Array, v: Float32Array) =>
+      -5 + u.reduce((s, x, i) => s + 10 * x * v[i]! - 10 * Math.abs(x - v[i]!), 0);
+    assert.ok(Math.abs(model.margin(far.query, far.cached) - expected(far.query, far.cached)) < 1e-9);
+    assert.equal(model.margin(close.query, close.cached), model.margin(close.cached, close.query));
+  });
+
+  test('an artefact whose features do not name the pair margin, or with a malformed pair model, is refused', () => {
+    assert.throws(
+      () => createVerifier({ ...withPair, features: [...FEATURE_NAMES] }, { maxFalseHitRate: 0.01 }),
+      /other features/,
+    );
+    assert.throws(
+      () =>
+        createVerifier(
+          { ...withPair, pairModel: { ...withPair.pairModel!, product: [1, 2] } },
+          { maxFalseHitRate: 0.01 },
+        ),
+      /malformed pair model/,
     );
   });
 });

@@ -10,8 +10,12 @@
  * verifier.judge('How do I cancel my plan?', 'How can I cancel my plan?', 0.93); // { accepted: true, score: 0.97 }
  */
 import { readFileSync } from 'node:fs';
-import type { MatchGuard, MatchJudgement } from './types.js';
+import { createPairModel, type PairModelArtefact } from './pair-model.js';
+import type { MatchGuard, MatchJudgement, PairVectors } from './types.js';
 import { FEATURE_NAMES, type Vocabulary, verifierFeatures } from './verifier-features.js';
+
+/** The trees' input after the text features when the artefact has a pair model: the pair model's margin. */
+export const PAIR_FEATURE = 'pairMargin';
 
 /**
  * One regression tree as a complete binary tree in arrays: internal node `i` sends a row left when
@@ -45,6 +49,8 @@ export interface VerifierArtefact {
   embedder: string;
   features: string[];
   model: { kind: 'gbt'; depth: number; base: number; trees: VerifierTree[] };
+  /** Logistic regression over the two vectors (decision 0161); its margin is the trees' last input. */
+  pairModel?: PairModelArtefact;
   /** Candidates below this cosine are not scored (the search cut-off). */
   minCosine: number;
   /** Frequent words of the training texts and their inverse document frequencies (parallel arrays). */
@@ -63,7 +69,8 @@ export function readVerifierArtefact(file: URL | string): VerifierArtefact {
 function checkArtefact(a: VerifierArtefact): void {
   if (a.model?.kind !== 'gbt' || !Array.isArray(a.model.trees) || a.model.trees.length === 0)
     throw new Error('verifier artefact has no gbt model');
-  if (a.features.join(',') !== FEATURE_NAMES.join(','))
+  const expected = a.pairModel ? [...FEATURE_NAMES, PAIR_FEATURE] : [...FEATURE_NAMES];
+  if (a.features.join(',') !== expected.join(','))
     throw new Error(
       `verifier artefact ${a.version} was trained on other features; run npm run train:verifier`,
     );
@@ -103,8 +110,12 @@ export function pickOperatingPoint(
 export interface MatchVerifier extends MatchGuard {
   readonly version: string;
   readonly operatingPoint: OperatingPoint;
-  /** The probability-like score in [0, 1] of the pair (before the threshold). */
-  score(queryText: string, cachedText: string, cosine: number): number;
+  /**
+   * The probability-like score in [0, 1] of the pair (before the threshold). With a pair model the two
+   * vectors are required: without them the pair scores 0 (refused), never a score the calibration did not
+   * measure.
+   */
+  score(queryText: string, cachedText: string, cosine: number, vectors?: PairVectors): number;
 }
 
 /** Lower case, sentence punctuation and spacing dropped; symbols that carry meaning (C++, C#, 3.5, $, %) kept. */
@@ -130,24 +141,31 @@ export function createVerifier(
     unknown: artefact.vocabulary.unknownIdf,
   };
   const point = pickOperatingPoint(artefact.operatingPoints, options.maxFalseHitRate);
-  const score = (queryText: string, cachedText: string, cosine: number): number => {
+  const pair = artefact.pairModel ? createPairModel(artefact.pairModel) : null;
+  const score = (queryText: string, cachedText: string, cosine: number, vectors?: PairVectors): number => {
     // The same words in the same order (only case, punctuation or spacing differ): the same prompt.
     if (normalise(queryText) === normalise(cachedText)) return 1;
     if (!(cosine >= artefact.minCosine)) return 0;
-    const x = verifierFeatures(queryText, cachedText, cosine, vocabulary);
+    const x = verifierFeatures(queryText, cachedText, cosine, vocabulary, pair ? 1 : 0);
+    if (pair) {
+      if (vectors?.query.length !== pair.dimensions || vectors.cached.length !== pair.dimensions) return 0;
+      x[FEATURE_NAMES.length] = pair.margin(vectors.query, vectors.cached);
+    }
     return 1 / (1 + Math.exp(-treeMargin(artefact.model, x)));
   };
-  const judge = (queryText: string, cachedText: string, cosine: number): MatchJudgement => {
-    const s = score(queryText, cachedText, cosine);
-    return { accepted: s >= point.threshold, score: s };
+  const judge = (queryText: string, cachedText: string, cosine: number, vectors?: PairVectors) => {
+    const s = score(queryText, cachedText, cosine, vectors);
+    return { accepted: s >= point.threshold, score: s } satisfies MatchJudgement;
   };
   return {
     version: artefact.version,
     operatingPoint: point,
     threshold: artefact.minCosine,
+    needsVectors: pair !== null,
     score,
     judge,
-    accept: (queryText, cachedText, cosine) => judge(queryText, cachedText, cosine).accepted,
+    accept: (queryText, cachedText, cosine, vectors) =>
+      judge(queryText, cachedText, cosine, vectors).accepted,
     describe: () => ({
       kind: 'verifier',
       version: artefact.version,
