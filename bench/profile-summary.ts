@@ -4,7 +4,8 @@
  *
  *   node --import tsx bench/profile-summary.ts bench/.tmp/<run>/cpu-prof/*.cpuprofile [--top 30] [--skip-ms 8000]
  *
- * `--skip-ms` leaves out the first milliseconds (start-up: module loading), so what remains is the load.
+ * `--skip-ms` leaves out the first milliseconds (start-up: module loading), so what remains is the load;
+ * `--until-ms` ends the window (e.g. the first seconds after a cold start: `--skip-ms 1800 --until-ms 3000`).
  * Also prints inclusive ("total") time of the gateway's own functions (src/).
  */
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,11 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '30' }, 'skip-ms': { type: 'string', default: '0' } },
+  options: {
+    top: { type: 'string', default: '30' },
+    'skip-ms': { type: 'string', default: '0' },
+    'until-ms': { type: 'string' },
+  },
   allowPositionals: true,
 });
 const top = Number(values.top);
@@ -51,10 +56,12 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   const skipUs = Number(values['skip-ms']) * 1000;
+  const untilUs =
+    values['until-ms'] === undefined ? Number.POSITIVE_INFINITY : Number(values['until-ms']) * 1000;
   let t = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
-    if (t < skipUs) continue;
+    if (t < skipUs || t > untilUs) continue;
     const id = profile.samples[i] as number;
     self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }

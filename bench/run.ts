@@ -33,12 +33,23 @@ import {
   probeKeys,
   probeRateLimit,
   probeSemanticCache,
+  probeSemanticLookups,
   probeServes,
   SEMANTIC_QUERY,
   SEMANTIC_SEED,
 } from './lib/probe.js';
 import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
+import {
+  countersBetween,
+  embedderThreads,
+  paraphraseBody,
+  pinThreads,
+  type SemanticCounters,
+  type SemanticPinning,
+  scrapeSemantic,
+  threadsCpuSeconds,
+} from './lib/semantic-load.js';
 import {
   buildGateway,
   buildRevision,
@@ -88,6 +99,9 @@ const { values: opts } = parseArgs({
     // Cold start: the rate and length of the load right after /health/ready.
     'coldstart-rate': { type: 'string', default: '200' },
     'coldstart-seconds': { type: 'string', default: '60' },
+    // semantic-load: cache misses at this rate, alone and beside semantic lookups at --semantic-rate.
+    'semantic-miss-rate': { type: 'string', default: '200' },
+    'semantic-rate': { type: 'string', default: '50' },
     // The variants profiled with --cpu-prof (comma-separated), e.g. ours-prod,prod-baseline.
     'cpu-prof-target': { type: 'string', default: 'ours' },
     'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
@@ -108,6 +122,7 @@ const GROUPS = [
   'workers',
   'memory',
   'coldstart',
+  'semantic-load',
   'soak',
 ] as const;
 type Group = (typeof GROUPS)[number];
@@ -126,6 +141,10 @@ const conns = opts.connections.split(',').map(Number);
 const streamRate = Number(opts['stream-rate']);
 const featureRate = Number(opts['feature-rate']);
 const workers = Number(opts.workers);
+const semanticMissRate = Number(opts['semantic-miss-rate']);
+const semanticRate = Number(opts['semantic-rate']);
+/** The gateway of the semantic-load group: semantic cache on, its embedding pool pinned to the load CPU. */
+const SEMANTIC_POOL = 'ours-semantic-pool';
 const onlyTargets = opts.targets ? new Set(['direct', ...opts.targets.split(',')]) : null;
 const peers = new Set(opts.peers === 'none' ? [] : opts.peers.split(','));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -413,6 +432,17 @@ function variants(): GatewayVariant[] {
       },
     );
   }
+  if (only.has('semantic-load')) {
+    v.push({
+      name: SEMANTIC_POOL,
+      description:
+        'gateway compiled, semantic cache on: local USE-Lite in its worker pool (default size: cores − 1 of its CPU set = 1), the pool thread pinned to the load CPU',
+      env: { ENABLE_SEMANTIC_CACHE: 'true' },
+      keys: false,
+      probes: [probeSemanticLookups],
+      ...(compiled && 'entry' in compiled ? { entry: compiled.entry } : {}),
+    });
+  }
   if (only.has('workers') && workers > 1) {
     v.push({
       name: `ours-workers${workers}`,
@@ -521,7 +551,8 @@ async function startTargets(): Promise<void> {
   const prodGroups = ['overhead', 'throughput', 'features', 'memory', 'coldstart', 'soak'] as const;
   if (prodGroups.some((g) => only.has(g))) await createBenchDatabase();
   // Everything but the cache, stream and workers points measures the compiled build (`npm start`).
-  const wantsCompiled = prodGroups.some((g) => only.has(g)) || (opts.baseline && only.has('stream'));
+  const wantsCompiled =
+    prodGroups.some((g) => only.has(g)) || only.has('semantic-load') || (opts.baseline && only.has('stream'));
   if (!opts['skip-compiled'] && wantsCompiled) {
     const built = buildGateway(join(tmp, 'dist'));
     compiled = built;
@@ -638,15 +669,57 @@ async function startTargets(): Promise<void> {
     targets.set('node-bare', t);
     log(`node-bare: ${t.unavailable ? `NOT AVAILABLE (${t.unavailable})` : `ready on ${t.origin}`}`);
   }
+  if (only.has('semantic-load')) semanticPinning = await pinSemanticPool();
   // Idle RSS after one request each (modules loaded, pools warm), before any load.
   await new Promise((r) => setTimeout(r, 1000));
   for (const t of targets.values())
     if (t.measured && !t.unavailable) t.rssIdleMiB = treeRssMiB(t.measured.pid);
 }
 
+let semanticPinning: SemanticPinning | null = null;
+
+/**
+ * Gives the semantic gateway's embedding pool a core of its own: the gateway runs on the proxy CPU, its
+ * pool threads are moved to the load CPU with `taskset -p` (decision 0159).
+ */
+async function pinSemanticPool(): Promise<SemanticPinning | null> {
+  const t = targets.get(SEMANTIC_POOL);
+  if (!t?.proc || t.unavailable) return null;
+  const pid = t.proc.pid;
+  // Unnamed threads (older builds) are found by the CPU they burn on a burst of lookups.
+  const body = bodyFn('paraphrase', false);
+  const found = await embedderThreads(pid, async () => {
+    for (let i = 0; i < 40; i++) await post(t.origin, t.path, JSON.parse(body(i)), t.headers);
+  });
+  const base = { gatewayCpus: PROXY_CPUS, tids: found.tids, how: found.how };
+  let result: SemanticPinning;
+  if (found.tids.length === 0)
+    result = { ...base, embedderCpus: PROXY_CPUS, note: 'pool threads not found: not pinned' };
+  else if (!LOAD_CPUS)
+    result = {
+      ...base,
+      embedderCpus: null,
+      note: 'no pinning (--no-pin or one CPU): the pool shares the CPUs',
+    };
+  else {
+    const pinned = pinThreads(found.tids, LOAD_CPUS);
+    result = {
+      ...base,
+      tids: pinned,
+      embedderCpus: pinned.length > 0 ? LOAD_CPUS : PROXY_CPUS,
+      note:
+        pinned.length === found.tids.length
+          ? `${pinned.length} pool thread(s) (found by ${found.how === 'name' ? 'name embedder-N' : 'CPU use'}) moved to CPU ${LOAD_CPUS}; event loop on CPU ${PROXY_CPUS}`
+          : `taskset -p failed for ${found.tids.length - pinned.length} of ${found.tids.length} pool thread(s)`,
+    };
+  }
+  log(`${SEMANTIC_POOL}: ${result.note} (tids ${result.tids.join(',') || '—'})`);
+  return result;
+}
+
 // ---------------------------------------------------------------- points
 
-type BodyKind = 'miss' | 'hit' | 'semantic';
+type BodyKind = 'miss' | 'hit' | 'semantic' | 'paraphrase';
 interface Point {
   id: string;
   group: Group;
@@ -655,6 +728,11 @@ interface Point {
   load: { kind: 'rate'; rate: number } | { kind: 'closed'; connections: number };
   body: BodyKind;
   stream: boolean;
+  /**
+   * semantic-load: the semantic gateway whose skipped lookups (/metrics) and pool-thread CPU are recorded
+   * over each measurement, and the lookups sent to it meanwhile (none = the point measures misses alone).
+   */
+  semantic?: { target: string; lookupRate: number | null };
 }
 
 function points(): Point[] {
@@ -753,6 +831,31 @@ function points(): Point[] {
       stream: false,
     });
   }
+  if (only.has('semantic-load')) {
+    // The same misses alone, then beside the lookups; `direct` beside the lookups shows what they cost the
+    // load CPU (upstream and load generator share it with the pinned pool).
+    const base = {
+      group: 'semantic-load' as const,
+      targets: ['direct', SEMANTIC_POOL],
+      load: { kind: 'rate' as const, rate: semanticMissRate },
+      body: 'miss' as const,
+      stream: false,
+    };
+    p.push(
+      {
+        ...base,
+        id: `semantic-load@${semanticMissRate}`,
+        label: `semantic cache on, cache misses at ${semanticMissRate} req/s, no semantic lookups`,
+        semantic: { target: SEMANTIC_POOL, lookupRate: null },
+      },
+      {
+        ...base,
+        id: `semantic-load@${semanticMissRate}+${semanticRate}`,
+        label: `semantic cache on, cache misses at ${semanticMissRate} req/s while ${semanticRate} semantic lookups/s run (embedding pool pinned to the load CPU)`,
+        semantic: { target: SEMANTIC_POOL, lookupRate: semanticRate },
+      },
+    );
+  }
   if (only.has('memory')) {
     // RSS idle (targets table), peak under a steady rate and at saturation, and after the load.
     p.push(
@@ -818,9 +921,12 @@ async function runColdStarts(): Promise<ColdStartResult[]> {
     const t0 = performance.now();
     let proc: Proc;
     try {
+      // --cpu-prof --cpu-prof-target coldstart-postgres: what the first seconds after start spend.
+      const profiled = opts['cpu-prof'] && opts['cpu-prof-target'].split(',').includes(c.name);
       proc = await startGateway(c.name, tmp, PROXY_CPUS, mock.origin, {
         env: { ...BARE_ENV, ...gatewayEnv, ...c.env, GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' },
         yaml: KEYS_YAML,
+        ...(profiled ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', c.name)}`] } : {}),
         ...(entry ? { entry } : {}),
       });
     } catch (err) {
@@ -872,7 +978,10 @@ async function runSoak(): Promise<SoakResult | null> {
 }
 
 let counter = 0;
+let paraphrases = 0;
 function bodyFn(kind: BodyKind, stream: boolean): (i: number) => string {
+  // Never the same text twice in a run: every lookup misses the exact cache and is embedded.
+  if (kind === 'paraphrase') return () => paraphraseBody(paraphrases++);
   if (kind === 'hit') {
     const fixed = JSON.stringify(HIT_BODY);
     return () => fixed;
@@ -900,6 +1009,31 @@ export interface Measurement {
   cpuSeconds: number | null;
   cpuUsPerRequest: number | null;
   rssPeakMiB: number | null;
+  /** semantic-load points: what the semantic gateway did over the measured window. */
+  semantic?: SemanticWindow;
+}
+
+export interface SemanticWindow {
+  /** The lookups sent beside the measured requests (null: none). */
+  lookups: LoadResult | null;
+  /** Skipped lookups, embedder errors and embeddings over the measured window (null: /metrics not read). */
+  counters: SemanticCounters | null;
+  /** CPU seconds of the pool's threads over the window (they are part of the gateway's CPU above too). */
+  poolCpuSeconds: number | null;
+}
+
+/** The semantic lookups of a semantic-load point, sent over the warm-up and the measured window. */
+function startLookups(point: Point): Promise<LoadResult> | null {
+  const rate = point.semantic?.lookupRate;
+  const t = point.semantic ? targets.get(point.semantic.target) : undefined;
+  if (!rate || !t || t.unavailable) return null;
+  const spec: RequestSpec = {
+    origin: t.origin,
+    path: t.path,
+    headers: t.headers,
+    body: bodyFn('paraphrase', false),
+  };
+  return runAtRate(spec, { rate, durationMs, warmupMs });
 }
 
 async function measure(point: Point, t: Target, repeat: number, order: number): Promise<Measurement> {
@@ -910,12 +1044,18 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
     body: bodyFn(point.body, point.stream),
     stream: point.stream,
   };
+  const lookups = startLookups(point);
+  const sem = point.semantic ? targets.get(point.semantic.target) : undefined;
   // Warm-up at the same load, not measured (JIT, connection pools).
   if (warmupMs > 0) {
     if (point.load.kind === 'rate') await runAtRate(spec, { rate: point.load.rate, durationMs: warmupMs });
     else await runClosedLoop(spec, { connections: point.load.connections, durationMs: warmupMs });
   }
   const pid = t.measured?.pid ?? null;
+  const semPid = sem?.proc?.pid ?? null;
+  const poolTids = semanticPinning?.tids ?? [];
+  const counters0 = sem ? await scrapeSemantic(sem.origin) : null;
+  const pool0 = semPid && poolTids.length > 0 ? threadsCpuSeconds(semPid, poolTids) : null;
   const cpu0 = pid ? treeCpuSeconds(pid) : null;
   const rss = pid ? sampleRss(pid) : null;
   const result =
@@ -924,12 +1064,33 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
       : await runClosedLoop(spec, { connections: point.load.connections, durationMs });
   const cpu1 = pid ? treeCpuSeconds(pid) : null;
   const rssPeakMiB = rss ? rss.stop() : null;
+  const pool1 = semPid && poolTids.length > 0 ? threadsCpuSeconds(semPid, poolTids) : null;
+  const lookupResult = lookups ? await lookups : null;
+  const semantic: SemanticWindow | undefined = sem
+    ? {
+        lookups: lookupResult,
+        counters: countersBetween(counters0, await scrapeSemantic(sem.origin)),
+        poolCpuSeconds: pool0 !== null && pool1 !== null ? Math.round((pool1 - pool0) * 1000) / 1000 : null,
+      }
+    : undefined;
   const cpuSeconds = cpu0 !== null && cpu1 !== null ? Math.round((cpu1 - cpu0) * 1000) / 1000 : null;
   const cpuUsPerRequest =
     cpuSeconds !== null && result.completed > 0
       ? Math.round((cpuSeconds / result.completed) * 1e6 * 10) / 10
       : null;
-  return { point: point.id, target: t.name, repeat, order, result, cpuSeconds, cpuUsPerRequest, rssPeakMiB };
+  // The lookups' background writes (embedded after their answers) drain before the next measurement.
+  if (lookups) await new Promise((r) => setTimeout(r, 1000));
+  return {
+    point: point.id,
+    target: t.name,
+    repeat,
+    order,
+    result,
+    cpuSeconds,
+    cpuUsPerRequest,
+    rssPeakMiB,
+    ...(semantic ? { semantic } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- main
@@ -962,7 +1123,13 @@ async function main(): Promise<void> {
           `r${repeat + 1}/${repeats} ${point.id} ${name}: ${r.throughput} req/s ok=${r.ok} err=${r.errors} p50=${r.latencyMs.p50} p99=${r.latencyMs.p99} ms` +
             (r.ttfbMs ? ` ttfb50=${r.ttfbMs.p50}` : '') +
             (m.cpuUsPerRequest !== null ? ` cpu=${m.cpuUsPerRequest} µs/req` : '') +
-            (m.rssPeakMiB !== null ? ` rss=${m.rssPeakMiB} MiB` : ''),
+            (m.rssPeakMiB !== null ? ` rss=${m.rssPeakMiB} MiB` : '') +
+            (m.semantic?.lookups
+              ? ` | lookups ${m.semantic.lookups.throughput}/s p50=${m.semantic.lookups.latencyMs.p50} p99=${m.semantic.lookups.latencyMs.p99} ms`
+              : '') +
+            (m.semantic
+              ? ` counters=${JSON.stringify(m.semantic.counters)} pool-cpu=${m.semantic.poolCpuSeconds ?? '—'} s`
+              : ''),
         );
       }
     }
@@ -999,6 +1166,8 @@ async function main(): Promise<void> {
       streamRate,
       featureRate,
       workers,
+      semanticMissRate,
+      semanticRate,
     },
     targets: [...targets.values()].map((t) => ({
       name: t.name,
@@ -1007,7 +1176,7 @@ async function main(): Promise<void> {
       rssIdleMiB: t.rssIdleMiB,
       rssAfterMiB: t.rssAfterMiB,
     })),
-    points: plan.map(({ id, group, label, targets: ts, load, body, stream }) => ({
+    points: plan.map(({ id, group, label, targets: ts, load, body, stream, semantic }) => ({
       id,
       group,
       label,
@@ -1015,8 +1184,10 @@ async function main(): Promise<void> {
       load,
       body,
       stream,
+      ...(semantic ? { semantic } : {}),
     })),
     measurements,
+    semanticPinning,
     coldStarts,
     soaks: soakResult ? [soakResult] : [],
   };

@@ -21,6 +21,8 @@ export interface ColdStartResult {
   thresholdMs: number;
   /** Requests of the first minute slower than the threshold. */
   slower: number;
+  /** The first of them (at most 40): seconds after ready the request was due, and its latency in ms. */
+  slowRequests?: Array<{ atS: number; ms: number }>;
   result: LoadResult;
   rssPeakMiB: number | null;
   met: boolean;
@@ -56,14 +58,15 @@ export async function coldStart(
 ): Promise<ColdStartResult> {
   const thresholdMs = upstreamP50Ms + 50;
   const rss = sampleRss(pid);
-  const slowOnes: number[] = [];
+  const slowOnes: Array<{ atS: number; ms: number }> = [];
   let firstRequestMs: number | null = null;
   const result = await runAtRate(spec, {
     rate: options.rate,
     durationMs: options.durationMs,
     onLatency: (ms, i) => {
       if (i === 0) firstRequestMs = Math.round(ms * 1000) / 1000;
-      if (ms > thresholdMs) slowOnes.push(ms);
+      if (ms > thresholdMs)
+        slowOnes.push({ atS: Math.round((i / options.rate) * 1000) / 1000, ms: Math.round(ms * 10) / 10 });
     },
   });
   const rssPeakMiB = rss.stop();
@@ -74,6 +77,7 @@ export async function coldStart(
     upstreamP50Ms,
     thresholdMs,
     slower: slowOnes.length + result.errors,
+    slowRequests: slowOnes.sort((a, b) => a.atS - b.atS).slice(0, 40),
     result,
     rssPeakMiB,
     met: slowOnes.length === 0 && result.errors === 0,
@@ -176,6 +180,14 @@ export function renderPhases(coldStarts: ColdStartResult[], soaks: SoakResult[])
     for (const c of coldStarts) {
       lines.push(
         `| ${c.target} | ${Math.round(c.liveAfterMs)} | ${Math.round(c.readyAfterMs)} | ${c.firstRequestMs ?? '—'} | ${c.upstreamP50Ms} | ${c.result.completed} | ${c.result.latencyMs.p50} / ${c.result.latencyMs.p99} / ${c.result.latencyMs.max} | ${c.slower} (> ${Math.round(c.thresholdMs * 10) / 10} ms) | ${c.rssPeakMiB ?? '—'} | ${c.met ? 'met' : '**not met**'} |`,
+      );
+    }
+    for (const c of coldStarts) {
+      if (!c.slowRequests?.length) continue;
+      lines.push(
+        '',
+        `${c.target}, the slow requests (s after ready: ms)${c.slowRequests.length < c.slower ? `, the first ${c.slowRequests.length}` : ''}: ` +
+          c.slowRequests.map((x) => `${x.atS}: ${x.ms}`).join(', '),
       );
     }
     lines.push('');

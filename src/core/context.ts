@@ -150,8 +150,14 @@ export interface RequestContext {
   readonly startedAt: number;
   /** The request's logger (telemetry adds the trace id when the request is traced). */
   log: ContextLogger;
-  /** Aborted on client disconnect (ClientClosedError) or when the total deadline passes (TimeoutError). */
-  readonly abort: AbortController;
+  /**
+   * Aborted on client disconnect (ClientClosedError) or when the total deadline passes (TimeoutError).
+   * The call stage runs each upstream attempt on this controller (no second one per attempt); when an
+   * attempt must end without the request (its own timeout, a failure, a stream cut short), `retireAbort`
+   * gives the request a fresh controller and aborts the old one. So read `ctx.abort` when you need it;
+   * never keep `ctx.abort.signal` across the call stage to learn whether the request was aborted.
+   */
+  abort: AbortController;
   readonly endpoint: EndpointName;
   /** The HTTP route that received it (`/v1/chat/completions`), for logs and spans. */
   readonly path: string;
@@ -240,6 +246,18 @@ export function createContext(init: ContextInit): RequestContext {
     trailers: [],
     slots: init.slots ?? new Map(),
   };
+}
+
+/**
+ * Ends what ran on `controller` without ending the request (docs/decisions/0151): when it is still the
+ * request's controller, the request gets a fresh one first, then `controller` aborts with `reason`, cutting
+ * the upstream call that used its signal. Nothing happens when `controller` already aborted — then the
+ * request itself was (client gone, total deadline), and it stays so.
+ */
+export function retireAbort(ctx: RequestContext, controller: AbortController, reason?: unknown): void {
+  if (controller.signal.aborted) return;
+  if (ctx.abort === controller) ctx.abort = new AbortController();
+  controller.abort(reason);
 }
 
 /** The model the client asked for (null before decode). */

@@ -12,7 +12,7 @@
  *   timeout of a request too large for its time is not retried either; docs/decisions/0083).
  */
 import type { Clock } from '../core/clock.js';
-import type { RequestContext } from '../core/context.js';
+import { type CanonicalRequest, type RequestContext, retireAbort } from '../core/context.js';
 import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
 import {
   completionResult,
@@ -23,8 +23,14 @@ import {
   streamResult,
 } from '../core/result.js';
 import type { Next } from '../core/stage.js';
-import type { CallOptions, ChunkStream } from '../providers/types.js';
-import { backoffCeiling, type RetryPolicy, withRetry } from '../resilience/retry.js';
+import type {
+  CallOptions,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  EmbeddingResponse,
+} from '../providers/types.js';
+import { backoffCeiling, type RetryPolicy, retryDelay } from '../resilience/retry.js';
 import { attributeTimeout, expectedOutputMs, isDeploymentFault } from '../routing/fault.js';
 import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
@@ -46,10 +52,20 @@ export interface CallStageOptions {
   instrument?: AttemptInstrumentation;
 }
 
-interface Attempt<T> {
-  value: T;
-  /** Ends the attempt's hold on the request; `complete: false` also aborts the upstream call. */
-  release(complete: boolean): void;
+/** A stream opened by an attempt: its opening chunks (up to the first substantive one) and the rest. */
+interface Opened {
+  head: ChatCompletionChunk[];
+  rest: AsyncIterator<ChatCompletionChunk>;
+}
+
+/** What an attempt's one timer ends when it fires: the attempt alone, or (the total deadline) the request. */
+interface AttemptTimer {
+  ctx: RequestContext;
+  controller: AbortController;
+  provider: string;
+  /** true: the attempt's own timeout (it comes first); false: the request's total deadline. */
+  perAttempt: boolean;
+  options: CallStageOptions;
 }
 
 /** Creates the call stage. `ctx.request` and `ctx.route` (and, with a router, `ctx.plan`) must be set. */
@@ -57,73 +73,61 @@ export function createCallStage(options: CallStageOptions): Next {
   const { clock, router } = options;
 
   /**
-   * One attempt against one deployment, with its own timeout, aborted with the request. The attempt settles
-   * as soon as its signal aborts, even when the provider call does not notice (undici keeps a request that
-   * waits for a pooled connection queued until it gets one); a late result is handed to `discard`.
+   * One attempt against one deployment (docs/decisions/0151). It runs on the request's own controller:
+   * client close and the total deadline abort it directly, with no second controller and no listener
+   * linking the two. One timer bounds it, at whichever comes first of its own timeout and the request's
+   * total deadline; the first only retires the controller (`retireAbort`: the request goes on with a fresh
+   * one), the second aborts the request. A failed attempt retires the controller too, cutting whatever it
+   * left open. The attempt settles as soon as its signal aborts, even when the provider call does not notice
+   * (undici keeps a request that waits for a pooled connection queued until it gets one); a late stream is
+   * closed.
    */
-  async function attempt<T>(
+  async function attempt(
     ctx: RequestContext,
     d: Deployment,
-    run: (call: CallOptions, progress: AttemptProgress) => Promise<T>,
-    keepOpen: boolean,
-    discard: (value: T) => void,
+    started: number,
     deadline: number,
-  ): Promise<Attempt<T>> {
-    const parent = ctx.abort.signal;
-    if (parent.aborted) throw parent.reason;
-    const controller = new AbortController();
-    const onParentAbort = () => controller.abort(parent.reason);
-    parent.addEventListener('abort', onParentAbort, { once: true });
-    const unlink = () => parent.removeEventListener('abort', onParentAbort);
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
-    const timer = setTimeout(() => {
-      controller.abort(
-        new TimeoutError(`${d.provider} did not answer within ${options.attemptTimeoutMs} ms.`, d.provider),
-      );
-    }, options.attemptTimeoutMs);
+  ): Promise<unknown> {
+    const controller = ctx.abort;
+    const signal = controller.signal;
+    if (signal.aborted) throw signal.reason;
+    const request = ctx.request as CanonicalRequest;
     ctx.upstream.attempts++;
     ctx.upstream.deployment = d;
-    const started = clock.now();
+    const left = deadline - started;
+    const perAttempt = options.attemptTimeoutMs < left;
+    const timer = setTimeout(onAttemptTimer, perAttempt ? options.attemptTimeoutMs : Math.max(0, left), {
+      ctx,
+      controller,
+      provider: d.provider,
+      perAttempt,
+      options,
+    } satisfies AttemptTimer);
     const probe = options.instrument?.start(ctx, d);
     const progress: AttemptProgress = { accepted: false, streamed: '' };
-    let pending: Promise<T> | undefined;
+    let pending: Promise<unknown> | undefined;
     try {
-      pending = run(
-        {
-          model: d.model,
-          signal: controller.signal,
-          requestId: ctx.requestId,
-          traceparent: probe?.traceparent,
-          native: ctx.request?.kind === 'chat' ? ctx.request.native : undefined,
-        },
-        progress,
-      );
-      const value = await Promise.race([pending, aborted]);
+      pending = invoke(d, request, progress, {
+        model: d.model,
+        signal,
+        requestId: ctx.requestId,
+        traceparent: probe?.traceparent,
+        native: request.kind === 'chat' ? request.native : undefined,
+      });
+      const value = await untilAborted(pending, signal);
       probe?.end(null);
-      if (!keepOpen) unlink();
-      return {
-        value,
-        release: (complete) => {
-          unlink();
-          // A completed stream keeps its connection for reuse; an unfinished one is cut.
-          if (!complete) controller.abort(new ClientClosedError());
-        },
-      };
+      return value;
     } catch (err) {
-      unlink();
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
-      controller.abort();
-      pending?.then(discard, () => undefined);
+      const reason: unknown = signal.aborted ? signal.reason : undefined;
+      retireAbort(ctx, controller);
+      if (pending && request.stream) pending.then(closeLate, ignore);
       const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
       const failure = attributeTimeout(
         reason instanceof GatewayError ? reason : err,
-        expectedOutputMs(ctx.request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
+        expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
         allowedMs,
       );
-      noteBillable(ctx, d, failure, progress, keepOpen);
+      noteBillable(ctx, d, failure, progress, request.stream);
       probe?.end(failure);
       throw failure;
     } finally {
@@ -133,19 +137,19 @@ export function createCallStage(options: CallStageOptions): Next {
   }
 
   /**
-   * Tries the route's deployments in the order its strategy chose, each with retries; moves on only after a
-   * retriable failure or past an open circuit breaker. Every pass over a deployment is reported to its breaker
-   * (failure only for what says something about the deployment) and, on success, to the latency tracker.
+   * Tries the route's deployments in the order its strategy chose, each with retries (`retryDelay`: backoff,
+   * Retry-After, the deadline); moves on only after a retriable failure or past an open circuit breaker.
+   * Every pass over a deployment is reported to its breaker (failure only for what says something about the
+   * deployment) and, on success, to the latency tracker.
    */
-  async function overRoute<T>(
-    ctx: RequestContext,
-    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
-    keepOpen: boolean,
-    discard: (value: T) => void = () => undefined,
-  ): Promise<Attempt<T>> {
+  async function overRoute(ctx: RequestContext): Promise<unknown> {
     const route = ctx.route;
     if (!route) throw new Error('pipeline called without a route');
-    const deadline = clock.now() + options.totalTimeoutMs;
+    const stream = ctx.request?.stream === true;
+    // The first attempt starts now: one clock read for it and the deadline.
+    let started = clock.now();
+    let first = true;
+    const deadline = started + options.totalTimeoutMs;
     const order = ctx.plan ?? route.deployments;
     const tried: TriedDeployment[] = [];
     let lastError: unknown;
@@ -158,11 +162,23 @@ export function createCallStage(options: CallStageOptions): Next {
         continue;
       }
       if (moved) noteFallback(ctx, route.name, moved, d.id);
+      let value: unknown;
+      let attemptMs = 0;
       try {
-        const { result, attemptMs } = await withRetries(ctx, d, run, keepOpen, discard, deadline);
-        breaker?.success();
-        router?.observe(d, keepOpen ? 'ttft' : 'latency', attemptMs);
-        return result;
+        for (let n = 1; ; n++) {
+          if (first) first = false;
+          else started = clock.now();
+          try {
+            value = await attempt(ctx, d, started, deadline);
+            attemptMs = clock.now() - started;
+            break;
+          } catch (err) {
+            const delayMs = retryDelay(err, n, options.retry, clock, ctx.abort.signal, deadline);
+            if (delayMs < 0) throw err;
+            noteRetry(ctx, d, n, delayMs, err as GatewayError);
+            await clock.sleep(delayMs, ctx.abort.signal);
+          }
+        }
       } catch (err) {
         lastError = err;
         if (breaker) {
@@ -173,7 +189,11 @@ export function createCallStage(options: CallStageOptions): Next {
         moved = { from: d.id, reason: errorCode(err) };
         const retriable = err instanceof GatewayError && err.isRetryable;
         if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) break;
+        continue;
       }
+      breaker?.success();
+      router?.observe(d, stream ? 'ttft' : 'latency', attemptMs);
+      return value;
     }
     const last = withRetryAfterHint(lastError, options.retry);
     // One deployment that really failed: its own error says it all. Otherwise name everything tried.
@@ -181,53 +201,6 @@ export function createCallStage(options: CallStageOptions): Next {
     if (lastError !== undefined && !(lastError instanceof GatewayError && lastError.isRetryable)) throw last;
     if (ctx.abort.signal.aborted) throw last;
     throw new RouteUnavailableError(route.name, tried, last);
-  }
-
-  /** One pass over a deployment: its attempts with backoff; also how long the successful attempt took. */
-  async function withRetries<T>(
-    ctx: RequestContext,
-    d: Deployment,
-    run: (d: Deployment, call: CallOptions, progress: AttemptProgress) => Promise<T>,
-    keepOpen: boolean,
-    discard: (value: T) => void,
-    deadline: number,
-  ): Promise<{ result: Attempt<T>; attemptMs: number }> {
-    let attemptMs = 0;
-    const result = await withRetry(
-      async () => {
-        const started = clock.now();
-        const value = await attempt(
-          ctx,
-          d,
-          (call, progress) => run(d, call, progress),
-          keepOpen,
-          discard,
-          deadline,
-        );
-        attemptMs = clock.now() - started;
-        return value;
-      },
-      {
-        policy: options.retry,
-        clock,
-        signal: ctx.abort.signal,
-        deadline,
-        onRetry: ({ attempt: n, delayMs, error }) => {
-          ctx.timings.wait += delayMs;
-          ctx.log.warn(
-            {
-              event: 'upstream.retry',
-              deployment: d.id,
-              attempt: n,
-              delay_ms: Math.round(delayMs),
-              error_code: error.code,
-            },
-            'retrying upstream call',
-          );
-        },
-      },
-    );
-    return { result, attemptMs };
   }
 
   /** Counts and logs a move to the next deployment (`route.fallback`: from, to, why). */
@@ -246,90 +219,144 @@ export function createCallStage(options: CallStageOptions): Next {
     );
   }
 
-  /** Aborts the request when the total deadline passes; returns the canceller. */
-  function armDeadline(ctx: RequestContext): () => void {
-    const timer = setTimeout(() => {
-      const provider = ctx.upstream.deployment?.provider ?? 'upstream';
-      ctx.abort.abort(
-        new TimeoutError(`No answer within the total timeout of ${options.totalTimeoutMs} ms.`, provider),
-      );
-    }, options.totalTimeoutMs);
-    return () => clearTimeout(timer);
-  }
-
-  /** A whole (non-stream) answer over the route: deadline armed, `provider.generate` span ended either way. */
-  async function generate<T>(
-    ctx: RequestContext,
-    run: (d: Deployment, call: CallOptions) => Promise<T>,
-    toResult: (value: T, deployment: Deployment | null) => JsonResult,
-  ): Promise<JsonResult> {
-    const disarm = armDeadline(ctx);
+  /** A whole (non-stream) answer over the route; the `provider.generate` span ended either way. */
+  async function generate(ctx: RequestContext, request: CanonicalRequest): Promise<JsonResult> {
     try {
-      const { value } = await overRoute(ctx, run, false);
-      const result = toResult(value, ctx.upstream.deployment);
+      const value = await overRoute(ctx);
+      const deployment = ctx.upstream.deployment;
+      const result =
+        request.kind === 'embeddings'
+          ? embeddingResult(value as EmbeddingResponse, deployment)
+          : completionResult(value as ChatCompletion, 'upstream', deployment);
       endGenerateSpan(ctx, undefined, result.outcome);
       return result;
     } catch (err) {
       endGenerateSpan(ctx, err);
       throw err;
-    } finally {
-      disarm();
     }
   }
 
-  async function openStream(
-    ctx: RequestContext,
-    run: (d: Deployment, call: CallOptions) => Promise<ChunkStream>,
-  ): Promise<OpenedStream> {
-    const disarm = armDeadline(ctx);
+  /**
+   * A stream over the route, opened at its first substantive chunk. It goes on running on the controller
+   * its attempt ran on (the request's): closing it unfinished retires that controller, cutting the upstream.
+   */
+  async function openStream(ctx: RequestContext): Promise<OpenedStream> {
+    let opened: Opened;
     try {
-      const opened = await overRoute(
-        ctx,
-        async (d, call, progress) => {
-          const rest = (await run(d, call))[Symbol.asyncIterator]();
-          progress.accepted = true;
-          return { head: await readHead(d.provider, rest, progress), rest };
-        },
-        true,
-        (late) => void late.rest.return?.(),
-      );
-      let closed = false;
-      return {
-        head: opened.value.head,
-        rest: opened.value.rest,
-        close(complete) {
-          if (closed) return;
-          closed = true;
-          opened.release(complete);
-          if (!complete) void opened.value.rest.return?.();
-        },
-      };
+      opened = (await overRoute(ctx)) as Opened;
     } catch (err) {
       endGenerateSpan(ctx, err);
       throw err;
-    } finally {
-      disarm();
     }
+    const controller = ctx.abort;
+    let closed = false;
+    return {
+      head: opened.head,
+      rest: opened.rest,
+      close(complete) {
+        if (closed) return;
+        closed = true;
+        // A completed stream keeps its connection for reuse; an unfinished one is cut.
+        if (complete) return;
+        retireAbort(ctx, controller, new ClientClosedError());
+        void opened.rest.return?.();
+      },
+    };
   }
 
-  return async (ctx): Promise<Result> => {
-    const request = ctx.request;
-    if (!request) throw new Error('call stage reached without a decoded request');
-    if (request.kind === 'embeddings') {
-      return generate(ctx, (d, call) => d.adapter.embed(request.body, call), embeddingResult);
-    }
-    // A body in another API's format rides along in `call.native` for the adapters that speak it.
-    if (!request.stream) {
-      return generate(
-        ctx,
-        (d, call) => d.adapter.chat(request.body, call),
-        (value, deployment) => completionResult(value, 'upstream', deployment),
-      );
-    }
-    const opened = await openStream(ctx, (d, call) => d.adapter.chatStream(request.body, call));
+  async function answerStream(ctx: RequestContext): Promise<Result> {
+    const opened = await openStream(ctx);
     return streamResult(opened, 'upstream', ctx.upstream.deployment, () => clock.now());
+  }
+
+  // Not an async function: it hands back generate()'s or answerStream()'s own promise (no wrapper to resolve).
+  return (ctx): Promise<Result> => {
+    const request = ctx.request;
+    if (!request) return Promise.reject(new Error('call stage reached without a decoded request'));
+    // A body in another API's format rides along in `call.native` for the adapters that speak it.
+    return request.stream ? answerStream(ctx) : generate(ctx, request);
   };
 }
+
+/** Logs a retry of the same deployment and counts its wait. */
+function noteRetry(
+  ctx: RequestContext,
+  d: Deployment,
+  n: number,
+  delayMs: number,
+  error: GatewayError,
+): void {
+  ctx.timings.wait += delayMs;
+  ctx.log.warn(
+    {
+      event: 'upstream.retry',
+      deployment: d.id,
+      attempt: n,
+      delay_ms: Math.round(delayMs),
+      error_code: error.code,
+    },
+    'retrying upstream call',
+  );
+}
+
+/** The provider call an attempt makes for the request: a whole answer, an embedding list, a stream's opening. */
+function invoke(
+  d: Deployment,
+  request: CanonicalRequest,
+  progress: AttemptProgress,
+  call: CallOptions,
+): Promise<unknown> {
+  if (request.kind === 'embeddings') return d.adapter.embed(request.body, call);
+  if (!request.stream) return d.adapter.chat(request.body, call);
+  return openHead(d, request.body, call, progress);
+}
+
+/** Opens a stream and reads its head; the attempt is accepted (billable as such) once the stream opened. */
+async function openHead(
+  d: Deployment,
+  body: ChatRequest,
+  call: CallOptions,
+  progress: AttemptProgress,
+): Promise<Opened> {
+  const rest = (await d.adapter.chatStream(body, call))[Symbol.asyncIterator]();
+  progress.accepted = true;
+  return { head: await readHead(d.provider, rest, progress), rest };
+}
+
+/**
+ * `pending`'s outcome, or the signal's reason as soon as it aborts. The listener is left on the signal: it
+ * lives no longer than the request (or the retired attempt), and fires at most once, on a settled promise.
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason));
+    pending.then(resolve, reject);
+  });
+}
+
+/** An attempt's timer fired: its own timeout retires its controller; the total deadline aborts the request. */
+function onAttemptTimer(t: AttemptTimer): void {
+  if (t.perAttempt) {
+    const ms = t.options.attemptTimeoutMs;
+    retireAbort(
+      t.ctx,
+      t.controller,
+      new TimeoutError(`${t.provider} did not answer within ${ms} ms.`, t.provider),
+    );
+    return;
+  }
+  const provider = t.ctx.upstream.deployment?.provider ?? 'upstream';
+  t.ctx.abort.abort(
+    new TimeoutError(`No answer within the total timeout of ${t.options.totalTimeoutMs} ms.`, provider),
+  );
+}
+
+/** A stream that opened after its attempt was given up: closed, its connection cut. */
+function closeLate(late: unknown): void {
+  void (late as Opened).rest.return?.();
+}
+
+function ignore(): void {}
 
 /**
  * A 429 always tells the client when to come back (DESIGN §3, `Retry-After` on 429). When the provider sent

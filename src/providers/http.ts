@@ -47,9 +47,36 @@ export function correlationHeaders(call: CallOptions): Record<string, string> {
     : { 'x-request-id': call.requestId };
 }
 
+/** Where a request goes, split as undici takes it; computed once per endpoint, not per request. */
+export interface Target {
+  /** `https://api.openai.com` */
+  readonly origin: string;
+  /** Path and query: `/v1/chat/completions?api-version=…` */
+  readonly path: string;
+}
+
+/** The `Target` of a URL (build it once, at adapter creation, where the URL is fixed). */
+export function target(url: URL | string): Target {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  return { origin: u.origin, path: u.pathname + u.search };
+}
+
+/**
+ * An adapter's fixed headers plus the ones that tie the call to the gateway request (`correlationHeaders`),
+ * in one object literal: no intermediate objects per request.
+ */
+export function callHeaders(
+  base: Readonly<Record<string, string>>,
+  call: CallOptions,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...base, 'x-request-id': call.requestId };
+  if (call.traceparent) headers.traceparent = call.traceparent;
+  return headers;
+}
+
 export interface PostOptions {
   provider: string;
-  url: URL;
+  url: Target;
   headers: Record<string, string>;
   body: string;
   signal: AbortSignal;
@@ -73,7 +100,7 @@ export async function post(dispatcher: Dispatcher, options: PostOptions): Promis
   try {
     res = await dispatcher.request({
       origin: options.url.origin,
-      path: options.url.pathname + options.url.search,
+      path: options.url.path,
       method: 'POST',
       headers: options.headers,
       body: options.body,
@@ -95,21 +122,20 @@ export async function post(dispatcher: Dispatcher, options: PostOptions): Promis
   );
 }
 
-/** Reads a JSON response body; a body that is not JSON is a provider failure, not a crash. */
+/**
+ * Reads a JSON response body, once: undici collects and parses it (`body.json()`, no intermediate string
+ * handed back to us); a body that is not JSON is a provider failure, not a crash. The size bound is the
+ * dispatcher's `maxResponseSize`.
+ */
 export async function readJson(
   provider: string,
   res: Dispatcher.ResponseData,
   signal: AbortSignal,
 ): Promise<unknown> {
-  let text: string;
   try {
-    text = await res.body.text();
+    return await res.body.json();
   } catch (err) {
-    throw networkError(provider, err, signal);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
+    if (!(err instanceof SyntaxError)) throw networkError(provider, err, signal);
     throw new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
       upstreamStatus: res.statusCode,
     });

@@ -14,6 +14,7 @@ import {
   backoffDelay,
   type RetryClock,
   type RetryPolicy,
+  retryDelay,
   systemClock,
   withRetry,
 } from './retry.js';
@@ -272,5 +273,28 @@ describe('deadline and abort', () => {
     controller.abort(new Error('stop'));
     await assert.rejects(sleeping, /stop/);
     assert.ok(performance.now() - started < 1_000);
+  });
+});
+
+describe('retryDelay (the rule the call stage’s own loop shares with withRetry)', () => {
+  const live = new AbortController().signal;
+
+  test('a retriable error within the attempts and the deadline: the jittered wait', () => {
+    const clock = new FakeClock();
+    clock.randoms = [0.5];
+    assert.equal(retryDelay(unavailable(), 1, policy, clock, live, Number.POSITIVE_INFINITY), 250);
+  });
+
+  test('-1 (no retry): not retriable, attempts used up, request aborted, or past the deadline', () => {
+    const clock = new FakeClock();
+    const invalid = new InvalidRequestError('bad', 'openai', { upstreamStatus: 400 });
+    assert.equal(retryDelay(invalid, 1, policy, clock, live, Number.POSITIVE_INFINITY), -1);
+    assert.equal(retryDelay(new Error('bug'), 1, policy, clock, live, Number.POSITIVE_INFINITY), -1);
+    assert.equal(retryDelay(unavailable(), 3, policy, clock, live, Number.POSITIVE_INFINITY), -1);
+    const aborted = new AbortController();
+    aborted.abort(new Error('gone'));
+    assert.equal(retryDelay(unavailable(), 1, policy, clock, aborted.signal, Number.POSITIVE_INFINITY), -1);
+    clock.randoms = [0.5];
+    assert.equal(retryDelay(unavailable(), 1, policy, clock, live, 100), -1, 'a 250 ms wait passes 100 ms');
   });
 });

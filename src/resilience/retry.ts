@@ -51,9 +51,30 @@ export interface RetryOptions {
 }
 
 /**
+ * The wait before the retry that follows failed attempt number `attempt` (1 = the first), or -1 when there
+ * is none: the error is not a retriable `GatewayError`, the attempts are used up, `signal` aborted, or the
+ * wait would pass the deadline or the policy's cap (a Retry-After longer than `maxDelayMs` is not waited
+ * for: the error goes back to the client with its Retry-After instead). The one rule `withRetry` and the
+ * call stage's own loop (pipeline/call.ts) share.
+ */
+export function retryDelay(
+  err: unknown,
+  attempt: number,
+  policy: RetryPolicy,
+  clock: RetryClock,
+  signal: AbortSignal,
+  deadline: number,
+): number {
+  if (!(err instanceof GatewayError) || !err.isRetryable || attempt >= policy.maxAttempts) return -1;
+  if (signal.aborted) return -1;
+  const delayMs = backoffDelay(attempt, policy, clock.random, err.retryAfterMs);
+  if (delayMs > policy.maxDelayMs || clock.now() + delayMs >= deadline) return -1;
+  return delayMs;
+}
+
+/**
  * Runs `fn` until it succeeds, fails permanently, runs out of attempts, or a wait would pass the deadline
- * or the policy's cap (a Retry-After longer than `maxDelayMs` is not waited for: the error goes back to the
- * client with its Retry-After instead).
+ * or the policy's cap (`retryDelay`).
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
   const { policy, clock, signal } = options;
@@ -61,11 +82,9 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (err) {
-      if (!(err instanceof GatewayError) || !err.isRetryable || attempt >= policy.maxAttempts) throw err;
-      if (signal.aborted) throw err;
-      const delayMs = backoffDelay(attempt, policy, clock.random, err.retryAfterMs);
-      if (delayMs > policy.maxDelayMs || clock.now() + delayMs >= options.deadline) throw err;
-      options.onRetry?.({ attempt, delayMs, error: err });
+      const delayMs = retryDelay(err, attempt, policy, clock, signal, options.deadline);
+      if (delayMs < 0) throw err;
+      options.onRetry?.({ attempt, delayMs, error: err as GatewayError });
       await clock.sleep(delayMs, signal);
     }
   }

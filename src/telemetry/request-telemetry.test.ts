@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
@@ -15,7 +16,7 @@ import { loadConfig } from '../config/load.js';
 import type { RequestContext } from '../core/context.js';
 import { AuthenticationError, InternalError, ProviderUnavailableError } from '../core/errors.js';
 import { completionResult } from '../core/result.js';
-import { createRedactor } from './logger.js';
+import { createLogger, createRedactor } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createModelLabeler } from './model-label.js';
 import { createTelemetryFeature } from './request-telemetry.js';
@@ -25,7 +26,7 @@ const MINI = deployment('openai', 'gpt-4o-mini');
 const SECRET = 'sk-live-SECRET-0123456789';
 const config = loadConfig({ env: {} });
 
-async function setup(options: { traced?: boolean } = {}) {
+async function setup(options: { traced?: boolean; bodies?: boolean } = {}) {
   const clock = fakeClock();
   const metrics = createMetrics({ processMetrics: false });
   const exporter = new InMemorySpanExporter();
@@ -39,7 +40,7 @@ async function setup(options: { traced?: boolean } = {}) {
     clock,
     redact: createRedactor([SECRET]),
     modelLabel: createModelLabeler(config),
-    bodies: null,
+    bodies: options.bodies ? { maxChars: 2000, redact: createRedactor([SECRET]) } : null,
   });
   const { logger, lines } = capturedLogger('info');
   return { clock, metrics, telemetry, exporter, logger, lines };
@@ -186,6 +187,57 @@ describe('telemetry: open + settle', () => {
     );
     assert.ok(!JSON.stringify(ends).includes(SECRET));
     assert.match(String(ends[1]?.error_message), /\[redacted\]/);
+  });
+
+  test('production logger: request.end keeps level, ids and fields; secrets, keys and credentials stay out', async () => {
+    const s = await setup({ bodies: true });
+    const raw: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        raw.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    // As the server builds it: the process logger, fastify's request child, the client's id.
+    const log = createLogger({ level: 'info', destination })
+      .child({ request_id: 'req-42' }, {})
+      .child({ client_request_id: 'client-1' });
+    const apiKey = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUV';
+    const ctx = chatContext(
+      s.clock,
+      {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: `my key ${apiKey}, Bearer abcdefgh12345678` }],
+      },
+      { log, path: '/v1/chat/completions', headers: { authorization: `Bearer ${apiKey}` } },
+    );
+    s.telemetry.open.open(ctx);
+    answered(ctx);
+    ctx.outcome = completionResult(completion(`here: ${SECRET}`), 'upstream', MINI).outcome;
+    ctx.end = {
+      status: 502,
+      error: new ProviderUnavailableError(`upstream said: bad key ${SECRET}`, 'openai'),
+      complete: false,
+    };
+    await s.telemetry.settle.settle(ctx);
+    const ends = raw.filter((l) => l.includes('"request.end"'));
+    assert.equal(ends.length, 1);
+    const text = ends[0] as string;
+    for (const secret of [SECRET, apiKey, 'abcdefgh12345678']) assert.ok(!text.includes(secret), text);
+    const line = JSON.parse(text) as Record<string, unknown>;
+    assert.equal(line.level, 'error');
+    assert.equal(line.msg, 'request failed');
+    assert.equal(line.request_id, 'req-42');
+    assert.equal(line.client_request_id, 'client-1');
+    assert.equal(line.service, 'llm-gateway');
+    assert.match(String(line.time), /^\d{4}-\d\d-\d\dT/);
+    assert.equal(line.error_message, 'upstream said: bad key [redacted]');
+    assert.match(String(line.prompt), /my key \[redacted\], \[redacted\]/);
+    assert.equal(line.completion, 'here: [redacted]');
+    assert.equal(line.user_id, 'alice');
+    assert.equal(line.input_tokens, 10);
+    assert.equal(line.authorization, undefined);
+    assert.equal(line.headers, undefined);
   });
 
   test('an internal error logs its cause (scrubbed) so the request id leads to it', async () => {

@@ -21,6 +21,13 @@ import type { GatewayError } from '../core/errors.js';
 import type { Feature } from '../core/feature.js';
 import type { OpenStep, SettleStep } from '../core/stage.js';
 import { type BodyLogOptions, bodyFields } from './body-log.js';
+import {
+  createLineWriter,
+  type LineLevel,
+  type LineValue,
+  type LineWriter,
+  levelEnabled,
+} from './log-line.js';
 import type { Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { ModelLabeler } from './model-label.js';
@@ -50,12 +57,16 @@ export interface TelemetryFeature extends Feature {
   readonly settle: SettleStep;
 }
 
+/** `llm_requests_total`'s cache_status label (lower case, without a string built per request). */
+const CACHE_STATUS_LABEL = { HIT: 'hit', MISS: 'miss', BYPASS: 'bypass' } as const;
+
 /** Set once the request was counted in `llm_active_requests` (so it is uncounted exactly once). */
 const ACTIVE = new Slot<true>('telemetry.active');
 
 /** Creates the telemetry feature; its `close` flushes the tracer (keep it last among features). */
 export function createTelemetryFeature(options: RequestTelemetryOptions): TelemetryFeature {
   const { metrics, tracing, modelLabel, clock } = options;
+  const endLine = createRequestEndWriter();
   return {
     name: 'observability',
     open: {
@@ -80,10 +91,13 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
         }
         ACTIVE.set(ctx, true);
         metrics.activeRequests.inc();
-        ctx.log.debug(
-          { event: 'request.start', method: 'POST', route: ctx.path, traced: requestTrace(ctx) !== null },
-          'request started',
-        );
+        // Guarded: the fields object would be built per request even with debug logs off.
+        if (levelEnabled(ctx.log, 'debug')) {
+          ctx.log.debug(
+            { event: 'request.start', method: 'POST', route: ctx.path, traced: requestTrace(ctx) !== null },
+            'request started',
+          );
+        }
       },
     },
     settle: {
@@ -98,7 +112,7 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
           metrics.requests.inc({
             model,
             status: String(status),
-            cache_status: ctx.cache.status ? ctx.cache.status.toLowerCase() : 'none',
+            cache_status: ctx.cache.status ? CACHE_STATUS_LABEL[ctx.cache.status] : 'none',
             provider,
           });
           metrics.requestDuration.observe({ model, provider }, (now - ctx.startedAt) / 1000);
@@ -110,7 +124,7 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
         } catch (err) {
           ctx.log.error({ event: 'telemetry.error', err }, 'request telemetry failed');
         }
-        logRequestEnd(ctx, now, options);
+        logRequestEnd(ctx, now, options, endLine);
       },
     },
     close: () => tracing.shutdown(),
@@ -145,14 +159,53 @@ function endTrace(ctx: RequestContext, now: number): void {
 
 const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
 
-/** Logs `request.end` with status, duration, route and tokens; errors at warn (4xx) or error (5xx). */
-function logRequestEnd(ctx: RequestContext, now: number, options: RequestTelemetryOptions): void {
+/** The keys of `request.end`, in the order they are written (the line writer encodes only these itself). */
+const REQUEST_END_KEYS = [
+  'event',
+  'status',
+  'duration_ms',
+  'model',
+  'stream',
+  'provider',
+  'upstream_model',
+  'user_id',
+  'attempts',
+  'fallback_count',
+  'finish_reason',
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'ttft_ms',
+  'cache_status',
+  'cache_type',
+  'cost_usd',
+  'error_code',
+  'error_message',
+  // `cause` (internal errors only) is an object: those lines are written by pino.
+  'prompt',
+  'completion',
+] as const;
+
+/** Creates the `request.end` line writer (its checks of the logger's options are cached per writer). */
+export const createRequestEndWriter = (): LineWriter => createLineWriter(REQUEST_END_KEYS);
+
+/**
+ * Logs `request.end` with status, duration, route and tokens; errors at warn (4xx) or error (5xx). The line
+ * is serialised by `line` (same JSON as pino's, see log-line.ts), except an internal error's, which carries
+ * its cause as an object and goes through pino.
+ */
+function logRequestEnd(
+  ctx: RequestContext,
+  now: number,
+  options: RequestTelemetryOptions,
+  line: LineWriter,
+): void {
   const end = ctx.end;
   const status = end?.status ?? 500;
   const error: GatewayError | null = end?.error ?? null;
   const deployment = servingDeployment(ctx);
   const firstToken = ctx.outcome?.firstTokenAt ?? null;
-  const fields = {
+  const fields: Record<(typeof REQUEST_END_KEYS)[number], LineValue> = {
     event: 'request.end',
     status,
     duration_ms: round3(now - ctx.startedAt),
@@ -173,15 +226,29 @@ function logRequestEnd(ctx: RequestContext, now: number, options: RequestTelemet
     cost_usd: ctx.costUsd,
     error_code: error?.code ?? null,
     error_message: error ? options.redact(error.message) : null,
-    // An internal error's body says "the request id identifies it in the logs": this is where.
-    ...(error?.code === 'internal_error' ? { cause: describeCause(error.cause, options.redact) } : {}),
-    // Prompt and completion, only with LOG_BODIES=true (scrubbed and capped).
-    ...(options.bodies ? bodyFields(ctx, options.bodies) : {}),
+    // Prompt and completion, only with LOG_BODIES=true (scrubbed and capped); left out when undefined.
+    prompt: undefined,
+    completion: undefined,
   };
+  if (options.bodies) {
+    const bodies = bodyFields(ctx, options.bodies);
+    fields.prompt = bodies.prompt;
+    fields.completion = bodies.completion;
+  }
   // A 503 while shutting down is expected, not a failure of the gateway.
-  if (error && status >= 500 && error.code !== 'service_unavailable') ctx.log.error(fields, 'request failed');
-  else if (error) ctx.log.warn(fields, 'request rejected');
-  else ctx.log.info(fields, 'request completed');
+  const [level, msg]: [LineLevel, string] =
+    error && status >= 500 && error.code !== 'service_unavailable'
+      ? ['error', 'request failed']
+      : error
+        ? ['warn', 'request rejected']
+        : ['info', 'request completed'];
+  if (error?.code === 'internal_error') {
+    // An internal error's body says "the request id identifies it in the logs": this is where.
+    const { prompt, completion, ...rest } = fields;
+    ctx.log[level]({ ...rest, cause: describeCause(error.cause, options.redact), prompt, completion }, msg);
+    return;
+  }
+  line.write(ctx.log, level, fields, msg);
 }
 
 /** What went wrong inside, for the log: type, message and stack, scrubbed of secrets. */

@@ -5,6 +5,7 @@
  * is replaced. The real model in the pool is tested end to end in test/integration/cache-semantic-model.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
 import { createLogger } from '../../telemetry/logger.js';
 import { createMetrics } from '../../telemetry/metrics.js';
@@ -105,6 +106,17 @@ describe('embedding pool', () => {
     const calls = [p.embed(['one']), p.embed(['two'])];
     assert.equal(p.stats().pending, 2);
     await Promise.all(calls);
+  });
+
+  test('each worker names its OS thread embedder-N (Linux), so operators and the benchmark can find and pin it', {
+    skip: existsSync('/proc/thread-self/comm') ? false : 'no /proc',
+  }, async () => {
+    const { pool: p } = pool({ size: 2, maxQueue: 4, delayMs: 1 });
+    await p.ready();
+    const names = readdirSync('/proc/self/task').map((tid) =>
+      readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim(),
+    );
+    assert.deepEqual(names.filter((n) => n.startsWith('embedder-')).sort(), ['embedder-0', 'embedder-1']);
   });
 
   test('a crashed worker fails its calls and is replaced', async () => {

@@ -200,7 +200,7 @@ export class EmbeddingPool implements Embedder {
     const { entry, eval: isSource } = workerEntry();
     const worker = new Worker(entry, {
       eval: isSource,
-      workerData: this.#options.worker ?? {},
+      workerData: { ...this.#options.worker, threadName: `embedder-${index}` } satisfies WorkerSettings,
       // Its own name in heap snapshots and profiles.
       name: `embedder-${index}`,
     });

@@ -4,6 +4,7 @@
  * micro-batching (embedders.ts) still applies inside the worker. Log lines go to the parent, which owns the
  * logger; metrics are the parent's too (it times each call end to end).
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../../core/clock.js';
 import { createEmbedder } from './embedders.js';
@@ -19,6 +20,8 @@ export type FromWorker =
 
 /** What the worker is told at start (`workerData`). */
 export interface WorkerSettings {
+  /** The OS thread's name (`embedder-N`): shown by `top -H` and `ps -L`, found by the benchmark to pin it. */
+  threadName?: string;
   /** Test hook: a fake model that answers after `delayMs`, so the pool's rules are tested without weights. */
   fake?: { delayMs: number; dimensions: number; crashOn?: string };
 }
@@ -67,7 +70,18 @@ function fakeEmbedder(fake: NonNullable<WorkerSettings['fake']>): Embedder {
   };
 }
 
+/** Names this OS thread (Linux: /proc/thread-self/comm, at most 15 bytes); elsewhere nothing happens. */
+function nameThread(name: string | undefined): void {
+  if (!name) return;
+  try {
+    writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+  } catch {
+    // not Linux, or /proc not mounted: the thread keeps the process's name
+  }
+}
+
 async function main(): Promise<void> {
+  nameThread(settings.threadName);
   let embedder: Embedder;
   try {
     if (settings.fake) {

@@ -4,7 +4,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, readJson } from '../http.js';
+import { correlationHeaders, post, readJson, target } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import {
@@ -25,8 +25,9 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 export function createAnthropicAdapter(settings: ProviderSettings, deps: ProviderDeps): ProviderAdapter {
   const provider = settings.name;
   const clock = deps.clock ?? systemClock;
-  const url = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`);
-  const countUrl = new URL(`${url.href}/count_tokens`);
+  const messagesUrl = new URL(`${settings.baseUrl.replace(/\/+$/, '')}/v1/messages`);
+  const url = target(messagesUrl);
+  const countUrl = target(`${messagesUrl.href}/count_tokens`);
 
   /** The body to send: the client's own Messages body (native passthrough), else the translation. */
   function bodyOf(req: ChatRequest, call: CallOptions, stream: boolean): string {
@@ -35,11 +36,11 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     return JSON.stringify(stream ? { ...body, stream: true } : body);
   }
 
-  async function send(req: ChatRequest, call: CallOptions, stream: boolean, target = url, body?: string) {
+  async function send(req: ChatRequest, call: CallOptions, stream: boolean, to = url, body?: string) {
     try {
       return await post(deps.dispatcher, {
         provider,
-        url: target,
+        url: to,
         headers: requestHeaders(settings, call, stream),
         body: body ?? bodyOf(req, call, stream),
         signal: call.signal,

@@ -4,7 +4,7 @@
  */
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, readJson } from '../http.js';
+import { correlationHeaders, post, readJson, target } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
@@ -44,7 +44,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
     if (settings.apiKey) headers['x-goog-api-key'] = settings.apiKey;
     return post(deps.dispatcher, {
       provider: name,
-      url,
+      url: target(url),
       headers,
       body: JSON.stringify(body),
       signal,

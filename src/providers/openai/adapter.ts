@@ -9,7 +9,7 @@
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, readJson } from '../http.js';
+import { callHeaders, post, readJson, type Target, target } from '../http.js';
 import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
@@ -38,6 +38,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const { name } = settings;
   const clock = deps.clock ?? systemClock;
   const baseHeaders = buildHeaders(settings);
+  const streamHeaders = { ...baseHeaders, accept: 'text/event-stream' };
 
   type Endpoint = 'chat/completions' | 'embeddings' | 'responses';
   // OpenAI itself serves the Responses API; OpenAI-compatible servers and Azure get the translated request.
@@ -47,6 +48,17 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       ? { ...(call.native.body as object), model: call.model, stream }
       : null;
 
+  // Where each endpoint goes, computed once (Azure: once per deployment name, which comes from the config).
+  const targets = new Map<string, Target>();
+  function targetOf(model: string, endpoint: Endpoint): Target {
+    const key = settings.type === 'azure' ? `${endpoint} ${model}` : endpoint;
+    let t = targets.get(key);
+    if (t === undefined) {
+      t = target(url(model, endpoint));
+      if (targets.size < MAX_CACHED_TARGETS) targets.set(key, t);
+    }
+    return t;
+  }
   function url(model: string, endpoint: Endpoint): URL {
     if (settings.type === 'azure') {
       const u = new URL(`${settings.baseUrl}/openai/deployments/${encodeURIComponent(model)}/${endpoint}`);
@@ -56,12 +68,12 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     return new URL(`${settings.baseUrl}/${endpoint}`);
   }
 
-  async function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
-    const headers: Record<string, string> = { ...baseHeaders, ...correlationHeaders(call) };
-    if (stream) headers.accept = 'text/event-stream';
+  /** POSTs `body`; the returned promise is post()'s own (no async wrapper around it). */
+  function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
+    const headers = callHeaders(stream ? streamHeaders : baseHeaders, call);
     return post(deps.dispatcher, {
       provider: name,
-      url: url(call.model, endpoint),
+      url: targetOf(call.model, endpoint),
       headers,
       body: JSON.stringify(body),
       signal: call.signal,
@@ -80,8 +92,9 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         const res = await send(native, call, 'responses');
         return completionFromResponse(name, await readJson(name, res, call.signal));
       }
-      const body: ChatRequest = { ...req, model: call.model, stream: false };
-      delete body.stream_options;
+      // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
+      // turn the object into a slow dictionary).
+      const body: ChatRequest = { ...req, model: call.model, stream: false, stream_options: undefined };
       const res = await send(body, call, 'chat/completions');
       const json = await readJson(name, res, call.signal);
       if (!isCompletion(json)) {
@@ -121,6 +134,9 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     },
   };
 }
+
+/** Azure deployment names come from the config; past this many, targets are computed per call. */
+const MAX_CACHED_TARGETS = 256;
 
 function buildHeaders(settings: ProviderSettings): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...settings.headers };
