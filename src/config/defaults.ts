@@ -149,7 +149,7 @@ export function defaultConfig(): Config {
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
       // The RSS sawtooth under load (decision 0157).
-      heap_growing_percent: 100,
+      heap_growing_percent: 50,
     },
     log: { level: 'info', bodies: false },
     upstream: {
