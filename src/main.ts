@@ -30,6 +30,7 @@ import { startDemo } from './demo/run.js';
 import { createGateway } from './gateway.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
+import { applyHeapGrowing } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
@@ -103,6 +104,8 @@ async function main(): Promise<void> {
   }
   // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config, systemClock);
+  // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157).
+  applyHeapGrowing(config.server.heap_growing_percent);
 
   const gateway = await createGateway({ config, env, clock: systemClock });
   const { logger } = gateway;

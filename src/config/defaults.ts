@@ -148,6 +148,8 @@ export function defaultConfig(): Config {
       request_timeout_ms: 60_000,
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
+      // The RSS sawtooth under load (decision 0157).
+      heap_growing_percent: 50,
     },
     log: { level: 'info', bodies: false },
     upstream: {

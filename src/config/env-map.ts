@@ -13,6 +13,7 @@ export const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
   ['SHUTDOWN_GRACE_SECONDS', 'server.shutdown_grace_ms', 'seconds'],
   ['TRUST_PROXY', 'server.trust_proxy', 'bool'],
+  ['HEAP_GROWING_PERCENT', 'server.heap_growing_percent', 'int'],
   ['LOG_LEVEL', 'log.level', 'string'],
   ['LOG_BODIES', 'log.bodies', 'bool'],
   ['LLM_TIMEOUT', 'upstream.timeout_ms', 'seconds'],

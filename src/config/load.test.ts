@@ -38,7 +38,9 @@ describe('defaults', () => {
       request_timeout_ms: 60_000,
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
+      heap_growing_percent: 50,
     });
+    assert.equal(loadConfig({ env: { HEAP_GROWING_PERCENT: '0' } }).server.heap_growing_percent, 0);
     assert.equal(config.upstream.timeout_ms, 60_000);
     assert.ok(config.upstream.total_timeout_ms >= config.upstream.timeout_ms);
     assert.deepEqual(config.retry, { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 });

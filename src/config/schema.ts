@@ -180,6 +180,11 @@ export const ConfigSchema = T.Object(
         /** How long SIGTERM waits for in-flight requests and streams before closing them. */
         shutdown_grace_ms: T.Integer({ minimum: 0 }),
         trust_proxy: T.Boolean(),
+        /**
+         * V8's heap growing factor, as 1 + percent / 100: how far the old generation may grow past the
+         * live data before the next full collection (HEAP_GROWING_PERCENT; 0 = V8's own, up to 4×).
+         */
+        heap_growing_percent: T.Integer({ minimum: 0, maximum: 1000 }),
       },
       { additionalProperties: false },
     ),

@@ -20,7 +20,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { migrationProvider } from './migrations/index.js';
 import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js';
-import { initPgliteDataDir, pgliteStartParams } from './pglite-memory.js';
+import { compiledWithLiftoff, initPgliteDataDir, pgliteStartParams } from './pglite-memory.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Db = Kysely<DatabaseSchema>;
@@ -57,11 +57,12 @@ export function pglitePool(dataDir: string): PostgresPool {
   const open = async () => {
     const { PGlite } = await import('@electric-sql/pglite');
     const startParams = pgliteStartParams(PGlite.defaultStartParams);
-    if (dataDir === 'memory://') return PGlite.create({ startParams });
+    // Compiled by V8's baseline compiler (decision 0158).
+    if (dataDir === 'memory://') return compiledWithLiftoff(() => PGlite.create({ startParams }));
     mkdirSync(dataDir, { recursive: true });
     // A new directory is created (initdb, ~770 MiB at its peak) in a child process, not in this one.
     await initPgliteDataDir(dataDir, startParams);
-    return PGlite.create(dataDir, { startParams });
+    return compiledWithLiftoff(() => PGlite.create(dataDir, { startParams }));
   };
   return {
     async connect(): Promise<PostgresPoolClient> {

@@ -6,10 +6,14 @@
  *   PostgreSQL's defaults (shared_buffers 128 MB, which PGlite fills and keeps): −120 MiB RSS measured.
  * - `initPgliteDataDir`: creating a new data directory (initdb) peaks near 770 MiB and kept ~600 MiB of it
  *   in the process; it runs in a short-lived child process instead, so the gateway opens a ready directory.
+ * - `compiledWithLiftoff`: PGlite's 9 MB WebAssembly module compiled by V8's baseline compiler only
+ *   (Liftoff), not also by its optimising one, whose output and compile memory stayed in RSS: −30 to
+ *   −40 MiB measured (docs/decisions/0158-pglite-liftoff.md).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 
 /** PostgreSQL settings of the embedded database (the usage table is written in batches, read by reports). */
 export const PGLITE_MEMORY_SETTINGS: Readonly<Record<string, string>> = {
@@ -52,4 +56,36 @@ export async function initPgliteDataDir(dataDir: string, startParams: readonly s
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0 && existsSync(join(dataDir, 'PG_VERSION'))));
   });
+}
+
+/** V8's WebAssembly tiering flags, as they are by default (the state `compiledWithLiftoff` restores). */
+const WASM_TIERING_DEFAULTS = '--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering';
+
+/** Whether the operator set V8 WebAssembly compiler flags (command line or NODE_OPTIONS): then they rule. */
+export function wasmFlagsGiven(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
+  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((arg) =>
+    /^--(no-)?(liftoff|wasm)/.test(arg),
+  );
+}
+
+/**
+ * Runs `open` (which compiles and starts PGlite) with V8's `--liftoff-only`, then restores V8's defaults:
+ * PGlite's module is compiled by the baseline compiler, and only its functions that run hot are optimised
+ * later; WebAssembly compiled afterwards (the embedding model's workers start after the database opened)
+ * is compiled as usual. Left alone when the operator set WebAssembly compiler flags.
+ */
+export async function compiledWithLiftoff<T>(
+  open: () => Promise<T>,
+  current: { execArgv: readonly string[]; nodeOptions: string | undefined } = {
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  },
+): Promise<T> {
+  if (wasmFlagsGiven(current.execArgv, current.nodeOptions)) return open();
+  setFlagsFromString('--liftoff-only');
+  try {
+    return await open();
+  } finally {
+    setFlagsFromString(WASM_TIERING_DEFAULTS);
+  }
 }

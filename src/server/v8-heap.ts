@@ -1,0 +1,27 @@
+/**
+ * V8's heap growing factor for the gateway process (docs/decisions/0157-heap-growing-factor.md). Under load
+ * V8 lets the old generation grow up to 4× the live data before a full collection (its factor on a machine
+ * with 2 GiB of heap limit or more), which is the RSS sawtooth of the soak; `--heap-growing-percent` fixes
+ * the factor at 1 + percent / 100. V8 reads the flag at every collection, so setting it at start-up applies
+ * it the same way to `npm start`, the container image, `--workers` and the benchmark's compiled builds.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+/** True when the node command line sets the flag already (it wins over the configuration). */
+export function heapGrowingFlagGiven(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => /^--heap[-_]growing[-_]percent(=|$)/.test(arg));
+}
+
+/**
+ * Sets V8's heap growing factor to 1 + `percent` / 100 (0 = V8's own adaptive factor). Returns what applies:
+ * the percent set, or `command-line` when `node --heap-growing-percent=…` was given.
+ */
+export function applyHeapGrowing(
+  percent: number,
+  execArgv: readonly string[] = process.execArgv,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): number | 'command-line' {
+  if (heapGrowingFlagGiven(execArgv)) return 'command-line';
+  setFlags(`--heap-growing-percent=${percent}`);
+  return percent;
+}
