@@ -36,6 +36,7 @@ import { requestLogRoute } from './request-log.js';
 import { spendRoutes } from './spend.js';
 import { statsRoute } from './stats.js';
 import { UsageMaintenance } from './usage-maintenance.js';
+import { warmUpUsageWriter } from './writer-warmup.js';
 
 /** What accounting and budgets read of the configuration. */
 export interface AccountingConfigSlice {
@@ -228,6 +229,10 @@ function createAccountingFeature(
       statsRoute({ ready: readyDatabase(() => deps.database()), now: () => clock.wallNow() }),
       ...spendRoutes({ database: () => deps.database(), now: () => clock.wallNow() }),
     ],
+    // Before ready: the writer's statement once, rolled back (writer-warmup.ts).
+    async ready() {
+      if (recorder) await warmUpUsageWriter(deps.database(), isoNow(clock), logger);
+    },
     async close() {
       await maintenance?.close();
       await recorder?.close();
