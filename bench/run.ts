@@ -88,6 +88,8 @@ const { values: opts } = parseArgs({
     baseline: { type: 'string' },
     // Extra env for every gateway variant, e.g. --gateway-env LOG_LEVEL=warn (experiments).
     'gateway-env': { type: 'string', multiple: true, default: [] },
+    // Extra node flags for every gateway variant (e.g. --gateway-node-flag=--max-semi-space-size=32).
+    'gateway-node-flag': { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
@@ -472,10 +474,12 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
     ...variant.env,
     ...(variant.keys ? { GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' } : {}),
   };
-  const nodeFlags =
-    opts['cpu-prof'] && opts['cpu-prof-target'].split(',').includes(variant.name)
+  const nodeFlags = [
+    ...(opts['gateway-node-flag'] as string[]),
+    ...(opts['cpu-prof'] && opts['cpu-prof-target'].split(',').includes(variant.name)
       ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', variant.name)}`]
-      : [];
+      : []),
+  ];
   const cpusFor = variant.cpus === undefined ? PROXY_CPUS : variant.cpus;
   let proc: Proc;
   let key: string | null = null;
