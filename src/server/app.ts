@@ -4,6 +4,8 @@
  * pipeline and write its result (JSON or SSE); admin routes come from the features' route table.
  * Everything it needs comes in as arguments (built by gateway.ts or a test).
  */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -34,6 +36,7 @@ import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { createFastLane } from './fast-lane.js';
 import { type StringBodyParser, withDepthLimit } from './json-body.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -101,11 +104,39 @@ function requestIdHeaders(id: string, clientId: string | null): Record<string, s
   return { [GATEWAY_REQUEST_ID_HEADER]: id, 'x-request-id': clientId ?? id };
 }
 
+/**
+ * Node's HTTP server with Fastify's settings (what Fastify does when it makes the server itself:
+ * `lib/server.js`), the draining response class, and `handle` for every request.
+ */
+function createHttpServer(
+  options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number },
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+  lifecycle: { readonly shuttingDown: boolean },
+): Server {
+  const server = createServer({ ServerResponse: drainingResponse(lifecycle) }, handle);
+  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+  server.setTimeout(options.connectionTimeout ?? 0);
+  return server;
+}
+
 /** Builds the Fastify app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { clock } = deps;
   const endpoints = new Map(deps.codecs.map((c) => [c.path, c]));
   const requestIds = createRequestIds(clock);
+  // The pipeline routes' common case skips Fastify's per-request machinery (decision 0166).
+  const fastLane = createFastLane({
+    clock,
+    codecs: deps.codecs,
+    pipeline: deps.pipeline,
+    logger: deps.logger,
+    requestIds,
+    lifecycle: deps.lifecycle,
+    metrics: deps.metrics,
+    redact: deps.redact,
+    server: deps.server,
+  });
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // The gateway logs its own start/end events (telemetry/request-telemetry.ts) with the fields of DESIGN §9.
@@ -130,8 +161,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .send(toErrorBody(gatewayError, deps.redact));
     },
     trustProxy: deps.server.trust_proxy,
-    // Shutting down: every response says `Connection: close` (keep-alive clients must not reuse it).
-    http: { ServerResponse: drainingResponse(deps.lifecycle) },
+    // Node's server, made here: the fast lane sees each request first; Fastify gets the rest. Shutting
+    // down: every response says `Connection: close` (keep-alive clients must not reuse it).
+    serverFactory: (handler, options) =>
+      createHttpServer(options, (req, res) => fastLane(req, res) || handler(req, res), deps.lifecycle),
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: {

@@ -1,0 +1,278 @@
+/**
+ * The pipeline endpoints' common case served straight from Node's `request` event, before Fastify builds
+ * its per-request objects (decision 0166): a POST to a pipeline route's exact path with a JSON body of an
+ * acceptable length, while the gateway is not shutting down. Everything else — another method or path, a
+ * route with parameters, a body that is not JSON, a Content-Length over the limit, a URL Fastify would
+ * normalise, a gateway shutting down — goes to Fastify untouched, which answers as it always did.
+ *
+ * What the lane does is what Fastify, the `onRequest` hook (request-start.ts), the endpoints' body parser,
+ * `serve` and the error handler of app.ts do for such a request, in the same order and with the same
+ * answers: request ids and their headers, the request's logger, the pipeline's context, the body read
+ * with the same limit and Content-Length check, the pipeline run, the answer (JSON or SSE) or the error
+ * envelope, and the HTTP metrics once the response is finished. Tests run every pipeline test through it
+ * and compare its answers with Fastify's for the cases both can serve.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../core/clock.js';
+import { createContext, type RequestContext } from '../core/context.js';
+import type { EndpointCodec } from '../core/endpoint.js';
+import { ClientClosedError, type GatewayError, PayloadTooLargeError } from '../core/errors.js';
+import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
+import type { Handled, Pipeline } from '../pipeline/pipeline.js';
+import type { Logger, Redactor } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { isJsonContentType } from './content-type.js';
+import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { writeStream } from './sse-writer.js';
+import { routingHeaders, serverTiming } from './timing.js';
+
+export interface FastLaneDeps {
+  clock: Clock;
+  /** The pipeline endpoints (routes with path parameters are left to Fastify). */
+  codecs: readonly EndpointCodec[];
+  pipeline: Pipeline;
+  logger: Logger;
+  /** The app's request id generator (one sequence for both paths). */
+  requestIds: { next(): string };
+  lifecycle: { readonly shuttingDown: boolean };
+  metrics: Metrics;
+  redact: Redactor;
+  server: { body_limit_bytes: number; trust_proxy: boolean; stream_idle_timeout_ms: number };
+}
+
+/** Serves `req` when it is the lane's case and returns true; false: Fastify's request, untouched. */
+export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** What Fastify sets for a JSON body. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** @example const lane = createFastLane(deps); http.createServer((q, s) => lane(q, s) || fastify(q, s)); */
+export function createFastLane(deps: FastLaneDeps): FastLane {
+  const byPath = new Map<string, EndpointCodec>();
+  for (const codec of deps.codecs) if (!codec.path.includes(':')) byPath.set(codec.path, codec);
+  const limit = deps.server.body_limit_bytes;
+  return (req, res) => {
+    if (req.method !== 'POST' || deps.lifecycle.shuttingDown) return false;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const codec = byPath.get(query < 0 ? url : url.slice(0, query));
+    if (codec === undefined) return false;
+    const headers = req.headers;
+    if (!isJsonContentType(headers['content-type'])) return false;
+    const length = headers['content-length'];
+    if (length !== undefined && !(Number(length) <= limit)) return false;
+    serve(req, res, codec, deps);
+    return true;
+  };
+}
+
+/** One request, from its arrival to its answer. */
+function serve(req: IncomingMessage, res: ServerResponse, codec: EndpointCodec, deps: FastLaneDeps): void {
+  const { clock } = deps;
+  const arrivedAt = clock.now();
+  const id = deps.requestIds.next();
+  const clientId = clientRequestId(req.headers['x-request-id']);
+  let log = deps.logger.child({ request_id: id });
+  // Every line of this request's log carries the client's id too (its own id is `request_id`).
+  if (clientId !== null) log = log.child({ client_request_id: clientId });
+  const ctx = createContext({
+    requestId: id,
+    clientRequestId: clientId,
+    startedAt: arrivedAt,
+    log,
+    endpoint: codec.name,
+    path: codec.path,
+    params: {},
+    headers: req.headers,
+    clientIp: clientIp(req, deps.server.trust_proxy),
+  });
+  deps.pipeline.open(ctx);
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      ctx.abort.abort(new ClientClosedError());
+      return;
+    }
+    // HTTP RED metrics, as the app's onResponse hook records them (finished responses only).
+    const status = String(res.statusCode);
+    deps.metrics.httpRequests.inc({ method: 'POST', route: codec.path, status });
+    deps.metrics.httpRequestDuration.observe(
+      { method: 'POST', route: codec.path },
+      (clock.now() - arrivedAt) / 1000,
+    );
+  });
+  const answer = new Answer(res, ctx, codec, deps, clientId ?? id);
+  readBody(req, deps.server.body_limit_bytes, (err, body) => {
+    if (err) {
+      answer.fail(err);
+      return;
+    }
+    ctx.rawBody = body;
+    deps.pipeline.run(ctx).then(
+      (run) => answer.write(run),
+      (e: unknown) => answer.fail(e),
+    );
+  });
+}
+
+/** Writes one request's answer: the pipeline's result, or the error envelope. */
+class Answer {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly ctx: RequestContext,
+    private readonly codec: EndpointCodec,
+    private readonly deps: FastLaneDeps,
+    private readonly clientId: string,
+  ) {}
+
+  /** The headers every answer carries: the ids, the stages' and the routing headers, Server-Timing. */
+  private headers(): Record<string, string | number> {
+    const { ctx } = this;
+    return {
+      [GATEWAY_REQUEST_ID_HEADER]: ctx.requestId,
+      'x-request-id': this.clientId,
+      ...ctx.responseHeaders,
+      ...routingHeaders(ctx),
+      'server-timing': serverTiming(ctx, this.deps.clock.now()),
+    };
+  }
+
+  write({ result, settled }: Handled): void {
+    const { res, ctx } = this;
+    if (result.kind === 'json') {
+      // Serialised once; one write (head and body together).
+      const body = JSON.stringify(this.codec.encode(result));
+      const headers = this.headers();
+      headers['content-type'] = JSON_CONTENT_TYPE;
+      headers['content-length'] = Buffer.byteLength(body);
+      res.writeHead(200, headers);
+      res.end(body);
+      return;
+    }
+    const encoding = this.codec.stream;
+    if (!encoding) {
+      result.end({ complete: false, error: new Error(`${this.codec.name} cannot stream`) });
+      res.destroy();
+      return;
+    }
+    try {
+      const headers = this.headers();
+      headers['content-type'] = 'text/event-stream; charset=utf-8';
+      headers['cache-control'] = 'no-cache';
+      headers['x-accel-buffering'] = 'no';
+      res.writeHead(200, headers);
+    } catch (err) {
+      // Nothing can be sent any more; never leave the client or the upstream hanging.
+      result.end({ complete: false, error: err });
+      res.destroy();
+      return;
+    }
+    // From here on nothing is retried: the stream writer settles the request whatever happens.
+    writeStream(res, ctx, result, {
+      encoding,
+      idleTimeoutMs: this.deps.server.stream_idle_timeout_ms,
+      redact: this.deps.redact,
+      settled,
+    }).catch((err: unknown) => {
+      ctx.log.error({ err }, 'stream writer failed');
+      res.destroy();
+    });
+  }
+
+  /** The error envelope (the app's error handler's answer); the pipeline settles the request first. */
+  fail(err: unknown): void {
+    const error = normalizeError(err, this.deps.server.body_limit_bytes);
+    this.deps.pipeline.reject(this.ctx, error).then(
+      () => this.writeError(error),
+      () => this.writeError(error),
+    );
+  }
+
+  private writeError(error: GatewayError): void {
+    const { res } = this;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const headers = this.headers();
+    const retryAfter = retryAfterSeconds(error);
+    if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
+      headers['retry-after'] = String(retryAfter);
+    }
+    const envelope = toErrorBody(error, this.deps.redact);
+    const body = JSON.stringify(this.codec.errorBody ? this.codec.errorBody(error, envelope) : envelope);
+    headers['content-type'] = JSON_CONTENT_TYPE;
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(error.status, headers);
+    res.end(body);
+  }
+}
+
+/**
+ * Reads the body whole, as Fastify's string body parser does: Buffers decoded once at the end (multi-byte
+ * characters split across chunks stay whole), more than `limit` bytes → 413, a body whose length differs
+ * from its Content-Length → 400, a request stream error → 400.
+ */
+function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: string) => void): void {
+  const declared = req.headers['content-length'];
+  const expected = declared === undefined ? Number.NaN : Number(declared);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) {
+      detach();
+      done(new PayloadTooLargeError(limit), '');
+      return;
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = (err?: unknown) => {
+    detach();
+    if (err != null) {
+      done(asBadRequest(err), '');
+      return;
+    }
+    if (!Number.isNaN(expected) && received !== expected) {
+      done({ code: 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' }, '');
+      return;
+    }
+    const body =
+      chunks.length === 1
+        ? (chunks[0] as Buffer).toString('utf8')
+        : Buffer.concat(chunks, received).toString('utf8');
+    done(null, body);
+  };
+  const detach = () => {
+    req.removeListener('data', onData);
+    req.removeListener('end', onEnd);
+    req.removeListener('error', onEnd);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onEnd);
+}
+
+/** A request stream error answers 400 (as Fastify marks it), whatever it says. */
+function asBadRequest(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) {
+    const e = err as { statusCode?: unknown };
+    if (!(typeof e.statusCode === 'number' && e.statusCode >= 400)) e.statusCode = 400;
+  }
+  return err;
+}
+
+/**
+ * The client's address as Fastify's `request.ip` has it: the socket's peer, or with `trust_proxy` (every
+ * proxy trusted) the first address of `X-Forwarded-For`.
+ */
+export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
+  const peer = req.socket.remoteAddress ?? '';
+  if (!trustProxy) return peer;
+  const header = req.headers['x-forwarded-for'];
+  if (typeof header !== 'string') return peer;
+  for (const part of header.split(',')) {
+    const address = part.trim();
+    if (address !== '') return address;
+  }
+  return peer;
+}
