@@ -122,6 +122,26 @@ export async function post(dispatcher: Dispatcher, options: PostOptions): Promis
   );
 }
 
+/**
+ * Reads a JSON response body, once: undici collects and parses it (`body.json()`, no intermediate string
+ * handed back to us); a body that is not JSON is a provider failure, not a crash. The size bound is the
+ * dispatcher's `maxResponseSize`.
+ */
+export async function readJson(
+  provider: string,
+  res: Dispatcher.ResponseData,
+  signal: AbortSignal,
+): Promise<unknown> {
+  try {
+    return await res.body.json();
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw networkError(provider, err, signal);
+    throw new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
+      upstreamStatus: res.statusCode,
+    });
+  }
+}
+
 /** Turns a thrown network/abort error into a typed error. */
 export function networkError(provider: string, err: unknown, signal?: AbortSignal): GatewayError {
   if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;

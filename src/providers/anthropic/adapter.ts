@@ -4,8 +4,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, type Target, target } from '../http.js';
-import { postJson } from '../json-call.js';
+import { correlationHeaders, post, readJson, target } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import {
@@ -37,29 +36,17 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     return JSON.stringify(stream ? { ...body, stream: true } : body);
   }
 
-  function postOptions(req: ChatRequest, call: CallOptions, stream: boolean, to: Target, body?: string) {
-    return {
-      provider,
-      url: to,
-      headers: requestHeaders(settings, call, stream),
-      body: body ?? bodyOf(req, call, stream),
-      signal: call.signal,
-      apiKeyEnv: settings.apiKeyEnv,
-      clock,
-    };
-  }
-  /** A streaming call: the response, its body read as events by the caller. */
-  async function send(req: ChatRequest, call: CallOptions) {
+  async function send(req: ChatRequest, call: CallOptions, stream: boolean, to = url, body?: string) {
     try {
-      return await post(deps.dispatcher, postOptions(req, call, true, url));
-    } catch (err) {
-      throw redactKey(err, settings.apiKey);
-    }
-  }
-  /** A call whose answer is read whole and parsed (decision 0165). */
-  async function sendJson(req: ChatRequest, call: CallOptions, to = url, body?: string) {
-    try {
-      return await postJson(deps.dispatcher, postOptions(req, call, false, to, body));
+      return await post(deps.dispatcher, {
+        provider,
+        url: to,
+        headers: requestHeaders(settings, call, stream),
+        body: body ?? bodyOf(req, call, stream),
+        signal: call.signal,
+        apiKeyEnv: settings.apiKeyEnv,
+        clock,
+      });
     } catch (err) {
       throw redactKey(err, settings.apiKey);
     }
@@ -69,11 +56,11 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     name: provider,
     type: 'anthropic',
     async chat(req, call) {
-      const res = await sendJson(req, call);
-      const json = res.json;
+      const res = await send(req, call, false);
+      const json = await readJson(provider, res, call.signal);
       if (!isMessage(json)) {
         const message = `${provider} answered with an unexpected body (no content array).`;
-        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.status });
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
       }
       if (isAnthropicNative(call.native)) {
         return keepAnthropicMessage(toChatCompletion(json, { created: unixSeconds(clock) }), json);
@@ -82,11 +69,11 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     },
     async countTokens(native, call) {
       const body = JSON.stringify({ ...(native.body as object), model: call.model });
-      const res = await sendJson({} as ChatRequest, { ...call, native }, countUrl, body);
-      const json = res.json as { input_tokens?: unknown } | null;
+      const res = await send({} as ChatRequest, { ...call, native }, false, countUrl, body);
+      const json = (await readJson(provider, res, call.signal)) as { input_tokens?: unknown } | null;
       if (typeof json?.input_tokens !== 'number') {
         const message = `${provider} answered count_tokens with an unexpected body (no input_tokens).`;
-        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.status });
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
       }
       return json.input_tokens;
     },
@@ -98,7 +85,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
       );
     },
     async chatStream(req, call) {
-      const res = await send(req, call);
+      const res = await send(req, call, true);
       if (isAnthropicNative(call.native)) {
         const events = readSse(provider, res.body, call.signal);
         return toNativeChunkStream(provider, events, { created: unixSeconds(clock) });

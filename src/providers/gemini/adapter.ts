@@ -4,8 +4,7 @@
  */
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, type PostOptions, post, target } from '../http.js';
-import { postJson } from '../json-call.js';
+import { correlationHeaders, post, readJson, target } from '../http.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
@@ -34,7 +33,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
   const clock = deps.clock ?? systemClock;
   const baseUrl = (settings.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
 
-  function postOptions(body: unknown, call: CallOptions, method: Method, signal: AbortSignal): PostOptions {
+  function send(body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) {
     const url = new URL(`${baseUrl}/v1beta/models/${encodeURIComponent(modelId(call.model))}:${method}`);
     if (method === 'streamGenerateContent') url.searchParams.set('alt', 'sse');
     const headers: Record<string, string> = {
@@ -43,7 +42,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       ...correlationHeaders(call),
     };
     if (settings.apiKey) headers['x-goog-api-key'] = settings.apiKey;
-    return {
+    return post(deps.dispatcher, {
       provider: name,
       url: target(url),
       headers,
@@ -51,19 +50,15 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       signal,
       apiKeyEnv: settings.apiKeyEnv,
       clock,
-    };
-  }
-  /** A call whose answer is read whole and parsed (decision 0165). */
-  function sendJson(body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) {
-    return postJson(deps.dispatcher, postOptions(body, call, method, signal));
+    });
   }
 
   return {
     name,
     type: 'gemini',
     async chat(req, call) {
-      const res = await sendJson(toGeminiRequest(req, call.model), call, 'generateContent');
-      const json = res.json;
+      const res = await send(toGeminiRequest(req, call.model), call, 'generateContent');
+      const json = await readJson(name, res, call.signal);
       const usable =
         isGeminiResponse(json) &&
         ((json.candidates?.length ?? 0) > 0 || json.promptFeedback?.blockReason !== undefined);
@@ -72,17 +67,14 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
           `${name} answered with something that is not a Gemini response.`,
           name,
           {
-            upstreamStatus: res.status,
+            upstreamStatus: res.statusCode,
           },
         );
       }
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
     },
     async chatStream(req, call) {
-      const res = await post(
-        deps.dispatcher,
-        postOptions(toGeminiRequest(req, call.model), call, 'streamGenerateContent', call.signal),
-      );
+      const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');
       return toChunkStream(readSse(name, res.body, call.signal), {
         provider: name,
         model: modelId(call.model),
@@ -95,8 +87,8 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         provider: name,
         signal: call.signal,
         send: async (body, signal) => {
-          const res = await sendJson(body, call, 'batchEmbedContents', signal);
-          return { json: res.json, status: res.status };
+          const res = await send(body, call, 'batchEmbedContents', signal);
+          return { json: await readJson(name, res, signal), status: res.statusCode };
         },
       });
     },

@@ -9,8 +9,7 @@
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
-import { postJson } from '../json-call.js';
+import { callHeaders, post, readJson, type Target, target } from '../http.js';
 import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
@@ -69,24 +68,18 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     return new URL(`${settings.baseUrl}/${endpoint}`);
   }
 
-  function postOptions(body: object, call: CallOptions, endpoint: Endpoint, stream: boolean): PostOptions {
-    return {
+  /** POSTs `body`; the returned promise is post()'s own (no async wrapper around it). */
+  function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
+    const headers = callHeaders(stream ? streamHeaders : baseHeaders, call);
+    return post(deps.dispatcher, {
       provider: name,
       url: targetOf(call.model, endpoint),
-      headers: callHeaders(stream ? streamHeaders : baseHeaders, call),
+      headers,
       body: JSON.stringify(body),
       signal: call.signal,
       apiKeyEnv: settings.apiKeyEnv,
       clock,
-    };
-  }
-  /** POSTs a streaming request; the returned promise is post()'s own (no async wrapper around it). */
-  function send(body: object, call: CallOptions, endpoint: Endpoint) {
-    return post(deps.dispatcher, postOptions(body, call, endpoint, true));
-  }
-  /** POSTs a request whose answer is read whole, and parses it (decision 0165). */
-  async function sendJson(body: object, call: CallOptions, endpoint: Endpoint): Promise<unknown> {
-    return (await postJson(deps.dispatcher, postOptions(body, call, endpoint, false))).json;
+    });
   }
 
   return {
@@ -96,12 +89,14 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     async chat(req, call) {
       const native = nativeBody(call, false);
       if (native) {
-        return completionFromResponse(name, await sendJson(native, call, 'responses'));
+        const res = await send(native, call, 'responses');
+        return completionFromResponse(name, await readJson(name, res, call.signal));
       }
       // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
       // turn the object into a slow dictionary).
       const body: ChatRequest = { ...req, model: call.model, stream: false, stream_options: undefined };
-      const json = await sendJson(body, call, 'chat/completions');
+      const res = await send(body, call, 'chat/completions');
+      const json = await readJson(name, res, call.signal);
       if (!isCompletion(json)) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not a chat completion.`,
@@ -113,7 +108,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     async chatStream(req, call) {
       const native = nativeBody(call, true);
       if (native) {
-        const res = await send(native, call, 'responses');
+        const res = await send(native, call, 'responses', true);
         return chunksFromEvents(name, readSse(name, res.body, call.signal));
       }
       const options = req.stream_options ?? {};
@@ -123,11 +118,12 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream: true,
         stream_options: { ...options, include_usage: true },
       };
-      const res = await send(body, call, 'chat/completions');
+      const res = await send(body, call, 'chat/completions', true);
       return readChunks(name, readSse(name, res.body, call.signal));
     },
     async embed(req, call) {
-      const json = await sendJson({ ...req, model: call.model }, call, 'embeddings');
+      const res = await send({ ...req, model: call.model }, call, 'embeddings');
+      const json = await readJson(name, res, call.signal);
       if (!hasArray(json, 'data')) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not an embedding list.`,
