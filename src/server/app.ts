@@ -239,6 +239,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const codecsByName = new Map(deps.codecs.map((c) => [c.name, c]));
+  // The fast lane writes the same envelope for its requests (fast-lane.ts `Answer.fail`): change both.
   app.setErrorHandler(async (err, request, reply) => {
     const error = normalizeError(err, deps.server.body_limit_bytes);
     const ctx = request.ctx;
@@ -329,7 +330,7 @@ function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
 /** What Fastify would set for a JSON body. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** Runs the pipeline for one request and writes its result. */
+/** Runs the pipeline for one request and writes its result (the fast lane's `Answer.write` does the same). */
 async function serve(
   request: FastifyRequest,
   reply: FastifyReply,

@@ -3,6 +3,9 @@
  * id headers, the client's id in the log, the pipeline's request context (pipeline routes), the admin guard
  * (`/admin/` routes), and for the other `/v1/` routes the shutting-down refusal and authentication.
  *
+ * The common case of the pipeline routes never reaches this hook: the fast lane (fast-lane.ts, decision 0166)
+ * does the same for it; a change here must be made there too.
+ *
  * A callback hook, not an async one: the common case (a pipeline route) is synchronous and costs no promise;
  * only the admin guard and the authentication of the non-pipeline API routes wait, and call `done` when they
  * settle (decision 0155).

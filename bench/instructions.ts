@@ -1,0 +1,186 @@
+/**
+ * Instructions per request under valgrind's callgrind: an A/B measure that does not move with the machine.
+ * CPU seconds per request on a shared or virtual machine vary ±15–30 % between repeats of one build
+ * (docs/performance.md, "Method"); an instruction count varies by a few per cent (timers, GC timing), so a
+ * change of 5–10 % shows. Method (decision 0166):
+ *
+ * - each build (this checkout, and `--baseline REV`) compiled with tsc, as the bench's `prod-*` variants;
+ * - the gateway run under `valgrind --tool=callgrind` twice per repeat: `--warm` requests, then
+ *   `--warm + --requests` requests (4 connections, closed loop, cache misses at temperature 0.7, against the
+ *   bench's mock upstream), each run stopped with SIGTERM after its last answer;
+ * - instructions per request = (total of the long run − total of the short run) ÷ `--requests`: start-up,
+ *   warm-up and shutdown cancel out;
+ * - features: API key check is off (no database), rate limit on in memory (limits out of reach), info logs,
+ *   usage records off: the request path without I/O to other services.
+ *
+ *   npm run bench:instructions -- --baseline 7dbca5e            # this build vs a revision (≈ 12 min)
+ *   npm run bench:instructions -- --requests 4000 --repeats 3    # tighter
+ *
+ * Needs valgrind (`apt-get install -y valgrind`). Both builds run side by side (one core each).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { buildGateway, buildRevision, freePort, REPO_ROOT, startMock, which } from './lib/targets.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    baseline: { type: 'string' },
+    requests: { type: 'string', default: '2000' },
+    warm: { type: 'string', default: '400' },
+    repeats: { type: 'string', default: '2' },
+  },
+});
+const REQUESTS = Number(opts.requests);
+const WARM = Number(opts.warm);
+const REPEATS = Number(opts.repeats);
+
+function log(message: string): void {
+  process.stderr.write(`[instructions ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+/** Sends `n` chat requests over 4 connections; resolves with how many were answered 200. */
+async function drive(origin: string, n: number): Promise<number> {
+  const pool = new Pool(origin, { connections: 4 });
+  let sent = 0;
+  let ok = 0;
+  const worker = async () => {
+    while (sent < n) {
+      const i = sent++;
+      const res = await pool.request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `Question ${i}: how do I reset my password?` }],
+          temperature: 0.7,
+        }),
+      });
+      await res.body.text();
+      if (res.statusCode === 200) ok++;
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  await pool.close();
+  return ok;
+}
+
+/** Runs `entry` under callgrind for `n` requests; returns its total instruction count. */
+async function countRun(entry: string, upstream: string, n: number, outDir: string): Promise<number> {
+  const port = await freePort();
+  const out = join(outDir, `callgrind-${port}.out`);
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    OPENAI_API_KEY: 'sk-bench-upstream-key',
+    OPENAI_BASE_URL: `${upstream}/v1`,
+    LOG_LEVEL: 'info',
+    GATEWAY_DATA_DIR: 'memory://',
+    USAGE_ENABLED: 'false',
+    RATE_LIMIT_ENABLED: 'true',
+    RATE_LIMIT_DEFAULT_RATE: '100000000',
+    RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
+  };
+  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', '--collect-jumps=no'];
+  const child = spawn('valgrind', [...args, process.execPath, entry], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const origin = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null)
+      throw new Error(`the gateway under valgrind exited (${child.exitCode}): ${stderr}`);
+    if (i > 600) throw new Error('the gateway under valgrind did not become ready in 10 minutes');
+    const ready = await fetch(`${origin}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const ok = await drive(origin, n);
+  if (ok !== n) throw new Error(`${n - ok} of ${n} requests were not answered 200`);
+  child.kill('SIGTERM');
+  await exited;
+  const summary = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'));
+  if (!summary) throw new Error(`no summary line in ${out}`);
+  return Number(summary[1]);
+}
+
+/** Instructions per request of one build, one value per repeat. */
+async function measure(name: string, entry: string, upstream: string, dir: string): Promise<number[]> {
+  const perRequest: number[] = [];
+  for (let r = 1; r <= REPEATS; r++) {
+    const short = await countRun(entry, upstream, WARM, dir);
+    const long = await countRun(entry, upstream, WARM + REQUESTS, dir);
+    const value = (long - short) / REQUESTS;
+    log(`${name} r${r}/${REPEATS}: ${short} / ${long} instructions → ${Math.round(value)} per request`);
+    perRequest.push(value);
+  }
+  return perRequest;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+if (!which('valgrind')) {
+  process.stderr.write('valgrind is not installed (apt-get install -y valgrind)\n');
+  process.exit(2);
+}
+// Inside the checkout: the compiled builds resolve their packages from its node_modules.
+mkdirSync(join(REPO_ROOT, 'bench/.tmp'), { recursive: true });
+const tmp = mkdtempSync(join(REPO_ROOT, 'bench/.tmp/instructions-'));
+try {
+  const builds: Array<[string, string]> = [];
+  const own = buildGateway(join(tmp, 'this'));
+  if ('error' in own) throw new Error(own.error);
+  builds.push(['this build', own.entry]);
+  if (opts.baseline) {
+    const base = buildRevision(opts.baseline, join(tmp, 'baseline'));
+    if ('error' in base) throw new Error(base.error);
+    builds.push([`baseline ${opts.baseline}`, base.entry]);
+  }
+  const mock = await startMock('mock', join(tmp, 'logs'), null, { chunks: 4 });
+  try {
+    const results = await Promise.all(builds.map(([name, entry]) => measure(name, entry, mock.origin, tmp)));
+    const rows = builds.map(([name], i) => {
+      const values = results[i] as number[];
+      const m = median(values);
+      const spread = values.map((v) => `${(v / 1e6).toFixed(3)}`).join(', ');
+      return { name, median: m, line: `| ${name} | ${(m / 1e6).toFixed(3)} M | ${spread} |` };
+    });
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT })
+      .toString()
+      .trim();
+    process.stdout.write(
+      `Instructions per request (callgrind; ${REQUESTS} requests after ${WARM}; ${REPEATS} repeats; HEAD ${commit})\n\n` +
+        '| build | median | per repeat (M) |\n| --- | --- | --- |\n' +
+        `${rows.map((r) => r.line).join('\n')}\n`,
+    );
+    if (rows.length === 2) {
+      const change =
+        ((rows[0] as { median: number }).median / (rows[1] as { median: number }).median - 1) * 100;
+      process.stdout.write(`\nthis build vs baseline: ${change >= 0 ? '+' : ''}${change.toFixed(1)} %\n`);
+    }
+  } finally {
+    await mock.stop();
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
