@@ -133,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger,
     requestIds,
     lifecycle: deps.lifecycle,
+    closeIdleConnections: () => app.server.closeIdleConnections(),
     metrics: deps.metrics,
     redact: deps.redact,
     server: deps.server,

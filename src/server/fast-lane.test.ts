@@ -36,6 +36,7 @@ const lane = createFastLane({
   logger,
   requestIds: { next: () => 'gw-id' },
   lifecycle,
+  closeIdleConnections: () => {},
   metrics: { httpRequests: noop, httpRequestDuration: noop } as unknown as Metrics,
   redact: (s: string) => s,
   server: { body_limit_bytes: 100, trust_proxy: false, stream_idle_timeout_ms: 1000 },

@@ -35,6 +35,8 @@ export interface FastLaneDeps {
   /** The app's request id generator (one sequence for both paths). */
   requestIds: { next(): string };
   lifecycle: { readonly shuttingDown: boolean };
+  /** Shutting down: closes keep-alive connections once idle (the app's server). */
+  closeIdleConnections: () => void;
   metrics: Metrics;
   redact: Redactor;
   server: { body_limit_bytes: number; trust_proxy: boolean; stream_idle_timeout_ms: number };
@@ -99,6 +101,9 @@ function serve(req: IncomingMessage, res: ServerResponse, codec: EndpointCodec, 
       { method: 'POST', route: codec.path },
       (clock.now() - arrivedAt) / 1000,
     );
+    // A keep-alive connection whose last request just ended would hold the server open until the grace
+    // period runs out: close it once it is idle (next tick, after Node parks it), as the app's hook does.
+    if (deps.lifecycle.shuttingDown) setImmediate(deps.closeIdleConnections);
   });
   const answer = new Answer(res, ctx, codec, deps, clientId ?? id);
   readBody(req, deps.server.body_limit_bytes, (err, body) => {
