@@ -23,7 +23,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { buildGateway, buildRevision, freePort, REPO_ROOT, startMock, which } from './lib/targets.js';
+import {
+  buildGateway,
+  buildRevision,
+  freePort,
+  gatewayBaseEnv,
+  REPO_ROOT,
+  startMock,
+  which,
+} from './lib/targets.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -73,14 +81,7 @@ async function countRun(entry: string, upstream: string, n: number, outDir: stri
   const port = await freePort();
   const out = join(outDir, `callgrind-${port}.out`);
   const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    OPENAI_API_KEY: 'sk-bench-upstream-key',
-    OPENAI_BASE_URL: `${upstream}/v1`,
-    LOG_LEVEL: 'info',
-    GATEWAY_DATA_DIR: 'memory://',
+    ...gatewayBaseEnv(port, upstream),
     USAGE_ENABLED: 'false',
     RATE_LIMIT_ENABLED: 'true',
     RATE_LIMIT_DEFAULT_RATE: '100000000',

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { warmUpRow } from '../src/accounting/writer-warmup.js';
 import { type Db, migrate } from '../src/stores/database.js';
 import { insertUsageBatch, type UsageRow } from '../src/stores/usage-rollups.js';
 
@@ -24,9 +25,9 @@ const BATCHES = Number(values.batches);
 const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `llmgw_usage_write_${Date.now()}`;
 
-/** A record as a plain chat request leaves it (no tags, no prompt, no guardrails). */
+/** A record as a plain chat request leaves it (no tenant, tags, prompt or guardrails). */
 const record = (): UsageRow => ({
-  timestamp: new Date().toISOString(),
+  ...warmUpRow(new Date().toISOString()),
   request_id: randomUUID(),
   user_id: 'user-1',
   api_key_id: 'key-1',
@@ -34,21 +35,7 @@ const record = (): UsageRow => ({
   provider: 'openai',
   input_tokens: 12,
   output_tokens: 30,
-  cached_input_tokens: 0,
   cost_usd: '0.000020',
-  cached: false,
-  cache_type: null,
-  saved_usd: '0',
-  latency_ms: 3,
-  status: 'success',
-  http_status: 200,
-  estimated: false,
-  stream: false,
-  prompt_name: null,
-  prompt_version: null,
-  guardrails: null,
-  client_request_id: null,
-  endpoint: 'chat',
   route: 'gpt-4o-mini',
   org_id: null,
   team_id: null,

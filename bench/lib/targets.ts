@@ -185,15 +185,9 @@ export interface GatewayLaunch {
   entry?: string;
 }
 
-export async function startGateway(
-  name: string,
-  logDir: string,
-  cpus: string | null,
-  upstream: string,
-  launchOptions: GatewayLaunch,
-): Promise<Proc> {
-  const port = await freePort();
-  const env: Record<string, string> = {
+/** What every benchmarked gateway starts with: loopback port, the mock as OpenAI, info logs, no disk. */
+export function gatewayBaseEnv(port: number, upstream: string): Record<string, string> {
+  return {
     ...baseEnv(),
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -202,8 +196,18 @@ export async function startGateway(
     LOG_LEVEL: 'info',
     GATEWAY_DATA_DIR: 'memory://',
     SHUTDOWN_GRACE_SECONDS: '2',
-    ...launchOptions.env,
   };
+}
+
+export async function startGateway(
+  name: string,
+  logDir: string,
+  cpus: string | null,
+  upstream: string,
+  launchOptions: GatewayLaunch,
+): Promise<Proc> {
+  const port = await freePort();
+  const env: Record<string, string> = { ...gatewayBaseEnv(port, upstream), ...launchOptions.env };
   const args = [
     ...(launchOptions.nodeFlags ?? []),
     ...(launchOptions.entry ? [launchOptions.entry] : ['--import', 'tsx', 'src/main.ts']),
