@@ -31,7 +31,16 @@ const logger = { child: () => logger } as unknown as Logger;
 const noop = { inc() {}, observe() {} };
 const lane = createFastLane({
   clock: { now: () => 0, wallNow: () => 0 } as never,
-  codecs: [codec('chat', '/v1/chat/completions'), codec('prompts', '/v1/prompts/:id/completions')],
+  codecs: [
+    codec('chat', '/v1/chat/completions'),
+    codec('prompts', '/v1/prompts/:id/completions'),
+    {
+      ...codec('embeddings', '/v1/embeddings'),
+      encode: () => {
+        throw new Error('encoder bug');
+      },
+    } as unknown as EndpointCodec,
+  ],
   pipeline,
   logger,
   requestIds: { next: () => 'gw-id' },
@@ -74,6 +83,19 @@ test('a JSON POST to a pipeline path is served by the lane, with or without a qu
   assert.equal(seen.length, 3);
   assert.equal(seen[0]?.endpoint, 'chat');
   assert.equal(seen[0]?.requestId, 'gw-id');
+});
+
+test('an answer that cannot be written ends in the 500 envelope, not an unhandled rejection', async () => {
+  const res = await fetch(`${origin}/v1/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"a":1}',
+  });
+  assert.equal(res.status, 500);
+  const body = (await res.json()) as { error: { type: string; message: string } };
+  assert.equal(body.error.type, 'internal_error');
+  assert.doesNotMatch(body.error.message, /encoder bug/, 'no internals in the answer');
+  assert.equal(res.headers.get('x-gateway-request-id'), 'gw-id');
 });
 
 test('everything else goes to Fastify untouched', async () => {

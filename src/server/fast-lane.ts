@@ -112,10 +112,12 @@ function serve(req: IncomingMessage, res: ServerResponse, codec: EndpointCodec, 
       return;
     }
     ctx.rawBody = body;
-    deps.pipeline.run(ctx).then(
-      (run) => answer.write(run),
-      (e: unknown) => answer.fail(e),
-    );
+    // Anything that throws — the pipeline, or writing its answer — ends in the error envelope (a 500 for
+    // the unexpected), never in an unhandled rejection.
+    Promise.resolve()
+      .then(() => deps.pipeline.run(ctx))
+      .then((run) => answer.write(run))
+      .catch((e: unknown) => answer.fail(e));
   });
 }
 
@@ -198,6 +200,16 @@ class Answer {
       res.destroy();
       return;
     }
+    try {
+      this.writeEnvelope(error);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'error envelope could not be written');
+      res.destroy();
+    }
+  }
+
+  private writeEnvelope(error: GatewayError): void {
+    const { res } = this;
     const headers = this.headers();
     const retryAfter = retryAfterSeconds(error);
     if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
