@@ -130,3 +130,39 @@ test("the client's address: the peer, or with trust_proxy the first X-Forwarded-
   assert.equal(clientIp(req(), true), '10.0.0.9');
   assert.equal(clientIp(req(''), true), '10.0.0.9');
 });
+
+test('a failure before the request is under way answers 500 and leaves the process up', async () => {
+  const errors: unknown[] = [];
+  const broken = createFastLane({
+    clock: { now: () => 0, wallNow: () => 0 } as never,
+    codecs: [codec('chat', '/v1/chat/completions')],
+    pipeline,
+    logger: { child: () => logger, error: (o: unknown) => errors.push(o) } as unknown as Logger,
+    requestIds: {
+      next: () => {
+        throw new Error('id generator broke');
+      },
+    },
+    lifecycle,
+    closeIdleConnections: () => {},
+    metrics: { httpRequests: noop, httpRequestDuration: noop } as unknown as Metrics,
+    redact: (s: string) => s,
+    server: { body_limit_bytes: 100, trust_proxy: false, stream_idle_timeout_ms: 1000 },
+  });
+  const other = createServer((req, res) => {
+    if (!broken(req, res)) res.end();
+  });
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as { error: { type: string } }).error.type, 'internal_error');
+    assert.equal(errors.length, 1, 'logged');
+  } finally {
+    await new Promise((resolve) => other.close(resolve));
+  }
+});

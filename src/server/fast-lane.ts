@@ -63,7 +63,17 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
     if (!isJsonContentType(headers['content-type'])) return false;
     const length = headers['content-length'];
     if (length !== undefined && !(Number(length) <= limit)) return false;
-    serve(req, res, codec, deps);
+    try {
+      serve(req, res, codec, deps);
+    } catch (err) {
+      // Nothing before the answer object exists should throw; if it does, the process stays up.
+      deps.logger.error({ err }, 'fast lane: request could not be started');
+      if (!res.headersSent) {
+        const body = JSON.stringify(toErrorBody(normalizeError(err, limit), deps.redact));
+        res.writeHead(500, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      }
+    }
     return true;
   };
 }
