@@ -46,7 +46,7 @@ import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerResponseRoutes } from './routes/responses.js';
 import { writeStream } from './sse-writer.js';
-import { routingHeaders, serverTiming } from './timing.js';
+import { answerHeaders, JSON_CONTENT_TYPE, SSE_HEADERS } from './timing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -248,9 +248,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (ctx) {
       // Settled already when the pipeline ran; a request refused before it (413) is settled here.
       await deps.pipeline.reject(ctx, error);
-      reply.headers(ctx.responseHeaders);
-      reply.headers(routingHeaders(ctx));
-      reply.header('server-timing', serverTiming(ctx, clock.now()));
+      reply.headers(answerHeaders(ctx, clock.now()));
     }
     const retryAfter = retryAfterSeconds(error);
     if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
@@ -328,9 +326,6 @@ function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
   }
 }
 
-/** What Fastify would set for a JSON body. */
-const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
 /** Runs the pipeline for one request and writes its result (the fast lane's `Answer.write` does the same). */
 async function serve(
   request: FastifyRequest,
@@ -342,9 +337,7 @@ async function serve(
   ctx.rawBody = typeof request.body === 'string' ? request.body : '';
   const { result, settled } = await deps.pipeline.run(ctx);
   if (result.kind === 'json') {
-    reply.headers(ctx.responseHeaders);
-    reply.headers(routingHeaders(ctx));
-    reply.header('server-timing', serverTiming(ctx, deps.clock.now()));
+    reply.headers(answerHeaders(ctx, deps.clock.now()));
     // Serialised here, once: a string with its content type set goes out as it is (no Fastify serialiser).
     reply.header('content-type', JSON_CONTENT_TYPE);
     return reply.send(JSON.stringify(codec.encode(result)));
@@ -355,12 +348,8 @@ async function serve(
   try {
     res.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
-      ...ctx.responseHeaders,
-      ...routingHeaders(ctx),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-      'server-timing': serverTiming(ctx, deps.clock.now()),
+      ...answerHeaders(ctx, deps.clock.now()),
+      ...SSE_HEADERS,
     });
   } catch (err) {
     // Nothing can be sent any more; never leave the client or the upstream hanging.

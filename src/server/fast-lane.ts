@@ -24,7 +24,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { isJsonContentType } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { writeStream } from './sse-writer.js';
-import { routingHeaders, serverTiming } from './timing.js';
+import { answerHeaders, JSON_CONTENT_TYPE, SSE_HEADERS } from './timing.js';
 
 export interface FastLaneDeps {
   clock: Clock;
@@ -44,9 +44,6 @@ export interface FastLaneDeps {
 
 /** Serves `req` when it is the lane's case and returns true; false: Fastify's request, untouched. */
 export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-/** What Fastify sets for a JSON body. */
-export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** @example const lane = createFastLane(deps); http.createServer((q, s) => lane(q, s) || fastify(q, s)); */
 export function createFastLane(deps: FastLaneDeps): FastLane {
@@ -147,9 +144,7 @@ class Answer {
     return {
       [GATEWAY_REQUEST_ID_HEADER]: ctx.requestId,
       'x-request-id': this.clientId,
-      ...ctx.responseHeaders,
-      ...routingHeaders(ctx),
-      'server-timing': serverTiming(ctx, this.deps.clock.now()),
+      ...answerHeaders(ctx, this.deps.clock.now()),
     };
   }
 
@@ -172,11 +167,7 @@ class Answer {
       return;
     }
     try {
-      const headers = this.headers();
-      headers['content-type'] = 'text/event-stream; charset=utf-8';
-      headers['cache-control'] = 'no-cache';
-      headers['x-accel-buffering'] = 'no';
-      res.writeHead(200, headers);
+      res.writeHead(200, { ...this.headers(), ...SSE_HEADERS });
     } catch (err) {
       // Nothing can be sent any more; never leave the client or the upstream hanging.
       result.end({ complete: false, error: err });

@@ -20,6 +20,24 @@ function ms(value: number): string {
   return value.toFixed(3);
 }
 
+/** What Fastify sets for a JSON body; every JSON answer of the pipeline routes carries it. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** The headers of a streamed (SSE) answer, besides `answerHeaders`. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * The headers every pipeline answer carries (JSON, stream or error), from its context: the stages' own
+ * (`ctx.responseHeaders`), who served it (`routingHeaders`) and Server-Timing up to `now`.
+ */
+export function answerHeaders(ctx: RequestContext, now: number): Record<string, string> {
+  return { ...ctx.responseHeaders, ...routingHeaders(ctx), 'server-timing': serverTiming(ctx, now) };
+}
+
 /** Headers that say who served a completion. */
 export function routingHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = {};
