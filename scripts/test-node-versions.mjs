@@ -2,7 +2,7 @@
 // Runs the runtime-sensitive tests on every supported Node.js major (DESIGN §14: Node 20, 22 and 24) with
 // that version fetched from the npm registry (`npx -y node@N`). The full suite runs on the machine's Node
 // (`npm test`); this subset covers what differs between majors: the HTTP server and streams, undici and the
-// SDK clients, PGlite's WebAssembly, the embedding model in worker threads, the real process (signals,
+// SDK clients, PGlite's WebAssembly and V8's tiering flags, the embedding model in worker threads, the real process (signals,
 // graceful shutdown) and the compiled build.
 //
 //   node scripts/test-node-versions.mjs [22 24 …]      default: 22 and 24 (20 is the machine's own)
@@ -16,6 +16,7 @@ const FILES = [
   'test/integration/process.test.ts',
   'test/integration/start-build.test.ts',
   'src/cache/semantic/embed-pool.test.ts',
+  'src/core/wasm-tiering.test.ts',
 ];
 
 const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24'];

@@ -16,11 +16,12 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import { type Clock, systemClock } from '../core/clock.js';
+import { noTierUpForDatabase } from '../core/wasm-tiering.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { migrationProvider } from './migrations/index.js';
 import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js';
-import { compiledWithLiftoff, initPgliteDataDir, pgliteStartParams } from './pglite-memory.js';
+import { initPgliteDataDir, pgliteStartParams } from './pglite-memory.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Db = Kysely<DatabaseSchema>;
@@ -57,12 +58,12 @@ export function pglitePool(dataDir: string): PostgresPool {
   const open = async () => {
     const { PGlite } = await import('@electric-sql/pglite');
     const startParams = pgliteStartParams(PGlite.defaultStartParams);
-    // Compiled by V8's baseline compiler (decision 0158).
-    if (dataDir === 'memory://') return compiledWithLiftoff(() => PGlite.create({ startParams }));
+    // Run as V8's baseline compiler compiles it, never tiered up (decisions 0158, 0168).
+    if (dataDir === 'memory://') return noTierUpForDatabase(() => PGlite.create({ startParams }));
     mkdirSync(dataDir, { recursive: true });
     // A new directory is created (initdb, ~770 MiB at its peak) in a child process, not in this one.
     await initPgliteDataDir(dataDir, startParams);
-    return compiledWithLiftoff(() => PGlite.create(dataDir, { startParams }));
+    return noTierUpForDatabase(() => PGlite.create(dataDir, { startParams }));
   };
   return {
     async connect(): Promise<PostgresPoolClient> {

@@ -6,18 +6,18 @@
  *   PostgreSQL's defaults (shared_buffers 128 MB, which PGlite fills and keeps): −120 MiB RSS measured.
  * - `initPgliteDataDir`: creating a new data directory (initdb) peaks near 770 MiB and kept ~600 MiB of it
  *   in the process; it runs in a short-lived child process instead, so the gateway opens a ready directory.
- * - `compiledWithLiftoff`: PGlite's 9 MB WebAssembly module compiled by V8's baseline compiler only
- *   (Liftoff), not also by its optimising one, whose output and compile memory stayed in RSS: −30 to
- *   −40 MiB measured (docs/decisions/0158-pglite-liftoff.md).
+ * - PGlite's 9 MB WebAssembly module runs as V8's baseline compiler (Liftoff) compiles it, never
+ *   recompiled by the optimising one, whose compile memory stays in RSS: `noTierUpForDatabase` in
+ *   core/wasm-tiering.ts (decisions 0158, 0168). The initdb child runs with the same flags.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
+import { NO_TIER_UP_FLAGS } from '../core/wasm-tiering.js';
 
 /** PostgreSQL settings of the embedded database (the usage table is written in batches, read by reports). */
 export const PGLITE_MEMORY_SETTINGS: Readonly<Record<string, string>> = {
-  shared_buffers: '16MB',
+  shared_buffers: '8MB',
   work_mem: '2MB',
   maintenance_work_mem: '8MB',
   temp_buffers: '2MB',
@@ -50,42 +50,17 @@ export async function initPgliteDataDir(dataDir: string, startParams: readonly s
   return new Promise<boolean>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--input-type=module', '-e', script, dataDir, JSON.stringify(startParams)],
+      [
+        ...NO_TIER_UP_FLAGS.split(' '),
+        '--input-type=module',
+        '-e',
+        script,
+        dataDir,
+        JSON.stringify(startParams),
+      ],
       { stdio: 'ignore' },
     );
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0 && existsSync(join(dataDir, 'PG_VERSION'))));
   });
-}
-
-/** V8's WebAssembly tiering flags, as they are by default (the state `compiledWithLiftoff` restores). */
-const WASM_TIERING_DEFAULTS = '--no-liftoff-only --wasm-tier-up --wasm-dynamic-tiering';
-
-/** Whether the operator set V8 WebAssembly compiler flags (command line or NODE_OPTIONS): then they rule. */
-export function wasmFlagsGiven(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some((arg) =>
-    /^--(no-)?(liftoff|wasm)/.test(arg),
-  );
-}
-
-/**
- * Runs `open` (which compiles and starts PGlite) with V8's `--liftoff-only`, then restores V8's defaults:
- * PGlite's module is compiled by the baseline compiler, and only its functions that run hot are optimised
- * later; WebAssembly compiled afterwards (the embedding model's workers start after the database opened)
- * is compiled as usual. Left alone when the operator set WebAssembly compiler flags.
- */
-export async function compiledWithLiftoff<T>(
-  open: () => Promise<T>,
-  current: { execArgv: readonly string[]; nodeOptions: string | undefined } = {
-    execArgv: process.execArgv,
-    nodeOptions: process.env.NODE_OPTIONS,
-  },
-): Promise<T> {
-  if (wasmFlagsGiven(current.execArgv, current.nodeOptions)) return open();
-  setFlagsFromString('--liftoff-only');
-  try {
-    return await open();
-  } finally {
-    setFlagsFromString(WASM_TIERING_DEFAULTS);
-  }
 }

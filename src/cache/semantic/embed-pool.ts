@@ -21,6 +21,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type Clock, systemClock } from '../../core/clock.js';
+import { wasmOptimiserNeeded } from '../../core/wasm-tiering.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './embed-worker.js';
 import { type EmbedderLogger, type EmbedderMetrics, MAX_EMBED_CHARS } from './embedders.js';
 import type { Embedder } from './types.js';
@@ -197,6 +198,8 @@ export class EmbeddingPool implements Embedder {
 
   /** Starts worker `index`; resolves when its model is loaded. */
   #spawn(index: number): Promise<void> {
+    // The model's kernels need V8's optimising compiler, which the embedded database turned off (0168).
+    if (!this.#options.worker?.fake) wasmOptimiserNeeded();
     const { entry, eval: isSource } = workerEntry();
     const worker = new Worker(entry, {
       eval: isSource,

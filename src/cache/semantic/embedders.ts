@@ -17,7 +17,9 @@
  * const [vector] = await embedder.embed(['How do I cancel my subscription?'], AbortSignal.timeout(100));
  */
 
+import { isMainThread } from 'node:worker_threads';
 import { type Clock, systemClock } from '../../core/clock.js';
+import { wasmOptimiserNeeded } from '../../core/wasm-tiering.js';
 import type { Embedder } from './types.js';
 
 export interface EmbedderOptions {
@@ -117,6 +119,9 @@ class LocalUseLiteEmbedder implements Embedder {
   private closed = false;
 
   constructor(private readonly deps: EmbedderDeps) {
+    // TensorFlow.js's kernels need V8's optimising compiler (decision 0168). A pool's worker is covered by
+    // the pool, which asks before it starts the worker (V8's flags are the process's, set from one thread).
+    if (isMainThread) wasmOptimiserNeeded();
     // Start loading now so the first request does not pay for it; a failure is logged and retried on use.
     this.load().catch(() => {});
   }
