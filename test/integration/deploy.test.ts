@@ -6,6 +6,7 @@
  * exports.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -93,6 +94,18 @@ describe('container image (Dockerfile)', () => {
       'keys',
       'fly.toml requires keys on its public address',
     );
+  });
+
+  test("the image's NODE_OPTIONS are accepted by node and hold the young generation at 16 MiB semi-spaces", () => {
+    const env = dockerEnv();
+    assert.equal(env.NODE_OPTIONS, '--max-semi-space-size=16', 'decision 0169');
+    // Node refuses to start at all when NODE_OPTIONS holds an option it does not allow there.
+    const out = execFileSync(
+      process.execPath,
+      ['-e', "process.stdout.write(String(require('node:v8').getHeapStatistics().total_heap_size > 0))"],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: env.NODE_OPTIONS } },
+    );
+    assert.equal(out, 'true');
   });
 
   test('CMD is the start command the README documents; it runs the compiled build, not the sources', () => {
