@@ -28,6 +28,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
 import { startDemo } from './demo/run.js';
 import { createGateway } from './gateway.js';
+import { warmUpHttpClient } from './providers/http-warmup.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
 import { applyHeapGrowing } from './server/v8-heap.js';
@@ -109,6 +110,10 @@ async function main(): Promise<void> {
 
   const gateway = await createGateway({ config, env, clock: systemClock });
   const { logger } = gateway;
+  // The upstream client's first-use costs, paid before the port opens (decision 0170): loopback only.
+  await warmUpHttpClient().catch((err: unknown) =>
+    logger.warn({ event: 'warmup.failed', error: (err as Error).message }, 'HTTP client warm-up failed'),
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
