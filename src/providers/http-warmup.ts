@@ -58,22 +58,12 @@ export async function warmUpHttpClient(calls: number = WARM_UP_CALLS): Promise<n
   let made = 0;
   try {
     const body = JSON.stringify({ model: 'warm-up', messages: [{ role: 'user', content: 'ok' }] });
+    const post = (path: string) =>
+      agent.request({ origin, path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
     for (let i = 0; i < calls; i++) {
-      const whole = await agent.request({
-        origin,
-        path: '/json',
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+      const whole = await post('/json');
       JSON.parse(await whole.body.text());
-      const stream = await agent.request({
-        origin,
-        path: '/stream',
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      });
+      const stream = await post('/stream');
       for await (const chunk of stream.body) (chunk as Buffer).toString('utf8');
       made += 2;
     }
