@@ -78,7 +78,7 @@ function restoreDefaults(): void {
   state = 'default';
 }
 
-/** What this module set: null when nothing asked yet (for tests and the start-up log). */
+/** What this module set: null when nothing asked yet (for tests). */
 export function wasmTiering(): WasmTiering | null {
   return state;
 }
