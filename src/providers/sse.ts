@@ -41,8 +41,12 @@ export async function* readSse(
     // to the pool instead of being torn down. An aborted request's body is already destroyed.
     if (!body.destroyed) {
       if (typeof body.dump === 'function') {
-        const signal = AbortSignal.timeout(DRAIN_MS);
-        body.dump({ limit: Number.MAX_SAFE_INTEGER, signal }).catch(() => undefined);
+        // A plain timer, cleared when the body closes (at once, usually): `AbortSignal.timeout` would fire
+        // for every stream a second later and build a DOMException each time (measured: ≈ 5 % of a
+        // streaming gateway's CPU).
+        const timer = setTimeout(() => body.destroy(), DRAIN_MS);
+        const done = () => clearTimeout(timer);
+        body.dump({ limit: Number.MAX_SAFE_INTEGER }).then(done, done);
       } else {
         body.destroy(); // a plain stream (recorded fixtures) has no connection to return
       }

@@ -10,9 +10,23 @@ import { CHAT_STREAM } from '../endpoints/chat/codec.js';
 import type { ChatCompletionChunk, ChatRequest } from '../providers/types.js';
 import { writeStream } from './sse-writer.js';
 
-/** A response that records each write (a `writev` of corked writes counts as one). */
+/**
+ * A response that records each write (a `writev` of corked writes counts as one). Like Node's
+ * `ServerResponse`, a write corks the socket until the next tick.
+ */
 class RecordingResponse extends Writable {
   readonly writes: string[] = [];
+  constructor() {
+    super();
+    const write = this.write.bind(this) as (...args: unknown[]) => boolean;
+    this.write = ((...args: unknown[]) => {
+      if (!this.writableCorked) {
+        this.cork();
+        process.nextTick(() => this.uncork());
+      }
+      return write(...args);
+    }) as Writable['write'];
+  }
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
     this.writes.push(chunk.toString());
     done();
@@ -61,7 +75,7 @@ async function write(ctx: RequestContext, rest: AsyncGenerator<ChatCompletionChu
   return res.writes;
 }
 
-test('events ready in one turn leave in one write, together with the trailer and [DONE]', async () => {
+test('the head leaves at once; the events ready in the next turn leave in one write with the trailer and [DONE]', async () => {
   const writes = await write(
     context(),
     (async function* () {
@@ -69,7 +83,7 @@ test('events ready in one turn leave in one write, together with the trailer and
       yield chunk('c');
     })(),
   );
-  assert.deepEqual(writes, [`${event('a')}${event('b')}${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`]);
+  assert.deepEqual(writes, [event('a'), `${event('b')}${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`]);
 });
 
 test('each upstream read is written when it arrives, never held for the next one', async () => {
@@ -81,10 +95,7 @@ test('each upstream read is written when it arrives, never held for the next one
       yield chunk('c');
     })(),
   );
-  assert.deepEqual(writes, [
-    `${event('a')}${event('b')}`,
-    `${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`,
-  ]);
+  assert.deepEqual(writes, [event('a'), event('b'), `${event('c')}: cost 0.000001\n\ndata: [DONE]\n\n`]);
 });
 
 test('a failure after the first bytes sends what was ready, then the error event, and no [DONE]', async () => {

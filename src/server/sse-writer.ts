@@ -42,6 +42,9 @@ export async function writeStream(
   };
   try {
     for (const chunk of result.head) await send(chunk);
+    // The head (every chunk up to the first that carries something) leaves at once, with the response's
+    // headers: the client's first byte never waits for the rest of an upstream read to be relayed.
+    batch.now();
     for (;;) {
       idle.arm();
       const next: IteratorResult<ChatCompletionChunk> = await result.rest.next();
@@ -75,12 +78,13 @@ export async function writeStream(
  * each write costs a system call (on loopback also the receiver's TCP work) plus an HTTP chunk frame. The
  * events of a turn are joined into one string and written on the next tick, after the microtasks that hand
  * over the rest of the ready chunks — never later, so a chunk is not held back waiting for the next one.
- * The last turn's text goes out with the end of the response (`take`), in the same write.
+ * The last turn's text goes out with the end of the response (`take`), in the same write. `now` sends what
+ * is pending at once (the stream's head, which should not wait for the rest of its turn).
  *
  * `add` answers whether more may be added now: false while the client's socket buffer is full (the caller
  * waits for `drain`); what a turn adds on top is bounded by what one upstream read carried.
  */
-function writeBatcher(res: ServerResponse): { add(text: string): boolean; take(): string } {
+function writeBatcher(res: ServerResponse): { add(text: string): boolean; now(): void; take(): string } {
   let pending = '';
   let scheduled = false;
   const flush = () => {
@@ -98,6 +102,11 @@ function writeBatcher(res: ServerResponse): { add(text: string): boolean; take()
         process.nextTick(flush);
       }
       return !res.writableNeedDrain;
+    },
+    now() {
+      flush();
+      // Node's `write` corks the socket until the next tick, after every microtask: uncork it now.
+      res.uncork();
     },
     take() {
       const text = pending;
