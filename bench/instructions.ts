@@ -15,6 +15,7 @@
  *
  *   npm run bench:instructions -- --baseline 7dbca5e            # this build vs a revision (≈ 12 min)
  *   npm run bench:instructions -- --requests 4000 --repeats 3    # tighter
+ *   npm run bench:instructions -- --stream --baseline 7dbca5e   # streamed answers (20 chunks), as stream@200
  *
  * Needs valgrind (`apt-get install -y valgrind`). Both builds run side by side (one core each).
  */
@@ -39,8 +40,11 @@ const { values: opts } = parseArgs({
     requests: { type: 'string', default: '2000' },
     warm: { type: 'string', default: '400' },
     repeats: { type: 'string', default: '2' },
+    // Streamed answers (`stream: true`, 20 content chunks from the mock, as the bench's stream point).
+    stream: { type: 'boolean', default: false },
   },
 });
+const STREAM = opts.stream;
 const REQUESTS = Number(opts.requests);
 const WARM = Number(opts.warm);
 const REPEATS = Number(opts.repeats);
@@ -65,6 +69,7 @@ async function drive(origin: string, n: number): Promise<number> {
           model: 'gpt-4o-mini',
           messages: [{ role: 'user', content: `Question ${i}: how do I reset my password?` }],
           temperature: 0.7,
+          ...(STREAM ? { stream: true } : {}),
         }),
       });
       await res.body.text();
@@ -157,7 +162,7 @@ try {
     if ('error' in base) throw new Error(base.error);
     builds.push([`baseline ${opts.baseline}`, base.entry]);
   }
-  const mock = await startMock('mock', join(tmp, 'logs'), null, { chunks: 4 });
+  const mock = await startMock('mock', join(tmp, 'logs'), null, { chunks: STREAM ? 20 : 4 });
   try {
     const results = await Promise.all(builds.map(([name, entry]) => measure(name, entry, mock.origin, tmp)));
     const rows = builds.map(([name], i) => {
@@ -170,7 +175,7 @@ try {
       .toString()
       .trim();
     process.stdout.write(
-      `Instructions per request (callgrind; ${REQUESTS} requests after ${WARM}; ${REPEATS} repeats; HEAD ${commit})\n\n` +
+      `Instructions per ${STREAM ? 'streamed ' : ''}request (callgrind; ${REQUESTS} requests after ${WARM}; ${REPEATS} repeats; HEAD ${commit})\n\n` +
         '| build | median | per repeat (M) |\n| --- | --- | --- |\n' +
         `${rows.map((r) => r.line).join('\n')}\n`,
     );
