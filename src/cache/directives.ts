@@ -21,8 +21,17 @@ function header(headers: Headers, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/** No directive: what almost every request has (shared, never changed). */
+const NONE: CacheDirectives = Object.freeze({ bypass: false, noStore: false, ttlSeconds: null });
+
 /** @throws BadRequestError (400, `param: "X-Cache-TTL"`) when X-Cache-TTL is not a whole number in range. */
 export function parseDirectives(headers: Headers, maxTtlSeconds: number): CacheDirectives {
+  if (
+    headers['cache-control'] === undefined &&
+    headers['x-cache-bypass'] === undefined &&
+    headers['x-cache-ttl'] === undefined
+  )
+    return NONE;
   const control = (header(headers, 'cache-control') ?? '')
     .toLowerCase()
     .split(',')
