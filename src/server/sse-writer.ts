@@ -74,12 +74,13 @@ export async function writeStream(
 
 /**
  * Coalesces the chunks that are ready in the same turn of the event loop into one socket write: an upstream
- * read often carries several events (and the head holds every chunk up to the first substantive one), and
+ * read often carries several events (the head, every chunk up to the first substantive one, too), and
  * each write costs a system call (on loopback also the receiver's TCP work) plus an HTTP chunk frame. The
  * events of a turn are joined into one string and written on the next tick, after the microtasks that hand
  * over the rest of the ready chunks — never later, so a chunk is not held back waiting for the next one.
  * The last turn's text goes out with the end of the response (`take`), in the same write. `now` sends what
- * is pending at once (the stream's head, which should not wait for the rest of its turn).
+ * is pending at once, in one write, uncorked: the stream's head, which should not wait for the rest of its
+ * turn (decision 0172).
  *
  * `add` answers whether more may be added now: false while the client's socket buffer is full (the caller
  * waits for `drain`); what a turn adds on top is bounded by what one upstream read carried.
