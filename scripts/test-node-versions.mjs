@@ -17,6 +17,8 @@ const FILES = [
   'test/integration/start-build.test.ts',
   'src/cache/semantic/embed-pool.test.ts',
   'src/core/wasm-tiering.test.ts',
+  'src/server/sse-writer.test.ts',
+  'src/providers/sse.test.ts',
 ];
 
 const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24'];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import pino from 'pino';
@@ -12,10 +13,13 @@ import { writeStream } from './sse-writer.js';
 
 /**
  * A response that records each write (a `writev` of corked writes counts as one). Like Node's
- * `ServerResponse`, a write corks the socket until the next tick.
+ * `ServerResponse`, a write corks the socket until the next tick; it is its own socket.
  */
 class RecordingResponse extends Writable {
   readonly writes: string[] = [];
+  get socket(): Writable {
+    return this;
+  }
   constructor() {
     super();
     const write = this.write.bind(this) as (...args: unknown[]) => boolean;
@@ -59,21 +63,59 @@ function context(): RequestContext {
   return ctx;
 }
 
-async function write(ctx: RequestContext, rest: AsyncGenerator<ChatCompletionChunk>) {
+/** Streams head `a` and then `rest` into `res`, with a cost trailer once settled. */
+async function stream(
+  res: ServerResponse,
+  ctx: RequestContext,
+  rest: AsyncGenerator<ChatCompletionChunk>,
+): Promise<void> {
   const result = streamResult({ head: [chunk('a')], rest, close() {} }, 'upstream', null, () => 0);
-  const res = new RecordingResponse();
   const settled = result.done.then(() => {
     ctx.trailers.push('cost 0.000001');
   });
-  await writeStream(res as unknown as ServerResponse, ctx, result, {
+  await writeStream(res, ctx, result, {
     encoding: CHAT_STREAM as NonNullable<typeof CHAT_STREAM>,
     idleTimeoutMs: 10_000,
     redact: (text) => text,
     settled,
   });
+}
+
+async function write(ctx: RequestContext, rest: AsyncGenerator<ChatCompletionChunk>) {
+  const res = new RecordingResponse();
+  await stream(res as unknown as ServerResponse, ctx, rest);
   await new Promise((resolve) => setImmediate(resolve));
   return res.writes;
 }
+
+test('over a real HTTP response every event arrives, in order, with the trailer and [DONE]', async () => {
+  // Node's own response: its cork bookkeeping differs between Node versions (decision 0172).
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    void stream(
+      res,
+      context(),
+      (async function* () {
+        yield chunk('b');
+        yield chunk('c');
+        await new Promise((resolve) => setImmediate(resolve));
+        yield chunk('d');
+      })(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    assert.equal(
+      body,
+      `${event('a')}${event('b')}${event('c')}${event('d')}: cost 0.000001\n\ndata: [DONE]\n\n`,
+    );
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
 
 test('the head leaves at once; the events ready in the next turn leave in one write with the trailer and [DONE]', async () => {
   const writes = await write(

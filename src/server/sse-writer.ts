@@ -106,8 +106,10 @@ function writeBatcher(res: ServerResponse): { add(text: string): boolean; now():
     },
     now() {
       flush();
-      // Node's `write` corks the socket until the next tick, after every microtask: uncork it now.
-      res.uncork();
+      // Node's `write` corks the socket until the next tick, after every microtask: uncork it now. The
+      // socket's, not the response's `uncork()`: since Node 22 that one counts its own `cork()` calls and,
+      // called without one, holds every later chunk back.
+      res.socket?.uncork();
     },
     take() {
       const text = pending;
