@@ -312,7 +312,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   await registerCountTokensRoute(app, {
     path: COUNT_TOKENS_PATH,
-    handle: createCountTokens({ compile, authenticator: auth.authenticator, resolver }),
+    handle: createCountTokens({
+      compile,
+      authenticator: auth.authenticator,
+      resolver,
+      timeoutMs: config.upstream.timeout_ms,
+    }),
     errorBody: anthropicErrorBody,
     redact,
     bodyLimitBytes: config.server.body_limit_bytes,

@@ -380,3 +380,26 @@ describe('the Messages endpoints with gateway keys', () => {
     );
   });
 });
+
+describe('count_tokens when the provider hangs', () => {
+  const t = useGateway({ env: { LLM_TIMEOUT: '0.3' } });
+
+  test('the provider call times out (upstream.timeout_ms) and the count is made locally', async () => {
+    t.mock.enqueue({ kind: 'hang' });
+    const started = performance.now();
+    const res = await fetch(`${t.gw.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODELS.anthropic, messages: [{ role: 'user', content: 'one two' }] }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-token-count-source'), 'local');
+    assert.ok(((await res.json()) as { input_tokens: number }).input_tokens > 0);
+    assert.ok(performance.now() - started < 5_000);
+    // The hung upstream call was abandoned, not left open.
+    const [hung] = t.mock.requests;
+    await hung?.done;
+    assert.equal(hung?.closedEarly, true);
+  });
+});

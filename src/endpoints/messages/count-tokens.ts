@@ -8,12 +8,14 @@
  * tried in the route's order; a provider that fails (5xx, timeout) moves on to the next. Otherwise — no such
  * deployment, or none answered — counted locally with the gateway's tokenizer on the canonical translation
  * (`gpt-tokenizer` for OpenAI models, ~4 characters a token for others; see accounting/tokens.ts).
+ * Each provider call is bounded by `timeoutMs` (`upstream.timeout_ms`): a provider that hangs times out
+ * and the count moves on, as for a 5xx.
  */
 import type { MessageCountTokensParams } from '@anthropic-ai/sdk/resources/messages';
 import { countPromptTokens } from '../../accounting/tokens.js';
 import { type Authenticator, assertModelAllowed, authorizationOf } from '../../auth/principal.js';
 import type { NativeRequest } from '../../core/context.js';
-import { GatewayError } from '../../core/errors.js';
+import { GatewayError, TimeoutError } from '../../core/errors.js';
 import { ANTHROPIC_MESSAGES_API } from '../../providers/anthropic/native.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import type { createSchemaCompiler } from '../compile.js';
@@ -43,6 +45,8 @@ export function createCountTokens(deps: {
   compile: ReturnType<typeof createSchemaCompiler>;
   authenticator: Authenticator;
   resolver: ModelResolver;
+  /** Longest wait for one provider's count (`upstream.timeout_ms`). */
+  timeoutMs: number;
 }): (req: CountTokensRequest) => Promise<TokenCount> {
   const validate = deps.compile<MessageCountTokensParams & Record<string, unknown>>(CountTokensRequestSchema);
   return async (req) => {
@@ -57,11 +61,19 @@ export function createCountTokens(deps: {
     const native: NativeRequest = { api: ANTHROPIC_MESSAGES_API, body, headers: apiHeaders(req.headers) };
     for (const d of route.deployments) {
       if (!d.adapter.countTokens) continue;
+      const timeout = new AbortController();
+      const timer = setTimeout(() => {
+        const message = `${d.provider} did not answer count_tokens within ${deps.timeoutMs} ms.`;
+        timeout.abort(new TimeoutError(message, d.provider));
+      }, deps.timeoutMs);
       try {
-        const call = { model: d.model, signal: req.signal, requestId: req.requestId, native };
+        const signal = AbortSignal.any([req.signal, timeout.signal]);
+        const call = { model: d.model, signal, requestId: req.requestId, native };
         return { input_tokens: await d.adapter.countTokens(native, call), source: 'provider' };
       } catch (err) {
         if (!(err instanceof GatewayError && err.isRetryable) || req.signal.aborted) throw err;
+      } finally {
+        clearTimeout(timer);
       }
     }
     const canonical = toCanonical({ ...body, max_tokens: 1 } as MessagesBody);
