@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
@@ -256,6 +257,57 @@ describe('unreachable provider', () => {
     });
     assert.equal(clock.waits.length, 2, 'three attempts, two waits');
   });
+});
+
+describe('an upstream answering 200 with JSON of the wrong shape', () => {
+  // path → body of every answer (OpenAI-compatible and Anthropic dialects on one server).
+  const bodies = new Map<string, string>();
+  let upstream: Server;
+  let gw: TestGateway;
+  before(async () => {
+    upstream = createHttpServer((req, res) => {
+      req.resume().on('end', () => {
+        const sse = (req.headers.accept ?? '').includes('text/event-stream');
+        res.writeHead(200, { 'content-type': sse ? 'text/event-stream' : 'application/json' });
+        res.end(bodies.get(`${req.url}${sse ? ' stream' : ''}`) ?? '{}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+    gw = await startGateway({
+      mock,
+      clock: fakeClock(),
+      env: { OPENAI_BASE_URL: `${base}/v1`, ANTHROPIC_BASE_URL: base, LLM_MAX_RETRIES: '1' },
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  });
+
+  const cases: Array<[name: string, path: string, body: string, model: string, stream: boolean]> = [
+    ['a null choice', '/v1/chat/completions', '{"id":"x","choices":[null]}', 'gpt-4o-mini', false],
+    ['a null stream chunk', '/v1/chat/completions stream', 'data: null\n\n', 'gpt-4o-mini', true],
+    [
+      'a null choice in a chunk',
+      '/v1/chat/completions stream',
+      'data: {"choices":[null]}\n\n',
+      'gpt-4o-mini',
+      true,
+    ],
+    ['a null content block', '/v1/messages', '{"id":"m","content":[null]}', 'claude-haiku-4-5', false],
+  ];
+  for (const [name, path, body, model, stream] of cases) {
+    test(`${name} → 502 provider_unavailable_error, not a 500`, async () => {
+      bodies.set(path, body);
+      const res = await postJson(`${gw.url}/v1/chat/completions`, { ...chat(model), stream });
+      await expectError(res, {
+        status: 502,
+        type: 'provider_unavailable_error',
+        code: 'provider_unavailable',
+      });
+    });
+  }
 });
 
 describe('gateway keys', () => {

@@ -122,10 +122,11 @@ function requestHeaders(
   return headers;
 }
 
+/** A Message with a content array of blocks (a `null` block would crash the translation). */
 function isMessage(value: unknown): value is Message {
-  return (
-    typeof value === 'object' && value !== null && Array.isArray((value as { content?: unknown }).content)
-  );
+  const content =
+    typeof value === 'object' && value !== null ? (value as { content?: unknown }).content : null;
+  return Array.isArray(content) && content.every((b) => typeof b === 'object' && b !== null);
 }
 
 /** Upstream error text is quoted into messages; an upstream that echoes the key must not leak it. */

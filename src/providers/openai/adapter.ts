@@ -153,32 +153,39 @@ async function* readChunks(
 ): ChunkStream {
   for await (const event of events) {
     if (event.data === '[DONE]') return;
-    const chunk = parseEventJson<ChatCompletionChunk & { error?: { message?: unknown } }>(
+    const chunk = parseEventJson<(ChatCompletionChunk & { error?: { message?: unknown } }) | null>(
       provider,
       event.data,
     );
+    if (!isObject(chunk)) throw notAChunk(provider);
     if (chunk.error !== undefined || event.event === 'error') {
       const message = typeof chunk.error?.message === 'string' ? `: ${chunk.error.message}` : '.';
       throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
     }
-    if (!Array.isArray(chunk.choices)) {
-      throw new ProviderUnavailableError(
-        `${provider} sent a stream event that is not a chat.completion.chunk.`,
-        provider,
-      );
-    }
+    if (!Array.isArray(chunk.choices) || !chunk.choices.every(isObject)) throw notAChunk(provider);
     keepRawText(chunk, event.data);
     yield chunk;
   }
   throw streamCutOff(provider);
 }
 
+function notAChunk(provider: string): ProviderUnavailableError {
+  return new ProviderUnavailableError(
+    `${provider} sent a stream event that is not a chat.completion.chunk.`,
+    provider,
+  );
+}
+
 function isCompletion(value: unknown): value is ChatCompletion {
   return hasArray(value, 'choices');
 }
 
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** Whether `value[key]` is an array of objects (a `null` choice or item would crash whoever reads it). */
 function hasArray(value: unknown, key: string): boolean {
-  return (
-    typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>)[key])
-  );
+  const items = isObject(value) ? (value as Record<string, unknown>)[key] : undefined;
+  return Array.isArray(items) && items.every(isObject);
 }
