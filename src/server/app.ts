@@ -262,11 +262,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    const body = toErrorBody(
-      new NotFoundError(`No route for ${request.method} ${request.url.split('?')[0]}.`),
-      deps.redact,
+    const path = request.url.split('?')[0] ?? '';
+    const error = new NotFoundError(`No route for ${request.method} ${path}.`);
+    const body = toErrorBody(error, deps.redact);
+    // Under a codec's own path (`/v1/messages/batches`, a GET of `/v1/messages`): its error shape
+    // (Anthropic's for the Messages API), as for every other error of that API.
+    const codec = deps.codecs.find(
+      (c) => c.errorBody !== undefined && (path === c.path || path.startsWith(`${c.path}/`)),
     );
-    return reply.code(404).send(body);
+    return reply.code(404).send(codec?.errorBody ? codec.errorBody(error, body) : body);
   });
 
   registerHealthRoutes(app, {

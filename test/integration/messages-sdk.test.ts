@@ -293,6 +293,22 @@ describe('the Anthropic SDK against /v1/messages', () => {
     const form = await fetch(`${t.gw.url}/v1/messages`, { method: 'POST', body: 'x=1' });
     assert.equal(form.status, 415);
     assertErrorBody(await form.json());
+    // A route the gateway does not serve under the Messages API (batches, a GET): 404 not_found_error.
+    for (const [method, path] of [
+      ['GET', '/v1/messages/batches'],
+      ['POST', '/v1/messages/batches'],
+      ['GET', '/v1/messages'],
+    ]) {
+      const missing = await fetch(`${t.gw.url}${path}`, { method, headers: { 'x-api-key': 'gw-key' } });
+      assert.equal(missing.status, 404);
+      const body = (await missing.json()) as { error: { type: string } };
+      assertErrorBody(body);
+      assert.equal(body.error.type, 'not_found_error');
+    }
+    await assert.rejects(
+      client().messages.batches.retrieve('msgbatch_x'),
+      (err: unknown) => err instanceof Anthropic.NotFoundError,
+    );
 
     t.mock.enqueue(
       { kind: 'status', status: 429 },
