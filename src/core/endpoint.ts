@@ -18,8 +18,8 @@ export interface StreamEncoder {
   chunk(chunk: ChatCompletionChunk): string | null;
   /** What ends a complete stream (`data: [DONE]\n\n`). */
   end(): string;
-  /** The event that ends a failed stream, from the error body (OpenAI's error envelope). */
-  error(body: unknown): string;
+  /** The event that ends a failed stream, from the error body (OpenAI's error envelope) and the error. */
+  error(body: unknown, error?: GatewayError): string;
 }
 
 /** How an endpoint streams: one encoder per streamed answer. */

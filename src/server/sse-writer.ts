@@ -59,7 +59,7 @@ export async function writeStream(
     if (error instanceof ClientClosedError || res.destroyed) {
       batch.take();
       res.destroy();
-    } else res.end(batch.take() + (encoder ? encoder.error(toErrorBody(error, options.redact)) : ''));
+    } else res.end(batch.take() + (encoder ? encoder.error(toErrorBody(error, options.redact), error) : ''));
     return;
   }
   idle.stop();

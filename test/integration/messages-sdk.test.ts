@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { describe, test } from 'node:test';
+import { createServer, type Server } from 'node:http';
+import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import {
   assertErrorBody,
@@ -13,7 +14,8 @@ import {
   assertMessage,
   parseSse,
 } from '../fixtures/anthropic-schemas.js';
-import { useGateway } from '../helpers/gateway.js';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { startGateway, type TestGateway, useGateway } from '../helpers/gateway.js';
 
 const MODELS = {
   anthropic: 'claude-3-5-haiku-latest',
@@ -417,5 +419,66 @@ describe('count_tokens when the provider hangs', () => {
     const [hung] = t.mock.requests;
     await hung?.done;
     assert.equal(hung?.closedEarly, true);
+  });
+});
+
+describe('Anthropic overloaded mid-stream (native passthrough)', () => {
+  // An Anthropic upstream that starts a stream, then sends its overloaded_error event.
+  let upstream: Server;
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  before(async () => {
+    upstream = createServer((req, res) => {
+      req.resume().on('end', () => {
+        const ev = (data: Record<string, unknown>) =>
+          `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+        const message = {
+          id: 'msg_1',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-haiku-4-5',
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+        };
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(
+          ev({
+            type: 'message_start',
+            message: { ...message, usage: { input_tokens: 3, output_tokens: 1 } },
+          }) +
+            ev({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
+            ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }) +
+            ev({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    mock = await MockUpstream.start();
+    const port = (upstream.address() as { port: number }).port;
+    gw = await startGateway({ mock, env: { ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` } });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+    await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  });
+
+  test('the stream ends with an overloaded_error event, as Anthropic sent it', async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: MODELS.anthropic,
+        max_tokens: 10,
+        stream: true,
+        messages: [{ role: 'user', content: 'x' }],
+      }),
+    });
+    assert.equal(res.status, 200);
+    const events = parseSse(await res.text());
+    assert.equal(assertEventSequence(events), 'error');
+    const last = events.at(-1)?.data as unknown as { error: { type: string } };
+    assert.equal(last.error.type, 'overloaded_error');
   });
 });

@@ -12,6 +12,7 @@
  */
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { StreamEncoder } from '../../core/endpoint.js';
+import { ProviderError } from '../../core/errors.js';
 import { anthropicEventsOf } from '../../providers/anthropic/native.js';
 import type { ChatCompletionChunk, Usage } from '../../providers/types.js';
 import { anthropicErrorType } from './errors.js';
@@ -149,10 +150,13 @@ export function anthropicStreamEncoder(): StreamEncoder {
       return out + event({ type: 'message_stop' });
     },
 
-    error(body) {
+    error(body, err) {
       const error = (body as { error?: { type?: unknown; message?: unknown } } | null)?.error;
       const message = typeof error?.message === 'string' ? error.message : 'The stream failed.';
-      return event({ type: 'error', error: { type: anthropicErrorType(error?.type, null), message } });
+      // The upstream status says overloaded (Anthropic's 529, or its overloaded_error event mid-stream).
+      const upstream = err instanceof ProviderError ? err.upstreamStatus : undefined;
+      const type = anthropicErrorType(error?.type, null, upstream);
+      return event({ type: 'error', error: { type, message } });
     },
   };
 }

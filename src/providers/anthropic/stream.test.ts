@@ -119,6 +119,8 @@ test('error event mid-stream throws ProviderUnavailableError with the upstream m
   assert.equal(err.provider, 'anthropic');
   assert.equal(err.message, 'anthropic failed mid-stream (overloaded_error): Overloaded');
   assert.equal(err.isRetryable, true);
+  // As Anthropic's HTTP 529: the Messages endpoint names it overloaded_error, not api_error.
+  assert.equal(err.upstreamStatus, 529);
 });
 
 test('a stream that ends without message_stop throws the cut-off error', async () => {

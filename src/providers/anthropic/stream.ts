@@ -183,6 +183,8 @@ export class ChunkTranslator {
     return new ProviderUnavailableError(
       `${this.provider} failed mid-stream (${kind})${message ? `: ${message}` : '.'}`,
       this.provider,
+      // Anthropic's in-stream form of its HTTP 529: the Messages endpoint reports it as overloaded_error.
+      kind === 'overloaded_error' ? { upstreamStatus: 529 } : {},
     );
   }
 
