@@ -14,7 +14,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Authenticator } from '../auth/principal.js';
+import type { Authenticator, Principal } from '../auth/principal.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
@@ -58,6 +58,8 @@ declare module 'fastify' {
     routeUrl: string | null;
     /** Who makes an admin request (set for /admin/ routes once authorised). */
     adminActor: AdminActor | null;
+    /** Who calls a non-pipeline API route (GET /v1/models), once authenticated. */
+    principal: Principal | null;
   }
 }
 
@@ -211,6 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('arrivedAt', 0);
   app.decorateRequest('routeUrl', null);
   app.decorateRequest('adminActor', null);
+  app.decorateRequest('principal', null);
   const adminAuth = createAdminAuth(deps.adminKey, deps.console?.sessions ?? null, deps.tenantAdmin ?? null);
   app.addHook(
     'onRequest',

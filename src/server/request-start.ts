@@ -92,8 +92,15 @@ export function requestStart(deps: RequestStartDeps): OnRequest {
       userIdHeader: typeof header === 'string' ? header : undefined,
       source: request.ip,
     });
-    if (principal instanceof Promise) principal.then(() => done(), done);
-    else done();
+    if (principal instanceof Promise) {
+      principal.then((p) => {
+        request.principal = p;
+        done();
+      }, done);
+    } else {
+      request.principal = principal;
+      done();
+    }
   };
 }
 

@@ -162,14 +162,19 @@ describe('health, docs and models endpoints', () => {
 
 describe('with auth.mode: keys', () => {
   const KEY = 'gw-endpoints-SECRET-0123456789';
+  const LIMITED_KEY = 'gw-endpoints-LIMITED-0123456789';
   let mock: MockUpstream;
   let gw: TestGateway;
   before(async () => {
     mock = await MockUpstream.start();
     const hash = createHash('sha256').update(KEY).digest('hex');
+    const limited = createHash('sha256').update(LIMITED_KEY).digest('hex');
     gw = await startGateway({
       mock,
-      yaml: `auth:\n  mode: keys\n  keys:\n    - name: k\n      key_sha256: ${hash}\n      user_id: u1\n`,
+      yaml:
+        `auth:\n  mode: keys\n  keys:\n    - name: k\n      key_sha256: ${hash}\n      user_id: u1\n` +
+        `    - name: limited\n      key_sha256: ${limited}\n      user_id: u2\n` +
+        '      allowed_models: [gpt-4o-mini, claude-haiku-4-5]\n',
     });
   });
   after(async () => {
@@ -189,6 +194,23 @@ describe('with auth.mode: keys', () => {
     assert.equal(((await anonymous.json()) as ErrorBody).error.type, 'authentication_error');
     const keyed = await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } });
     assert.equal(keyed.status, 200);
+  });
+
+  test('a key with allowed models lists and retrieves only those; another model is a 404', async () => {
+    const auth = { authorization: `Bearer ${LIMITED_KEY}` };
+    const list = (await (await fetch(`${gw.url}/v1/models`, { headers: auth })).json()) as {
+      data: Array<{ id: string }>;
+    };
+    assert.deepEqual(list.data.map((m) => m.id).sort(), ['claude-haiku-4-5', 'gpt-4o-mini']);
+    assert.equal((await fetch(`${gw.url}/v1/models/gpt-4o-mini`, { headers: auth })).status, 200);
+    const other = await fetch(`${gw.url}/v1/models/gpt-4o`, { headers: auth });
+    assert.equal(other.status, 404);
+    assert.equal(((await other.json()) as ErrorBody).error.code, 'model_not_found');
+    // A key without a model list still sees every model.
+    const all = (await (
+      await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { data: Array<{ id: string }> };
+    assert.ok(all.data.some((m) => m.id === 'gpt-4o'));
   });
 
   test('a request without a key gets 401 whatever its body (auth before parsing and validation)', async () => {

@@ -1,5 +1,6 @@
 /**
- * GET /v1/models and GET /v1/models/{model}: every routable alias and each offered provider's models.
+ * GET /v1/models and GET /v1/models/{model}: every routable alias and each offered provider's models; for a
+ * key with allowed models, only those (another model is a 404, as OpenAI answers for a model the key cannot use).
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +31,11 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
         response: { 200: T.Object({ object: T.Literal('list'), data: T.Array(ModelSchema) }) },
       },
     },
-    async () => body,
+    // A key limited to some models lists only those (as OpenAI lists a key's accessible models).
+    async (request) => {
+      const allowed = request.principal?.allowedModels;
+      return allowed ? { object: 'list' as const, data: list.filter((m) => allowed.has(m.id)) } : body;
+    },
   );
 
   app.get(
@@ -45,7 +50,8 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
     async (request) => {
       const id = (request.params as { '*': string })['*'];
       const model = byId.get(id);
-      if (!model) {
+      const allowed = request.principal?.allowedModels;
+      if (!model || (allowed && !allowed.has(id))) {
         // OpenAI's own answer for an unknown model: 404, code `model_not_found`, param `model`.
         throw new GatewayError(
           `The model "${id}" does not exist or is not listed.`,
