@@ -11,17 +11,14 @@
  * (its margin thresholded), and with `--rank r` the pair model over the vectors projected on their first r
  * principal components (a record would then keep r numbers instead of the whole vector).
  */
-import { join, resolve } from 'node:path';
-import pino from 'pino';
+import { resolve } from 'node:path';
 import { chooseThreshold } from '../../src/cache/semantic/calibration.js';
-import { createEmbedder, dot } from '../../src/cache/semantic/embedders.js';
+import { dot } from '../../src/cache/semantic/embedders.js';
 import { createVerifier, treeMargin, type VerifierArtefact } from '../../src/cache/semantic/verifier.js';
 import { verifierFeatures } from '../../src/cache/semantic/verifier-features.js';
 import shipped from '../../src/cache/semantic/verifier-model.json' with { type: 'json' };
-import { createMetrics } from '../../src/telemetry/metrics.js';
-import { loadQqp, type Pair, pairFold, tuningRole } from '../eval-semantic/data.js';
-import { EmbeddingCache } from '../eval-semantic/embed-cache.js';
-import { loadLlmPairs } from '../eval-semantic/llm-data.js';
+import { type Pair, pairFold } from '../eval-semantic/data.js';
+import { experimentData } from './experiment-data.js';
 import { trainGbt } from './gbt.js';
 import { crossFit, marginOf, pairMatrix } from './pair-model.js';
 import { buildVocabulary, searchCutOff } from './recipe.js';
@@ -34,9 +31,6 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const root = resolve(import.meta.dirname, '../..');
 const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
-const qqp = loadQqp(dataDir, Number(arg('--qqp-per-half', '10000')));
-const heldOutQqp = loadQqp(dataDir, Number(arg('--held-out', '5000'))).heldOut;
-const llmAll = loadLlmPairs();
 const ranks = arg('--rank', '0')
   .split(',')
   .map(Number)
@@ -45,28 +39,13 @@ const lambdas = arg('--lambdas', '0.001,0.01,0.1').split(',').map(Number);
 const LLM_WEIGHT = 3;
 const GBT = { trees: 300, depth: 4, learningRate: 0.08, lambda: 1, minChildWeight: 2, bins: 32 };
 
-interface Sample extends Pair {
-  source: 'qqp' | 'llm';
-}
-const samples: Sample[] = [
-  ...qqp.tuning.map((p) => ({ ...p, source: 'qqp' as const })),
-  ...llmAll
-    .filter((p) => p.split === 'tuning')
-    .map((p) => ({ a: p.a, b: p.b, same: p.same, source: 'llm' as const })),
-];
-const fit = samples.filter((s) => tuningRole(s) === 'fit');
-const calibration = samples.filter((s) => tuningRole(s) === 'calibration');
-const llmHeldOut = llmAll.filter((p) => p.split === 'held-out');
-
-const embedder = createEmbedder(
-  { kind: 'local' },
-  { logger: pino({ level: 'warn' }), metrics: createMetrics({ processMetrics: false }) },
+const { fit, calibration, heldOutQqp, llmHeldOut, vec, cosine } = await experimentData(
+  root,
+  dataDir,
+  Number(arg('--qqp-per-half', '10000')),
+  Number(arg('--held-out', '5000')),
+  log,
 );
-const cache = new EmbeddingCache(embedder, join(root, '.cache/eval/local_use-lite.bin'));
-const all = [...samples, ...heldOutQqp, ...llmHeldOut];
-log(`embedded ${await cache.fill(all.flatMap((s) => [s.a, s.b]))} new texts`);
-const vec = (t: string) => cache.get(t);
-const cosine = (p: Pair) => dot(vec(p.a), vec(p.b));
 
 const { artefact: vocabulary, vocab } = buildVocabulary(fit);
 const minCosine = searchCutOff(fit.filter((s) => s.same).map(cosine));

@@ -6,16 +6,13 @@
  *   node --import tsx scripts/train-verifier/word-vector-experiment.ts --vectors <wink json> [--top 50000]
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import pino from 'pino';
+import { resolve } from 'node:path';
 import { chooseThreshold } from '../../src/cache/semantic/calibration.js';
-import { createEmbedder, dot } from '../../src/cache/semantic/embedders.js';
+import { dot } from '../../src/cache/semantic/embedders.js';
 import { treeMargin } from '../../src/cache/semantic/verifier.js';
 import { type Vocabulary, verifierFeatures } from '../../src/cache/semantic/verifier-features.js';
-import { createMetrics } from '../../src/telemetry/metrics.js';
-import { loadQqp, type Pair, tuningRole } from '../eval-semantic/data.js';
-import { EmbeddingCache } from '../eval-semantic/embed-cache.js';
-import { loadLlmPairs } from '../eval-semantic/llm-data.js';
+import type { Pair } from '../eval-semantic/data.js';
+import { experimentData } from './experiment-data.js';
 import { trainGbt } from './gbt.js';
 import { buildVocabulary, searchCutOff } from './recipe.js';
 
@@ -26,34 +23,16 @@ function arg(name: string, fallback: string): string {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const root = resolve(import.meta.dirname, '../..');
 const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
-const qqp = loadQqp(dataDir, Number(arg('--qqp-per-half', '10000')));
-const heldOutQqp = loadQqp(dataDir, Number(arg('--held-out', '5000'))).heldOut;
-const llmAll = loadLlmPairs();
 const LLM_WEIGHT = Number(arg('--llm-weight', '3'));
 const GBT = { trees: 300, depth: 4, learningRate: 0.08, lambda: 1, minChildWeight: 2, bins: 32 };
 const TOP = Number(arg('--top', '50000'));
-
-interface Sample extends Pair {
-  source: 'qqp' | 'llm';
-}
-const samples: Sample[] = [
-  ...qqp.tuning.map((p) => ({ ...p, source: 'qqp' as const })),
-  ...llmAll
-    .filter((p) => p.split === 'tuning')
-    .map((p) => ({ a: p.a, b: p.b, same: p.same, source: 'llm' as const })),
-];
-const fit = samples.filter((s) => tuningRole(s) === 'fit');
-const calibration = samples.filter((s) => tuningRole(s) === 'calibration');
-const llmHeldOut = llmAll.filter((p) => p.split === 'held-out');
-
-const embedder = createEmbedder(
-  { kind: 'local' },
-  { logger: pino({ level: 'warn' }), metrics: createMetrics({ processMetrics: false }) },
+const { fit, calibration, heldOutQqp, llmHeldOut, texts, cosine } = await experimentData(
+  root,
+  dataDir,
+  Number(arg('--qqp-per-half', '10000')),
+  Number(arg('--held-out', '5000')),
+  log,
 );
-const cache = new EmbeddingCache(embedder, join(root, '.cache/eval/local_use-lite.bin'));
-const all = [...samples, ...heldOutQqp, ...llmHeldOut];
-log(`embedded ${await cache.fill(all.flatMap((s) => [s.a, s.b]))} new texts`);
-const cosine = (p: Pair) => dot(cache.get(p.a), cache.get(p.b));
 
 const WORD = /[\p{L}\p{N}]+(?:['.][\p{L}\p{N}]+)*/gu;
 const tokens = (t: string) => (t.toLowerCase().match(WORD) ?? []) as string[];
@@ -68,7 +47,7 @@ const wv = new Map<string, Float32Array>();
     words: string[];
     vectors: Record<string, number[]>;
   };
-  const needed = new Set(all.flatMap((s) => [...tokens(s.a), ...tokens(s.b)]));
+  const needed = new Set(texts.flatMap(tokens));
   for (let i = 0; i < Math.min(TOP, j.words.length); i++) {
     const w = j.words[i]!;
     if (!needed.has(w)) continue;
