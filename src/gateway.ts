@@ -204,6 +204,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     deps,
     createChatValidator(compile),
   );
+  // Feedback on a semantic hit reported wrong raises the score its entry needs (decision 0174).
+  cache?.observeFeedback(prompts.feedback);
   // Closed in this order after the server stopped: telemetry last, so spans of the others are flushed.
   const features: Feature[] = [
     auth,

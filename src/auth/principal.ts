@@ -36,6 +36,11 @@ export interface Principal {
   readonly tag?: string;
 }
 
+/** Who owns a request (its feedback, its semantic-hit note): the API key, else the end user. */
+export function requestScope(keyId: string | null, userId: string): string {
+  return keyId ? `key:${keyId}` : `user:${userId}`;
+}
+
 export interface AuthInput {
   authorization: string | undefined;
   userIdHeader: string | undefined;

@@ -66,6 +66,8 @@ function setup(lookupMs = 0): Setup {
     delete: (key) => memory.delete(key),
     semanticAppend: (...args) => memory.semanticAppend(...args),
     semanticRead: (...args) => memory.semanticRead(...args),
+    putNote: (...args) => memory.putNote(...args),
+    getNote: (key) => memory.getNote(key),
     clear: (model) => memory.clear(model),
     stats: () => memory.stats(),
   };

@@ -8,6 +8,7 @@ import { isoNow } from '../core/clock.js';
 import type { AdminRoute, Feature } from '../core/feature.js';
 import type { Stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
+import type { Logger } from '../telemetry/logger.js';
 import { MemoryCacheStore } from './memory-store.js';
 import { RedisCacheStore } from './redis-store.js';
 import { ResponseCache } from './response-cache.js';
@@ -23,9 +24,19 @@ export interface CacheFeatureOptions {
   store?: CacheStore;
 }
 
+/** Where stored feedback can be observed (the experiments' `FeedbackService`). */
+export interface FeedbackSource {
+  observe(listener: (f: { scope: string; request_id: string; metric: string; value: number }) => void): void;
+}
+
 export interface CacheFeature extends Feature {
   readonly cache: ResponseCache;
   readonly stage: Stage;
+  /**
+   * Hands feedback on `cache.semantic.feedback_metric` to the semantic cache: `false` on a semantic hit
+   * raises the score its entry needs (decision 0174). Nothing happens without the metric or semantic layer.
+   */
+  observeFeedback(source: FeedbackSource): void;
 }
 
 /**
@@ -78,6 +89,8 @@ export function createCacheFeature(
     cache,
     stage: cache.stage(),
     routes: cacheAdminRoutes(cache, deps, isoNow(clock)),
+    observeFeedback: (source) =>
+      observeSemanticFeedback(semantic, settings.semantic.feedback_metric, source, logger),
     async ready() {
       try {
         await semantic?.embedder.ready?.();
@@ -93,6 +106,24 @@ export function createCacheFeature(
       await semantic?.embedder.close?.();
     },
   };
+}
+
+function observeSemanticFeedback(
+  semantic: SemanticCache | null,
+  metric: string | undefined,
+  source: FeedbackSource,
+  logger: Logger,
+): void {
+  if (!semantic || metric === undefined) return;
+  source.observe((f) => {
+    if (f.metric !== metric) return;
+    semantic.feedback(f.request_id, f.scope, f.value === 1).catch((err: unknown) => {
+      logger.warn(
+        { event: 'cache.feedback_failed', error: err instanceof Error ? err.message : String(err) },
+        'semantic cache feedback not applied',
+      );
+    });
+  });
 }
 
 function createSemantic(
@@ -124,6 +155,8 @@ function createSemantic(
       timeoutMs: settings.timeout_ms,
       now,
       candidates: settings.candidates,
+      feedbackTtlSeconds: cacheSettings.max_ttl_seconds,
+      noteHits: settings.feedback_metric !== undefined,
       index: {
         annFrom: settings.ann_from,
         connectivity: settings.ann_connectivity,

@@ -68,4 +68,21 @@ describe('memory cache store', () => {
     assert.equal(await store.clear('m'), 1);
     assert.equal((await store.semanticRead('p', 'm', 4, 2)).reset, true);
   });
+
+  test('notes expire with their TTL, count in no stats, and go with a full clear', async () => {
+    let now = 0;
+    const store = new MemoryCacheStore({ maxEntries: 100, maxBytes: 1e9, now: () => now });
+    await store.putNote('semantic-hit:r1', '{"k":"x"}', 60);
+    assert.equal(await store.getNote('semantic-hit:r1'), '{"k":"x"}');
+    assert.equal(await store.getNote('semantic-hit:other'), null);
+    // A note counts against the byte bound (UTF-16 key and value, and a fixed overhead), not as an entry.
+    const bytes = ('semantic-hit:r1'.length + '{"k":"x"}'.length) * 2 + 48;
+    assert.deepEqual(await store.stats(), { backend: 'memory', entries: 0, bytes, semantic_records: 0 });
+    now = 60_000;
+    assert.equal(await store.getNote('semantic-hit:r1'), null, 'expired');
+    await store.putNote('semantic-hit:r2', 'v', 60);
+    assert.equal(await store.clear('m'), 0, 'a note belongs to no model');
+    assert.equal(await store.clear(), 1);
+    assert.equal(await store.getNote('semantic-hit:r2'), null);
+  });
 });

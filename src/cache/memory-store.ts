@@ -6,8 +6,8 @@ import type { CacheEntry } from './entry.js';
 import type { CacheStats, CacheStore, NowMs, SemanticDelta, SemanticRecord } from './store.js';
 
 interface Slot {
-  /** A CacheEntry (`e:` keys) or a partition (`s:` keys). */
-  value: CacheEntry | Partition;
+  /** A CacheEntry (`e:` keys), a partition (`s:` keys) or a note (`n:` keys). */
+  value: CacheEntry | Partition | string;
   bytes: number;
   expiresAt: number;
   model: string;
@@ -27,7 +27,7 @@ export interface MemoryStoreOptions {
 
 /** Bytes a semantic record takes, roughly: the vector, the text (UTF-16) and the key. */
 function recordBytes(r: SemanticRecord): number {
-  return r.vector.byteLength + r.text.length * 2 + 64 + 48;
+  return r.vector.byteLength + r.text.length * 2 + r.key.length * 2 + 48;
 }
 
 export class MemoryCacheStore implements CacheStore {
@@ -127,6 +127,20 @@ export class MemoryCacheStore implements CacheStore {
     return { seq: p.seq, reset: false, records: p.records.slice(0, fresh) };
   }
 
+  async putNote(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.#put(`n:${key}`, {
+      value,
+      bytes: (key.length + value.length) * 2 + 48,
+      expiresAt: this.#options.now() + ttlSeconds * 1000,
+      model: '',
+    });
+  }
+
+  async getNote(key: string): Promise<string | null> {
+    const slot = this.#touch(`n:${key}`);
+    return slot ? (slot.value as string) : null;
+  }
+
   async clear(model?: string): Promise<number> {
     let removed = 0;
     for (const [id, slot] of this.#slots) {
@@ -148,7 +162,7 @@ export class MemoryCacheStore implements CacheStore {
         continue;
       }
       if (id.startsWith('e:')) entries++;
-      else records += (slot.value as Partition).records.length;
+      else if (id.startsWith('s:')) records += (slot.value as Partition).records.length;
     }
     return { backend: 'memory', entries, bytes: this.#bytes, semantic_records: records };
   }

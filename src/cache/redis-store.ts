@@ -6,7 +6,9 @@
  *   Redis expires it (PX).
  * - `cache:s:{<model>:<partition>}:list` / `:seq` → a semantic partition: the most recent records (LPUSH +
  *   LTRIM, newest first) and a sequence number, so an instance fetches only what it has not seen yet.
- *   Both keys share a hash tag: each Lua script touches one slot (Cluster-ready).
+ *   Both keys share a hash tag: each Lua script touches one slot (Cluster-ready). A record with `m` is an
+ *   adjustment (a score bar for the entry `k`, decision 0174), not an entry.
+ * - `cache:n:<key>` → a note (which semantic entry answered a request, for feedback; decision 0174).
  *
  * Caps: a value or semantic record over `maxEntryBytes` is not stored, a partition keeps its newest
  * `semantic.max_entries` records, and every key has a TTL of at most `maxTtlSeconds`; the total is capped
@@ -197,6 +199,7 @@ export class RedisCacheStore implements CacheStore {
       v: vectorToBase64(record.vector),
       k: record.key,
       e: record.expiresAt,
+      ...(record.minScore !== undefined ? { m: record.minScore } : {}),
     });
     if (this.#tooLarge(Buffer.byteLength(item))) return;
     const ttlMs = this.#ttlMs(ttlSeconds);
@@ -233,6 +236,25 @@ export class RedisCacheStore implements CacheStore {
       this.#deps.metrics.dependencyErrors.inc({ dependency: 'cache' }, corrupt);
     }
     return { seq: Number(reply[0]), reset: Number(reply[1]) === 1, records };
+  }
+
+  async putNote(key: string, value: string, ttlSeconds: number): Promise<void> {
+    if (this.#tooLarge(Buffer.byteLength(value))) return;
+    const ttlMs = this.#ttlMs(ttlSeconds);
+    try {
+      await this.#redis.run((client) => client.set(`${this.#prefix}n:${key}`, value, 'PX', ttlMs));
+    } catch (err) {
+      this.#redis.failed('cache.put_note', err);
+    }
+  }
+
+  async getNote(key: string): Promise<string | null> {
+    try {
+      return await this.#redis.run((client) => client.get(`${this.#prefix}n:${key}`));
+    } catch (err) {
+      this.#redis.failed('cache.get_note', err);
+      return null;
+    }
   }
 
   /** Off the request path (admin): SCAN + UNLINK in batches, on every master of a Cluster. */
@@ -303,9 +325,13 @@ export class RedisCacheStore implements CacheStore {
 
 function decodeRecord(text: string): SemanticRecord | null {
   try {
-    const r = JSON.parse(text) as { t?: unknown; v?: unknown; k?: unknown; e?: unknown };
+    const r = JSON.parse(text) as { t?: unknown; v?: unknown; k?: unknown; e?: unknown; m?: unknown };
     if (typeof r.t !== 'string' || typeof r.v !== 'string' || typeof r.k !== 'string') return null;
     if (typeof r.e !== 'number') return null;
+    // An adjustment (decision 0174): no vector, a score bar for the entry `k`.
+    if (typeof r.m === 'number' && Number.isFinite(r.m)) {
+      return { text: '', vector: new Float32Array(0), key: r.k, expiresAt: r.e, minScore: r.m };
+    }
     const vector = vectorFromBase64(r.v);
     return vector ? { text: r.t, vector, key: r.k, expiresAt: r.e } : null;
   } catch {

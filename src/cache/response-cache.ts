@@ -278,6 +278,7 @@ export class ResponseCache {
         if (entry && match) {
           hit = { entry, type: 'semantic', score: match.score };
           ctx.log.debug({ event: 'cache.semantic_hit', score: match.score }, 'semantic cache hit');
+          this.#background(this.semantic.noteHit(ctx, query, req.model, match));
         }
       }
       metrics.cacheLookupDuration.observe({ cache_type: 'semantic' }, (clock.now() - semanticStarted) / 1000);
@@ -363,7 +364,7 @@ export class ResponseCache {
     if (vector) await this.semantic.add(query, entry.model, vector, plan.key, plan.ttlSeconds);
   }
 
-  #background(write: Promise<void>, then: () => void): void {
+  #background(write: Promise<void>, then: () => void = () => undefined): void {
     const tracked = write
       .catch((err: unknown) => {
         this.#deps.logger.warn(

@@ -15,6 +15,12 @@ export interface SemanticRecord {
   key: string;
   /** Epoch ms after which the answer is gone. */
   expiresAt: number;
+  /**
+   * Set on an *adjustment* instead of an entry (decision 0174): a served match to `key` was reported wrong
+   * at this score, so the entry now needs a higher one. Adjustments have no text or vector and are never
+   * searched.
+   */
+  minScore?: number;
 }
 
 /** Records of a partition newer than a known sequence number (newest first). */
@@ -55,6 +61,13 @@ export interface CacheStore {
     knownSeq: number,
     maxEntries: number,
   ): Promise<SemanticDelta | null>;
+  /**
+   * A small note kept for `ttlSeconds` (which semantic entry answered a request, for feedback: decision 0174).
+   * Resolves whether or not it was stored.
+   */
+  putNote(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** The note, or null (absent, expired, store down). */
+  getNote(key: string): Promise<string | null>;
   /** Deletes every entry and semantic record (of one requested model); returns how many keys went. */
   clear(model?: string): Promise<number>;
   stats(): Promise<CacheStats>;

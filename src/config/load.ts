@@ -286,12 +286,27 @@ function crossCheck(config: Json): string[] {
     });
   }
   if (isObject(config.redis)) problems.push(...redisProblems(config.redis));
+  problems.push(...feedbackMetricProblems(config));
   const retry = isObject(config.retry) ? config.retry : {};
   const { base_delay_ms: base, max_delay_ms: max } = retry;
   if (typeof base === 'number' && typeof max === 'number' && base > max) {
     problems.push('retry.base_delay_ms: must not be larger than retry.max_delay_ms');
   }
   return problems;
+}
+
+/** `cache.semantic.feedback_metric` must name a boolean metric of `feedback.metrics` (decision 0174). */
+function feedbackMetricProblems(config: Json): string[] {
+  const semantic = isObject(config.cache) && isObject(config.cache.semantic) ? config.cache.semantic : {};
+  const name = semantic.feedback_metric;
+  if (typeof name !== 'string') return [];
+  const metrics =
+    isObject(config.feedback) && isObject(config.feedback.metrics) ? config.feedback.metrics : {};
+  const metric = Object.hasOwn(metrics, name) ? metrics[name] : undefined;
+  if (isObject(metric) && metric.type === 'boolean') return [];
+  return [
+    `cache.semantic.feedback_metric: "${name}" must be a boolean metric declared in feedback.metrics (declared: ${Object.keys(metrics).join(', ') || 'none'})`,
+  ];
 }
 
 function setPath(target: Json, path: string, value: unknown): void {

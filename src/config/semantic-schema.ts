@@ -24,6 +24,11 @@ export const SemanticMatchFields = {
   ann_connectivity: T.Integer({ minimum: 2, maximum: 128, default: 16 }),
   /** HNSW candidate list while searching (SEMANTIC_CACHE_ANN_EXPANSION): more = better recall, slower. */
   ann_expansion: T.Integer({ minimum: 8, maximum: 1024, default: 64 }),
+  /**
+   * A boolean metric of `feedback.metrics` (SEMANTIC_CACHE_FEEDBACK_METRIC): `POST /v1/feedback` with it
+   * `false` on a semantic hit raises the score its entry needs (decision 0174). Unset: feedback is not read.
+   */
+  feedback_metric: T.Optional(T.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' })),
 };
 
 /** Environment variables of these settings, for load.ts's table. */
@@ -34,4 +39,5 @@ export const SEMANTIC_MATCH_ENV: ReadonlyArray<[string, string, 'string' | 'numb
   ['SEMANTIC_CACHE_ANN_FROM', 'cache.semantic.ann_from', 'int'],
   ['SEMANTIC_CACHE_ANN_CONNECTIVITY', 'cache.semantic.ann_connectivity', 'int'],
   ['SEMANTIC_CACHE_ANN_EXPANSION', 'cache.semantic.ann_expansion', 'int'],
+  ['SEMANTIC_CACHE_FEEDBACK_METRIC', 'cache.semantic.feedback_metric', 'string'],
 ];

@@ -37,12 +37,21 @@ export interface FeedbackAnswer {
 
 export const MAX_COMMENT_LENGTH = 2000;
 
+/** Feedback as stored: the caller's scope (`requestScope`), the request, the metric and its number. */
+export type FeedbackListener = (feedback: {
+  scope: string;
+  request_id: string;
+  metric: string;
+  value: number;
+}) => void;
+
 export class FeedbackService {
   readonly #store: ExperimentStore;
   readonly #metrics: Readonly<Record<string, FeedbackMetric>>;
   /** Request id → owner scope, for this instance's recent requests. */
   readonly #recent: Lru<string, string>;
   readonly #onError: (err: unknown) => void;
+  readonly #listeners: FeedbackListener[] = [];
 
   constructor(
     store: ExperimentStore,
@@ -57,6 +66,14 @@ export class FeedbackService {
 
   get recentSize(): number {
     return this.#recent.size;
+  }
+
+  /**
+   * Calls `listener` with every piece of feedback stored from now on (the semantic cache reads its metric:
+   * decision 0174). A listener must not throw; what it does is not awaited.
+   */
+  observe(listener: FeedbackListener): void {
+    this.#listeners.push(listener);
   }
 
   /** Remembers who made a request (called by the prompt stage for every request). */
@@ -94,6 +111,8 @@ export class FeedbackService {
         value,
         comment,
       });
+      for (const listener of this.#listeners)
+        listener({ scope, request_id: input.request_id, metric: input.metric, value });
       return {
         object: 'feedback',
         request_id: input.request_id,

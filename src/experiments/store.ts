@@ -7,9 +7,12 @@
  * arrived before the usage record was written (decision 0113).
  */
 import { sql } from 'kysely';
+import { requestScope } from '../auth/principal.js';
 import { auditChange, type ChangeActor } from '../prompts/audit.js';
 import type { Database } from '../stores/database.js';
 import type { Experiment, Variant } from './assign.js';
+
+export { requestScope };
 
 /** No such experiment — 404. */
 export class ExperimentNotFoundError extends Error {}
@@ -56,11 +59,6 @@ function toExperiment(row: Row): Experiment {
     prompt_id: row.prompt_id,
     label: row.label,
   };
-}
-
-/** Who owns a request (and its feedback): the API key, else the end user. */
-export function requestScope(keyId: string | null, userId: string): string {
-  return keyId ? `key:${keyId}` : `user:${userId}`;
 }
 
 export class ExperimentStore {

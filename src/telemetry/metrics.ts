@@ -116,6 +116,17 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Requests answered by the semantic cache.',
       registers: r,
     }),
+    semanticFeedback: new SeriesCounter({
+      name: 'llm_semantic_cache_feedback_total',
+      help: 'Feedback on semantic hits (SEMANTIC_CACHE_FEEDBACK_METRIC), by outcome: contradicted (the entry now needs a higher score), confirmed, unmatched (not a semantic hit known to this cache, or another caller).',
+      labelNames: ['outcome'] as const,
+      registers: r,
+    }),
+    semanticVetoed: new SeriesCounter({
+      name: 'llm_semantic_cache_vetoed_total',
+      help: "Semantic matches the matcher accepted but refused because feedback raised their entry's score bar.",
+      registers: r,
+    }),
     semanticSkipped: new SeriesCounter({
       name: 'llm_semantic_lookups_skipped_total',
       help: 'Semantic cache lookups skipped because the embedding pool was saturated, loading or unavailable.',

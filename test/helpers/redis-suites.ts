@@ -117,10 +117,17 @@ export function storeChecks(label: string, store: () => RedisStore, prefix: stri
         ['q2', 'q1'],
         'newest first, trimmed to max entries',
       );
+      // An adjustment (decision 0174) round-trips without a vector, as a score bar for its entry.
+      const bar = { text: '', vector: new Float32Array(0), key: 'k1', expiresAt: 1e13, minScore: 0.75 };
+      await cache.semanticAppend('p1', 'm', bar, 2, 600);
+      assert.deepEqual((await cache.semanticRead('p1', 'm', 3, 2))?.records, [bar]);
+      await cache.putNote('semantic-hit:r1', '{"k":"k1"}', 600);
+      assert.equal(await cache.getNote('semantic-hit:r1'), '{"k":"k1"}');
+      assert.equal(await cache.getNote('semantic-hit:r2'), null);
       const stats = await cache.stats();
       assert.equal(stats.entries, 30, 'stats count the entries of every node');
       assert.equal(stats.semantic_records, 2);
-      assert.equal(await cache.clear(), 32, '30 entries, and the partition (list and sequence)');
+      assert.equal(await cache.clear(), 33, '30 entries, the partition (list and sequence) and the note');
       assert.equal((await cache.stats()).entries, 0);
       assert.equal(await cache.get(`m:${'0'.repeat(62)}12`), null);
     });

@@ -7,9 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { deterministic, startCacheGateway, thresholdGuard, wordEmbedder } from '../helpers/cache.js';
+import {
+  adminHeaders,
+  deterministic,
+  startCacheGateway,
+  thresholdGuard,
+  wordEmbedder,
+} from '../helpers/cache.js';
 import { postJson, readSseData, type TestGateway } from '../helpers/gateway.js';
+import { until } from '../helpers/poll.js';
 import { REDIS_URL, requireServices, uniquePrefix } from '../helpers/services.js';
 
 const skipRedis = await requireServices('redis');
@@ -190,5 +198,177 @@ describe('semantic cache shared through Redis (two instances, test embedder)', {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.fail('instance B never saw the record of instance A');
+  });
+});
+
+/**
+ * Feedback on semantic hits (decision 0174): with SEMANTIC_CACHE_FEEDBACK_METRIC naming a boolean feedback
+ * metric, `POST /v1/feedback` with `false` on a request the semantic cache answered raises the score its
+ * entry needs above the one it was served at — on every instance sharing the store.
+ */
+const FEEDBACK_YAML = `
+feedback:
+  metrics:
+    answer_ok:
+      type: boolean
+`;
+const FEEDBACK_ENV = { ...SEMANTIC_ENV, SEMANTIC_CACHE_FEEDBACK_METRIC: 'answer_ok' };
+
+/** `probe`: `Cache-Control: no-store` — looked up, never stored, so a probe leaves the partition as it was. */
+async function ask(url: string, body: unknown, options: { probe?: boolean } = {}) {
+  const headers: Record<string, string> = { 'x-user-id': 'alice' };
+  if (options.probe) headers['cache-control'] = 'no-store';
+  const res = await postJson(`${url}/v1/chat/completions`, body, headers);
+  assert.equal(res.status, 200);
+  await res.text();
+  return {
+    status: `${res.headers.get('x-cache-status')}/${res.headers.get('x-cache-type')}`,
+    requestId: String(res.headers.get('x-gateway-request-id')),
+  };
+}
+
+function sendFeedback(url: string, requestId: string, value: boolean, user = 'alice') {
+  return postJson(
+    `${url}/v1/feedback`,
+    { request_id: requestId, metric: 'answer_ok', value },
+    { 'x-user-id': user },
+  );
+}
+
+async function metric(url: string, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(text.match(pattern)?.[1] ?? 0);
+}
+const CONTRADICTED = /llm_semantic_cache_feedback_total\{outcome="contradicted"\} (\d+)/;
+
+describe('feedback on semantic hits (memory backend, test embedder)', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({
+      mock,
+      env: FEEDBACK_ENV,
+      yaml: FEEDBACK_YAML,
+      cache: { embedder: wordEmbedder(), guard: thresholdGuard(0.5) },
+    });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('a hit reported wrong stops serving that entry at that score; right, or another caller: no change', async () => {
+    const UPGRADE = deterministic('How do I upgrade my plan today?');
+    assert.equal((await ask(gw.url, deterministic('How do I cancel my plan today?'))).status, 'MISS/MISS');
+    const served = await ask(gw.url, UPGRADE);
+    assert.equal(served.status, 'HIT/SEMANTIC');
+    const confirmed = await ask(gw.url, deterministic('how do I cancel my plan today'));
+    assert.equal(confirmed.status, 'HIT/SEMANTIC');
+
+    // Right: counted only. Another caller's feedback on alice's request: refused, nothing changes.
+    assert.equal((await sendFeedback(gw.url, confirmed.requestId, true)).status, 200);
+    assert.equal((await sendFeedback(gw.url, served.requestId, false, 'mallory')).status, 404);
+    await until(
+      'confirmed counted',
+      () => metric(gw.url, /llm_semantic_cache_feedback_total\{outcome="confirmed"\} (\d+)/),
+      (n) => n === 1,
+    );
+    assert.equal(await metric(gw.url, CONTRADICTED), 0);
+    assert.equal((await ask(gw.url, UPGRADE, { probe: true })).status, 'HIT/SEMANTIC');
+
+    // Wrong: the entry is no longer served at that score (the same question now goes upstream) …
+    assert.equal((await sendFeedback(gw.url, served.requestId, false)).status, 200);
+    await until(
+      'contradiction applied',
+      () => metric(gw.url, CONTRADICTED),
+      (n) => n === 1,
+    );
+    const calls = mock.requests.length;
+    assert.equal((await ask(gw.url, UPGRADE, { probe: true })).status, 'MISS/MISS');
+    assert.equal(mock.requests.length, calls + 1, 'answered by the upstream');
+    assert.equal(await metric(gw.url, /llm_semantic_cache_vetoed_total (\d+)/), 1);
+    // … while a closer paraphrase (a higher score than the one reported wrong) is still served from it.
+    const closer = deterministic('how do I CANCEL my plan, today');
+    assert.equal((await ask(gw.url, closer, { probe: true })).status, 'HIT/SEMANTIC');
+  });
+
+  test('feedback on a request that was not a semantic hit changes nothing', async () => {
+    const miss = await ask(gw.url, deterministic('Which planet is the largest?'));
+    assert.equal(miss.status, 'MISS/MISS');
+    assert.equal((await sendFeedback(gw.url, miss.requestId, false)).status, 200);
+    await until(
+      'unmatched counted',
+      () => metric(gw.url, /llm_semantic_cache_feedback_total\{outcome="unmatched"\} (\d+)/),
+      (n) => n >= 1,
+    );
+    assert.equal((await ask(gw.url, deterministic('which planet is the LARGEST'))).status, 'HIT/SEMANTIC');
+  });
+});
+
+test('SEMANTIC_CACHE_FEEDBACK_METRIC must name a declared boolean metric', () => {
+  assert.throws(
+    () => loadConfig({ env: { SEMANTIC_CACHE_FEEDBACK_METRIC: 'answer_ok' } }),
+    /cache\.semantic\.feedback_metric: "answer_ok" must be a boolean metric declared in feedback\.metrics \(declared: none\)/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        env: { SEMANTIC_CACHE_FEEDBACK_METRIC: 'stars' },
+        yamlText: 'feedback:\n  metrics:\n    stars:\n      type: numeric\n',
+      }),
+    /must be a boolean metric declared in feedback\.metrics \(declared: stars\)/,
+  );
+  assert.equal(
+    loadConfig({ env: FEEDBACK_ENV, yamlText: FEEDBACK_YAML }).cache.semantic.feedback_metric,
+    'answer_ok',
+  );
+});
+
+describe('feedback on semantic hits shared through Redis (two instances)', { skip: skipRedis }, () => {
+  let mock: MockUpstream;
+  let a: TestGateway;
+  let b: TestGateway;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    const env = {
+      ...FEEDBACK_ENV,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: uniquePrefix('semantic-feedback'),
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+    };
+    const cache = () => ({ embedder: wordEmbedder(), guard: thresholdGuard(0.5) });
+    a = await startCacheGateway({ mock, env, yaml: FEEDBACK_YAML, cache: cache() });
+    b = await startCacheGateway({ mock, env, yaml: FEEDBACK_YAML, cache: cache() });
+  });
+  after(async () => {
+    await fetch(`${a.url}/admin/cache`, { method: 'DELETE', headers: adminHeaders });
+    await a.close();
+    await b.close();
+    await mock.close();
+  });
+
+  test('feedback sent to one instance on a hit served by the other reaches both', async () => {
+    assert.equal((await ask(a.url, deterministic('How do I pause my plan now?'))).status, 'MISS/MISS');
+    const served = await until(
+      'B sees A’s record',
+      () => ask(b.url, deterministic('How do I resume my plan now?')),
+      (r) => r.status === 'HIT/SEMANTIC',
+    );
+    // The note of B's hit is written off the response path: send until A has applied it.
+    await until(
+      'A applies the feedback',
+      async () => {
+        assert.equal((await sendFeedback(a.url, served.requestId, false)).status, 200);
+        return metric(a.url, CONTRADICTED);
+      },
+      (n) => n >= 1,
+    );
+    for (const gw of [a, b]) {
+      const again = await ask(gw.url, deterministic('How do I resume my plan now?'), { probe: true });
+      assert.equal(again.status, 'MISS/MISS', gw.url);
+    }
   });
 });

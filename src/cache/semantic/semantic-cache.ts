@@ -9,6 +9,7 @@
  * partition in a `PartitionIndex` and appends only the records added since it last looked (a sequence
  * number), on every lookup: an entry this instance wrote is searchable by its next request.
  */
+import { type Principal, requestScope } from '../../auth/principal.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { SemanticQuery } from '../key.js';
@@ -28,6 +29,13 @@ export interface SemanticCacheOptions {
   candidates?: number;
   /** The vector index's settings (graph from `annFrom` records on). */
   index?: Omit<IndexOptions, 'maxEntries'>;
+  /**
+   * How long a semantic hit can still receive feedback, and how long a score bar raised by feedback lasts
+   * (decision 0174; the cache's longest TTL, so a bar outlives the entry it guards). Default 24 h.
+   */
+  feedbackTtlSeconds?: number;
+  /** Note which entry answered each semantic hit (cache.semantic.feedback_metric is set; decision 0174). */
+  noteHits?: boolean;
 }
 
 export interface SemanticMatch {
@@ -36,6 +44,36 @@ export interface SemanticMatch {
   score: number;
   cosine: number;
   text: string;
+}
+
+export type FeedbackOutcome = 'contradicted' | 'confirmed' | 'unmatched';
+
+/** What `noteHit` keeps per semantic hit: owner, partition, model, entry key, score. */
+interface HitNote {
+  o: string;
+  p: string;
+  m: string;
+  k: string;
+  s: number;
+}
+
+function hitNoteKey(requestId: string): string {
+  return `semantic-hit:${requestId}`;
+}
+
+function parseHitNote(raw: string): HitNote | null {
+  try {
+    const n = JSON.parse(raw) as Partial<HitNote>;
+    return typeof n.o === 'string' &&
+      typeof n.p === 'string' &&
+      typeof n.m === 'string' &&
+      typeof n.k === 'string' &&
+      typeof n.s === 'number'
+      ? (n as HitNote)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 interface LocalPartition {
@@ -64,7 +102,14 @@ export class SemanticCache {
     this.#store = store;
     this.embedder = embedder;
     this.guard = guard;
-    this.#options = { maxLocalPartitions: 256, candidates: DEFAULT_CANDIDATES, index: {}, ...options };
+    this.#options = {
+      maxLocalPartitions: 256,
+      candidates: DEFAULT_CANDIDATES,
+      index: {},
+      feedbackTtlSeconds: 86_400,
+      noteHits: false,
+      ...options,
+    };
     this.#deps = deps;
   }
 
@@ -113,9 +158,65 @@ export class SemanticCache {
       const verdict = this.guard.judge
         ? this.guard.judge(query.text, record.text, cosine, vectors)
         : { accepted: this.guard.accept(query.text, record.text, cosine, vectors), score: cosine };
-      if (verdict.accepted) return { key: record.key, score: verdict.score, cosine, text: record.text };
+      if (!verdict.accepted) continue;
+      // A match to this entry was reported wrong at this score or above it (decision 0174).
+      if (!(verdict.score > local.index.barOf(record.key))) {
+        this.#deps.metrics.semanticVetoed.inc();
+        continue;
+      }
+      return { key: record.key, score: verdict.score, cosine, text: record.text };
     }
     return null;
+  }
+
+  /**
+   * Notes which entry answered a request (a semantic hit), so feedback on that request can reach
+   * the entry (`feedback`); only the same caller's feedback counts. Only with `noteHits` (a feedback metric).
+   */
+  async noteHit(
+    request: { requestId: string; principal: Pick<Principal, 'keyId' | 'userId'> | null },
+    query: SemanticQuery,
+    model: string,
+    match: SemanticMatch,
+  ): Promise<void> {
+    const { requestId, principal } = request;
+    if (!this.#options.noteHits || !principal) return;
+    const owner = requestScope(principal.keyId, principal.userId);
+    const note: HitNote = { o: owner, p: query.partition, m: model, k: match.key, s: match.score };
+    await this.#store.putNote(hitNoteKey(requestId), JSON.stringify(note), this.#options.feedbackTtlSeconds);
+  }
+
+  /**
+   * Feedback on request `requestId` from the caller `owner` (decision 0174). Reported wrong: the entry that
+   * answered it needs a score above the one it was served at, on every instance (an adjustment record in
+   * the partition). Reported right: counted only. Anything else (no semantic hit noted, another caller's
+   * request, store down) changes nothing.
+   */
+  async feedback(requestId: string, owner: string, correct: boolean): Promise<FeedbackOutcome> {
+    const outcome = await this.#applyFeedback(requestId, owner, correct);
+    this.#deps.metrics.semanticFeedback.inc({ outcome });
+    return outcome;
+  }
+
+  async #applyFeedback(requestId: string, owner: string, correct: boolean): Promise<FeedbackOutcome> {
+    const raw = await this.#store.getNote(hitNoteKey(requestId));
+    const note = raw === null ? null : parseHitNote(raw);
+    if (!note || note.o !== owner) return 'unmatched';
+    if (correct) return 'confirmed';
+    const ttl = this.#options.feedbackTtlSeconds;
+    const adjustment: SemanticRecord = {
+      text: '',
+      vector: new Float32Array(0),
+      key: note.k,
+      expiresAt: this.#options.now() + ttl * 1000,
+      minScore: note.s,
+    };
+    await this.#store.semanticAppend(note.p, note.m, adjustment, this.#options.maxEntries, ttl);
+    this.#deps.logger.info(
+      { event: 'cache.semantic_contradicted', request_id: requestId, score: note.s },
+      'semantic hit reported wrong: its entry now needs a higher score',
+    );
+    return 'contradicted';
   }
 
   /** Records that the answer stored under `key` answers `query` (off the response path). */

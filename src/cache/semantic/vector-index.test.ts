@@ -100,6 +100,32 @@ describe('partition index', () => {
   });
 });
 
+test('adjustments raise a per-entry score bar (the highest wins) and are never searched', () => {
+  const index = new PartitionIndex(DIMS, { maxEntries: 3 });
+  const [v] = vectors(1);
+  assert.equal(index.barOf('key-0'), Number.NEGATIVE_INFINITY);
+  const adjust = (key: string, minScore: number) => ({
+    text: '',
+    key,
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    vector: new Float32Array(0),
+    minScore,
+  });
+  index.add([record(0, v!), adjust('key-0', 0.8), adjust('key-0', 0.7)]);
+  assert.equal(index.barOf('key-0'), 0.8);
+  assert.equal(index.size, 1, 'adjustments take no place among the records');
+  assert.deepEqual(
+    index.search(v!, 5, -1, 0).map((h) => h.record.key),
+    ['key-0'],
+  );
+  index.add([adjust('key-0', 0.9)]);
+  assert.equal(index.barOf('key-0'), 0.9);
+  // At most maxEntries bars: the one raised longest ago goes first.
+  index.add([adjust('a', 0.1), adjust('b', 0.1), adjust('c', 0.1)]);
+  assert.equal(index.barOf('key-0'), Number.NEGATIVE_INFINITY);
+  assert.equal(index.barOf('c'), 0.1);
+});
+
 describe('semantic cache lookup over the index', () => {
   const exact: MatchGuard = { threshold: 0.99, accept: () => true };
   const embedder: Embedder = { id: 'test', dimensions: DIMS, embed: async () => [] };

@@ -22,6 +22,8 @@ export interface IndexRecord {
   text: string;
   key: string;
   expiresAt: number;
+  /** Set on an adjustment (decision 0174): the entry `key` now needs a score above it. Never searched. */
+  minScore?: number;
 }
 
 export interface IndexOptions {
@@ -64,6 +66,8 @@ export class PartitionIndex {
   readonly #order: bigint[] = [];
   #head = 0;
   #nextId = 1n;
+  /** Entry key → the score a match must exceed (raised by adjustments; decision 0174). */
+  readonly #bars = new Map<string, number>();
 
   constructor(dimensions: number, options: IndexOptions) {
     this.dimensions = dimensions;
@@ -86,11 +90,22 @@ export class PartitionIndex {
     return this.#graph !== null;
   }
 
-  /** Adds records, oldest first (vectors of another length are skipped). */
+  /**
+   * The score a match to the entry `key` must exceed (−∞ unless a served match to it was reported wrong).
+   */
+  barOf(key: string): number {
+    return this.#bars.get(key) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** Adds records, oldest first (vectors of another length are skipped; adjustments raise a bar). */
   add(records: readonly (IndexRecord & { vector: Float32Array })[]): void {
     const ids: bigint[] = [];
     const vectors: Float32Array[] = [];
     for (const r of records) {
+      if (r.minScore !== undefined) {
+        this.#raiseBar(r.key, r.minScore);
+        continue;
+      }
       if (r.vector.length !== this.dimensions) continue;
       const id = this.#nextId++;
       this.#records.set(id, { text: r.text, key: r.key, expiresAt: r.expiresAt });
@@ -140,6 +155,17 @@ export class PartitionIndex {
     }
     hits.sort((a, b) => b.score - a.score);
     return hits.length > k ? hits.slice(0, k) : hits;
+  }
+
+  #raiseBar(key: string, score: number): void {
+    const bar = Math.max(score, this.barOf(key));
+    // Most recently raised last; beyond `maxEntries` bars the oldest goes (its entry is long evicted).
+    this.#bars.delete(key);
+    this.#bars.set(key, bar);
+    if (this.#bars.size > this.#options.maxEntries) {
+      const oldest = this.#bars.keys().next();
+      if (!oldest.done) this.#bars.delete(oldest.value);
+    }
   }
 
   #buildGraph(): void {
