@@ -48,7 +48,7 @@ export function anthropicErrorType(
   }
 }
 
-/** The error body for the Messages endpoints (`request_id` as Anthropic's own bodies carry it). */
+/** The error body for the Messages endpoints (the request id is in the `X-Request-ID` header, not the body). */
 export function anthropicErrorBody(error: GatewayError, openai: unknown): unknown {
   const envelope = (openai as { error?: { message?: unknown } } | null)?.error;
   const message = typeof envelope?.message === 'string' ? envelope.message : error.message;
