@@ -9,6 +9,7 @@
  * (native passthrough), else translated from the canonical answer (to-message.ts, stream.ts). Errors use
  * Anthropic's error body (errors.ts).
  */
+import { approximatePromptTokens } from '../../accounting/tokens.js';
 import type { CanonicalRequest, NativeRequest } from '../../core/context.js';
 import type { EndpointCodec } from '../../core/endpoint.js';
 import { BadRequestError, ValidationError } from '../../core/errors.js';
@@ -78,7 +79,10 @@ export function createMessagesCodec(compile: ReturnType<typeof createSchemaCompi
     encode(result) {
       return anthropicMessageOf(result.body) ?? toMessage(result.body as ChatCompletion);
     },
-    stream: { open: () => anthropicStreamEncoder() },
+    stream: {
+      open: (request) =>
+        anthropicStreamEncoder(request.kind === 'chat' ? approximatePromptTokens(request.body) : 0),
+    },
     errorBody: anthropicErrorBody,
     errorSchema: AnthropicErrorSchema,
   };

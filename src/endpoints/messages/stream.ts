@@ -24,8 +24,13 @@ function event(data: RawMessageStreamEvent | { type: 'ping' } | { type: 'error';
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** One answer's encoder (stateful: the open block, the stop reason and usage seen so far). */
-export function anthropicStreamEncoder(): StreamEncoder {
+/**
+ * One answer's encoder (stateful: the open block, the stop reason and usage seen so far).
+ * `estimatedInputTokens`: the prompt's size by the 4-characters rule, sent as `message_start`'s `input_tokens`
+ * on translated streams, whose upstream reports usage only at the end (clients that track context from
+ * `message_start` — Claude Code does — would otherwise read 0); `message_delta` carries the counted value.
+ */
+export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder {
   let native = false;
   let started = false;
   let index = -1;
@@ -49,7 +54,7 @@ export function anthropicStreamEncoder(): StreamEncoder {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { ...usage0, output_tokens: 0 },
+          usage: { ...usage0, input_tokens: estimatedInputTokens, output_tokens: 0 },
         },
       }) + event({ type: 'ping' })
     );
