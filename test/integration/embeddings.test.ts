@@ -67,6 +67,8 @@ describe('embeddings', () => {
     for (const [body, param] of [
       [{ model: 'text-embedding-3-small' }, 'input'],
       [{ model: 'text-embedding-3-small', input: [] }, 'input'],
+      [{ model: 'text-embedding-3-small', input: '' }, 'input'],
+      [{ model: 'text-embedding-3-small', input: ['a', ''] }, 'input[1]'],
       [{ model: 'text-embedding-3-small', input: 'x', dimensions: 0 }, 'dimensions'],
       [{ model: 'text-embedding-3-small', input: 'x', encoding_format: 'int8' }, 'encoding_format'],
       [{ input: 'x' }, 'model'],

@@ -14,8 +14,13 @@ export const EmbeddingRequestSchema = T.Object(
     model: identifier(MAX_MODEL_LENGTH, 'Alias, `provider/model`, or a model name with a known prefix.'),
     input: T.Union(
       [
-        T.String({ description: 'One text.' }),
-        T.Array(T.String(), { minItems: 1, maxItems: MAX_EMBEDDING_INPUTS, description: 'Several texts.' }),
+        // OpenAI: the input "cannot be an empty string" (nor can any text of an array).
+        T.String({ minLength: 1, description: 'One text.' }),
+        T.Array(T.String({ minLength: 1 }), {
+          minItems: 1,
+          maxItems: MAX_EMBEDDING_INPUTS,
+          description: 'Several texts.',
+        }),
         T.Array(T.Integer(), { minItems: 1, description: 'One text as tokens.' }),
         T.Array(T.Array(T.Integer(), { minItems: 1 }), {
           minItems: 1,
