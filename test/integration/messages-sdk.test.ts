@@ -70,7 +70,7 @@ describe('the Anthropic SDK against /v1/messages', () => {
       assert.equal(assertEventSequence(events), 'complete');
       // Clients that track their context from message_start (Claude Code) need a prompt size there, also when
       // the upstream reports usage only at the end (translated streams carry an estimate).
-      const started = events[0]?.data as { message: { usage: { input_tokens: number } } };
+      const started = events[0]?.data as unknown as { message: { usage: { input_tokens: number } } };
       assert.ok(started.message.usage.input_tokens > 0, JSON.stringify(started));
       const text = events
         .filter((e) => e.data.type === 'content_block_delta')
