@@ -88,7 +88,7 @@ export function createCacheFeature(
     name: 'cache',
     cache,
     stage: cache.stage(),
-    routes: cacheAdminRoutes(cache, deps, isoNow(clock)),
+    routes: cacheAdminRoutes(cache, deps, isoNow(clock), settings.semantic.feedback_metric),
     observeFeedback: (source) =>
       observeSemanticFeedback(semantic, settings.semantic.feedback_metric, source, logger),
     async ready() {
@@ -205,7 +205,12 @@ export function disabledCacheFeature(): Feature {
 }
 
 /** `GET /admin/cache/stats` and `DELETE /admin/cache[?model=…]` (admin key required under /admin/). */
-function cacheAdminRoutes(cache: ResponseCache, deps: FeatureDeps, startedAt: string): AdminRoute[] {
+function cacheAdminRoutes(
+  cache: ResponseCache,
+  deps: FeatureDeps,
+  startedAt: string,
+  feedbackMetric: string | undefined,
+): AdminRoute[] {
   return [
     {
       method: 'GET',
@@ -227,6 +232,10 @@ function cacheAdminRoutes(cache: ResponseCache, deps: FeatureDeps, startedAt: st
             threshold: cache.semantic?.guard.threshold ?? null,
             matcher: cache.semantic?.guard.describe?.() ?? (cache.semantic ? { kind: 'guards' } : null),
             records: stats.semantic_records,
+            // Feedback on semantic hits (decision 0174): this instance's counts since `since`.
+            feedback: cache.semantic
+              ? { metric: feedbackMetric ?? null, ...cache.semantic.feedbackCounts }
+              : null,
           },
           // Counters of this instance since `since`; entries and bytes are the store's (shared with Redis).
           since: startedAt,

@@ -292,6 +292,16 @@ describe('feedback on semantic hits (memory backend, test embedder)', () => {
     // … while a closer paraphrase (a higher score than the one reported wrong) is still served from it.
     const closer = deterministic('how do I CANCEL my plan, today');
     assert.equal((await ask(gw.url, closer, { probe: true })).status, 'HIT/SEMANTIC');
+    const stats = (await (await fetch(`${gw.url}/admin/cache/stats`, { headers: adminHeaders })).json()) as {
+      semantic: { feedback: unknown };
+    };
+    assert.deepEqual(stats.semantic.feedback, {
+      metric: 'answer_ok',
+      contradicted: 1,
+      confirmed: 1,
+      unmatched: 0,
+      vetoed: 1,
+    });
   });
 
   test('feedback on a request that was not a semantic hit changes nothing', async () => {

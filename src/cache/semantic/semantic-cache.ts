@@ -91,6 +91,13 @@ export class SemanticCache {
   readonly #options: Required<SemanticCacheOptions>;
   readonly #deps: { logger: Logger; metrics: Metrics };
   readonly #local = new Map<string, LocalPartition>();
+  /** Feedback on semantic hits and the matches bars refused, on this instance (decision 0174). */
+  readonly feedbackCounts: Record<FeedbackOutcome | 'vetoed', number> = {
+    contradicted: 0,
+    confirmed: 0,
+    unmatched: 0,
+    vetoed: 0,
+  };
 
   constructor(
     store: CacheStore,
@@ -162,6 +169,7 @@ export class SemanticCache {
       // A match to this entry was reported wrong at this score or above it (decision 0174).
       if (!(verdict.score > local.index.barOf(record.key))) {
         this.#deps.metrics.semanticVetoed.inc();
+        this.feedbackCounts.vetoed++;
         continue;
       }
       return { key: record.key, score: verdict.score, cosine, text: record.text };
@@ -195,6 +203,7 @@ export class SemanticCache {
   async feedback(requestId: string, owner: string, correct: boolean): Promise<FeedbackOutcome> {
     const outcome = await this.#applyFeedback(requestId, owner, correct);
     this.#deps.metrics.semanticFeedback.inc({ outcome });
+    this.feedbackCounts[outcome]++;
     return outcome;
   }
 
