@@ -152,6 +152,18 @@ describe('budgets: admit', () => {
     assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), 0);
   });
 
+  test('a route mixing prices: input and output are each reserved at their highest price on the route', async () => {
+    const { clock, admit, store } = setup();
+    // mixtral-8x7b-32768 (groq) $0.24 in / $0.24 out is the dearer by input + output; gpt-5-nano $0.05 / $0.40
+    // bills more for the same answer when the output is long. The reservation must cover either.
+    const route = [deployment('groq', 'mixtral-8x7b-32768'), deployment('openai', 'gpt-5-nano')];
+    const ctx = request(clock, { ...ALICE, budgets: { dailyUsd: 1, monthlyUsd: null } }, route);
+    await admit.run(ctx, recordingNext(answer).next);
+    const prompt = reservedPromptTokens(ctx.request?.body as ChatRequest);
+    const micros = Math.floor(prompt * 0.24 + MAX_TOKENS * 0.4 + 0.5) + 1;
+    assert.equal(await store.read(KEY_COUNTER, clock.wallNow()), micros);
+  });
+
   test('every choice is reserved: n × the output limit (the prompt once)', async () => {
     const { clock, admit, store } = setup();
     const ctx = request(clock);

@@ -64,14 +64,26 @@ export class Accountant {
     return model ? this.prices.resolve(model, provider) : null;
   }
 
-  /** The worst price of any deployment of the route (budgets reserve against it); null = one is unpriced. */
+  /**
+   * The worst price of the route (budgets reserve against it): each part (input, output, cached input) at
+   * its highest among the deployments; null = one is unpriced.
+   */
   worstPrice(ctx: RequestContext): ModelPrice | null {
     const deployments = ctx.route?.deployments ?? [];
     let worst: ModelPrice | null = null;
     for (const d of deployments) {
       const price = this.prices.priceOf(d.model, d.provider);
       if (!price) return null;
-      if (!worst || price.input + price.output > worst.input + worst.output) worst = price;
+      // Each part at its highest price: the dearest deployment by input + output may have the cheaper
+      // output, and a reservation is mostly output tokens.
+      worst = worst
+        ? {
+            input: Math.max(worst.input, price.input),
+            output: Math.max(worst.output, price.output),
+            cachedInput: Math.max(worst.cachedInput, price.cachedInput),
+            cacheWrite: Math.max(worst.cacheWrite, price.cacheWrite),
+          }
+        : price;
     }
     return worst;
   }
