@@ -167,6 +167,19 @@ function rollupStatement(ins: RawBuilder<unknown>): RawBuilder<{ records: number
     select count(*)::int as records from src`;
 }
 
+/** A `\u0000` or lone-surrogate escape in JSON text (not one whose backslash is itself escaped). */
+const JSONB_REFUSED = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
+
+/**
+ * The batch as JSON text PostgreSQL's jsonb accepts: it refuses `\u0000` and lone surrogates, and one such
+ * string in one record (a client's model name) would fail every batch and every replay of the spool it
+ * lands in. They become U+FFFD. (JSON.stringify escapes exactly these, and only lone surrogates.)
+ */
+export function usageBatchJson(rows: readonly UsageRow[]): string {
+  const json = JSON.stringify(rows);
+  return json.includes('\\u') ? json.replace(JSONB_REFUSED, '$1\\ufffd') : json;
+}
+
 /**
  * Inserts a batch of records and adds the ones that were new to the rollups, atomically (one statement).
  * Returns how many records were new (a replayed batch: 0).
@@ -175,7 +188,7 @@ export async function insertUsageBatch<DB>(db: Kysely<DB>, rows: readonly UsageR
   if (rows.length === 0) return 0;
   const insert = sql`
     insert into usage_records (${INSERT_COLUMNS})
-    select ${INSERT_COLUMNS} from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(${RECORDSET_TYPE})
+    select ${INSERT_COLUMNS} from jsonb_to_recordset(${usageBatchJson(rows)}::jsonb) as x(${RECORDSET_TYPE})
     on conflict (request_id, timestamp) do nothing
     returning ${ROLLUP_INPUT}`;
   const result = await rollupStatement(insert).execute(db);

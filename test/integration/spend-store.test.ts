@@ -165,6 +165,38 @@ for (const backend of backends) {
       assert.deepEqual(stored, { tags: ['nightly', 'etl'], org_id: 'org-1', team_id: 'team-1' });
     });
 
+    test('a record with NUL or a lone surrogate is written (U+FFFD), not failing its whole batch', async () => {
+      const batch = [
+        row(90, { model: 'gpt-4o\u0000x', tags: ['t\ud800'] }),
+        row(91, { user_id: 'bob\udc00', prompt_name: 'literal \\u0000 stays' }),
+      ];
+      assert.equal(await insertUsageBatch(database.db, batch), 2);
+      const stored = await database.db
+        .selectFrom('usage_records')
+        .select(['request_id', 'model', 'user_id', 'tags', 'prompt_name'])
+        .where('request_id', 'in', ['req-90', 'req-91'])
+        .orderBy('request_id')
+        .execute();
+      assert.deepEqual(stored, [
+        {
+          request_id: 'req-90',
+          model: 'gpt-4o\ufffdx',
+          user_id: 'alice',
+          tags: ['t\ufffd'],
+          prompt_name: null,
+        },
+        {
+          request_id: 'req-91',
+          model: 'gpt-4o-mini',
+          user_id: 'bob\ufffd',
+          tags: null,
+          prompt_name: 'literal \\u0000 stays',
+        },
+      ]);
+      await sql`delete from usage_records where request_id in ('req-90', 'req-91')`.execute(database.db);
+      await rebuildRollups(database.db, { startDay: '2026-03-01', endDay: '2026-03-01' });
+    });
+
     test('a rebuild gives the rollups the writer made', async () => {
       const snapshot = async () =>
         (
