@@ -14,6 +14,20 @@ export const MAX_IDENTIFIER_LENGTH = 256;
 /** Longest key of `metadata` (OpenAI's own limit). */
 export const MAX_METADATA_KEY_LENGTH = 64;
 
+/**
+ * A model name: 1 to `MAX_MODEL_LENGTH` characters, none of them NUL or a lone surrogate. No provider names a
+ * model so, and PostgreSQL refuses both in a usage record (jsonb): a 422 here, not a request that reaches a
+ * provider and a record that cannot be written.
+ */
+export function modelName(description?: string) {
+  return T.String({
+    minLength: 1,
+    maxLength: MAX_MODEL_LENGTH,
+    pattern: '^[^\\u0000\\p{Cs}]+$',
+    ...(description ? { description } : {}),
+  });
+}
+
 /** A client-supplied identifier: 1 to `max` characters. */
 export function identifier(max = MAX_IDENTIFIER_LENGTH, description?: string) {
   return T.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });

@@ -50,10 +50,14 @@ export function routingHeaders(ctx: RequestContext): Record<string, string> {
   return headers;
 }
 
+/** A surrogate without its pair: `encodeURIComponent` throws on it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * Model names come from clients and upstreams; a header value must be visible ASCII, or Node refuses the
- * whole response. Anything else is percent-encoded.
+ * whole response. Anything else is percent-encoded (a lone surrogate as U+FFFD: encoding it would throw,
+ * and the answer would be lost).
  */
 export function headerSafe(value: string): string {
-  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value.replace(LONE_SURROGATE, '\uFFFD'));
 }

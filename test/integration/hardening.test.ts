@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { beforeEach, describe, test } from 'node:test';
+import { headerSafe } from '../../src/server/timing.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, readSseData, useGateway, userMessage } from '../helpers/gateway.js';
 
@@ -73,6 +74,37 @@ describe('responses with model names that are not valid header text', () => {
       else assert.equal(((await res.json()) as { model: string }).model, '模型\u0007');
     });
   }
+});
+
+describe('model names with NUL or a lone surrogate', () => {
+  const t = useGateway();
+
+  test('every endpoint refuses it naming `model` (4xx); nothing reaches the upstream', async () => {
+    const input = userMessage();
+    for (const model of ['gpt-4o\u0000', 'openai/gpt-4o\u0000x', 'gpt-4o\ud800', 'claude-x\udc00']) {
+      const cases: Array<[string, Record<string, unknown>]> = [
+        ['/v1/chat/completions', { model, messages: input }],
+        ['/v1/embeddings', { model, input: 'hi' }],
+        ['/v1/messages', { model, max_tokens: 5, messages: input }],
+        ['/v1/messages/count_tokens', { model, messages: input }],
+        ['/v1/responses', { model, input: 'hi' }],
+      ];
+      for (const [path, body] of cases) {
+        const res = await postJson(`${t.gw.url}${path}`, body);
+        const text = await res.text();
+        // Anthropic's dialect answers its invalid_request_error with 400.
+        const status = path.startsWith('/v1/messages') ? 400 : 422;
+        assert.equal(res.status, status, `${path} ${JSON.stringify(model)}: ${text}`);
+        assert.match(text, /model/);
+      }
+    }
+    assert.equal(t.mock.requests.length, 0);
+  });
+
+  test('an upstream model name with a lone surrogate still makes a header (it used to throw)', () => {
+    assert.equal(headerSafe('m\ud800'), encodeURIComponent('m\ufffd'));
+    assert.equal(headerSafe('\udc00\ud83d\ude00'), encodeURIComponent('\ufffd\ud83d\ude00'));
+  });
 });
 
 describe('a full upstream connection pool does not suspend timeouts', () => {

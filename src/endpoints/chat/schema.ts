@@ -8,7 +8,7 @@ import {
   identifier,
   MAX_IDENTIFIER_LENGTH,
   MAX_METADATA_KEY_LENGTH,
-  MAX_MODEL_LENGTH,
+  modelName,
   nullable,
 } from '../common-schema.js';
 import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
@@ -210,7 +210,7 @@ const ToolChoice = T.Union([
 /** POST /v1/chat/completions body. */
 export const ChatRequestSchema = T.Object(
   {
-    model: identifier(MAX_MODEL_LENGTH, 'Alias, `provider/model`, or a model name with a known prefix.'),
+    model: modelName('Alias, `provider/model`, or a model name with a known prefix.'),
     messages: T.Array(Message, { minItems: 1 }),
     temperature: T.Optional(nullable(T.Number({ minimum: 0, maximum: 2 }))),
     top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),

@@ -3,7 +3,7 @@
  * OpenAI-compatible upstreams (e.g. `input_type` for some self-hosted servers).
  */
 import { Type as T } from '@sinclair/typebox';
-import { identifier, MAX_IDENTIFIER_LENGTH, MAX_MODEL_LENGTH } from '../common-schema.js';
+import { MAX_IDENTIFIER_LENGTH, modelName } from '../common-schema.js';
 
 /** OpenAI's own limit on inputs per request. */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -11,7 +11,7 @@ export const MAX_EMBEDDING_INPUTS = 2048;
 /** POST /v1/embeddings body. */
 export const EmbeddingRequestSchema = T.Object(
   {
-    model: identifier(MAX_MODEL_LENGTH, 'Alias, `provider/model`, or a model name with a known prefix.'),
+    model: modelName('Alias, `provider/model`, or a model name with a known prefix.'),
     input: T.Union(
       [
         // OpenAI: the input "cannot be an empty string" (nor can any text of an array).

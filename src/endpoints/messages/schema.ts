@@ -6,6 +6,7 @@
  * the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
+import { modelName } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -129,7 +130,7 @@ const System = T.Union([T.String(), T.Array(Text)]);
 
 /** Fields shared by messages and count_tokens. */
 const common = {
-  model: T.String({ minLength: 1, maxLength: 256 }),
+  model: modelName(),
   messages: T.Array(Message, { minItems: 1 }),
   system: T.Optional(System),
   tools: T.Optional(T.Array(Tool)),

@@ -5,7 +5,7 @@
  * allowed: an OpenAI deployment receives the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
-import { nullable } from '../common-schema.js';
+import { modelName, nullable } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -14,7 +14,7 @@ const Tool = T.Object({ type: T.String({ minLength: 1 }) }, open);
 
 export const ResponsesRequestSchema = T.Object(
   {
-    model: T.String({ minLength: 1 }),
+    model: modelName(),
     input: T.Union([T.String(), T.Array(Item)]),
     instructions: T.Optional(nullable(T.String())),
     tools: T.Optional(T.Array(Tool)),
