@@ -37,7 +37,7 @@ import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
-import { type StringBodyParser, withDepthLimit } from './json-body.js';
+import { type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
@@ -187,7 +187,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Bodies must be JSON (secure defaults: no cross-site text/plain or form posts): anything else is a 415,
   // never read or parsed. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
   // keys) and a nesting limit.
-  const parseJson = withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser);
+  const parseJson = withoutNul(
+    withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser),
+  );
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
   app.addContentTypeParser('*', refuseNonJson);

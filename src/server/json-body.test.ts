@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../core/errors.js';
-import { exceedsDepth, type StringBodyParser, withDepthLimit } from './json-body.js';
+import { exceedsDepth, type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
 
 const nested = (depth: number, open = '[', close = ']') =>
   JSON.parse(`${open.repeat(depth)}${close.repeat(depth)}`);
@@ -43,5 +43,24 @@ test('withDepthLimit passes shallow bodies and parser errors through; refuses de
     assert.match(deep.err.message, /deeper than 3 levels/);
     const bad = await run('{');
     assert.ok(bad.err instanceof SyntaxError);
+  })();
+});
+
+test('withoutNul refuses a NUL in any string with a 400; an escaped backslash before "u0000" is not one', () => {
+  const parse: StringBodyParser = (_req, body, done) => done(null, JSON.parse(body));
+  const checked = withoutNul(parse);
+  const run = (body: string) =>
+    new Promise<{ err: Error | null; value: unknown }>((resolve) =>
+      checked({} as FastifyRequest, body, (err, value) => resolve({ err, value })),
+    );
+  return (async () => {
+    for (const body of ['{"name":"a\\u0000b"}', '{"a\\u0000":1}', '{"x":["\\\\\\u0000"]}']) {
+      const { err } = await run(body);
+      assert.ok(err instanceof GatewayError, body);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /NUL/);
+    }
+    assert.deepEqual(await run('{"name":"a\\\\u0000b"}'), { err: null, value: { name: 'a\\u0000b' } });
+    assert.deepEqual(await run('{"name":"ab"}'), { err: null, value: { name: 'ab' } });
   })();
 });

@@ -37,3 +37,26 @@ export function withDepthLimit(parse: StringBodyParser, maxDepth = MAX_JSON_DEPT
     });
   };
 }
+
+/** A `\u0000` escape in JSON text (not an escaped backslash followed by "u0000"). */
+const NUL_ESCAPE = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/**
+ * Wraps a JSON parser so bodies with NUL in any string are refused with a 400. What these routes take
+ * (admin objects, feedback, prompts, console sign-in) goes to PostgreSQL, which refuses NUL in text: it
+ * would be a 5xx ("database unavailable") instead of a clear answer. Pipeline bodies do not pass here.
+ */
+export function withoutNul(parse: StringBodyParser): StringBodyParser {
+  return (request, body, done) => {
+    if (body.includes('\\u0000') && NUL_ESCAPE.test(body)) {
+      return done(
+        new BadRequestError(
+          'A string in the request body contains a NUL character (\\u0000).',
+          'invalid_request',
+        ),
+        undefined,
+      );
+    }
+    parse(request, body, done);
+  };
+}

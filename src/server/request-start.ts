@@ -15,7 +15,12 @@ import { type Authenticator, authorizationOf } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
 import { createContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
-import { ClientClosedError, ForbiddenError, ServiceUnavailableError } from '../core/errors.js';
+import {
+  BadRequestError,
+  ClientClosedError,
+  ForbiddenError,
+  ServiceUnavailableError,
+} from '../core/errors.js';
 import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { AdminAuth } from './admin-auth.js';
@@ -69,6 +74,10 @@ export function requestStart(deps: RequestStartDeps): OnRequest {
       res.on('close', () => {
         if (!res.writableFinished) ctx.abort.abort(new ClientClosedError());
       });
+    }
+    // NUL in an id or a filter (admin routes, stored responses) would reach PostgreSQL, which refuses it: 5xx.
+    if (!codec && request.url.includes('%00')) {
+      return done(new BadRequestError('The request URL contains a NUL character (%00).'));
     }
     // Decided by the matched route, never the raw URL: `/%761/chat/completions` or an absolute-form target
     // reach the same route and must meet the same checks.

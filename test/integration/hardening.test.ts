@@ -58,6 +58,37 @@ describe('auth is decided by the matched route, not the raw URL', () => {
   });
 });
 
+describe('NUL in an admin or stored-response URL or an admin body: 400, not a 5xx from the database', () => {
+  const ADMIN = 'admin-SECRET-hardening-0123456789';
+  const t = useGateway({ env: { GATEWAY_ADMIN_KEY: ADMIN } });
+
+  test('ids, filters and body strings with NUL are refused; the same requests without it work', async () => {
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    for (const path of [
+      '/admin/keys/%00',
+      '/admin/keys?user_id=a%00',
+      '/admin/requests?model=%00',
+      '/admin/spend?tag=%00',
+    ]) {
+      const res = await fetch(`${t.gw.url}${path}`, { headers: admin });
+      assert.equal(res.status, 400, `${path}: ${await res.text()}`);
+    }
+    const key = await postJson(`${t.gw.url}/admin/keys`, { name: 'n\u0000', user_id: 'u' }, admin);
+    assert.equal(key.status, 400, await key.text());
+    const created = await postJson(`${t.gw.url}/admin/keys`, { name: 'n', user_id: 'u' }, admin);
+    assert.equal(created.status, 201);
+    const { key: apiKey } = (await created.json()) as { key: string };
+    const stored = await fetch(`${t.gw.url}/v1/responses/resp_%00`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    assert.equal(stored.status, 400, await stored.text());
+    const missing = await fetch(`${t.gw.url}/v1/responses/resp_00`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    assert.equal(missing.status, 404);
+  });
+});
+
 describe('responses with model names that are not valid header text', () => {
   const t = useGateway();
 
