@@ -64,3 +64,20 @@ test('withoutNul refuses a NUL in any string with a 400; an escaped backslash be
     assert.deepEqual(await run('{"name":"ab"}'), { err: null, value: { name: 'ab' } });
   })();
 });
+
+test('withDepthLimit refuses a number beyond a double (1e400 parses as Infinity) with a 400', () => {
+  const limited = withDepthLimit((_req, body, done) => done(null, JSON.parse(body)));
+  const run = (body: string) =>
+    new Promise<{ err: Error | null; value: unknown }>((resolve) =>
+      limited({} as FastifyRequest, body, (err, value) => resolve({ err, value })),
+    );
+  return (async () => {
+    for (const body of ['{"max_tokens":1e400}', '{"a":[{"b":-1e999}]}']) {
+      const { err } = await run(body);
+      assert.ok(err instanceof GatewayError, body);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /number too large/);
+    }
+    assert.deepEqual(await run('{"a":1e308,"b":"1e400"}'), { err: null, value: { a: 1e308, b: '1e400' } });
+  })();
+});

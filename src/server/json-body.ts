@@ -6,7 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { BadRequestError } from '../core/errors.js';
-import { exceedsDepth, MAX_JSON_DEPTH } from '../endpoints/json.js';
+import { bodyProblem, exceedsDepth, MAX_JSON_DEPTH, problemError } from '../endpoints/json.js';
 
 export { exceedsDepth, MAX_JSON_DEPTH };
 
@@ -18,7 +18,8 @@ export type StringBodyParser = (
 ) => void;
 
 /**
- * Wraps a JSON parser so bodies nested deeper than `maxDepth` are rejected.
+ * Wraps a JSON parser so bodies nested deeper than `maxDepth`, or with a number beyond a double (`1e400`),
+ * are rejected.
  *
  * @example
  * app.addContentTypeParser('*', { parseAs: 'string' }, withDepthLimit(app.getDefaultJsonParser('error', 'error')));
@@ -27,12 +28,8 @@ export function withDepthLimit(parse: StringBodyParser, maxDepth = MAX_JSON_DEPT
   return (request, body, done) => {
     parse(request, body, (err, value) => {
       if (err) return done(err, undefined);
-      if (exceedsDepth(value, maxDepth)) {
-        return done(
-          new BadRequestError(`The request body nests deeper than ${maxDepth} levels.`, 'invalid_request'),
-          undefined,
-        );
-      }
+      const problem = bodyProblem(value, maxDepth);
+      if (problem !== null) return done(problemError(problem, maxDepth), undefined);
       done(null, value);
     });
   };

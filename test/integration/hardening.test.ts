@@ -132,6 +132,29 @@ describe('model names with NUL or a lone surrogate', () => {
     assert.equal(t.mock.requests.length, 0);
   });
 
+  test('a number beyond a double (1e400) is a 400, not a null sent upstream', async () => {
+    const cases: Array<[string, string]> = [
+      [
+        '/v1/chat/completions',
+        '{"model":"gpt-4o","max_tokens":1e400,"messages":[{"role":"user","content":"hi"}]}',
+      ],
+      [
+        '/v1/chat/completions',
+        '{"model":"gpt-4o","seed":-1e400,"messages":[{"role":"user","content":"hi"}]}',
+      ],
+      ['/v1/messages', '{"model":"claude-x","max_tokens":1e400,"messages":[{"role":"user","content":"hi"}]}'],
+      ['/v1/responses', '{"model":"gpt-4o","max_output_tokens":1e400,"input":"hi"}'],
+      ['/v1/embeddings', '{"model":"text-embedding-3-small","input":[[1e400]]}'],
+    ];
+    for (const [path, body] of cases) {
+      const res = await postJson(`${t.gw.url}${path}`, body);
+      const text = await res.text();
+      assert.equal(res.status, 400, `${path}: ${text}`);
+      assert.match(text, /number too large/);
+    }
+    assert.equal(t.mock.requests.length, 0);
+  });
+
   test('an upstream model name with a lone surrogate still makes a header (it used to throw)', () => {
     assert.equal(headerSafe('m\ud800'), encodeURIComponent('m\ufffd'));
     assert.equal(headerSafe('\udc00\ud83d\ude00'), encodeURIComponent('\ufffd\ud83d\ude00'));
