@@ -168,12 +168,22 @@ export function createRedisStore(
 
   function withDeadline<T>(call: Promise<T>, timeoutMs = settings.commandTimeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    let immediate: NodeJS.Immediate | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(timeoutMs)), timeoutMs);
+      // Timers run before I/O in each turn of the event loop: after the loop was busy past the deadline
+      // (a burst of requests), an answer already waiting in the socket would lose to the timer. The
+      // rejection waits for that turn's I/O (setImmediate runs after it), so only a Redis that really did
+      // not answer times out.
+      timer = setTimeout(() => {
+        immediate = setImmediate(() => reject(new RedisTimeoutError(timeoutMs)));
+      }, timeoutMs);
     });
     // The call keeps running after a timeout; its late rejection must not be unhandled.
     call.catch(() => undefined);
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([call, timeout]).finally(() => {
+      clearTimeout(timer);
+      clearImmediate(immediate);
+    });
   }
 
   const listeners: Array<(state: BreakerState) => void> = [];

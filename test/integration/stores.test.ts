@@ -90,6 +90,26 @@ describe('redis store', { skip }, () => {
     await store.close();
   });
 
+  it('an answer that arrived while the event loop was busy past the deadline wins over the timer', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const store = createRedisStore(
+      { url: REDIS_URL, commandTimeoutMs: 50, keyPrefix: 't:' },
+      { logger, metrics },
+    );
+    try {
+      assert.equal(await store.waitReady(2000), true);
+      for (let i = 0; i < 5; i++) {
+        const answer = store.withDeadline(store.client.ping());
+        // A burst of requests keeps the loop busy for longer than the deadline; Redis answered long before.
+        const until = performance.now() + 120;
+        while (performance.now() < until) {}
+        assert.equal(await answer, 'PONG');
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails fast while Redis is down, counts it, and recovers by itself', async () => {
     const redis = await startRedisServer();
     const metrics = createMetrics({ processMetrics: false });
