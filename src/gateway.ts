@@ -9,6 +9,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createAccountingFeatures } from './accounting/feature.js';
+import { FailureThrottle } from './auth/failure-throttle.js';
 import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature, disabledCacheFeature } from './cache/feature.js';
 import { publicConfig } from './config/public.js';
@@ -301,6 +302,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     tenantAdmin: config.auth.mode === 'keys' ? auth.keys : null,
+    adminThrottle: new FailureThrottle(config.auth.failure_throttle, clock),
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
     responseStore,

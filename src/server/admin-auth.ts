@@ -26,6 +26,13 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+/** Per-address throttling of failed admin keys (the key store's `FailureThrottle`, decision 0085). */
+export interface AdminThrottle {
+  /** @throws GatewayRateLimitError (429) while the address has no failed attempt left. */
+  assertAllowed(source: string): void;
+  failed(source: string): void;
+}
+
 /** Org and team admin keys (issue 16), as the key store knows them. */
 export interface TenantAdminLookup {
   /** The actor of an `Authorization` header's key; null for a valid key without an admin role. */
@@ -64,10 +71,14 @@ export async function resolveAdmin(
   authorization: string | undefined,
   source: string,
   tenant: TenantAdminLookup | null,
+  throttle: AdminThrottle | null = null,
 ): Promise<AdminActor> {
   const token = tokenOf(authorization);
   if (adminKey && timingSafeEqual(digest(token), digest(adminKey))) return GLOBAL_ADMIN;
   if (!tenant || !token.startsWith('sk-gw-')) {
+    // A wrong admin key: counted per address; once its attempts are spent, 429 (the right key never is).
+    throttle?.assertAllowed(source);
+    if (adminKey) throttle?.failed(source);
     checkAdmin(adminKey, authorization);
     return GLOBAL_ADMIN; // not reached: checkAdmin threw
   }
@@ -111,13 +122,14 @@ export function createAdminAuth(
   adminKey: string | null,
   sessions: ConsoleSessions | null,
   tenant: TenantAdminLookup | null = null,
+  throttle: AdminThrottle | null = null,
 ): AdminAuth {
   const stillValid = (s: ConsoleSession) =>
     s.actor.role === 'admin'
       ? adminKey !== null && s.keyDigest === hash(adminKey)
       : sameActor(s.actor, tenant?.adminActorByDigest(s.keyDigest) ?? null);
   const actorForKey = (key: string, source = ''): Promise<AdminActor> =>
-    resolveAdmin(adminKey, `Bearer ${key}`, source, tenant);
+    resolveAdmin(adminKey, `Bearer ${key}`, source, tenant, throttle);
   const session = async (request: AdminCredentials) => {
     const cookie = request.headers.cookie;
     const id = cookieValue(typeof cookie === 'string' ? cookie : undefined, SESSION_COOKIE);
@@ -139,6 +151,7 @@ export function createAdminAuth(
           typeof authorization === 'string' ? authorization : undefined,
           request.ip ?? '',
           tenant,
+          throttle,
         );
       }
       if (!adminKey && !tenant) checkAdmin(adminKey, undefined);

@@ -30,7 +30,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
+import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
@@ -86,6 +86,8 @@ export interface AppDeps {
   adminKey: string | null;
   /** Org and team admin keys (DESIGN §7): resolves such a key to its actor; absent = global key only. */
   tenantAdmin?: TenantAdminLookup | null;
+  /** Throttles wrong admin keys per address (absent: not throttled). */
+  adminThrottle?: AdminThrottle | null;
   /** Dependencies reported by /health (redis, database …). */
   dependencies: Record<string, DependencyCheck>;
   /** Features' admin routes, mounted under the admin-key guard. */
@@ -216,7 +218,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('routeUrl', null);
   app.decorateRequest('adminActor', null);
   app.decorateRequest('principal', null);
-  const adminAuth = createAdminAuth(deps.adminKey, deps.console?.sessions ?? null, deps.tenantAdmin ?? null);
+  const adminAuth = createAdminAuth(
+    deps.adminKey,
+    deps.console?.sessions ?? null,
+    deps.tenantAdmin ?? null,
+    deps.adminThrottle ?? null,
+  );
   app.addHook(
     'onRequest',
     requestStart({

@@ -265,5 +265,27 @@ for (const backend of ['postgresql', 'pglite'] as const) {
       assert.equal((await chat(key, source)).status, 200);
       assert.ok((gw.gateway.memory().auth_throttled_sources ?? 0) <= 10_000);
     });
+
+    test('wrong admin keys from one source: 429 after the burst; the admin key itself still works', async () => {
+      const admin = (key: string, source: string) =>
+        fetch(`${gw.url}/admin/keys`, {
+          headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': source },
+        });
+      const source = '198.51.100.9';
+      for (let i = 0; i < 5; i++) assert.equal((await admin(`guess-${i}`, source)).status, 401);
+      const refused = await admin('guess-5', source);
+      assert.equal(refused.status, 429);
+      assert.match(((await refused.json()) as ErrorBody).error.message, /failed authentication/);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      // Console sign-in is the same check.
+      const signIn = await fetch(`${gw.url}/console/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': source },
+        body: JSON.stringify({ key: 'guess-6' }),
+      });
+      assert.equal(signIn.status, 429);
+      assert.equal((await admin(ADMIN, source)).status, 200, 'the right key is never throttled');
+      assert.equal((await admin('guess-7', '198.51.100.10')).status, 401, 'another source is not affected');
+    });
   });
 }
