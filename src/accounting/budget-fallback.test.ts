@@ -36,8 +36,8 @@ function fakeRedis() {
       }
       return 0;
     },
-    async llmgwBudgetAdd(key: string, delta: number) {
-      values.set(key, Math.max(0, (values.get(key) ?? 0) + delta));
+    async llmgwBudgetAdd(key: string, delta: number, _ttl: number, base: number) {
+      values.set(key, Math.max(0, (values.get(key) ?? base) + delta));
       return values.get(key);
     },
     async get(key: string) {
@@ -131,14 +131,14 @@ test('when Redis is back the outage spend is added to it (also to an emptied Red
   await store.sync();
   assert.equal(
     values.get('b:d'),
-    200 - 40 - 50 + 0,
-    'outage spend (150) and the refund (−40) both reached Redis',
+    100 + 200 - 40 - 50,
+    'the spend before the outage (100 reserved, settled at 60) and during it (150) both reached Redis',
   );
   assert.equal(store.pending, 0);
   const synced = (await metrics.redisFallback.get()).values.find((v) => v.labels.result === 'synced');
   assert.equal(synced?.value, 1);
-  // Redis decides again, on the synced value: 110 + 890 fits, 1 more does not.
-  assert.equal(await store.reserve([DAY], 890, NOW), 0);
+  // Redis decides again, on the synced value: 210 + 790 fits, 1 more does not.
+  assert.equal(await store.reserve([DAY], 790, NOW), 0);
   assert.equal(await store.reserve([DAY], 1, NOW), 1);
 });
 

@@ -139,7 +139,10 @@ export class FallbackBudgetStore implements BudgetStore {
         continue;
       }
       try {
-        await this.#redis.add(l.counter, l.local, now);
+        // A restarted, empty Redis lost the spend before the outage too: the counter is recreated from the
+        // last value seen here (else it would start from the outage spend alone, and seeding from the rollups
+        // never runs for a counter that exists).
+        await this.#redis.add(l.counter, l.local, now, this.#known.get(key) ?? 0);
       } catch (err) {
         // Still unavailable: kept for the next time Redis answers.
         this.#o.redis.failed('budget.sync', err);

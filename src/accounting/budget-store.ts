@@ -100,11 +100,19 @@ return 0
 `;
 
 /**
- * Adds spend made while Redis was unavailable (KEYS[1]; ARGV: delta, TTL ms). Unlike ADJUST it creates the
- * counter (a restarted Redis is empty: the outage spend must not be lost) and never goes below zero.
+ * Adds spend made while Redis was unavailable (KEYS[1]; ARGV: delta, TTL ms, base). Unlike ADJUST it creates
+ * the counter (a restarted Redis is empty: the outage spend must not be lost), starting from `base` — the
+ * last value the instance saw before the outage, so the spend before it is not forgotten either — and never
+ * goes below zero.
  */
 const ADD_LUA = `
-local value = redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
+local value
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  value = math.max(0, tonumber(ARGV[3] or '0') + tonumber(ARGV[1]))
+  redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
+  return value
+end
+value = redis.call('INCRBY', KEYS[1], tonumber(ARGV[1]))
 if value < 0 then redis.call('SET', KEYS[1], 0, 'KEEPTTL'); value = 0 end
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return value
@@ -113,7 +121,7 @@ return value
 type BudgetCommands = {
   llmgwBudgetReserve(...args: Array<string | number>): Promise<number[]>;
   llmgwBudgetAdjust(...args: Array<string | number>): Promise<number>;
-  llmgwBudgetAdd(key: string, delta: number, ttlMs: number): Promise<number>;
+  llmgwBudgetAdd(key: string, delta: number, ttlMs: number, base: number): Promise<number>;
 };
 
 /** Budget counters in Redis (shared by every instance). Calls reject when Redis fails or is skipped. */
@@ -159,10 +167,13 @@ export class RedisBudgetStore implements BudgetStore {
     );
   }
 
-  /** Adds `deltaMicros` to one counter, creating it if Redis lost it (outage spend synced back). */
-  async add(counter: BudgetCounter, deltaMicros: number, now: number): Promise<number> {
+  /**
+   * Adds `deltaMicros` to one counter (outage spend synced back); if Redis lost it, creates it at
+   * `baseMicros + deltaMicros` (`baseMicros`: the counter's value before the outage, as last seen).
+   */
+  async add(counter: BudgetCounter, deltaMicros: number, now: number, baseMicros = 0): Promise<number> {
     const value = await this.#redis.run((client) =>
-      this.#commands(client).llmgwBudgetAdd(counter.key, deltaMicros, ttlMs(counter, now)),
+      this.#commands(client).llmgwBudgetAdd(counter.key, deltaMicros, ttlMs(counter, now), baseMicros),
     );
     this.#observe(counter.key, Number(value));
     return Number(value);

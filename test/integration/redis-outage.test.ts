@@ -166,7 +166,7 @@ describe('Redis down: per-instance limits and budgets', { skip }, () => {
     );
 
     // Redis comes back (empty: it keeps nothing on disk). The breaker probes after its cool-down, closes,
-    // and the spend made during the outage is added to Redis: nothing is lost.
+    // and the spend made during the outage is added to Redis on top of the spend before it: nothing is lost.
     await redis.start();
     const store = gw.gateway.stores.redis;
     assert.ok(store);
@@ -175,8 +175,8 @@ describe('Redis down: per-instance limits and budgets', { skip }, () => {
     const after = Number(await raw.get(await budgetKey()));
     const spentDuringOutage = allowed * (worstMicros - 1);
     assert.ok(
-      after >= spentDuringOutage && after <= allowed * worstMicros,
-      `Redis holds the outage spend: ${after} µ$ for ${allowed} requests of ≤ ${worstMicros} µ$`,
+      after >= before + spentDuringOutage && after <= before + allowed * worstMicros,
+      `Redis holds the spend before the outage (${before} µ$) and during it: ${after} µ$ for ${allowed} requests of ≤ ${worstMicros} µ$`,
     );
     assert.match(await metrics(), /llm_redis_fallback_total\{feature="budgets",result="synced"\} 1/);
     assert.ok(gw.logs.some((l) => l.includes('"event":"budget.outage_synced"')));
