@@ -18,8 +18,8 @@ export function parseJsonBody(raw: string, maxDepth = MAX_JSON_DEPTH): unknown {
   let value: unknown;
   try {
     value = sjson.parse(raw, undefined, { protoAction: 'error', constructorAction: 'error' });
-  } catch {
-    throw new BadRequestError('The request body is not valid JSON.', 'invalid_json');
+  } catch (err) {
+    throw invalidJson(err);
   }
   const problem = bodyProblem(value, maxDepth);
   if (problem !== null) throw problemError(problem, maxDepth);
@@ -48,6 +48,23 @@ export function bodyProblem(value: unknown, max: number): 'depth' | 'infinite' |
     }
   }
   return null;
+}
+
+/** The 400 for a body the safe parser refused, saying why (the parser's position, or the forbidden key). */
+export function invalidJson(err: unknown): BadRequestError {
+  const reason = err instanceof Error ? err.message : '';
+  if (/forbidden prototype property/.test(reason)) {
+    return new BadRequestError(
+      'The request body has a "__proto__" or "constructor.prototype" key, which is refused.',
+      'invalid_json',
+    );
+  }
+  // V8's SyntaxError names the position ("Unexpected token } in JSON at position 12"); never the body itself.
+  const where = /at position \d+/.exec(reason)?.[0];
+  return new BadRequestError(
+    `The request body is not valid JSON${where ? ` (${where})` : ''}.`,
+    'invalid_json',
+  );
 }
 
 /** The 400 for a `bodyProblem`. */

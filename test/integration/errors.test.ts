@@ -49,6 +49,21 @@ describe('request errors and upstream failures (default retry policy, fake clock
   test('body that is not JSON → 400 invalid_json', async () => {
     const res = await postJson(gw.url(), '{"model": "gpt-4o", "messages": [');
     await expectError(res, { status: 400, type: 'invalid_request_error', code: 'invalid_json', param: null });
+    // The parser's position helps find the fault; the body itself is never echoed.
+    const bad = await postJson(gw.url(), '{"model": "SECRET-x", bad}');
+    const body = await expectError(bad, { status: 400, type: 'invalid_request_error', code: 'invalid_json' });
+    assert.match(body.error.message, /^The request body is not valid JSON( \(at position \d+\))?\.$/);
+    // A prototype-poisoning key is named as the reason.
+    const poisoned = await postJson(
+      gw.url(),
+      '{"model": "gpt-4o", "__proto__": {"admin": true}, "messages": []}',
+    );
+    await expectError(poisoned, {
+      status: 400,
+      type: 'invalid_request_error',
+      code: 'invalid_json',
+      message: /"__proto__" or "constructor.prototype" key/,
+    });
     assert.equal(mock.requests.length, 0);
   });
 
