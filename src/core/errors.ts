@@ -138,7 +138,9 @@ export class PayloadTooLargeError extends GatewayError {
 
 /** 401: missing, unknown, expired or revoked gateway key. */
 export class AuthenticationError extends GatewayError {
-  constructor(message = 'Missing or invalid API key. Send it as "Authorization: Bearer <key>".') {
+  constructor(
+    message = 'Missing or invalid API key. Send it as "Authorization: Bearer <key>" or "x-api-key: <key>".',
+  ) {
     super(message, 'invalid_api_key', 401, 'authentication_error');
   }
 }
