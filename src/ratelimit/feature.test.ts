@@ -153,6 +153,42 @@ describe('rate limit: admit', () => {
     assert.equal(ctx.responseHeaders['x-ratelimit-limit'], undefined);
   });
 
+  test('X-RateLimit-* describe the tightest request bucket: a key rpm under the tier burst, also on its 429', async () => {
+    const { clock, admit } = setup();
+    const keyLimits = { dailyUsd: null, monthlyUsd: null, totalUsd: null, rpm: 2, tpm: null };
+    const dana: Principal = {
+      ...principal('dana', 'burst3'),
+      keyId: 'key_d',
+      levels: [{ level: 'key', id: 'key_d', limits: keyLimits }],
+    };
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = request(clock, dana);
+      await admit.run(ctx, recordingNext(answer).next).catch((err: unknown) => {
+        assert.ok(err instanceof GatewayRateLimitError && err.param === 'key');
+      });
+      seen.push(
+        `${ctx.responseHeaders['x-ratelimit-limit']}/${ctx.responseHeaders['x-ratelimit-remaining']}`,
+      );
+    }
+    // The tier would say 3/2, 3/1, 3/0; the key's 2 rpm is what the caller meets first.
+    assert.deepEqual(seen, ['2/1', '2/0', '2/0']);
+  });
+
+  test('rate_limit.enabled: false → level limits alone still send their headers', async () => {
+    const off = loadConfig({ env: { RATE_LIMIT_ENABLED: 'false' } });
+    const clock = fakeClock();
+    const feature = createRateLimitFeature(off.rate_limit, unitDeps(clock));
+    const keyLimits = { dailyUsd: null, monthlyUsd: null, totalUsd: null, rpm: 5, tpm: null };
+    const ctx = request(clock, {
+      ...principal('erin', 'free'),
+      levels: [{ level: 'key', id: 'key_e', limits: keyLimits }],
+    });
+    await feature.admit?.run(ctx, recordingNext(answer).next);
+    assert.equal(ctx.responseHeaders['x-ratelimit-limit'], '5');
+    assert.equal(ctx.responseHeaders['x-ratelimit-remaining'], '4');
+  });
+
   test('rate_limit.enabled: false → no tier limit (tenancy levels still apply: test/integration)', async () => {
     const off = loadConfig({ env: { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_DEFAULT_CAPACITY: '1' } });
     const clock = fakeClock();

@@ -156,12 +156,23 @@ export function createRateLimitFeature(
     return { tag, list };
   }
 
-  function setHeaders(ctx: RequestContext, limits: TierLimits, result: TakeResult): void {
-    const requests = result.buckets[0];
-    if (!requests) return;
-    ctx.responseHeaders['x-ratelimit-limit'] = String(limits.capacity);
-    ctx.responseHeaders['x-ratelimit-remaining'] = String(Math.max(0, Math.floor(requests.tokens)));
-    ctx.responseHeaders['x-ratelimit-reset'] = String(Math.ceil(requests.resetMs / 1000));
+  /**
+   * `X-RateLimit-*` of the tightest request bucket the request passed through (the tier's, or an org, team,
+   * key or user rpm limit): the one with the fewest requests left, so the headers describe the limit the
+   * caller meets first — the one that refused it, on a 429.
+   */
+  function setHeaders(ctx: RequestContext, list: BucketSpec[], result: TakeResult): void {
+    let tightest = -1;
+    for (let i = 0; i < list.length; i++) {
+      // Request buckets: `r`, `u:<user>:r`, `<level>:<id>:r` (token buckets end with `t`).
+      if (!list[i]!.name.endsWith('r') || !result.buckets[i]) continue;
+      if (tightest < 0 || result.buckets[i]!.tokens < result.buckets[tightest]!.tokens) tightest = i;
+    }
+    if (tightest < 0) return;
+    const bucket = result.buckets[tightest]!;
+    ctx.responseHeaders['x-ratelimit-limit'] = String(list[tightest]!.capacity);
+    ctx.responseHeaders['x-ratelimit-remaining'] = String(Math.max(0, Math.floor(bucket.tokens)));
+    ctx.responseHeaders['x-ratelimit-reset'] = String(Math.ceil(bucket.resetMs / 1000));
   }
 
   function failed(operation: string, err: unknown): void {
@@ -227,7 +238,7 @@ export function createRateLimitFeature(
     result: TakeResult,
   ): void {
     const { limits, tokenSpecs } = state;
-    if (config.enabled) setHeaders(ctx, limits, result);
+    setHeaders(ctx, list, result);
     if ((result as FallbackTakeResult).fallback) {
       metrics.redisFallback.inc({ feature: 'ratelimit', result: result.allowed ? 'allowed' : 'refused' });
     }
