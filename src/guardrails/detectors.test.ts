@@ -63,6 +63,16 @@ describe('detectors', () => {
     none('ISBN 978-3-16-148410-0 and part 123-4567-890');
   });
 
+  it('phone: an extension written on (x123, ext5) and the NANP trunk prefix 1 do not hide the number', () => {
+    only('call 415-555-2671x123', 'phone', '415-555-2671');
+    only('desk (415) 555-2671ext.5', 'phone', '(415) 555-2671');
+    only('ring +44 20 7946 0958x12', 'phone', '+44 20 7946 0958');
+    only('Call us at 1-800-275-2273 today', 'phone', '1-800-275-2273');
+    only('or 1 (415) 555-2671.', 'phone', '1 (415) 555-2671');
+    none('call 415-555-2671abc');
+    none('ids 1-415-555-26711');
+  });
+
   it('credit card: issuer prefix, length and Luhn; one kind of separator', () => {
     only('card 4111 1111 1111 1111 exp', 'credit_card', '4111 1111 1111 1111');
     only('amex 3782-822463-10005', 'credit_card', '3782-822463-10005');

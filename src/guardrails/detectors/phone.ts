@@ -15,11 +15,20 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
 import metadata from 'libphonenumber-js/min/metadata';
 import { type Detection, type Detector, eachMatch, keywordBefore, trailingNumber } from '../detector.js';
 
-const INTERNATIONAL = /(?<![\w+]|\d[ .-])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w]|[.-]\d)/g;
+// Not followed by a letter or digit (a longer token), except an extension written on (`2671x123`, `ext5`).
+const END = String.raw`(?!(?!(?:x|ext\.?)\d)\w|[.-]\d)`;
+const INTERNATIONAL = new RegExp(
+  String.raw`(?<![\w+]|\d[ .-])(?:\+|00)[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,6}${END}`,
+  'g',
+);
 // National formats: not the tail of a longer run of digit groups (`ES24 4080 1319 0062 4646 3845`).
-const NANP = /(?<![\w+.-]|\d[ .-])(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w]|[.-]\d)/g;
-const TRUNK = /(?<![\w+.-]|\d[ .-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?![\w]|[.-]\d)/g;
-const BARE = /(?<![\w+.-]|\d[ .-])\d{10,11}(?![\w]|[.-]\d)/g;
+// NANP with or without the trunk prefix 1 (`1-800-275-2273`, `1 (415) 555-2671`).
+const NANP = new RegExp(
+  String.raw`(?<![\w+.-]|\d[ .-])(?:1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}${END}`,
+  'g',
+);
+const TRUNK = new RegExp(String.raw`(?<![\w+.-]|\d[ .-])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}${END}`, 'g');
+const BARE = new RegExp(String.raw`(?<![\w+.-]|\d[ .-])\d{10,11}${END}`, 'g');
 const PHONE_WORDS = /\b(?:phone|tel|telephone|call|mobile|cell|fax|whatsapp|sms|text me|ring)\b[^\n]{0,16}$/i;
 
 export interface PhoneOptions {
