@@ -4,6 +4,7 @@
  * strings, then cut to `maxChars`. The completion is the outcome's text (the answer's content).
  */
 import type { RequestContext } from '../core/context.js';
+import { GUARDRAIL_FINDINGS } from '../guardrails/findings.js';
 import type { Redactor } from './logger.js';
 
 export interface BodyLogOptions {
@@ -34,7 +35,10 @@ export function bodyFields(
 ): { prompt?: string; completion?: string } {
   const fields: { prompt?: string; completion?: string } = {};
   const body = ctx.request?.body as { messages?: unknown; input?: unknown } | undefined;
-  if (body) {
+  // A request a guardrail refused still holds the client's raw values (the guard threw before masking):
+  // its prompt is not logged.
+  const refused = GUARDRAIL_FINDINGS.get(ctx)?.some((f) => f.direction === 'input' && f.action === 'block');
+  if (body && !refused) {
     const prompt = body.messages ?? body.input;
     if (prompt !== undefined) fields.prompt = logText(JSON.stringify(prompt), options);
   }

@@ -14,8 +14,14 @@ import {
 } from '../../test/helpers/stage.js';
 import { loadConfig } from '../config/load.js';
 import type { RequestContext } from '../core/context.js';
-import { AuthenticationError, InternalError, ProviderUnavailableError } from '../core/errors.js';
+import {
+  AuthenticationError,
+  ContentPolicyError,
+  InternalError,
+  ProviderUnavailableError,
+} from '../core/errors.js';
 import { completionResult } from '../core/result.js';
+import { noteFinding } from '../guardrails/findings.js';
 import { createLogger, createRedactor } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createModelLabeler } from './model-label.js';
@@ -238,6 +244,22 @@ describe('telemetry: open + settle', () => {
     assert.equal(line.input_tokens, 10);
     assert.equal(line.authorization, undefined);
     assert.equal(line.headers, undefined);
+  });
+
+  test('bodies: a request a guardrail refused on input has no prompt in the log (it holds the raw values)', async () => {
+    const s = await setup({ bodies: true });
+    const ctx = chatContext(
+      s.clock,
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'card 4111 1111 1111 1111' }] },
+      { log: s.logger, path: '/v1/chat/completions' },
+    );
+    s.telemetry.open.open(ctx);
+    noteFinding(ctx, { policy: 'strict', entity: 'credit_card', action: 'block', direction: 'input' });
+    ctx.end = { status: 400, error: new ContentPolicyError('blocked'), complete: true };
+    await s.telemetry.settle.settle(ctx);
+    const end = endLines(s)[0];
+    assert.equal(end?.prompt, undefined);
+    assert.ok(!JSON.stringify(s.lines).includes('4111'));
   });
 
   test('an internal error logs its cause (scrubbed) so the request id leads to it', async () => {
