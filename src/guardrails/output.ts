@@ -26,7 +26,7 @@ export function guardAnswer(result: JsonResult, session: GuardSession): JsonResu
       const text = message[field];
       if (typeof text !== 'string') continue;
       const checked = session.output(text);
-      if (field === 'content') capture(sent, checked);
+      if (field === 'content') capture(sent, session.unrestored(checked));
       if (checked !== text) {
         next[field] = checked;
         changedHere = true;
@@ -42,7 +42,7 @@ export function guardAnswer(result: JsonResult, session: GuardSession): JsonResu
 
 /**
  * The outcome's captured text (body logs, local token counts) becomes what the client received, so a
- * value removed from the answer is not kept there either.
+ * value removed from the answer is not kept there either (restored values are captured as placeholders).
  */
 function scrubCapture(output: CapturedOutput, sent: CapturedOutput): void {
   output.text = sent.text;
@@ -77,7 +77,7 @@ export function guardStream(inner: StreamResult, session: GuardSession): StreamR
       const window = windowOf(choice.index);
       let out = content === null ? null : window.push(content);
       if (choice.finish_reason) out = (out ?? '') + window.flush();
-      if (out !== null) capture(sent, out);
+      if (out !== null) capture(sent, session.unrestored(out));
       const hasOther =
         choice.finish_reason != null ||
         delta?.role !== undefined ||
@@ -99,7 +99,7 @@ export function guardStream(inner: StreamResult, session: GuardSession): StreamR
     for (const [index, window] of windows) {
       const text = window.flush();
       if (text.length === 0) continue;
-      capture(sent, text);
+      capture(sent, session.unrestored(text));
       choices.push({ index, delta: { content: text }, finish_reason: null } as Choice);
     }
     if (choices.length === 0 || !template) return null;

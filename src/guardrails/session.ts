@@ -67,6 +67,17 @@ export class GuardSession {
   }
 
   /**
+   * `text` with the request values restored into it masked again: the outcome's captured text (body logs)
+   * must never hold a raw value, though the client receives them back.
+   */
+  unrestored(text: string): string {
+    if (!this.policy.restore || this.#restorable.size === 0) return text;
+    let out = text;
+    for (const [placeholder, value] of this.#restorable) out = out.replaceAll(value, placeholder);
+    return out;
+  }
+
+  /**
    * `text[from, to)` with the detections inside it replaced by their action. Detections must be sorted and
    * non-overlapping (the scanner's); those outside the range are ignored.
    */

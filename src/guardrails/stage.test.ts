@@ -314,6 +314,8 @@ describe('guard stage: streamed answers', () => {
       );
     });
     assert.equal(await drain(result as StreamResult), 'Done: jane.doe@example.com ok');
+    // The captured text (LOG_BODIES completion) never holds the raw value.
+    assert.equal(result.outcome.output.text, 'Done: <EMAIL_1> ok');
   });
 
   it('logs name entity types and counts, never a value', async () => {
