@@ -54,14 +54,16 @@ export function guardStream(inner: StreamResult, session: GuardSession): StreamR
   const scanner = session.outputScanner;
   if (!scanner) return inner;
   const windows = new Map<number, StreamWindow>();
+  // Refusals (`delta.refusal`) are checked like content, on windows of their own.
+  const refusals = new Map<number, StreamWindow>();
   const sent: CapturedOutput = { text: '', overflow: 0 };
   let template: ChatCompletionChunk | null = null;
 
-  const windowOf = (index: number) => {
-    let w = windows.get(index);
+  const windowOf = (index: number, of = windows) => {
+    let w = of.get(index);
     if (!w) {
       w = new StreamWindow(session, scanner);
-      windows.set(index, w);
+      of.set(index, w);
     }
     return w;
   };
@@ -78,15 +80,22 @@ export function guardStream(inner: StreamResult, session: GuardSession): StreamR
       let out = content === null ? null : window.push(content);
       if (choice.finish_reason) out = (out ?? '') + window.flush();
       if (out !== null) capture(sent, session.unrestored(out));
+      const refusal = typeof delta?.refusal === 'string' ? delta.refusal : null;
+      let refused = refusal === null ? null : windowOf(choice.index, refusals).push(refusal);
+      if (choice.finish_reason && refusals.has(choice.index)) {
+        refused = (refused ?? '') + windowOf(choice.index, refusals).flush();
+      }
       const hasOther =
-        choice.finish_reason != null ||
-        delta?.role !== undefined ||
-        (delta?.tool_calls?.length ?? 0) > 0 ||
-        delta?.refusal != null;
-      if (hasOther || (out !== null && out.length > 0)) empty = false;
-      if (out === content || (content === null && out === '')) return choice;
+        choice.finish_reason != null || delta?.role !== undefined || (delta?.tool_calls?.length ?? 0) > 0;
+      if (hasOther || (out !== null && out.length > 0) || (refused !== null && refused.length > 0))
+        empty = false;
+      const sameContent = out === content || (content === null && out === '');
+      if (sameContent && refused === refusal) return choice;
       changed = true;
-      return { ...choice, delta: { ...delta, content: out ?? '' } };
+      const next: Record<string, unknown> = { ...delta };
+      if (!sameContent) next.content = out ?? '';
+      if (refused !== refusal) next.refusal = refused;
+      return { ...choice, delta: next as Choice['delta'] };
     });
     if (!changed) return chunk;
     if (empty && chunk.choices.length > 0) return null;
@@ -101,6 +110,10 @@ export function guardStream(inner: StreamResult, session: GuardSession): StreamR
       if (text.length === 0) continue;
       capture(sent, session.unrestored(text));
       choices.push({ index, delta: { content: text }, finish_reason: null } as Choice);
+    }
+    for (const [index, window] of refusals) {
+      const text = window.flush();
+      if (text.length > 0) choices.push({ index, delta: { refusal: text }, finish_reason: null } as Choice);
     }
     if (choices.length === 0 || !template) return null;
     return { ...template, choices, usage: undefined } as ChatCompletionChunk;

@@ -318,6 +318,37 @@ describe('guard stage: streamed answers', () => {
     assert.equal(result.outcome.output.text, 'Done: <EMAIL_1> ok');
   });
 
+  it('a streamed refusal is checked like content, also split across chunks', async () => {
+    const { stage } = setup({ default_policy: 'pii' });
+    const ctx = ctxWith('hello', undefined, { stream: true });
+    const refusal = (text: string, finish: ChatCompletionChunk.Choice['finish_reason'] = null) => {
+      const c = chunk('', finish);
+      (c.choices[0] as ChatCompletionChunk.Choice).delta = { refusal: text };
+      return c;
+    };
+    const result = (await stage.run(ctx, async () =>
+      streamResult(
+        opened([
+          chunk(null),
+          refusal('I will not mail jane.d'),
+          refusal('oe@exam'),
+          refusal('ple.com, sorry.', 'stop'),
+        ]),
+        'upstream',
+        null,
+        () => 0,
+      ),
+    )) as StreamResult;
+    let text = '';
+    const add = (c: ChatCompletionChunk) => {
+      for (const choice of c.choices) text += choice.delta?.refusal ?? '';
+    };
+    result.head.forEach(add);
+    for (let n = await result.rest.next(); !n.done; n = await result.rest.next()) add(n.value);
+    result.end({ complete: true });
+    assert.equal(text, 'I will not mail <EMAIL_1>, sorry.');
+  });
+
   it('logs name entity types and counts, never a value', async () => {
     const { stage } = setup({ default_policy: 'pii' });
     const ctx = ctxWith(PROMPT, undefined, { stream: true });
