@@ -80,6 +80,20 @@ function scripted(
   return { adapter, calls };
 }
 
+/** An adapter that must never be called (its deployment's breaker is open). */
+function unusedAdapterFor(name: string): ProviderAdapter {
+  const fail = (): never => {
+    throw new Error(`${name} must not be called`);
+  };
+  return {
+    name,
+    type: 'openai',
+    chat: async () => fail(),
+    chatStream: async () => fail(),
+    embed: async () => fail(),
+  };
+}
+
 async function* fromChunks(chunks: ChatCompletionChunk[]): ChunkStream {
   for (const c of chunks) yield c;
 }
@@ -106,7 +120,7 @@ function setup(options: { router?: boolean } = {}) {
     totalTimeoutMs: 180_000,
     router,
   });
-  return { clock, call, logger, lines, deps };
+  return { clock, call, logger, lines, deps, router };
 }
 
 function routed(ctx: RequestContext, deployments: Deployment[], plan: Deployment[] | null = null) {
@@ -169,6 +183,35 @@ describe('call stage: whole answers', () => {
       [
         ['upstream.retry', A.id, null, 'provider_unavailable'],
         ['route.fallback', A.id, B.id, 'provider_unavailable'],
+      ],
+    );
+  });
+
+  test('every move counts, also onto a deployment skipped for its open breaker', async () => {
+    const { clock, call, deps, router } = setup({ router: true });
+    const A = deployment('openai', 'gpt-4o-mini', { adapter: scripted('openai', [down()]).adapter });
+    const B = deployment('anthropic', 'claude-3-5-haiku-latest', { adapter: unusedAdapterFor('anthropic') });
+    const c = scripted('groq', [completion('from c')]);
+    const C = deployment('groq', 'llama', { adapter: c.adapter });
+    const breakerB = router?.breaker(B);
+    while (breakerB?.tryAcquire()) breakerB.failure();
+    // A fails, B is skipped, C serves: two moves (A → B, B → C).
+    const ctx = routed(chatContext(clock), [A, B, C]);
+    const result = (await call(ctx)) as JsonResult;
+    assert.equal(result.outcome.deployment, C);
+    assert.equal(ctx.upstream.fallbackCount, 2);
+    // A fails again, B and C are skipped (C opened by hand): the 502 still says the request moved twice.
+    const breakerC = router?.breaker(C);
+    while (breakerC?.tryAcquire()) breakerC.failure();
+    const failed = routed(chatContext(clock), [A, B, C]);
+    await assert.rejects(call(failed), RouteUnavailableError);
+    assert.equal(failed.upstream.fallbackCount, 2);
+    const fallbacks = await samples(deps.metrics, 'llm_fallbacks_total');
+    assert.deepEqual(
+      fallbacks.map((s) => [s.labels.from, s.labels.to, s.value]),
+      [
+        [A.id, B.id, 2],
+        [B.id, C.id, 2],
       ],
     );
   });

@@ -155,13 +155,14 @@ export function createCallStage(options: CallStageOptions): Next {
     let lastError: unknown;
     let moved: { from: string; reason: string } | null = null;
     for (const d of order) {
+      // Every move counts, also onto a deployment skipped for its open breaker (p0 failed → p1 open → p2 is two).
+      if (moved) noteFallback(ctx, route.name, moved, d.id);
       const breaker = router?.breaker(d);
       if (breaker && !breaker.tryAcquire()) {
         tried.push({ id: d.id, outcome: 'circuit_open', retryInMs: breaker.retryInMs() });
         moved = { from: d.id, reason: 'circuit_open' };
         continue;
       }
-      if (moved) noteFallback(ctx, route.name, moved, d.id);
       let value: unknown;
       let attemptMs = 0;
       try {
