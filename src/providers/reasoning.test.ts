@@ -57,6 +57,22 @@ test('gemini 2.5: thinkingBudget from the table (0 turns thinking off)', () => {
   assert.equal(toGeminiRequest(ask({}), 'gemini-2.5-flash').generationConfig, undefined);
 });
 
+test('gemini: the output limit is for the answer; the thinking budget is added to maxOutputTokens', () => {
+  const body = toGeminiRequest(
+    ask({ reasoning_effort: 'low', max_completion_tokens: 100 }),
+    'gemini-2.5-flash',
+  );
+  // Gemini counts thinking against maxOutputTokens: 100 alone could be spent on thinking, leaving no text.
+  assert.equal(body.generationConfig?.maxOutputTokens, 2148);
+  const off = toGeminiRequest(
+    ask({ reasoning_effort: 'none' as never, max_tokens: 100 }),
+    'gemini-2.5-flash',
+  );
+  assert.equal(off.generationConfig?.maxOutputTokens, 100);
+  const three = toGeminiRequest(ask({ reasoning_effort: 'high', max_tokens: 100 }), 'gemini-3-pro-preview');
+  assert.equal(three.generationConfig?.maxOutputTokens, 24_676);
+});
+
 test('gemini 3: thinkingLevel (low up to low effort, high above), decided by the upstream model', () => {
   const low = toGeminiRequest(ask({ reasoning_effort: 'low' }), 'gemini-3-pro-preview');
   assert.deepEqual(low.generationConfig?.thinkingConfig, { thinkingLevel: 'low' });

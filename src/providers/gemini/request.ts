@@ -94,7 +94,14 @@ function withThinking(
   const thinkingConfig = /^gemini-3/.test(model)
     ? { thinkingLevel: (budget <= 2048 ? 'low' : 'high') as never }
     : { thinkingBudget: budget };
-  return { ...config, thinkingConfig };
+  // Gemini counts thinking tokens against maxOutputTokens: the client's limit is for the answer, so the
+  // budget is added on top (as `thinking.budget_tokens` is added to Anthropic's max_tokens).
+  const max = config?.maxOutputTokens;
+  return {
+    ...config,
+    ...(max !== undefined && budget > 0 ? { maxOutputTokens: max + budget } : {}),
+    thinkingConfig,
+  };
 }
 
 function responseFormat(format: ChatRequest['response_format']): GenerationConfig {
