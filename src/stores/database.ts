@@ -161,7 +161,9 @@ export function openDatabase(
     ready: readyPromise,
     isReady: () => ready,
     async ping(timeoutMs = 1_000) {
-      if (!ready) return { status: 'starting', kind, ...(lastError ? { error: lastError } : {}) };
+      // Not open yet: `starting` until an attempt failed, then `down` (with why) so /health says degraded.
+      if (!ready)
+        return lastError ? { status: 'down', kind, error: lastError } : { status: 'starting', kind };
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

@@ -70,6 +70,10 @@ describe('database', { skip }, () => {
     while (((await metrics.dependencyErrors.get()).values[0]?.value ?? 0) < 1) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    // Once an attempt failed it is down, not starting: /health turns degraded (docs/deployment.md).
+    const down = await database.ping();
+    assert.equal(down.status, 'down');
+    assert.match(down.error ?? '', /\S/);
     await proxy.restore();
     await database.ready;
     assert.equal((await database.ping()).status, 'ok');
