@@ -159,7 +159,8 @@ export function createCallStage(options: CallStageOptions): Next {
       if (moved) noteFallback(ctx, route.name, moved, d.id);
       const breaker = router?.breaker(d);
       if (breaker && !breaker.tryAcquire()) {
-        tried.push({ id: d.id, outcome: 'circuit_open', retryInMs: breaker.retryInMs() });
+        // Half-open with its probes in flight has no cool-down left: the probe's outcome is due now (≥ 1 s hint).
+        tried.push({ id: d.id, outcome: 'circuit_open', retryInMs: breaker.retryInMs() ?? 0 });
         moved = { from: d.id, reason: 'circuit_open' };
         continue;
       }
