@@ -236,9 +236,12 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       assert.ok(portNames.includes(container[probe].httpGet.port));
     const configMap = byKind('ConfigMap');
     assert.equal(String(container.ports[0].containerPort), configMap.data.PORT);
+    // preStop pauses while endpoints drop the pod; SIGTERM's drain comes after it, inside the grace period.
+    const preStop = container.lifecycle.preStop.exec.command as string[];
+    assert.equal(preStop[0], 'sleep');
     assert.ok(
       deployment.spec.template.spec.terminationGracePeriodSeconds >
-        Number(configMap.data.SHUTDOWN_GRACE_SECONDS),
+        Number(preStop[1]) + Number(configMap.data.SHUTDOWN_GRACE_SECONDS),
     );
   });
 
