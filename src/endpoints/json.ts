@@ -32,6 +32,10 @@ export function parseJsonBody(raw: string, maxDepth = MAX_JSON_DEPTH): unknown {
  * One iterative walk; no recursion.
  */
 export function bodyProblem(value: unknown, max: number): 'depth' | 'infinite' | null {
+  return walk(value, max, true);
+}
+
+function walk(value: unknown, max: number, numbers: boolean): 'depth' | 'infinite' | null {
   const nodes: unknown[] = [value];
   const depths: number[] = [1];
   while (nodes.length > 0) {
@@ -44,7 +48,7 @@ export function bodyProblem(value: unknown, max: number): 'depth' | 'infinite' |
       if (typeof child === 'object' && child !== null) {
         nodes.push(child);
         depths.push(depth + 1);
-      } else if (typeof child === 'number' && !Number.isFinite(child)) return 'infinite';
+      } else if (numbers && typeof child === 'number' && !Number.isFinite(child)) return 'infinite';
     }
   }
   return null;
@@ -79,20 +83,5 @@ export function problemError(problem: 'depth' | 'infinite', maxDepth: number): B
 
 /** Whether objects/arrays nest deeper than `max` (the root container is level 1). Iterative: no recursion. */
 export function exceedsDepth(value: unknown, max: number): boolean {
-  const nodes: unknown[] = [value];
-  const depths: number[] = [1];
-  while (nodes.length > 0) {
-    const node = nodes.pop();
-    const depth = depths.pop() as number;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > max) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) {
-        nodes.push(child);
-        depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
+  return walk(value, max, false) === 'depth';
 }
