@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import pino from 'pino';
+import { chooseThreshold } from '../../src/cache/semantic/calibration.js';
 import { createEmbedder, dot } from '../../src/cache/semantic/embedders.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { loadQqp, type Pair, tuningRole } from '../eval-semantic/data.js';
@@ -60,4 +61,35 @@ export async function experimentData(
     vec,
     cosine: (p) => dot(vec(p.a), vec(p.b)),
   };
+}
+
+const pct = (x: number) => (x * 100).toFixed(1);
+
+/**
+ * One variant's cells at each bound: the threshold chosen on the calibration part, then the calibration hit
+ * rate, held-out QQP hit / false-hit rate and held-out LLM-style paraphrases hit / near misses served (%).
+ */
+export function boundCells(
+  data: ExperimentData,
+  score: (p: Pair) => number,
+  bounds: readonly number[],
+): string[] {
+  const cal = data.calibration.map((s) => ({ p: s as Pair, x: score(s) }));
+  const qqp = data.heldOutQqp.map((p) => ({ p, x: score(p) }));
+  const llm = data.llmHeldOut.map((p) => ({ p, x: score(p) }));
+  const rate = (xs: { p: Pair; x: number }[], t: number, same: boolean) =>
+    xs.filter((e) => e.p.same === same && e.x >= t).length /
+    Math.max(1, xs.filter((e) => e.p.same === same).length);
+  return bounds.flatMap((bound) => {
+    const t = chooseThreshold(
+      cal.filter((e) => !e.p.same).map((e) => e.x),
+      cal.filter((e) => e.p.same).map((e) => e.x),
+      bound,
+    );
+    return [
+      `cal ${pct(t.hits / t.positives)}`,
+      `${pct(rate(qqp, t.threshold, true))} / ${pct(rate(qqp, t.threshold, false))}`,
+      `${pct(rate(llm, t.threshold, true))} / ${pct(rate(llm, t.threshold, false))}`,
+    ];
+  });
 }

@@ -12,13 +12,12 @@
  * principal components (a record would then keep r numbers instead of the whole vector).
  */
 import { resolve } from 'node:path';
-import { chooseThreshold } from '../../src/cache/semantic/calibration.js';
 import { dot } from '../../src/cache/semantic/embedders.js';
 import { createVerifier, treeMargin, type VerifierArtefact } from '../../src/cache/semantic/verifier.js';
 import { verifierFeatures } from '../../src/cache/semantic/verifier-features.js';
 import shipped from '../../src/cache/semantic/verifier-model.json' with { type: 'json' };
 import { type Pair, pairFold } from '../eval-semantic/data.js';
-import { experimentData } from './experiment-data.js';
+import { boundCells, experimentData } from './experiment-data.js';
 import { trainGbt } from './gbt.js';
 import { crossFit, marginOf, pairMatrix } from './pair-model.js';
 import { buildVocabulary, searchCutOff } from './recipe.js';
@@ -39,13 +38,14 @@ const lambdas = arg('--lambdas', '0.001,0.01,0.1').split(',').map(Number);
 const LLM_WEIGHT = 3;
 const GBT = { trees: 300, depth: 4, learningRate: 0.08, lambda: 1, minChildWeight: 2, bins: 32 };
 
-const { fit, calibration, heldOutQqp, llmHeldOut, vec, cosine } = await experimentData(
+const data = await experimentData(
   root,
   dataDir,
   Number(arg('--qqp-per-half', '10000')),
   Number(arg('--held-out', '5000')),
   log,
 );
+const { fit, calibration, heldOutQqp, llmHeldOut, vec, cosine } = data;
 
 const { artefact: vocabulary, vocab } = buildVocabulary(fit);
 const minCosine = searchCutOff(fit.filter((s) => s.same).map(cosine));
@@ -155,25 +155,7 @@ const rows: Row[] = [];
 const pct = (x: number) => (x * 100).toFixed(1);
 
 function report(variant: string, score: Scorer): void {
-  const cal = calibration.map((s) => ({ s, x: score(s) }));
-  const qqpScores = heldOutQqp.map((p) => ({ p, x: score(p) }));
-  const llmScores = llmHeldOut.map((p) => ({ p, x: score(p) }));
-  const rate = (xs: { p: Pair; x: number }[], t: number, same: boolean) =>
-    xs.filter((e) => e.p.same === same && e.x >= t).length /
-    Math.max(1, xs.filter((e) => e.p.same === same).length);
-  const cells: string[] = [];
-  for (const bound of BOUNDS) {
-    const t = chooseThreshold(
-      cal.filter((e) => !e.s.same).map((e) => e.x),
-      cal.filter((e) => e.s.same).map((e) => e.x),
-      bound,
-    );
-    cells.push(
-      `cal ${pct(t.hits / t.positives)}`,
-      `${pct(rate(qqpScores, t.threshold, true))} / ${pct(rate(qqpScores, t.threshold, false))}`,
-      `${pct(rate(llmScores, t.threshold, true))} / ${pct(rate(llmScores, t.threshold, false))}`,
-    );
-  }
+  const cells = boundCells(data, score, BOUNDS);
   rows.push({ variant, cells });
   log(`${variant}: ${cells.join(' | ')}`);
 }

@@ -7,12 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chooseThreshold } from '../../src/cache/semantic/calibration.js';
 import { dot } from '../../src/cache/semantic/embedders.js';
 import { treeMargin } from '../../src/cache/semantic/verifier.js';
 import { type Vocabulary, verifierFeatures } from '../../src/cache/semantic/verifier-features.js';
 import type { Pair } from '../eval-semantic/data.js';
-import { experimentData } from './experiment-data.js';
+import { boundCells, experimentData } from './experiment-data.js';
 import { trainGbt } from './gbt.js';
 import { buildVocabulary, searchCutOff } from './recipe.js';
 
@@ -26,13 +25,14 @@ const dataDir = resolve(root, arg('--data', '../shared/data/semantic'));
 const LLM_WEIGHT = Number(arg('--llm-weight', '3'));
 const GBT = { trees: 300, depth: 4, learningRate: 0.08, lambda: 1, minChildWeight: 2, bins: 32 };
 const TOP = Number(arg('--top', '50000'));
-const { fit, calibration, heldOutQqp, llmHeldOut, texts, cosine } = await experimentData(
+const data = await experimentData(
   root,
   dataDir,
   Number(arg('--qqp-per-half', '10000')),
   Number(arg('--held-out', '5000')),
   log,
 );
+const { fit, calibration, heldOutQqp, llmHeldOut, texts, cosine } = data;
 
 const WORD = /[\p{L}\p{N}]+(?:['.][\p{L}\p{N}]+)*/gu;
 const tokens = (t: string) => (t.toLowerCase().match(WORD) ?? []) as string[];
@@ -187,26 +187,7 @@ const BOUNDS = [0.005, 0.01, 0.02, 0.05];
 const pct = (x: number) => (x * 100).toFixed(1);
 const rows: string[] = [];
 function report(variant: string, score: Scorer): void {
-  const cal = calibration.map((s) => ({ s, x: score(s) }));
-  const qqpScores = heldOutQqp.map((p) => ({ p, x: score(p) }));
-  const llmScores = llmHeldOut.map((p) => ({ p, x: score(p) }));
-  const rate = (xs: { p: Pair; x: number }[], t: number, same: boolean) =>
-    xs.filter((e) => e.p.same === same && e.x >= t).length /
-    Math.max(1, xs.filter((e) => e.p.same === same).length);
-  const cells: string[] = [];
-  for (const bound of BOUNDS) {
-    const t = chooseThreshold(
-      cal.filter((e) => !e.s.same).map((e) => e.x),
-      cal.filter((e) => e.s.same).map((e) => e.x),
-      bound,
-    );
-    cells.push(
-      `cal ${pct(t.hits / t.positives)}`,
-      `${pct(rate(qqpScores, t.threshold, true))} / ${pct(rate(qqpScores, t.threshold, false))}`,
-      `${pct(rate(llmScores, t.threshold, true))} / ${pct(rate(llmScores, t.threshold, false))}`,
-    );
-  }
-  const line = `| ${variant} | ${cells.join(' | ')} |`;
+  const line = `| ${variant} | ${boundCells(data, score, BOUNDS).join(' | ')} |`;
   rows.push(line);
   log(line);
 }
