@@ -23,6 +23,36 @@ import { REDIS_URL, requireServices, uniquePrefix } from '../helpers/services.js
 const skipRedis = await requireServices('redis');
 const SEMANTIC_ENV = { ENABLE_SEMANTIC_CACHE: 'true', SEMANTIC_CACHE_TIMEOUT_MS: '100' };
 
+/** Two gateway instances sharing one Redis (a fresh key prefix) and one mock upstream; `close` cleans up. */
+function redisPair(env: Record<string, string>, threshold: number, yaml?: string) {
+  const t = {} as { mock: MockUpstream; a: TestGateway; b: TestGateway };
+  before(async () => {
+    t.mock = await MockUpstream.start();
+    const shared = {
+      ...env,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: uniquePrefix('semantic'),
+      REDIS_COMMAND_TIMEOUT_MS: '500',
+    };
+    const start = () =>
+      startCacheGateway({
+        mock: t.mock,
+        env: shared,
+        yaml,
+        cache: { embedder: wordEmbedder(), guard: thresholdGuard(threshold) },
+      });
+    t.a = await start();
+    t.b = await start();
+  });
+  after(async () => {
+    await fetch(`${t.a.url}/admin/cache`, { method: 'DELETE', headers: adminHeaders });
+    await t.a.close();
+    await t.b.close();
+    await t.mock.close();
+  });
+  return t;
+}
+
 async function status(url: string, body: unknown): Promise<string | null> {
   const res = await postJson(`${url}/v1/chat/completions`, body);
   assert.equal(res.status, 200);
@@ -151,49 +181,18 @@ describe('semantic cache searched through the HNSW graph (SEMANTIC_CACHE_ANN_FRO
 });
 
 describe('semantic cache shared through Redis (two instances, test embedder)', { skip: skipRedis }, () => {
-  let mock: MockUpstream;
-  let a: TestGateway;
-  let b: TestGateway;
-
-  before(async () => {
-    mock = await MockUpstream.start();
-    const env = {
-      ...SEMANTIC_ENV,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniquePrefix('semantic'),
-      REDIS_COMMAND_TIMEOUT_MS: '500',
-    };
-    a = await startCacheGateway({
-      mock,
-      env,
-      cache: { embedder: wordEmbedder(), guard: thresholdGuard(0.9) },
-    });
-    b = await startCacheGateway({
-      mock,
-      env,
-      cache: { embedder: wordEmbedder(), guard: thresholdGuard(0.9) },
-    });
-  });
-  after(async () => {
-    await fetch(`${a.url}/admin/cache`, {
-      method: 'DELETE',
-      headers: { authorization: 'Bearer admin-SECRET-cache-0123456789' },
-    });
-    await a.close();
-    await b.close();
-    await mock.close();
-  });
+  const t = redisPair(SEMANTIC_ENV, 0.9);
 
   test('a record written by one instance answers a paraphrase on the other', async () => {
-    assert.equal(await status(a.url, deterministic('Who wrote the novel Dracula?')), 'MISS/MISS');
+    assert.equal(await status(t.a.url, deterministic('Who wrote the novel Dracula?')), 'MISS/MISS');
     // B learns of A's records incrementally; poll until A's background write landed.
     const deadline = Date.now() + 3_000;
     let seen = '';
     while (Date.now() < deadline) {
-      seen = (await status(b.url, deterministic('who wrote the novel dracula', { seed: 1 }))) ?? '';
+      seen = (await status(t.b.url, deterministic('who wrote the novel dracula', { seed: 1 }))) ?? '';
       // `seed` puts the probe in another partition: it must never hit, and keeps the real probe unspent.
       assert.equal(seen, 'MISS/MISS');
-      const real = await status(b.url, deterministic('who wrote the NOVEL dracula'));
+      const real = await status(t.b.url, deterministic('who wrote the NOVEL dracula'));
       if (real === 'HIT/SEMANTIC') return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -337,46 +336,25 @@ test('SEMANTIC_CACHE_FEEDBACK_METRIC must name a declared boolean metric', () =>
 });
 
 describe('feedback on semantic hits shared through Redis (two instances)', { skip: skipRedis }, () => {
-  let mock: MockUpstream;
-  let a: TestGateway;
-  let b: TestGateway;
-
-  before(async () => {
-    mock = await MockUpstream.start();
-    const env = {
-      ...FEEDBACK_ENV,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: uniquePrefix('semantic-feedback'),
-      REDIS_COMMAND_TIMEOUT_MS: '500',
-    };
-    const cache = () => ({ embedder: wordEmbedder(), guard: thresholdGuard(0.5) });
-    a = await startCacheGateway({ mock, env, yaml: FEEDBACK_YAML, cache: cache() });
-    b = await startCacheGateway({ mock, env, yaml: FEEDBACK_YAML, cache: cache() });
-  });
-  after(async () => {
-    await fetch(`${a.url}/admin/cache`, { method: 'DELETE', headers: adminHeaders });
-    await a.close();
-    await b.close();
-    await mock.close();
-  });
+  const t = redisPair(FEEDBACK_ENV, 0.5, FEEDBACK_YAML);
 
   test('feedback sent to one instance on a hit served by the other reaches both', async () => {
-    assert.equal((await ask(a.url, deterministic('How do I pause my plan now?'))).status, 'MISS/MISS');
+    assert.equal((await ask(t.a.url, deterministic('How do I pause my plan now?'))).status, 'MISS/MISS');
     const served = await until(
       'B sees A’s record',
-      () => ask(b.url, deterministic('How do I resume my plan now?')),
+      () => ask(t.b.url, deterministic('How do I resume my plan now?')),
       (r) => r.status === 'HIT/SEMANTIC',
     );
     // The note of B's hit is written off the response path: send until A has applied it.
     await until(
       'A applies the feedback',
       async () => {
-        assert.equal((await sendFeedback(a.url, served.requestId, false)).status, 200);
-        return metric(a.url, CONTRADICTED);
+        assert.equal((await sendFeedback(t.a.url, served.requestId, false)).status, 200);
+        return metric(t.a.url, CONTRADICTED);
       },
       (n) => n >= 1,
     );
-    for (const gw of [a, b]) {
+    for (const gw of [t.a, t.b]) {
       const again = await ask(gw.url, deterministic('How do I resume my plan now?'), { probe: true });
       assert.equal(again.status, 'MISS/MISS', gw.url);
     }
