@@ -7,6 +7,7 @@ import type { CacheConfig } from '../config/schema.js';
 import { isoNow } from '../core/clock.js';
 import type { AdminRoute, Feature } from '../core/feature.js';
 import type { Stage } from '../core/stage.js';
+import type { FeedbackService } from '../experiments/feedback.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import type { Logger } from '../telemetry/logger.js';
 import { MemoryCacheStore } from './memory-store.js';
@@ -25,9 +26,7 @@ export interface CacheFeatureOptions {
 }
 
 /** Where stored feedback can be observed (the experiments' `FeedbackService`). */
-export interface FeedbackSource {
-  observe(listener: (f: { scope: string; request_id: string; metric: string; value: number }) => void): void;
-}
+export type FeedbackSource = Pick<FeedbackService, 'observe'>;
 
 export interface CacheFeature extends Feature {
   readonly cache: ResponseCache;

@@ -278,7 +278,7 @@ export class ResponseCache {
         if (entry && match) {
           hit = { entry, type: 'semantic', score: match.score };
           ctx.log.debug({ event: 'cache.semantic_hit', score: match.score }, 'semantic cache hit');
-          this.#background(this.semantic.noteHit(ctx, query, req.model, match));
+          if (this.semantic.notesHits) this.#background(this.semantic.noteHit(ctx, query, req.model, match));
         }
       }
       metrics.cacheLookupDuration.observe({ cache_type: 'semantic' }, (clock.now() - semanticStarted) / 1000);

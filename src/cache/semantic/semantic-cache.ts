@@ -177,6 +177,11 @@ export class SemanticCache {
     return null;
   }
 
+  /** Whether semantic hits are noted for feedback (a feedback metric is set): callers skip `noteHit` otherwise. */
+  get notesHits(): boolean {
+    return this.#options.noteHits;
+  }
+
   /**
    * Notes which entry answered a request (a semantic hit), so feedback on that request can reach
    * the entry (`feedback`); only the same caller's feedback counts. Only with `noteHits` (a feedback metric).
