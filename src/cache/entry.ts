@@ -122,7 +122,7 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
         if (call.function?.arguments) tool.function.arguments += call.function.arguments;
       }
       if (c.finish_reason) acc.finish = c.finish_reason;
-      if (c.logprobs) acc.logprobs = c.logprobs;
+      if (c.logprobs) acc.logprobs = appendLogprobs(acc.logprobs, c.logprobs);
     }
   }
   if (choices.size === 0 || [...choices.values()].some((c) => !c.finish)) return null;
@@ -149,6 +149,21 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
   } as ChatCompletion;
 }
 
+type Logprobs = { content?: unknown[] | null; refusal?: unknown[] | null };
+
+/**
+ * A stream sends each chunk's token logprobs with that chunk: the answer's are all of them, in order
+ * (`content` and `refusal` token lists appended).
+ */
+function appendLogprobs(sofar: unknown, next: unknown): unknown {
+  if (sofar === null || typeof sofar !== 'object') return next;
+  const a = sofar as Logprobs;
+  const b = next as Logprobs;
+  const join = (x: unknown[] | null | undefined, y: unknown[] | null | undefined) =>
+    x || y ? [...(x ?? []), ...(y ?? [])] : (y ?? x ?? null);
+  return { ...a, ...b, content: join(a.content, b.content), refusal: join(a.refusal, b.refusal) };
+}
+
 /** The entry as a fresh completion (new id; the original `created` and model). */
 export function completionFromEntry(entry: CacheEntry): ChatCompletion {
   return {
@@ -163,9 +178,9 @@ export function completionFromEntry(entry: CacheEntry): ChatCompletion {
 }
 
 /**
- * The entry as the chunks a stream would have delivered: a role chunk, the content (and tool calls) in one
- * chunk per choice, a finish chunk, then a usage chunk (`choices: []`) that the SSE writer drops unless
- * the client asked for usage.
+ * The entry as the chunks a stream would have delivered: a role chunk, the content (and tool calls, with the
+ * token logprobs) in one chunk per choice, a finish chunk, then a usage chunk (`choices: []`) that the SSE
+ * writer drops unless the client asked for usage.
  */
 export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
   const base = {
@@ -193,12 +208,16 @@ export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
         : [],
     );
     if (calls.length > 0) delta.tool_calls = calls;
-    if (Object.keys(delta).length > 0) {
-      chunks.push({ ...base, choices: [{ index: c.index, delta, finish_reason: null, logprobs: null }] });
-    }
+    // The token logprobs ride with the content chunk (with the finish chunk when there is no content).
+    const logprobs = c.logprobs ?? null;
+    const hasDelta = Object.keys(delta).length > 0;
+    if (hasDelta)
+      chunks.push({ ...base, choices: [{ index: c.index, delta, finish_reason: null, logprobs }] });
     chunks.push({
       ...base,
-      choices: [{ index: c.index, delta: {}, finish_reason: c.finish_reason, logprobs: null }],
+      choices: [
+        { index: c.index, delta: {}, finish_reason: c.finish_reason, logprobs: hasDelta ? null : logprobs },
+      ],
     });
   }
   if (entry.usage) chunks.push({ ...base, choices: [], usage: { ...entry.usage } });

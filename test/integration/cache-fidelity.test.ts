@@ -1,0 +1,112 @@
+/**
+ * What a cached answer gives back (DESIGN §6), end to end through the gateway with the official `openai` SDK
+ * as the client, against a scripted OpenAI-compatible upstream on loopback: an answer is replayed as the
+ * upstream gave it whichever form (stream or not) stored it and whichever form asks for it — token
+ * logprobs included.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { startCacheGateway } from '../helpers/cache.js';
+import { type Captured, type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
+import type { TestGateway } from '../helpers/gateway.js';
+
+const TOKENS = ['Hel', 'lo', '!'];
+const logprob = (token: string, i: number) => ({
+  token,
+  logprob: -0.1 * (i + 1),
+  bytes: [...Buffer.from(token)],
+  top_logprobs: [],
+});
+const base = { id: 'chatcmpl-up', created: 1_700_000_000, model: 'gpt-4o-mini' };
+const usage = { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 };
+
+/** The upstream's answer: three tokens with their logprobs, as JSON or as one chunk per token. */
+function answer(req: Captured) {
+  const body = req.body as { stream?: boolean };
+  if (!body.stream) {
+    const completion = {
+      ...base,
+      object: 'chat.completion',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: TOKENS.join(''), refusal: null },
+          logprobs: { content: TOKENS.map(logprob), refusal: null },
+          finish_reason: 'stop',
+        },
+      ],
+      usage,
+    };
+    return { status: 200, body: JSON.stringify(completion) };
+  }
+  const chunk = (choice: Record<string, unknown>) =>
+    `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}\n\n`;
+  const frames = [
+    chunk({ delta: { role: 'assistant', content: '' } }),
+    ...TOKENS.map((t, i) =>
+      chunk({ delta: { content: t }, logprobs: { content: [logprob(t, i)], refusal: null } }),
+    ),
+    chunk({ delta: {}, finish_reason: 'stop' }),
+    `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+  return { status: 200, type: 'text/event-stream', body: frames.join('') };
+}
+
+describe('cached answers replay what the upstream answered', () => {
+  let upstream: CaptureServer;
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let client: OpenAI;
+
+  before(async () => {
+    upstream = await startCaptureServer(answer);
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({ mock, env: { OPENAI_BASE_URL: `${upstream.url}/v1` } });
+    client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+    await upstream?.close();
+  });
+
+  const ask = (text: string) => ({
+    model: 'gpt-4o-mini',
+    temperature: 0,
+    logprobs: true,
+    messages: [{ role: 'user' as const, content: text }],
+  });
+  const tokensOf = (c: OpenAI.Chat.ChatCompletion) => c.choices[0]?.logprobs?.content?.map((l) => l.token);
+
+  test('logprobs of a streamed answer: every token, served to a completion and to a stream', async () => {
+    const live = await client.chat.completions.stream(ask('streamed with logprobs')).finalChatCompletion();
+    assert.deepEqual(tokensOf(live), TOKENS, 'the live stream');
+    assert.equal(upstream.seen.length, 1);
+
+    const { data: completion, response } = await client.chat.completions
+      .create(ask('streamed with logprobs'))
+      .withResponse();
+    assert.equal(response.headers.get('x-cache-status'), 'HIT');
+    assert.deepEqual(tokensOf(completion), TOKENS, 'the cached completion has every token');
+    assert.deepEqual(completion.choices[0]?.logprobs?.content, TOKENS.map(logprob));
+
+    const replayed = await client.chat.completions
+      .stream(ask('streamed with logprobs'))
+      .finalChatCompletion();
+    assert.deepEqual(tokensOf(replayed), TOKENS, 'the replayed stream has every token');
+    assert.equal(upstream.seen.length, 1, 'both answered from the cache');
+  });
+
+  test('logprobs of a completion: served to a stream', async () => {
+    const live = await client.chat.completions.create(ask('completion with logprobs'));
+    assert.deepEqual(tokensOf(live), TOKENS);
+    const stream = client.chat.completions.stream(ask('completion with logprobs'));
+    const replayed = await stream.finalChatCompletion();
+    assert.deepEqual(tokensOf(replayed), TOKENS);
+    assert.deepEqual(replayed.choices[0]?.message.content, TOKENS.join(''));
+    assert.equal(upstream.seen.length, 2, 'the stream was the cached completion');
+  });
+});
