@@ -48,13 +48,17 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
   );
 }
 
-/** A complete completion as an entry; null when it must not be cached (no choices, an unfinished one). */
+/**
+ * A complete completion as an entry; null when it must not be cached: no choices, an unfinished one, or a
+ * refusal — a choice the provider's content filter cut (`finish_reason: content_filter`) or the model
+ * declined (`message.refusal`), which a later call may answer (decision 0177).
+ */
 export function entryFromCompletion(
   completion: ChatCompletion,
   served: { model: string; provider: string; deploymentModel: string; now: number },
 ): CacheEntry | null {
   if (!Array.isArray(completion.choices) || completion.choices.length === 0) return null;
-  if (completion.choices.some((c) => !c.finish_reason || !c.message)) return null;
+  if (completion.choices.some((c) => !c.finish_reason || !c.message || isRefusal(c))) return null;
   return {
     v: 1,
     model: served.model,
@@ -72,6 +76,11 @@ export function entryFromCompletion(
     usage: completion.usage ?? null,
     stored_at: served.now,
   };
+}
+
+function isRefusal(choice: ChatCompletion['choices'][number]): boolean {
+  const refusal = (choice.message as { refusal?: unknown }).refusal;
+  return choice.finish_reason === 'content_filter' || (typeof refusal === 'string' && refusal !== '');
 }
 
 interface ToolCallAcc {

@@ -22,9 +22,16 @@ const logprob = (token: string, i: number) => ({
 const base = { id: 'chatcmpl-up', created: 1_700_000_000, model: 'gpt-4o-mini' };
 const usage = { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12 };
 
-/** The upstream's answer: three tokens with their logprobs, as JSON or as one chunk per token. */
+/**
+ * The upstream's answer: three tokens with their logprobs, as JSON or as one chunk per token; for a prompt
+ * that starts with `refuse` a refusal, for one that starts with `filter` an answer its content filter cut.
+ */
 function answer(req: Captured) {
-  const body = req.body as { stream?: boolean };
+  const body = req.body as { stream?: boolean; messages: Array<{ content: string }> };
+  const prompt = body.messages.at(-1)?.content ?? '';
+  const refusal = prompt.startsWith('refuse') ? "I'm sorry, I can't help with that." : null;
+  const finish = prompt.startsWith('filter') ? 'content_filter' : 'stop';
+  const content = refusal ? null : TOKENS.join('');
   if (!body.stream) {
     const completion = {
       ...base,
@@ -32,9 +39,9 @@ function answer(req: Captured) {
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: TOKENS.join(''), refusal: null },
-          logprobs: { content: TOKENS.map(logprob), refusal: null },
-          finish_reason: 'stop',
+          message: { role: 'assistant', content, refusal },
+          logprobs: refusal ? null : { content: TOKENS.map(logprob), refusal: null },
+          finish_reason: finish,
         },
       ],
       usage,
@@ -45,10 +52,12 @@ function answer(req: Captured) {
     `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, logprobs: null, finish_reason: null, ...choice }] })}\n\n`;
   const frames = [
     chunk({ delta: { role: 'assistant', content: '' } }),
-    ...TOKENS.map((t, i) =>
-      chunk({ delta: { content: t }, logprobs: { content: [logprob(t, i)], refusal: null } }),
-    ),
-    chunk({ delta: {}, finish_reason: 'stop' }),
+    ...(refusal
+      ? [chunk({ delta: { refusal } })]
+      : TOKENS.map((t, i) =>
+          chunk({ delta: { content: t }, logprobs: { content: [logprob(t, i)], refusal: null } }),
+        )),
+    chunk({ delta: {}, finish_reason: finish }),
     `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`,
     'data: [DONE]\n\n',
   ];
@@ -108,5 +117,24 @@ describe('cached answers replay what the upstream answered', () => {
     assert.deepEqual(tokensOf(replayed), TOKENS);
     assert.deepEqual(replayed.choices[0]?.message.content, TOKENS.join(''));
     assert.equal(upstream.seen.length, 2, 'the stream was the cached completion');
+  });
+
+  test('a refusal, or an answer the content filter cut, is not cached (completion or stream)', async () => {
+    for (const prompt of ['refuse: completion', 'filter: completion']) {
+      const params = { ...ask(prompt), logprobs: false };
+      const first = await client.chat.completions.create(params).withResponse();
+      assert.equal(first.response.headers.get('x-cache-status'), 'MISS');
+      const second = await client.chat.completions.create(params).withResponse();
+      assert.equal(second.response.headers.get('x-cache-status'), 'MISS', `${prompt}: asked again`);
+    }
+    for (const prompt of ['refuse: stream', 'filter: stream']) {
+      const params = { ...ask(prompt), logprobs: false };
+      const live = await client.chat.completions.stream(params).finalChatCompletion();
+      if (prompt.startsWith('refuse')) assert.match(live.choices[0]?.message.refusal ?? '', /sorry/);
+      else assert.equal(live.choices[0]?.finish_reason, 'content_filter');
+      const again = await client.chat.completions.create(params).withResponse();
+      assert.equal(again.response.headers.get('x-cache-status'), 'MISS', `${prompt}: asked again`);
+    }
+    assert.equal(upstream.seen.length, 2 + 8, 'every one of them reached the upstream');
   });
 });
