@@ -103,7 +103,8 @@ export function semanticQuery(req: ChatRequest, embedderId: string, scope: strin
   if (last < 0) return null;
   const text = textOf(messages[last]?.content);
   if (text === null || text.trim() === '') return null;
-  const context = messages.map((m, i) => (i === last ? { role: 'user', content: '\u0000query' } : m));
+  // The last user message stands in the context with its text left out, its other fields (its `name`) kept.
+  const context = messages.map((m, i) => (i === last ? { ...m, content: '\u0000query' } : m));
   const partition = sha256(
     canonicalJson({ scope, request: { ...parameters(req), context }, embedder: embedderId }),
   );

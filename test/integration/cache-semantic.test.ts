@@ -130,6 +130,18 @@ describe('semantic cache (memory backend, test embedder)', () => {
     assert.equal(await status(gw.url, deterministic('how tall is the eiffel tower')), 'HIT/SEMANTIC');
   });
 
+  test("the last user message's other fields count: another speaker (`name`) is no hit", async () => {
+    const from = (name: string, text: string) => ({
+      ...deterministic(text),
+      messages: [{ role: 'user', content: text, name }],
+    });
+    assert.equal(await status(gw.url, from('alice', 'What is my account balance?')), 'MISS/MISS');
+    assert.equal(await status(gw.url, from('alice', 'what is my account balance')), 'HIT/SEMANTIC');
+    assert.equal(await status(gw.url, from('bob', 'What is my account balance?')), 'MISS/MISS');
+    assert.equal(await status(gw.url, deterministic('What is my account balance?')), 'MISS/MISS');
+    assert.equal(mock.requests.length, 3);
+  });
+
   test('an embedder that fails or is slow makes a miss, never an error', async () => {
     await status(gw.url, deterministic('Which river flows through Paris?'));
     embedder.fail = true;
