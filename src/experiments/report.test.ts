@@ -97,6 +97,26 @@ describe('experiment report', () => {
     );
   });
 
+  test('a variant alone with feedback is not named best (nothing to compare it with)', () => {
+    // Four thumbs on b, none yet on a: b's posterior "wins" every draw against no one.
+    const feedback = [
+      { variant: 'b', metric: 'thumbs_up', n: 4, sum: 3, sumSquares: 3 },
+      { variant: 'a', metric: 'rating', n: 5, sum: 15, sumSquares: 55 },
+    ];
+    const report = buildReport(experiment, traffic, feedback, metrics);
+    assert.equal(report.metrics.thumbs_up?.best, null);
+    assert.equal(report.metrics.rating?.best, null);
+    const [a, b] = report.variants;
+    assert.equal(b?.feedback.thumbs_up?.probability_best, null);
+    assert.equal(a?.feedback.rating?.probability_best, null);
+    // The intervals are still reported: 3 of 4 (Wilson) and ratings 1..5 (t, 4 df).
+    assert.equal(b?.feedback.thumbs_up?.mean, 0.75);
+    const [wlo, whi] = b?.feedback.thumbs_up?.ci95 ?? [0, 0];
+    assert.ok(Math.abs(wlo - 0.3006) < 1e-4 && Math.abs(whi - 0.9544) < 1e-4, `${wlo}..${whi}`);
+    const [tlo, thi] = a?.feedback.rating?.ci95 ?? [0, 0];
+    assert.ok(Math.abs(tlo - 1.0371) < 1e-4 && Math.abs(thi - 4.9629) < 1e-4, `${tlo}..${thi}`);
+  });
+
   test('Wilson and t match known values', () => {
     const [lo, hi] = wilson(50, 100);
     assert.ok(Math.abs(lo - 0.4038) < 1e-3 && Math.abs(hi - 0.5962) < 1e-3);

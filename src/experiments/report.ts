@@ -4,7 +4,8 @@
  * interval and the probability of being best. A metric's `best` names the variant whose probability of
  * being best reaches `threshold` = 1 − 0.05 / k for k variants with feedback (0.975 for two: the two-sided
  * 95 % level, so an A/A test names a false winner about 5 % of the time, not 10 %); null when the data does
- * not single one out (decision 0114).
+ * not single one out (decision 0114). With feedback on fewer than two variants nothing is compared:
+ * `probability_best` is null for every variant and `best` is null.
  */
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import type { Experiment } from './assign.js';
@@ -67,8 +68,11 @@ export function buildReport(
       return { n: f?.n ?? 0, sum: f?.sum ?? 0, sumSquares: f?.sumSquares ?? 0 };
     });
     const direction = spec.direction ?? 'higher';
-    const probabilities = probabilityBest(arms, spec.type, direction, { seed });
-    const level = 1 - ALPHA / Math.max(2, arms.filter((a) => a.n > 0).length);
+    const compared = arms.filter((a) => a.n > 0).length;
+    // A variant alone with feedback is compared with nothing: no probability of being best, no winner.
+    const probabilities =
+      compared >= 2 ? probabilityBest(arms, spec.type, direction, { seed }) : arms.map(() => null);
+    const level = 1 - ALPHA / Math.max(2, compared);
     threshold[metric] = level;
     let best: string | null = null;
     arms.forEach((arm, i) => {
