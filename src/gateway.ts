@@ -18,6 +18,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
 import { createChatCodec, createChatValidator } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
+import { createCompletionsCodec } from './endpoints/completions/codec.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
@@ -226,6 +227,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const responseStore = new ResponseStore(deps.database);
   const codecs = [
     createChatCodec(compile),
+    createCompletionsCodec(compile),
     createEmbeddingsCodec(compile),
     createMessagesCodec(compile),
     createResponsesCodec(compile, clock),

@@ -26,7 +26,7 @@ export interface ContextLogger {
 }
 
 /** The inbound APIs that run through the pipeline. */
-export type EndpointName = 'chat' | 'embeddings' | 'messages' | 'responses' | 'prompts';
+export type EndpointName = 'chat' | 'completions' | 'embeddings' | 'messages' | 'responses' | 'prompts';
 
 /**
  * A chat request's reference to a stored prompt and/or an experiment (the body's `prompt` and `experiment`

@@ -79,7 +79,7 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
             typeof traceparent === 'string' ? traceparent : undefined,
             {
               'http.request.method': 'POST',
-              'http.route': ctx.endpoint === 'embeddings' ? '/v1/embeddings' : '/v1/chat/completions',
+              'http.route': ctx.path,
               'gateway.request_id': ctx.requestId,
               ...(ctx.clientRequestId === null ? {} : { 'gateway.client_request_id': ctx.clientRequestId }),
             },

@@ -291,10 +291,16 @@ export function endGenerateSpan(ctx: RequestContext, error?: unknown, outcome?: 
   endSpan(rt.generate.span, error);
 }
 
+/** OpenTelemetry's `gen_ai.operation.name` of the inbound APIs that are not chat. */
+const OPERATION: Partial<Record<RequestContext['endpoint'], string>> = {
+  embeddings: 'embeddings',
+  completions: 'text_completion',
+};
+
 /** `gen_ai.*` attributes of the request as asked (model, max tokens, temperature, top_p). */
 export function genAiRequestAttributes(ctx: RequestContext): Attributes {
   const attributes: Attributes = {
-    'gen_ai.operation.name': ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
+    'gen_ai.operation.name': OPERATION[ctx.endpoint] ?? 'chat',
   };
   const model = requestedModel(ctx);
   if (model) attributes['gen_ai.request.model'] = model;

@@ -21,6 +21,8 @@ export interface OpenAISchemas {
   models: ValidateFunction;
   error: ValidateFunction;
   embeddings: ValidateFunction;
+  /** Legacy Completions (`text_completion`), whole answers and stream chunks alike. */
+  textCompletion: ValidateFunction;
 }
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
@@ -50,6 +52,7 @@ export function loadOpenAISchemas(): OpenAISchemas {
     models: load('ListModelsResponse.json'),
     error: load('ErrorResponse.json'),
     embeddings: load('CreateEmbeddingResponse.json'),
+    textCompletion: load('CreateCompletionResponse.json'),
   };
 }
 

@@ -202,6 +202,25 @@ describe('tracing with an in-memory exporter', () => {
     assert.equal(parentId(root), undefined);
     assert.match(root.spanContext().traceId, /^[0-9a-f]{32}$/);
   });
+
+  test('the request span names the route and operation the client called', async () => {
+    const calls: [string, object, string][] = [
+      ['/v1/chat/completions', { messages: userMessage() }, 'chat'],
+      ['/v1/completions', { prompt: 'Say hello' }, 'text_completion'],
+      ['/v1/messages', { messages: userMessage(), max_tokens: 20 }, 'chat'],
+      ['/v1/embeddings', { input: 'hello' }, 'embeddings'],
+    ];
+    for (const [path, body, operation] of calls) {
+      exporter.reset();
+      const model = path === '/v1/embeddings' ? 'text-embedding-3-small' : 'gpt-4o-mini';
+      const res = await postJson(`${url}${path}`, { model, ...body });
+      assert.equal(res.status, 200, path);
+      await res.text();
+      const root = one(exporter.getFinishedSpans(), 'gateway.request');
+      assert.equal(root.attributes['http.route'], path);
+      assert.equal(root.attributes['gen_ai.operation.name'], operation, path);
+    }
+  });
 });
 
 describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', () => {

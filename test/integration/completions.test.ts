@@ -1,0 +1,158 @@
+/**
+ * Legacy Completions (`POST /v1/completions`) with the official `openai` SDK's `completions.create`: the
+ * prompt goes upstream as one user message of a chat request (OpenAI's default of 16 tokens when
+ * `max_tokens` is unset), answers come back as `text_completion` objects valid against OpenAI's own schema,
+ * whole and streamed, from an OpenAI-compatible and an Anthropic model alike; what the chat path cannot do
+ * is refused with a 422 naming the field, before any provider is called.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { assertSchema, loadOpenAISchemas } from '../helpers/openai-schemas.js';
+
+const schemas = loadOpenAISchemas();
+
+describe('POST /v1/completions (legacy Completions over chat)', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let client: OpenAI;
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startGateway({ mock });
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+  beforeEach(() => {
+    mock.reset();
+    mock.setAnswer({ usage: { prompt: 9, completion: 4, cached: 0 } });
+  });
+
+  test('completions.create: a text_completion with the text, finish reason and usage', async () => {
+    const { data, response } = await client.completions
+      .create({ model: 'gpt-4o-mini', prompt: 'Say hello', temperature: 0 })
+      .withResponse();
+    assertSchema(schemas.textCompletion, data, 'completion');
+    assert.equal(data.object, 'text_completion');
+    assert.match(data.id, /^cmpl-/);
+    assert.equal(data.model, 'gpt-4o-mini');
+    assert.deepEqual(data.choices, [
+      { text: 'Hello from the mock', index: 0, logprobs: null, finish_reason: 'stop' },
+    ]);
+    assert.deepEqual([data.usage?.prompt_tokens, data.usage?.completion_tokens], [9, 4]);
+    assert.equal(response.headers.get('x-provider'), 'openai');
+    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    assert.deepEqual(sent.messages, [{ role: 'user', content: 'Say hello' }]);
+    assert.equal(sent.max_tokens, 16, "OpenAI's Completions default");
+    assert.equal(sent.temperature, 0);
+    assert.equal(sent.prompt, undefined, 'the completions-only fields never reach a chat upstream');
+  });
+
+  test('max_tokens, stop, n, logprobs and unknown fields are forwarded as their chat equivalents', async () => {
+    await postJson(`${gw.url}/v1/completions`, {
+      model: 'gpt-4o-mini',
+      prompt: ['One prompt in an array'],
+      max_tokens: 50,
+      stop: ['\n'],
+      n: 2,
+      logprobs: 3,
+      echo: false,
+      best_of: 2,
+      top_k: 5,
+    });
+    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    assert.deepEqual(sent.messages, [{ role: 'user', content: 'One prompt in an array' }]);
+    assert.equal(sent.max_tokens, 50);
+    assert.deepEqual(sent.stop, ['\n']);
+    assert.equal(sent.n, 2);
+    assert.equal(sent.logprobs, true);
+    assert.equal(sent.top_logprobs, 3);
+    assert.equal(sent.top_k, 5);
+    for (const field of ['echo', 'best_of', 'suffix', 'prompt']) assert.equal(sent[field], undefined, field);
+  });
+
+  test('stream: text_completion chunks join to the text; the usage chunk only when asked for', async () => {
+    const stream = await client.completions.create({
+      model: 'gpt-4o-mini',
+      prompt: 'Say hello',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.Completion[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    // OpenAI's streams reuse the whole answer's schema but send `finish_reason: null` until the last text
+    // chunk (as OpenAI and vLLM do); everything else must match it.
+    for (const chunk of chunks) {
+      const choices = chunk.choices.map((c) => ({ ...c, finish_reason: c.finish_reason ?? 'stop' }));
+      assertSchema(schemas.textCompletion, { ...chunk, choices }, 'stream chunk');
+    }
+    assert.equal(chunks[0]?.choices[0]?.finish_reason, null);
+    assert.equal(chunks.map((c) => c.choices[0]?.text ?? '').join(''), 'Hello from the mock');
+    assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one id for the whole stream');
+    assert.equal(chunks.findLast((c) => c.choices.length > 0)?.choices[0]?.finish_reason, 'stop');
+    const last = chunks.at(-1);
+    assert.deepEqual(last?.choices, []);
+    assert.deepEqual([last?.usage?.prompt_tokens, last?.usage?.completion_tokens], [9, 4]);
+
+    const plain = await client.completions.create({
+      model: 'gpt-4o-mini',
+      prompt: 'Say hello',
+      stream: true,
+    });
+    const texts: string[] = [];
+    for await (const chunk of plain) {
+      assert.equal(chunk.usage, undefined);
+      assert.equal(chunk.choices.length, 1);
+      texts.push(chunk.choices[0]?.text ?? '');
+    }
+    assert.equal(texts.join(''), 'Hello from the mock');
+  });
+
+  test('an Anthropic model serves completions too (translated both ways)', async () => {
+    const data = await client.completions.create({ model: 'claude-3-5-haiku-latest', prompt: 'Say hello' });
+    assertSchema(schemas.textCompletion, data, 'completion');
+    assert.equal(data.choices[0]?.text, 'Hello from the mock');
+    assert.equal(mock.requests[0]?.dialect, 'anthropic');
+    assert.equal((mock.requests[0]?.body as { max_tokens?: number } | undefined)?.max_tokens, 16);
+  });
+
+  test('what chat cannot do is a 422 naming the field; nothing reaches a provider', async () => {
+    const refused: [Record<string, unknown>, string, RegExp][] = [
+      [{ prompt: 'x', echo: true }, 'echo', /echo is not supported/],
+      [{ prompt: 'x', suffix: 'tail' }, 'suffix', /suffix/],
+      [{ prompt: 'x', best_of: 3 }, 'best_of', /best_of/],
+      [{ prompt: ['a', 'b'] }, 'prompt', /2 prompts/],
+      [{ prompt: [1, 2, 3] }, 'prompt', /tokens/],
+      [{ prompt: [[1], [2]] }, 'prompt', /tokens/],
+      [{ prompt: [''] }, 'prompt', /empty/],
+      [{ prompt: '' }, 'prompt', /./],
+      [{}, 'prompt', /prompt/],
+      [{ prompt: 'x', logprobs: 6 }, 'logprobs', /./],
+      [{ prompt: 'x', max_tokens: 0 }, 'max_tokens', /./],
+    ];
+    for (const [fields, param, message] of refused) {
+      const res = await postJson(`${gw.url}/v1/completions`, { model: 'gpt-4o-mini', ...fields });
+      const body = (await res.json()) as { error: { param: string | null; message: string; type: string } };
+      assert.equal(res.status, 422, JSON.stringify(fields));
+      assertSchema(schemas.error, body, 'error');
+      assert.equal(body.error.param, param, JSON.stringify(fields));
+      assert.match(body.error.message, message, JSON.stringify(fields));
+    }
+    await assert.rejects(
+      client.completions.create({ model: 'gpt-4o-mini', prompt: 'x', echo: true }),
+      (err: unknown) => err instanceof OpenAI.UnprocessableEntityError && err.param === 'echo',
+    );
+    const bad = await postJson(`${gw.url}/v1/completions`, '{"model": "gpt-4o-mini", "prompt": ');
+    assert.equal(bad.status, 400);
+    assert.equal(mock.requests.length, 0);
+  });
+
+  test('listed in /openapi.json', async () => {
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(doc.paths['/v1/completions'], 'the route is documented');
+  });
+});
