@@ -250,6 +250,33 @@ describe('environment overrides', () => {
     hasProblem(problemsOf({ env: { LOG_BODIES: 'maybe' } }), 'log.bodies', /LOG_BODIES/);
     hasProblem(problemsOf({ env: { LOG_LEVEL: 'loud' } }), 'log.level', /LOG_LEVEL[\s\S]*"loud"/);
   });
+
+  test('a bad env value says what was expected: a negative duration is not "not a number"', () => {
+    hasProblem(
+      problemsOf({ env: { LLM_TIMEOUT: '-1' } }),
+      'upstream.timeout_ms',
+      /expected a number of seconds, 0 or more, got "-1"/,
+    );
+    hasProblem(problemsOf({ env: { LLM_MAX_RETRIES: '1.5' } }), 'retry.max_attempts', /a whole number/);
+  });
+
+  test('a URL of the wrong kind names the kind, not a schema term, and never echoes the URL', () => {
+    const problems = problemsOf({
+      env: {
+        REDIS_URL: 'localhost:6379',
+        DATABASE_URL: 'mysql://app:s3cret-pw@db/app',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+      },
+    });
+    hasProblem(problems, 'redis.url (from env REDIS_URL)', /expected a redis:\/\/ or rediss:\/\/ URL$/);
+    hasProblem(
+      problems,
+      'database.url (from env DATABASE_URL)',
+      /expected a postgres:\/\/ or postgresql:\/\/ URL$/,
+    );
+    hasProblem(problems, 'telemetry.otlp_endpoint', /expected an http:\/\/ or https:\/\/ URL$/);
+    assert.ok(!problems.some((p) => p.includes('s3cret-pw')));
+  });
 });
 
 describe('invalid configuration', () => {
@@ -274,6 +301,34 @@ auth: { mode: sometimes }
     hasProblem(problems, 'auth.mode', /"none"[\s\S]*"keys"/);
     hasProblem(problems, 'upstream.timeout_ms (from env LLM_TIMEOUT)', /"soon"/);
     assert.equal(problems.length, 6, problems.join('\n'));
+  });
+
+  test('a misspelt field suggests the field it most likely meant', () => {
+    const problems = problemsOf({
+      env: {},
+      yamlText: 'rate_limts: { enabled: false }\nserver: { prot: 9000, zzzzzz: 1 }\n',
+    });
+    hasProblem(problems, 'rate_limts', /unknown field \(did you mean "rate_limit"\?\)/);
+    hasProblem(problems, 'server.prot', /did you mean "port"/);
+    hasProblem(problems, 'server.zzzzzz', /^server\.zzzzzz: unknown field$/);
+  });
+
+  test('the message names the config file the problems are in', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    try {
+      const file = join(dir, 'gateway.yaml');
+      writeFileSync(file, 'rate_limts: {}\n');
+      let caught: unknown;
+      try {
+        loadConfig({ env: {}, file });
+      } catch (err) {
+        caught = err;
+      }
+      assert.ok(caught instanceof ConfigError);
+      assert.match(caught.message.split('\n')[0] as string, new RegExp(`config file ${file}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a problem inside a malformed section does not hide the others', () => {

@@ -16,8 +16,10 @@ import { type Config, ConfigSchema } from './schema.js';
 /** Thrown when the configuration is invalid; `problems` lists every one. */
 export class ConfigError extends Error {
   readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  /** `file`: the config file read, named in the message (problems from the environment name their variable). */
+  constructor(problems: string[], file?: string) {
+    const where = file ? ` (config file ${file})` : '';
+    super(`Invalid configuration${where}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -92,7 +94,7 @@ export function loadConfig(options: LoadOptions): Readonly<Config> {
   }
   // Cross-field checks read a possibly malformed object: each is skipped where its shape is wrong.
   problems.push(...crossCheck(config));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, options.file);
   return deepFreeze(config as unknown as Config);
 }
 
@@ -180,9 +182,7 @@ function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Ma
     if (raw === undefined || raw === '') continue;
     const value = convert(raw, kind);
     if (value === undefined) {
-      problems.push(
-        `${path} (from env ${name}): expected ${kind === 'bool' ? 'true or false' : 'a number'}, got "${raw}"`,
-      );
+      problems.push(`${path} (from env ${name}): expected ${ENV_EXPECTED[kind]}, got "${raw}"`);
       continue;
     }
     setPath(config, path, value);
@@ -207,21 +207,81 @@ function applyEnv(config: Json, env: LoadOptions['env'], problems: string[]): Ma
   return sources;
 }
 
+const ENV_EXPECTED: Record<EnvKind, string> = {
+  bool: 'true or false',
+  int: 'a whole number',
+  number: 'a number',
+  seconds: 'a number of seconds, 0 or more',
+  string: 'text',
+  list: 'a comma-separated list',
+};
+
+/** What a string schema accepts, in words; the value itself is never repeated (a URL may hold a password). */
+const STRING_SHAPES: Record<string, string> = {
+  uri: 'an http:// or https:// URL',
+  '^rediss?://': 'a redis:// or rediss:// URL',
+  '^postgres(ql)?://': 'a postgres:// or postgresql:// URL',
+};
+
+interface SchemaShape {
+  anyOf?: SchemaShape[];
+  const?: unknown;
+  type?: string;
+  format?: string;
+  pattern?: string;
+  properties?: Record<string, unknown>;
+}
+
 /** A problem in words a platform engineer can act on. */
 function describe(error: ValueError): string {
   const key = error.path.split('/').at(-1) ?? '';
+  const schema = error.schema as SchemaShape;
   if (error.type === ValueErrorType.ObjectAdditionalProperties || error.message === 'Unexpected property') {
     if (/^(api_key|apikey|key|secret|token)$/i.test(key)) {
       return 'secrets are not read from the config file; put the key in an env variable and name it in api_key_env';
     }
-    return 'unknown field';
+    const near = closest(key, Object.keys(schema.properties ?? {}));
+    return near ? `unknown field (did you mean "${near}"?)` : 'unknown field';
   }
-  const options = (error.schema as { anyOf?: Array<{ const?: unknown }> }).anyOf;
+  const options = schema.anyOf;
   if (options?.every((o) => o.const !== undefined)) {
     return `expected one of ${options.map((o) => JSON.stringify(o.const)).join(', ')}, got ${JSON.stringify(error.value)}`;
   }
+  const shape = (options ?? [schema]).map(stringShape).find((s) => s !== undefined);
+  if (shape && (typeof error.value === 'string' || options)) return `expected ${shape}`;
   if (error.message === 'Expected required property') return 'required';
   return error.message;
+}
+
+function stringShape(schema: SchemaShape): string | undefined {
+  if (schema.type !== 'string') return undefined;
+  if (schema.format) return STRING_SHAPES[schema.format];
+  if (schema.pattern) return STRING_SHAPES[schema.pattern];
+  return undefined;
+}
+
+/** The known field a typo most likely meant: at most two edits away (`rate_limts` → `rate_limit`). */
+function closest(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of known) {
+    const d = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] as number) + 1, (next[j - 1] as number) + 1, (row[j - 1] as number) + cost);
+    }
+    row = next;
+  }
+  return row[b.length] as number;
 }
 
 function convert(raw: string, kind: EnvKind): unknown {
