@@ -147,7 +147,8 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
         index,
         message: {
           role: 'assistant',
-          content: c.content ?? (c.tools.size > 0 ? null : ''),
+          // A tool-call answer's content is null, as in a completion (streams open with `content: ""`).
+          content: c.tools.size > 0 && !c.content ? null : (c.content ?? ''),
           refusal: c.refusal,
           ...(c.tools.size > 0 ? { tool_calls: [...c.tools.values()] } : {}),
         },

@@ -223,8 +223,12 @@ describe('exact cache (memory backend)', () => {
     const completion = (await plain.json()) as Record<string, unknown>;
     assertSchema(schemas.completion, completion, 'cached tool completion');
     const choice = (
-      completion.choices as Array<{ message: { tool_calls: unknown }; finish_reason: string }>
+      completion.choices as Array<{
+        message: { content: string | null; tool_calls: unknown };
+        finish_reason: string;
+      }>
     )[0];
+    assert.equal(choice?.message.content, null, 'a tool-call answer has no content, as a live completion');
     assert.deepEqual(choice?.message.tool_calls, [
       { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
     ]);
