@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { GatewayError } from '../core/errors.js';
 import { createSchemaCompiler } from '../endpoints/compile.js';
+import { MAX_PROMPT_VERSION } from '../endpoints/prompt-ref.js';
 import { diffVersions } from '../prompts/diff.js';
 import { exportPrompt, importPrompt, parsePromptFile, parseVersionText } from '../prompts/files.js';
 import { PromptNotFoundError, PromptStore, type PromptVersion } from '../prompts/store.js';
@@ -37,7 +38,9 @@ interface Io {
 
 function versionNumber(raw: string | undefined, what: string): number {
   const n = Number(raw);
-  if (!raw || !Number.isInteger(n) || n < 1) throw new UsageError(`${what}: a version number (1, 2, …)`);
+  if (!raw || !Number.isInteger(n) || n < 1 || n > MAX_PROMPT_VERSION) {
+    throw new UsageError(`${what}: a version number (1, 2, … up to ${MAX_PROMPT_VERSION})`);
+  }
   return n;
 }
 

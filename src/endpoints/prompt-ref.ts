@@ -10,6 +10,8 @@ import { ValidationError } from '../core/errors.js';
 /** Prompt, label and experiment ids: what the admin API accepts. */
 export const PROMPT_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 const ID = new RegExp(PROMPT_ID_PATTERN);
+/** The highest version number a reference may name (nine digits, as in the admin paths; the column is an int4). */
+export const MAX_PROMPT_VERSION = 999_999_999;
 const MAX_VARIABLES = 64;
 
 /** OpenAPI: the `prompt` extension field. */
@@ -17,9 +19,12 @@ export const PromptFieldSchema = T.Object(
   {
     id: T.String({ pattern: PROMPT_ID_PATTERN, description: 'Prompt id' }),
     version: T.Optional(
-      T.Union([T.Integer({ minimum: 1 }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })], {
-        description: 'A version number (or `label`)',
-      }),
+      T.Union(
+        [T.Integer({ minimum: 1, maximum: MAX_PROMPT_VERSION }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })],
+        {
+          description: 'A version number (or `label`)',
+        },
+      ),
     ),
     label: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'A label; default `production`' })),
     variables: T.Optional(T.Record(T.String(), T.Unknown(), { description: 'Values of the variables' })),
@@ -58,8 +63,14 @@ export function promptReference(
   if (id !== undefined && (typeof id !== 'string' || !ID.test(id))) {
     throw new ValidationError('A prompt id is 1 to 64 letters, digits, ".", "_" or "-".', `${prefix}id`);
   }
-  if (version !== undefined && (!Number.isSafeInteger(version) || (version as number) < 1)) {
-    throw new ValidationError('version must be an integer ≥ 1.', `${prefix}version`);
+  if (
+    version !== undefined &&
+    (!Number.isSafeInteger(version) || (version as number) < 1 || (version as number) > MAX_PROMPT_VERSION)
+  ) {
+    throw new ValidationError(
+      `version must be an integer from 1 to ${MAX_PROMPT_VERSION}.`,
+      `${prefix}version`,
+    );
   }
   if (label !== undefined && (typeof label !== 'string' || !ID.test(label))) {
     throw new ValidationError('A label is 1 to 64 letters, digits, ".", "_" or "-".', `${prefix}label`);

@@ -14,7 +14,7 @@ import { Type as T } from '@sinclair/typebox';
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
-import { PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
+import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import type { PromptResolver } from '../prompts/resolver.js';
 import { adminActor } from '../prompts/routes.js';
 import { PromptNotFoundError, type PromptStore } from '../prompts/store.js';
@@ -24,7 +24,11 @@ import { ExperimentExistsError, ExperimentNotFoundError, type ExperimentStore } 
 
 const Id = T.String({ pattern: PROMPT_ID_PATTERN });
 const PromptRef = T.Object(
-  { id: Id, version: T.Optional(T.Integer({ minimum: 1 })), label: T.Optional(Id) },
+  {
+    id: Id,
+    version: T.Optional(T.Integer({ minimum: 1, maximum: MAX_PROMPT_VERSION })),
+    label: T.Optional(Id),
+  },
   { additionalProperties: false },
 );
 const VariantSchema = T.Object(

@@ -21,10 +21,13 @@
  */
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import type { createSchemaCompiler } from '../endpoints/compile.js';
+import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import type { ChangeActor } from './audit.js';
 import { NewVersionBody, type NewVersionInput, toNewVersion } from './routes.js';
 import type { NewVersion, PromptStore, PromptVersion } from './store.js';
 import { PromptNotFoundError } from './store.js';
+
+const ID = new RegExp(PROMPT_ID_PATTERN);
 
 export interface PromptFile {
   id: string;
@@ -59,8 +62,18 @@ export function parsePromptFile(
     if (!isObject(value) || typeof value.id !== 'string')
       throw new Error(`document ${d + 1}: id is required`);
     const { id, labels = {}, versions, ...rest } = value;
-    if (!isObject(labels) || !Object.values(labels).every((v) => Number.isInteger(v))) {
-      throw new Error(`${id}: labels is an object of label → version number`);
+    if (!ID.test(id))
+      throw new Error(`document ${d + 1}: id "${id}" is not 1 to 64 letters, digits, ".", "_" or "-"`);
+    const labelsOk =
+      isObject(labels) &&
+      Object.entries(labels).every(
+        ([name, v]) =>
+          ID.test(name) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_PROMPT_VERSION,
+      );
+    if (!labelsOk) {
+      throw new Error(
+        `${id}: labels is an object of label (1 to 64 letters, digits, ".", "_" or "-") → version number (from 1)`,
+      );
     }
     const list = versions === undefined ? [rest] : versions;
     if (!Array.isArray(list) || list.length === 0) throw new Error(`${id}: versions is a non-empty list`);

@@ -17,7 +17,7 @@ import { Type as T } from '@sinclair/typebox';
 import type { Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
-import { PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
+import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import { diffVersions } from './diff.js';
 import type { PromptResolver } from './resolver.js';
 import {
@@ -207,7 +207,10 @@ export function promptRoutes(
       url: '/admin/prompts/:id/labels/:label',
       summary: 'Point a label (production, staging, …) at a version (atomic)',
       params: T.Object({ id: Id, label: Id }),
-      body: T.Object({ version: T.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+      body: T.Object(
+        { version: T.Integer({ minimum: 1, maximum: MAX_PROMPT_VERSION }) },
+        { additionalProperties: false },
+      ),
       handler: (request) =>
         guard(async () => {
           const { id, label } = request.params as { id: string; label: string };

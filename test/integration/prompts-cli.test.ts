@@ -90,6 +90,9 @@ describe('llm-gateway prompts', { skip }, () => {
     assert.doesNotMatch((await run('list')).out, /fresh/);
     assert.match((await run('list', '--all')).out, /fresh .*archived/);
     await assert.rejects(run('label', 'greet', 'production', 'x'), UsageError);
+    // Beyond any version number: a usage error, not the database's integer-out-of-range error.
+    await assert.rejects(run('label', 'greet', 'production', '2147483648'), UsageError);
+    await assert.rejects(run('diff', 'greet', '1', '99999999999'), UsageError);
     await assert.rejects(run('nope'), UsageError);
     await assert.rejects(run('show', 'missing'), /No prompt 'missing'/);
   });

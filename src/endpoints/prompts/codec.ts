@@ -12,7 +12,7 @@ import { CHAT_STREAM, promptedRequest } from '../chat/codec.js';
 import { PromptedChatRequestSchema } from '../chat/schema.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
-import { PROMPT_ID_PATTERN, promptReference } from '../prompt-ref.js';
+import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN, promptReference } from '../prompt-ref.js';
 
 export const PROMPT_COMPLETIONS_PATH = '/v1/prompts/:id/completions';
 
@@ -21,9 +21,12 @@ const PromptCompletionSchema = T.Object(
     ...PromptedChatRequestSchema.properties,
     variables: T.Optional(T.Record(T.String(), T.Unknown(), { description: 'Values of the variables' })),
     version: T.Optional(
-      T.Union([T.Integer({ minimum: 1 }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })], {
-        description: 'A version number (or `label`)',
-      }),
+      T.Union(
+        [T.Integer({ minimum: 1, maximum: MAX_PROMPT_VERSION }), T.String({ pattern: '^[1-9][0-9]{0,8}$' })],
+        {
+          description: 'A version number (or `label`)',
+        },
+      ),
     ),
     label: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'A label; default `production`' })),
     experiment: T.Optional(T.String({ pattern: PROMPT_ID_PATTERN, description: 'An experiment to join' })),

@@ -1,0 +1,136 @@
+/**
+ * Out-of-range numbers on the prompt, experiment and evaluation routes answer a 422 naming the field, never
+ * a 5xx (DESIGN §7 secure defaults; decision 0176): a prompt version beyond the int4 column used to come
+ * back as a 500 from the admin API and as a 503 "prompts are unavailable" (which clients retry) from chat;
+ * a stored evaluation result with a token count or cost beyond its column was a 500.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestDatabase, requireServices, type TestDatabase } from '../helpers/services.js';
+
+const ADMIN = 'admin-SECRET-bounds-0123456789';
+const skipPostgres = await requireServices('postgres');
+const BEYOND_INT4 = 2_147_483_648;
+
+type ErrorBody = { error?: { param: string | null; type: string } };
+
+describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgres }, () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let database: TestDatabase;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    database = await createTestDatabase('prompts_bounds');
+    gw = await startGateway({
+      mock,
+      env: { AUTH_MODE: 'none', GATEWAY_ADMIN_KEY: ADMIN, USAGE_ENABLED: 'true', DATABASE_URL: database.url },
+    });
+    await gw.gateway.stores.database().ready;
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+    await database?.drop();
+  });
+
+  const admin = async (method: string, path: string, body: unknown) => {
+    const res = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as ErrorBody & Record<string, unknown> };
+  };
+  const expect422 = (what: string, res: { status: number; body: ErrorBody }, param: string) => {
+    assert.equal(res.status, 422, `${what}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error?.param, param, what);
+    assert.equal(res.body.error?.type, 'invalid_request_error', what);
+  };
+
+  test('prompt versions: label, experiment variant, chat and prompt completions', async () => {
+    const created = await admin('POST', '/admin/prompts', {
+      id: 'greet',
+      messages: [{ role: 'user', content: 'Say hello to {{name}}.' }],
+      model: 'gpt-4o-mini',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+
+    expect422(
+      'label',
+      await admin('PUT', '/admin/prompts/greet/labels/production', { version: BEYOND_INT4 }),
+      'version',
+    );
+    expect422(
+      'experiment variant',
+      await admin('POST', '/admin/experiments', {
+        id: 'greet-exp',
+        variants: [{ name: 'a', weight: 1, prompt: { id: 'greet', version: BEYOND_INT4 } }],
+      }),
+      'variants[0].prompt.version',
+    );
+
+    const chat = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: 'gpt-4o-mini',
+      messages: [],
+      prompt: { id: 'greet', version: BEYOND_INT4, variables: { name: 'Ada' } },
+    });
+    expect422('chat', { status: chat.status, body: (await chat.json()) as ErrorBody }, 'prompt.version');
+    const completion = await postJson(`${gw.url}/v1/prompts/greet/completions`, {
+      version: BEYOND_INT4,
+      variables: { name: 'Ada' },
+    });
+    expect422(
+      'prompt completions',
+      { status: completion.status, body: (await completion.json()) as ErrorBody },
+      'version',
+    );
+    assert.equal(mock.requests.length, 0, 'nothing reached the upstream');
+
+    // In range and existing still works.
+    const ok = await postJson(`${gw.url}/v1/prompts/greet/completions`, {
+      version: 1,
+      variables: { name: 'Ada' },
+    });
+    assert.equal(ok.status, 200, await ok.text());
+  });
+
+  test('stored evaluation runs and results', async () => {
+    const run = {
+      id: 'bounds-run',
+      dataset: 'items.jsonl',
+      dataset_sha256: 'a'.repeat(64),
+      item_count: 1,
+      targets: ['gpt-4o-mini'],
+    };
+    expect422(
+      'item_count',
+      await admin('POST', '/admin/evals/runs', { ...run, item_count: BEYOND_INT4 }),
+      'item_count',
+    );
+    assert.equal((await admin('POST', '/admin/evals/runs', run)).status, 201);
+
+    const result = {
+      item_id: 'i1',
+      target: 'gpt-4o-mini',
+      error: null,
+      scores: { exact_match: 1 },
+      total_ms: 12,
+      ttft_ms: 5,
+      cost_usd: 0.000004,
+      input_tokens: 10,
+      output_tokens: 4,
+    };
+    const post = (patch: Record<string, unknown>) =>
+      admin('POST', '/admin/evals/runs/bounds-run/results', { results: [{ ...result, ...patch }] });
+    expect422('input_tokens', await post({ input_tokens: 1e20 }), 'results[0].input_tokens');
+    expect422('output_tokens', await post({ output_tokens: BEYOND_INT4 }), 'results[0].output_tokens');
+    expect422('cost_usd', await post({ cost_usd: 1e7 }), 'results[0].cost_usd');
+    expect422('negative cost', await post({ cost_usd: -1 }), 'results[0].cost_usd');
+    const stored = await post({});
+    assert.equal(stored.status, 200, JSON.stringify(stored.body));
+    assert.deepEqual(stored.body, { stored: 1 });
+  });
+});
