@@ -19,6 +19,10 @@ import type { ResultRecord } from './results.js';
 import { summarise } from './summary.js';
 
 const Id = T.String({ minLength: 1, maxLength: 128, pattern: '^[\\w.:-]+$' });
+/** Bounds of the typed columns (int4; numeric(12, 6)): a larger value is a 422, never the database's 500. */
+const INT4_MAX = 2_147_483_647;
+const Tokens = T.Union([T.Integer({ minimum: 0, maximum: INT4_MAX }), T.Null()]);
+const Ms = T.Union([T.Number({ minimum: 0, maximum: 1e12 }), T.Null()]);
 const RunParams = T.Object({ id: Id });
 const CreateRun = T.Object(
   {
@@ -26,7 +30,7 @@ const CreateRun = T.Object(
     name: T.Optional(T.String({ maxLength: 200 })),
     dataset: T.String({ minLength: 1, maxLength: 1000 }),
     dataset_sha256: T.String({ pattern: '^[0-9a-f]{64}$' }),
-    item_count: T.Integer({ minimum: 0 }),
+    item_count: T.Integer({ minimum: 0, maximum: INT4_MAX }),
     targets: T.Array(T.String({ minLength: 1, maxLength: 300 }), { minItems: 1, maxItems: 50 }),
     judge: T.Optional(T.Union([T.String({ maxLength: 300 }), T.Null()])),
     settings: T.Optional(T.Record(T.String(), T.Unknown())),
@@ -47,11 +51,11 @@ const Result = T.Object(
     target: T.String({ minLength: 1, maxLength: 300 }),
     error: T.Union([T.String(), T.Null()]),
     scores: T.Record(T.String(), T.Number()),
-    total_ms: T.Union([T.Number(), T.Null()]),
-    ttft_ms: T.Union([T.Number(), T.Null()]),
-    cost_usd: T.Union([T.Number(), T.Null()]),
-    input_tokens: T.Union([T.Integer(), T.Null()]),
-    output_tokens: T.Union([T.Integer(), T.Null()]),
+    total_ms: Ms,
+    ttft_ms: Ms,
+    cost_usd: T.Union([T.Number({ minimum: 0, maximum: 999_999 }), T.Null()]),
+    input_tokens: Tokens,
+    output_tokens: Tokens,
   },
   { additionalProperties: true },
 );
