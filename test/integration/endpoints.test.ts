@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { postJson, startGateway, TEST_KEYS, type TestGateway } from '../helpers/gateway.js';
 import { assertSchema, loadOpenAISchemas, type OpenAISchemas } from '../helpers/openai-schemas.js';
@@ -211,6 +212,47 @@ describe('with auth.mode: keys', () => {
       await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })
     ).json()) as { data: Array<{ id: string }> };
     assert.ok(all.data.some((m) => m.id === 'gpt-4o'));
+  });
+
+  test("the Anthropic SDK's models.list and models.retrieve get Anthropic's shapes, pages and errors", async () => {
+    const limited = new Anthropic({ baseURL: gw.url, apiKey: LIMITED_KEY, maxRetries: 0 });
+    const seen: Anthropic.ModelInfo[] = [];
+    for await (const model of limited.models.list()) seen.push(model);
+    assert.deepEqual(seen.map((m) => m.id).sort(), ['claude-haiku-4-5', 'gpt-4o-mini']);
+    for (const m of seen) {
+      assert.equal(m.type, 'model');
+      assert.equal(m.display_name, m.id);
+      assert.ok(!Number.isNaN(Date.parse(m.created_at)), m.created_at);
+    }
+    const one = await limited.models.retrieve('gpt-4o-mini');
+    assert.deepEqual([one.type, one.id], ['model', 'gpt-4o-mini']);
+    await assert.rejects(limited.models.retrieve('gpt-4o'), Anthropic.NotFoundError, 'not an allowed model');
+
+    // Pages of `limit`, walked forwards by the SDK (after_id) and backwards by before_id.
+    const client = new Anthropic({ baseURL: gw.url, apiKey: KEY, maxRetries: 0 });
+    const everything = (await fetch(`${gw.url}/v1/models`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    }).then((r) => r.json())) as { data: Array<{ id: string }> };
+    const paged: string[] = [];
+    for await (const model of client.models.list({ limit: 3 })) paged.push(model.id);
+    assert.deepEqual(
+      paged,
+      everything.data.map((m) => m.id),
+      'every model once, in order',
+    );
+    const first = await client.models.list({ limit: 3 });
+    assert.equal(first.data.length, 3);
+    assert.equal(first.has_more, true);
+    assert.equal(first.first_id, paged[0]);
+    assert.equal(first.last_id, paged[2]);
+    const back = await client.models.list({ limit: 2, before_id: paged[3] as string });
+    assert.deepEqual(
+      back.data.map((m) => m.id),
+      paged.slice(1, 3),
+    );
+    assert.equal(back.has_more, true);
+    await assert.rejects(client.models.list({ limit: 0 }), Anthropic.BadRequestError);
+    await assert.rejects(client.models.list({ after_id: 'no-such-model' }), Anthropic.BadRequestError);
   });
 
   test('a request without a key gets 401 whatever its body (auth before parsing and validation)', async () => {

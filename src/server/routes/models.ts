@@ -1,12 +1,22 @@
 /**
  * GET /v1/models and GET /v1/models/{model}: every routable alias and each offered provider's models; for a
  * key with allowed models, only those (another model is a 404, as OpenAI answers for a model the key cannot use).
+ * A request carrying `anthropic-version` (the Anthropic SDK, Claude Code) gets Anthropic's shapes instead:
+ * `ModelInfo` objects in pages (`limit`, `after_id`, `before_id`) and Anthropic's error body
+ * (anthropic-models.ts).
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../../core/errors.js';
 import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
 import type { ModelResolver } from '../../routing/resolver.js';
+import {
+  AnthropicModelErrorSchema,
+  AnthropicModelPageSchema,
+  AnthropicModelSchema,
+  anthropicModels,
+  isAnthropicRequest,
+} from './anthropic-models.js';
 
 const ModelSchema = T.Object({
   id: T.String(),
@@ -21,6 +31,10 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
     .map((m) => ({ id: m.id, object: 'model' as const, created: createdAt, owned_by: m.owned_by }));
   const byId = new Map(list.map((m) => [m.id, m]));
   const body = { object: 'list' as const, data: list };
+  const anthropic = anthropicModels(
+    list.map((m) => m.id),
+    createdAt,
+  );
 
   app.get(
     '/v1/models',
@@ -28,12 +42,22 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
       schema: {
         summary: 'List routable models and aliases',
         tags: ['OpenAI-compatible'],
-        response: { 200: T.Object({ object: T.Literal('list'), data: T.Array(ModelSchema) }) },
+        response: {
+          200: T.Union([
+            T.Object({ object: T.Literal('list'), data: T.Array(ModelSchema) }),
+            AnthropicModelPageSchema,
+          ]),
+          400: T.Union([ErrorResponseSchema, AnthropicModelErrorSchema]),
+        },
       },
     },
     // A key limited to some models lists only those (as OpenAI lists a key's accessible models).
-    async (request) => {
+    async (request, reply) => {
       const allowed = request.principal?.allowedModels;
+      if (isAnthropicRequest(request.headers)) {
+        const page = anthropic.page(request.query, allowed);
+        return 'error' in page ? reply.code(400).send(page.error) : page.body;
+      }
       return allowed ? { object: 'list' as const, data: list.filter((m) => allowed.has(m.id)) } : body;
     },
   );
@@ -44,13 +68,20 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
       schema: {
         summary: 'Retrieve one model',
         tags: ['OpenAI-compatible'],
-        response: { 200: ModelSchema, 404: ErrorResponseSchema },
+        response: {
+          200: T.Union([ModelSchema, AnthropicModelSchema]),
+          404: T.Union([ErrorResponseSchema, AnthropicModelErrorSchema]),
+        },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const id = (request.params as { '*': string })['*'];
       const model = byId.get(id);
       const allowed = request.principal?.allowedModels;
+      if (isAnthropicRequest(request.headers)) {
+        const info = model && !(allowed && !allowed.has(id)) ? anthropic.get(id) : undefined;
+        return info ?? reply.code(404).send(anthropic.notFound(id));
+      }
       if (!model || (allowed && !allowed.has(id))) {
         // OpenAI's own answer for an unknown model: 404, code `model_not_found`, param `model`.
         throw new GatewayError(
