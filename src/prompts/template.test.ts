@@ -92,4 +92,27 @@ describe('prompt templates', () => {
       'messages[0].content',
     );
   });
+
+  test('a section cannot blow a small request up into a huge prompt (422, stopped early)', () => {
+    const repeat: PromptMessage[] = [{ role: 'user', content: '{{#items}}{{text}}{{/items}}' }];
+    const compiled = compilePrompt(repeat, declareVariables(['items', 'text'], repeat));
+    // 2,000 items × 10,000 characters: a 30 kB request asking for a 20 MB prompt.
+    const items = new Array(2_000).fill(1);
+    const text = 'x'.repeat(10_000);
+    assert.equal(
+      param(() => compiled.render({ items, text })),
+      'prompt.variables',
+    );
+    // The same version renders ordinary lists, and again after a refused render.
+    assert.equal(compiled.render({ items: [1, 2, 3], text: 'ab' })[0]?.content, 'ababab');
+
+    // Nested sections over one list: n³ steps with no output at all.
+    const nested: PromptMessage[] = [{ role: 'user', content: '{{#a}}{{#a}}{{#a}}.{{/a}}{{/a}}{{/a}}' }];
+    const cubed = compilePrompt(nested, declareVariables(['a'], nested));
+    assert.equal(
+      param(() => cubed.render({ a: new Array(300).fill(0) })),
+      'prompt.variables',
+    );
+    assert.equal(cubed.render({ a: [1, 1] })[0]?.content, '........');
+  });
 });

@@ -188,11 +188,59 @@ export interface CompiledPrompt {
   render(variables: Readonly<Record<string, unknown>>): RenderedMessage[];
 }
 
+/**
+ * Bounds on one render. A section repeats its body per list item, so a small request can ask for a huge
+ * prompt (`{{#items}}{{text}}{{/items}}` with 2,000 items and 100 kB of text is 200 MB) and stall the
+ * gateway while it is built and sent; the render stops with a 422 instead once it has produced this many
+ * characters (the default body limit) or visited this many template pieces (nested sections over lists).
+ */
+export const MAX_RENDERED_CHARS = 10 * 1024 * 1024;
+export const MAX_RENDER_STEPS = 2_000_000;
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Makes `writer` count what it renders (every output character comes from exactly one leaf call). */
+function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(): void } {
+  let chars = 0;
+  let steps = 0;
+  const tooLarge = (what: string) =>
+    new ValidationError(
+      `The rendered prompt is too large (over ${what}); send fewer or shorter list items.`,
+      'prompt.variables',
+    );
+  const base = Mustache.Writer.prototype as unknown as Record<string, Method>;
+  const target = writer as unknown as Record<string, Method>;
+  for (const leaf of ['escapedValue', 'unescapedValue', 'rawValue']) {
+    const original = base[leaf] as Method;
+    target[leaf] = function (this: unknown, ...args: unknown[]) {
+      const value = original.apply(this, args);
+      if (value !== undefined && value !== null) {
+        chars += typeof value === 'string' ? value.length : String(value).length;
+        if (chars > MAX_RENDERED_CHARS) throw tooLarge(`${MAX_RENDERED_CHARS} characters`);
+      }
+      return value;
+    };
+  }
+  const renderTokens = base.renderTokens as Method;
+  target.renderTokens = function (this: unknown, ...args: unknown[]) {
+    steps += (args[0] as unknown[]).length + 1;
+    if (steps > MAX_RENDER_STEPS) throw tooLarge(`${MAX_RENDER_STEPS} template steps`);
+    return renderTokens.apply(this, args);
+  };
+  return {
+    reset() {
+      chars = 0;
+      steps = 0;
+    },
+  };
+}
+
 /** Parses a version's messages once (kept per version in memory by the prompt stage). */
 export function compilePrompt(messages: readonly PromptMessage[], variables: VariableDecls): CompiledPrompt {
   // One writer per version, with its own template cache off: the tokens are kept here instead.
   const writer = new Mustache.Writer();
   (writer as unknown as { templateCache: undefined }).templateCache = undefined;
+  const budget = budgetWriter(writer);
   const parsed = messages.map((m, i) => ({
     role: m.role,
     template: m.content,
@@ -202,6 +250,7 @@ export function compilePrompt(messages: readonly PromptMessage[], variables: Var
     variables,
     render(values) {
       checkVariables(variables, values);
+      budget.reset();
       const context = new Mustache.Context(values);
       return parsed.map((m) => ({
         role: m.role,

@@ -97,6 +97,38 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
     assert.equal(ok.status, 200, await ok.text());
   });
 
+  test('a 200 kB request cannot render a 200 MB prompt: 422 at once, nothing sent upstream', async () => {
+    const created = await admin('POST', '/admin/prompts', {
+      id: 'examples',
+      messages: [{ role: 'user', content: 'Examples:\n{{#items}}{{text}}\n{{/items}}' }],
+      variables: ['items', 'text'],
+      model: 'gpt-4o-mini',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(
+      (await admin('PUT', '/admin/prompts/examples/labels/production', { version: 1 })).status,
+      200,
+    );
+    mock.reset();
+
+    const huge = await postJson(`${gw.url}/v1/prompts/examples/completions`, {
+      variables: { items: new Array(2_000).fill(1), text: 'x'.repeat(100_000) },
+    });
+    expect422(
+      'amplified render',
+      { status: huge.status, body: (await huge.json()) as ErrorBody },
+      'prompt.variables',
+    );
+    assert.equal(mock.requests.length, 0, 'nothing reached the upstream');
+
+    const small = await postJson(`${gw.url}/v1/prompts/examples/completions`, {
+      variables: { items: [1, 2], text: 'hello' },
+    });
+    assert.equal(small.status, 200, await small.text());
+    const sent = mock.requests.at(-1)?.body as { messages: Array<{ content: string }> };
+    assert.equal(sent.messages[0]?.content, 'Examples:\nhello\nhello\n');
+  });
+
   test('stored evaluation runs and results', async () => {
     const run = {
       id: 'bounds-run',
