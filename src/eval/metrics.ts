@@ -28,16 +28,24 @@ export const isMetricId = (id: string): id is MetricId => (METRIC_IDS as readonl
 export const isJudgeMetric = (id: string): id is JudgeMetric =>
   (JUDGE_METRICS as readonly string[]).includes(id);
 
-/** Lower case, whitespace collapsed, surrounding quotes and final punctuation dropped. */
+/** Straight and typographic quotes a model may put around a short answer. */
+const QUOTES = `"'\`\u2018\u2019\u201C\u201D\u00AB\u00BB`;
+const SURROUNDING_QUOTES = new RegExp(`^[${QUOTES}]+|[${QUOTES}]+$`, 'g');
+
+/**
+ * Lower case, whitespace collapsed, surrounding quotes and final punctuation dropped — in any order, so
+ * `"Canberra".`, `"Canberra."` and `“Canberra”` all become `canberra`.
+ */
 export function normaliseAnswer(text: string): string {
-  return text
-    .normalize('NFKC')
-    .trim()
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .replace(/^["'`]+|["'`]+$/g, '')
-    .replace(/[.!?;:,]+$/, '')
-    .trim();
+  let out = text.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' ');
+  for (let previous = ''; previous !== out; ) {
+    previous = out;
+    out = out
+      .replace(SURROUNDING_QUOTES, '')
+      .replace(/[.!?;:,]+$/, '')
+      .trim();
+  }
+  return out;
 }
 
 /** 1 when the normalised answer equals the normalised reference. */
