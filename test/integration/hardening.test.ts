@@ -119,6 +119,7 @@ describe('model names with NUL or a lone surrogate', () => {
         ['/v1/messages', { model, max_tokens: 5, messages: input }],
         ['/v1/messages/count_tokens', { model, messages: input }],
         ['/v1/responses', { model, input: 'hi' }],
+        ['/v1/completions', { model, prompt: 'hi' }],
       ];
       for (const [path, body] of cases) {
         const res = await postJson(`${t.gw.url}${path}`, body);
@@ -145,6 +146,7 @@ describe('model names with NUL or a lone surrogate', () => {
       ['/v1/messages', '{"model":"claude-x","max_tokens":1e400,"messages":[{"role":"user","content":"hi"}]}'],
       ['/v1/responses', '{"model":"gpt-4o","max_output_tokens":1e400,"input":"hi"}'],
       ['/v1/embeddings', '{"model":"text-embedding-3-small","input":[[1e400]]}'],
+      ['/v1/completions', '{"model":"gpt-4o","max_tokens":1e400,"prompt":"hi"}'],
     ];
     for (const [path, body] of cases) {
       const res = await postJson(`${t.gw.url}${path}`, body);
