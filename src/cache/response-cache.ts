@@ -145,7 +145,7 @@ export class ResponseCache {
       plan,
       this.#completions,
       (entry) => completionResult(completionFromEntry(entry), 'cache', servedBy(ctx, entry)),
-      async (f) => asShared(await f.wait(ctx)),
+      (f) => f.share(ctx),
       () => {
         const flight = new CompletionFlight(ctx, (f) => next(f) as Promise<JsonResult>);
         flight.result.then(
@@ -173,7 +173,7 @@ export class ResponseCache {
       plan,
       this.#streams,
       (entry) => streamResult(replay(entry), 'cache', servedBy(ctx, entry), now),
-      async (f) => streamResult(await f.subscribe(ctx), 'cache', f.ctx.upstream.deployment, now),
+      async (f) => streamResult(await f.follow(ctx), 'cache', f.ctx.upstream.deployment, now),
       () => {
         const flight = new StreamFlight(ctx, (f) => next(f) as Promise<StreamResult>);
         void flight.ended.then((complete) => {
@@ -390,9 +390,4 @@ function lazy<T>(make: () => T): () => T {
     }
     return value;
   };
-}
-
-/** A shared answer as a waiter's own: the same body, served without an upstream call of its own. */
-function asShared(result: JsonResult): JsonResult {
-  return { kind: 'json', body: result.body, outcome: { ...result.outcome, source: 'cache' } };
 }

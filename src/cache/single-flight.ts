@@ -13,7 +13,8 @@
 import { createContext, type RequestContext } from '../core/context.js';
 import { ClientClosedError } from '../core/errors.js';
 import type { JsonResult, OpenedStream, StreamResult } from '../core/result.js';
-import type { ChatCompletionChunk } from '../providers/types.js';
+import type { ChatCompletion, ChatCompletionChunk } from '../providers/types.js';
+import { newCompletionId } from './entry.js';
 
 /**
  * The context of a flight's own upstream call: the first participant's request, route and plan, with an
@@ -127,6 +128,13 @@ export class CompletionFlight extends Flight<JsonResult> {
       this.leave();
     }
   }
+
+  /** Waits as a request that joined the flight: the answer as its own response (its own id, like a hit). */
+  async share(ctx: RequestContext): Promise<JsonResult> {
+    const { body, outcome } = await this.wait(ctx);
+    const own: ChatCompletion = { ...(body as ChatCompletion), id: newCompletionId() };
+    return { kind: 'json', body: own, outcome: { ...outcome, source: 'cache' } };
+  }
 }
 
 /** A stream flight: the upstream stream read once, fanned out to every participant from its start. */
@@ -209,11 +217,17 @@ export class StreamFlight extends Flight<StreamResult> {
     return [...this.head, ...this.chunks];
   }
 
+  /** `subscribe` for a request that joined the flight: its stream has its own id, like a hit. */
+  follow(ctx: RequestContext): Promise<OpenedStream> {
+    return this.subscribe(ctx, newCompletionId());
+  }
+
   /**
-   * Opens the shared stream for one participant: its own copies of the chunks, replayed from the start.
-   * Its close ends only its own participation.
+   * Opens the shared stream for one participant: its own copies of the chunks, replayed from the start,
+   * under the completion id `id` when given. Its close ends only its own participation.
    */
-  async subscribe(ctx: RequestContext): Promise<OpenedStream> {
+  async subscribe(ctx: RequestContext, id?: string): Promise<OpenedStream> {
+    const copy = (c: ChatCompletionChunk): ChatCompletionChunk => (id ? { ...c, id } : { ...c });
     this.join();
     let left = false;
     const leave = () => {
@@ -236,7 +250,7 @@ export class StreamFlight extends Flight<StreamResult> {
           const chunk = this.chunks[i];
           if (chunk !== undefined) {
             i++;
-            return { done: false, value: { ...chunk } };
+            return { done: false, value: copy(chunk) };
           }
           if (this.#done) {
             if (this.#error !== null) throw this.#error;
@@ -256,7 +270,7 @@ export class StreamFlight extends Flight<StreamResult> {
       },
     };
     return {
-      head: this.head.map((c) => ({ ...c })),
+      head: this.head.map(copy),
       rest,
       close: () => leave(),
     };

@@ -34,7 +34,7 @@ describe('single-flight', () => {
     const results = await Promise.all(
       Array.from({ length: N }, async () => {
         const res = await postJson(chatUrl, body);
-        const json = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+        const json = (await res.json()) as { id: string; choices: Array<{ message: { content: string } }> };
         return { status: res.status, cache: res.headers.get('x-cache-status'), json };
       }),
     );
@@ -43,6 +43,7 @@ describe('single-flight', () => {
       assert.equal(r.status, 200);
       assert.equal(r.json.choices[0]?.message.content, 'Hello from the mock upstream.');
     }
+    assert.equal(new Set(results.map((r) => r.json.id)).size, N, 'each answer is its own response (own id)');
     assert.equal(results.filter((r) => r.cache === 'MISS').length, 1);
     assert.equal(results.filter((r) => r.cache === 'HIT').length, N - 1);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
@@ -69,7 +70,10 @@ describe('single-flight', () => {
         .join('');
       assert.equal(text, 'Hello from the mock upstream.', 'every client got the whole stream');
       assert.ok(chunks.at(-1)?.usage, 'usage chunk when asked');
+      assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one id per stream');
     }
+    const ids = results.map(({ events }) => (JSON.parse(events[0] as string) as { id: string }).id);
+    assert.equal(new Set(ids).size, N, 'each stream is its own response (own id)');
   });
 
   test("the leader's error reaches every waiter (completion and stream)", async () => {
