@@ -6,35 +6,21 @@
  * is refused with a 422 naming the field, before any provider is called.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { postJson, useGateway } from '../helpers/gateway.js';
 import { assertSchema, loadOpenAISchemas } from '../helpers/openai-schemas.js';
 
 const schemas = loadOpenAISchemas();
 
 describe('POST /v1/completions (legacy Completions over chat)', () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  let client: OpenAI;
-  before(async () => {
-    mock = await MockUpstream.start();
-    gw = await startGateway({ mock });
-    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 });
-  });
-  after(async () => {
-    await gw.close();
-    await mock.close();
-  });
-  beforeEach(() => {
-    mock.reset();
-    mock.setAnswer({ usage: { prompt: 9, completion: 4, cached: 0 } });
-  });
+  const t = useGateway();
+  const client = () => new OpenAI({ baseURL: `${t.gw.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  beforeEach(() => t.mock.setAnswer({ usage: { prompt: 9, completion: 4, cached: 0 } }));
 
   test('completions.create: a text_completion with the text, finish reason and usage', async () => {
-    const { data, response } = await client.completions
-      .create({ model: 'gpt-4o-mini', prompt: 'Say hello', temperature: 0 })
+    const { data, response } = await client()
+      .completions.create({ model: 'gpt-4o-mini', prompt: 'Say hello', temperature: 0 })
       .withResponse();
     assertSchema(schemas.textCompletion, data, 'completion');
     assert.equal(data.object, 'text_completion');
@@ -45,7 +31,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
     ]);
     assert.deepEqual([data.usage?.prompt_tokens, data.usage?.completion_tokens], [9, 4]);
     assert.equal(response.headers.get('x-provider'), 'openai');
-    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    const sent = t.mock.requests[0]?.body as Record<string, unknown>;
     assert.deepEqual(sent.messages, [{ role: 'user', content: 'Say hello' }]);
     assert.equal(sent.max_tokens, 16, "OpenAI's Completions default");
     assert.equal(sent.temperature, 0);
@@ -53,7 +39,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
   });
 
   test('max_tokens, stop, n, logprobs and unknown fields are forwarded as their chat equivalents', async () => {
-    await postJson(`${gw.url}/v1/completions`, {
+    await postJson(`${t.gw.url}/v1/completions`, {
       model: 'gpt-4o-mini',
       prompt: ['One prompt in an array'],
       max_tokens: 50,
@@ -64,7 +50,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
       best_of: 2,
       top_k: 5,
     });
-    const sent = mock.requests[0]?.body as Record<string, unknown>;
+    const sent = t.mock.requests[0]?.body as Record<string, unknown>;
     assert.deepEqual(sent.messages, [{ role: 'user', content: 'One prompt in an array' }]);
     assert.equal(sent.max_tokens, 50);
     assert.deepEqual(sent.stop, ['\n']);
@@ -76,7 +62,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
   });
 
   test('stream: text_completion chunks join to the text; the usage chunk only when asked for', async () => {
-    const stream = await client.completions.create({
+    const stream = await client().completions.create({
       model: 'gpt-4o-mini',
       prompt: 'Say hello',
       stream: true,
@@ -98,7 +84,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
     assert.deepEqual(last?.choices, []);
     assert.deepEqual([last?.usage?.prompt_tokens, last?.usage?.completion_tokens], [9, 4]);
 
-    const plain = await client.completions.create({
+    const plain = await client().completions.create({
       model: 'gpt-4o-mini',
       prompt: 'Say hello',
       stream: true,
@@ -113,11 +99,11 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
   });
 
   test('an Anthropic model serves completions too (translated both ways)', async () => {
-    const data = await client.completions.create({ model: 'claude-3-5-haiku-latest', prompt: 'Say hello' });
+    const data = await client().completions.create({ model: 'claude-3-5-haiku-latest', prompt: 'Say hello' });
     assertSchema(schemas.textCompletion, data, 'completion');
     assert.equal(data.choices[0]?.text, 'Hello from the mock');
-    assert.equal(mock.requests[0]?.dialect, 'anthropic');
-    assert.equal((mock.requests[0]?.body as { max_tokens?: number } | undefined)?.max_tokens, 16);
+    assert.equal(t.mock.requests[0]?.dialect, 'anthropic');
+    assert.equal((t.mock.requests[0]?.body as { max_tokens?: number } | undefined)?.max_tokens, 16);
   });
 
   test('what chat cannot do is a 422 naming the field; nothing reaches a provider', async () => {
@@ -135,7 +121,7 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
       [{ prompt: 'x', max_tokens: 0 }, 'max_tokens', /./],
     ];
     for (const [fields, param, message] of refused) {
-      const res = await postJson(`${gw.url}/v1/completions`, { model: 'gpt-4o-mini', ...fields });
+      const res = await postJson(`${t.gw.url}/v1/completions`, { model: 'gpt-4o-mini', ...fields });
       const body = (await res.json()) as { error: { param: string | null; message: string; type: string } };
       assert.equal(res.status, 422, JSON.stringify(fields));
       assertSchema(schemas.error, body, 'error');
@@ -143,16 +129,18 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
       assert.match(body.error.message, message, JSON.stringify(fields));
     }
     await assert.rejects(
-      client.completions.create({ model: 'gpt-4o-mini', prompt: 'x', echo: true }),
+      client().completions.create({ model: 'gpt-4o-mini', prompt: 'x', echo: true }),
       (err: unknown) => err instanceof OpenAI.UnprocessableEntityError && err.param === 'echo',
     );
-    const bad = await postJson(`${gw.url}/v1/completions`, '{"model": "gpt-4o-mini", "prompt": ');
+    const bad = await postJson(`${t.gw.url}/v1/completions`, '{"model": "gpt-4o-mini", "prompt": ');
     assert.equal(bad.status, 400);
-    assert.equal(mock.requests.length, 0);
+    assert.equal(t.mock.requests.length, 0);
   });
 
   test('listed in /openapi.json', async () => {
-    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${t.gw.url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     assert.ok(doc.paths['/v1/completions'], 'the route is documented');
   });
 });
