@@ -106,9 +106,30 @@ export function experimentRoutes(
       throw err;
     }
   };
+  /**
+   * A label serves one running experiment: a second one attached to it would silently take over its
+   * traffic (the lowest id wins). The 409 names the one running.
+   */
+  const labelTaken = async (experiment: Pick<Experiment, 'id' | 'prompt_id' | 'label'>) => {
+    if (!experiment.prompt_id || !experiment.label) return null;
+    const running = await store.attached(experiment.prompt_id, experiment.label);
+    if (!running || running.id === experiment.id) return null;
+    return withStatus(409, {
+      error: {
+        message: `Experiment '${running.id}' is already running on ${experiment.prompt_id}@${experiment.label}; stop it first.`,
+        type: 'invalid_request_error',
+        code: 'conflict',
+        param: 'prompt',
+      },
+    });
+  };
   const setStatus = async (request: AdminRequest, status: 'running' | 'stopped') => {
     const id = request.params.id as string;
-    await find(id);
+    const current = await find(id);
+    if (status === 'running') {
+      const taken = await labelTaken(current);
+      if (taken) return taken;
+    }
     const experiment = await store.setStatus(id, status, adminActor(request));
     resolver.forgetExperiment(id);
     return experiment;
@@ -137,6 +158,10 @@ export function experimentRoutes(
           prompt_id: body.prompt?.id ?? null,
           label: body.prompt?.label ?? null,
         };
+        if (experiment.status === 'running') {
+          const taken = await labelTaken(experiment);
+          if (taken) return taken;
+        }
         try {
           await store.create(experiment, adminActor(request));
         } catch (err) {

@@ -1,0 +1,106 @@
+/**
+ * One running experiment per prompt label (decision 0176): a second experiment attached to the same label
+ * used to be accepted and, when its id sorted first, silently took over all the traffic of the one already
+ * running (which still said "running" and stopped getting requests). Now creating it running, or starting
+ * it, is a 409 naming the running one; as a draft it waits until that one stops.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { MockUpstream } from '../fixtures/mock-upstream/server.js';
+import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestDatabase, requireServices, type TestDatabase } from '../helpers/services.js';
+
+const ADMIN = 'admin-SECRET-exp-label-0123456789';
+const skipPostgres = await requireServices('postgres');
+
+describe('experiments attached to a prompt label (PostgreSQL)', { skip: skipPostgres }, () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let database: TestDatabase;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    database = await createTestDatabase('exp_label');
+    gw = await startGateway({
+      mock,
+      env: { AUTH_MODE: 'none', GATEWAY_ADMIN_KEY: ADMIN, USAGE_ENABLED: 'true', DATABASE_URL: database.url },
+    });
+    await gw.gateway.stores.database().ready;
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+    await database?.drop();
+  });
+
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${ADMIN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as Record<string, unknown> & { error?: { message: string; code: string } },
+    };
+  };
+  /** The variants served to a few end users asking for the prompt by its production label. */
+  const served = async () => {
+    const variants = new Set<string>();
+    for (let u = 0; u < 8; u++) {
+      const res = await postJson(`${gw.url}/v1/prompts/tips/completions`, {
+        variables: { topic: 'tides' },
+        user: `user-${u}`,
+      });
+      assert.equal(res.status, 200, await res.text());
+      variants.add(String(res.headers.get('x-gateway-variant')));
+    }
+    return variants;
+  };
+  const experiment = (id: string, variant: string, status?: 'draft') => ({
+    id,
+    variants: [{ name: variant, weight: 1, model: 'gpt-4o' }],
+    prompt: { id: 'tips', label: 'production' },
+    ...(status ? { status } : {}),
+  });
+
+  test('a second experiment on a running label is refused until the first stops', async () => {
+    const prompt = await admin('POST', '/admin/prompts', {
+      id: 'tips',
+      messages: [{ role: 'user', content: 'Three tips about {{topic}}.' }],
+      model: 'gpt-4o-mini',
+    });
+    assert.equal(prompt.status, 201, JSON.stringify(prompt.body));
+    assert.equal((await admin('PUT', '/admin/prompts/tips/labels/production', { version: 1 })).status, 200);
+
+    assert.equal((await admin('POST', '/admin/experiments', experiment('exp-b', 'b-only'))).status, 201);
+    assert.deepEqual(await served(), new Set(['b-only']));
+
+    // "exp-a" sorts before "exp-b": accepted, it would take over every request.
+    const clash = await admin('POST', '/admin/experiments', experiment('exp-a', 'a-only'));
+    assert.equal(clash.status, 409, JSON.stringify(clash.body));
+    assert.equal(clash.body.error?.code, 'conflict');
+    assert.match(clash.body.error?.message ?? '', /'exp-b' is already running on tips@production/);
+    assert.deepEqual(await served(), new Set(['b-only']), 'the running experiment keeps its traffic');
+
+    // As a draft it is stored, but cannot start while exp-b runs.
+    assert.equal(
+      (await admin('POST', '/admin/experiments', experiment('exp-a', 'a-only', 'draft'))).status,
+      201,
+    );
+    assert.equal((await admin('POST', '/admin/experiments/exp-a/start')).status, 409);
+    assert.deepEqual(await served(), new Set(['b-only']));
+
+    assert.equal((await admin('POST', '/admin/experiments/exp-b/stop')).body.status, 'stopped');
+    const started = await admin('POST', '/admin/experiments/exp-a/start');
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(started.body.status, 'running');
+    assert.deepEqual(await served(), new Set(['a-only']));
+    // Starting the running one again is fine (idempotent), and exp-b cannot come back while exp-a runs.
+    assert.equal((await admin('POST', '/admin/experiments/exp-a/start')).status, 200);
+    assert.equal((await admin('POST', '/admin/experiments/exp-b/start')).status, 409);
+  });
+});
