@@ -49,16 +49,18 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
 }
 
 /**
- * A complete completion as an entry; null when it must not be cached: no choices, an unfinished one, or a
+ * A complete completion as an entry; null when it must not be cached: no choices, an unfinished one, a
  * refusal — a choice the provider's content filter cut (`finish_reason: content_filter`) or the model
- * declined (`message.refusal`), which a later call may answer (decision 0177).
+ * declined (`message.refusal`), which a later call may answer — or a tool call of another type than
+ * `function` (custom tools), which a replayed stream could not carry (decision 0177).
  */
 export function entryFromCompletion(
   completion: ChatCompletion,
   served: { model: string; provider: string; deploymentModel: string; now: number },
 ): CacheEntry | null {
   if (!Array.isArray(completion.choices) || completion.choices.length === 0) return null;
-  if (completion.choices.some((c) => !c.finish_reason || !c.message || isRefusal(c))) return null;
+  if (completion.choices.some((c) => !c.finish_reason || !c.message || isRefusal(c) || !replayable(c)))
+    return null;
   return {
     v: 1,
     model: served.model,
@@ -81,6 +83,10 @@ export function entryFromCompletion(
 function isRefusal(choice: ChatCompletion['choices'][number]): boolean {
   const refusal = (choice.message as { refusal?: unknown }).refusal;
   return choice.finish_reason === 'content_filter' || (typeof refusal === 'string' && refusal !== '');
+}
+
+function replayable(choice: ChatCompletion['choices'][number]): boolean {
+  return (choice.message.tool_calls ?? []).every((t) => t.type === 'function');
 }
 
 interface ToolCallAcc {
@@ -121,6 +127,8 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
       if (typeof delta.content === 'string') acc.content = (acc.content ?? '') + delta.content;
       if (typeof delta.refusal === 'string') acc.refusal = (acc.refusal ?? '') + delta.refusal;
       for (const call of delta.tool_calls ?? []) {
+        // Another kind of tool call (custom tools): not rebuilt, so the answer is not cached.
+        if ((call.type ?? 'function') !== 'function' || 'custom' in call) return null;
         let tool = acc.tools.get(call.index);
         if (!tool) {
           tool = { id: '', type: 'function', function: { name: '', arguments: '' } };

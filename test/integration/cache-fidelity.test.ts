@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { startCacheGateway } from '../helpers/cache.js';
 import { type Captured, type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
-import type { TestGateway } from '../helpers/gateway.js';
+import { postJson, readSseData, type TestGateway } from '../helpers/gateway.js';
 
 const TOKENS = ['Hel', 'lo', '!'];
 const logprob = (token: string, i: number) => ({
@@ -32,6 +32,7 @@ function answer(req: Captured) {
   const refusal = prompt.startsWith('refuse') ? "I'm sorry, I can't help with that." : null;
   const finish = prompt.startsWith('filter') ? 'content_filter' : 'stop';
   const content = refusal ? null : TOKENS.join('');
+  if (prompt.startsWith('custom')) return customToolCall(body.stream === true);
   if (!body.stream) {
     const completion = {
       ...base,
@@ -59,6 +60,25 @@ function answer(req: Captured) {
         )),
     chunk({ delta: {}, finish_reason: finish }),
     `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`,
+    'data: [DONE]\n\n',
+  ];
+  return { status: 200, type: 'text/event-stream', body: frames.join('') };
+}
+
+/** A call of an OpenAI custom tool (free-form input), as a completion or as a stream. */
+function customToolCall(stream: boolean) {
+  const call = { id: 'call_c1', type: 'custom', custom: { name: 'run_sql', input: 'SELECT 1' } };
+  if (!stream) {
+    const message = { role: 'assistant', content: null, refusal: null, tool_calls: [call] };
+    const choices = [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }];
+    return { status: 200, body: JSON.stringify({ ...base, object: 'chat.completion', choices, usage }) };
+  }
+  const chunk = (delta: unknown, finish: string | null) =>
+    `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const frames = [
+    chunk({ role: 'assistant', content: null }, null),
+    chunk({ tool_calls: [{ index: 0, ...call }] }, null),
+    chunk({}, 'tool_calls'),
     'data: [DONE]\n\n',
   ];
   return { status: 200, type: 'text/event-stream', body: frames.join('') };
@@ -119,6 +139,30 @@ describe('cached answers replay what the upstream answered', () => {
     assert.equal(upstream.seen.length, 2, 'the stream was the cached completion');
   });
 
+  test('a custom tool call is not cached: a stream never replays it without its call', async () => {
+    const before = upstream.seen.length;
+    const body = {
+      model: 'gpt-4o-mini',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'custom: count the rows' }],
+      tools: [{ type: 'custom', custom: { name: 'run_sql' } }],
+    };
+    const first = await postJson(`${gw.url}/v1/chat/completions`, body);
+    assert.equal(first.status, 200);
+    const completion = (await first.json()) as { choices: Array<{ message: { tool_calls: unknown[] } }> };
+    assert.equal(completion.choices[0]?.message.tool_calls.length, 1);
+    for (let i = 0; i < 2; i++) {
+      const res = await postJson(`${gw.url}/v1/chat/completions`, { ...body, stream: true });
+      assert.equal(res.headers.get('x-cache-status'), 'MISS', `stream ${i + 1}`);
+      const events = await readSseData(res.response);
+      assert.ok(
+        events.some((e) => e.includes('"custom"')),
+        'the stream carries the custom tool call',
+      );
+    }
+    assert.equal(upstream.seen.length - before, 3);
+  });
+
   test('a refusal, or an answer the content filter cut, is not cached (completion or stream)', async () => {
     for (const prompt of ['refuse: completion', 'filter: completion']) {
       const params = { ...ask(prompt), logprobs: false };
@@ -135,6 +179,6 @@ describe('cached answers replay what the upstream answered', () => {
       const again = await client.chat.completions.create(params).withResponse();
       assert.equal(again.response.headers.get('x-cache-status'), 'MISS', `${prompt}: asked again`);
     }
-    assert.equal(upstream.seen.length, 2 + 8, 'every one of them reached the upstream');
+    assert.equal(upstream.seen.length, 2 + 3 + 8, 'every one of them reached the upstream');
   });
 });
