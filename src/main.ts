@@ -38,19 +38,46 @@ import { migrationProvider } from './stores/migrations/index.js';
 import { createLogger } from './telemetry/logger.js';
 import { createMetrics } from './telemetry/metrics.js';
 
+/** A mistyped option or argument (node:util parseArgs' own errors included): exit 2, as for an unknown command. */
+function isUsageError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'));
+}
+
+/** node's parseArgs adds a hint about `--` that only confuses a mistyped flag: its first sentence is enough. */
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return isUsageError(err) ? text.replace(/\. To specify a positional argument[\s\S]*$/, '.') : text;
+}
+
+function usageExit(message: string, usage: string): never {
+  process.stderr.write(`llm-gateway: ${message}\n${usage}`);
+  process.exit(2);
+}
+
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    options: {
-      config: { type: 'string', short: 'c' },
-      workers: { type: 'string', short: 'w' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
-    strict: !['keys', 'orgs', 'teams', 'eval', 'spend', 'prompts'].includes(process.argv[2] ?? ''),
-  });
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        workers: { type: 'string', short: 'w' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+      strict: !['keys', 'orgs', 'teams', 'eval', 'spend', 'prompts'].includes(process.argv[2] ?? ''),
+    });
+  } catch (err) {
+    return usageExit(errorText(err), USAGE);
+  }
+  const { values, positionals } = parsed;
   const command = positionals[0] ?? 'start';
   if (command === 'eval') return runEval();
   const commands = ['start', 'check-config', 'keys', 'orgs', 'teams', 'migrate', 'demo', 'spend', 'prompts'];
+  // The commands without subcommands take no arguments: `start 8080` or `migrate now` is a mistake.
+  if (['start', 'check-config', 'migrate', 'demo'].includes(command) && positionals.length > 1) {
+    return usageExit(`unexpected argument "${positionals[1]}" after ${command}`, USAGE);
+  }
   if (values.help || !commands.includes(command)) {
     const tenancy = command === 'orgs' || command === 'teams';
     const usage = { spend: SPEND_USAGE, prompts: PROMPTS_USAGE, keys: KEYS_USAGE }[command];
@@ -86,9 +113,9 @@ async function main(): Promise<void> {
   if (subcommand) {
     const [run, usage] = subcommand;
     const code = await run().catch((err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      if (err instanceof UsageError) process.stderr.write(usage);
-      return err instanceof UsageError ? 2 : 1;
+      process.stderr.write(`${errorText(err)}\n`);
+      if (isUsageError(err)) process.stderr.write(usage);
+      return isUsageError(err) ? 2 : 1;
     });
     process.exit(code);
   }

@@ -56,3 +56,27 @@ test('llm-gateway with an unknown command prints usage and exits 2', () => {
   assert.equal(out.status, 2);
   assert.match(out.stdout, /Usage:/);
 });
+
+test('llm-gateway with an unknown option or a stray argument names it, prints usage and exits 2', () => {
+  for (const args of [
+    ['--prot', '8080'],
+    ['check-config', '--port', '5'],
+    ['start', '8080'],
+  ]) {
+    const out = run(args, { GATEWAY_DATA_DIR: 'memory://' });
+    assert.equal(out.status, 2, `${args.join(' ')}: ${out.stderr}`);
+    assert.match(
+      out.stderr,
+      /^llm-gateway: (Unknown option '--(prot|port)'\.|unexpected argument "8080" after start)$/m,
+    );
+    assert.match(out.stderr, /Usage:/);
+    assert.doesNotMatch(out.stderr, /failed to start/);
+  }
+});
+
+test('llm-gateway keys with an unknown option prints the keys usage and exits 2', () => {
+  const out = run(['keys', 'list', '--usr', 'x'], { GATEWAY_DATA_DIR: 'memory://' });
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /^Unknown option '--usr'\.$/m);
+  assert.match(out.stderr, /llm-gateway keys create/);
+});
