@@ -195,10 +195,11 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
         if (q.org_id) assertOrgInScope(actor, q.org_id);
         if (actor.role === 'team_admin' && q.org_id)
           throw new ForbiddenError('A team admin key lists its own team only.');
+        // An admin's own team/org filter is never dropped (an empty id matches nothing, not everything).
         const filter = {
           userId: q.user_id,
-          teamId: actor.role === 'team_admin' ? (actor.teamId ?? undefined) : q.team_id,
-          orgId: actor.role === 'org_admin' ? (actor.orgId ?? undefined) : q.org_id,
+          teamId: actor.role === 'team_admin' ? (actor.teamId ?? '') : q.team_id,
+          orgId: actor.role === 'org_admin' ? (actor.orgId ?? '') : q.org_id,
           role: q.role,
           includeRevoked: q.include_revoked === 'true',
         };
@@ -310,13 +311,18 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       async handler(request) {
         const q = request.query as { action?: string; actor?: string; limit?: string; cursor?: string };
         const actor = request.actor;
+        const page = pageOf(q);
+        // Audit entries are numbered: any other cursor is a 422, not a database error (503).
+        if (page.after !== null && !/^\d{1,15}$/.test(page.after)) {
+          throw new ValidationError('cursor is not a next_cursor this API returned.', 'cursor');
+        }
         const filter = {
           action: q.action,
           actor: q.actor,
           ...(actor.role === 'org_admin' ? { orgId: actor.orgId ?? '' } : {}),
           ...(actor.role === 'team_admin' ? { teamId: actor.teamId ?? '' } : {}),
         };
-        return { object: 'list', ...(await withRepos(({ keys }) => keys.auditLog(pageOf(q), filter))) };
+        return { object: 'list', ...(await withRepos(({ keys }) => keys.auditLog(page, filter))) };
       },
     },
   ];

@@ -147,9 +147,10 @@ export class LevelRepository {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(page.limit + 1);
-    if (filter.id) query = query.where('id', '=', filter.id);
+    // An org/team admin's filter is never dropped: an empty id matches nothing rather than everything.
+    if (filter.id !== undefined) query = query.where('id', '=', filter.id);
     if (filter.name) query = query.where('name', '=', filter.name);
-    if (filter.orgId) {
+    if (filter.orgId !== undefined) {
       query =
         kind === 'team'
           ? query.where(sql<boolean>`org_id = ${filter.orgId}`)

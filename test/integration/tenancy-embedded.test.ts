@@ -151,5 +151,49 @@ describe('tenancy on memory and PGlite', () => {
     );
     // Deleting a team with active keys is refused.
     assert.equal((await adminCall(gw, ADMIN, 'DELETE', `/admin/teams/${team.id}`)).status, 409);
+    // The audit log's cursor is a number: anything else is a 422 naming it, not a database error (503).
+    const audit = await adminCall(gw, ADMIN, 'GET', '/admin/audit?limit=1');
+    assert.equal(audit.status, 200);
+    assert.equal(
+      (await adminCall(gw, ADMIN, 'GET', `/admin/audit?cursor=${audit.body.next_cursor}`)).status,
+      200,
+    );
+    for (const made of ['abc', '1.5', '9'.repeat(23)]) {
+      const bad = await adminCall(
+        gw,
+        ADMIN,
+        'GET',
+        `/admin/audit?cursor=${Buffer.from(made).toString('base64url')}`,
+      );
+      assert.equal(bad.status, 422, made);
+      assert.equal(bad.body.error?.param, 'cursor');
+    }
+  });
+
+  test('a team admin of a team outside any organization sees no organization', async () => {
+    const other = await created(gw, ADMIN, '/admin/orgs', { name: 'someone-else', monthly_budget_usd: 900 });
+    const lone = await created(gw, ADMIN, '/admin/teams', { name: 'lone' });
+    const lead = await created(gw, ADMIN, '/admin/keys', {
+      name: 'lead',
+      team_id: lone.id,
+      role: 'team_admin',
+    });
+    // It used to list every organization, with its budgets, limits and metadata.
+    for (const query of ['', '?name=someone-else']) {
+      const orgs = await adminCall(gw, lead.key, 'GET', `/admin/orgs${query}`);
+      assert.equal(orgs.status, 200);
+      assert.deepEqual(orgs.body.data, [], query);
+    }
+    assert.equal((await adminCall(gw, lead.key, 'GET', `/admin/orgs/${other.id}`)).status, 403);
+    const teams = await adminCall(gw, lead.key, 'GET', '/admin/teams');
+    assert.deepEqual(
+      (teams.body.data as Array<{ id: string }>).map((t) => t.id),
+      [lone.id],
+    );
+    const keys = await adminCall(gw, lead.key, 'GET', '/admin/keys');
+    assert.deepEqual(
+      (keys.body.data as Array<{ name: string }>).map((k) => k.name),
+      ['lead'],
+    );
   });
 });
