@@ -294,6 +294,8 @@ export function costRoutes(deps: { database: () => Database; now: () => number }
       start_date: { type: 'string', maxLength: 64 },
       end_date: { type: 'string', maxLength: 64 },
     },
+    // An unknown filter (`team_id`, `api_key_id` …) is a 422, never a silently unfiltered report.
+    additionalProperties: false,
   };
   return [
     {

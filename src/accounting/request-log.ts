@@ -11,6 +11,7 @@ import { parseReportQuery } from './reports.js';
 import { usageScope } from './tenant-scope.js';
 
 const DEFAULT_LIMIT = 50;
+const MAX_CURSOR_MS = Date.UTC(10_000, 0, 1);
 
 export const RequestLogQuery = T.Object(
   {
@@ -43,7 +44,9 @@ export function encodeCursor(timestamp: Date, id: number): string {
 export function decodeCursor(text: string): Cursor {
   const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const ms = Date.parse(iso ?? '');
-  if (!/^\d{1,15}$/.test(id ?? '') || Number.isNaN(ms) || !iso?.endsWith('Z')) {
+  // Outside 1970–9999 (year 0000 …) the database refuses the timestamp: a 422, not a 5xx.
+  const held = ms >= 0 && ms < MAX_CURSOR_MS;
+  if (!/^\d{1,15}$/.test(id ?? '') || !held || !iso?.endsWith('Z')) {
     throw new ValidationError('cursor is not a next_cursor this endpoint returned.', 'cursor');
   }
   return { timestamp: new Date(ms), id: Number(id) };

@@ -88,6 +88,9 @@ function one(query: Readonly<Record<string, unknown>>, name: string): string | n
   return value;
 }
 
+/** The last day a report may name (as the cost reports: what both PostgreSQL and JavaScript hold). */
+const LAST_DAY_MS = Date.UTC(9999, 11, 31);
+
 function parseDay(value: string, name: string): number {
   const ms = DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
   if (Number.isNaN(ms) || day(ms) !== value) {
@@ -95,6 +98,10 @@ function parseDay(value: string, name: string): number {
       `${name} must be a UTC day (YYYY-MM-DD): spend is kept per day; got "${value.slice(0, 40)}".`,
       name,
     );
+  }
+  // Year 0000 is a database error, not a 5xx.
+  if (ms < 0 || ms > LAST_DAY_MS) {
+    throw new ValidationError(`${name} must be between 1970-01-01 and 9999-12-31.`, name);
   }
   return ms;
 }
@@ -299,6 +306,9 @@ export function spendRoutes(deps: { database: () => Database; now: () => number 
             text,
           ]),
         ),
+        // A misspelt filter (`api_key_id`, as /admin/requests names it) is a 422, never a silently
+        // unfiltered report.
+        additionalProperties: false,
       },
       async handler(request) {
         const q = parseSpendQuery(request.query, request.actor, deps.now());

@@ -167,6 +167,9 @@ describe('console API', () => {
     const bad = await admin('/admin/requests?cursor=bm90LWEtY3Vyc29y');
     assert.equal(bad.status, 422);
     assert.equal((bad.body.error as { param: string }).param, 'cursor');
+    // A timestamp the database cannot hold (year 0000) was a 500.
+    const year0 = Buffer.from('0000-01-01T00:00:00.000Z|1').toString('base64url');
+    assert.equal((await admin(`/admin/requests?cursor=${year0}`)).status, 422);
     assert.equal((await admin('/admin/requests?limit=0')).status, 422);
     assert.equal((await admin('/admin/requests?limit=201')).status, 422);
     assert.equal((await admin('/admin/requests?status=nope')).status, 422);

@@ -285,10 +285,19 @@ for (const backend of ['pglite', 'postgres'] as const) {
         ['start_date=2026-03-05&end_date=2026-03-01', 'end_date'],
         ['limit=0', 'limit'],
         ['format=xml', 'format'],
+        // Year 0000 was a database error (500).
+        ['end_date=0000-01-01', 'end_date'],
+        ['start_date=0000-12-31', 'start_date'],
+        // A misspelt filter (the request log's name) used to be ignored: the whole spend, unfiltered.
+        ['api_key_id=key-1', 'api_key_id'],
       ] as const) {
         const res = await admin(`/admin/spend?${query}`);
         assert.equal(res.status, 422, query);
         assert.equal(((await res.json()) as { error: { param: string } }).error.param, param, query);
+      }
+      for (const path of ['/admin/costs/summary?team_id=team-1', '/admin/costs/daily?api_key_id=key-1']) {
+        const res = await admin(path);
+        assert.equal(res.status, 422, path);
       }
       assert.equal((await fetch(`${gw.url}/admin/spend`)).status, 401);
     });
