@@ -29,11 +29,33 @@ export interface Session {
 
 let csrfToken: string | null = null;
 let onSignedOut: () => void = () => undefined;
+let onSessionChanged: () => void = () => undefined;
 
-/** Called when the gateway says the session is gone (expired, signed out elsewhere). */
+/** Called when the gateway says the session is gone (expired, signed out elsewhere, its key revoked). */
 export function whenSignedOut(handler: () => void): void {
   onSignedOut = handler;
 }
+
+/**
+ * What the sign-in page says then. Not the gateway's own message: without the cookie (cleared by signing
+ * out in another tab) it can only say that admin endpoints need a key, which reads as if the key were wrong.
+ */
+export const SIGNED_OUT =
+  'Your console session ended (it expired, was signed out in another tab, or its key no longer works): ' +
+  'sign in again.';
+
+/**
+ * Called when a change was refused for a CSRF token that is no longer the session's: the browser's cookie
+ * now holds another session (signed out and in again in another tab, maybe with another key).
+ */
+export function whenSessionChanged(handler: () => void): void {
+  onSessionChanged = handler;
+}
+
+/** What the page says instead of the gateway's CSRF message (which names a header the user never sees). */
+export const SESSION_CHANGED =
+  'The console session changed in another tab (signed out, or signed in again); nothing was changed. ' +
+  'The console now shows the current session: check the page and try again.';
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -60,8 +82,14 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   }
   if (!res.ok) {
     const error = (json as { error?: { message?: string; code?: string } } | null)?.error;
+    const ownSession = path.startsWith('/console/session');
+    if (res.status === 403 && error?.code === 'csrf_token_invalid' && !ownSession) {
+      csrfToken = null;
+      onSessionChanged();
+      throw new ApiError(SESSION_CHANGED, res.status, error.code);
+    }
     const failure = new ApiError(error?.message ?? `HTTP ${res.status}`, res.status, error?.code ?? null);
-    if (res.status === 401 && !path.startsWith('/console/session')) {
+    if (res.status === 401 && !ownSession) {
       csrfToken = null;
       onSignedOut();
     }

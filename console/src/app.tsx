@@ -4,7 +4,16 @@
  */
 import type { FunctionComponent } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type Actor, currentSession, type Session, signOut, whenSignedOut } from './api';
+import {
+  type Actor,
+  currentSession,
+  SESSION_CHANGED,
+  type Session,
+  SIGNED_OUT,
+  signOut,
+  whenSessionChanged,
+  whenSignedOut,
+} from './api';
 import { ErrorNote, Loading } from './components/ui';
 import { Cache } from './pages/cache';
 import { Evals } from './pages/evals';
@@ -47,11 +56,23 @@ const PAGES: PageEntry[] = [
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
+  // Why the console went back to sign-in, or why it now shows another session (shown once).
+  const [notice, setNotice] = useState<string | null>(null);
   const page = usePage();
   const main = useRef<HTMLElement>(null);
 
   useEffect(() => {
-    whenSignedOut(() => setSession(null));
+    whenSignedOut(() => {
+      setNotice(SIGNED_OUT);
+      setSession(null);
+    });
+    // Another tab replaced the session: show the one the browser holds now (or sign-in when none).
+    whenSessionChanged(() => {
+      currentSession().then((current) => {
+        setNotice(current ? SESSION_CHANGED : SIGNED_OUT);
+        setSession(current);
+      }, setError);
+    });
     currentSession().then(setSession, setError);
   }, []);
   // Moving to another page puts the focus on its heading (screen readers announce it).
@@ -61,7 +82,16 @@ export function App() {
 
   if (error) return <ErrorNote error={error} />;
   if (session === undefined) return <Loading />;
-  if (session === null) return <SignIn onSignedIn={setSession} />;
+  if (session === null)
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(signedIn) => {
+          setNotice(null);
+          setSession(signedIn);
+        }}
+      />
+    );
 
   const pages = PAGES.filter((p) => !p.globalOnly || session.actor.role === 'admin');
   const current = pages.find((p) => p.path === page) ?? pages[0];
@@ -100,6 +130,7 @@ export function App() {
           class="link"
           onClick={async () => {
             await signOut().catch(() => undefined);
+            setNotice(null);
             setSession(null);
           }}
         >
@@ -107,7 +138,16 @@ export function App() {
         </button>
       </header>
       <main id="main" ref={main}>
-        <Page actor={session.actor} />
+        {notice ? (
+          <p class="note" role="status">
+            {notice}{' '}
+            <button type="button" onClick={() => setNotice(null)}>
+              Dismiss
+            </button>
+          </p>
+        ) : null}
+        {/* A new session (another key, or signed in again) reloads the page with what it may see. */}
+        <Page key={session.csrf_token} actor={session.actor} />
       </main>
     </div>
   );

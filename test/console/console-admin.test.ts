@@ -377,4 +377,63 @@ describe('web console administration pages (Chromium)', { skip }, () => {
     await page.keyboard.press('Enter');
     await row('support').filter({ hasText: '$50.00' }).waitFor();
   });
+
+  test('names, models and metadata with HTML render as text; wide tables scroll inside the page', async () => {
+    const html = '<img src=x class=injected onerror=alert(1)><b>bold</b>';
+    const org = (await admin('POST', '/admin/orgs', { name: `org ${html}`, metadata: { note: html } }))
+      .id as string;
+    const team = (
+      await admin('POST', '/admin/teams', { name: `team ${html}`, org_id: org, allowed_models: [html] })
+    ).id as string;
+    await admin('POST', '/admin/keys', { name: `key ${html}`, team_id: team, allowed_models: [html] });
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    for (const title of ['Teams', 'Keys']) {
+      await go('Overview');
+      await go(title);
+      await row(`${title === 'Teams' ? 'team' : 'key'} ${html}`)
+        .first()
+        .waitFor();
+      assert.equal(await page.locator('.injected, main b').count(), 0, `${title}: no element from a name`);
+      // The visually hidden table captions stayed inside their scroller: the page itself does not scroll
+      // sideways at a laptop's width (the header and the table's scrollbar stay where they belong).
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      assert.equal(overflow, 0, `${title}: the page is ${overflow}px wider than the window`);
+    }
+    assert.deepEqual(dialogs, []);
+  });
+
+  test('a session replaced in another tab: a change says so and the page shows the current session', async () => {
+    const second = await context.newPage();
+    await second.goto(`${demo.url}/console/`);
+    await second.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await go('Overview');
+    await go('Keys');
+    // The other tab signs out and in with a team admin key: the browser's cookie is now that session.
+    await second.getByRole('button', { name: 'Sign out' }).click();
+    await second.getByLabel('Admin key').fill(teamAdminKey);
+    await second.getByRole('button', { name: 'Sign in' }).click();
+    await second.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    // This tab still shows the global admin: its change used to fail with a CSRF message, the header
+    // still saying "Global admin".
+    await page.getByLabel('Name', { exact: true }).fill('from-the-old-tab');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByText('The console session changed in another tab').waitFor();
+    await page.getByText('Team admin ·').waitFor();
+    const keys = (await admin('GET', '/admin/keys?limit=1000')).data as Array<{ name: string }>;
+    assert.ok(!keys.some((k) => k.name === 'from-the-old-tab'), 'nothing was created');
+    // Signed out in the other tab: this one goes back to sign-in and says why.
+    await second.getByRole('button', { name: 'Sign out' }).click();
+    await second.getByLabel('Admin key').waitFor();
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Spend' }).click();
+    await page.getByLabel('Admin key').waitFor();
+    await page.getByText('Your console session ended').waitFor();
+    await second.close();
+    await signIn(ADMIN);
+  });
 });

@@ -3,7 +3,14 @@ import { useState } from 'preact/hooks';
 import { type Session, signIn } from '../api';
 import { ErrorNote } from '../components/ui';
 
-export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+export function SignIn({
+  onSignedIn,
+  notice = null,
+}: {
+  onSignedIn: (session: Session) => void;
+  /** Why the console is back here (the session expired, its key stopped working …). */
+  notice?: string | null;
+}) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -22,6 +29,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
     <main class="sign-in">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">LLM Gateway console</h1>
+        {notice && !error ? (
+          <p class="note" role="status">
+            {notice}
+          </p>
+        ) : null}
         <p>Sign in with the admin key (GATEWAY_ADMIN_KEY) or an organization or team admin key.</p>
         <label for="admin-key">Admin key</label>
         <input
