@@ -49,6 +49,10 @@ function header(ctx: RequestContext, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** Where the request gave its variables: the body's `variables` on `/v1/prompts/{id}/completions`. */
+const variablesParam = (ctx: RequestContext): string =>
+  ctx.endpoint === 'prompts' ? 'variables' : 'prompt.variables';
+
 /** The experiment a reference joins: named, or attached to the label asked for; null when none runs. */
 async function experimentOf(deps: PromptStageDeps, ref: PromptReference): Promise<Experiment | null> {
   if (ref.experiment) {
@@ -111,14 +115,14 @@ export function promptStage(deps: PromptStageDeps): Stage {
       const number =
         target.version ?? (await deps.resolver.labelVersion(target.id, target.label ?? DEFAULT_LABEL));
       const { version, compiled } = await deps.resolver.compiled(target.id, number);
-      rendered = compiled.render(ref.variables);
+      rendered = compiled.render(ref.variables, variablesParam(ctx));
       served = { id: target.id, version: number };
       versionModel = version.model;
       params = version.params;
     } else if (Object.keys(ref.variables).length > 0) {
       throw new ValidationError(
         'variables were given but no prompt is served to render them.',
-        'prompt.variables',
+        variablesParam(ctx),
       );
     }
 

@@ -155,17 +155,21 @@ function typeOf(value: unknown): VariableType | 'null' {
  * Checks a request's variables against the declarations: no undeclared name, every required one given,
  * each of its declared type. @throws ValidationError (422) naming the variable
  */
-export function checkVariables(decls: VariableDecls, variables: Readonly<Record<string, unknown>>): void {
+export function checkVariables(
+  decls: VariableDecls,
+  variables: Readonly<Record<string, unknown>>,
+  param = 'prompt.variables',
+): void {
   for (const name of Object.keys(variables)) {
     if (!Object.hasOwn(decls, name)) {
-      throw new ValidationError(`Undeclared prompt variable '${name}'.`, `prompt.variables.${name}`);
+      throw new ValidationError(`Undeclared prompt variable '${name}'.`, `${param}.${name}`);
     }
   }
   for (const [name, spec] of Object.entries(decls)) {
     const value = variables[name];
     if (value === undefined) {
       if (spec.required) {
-        throw new ValidationError(`Missing prompt variable '${name}'.`, `prompt.variables.${name}`);
+        throw new ValidationError(`Missing prompt variable '${name}'.`, `${param}.${name}`);
       }
       continue;
     }
@@ -175,7 +179,7 @@ export function checkVariables(decls: VariableDecls, variables: Readonly<Record<
     if (!fits) {
       throw new ValidationError(
         `Prompt variable '${name}' must be of type ${spec.type}, not ${actual}.`,
-        `prompt.variables.${name}`,
+        `${param}.${name}`,
       );
     }
   }
@@ -184,8 +188,12 @@ export function checkVariables(decls: VariableDecls, variables: Readonly<Record<
 /** A version's templates, parsed once. */
 export interface CompiledPrompt {
   readonly variables: VariableDecls;
-  /** Checks the variables and renders every message. @throws ValidationError (422) naming a variable */
-  render(variables: Readonly<Record<string, unknown>>): RenderedMessage[];
+  /**
+   * Checks the variables and renders every message. `param` is where the request gave the variables
+   * (`prompt.variables` in a chat body, `variables` on `/v1/prompts/{id}/completions`).
+   * @throws ValidationError (422) naming a variable
+   */
+  render(variables: Readonly<Record<string, unknown>>, param?: string): RenderedMessage[];
 }
 
 /**
@@ -200,13 +208,14 @@ export const MAX_RENDER_STEPS = 2_000_000;
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 /** Makes `writer` count what it renders (every output character comes from exactly one leaf call). */
-function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(): void } {
+function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(param: string): void } {
   let chars = 0;
   let steps = 0;
+  let param = 'prompt.variables';
   const tooLarge = (what: string) =>
     new ValidationError(
       `The rendered prompt is too large (over ${what}); send fewer or shorter list items.`,
-      'prompt.variables',
+      param,
     );
   const base = Mustache.Writer.prototype as unknown as Record<string, Method>;
   const target = writer as unknown as Record<string, Method>;
@@ -228,9 +237,10 @@ function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(): 
     return renderTokens.apply(this, args);
   };
   return {
-    reset() {
+    reset(where: string) {
       chars = 0;
       steps = 0;
+      param = where;
     },
   };
 }
@@ -248,9 +258,9 @@ export function compilePrompt(messages: readonly PromptMessage[], variables: Var
   }));
   return {
     variables,
-    render(values) {
-      checkVariables(variables, values);
-      budget.reset();
+    render(values, param = 'prompt.variables') {
+      checkVariables(variables, values, param);
+      budget.reset(param);
       const context = new Mustache.Context(values);
       return parsed.map((m) => ({
         role: m.role,

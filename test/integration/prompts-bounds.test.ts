@@ -117,7 +117,7 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
     expect422(
       'amplified render',
       { status: huge.status, body: (await huge.json()) as ErrorBody },
-      'prompt.variables',
+      'variables',
     );
     assert.equal(mock.requests.length, 0, 'nothing reached the upstream');
 

@@ -256,6 +256,20 @@ for (const backend of ['pglite', 'postgres'] as const) {
         prompt: { id: 'summarise', version: 1, variables: { language: 'en', text: 't', tone: 'dry' } },
       });
       assert.equal(((await extra.json()) as { error: Json }).error.param, 'prompt.variables.tone');
+      // On /v1/prompts/{id}/completions the variables are the body's `variables`: param names that field.
+      for (const [variables, param] of [
+        [{ language: 'en' }, 'variables.text'],
+        [{ language: 'en', text: 't', tone: 'dry' }, 'variables.tone'],
+        [{ language: 3, text: 't' }, 'variables.language'],
+      ] as const) {
+        const direct = await postJson(
+          `${gw.url}/v1/prompts/summarise/completions`,
+          { version: 1, variables },
+          { authorization: `Bearer ${KEYS.a}` },
+        );
+        assert.equal(direct.status, 422);
+        assert.equal(((await direct.json()) as { error: Json }).error.param, param);
+      }
       const unknown = await chat({
         model: 'gpt-4o-mini',
         messages: [],
