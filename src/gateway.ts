@@ -37,6 +37,7 @@ import { createDispatcher } from './providers/http.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { createRateLimitFeature } from './ratelimit/feature.js';
 import { createRoutingFeature } from './routing/feature.js';
+import { describeOffer, type Offered } from './routing/offered.js';
 import { ModelResolver } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
 import { ConsoleSessions } from './server/console-sessions.js';
@@ -84,7 +85,7 @@ export interface Gateway {
   stores: Pick<FeatureDeps, 'redis' | 'database'>;
   lifecycle: Lifecycle;
   /** Names of the providers that can serve (credentials present), and the configured aliases. */
-  offered: { providers: string[]; routes: string[] };
+  offered: Offered;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
   /**
@@ -342,13 +343,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return closing;
   };
 
-  const offered = {
-    providers: registry
-      .statuses()
-      .filter((p) => p.offered)
-      .map((p) => p.name),
-    routes: Object.keys(config.routes),
-  };
+  const offered = describeOffer(registry, resolver, Object.keys(config.routes));
   const memory = () => {
     const keys = auth.keys.stats();
     const limiter = rateLimit.limiter as { size?: number };

@@ -185,6 +185,12 @@ async function main(): Promise<void> {
   );
   const openBind = openBindWarning(config);
   if (openBind) logger.warn({ event: 'gateway.open_bind', host: config.server.host }, openBind);
+  for (const { alias, reason } of gateway.offered.unusableRoutes) {
+    logger.warn(
+      { event: 'gateway.route_unusable', route: alias },
+      `Route "${alias}" cannot serve: ${reason}`,
+    );
+  }
   if (gateway.offered.providers.length === 0) {
     logger.warn(
       { event: 'gateway.no_provider' },
