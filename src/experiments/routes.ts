@@ -15,7 +15,7 @@ import type { FeedbackMetric } from '../config/prompts-schema.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
 import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
-import type { PromptResolver } from '../prompts/resolver.js';
+import { DEFAULT_LABEL, type PromptResolver } from '../prompts/resolver.js';
 import { adminActor } from '../prompts/routes.js';
 import { PromptNotFoundError, type PromptStore } from '../prompts/store.js';
 import type { Experiment, Variant } from './assign.js';
@@ -79,15 +79,30 @@ async function checkVariants(body: NewExperiment, prompts: PromptStore): Promise
     if (v.prompt?.version !== undefined && v.prompt.label !== undefined) {
       throw new ValidationError('Give either version or label, not both.', `variants[${i}].prompt.label`);
     }
-    if (v.prompt?.version !== undefined) {
-      try {
-        await prompts.version(v.prompt.id, v.prompt.version);
-      } catch (err) {
-        if (err instanceof PromptNotFoundError)
-          throw new ValidationError(err.message, `variants[${i}].prompt`);
-        throw err;
-      }
+    if (v.prompt) await checkVariantPrompt(v.prompt, prompts, `variants[${i}].prompt`);
+  }
+}
+
+/**
+ * A variant's prompt must be servable now: the prompt exists and is not archived, and its version — or
+ * its label (default `production`) — is set. Otherwise that share of users would get 404s.
+ */
+async function checkVariantPrompt(
+  ref: NonNullable<Variant['prompt']>,
+  prompts: PromptStore,
+  param: string,
+): Promise<void> {
+  try {
+    const label = ref.label ?? DEFAULT_LABEL;
+    const found = await prompts.label(ref.id, label);
+    if (found.archived) throw new ValidationError(`Prompt '${ref.id}' is archived.`, `${param}.id`);
+    if (ref.version !== undefined) await prompts.version(ref.id, ref.version);
+    else if (found.version === null) {
+      throw new ValidationError(`Prompt '${ref.id}' has no label '${label}'.`, `${param}.label`);
     }
+  } catch (err) {
+    if (err instanceof PromptNotFoundError) throw new ValidationError(err.message, param);
+    throw err;
   }
 }
 

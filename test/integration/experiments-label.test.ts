@@ -103,4 +103,46 @@ describe('experiments attached to a prompt label (PostgreSQL)', { skip: skipPost
     assert.equal((await admin('POST', '/admin/experiments/exp-a/start')).status, 200);
     assert.equal((await admin('POST', '/admin/experiments/exp-b/start')).status, 409);
   });
+
+  test('a variant whose prompt cannot be served is refused at creation, not 404 for its users', async () => {
+    const draft = await admin('POST', '/admin/prompts', {
+      id: 'draft-only',
+      messages: [{ role: 'user', content: 'Draft about {{topic}}.' }],
+    });
+    assert.equal(draft.status, 201, JSON.stringify(draft.body));
+    const gone = await admin('POST', '/admin/prompts', {
+      id: 'gone',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    assert.equal(gone.status, 201);
+    assert.equal((await admin('PUT', '/admin/prompts/gone/labels/production', { version: 1 })).status, 200);
+    assert.equal((await admin('POST', '/admin/prompts/gone/archive')).status, 200);
+
+    const control = { name: 'control', weight: 1, prompt: { id: 'tips', version: 1 } };
+    for (const [prompt, param, message] of [
+      [{ id: 'tips', label: 'canary' }, 'variants[1].prompt.label', /no label 'canary'/],
+      [{ id: 'draft-only' }, 'variants[1].prompt.label', /no label 'production'/],
+      [{ id: 'nope', label: 'production' }, 'variants[1].prompt', /No prompt 'nope'/],
+      [{ id: 'gone', version: 1 }, 'variants[1].prompt.id', /archived/],
+      [{ id: 'tips', version: 7 }, 'variants[1].prompt', /no version 7/],
+    ] as const) {
+      const res = await admin('POST', '/admin/experiments', {
+        id: 'typo',
+        status: 'draft',
+        variants: [control, { name: 'candidate', weight: 1, prompt }],
+      });
+      assert.equal(res.status, 422, `${JSON.stringify(prompt)}: ${JSON.stringify(res.body)}`);
+      const error = res.body.error as { param?: string; message: string } | undefined;
+      assert.equal(error?.param, param, JSON.stringify(prompt));
+      assert.match(error?.message ?? '', message);
+    }
+    assert.equal((await admin('GET', '/admin/experiments/typo')).status, 404, 'nothing was stored');
+    // Set labels are fine, by name or (production) by default.
+    const ok = await admin('POST', '/admin/experiments', {
+      id: 'typo',
+      status: 'draft',
+      variants: [control, { name: 'candidate', weight: 1, prompt: { id: 'tips' } }],
+    });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  });
 });
