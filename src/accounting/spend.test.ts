@@ -34,7 +34,12 @@ test('an org admin is held to its organization, a team admin to its team (403 fo
     org: 'org-a',
     team: 'team-9',
   });
-  assert.deepEqual(parseSpendQuery({}, TEAM_ADMIN, NOW).filters, { org: 'org-a', team: 'team-1' });
+  // Its team only: a team moved to another organization keeps its history (records keep their org).
+  assert.deepEqual(parseSpendQuery({}, TEAM_ADMIN, NOW).filters, { team: 'team-1' });
+  assert.deepEqual(parseSpendQuery({ org_id: 'org-a' }, TEAM_ADMIN, NOW).filters, {
+    org: 'org-a',
+    team: 'team-1',
+  });
   for (const [query, actor, param] of [
     [{ org_id: 'org-b' }, ORG_ADMIN, 'org_id'],
     [{ team_id: 'team-2' }, TEAM_ADMIN, 'team_id'],

@@ -171,7 +171,12 @@ function limitToActor(filters: Partial<Record<Filterable, string>>, actor: Admin
   if (actor.role === 'org_admin') force('org', actor.orgId);
   if (actor.role === 'team_admin') {
     force('team', actor.teamId);
-    if (actor.orgId !== null) force('org', actor.orgId);
+    // Its team is its whole subtree: another organization is a 403, but its own is not added as a filter
+    // (records keep the organization they were made in, so a team moved to another one would lose its
+    // history here while /admin/requests and /admin/costs still showed it).
+    if (filters.org !== undefined && filters.org !== actor.orgId) {
+      throw new ForbiddenError('This admin key may only report on its own organization.', FILTERS.org);
+    }
   }
 }
 

@@ -197,3 +197,54 @@ describe('tenancy on memory and PGlite', () => {
     );
   });
 });
+
+describe('tenancy reports with usage records (PGlite)', () => {
+  let mock: MockUpstream;
+  let moving: TestGateway;
+  before(async () => {
+    mock = await MockUpstream.start();
+    moving = await startGateway({
+      mock,
+      env: {
+        GATEWAY_ADMIN_KEY: ADMIN,
+        GATEWAY_DATA_DIR: 'memory://',
+        USAGE_ENABLED: 'true',
+        USAGE_FLUSH_INTERVAL_MS: '20',
+      },
+    });
+  });
+  after(async () => {
+    await moving?.close();
+    await mock?.close();
+  });
+
+  test("a team moved to another organization keeps its spend history in its team admin's reports", async () => {
+    const from = await created(moving, ADMIN, '/admin/orgs', { name: 'from' });
+    const to = await created(moving, ADMIN, '/admin/orgs', { name: 'to' });
+    const team = await created(moving, ADMIN, '/admin/teams', { name: 'movers', org_id: from.id });
+    const lead = await created(moving, ADMIN, '/admin/keys', {
+      name: 'm-lead',
+      team_id: team.id,
+      role: 'team_admin',
+    });
+    const app = await created(moving, ADMIN, '/admin/keys', { name: 'm-app', team_id: team.id });
+    assert.equal((await chatWith(moving, app.key)).status, 200);
+    const requests = async () => {
+      const spend = await adminCall(moving, lead.key, 'GET', '/admin/spend');
+      const log = await adminCall(moving, lead.key, 'GET', '/admin/requests');
+      return [
+        (spend.body.data as Array<{ requests: number }>)[0]?.requests,
+        (log.body.data as unknown[]).length,
+      ];
+    };
+    for (let i = 0; i < 200 && (await requests())[0] !== 1; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(await requests(), [1, 1]);
+    const moved = await adminCall(moving, ADMIN, 'PATCH', `/admin/teams/${team.id}`, { org_id: to.id });
+    assert.equal(moved.status, 200);
+    // The record was made in the old organization: the spend report used to add that organization's
+    // filter for a team admin and show nothing, while the request log still listed the request.
+    assert.deepEqual(await requests(), [1, 1]);
+    const elsewhere = await adminCall(moving, lead.key, 'GET', `/admin/spend?org_id=${from.id}`);
+    assert.equal(elsewhere.status, 403);
+  });
+});
