@@ -11,6 +11,7 @@ import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { startCacheGateway } from '../helpers/cache.js';
 import { type Captured, type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
 import { postJson, readSseData, type TestGateway } from '../helpers/gateway.js';
+import { assertSchema, loadOpenAISchemas } from '../helpers/openai-schemas.js';
 
 const TOKENS = ['Hel', 'lo', '!'];
 const logprob = (token: string, i: number) => ({
@@ -136,7 +137,15 @@ describe('cached answers replay what the upstream answered', () => {
     const replayed = await stream.finalChatCompletion();
     assert.deepEqual(tokensOf(replayed), TOKENS);
     assert.deepEqual(replayed.choices[0]?.message.content, TOKENS.join(''));
-    assert.equal(upstream.seen.length, 2, 'the stream was the cached completion');
+    const raw = await postJson(`${gw.url}/v1/chat/completions`, {
+      ...ask('completion with logprobs'),
+      stream: true,
+    });
+    const schemas = loadOpenAISchemas();
+    for (const event of (await readSseData(raw.response)).slice(0, -1)) {
+      assertSchema(schemas.chunk, JSON.parse(event), 'replayed chunk with logprobs');
+    }
+    assert.equal(upstream.seen.length, 2, 'the streams were the cached completion');
   });
 
   test('a custom tool call is not cached: a stream never replays it without its call', async () => {
