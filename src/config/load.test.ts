@@ -260,6 +260,16 @@ describe('environment overrides', () => {
     hasProblem(problemsOf({ env: { LLM_MAX_RETRIES: '1.5' } }), 'retry.max_attempts', /a whole number/);
   });
 
+  test('a setting that may be off (null) says what a value must be, not "Expected union value"', () => {
+    const problems = problemsOf({
+      env: { BUDGET_DEFAULT_DAILY_USD: '-1', USAGE_RETENTION_DAYS: '0', END_USER_DEFAULT_RPM: '0' },
+    });
+    hasProblem(problems, 'budgets.default.daily_usd', /greater or equal to 0$/);
+    hasProblem(problems, 'accounting.retention_days', /greater or equal to 1$/);
+    hasProblem(problems, 'tenancy.end_user.rpm_limit', /greater or equal to 1$/);
+    assert.ok(!problems.some((p) => p.includes('union')), problems.join('\n'));
+  });
+
   test('a URL of the wrong kind names the kind, not a schema term, and never echoes the URL', () => {
     const problems = problemsOf({
       env: {
@@ -375,5 +385,19 @@ routes:
   test('retry delays must be ordered', () => {
     const problems = problemsOf({ env: { LLM_RETRY_BASE_MS: '5000', LLM_RETRY_MAX_MS: '100' } });
     hasProblem(problems, 'retry.base_delay_ms', /max_delay_ms/);
+  });
+
+  test('feedback metrics whose range accepts nothing, or with a name the route cannot take', () => {
+    const problems = problemsOf({
+      env: {},
+      yamlText: `feedback:
+  metrics:
+    rating: { type: numeric, min: 5, max: 1 }
+    thumbs_up: { type: boolean, max: 1 }
+    "Thumbs Up!": { type: boolean }`,
+    });
+    hasProblem(problems, 'feedback.metrics.rating', /min \(5\) is above max \(1\)/);
+    hasProblem(problems, 'feedback.metrics.thumbs_up', /numeric/);
+    hasProblem(problems, 'feedback.metrics.Thumbs Up!', /a-z/);
   });
 });

@@ -4,12 +4,13 @@
  * variable it came from).
  */
 import { readFileSync } from 'node:fs';
-import { FormatRegistry } from '@sinclair/typebox';
+import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
 import { ENV_MAP, type EnvKind } from './env-map.js';
+import { feedbackMetricProblems } from './feedback-check.js';
 import { redisProblems } from './redis-schema.js';
 import { type Config, ConfigSchema } from './schema.js';
 
@@ -247,6 +248,13 @@ function describe(error: ValueError): string {
   if (options?.every((o) => o.const !== undefined)) {
     return `expected one of ${options.map((o) => JSON.stringify(o.const)).join(', ')}, got ${JSON.stringify(error.value)}`;
   }
+  // A setting that may be null (off) and is not: what the other member says (`Expected number to be
+  // greater or equal to 0`), rather than TypeBox's 'Expected union value'.
+  const given = options?.filter((o) => o.type !== 'null');
+  if (given?.length === 1 && error.value !== null) {
+    const inner = Value.Errors(given[0] as TSchema, error.value).First();
+    if (inner) return describe(inner);
+  }
   const shape = (options ?? [schema]).map(stringShape).find((s) => s !== undefined);
   if (shape && (typeof error.value === 'string' || options)) return `expected ${shape}`;
   if (error.message === 'Expected required property') return 'required';
@@ -353,20 +361,6 @@ function crossCheck(config: Json): string[] {
     problems.push('retry.base_delay_ms: must not be larger than retry.max_delay_ms');
   }
   return problems;
-}
-
-/** `cache.semantic.feedback_metric` must name a boolean metric of `feedback.metrics` (decision 0174). */
-function feedbackMetricProblems(config: Json): string[] {
-  const semantic = isObject(config.cache) && isObject(config.cache.semantic) ? config.cache.semantic : {};
-  const name = semantic.feedback_metric;
-  if (typeof name !== 'string') return [];
-  const metrics =
-    isObject(config.feedback) && isObject(config.feedback.metrics) ? config.feedback.metrics : {};
-  const metric = Object.hasOwn(metrics, name) ? metrics[name] : undefined;
-  if (isObject(metric) && metric.type === 'boolean') return [];
-  return [
-    `cache.semantic.feedback_metric: "${name}" must be a boolean metric declared in feedback.metrics (declared: ${Object.keys(metrics).join(', ') || 'none'})`,
-  ];
 }
 
 function setPath(target: Json, path: string, value: unknown): void {
