@@ -154,7 +154,14 @@ export function createRedisStore(
 
   // Connection errors surface here (and through failing commands); log them like the rest, rate-limited.
   // A Cluster reports a failing node as `node error` besides its own `error`.
+  // The last connection error, for /health while not connected (a command then fails with ioredis'
+  // "Stream isn't writeable …", which says nothing about why). Cleared once connected.
+  let lastConnectionError: string | undefined;
+  client.on('ready', () => {
+    lastConnectionError = undefined;
+  });
   const connectionError = (err: Error) => {
+    lastConnectionError = err.message;
     const now = clock.now();
     if (now - lastLog < logEveryMs) return;
     lastLog = now;
@@ -287,11 +294,12 @@ export function createRedisStore(
           latency_ms: Math.round((clock.now() - started) * 100) / 100,
         };
       } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
         return {
           status: 'down',
           mode: target.mode,
           breaker: breaker.state,
-          error: err instanceof Error ? err.message : String(err),
+          error: lastConnectionError ? `not connected: ${lastConnectionError}` : message,
         };
       }
     },
