@@ -28,6 +28,8 @@ export function Chart({ title, x, series, labels, height = 200 }: Props) {
     const el = box.current;
     if (!el) return;
     const bars = uPlot.paths.bars?.({ size: [0.6, 60] });
+    // The y axis in the series' own unit: uPlot's default rounds sub-cent costs to "0, 0, 0".
+    const yFormat = series[0]?.format;
     const plot = new uPlot(
       {
         width: Math.max(200, el.clientWidth),
@@ -39,7 +41,9 @@ export function Chart({ title, x, series, labels, height = 200 }: Props) {
           labels
             ? { values: (_u, ticks) => ticks.map((t) => labels[Math.round(t)] ?? ''), stroke: '#555' }
             : { stroke: '#555' },
-          { stroke: '#555', size: 60 },
+          yFormat
+            ? { stroke: '#555', size: 104, values: (_u, ticks) => ticks.map((t) => yFormat(t)) }
+            : { stroke: '#555', size: 60 },
         ],
         series: [
           { label: labels ? 'group' : 'time', value: labels ? (_u, v) => labels[v] ?? '' : undefined },
