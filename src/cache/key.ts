@@ -71,12 +71,26 @@ export function nativeExactKey(native: NativeRequest, scope: string): string {
 }
 
 /** Why a request is not cacheable, or null when it is. */
-export function notCacheableReason(req: ChatRequest, maxTemperature: number): string | null {
+export function notCacheableReason(
+  req: ChatRequest,
+  maxTemperature: number,
+  native?: NativeRequest,
+): string | null {
   // OpenAI's default temperature is 1: a request that sets none is not deterministic.
   const temperature = typeof req.temperature === 'number' ? req.temperature : 1;
   if (temperature > maxTemperature) return 'temperature';
   if (typeof req.n === 'number' && req.n > 1) return 'n';
-  return null;
+  return native && upstreamState(native.body) ? 'upstream_state' : null;
+}
+
+/**
+ * Whether a native body names state the upstream holds and changes (an OpenAI conversation, which every call
+ * extends; an OpenAI-hosted prompt without a pinned version): the same body does not mean the same answer.
+ */
+function upstreamState(body: unknown): boolean {
+  const b = (body ?? {}) as { conversation?: unknown; prompt?: { version?: unknown } | null };
+  if (b.conversation !== undefined && b.conversation !== null) return true;
+  return typeof b.prompt === 'object' && b.prompt !== null && (b.prompt.version ?? null) === null;
 }
 
 /** The last user message and what comes around it, for the semantic layer. */

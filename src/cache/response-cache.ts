@@ -230,13 +230,13 @@ export class ResponseCache {
   /** The cache plan of a request, or null (and BYPASS) when it is not cacheable. */
   #plan(ctx: RequestContext, req: ChatRequest): Plan | null {
     const directives = parseDirectives(ctx.headers, this.#options.maxTtlSeconds);
-    if (notCacheableReason(req, this.#options.maxTemperature) !== null) {
+    // A request in another API's format is keyed on its own body; the semantic layer is for chat.
+    const native = ctx.request?.kind === 'chat' ? ctx.request.native : undefined;
+    if (notCacheableReason(req, this.#options.maxTemperature, native) !== null) {
       this.#markBypass(ctx);
       return null;
     }
     if (directives.bypass) this.#markBypass(ctx);
-    // A request in another API's format is keyed on its own body; the semantic layer is for chat.
-    const native = ctx.request?.kind === 'chat' ? ctx.request.native : undefined;
     const scope = cacheScopeId(ctx.principal, this.#options.scope);
     return {
       key: `${encodeURIComponent(req.model)}:${native ? nativeExactKey(native, scope) : exactKey(req, scope)}`,

@@ -191,3 +191,38 @@ describe('cached answers replay what the upstream answered', () => {
     assert.equal(upstream.seen.length, 2 + 3 + 8, 'every one of them reached the upstream');
   });
 });
+
+describe('Responses requests that name state held by the upstream are not cached', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let client: OpenAI;
+
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({ mock });
+    client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+  });
+
+  /** Sends the body twice to gpt-4o (natively to the mock's /v1/responses); the two X-Cache-Status. */
+  async function twice(extra: Record<string, unknown>): Promise<Array<string | null>> {
+    const statuses: Array<string | null> = [];
+    for (let i = 0; i < 2; i++) {
+      const body = { model: 'gpt-4o', temperature: 0, input: 'And what comes next?', ...extra };
+      const { response } = await client.responses.create(body as never).withResponse();
+      statuses.push(response.headers.get('x-cache-status'));
+    }
+    return statuses;
+  }
+
+  test('an OpenAI conversation (extended by every call) or a hosted prompt without a version: BYPASS', async () => {
+    assert.deepEqual(await twice({}), ['MISS', 'HIT'], 'a plain native request is cached');
+    assert.deepEqual(await twice({ conversation: 'conv_abc' }), ['BYPASS', 'BYPASS']);
+    assert.deepEqual(await twice({ prompt: { id: 'pmpt_abc' } }), ['BYPASS', 'BYPASS']);
+    assert.deepEqual(await twice({ prompt: { id: 'pmpt_abc', version: '3' } }), ['MISS', 'HIT']);
+    assert.equal(mock.requests.length, 1 + 2 + 2 + 1);
+  });
+});
