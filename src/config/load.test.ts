@@ -164,6 +164,13 @@ describe('YAML file', () => {
     hasProblem(problemsOf({ env: {}, yamlText: 'server: [unclosed' }), 'config', /not valid YAML/);
     hasProblem(problemsOf({ env: {}, yamlText: '- a\n- b' }), 'config', /mapping/);
   });
+
+  test('a YAML syntax error gives the reason and position, never the text around it (it may hold a password)', () => {
+    const yamlText = 'database:\n  url: "postgres://app:pw-DO-NOT-LEAK@db/app\n';
+    const problems = problemsOf({ env: {}, yamlText });
+    hasProblem(problems, 'config', /not valid YAML \(.*at line \d+, column \d+\)$/);
+    assert.ok(!problems.some((p) => p.includes('DO-NOT-LEAK')), problems.join('\n'));
+  });
 });
 
 describe('secure bind defaults', () => {

@@ -120,7 +120,10 @@ function readYaml(options: LoadOptions, problems: string[]): Json | undefined {
     }
     return data as Json;
   } catch (err) {
-    problems.push(`${label}: not valid YAML (${(err as Error).message})`);
+    // Only the parser's reason and position: its quoted excerpt of the file could hold a password (a
+    // database URL, a header value) and this message goes to logs.
+    const reason = (err as Error).message.split(':\n')[0];
+    problems.push(`${label}: not valid YAML (${reason})`);
     return undefined;
   }
 }
