@@ -18,6 +18,9 @@ const Models = T.Array(T.String({ minLength: 1, maxLength: 200 }), { maxItems: 1
 /** Free-form labels: up to 50 string values (OpenAI's metadata shape). */
 export const Metadata = T.Record(T.String({ minLength: 1, maxLength: 64 }), T.String({ maxLength: 512 }), {
   maxProperties: 50,
+  // A record's key schema becomes a pattern that does not bound the names: they are checked here (a
+  // 500 KB name was stored, and reloaded with every key on every instance).
+  propertyNames: { minLength: 1, maxLength: 64 },
 });
 
 const LimitProps = {

@@ -170,6 +170,29 @@ describe('tenancy on memory and PGlite', () => {
     }
   });
 
+  test('metadata names are 1–64 characters, like their values are bounded (422 naming metadata)', async () => {
+    for (const name of ['', 'k'.repeat(65)]) {
+      for (const [path, extra] of [
+        ['/admin/orgs', {}],
+        ['/admin/teams', {}],
+        ['/admin/keys', { user_id: 'm' }],
+      ] as const) {
+        const res = await adminCall(gw, ADMIN, 'POST', path, {
+          name: 'm',
+          ...extra,
+          metadata: { [name]: 'v' },
+        });
+        assert.equal(res.status, 422, `${path} with a ${name.length}-character name`);
+        assert.equal(res.body.error?.param, 'metadata');
+      }
+    }
+    const ok = await adminCall(gw, ADMIN, 'POST', '/admin/teams', {
+      name: 'm',
+      metadata: { ['k'.repeat(64)]: 'v' },
+    });
+    assert.equal(ok.status, 201);
+  });
+
   test('a team admin of a team outside any organization sees no organization', async () => {
     const other = await created(gw, ADMIN, '/admin/orgs', { name: 'someone-else', monthly_budget_usd: 900 });
     const lone = await created(gw, ADMIN, '/admin/teams', { name: 'lone' });
