@@ -72,7 +72,7 @@ export function createPromptsFeature(
     feedback,
     resolver,
     routes: [
-      ...promptRoutes(prompts, resolver, clock),
+      ...promptRoutes(prompts, resolver, clock, validate),
       ...experimentRoutes(experiments, prompts, resolver, config.feedback.metrics),
     ],
   };

@@ -23,3 +23,18 @@ test('a prompt file names ids, labels and label versions a request can use', () 
     assert.throws(() => parsePromptFile(doc(head), compile), problem, head);
   }
 });
+
+test('a prompt file whose params no chat request accepts is refused (versions are immutable)', () => {
+  const withParams = (params: string) => `id: hot
+versions:
+  - messages: [{ role: user, content: hi }]
+    params: ${params}
+`;
+  assert.throws(() => parsePromptFile(withParams('{ temperature: 5 }'), compile), /params\.temperature/);
+  assert.throws(() => parsePromptFile(withParams('{ max_tokens: lots }'), compile), /params\.max_tokens/);
+  // Valid params, and rules that depend on what the request adds (its tools), pass; twice, one compiler.
+  for (let i = 0; i < 2; i++) {
+    const [ok] = parsePromptFile(withParams('{ temperature: 0.2, tool_choice: required }'), compile);
+    assert.deepEqual(ok?.versions[0]?.params, { temperature: 0.2, tool_choice: 'required' });
+  }
+});

@@ -20,6 +20,7 @@
  * differs from the latest one.
  */
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { createChatValidator } from '../endpoints/chat/codec.js';
 import type { createSchemaCompiler } from '../endpoints/compile.js';
 import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import type { ChangeActor } from './audit.js';
@@ -56,6 +57,7 @@ export function parsePromptFile(
   compile: ReturnType<typeof createSchemaCompiler>,
 ): PromptFile[] {
   const validate = compile<NewVersionInput>(NewVersionBody);
+  const chat = createChatValidator(compile);
   return parseAllDocuments(text).map((doc, d) => {
     if (doc.errors.length > 0) throw new Error(`document ${d + 1}: ${doc.errors[0]?.message}`);
     const value: unknown = doc.toJS();
@@ -83,7 +85,7 @@ export function parsePromptFile(
       single: versions === undefined,
       versions: list.map((v, i) => {
         try {
-          return toNewVersion(validate(v));
+          return toNewVersion(validate(v), chat);
         } catch (err) {
           const param = (err as { param?: string | null }).param;
           throw new Error(`${id}: version ${i + 1}: ${(err as Error).message}${param ? ` (${param})` : ''}`);
@@ -96,9 +98,10 @@ export function parsePromptFile(
 /** One version's fields from a YAML/JSON text (`create --file`, `version --file`). */
 export function parseVersionText(text: string, compile: ReturnType<typeof createSchemaCompiler>): NewVersion {
   const validate = compile<NewVersionInput>(NewVersionBody);
+  const chat = createChatValidator(compile);
   const value: unknown = parse(text);
   try {
-    return toNewVersion(validate(value));
+    return toNewVersion(validate(value), chat);
   } catch (err) {
     const param = (err as { param?: string | null }).param;
     throw new Error(`${(err as Error).message}${param ? ` (${param})` : ''}`);

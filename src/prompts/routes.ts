@@ -86,12 +86,34 @@ export function versionView(v: PromptVersion) {
   };
 }
 
-/** Checks a new version's templates and fields. @throws ValidationError naming the field */
-export function toNewVersion(input: NewVersionInput): NewVersion {
+/** Rules that depend on what the request adds (its tools, logprobs): not decidable from params alone. */
+const REQUEST_DEPENDENT = /^(tool_choice|top_logprobs)(\.|$)/;
+
+/**
+ * A version's params must be valid chat request fields (`temperature` 0–2, `max_tokens` an integer …):
+ * a version is immutable, so a bad value would fail every request that does not override it, with a
+ * `param` the client never sent. @throws ValidationError naming `params.<field>`
+ */
+export function checkParams(params: Record<string, unknown>, validate: (body: unknown) => unknown): void {
+  try {
+    validate({ ...params, model: 'prompt-params-check', messages: [{ role: 'user', content: '.' }] });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    if (err.param && REQUEST_DEPENDENT.test(err.param)) return;
+    throw new ValidationError(`params: ${err.message}`, err.param ? `params.${err.param}` : 'params');
+  }
+}
+
+/**
+ * Checks a new version's templates and fields (its params too, given the chat request validator).
+ * @throws ValidationError naming the field
+ */
+export function toNewVersion(input: NewVersionInput, validate?: (body: unknown) => unknown): NewVersion {
   const params = input.params ?? {};
   for (const name of RESERVED_PARAMS) {
     if (name in params) throw new ValidationError(`params may not set '${name}'.`, `params.${name}`);
   }
+  if (validate) checkParams(params, validate);
   return {
     messages: input.messages,
     variables: declareVariables(input.variables, input.messages),
@@ -126,6 +148,7 @@ export function promptRoutes(
   store: PromptStore,
   resolver: PromptResolver,
   clock: Pick<Clock, 'wallNow'>,
+  validate?: (body: unknown) => unknown,
 ): AdminRoute[] {
   const IdParams = T.Object({ id: Id });
   return [
@@ -146,7 +169,7 @@ export function promptRoutes(
         try {
           return withStatus(
             201,
-            versionView(await store.create(id, toNewVersion(input), adminActor(request))),
+            versionView(await store.create(id, toNewVersion(input, validate), adminActor(request))),
           );
         } catch (err) {
           if (err instanceof PromptExistsError) return conflict(err.message);
@@ -185,7 +208,7 @@ export function promptRoutes(
       body: NewVersionBody,
       handler: (request) =>
         guard(async () => {
-          const next = toNewVersion(request.body as NewVersionInput);
+          const next = toNewVersion(request.body as NewVersionInput, validate);
           return withStatus(
             201,
             versionView(await store.addVersion(request.params.id as string, next, adminActor(request))),

@@ -129,6 +129,25 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
     assert.equal(sent.messages[0]?.content, 'Examples:\nhello\nhello\n');
   });
 
+  test('a version whose params no chat request accepts is refused at creation', async () => {
+    const base = { messages: [{ role: 'user', content: 'Hi.' }], model: 'gpt-4o-mini' };
+    const hot = await admin('POST', '/admin/prompts', { id: 'hot', ...base, params: { temperature: 5 } });
+    expect422('create', hot, 'params.temperature');
+    assert.equal((await admin('POST', '/admin/prompts', { id: 'hot', ...base })).status, 201);
+    expect422(
+      'next version',
+      await admin('POST', '/admin/prompts/hot/versions', { ...base, params: { max_tokens: 'lots' } }),
+      'params.max_tokens',
+    );
+    // tool_choice without tools is fine: the request brings the tools.
+    const tooled = await admin('POST', '/admin/prompts/hot/versions', {
+      ...base,
+      params: { temperature: 0.2, tool_choice: 'required' },
+    });
+    assert.equal(tooled.status, 201, JSON.stringify(tooled.body));
+    assert.equal(tooled.body.version, 2);
+  });
+
   test('stored evaluation runs and results', async () => {
     const run = {
       id: 'bounds-run',
