@@ -20,6 +20,13 @@ function provider(p: ProviderDefaults): ProviderConfig {
   return { ...structuredClone(PROVIDER_DEFAULTS), ...p } as ProviderConfig;
 }
 
+/**
+ * Azure's base URL until AZURE_OPENAI_ENDPOINT (or `base_url`) names the resource: every resource has its
+ * own host, so there is no real default, and the registry does not offer Azure while this is its URL (the
+ * key would be sent to whoever owns that host).
+ */
+export const AZURE_PLACEHOLDER_URL = 'https://example-resource.openai.azure.com';
+
 /** Well-known providers, keyed by the name used in `provider/model` and `X-Provider`. */
 export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
   openai: provider({
@@ -74,7 +81,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
   }),
   azure: provider({
     type: 'azure',
-    base_url: 'https://example-resource.openai.azure.com',
+    base_url: AZURE_PLACEHOLDER_URL,
     base_url_env: 'AZURE_OPENAI_ENDPOINT',
     api_key_env: 'AZURE_OPENAI_API_KEY',
     api_version: '2024-10-21',

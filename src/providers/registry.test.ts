@@ -31,3 +31,21 @@ test('a deployment with its own base_url enables a keyless provider for itself o
   assert.equal(resolver.resolve('local').deployments[0]?.id, 'vllm/llama');
   assert.throws(() => resolver.resolve('vllm/llama'), /set VLLM_BASE_URL/);
 });
+
+test('Azure with a key but no endpoint is not offered: the key never goes to the placeholder host', () => {
+  const env = { AZURE_OPENAI_API_KEY: 'azure-key-0123456789' };
+  const config = loadConfig({ env });
+  const registry = new ProviderRegistry(config.providers, env, { dispatcher: new Agent() });
+  const status = registry.status('azure');
+  assert.equal(status.offered, false);
+  assert.match(status.reason ?? '', /set AZURE_OPENAI_ENDPOINT/);
+  assert.throws(
+    () => new ModelResolver(config, registry).resolve('azure/my-deployment'),
+    /AZURE_OPENAI_ENDPOINT/,
+  );
+
+  const withEndpoint = { ...env, AZURE_OPENAI_ENDPOINT: 'https://mine.openai.azure.com' };
+  const configured = loadConfig({ env: withEndpoint });
+  const offered = new ProviderRegistry(configured.providers, withEndpoint, { dispatcher: new Agent() });
+  assert.equal(offered.status('azure').offered, true);
+});

@@ -2,6 +2,7 @@
  * Builds one adapter per configured provider that is offered (credentials present, or keyless and
  * enabled). Adapters are created once at start and shared by every request.
  */
+import { AZURE_PLACEHOLDER_URL } from '../config/defaults.js';
 import type { ProviderConfig } from '../config/schema.js';
 import { createAnthropicAdapter } from './anthropic/adapter.js';
 import { createGeminiAdapter } from './gemini/adapter.js';
@@ -72,6 +73,11 @@ export class ProviderRegistry {
         return { name, type: config.type, offered: false, reason: `set ${keyEnv} to use provider "${name}"` };
       if (!config.enabled)
         return { name, type: config.type, offered: false, reason: `provider "${name}" is disabled` };
+      if ((overrides.baseUrl ?? config.base_url) === AZURE_PLACEHOLDER_URL) {
+        const how = config.base_url_env ? `set ${config.base_url_env}` : 'set its base_url';
+        const reason = `${how} (the resource's endpoint) to use provider "${name}"`;
+        return { name, type: config.type, offered: false, reason };
+      }
       return { name, type: config.type, offered: true };
     }
     // A deployment that names its own base URL (a vLLM host) enables a keyless provider for itself.
