@@ -368,6 +368,28 @@ describe('POST /v1/responses with the openai SDK', () => {
     assert.deepEqual((mock.requests[0]?.body as { prompt: unknown } | undefined)?.prompt, prompt);
   });
 
+  test("OpenAI's stored `conversation`: 400 naming it for a translated provider, passed through to OpenAI", async () => {
+    await assert.rejects(
+      client.responses.create({ model: MODELS.gemini, input: 'and then?', conversation: 'conv_123' }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.match(err.message, /conversation \(a conversation stored at OpenAI/);
+        return true;
+      },
+    );
+    assert.equal(mock.requests.length, 0, 'never answered without the conversation');
+    const response = await client.responses.create({
+      model: MODELS.openai,
+      input: 'and then?',
+      conversation: 'conv_123',
+    });
+    assert.equal(response.status, 'completed');
+    assert.equal(
+      (mock.requests[0]?.body as { conversation?: unknown } | undefined)?.conversation,
+      'conv_123',
+    );
+  });
+
   test('openai: reasoning items come back natively and chain without translation', async () => {
     const first = await client.responses.create({
       model: MODELS.openai,

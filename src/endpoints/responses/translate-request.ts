@@ -66,6 +66,12 @@ export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []
       'prompt (an OpenAI-hosted prompt; gateway prompts: /v1/chat/completions, docs/prompts.md)',
     );
   }
+  // A conversation stored at OpenAI: its earlier turns exist only there (gateway chaining:
+  // previous_response_id).
+  const conversation = (body as Record<string, unknown>).conversation;
+  if (conversation !== undefined && conversation !== null) {
+    nativeOnly.push('conversation (a conversation stored at OpenAI; here: previous_response_id)');
+  }
   const messages: ChatMessage[] = [];
   if (typeof body.instructions === 'string' && body.instructions !== '') {
     messages.push({ role: 'system', content: body.instructions });
