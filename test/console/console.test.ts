@@ -117,6 +117,19 @@ describe('web console (Chromium)', { skip }, () => {
     assert.match((await row.textContent()) ?? '', /browser-user.*active/);
     assert.ok(!((await row.textContent()) ?? '').includes(newKey), 'the table shows a prefix, never the key');
     await shot('keys');
+    // Served over plain HTTP to another host there is no Clipboard API: Copy used to do nothing, silently.
+    // It now copies the selected field and says so.
+    await page.evaluate(
+      'Object.defineProperty(Navigator.prototype, "clipboard", { get: () => undefined, configurable: true })',
+    );
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
+    await page.getByText(/^\s*(Copied\.|Not copied: the key is selected)/).waitFor();
+    assert.equal(
+      await page.evaluate<string>(
+        'document.activeElement.value.slice(document.activeElement.selectionStart, document.activeElement.selectionEnd)',
+      ),
+      newKey,
+    );
     await page.getByRole('button', { name: 'Done' }).click();
     assert.equal(await page.getByLabel('New key').count(), 0, 'the key is not shown again');
   });

@@ -2,7 +2,7 @@
  * Keys: list (filtered by team, paginated), create in a team with a role (the new key shown once), edit
  * (PATCH: budgets, limits, models, expiry, team), rotate, revoke — the keys admin API.
  */
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { type Actor, api, type ListPage, query } from '../api';
 import type { PageProps } from '../app';
 import { budgets, type Limits, models, rates } from '../components/limits';
@@ -95,7 +95,15 @@ export function Keys({ actor }: PageProps) {
           Show revoked
         </label>
       </PageHeader>
-      {secret ? <NewSecret {...secret} onDone={() => setSecret(null)} /> : null}
+      {secret ? (
+        <NewSecret
+          key={secret.key}
+          name={secret.name}
+          secret={secret.key}
+          what={secret.what}
+          onDone={() => setSecret(null)}
+        />
+      ) : null}
       {editing ? (
         <EditKey
           keyView={editing}
@@ -216,15 +224,35 @@ function outranks(actor: Actor, k: KeyView): boolean {
 
 function NewSecret({
   name,
-  key,
+  secret: key,
   what,
   onDone,
 }: {
   name: string;
-  key: string;
+  /** The new key (`key` is Preact's own prop: a new secret is a new component, its state reset). */
+  secret: string;
   what: string;
   onDone: () => void;
 }) {
+  const field = useRef<HTMLInputElement>(null);
+  const [copied, setCopied] = useState<string | null>(null);
+  // The Clipboard API exists only in secure contexts: a console served over plain HTTP on another host than
+  // localhost has none, and the button used to do nothing at all. There the selected field is copied.
+  const copy = async () => {
+    try {
+      if (navigator.clipboard) {
+        await navigator.clipboard.writeText(key);
+        setCopied('Copied.');
+        return;
+      }
+    } catch {
+      // Refused (no permission): fall back to copying the selection.
+    }
+    field.current?.focus();
+    field.current?.select();
+    const done = typeof document.execCommand === 'function' && document.execCommand('copy');
+    setCopied(done ? 'Copied.' : 'Not copied: the key is selected, press Ctrl+C (⌘C) to copy it.');
+  };
   return (
     <section class="secret" role="status" aria-label="Key created">
       <h2>
@@ -234,14 +262,16 @@ function NewSecret({
       <label for="new-key">New key</label>
       <input
         id="new-key"
+        ref={field}
         readOnly
         value={key}
         onFocus={(e) => (e.target as HTMLInputElement).select()}
         data-testid="new-key"
       />
-      <button type="button" onClick={() => navigator.clipboard?.writeText(key)}>
+      <button type="button" onClick={copy}>
         Copy
       </button>
+      {copied ? <span class="muted"> {copied} </span> : null}
       <button type="button" onClick={onDone}>
         Done
       </button>
