@@ -408,6 +408,22 @@ describe('web console administration pages (Chromium)', { skip }, () => {
     assert.deepEqual(dialogs, []);
   });
 
+  test("editing a key's name leaves its expiry to the second", async () => {
+    const made = await admin('POST', '/admin/keys', {
+      name: 'expiring-app',
+      user_id: 'exp',
+      expires_at: '2030-01-01T00:00:30Z',
+    });
+    await go('Overview');
+    await go('Keys');
+    await page.getByRole('button', { name: 'Edit expiring-app' }).click();
+    await page.getByLabel('Key name').fill('expiring-app-2');
+    await page.getByRole('button', { name: 'Save key' }).click();
+    await row('expiring-app-2').waitFor();
+    // The form holds minutes: sending it back unchanged moved the expiry 30 s earlier.
+    assert.equal((await admin('GET', `/admin/keys/${made.id}`)).expires_at, '2030-01-01T00:00:30.000Z');
+  });
+
   test('a session replaced in another tab: a change says so and the page shows the current session', async () => {
     const second = await context.newPage();
     await second.goto(`${demo.url}/console/`);

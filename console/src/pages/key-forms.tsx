@@ -177,7 +177,10 @@ export function EditKey({
         name: name.trim(),
         ...(teamId !== keyView.team_id ? { team_id: teamId } : {}),
         ...(tier.trim() && tier.trim() !== keyView.tier ? { tier: tier.trim() } : {}),
-        expires_at: expires ? new Date(expires).toISOString() : null,
+        // Only when changed: the field holds minutes, so sending it back moved the expiry by its seconds.
+        ...(expires !== localInput(keyView.expires_at)
+          ? { expires_at: expires ? new Date(expires).toISOString() : null }
+          : {}),
         ...limitsBody(limits, true),
       });
       setError(null);
@@ -213,7 +216,7 @@ export function EditKey({
           />
         </div>
         <div>
-          <label for="edit-key-expires">Expires</label>
+          <label for="edit-key-expires">Expires (your local time)</label>
           <input
             id="edit-key-expires"
             type="datetime-local"
