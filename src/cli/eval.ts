@@ -291,7 +291,9 @@ function summaryLines(
   }
   for (const f of failures) {
     lines.push(
-      `GATE FAILED: ${f.target}: ${f.gate.metric} = ${f.actual === null ? 'no score' : f.actual.toFixed(4)} (must not be ${f.gate.direction} ${f.gate.value})`,
+      f.kind === 'errors'
+        ? `GATE FAILED: ${f.target}: ${f.errors} of ${f.items} items could not be evaluated (with gates set, every item must be)`
+        : `GATE FAILED: ${f.target}: ${f.gate.metric} = ${f.actual === null ? 'no score' : f.actual.toFixed(4)} (must not be ${f.gate.direction} ${f.gate.value})`,
     );
   }
   return lines.join('\n');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ResultRecord } from './results.js';
 import { pairedBootstrap, percentile } from './stats.js';
-import { checkGates, compareRecords, summarise } from './summary.js';
+import { checkGates, compareRecords, type GateFailure, gateFailureText, summarise } from './summary.js';
 
 test('the paired bootstrap is deterministic, finds a consistent shift and not a null one', () => {
   const a = Array.from({ length: 40 }, (_, i) => 0.5 + ((i * 7) % 10) / 100);
@@ -41,13 +41,26 @@ test('gates fail per target when the mean is below (scores) or above (latency, c
     { metric: 'latency_ms', direction: 'above', value: 150 },
   ]);
   assert.deepEqual(
-    failures.map((f) => [f.target, f.gate.metric, f.actual]),
+    failures.map((f) => (f.kind === 'score' ? [f.target, f.gate.metric, f.actual] : [f.target, f.errors])),
     [
       ['a', 'faithfulness', 0.75],
       ['b', 'faithfulness', null],
       ['a', 'latency_ms', 200],
     ],
   );
+});
+
+test('with gates set, a target whose items did not all evaluate fails, whatever the mean of the rest', () => {
+  const failed = { ...rec('2', 'a', {}), error: 'HTTP 422: missing variable' } as ResultRecord;
+  const records = [rec('1', 'a', { exact_match: 1 }), failed, rec('1', 'b', { exact_match: 1 })];
+  const s = summarise(records, ['a', 'b']);
+  const failures = checkGates(s, [{ metric: 'exact_match', direction: 'below', value: 0.5 }]);
+  assert.deepEqual(failures, [{ kind: 'errors', target: 'a', errors: 1, items: 2 }]);
+  assert.equal(
+    gateFailureText(failures[0] as GateFailure, () => ''),
+    '1 of 2 items could not be evaluated (with gates set, every item must be)',
+  );
+  assert.deepEqual(checkGates(s, []), [], 'no gates, nothing fails');
 });
 
 test('compare pairs items by id and ignores items only one side scored', () => {

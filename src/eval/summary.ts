@@ -67,24 +67,43 @@ export interface Gate {
   value: number;
 }
 
-export interface GateFailure {
-  gate: Gate;
-  target: string;
-  actual: number | null;
-}
+/** A gate's mean out of bounds (`actual` null: no score), or a target with items that could not be evaluated. */
+export type GateFailure =
+  | { kind: 'score'; gate: Gate; target: string; actual: number | null }
+  | { kind: 'errors'; target: string; errors: number; items: number };
 
-/** Every (gate, target) that fails; a metric with no score for a target fails its gate too. */
+/**
+ * Every (gate, target) that fails; a metric with no score for a target fails its gate too. With gates set, a
+ * target whose items could not all be evaluated (a call that failed) fails as well: a mean over the items
+ * that happened to succeed must not pass a CI gate (decision 0129).
+ */
 export function checkGates(summaries: readonly TargetSummary[], gates: readonly Gate[]): GateFailure[] {
   const failures: GateFailure[] = [];
+  if (gates.length > 0) {
+    for (const s of summaries) {
+      if (s.errors > 0) failures.push({ kind: 'errors', target: s.target, errors: s.errors, items: s.items });
+    }
+  }
   for (const gate of gates) {
     for (const s of summaries) {
       const m = s.metrics.find((x) => x.metric === gate.metric);
       const actual = m && m.n > 0 ? m.mean : null;
       const bad = actual === null || (gate.direction === 'below' ? actual < gate.value : actual > gate.value);
-      if (bad) failures.push({ gate, target: s.target, actual });
+      if (bad) failures.push({ kind: 'score', gate, target: s.target, actual });
     }
   }
   return failures;
+}
+
+/** A failure in words (after the target), `actual` formatted by `format`. */
+export function gateFailureText(
+  f: GateFailure,
+  format: (f: GateFailure & { kind: 'score' }) => string,
+): string {
+  if (f.kind === 'errors') {
+    return `${f.errors} of ${f.items} items could not be evaluated (with gates set, every item must be)`;
+  }
+  return `${f.gate.metric} = ${format(f)}, must not be ${f.gate.direction} ${f.gate.value}`;
 }
 
 export interface MetricComparison {

@@ -3,6 +3,8 @@
  * header, the summary table, score distributions per target, cost against quality, latency, the paired
  * comparisons with the first target, the gates, and the least faithful answers with the judge's reasons.
  */
+
+import { gateFailureText } from '../summary.js';
 import { fmt, fmtP, fmtUsd, metricDigits, type ReportModel } from './model.js';
 import { colourOf, costQualitySvg, distributionSvg, esc } from './svg.js';
 
@@ -52,7 +54,7 @@ export function renderHtml(model: ReportModel): string {
     }
     for (const f of model.gates.failures) {
       body.push(
-        `<p class="fail">✗ <code>${esc(f.target)}</code>: ${esc(f.gate.metric)} = ${fmt(f.actual, metricDigits(f.gate.metric))}, must not be ${f.gate.direction} ${f.gate.value}</p>`,
+        `<p class="fail">✗ <code>${esc(f.target)}</code>: ${esc(gateFailureText(f, (s) => fmt(s.actual, metricDigits(s.gate.metric))))}</p>`,
       );
     }
   }

@@ -1,4 +1,6 @@
 /** `report.md`: the run's tables in Markdown (for a pull request comment or a CI summary). */
+
+import { gateFailureText } from '../summary.js';
 import { fmt, fmtP, fmtUsd, metricDigits, type ReportModel } from './model.js';
 
 export function renderMarkdown(model: ReportModel): string {
@@ -52,7 +54,7 @@ export function renderMarkdown(model: ReportModel): string {
     if (model.gates.failures.length === 0) out.push(`All ${model.gates.checked} gate(s) passed.`, '');
     for (const f of model.gates.failures) {
       out.push(
-        `- ✗ \`${f.target}\`: ${f.gate.metric} = ${fmt(f.actual, metricDigits(f.gate.metric))}, must not be ${f.gate.direction} ${f.gate.value}`,
+        `- ✗ \`${f.target}\`: ${gateFailureText(f, (s) => fmt(s.actual, metricDigits(s.gate.metric)))}`,
       );
     }
     out.push('');
