@@ -53,7 +53,7 @@ export async function runSpendCommand(
   });
   const sub = positionals[0];
   if (sub !== 'rebuild-rollups' && sub !== 'maintain')
-    throw new UsageError(`unknown subcommand "${sub ?? ''}"`);
+    throw new UsageError(sub ? `unknown spend command "${sub}"` : 'missing spend command');
   const from = day(values.from, '--from');
   const to = day(values.to, '--to');
   const logger = createLogger({ level: 'warn' });

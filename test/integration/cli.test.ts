@@ -80,3 +80,10 @@ test('llm-gateway keys with an unknown option prints the keys usage and exits 2'
   assert.match(out.stderr, /^Unknown option '--usr'\.$/m);
   assert.match(out.stderr, /llm-gateway keys create/);
 });
+
+test('llm-gateway spend without a subcommand says one is missing and prints its usage (exit 2)', () => {
+  const out = run(['spend'], { GATEWAY_DATA_DIR: 'memory://' });
+  assert.equal(out.status, 2, out.stderr);
+  assert.match(out.stderr, /^missing spend command$/m);
+  assert.match(out.stderr, /llm-gateway spend rebuild-rollups/);
+});
