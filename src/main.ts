@@ -135,6 +135,13 @@ async function main(): Promise<void> {
   // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157).
   applyHeapGrowing(config.server.heap_growing_percent);
 
+  // A signal while starting (a database that does not answer yet holds the start for seconds) would kill the
+  // process mid-migration: it is remembered, and the gateway stops cleanly once its parts are up.
+  let signalledDuringStart: string | undefined;
+  const remember = (signal: string) => {
+    signalledDuringStart ??= signal;
+  };
+  process.on('SIGTERM', remember).on('SIGINT', remember);
   const gateway = await createGateway({ config, env, clock: systemClock });
   const { logger } = gateway;
   // The upstream client's first-use costs, paid before the port opens (decision 0170): loopback only.
@@ -168,8 +175,10 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(code), 2000).unref();
     logger.flush(() => process.exit(code));
   };
+  process.off('SIGTERM', remember).off('SIGINT', remember);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (signalledDuringStart) return stop(signalledDuringStart);
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(
