@@ -294,6 +294,11 @@ describe('environment overrides', () => {
     hasProblem(problems, 'telemetry.otlp_endpoint', /expected an http:\/\/ or https:\/\/ URL$/);
     assert.ok(!problems.some((p) => p.includes('s3cret-pw')));
   });
+
+  test('a URL setting given a number in the file names the URL expected too', () => {
+    const problems = problemsOf({ env: {}, yamlText: 'database: { url: 5 }\n' });
+    hasProblem(problems, 'database.url', /^database\.url: expected a postgres:\/\/ or postgresql:\/\/ URL$/);
+  });
 });
 
 describe('invalid configuration', () => {

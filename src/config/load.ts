@@ -251,16 +251,16 @@ function describe(error: ValueError): string {
   if (options?.every((o) => o.const !== undefined)) {
     return `expected one of ${options.map((o) => JSON.stringify(o.const)).join(', ')}, got ${JSON.stringify(error.value)}`;
   }
+  if (error.message === 'Expected required property') return 'required';
   // A setting that may be null (off) and is not: what the other member says (`Expected number to be
   // greater or equal to 0`), rather than TypeBox's 'Expected union value'.
+  const shape = (options ?? [schema]).map(stringShape).find((s) => s !== undefined);
+  if (shape && (typeof error.value === 'string' || options)) return `expected ${shape}`;
   const given = options?.filter((o) => o.type !== 'null');
   if (given?.length === 1 && error.value !== null) {
     const inner = Value.Errors(given[0] as TSchema, error.value).First();
     if (inner) return describe(inner);
   }
-  const shape = (options ?? [schema]).map(stringShape).find((s) => s !== undefined);
-  if (shape && (typeof error.value === 'string' || options)) return `expected ${shape}`;
-  if (error.message === 'Expected required property') return 'required';
   return error.message;
 }
 
