@@ -5,53 +5,22 @@
  * it, is a 409 naming the running one; as a draft it waits until that one stops.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { createTestDatabase, requireServices, type TestDatabase } from '../helpers/services.js';
+import { describe, test } from 'node:test';
+import { useAdminGateway } from '../helpers/admin-gateway.js';
+import { postJson } from '../helpers/gateway.js';
+import { requireServices } from '../helpers/services.js';
 
 const ADMIN = 'admin-SECRET-exp-label-0123456789';
 const skipPostgres = await requireServices('postgres');
 
 describe('experiments attached to a prompt label (PostgreSQL)', { skip: skipPostgres }, () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  let database: TestDatabase;
-
-  before(async () => {
-    mock = await MockUpstream.start();
-    database = await createTestDatabase('exp_label');
-    gw = await startGateway({
-      mock,
-      env: { AUTH_MODE: 'none', GATEWAY_ADMIN_KEY: ADMIN, USAGE_ENABLED: 'true', DATABASE_URL: database.url },
-    });
-    await gw.gateway.stores.database().ready;
-  });
-  after(async () => {
-    await gw?.close();
-    await mock?.close();
-    await database?.drop();
-  });
-
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${ADMIN}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as Record<string, unknown> & { error?: { message: string; code: string } },
-    };
-  };
+  const t = useAdminGateway('exp_label', ADMIN);
+  const admin = t.admin;
   /** The variants served to a few end users asking for the prompt by its production label. */
   const served = async () => {
     const variants = new Set<string>();
     for (let u = 0; u < 8; u++) {
-      const res = await postJson(`${gw.url}/v1/prompts/tips/completions`, {
+      const res = await postJson(`${t.gw.url}/v1/prompts/tips/completions`, {
         variables: { topic: 'tides' },
         user: `user-${u}`,
       });

@@ -5,10 +5,10 @@
  * a stored evaluation result with a token count or cost beyond its column was a 500.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { postJson, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { createTestDatabase, requireServices, type TestDatabase } from '../helpers/services.js';
+import { describe, test } from 'node:test';
+import { useAdminGateway } from '../helpers/admin-gateway.js';
+import { postJson } from '../helpers/gateway.js';
+import { requireServices } from '../helpers/services.js';
 
 const ADMIN = 'admin-SECRET-bounds-0123456789';
 const skipPostgres = await requireServices('postgres');
@@ -17,33 +17,8 @@ const BEYOND_INT4 = 2_147_483_648;
 type ErrorBody = { error?: { param: string | null; type: string } };
 
 describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgres }, () => {
-  let mock: MockUpstream;
-  let gw: TestGateway;
-  let database: TestDatabase;
-
-  before(async () => {
-    mock = await MockUpstream.start();
-    database = await createTestDatabase('prompts_bounds');
-    gw = await startGateway({
-      mock,
-      env: { AUTH_MODE: 'none', GATEWAY_ADMIN_KEY: ADMIN, USAGE_ENABLED: 'true', DATABASE_URL: database.url },
-    });
-    await gw.gateway.stores.database().ready;
-  });
-  after(async () => {
-    await gw?.close();
-    await mock?.close();
-    await database?.drop();
-  });
-
-  const admin = async (method: string, path: string, body: unknown) => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as ErrorBody & Record<string, unknown> };
-  };
+  const t = useAdminGateway('prompts_bounds', ADMIN);
+  const admin = t.admin;
   const expect422 = (what: string, res: { status: number; body: ErrorBody }, param: string) => {
     assert.equal(res.status, 422, `${what}: ${JSON.stringify(res.body)}`);
     assert.equal(res.body.error?.param, param, what);
@@ -72,13 +47,13 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
       'variants[0].prompt.version',
     );
 
-    const chat = await postJson(`${gw.url}/v1/chat/completions`, {
+    const chat = await postJson(`${t.gw.url}/v1/chat/completions`, {
       model: 'gpt-4o-mini',
       messages: [],
       prompt: { id: 'greet', version: BEYOND_INT4, variables: { name: 'Ada' } },
     });
     expect422('chat', { status: chat.status, body: (await chat.json()) as ErrorBody }, 'prompt.version');
-    const completion = await postJson(`${gw.url}/v1/prompts/greet/completions`, {
+    const completion = await postJson(`${t.gw.url}/v1/prompts/greet/completions`, {
       version: BEYOND_INT4,
       variables: { name: 'Ada' },
     });
@@ -87,10 +62,10 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
       { status: completion.status, body: (await completion.json()) as ErrorBody },
       'version',
     );
-    assert.equal(mock.requests.length, 0, 'nothing reached the upstream');
+    assert.equal(t.mock.requests.length, 0, 'nothing reached the upstream');
 
     // In range and existing still works.
-    const ok = await postJson(`${gw.url}/v1/prompts/greet/completions`, {
+    const ok = await postJson(`${t.gw.url}/v1/prompts/greet/completions`, {
       version: 1,
       variables: { name: 'Ada' },
     });
@@ -109,9 +84,9 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
       (await admin('PUT', '/admin/prompts/examples/labels/production', { version: 1 })).status,
       200,
     );
-    mock.reset();
+    t.mock.reset();
 
-    const huge = await postJson(`${gw.url}/v1/prompts/examples/completions`, {
+    const huge = await postJson(`${t.gw.url}/v1/prompts/examples/completions`, {
       variables: { items: new Array(2_000).fill(1), text: 'x'.repeat(100_000) },
     });
     expect422(
@@ -119,13 +94,13 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
       { status: huge.status, body: (await huge.json()) as ErrorBody },
       'variables',
     );
-    assert.equal(mock.requests.length, 0, 'nothing reached the upstream');
+    assert.equal(t.mock.requests.length, 0, 'nothing reached the upstream');
 
-    const small = await postJson(`${gw.url}/v1/prompts/examples/completions`, {
+    const small = await postJson(`${t.gw.url}/v1/prompts/examples/completions`, {
       variables: { items: [1, 2], text: 'hello' },
     });
     assert.equal(small.status, 200, await small.text());
-    const sent = mock.requests.at(-1)?.body as { messages: Array<{ content: string }> };
+    const sent = t.mock.requests.at(-1)?.body as { messages: Array<{ content: string }> };
     assert.equal(sent.messages[0]?.content, 'Examples:\nhello\nhello\n');
   });
 
