@@ -277,6 +277,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
   const lifecycle: Lifecycle = {
     shuttingDown: false,
+    streams: new Set(),
     database: () =>
       database === null
         ? { status: 'unused', blocking: false }
@@ -338,6 +339,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       graceMs,
       logger,
       features,
+      streams: lifecycle.streams,
       others: [() => dispatcher.close(), () => redis?.close(), () => database?.close()],
     });
     return closing;

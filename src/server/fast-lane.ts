@@ -34,7 +34,7 @@ export interface FastLaneDeps {
   logger: Logger;
   /** The app's request id generator (one sequence for both paths). */
   requestIds: { next(): string };
-  lifecycle: { readonly shuttingDown: boolean };
+  lifecycle: { readonly shuttingDown: boolean; readonly streams?: Set<RequestContext> };
   /** Shutting down: closes keep-alive connections once idle (the app's server). */
   closeIdleConnections: () => void;
   metrics: Metrics;
@@ -180,6 +180,7 @@ class Answer {
       idleTimeoutMs: this.deps.server.stream_idle_timeout_ms,
       redact: this.deps.redact,
       settled,
+      live: this.deps.lifecycle.streams,
     }).catch((err: unknown) => {
       ctx.log.error({ err }, 'stream writer failed');
       res.destroy();

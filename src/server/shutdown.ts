@@ -1,9 +1,13 @@
 /**
  * Graceful shutdown: stop accepting, let in-flight requests finish for up to the grace period, then close
  * the open connections, the features (in order: telemetry last, so the others' spans are flushed) and the
- * stores. A failing step is logged and the rest still close.
+ * stores. A failing step is logged and the rest still close. Streams still running at the deadline are
+ * ended with their API's error event (a 503 saying the gateway shut down) before the connections close, so
+ * a client can tell a cut-off answer from a finished one by more than a reset connection.
  */
 import type { FastifyInstance } from 'fastify';
+import type { RequestContext } from '../core/context.js';
+import { ServiceUnavailableError } from '../core/errors.js';
 import type { Feature } from '../core/feature.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -14,9 +18,21 @@ export interface CloseParts {
   features: readonly Feature[];
   /** Closed after the features, in order (dispatcher, Redis, database). */
   others: ReadonlyArray<() => Promise<unknown> | undefined>;
+  /** The answers being streamed (the SSE writers keep the set). */
+  streams?: ReadonlySet<RequestContext>;
 }
 
-export async function closeGateway({ app, graceMs, logger, features, others }: CloseParts): Promise<void> {
+/** How long streams ended at the deadline get to write their error event before connections are closed. */
+const STREAM_END_MS = 500;
+
+export async function closeGateway({
+  app,
+  graceMs,
+  logger,
+  features,
+  others,
+  streams,
+}: CloseParts): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), graceMs);
@@ -29,6 +45,13 @@ export async function closeGateway({ app, graceMs, logger, features, others }: C
       { event: 'shutdown.forced', grace_ms: graceMs },
       'grace period over; closing open connections',
     );
+    if (streams && streams.size > 0) {
+      const reason = new ServiceUnavailableError(
+        'The gateway shut down before this answer was complete; retry the request.',
+      );
+      for (const ctx of [...streams]) ctx.abort.abort(reason);
+      await Promise.race([closed, wait(STREAM_END_MS)]);
+    }
     app.server.closeAllConnections();
     await closed;
   }
@@ -40,4 +63,8 @@ export async function closeGateway({ app, graceMs, logger, features, others }: C
   }
   for (const close of others) await close()?.catch(() => undefined);
   logger.flush();
+}
+
+function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -5,6 +5,7 @@
  * dependency; a `down` one degrades the status).
  */
 import type { FastifyInstance } from 'fastify';
+import type { RequestContext } from '../../core/context.js';
 import type { DependencyCheck } from '../../core/feature.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 
@@ -12,6 +13,8 @@ export interface Lifecycle {
   shuttingDown: boolean;
   /** The database as readiness reports it; `blocking`: not ready until it is open (embedded PGlite). */
   database?: () => { status: string; blocking: boolean };
+  /** The answers being streamed (the SSE writers keep it); shutdown ends them honestly at the deadline. */
+  streams?: Set<RequestContext>;
 }
 
 export function registerHealthRoutes(
