@@ -38,7 +38,7 @@ import { ProviderRegistry } from './providers/registry.js';
 import { createRateLimitFeature } from './ratelimit/feature.js';
 import { createRoutingFeature } from './routing/feature.js';
 import { describeOffer, type Offered } from './routing/offered.js';
-import { ModelResolver } from './routing/resolver.js';
+import { ModelResolver, unknownModelMessage } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
 import { ConsoleSessions } from './server/console-sessions.js';
 import { registerCountTokensRoute } from './server/routes/count-tokens.js';
@@ -206,6 +206,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     { prompts: config.prompts, feedback: config.feedback },
     deps,
     createChatValidator(compile),
+    (model) => unknownModelMessage(resolver, model),
   );
   // Feedback on a semantic hit reported wrong raises the score its entry needs (decision 0174).
   cache?.observeFeedback(prompts.feedback);

@@ -16,7 +16,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { type AdminRequest, type AdminRoute, withStatus } from '../core/feature.js';
 import { MAX_PROMPT_VERSION, PROMPT_ID_PATTERN } from '../endpoints/prompt-ref.js';
 import { DEFAULT_LABEL, type PromptResolver } from '../prompts/resolver.js';
-import { adminActor } from '../prompts/routes.js';
+import { adminActor, type ModelCheck, refuseUnknownModel } from '../prompts/routes.js';
 import { PromptNotFoundError, type PromptStore } from '../prompts/store.js';
 import type { Experiment, Variant } from './assign.js';
 import { buildReport } from './report.js';
@@ -62,7 +62,11 @@ interface NewExperiment {
 }
 
 /** Checks variants (unique names, each serving a prompt or a model that exists). @throws ValidationError */
-async function checkVariants(body: NewExperiment, prompts: PromptStore): Promise<void> {
+async function checkVariants(
+  body: NewExperiment,
+  prompts: PromptStore,
+  checkModel?: ModelCheck,
+): Promise<void> {
   if (body.variants.every((v) => v.weight === 0)) {
     throw new ValidationError('At least one variant needs a weight above 0.', 'variants');
   }
@@ -79,6 +83,7 @@ async function checkVariants(body: NewExperiment, prompts: PromptStore): Promise
     if (v.prompt?.version !== undefined && v.prompt.label !== undefined) {
       throw new ValidationError('Give either version or label, not both.', `variants[${i}].prompt.label`);
     }
+    refuseUnknownModel(v.model, `variants[${i}].model`, checkModel);
     if (v.prompt) await checkVariantPrompt(v.prompt, prompts, `variants[${i}].prompt`);
   }
 }
@@ -111,6 +116,7 @@ export function experimentRoutes(
   prompts: PromptStore,
   resolver: PromptResolver,
   metrics: Readonly<Record<string, FeedbackMetric>>,
+  checkModel?: ModelCheck,
 ): AdminRoute[] {
   const IdParams = T.Object({ id: Id });
   const find = async (id: string): Promise<Experiment> => {
@@ -163,7 +169,7 @@ export function experimentRoutes(
       body: NewExperimentBody,
       handler: async (request) => {
         const body = request.body as NewExperiment;
-        await checkVariants(body, prompts);
+        await checkVariants(body, prompts, checkModel);
         const experiment: Experiment = {
           id: body.id,
           status: body.status === 'draft' ? 'draft' : 'running',

@@ -13,7 +13,7 @@ import { ExperimentStore } from '../experiments/store.js';
 import type { ChatRequest } from '../providers/types.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { PromptResolver } from './resolver.js';
-import { promptRoutes } from './routes.js';
+import { type ModelCheck, promptRoutes } from './routes.js';
 import { promptStage } from './stage.js';
 import { PromptStore } from './store.js';
 
@@ -30,6 +30,8 @@ export function createPromptsFeature(
   config: { prompts: PromptsConfig; feedback: FeedbackConfig },
   deps: FeatureDeps,
   validate: (body: unknown) => ChatRequest,
+  /** Refuses a version's or a variant's model that nothing serves (a typo), at creation. */
+  checkModel?: ModelCheck,
 ): PromptsFeature {
   const { logger, metrics, clock } = deps;
   const onError = (err: unknown) => {
@@ -72,8 +74,8 @@ export function createPromptsFeature(
     feedback,
     resolver,
     routes: [
-      ...promptRoutes(prompts, resolver, clock, validate),
-      ...experimentRoutes(experiments, prompts, resolver, config.feedback.metrics),
+      ...promptRoutes(prompts, resolver, clock, validate, checkModel),
+      ...experimentRoutes(experiments, prompts, resolver, config.feedback.metrics, checkModel),
     ],
   };
 }

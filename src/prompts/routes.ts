@@ -123,6 +123,19 @@ export function toNewVersion(input: NewVersionInput, validate?: (body: unknown) 
   };
 }
 
+/** Tells why a model name is served by nothing (null: it is served); see `unknownModelMessage`. */
+export type ModelCheck = (model: string) => string | null;
+
+/** @throws ValidationError naming `param` when `check` knows the model names nothing. */
+export function refuseUnknownModel(
+  model: string | null | undefined,
+  param: string,
+  check?: ModelCheck,
+): void {
+  const problem = model && check ? check(model) : null;
+  if (problem) throw new ValidationError(problem, param);
+}
+
 /** The audit log's actor of an admin request (as for key changes). */
 export function adminActor(request: AdminRequest) {
   return { actor: `admin@${request.ip}`, requestId: request.id };
@@ -149,6 +162,7 @@ export function promptRoutes(
   resolver: PromptResolver,
   clock: Pick<Clock, 'wallNow'>,
   validate?: (body: unknown) => unknown,
+  checkModel?: ModelCheck,
 ): AdminRoute[] {
   const IdParams = T.Object({ id: Id });
   return [
@@ -166,6 +180,7 @@ export function promptRoutes(
       body: NewPromptBody,
       handler: async (request) => {
         const { id, ...input } = request.body as NewVersionInput & { id: string };
+        refuseUnknownModel(input.model, 'model', checkModel);
         try {
           return withStatus(
             201,
@@ -209,6 +224,7 @@ export function promptRoutes(
       handler: (request) =>
         guard(async () => {
           const next = toNewVersion(request.body as NewVersionInput, validate);
+          refuseUnknownModel(next.model, 'model', checkModel);
           return withStatus(
             201,
             versionView(await store.addVersion(request.params.id as string, next, adminActor(request))),

@@ -215,3 +215,17 @@ export function breakerOverrides(b: NonNullable<DeploymentConfig['breaker']>): P
   }
   return out;
 }
+
+/**
+ * The resolver's message when `model` names nothing this gateway serves (no alias, no listed model, no
+ * known prefix: a typo), else null — also for a model whose provider merely lacks its key here. For checks
+ * made when a prompt version or an experiment is created, so a typo is refused then, not by every request.
+ */
+export function unknownModelMessage(resolver: Pick<ModelResolver, 'resolve'>, model: string): string | null {
+  try {
+    resolver.resolve(model);
+    return null;
+  } catch (err) {
+    return err instanceof BadRequestError && err.code === 'model_not_found' ? err.message : null;
+  }
+}

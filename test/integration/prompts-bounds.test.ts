@@ -159,4 +159,36 @@ describe('numbers beyond the columns are 422s (PostgreSQL)', { skip: skipPostgre
     assert.equal(stored.status, 200, JSON.stringify(stored.body));
     assert.deepEqual(stored.body, { stored: 1 });
   });
+
+  test('a version or a variant naming a model nothing routes (no alias, no known prefix) is a 422 at creation', async () => {
+    const base = { messages: [{ role: 'user', content: 'Hi' }] };
+    const typo = await admin('POST', '/admin/prompts', { id: 'typo', ...base, model: 'gtp-4o-mini' });
+    expect422('prompt model', typo, 'model');
+    assert.match(typo.body.error?.message ?? '', /gtp-4o-mini/);
+    assert.equal(
+      (await admin('POST', '/admin/prompts', { id: 'typo', ...base, model: 'gpt-4o-mini' })).status,
+      201,
+    );
+    expect422(
+      'version model',
+      await admin('POST', '/admin/prompts/typo/versions', { ...base, model: 'cluade-haiku' }),
+      'model',
+    );
+    expect422(
+      'variant model',
+      await admin('POST', '/admin/experiments', {
+        id: 'typo-exp',
+        variants: [
+          { name: 'a', weight: 1, model: 'gpt-4o-mini' },
+          { name: 'b', weight: 1, model: 'gpt4o' },
+        ],
+      }),
+      'variants[1].model',
+    );
+    const ok = await admin('POST', '/admin/experiments', {
+      id: 'typo-exp',
+      variants: [{ name: 'a', weight: 1, model: 'openai/some-new-model' }],
+    });
+    assert.equal(ok.status, 201, `a provider/model name is served: ${JSON.stringify(ok.body)}`);
+  });
 });
