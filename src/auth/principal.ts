@@ -3,7 +3,7 @@
  * `key-store.ts`); the HTTP layer calls it once per request and checks model permissions with
  * `assertModelAllowed`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { PermissionDeniedError, ValidationError } from '../core/errors.js';
 import type { EndUserLimits, Level } from '../tenancy/limits.js';
 
@@ -101,7 +101,7 @@ export function createOpenAuthenticator(): Authenticator {
 
 /** SHA-256 hex of a key, as stored. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** The token of an `Authorization: Bearer <token>` header. */

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { batchLines } from './line-batch.js';
+
+function fileStream(threshold: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'line-batch-'));
+  const file = join(dir, 'out.log');
+  const stream = batchLines(pino.destination({ dest: openSync(file, 'w'), sync: true }), threshold);
+  return { stream, read: () => readFileSync(file, 'utf8'), done: () => rmSync(dir, { recursive: true }) };
+}
+
+test('lines wait until the threshold, then go out together, in order', async () => {
+  const { stream, read, done } = fileStream(30);
+  try {
+    stream.write('one\n');
+    stream.write('two\n');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(read(), '', 'below the threshold nothing is handed to the stream');
+    for (let i = 0; i < 10; i++) stream.write(`line ${i}\n`);
+    stream.flushSync();
+    assert.equal(read(), `one\ntwo\n${Array.from({ length: 10 }, (_, i) => `line ${i}\n`).join('')}`);
+  } finally {
+    done();
+  }
+});
+
+test('flush and end hand over the waiting lines', async () => {
+  const { stream, read, done } = fileStream(1_000_000);
+  try {
+    stream.write('a\n');
+    await new Promise<void>((resolve, reject) => stream.flush((err) => (err ? reject(err) : resolve())));
+    assert.equal(read(), 'a\n');
+    stream.write('b\n');
+    await new Promise((resolve) => {
+      stream.once('close', resolve);
+      stream.end();
+    });
+    assert.equal(read(), 'a\nb\n');
+  } finally {
+    done();
+  }
+});
+
+test("a process that exits right after logging still writes its lines (pino's exit handler)", () => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const script = `
+    import { createLogger } from './src/telemetry/logger.ts';
+    const log = createLogger({ level: 'info' });
+    for (let i = 0; i < 3; i++) log.info({ event: 'exit.line', i }, 'bye');
+    process.exit(0);
+  `;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const lines = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; i: number });
+  assert.deepEqual(
+    lines.map((l) => [l.event, l.i]),
+    [
+      ['exit.line', 0],
+      ['exit.line', 1],
+      ['exit.line', 2],
+    ],
+  );
+});
