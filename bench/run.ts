@@ -179,8 +179,16 @@ interface Target {
   headers: Record<string, string>;
   unavailable: string | null;
   rssIdleMiB: number | null;
+  /** The lowest RSS over `IDLE_SETTLE_MS` without traffic (after `rssIdleMiB`). */
+  rssSettledMiB?: number | null;
   rssAfterMiB: number | null;
 }
+
+/**
+ * How long the idle RSS is watched for its settled value: V8's memory reducer gives back the young generation
+ * the start-up grew (32 MiB on Node 20) once the process has been quiet for ~10–30 s (decision 0180).
+ */
+const IDLE_SETTLE_MS = 40_000;
 
 const UPSTREAM_KEY = 'sk-bench-upstream-key';
 const ADMIN_KEY = `bench-admin-${randomBytes(12).toString('hex')}`;
@@ -678,7 +686,18 @@ async function startTargets(): Promise<void> {
   // Idle RSS after one request each (modules loaded, pools warm), before any load.
   await new Promise((r) => setTimeout(r, 1000));
   for (const t of targets.values())
-    if (t.measured && !t.unavailable) t.rssIdleMiB = treeRssMiB(t.measured.pid);
+    if (t.measured && !t.unavailable) t.rssIdleMiB = t.rssSettledMiB = treeRssMiB(t.measured.pid);
+  if (!opts.quick) {
+    log(`idle RSS: watching ${IDLE_SETTLE_MS / 1000} s without traffic for the settled value`);
+    for (const until = Date.now() + IDLE_SETTLE_MS; Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 2000));
+      for (const t of targets.values()) {
+        if (!t.measured || t.unavailable) continue;
+        const now = treeRssMiB(t.measured.pid);
+        if (now !== null && (t.rssSettledMiB == null || now < t.rssSettledMiB)) t.rssSettledMiB = now;
+      }
+    }
+  }
 }
 
 let semanticPinning: SemanticPinning | null = null;
@@ -1179,6 +1198,7 @@ async function main(): Promise<void> {
       description: t.description,
       unavailable: t.unavailable,
       rssIdleMiB: t.rssIdleMiB,
+      rssSettledMiB: t.rssSettledMiB ?? null,
       rssAfterMiB: t.rssAfterMiB,
     })),
     points: plan.map(({ id, group, label, targets: ts, load, body, stream, semantic }) => ({
