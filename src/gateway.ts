@@ -278,7 +278,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
   const lifecycle: Lifecycle = {
     shuttingDown: false,
-    streams: new Set(),
+    inflight: new Set(),
     database: () =>
       database === null
         ? { status: 'unused', blocking: false }
@@ -340,7 +340,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       graceMs,
       logger,
       features,
-      streams: lifecycle.streams,
+      inflight: lifecycle.inflight,
       others: [() => dispatcher.close(), () => redis?.close(), () => database?.close()],
     });
     return closing;

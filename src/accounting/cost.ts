@@ -228,5 +228,6 @@ function addUsage(a: Usage, b: Usage): Usage {
 
 /** USD with 6 decimals, as sent in X-Cost and stored. */
 export function formatUsd(usd: number): string {
-  return usd.toFixed(6);
+  // Most records save nothing (no cache hit): the common case without a number conversion.
+  return usd === 0 ? '0.000000' : usd.toFixed(6);
 }

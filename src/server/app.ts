@@ -384,6 +384,5 @@ async function serve(
     idleTimeoutMs: deps.server.stream_idle_timeout_ms,
     redact: deps.redact,
     settled,
-    live: deps.lifecycle.streams,
   });
 }

@@ -34,7 +34,10 @@ export interface FastLaneDeps {
   logger: Logger;
   /** The app's request id generator (one sequence for both paths). */
   requestIds: { next(): string };
-  lifecycle: { readonly shuttingDown: boolean; readonly streams?: Set<RequestContext> };
+  lifecycle: {
+    readonly shuttingDown: boolean;
+    readonly inflight?: Set<RequestContext>;
+  };
   /** Shutting down: closes keep-alive connections once idle (the app's server). */
   closeIdleConnections: () => void;
   metrics: Metrics;
@@ -96,7 +99,10 @@ function serve(req: IncomingMessage, res: ServerResponse, codec: EndpointCodec, 
     clientIp: clientIp(req, deps.server.trust_proxy),
   });
   deps.pipeline.open(ctx);
+  const inflight = deps.lifecycle.inflight;
+  inflight?.add(ctx);
   res.on('close', () => {
+    inflight?.delete(ctx);
     if (!res.writableFinished) {
       ctx.abort.abort(new ClientClosedError());
       return;
@@ -141,11 +147,10 @@ class Answer {
   /** The headers every answer carries: the ids, the stages' and the routing headers, Server-Timing. */
   private headers(): Record<string, string | number> {
     const { ctx } = this;
-    return {
+    return answerHeaders(ctx, this.deps.clock.now(), {
       [GATEWAY_REQUEST_ID_HEADER]: ctx.requestId,
       'x-request-id': this.clientId,
-      ...answerHeaders(ctx, this.deps.clock.now()),
-    };
+    } as Record<string, string | number>);
   }
 
   write({ result, settled }: Handled): void {
@@ -167,7 +172,7 @@ class Answer {
       return;
     }
     try {
-      res.writeHead(200, { ...this.headers(), ...SSE_HEADERS });
+      res.writeHead(200, Object.assign(this.headers(), SSE_HEADERS));
     } catch (err) {
       // Nothing can be sent any more; never leave the client or the upstream hanging.
       result.end({ complete: false, error: err });
@@ -180,7 +185,6 @@ class Answer {
       idleTimeoutMs: this.deps.server.stream_idle_timeout_ms,
       redact: this.deps.redact,
       settled,
-      live: this.deps.lifecycle.streams,
     }).catch((err: unknown) => {
       ctx.log.error({ err }, 'stream writer failed');
       res.destroy();

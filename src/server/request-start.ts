@@ -13,7 +13,7 @@
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { type Authenticator, authorizationOf } from '../auth/principal.js';
 import type { Clock } from '../core/clock.js';
-import { createContext } from '../core/context.js';
+import { createContext, type RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
 import {
   BadRequestError,
@@ -32,7 +32,7 @@ export interface RequestStartDeps {
   pipeline: Pipeline;
   adminAuth: AdminAuth;
   authenticator: Authenticator;
-  lifecycle: { readonly shuttingDown: boolean };
+  lifecycle: { readonly shuttingDown: boolean; readonly inflight?: Set<RequestContext> };
 }
 
 type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -71,7 +71,10 @@ export function requestStart(deps: RequestStartDeps): OnRequest {
       // Fastify's own lines for this request carry the trace id too.
       request.log = ctx.log as FastifyBaseLogger;
       const res = reply.raw;
+      const inflight = deps.lifecycle.inflight;
+      inflight?.add(ctx);
       res.on('close', () => {
+        inflight?.delete(ctx);
         if (!res.writableFinished) ctx.abort.abort(new ClientClosedError());
       });
     }

@@ -1,9 +1,9 @@
 /**
  * Graceful shutdown: stop accepting, let in-flight requests finish for up to the grace period, then close
  * the open connections, the features (in order: telemetry last, so the others' spans are flushed) and the
- * stores. A failing step is logged and the rest still close. Streams still running at the deadline are
- * ended with their API's error event (a 503 saying the gateway shut down) before the connections close, so
- * a client can tell a cut-off answer from a finished one by more than a reset connection.
+ * stores. A failing step is logged and the rest still close. Requests still waiting at the deadline are
+ * answered before the connections close — a 503 saying the gateway shut down (JSON), or the API's error event
+ * (streams) — so a client can tell a cut-off answer from a finished one by more than a reset connection.
  */
 import type { FastifyInstance } from 'fastify';
 import type { RequestContext } from '../core/context.js';
@@ -18,12 +18,12 @@ export interface CloseParts {
   features: readonly Feature[];
   /** Closed after the features, in order (dispatcher, Redis, database). */
   others: ReadonlyArray<() => Promise<unknown> | undefined>;
-  /** The answers being streamed (the SSE writers keep the set). */
-  streams?: ReadonlySet<RequestContext>;
+  /** The pipeline requests not answered in full yet, streams included (both request paths keep the set). */
+  inflight?: ReadonlySet<RequestContext>;
 }
 
-/** How long streams ended at the deadline get to write their error event before connections are closed. */
-const STREAM_END_MS = 500;
+/** How long requests ended at the deadline get to write their 503 or error event before connections close. */
+const ANSWER_END_MS = 500;
 
 export async function closeGateway({
   app,
@@ -31,7 +31,7 @@ export async function closeGateway({
   logger,
   features,
   others,
-  streams,
+  inflight,
 }: CloseParts): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'timeout'>((resolve) => {
@@ -45,12 +45,14 @@ export async function closeGateway({
       { event: 'shutdown.forced', grace_ms: graceMs },
       'grace period over; closing open connections',
     );
-    if (streams && streams.size > 0) {
+    if (inflight && inflight.size > 0) {
+      // Waiting for their upstream: answered with a 503 (JSON) or the API's error event (streams); the
+      // reason reaches the call stage as the attempt's error.
       const reason = new ServiceUnavailableError(
         'The gateway shut down before this answer was complete; retry the request.',
       );
-      for (const ctx of [...streams]) ctx.abort.abort(reason);
-      await Promise.race([closed, wait(STREAM_END_MS)]);
+      for (const ctx of [...inflight]) ctx.abort.abort(reason);
+      await Promise.race([closed, wait(ANSWER_END_MS)]);
     }
     app.server.closeAllConnections();
     await closed;

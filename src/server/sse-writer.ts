@@ -19,11 +19,6 @@ export interface WriteStreamOptions {
   redact: Redactor;
   /** Resolves once the request was settled (after `result.end`): the trailers are known then. */
   settled: Promise<void>;
-  /**
-   * The gateway's streams being written (this one is in it until it ended), so a shutdown whose grace period
-   * runs out can end them with the API's error event instead of cutting the connection (shutdown.ts).
-   */
-  live?: Set<RequestContext>;
 }
 
 /**
@@ -32,20 +27,6 @@ export interface WriteStreamOptions {
  * buffer full) is dropped after the same time, so neither side can hold an upstream connection for ever.
  */
 export async function writeStream(
-  res: ServerResponse,
-  ctx: RequestContext,
-  result: StreamResult,
-  options: WriteStreamOptions,
-): Promise<void> {
-  options.live?.add(ctx);
-  try {
-    await relay(res, ctx, result, options);
-  } finally {
-    options.live?.delete(ctx);
-  }
-}
-
-async function relay(
   res: ServerResponse,
   ctx: RequestContext,
   result: StreamResult,

@@ -34,13 +34,25 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
  * The headers every pipeline answer carries (JSON, stream or error), from its context: the stages' own
  * (`ctx.responseHeaders`), who served it (`routingHeaders`) and Server-Timing up to `now`.
  */
-export function answerHeaders(ctx: RequestContext, now: number): Record<string, string> {
-  return { ...ctx.responseHeaders, ...routingHeaders(ctx), 'server-timing': serverTiming(ctx, now) };
+export function answerHeaders<H extends Record<string, string | number>>(
+  ctx: RequestContext,
+  now: number,
+  /** Added to this object (the caller's own headers first), in this order; a new one by default. */
+  into: H = {} as H,
+): H {
+  const headers = into as Record<string, string | number>;
+  const own = ctx.responseHeaders;
+  for (const name in own) headers[name] = own[name] as string;
+  routingHeaders(ctx, headers);
+  headers['server-timing'] = serverTiming(ctx, now);
+  return into;
 }
 
-/** Headers that say who served a completion. */
-export function routingHeaders(ctx: RequestContext): Record<string, string> {
-  const headers: Record<string, string> = {};
+/** Headers that say who served a completion (added to `headers`, a new object by default). */
+export function routingHeaders(
+  ctx: RequestContext,
+  headers: Record<string, string | number> = {},
+): Record<string, string | number> {
   const deployment = servingDeployment(ctx);
   if (deployment) {
     headers['x-provider'] = deployment.provider;

@@ -1,7 +1,8 @@
 /**
- * Shutdown with a stream still running when the grace period ends (DESIGN §13, honest streams): the stream
- * ends with the API's own error event — a 503 saying the gateway shut down — and no completion marker,
- * instead of a connection cut mid-answer that a client cannot tell from a network fault.
+ * Shutdown with a request still running when the grace period ends (DESIGN §13, honest streams): a stream
+ * ends with the API's own error event — a 503 saying the gateway shut down — and no completion marker, and a
+ * JSON request still waiting for its upstream gets that 503 as its answer, instead of a connection cut that
+ * a client cannot tell from a network fault.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -60,6 +61,36 @@ for (const [path, body, errorEvent] of [
       assert.match(text, errorEvent);
       assert.doesNotMatch(text, /\[DONE\]|message_stop/, 'no completion marker on a cut answer');
       assert.doesNotMatch(text, /<cut>$/, 'the response ended, not the connection');
+      assert.ok(
+        gw.logs.some((l) => l.includes('"shutdown.forced"')),
+        'the grace period ran out (the case under test)',
+      );
+    } finally {
+      await gw.close();
+      await mock.close();
+    }
+  });
+}
+
+for (const path of ['/v1/chat/completions', '/v1/messages'] as const) {
+  test(`${path}: a JSON request still waiting at the end of the grace period gets a 503, not a cut connection`, async () => {
+    // The upstream answers after 5 s, far beyond the 200 ms grace period.
+    const mock = await MockUpstream.start({ jsonDelayMs: 5000 });
+    const gw = await startGateway({ mock });
+    try {
+      const answer = fetch(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: userMessage(), max_tokens: 50 }),
+      }).then(
+        async (res) => ({ status: res.status, body: await res.text() }),
+        (err: unknown) => ({ status: 0, body: `<cut: ${(err as Error).message}>` }),
+      );
+      await mock.waitForRequest(1);
+      await gw.gateway.close(200);
+      const { status, body } = await answer;
+      assert.equal(status, 503, body);
+      assert.match(body, /The gateway shut down before this answer was complete/);
       assert.ok(
         gw.logs.some((l) => l.includes('"shutdown.forced"')),
         'the grace period ran out (the case under test)',

@@ -13,8 +13,11 @@ export interface Lifecycle {
   shuttingDown: boolean;
   /** The database as readiness reports it; `blocking`: not ready until it is open (embedded PGlite). */
   database?: () => { status: string; blocking: boolean };
-  /** The answers being streamed (the SSE writers keep it); shutdown ends them honestly at the deadline. */
-  streams?: Set<RequestContext>;
+  /**
+   * Every pipeline request from its arrival until its response closed (both request paths keep it); a
+   * shutdown whose grace period runs out answers the ones still waiting with a 503 (shutdown.ts).
+   */
+  inflight?: Set<RequestContext>;
 }
 
 export function registerHealthRoutes(
