@@ -95,9 +95,14 @@ export const SEMANTIC_SEED = {
   messages: [{ role: 'user', content: 'How do I reset my password?' }],
   temperature: 0,
 };
+/**
+ * A paraphrase the default matcher serves (verifier probability ≈ 0.95 with USE-Lite). "How can I reset my
+ * password?" is refused since the verifier's calibration to a 1 % false-hit bound (issue 18), which left the
+ * `semantic@100` point unmeasured for a while.
+ */
 export const SEMANTIC_QUERY = {
   model: 'gpt-4o-mini',
-  messages: [{ role: 'user', content: 'How can I reset my password?' }],
+  messages: [{ role: 'user', content: 'How to reset my password?' }],
   temperature: 0,
 };
 
@@ -119,7 +124,7 @@ export async function probeSemanticCache(
     last = `X-Cache-Status ${header(a, 'x-cache-status') ?? 'absent'}, X-Cache-Type ${type || 'absent'}`;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  return `a paraphrase was not a semantic hit within 30 s (${last}): the semantic cache is not on this build`;
+  return `a paraphrase was not a semantic hit within 30 s (${last}): the semantic cache is off, or its matcher refuses the pair`;
 }
 
 const embeddingsDone = async (origin: string): Promise<number | null> => {
