@@ -73,3 +73,13 @@ test("a process that exits right after logging still writes its lines (pino's ex
     ],
   );
 });
+
+test('lines handed over to a destroyed stream are dropped, not thrown into the logging call', () => {
+  const { stream, done } = fileStream(4);
+  try {
+    stream.destroy();
+    assert.doesNotThrow(() => stream.write('late line\n'));
+  } finally {
+    done();
+  }
+});

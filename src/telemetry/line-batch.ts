@@ -29,7 +29,8 @@ export function batchLines<S extends LineStream>(stream: S, threshold: number = 
     const data = lines.length === 1 ? (lines[0] as string) : lines.join('');
     lines = [];
     waiting = 0;
-    write(data);
+    // A destroyed stream (closed, or stdout gone: EPIPE) throws on write; its lines have nowhere to go.
+    if ((stream as { destroyed?: boolean }).destroyed !== true) write(data);
   };
   stream.write = (line: string): boolean => {
     lines.push(line);

@@ -30,6 +30,14 @@ async function readAll(body: ReadableStream<Uint8Array>, onFirst: () => void): P
   }
 }
 
+/** The case under test: the grace period ran out (the gateway logged a forced close). */
+function assertGraceRanOut(logs: readonly string[]): void {
+  assert.ok(
+    logs.some((l) => l.includes('"shutdown.forced"')),
+    'the grace period ran out (the case under test)',
+  );
+}
+
 for (const [path, body, errorEvent] of [
   [
     '/v1/chat/completions',
@@ -61,10 +69,7 @@ for (const [path, body, errorEvent] of [
       assert.match(text, errorEvent);
       assert.doesNotMatch(text, /\[DONE\]|message_stop/, 'no completion marker on a cut answer');
       assert.doesNotMatch(text, /<cut>$/, 'the response ended, not the connection');
-      assert.ok(
-        gw.logs.some((l) => l.includes('"shutdown.forced"')),
-        'the grace period ran out (the case under test)',
-      );
+      assertGraceRanOut(gw.logs);
     } finally {
       await gw.close();
       await mock.close();
@@ -91,10 +96,7 @@ for (const path of ['/v1/chat/completions', '/v1/messages'] as const) {
       const { status, body } = await answer;
       assert.equal(status, 503, body);
       assert.match(body, /The gateway shut down before this answer was complete/);
-      assert.ok(
-        gw.logs.some((l) => l.includes('"shutdown.forced"')),
-        'the grace period ran out (the case under test)',
-      );
+      assertGraceRanOut(gw.logs);
     } finally {
       await gw.close();
       await mock.close();
