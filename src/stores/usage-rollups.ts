@@ -20,6 +20,7 @@
  * (no deadlock between instances).
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { isoOf } from '../core/clock.js';
 
 /** One row of `usage_records` as the recorder queues and spools it and the writer takes it. */
 export interface UsageRow {
@@ -196,20 +197,11 @@ export async function insertUsageBatch<DB>(db: Kysely<DB>, rows: readonly UsageR
 }
 
 const DAY_MS = 86_400_000;
-/** The day `dayOf` named last: its first millisecond and its name. */
-let dayStart = Number.NaN;
-let day = '';
 
 /** `YYYY-MM-DD` of a UTC day start (ms). */
 export function dayOf(ms: number): string {
-  if (ms >= dayStart && ms < dayStart + DAY_MS) return day;
-  const name = new Date(ms).toISOString().slice(0, 10);
-  // Remembered for whole milliseconds (the records of a batch are usually of one day).
-  if (Number.isInteger(ms)) {
-    dayStart = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
-    day = name;
-  }
-  return name;
+  // isoOf formats each second once (a batch's records share their seconds).
+  return isoOf(ms).slice(0, 10);
 }
 
 /**
