@@ -21,6 +21,7 @@ import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.j
 import type { Handled, Pipeline } from '../pipeline/pipeline.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { createRequestLoggers, type RequestLoggers } from '../telemetry/request-logger.js';
 import { isJsonContentType } from './content-type.js';
 import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
 import { writeStream } from './sse-writer.js';
@@ -53,6 +54,7 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
   const byPath = new Map<string, EndpointCodec>();
   for (const codec of deps.codecs) if (!codec.path.includes(':')) byPath.set(codec.path, codec);
   const limit = deps.server.body_limit_bytes;
+  const loggers = createRequestLoggers(deps.logger);
   return (req, res) => {
     if (req.method !== 'POST' || deps.lifecycle.shuttingDown) return false;
     const url = req.url ?? '';
@@ -64,7 +66,7 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
     const length = headers['content-length'];
     if (length !== undefined && !(Number(length) <= limit)) return false;
     try {
-      serve(req, res, codec, deps);
+      serve(req, res, codec, deps, loggers);
     } catch (err) {
       // Nothing before the answer object exists should throw; if it does, the process stays up.
       deps.logger.error({ err }, 'fast lane: request could not be started');
@@ -79,14 +81,19 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
 }
 
 /** One request, from its arrival to its answer. */
-function serve(req: IncomingMessage, res: ServerResponse, codec: EndpointCodec, deps: FastLaneDeps): void {
+function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  codec: EndpointCodec,
+  deps: FastLaneDeps,
+  loggers: RequestLoggers,
+): void {
   const { clock } = deps;
   const arrivedAt = clock.now();
   const id = deps.requestIds.next();
   const clientId = clientRequestId(req.headers['x-request-id']);
-  let log = deps.logger.child({ request_id: id });
-  // Every line of this request's log carries the client's id too (its own id is `request_id`).
-  if (clientId !== null) log = log.child({ client_request_id: clientId });
+  // Every line of this request's log carries its id, and the client's id when it sent one.
+  const log = loggers.forRequest(id, clientId);
   const ctx = createContext({
     requestId: id,
     clientRequestId: clientId,
