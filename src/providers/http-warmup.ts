@@ -14,6 +14,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Agent } from 'undici';
+import { systemClock } from '../core/clock.js';
+import { postJson } from './http-json.js';
 
 /** How many calls of each shape (enough for V8 to compile the client's hot functions with its baseline tiers). */
 export const WARM_UP_CALLS = 40;
@@ -58,12 +60,20 @@ export async function warmUpHttpClient(calls: number = WARM_UP_CALLS): Promise<n
   let made = 0;
   try {
     const body = JSON.stringify({ model: 'warm-up', messages: [{ role: 'user', content: 'ok' }] });
-    const post = (path: string) =>
-      agent.request({ origin, path, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const headers = { 'content-type': 'application/json' };
+    const signal = new AbortController().signal;
+    const json = {
+      provider: 'warm-up',
+      url: { origin, path: '/json' },
+      headers,
+      body,
+      signal,
+      clock: systemClock,
+    };
     for (let i = 0; i < calls; i++) {
-      const whole = await post('/json');
-      JSON.parse(await whole.body.text());
-      const stream = await post('/stream');
+      // The shapes of a provider call: a JSON answer read whole (as the adapters do), and an event stream.
+      await postJson(agent, json);
+      const stream = await agent.request({ origin, path: '/stream', method: 'POST', headers, body });
       for await (const chunk of stream.body) (chunk as Buffer).toString('utf8');
       made += 2;
     }

@@ -4,7 +4,8 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, readJson, target } from '../http.js';
+import { correlationHeaders, post, type Target, target } from '../http.js';
+import { postJson } from '../http-json.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import {
@@ -36,17 +37,31 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     return JSON.stringify(stream ? { ...body, stream: true } : body);
   }
 
-  async function send(req: ChatRequest, call: CallOptions, stream: boolean, to = url, body?: string) {
+  function postOptions(req: ChatRequest, call: CallOptions, stream: boolean, to: Target, body?: string) {
+    return {
+      provider,
+      url: to,
+      headers: requestHeaders(settings, call, stream),
+      body: body ?? bodyOf(req, call, stream),
+      signal: call.signal,
+      apiKeyEnv: settings.apiKeyEnv,
+      clock,
+    };
+  }
+
+  /** POSTs for a stream. */
+  async function send(req: ChatRequest, call: CallOptions) {
     try {
-      return await post(deps.dispatcher, {
-        provider,
-        url: to,
-        headers: requestHeaders(settings, call, stream),
-        body: body ?? bodyOf(req, call, stream),
-        signal: call.signal,
-        apiKeyEnv: settings.apiKeyEnv,
-        clock,
-      });
+      return await post(deps.dispatcher, postOptions(req, call, true, url));
+    } catch (err) {
+      throw redactKey(err, settings.apiKey);
+    }
+  }
+
+  /** POSTs and parses the whole answer. */
+  async function sendJson(req: ChatRequest, call: CallOptions, to = url, body?: string) {
+    try {
+      return await postJson(deps.dispatcher, postOptions(req, call, false, to, body));
     } catch (err) {
       throw redactKey(err, settings.apiKey);
     }
@@ -56,11 +71,10 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     name: provider,
     type: 'anthropic',
     async chat(req, call) {
-      const res = await send(req, call, false);
-      const json = await readJson(provider, res, call.signal);
+      const { json, statusCode } = await sendJson(req, call);
       if (!isMessage(json)) {
         const message = `${provider} answered with an unexpected body (no content array).`;
-        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: statusCode });
       }
       if (isAnthropicNative(call.native)) {
         return keepAnthropicMessage(toChatCompletion(json, { created: unixSeconds(clock) }), json);
@@ -69,11 +83,11 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     },
     async countTokens(native, call) {
       const body = JSON.stringify({ ...(native.body as object), model: call.model });
-      const res = await send({} as ChatRequest, { ...call, native }, false, countUrl, body);
-      const json = (await readJson(provider, res, call.signal)) as { input_tokens?: unknown } | null;
+      const answer = await sendJson({} as ChatRequest, { ...call, native }, countUrl, body);
+      const json = answer.json as { input_tokens?: unknown } | null;
       if (typeof json?.input_tokens !== 'number') {
         const message = `${provider} answered count_tokens with an unexpected body (no input_tokens).`;
-        throw new ProviderUnavailableError(message, provider, { upstreamStatus: res.statusCode });
+        throw new ProviderUnavailableError(message, provider, { upstreamStatus: answer.statusCode });
       }
       return json.input_tokens;
     },
@@ -85,7 +99,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
       );
     },
     async chatStream(req, call) {
-      const res = await send(req, call, true);
+      const res = await send(req, call);
       if (isAnthropicNative(call.native)) {
         const events = readSse(provider, res.body, call.signal);
         return toNativeChunkStream(provider, events, { created: unixSeconds(clock) });

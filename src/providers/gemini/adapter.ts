@@ -4,7 +4,8 @@
  */
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { correlationHeaders, post, readJson, target } from '../http.js';
+import { correlationHeaders, type PostOptions, post, target } from '../http.js';
+import { postJson } from '../http-json.js';
 import { readSse } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
@@ -33,7 +34,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
   const clock = deps.clock ?? systemClock;
   const baseUrl = (settings.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
 
-  function send(body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) {
+  function postOptions(body: unknown, call: CallOptions, method: Method, signal: AbortSignal): PostOptions {
     const url = new URL(`${baseUrl}/v1beta/models/${encodeURIComponent(modelId(call.model))}:${method}`);
     if (method === 'streamGenerateContent') url.searchParams.set('alt', 'sse');
     const headers: Record<string, string> = {
@@ -42,7 +43,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       ...correlationHeaders(call),
     };
     if (settings.apiKey) headers['x-goog-api-key'] = settings.apiKey;
-    return post(deps.dispatcher, {
+    return {
       provider: name,
       url: target(url),
       headers,
@@ -50,15 +51,20 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       signal,
       apiKeyEnv: settings.apiKeyEnv,
       clock,
-    });
+    };
   }
+  /** POSTs for a stream. */
+  const send = (body: unknown, call: CallOptions, method: Method) =>
+    post(deps.dispatcher, postOptions(body, call, method, call.signal));
+  /** POSTs and parses the whole answer. */
+  const sendJson = (body: unknown, call: CallOptions, method: Method, signal: AbortSignal = call.signal) =>
+    postJson(deps.dispatcher, postOptions(body, call, method, signal));
 
   return {
     name,
     type: 'gemini',
     async chat(req, call) {
-      const res = await send(toGeminiRequest(req, call.model), call, 'generateContent');
-      const json = await readJson(name, res, call.signal);
+      const { json, statusCode } = await sendJson(toGeminiRequest(req, call.model), call, 'generateContent');
       const usable =
         isGeminiResponse(json) &&
         ((json.candidates?.length ?? 0) > 0 || json.promptFeedback?.blockReason !== undefined);
@@ -66,9 +72,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         throw new ProviderUnavailableError(
           `${name} answered with something that is not a Gemini response.`,
           name,
-          {
-            upstreamStatus: res.statusCode,
-          },
+          { upstreamStatus: statusCode },
         );
       }
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
@@ -87,8 +91,8 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         provider: name,
         signal: call.signal,
         send: async (body, signal) => {
-          const res = await send(body, call, 'batchEmbedContents', signal);
-          return { json: await readJson(name, res, signal), status: res.statusCode };
+          const { json, statusCode } = await sendJson(body, call, 'batchEmbedContents', signal);
+          return { json, status: statusCode };
         },
       });
     },

@@ -9,7 +9,8 @@
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { callHeaders, post, readJson, type Target, target } from '../http.js';
+import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
+import { postJson } from '../http-json.js';
 import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
@@ -68,19 +69,24 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     return new URL(`${settings.baseUrl}/${endpoint}`);
   }
 
-  /** POSTs `body`; the returned promise is post()'s own (no async wrapper around it). */
-  function send(body: object, call: CallOptions, endpoint: Endpoint, stream = false) {
-    const headers = callHeaders(stream ? streamHeaders : baseHeaders, call);
-    return post(deps.dispatcher, {
+  /** The POST of `body` to `endpoint`. */
+  function postOptions(body: object, call: CallOptions, endpoint: Endpoint, stream: boolean): PostOptions {
+    return {
       provider: name,
       url: targetOf(call.model, endpoint),
-      headers,
+      headers: callHeaders(stream ? streamHeaders : baseHeaders, call),
       body: JSON.stringify(body),
       signal: call.signal,
       apiKeyEnv: settings.apiKeyEnv,
       clock,
-    });
+    };
   }
+  /** POSTs `body` for a stream; the returned promise is post()'s own (no async wrapper around it). */
+  const send = (body: object, call: CallOptions, endpoint: Endpoint) =>
+    post(deps.dispatcher, postOptions(body, call, endpoint, true));
+  /** POSTs `body` and parses the whole answer. */
+  const sendJson = (body: object, call: CallOptions, endpoint: Endpoint) =>
+    postJson(deps.dispatcher, postOptions(body, call, endpoint, false));
 
   return {
     name,
@@ -89,14 +95,12 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     async chat(req, call) {
       const native = nativeBody(call, false);
       if (native) {
-        const res = await send(native, call, 'responses');
-        return completionFromResponse(name, await readJson(name, res, call.signal));
+        return completionFromResponse(name, (await sendJson(native, call, 'responses')).json);
       }
       // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
       // turn the object into a slow dictionary).
       const body: ChatRequest = { ...req, model: call.model, stream: false, stream_options: undefined };
-      const res = await send(body, call, 'chat/completions');
-      const json = await readJson(name, res, call.signal);
+      const { json } = await sendJson(body, call, 'chat/completions');
       if (!isCompletion(json)) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not a chat completion.`,
@@ -108,7 +112,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     async chatStream(req, call) {
       const native = nativeBody(call, true);
       if (native) {
-        const res = await send(native, call, 'responses', true);
+        const res = await send(native, call, 'responses');
         return chunksFromEvents(name, readSse(name, res.body, call.signal));
       }
       const options = req.stream_options ?? {};
@@ -118,12 +122,11 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream: true,
         stream_options: { ...options, include_usage: true },
       };
-      const res = await send(body, call, 'chat/completions', true);
+      const res = await send(body, call, 'chat/completions');
       return readChunks(name, readSse(name, res.body, call.signal));
     },
     async embed(req, call) {
-      const res = await send({ ...req, model: call.model }, call, 'embeddings');
-      const json = await readJson(name, res, call.signal);
+      const { json } = await sendJson({ ...req, model: call.model }, call, 'embeddings');
       if (!hasArray(json, 'data')) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not an embedding list.`,
