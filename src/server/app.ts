@@ -35,7 +35,7 @@ import { mountAdminRoutes } from './admin-routes.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
-import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
 import { type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
 import { requestStart } from './request-start.js';
@@ -262,10 +262,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await deps.pipeline.reject(ctx, error);
       reply.headers(answerHeaders(ctx, clock.now()));
     }
-    const retryAfter = retryAfterSeconds(error);
-    if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
-      reply.header('retry-after', String(retryAfter));
-    }
+    const retry = retryHeaders(error);
+    if (retry) reply.headers(retry);
     const body = toErrorBody(error, deps.redact);
     return reply
       .code(error.status)

@@ -4,13 +4,15 @@ import { Ajv } from 'ajv';
 import { errorCodes } from 'fastify';
 import {
   GatewayError,
+  GatewayRateLimitError,
   InternalError,
+  InvalidRequestError,
   RateLimitError,
   ServiceUnavailableError,
   ValidationError,
 } from '../core/errors.js';
 import { ChatRequestSchema } from '../endpoints/chat/schema.js';
-import { normalizeError, retryAfterSeconds, toErrorBody, toParam } from './error-envelope.js';
+import { normalizeError, retryAfterSeconds, retryHeaders, toErrorBody, toParam } from './error-envelope.js';
 
 const LIMIT = 2048;
 
@@ -244,5 +246,21 @@ describe('toErrorBody and retryAfterSeconds', () => {
     assert.equal(after(1000), 1);
     assert.equal(after(1001), 2);
     assert.equal(after(30_000), 30);
+  });
+});
+
+describe('retryHeaders', () => {
+  test('Retry-After on 429, 502 and 503; x-should-retry: false when a retry cannot succeed soon', () => {
+    const limit = (ms: number) => new GatewayRateLimitError('slow down', ms, 'rate_limit_exceeded');
+    assert.deepEqual(retryHeaders(limit(2_000)), { 'retry-after': '2' });
+    assert.deepEqual(retryHeaders(limit(60_000)), { 'retry-after': '60' });
+    // Beyond what the SDKs wait: they would retry at once, twice, and be refused again.
+    assert.deepEqual(retryHeaders(limit(61_000)), { 'retry-after': '61', 'x-should-retry': 'false' });
+    const budget = new GatewayRateLimitError('spent', 3_000, 'budget_exceeded', 'key');
+    assert.deepEqual(retryHeaders(budget), { 'retry-after': '3', 'x-should-retry': 'false' });
+    assert.deepEqual(retryHeaders(new RateLimitError('upstream', 'openai', {})), {});
+    assert.deepEqual(retryHeaders(new ServiceUnavailableError('shutting down')), {});
+    assert.equal(retryHeaders(new InvalidRequestError('bad', 'openai', { upstreamStatus: 400 })), null);
+    assert.equal(retryHeaders(new InternalError('boom')), null);
   });
 });

@@ -32,6 +32,30 @@ export function toErrorBody(err: GatewayError, redact: Redactor): ErrorBody {
   };
 }
 
+/**
+ * The longest `Retry-After` the OpenAI and Anthropic SDKs wait for (they retry 429s and 5xx by themselves,
+ * at most this long apart, unless the answer says `x-should-retry: false`).
+ */
+const SDK_LONGEST_WAIT_S = 60;
+
+/**
+ * The retry headers of an error answer: `Retry-After` (429, 502, 503), and `x-should-retry: false` on a
+ * 429 that a retry cannot cure soon — a budget that is spent, or a limit that frees up only after more
+ * than a minute. The SDKs would otherwise send the same request again a few seconds later, twice, and be
+ * refused again (decision 0181).
+ */
+export function retryHeaders(err: GatewayError): Record<string, string> | null {
+  const seconds = retryAfterSeconds(err);
+  const status = err.status;
+  if (status !== 429 && status !== 502 && status !== 503) return null;
+  const headers: Record<string, string> = {};
+  if (seconds !== undefined) headers['retry-after'] = String(seconds);
+  if (status === 429 && (err.code === 'budget_exceeded' || (seconds ?? 0) > SDK_LONGEST_WAIT_S)) {
+    headers['x-should-retry'] = 'false';
+  }
+  return headers;
+}
+
 /** Whole seconds for `Retry-After`, never 0 when set. */
 export function retryAfterSeconds(err: GatewayError): number | undefined {
   if (err.retryAfterMs === undefined) return undefined;

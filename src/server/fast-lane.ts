@@ -23,7 +23,7 @@ import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createRequestLoggers, type RequestLoggers } from '../telemetry/request-logger.js';
 import { isJsonContentType } from './content-type.js';
-import { normalizeError, retryAfterSeconds, toErrorBody } from './error-envelope.js';
+import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { writeStream } from './sse-writer.js';
 import { answerHeaders, JSON_CONTENT_TYPE, SSE_HEADERS } from './timing.js';
 
@@ -224,10 +224,8 @@ class Answer {
   private writeEnvelope(error: GatewayError): void {
     const { res } = this;
     const headers = this.headers();
-    const retryAfter = retryAfterSeconds(error);
-    if (retryAfter !== undefined && (error.status === 429 || error.status === 503 || error.status === 502)) {
-      headers['retry-after'] = String(retryAfter);
-    }
+    const retry = retryHeaders(error);
+    if (retry) Object.assign(headers, retry);
     const envelope = toErrorBody(error, this.deps.redact);
     const body = JSON.stringify(this.codec.errorBody ? this.codec.errorBody(error, envelope) : envelope);
     headers['content-type'] = JSON_CONTENT_TYPE;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
 import { reservationMicros, reservedPromptTokens } from '../../src/accounting/budgets.js';
 import { PriceTable } from '../../src/accounting/pricing.js';
 import type { ChatRequest } from '../../src/providers/types.js';
@@ -160,6 +161,25 @@ describe('a key budget from the api_keys table (PGlite)', () => {
     const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
     assert.equal(error.code, 'budget_exceeded');
     assert.match(error.message, /daily budget of \$[\d.]+ for API key "key_/);
+    assert.equal(refused.headers.get('x-should-retry'), 'false');
     assert.equal(mock.requests.length, 2);
+
+    // The OpenAI SDK retries a 429 twice by default; told not to, it sends the request once.
+    let sent = 0;
+    const client = new OpenAI({
+      apiKey: key,
+      baseURL: `${gw.url}/v1`,
+      maxRetries: 2,
+      fetch: (input: string | URL | Request, init?: RequestInit) => {
+        sent++;
+        return fetch(input, init);
+      },
+    });
+    await assert.rejects(client.chat.completions.create(body), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.RateLimitError);
+      assert.equal((err.error as { code?: string } | undefined)?.code, 'budget_exceeded');
+      return true;
+    });
+    assert.equal(sent, 1);
   });
 });

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayError } from '../../core/errors.js';
 import type { CountTokensRequest, TokenCount } from '../../endpoints/messages/count-tokens.js';
 import type { Redactor } from '../../telemetry/logger.js';
-import { normalizeError, retryAfterSeconds, toErrorBody } from '../error-envelope.js';
+import { normalizeError, retryHeaders, toErrorBody } from '../error-envelope.js';
 
 export interface CountTokensRouteDeps {
   path: string;
@@ -28,8 +28,8 @@ export async function registerCountTokensRoute(
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     scope.setErrorHandler(async (err, _request, reply) => {
       const error = normalizeError(err, deps.bodyLimitBytes);
-      const retryAfter = retryAfterSeconds(error);
-      if (retryAfter !== undefined && error.status === 429) reply.header('retry-after', String(retryAfter));
+      const retry = error.status === 429 ? retryHeaders(error) : null;
+      if (retry) reply.headers(retry);
       const body = deps.errorBody(error, toErrorBody(error, deps.redact));
       return reply.code(error.status).type('application/json').send(body);
     });
