@@ -14,15 +14,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { util } from 'undici';
 import { ProviderUnavailableError } from '../core/errors.js';
-import { httpError, networkError, type PostOptions } from './http.js';
+import { httpError, MAX_ERROR_BODY_BYTES, networkError, type PostOptions } from './http.js';
 
 /** A 2xx answer, parsed. */
 export interface JsonAnswer {
   statusCode: number;
   json: unknown;
 }
-
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 const isOk = (status: number) => status >= 200 && status < 300;
 

@@ -88,7 +88,8 @@ export interface PostOptions {
   clock: Pick<Clock, 'wallNow'>;
 }
 
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** How much of an error answer is read (its message goes into the error). */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
  * POSTs a body and returns the response when its status is 2xx. Non-2xx statuses, network failures and
