@@ -20,7 +20,12 @@ import { adminActor, type ModelCheck, refuseUnknownModel } from '../prompts/rout
 import { PromptNotFoundError, type PromptStore } from '../prompts/store.js';
 import type { Experiment, Variant } from './assign.js';
 import { buildReport } from './report.js';
-import { ExperimentExistsError, ExperimentNotFoundError, type ExperimentStore } from './store.js';
+import {
+  ExperimentExistsError,
+  ExperimentLabelTakenError,
+  ExperimentNotFoundError,
+  type ExperimentStore,
+} from './store.js';
 
 const Id = T.String({ pattern: PROMPT_ID_PATTERN });
 const PromptRef = T.Object(
@@ -127,15 +132,9 @@ export function experimentRoutes(
       throw err;
     }
   };
-  /**
-   * A label serves one running experiment: a second one attached to it would silently take over its
-   * traffic (the lowest id wins). The 409 names the one running.
-   */
-  const labelTaken = async (experiment: Pick<Experiment, 'id' | 'prompt_id' | 'label'>) => {
-    if (!experiment.prompt_id || !experiment.label) return null;
-    const running = await store.attached(experiment.prompt_id, experiment.label);
-    if (!running || running.id === experiment.id) return null;
-    return withStatus(409, {
+  /** The 409 for a label another experiment runs on, naming it. */
+  const conflict = (running: Experiment, experiment: Pick<Experiment, 'prompt_id' | 'label'>) =>
+    withStatus(409, {
       error: {
         message: `Experiment '${running.id}' is already running on ${experiment.prompt_id}@${experiment.label}; stop it first.`,
         type: 'invalid_request_error',
@@ -143,6 +142,31 @@ export function experimentRoutes(
         param: 'prompt',
       },
     });
+  /**
+   * A label serves one running experiment: a second one attached to it would silently take over its
+   * traffic (the lowest id wins). Checked here for the 409's message; the database's index (migration
+   * 0011) refuses the write when two requests pass this check at once (`raced`).
+   */
+  const labelTaken = async (experiment: Pick<Experiment, 'id' | 'prompt_id' | 'label'>) => {
+    if (!experiment.prompt_id || !experiment.label) return null;
+    const running = await store.attached(experiment.prompt_id, experiment.label);
+    if (!running || running.id === experiment.id) return null;
+    return conflict(running, experiment);
+  };
+  /** The index refused the write: the 409, naming the experiment that won the race. */
+  const raced = async (err: unknown, experiment: Pick<Experiment, 'id' | 'prompt_id' | 'label'>) => {
+    if (!(err instanceof ExperimentLabelTakenError)) throw err;
+    return (
+      (await labelTaken(experiment)) ??
+      withStatus(409, {
+        error: {
+          message: `Another experiment started running on ${experiment.prompt_id}@${experiment.label} at the same time; retry.`,
+          type: 'invalid_request_error',
+          code: 'conflict',
+          param: 'prompt',
+        },
+      })
+    );
   };
   const setStatus = async (request: AdminRequest, status: 'running' | 'stopped') => {
     const id = request.params.id as string;
@@ -151,7 +175,12 @@ export function experimentRoutes(
       const taken = await labelTaken(current);
       if (taken) return taken;
     }
-    const experiment = await store.setStatus(id, status, adminActor(request));
+    let experiment: Experiment;
+    try {
+      experiment = await store.setStatus(id, status, adminActor(request));
+    } catch (err) {
+      return raced(err, current);
+    }
     resolver.forgetExperiment(id);
     return experiment;
   };
@@ -191,7 +220,7 @@ export function experimentRoutes(
               error: { message: err.message, type: 'invalid_request_error', code: 'conflict', param: 'id' },
             });
           }
-          throw err;
+          return raced(err, experiment);
         }
         resolver.forgetExperiment(experiment.id);
         return withStatus(201, experiment);

@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { requestScope } from '../auth/principal.js';
 import { auditChange, type ChangeActor } from '../prompts/audit.js';
 import type { Database } from '../stores/database.js';
+import { ONE_RUNNING_PER_LABEL } from '../stores/migrations/0011_one_running_experiment.js';
 import type { Experiment, Variant } from './assign.js';
 
 export { requestScope };
@@ -18,6 +19,17 @@ export { requestScope };
 export class ExperimentNotFoundError extends Error {}
 /** The experiment id is taken — 409. */
 export class ExperimentExistsError extends Error {}
+/** Another experiment runs on the same prompt label (the database's index refused the write) — 409. */
+export class ExperimentLabelTakenError extends Error {}
+
+/** Whether a unique violation is the one-running-experiment-per-label index's (migration 0011). */
+function labelTaken(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string } | null;
+  return (
+    e?.code === '23505' &&
+    (e.constraint === ONE_RUNNING_PER_LABEL || String(e.message).includes(ONE_RUNNING_PER_LABEL))
+  );
+}
 
 /** Per-variant traffic aggregates of an experiment. */
 export interface VariantTraffic {
@@ -90,6 +102,7 @@ export class ExperimentStore {
         })
         .execute();
     } catch (err) {
+      if (labelTaken(err)) throw new ExperimentLabelTakenError(`${experiment.prompt_id}@${experiment.label}`);
       if ((err as { code?: string }).code === '23505') {
         throw new ExperimentExistsError(`An experiment '${experiment.id}' exists already.`);
       }
@@ -137,7 +150,11 @@ export class ExperimentStore {
       .updateTable('experiments')
       .set({ status, updated_at: sql`now()` })
       .where('id', '=', id)
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .catch((err: unknown) => {
+        if (labelTaken(err)) throw new ExperimentLabelTakenError(id);
+        throw err;
+      });
     if (result.numUpdatedRows === 0n) throw new ExperimentNotFoundError(`No experiment '${id}'.`);
     await auditChange(db, who, `experiment.${status === 'running' ? 'start' : 'stop'}`, id, {});
     return this.get(id);

@@ -73,6 +73,47 @@ describe('experiments attached to a prompt label (PostgreSQL)', { skip: skipPost
     assert.equal((await admin('POST', '/admin/experiments/exp-b/start')).status, 409);
   });
 
+  test('two requests racing for one label: one experiment runs, the other gets the 409', async () => {
+    // The check before the write lets both through when they arrive together; the database's index
+    // (migration 0011) refuses the second write.
+    for (const label of ['race-create', 'race-start']) {
+      assert.equal((await admin('PUT', `/admin/prompts/tips/labels/${label}`, { version: 1 })).status, 200);
+    }
+    const on = (id: string, label: string, status?: 'draft') => ({
+      ...experiment(id, `${id}-variant`, status),
+      prompt: { id: 'tips', label },
+    });
+    const created = await Promise.all(
+      ['race-1', 'race-2', 'race-3'].map((id) => admin('POST', '/admin/experiments', on(id, 'race-create'))),
+    );
+    assert.deepEqual(
+      created.map((r) => r.status).sort(),
+      [201, 409, 409],
+      JSON.stringify(created.map((r) => r.body)),
+    );
+    const winner = created.find((r) => r.status === 201)?.body.id as string;
+    for (const lost of created.filter((r) => r.status === 409)) {
+      assert.match(
+        lost.body.error?.message ?? '',
+        new RegExp(`'${winner}' is already running on tips@race-create`),
+      );
+    }
+
+    for (const id of ['start-1', 'start-2', 'start-3']) {
+      assert.equal((await admin('POST', '/admin/experiments', on(id, 'race-start', 'draft'))).status, 201);
+    }
+    const started = await Promise.all(
+      ['start-1', 'start-2', 'start-3'].map((id) => admin('POST', `/admin/experiments/${id}/start`)),
+    );
+    assert.deepEqual(started.map((r) => r.status).sort(), [200, 409, 409]);
+    const list = (await admin('GET', '/admin/experiments')).body.data as Array<{
+      id: string;
+      status: string;
+    }>;
+    const running = list.filter((e) => e.id.startsWith('start-') && e.status === 'running');
+    assert.equal(running.length, 1);
+  });
+
   test('a variant whose prompt cannot be served is refused at creation, not 404 for its users', async () => {
     const draft = await admin('POST', '/admin/prompts', {
       id: 'draft-only',

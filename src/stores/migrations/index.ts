@@ -5,7 +5,8 @@
  * Reserved numbers: 0001 API keys and audit log, 0002 usage records, 0003 request ids (client_request_id,
  * endpoint), 0004 stored responses, 0005 guardrails (key policies, usage record column),
  * 0006 tenancy (organizations, teams, key levels and roles), 0007 usage records partitioned by day,
- * org/team/tags, daily rollups, 0008 prompts, experiments and feedback, 0009 evaluation runs and results, 0010 console (sessions, usage record route).
+ * org/team/tags, daily rollups, 0008 prompts, experiments and feedback, 0009 evaluation runs and results, 0010 console (sessions, usage record route),
+ * 0011 one running experiment per prompt label.
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
@@ -18,6 +19,7 @@ import * as usagePartitions from './0007_usage_partitions.js';
 import * as prompts from './0008_prompts.js';
 import * as evalRuns from './0009_eval_runs.js';
 import * as console_ from './0010_console.js';
+import * as oneRunningExperiment from './0011_one_running_experiment.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
@@ -30,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0008_prompts': prompts,
   '0009_eval_runs': evalRuns,
   '0010_console': console_,
+  '0011_one_running_experiment': oneRunningExperiment,
 };
 
 export const migrationProvider: MigrationProvider = {
