@@ -23,7 +23,7 @@ export class ExperimentExistsError extends Error {}
 export class ExperimentLabelTakenError extends Error {}
 
 /** Whether a unique violation is the one-running-experiment-per-label index's (migration 0011). */
-function labelTaken(err: unknown): boolean {
+function isOneRunningViolation(err: unknown): boolean {
   const e = err as { code?: string; constraint?: string; message?: string } | null;
   return (
     e?.code === '23505' &&
@@ -102,7 +102,8 @@ export class ExperimentStore {
         })
         .execute();
     } catch (err) {
-      if (labelTaken(err)) throw new ExperimentLabelTakenError(`${experiment.prompt_id}@${experiment.label}`);
+      if (isOneRunningViolation(err))
+        throw new ExperimentLabelTakenError(`${experiment.prompt_id}@${experiment.label}`);
       if ((err as { code?: string }).code === '23505') {
         throw new ExperimentExistsError(`An experiment '${experiment.id}' exists already.`);
       }
@@ -152,7 +153,7 @@ export class ExperimentStore {
       .where('id', '=', id)
       .executeTakeFirst()
       .catch((err: unknown) => {
-        if (labelTaken(err)) throw new ExperimentLabelTakenError(id);
+        if (isOneRunningViolation(err)) throw new ExperimentLabelTakenError(id);
         throw err;
       });
     if (result.numUpdatedRows === 0n) throw new ExperimentNotFoundError(`No experiment '${id}'.`);
