@@ -60,4 +60,79 @@ describe('cache entries', () => {
     assert.deepEqual(replayed?.choices, completion.choices);
     assert.deepEqual(replayed?.usage, completion.usage);
   });
+
+  const citation = {
+    type: 'url_citation',
+    url_citation: { start_index: 0, end_index: 5, title: 'Hello', url: 'https://example.com/hello' },
+  };
+
+  test('citations (annotations) of a streamed answer are kept, and replayed with the content', () => {
+    const cited: ChatCompletionChunk[] = [
+      chunks[0] as ChatCompletionChunk,
+      { ...base, choices: [{ index: 0, delta: { content: 'Hello' }, finish_reason: null }] },
+      {
+        ...base,
+        choices: [{ index: 0, delta: { annotations: [citation] } as never, finish_reason: null }],
+      },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    ];
+    const completion = completionFromChunks(cited);
+    assert.deepEqual(completion?.choices[0]?.message.annotations, [citation]);
+    assert.ok(completion);
+    const entry = entryFromCompletion(completion, {
+      model: 'a',
+      provider: 'p',
+      deploymentModel: 'm',
+      now: 0,
+    });
+    assert.ok(entry);
+    const replayed = chunksFromEntry(entry);
+    const content = replayed.find((c) => c.choices[0]?.delta.content === 'Hello');
+    const delta = content?.choices[0]?.delta as { annotations?: unknown } | undefined;
+    assert.deepEqual(delta?.annotations, [citation]);
+    assert.deepEqual(completionFromChunks(replayed)?.choices, completion.choices);
+  });
+
+  test('an answer with audio is not cached, streamed or whole (its id expires upstream)', () => {
+    const audio = { id: 'audio_1', data: 'UklGRg==', expires_at: 1_700_000_600, transcript: 'Hello' };
+    const spoken: ChatCompletionChunk[] = [
+      chunks[0] as ChatCompletionChunk,
+      {
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: { audio: { id: 'audio_1', transcript: 'Hello' } } as never,
+            finish_reason: null,
+          },
+        ],
+      },
+      { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    ];
+    assert.equal(completionFromChunks(spoken), null);
+    const whole = {
+      id: 'c2',
+      object: 'chat.completion' as const,
+      created: 5,
+      model: 'm-1',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant' as const, content: null, refusal: null, audio },
+          finish_reason: 'stop' as const,
+          logprobs: null,
+        },
+      ],
+    };
+    assert.equal(
+      entryFromCompletion(whole, { model: 'a', provider: 'p', deploymentModel: 'm', now: 0 }),
+      null,
+    );
+    const choice = whole.choices[0] as (typeof whole.choices)[number];
+    const written = {
+      ...whole,
+      choices: [{ ...choice, message: { ...choice.message, audio: null, content: 'Hi' } }],
+    };
+    assert.ok(entryFromCompletion(written, { model: 'a', provider: 'p', deploymentModel: 'm', now: 0 }));
+  });
 });

@@ -51,8 +51,9 @@ export function isCacheEntry(value: unknown): value is CacheEntry {
 /**
  * A complete completion as an entry; null when it must not be cached: no choices, an unfinished one, a
  * refusal — a choice the provider's content filter cut (`finish_reason: content_filter`) or the model
- * declined (`message.refusal`), which a later call may answer — or a tool call of another type than
- * `function` (custom tools), which a replayed stream could not carry (decision 0177).
+ * declined (`message.refusal`), which a later call may answer — a tool call of another type than
+ * `function` (custom tools), which a replayed stream could not carry (decision 0177), or spoken audio,
+ * whose id the upstream forgets at `expires_at` while a later turn may name it (decision 0183).
  */
 export function entryFromCompletion(
   completion: ChatCompletion,
@@ -86,8 +87,15 @@ function isRefusal(choice: ChatCompletion['choices'][number]): boolean {
 }
 
 function replayable(choice: ChatCompletion['choices'][number]): boolean {
-  return (choice.message.tool_calls ?? []).every((t) => t.type === 'function');
+  const audio = (choice.message as { audio?: unknown }).audio;
+  return (
+    (audio === undefined || audio === null) &&
+    (choice.message.tool_calls ?? []).every((t) => t.type === 'function')
+  );
 }
+
+/** A chunk delta as OpenAI streams it: the SDK's type leaves out `annotations` and `audio`. */
+type Delta = ChatCompletionChunk['choices'][number]['delta'] & { annotations?: unknown; audio?: unknown };
 
 interface ToolCallAcc {
   id: string;
@@ -96,8 +104,9 @@ interface ToolCallAcc {
 }
 
 /**
- * Rebuilds the completion a stream delivered (content, refusal, tool calls, finish reason, usage). Null
- * when the stream did not finish every choice — a truncated answer is never cached.
+ * Rebuilds the completion a stream delivered (content, refusal, tool calls, citations, finish reason,
+ * usage). Null when the stream did not finish every choice — a truncated answer is never cached — or
+ * carried what an entry does not keep (a custom tool call, audio: see `entryFromCompletion`).
  */
 export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): ChatCompletion | null {
   const first = chunks[0];
@@ -108,6 +117,7 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
       content: string | null;
       refusal: string | null;
       tools: Map<number, ToolCallAcc>;
+      annotations: unknown[];
       finish: string | null;
       logprobs: unknown;
     }
@@ -120,10 +130,19 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
     for (const c of chunk.choices) {
       let acc = choices.get(c.index);
       if (!acc) {
-        acc = { content: null, refusal: null, tools: new Map(), finish: null, logprobs: null };
+        acc = {
+          content: null,
+          refusal: null,
+          tools: new Map(),
+          annotations: [],
+          finish: null,
+          logprobs: null,
+        };
         choices.set(c.index, acc);
       }
-      const delta = c.delta ?? {};
+      const delta: Delta = c.delta ?? {};
+      if (delta.audio !== undefined && delta.audio !== null) return null;
+      if (Array.isArray(delta.annotations)) acc.annotations.push(...delta.annotations);
       if (typeof delta.content === 'string') acc.content = (acc.content ?? '') + delta.content;
       if (typeof delta.refusal === 'string') acc.refusal = (acc.refusal ?? '') + delta.refusal;
       for (const call of delta.tool_calls ?? []) {
@@ -159,6 +178,7 @@ export function completionFromChunks(chunks: readonly ChatCompletionChunk[]): Ch
           content: c.tools.size > 0 && !c.content ? null : (c.content ?? ''),
           refusal: c.refusal,
           ...(c.tools.size > 0 ? { tool_calls: [...c.tools.values()] } : {}),
+          ...(c.annotations.length > 0 ? { annotations: c.annotations } : {}),
         },
         finish_reason: c.finish as ChatCompletion['choices'][number]['finish_reason'],
         logprobs: (c.logprobs ?? null) as ChatCompletion['choices'][number]['logprobs'],
@@ -196,9 +216,10 @@ export function completionFromEntry(entry: CacheEntry): ChatCompletion {
 }
 
 /**
- * The entry as the chunks a stream would have delivered: a role chunk, the content (and tool calls, with the
- * token logprobs) in one chunk per choice, a finish chunk, then a usage chunk (`choices: []`) that the SSE
- * writer drops unless the client asked for usage.
+ * The entry as the chunks a stream would have delivered: a role chunk, the content (and tool calls and
+ * citations, with the token logprobs) in one chunk per choice, a finish chunk, then a usage chunk
+ * (`choices: []`) that the SSE writer drops unless the client asked for usage. `service_tier` is not
+ * replayed, here or in `completionFromEntry`: a cached answer was not processed at any tier (decision 0183).
  */
 export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
   const base = {
@@ -217,8 +238,10 @@ export function chunksFromEntry(entry: CacheEntry): ChatCompletionChunk[] {
         { index: c.index, delta: { role: 'assistant', content: '' }, finish_reason: null, logprobs: null },
       ],
     });
-    const delta: ChatCompletionChunk['choices'][number]['delta'] = {};
+    const delta: Delta = {};
     if (typeof m.content === 'string' && m.content !== '') delta.content = m.content;
+    // Citations (web search) ride with the content, as OpenAI streams them.
+    if (Array.isArray(m.annotations) && m.annotations.length > 0) delta.annotations = m.annotations;
     if (typeof m.refusal === 'string' && m.refusal !== '') delta.refusal = m.refusal;
     const calls = (m.tool_calls ?? []).flatMap((t, index) =>
       t.type === 'function'

@@ -34,6 +34,8 @@ function answer(req: Captured) {
   const finish = prompt.startsWith('filter') ? 'content_filter' : 'stop';
   const content = refusal ? null : TOKENS.join('');
   if (prompt.startsWith('custom')) return customToolCall(body.stream === true);
+  if (prompt.startsWith('cite')) return cited(body.stream === true);
+  if (prompt.startsWith('speak')) return spoken(body.stream === true);
   if (!body.stream) {
     const completion = {
       ...base,
@@ -82,6 +84,46 @@ function customToolCall(stream: boolean) {
     chunk({}, 'tool_calls'),
     'data: [DONE]\n\n',
   ];
+  return { status: 200, type: 'text/event-stream', body: frames.join('') };
+}
+
+const CITATION = {
+  type: 'url_citation',
+  url_citation: { start_index: 0, end_index: 6, title: 'Greetings', url: 'https://example.com/greetings' },
+};
+
+/** A web-search answer: its content and a citation, as a completion or a stream (citation in its own delta). */
+function cited(stream: boolean) {
+  if (!stream) {
+    const message = { role: 'assistant', content: 'Hello!', refusal: null, annotations: [CITATION] };
+    const choices = [{ index: 0, message, logprobs: null, finish_reason: 'stop' }];
+    return { status: 200, body: JSON.stringify({ ...base, object: 'chat.completion', choices, usage }) };
+  }
+  return sse([{ role: 'assistant', content: '' }, { content: 'Hello!' }, { annotations: [CITATION] }]);
+}
+
+/** A spoken answer (`modalities: ["audio"]`): audio with an id the upstream keeps until `expires_at`. */
+function spoken(stream: boolean) {
+  const audio = {
+    id: 'audio_up1',
+    data: 'UklGRiQAAABXQVZF',
+    expires_at: 1_700_003_600,
+    transcript: 'Hello!',
+  };
+  if (!stream) {
+    const message = { role: 'assistant', content: null, refusal: null, audio };
+    const choices = [{ index: 0, message, logprobs: null, finish_reason: 'stop' }];
+    return { status: 200, body: JSON.stringify({ ...base, object: 'chat.completion', choices, usage }) };
+  }
+  const { data, transcript, ...head } = audio;
+  return sse([{ role: 'assistant', content: null }, { audio: { ...head, transcript } }, { audio: { data } }]);
+}
+
+/** Deltas as a stream with a final `stop` chunk. */
+function sse(deltas: unknown[]) {
+  const chunk = (delta: unknown, finish: string | null) =>
+    `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const frames = [...deltas.map((d) => chunk(d, null)), chunk({}, 'stop'), 'data: [DONE]\n\n'];
   return { status: 200, type: 'text/event-stream', body: frames.join('') };
 }
 
@@ -189,6 +231,83 @@ describe('cached answers replay what the upstream answered', () => {
       assert.equal(again.response.headers.get('x-cache-status'), 'MISS', `${prompt}: asked again`);
     }
     assert.equal(upstream.seen.length, 2 + 3 + 8, 'every one of them reached the upstream');
+  });
+});
+
+describe('citations and audio through the cache', () => {
+  let upstream: CaptureServer;
+  let mock: MockUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    upstream = await startCaptureServer((req) => {
+      const body = req.body as { stream?: boolean; messages: Array<{ content: string }> };
+      const prompt = body.messages.at(-1)?.content ?? '';
+      return prompt.startsWith('speak') ? spoken(body.stream === true) : cited(body.stream === true);
+    });
+    mock = await MockUpstream.start();
+    gw = await startCacheGateway({ mock, env: { OPENAI_BASE_URL: `${upstream.url}/v1` } });
+  });
+  after(async () => {
+    await gw?.close();
+    await mock?.close();
+    await upstream?.close();
+  });
+
+  const ask = (text: string, stream: boolean) => ({
+    model: 'gpt-4o-mini',
+    temperature: 0,
+    stream,
+    messages: [{ role: 'user', content: text }],
+  });
+  /** The annotations of every chunk of a stream's answer, in order. */
+  async function streamedCitations(res: Awaited<ReturnType<typeof postJson>>): Promise<unknown[]> {
+    const events = (await readSseData(res.response)).slice(0, -1).map((e) => JSON.parse(e));
+    return events.flatMap((e) =>
+      e.choices.flatMap((c: { delta: { annotations?: unknown[] } }) => c.delta.annotations ?? []),
+    );
+  }
+
+  test("citations: a streamed answer's served to a completion, a completion's to a stream", async () => {
+    const live = await postJson(`${gw.url}/v1/chat/completions`, ask('cite: streamed first', true));
+    assert.deepEqual(await streamedCitations(live), [CITATION]);
+    const hit = await postJson(`${gw.url}/v1/chat/completions`, ask('cite: streamed first', false));
+    assert.equal(hit.headers.get('x-cache-status'), 'HIT');
+    const completion = (await hit.json()) as {
+      choices: Array<{ message: { content: string; annotations?: unknown } }>;
+    };
+    assert.equal(completion.choices[0]?.message.content, 'Hello!');
+    assert.deepEqual(completion.choices[0]?.message.annotations, [CITATION]);
+
+    const whole = await postJson(`${gw.url}/v1/chat/completions`, ask('cite: completion first', false));
+    assert.equal(whole.status, 200);
+    await whole.json();
+    const replayed = await postJson(`${gw.url}/v1/chat/completions`, ask('cite: completion first', true));
+    assert.equal(replayed.headers.get('x-cache-status'), 'HIT');
+    assert.deepEqual(await streamedCitations(replayed), [CITATION]);
+    assert.equal(upstream.seen.length, 2, 'one upstream call per prompt');
+  });
+
+  test('an answer with audio is not cached (its id expires upstream), streamed or whole', async () => {
+    const before = upstream.seen.length;
+    for (const stream of [false, true]) {
+      for (let i = 0; i < 2; i++) {
+        const res = await postJson(`${gw.url}/v1/chat/completions`, {
+          ...ask(`speak: ${stream ? 'stream' : 'completion'}`, stream),
+          modalities: ['text', 'audio'],
+          audio: { voice: 'alloy', format: 'wav' },
+        });
+        assert.equal(res.status, 200);
+        assert.equal(
+          res.headers.get('x-cache-status'),
+          'MISS',
+          `${stream ? 'stream' : 'completion'} ${i + 1}`,
+        );
+        const text = await res.text();
+        assert.match(text, /audio_up1/, 'the audio reaches the client');
+      }
+    }
+    assert.equal(upstream.seen.length - before, 4, 'every request reached the upstream');
   });
 });
 
