@@ -952,7 +952,10 @@ async function runColdStarts(): Promise<ColdStartResult[]> {
       proc = await startGateway(c.name, tmp, PROXY_CPUS, mock.origin, {
         env: { ...BARE_ENV, ...gatewayEnv, ...c.env, GATEWAY_ADMIN_KEY: ADMIN_KEY, AUTH_MODE: 'keys' },
         yaml: KEYS_YAML,
-        ...(profiled ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', c.name)}`] } : {}),
+        nodeFlags: [
+          ...(opts['gateway-node-flag'] as string[]),
+          ...(profiled ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', c.name)}`] : []),
+        ],
         ...(entry ? { entry } : {}),
       });
     } catch (err) {
