@@ -9,6 +9,7 @@ import {
   ProviderUnavailableError,
   RateLimitError,
 } from '../core/errors.js';
+import { rawAnswerBytes } from '../core/raw-answer.js';
 import { createDispatcher, type PostOptions, post, readJson, target } from './http.js';
 import { postJson } from './http-json.js';
 
@@ -112,6 +113,21 @@ describe('postJson', () => {
     assert.equal(lastBody, '{"q":"hello"}');
     assert.deepEqual((await postJson(dispatcher, options('/split'))).json, { text: 'héllo ✓ wörld' });
     assert.deepEqual((await postJson(dispatcher, options('/bom'))).json, { a: 1 });
+  });
+
+  test('the answer keeps the bytes it was parsed from (pass-through), without a byte order mark', async () => {
+    const ok = await postJson(dispatcher, options('/ok'));
+    assert.equal(
+      rawAnswerBytes(ok.json)?.toString('utf8'),
+      JSON.stringify({ id: 'x', echo: 13, text: 'é ✓' }),
+    );
+    const split = await postJson(dispatcher, options('/split'));
+    assert.equal(rawAnswerBytes(split.json)?.toString('utf8'), JSON.stringify({ text: 'héllo ✓ wörld' }));
+    assert.equal(
+      rawAnswerBytes((await postJson(dispatcher, options('/bom'))).json)?.toString('utf8'),
+      '{"a":1}',
+    );
+    assert.equal(rawAnswerBytes({ ...(ok.json as object) }), undefined, 'a copy has none');
   });
 
   test('errors are the ones post + readJson give, for every kind of answer', async () => {

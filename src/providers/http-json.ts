@@ -4,8 +4,9 @@
  * call for a streamed body — an AsyncResource, a Readable body stream with its state and events, the
  * headers parsed into an object, a promise per step. A non-streamed answer is read whole anyway.
  *
- * - 2xx: the body (a UTF-8 BOM skipped, as undici's `body.json()` does) parsed once; a body that is not JSON
- *   is a provider failure (`ProviderUnavailableError`), never a crash.
+ * - 2xx: the body (a UTF-8 BOM skipped, as undici's `body.json()` does) parsed once, its bytes kept beside
+ *   the parsed object for the writer (`core/raw-answer.ts`); a body that is not JSON is a provider failure
+ *   (`ProviderUnavailableError`), never a crash.
  * - Other statuses: `httpError` from the status, the headers and the first 64 KiB of the body.
  * - Network failures, the dispatcher's `maxResponseSize` and aborts: `networkError` (an abort rethrows the
  *   signal's reason when it is a `GatewayError`: timeouts, client disconnect).
@@ -14,6 +15,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { util } from 'undici';
 import { ProviderUnavailableError } from '../core/errors.js';
+import { keepRawAnswer } from '../core/raw-answer.js';
 import { httpError, MAX_ERROR_BODY_BYTES, networkError, type PostOptions } from './http.js';
 
 /** A 2xx answer, parsed. */
@@ -105,8 +107,9 @@ class JsonHandler implements Dispatcher.DispatchHandler {
     if (this.#finish()) return;
     const { provider } = this.options;
     let json: unknown;
+    const bytes = this.#bytes();
     try {
-      json = JSON.parse(this.#text());
+      json = JSON.parse(bytes.toString('utf8'));
     } catch {
       this.reject(
         new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
@@ -115,6 +118,7 @@ class JsonHandler implements Dispatcher.DispatchHandler {
       );
       return;
     }
+    if (typeof json === 'object' && json !== null) keepRawAnswer(json, bytes);
     this.resolve({ statusCode: this.#status, json });
   }
 
@@ -142,12 +146,11 @@ class JsonHandler implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  /** A 2xx body as text, a UTF-8 byte order mark skipped (as undici's `body.json()`). */
-  #text(): string {
+  /** A 2xx body's bytes, a UTF-8 byte order mark skipped (as undici's `body.json()`). */
+  #bytes(): Buffer {
     const chunks = this.#chunks;
-    if (chunks.length === 0) return '';
     const buffer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#length);
     const bom = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf;
-    return buffer.toString('utf8', bom ? 3 : 0);
+    return bom ? buffer.subarray(3) : buffer;
   }
 }
