@@ -163,6 +163,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     {
       auth: config.auth,
       tiers: Object.keys(config.rate_limit.tiers),
+      rateLimit: config.rate_limit,
       guardrailPolicies: guardrails.book.names(),
       endUserDefaults: limitsOf(config.tenancy.end_user),
     },

@@ -5,7 +5,13 @@ import type { Principal } from './principal.js';
 /** The admin actor of an org or team admin key's principal; null for any other key. */
 export function actorOf(principal: Principal): AdminActor | null {
   if (principal.role === 'org_admin' && principal.orgId) {
-    return { role: 'org_admin', keyId: principal.keyId, orgId: principal.orgId, teamId: null };
+    return {
+      role: 'org_admin',
+      keyId: principal.keyId,
+      orgId: principal.orgId,
+      teamId: null,
+      tier: principal.tier,
+    };
   }
   if (principal.role === 'team_admin' && principal.teamId) {
     return {
@@ -13,6 +19,7 @@ export function actorOf(principal: Principal): AdminActor | null {
       keyId: principal.keyId,
       orgId: principal.orgId ?? null,
       teamId: principal.teamId,
+      tier: principal.tier,
     };
   }
   return null;

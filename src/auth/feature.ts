@@ -4,11 +4,12 @@
  * Every route is under `/admin/`: the global admin key, or an org or team admin key limited to its subtree
  * (server/admin-auth.ts); every change is written to `audit_log` with the actor — never a secret.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, RateLimitConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import { ValidationError } from '../core/errors.js';
-import type { Feature } from '../core/feature.js';
+import { ForbiddenError, ValidationError } from '../core/errors.js';
+import type { AdminActor, Feature } from '../core/feature.js';
 import { type Stage, stage } from '../core/stage.js';
+import { tierWithin } from '../ratelimit/tiers.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { createTenancyAdmin } from '../tenancy/admin-context.js';
 import { DEFAULT_GRACE_SECONDS, keyRoutes } from '../tenancy/key-routes.js';
@@ -32,6 +33,8 @@ export interface AuthConfigSlice {
   auth: Readonly<Config['auth']>;
   /** The rate-limit tiers a key may name. */
   tiers: readonly string[];
+  /** The tiers' limits: an org or team admin grants tiers up to its own key's (absent = not checked). */
+  rateLimit?: RateLimitConfig;
   /** Guardrail policy names a key may name (absent = not checked). */
   guardrailPolicies?: readonly string[];
   /** Limits of each end user a key names when neither it, its team nor its org sets them. */
@@ -63,9 +66,17 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
   const authenticator = slice.auth.mode === 'keys' ? keys : createOpenAuthenticator();
 
   const tiers = slice.tiers;
-  function checkTier(tier: string | undefined): void {
-    if (tier !== undefined && !tiers.includes(tier)) {
+  function checkTier(tier: string | undefined, actor: AdminActor): void {
+    if (tier === undefined) return;
+    if (!tiers.includes(tier)) {
       throw new ValidationError(`tier must be one of ${tiers.join(', ')}; got "${tier}".`, 'tier');
+    }
+    // No escalation through tiers: a tenant admin's keys get at most what the admin's own key has.
+    const own = actor.tier ?? 'default';
+    if (actor.role !== 'admin' && slice.rateLimit && !tierWithin(slice.rateLimit, tier, own)) {
+      throw new ForbiddenError(
+        `A ${actor.role} key grants rate-limit tiers up to its own ("${own}"); "${tier}" allows more.`,
+      );
     }
   }
 

@@ -21,6 +21,8 @@ export interface AdminActor {
   readonly orgId: string | null;
   /** The team a `team_admin` manages; null for `admin` and `org_admin`. */
   readonly teamId: string | null;
+  /** The acting key's rate-limit tier: the most an org or team admin may grant (absent for `admin`). */
+  readonly tier?: string;
 }
 
 /** The global admin key's actor. */

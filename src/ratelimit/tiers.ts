@@ -21,3 +21,19 @@ export function tierLimits(config: RateLimitConfig, tier: string): TierLimits {
     tokenCapacity: tpm === null ? null : (t?.token_capacity ?? Math.ceil(tpm)),
   };
 }
+
+/**
+ * Whether `tier` allows no more than `ceiling` on every limit (requests per minute, burst, tokens per
+ * minute, token burst; an unset token limit is no limit). Org and team admins grant tiers up to their own.
+ */
+export function tierWithin(config: RateLimitConfig, tier: string, ceiling: string): boolean {
+  const a = tierLimits(config, tier);
+  const b = tierLimits(config, ceiling);
+  const most = (n: number | null) => n ?? Number.POSITIVE_INFINITY;
+  return (
+    a.ratePerMinute <= b.ratePerMinute &&
+    a.capacity <= b.capacity &&
+    most(a.tokensPerMinute) <= most(b.tokensPerMinute) &&
+    most(a.tokenCapacity) <= most(b.tokenCapacity)
+  );
+}

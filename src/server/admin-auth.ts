@@ -88,9 +88,15 @@ export async function resolveAdmin(
   return actor;
 }
 
+/** The session's actor is still what its key stands for (a changed role, place or tier ends the session). */
 function sameActor(a: AdminActor, b: AdminActor | null): boolean {
   return (
-    b !== null && a.role === b.role && a.keyId === b.keyId && a.orgId === b.orgId && a.teamId === b.teamId
+    b !== null &&
+    a.role === b.role &&
+    a.keyId === b.keyId &&
+    a.orgId === b.orgId &&
+    a.teamId === b.teamId &&
+    a.tier === b.tier
   );
 }
 

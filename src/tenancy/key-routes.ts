@@ -41,8 +41,8 @@ const RotateBody = T.Object(
 );
 
 export interface KeyRouteChecks {
-  /** 422 unless the tier exists. */
-  tier(tier: string | undefined): void;
+  /** 422 unless the tier exists; 403 when it allows more than the acting tenant admin's own tier. */
+  tier(tier: string | undefined, actor: AdminActor): void;
   /** 422 unless every guardrail policy exists. */
   guardrails(names: readonly string[] | undefined): void;
 }
@@ -67,8 +67,8 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       return team;
     });
 
-  function checkCommon(body: CreateKeyInput | PatchKeyInput): void {
-    checks.tier(body.tier);
+  function checkCommon(body: CreateKeyInput | PatchKeyInput, actor: AdminActor): void {
+    checks.tier(body.tier, actor);
     checks.guardrails(body.guardrails);
     const expiry = body.expires_at ? expiryProblem(body.expires_at) : null;
     if (expiry) throw new ValidationError(`expires_at ${expiry}.`, 'expires_at');
@@ -128,7 +128,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       body: CreateKeyBody,
       async handler(request) {
         const body = request.body as CreateKeyInput;
-        checkCommon(body);
+        checkCommon(body, request.actor);
         const role = body.role ?? 'user';
         assertRoleGrant(request.actor, role);
         const place = await placeOf(request.actor, body);
@@ -231,7 +231,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
         const body = request.body as PatchKeyInput;
         const actor = request.actor;
         const before: ApiKeyRow = await scopedRow(actor, id);
-        checkCommon(body);
+        checkCommon(body, request.actor);
         if (body.role !== undefined) assertRoleGrant(actor, body.role);
         // An admin cannot change a key of its own rank or above (no self-promotion, no lateral takeover).
         if (actor.role !== 'admin') assertRoleGrant(actor, roleOf(before));

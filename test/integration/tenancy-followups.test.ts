@@ -254,4 +254,52 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
     const unknown = await adminCall(gw, ADMIN, 'GET', '/admin/ratelimit/alice?key_id=key_nope');
     assert.equal(unknown.status, 404);
   });
+
+  test("tenant admins grant rate-limit tiers up to their own key's, never above (create, PATCH)", async () => {
+    const org = await created(gw, ADMIN, '/admin/orgs', { name: 'tiers' });
+    const team = await created(gw, ADMIN, '/admin/teams', { name: 'tiers-team', org_id: org.id });
+    const lead = await created(gw, ADMIN, '/admin/keys', {
+      name: 'lead',
+      team_id: team.id,
+      role: 'team_admin',
+    });
+    const orgLead = await created(gw, ADMIN, '/admin/keys', {
+      name: 'org lead',
+      org_id: org.id,
+      role: 'org_admin',
+      tier: 'pro',
+    });
+    // The team admin's key is on the default tier (free): it cannot hand out pro or enterprise.
+    for (const tier of ['pro', 'enterprise']) {
+      const res = await adminCall(gw, lead.key, 'POST', '/admin/keys', { name: `up ${tier}`, tier });
+      assert.equal(res.status, 403, tier);
+      assert.match(String((res.body.error as { message: string }).message), /up to its own \("free"\)/);
+    }
+    const made = await created(gw, lead.key, '/admin/keys', { name: 'free one', tier: 'free' });
+    const patched = await adminCall(gw, lead.key, 'PATCH', `/admin/keys/${made.id}`, { tier: 'enterprise' });
+    assert.equal(patched.status, 403);
+    // Its own key is no way round: raising itself is refused too.
+    assert.equal(
+      (await adminCall(gw, lead.key, 'PATCH', `/admin/keys/${lead.id}`, { tier: 'pro' })).status,
+      403,
+    );
+    // The org admin on pro grants pro, not enterprise; the global admin grants anything.
+    assert.equal(
+      (await adminCall(gw, orgLead.key, 'PATCH', `/admin/keys/${made.id}`, { tier: 'pro' })).status,
+      200,
+    );
+    assert.equal(
+      (await adminCall(gw, orgLead.key, 'PATCH', `/admin/keys/${made.id}`, { tier: 'enterprise' })).status,
+      403,
+    );
+    assert.equal(
+      (await adminCall(gw, ADMIN, 'PATCH', `/admin/keys/${made.id}`, { tier: 'enterprise' })).status,
+      200,
+    );
+    // Lowering is always allowed within the subtree.
+    assert.equal(
+      (await adminCall(gw, lead.key, 'PATCH', `/admin/keys/${made.id}`, { tier: 'free' })).status,
+      200,
+    );
+  });
 });
