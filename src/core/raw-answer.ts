@@ -1,7 +1,9 @@
 /**
- * Byte pass-through for whole answers: the JSON bytes a provider's 2xx answer was parsed from, kept beside
- * the parsed object (weakly) so the writer can send them instead of re-serialising it — the client gets
- * the upstream's answer byte for byte, for less work (decision 0184).
+ * Byte pass-through for whole answers: the JSON text a provider's 2xx answer was parsed from, kept beside
+ * the parsed object (weakly) so the writer can send it instead of re-serialising the object — the client
+ * gets the upstream's answer byte for byte, for less work (decision 0184). Text rather than the Buffer it
+ * was decoded from: Node writes a string body in one piece with the response head, a Buffer as a second
+ * piece of a vectored write, which costs more than the serialisation it saves.
  *
  * It holds only while nobody changes the parsed object in place: the gateway's rule for answers and stream
  * chunks alike (`providers/sse.ts` keeps a stream chunk's text the same way). A stage that changes an
@@ -9,14 +11,14 @@
  * is serialised.
  */
 
-const RAW_BYTES = new WeakMap<object, Buffer>();
+const RAW_TEXT = new WeakMap<object, string>();
 
-/** Remembers the bytes `value` was parsed from (the whole body, without a byte order mark). */
-export function keepRawAnswer(value: object, bytes: Buffer): void {
-  RAW_BYTES.set(value, bytes);
+/** Remembers the text `value` was parsed from (the whole body, without a byte order mark). */
+export function keepRawAnswer(value: object, text: string): void {
+  RAW_TEXT.set(value, text);
 }
 
-/** The bytes `value` was parsed from, if it is that parsed object itself. */
-export function rawAnswerBytes(value: unknown): Buffer | undefined {
-  return typeof value === 'object' && value !== null ? RAW_BYTES.get(value) : undefined;
+/** The text `value` was parsed from, if it is that parsed object itself. */
+export function rawAnswerText(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? RAW_TEXT.get(value) : undefined;
 }

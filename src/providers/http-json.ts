@@ -107,9 +107,9 @@ class JsonHandler implements Dispatcher.DispatchHandler {
     if (this.#finish()) return;
     const { provider } = this.options;
     let json: unknown;
-    const bytes = this.#bytes();
+    const text = this.#text();
     try {
-      json = JSON.parse(bytes.toString('utf8'));
+      json = JSON.parse(text);
     } catch {
       this.reject(
         new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
@@ -118,7 +118,7 @@ class JsonHandler implements Dispatcher.DispatchHandler {
       );
       return;
     }
-    if (typeof json === 'object' && json !== null) keepRawAnswer(json, bytes);
+    if (typeof json === 'object' && json !== null) keepRawAnswer(json, text);
     this.resolve({ statusCode: this.#status, json });
   }
 
@@ -146,11 +146,12 @@ class JsonHandler implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  /** A 2xx body's bytes, a UTF-8 byte order mark skipped (as undici's `body.json()`). */
-  #bytes(): Buffer {
+  /** A 2xx body as text, a UTF-8 byte order mark skipped (as undici's `body.json()`). */
+  #text(): string {
     const chunks = this.#chunks;
+    if (chunks.length === 0) return '';
     const buffer = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#length);
     const bom = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf;
-    return bom ? buffer.subarray(3) : buffer;
+    return buffer.toString('utf8', bom ? 3 : 0);
   }
 }

@@ -21,7 +21,7 @@ import type { RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
 import { BadRequestError, NotFoundError } from '../core/errors.js';
 import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
-import { rawAnswerBytes } from '../core/raw-answer.js';
+import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
@@ -353,11 +353,11 @@ async function serve(
   const { result, settled } = await deps.pipeline.run(ctx);
   if (result.kind === 'json') {
     reply.headers(answerHeaders(ctx, deps.clock.now()));
-    // The upstream's own bytes when the answer is the object they were parsed into, else serialised here,
-    // once: a string or Buffer with its content type set goes out as it is (no Fastify serialiser).
+    // The upstream's own text when the answer is the object it was parsed into, else serialised here, once:
+    // a string with its content type set goes out as it is (no Fastify serialiser).
     reply.header('content-type', JSON_CONTENT_TYPE);
     const encoded = codec.encode(result);
-    return reply.send(rawAnswerBytes(encoded) ?? JSON.stringify(encoded));
+    return reply.send(rawAnswerText(encoded) ?? JSON.stringify(encoded));
   }
   // From here on the gateway writes the response itself: nothing is retried after the first byte.
   reply.hijack();

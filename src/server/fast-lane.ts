@@ -17,7 +17,7 @@ import type { Clock } from '../core/clock.js';
 import { createContext, type RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
 import { ClientClosedError, type GatewayError, PayloadTooLargeError } from '../core/errors.js';
-import { rawAnswerBytes } from '../core/raw-answer.js';
+import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Handled, Pipeline } from '../pipeline/pipeline.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
@@ -164,13 +164,13 @@ class Answer {
   write({ result, settled }: Handled): void {
     const { res, ctx } = this;
     if (result.kind === 'json') {
-      // The upstream's own bytes when the answer is the object they were parsed into, else serialised
-      // once; one write (head and body together).
+      // The upstream's own text when the answer is the object it was parsed into, else serialised once;
+      // one write (head and body together).
       const encoded = this.codec.encode(result);
-      const body = rawAnswerBytes(encoded) ?? JSON.stringify(encoded);
+      const body = rawAnswerText(encoded) ?? JSON.stringify(encoded);
       const headers = this.headers();
       headers['content-type'] = JSON_CONTENT_TYPE;
-      headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      headers['content-length'] = Buffer.byteLength(body);
       res.writeHead(200, headers);
       res.end(body);
       return;
