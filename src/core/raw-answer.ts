@@ -7,7 +7,7 @@
  *
  * It holds only while nobody changes the parsed object in place: the gateway's rule for answers and stream
  * chunks alike (`providers/sse.ts` keeps a stream chunk's text the same way). A stage that changes an
- * answer builds a new object — guardrails, translations and cache replays do — which has no bytes here and
+ * answer builds a new object — guardrails, translations and cache replays do — which has no text here and
  * is serialised.
  */
 

@@ -4,7 +4,7 @@
  * call for a streamed body — an AsyncResource, a Readable body stream with its state and events, the
  * headers parsed into an object, a promise per step. A non-streamed answer is read whole anyway.
  *
- * - 2xx: the body (a UTF-8 BOM skipped, as undici's `body.json()` does) parsed once, its bytes kept beside
+ * - 2xx: the body (a UTF-8 BOM skipped, as undici's `body.json()` does) parsed once, its text kept beside
  *   the parsed object for the writer (`core/raw-answer.ts`); a body that is not JSON is a provider failure
  *   (`ProviderUnavailableError`), never a crash.
  * - Other statuses: `httpError` from the status, the headers and the first 64 KiB of the body.
