@@ -1,14 +1,14 @@
 /**
- * Byte pass-through for whole answers: the JSON text a provider's 2xx answer was parsed from, kept beside
- * the parsed object (weakly) so the writer can send it instead of re-serialising the object — the client
- * gets the upstream's answer byte for byte, for less work (decision 0184). Text rather than the Buffer it
- * was decoded from: Node writes a string body in one piece with the response head, a Buffer as a second
- * piece of a vectored write, which costs more than the serialisation it saves.
+ * Byte pass-through: the JSON text a provider's answer — a whole 2xx answer, or a stream chunk
+ * (`providers/sse.ts`) — was parsed from, kept beside the parsed object (weakly) so the writer can send it
+ * instead of re-serialising the object; the client gets the upstream's answer byte for byte, for less work
+ * (decision 0184). Text rather than the Buffer it was decoded from: Node writes a string body in one piece
+ * with the response head, a Buffer as a second piece of a vectored write, which costs more than the
+ * serialisation it saves.
  *
- * It holds only while nobody changes the parsed object in place: the gateway's rule for answers and stream
- * chunks alike (`providers/sse.ts` keeps a stream chunk's text the same way). A stage that changes an
- * answer builds a new object — guardrails, translations and cache replays do — which has no text here and
- * is serialised.
+ * It holds only while nobody changes the parsed object in place, for answers and stream chunks alike: a
+ * stage that changes one builds a new object — guardrails, translations and cache replays do — which has
+ * no text here and is serialised.
  */
 
 const RAW_TEXT = new WeakMap<object, string>();

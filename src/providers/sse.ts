@@ -5,6 +5,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { ProviderUnavailableError } from '../core/errors.js';
+import { keepRawAnswer, rawAnswerText } from '../core/raw-answer.js';
 import { networkError } from './http.js';
 
 export type { EventSourceMessage };
@@ -71,18 +72,16 @@ export function streamCutOff(provider: string): ProviderUnavailableError {
   );
 }
 
-/** The JSON text each parsed stream chunk came from (for byte pass-through), held weakly. */
-const RAW_TEXT = new WeakMap<object, string>();
-
 /**
  * Remembers the event data a chunk was parsed from, so a writer can send those bytes instead of
- * re-serialising the object. Only single-line data qualifies (it must fit one SSE `data:` line).
+ * re-serialising the object (the same record whole answers use, `core/raw-answer.ts`). Only single-line
+ * data qualifies (it must fit one SSE `data:` line).
  */
 export function keepRawText(chunk: object, data: string): void {
-  if (!data.includes('\n')) RAW_TEXT.set(chunk, data);
+  if (!data.includes('\n')) keepRawAnswer(chunk, data);
 }
 
 /** The event data `chunk` was parsed from, if it was kept and the chunk is the parsed object itself. */
 export function rawChunkText(chunk: object): string | undefined {
-  return RAW_TEXT.get(chunk);
+  return rawAnswerText(chunk);
 }
