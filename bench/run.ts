@@ -42,6 +42,7 @@ import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import {
   countersBetween,
+  cpuByThreadName,
   embedderThreads,
   paraphraseBody,
   pinThreads,
@@ -93,6 +94,8 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    // Prints each measurement's CPU per request by thread name (main thread, GC helpers, thread pool).
+    'thread-cpu': { type: 'boolean', default: false },
     // Soak (`--only soak` or `--soak`): minutes at --soak-rate against --soak-target, RSS after each window.
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string', default: '10' },
@@ -1065,6 +1068,21 @@ function startLookups(point: Point): Promise<LoadResult> | null {
   return runAtRate(spec, { rate, durationMs, warmupMs });
 }
 
+function logThreadCpu(
+  label: string,
+  before: Map<string, number>,
+  after: Map<string, number>,
+  n: number,
+): void {
+  if (n === 0) return;
+  const parts = [...after]
+    .map(([name, s]) => [name, ((s - (before.get(name) ?? 0)) / n) * 1e6] as const)
+    .filter(([, us]) => us > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(1)}`);
+  log(`  thread CPU µs/req ${label}: ${parts.join(', ')}`);
+}
+
 async function measure(point: Point, t: Target, repeat: number, order: number): Promise<Measurement> {
   const spec: RequestSpec = {
     origin: t.origin,
@@ -1086,12 +1104,15 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
   const counters0 = sem ? await scrapeSemantic(sem.origin) : null;
   const pool0 = semPid && poolTids.length > 0 ? threadsCpuSeconds(semPid, poolTids) : null;
   const cpu0 = pid ? treeCpuSeconds(pid) : null;
+  const threads0 = pid && opts['thread-cpu'] ? cpuByThreadName(pid) : null;
   const rss = pid ? sampleRss(pid) : null;
   const result =
     point.load.kind === 'rate'
       ? await runAtRate(spec, { rate: point.load.rate, durationMs })
       : await runClosedLoop(spec, { connections: point.load.connections, durationMs });
   const cpu1 = pid ? treeCpuSeconds(pid) : null;
+  if (pid && threads0)
+    logThreadCpu(`${point.id} ${t.name}`, threads0, cpuByThreadName(pid), result.completed);
   const rssPeakMiB = rss ? rss.stop() : null;
   const pool1 = semPid && poolTids.length > 0 ? threadsCpuSeconds(semPid, poolTids) : null;
   const lookupResult = lookups ? await lookups : null;

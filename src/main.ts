@@ -31,6 +31,7 @@ import { createGateway } from './gateway.js';
 import { warmUpHttpClient } from './providers/http-warmup.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
+import { lowerHelperThreads } from './server/thread-priority.js';
 import { applyHeapGrowing } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
@@ -134,6 +135,11 @@ async function main(): Promise<void> {
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config, systemClock);
   // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157).
   applyHeapGrowing(config.server.heap_growing_percent);
+  // Helper threads yield the core to the event loop (decision 0186); looked at again for later threads.
+  const helpers = lowerHelperThreads({
+    nice: config.server.background_threads_nice,
+    rescanMs: HELPER_RESCAN_MS,
+  });
 
   // A signal while starting (a database that does not answer yet holds the start for seconds) would kill the
   // process mid-migration: it is remembered, and the gateway stops cleanly once its parts are up.
@@ -181,6 +187,7 @@ async function main(): Promise<void> {
   if (signalledDuringStart) return stop(signalledDuringStart);
 
   const address = await gateway.app.listen({ host: config.server.host, port: config.server.port });
+  helpers.scan();
   logger.info(
     {
       event: 'gateway.ready',
@@ -250,6 +257,9 @@ async function runDemo(env: NodeJS.ProcessEnv): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
+
+/** How often the serving process looks for new helper threads to lower (decision 0186). */
+const HELPER_RESCAN_MS = 5_000;
 
 const USAGE = `Usage:
   llm-gateway [start] [--config FILE] [--workers N]

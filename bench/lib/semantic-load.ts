@@ -191,6 +191,16 @@ export function threadsCpuSeconds(pid: number, tids: number[]): number {
   return total;
 }
 
+/** CPU seconds of every thread of `pid`, summed by thread name; the main thread is `main`. */
+export function cpuByThreadName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of tasks(pid)) {
+    const name = tid === pid ? 'main' : taskComm(pid, tid).replace(/\d+$/, '#');
+    out.set(name, (out.get(name) ?? 0) + taskCpu(pid, tid));
+  }
+  return out;
+}
+
 export interface EmbedderThreads {
   tids: number[];
   /** `name`: threads named `embedder-N`; `cpu`: the threads that burnt CPU while lookups ran. */

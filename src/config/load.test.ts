@@ -39,8 +39,11 @@ describe('defaults', () => {
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
       heap_growing_percent: 50,
+      background_threads_nice: 10,
     });
     assert.equal(loadConfig({ env: { HEAP_GROWING_PERCENT: '0' } }).server.heap_growing_percent, 0);
+    assert.equal(loadConfig({ env: { BACKGROUND_THREADS_NICE: '0' } }).server.background_threads_nice, 0);
+    assert.throws(() => loadConfig({ env: { BACKGROUND_THREADS_NICE: '20' } }), /background_threads_nice/);
     assert.equal(config.upstream.timeout_ms, 60_000);
     assert.ok(config.upstream.total_timeout_ms >= config.upstream.timeout_ms);
     assert.deepEqual(config.retry, { max_attempts: 3, base_delay_ms: 500, max_delay_ms: 30_000 });

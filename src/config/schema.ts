@@ -185,6 +185,11 @@ export const ConfigSchema = T.Object(
          * live data before the next full collection (HEAP_GROWING_PERCENT; 0 = V8's own, up to 4×).
          */
         heap_growing_percent: T.Integer({ minimum: 0, maximum: 1000 }),
+        /**
+         * How much nicer (lower scheduling priority) the process's helper threads run than its event loop
+         * on Linux: GC and compiler helpers, the thread pool, worker threads (BACKGROUND_THREADS_NICE; 0 = off).
+         */
+        background_threads_nice: T.Integer({ minimum: 0, maximum: 19 }),
       },
       { additionalProperties: false },
     ),

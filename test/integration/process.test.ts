@@ -4,6 +4,7 @@
  * fails the start with every problem listed (§10).
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,5 +233,44 @@ describe('invalid configuration', () => {
     assert.match(stderr, /log\.level/, 'the first file problem');
     assert.match(stderr, /retry\.max_attempts/, 'the second file problem');
     assert.ok(!proc.lines.some((l) => l.event === 'gateway.ready'), 'never listened');
+  });
+});
+
+describe('scheduling on a busy core (decision 0186)', () => {
+  let mock: MockUpstream;
+  let gw: GatewayProcess | undefined;
+  before(async () => {
+    mock = await MockUpstream.start();
+  });
+  after(async () => {
+    await stopProcess(gw);
+    await mock.close();
+  });
+
+  test('the helper threads run at nice 10 from ready on, the event loop at its own priority', {
+    skip: process.platform !== 'linux' ? 'Linux only (per-thread nice)' : false,
+  }, async () => {
+    gw = await spawnGateway(mockEnv(mock));
+    const pid = gw.child.pid as number;
+    // One request through first: whatever threads serving needs (the thread pool for the log) exist.
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chatBody(),
+    });
+    assert.equal(res.status, 200);
+    const nice = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    }
+    assert.equal(nice.get(pid), 0);
+    const helpers = [...nice].filter(([tid]) => tid !== pid);
+    assert.ok(helpers.length >= 4, `helper threads: ${helpers.length}`);
+    assert.deepEqual(
+      helpers.filter(([, value]) => value !== 10),
+      [],
+      'every helper thread at nice 10',
+    );
   });
 });
