@@ -17,6 +17,9 @@ const FILES = [
   'test/integration/start-build.test.ts',
   'src/cache/semantic/embed-pool.test.ts',
   'src/core/wasm-tiering.test.ts',
+  // V8 and Linux settings applied at run time (decisions 0186, 0187).
+  'src/server/v8-heap.test.ts',
+  'src/server/thread-priority.test.ts',
   'src/server/sse-writer.test.ts',
   'src/providers/sse.test.ts',
 ];

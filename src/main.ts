@@ -32,7 +32,7 @@ import { warmUpHttpClient } from './providers/http-warmup.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
 import { lowerHelperThreads } from './server/thread-priority.js';
-import { applyHeapGrowing } from './server/v8-heap.js';
+import { applyHeapGrowing, applyPretenuring } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
@@ -135,6 +135,7 @@ async function main(): Promise<void> {
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config, systemClock);
   // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157).
   applyHeapGrowing(config.server.heap_growing_percent);
+  applyPretenuring(config.server.v8_pretenuring);
   // Helper threads yield the core to the event loop (decision 0186); looked at again for later threads.
   const helpers = lowerHelperThreads({
     nice: config.server.background_threads_nice,

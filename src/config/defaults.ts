@@ -157,6 +157,8 @@ export function defaultConfig(): Config {
       trust_proxy: false,
       // The RSS sawtooth under load (decision 0157).
       heap_growing_percent: 50,
+      // Per-request objects stay young (decision 0187).
+      v8_pretenuring: false,
       // The event loop first when the core is busy (decision 0186).
       background_threads_nice: 10,
     },

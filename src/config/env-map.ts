@@ -14,6 +14,7 @@ export const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['SHUTDOWN_GRACE_SECONDS', 'server.shutdown_grace_ms', 'seconds'],
   ['TRUST_PROXY', 'server.trust_proxy', 'bool'],
   ['HEAP_GROWING_PERCENT', 'server.heap_growing_percent', 'int'],
+  ['V8_PRETENURING', 'server.v8_pretenuring', 'bool'],
   ['BACKGROUND_THREADS_NICE', 'server.background_threads_nice', 'int'],
   ['LOG_LEVEL', 'log.level', 'string'],
   ['LOG_BODIES', 'log.bodies', 'bool'],

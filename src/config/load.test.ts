@@ -39,8 +39,10 @@ describe('defaults', () => {
       shutdown_grace_ms: 25_000,
       trust_proxy: false,
       heap_growing_percent: 50,
+      v8_pretenuring: false,
       background_threads_nice: 10,
     });
+    assert.equal(loadConfig({ env: { V8_PRETENURING: 'true' } }).server.v8_pretenuring, true);
     assert.equal(loadConfig({ env: { HEAP_GROWING_PERCENT: '0' } }).server.heap_growing_percent, 0);
     assert.equal(loadConfig({ env: { BACKGROUND_THREADS_NICE: '0' } }).server.background_threads_nice, 0);
     assert.throws(() => loadConfig({ env: { BACKGROUND_THREADS_NICE: '20' } }), /background_threads_nice/);

@@ -186,6 +186,11 @@ export const ConfigSchema = T.Object(
          */
         heap_growing_percent: T.Integer({ minimum: 0, maximum: 1000 }),
         /**
+         * V8's allocation-site pretenuring (V8_PRETENURING). Off by default: it promoted per-request objects
+         * and lengthened every scavenge (docs/decisions/0187).
+         */
+        v8_pretenuring: T.Boolean(),
+        /**
          * How much nicer (lower scheduling priority) the process's helper threads run than its event loop
          * on Linux: GC and compiler helpers, the thread pool, worker threads (BACKGROUND_THREADS_NICE; 0 = off).
          */

@@ -1,5 +1,8 @@
 /**
- * V8's heap growing factor for the gateway process (docs/decisions/0157-heap-growing-factor.md). Under load
+ * V8 heap settings for the gateway process, applied at start-up so that `npm start`, the container image,
+ * `--workers` and the benchmark's compiled builds run alike.
+ *
+ * The heap growing factor (docs/decisions/0157-heap-growing-factor.md). Under load
  * V8 lets the old generation grow up to 4× the live data before a full collection (its factor on a machine
  * with 2 GiB of heap limit or more), which is the RSS sawtooth of the soak; `--heap-growing-percent` fixes
  * the factor at 1 + percent / 100. V8 reads the flag at every collection, so setting it at start-up applies
@@ -24,4 +27,26 @@ export function applyHeapGrowing(
   if (heapGrowingFlagGiven(execArgv)) return 'command-line';
   setFlags(`--heap-growing-percent=${percent}`);
   return percent;
+}
+
+/** True when the node command line sets allocation-site pretenuring either way (it wins). */
+export function pretenuringFlagGiven(execArgv: readonly string[]): boolean {
+  return execArgv.some((arg) => /^--(no-)?allocation[-_]site[-_]pretenuring$/.test(arg));
+}
+
+/**
+ * Allocation-site pretenuring (docs/decisions/0187-no-allocation-site-pretenuring.md): V8 allocates objects
+ * straight into the old generation from the sites whose objects survived scavenges before. On the gateway's
+ * request path that turned per-request objects into old-space garbage that kept the next requests' young
+ * objects alive at every scavenge (about 2 MB copied and promoted each time, 5–9 ms pauses). `enabled: false`
+ * turns it off (`--no-allocation-site-pretenuring`). Returns what applies.
+ */
+export function applyPretenuring(
+  enabled: boolean,
+  execArgv: readonly string[] = process.execArgv,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): boolean | 'command-line' {
+  if (pretenuringFlagGiven(execArgv)) return 'command-line';
+  if (!enabled) setFlags('--no-allocation-site-pretenuring');
+  return enabled;
 }
