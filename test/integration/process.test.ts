@@ -27,7 +27,7 @@ const REFUSED = new Set<number | string>([503, 'ECONNREFUSED', 'ECONNRESET', 'UN
 const chatBody = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Say hello' }], ...extra });
 
-describe('fuzzed request bodies against the real process', () => {
+describe('the real process: fuzzed request bodies, thread priorities', () => {
   let mock: MockUpstream;
   let gw: GatewayProcess | undefined;
   before(async () => {
@@ -115,6 +115,37 @@ describe('fuzzed request bodies against the real process', () => {
     const ends = gw.lines.filter((l) => l.event === 'request.end').length;
     assert.equal(ends, FUZZ_COUNT + 1, 'one request.end per chat request');
     assert.equal(gw.stderr(), '');
+  });
+
+  test('the helper threads run at nice 10 from ready on, the event loop at its own priority (decision 0186)', {
+    skip: process.platform !== 'linux' ? 'Linux only (per-thread nice)' : false,
+  }, async () => {
+    const proc = await spawnGateway(mockEnv(mock));
+    try {
+      const pid = proc.child.pid as number;
+      // One request through first: whatever threads serving needs (the thread pool for the log) exist.
+      const res = await fetch(`${proc.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chatBody(),
+      });
+      assert.equal(res.status, 200);
+      const nice = new Map<number, number>();
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      }
+      assert.equal(nice.get(pid), 0);
+      const helpers = [...nice].filter(([tid]) => tid !== pid);
+      assert.ok(helpers.length >= 4, `helper threads: ${helpers.length}`);
+      assert.deepEqual(
+        helpers.filter(([, value]) => value !== 10),
+        [],
+        'every helper thread at nice 10',
+      );
+    } finally {
+      await stopProcess(proc);
+    }
   });
 });
 
@@ -233,44 +264,5 @@ describe('invalid configuration', () => {
     assert.match(stderr, /log\.level/, 'the first file problem');
     assert.match(stderr, /retry\.max_attempts/, 'the second file problem');
     assert.ok(!proc.lines.some((l) => l.event === 'gateway.ready'), 'never listened');
-  });
-});
-
-describe('scheduling on a busy core (decision 0186)', () => {
-  let mock: MockUpstream;
-  let gw: GatewayProcess | undefined;
-  before(async () => {
-    mock = await MockUpstream.start();
-  });
-  after(async () => {
-    await stopProcess(gw);
-    await mock.close();
-  });
-
-  test('the helper threads run at nice 10 from ready on, the event loop at its own priority', {
-    skip: process.platform !== 'linux' ? 'Linux only (per-thread nice)' : false,
-  }, async () => {
-    gw = await spawnGateway(mockEnv(mock));
-    const pid = gw.child.pid as number;
-    // One request through first: whatever threads serving needs (the thread pool for the log) exist.
-    const res = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: chatBody(),
-    });
-    assert.equal(res.status, 200);
-    const nice = new Map<number, number>();
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      nice.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-    }
-    assert.equal(nice.get(pid), 0);
-    const helpers = [...nice].filter(([tid]) => tid !== pid);
-    assert.ok(helpers.length >= 4, `helper threads: ${helpers.length}`);
-    assert.deepEqual(
-      helpers.filter(([, value]) => value !== 10),
-      [],
-      'every helper thread at nice 10',
-    );
   });
 });
