@@ -133,7 +133,8 @@ async function main(): Promise<void> {
   }
   // The primary only supervises: it forks the workers (each runs this file and serves on the shared port).
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, config, systemClock);
-  // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157).
+  // Before the gateway allocates anything: the serving process's heap growing factor (decision 0157) and
+  // no allocation-site pretenuring (decision 0187).
   applyHeapGrowing(config.server.heap_growing_percent);
   applyPretenuring(config.server.v8_pretenuring);
   // Helper threads yield the core to the event loop (decision 0186); looked at again for later threads.

@@ -36,7 +36,7 @@ export interface HelperThreadsOptions {
 }
 
 export interface HelperThreads {
-  /** Threads lowered so far. */
+  /** Helper threads at the lowered priority so far (set here, or found nicer already). */
   readonly lowered: number;
   /** Threads whose priority could not be set (gone meanwhile, or not allowed). */
   readonly failed: number;
