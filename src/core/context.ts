@@ -13,6 +13,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { ChatRequest, EmbeddingRequest, NativeRequest, Usage } from '../providers/types.js';
 import type { Deployment, Route } from '../routing/resolver.js';
+import { RequestAbort } from './abort.js';
 import type { GatewayError } from './errors.js';
 import type { Outcome } from './result.js';
 
@@ -222,7 +223,7 @@ export function createContext(init: ContextInit): RequestContext {
     clientRequestId: init.clientRequestId ?? null,
     startedAt: init.startedAt,
     log: init.log,
-    abort: init.abort ?? new AbortController(),
+    abort: init.abort ?? new RequestAbort(),
     endpoint: init.endpoint,
     path: init.path ?? `/${init.endpoint}`,
     params: init.params ?? {},
@@ -256,7 +257,7 @@ export function createContext(init: ContextInit): RequestContext {
  */
 export function retireAbort(ctx: RequestContext, controller: AbortController, reason?: unknown): void {
   if (controller.signal.aborted) return;
-  if (ctx.abort === controller) ctx.abort = new AbortController();
+  if (ctx.abort === controller) ctx.abort = new RequestAbort();
   controller.abort(reason);
 }
 

@@ -69,7 +69,10 @@ export function callHeaders(
   base: Readonly<Record<string, string>>,
   call: CallOptions,
 ): Record<string, string> {
-  const headers: Record<string, string> = { ...base, 'x-request-id': call.requestId };
+  // Object.assign, not spread: a spread copy given a new key gets a fresh hidden class per call on Node 20
+  // (src/core/shapes.ts).
+  const headers: Record<string, string> = Object.assign({}, base);
+  headers['x-request-id'] = call.requestId;
   if (call.traceparent) headers.traceparent = call.traceparent;
   return headers;
 }

@@ -18,6 +18,7 @@
  */
 
 import { isMainThread } from 'node:worker_threads';
+import { standardSignal } from '../../core/abort.js';
 import { type Clock, systemClock } from '../../core/clock.js';
 import { wasmOptimiserNeeded } from '../../core/wasm-tiering.js';
 import type { Embedder } from './types.js';
@@ -262,7 +263,7 @@ class ProviderEmbedder implements Embedder {
     if (texts.length === 0) return [];
     const started = nowOf(this.deps);
     const timeout = AbortSignal.timeout(this.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const combined = signal ? AbortSignal.any([standardSignal(signal), timeout]) : timeout;
     try {
       const vectors = await this.call(texts, combined);
       this.deps.metrics.embeddingDuration.observe((nowOf(this.deps) - started) / 1000);

@@ -14,6 +14,7 @@
 import type { MessageCountTokensParams } from '@anthropic-ai/sdk/resources/messages';
 import { countPromptTokens } from '../../accounting/tokens.js';
 import { type Authenticator, assertModelAllowed, authorizationOf } from '../../auth/principal.js';
+import { standardSignal } from '../../core/abort.js';
 import type { NativeRequest } from '../../core/context.js';
 import { GatewayError, TimeoutError } from '../../core/errors.js';
 import { ANTHROPIC_MESSAGES_API } from '../../providers/anthropic/native.js';
@@ -67,7 +68,7 @@ export function createCountTokens(deps: {
         timeout.abort(new TimeoutError(message, d.provider));
       }, deps.timeoutMs);
       try {
-        const signal = AbortSignal.any([req.signal, timeout.signal]);
+        const signal = AbortSignal.any([standardSignal(req.signal), timeout.signal]);
         const call = { model: d.model, signal, requestId: req.requestId, native };
         return { input_tokens: await d.adapter.countTokens(native, call), source: 'provider' };
       } catch (err) {

@@ -4,6 +4,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages';
 import { systemClock, unixSeconds } from '../../core/clock.js';
 import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../core/errors.js';
+import { extend } from '../../core/shapes.js';
 import { correlationHeaders, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
 import { readSse } from '../sse.js';
@@ -34,7 +35,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
   function bodyOf(req: ChatRequest, call: CallOptions, stream: boolean): string {
     if (isAnthropicNative(call.native)) return JSON.stringify(nativeBody(call.native, call.model, stream));
     const { stream: _ignored, ...body } = toAnthropicRequest(req, call.model, settings.defaultMaxTokens);
-    return JSON.stringify(stream ? { ...body, stream: true } : body);
+    return JSON.stringify(stream ? extend(body, { stream: true }) : body);
   }
 
   function postOptions(req: ChatRequest, call: CallOptions, stream: boolean, to: Target, body?: string) {

@@ -10,6 +10,7 @@
  */
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
+import { extend } from '../../core/shapes.js';
 import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
 import type { NativeRequest } from '../types.js';
 import type { TranslateOptions } from './response.js';
@@ -32,7 +33,7 @@ export function isAnthropicNative(native: NativeRequest | undefined): native is 
 /** The client's body for the upstream: the deployment's model, `stream` as the call needs it. */
 export function nativeBody(native: NativeRequest, model: string, stream: boolean): Record<string, unknown> {
   const { stream: _client, ...body } = native.body as Record<string, unknown>;
-  return stream ? { ...body, model, stream: true } : { ...body, model };
+  return stream ? extend(body, { model, stream: true }) : extend(body, { model });
 }
 
 /** The Anthropic Message a translated completion came from (native passthrough), if any. */

@@ -20,6 +20,7 @@
  * inputs, a `dimensions` that is not a positive integer, an unknown `encoding_format`.
  * Dropped silently: `user` and unknown extra fields (Gemini has nothing to put them in).
  */
+import { standardSignal } from '../../core/abort.js';
 import { BadRequestError, ProviderUnavailableError } from '../../core/errors.js';
 import { networkError } from '../http.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../types.js';
@@ -173,7 +174,8 @@ export async function embedWithGemini(
   const format = encodingFormat(req.encoding_format);
   const results: GeminiBatchEmbedResult[] = new Array(batches.length);
   const failed = new AbortController();
-  const signal = batches.length > 1 ? AbortSignal.any([options.signal, failed.signal]) : options.signal;
+  const signal =
+    batches.length > 1 ? AbortSignal.any([standardSignal(options.signal), failed.signal]) : options.signal;
   let next = 0;
 
   async function worker(): Promise<void> {

@@ -9,6 +9,7 @@
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
+import { extend } from '../../core/shapes.js';
 import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
 import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
@@ -99,7 +100,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       }
       // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
       // turn the object into a slow dictionary).
-      const body: ChatRequest = { ...req, model: call.model, stream: false, stream_options: undefined };
+      const body: ChatRequest = extend(req, { model: call.model, stream: false, stream_options: undefined });
       const { json } = await sendJson(body, call, 'chat/completions');
       if (!isCompletion(json)) {
         throw new ProviderUnavailableError(
@@ -116,17 +117,16 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         return chunksFromEvents(name, readSse(name, res.body, call.signal));
       }
       const options = req.stream_options ?? {};
-      const body: ChatRequest = {
-        ...req,
+      const body: ChatRequest = extend(req, {
         model: call.model,
         stream: true,
-        stream_options: { ...options, include_usage: true },
-      };
+        stream_options: extend(options, { include_usage: true }),
+      });
       const res = await send(body, call, 'chat/completions');
       return readChunks(name, readSse(name, res.body, call.signal));
     },
     async embed(req, call) {
-      const { json } = await sendJson({ ...req, model: call.model }, call, 'embeddings');
+      const { json } = await sendJson(extend(req, { model: call.model }), call, 'embeddings');
       if (!hasArray(json, 'data')) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not an embedding list.`,
