@@ -91,6 +91,9 @@ const { values: opts } = parseArgs({
     'gateway-env': { type: 'string', multiple: true, default: [] },
     // Extra node flags for every gateway variant (e.g. --gateway-node-flag=--max-semi-space-size=32).
     'gateway-node-flag': { type: 'string', multiple: true, default: [] },
+    // Extra node flags for the --baseline variants only, after every other: an A/B of one node flag on
+    // one build (--baseline HEAD --baseline-node-flag=--max-semi-space-size=16).
+    'baseline-node-flag': { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
@@ -232,10 +235,14 @@ interface GatewayVariant {
   cpus?: string | null;
   /** Compiled entry instead of tsx; a string = why it is not available. */
   entry?: string | { error: string };
+  /** Node flags of this variant alone, after every other (the last of a V8 flag wins). */
+  nodeFlags?: string[];
 }
 
 let compiled: { entry: string } | { error: string } | null = null;
 let baseline: { entry: string } | { error: string } | null = null;
+const baselineNodeFlags = opts['baseline-node-flag'] as string[];
+const baselineFlagsNote = baselineNodeFlags.length ? `, node ${baselineNodeFlags.join(' ')}` : '';
 
 const gatewayEnv = Object.fromEntries(
   (opts['gateway-env'] as string[]).map((kv) => [
@@ -343,7 +350,7 @@ function variants(): GatewayVariant[] {
     if (baseline && only.has('memory')) {
       v.push({
         name: 'pglite-baseline',
-        description: `the default configuration (PGlite), baseline build (${opts.baseline}, compiled)`,
+        description: `the default configuration (PGlite), baseline build (${opts.baseline}, compiled)${baselineFlagsNote}`,
         env: {
           ...RATE_LIMIT_ENV,
           ...budgets,
@@ -353,6 +360,7 @@ function variants(): GatewayVariant[] {
         keys: true,
         probes: [probeKeys, probeRateLimit, probeAccounting],
         entry: 'entry' in baseline ? baseline.entry : baseline,
+        nodeFlags: baselineNodeFlags,
       });
     }
   }
@@ -369,9 +377,10 @@ function variants(): GatewayVariant[] {
     v.push(
       {
         name: 'prod-baseline',
-        description: `production features, baseline build (${opts.baseline}, compiled)`,
+        description: `production features, baseline build (${opts.baseline}, compiled)${baselineFlagsNote}`,
         ...prod,
         entry: 'entry' in baseline ? baseline.entry : baseline,
+        nodeFlags: baselineNodeFlags,
       },
       {
         name: 'prod-compiled',
@@ -490,6 +499,7 @@ async function startVariant(variant: GatewayVariant): Promise<void> {
     ...(opts['cpu-prof'] && opts['cpu-prof-target'].split(',').includes(variant.name)
       ? ['--cpu-prof', `--cpu-prof-dir=${join(tmp, 'cpu-prof', variant.name)}`]
       : []),
+    ...(variant.nodeFlags ?? []),
   ];
   const cpusFor = variant.cpus === undefined ? PROXY_CPUS : variant.cpus;
   let proc: Proc;
