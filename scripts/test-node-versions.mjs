@@ -20,6 +20,7 @@ const FILES = [
   // V8 and Linux settings applied at run time (decisions 0186, 0187).
   'src/server/v8-heap.test.ts',
   'src/server/thread-priority.test.ts',
+  'src/core/abort.test.ts',
   'src/server/sse-writer.test.ts',
   'src/providers/sse.test.ts',
 ];
