@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger, createRedactor } from './logger.js';
+import { createLogger, createRedactor, LOG_WRITE_MAX, logDestination } from './logger.js';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -66,4 +70,39 @@ test('stdout lines are written promptly, even when the process stays quiet', asy
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order (decision 0189)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-log-'));
+  const file = join(dir, 'out.log');
+  // sonic-boom calls fs.write through the module object at each write: count what each call takes.
+  const sizes: number[] = [];
+  const original = fs.write;
+  (fs as { write: unknown }).write = (...args: unknown[]) => {
+    const data = args[1];
+    sizes.push(typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length);
+    return (original as (...a: unknown[]) => unknown)(...args);
+  };
+  try {
+    const destination = logDestination(file);
+    await once(destination, 'ready');
+    const logger = createLogger({ level: 'info', destination });
+    // 2,000 lines of ~300 bytes written at once: they wait while the first write is out.
+    for (let i = 0; i < 2000; i++) logger.info({ event: 'request.end', i, pad: 'x'.repeat(220) }, 'done');
+    await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
+    destination.end();
+    await once(destination, 'close');
+  } finally {
+    (fs as { write: unknown }).write = original;
+  }
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(lines.length, 2000);
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { i: number }).i),
+    Array.from({ length: 2000 }, (_, i) => i),
+  );
+  const largest = Math.max(...sizes);
+  assert.ok(largest > 16 * 1024, `a write took more than sonic-boom's default 16 KiB (largest ${largest})`);
+  assert.ok(largest <= LOG_WRITE_MAX, `no write over ${LOG_WRITE_MAX} bytes (largest ${largest})`);
 });

@@ -33,10 +33,17 @@ const REDACT = [
   '*.apiKey',
 ];
 
-/** Log lines wait for at most this many bytes (below sonic-boom's 16 KiB write cap) … */
+/** Log lines wait for at most this many bytes … */
 const LOG_BATCH_BYTES = 12_288;
 /** … or this long before they are written. */
 const LOG_FLUSH_MS = 100;
+/**
+ * The most one write takes of what is waiting (sonic-boom's default is 16 KiB). Writes go one at a time
+ * through the thread pool, whose threads run at a lower priority than the event loop (decision 0186): at
+ * saturation with 16 KiB writes the lines came faster than the writes took them, and the waiting text grew
+ * (RSS +40–50 MiB in 8 s) and was copied by every scavenge (decision 0189).
+ */
+export const LOG_WRITE_MAX = 65_536;
 
 /** Creates the process logger. */
 export function createLogger(options: LoggerOptions): Logger {
@@ -45,11 +52,7 @@ export function createLogger(options: LoggerOptions): Logger {
   // thread-pool round trip and an extra event-loop wake-up per request: ~25 % of the gateway's CPU at
   // 300 req/s (docs/performance.md, "Profiling").
   // Lines are first collected as a list (./line-batch.ts: sonic-boom's own append costs ~2 µs a line).
-  const destination =
-    options.destination ??
-    batchLines(
-      pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }),
-    );
+  const destination = options.destination ?? logDestination(1);
   return pino(
     {
       level: options.level,
@@ -60,6 +63,19 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
+  );
+}
+
+/** The asynchronous, batched destination of the process's lines (`dest`: a file descriptor or a path). */
+export function logDestination(dest: number | string): ReturnType<typeof pino.destination> {
+  return batchLines(
+    pino.destination({
+      dest,
+      sync: false,
+      minLength: LOG_BATCH_BYTES,
+      maxWrite: LOG_WRITE_MAX,
+      periodicFlush: LOG_FLUSH_MS,
+    }),
   );
 }
 
