@@ -9,16 +9,24 @@
  * It holds only while nobody changes the parsed object in place, for answers and stream chunks alike: a
  * stage that changes one builds a new object — guardrails, translations and cache replays do — which has
  * no text here and is serialised.
+ *
+ * The text is a non-enumerable property under a module symbol, not an entry of a `WeakMap`: JSON, spread
+ * and `Object.assign` leave it out, so a copy never carries its original's text. A `WeakMap` keyed by
+ * each answer and chunk kept them and their text alive through every scavenge until the next full
+ * collection (V8 treats the entries of a long-lived `WeakMap` as live when it collects the young
+ * generation): a loop of 64 answers in flight copied 2.2 MB per scavenge with it, 0.3 MB without
+ * (decision 0190).
  */
 
-const RAW_TEXT = new WeakMap<object, string>();
+const RAW_TEXT = Symbol('llmgw.rawAnswerText');
 
 /** Remembers the text `value` was parsed from (the whole body, without a byte order mark). */
 export function keepRawAnswer(value: object, text: string): void {
-  RAW_TEXT.set(value, text);
+  Object.defineProperty(value, RAW_TEXT, { value: text, configurable: true });
 }
 
 /** The text `value` was parsed from, if it is that parsed object itself. */
 export function rawAnswerText(value: unknown): string | undefined {
-  return typeof value === 'object' && value !== null ? RAW_TEXT.get(value) : undefined;
+  if (typeof value !== 'object' || value === null || !Object.hasOwn(value, RAW_TEXT)) return undefined;
+  return (value as { [RAW_TEXT]?: string })[RAW_TEXT];
 }
