@@ -4,8 +4,8 @@
  *
  * Every request has one (`ctx.abort`). On Node 20 each `AbortSignal` gets a hidden class of its own (Node
  * builds it as an `EventTarget` and then changes its prototype, a transition V8 11.3 does not cache): a
- * new map in the old generation per request, 740 bytes per signal with its two listener maps, and
- * scavenges that keep every following request's objects alive through the maps until a full collection.
+ * new map per request, old-generation garbage until the next full collection, 740 bytes per signal with
+ * its two listener maps, and inline caches that see a new map every time.
  * `RequestAbort` has the same surface (`signal`, `abort(reason)`) and its signal is a plain object with
  * `AbortSignal`'s members, so undici, `events.addAbortListener` and the gateway's own code take it as they
  * take a standard signal.

@@ -4,9 +4,9 @@
  * On Node 20 (V8 11.3) an object made by spread syntax and then given a property the source did not have
  * (`{ ...req, stream: false }`, `{ ...headers, 'x-request-id': id }`) gets a hidden class of its own, new on
  * every call: V8 does not cache that transition. On the request path that is one or more new maps per
- * request, allocated in the old generation, which keep the request's young objects alive through
- * scavenges until the next full collection, and inline caches that see a new map every time. A copy made
- * with `Object.assign` follows the cached transitions. Node 22 and 24 share the maps either way.
+ * request, old-generation garbage until the next full collection, and inline caches that see a new map
+ * every time. A copy made with `Object.assign` follows the cached transitions. Node 22 and 24 share the
+ * maps either way.
  */
 
 /**
