@@ -21,6 +21,7 @@ const FILES = [
   'src/server/v8-heap.test.ts',
   'src/server/thread-priority.test.ts',
   'src/core/abort.test.ts',
+  'src/core/live-list.test.ts',
   'src/server/sse-writer.test.ts',
   'src/providers/sse.test.ts',
 ];

@@ -16,6 +16,7 @@ import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
+import { LiveList } from './core/live-list.js';
 import { createChatCodec, createChatValidator } from './endpoints/chat/codec.js';
 import { createSchemaCompiler } from './endpoints/compile.js';
 import { createCompletionsCodec } from './endpoints/completions/codec.js';
@@ -279,7 +280,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   dependencies.database = async () => (database ? database.ping() : { status: 'unused' });
   const lifecycle: Lifecycle = {
     shuttingDown: false,
-    inflight: new Set(),
+    inflight: new LiveList(),
     database: () =>
       database === null
         ? { status: 'unused', blocking: false }

@@ -17,6 +17,7 @@ import type { Clock } from '../core/clock.js';
 import { createContext, type RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
 import { ClientClosedError, type GatewayError, PayloadTooLargeError } from '../core/errors.js';
+import type { LiveList } from '../core/live-list.js';
 import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Handled, Pipeline } from '../pipeline/pipeline.js';
@@ -38,7 +39,7 @@ export interface FastLaneDeps {
   requestIds: { next(): string };
   lifecycle: {
     readonly shuttingDown: boolean;
-    readonly inflight?: Set<RequestContext>;
+    readonly inflight?: LiveList<RequestContext>;
   };
   /** Shutting down: closes keep-alive connections once idle (the app's server). */
   closeIdleConnections: () => void;
@@ -108,9 +109,9 @@ function serve(
   });
   deps.pipeline.open(ctx);
   const inflight = deps.lifecycle.inflight;
-  inflight?.add(ctx);
+  const node = inflight?.add(ctx);
   res.on('close', () => {
-    inflight?.delete(ctx);
+    if (node) inflight?.delete(node);
     if (!res.writableFinished) {
       ctx.abort.abort(new ClientClosedError());
       return;

@@ -21,6 +21,7 @@ import {
   ForbiddenError,
   ServiceUnavailableError,
 } from '../core/errors.js';
+import type { LiveList } from '../core/live-list.js';
 import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { AdminAuth } from './admin-auth.js';
@@ -32,7 +33,7 @@ export interface RequestStartDeps {
   pipeline: Pipeline;
   adminAuth: AdminAuth;
   authenticator: Authenticator;
-  lifecycle: { readonly shuttingDown: boolean; readonly inflight?: Set<RequestContext> };
+  lifecycle: { readonly shuttingDown: boolean; readonly inflight?: LiveList<RequestContext> };
 }
 
 type OnRequest = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
@@ -72,9 +73,9 @@ export function requestStart(deps: RequestStartDeps): OnRequest {
       request.log = ctx.log as FastifyBaseLogger;
       const res = reply.raw;
       const inflight = deps.lifecycle.inflight;
-      inflight?.add(ctx);
+      const node = inflight?.add(ctx);
       res.on('close', () => {
-        inflight?.delete(ctx);
+        if (node) inflight?.delete(node);
         if (!res.writableFinished) ctx.abort.abort(new ClientClosedError());
       });
     }

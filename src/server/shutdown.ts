@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RequestContext } from '../core/context.js';
 import { ServiceUnavailableError } from '../core/errors.js';
 import type { Feature } from '../core/feature.js';
+import type { LiveList } from '../core/live-list.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface CloseParts {
@@ -19,7 +20,7 @@ export interface CloseParts {
   /** Closed after the features, in order (dispatcher, Redis, database). */
   others: ReadonlyArray<() => Promise<unknown> | undefined>;
   /** The pipeline requests not answered in full yet, streams included (both request paths keep the set). */
-  inflight?: ReadonlySet<RequestContext>;
+  inflight?: LiveList<RequestContext>;
 }
 
 /** How long requests ended at the deadline get to write their 503 or error event before connections close. */
@@ -51,7 +52,7 @@ export async function closeGateway({
       const reason = new ServiceUnavailableError(
         'The gateway shut down before this answer was complete; retry the request.',
       );
-      for (const ctx of [...inflight]) ctx.abort.abort(reason);
+      for (const ctx of inflight.toArray()) ctx.abort.abort(reason);
       await Promise.race([closed, wait(ANSWER_END_MS)]);
     }
     app.server.closeAllConnections();

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RequestContext } from '../../core/context.js';
 import type { DependencyCheck } from '../../core/feature.js';
+import type { LiveList } from '../../core/live-list.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
 
 export interface Lifecycle {
@@ -17,7 +18,7 @@ export interface Lifecycle {
    * Every pipeline request from its arrival until its response closed (both request paths keep it); a
    * shutdown whose grace period runs out answers the ones still waiting with a 503 (shutdown.ts).
    */
-  inflight?: Set<RequestContext>;
+  inflight?: LiveList<RequestContext>;
 }
 
 export function registerHealthRoutes(
