@@ -96,7 +96,7 @@ test('values that left the list are not promoted by scavenges (a Set of them is,
         { encoding: 'utf8' },
       ),
     ) as { promotedPerValue: number };
-  const set = run("set");
+  const set = run('set');
   const list = run('list');
   // Each value is ~4 KB (500 small integers); a Set promotes nearly all of them.
   assert.ok(set.promotedPerValue > 2000, `control: a Set promoted only ${set.promotedPerValue} B per value`);
