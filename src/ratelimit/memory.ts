@@ -6,6 +6,7 @@
  * refilled towards full anyway, and full buckets (idle long enough) are the only ones whose loss changes
  * nothing, so the sweep prefers them.
  */
+import { RecencyOrder } from '../core/recency.js';
 import {
   type BucketSpec,
   type RateLimiter,
@@ -19,6 +20,8 @@ interface Slot {
   bucket: StoredBucket;
   /** When the bucket is full again (ms, clock time): then it is worth nothing and may be dropped. */
   fullAt: number;
+  /** When it last moved in the map's order (`RecencyOrder`). */
+  movedAt: number;
 }
 
 /** @example const limiter = new MemoryRateLimiter({ maxBuckets: 100_000, now: () => performance.now() }); */
@@ -28,10 +31,12 @@ export class MemoryRateLimiter implements RateLimiter {
   readonly #slots = new Map<string, Slot>();
   readonly #maxBuckets: number;
   readonly #now: () => number;
+  readonly #order: RecencyOrder;
 
   constructor(options: { maxBuckets: number; now: () => number }) {
     this.#maxBuckets = options.maxBuckets;
     this.#now = options.now;
+    this.#order = new RecencyOrder(options.maxBuckets);
   }
 
   get size(): number {
@@ -46,19 +51,21 @@ export class MemoryRateLimiter implements RateLimiter {
   takeSync(principal: string, specs: readonly BucketSpec[], mode: TakeMode): TakeResult {
     const now = this.#now();
     const ids = specs.map((spec) => `${principal}\u0000${spec.name}`);
-    const stored = ids.map((id) => {
-      const slot = this.#slots.get(id);
-      return slot && slot.fullAt > now ? slot.bucket : undefined;
-    });
+    const slots = ids.map((id) => this.#slots.get(id));
+    const stored = slots.map((slot) => (slot && slot.fullAt > now ? slot.bucket : undefined));
     const { result, next } = takeAll(stored, specs, now, mode);
     if (next) {
       ids.forEach((id, i) => {
-        // Re-insert: Map order is the LRU order.
-        this.#slots.delete(id);
-        this.#slots.set(id, {
-          bucket: next[i] as StoredBucket,
-          fullAt: now + (result.buckets[i]?.resetMs ?? 0),
-        });
+        const bucket = next[i] as StoredBucket;
+        const fullAt = now + (result.buckets[i]?.resetMs ?? 0);
+        const slot = slots[i];
+        // Updated in place; Map order is the LRU order, kept by `RecencyOrder`.
+        if (slot === undefined) this.#slots.set(id, { bucket, fullAt, movedAt: this.#order.stamp() });
+        else {
+          slot.bucket = bucket;
+          slot.fullAt = fullAt;
+          this.#order.touch(this.#slots, id, slot);
+        }
       });
       if (this.#slots.size > this.#maxBuckets) this.#evict(now);
     }

@@ -2,6 +2,7 @@
  * Latency learned from live traffic: an exponentially weighted moving average (EWMA) per deployment of the
  * whole-answer latency (non-stream) and of the time to first token (streams).
  */
+import { RecencyOrder } from '../core/recency.js';
 
 export interface LatencyEstimate {
   /** EWMA of the time to a whole answer, ms; null until one was measured. */
@@ -13,6 +14,11 @@ export interface LatencyEstimate {
   samples: number;
 }
 
+/** An estimate and when it last moved in the map's order (`RecencyOrder`). */
+interface Tracked extends LatencyEstimate {
+  movedAt: number;
+}
+
 /**
  * @example
  * const tracker = new LatencyTracker(0.3);
@@ -22,8 +28,9 @@ export interface LatencyEstimate {
 export class LatencyTracker {
   readonly #alpha: number;
   readonly #maxEntries: number;
-  /** In least-recently-used order (an entry moves to the end when used). */
-  readonly #byId = new Map<string, LatencyEstimate>();
+  /** In least-recently-used order (`RecencyOrder`: an entry moves to the end when used, at most so often). */
+  readonly #byId = new Map<string, Tracked>();
+  readonly #order: RecencyOrder;
 
   /**
    * `alpha` in (0, 1]: the weight of the newest sample. `maxEntries` bounds the deployments tracked:
@@ -32,6 +39,7 @@ export class LatencyTracker {
   constructor(alpha: number, maxEntries = 10_000) {
     this.#alpha = alpha;
     this.#maxEntries = maxEntries;
+    this.#order = new RecencyOrder(maxEntries);
   }
 
   /** Deployments tracked (bounded by `maxEntries`). */
@@ -65,15 +73,21 @@ export class LatencyTracker {
   }
 
   #entry(id: string): LatencyEstimate {
-    let e = this.#byId.get(id);
-    if (e) {
-      this.#byId.delete(id);
-    } else {
-      e = { latencyMs: null, ttftMs: null, lastSeenAt: Number.NEGATIVE_INFINITY, samples: 0 };
-      if (this.#byId.size >= this.#maxEntries) {
-        const oldest = this.#byId.keys().next().value;
-        if (oldest !== undefined) this.#byId.delete(oldest);
-      }
+    const known = this.#byId.get(id);
+    if (known) {
+      this.#order.touch(this.#byId, id, known);
+      return known;
+    }
+    const e: Tracked = {
+      latencyMs: null,
+      ttftMs: null,
+      lastSeenAt: Number.NEGATIVE_INFINITY,
+      samples: 0,
+      movedAt: this.#order.stamp(),
+    };
+    if (this.#byId.size >= this.#maxEntries) {
+      const oldest = this.#byId.keys().next().value;
+      if (oldest !== undefined) this.#byId.delete(oldest);
     }
     this.#byId.set(id, e);
     return e;
