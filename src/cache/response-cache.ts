@@ -10,6 +10,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
+import { LiveList, type LiveNode } from '../core/live-list.js';
 import {
   completionResult,
   type JsonResult,
@@ -93,8 +94,8 @@ export class ResponseCache {
   readonly #deps: { logger: Logger; metrics: Metrics };
   readonly #completions = new FlightTable<CompletionFlight>();
   readonly #streams = new FlightTable<StreamFlight>();
-  /** Background writes in progress (awaited on close). */
-  readonly #writes = new Set<Promise<void>>();
+  /** Background writes in progress (awaited on close); a list, not a `Set` (decision 0191). */
+  readonly #writes = new LiveList<Promise<void>>();
 
   constructor(
     store: CacheStore,
@@ -132,7 +133,7 @@ export class ResponseCache {
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([Promise.allSettled([...this.#writes]), limit]);
+    await Promise.race([Promise.allSettled(this.#writes.toArray()), limit]);
     clearTimeout(timer);
   }
 
@@ -365,6 +366,7 @@ export class ResponseCache {
   }
 
   #background(write: Promise<void>, then: () => void = () => undefined): void {
+    let node: LiveNode<Promise<void>> | undefined;
     const tracked = write
       .catch((err: unknown) => {
         this.#deps.logger.warn(
@@ -373,10 +375,10 @@ export class ResponseCache {
         );
       })
       .finally(() => {
-        this.#writes.delete(tracked);
+        if (node) this.#writes.delete(node);
         then();
       });
-    this.#writes.add(tracked);
+    node = this.#writes.add(tracked);
   }
 }
 

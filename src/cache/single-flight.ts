@@ -277,21 +277,31 @@ export class StreamFlight extends Flight<StreamResult> {
   }
 }
 
-/** In-flight calls by key (bounded by the number of requests in flight). */
+/**
+ * In-flight calls by key (bounded by the number of requests in flight). Each flight sits in a holder that is
+ * emptied when the flight leaves: the map's entries churn with every cacheable request, and V8 keeps the
+ * tables a churning map leaves behind, entries included, alive through scavenges (decision 0191). An empty
+ * holder keeps nothing of the call (its promise, the request's context) alive.
+ */
 export class FlightTable<F> {
-  readonly #flights = new Map<string, F>();
+  readonly #flights = new Map<string, { flight: F | null }>();
 
   get(key: string): F | undefined {
-    return this.#flights.get(key);
+    return this.#flights.get(key)?.flight ?? undefined;
   }
 
   set(key: string, flight: F): void {
-    this.#flights.set(key, flight);
+    const holder = this.#flights.get(key);
+    if (holder) holder.flight = flight;
+    else this.#flights.set(key, { flight });
   }
 
   /** Removes the flight if it is still the one registered under `key`. */
   delete(key: string, flight: F): void {
-    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    const holder = this.#flights.get(key);
+    if (holder === undefined || holder.flight !== flight) return;
+    holder.flight = null;
+    this.#flights.delete(key);
   }
 
   get size(): number {

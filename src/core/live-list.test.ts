@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { promotedPerValue } from '../../test/helpers/churn.js';
 import { LiveList } from './live-list.js';
 
 describe('LiveList', () => {
@@ -54,51 +53,13 @@ describe('LiveList', () => {
 });
 
 /**
- * Values that left the list must not outlive a scavenge (decision 0191). A child process with `--expose-gc`
- * churns 16 values in flight through the structure, each with ~4 KB of its own; a full collection first
- * moves the structure's internals to the old generation, as one does under load. Then only scavenges run,
- * and the old generation's growth is what they promoted. The same churn through a `Set` is the control: it
- * must show the problem, or this test would measure nothing.
+ * Values that left the list must not outlive a scavenge (decision 0191). The same churn through a `Set` is
+ * the control: it must show the problem, or this test would measure nothing.
  */
 test('values that left the list are not promoted by scavenges (a Set of them is, every one)', () => {
-  const module = fileURLToPath(new URL('./live-list.ts', import.meta.url));
-  const run = (kind: 'list' | 'set') =>
-    JSON.parse(
-      execFileSync(
-        process.execPath,
-        [
-          '--expose-gc',
-          '--import',
-          'tsx',
-          '--input-type=module',
-          '-e',
-          `import { LiveList } from ${JSON.stringify(module)};
-           import { getHeapSpaceStatistics } from 'node:v8';
-           const kind = ${JSON.stringify(kind)};
-           const list = new LiveList();
-           const set = new Set();
-           const ring = [];
-           let n = 0;
-           const make = () => ({ id: n++, payload: new Array(500).fill(n) });
-           const enter = (v) => { if (kind === 'list') v.node = list.add(v); else set.add(v); ring.push(v); };
-           const leave = () => { const v = ring.shift(); if (kind === 'list') list.delete(v.node); else set.delete(v); };
-           for (let i = 0; i < 16; i++) enter(make());
-           const churn = (count) => { for (let i = 0; i < count; i++) { leave(); enter(make()); } };
-           churn(2000);
-           gc();
-           const old = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
-           const before = old();
-           const count = 4000;
-           for (let round = 0; round < 4; round++) { churn(count / 4); gc({ type: 'minor' }); }
-           gc({ type: 'minor' });
-           console.log(JSON.stringify({ promotedPerValue: (old() - before) / count }));`,
-        ],
-        { encoding: 'utf8' },
-      ),
-    ) as { promotedPerValue: number };
-  const set = run('set');
-  const list = run('list');
+  const set = promotedPerValue('set');
+  const list = promotedPerValue('list');
   // Each value is ~4 KB (500 small integers); a Set promotes nearly all of them.
-  assert.ok(set.promotedPerValue > 2000, `control: a Set promoted only ${set.promotedPerValue} B per value`);
-  assert.ok(list.promotedPerValue < 200, `the list promoted ${list.promotedPerValue} B per value`);
+  assert.ok(set > 2000, `control: a Set promoted only ${set} B per value`);
+  assert.ok(list < 200, `the list promoted ${list} B per value`);
 });
