@@ -54,10 +54,25 @@ export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
+/**
+ * One request to a worker. Its callbacks are dropped once it ends: the jobs map churns with every lookup,
+ * and V8 keeps the tables a churning map leaves behind alive through scavenges (decision 0191), so a
+ * finished job must not reach its caller's promise (and through it the request).
+ */
 interface Job {
   texts: number;
   resolve: (vectors: Float32Array[]) => void;
   reject: (error: Error) => void;
+}
+
+const ended = (): void => undefined;
+
+/** Takes the job's callback and empties the job. */
+function endJob(job: Job): Job {
+  const taken = { texts: job.texts, resolve: job.resolve, reject: job.reject };
+  job.resolve = ended;
+  job.reject = ended;
+  return taken;
 }
 
 interface Slot {
@@ -224,9 +239,10 @@ export class EmbeddingPool implements Embedder {
             break;
           case 'result':
           case 'error': {
-            const job = slot.jobs.get(message.id);
-            if (!job) break;
+            const found = slot.jobs.get(message.id);
+            if (!found) break;
             slot.jobs.delete(message.id);
+            const job = endJob(found);
             slot.load -= job.texts;
             this.#pending -= job.texts;
             if (message.type === 'result') job.resolve(message.vectors);
@@ -261,7 +277,8 @@ export class EmbeddingPool implements Embedder {
   }
 
   #failJobs(slot: Slot, error: Error): void {
-    for (const job of slot.jobs.values()) {
+    for (const found of slot.jobs.values()) {
+      const job = endJob(found);
       this.#pending -= job.texts;
       job.reject(error);
     }
