@@ -5,11 +5,11 @@
  * keeps each table it leaves behind with its entries and a link to the next: once one of them is in the old
  * generation, scavenges keep the whole chain alive (see `live-list.ts`). A hot key paid that on every request.
  *
- * Here an entry moves to the end only when more than half the capacity of uses went by since it last moved.
- * So an entry used within the last `capacity / 2` uses has at most that many entries behind it, and eviction
- * from the front (while the size is over the capacity) never reaches it: what is dropped first is still
- * something not used for at least `capacity / 2` uses. A map of capacity 2 or less moves on every use
- * (exact order).
+ * Here an entry moves to the end only when at least half the capacity of uses went by since it last moved.
+ * After any use it has moved within the last `capacity / 2` uses; so while it was used within the last
+ * `capacity / 2` uses, fewer than `capacity` entries were put behind it, and eviction from the front (while
+ * the size is over the capacity) never reaches it. What is dropped first is still something not used for at
+ * least `capacity / 2` uses. A map of capacity 3 or less moves on every use (exact order).
  *
  * @example
  * const order = new RecencyOrder(maxEntries);
