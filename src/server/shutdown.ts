@@ -19,7 +19,7 @@ export interface CloseParts {
   features: readonly Feature[];
   /** Closed after the features, in order (dispatcher, Redis, database). */
   others: ReadonlyArray<() => Promise<unknown> | undefined>;
-  /** The pipeline requests not answered in full yet, streams included (both request paths keep the set). */
+  /** The pipeline requests not answered in full yet, streams included (both request paths keep the list). */
   inflight?: LiveList<RequestContext>;
 }
 

@@ -67,12 +67,10 @@ interface Job {
 
 const ended = (): void => undefined;
 
-/** Takes the job's callback and empties the job. */
-function endJob(job: Job): Job {
-  const taken = { texts: job.texts, resolve: job.resolve, reject: job.reject };
+/** Empties a job that ended (the caller took its callbacks first). */
+function release(job: Job): void {
   job.resolve = ended;
   job.reject = ended;
-  return taken;
 }
 
 interface Slot {
@@ -239,14 +237,15 @@ export class EmbeddingPool implements Embedder {
             break;
           case 'result':
           case 'error': {
-            const found = slot.jobs.get(message.id);
-            if (!found) break;
+            const job = slot.jobs.get(message.id);
+            if (!job) break;
             slot.jobs.delete(message.id);
-            const job = endJob(found);
+            const { resolve, reject } = job;
+            release(job);
             slot.load -= job.texts;
             this.#pending -= job.texts;
-            if (message.type === 'result') job.resolve(message.vectors);
-            else job.reject(new Error(`local embedding failed: ${message.error}`));
+            if (message.type === 'result') resolve(message.vectors);
+            else reject(new Error(`local embedding failed: ${message.error}`));
             break;
           }
           case 'log':
@@ -277,10 +276,11 @@ export class EmbeddingPool implements Embedder {
   }
 
   #failJobs(slot: Slot, error: Error): void {
-    for (const found of slot.jobs.values()) {
-      const job = endJob(found);
+    for (const job of slot.jobs.values()) {
+      const { reject } = job;
+      release(job);
       this.#pending -= job.texts;
-      job.reject(error);
+      reject(error);
     }
     slot.jobs.clear();
     slot.load = 0;
