@@ -15,7 +15,7 @@
  * const order = new RecencyOrder(maxEntries);
  * const e = map.get(key);
  * if (e) order.touch(map, key, e);
- * else map.set(key, { ...value, movedAt: order.stamp() });
+ * else map.set(key, { value, movedAt: order.stamp() });
  */
 export class RecencyOrder {
   #uses = 0;
