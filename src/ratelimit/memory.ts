@@ -51,14 +51,16 @@ export class MemoryRateLimiter implements RateLimiter {
   takeSync(principal: string, specs: readonly BucketSpec[], mode: TakeMode): TakeResult {
     const now = this.#now();
     const ids = specs.map((spec) => `${principal}\u0000${spec.name}`);
-    const slots = ids.map((id) => this.#slots.get(id));
-    const stored = slots.map((slot) => (slot && slot.fullAt > now ? slot.bucket : undefined));
+    const stored = ids.map((id) => {
+      const slot = this.#slots.get(id);
+      return slot && slot.fullAt > now ? slot.bucket : undefined;
+    });
     const { result, next } = takeAll(stored, specs, now, mode);
     if (next) {
       ids.forEach((id, i) => {
         const bucket = next[i] as StoredBucket;
         const fullAt = now + (result.buckets[i]?.resetMs ?? 0);
-        const slot = slots[i];
+        const slot = this.#slots.get(id);
         // Updated in place; Map order is the LRU order, kept by `RecencyOrder`.
         if (slot === undefined) this.#slots.set(id, { bucket, fullAt, movedAt: this.#order.stamp() });
         else {
