@@ -8,10 +8,12 @@
  * and were promoted per scavenge.
  *
  *   npm run bench:gc -- --baseline 86615b8 [--connections 64] [--windows 3] [--seconds 8] [--stream]
- *                       [--temperature 0] [--env NAME=VALUE]…
+ *                       [--temperature 0] [--env NAME=VALUE]… [--baseline-node-flag=--flag]…
  *
  * `--temperature 0` makes every request cacheable (the exact cache is on by default; each prompt is new, so
- * each request is a miss and a cache write). `--env` applies to both gateways. Needs PostgreSQL at
+ * each request is a miss and a cache write). `--env` applies to both gateways. Both start with the node
+ * flags of `npm start`; `--baseline-node-flag` adds flags to the baseline only (with `--baseline HEAD`: one
+ * flag measured on one build). Needs PostgreSQL at
  * `--postgres-url`; a database is created and dropped. Load generator and mock upstream run on CPU 0, the
  * gateways on CPU 1, as in `bench/run.ts`.
  */
@@ -40,6 +42,9 @@ const { values: opts } = parseArgs({
     stream: { type: 'boolean', default: false },
     temperature: { type: 'string', default: '0.7' },
     env: { type: 'string', multiple: true, default: [] },
+    // Node flags for the baseline gateway only, after the ones `npm start` passes (the later value wins):
+    // `--baseline HEAD --baseline-node-flag=--max-semi-space-size=16` measures one flag on one build.
+    'baseline-node-flag': { type: 'string', multiple: true, default: [] },
     'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
   for (const build of builds) {
     const proc = await startGateway(`gateway-${targets.length}`, tmp, '1', mock.origin, {
       entry: build.entry,
-      nodeFlags: ['--trace-gc-nvp'],
+      nodeFlags: ['--trace-gc-nvp', ...(build === builds[0] ? (opts['baseline-node-flag'] as string[]) : [])],
       env: {
         RATE_LIMIT_ENABLED: 'true',
         RATE_LIMIT_DEFAULT_RATE: '100000000',

@@ -7,13 +7,28 @@
  * line a disk write and dominate the numbers; see docs/performance.md.)
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PEERS_DIR = join(REPO_ROOT, 'bench/.peers');
+
+/**
+ * The node flags `npm start` passes (package.json's `start` script: `node <flags> bin/llm-gateway.mjs start`),
+ * given to every compiled gateway the bench starts, so each runs as `npm start` does (decision 0192). A
+ * variant's own flags come after them, and V8 takes the last value of a flag given twice.
+ */
+export const START_NODE_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  const entry = words.indexOf('bin/llm-gateway.mjs');
+  if (words[0] !== 'node' || entry < 0) throw new Error(`unexpected start script: ${pkg.scripts.start}`);
+  return words.slice(1, entry);
+})();
 export const PORTKEY_ENTRY = join(PEERS_DIR, 'node_modules/@portkey-ai/gateway/build/start-server.js');
 
 export interface Proc {
@@ -209,6 +224,8 @@ export async function startGateway(
   const port = await freePort();
   const env: Record<string, string> = { ...gatewayBaseEnv(port, upstream), ...launchOptions.env };
   const args = [
+    // A compiled build runs as `npm start` runs it; the tsx one as `npm run dev`.
+    ...(launchOptions.entry ? START_NODE_FLAGS : []),
     ...(launchOptions.nodeFlags ?? []),
     ...(launchOptions.entry ? [launchOptions.entry] : ['--import', 'tsx', 'src/main.ts']),
   ];
