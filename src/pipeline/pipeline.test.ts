@@ -107,7 +107,7 @@ function build(overrides: Partial<PipelineParts> = {}) {
 }
 
 describe('pipeline', () => {
-  test('runs the stages in the documented order, then settles a JSON answer once, before it is written', async () => {
+  test('runs the stages in the documented order, then settles a JSON answer: cost before the write, rest after', async () => {
     const { pipeline, trace, ends } = build();
     assert.deepEqual(pipeline.stages, [
       'authenticate',
@@ -122,10 +122,15 @@ describe('pipeline', () => {
     ]);
     const ctx = context();
     pipeline.open(ctx);
-    const { result, settled } = await pipeline.run(ctx);
-    await settled;
-    assert.equal(result.kind, 'json');
-    assert.equal(ctx.outcome, result.outcome);
+    const handled = await pipeline.run(ctx);
+    await handled.settled;
+    assert.equal(handled.result.kind, 'json');
+    assert.equal(ctx.outcome, handled.result.outcome);
+    // Before the answer is written only its cost is settled (`X-Cost` goes out with it).
+    assert.equal(trace.at(-1), 'settle:cost');
+    assert.deepEqual(ends, []);
+    handled.written();
+    handled.written();
     assert.deepEqual(trace, [
       'open',
       'authenticate',
@@ -201,8 +206,11 @@ describe('pipeline', () => {
       },
       onStepError: (step) => trace.push(`step-error:${step}`),
     });
-    await pipeline.run(context());
-    // The JSON answer is handed over only once the whole settlement ran.
+    const handled = await pipeline.run(context());
+    // The JSON answer is handed over once its cost is settled; the rest runs after it was written.
+    assert.deepEqual(trace, ['settle:cost']);
+    handled.written();
+    for (let turn = 0; turn < 10 && trace.length < 6; turn++) await new Promise((r) => setImmediate(r));
     assert.deepEqual(trace, [
       'settle:cost',
       'settle:usage',
@@ -217,7 +225,9 @@ describe('pipeline', () => {
     const cache = stage('cache', async (): Promise<Result> => completionResult(answer, 'cache', null));
     const { pipeline, trace, ends } = build({ cache });
     const ctx = context();
-    const { result } = await pipeline.run(ctx);
+    const handled = await pipeline.run(ctx);
+    handled.written();
+    const { result } = handled;
     assert.equal(result.outcome.source, 'cache');
     assert.ok(!trace.includes('call') && !trace.includes('route'));
     assert.deepEqual(ends, [{ status: 200, error: null, complete: true }]);
@@ -284,7 +294,7 @@ describe('pipeline', () => {
       },
       onStepError: (step) => trace.push(`step-error:${step}`),
     });
-    await pipeline.run(context());
+    (await pipeline.run(context())).written();
     assert.deepEqual(trace, ['step-error:cost', 'settle:telemetry']);
   });
 

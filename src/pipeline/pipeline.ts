@@ -20,9 +20,11 @@
  * - `route` orders the route's deployments for this request; `call` walks them (retry, timeout, fallback).
  *
  * The result's outcome is recorded once (`ctx.outcome`); then `settle` runs exactly once per request —
- * JSON answers before they are written (so `X-Cost` is exact), streams when they end (complete, failed or
- * abandoned by the client), errors before the error is written. Settle steps only read the outcome; the
- * cost step is the one writer of `ctx.usage` and `ctx.costUsd`.
+ * JSON answers in two parts: the cost before the answer is written (so `X-Cost` is exact), the other steps
+ * right after it was handed to the socket (`Handled.written`: the client does not wait for the usage
+ * record, budget and token-bucket settlement, metrics and log line; decision 0193); streams when they end
+ * (complete, failed or abandoned by the client); errors before the error is written. Settle steps only read
+ * the outcome; the cost step is the one writer of `ctx.usage` and `ctx.costUsd`.
  */
 import type { RequestContext, RequestEnd } from '../core/context.js';
 import { asGatewayError, type GatewayError } from '../core/errors.js';
@@ -61,9 +63,18 @@ export interface PipelineParts {
 
 /** What the server writes: the result, and when the request has been settled. */
 export interface Handled {
-  result: Result;
-  /** JSON: already settled. Streams: settles once `result.end` was called (the writer calls it). */
-  settled: Promise<void>;
+  readonly result: Result;
+  /**
+   * Streams: resolves once the request was settled, after `result.end` was called (the writer calls it and
+   * waits for this before its cost trailer). JSON: the cost is settled already; resolved.
+   */
+  readonly settled: Promise<void>;
+  /**
+   * JSON: the writer calls this once the answer was handed to the socket, or could not be (call it in a
+   * `finally`): it runs the settle steps after the cost (usage record, budgets, token buckets, telemetry).
+   * Runs them at most once; a no-op for streams (they settle when they end).
+   */
+  written(): void;
 }
 
 export interface Pipeline {
@@ -79,6 +90,8 @@ export interface Pipeline {
    */
   reject(ctx: RequestContext, error: GatewayError): Promise<void>;
 }
+
+const noop = (): void => {};
 
 /** Composes the pipeline. */
 export function createPipeline(parts: PipelineParts): Pipeline {
@@ -100,19 +113,30 @@ export function createPipeline(parts: PipelineParts): Pipeline {
 
   /** Done: a JSON answer's `settled`, and `reject` when every settle step was synchronous. */
   const SETTLED = Promise.resolve();
+  /** A JSON answer's settle steps after the cost (the first step): they run once it was written. */
+  const AFTER_WRITE = 1;
 
   /**
    * Runs the settle steps exactly once per request; never throws or rejects. Synchronous (undefined) when
    * every step is — most are (they queue their I/O) — so a request pays no promise for them.
    */
-  function settle(ctx: RequestContext, end: RequestEnd): Promise<void> | undefined {
+  function settle(
+    ctx: RequestContext,
+    end: RequestEnd,
+    last = settleSteps.length,
+  ): Promise<void> | undefined {
     if (ctx.end !== null) return undefined;
     ctx.end = end;
-    return settleFrom(ctx, 0);
+    return settleFrom(ctx, 0, last);
   }
 
-  function settleFrom(ctx: RequestContext, first: number): Promise<void> | undefined {
-    for (let i = first; i < settleSteps.length; i++) {
+  /** Runs settle steps `first` to `last` (exclusive), awaiting only those that return a promise. */
+  function settleFrom(
+    ctx: RequestContext,
+    first: number,
+    last = settleSteps.length,
+  ): Promise<void> | undefined {
+    for (let i = first; i < last; i++) {
       const step = settleSteps[i] as SettleStep;
       let pending: void | Promise<void>;
       try {
@@ -124,10 +148,10 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       // Await only the steps that return a promise, then go on with the next one.
       if (pending) {
         return pending.then(
-          () => settleFrom(ctx, i + 1),
+          () => settleFrom(ctx, i + 1, last),
           (err: unknown) => {
             parts.onStepError(step.name, ctx, err);
-            return settleFrom(ctx, i + 1);
+            return settleFrom(ctx, i + 1, last);
           },
         );
       }
@@ -146,11 +170,30 @@ export function createPipeline(parts: PipelineParts): Pipeline {
       : Promise.reject(error);
   }
 
+  /** A JSON answer whose cost is settled; `written` runs the other settle steps, once. */
+  class JsonHandled implements Handled {
+    readonly settled = SETTLED;
+    #ctx: RequestContext | null;
+    constructor(
+      readonly result: Result,
+      ctx: RequestContext,
+    ) {
+      this.#ctx = ctx;
+    }
+    written(): void {
+      const ctx = this.#ctx;
+      if (ctx === null) return;
+      this.#ctx = null;
+      // Never rejects (settleFrom reports a failing step and goes on).
+      void settleFrom(ctx, AFTER_WRITE);
+    }
+  }
+
   function handled(ctx: RequestContext, result: Result): Handled | Promise<Handled> {
     ctx.outcome = result.outcome;
     if (result.kind === 'json') {
-      const done: Handled = { result, settled: SETTLED };
-      const pending = settle(ctx, { status: 200, error: null, complete: true });
+      const done = new JsonHandled(result, ctx);
+      const pending = settle(ctx, { status: 200, error: null, complete: true }, AFTER_WRITE);
       return pending ? pending.then(() => done) : done;
     }
     const settled = result.done.then((how) =>
@@ -160,7 +203,7 @@ export function createPipeline(parts: PipelineParts): Pipeline {
         complete: how.complete,
       }),
     );
-    return { result, settled };
+    return { result, settled, written: noop };
   }
 
   return {

@@ -350,14 +350,20 @@ async function serve(
 ): Promise<unknown> {
   const ctx = request.ctx as RequestContext;
   ctx.rawBody = typeof request.body === 'string' ? request.body : '';
-  const { result, settled } = await deps.pipeline.run(ctx);
+  const run = await deps.pipeline.run(ctx);
+  const { result, settled } = run;
   if (result.kind === 'json') {
-    reply.headers(answerHeaders(ctx, deps.clock.now()));
-    // The upstream's own text when the answer is the object it was parsed into, else serialised here, once:
-    // a string with its content type set goes out as it is (no Fastify serialiser).
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    const encoded = codec.encode(result);
-    return reply.send(rawAnswerText(encoded) ?? JSON.stringify(encoded));
+    try {
+      reply.headers(answerHeaders(ctx, deps.clock.now()));
+      // The upstream's own text when the answer is the object it was parsed into, else serialised here,
+      // once: a string with its content type set goes out as it is (no Fastify serialiser).
+      reply.header('content-type', JSON_CONTENT_TYPE);
+      const encoded = codec.encode(result);
+      return reply.send(rawAnswerText(encoded) ?? JSON.stringify(encoded));
+    } finally {
+      // The settle steps after the cost, once the answer went out (or could not).
+      run.written();
+    }
   }
   // From here on the gateway writes the response itself: nothing is retried after the first byte.
   reply.hijack();

@@ -11,6 +11,8 @@ import { clientIp, createFastLane } from './fast-lane.js';
 
 // The lane in front of a fallback that stands for Fastify: which requests does the lane take?
 const seen: RequestContext[] = [];
+/** Requests whose answer the lane reported written (`Handled.written`). */
+const written: string[] = [];
 const lifecycle = { shuttingDown: false };
 const pipeline = {
   stages: [],
@@ -21,6 +23,9 @@ const pipeline = {
     return {
       result: { kind: 'json', body: { echo: JSON.parse(ctx.rawBody) as unknown } },
       settled: Promise.resolve(),
+      written() {
+        written.push(ctx.requestId);
+      },
     };
   },
   async reject() {},
@@ -76,6 +81,7 @@ async function send(path: string, init: RequestInit = {}): Promise<{ status: num
 
 test('a JSON POST to a pipeline path is served by the lane, with or without a query string', async () => {
   seen.length = 0;
+  written.length = 0;
   assert.deepEqual(await send('/v1/chat/completions'), { status: 200, text: '{"echo":{"a":1}}' });
   assert.deepEqual(await send('/v1/chat/completions?x=1'), { status: 200, text: '{"echo":{"a":1}}' });
   const headers = new Headers({ 'content-type': 'application/json; charset=UTF-8' });
@@ -83,9 +89,11 @@ test('a JSON POST to a pipeline path is served by the lane, with or without a qu
   assert.equal(seen.length, 3);
   assert.equal(seen[0]?.endpoint, 'chat');
   assert.equal(seen[0]?.requestId, 'gw-id');
+  assert.equal(written.length, 3, "each answer's remaining settle steps ran once it was written");
 });
 
 test('an answer that cannot be written ends in the 500 envelope, not an unhandled rejection', async () => {
+  written.length = 0;
   const res = await fetch(`${origin}/v1/embeddings`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -96,6 +104,7 @@ test('an answer that cannot be written ends in the 500 envelope, not an unhandle
   assert.equal(body.error.type, 'internal_error');
   assert.doesNotMatch(body.error.message, /encoder bug/, 'no internals in the answer');
   assert.equal(res.headers.get('x-gateway-request-id'), 'gw-id');
+  assert.equal(written.length, 1, 'the request is still settled to the end');
 });
 
 test('everything else goes to Fastify untouched', async () => {

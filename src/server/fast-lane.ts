@@ -138,7 +138,14 @@ function serve(
     // the unexpected), never in an unhandled rejection.
     Promise.resolve()
       .then(() => deps.pipeline.run(ctx))
-      .then((run) => answer.write(run))
+      .then((run) => {
+        try {
+          answer.write(run);
+        } finally {
+          // A JSON answer's settle steps after the cost, once it went out (or could not).
+          run.written();
+        }
+      })
       .catch((e: unknown) => answer.fail(e));
   });
 }
