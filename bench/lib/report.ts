@@ -31,7 +31,7 @@ export interface BenchResult {
     description: string;
     unavailable: string | null;
     rssIdleMiB: number | null;
-    /** Lowest RSS over 40 s without traffic (absent in results of older runs). */
+    /** Lowest RSS over 110 s without traffic (40 s before 2026-12-06; absent in results of older runs). */
     rssSettledMiB?: number | null;
     rssAfterMiB: number | null;
   }>;
@@ -490,7 +490,7 @@ export function targetsTable(r: Results): string[] {
       c.slower === 0 ? 'met' : '**not met**',
       'see "Cold start" below',
     ]);
-  // Idle = settled: the lowest RSS over 40 s without traffic; 1 s after start is in the targets table
+  // Idle = settled: the lowest RSS over 110 s without traffic; 1 s after start is in the targets table
   // (decision 0180).
   const prodTarget = r.data.targets.find((t) => t.name === prod);
   const idle = prodTarget?.rssSettledMiB ?? prodTarget?.rssIdleMiB ?? null;
