@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { exactSearch, MetricKind } from 'usearch';
 import { PartitionIndex } from '../src/cache/semantic/vector-index.js';
+import { mulberry32 } from '../src/core/random.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -30,15 +31,8 @@ const sizes = arg('--sizes', '10000,100000,1000000').split(',').map(Number);
 const queryCount = Number(arg('--queries', '1000'));
 const recallQueries = Number(arg('--recall-queries', '200'));
 
-/** Deterministic PRNG (mulberry32) and a standard normal from it. */
-let seed = 42;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+/** Deterministic PRNG (mulberry32, seed 42) and a standard normal from it. */
+const random = mulberry32(42);
 function gaussian(): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }

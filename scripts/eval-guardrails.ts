@@ -13,9 +13,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { mulberry32 } from '../src/core/random.js';
 import { ENTITIES } from '../src/guardrails/detector.js';
 import { PolicyBook } from '../src/guardrails/policy.js';
-import { mulberry32 } from '../test/helpers/fake-clock.js';
 import * as v from './eval-guardrails/values.js';
 
 interface Label {

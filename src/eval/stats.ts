@@ -5,17 +5,7 @@
  * give the same p-value; decision 0127).
  */
 
-/** Deterministic PRNG (mulberry32): the same seed, the same resamples. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../core/random.js';
 
 export const BOOTSTRAP_SEED = 20_240_521;
 export const BOOTSTRAP_RESAMPLES = 10_000;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { mulberry32 } from '../core/random.js';
 import type { Experiment } from './assign.js';
 import { buildReport } from './report.js';
-import { mulberry32, t95, wilson } from './stats.js';
+import { t95, wilson } from './stats.js';
 import type { VariantFeedback } from './store.js';
 
 const experiment: Experiment = {

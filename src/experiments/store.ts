@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import { requestScope } from '../auth/principal.js';
 import { auditChange, type ChangeActor } from '../prompts/audit.js';
-import type { Database } from '../stores/database.js';
+import { DatabaseStore } from '../stores/database-store.js';
 import { ONE_RUNNING_PER_LABEL } from '../stores/migrations/0011_one_running_experiment.js';
 import type { Experiment, Variant } from './assign.js';
 
@@ -73,21 +73,9 @@ function toExperiment(row: Row): Experiment {
   };
 }
 
-export class ExperimentStore {
-  readonly #database: () => Database;
-
-  constructor(database: () => Database) {
-    this.#database = database;
-  }
-
-  async #db() {
-    const database = this.#database();
-    await database.ready;
-    return database.db;
-  }
-
+export class ExperimentStore extends DatabaseStore {
   async create(experiment: Experiment, who?: ChangeActor): Promise<Experiment> {
-    const db = await this.#db();
+    const db = await this.db();
     try {
       await db
         .insertInto('experiments')
@@ -119,20 +107,20 @@ export class ExperimentStore {
 
   /** @throws ExperimentNotFoundError */
   async get(id: string): Promise<Experiment> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new ExperimentNotFoundError(`No experiment '${id}'.`);
     return toExperiment(row);
   }
 
   async list(): Promise<Experiment[]> {
-    const db = await this.#db();
+    const db = await this.db();
     return (await db.selectFrom('experiments').selectAll().orderBy('id').execute()).map(toExperiment);
   }
 
   /** The running experiment attached to a prompt label, if any. */
   async attached(promptId: string, label: string): Promise<Experiment | null> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db
       .selectFrom('experiments')
       .selectAll()
@@ -146,7 +134,7 @@ export class ExperimentStore {
 
   /** Starts or stops an experiment. @throws ExperimentNotFoundError */
   async setStatus(id: string, status: 'running' | 'stopped', who?: ChangeActor): Promise<Experiment> {
-    const db = await this.#db();
+    const db = await this.db();
     const result = await db
       .updateTable('experiments')
       .set({ status, updated_at: sql`now()` })
@@ -163,7 +151,7 @@ export class ExperimentStore {
 
   /** Who made a request, from its usage record (null = not recorded, or not yet). */
   async requestOwner(requestId: string): Promise<string | null> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db
       .selectFrom('usage_records')
       .select(['api_key_id', 'user_id'])
@@ -180,7 +168,7 @@ export class ExperimentStore {
     value: number;
     comment: string | null;
   }): Promise<void> {
-    const db = await this.#db();
+    const db = await this.db();
     await db
       .insertInto('feedback')
       .values(row)
@@ -194,7 +182,7 @@ export class ExperimentStore {
 
   /** Requests, errors, cost and latency per variant. */
   async traffic(experimentId: string): Promise<VariantTraffic[]> {
-    const db = await this.#db();
+    const db = await this.db();
     const rows = await sql<{
       variant: string;
       requests: string;
@@ -221,7 +209,7 @@ export class ExperimentStore {
 
   /** Feedback per variant and metric, joined on the request id and the caller's scope. */
   async feedback(experimentId: string): Promise<VariantFeedback[]> {
-    const db = await this.#db();
+    const db = await this.db();
     const rows = await sql<{ variant: string; metric: string; n: string; sum: number; sum_squares: number }>`
       select u.variant, f.metric, count(*) as n, sum(f.value) as sum, sum(f.value * f.value) as sum_squares
       from usage_records u

@@ -9,7 +9,7 @@
  *   neither); the foreign key refuses a version that does not exist.
  */
 import { sql } from 'kysely';
-import type { Database } from '../stores/database.js';
+import { DatabaseStore } from '../stores/database-store.js';
 import { auditChange, type ChangeActor } from './audit.js';
 import type { PromptMessage, VariableDecls } from './template.js';
 
@@ -76,22 +76,10 @@ function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string } | null)?.code === '23505';
 }
 
-export class PromptStore {
-  readonly #database: () => Database;
-
-  constructor(database: () => Database) {
-    this.#database = database;
-  }
-
-  async #db() {
-    const database = this.#database();
-    await database.ready;
-    return database.db;
-  }
-
+export class PromptStore extends DatabaseStore {
   /** Creates a prompt with its version 1. @throws PromptExistsError */
   async create(id: string, first: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
-    const db = await this.#db();
+    const db = await this.db();
     try {
       return await db.transaction().execute(async (trx) => {
         await trx.insertInto('prompts').values({ id }).execute();
@@ -115,7 +103,7 @@ export class PromptStore {
 
   /** Adds the next version. @throws PromptNotFoundError */
   async addVersion(id: string, next: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
-    const db = await this.#db();
+    const db = await this.db();
     await this.#requirePrompt(id);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -152,7 +140,7 @@ export class PromptStore {
 
   /** One version. @throws PromptNotFoundError */
   async version(id: string, version: number): Promise<PromptVersion> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db
       .selectFrom('prompt_versions')
       .selectAll()
@@ -165,7 +153,7 @@ export class PromptStore {
 
   /** Every version, newest first. @throws PromptNotFoundError */
   async versions(id: string): Promise<PromptVersion[]> {
-    const db = await this.#db();
+    const db = await this.db();
     await this.#requirePrompt(id);
     const rows = await db
       .selectFrom('prompt_versions')
@@ -181,7 +169,7 @@ export class PromptStore {
    * @throws PromptNotFoundError when the prompt does not exist
    */
   async label(id: string, label: string): Promise<{ version: number | null; archived: boolean }> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db
       .selectFrom('prompts')
       .leftJoin('prompt_labels', (j) =>
@@ -199,7 +187,7 @@ export class PromptStore {
    * @throws PromptNotFoundError when the prompt or the version does not exist
    */
   async setLabel(id: string, label: string, version: number, who?: ChangeActor): Promise<number | null> {
-    const db = await this.#db();
+    const db = await this.db();
     await this.version(id, version);
     return db.transaction().execute(async (trx) => {
       const before = await trx
@@ -221,7 +209,7 @@ export class PromptStore {
 
   /** Archives a prompt: requests can no longer use it; its versions stay readable. */
   async archive(id: string, at: Date, who?: ChangeActor): Promise<void> {
-    const db = await this.#db();
+    const db = await this.db();
     const result = await db
       .updateTable('prompts')
       .set({ archived_at: at })
@@ -244,7 +232,7 @@ export class PromptStore {
   }
 
   async #summaries(only: 'active' | null, id?: string): Promise<PromptSummary[]> {
-    const db = await this.#db();
+    const db = await this.db();
     let query = db
       .selectFrom('prompts')
       .innerJoin('prompt_versions', 'prompt_versions.prompt_id', 'prompts.id')
@@ -270,7 +258,7 @@ export class PromptStore {
   }
 
   async #requirePrompt(id: string): Promise<void> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db.selectFrom('prompts').select('id').where('id', '=', id).executeTakeFirst();
     if (!row) throw new PromptNotFoundError(`No prompt '${id}'.`);
   }

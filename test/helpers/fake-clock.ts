@@ -14,6 +14,7 @@
  * clock.advance(60_000);                      // refill buckets, expire entries, cool breakers
  */
 import type { Clock } from '../../src/core/clock.js';
+import { mulberry32 } from '../../src/core/random.js';
 
 /**
  * Default wall time a test clock starts at: noon UTC, so a test never crosses a day (budget periods) unless
@@ -66,16 +67,4 @@ export function fakeClock(options: FakeClockOptions = {}): FakeClock {
 export function wallFrom(now: () => number, epochMs: number): () => number {
   const origin = now();
   return () => epochMs + (now() - origin);
-}
-
-/** A small seeded PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -8,7 +8,7 @@
  * for (const c of fuzzCases(0xc0ffee, 1000)) await send(c.body, c.contentType);
  */
 
-import { mulberry32 } from './fake-clock.js';
+import { mulberry32 } from '../../src/core/random.js';
 
 export interface FuzzCase {
   /** Index and mutation kind, for failure messages. */

@@ -3,7 +3,7 @@
  * API key that created them): a response of another key is "not found". The database is opened on first
  * use; callers decide what a failure means (writing never fails an answer, reading fails the request).
  */
-import type { Database } from '../../stores/database.js';
+import { DatabaseStore } from '../../stores/database-store.js';
 import type { ResponseObject } from './state.js';
 import type { Item } from './translate-request.js';
 
@@ -25,21 +25,9 @@ export interface ListOptions {
   order: 'asc' | 'desc';
 }
 
-export class ResponseStore {
-  readonly #database: () => Database;
-
-  constructor(database: () => Database) {
-    this.#database = database;
-  }
-
-  async #db() {
-    const database = this.#database();
-    await database.ready;
-    return database.db;
-  }
-
+export class ResponseStore extends DatabaseStore {
   async save(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = {
       id: record.id,
       scope,
@@ -65,7 +53,7 @@ export class ResponseStore {
   }
 
   async get(scope: string, id: string): Promise<StoredResponse | null> {
-    const db = await this.#db();
+    const db = await this.db();
     const row = await db
       .selectFrom('stored_responses')
       .selectAll()
@@ -85,7 +73,7 @@ export class ResponseStore {
 
   /** Deletes a response of this scope; false when there is none. */
   async delete(scope: string, id: string): Promise<boolean> {
-    const db = await this.#db();
+    const db = await this.db();
     const result = await db
       .deleteFrom('stored_responses')
       .where('id', '=', id)
