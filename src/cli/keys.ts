@@ -9,7 +9,6 @@
  *   llm-gateway keys revoke ID
  *   llm-gateway keys rotate ID [--grace SECONDS]
  */
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_GRACE_SECONDS } from '../auth/feature.js';
 import { budgetProblem, expiryProblem, MAX_GRACE_SECONDS } from '../auth/key-limits.js';
@@ -20,6 +19,7 @@ import { openDatabase } from '../stores/database.js';
 import { DatabaseLockedError } from '../stores/pglite-lock.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
+import { cliActor } from './actor.js';
 
 export const KEYS_USAGE = `Usage:
   llm-gateway keys create --name NAME (--user USER_ID | --team TEAM_ID | --org ORG_ID) [--role user|team_admin|org_admin]
@@ -80,7 +80,7 @@ export async function runKeysCommand(
         '  (POST /admin/keys, POST /admin/keys/{id}/revoke, POST /admin/keys/{id}/rotate; docs/runbook.md).',
     );
   }
-  const actor: Actor = { actor: `cli:${safeUser()}` };
+  const actor: Actor = { actor: cliActor() };
   try {
     await Promise.race([
       database.ready,
@@ -203,14 +203,6 @@ function money(raw: string | undefined, flag: string): number | null {
   const problem = raw.trim() === '' ? 'must be a number' : budgetProblem(n);
   if (problem) throw new UsageError(`${flag}: a USD amount; ${problem}`);
   return n;
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function describe(k: KeyView): string {

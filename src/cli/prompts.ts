@@ -4,7 +4,6 @@
  * While the gateway runs on PGlite (one process holds the directory), use the admin API instead.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -18,6 +17,7 @@ import { openDatabase } from '../stores/database.js';
 import { DatabaseLockedError } from '../stores/pglite-lock.js';
 import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
+import { cliActor } from './actor.js';
 import { UsageError } from './keys.js';
 
 export const PROMPTS_USAGE = `Usage:
@@ -93,7 +93,7 @@ export async function runPromptsCommand(
     );
   }
   const store = new PromptStore(() => database);
-  const who = { actor: `cli:${cliUser()}` };
+  const who = { actor: cliActor() };
   try {
     await Promise.race([
       database.ready,
@@ -198,14 +198,6 @@ export async function runPromptsCommand(
     throw err;
   } finally {
     await database.close();
-  }
-}
-
-function cliUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
   }
 }
 

@@ -10,7 +10,6 @@
  *       --monthly-budget USD --total-budget USD --rpm N --tpm N --models a,b (each "none" to clear)
  *   llm-gateway orgs|teams delete ID
  */
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -19,6 +18,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import type { LimitsJson } from '../tenancy/limits.js';
 import { type LevelInput, type LevelKind, LevelRepository, type LevelView } from '../tenancy/repository.js';
+import { cliActor } from './actor.js';
 import { UsageError } from './keys.js';
 
 export const TENANCY_USAGE = `Usage:
@@ -64,7 +64,7 @@ export async function runTenancyCommand(
     { url: config.database.url, dataDir: config.database.data_dir },
     { logger: createLogger({ level: 'warn' }), metrics: createMetrics() },
   );
-  const actor = { actor: `cli:${safeUser()}` };
+  const actor = { actor: cliActor() };
   try {
     await database.ready;
     const repo = new LevelRepository(database.db, clock);
@@ -136,14 +136,6 @@ function number(raw: string, flag: string, usd: boolean): number | null {
     throw new UsageError(`${flag}: ${usd ? 'USD 0' : 'a whole number 1'} to ${max}, or "none"`);
   }
   return n;
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function describe(v: LevelView): string {
