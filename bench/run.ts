@@ -706,9 +706,14 @@ async function startTargets(): Promise<void> {
   if (only.has('semantic-load')) semanticPinning = await pinSemanticPool();
   // Idle RSS after one request each (modules loaded, pools warm), before any load.
   await new Promise((r) => setTimeout(r, 1000));
-  for (const t of targets.values())
-    if (t.measured && !t.unavailable) t.rssIdleMiB = t.rssSettledMiB = treeRssMiB(t.measured.pid);
-  if (!opts.quick) {
+  // The settled value takes IDLE_SETTLE_MS: only runs that measure memory wait for it.
+  const watch = !opts.quick && only.has('memory');
+  for (const t of targets.values()) {
+    if (!t.measured || t.unavailable) continue;
+    t.rssIdleMiB = treeRssMiB(t.measured.pid);
+    t.rssSettledMiB = watch ? t.rssIdleMiB : null;
+  }
+  if (watch) {
     log(`idle RSS: watching ${IDLE_SETTLE_MS / 1000} s without traffic for the settled value`);
     for (const until = Date.now() + IDLE_SETTLE_MS; Date.now() < until; ) {
       await new Promise((r) => setTimeout(r, 2000));
