@@ -31,7 +31,10 @@ export interface BenchResult {
     description: string;
     unavailable: string | null;
     rssIdleMiB: number | null;
-    /** Lowest RSS over 110 s without traffic (40 s before 2026-12-06; absent in results of older runs). */
+    /**
+     * Lowest RSS over 110 s without traffic (40 s before 2026-12-06); null when the run did not measure
+     * memory, absent in results of older runs.
+     */
     rssSettledMiB?: number | null;
     rssAfterMiB: number | null;
   }>;
