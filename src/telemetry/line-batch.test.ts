@@ -11,7 +11,7 @@ import { batchLines } from './line-batch.js';
 function fileStream(threshold: number) {
   const dir = mkdtempSync(join(tmpdir(), 'line-batch-'));
   const file = join(dir, 'out.log');
-  const stream = batchLines(pino.destination({ dest: openSync(file, 'w'), sync: true }), threshold);
+  const stream = batchLines(pino.destination({ dest: openSync(file, 'w'), sync: true }), { threshold });
   return { stream, read: () => readFileSync(file, 'utf8'), done: () => rmSync(dir, { recursive: true }) };
 }
 
@@ -82,4 +82,44 @@ test('lines handed over to a destroyed stream are dropped, not thrown into the l
   } finally {
     done();
   }
+});
+
+/** A stream that records what it is handed. */
+function recording() {
+  const writes: string[] = [];
+  const stream = {
+    write: (data: string) => writes.push(data) > 0,
+    flush: () => undefined,
+    flushSync: () => undefined,
+    end: () => undefined,
+  };
+  return { writes, stream };
+}
+
+test('a line below the threshold goes out maxWaitMs after it arrived, with what came meanwhile', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { writes, stream } = recording();
+  batchLines(stream, { threshold: 1000, maxWaitMs: 100 });
+  stream.write('first\n');
+  t.mock.timers.tick(60);
+  stream.write('second\n');
+  t.mock.timers.tick(39);
+  assert.deepEqual(writes, [], 'nothing before the first line has waited 100 ms');
+  t.mock.timers.tick(1);
+  assert.deepEqual(writes, ['first\nsecond\n']);
+  stream.write('third\n');
+  t.mock.timers.tick(100);
+  assert.deepEqual(writes, ['first\nsecond\n', 'third\n'], 'the next line starts its own wait');
+});
+
+test('nothing waiting, nothing scheduled: an idle stream is never written to', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { writes, stream } = recording();
+  batchLines(stream, { threshold: 10, maxWaitMs: 100 });
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(writes, []);
+  stream.write('0123456789\n');
+  assert.deepEqual(writes, ['0123456789\n'], 'the threshold hands over at once');
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(writes, ['0123456789\n'], 'the handed-over line left no timer behind');
 });

@@ -106,3 +106,47 @@ test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order
   assert.ok(largest > 16 * 1024, `a write took more than sonic-boom's default 16 KiB (largest ${largest})`);
   assert.ok(largest <= LOG_WRITE_MAX, `no write over ${LOG_WRITE_MAX} bytes (largest ${largest})`);
 });
+
+test('an idle destination makes no writes: no periodic flush while nothing waits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-log-'));
+  const file = join(dir, 'out.log');
+  const sizes: number[] = [];
+  const original = fs.write;
+  (fs as { write: unknown }).write = (...args: unknown[]) => {
+    const data = args[1];
+    sizes.push(typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length);
+    return (original as (...a: unknown[]) => unknown)(...args);
+  };
+  try {
+    // Fake timers before the destination exists, so that any timer it starts is a fake one too.
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const destination = logDestination(file);
+    await once(destination, 'ready');
+    const logger = createLogger({ level: 'info', destination });
+    t.mock.timers.tick(5_000);
+    assert.deepEqual(
+      sizes,
+      [],
+      "five idle seconds: no write (sonic-boom's periodic flush wrote an empty string)",
+    );
+    logger.info({ event: 'one' }, 'line');
+    t.mock.timers.tick(99);
+    assert.deepEqual(sizes, [], 'a line waits up to 100 ms');
+    t.mock.timers.tick(1);
+    assert.equal(sizes.length, 1, 'then goes out in one write');
+    t.mock.timers.tick(5_000);
+    assert.equal(sizes.length, 1, 'and nothing more is written while idle');
+    t.mock.timers.reset();
+    await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
+    destination.end();
+    await once(destination, 'close');
+  } finally {
+    (fs as { write: unknown }).write = original;
+  }
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  rmSync(dir, { recursive: true, force: true });
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { event: string }).event),
+    ['one'],
+  );
+});

@@ -33,9 +33,9 @@ const REDACT = [
   '*.apiKey',
 ];
 
-/** Log lines wait for at most this many bytes … */
-const LOG_BATCH_BYTES = 12_288;
-/** … or this long before they are written. */
+/** Log lines wait until this many characters are waiting … */
+const LOG_BATCH_CHARS = 12_288;
+/** … or at most this long (ms) after the first of them, then go out in one write. */
 const LOG_FLUSH_MS = 100;
 /**
  * The most one write takes of what is waiting (sonic-boom's default is 16 KiB). Writes go one at a time
@@ -48,10 +48,10 @@ export const LOG_WRITE_MAX = 65_536;
 /** Creates the process logger. */
 export function createLogger(options: LoggerOptions): Logger {
   // Asynchronous stdout, batched: lines collect in memory and go out in one write once 12 KiB are waiting or
-  // 100 ms have passed (whichever comes first; shutdown flushes the rest). One write per line cost a
-  // thread-pool round trip and an extra event-loop wake-up per request: ~25 % of the gateway's CPU at
-  // 300 req/s (docs/performance.md, "Profiling").
-  // Lines are first collected as a list (./line-batch.ts: sonic-boom's own append costs ~2 µs a line).
+  // 100 ms after the first of them (whichever comes first; shutdown flushes the rest). One write per line
+  // cost a thread-pool round trip and an extra event-loop wake-up per request: ~25 % of the gateway's CPU at
+  // 300 req/s (docs/performance.md, "Profiling"). The batching is ./line-batch.ts; sonic-boom writes what
+  // it is handed at once.
   const destination = options.destination ?? logDestination(1);
   return pino(
     {
@@ -68,15 +68,10 @@ export function createLogger(options: LoggerOptions): Logger {
 
 /** The asynchronous, batched destination of the process's lines (`dest`: a file descriptor or a path). */
 export function logDestination(dest: number | string): ReturnType<typeof pino.destination> {
-  return batchLines(
-    pino.destination({
-      dest,
-      sync: false,
-      minLength: LOG_BATCH_BYTES,
-      maxWrite: LOG_WRITE_MAX,
-      periodicFlush: LOG_FLUSH_MS,
-    }),
-  );
+  return batchLines(pino.destination({ dest, sync: false, maxWrite: LOG_WRITE_MAX }), {
+    threshold: LOG_BATCH_CHARS,
+    maxWaitMs: LOG_FLUSH_MS,
+  });
 }
 
 /** Replaces every occurrence of the given secrets in a text. */
