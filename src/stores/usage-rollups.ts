@@ -171,13 +171,19 @@ function rollupStatement(ins: RawBuilder<unknown>): RawBuilder<{ records: number
 /** A `\u0000` or lone-surrogate escape in JSON text (not one whose backslash is itself escaped). */
 const JSONB_REFUSED = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 
+/** Leaves null fields out of the batch's JSON: `jsonb_to_recordset` reads a missing key as NULL. */
+const withoutNulls = (_key: string, value: unknown): unknown => (value === null ? undefined : value);
+
 /**
  * The batch as JSON text PostgreSQL's jsonb accepts: it refuses `\u0000` and lone surrogates, and one such
  * string in one record (a client's model name) would fail every batch and every replay of the spool it
  * lands in. They become U+FFFD. (JSON.stringify escapes exactly these, and only lone surrogates.)
+ * Null fields (11 of 30 in a plain request's record) are left out: the embedded database (PGlite) spends
+ * about half of a record's insert parsing this text, and a batch without them cost it 6–9 % less per record
+ * (docs/performance.md), for ≈ 0.5 µs per record of JavaScript here.
  */
 export function usageBatchJson(rows: readonly UsageRow[]): string {
-  const json = JSON.stringify(rows);
+  const json = JSON.stringify(rows, withoutNulls);
   return json.includes('\\u') ? json.replace(JSONB_REFUSED, '$1\\ufffd') : json;
 }
 

@@ -197,6 +197,75 @@ for (const backend of backends) {
       await rebuildRollups(database.db, { startDay: '2026-03-01', endDay: '2026-03-01' });
     });
 
+    test('every field is stored as given: null ones (left out of the batch text) as NULL', async () => {
+      const columns = [
+        'request_id',
+        'cached_input_tokens',
+        'cached',
+        'estimated',
+        'stream',
+        'api_key_id',
+        'provider',
+        'cost_usd',
+        'cache_type',
+        'prompt_name',
+        'prompt_version',
+        'guardrails',
+        'client_request_id',
+        'endpoint',
+        'route',
+        'org_id',
+        'team_id',
+        'tags',
+        'prompt_id',
+        'experiment_id',
+        'variant',
+      ] as const;
+      const allNull = row(92, {
+        api_key_id: null,
+        provider: null,
+        cost_usd: null,
+        org_id: null,
+        team_id: null,
+        guardrails: null,
+        client_request_id: null,
+        endpoint: null,
+        route: null,
+        prompt_id: null,
+        experiment_id: null,
+        variant: null,
+      });
+      const allSet = row(93, {
+        cost_usd: '0.000250',
+        cache_type: 'exact',
+        prompt_name: 'greeting',
+        prompt_version: 3,
+        guardrails: '[{"name":"pii","action":"redact"}]',
+        client_request_id: 'client-93',
+        endpoint: 'chat',
+        route: 'fast',
+        tags: ['a', 'b'],
+        prompt_id: 'prompt-1',
+        experiment_id: 'exp-1',
+        variant: 'B',
+      });
+      assert.equal(await insertUsageBatch(database.db, [allNull, allSet]), 2);
+      const stored = await database.db
+        .selectFrom('usage_records')
+        .select([...columns])
+        .where('request_id', 'in', ['req-92', 'req-93'])
+        .orderBy('request_id')
+        .execute();
+      const expected = (r: UsageRow) =>
+        Object.fromEntries(columns.map((c) => [c, (r as unknown as Record<string, unknown>)[c] ?? null]));
+      assert.deepEqual(
+        stored.map((s) => ({ ...s, cost_usd: s.cost_usd === null ? null : Number(s.cost_usd).toFixed(6) })),
+        [expected(allNull), expected(allSet)],
+      );
+      await sql`delete from usage_records where request_id in ('req-92', 'req-93')`.execute(database.db);
+      await rebuildRollups(database.db, { startDay: '2026-03-01', endDay: '2026-03-01' });
+    });
+
     test('a rebuild gives the rollups the writer made', async () => {
       const snapshot = async () =>
         (
