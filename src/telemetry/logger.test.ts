@@ -72,10 +72,8 @@ test('stdout lines are written promptly, even when the process stays quiet', asy
   }
 });
 
-test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order (decision 0189)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'llmgw-log-'));
-  const file = join(dir, 'out.log');
-  // sonic-boom calls fs.write through the module object at each write: count what each call takes.
+/** Counts the bytes of every `fs.write` call (sonic-boom calls it through the module object at each write). */
+function countWrites(): { sizes: number[]; restore: () => void } {
   const sizes: number[] = [];
   const original = fs.write;
   (fs as { write: unknown }).write = (...args: unknown[]) => {
@@ -83,20 +81,38 @@ test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order
     sizes.push(typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length);
     return (original as (...a: unknown[]) => unknown)(...args);
   };
+  return { sizes, restore: () => ((fs as { write: unknown }).write = original) };
+}
+
+/** Flushes and closes a destination writing to `file`, then returns the file's lines and removes `dir`. */
+async function closeAndRead(
+  destination: ReturnType<typeof logDestination>,
+  dir: string,
+  file: string,
+): Promise<string[]> {
+  await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
+  destination.end();
+  await once(destination, 'close');
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+  rmSync(dir, { recursive: true, force: true });
+  return lines;
+}
+
+test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order (decision 0189)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-log-'));
+  const file = join(dir, 'out.log');
+  const { sizes, restore } = countWrites();
+  let lines: string[];
   try {
     const destination = logDestination(file);
     await once(destination, 'ready');
     const logger = createLogger({ level: 'info', destination });
     // 2,000 lines of ~300 bytes written at once: they wait while the first write is out.
     for (let i = 0; i < 2000; i++) logger.info({ event: 'request.end', i, pad: 'x'.repeat(220) }, 'done');
-    await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
-    destination.end();
-    await once(destination, 'close');
+    lines = await closeAndRead(destination, dir, file);
   } finally {
-    (fs as { write: unknown }).write = original;
+    restore();
   }
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-  rmSync(dir, { recursive: true, force: true });
   assert.equal(lines.length, 2000);
   assert.deepEqual(
     lines.map((l) => (JSON.parse(l) as { i: number }).i),
@@ -110,13 +126,8 @@ test('a backlog of lines goes out in writes of up to 64 KiB, every byte in order
 test('an idle destination makes no writes: no periodic flush while nothing waits', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'llmgw-log-'));
   const file = join(dir, 'out.log');
-  const sizes: number[] = [];
-  const original = fs.write;
-  (fs as { write: unknown }).write = (...args: unknown[]) => {
-    const data = args[1];
-    sizes.push(typeof data === 'string' ? Buffer.byteLength(data) : (data as Buffer).length);
-    return (original as (...a: unknown[]) => unknown)(...args);
-  };
+  const { sizes, restore } = countWrites();
+  let lines: string[];
   try {
     // Fake timers before the destination exists, so that any timer it starts is a fake one too.
     t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
@@ -137,14 +148,10 @@ test('an idle destination makes no writes: no periodic flush while nothing waits
     t.mock.timers.tick(5_000);
     assert.equal(sizes.length, 1, 'and nothing more is written while idle');
     t.mock.timers.reset();
-    await new Promise<void>((resolve, reject) => destination.flush((err) => (err ? reject(err) : resolve())));
-    destination.end();
-    await once(destination, 'close');
+    lines = await closeAndRead(destination, dir, file);
   } finally {
-    (fs as { write: unknown }).write = original;
+    restore();
   }
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-  rmSync(dir, { recursive: true, force: true });
   assert.deepEqual(
     lines.map((l) => (JSON.parse(l) as { event: string }).event),
     ['one'],
