@@ -86,3 +86,27 @@ describe('memory cache store', () => {
     assert.equal(await store.getNote('semantic-hit:r2'), null);
   });
 });
+
+describe('memory cache store, order and bytes', () => {
+  test('a hit keeps an entry from eviction under the byte bound; a replaced key is counted once', async () => {
+    const store = new MemoryCacheStore({ maxEntries: 100, maxBytes: 3_000, now: () => 0 });
+    const size = async () => (await store.stats()).bytes;
+    await store.set('hot', entry('m', 'x'.repeat(400)), 60);
+    const one = await size();
+    for (let i = 0; i < 20; i++) {
+      assert.ok(await store.get('hot'), `hot survives the ${i}th new key`);
+      await store.set(`cold${i}`, entry('m', 'y'.repeat(400)), 60);
+    }
+    assert.ok(await store.get('hot'));
+    assert.equal(await store.get('cold0'), null, 'the least recently used went first');
+    // Replacing a key in place: its old bytes are no longer counted.
+    await store.clear();
+    await store.set('k', entry('m', 'x'.repeat(400)), 60);
+    await store.set('k', entry('m', 'x'.repeat(400)), 60);
+    assert.equal(await size(), one - 'hot'.length * 2 + 'k'.length * 2);
+    // A replacement too large for the store removes the old value too.
+    await store.set('k', entry('m', 'z'.repeat(4_000)), 60);
+    assert.equal(await store.get('k'), null);
+    assert.equal(await size(), 0);
+  });
+});

@@ -2,6 +2,7 @@
  * The in-process cache store: one LRU bounded by entry count and bytes, with a TTL per entry read from an
  * injected clock. Holds both answers and semantic partitions (so both count against the same bounds).
  */
+import { LruMap } from '../core/lru-map.js';
 import type { CacheEntry } from './entry.js';
 import type { CacheStats, CacheStore, NowMs, SemanticDelta, SemanticRecord } from './store.js';
 
@@ -32,7 +33,8 @@ function recordBytes(r: SemanticRecord): number {
 
 export class MemoryCacheStore implements CacheStore {
   readonly backend = 'memory' as const;
-  readonly #slots = new Map<string, Slot>();
+  /** Exact LRU order; a hit relinks its slot without touching the map (decision 0195). */
+  readonly #slots = new LruMap<string, Slot>();
   readonly #options: MemoryStoreOptions;
   #bytes = 0;
 
@@ -48,8 +50,6 @@ export class MemoryCacheStore implements CacheStore {
       this.#remove(id, slot);
       return null;
     }
-    this.#slots.delete(id);
-    this.#slots.set(id, slot);
     return slot;
   }
 
@@ -59,17 +59,19 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   #put(id: string, slot: Slot): void {
-    const old = this.#slots.get(id);
-    if (old) this.#remove(id, old);
-    if (slot.bytes > this.#options.maxBytes) return;
+    const old = this.#slots.peek(id);
+    if (slot.bytes > this.#options.maxBytes) {
+      if (old) this.#remove(id, old);
+      return;
+    }
+    // A key already present is replaced in place: it keeps its map entry.
+    if (old) this.#bytes -= old.bytes;
     this.#slots.set(id, slot);
     this.#bytes += slot.bytes;
-    // Map iteration order is insertion order: the first key is the least recently used.
     while (this.#slots.size > this.#options.maxEntries || this.#bytes > this.#options.maxBytes) {
-      const oldest = this.#slots.keys().next();
-      if (oldest.done) break;
-      const victim = this.#slots.get(oldest.value) as Slot;
-      this.#remove(oldest.value, victim);
+      const oldest = this.#slots.oldestKey();
+      if (oldest === undefined) break;
+      this.#remove(oldest, this.#slots.peek(oldest) as Slot);
     }
   }
 
@@ -89,7 +91,7 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   async delete(key: string): Promise<void> {
-    const slot = this.#slots.get(`e:${key}`);
+    const slot = this.#slots.peek(`e:${key}`);
     if (slot) this.#remove(`e:${key}`, slot);
   }
 
@@ -143,7 +145,7 @@ export class MemoryCacheStore implements CacheStore {
 
   async clear(model?: string): Promise<number> {
     let removed = 0;
-    for (const [id, slot] of this.#slots) {
+    for (const [id, slot] of this.#slots.entries()) {
       if (model === undefined || slot.model === model) {
         this.#remove(id, slot);
         removed++;
@@ -156,7 +158,7 @@ export class MemoryCacheStore implements CacheStore {
     const now = this.#options.now();
     let entries = 0;
     let records = 0;
-    for (const [id, slot] of this.#slots) {
+    for (const [id, slot] of this.#slots.entries()) {
       if (slot.expiresAt <= now) {
         this.#remove(id, slot);
         continue;
