@@ -12,16 +12,14 @@
  * `DatabaseLockedError` (naming the directory and what to do) when another process holds it
  * (see pglite-lock.ts); `close()` releases it.
  */
-import { mkdirSync } from 'node:fs';
-import { Kysely, Migrator, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pg from 'pg';
 import { type Clock, systemClock } from '../core/clock.js';
-import { noTierUpForDatabase } from '../core/wasm-tiering.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { migrationProvider } from './migrations/index.js';
 import { acquirePgliteLock, type PgliteLock } from './pglite-lock.js';
-import { initPgliteDataDir, pgliteStartParams } from './pglite-memory.js';
+import { pglitePool } from './pglite-pool.js';
 import type { DatabaseSchema } from './schema.js';
 
 export type Db = Kysely<DatabaseSchema>;
@@ -49,49 +47,6 @@ export async function migrate(db: Db): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-}
-
-/** A `pg`-pool-shaped wrapper over one PGlite instance: one connection, handed out one at a time. */
-export function pglitePool(dataDir: string): PostgresPool {
-  let instance: Promise<import('@electric-sql/pglite').PGlite> | null = null;
-  let queue: Promise<void> = Promise.resolve();
-  const open = async () => {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const startParams = pgliteStartParams(PGlite.defaultStartParams);
-    // Run as V8's baseline compiler compiles it, never tiered up (decisions 0158, 0168).
-    if (dataDir === 'memory://') return noTierUpForDatabase(() => PGlite.create({ startParams }));
-    mkdirSync(dataDir, { recursive: true });
-    // A new directory is created (initdb, ~770 MiB at its peak) in a child process, not in this one.
-    await initPgliteDataDir(dataDir, startParams);
-    return noTierUpForDatabase(() => PGlite.create(dataDir, { startParams }));
-  };
-  return {
-    async connect(): Promise<PostgresPoolClient> {
-      instance ??= open();
-      const db = await instance;
-      // Serialise connections: a transaction holds the only one until it releases it.
-      let release!: () => void;
-      const previous = queue;
-      queue = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      await previous;
-      let released = false;
-      const client = {
-        query: (text: string, parameters: ReadonlyArray<unknown>) =>
-          db.query(text, parameters as unknown[]) as never,
-        release() {
-          if (released) return;
-          released = true;
-          release();
-        },
-      };
-      return client as unknown as PostgresPoolClient;
-    },
-    async end() {
-      if (instance) await (await instance).close();
-    },
-  };
 }
 
 // BIGINT (20) as a JS number: counters and token totals stay far below 2^53.

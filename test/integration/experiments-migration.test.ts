@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
-import { pglitePool } from '../../src/stores/database.js';
 import { migrationProvider } from '../../src/stores/migrations/index.js';
+import { pglitePool } from '../../src/stores/pglite-pool.js';
 
 describe('migration 0011: one running experiment per prompt label (PGlite)', () => {
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: pglitePool('memory://') }) });

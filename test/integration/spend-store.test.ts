@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kysely, Migrator, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pg from 'pg';
-import { pglitePool } from '../../src/stores/database.js';
 import { migrationProvider } from '../../src/stores/migrations/index.js';
+import { pglitePool } from '../../src/stores/pglite-pool.js';
 import type { DatabaseSchema } from '../../src/stores/schema.js';
 import {
   daysAround,
