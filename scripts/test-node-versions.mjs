@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Runs the runtime-sensitive tests on every supported Node.js major (DESIGN §14: Node 20, 22 and 24) with
+// Runs the runtime-sensitive tests on every supported Node.js major (DESIGN §14: Node 20, 22, 24 and 26) with
 // that version fetched from the npm registry (`npx -y node@N`). The full suite runs on the machine's Node
 // (`npm test`); this subset covers what differs between majors: the HTTP server and streams, undici and the
 // SDK clients, PGlite's WebAssembly and V8's tiering flags, the embedding model in worker threads, the real process (signals,
 // graceful shutdown) and the compiled build.
 //
-//   node scripts/test-node-versions.mjs [22 24 …]      default: 22 and 24 (20 is the machine's own)
+//   node scripts/test-node-versions.mjs [22 24 26 …]      default: 22, 24 and 26 (20 is the machine's own)
 import { spawnSync } from 'node:child_process';
 
 const FILES = [
   'test/integration/chat-openai.test.ts',
   'test/integration/openai-sdk.test.ts',
   'test/integration/keys-pglite.test.ts',
+  'test/integration/pglite-pool.test.ts',
   'test/integration/cache-semantic-model.test.ts',
   'test/integration/process.test.ts',
   'test/integration/start-build.test.ts',
@@ -26,7 +27,7 @@ const FILES = [
   'src/providers/sse.test.ts',
 ];
 
-const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24'];
+const versions = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['22', '24', '26'];
 let failed = 0;
 for (const version of versions) {
   process.stdout.write(`\n== Node ${version}: ${FILES.length} test files\n`);

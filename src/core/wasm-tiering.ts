@@ -20,8 +20,8 @@
  * them: nothing here changes them.
  *
  * The flags are the ones every supported Node honours at run time: `--liftoff-only` set after start-up is
- * ignored by Node 24's V8, `--no-wasm-dynamic-tiering --no-wasm-tier-up` is not (checked on Node 20, 22 and
- * 24 by wasm-tiering.test.ts). `--no-wasm-dynamic-tiering` turns lazy compilation off by implication, so it
+ * ignored by Node 24's V8, `--no-wasm-dynamic-tiering --no-wasm-tier-up` is not (checked on Node 20, 22,
+ * 24 and 26 by wasm-tiering.test.ts). `--no-wasm-dynamic-tiering` turns lazy compilation off by implication, so it
  * is named back on after it.
  */
 import { setFlagsFromString } from 'node:v8';
