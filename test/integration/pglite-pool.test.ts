@@ -7,37 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import { warmUpRow } from '../../src/accounting/writer-warmup.js';
 import { type Db, migrate } from '../../src/stores/database.js';
 import { pglitePool, preparedMarker, preparedName } from '../../src/stores/pglite-pool.js';
 import type { DatabaseSchema } from '../../src/stores/schema.js';
 import { insertUsageBatch, type UsageRow } from '../../src/stores/usage-rollups.js';
 
+/** A record of a plain chat request (the writer's warm-up row, with its own id). */
 function row(i: number): UsageRow {
-  return {
-    timestamp: '2026-03-01T10:00:00.000Z',
-    request_id: `req-${i}`,
-    user_id: 'alice',
-    api_key_id: 'key-1',
-    model: 'gpt-4o-mini',
-    provider: 'openai',
-    input_tokens: 10,
-    output_tokens: 5,
-    cached_input_tokens: 0,
-    cost_usd: '0.000100',
-    cached: false,
-    cache_type: null,
-    saved_usd: '0.000000',
-    latency_ms: 12,
-    status: 'success',
-    http_status: 200,
-    estimated: false,
-    stream: false,
-    prompt_name: null,
-    prompt_version: null,
-    org_id: 'org-1',
-    team_id: 'team-1',
-    tags: ['a'],
-  };
+  return { ...warmUpRow('2026-03-01T10:00:00.000Z'), request_id: `req-${i}`, model: 'gpt-4o-mini' };
 }
 
 let db: Db;
