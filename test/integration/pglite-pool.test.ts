@@ -11,6 +11,7 @@ import { warmUpRow } from '../../src/accounting/writer-warmup.js';
 import { type Db, migrate } from '../../src/stores/database.js';
 import { pglitePool, preparedMarker, preparedName } from '../../src/stores/pglite-pool.js';
 import type { DatabaseSchema } from '../../src/stores/schema.js';
+import { ensurePartitions, partitionName } from '../../src/stores/usage-partitions.js';
 import { insertUsageBatch, type UsageRow } from '../../src/stores/usage-rollups.js';
 
 /** A record of a plain chat request (the writer's warm-up row, with its own id). */
@@ -105,4 +106,20 @@ test('an error in a named statement rejects it alone; the connection and the sta
   );
   assert.equal(await records(), (n ?? 0) + 1);
   assert.equal((await sql<{ one: number }>`select 1 as one`.execute(db)).rows[0]?.one, 1);
+});
+
+test('a partition created after the statement was prepared receives its day’s records', async () => {
+  const where = async (requestId: string) =>
+    (
+      await sql<{ part: string }>`
+        select tableoid::regclass::text as part from usage_records where request_id = ${requestId}`.execute(
+        db,
+      )
+    ).rows[0]?.part;
+  assert.equal(await insertUsageBatch(db, [{ ...row(30), timestamp: '2026-03-05T08:00:00.000Z' }]), 1);
+  assert.equal(await where('req-30'), 'usage_records_default');
+  assert.deepEqual(await ensurePartitions(db, ['2026-03-06']), ['2026-03-06']);
+  assert.equal(await insertUsageBatch(db, [{ ...row(31), timestamp: '2026-03-06T08:00:00.000Z' }]), 1);
+  assert.equal(await where('req-31'), partitionName('2026-03-06'));
+  assert.equal((await prepared()).length, 2, 'still the same prepared statements (usage_batch, divide)');
 });
