@@ -45,6 +45,20 @@ async function openPglite(dataDir: string): Promise<PGlite> {
   return noTierUpForDatabase(() => PGlite.create(dataDir, { startParams }));
 }
 
+/**
+ * node-postgres's client on PGlite's node-postgres connection to `db`, for named statements. A new client
+ * knows of no prepared statement, while the database session (one per PGlite instance) may still hold those
+ * of a client that broke: they are dropped first, or the next Parse of the same name would fail for good
+ * ("prepared statement already exists").
+ */
+export async function openNamedClient(db: PGlite): Promise<pg.Client> {
+  const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
+  const client = new pg.Client(createPgConfig(db) as unknown as pg.ClientConfig);
+  await client.connect();
+  await client.query('deallocate all');
+  return client;
+}
+
 /** A `pg`-pool-shaped wrapper over one PGlite instance (opened on the first `connect`). */
 export function pglitePool(dataDir: string): PostgresPool {
   let instance: Promise<PGlite> | null = null;
@@ -53,16 +67,13 @@ export function pglitePool(dataDir: string): PostgresPool {
   let named: Promise<pg.Client> | null = null;
   const namedClient = (db: PGlite): Promise<pg.Client> => {
     if (named) return named;
-    const opening = (async () => {
-      const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
-      const client = new pg.Client(createPgConfig(db) as unknown as pg.ClientConfig);
+    const opening = openNamedClient(db).then((client) => {
       // Without a listener an 'error' would be thrown; the query in flight is rejected either way.
       client.on('error', () => {
         if (named === opening) named = null;
       });
-      await client.connect();
       return client;
-    })();
+    });
     named = opening;
     opening.catch(() => {
       if (named === opening) named = null;

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { warmUpRow } from '../../src/accounting/writer-warmup.js';
 import { type Db, migrate } from '../../src/stores/database.js';
-import { pglitePool, preparedMarker, preparedName } from '../../src/stores/pglite-pool.js';
+import { openNamedClient, pglitePool, preparedMarker, preparedName } from '../../src/stores/pglite-pool.js';
 import type { DatabaseSchema } from '../../src/stores/schema.js';
 import { ensurePartitions, partitionName } from '../../src/stores/usage-partitions.js';
 import { insertUsageBatch, type UsageRow } from '../../src/stores/usage-rollups.js';
@@ -122,4 +122,19 @@ test('a partition created after the statement was prepared receives its day’s 
   assert.equal(await insertUsageBatch(db, [{ ...row(31), timestamp: '2026-03-06T08:00:00.000Z' }]), 1);
   assert.equal(await where('req-31'), partitionName('2026-03-06'));
   assert.equal((await prepared()).length, 2, 'still the same prepared statements (usage_batch, divide)');
+});
+
+test('a new named-statement client starts from a clean session (a broken one’s statements are dropped)', async () => {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const lite = await PGlite.create();
+  try {
+    const first = await openNamedClient(lite);
+    await first.query({ name: 'answer', text: 'select 41 + $1::int as n', values: [1] });
+    // The first client is gone (as after an 'error'); the session still holds its statement.
+    const second = await openNamedClient(lite);
+    const { rows } = await second.query({ name: 'answer', text: 'select 41 + $1::int as n', values: [1] });
+    assert.deepEqual(rows, [{ n: 42 }]);
+  } finally {
+    await lite.close();
+  }
 });
