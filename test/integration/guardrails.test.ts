@@ -18,7 +18,11 @@ const skip = await requireServices('postgres');
 const CARD = '4111 1111 1111 1111';
 const EMAIL = 'jane.doe@example.com';
 const PROMPT = `Charge card ${CARD} and send the receipt to ${EMAIL}.`;
-const RAW = ['4111', 'jane.doe', 'example.com', 'bob@corp.io'];
+// Traces of the card: its first digits followed by a space or more digits. A bare '4111' also turns up in
+// random hex (request and key ids), which made the checks below fail about once in a few hundred runs.
+const CARD_TRACES = ['4111 1', '41111111'];
+const hasCard = (text: string) => CARD_TRACES.some((trace) => text.includes(trace));
+const RAW = [...CARD_TRACES, 'jane.doe', 'example.com', 'bob@corp.io'];
 
 function userText(body: unknown): string {
   const messages = (body as { messages?: Array<{ content: unknown }> }).messages ?? [];
@@ -72,7 +76,7 @@ describe('guardrails: the default policy (pii) on every request', () => {
       const res = await postJson(`${gw.url}/v1/chat/completions`, { model, messages: userMessage(PROMPT) });
       assert.equal(res.status, 200, model);
       const sent = JSON.stringify(mock.requests[0]?.body);
-      assert.ok(sent.includes('<CREDIT_CARD_1>') && !sent.includes('4111'), model);
+      assert.ok(sent.includes('<CREDIT_CARD_1>') && !hasCard(sent), model);
     }
   });
 
@@ -223,13 +227,13 @@ describe('guardrails: policies attached to API keys', { skip }, () => {
     assert.equal(res.status, 400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'content_policy_violation');
-    assert.ok(!body.error.message.includes('4111'));
+    assert.ok(!hasCard(body.error.message));
     assert.equal(mock.requests.length, 0);
     const row = await record(res.headers.get('x-request-id') as string);
     assert.equal(row.http_status, 400);
     const fired = JSON.parse(row.guardrails ?? '[]') as Array<Record<string, unknown>>;
     assert.ok(fired.some((f) => f.entity === 'credit_card' && f.action === 'block' && f.policy === 'strict'));
-    assert.ok(!JSON.stringify(row).includes('4111'));
+    assert.ok(!hasCard(JSON.stringify(row)));
 
     // The same key without a card: masked, not blocked.
     mock.reset();
