@@ -38,10 +38,6 @@ export class LruMap<K, V> {
     return this.#map.get(key)?.value;
   }
 
-  has(key: K): boolean {
-    return this.#map.has(key);
-  }
-
   /** Sets the value as the most recently used (a key already present keeps its map entry). */
   set(key: K, value: V): void {
     const entry = this.#map.get(key);
