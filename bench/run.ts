@@ -73,6 +73,10 @@ const { values: opts } = parseArgs({
     repeats: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    // Requests of closed-loop load per target and request kind before the first measurement (at most
+    // 60 s each), so that no point measures V8's optimising compiler at work (0: off; the first repeat
+    // then measures it).
+    'jit-warmup': { type: 'string' },
     rates: { type: 'string', default: '500,1000' },
     connections: { type: 'string', default: '16,64' },
     'stream-rate': { type: 'string', default: '200' },
@@ -147,6 +151,9 @@ const quick = opts.quick;
 const repeats = Number(opts.repeats ?? (quick ? 1 : 3));
 const durationMs = Number(opts.duration ?? (quick ? 1 : 8)) * 1000;
 const warmupMs = Number(opts.warmup ?? (quick ? 0.3 : 2)) * 1000;
+const jitWarmupRequests = Number(opts['jit-warmup'] ?? (quick ? 0 : 15_000));
+/** The longest a JIT warm-up runs per target and request kind, whatever it reached. */
+const JIT_WARMUP_MAX_MS = 60_000;
 const rates = opts.rates.split(',').map(Number);
 const conns = opts.connections.split(',').map(Number);
 const streamRate = Number(opts['stream-rate']);
@@ -1167,11 +1174,61 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
 
 // ---------------------------------------------------------------- main
 
+/**
+ * Brings every measured process to its steady state before the first measurement (decision 0198):
+ * closed-loop load (16 connections) until `--jit-warmup` requests (at most 60 s) per target and per kind
+ * of request its points send. A Node process compiles its hot functions with TurboFan over its first
+ * ≈ 10,000–15,000 requests (V8's `--trace-opt`: ≈ 530 optimisations in the gateway's first 5,000 requests,
+ * 10 in requests 10,000–15,000); without this the first repeat of the first point measured that
+ * compilation as CPU per request (e.g. `ours-prod` at 500 req/s 610 µs in the first repeat, 345 in the
+ * second). Every target gets the same warm-up, peers included; idle RSS is read before it. The cold start
+ * and the soak run processes of their own and are not warmed.
+ */
+async function warmUpTargets(plan: Point[]): Promise<void> {
+  if (jitWarmupRequests <= 0) return;
+  const kinds = new Map<string, Set<string>>();
+  for (const point of plan) {
+    // Semantic points would fill the index (and embed) with every request: their own warm-up only.
+    if (point.semantic || point.body === 'semantic' || point.body === 'paraphrase') continue;
+    for (const name of point.targets) {
+      if (name === 'direct' || (onlyTargets && !onlyTargets.has(name))) continue;
+      const set = kinds.get(name) ?? new Set<string>();
+      set.add(`${point.body}${point.stream ? '+stream' : ''}`);
+      kinds.set(name, set);
+    }
+  }
+  for (const [name, set] of kinds) {
+    const t = targets.get(name);
+    if (!t || t.unavailable) continue;
+    let completed = 0;
+    for (const kind of set) {
+      const [body, stream] = kind.split('+') as [BodyKind, string | undefined];
+      const spec: RequestSpec = {
+        origin: t.origin,
+        path: t.path,
+        headers: t.headers,
+        body: bodyFn(body, stream === 'stream'),
+        stream: stream === 'stream',
+      };
+      const until = Date.now() + JIT_WARMUP_MAX_MS;
+      for (let done = 0; done < jitWarmupRequests && Date.now() < until; ) {
+        // Slices of a second: a fast proxy stops near the count, a slow one at the time bound.
+        const slice = await runClosedLoop(spec, { connections: 16, durationMs: quick ? 100 : 1000 });
+        if (slice.completed === 0) break;
+        done += slice.completed;
+        completed += slice.completed;
+      }
+    }
+    log(`JIT warm-up ${name}: ${completed} requests (${[...set].join(', ')})`);
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const load0 = loadavg();
   await startTargets();
   const plan = points();
+  await warmUpTargets(plan);
   const measurements: Measurement[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const point of plan) {
@@ -1233,6 +1290,7 @@ async function main(): Promise<void> {
       repeats,
       durationS: durationMs / 1000,
       warmupS: warmupMs / 1000,
+      jitWarmupRequests,
       rates,
       connections: conns,
       streamRate,

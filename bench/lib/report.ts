@@ -122,14 +122,23 @@ export function renderMarkdown(data: BenchResult): string {
     loadavgEnd: number[];
     pinning: unknown;
   };
-  const s = data.settings as { repeats: number; durationS: number; warmupS: number; quick: boolean };
+  const s = data.settings as {
+    repeats: number;
+    durationS: number;
+    warmupS: number;
+    jitWarmupRequests?: number;
+    quick: boolean;
+  };
   lines.push(`# Benchmark ${data.startedAt}`, '');
   lines.push(
     `Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
       `Load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')}. ` +
       `Pinning: ${m.pinning ? JSON.stringify(m.pinning) : 'none'}.`,
     '',
-    `${s.repeats} repeat(s) of ${s.durationS} s per point after ${s.warmupS} s warm-up; targets interleaved, order rotated each repeat. ` +
+    (s.jitWarmupRequests
+      ? `Before the first point, ${s.jitWarmupRequests} requests (at most 60 s) of closed-loop load per target and request kind (JIT warm-up). `
+      : 'No JIT warm-up before the first point: its first repeat includes V8 compiling the hot code. ') +
+      `${s.repeats} repeat(s) of ${s.durationS} s per point after ${s.warmupS} s warm-up; targets interleaved, order rotated each repeat. ` +
       'Cells: median (min–max over repeats). Latency in ms, service time from the actual send; "corrected" is from the due time of an open-loop schedule. ' +
       "Overhead = target − direct in the same repeat. CPU = the proxy process tree's utime+stime per completed request (µs).",
     '',

@@ -60,6 +60,8 @@ describe('bench scripts (smoke)', () => {
       '0.5',
       '--warmup',
       '0',
+      '--jit-warmup',
+      '200',
       '--repeats',
       '1',
       '--peers',
@@ -70,6 +72,8 @@ describe('bench scripts (smoke)', () => {
       out,
     ]);
     assert.equal(code, 0, stderr);
+    // Every measured gateway is brought to its steady state first, with each kind of request it gets.
+    assert.match(stderr, /JIT warm-up ours: [1-9]\d* requests \(miss, miss\+stream\)/);
     const json = JSON.parse(await readFile(`${out}.json`, 'utf8')) as BenchJson;
     for (const point of ['overhead@50', 'stream@20']) {
       for (const target of ['direct', 'ours']) {
