@@ -38,7 +38,7 @@ import {
   SEMANTIC_QUERY,
   SEMANTIC_SEED,
 } from './lib/probe.js';
-import { sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
+import { processTree, sampleRss, treeCpuSeconds, treeRssMiB } from './lib/procstat.js';
 import { renderMarkdown } from './lib/report.js';
 import {
   countersBetween,
@@ -106,6 +106,10 @@ const { values: opts } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     // Prints each measurement's CPU per request by thread name (main thread, GC helpers, thread pool).
     'thread-cpu': { type: 'boolean', default: false },
+    // Every other proxy's process tree is stopped (SIGSTOP) while one target is measured, so idle neighbours
+    // on the proxy CPU do not wake in the middle of its requests (decision 0199); `--park off` keeps them
+    // running, as runs before 2026-12-06 did.
+    park: { type: 'string', default: 'on' },
     // Soak (`--only soak` or `--soak`): minutes at --soak-rate against --soak-target, RSS after each window.
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string', default: '10' },
@@ -152,6 +156,8 @@ const repeats = Number(opts.repeats ?? (quick ? 1 : 3));
 const durationMs = Number(opts.duration ?? (quick ? 1 : 8)) * 1000;
 const warmupMs = Number(opts.warmup ?? (quick ? 0.3 : 2)) * 1000;
 const jitWarmupRequests = Number(opts['jit-warmup'] ?? (quick ? 0 : 15_000));
+if (opts.park !== 'on' && opts.park !== 'off') throw new Error(`--park takes on or off, not ${opts.park}`);
+const parkNeighbours = opts.park === 'on';
 /** The longest a JIT warm-up runs per target and request kind, whatever it reached. */
 const JIT_WARMUP_MAX_MS = 60_000;
 const rates = opts.rates.split(',').map(Number);
@@ -1070,6 +1076,8 @@ export interface Measurement {
   cpuSeconds: number | null;
   cpuUsPerRequest: number | null;
   rssPeakMiB: number | null;
+  /** Processes of other proxies stopped while this was measured (`--park`, decision 0199). */
+  parked: number;
   /** semantic-load points: what the semantic gateway did over the measured window. */
   semantic?: SemanticWindow;
 }
@@ -1120,8 +1128,63 @@ async function measure(point: Point, t: Target, repeat: number, order: number): 
     body: bodyFn(point.body, point.stream),
     stream: point.stream,
   };
-  const lookups = startLookups(point);
   const sem = point.semantic ? targets.get(point.semantic.target) : undefined;
+  // The measured proxy, and the one the semantic lookups go to, stay awake; the mock is never parked.
+  parkAllBut(new Set([t.name, ...(sem ? [sem.name] : [])]));
+  const stopped = parked.length;
+  try {
+    return { ...(await measureAwake(point, t, sem, spec, repeat, order)), parked: stopped };
+  } finally {
+    unpark();
+  }
+}
+
+/**
+ * The process ids stopped by `parkAllBut` (continued by `unpark`; also on the way out, so no proxy stays
+ * stopped when a run fails).
+ */
+let parked: number[] = [];
+
+/**
+ * Stops (SIGSTOP) the process trees of every started proxy not named in `awake`. All proxies share the
+ * proxy CPU: an idle one still wakes (an idle gateway ≈ 200 times a second, prom-client's event-loop-delay
+ * sampling), and with 17 of them alive the measured one lost its caches to theirs (decision 0199).
+ */
+function parkAllBut(awake: ReadonlySet<string>): void {
+  if (!parkNeighbours) return;
+  for (const target of targets.values()) {
+    if (awake.has(target.name) || target.measured === null) continue;
+    for (const pid of processTree(target.measured.pid)) {
+      try {
+        process.kill(pid, 'SIGSTOP');
+        parked.push(pid);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+}
+
+function unpark(): void {
+  for (const pid of parked) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  parked = [];
+}
+
+async function measureAwake(
+  point: Point,
+  t: Target,
+  sem: Target | undefined,
+  spec: RequestSpec,
+  repeat: number,
+  order: number,
+): Promise<Omit<Measurement, 'parked'>> {
+  const lookups = startLookups(point);
   // Warm-up at the same load, not measured (JIT, connection pools).
   if (warmupMs > 0) {
     if (point.load.kind === 'rate') await runAtRate(spec, { rate: point.load.rate, durationMs: warmupMs });
@@ -1291,6 +1354,7 @@ async function main(): Promise<void> {
       durationS: durationMs / 1000,
       warmupS: warmupMs / 1000,
       jitWarmupRequests,
+      parkNeighbours,
       rates,
       connections: conns,
       streamRate,
@@ -1329,6 +1393,7 @@ async function main(): Promise<void> {
 }
 
 async function shutdown(failed: boolean): Promise<void> {
+  unpark();
   await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
   await dropBenchDatabase();
   if (failed) log(`process logs kept in ${tmp}`);

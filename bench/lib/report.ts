@@ -127,6 +127,7 @@ export function renderMarkdown(data: BenchResult): string {
     durationS: number;
     warmupS: number;
     jitWarmupRequests?: number;
+    parkNeighbours?: boolean;
     quick: boolean;
   };
   lines.push(`# Benchmark ${data.startedAt}`, '');
@@ -139,6 +140,11 @@ export function renderMarkdown(data: BenchResult): string {
       ? `Before the first point, ${s.jitWarmupRequests} requests (at most 60 s) of closed-loop load per target and request kind (JIT warm-up). `
       : 'No JIT warm-up before the first point: its first repeat includes V8 compiling the hot code. ') +
       `${s.repeats} repeat(s) of ${s.durationS} s per point after ${s.warmupS} s warm-up; targets interleaved, order rotated each repeat. ` +
+      (s.parkNeighbours
+        ? 'While a target is measured (warm-up included), every other proxy process is stopped (SIGSTOP), so none wakes on the proxy CPU. '
+        : s.parkNeighbours === false
+          ? 'Every proxy process stays running while the others are measured (`--park off`): idle neighbours wake on the proxy CPU. '
+          : '') +
       'Cells: median (min–max over repeats). Latency in ms, service time from the actual send; "corrected" is from the due time of an open-loop schedule. ' +
       "Overhead = target − direct in the same repeat. CPU = the proxy process tree's utime+stime per completed request (µs).",
     '',

@@ -33,6 +33,7 @@ interface BenchJson {
     target: string;
     result: { sent: number; ok: number; errors: number; ttfbMs: { p50: number } | null };
     cpuUsPerRequest: number | null;
+    parked: number;
   }>;
 }
 
@@ -86,6 +87,14 @@ describe('bench scripts (smoke)', () => {
       }
     }
     assert.ok(json.measurements.find((x) => x.point === 'stream@20' && x.target === 'ours')?.result.ttfbMs);
+    // While one proxy is measured the others are stopped, and answer again afterwards (every request 200 above).
+    if (process.platform === 'linux') {
+      const proxies = json.targets.filter((t) => t.name !== 'direct' && t.unavailable === null);
+      for (const m of json.measurements) {
+        const others = proxies.filter((t) => t.name !== m.target).length;
+        assert.ok(m.parked >= others, `${m.point} ${m.target}: the ${others} other proxies stopped meanwhile`);
+      }
+    }
     // The production variant is either measured or named as not available, with the reason.
     const prod = json.targets.find((t) => t.name === 'ours-prod');
     assert.ok(prod, 'the production variant is listed');
