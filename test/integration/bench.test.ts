@@ -92,7 +92,10 @@ describe('bench scripts (smoke)', () => {
       const proxies = json.targets.filter((t) => t.name !== 'direct' && t.unavailable === null);
       for (const m of json.measurements) {
         const others = proxies.filter((t) => t.name !== m.target).length;
-        assert.ok(m.parked >= others, `${m.point} ${m.target}: the ${others} other proxies stopped meanwhile`);
+        assert.ok(
+          m.parked >= others,
+          `${m.point} ${m.target}: the ${others} other proxies stopped meanwhile`,
+        );
       }
     }
     // The production variant is either measured or named as not available, with the reason.
