@@ -1148,7 +1148,7 @@ let parked: number[] = [];
 /**
  * Stops (SIGSTOP) the process trees of every started proxy not named in `awake`. All proxies share the
  * proxy CPU: an idle one still wakes (an idle gateway ≈ 200 times a second, prom-client's event-loop-delay
- * sampling), and with 17 of them alive the measured one lost its caches to theirs (decision 0199).
+ * sampling), and with them awake the Node.js targets were charged more CPU per request (decision 0199).
  */
 function parkAllBut(awake: ReadonlySet<string>): void {
   if (!parkNeighbours) return;
