@@ -26,6 +26,7 @@ import { sampleRss, treeCpuSeconds } from './lib/procstat.js';
 import {
   buildGateway,
   buildRevision,
+  envPairs,
   type Proc,
   pinSelf,
   REPO_ROOT,
@@ -96,9 +97,7 @@ async function main(): Promise<void> {
 
   const mock = await startMock('mock', tmp, '0', { chunks: 20 });
   procs.push(mock);
-  const extra = Object.fromEntries(
-    (opts.env as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-  );
+  const extra = envPairs(opts.env as string[]);
   const targets: Target[] = [];
   for (const build of builds) {
     const proc = await startGateway(`gateway-${targets.length}`, tmp, '1', mock.origin, {

@@ -15,7 +15,7 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { type LoadResult, type RequestSpec, runAtRate, runClosedLoop } from './lib/loadgen.js';
+import { type LoadResult, type RequestSpec, runAtRate, runClosedLoop, warmUp } from './lib/loadgen.js';
 import {
   type ColdStartResult,
   coldStart,
@@ -54,6 +54,7 @@ import {
 import {
   buildGateway,
   buildRevision,
+  envPairs,
   formatJson,
   nginxAvailable,
   type Proc,
@@ -264,12 +265,7 @@ let baseline: { entry: string } | { error: string } | null = null;
 const baselineNodeFlags = opts['baseline-node-flag'] as string[];
 const baselineFlagsNote = baselineNodeFlags.length ? `, node ${baselineNodeFlags.join(' ')}` : '';
 
-const gatewayEnv = Object.fromEntries(
-  (opts['gateway-env'] as string[]).map((kv) => [
-    kv.slice(0, kv.indexOf('=')),
-    kv.slice(kv.indexOf('=') + 1),
-  ]),
-);
+const gatewayEnv = envPairs(opts['gateway-env'] as string[]);
 const targets = new Map<string, Target>();
 const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
 let benchDatabaseUrl: string | null = null;
@@ -1273,14 +1269,10 @@ async function warmUpTargets(plan: Point[]): Promise<void> {
         body: bodyFn(body, stream === 'stream'),
         stream: stream === 'stream',
       };
-      const until = Date.now() + JIT_WARMUP_MAX_MS;
-      for (let done = 0; done < jitWarmupRequests && Date.now() < until; ) {
-        // Slices of a second: a fast proxy stops near the count, a slow one at the time bound.
-        const slice = await runClosedLoop(spec, { connections: 16, durationMs: quick ? 100 : 1000 });
-        if (slice.completed === 0) break;
-        done += slice.completed;
-        completed += slice.completed;
-      }
+      completed += await warmUp(spec, jitWarmupRequests, {
+        maxMs: JIT_WARMUP_MAX_MS,
+        sliceMs: quick ? 100 : 1000,
+      });
     }
     log(`JIT warm-up ${name}: ${completed} requests (${[...set].join(', ')})`);
   }

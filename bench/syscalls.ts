@@ -18,9 +18,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RequestSpec, runAtRate, runClosedLoop } from './lib/loadgen.js';
+import { type RequestSpec, runAtRate, warmUp } from './lib/loadgen.js';
 import {
   buildGateway,
+  envPairs,
   type Proc,
   REPO_ROOT,
   startBareProxy,
@@ -75,11 +76,7 @@ async function measure(name: string, proc: Proc): Promise<{ ok: number; calls: M
       }),
     stream: opts.stream,
   };
-  // Closed-loop warm-up, at most 60 s, until WARM requests were answered.
-  let warmed = 0;
-  for (const end = Date.now() + 60_000; warmed < WARM && Date.now() < end; ) {
-    warmed += (await runClosedLoop(spec, { connections: 16, durationMs: 1000 })).ok;
-  }
+  const warmed = await warmUp(spec, WARM, { maxMs: 60_000 });
   await runAtRate(spec, { rate: RATE, durationMs: 2000 });
   const out = join(dir, `${name}.strace`);
   const tracer = spawn('strace', ['-c', '-f', '-o', out, '-p', String(proc.child.pid)], { stdio: 'ignore' });
@@ -97,11 +94,7 @@ const dir = mkdtempSync(join(REPO_ROOT, 'bench/.tmp/syscalls-'));
 const built = buildGateway(join(dir, 'dist'));
 if ('error' in built) throw new Error(built.error);
 const mock = await startMock('mock', dir, '0', { chunks: 20 });
-const env: Record<string, string> = { RATE_LIMIT_ENABLED: 'false' };
-for (const pair of opts.env) {
-  const at = pair.indexOf('=');
-  if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
-}
+const env = { RATE_LIMIT_ENABLED: 'false', ...envPairs(opts.env) };
 const results: Array<{ name: string; ok: number; calls: Map<string, number> }> = [];
 try {
   for (const name of ['gateway', 'node-bare']) {

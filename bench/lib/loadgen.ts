@@ -267,3 +267,23 @@ export async function runClosedLoop(spec: RequestSpec, options: ClosedOptions): 
     spec.stream === true,
   );
 }
+
+/**
+ * Closed-loop load (16 connections) in slices of `sliceMs` until `requests` were completed or `maxMs` passed
+ * (a fast proxy stops near the count, a slow one at the time bound); stops early when a slice completes
+ * nothing. Brings a process's hot code through V8's optimising compiler (decision 0198). Returns the count.
+ */
+export async function warmUp(
+  spec: RequestSpec,
+  requests: number,
+  options: { maxMs: number; sliceMs?: number },
+): Promise<number> {
+  const until = Date.now() + options.maxMs;
+  let done = 0;
+  while (done < requests && Date.now() < until) {
+    const slice = await runClosedLoop(spec, { connections: 16, durationMs: options.sliceMs ?? 1000 });
+    if (slice.completed === 0) break;
+    done += slice.completed;
+  }
+  return done;
+}

@@ -200,6 +200,17 @@ export interface GatewayLaunch {
   entry?: string;
 }
 
+/** `K=V` command-line pairs (`--gateway-env`, `--env`) as an env object; a pair without `=` is refused. */
+export function envPairs(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`expected NAME=VALUE, got ${JSON.stringify(pair)}`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
+}
+
 /** What every benchmarked gateway starts with: loopback port, the mock as OpenAI, info logs, no disk. */
 export function gatewayBaseEnv(port: number, upstream: string): Record<string, string> {
   return {
