@@ -155,6 +155,10 @@ export function streamResult(
     }
   };
   for (const chunk of opened.head) observe(chunk, true);
+  const onNext = (next: IteratorResult<ChatCompletionChunk>): IteratorResult<ChatCompletionChunk> => {
+    if (!next.done) observe(next.value, false);
+    return next;
+  };
   let settle: (how: StreamEnd) => void = () => undefined;
   const done = new Promise<StreamEnd>((resolve) => {
     settle = resolve;
@@ -166,11 +170,10 @@ export function streamResult(
     head: opened.head,
     outcome,
     rest: {
-      async next() {
+      next() {
         if (headOutput && outcome.firstTokenAt === null) outcome.firstTokenAt = now();
-        const next = await source_.next();
-        if (!next.done) observe(next.value, false);
-        return next;
+        // No `async`: the source's promise is passed on with one reaction, not wrapped in another promise.
+        return source_.next().then(onNext);
       },
     },
     end(how) {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { request } from 'undici';
-import { readSse } from './sse.js';
+import { type Dispatcher, request } from 'undici';
+import { ProviderUnavailableError } from '../core/errors.js';
+import { type EventTranslator, readSse, sseItems, streamCutOff, translateEvents } from './sse.js';
 
 let server: Server;
 let url: string;
@@ -36,4 +38,140 @@ test('after the end marker, a body that does not end is dropped once the drain t
   assert.equal(body.destroyed, false, 'still draining before the drain time');
   t.mock.timers.tick(1);
   assert.equal(body.destroyed, true, 'dropped at the drain time');
+});
+
+/** A plain readable body, as recorded fixtures use (no `dump`: it is destroyed once the stream is done). */
+function bodyOf(readable: Readable): Dispatcher.ResponseData['body'] {
+  return readable as unknown as Dispatcher.ResponseData['body'];
+}
+
+/** Numbers events; `{"end":true}` completes the stream; `{"bad":true}` is refused. */
+const numbers: EventTranslator<number> = {
+  event(event, out) {
+    const data = JSON.parse(event.data) as { n?: number; end?: boolean; bad?: boolean };
+    if (data.bad) throw new ProviderUnavailableError('upstream sent a bad event.', 'upstream');
+    if (data.end) return true;
+    out.push(data.n as number);
+    return false;
+  },
+  end() {
+    throw streamCutOff('upstream');
+  },
+};
+
+async function drain<T>(items: AsyncIterable<T>): Promise<[T[], unknown]> {
+  const seen: T[] = [];
+  try {
+    for await (const item of items) seen.push(item);
+  } catch (err) {
+    return [seen, err];
+  }
+  return [seen, null];
+}
+
+const frames = (...ns: number[]) => ns.map((n) => `data: {"n":${n}}\n\n`).join('');
+
+test('items translated before a socket error are handed out first, then the typed error', async () => {
+  const body = new Readable({ read() {} });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  body.push(frames(1, 2));
+  setImmediate(() => body.destroy(Object.assign(new Error('reset'), { code: 'ECONNRESET' })));
+  const [seen, err] = await drain(items);
+  assert.deepEqual(seen, [1, 2]);
+  assert.ok(err instanceof ProviderUnavailableError);
+  assert.match(err.message, /upstream could not be reached \(ECONNRESET\)/);
+});
+
+test('a body closed without an error or an end is a failure, not a quiet end', async () => {
+  const body = new Readable({ read() {} });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  body.push(frames(7));
+  setImmediate(() => body.destroy());
+  const [seen, err] = await drain(items);
+  assert.deepEqual(seen, [7]);
+  assert.ok(err instanceof ProviderUnavailableError);
+  assert.match(err.message, /ERR_STREAM_PREMATURE_CLOSE/);
+});
+
+test('an abort reports the abort reason, not a network error', async () => {
+  const body = new Readable({ read() {} });
+  const abort = new AbortController();
+  const items = sseItems('upstream', bodyOf(body), abort.signal, numbers);
+  const reason = new ProviderUnavailableError('attempt timed out', 'upstream');
+  abort.abort(reason);
+  body.destroy(new Error('aborted'));
+  const [, err] = await drain(items);
+  assert.equal(err, reason);
+});
+
+test("the translator's error is reported as it is, after the items before it, and the body is let go", async () => {
+  const body = Readable.from([`${frames(1)}data: {"bad":true}\n\n${frames(2)}`]);
+  const [seen, err] = await drain(sseItems('upstream', bodyOf(body), new AbortController().signal, numbers));
+  assert.deepEqual(seen, [1]);
+  assert.ok(err instanceof ProviderUnavailableError);
+  assert.equal(err.message, 'upstream sent a bad event.');
+  assert.equal(body.destroyed, true);
+});
+
+test('events after the completing one, even in the same read, are not handed out', async () => {
+  const body = Readable.from([`${frames(1)}data: {"end":true}\n\n${frames(2)}`]);
+  const [seen, err] = await drain(sseItems('upstream', bodyOf(body), new AbortController().signal, numbers));
+  assert.deepEqual(seen, [1]);
+  assert.equal(err, null);
+});
+
+test('a body that ends before the completing event is cut off; its last unterminated event still counts', async () => {
+  const body = Readable.from([`${frames(1)}data: {"n":2}`]); // no blank line after the last event
+  const [seen, err] = await drain(sseItems('upstream', bodyOf(body), new AbortController().signal, numbers));
+  assert.deepEqual(seen, [1, 2]);
+  assert.ok(err instanceof ProviderUnavailableError);
+  assert.match(err.message, /closed the stream before the answer was complete/);
+});
+
+test('events split across reads at any byte are put together; multi-byte characters too', async () => {
+  const text = `data: {"n":1}\n\ndata: {"n":2,"s":"é✓"}\n\ndata: {"end":true}\n\n`;
+  const bytes = Buffer.from(text);
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 3) pieces.push(bytes.subarray(i, i + 3));
+  const [seen, err] = await drain(
+    sseItems('upstream', bodyOf(Readable.from(pieces)), new AbortController().signal, numbers),
+  );
+  assert.deepEqual(seen, [1, 2]);
+  assert.equal(err, null);
+});
+
+test('a consumer that falls behind pauses the body, and taking items resumes it', async () => {
+  const body = new Readable({ read() {} });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  const all = Array.from({ length: 100 }, (_, i) => i);
+  body.push(frames(...all));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(body.isPaused(), true, 'paused with 100 items waiting');
+  const seen: number[] = [];
+  for (let i = 0; i < 70; i++) seen.push((await items.next()).value as number);
+  assert.equal(body.isPaused(), false, 'resumed once fewer than half the bound wait');
+  body.push('data: {"end":true}\n\n');
+  const [rest, err] = await drain(items);
+  assert.deepEqual([...seen, ...rest], all);
+  assert.equal(err, null);
+});
+
+test('a consumer that stops early lets the body go and sees nothing more', async () => {
+  const body = new Readable({ read() {} });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  body.push(frames(1, 2, 3));
+  assert.deepEqual(await items.next(), { value: 1, done: false });
+  await items.return?.();
+  assert.equal(body.destroyed, true);
+  assert.deepEqual(await items.next(), { value: undefined, done: true });
+});
+
+test('translateEvents applies the same translation to events from any source', async () => {
+  async function* events() {
+    for (const data of ['{"n":4}', '{"n":5}', '{"end":true}', '{"n":6}'])
+      yield { data, event: undefined, id: undefined };
+  }
+  const [seen, err] = await drain(translateEvents(events(), numbers));
+  assert.deepEqual(seen, [4, 5]);
+  assert.equal(err, null);
 });

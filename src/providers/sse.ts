@@ -1,8 +1,13 @@
 /**
  * Reading server-sent events from an upstream body, with failures typed.
+ *
+ * One pass per upstream read (decision 0200): the body's `data` events feed the SSE parser, each event is
+ * translated at once by the provider's `EventTranslator` into a queue, and the consumer takes from that
+ * queue. Before, every event crossed two async generators (the reader, the provider's translation) and
+ * the stream result's iterator, each with its own promises per event.
  */
 
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { ProviderUnavailableError } from '../core/errors.js';
 import { keepRawAnswer, rawAnswerText } from '../core/raw-answer.js';
@@ -13,46 +18,231 @@ export type { EventSourceMessage };
 /** How long the rest of a finished stream's body may take to arrive before the connection is dropped. */
 const DRAIN_MS = 1000;
 
+/** Items queued before the body is paused until the consumer catches up (a slow client's backpressure). */
+const HIGH_WATER = 64;
+
+/** An upstream body: undici's, or a plain readable (recorded fixtures). */
+export type SseBody = Dispatcher.ResponseData['body'];
+
 /**
- * Yields the SSE events of an upstream response body. A socket error or abort while reading becomes a
- * typed error (the abort's own reason when it is one).
+ * Turns a provider's SSE events into items (OpenAI chunks). Synchronous: it is called inside the body's
+ * read, once per event, in order. A throw fails the stream with that error.
  */
-export async function* readSse(
+export interface EventTranslator<T> {
+  /** Pushes what `event` translates to onto `out`; answers true when it completes the stream. */
+  event(event: EventSourceMessage, out: T[]): boolean;
+  /** The body ended before an event completed the stream: push closing items, or throw (a cut-off). */
+  end(out: T[]): void;
+}
+
+/**
+ * The items of an upstream SSE body, translated as they arrive. A socket error or abort while reading
+ * becomes a typed error (the abort's own reason when it is one). Once the stream completes, or the consumer
+ * stops early (`return`), the rest of the body is drained, bounded in time, so the keep-alive connection
+ * goes back to the pool.
+ */
+export function sseItems<T>(
   provider: string,
-  body: Dispatcher.ResponseData['body'],
+  body: SseBody,
   signal: AbortSignal,
-): AsyncGenerator<EventSourceMessage> {
-  const pending: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const decoder = new TextDecoder();
-  try {
-    // Not destroyed when the consumer stops early: see `finally`.
-    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
-      parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
-      for (let i = 0; i < pending.length; i++) yield pending[i] as EventSourceMessage;
-      pending.length = 0;
+  translator: EventTranslator<T>,
+): AsyncIterableIterator<T> {
+  return new SseStream(provider, body, signal, translator);
+}
+
+/** The raw SSE events of an upstream body (no translation; the stream ends with the body). */
+export function readSse(
+  provider: string,
+  body: SseBody,
+  signal: AbortSignal,
+): AsyncIterableIterator<EventSourceMessage> {
+  return new SseStream(provider, body, signal, EVENTS);
+}
+
+const EVENTS: EventTranslator<EventSourceMessage> = {
+  event(event, out) {
+    out.push(event);
+    return false;
+  },
+  end() {},
+};
+
+/**
+ * Translates events from any source (a recorded or synthetic event list) with a provider's translator:
+ * the same translation `sseItems` applies to a live body.
+ */
+export async function* translateEvents<T>(
+  events: AsyncIterable<EventSourceMessage>,
+  translator: EventTranslator<T>,
+): AsyncGenerator<T> {
+  const out: T[] = [];
+  for await (const event of events) {
+    const complete = translator.event(event, out);
+    for (let i = 0; i < out.length; i++) yield out[i] as T;
+    out.length = 0;
+    if (complete) return;
+  }
+  translator.end(out);
+  yield* out;
+}
+
+interface Waiter<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(err: unknown): void;
+}
+
+class SseStream<T> implements AsyncIterableIterator<T> {
+  readonly #provider: string;
+  readonly #body: SseBody;
+  readonly #signal: AbortSignal;
+  readonly #translator: EventTranslator<T>;
+  readonly #parser: EventSourceParser;
+  readonly #decoder = new TextDecoder();
+  /** Translated items not yet taken; `#taken` of them were. */
+  #items: T[] = [];
+  #taken = 0;
+  /** Nothing more will be queued: completed, ended, failed or stopped by the consumer. */
+  #closed = false;
+  /** The failure to report once the queue is empty (reported once). */
+  #failure: unknown = null;
+  #paused = false;
+  #waiter: Waiter<T> | null = null;
+  readonly #onData = (chunk: Uint8Array | string) => this.#read(chunk);
+  readonly #onEnd = () => this.#end();
+  readonly #onError = (err: unknown) => this.#fail(networkError(this.#provider, err, this.#signal));
+  readonly #onClose = () => this.#fail(networkError(this.#provider, prematureClose(), this.#signal));
+
+  constructor(provider: string, body: SseBody, signal: AbortSignal, translator: EventTranslator<T>) {
+    this.#provider = provider;
+    this.#body = body;
+    this.#signal = signal;
+    this.#translator = translator;
+    this.#parser = createParser({ onEvent: (event) => this.#event(event) });
+    body.on('data', this.#onData);
+    body.on('end', this.#onEnd);
+    body.on('error', this.#onError);
+    body.on('close', this.#onClose);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#taken < this.#items.length) return Promise.resolve({ value: this.#take(), done: false });
+    if (this.#closed) return this.#finalResult();
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  /** The consumer stopped (at the end marker, on an error, or the client left). */
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#closed) this.#close();
+    this.#items = [];
+    this.#taken = 0;
+    this.#failure = null;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #read(chunk: Uint8Array | string): void {
+    if (this.#closed) return;
+    try {
+      this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
+    } catch (err) {
+      this.#fail(err); // the translator refused an event: its error as it is
+      return;
     }
-    parser.feed(`${decoder.decode()}\n\n`);
-    for (const event of pending) yield event;
-  } catch (err) {
-    throw networkError(provider, err, signal);
-  } finally {
-    // The consumer stopped at the provider's end marker ([DONE], message_stop) or on an error. What is left
-    // of the body is usually a few bytes: read it (bounded in time) so the keep-alive connection goes back
-    // to the pool instead of being torn down. An aborted request's body is already destroyed.
-    if (!body.destroyed) {
-      if (typeof body.dump === 'function') {
-        // A plain timer, cleared when the body closes (at once, usually): `AbortSignal.timeout` would fire
-        // for every stream a second later and build a DOMException each time (measured: ≈ 5 % of a
-        // streaming gateway's CPU).
-        const timer = setTimeout(() => body.destroy(), DRAIN_MS);
-        const done = () => clearTimeout(timer);
-        body.dump({ limit: Number.MAX_SAFE_INTEGER }).then(done, done);
-      } else {
-        body.destroy(); // a plain stream (recorded fixtures) has no connection to return
-      }
+    this.#wake();
+    if (!this.#closed && this.#items.length - this.#taken >= HIGH_WATER) {
+      this.#paused = true;
+      this.#body.pause();
     }
   }
+
+  #event(event: EventSourceMessage): void {
+    // Events after the completing one (in the same read) are not the answer's.
+    if (!this.#closed && this.#translator.event(event, this.#items)) this.#close();
+  }
+
+  #end(): void {
+    if (this.#closed) return;
+    try {
+      this.#parser.feed(`${this.#decoder.decode()}\n\n`);
+      if (!this.#closed) this.#translator.end(this.#items);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    this.#close();
+    this.#wake();
+  }
+
+  #fail(err: unknown): void {
+    if (this.#closed) return;
+    this.#failure = err;
+    this.#close();
+    this.#wake();
+  }
+
+  /** Nothing more is queued: stop listening (but for errors) and drain what is left of the body. */
+  #close(): void {
+    this.#closed = true;
+    const body = this.#body;
+    body.off('data', this.#onData);
+    body.off('end', this.#onEnd);
+    body.off('close', this.#onClose);
+    // The error listener stays: a body destroyed later (the call aborted) must not emit an unhandled error.
+    if (body.destroyed) return;
+    if (typeof body.dump === 'function') {
+      // A plain timer, cleared when the body closes (at once, usually): `AbortSignal.timeout` would fire
+      // for every stream a second later and build a DOMException each time (measured: ≈ 5 % of a
+      // streaming gateway's CPU).
+      const timer = setTimeout(() => body.destroy(), DRAIN_MS);
+      const done = () => clearTimeout(timer);
+      body.dump({ limit: Number.MAX_SAFE_INTEGER }).then(done, done);
+    } else {
+      body.destroy(); // a plain stream (recorded fixtures) has no connection to return
+    }
+  }
+
+  #take(): T {
+    const item = this.#items[this.#taken] as T;
+    this.#taken++;
+    if (this.#taken === this.#items.length) {
+      this.#items.length = 0;
+      this.#taken = 0;
+    }
+    if (this.#paused && this.#items.length - this.#taken < HIGH_WATER / 2 && !this.#closed) {
+      this.#paused = false;
+      this.#body.resume();
+    }
+    return item;
+  }
+
+  #finalResult(): Promise<IteratorResult<T>> {
+    const failure = this.#failure;
+    if (failure === null) return Promise.resolve({ value: undefined, done: true });
+    this.#failure = null;
+    return Promise.reject(failure);
+  }
+
+  /** Hands the waiting consumer the next item, or the end. */
+  #wake(): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    if (this.#taken < this.#items.length) {
+      this.#waiter = null;
+      waiter.resolve({ value: this.#take(), done: false });
+    } else if (this.#closed) {
+      this.#waiter = null;
+      this.#finalResult().then(waiter.resolve, waiter.reject);
+    }
+  }
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 /** Parses one event's JSON data; malformed data is a provider failure. */

@@ -35,13 +35,16 @@ export async function writeStream(
   const encoder = ctx.request ? options.encoding.open(ctx.request) : null;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
   const batch = writeBatcher(res);
-  const send = async (chunk: ChatCompletionChunk) => {
+  // Whether more may be written now (false: wait for `drain`). Synchronous: most chunks never wait, and an
+  // async function would cost a promise per chunk.
+  const send = (chunk: ChatCompletionChunk): boolean => {
     const text = encoder ? encoder.chunk(chunk) : null;
-    if (text === null) return;
-    if (!batch.add(text)) await drained(res, ctx, options.idleTimeoutMs);
+    return text === null || batch.add(text);
   };
   try {
-    for (const chunk of result.head) await send(chunk);
+    for (const chunk of result.head) {
+      if (!send(chunk)) await drained(res, ctx, options.idleTimeoutMs);
+    }
     // The head (every chunk up to the first that carries something) leaves at once, with the response's
     // headers: the client's first byte never waits for the rest of an upstream read to be relayed.
     batch.now();
@@ -50,7 +53,7 @@ export async function writeStream(
       const next: IteratorResult<ChatCompletionChunk> = await result.rest.next();
       idle.disarm();
       if (next.done) break;
-      await send(next.value);
+      if (!send(next.value)) await drained(res, ctx, options.idleTimeoutMs);
     }
   } catch (err) {
     idle.stop();

@@ -7,18 +7,18 @@ import { BadRequestError, GatewayError, ProviderUnavailableError } from '../../c
 import { extend } from '../../core/shapes.js';
 import { correlationHeaders, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import {
+  anthropicNativeChunks,
   FORWARDED_HEADERS,
   isAnthropicNative,
   keepAnthropicMessage,
   nativeBody,
-  toNativeChunkStream,
 } from './native.js';
 import { jsonSchemaToolName, toAnthropicRequest } from './request.js';
 import { toChatCompletion } from './response.js';
-import { toChunkStream } from './stream.js';
+import { anthropicChunks } from './stream.js';
 
 /** Messages API version the translations are written against. */
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -102,13 +102,14 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
     async chatStream(req, call) {
       const res = await send(req, call);
       if (isAnthropicNative(call.native)) {
-        const events = readSse(provider, res.body, call.signal);
-        return toNativeChunkStream(provider, events, { created: unixSeconds(clock) });
+        const native = anthropicNativeChunks(provider, { created: unixSeconds(clock) });
+        return sseItems(provider, res.body, call.signal, native);
       }
-      return toChunkStream(provider, readSse(provider, res.body, call.signal), {
+      const translator = anthropicChunks(provider, {
         jsonTool: jsonSchemaToolName(req),
         created: unixSeconds(clock),
       });
+      return sseItems(provider, res.body, call.signal, translator);
     },
   };
 }

@@ -9,9 +9,8 @@
  * events on the chunks they translated to. The messages codec writes those when present.
  */
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
 import { extend } from '../../core/shapes.js';
-import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import { type EventSourceMessage, type EventTranslator, streamCutOff } from '../sse.js';
 import type { NativeRequest } from '../types.js';
 import type { TranslateOptions } from './response.js';
 import { ChunkTranslator } from './stream.js';
@@ -59,39 +58,31 @@ function frame(event: EventSourceMessage): string {
 }
 
 /**
- * Translates an Anthropic event stream like `toChunkStream` and attaches every event's own text to the
+ * Translates an Anthropic event stream like `anthropicChunks` and attaches every event's own text to the
  * chunks: each event travels on the first chunk it translated to, or on a carrier chunk (no choices, no
  * usage) when it has no translation (ping, content_block_stop, thinking deltas), so nothing is delayed.
  * An `error` event or a stream cut off before `message_stop` throws, as in the translation.
  */
-export async function* toNativeChunkStream(
+export function anthropicNativeChunks(
   provider: string,
-  events: AsyncIterable<EventSourceMessage>,
   options: TranslateOptions,
-): AsyncGenerator<ChatCompletionChunk> {
+): EventTranslator<ChatCompletionChunk> {
   const translator = new ChunkTranslator(provider, options);
   let pending = '';
-  for await (const event of events) {
-    pending += frame(event);
-    let chunks: ChatCompletionChunk[] = [];
-    if (event.event !== 'ping') {
-      const data = parseEventJson<unknown>(provider, event.data);
-      try {
-        chunks = translator.handle(data);
-      } catch (err) {
-        if (err instanceof GatewayError) throw err;
-        throw new ProviderUnavailableError(`${provider} sent a malformed stream event.`, provider, {
-          cause: err,
-        });
-      }
-    }
-    if (!translator.opened) continue; // before message_start: held for the first chunk
-    const first = chunks[0] ?? translator.carrier();
-    EVENTS.set(first, pending);
-    pending = '';
-    if (chunks.length === 0) yield first;
-    else yield* chunks;
-    if (translator.done) return;
-  }
-  throw streamCutOff(provider);
+  return {
+    event(event, out) {
+      pending += frame(event);
+      const chunks = event.event === 'ping' ? [] : translator.handleEvent(event);
+      if (!translator.opened) return false; // before message_start: held for the first chunk
+      const first = chunks[0] ?? translator.carrier();
+      EVENTS.set(first, pending);
+      pending = '';
+      if (chunks.length === 0) out.push(first);
+      else for (let i = 0; i < chunks.length; i++) out.push(chunks[i] as ChatCompletionChunk);
+      return translator.done;
+    },
+    end() {
+      throw streamCutOff(provider);
+    },
+  };
 }

@@ -10,7 +10,13 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
-import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import {
+  type EventSourceMessage,
+  type EventTranslator,
+  parseEventJson,
+  streamCutOff,
+  translateEvents,
+} from '../sse.js';
 import { type AnthropicTokens, type FinishReason, toFinishReason, toUsage } from './mapping.js';
 import type { TranslateOptions } from './response.js';
 
@@ -29,31 +35,34 @@ interface StreamErrorEvent {
 }
 
 /**
- * Translates an Anthropic event stream. Ends with a usage chunk after `message_stop`; an `error` event or a
- * stream that ends before `message_stop` throws `ProviderUnavailableError`.
+ * Translates an Anthropic event stream (for `sseItems`). Ends with a usage chunk after `message_stop`; an
+ * `error` event or a stream that ends before `message_stop` throws `ProviderUnavailableError`.
  */
-export async function* toChunkStream(
+export function anthropicChunks(
+  provider: string,
+  options: TranslateOptions,
+): EventTranslator<ChatCompletionChunk> {
+  const translator = new ChunkTranslator(provider, options);
+  return {
+    event(event, out) {
+      if (event.event === 'ping') return false;
+      const chunks = translator.handleEvent(event);
+      for (let i = 0; i < chunks.length; i++) out.push(chunks[i] as ChatCompletionChunk);
+      return translator.done;
+    },
+    end() {
+      throw streamCutOff(provider);
+    },
+  };
+}
+
+/** `anthropicChunks` over events from any source (recorded or synthetic). */
+export function toChunkStream(
   provider: string,
   events: AsyncIterable<EventSourceMessage>,
   options: TranslateOptions,
 ): AsyncGenerator<ChatCompletionChunk> {
-  const translator = new ChunkTranslator(provider, options);
-  for await (const event of events) {
-    if (event.event === 'ping') continue;
-    const data = parseEventJson<unknown>(provider, event.data);
-    let chunks: ChatCompletionChunk[];
-    try {
-      chunks = translator.handle(data);
-    } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      throw new ProviderUnavailableError(`${provider} sent a malformed stream event.`, provider, {
-        cause: err,
-      });
-    }
-    yield* chunks;
-    if (translator.done) return;
-  }
-  throw streamCutOff(provider);
+  return translateEvents(events, anthropicChunks(provider, options));
 }
 
 /** Translates Anthropic stream events one at a time (also used by the native passthrough, native.ts). */
@@ -74,6 +83,19 @@ export class ChunkTranslator {
     private readonly options: TranslateOptions,
   ) {
     this.created = options.created;
+  }
+
+  /** Parses and translates one SSE event; malformed data is the provider's failure. */
+  handleEvent(event: EventSourceMessage): ChatCompletionChunk[] {
+    const data = parseEventJson<unknown>(this.provider, event.data);
+    try {
+      return this.handle(data);
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new ProviderUnavailableError(`${this.provider} sent a malformed stream event.`, this.provider, {
+        cause: err,
+      });
+    }
   }
 
   /** The chunks one event turns into. Unknown event types are skipped (forward compatibility). */

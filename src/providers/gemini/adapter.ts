@@ -6,12 +6,12 @@ import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
 import { correlationHeaders, type PostOptions, post, target } from '../http.js';
 import { postJson } from '../http-json.js';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
 import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
-import { toChunkStream } from './stream.js';
+import { geminiChunks } from './stream.js';
 
 /** Used when the settings carry no base URL. Without an API version: the adapter adds `/v1beta`. */
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
@@ -79,11 +79,12 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
     },
     async chatStream(req, call) {
       const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');
-      return toChunkStream(readSse(name, res.body, call.signal), {
+      const translator = geminiChunks({
         provider: name,
         model: modelId(call.model),
         created: unixSeconds(clock),
       });
+      return sseItems(name, res.body, call.signal, translator);
     },
     async embed(req, call) {
       return embedWithGemini(req, {

@@ -8,7 +8,13 @@
 import type { Candidate } from '@google/genai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { type EventSourceMessage, parseEventJson, streamCutOff } from '../sse.js';
+import {
+  type EventSourceMessage,
+  type EventTranslator,
+  parseEventJson,
+  streamCutOff,
+  translateEvents,
+} from '../sse.js';
 import {
   type FinishReason,
   type GeminiResponse,
@@ -37,18 +43,29 @@ export interface StreamContext {
  * Translates SSE events into OpenAI chunks, ending with a usage chunk (`choices: []`) when Gemini reported
  * usage. Throws `ProviderUnavailableError` for error events, malformed events and cut-off streams.
  */
-export async function* toChunkStream(
+export function geminiChunks(ctx: StreamContext): EventTranslator<ChatCompletionChunk> {
+  const translator = new ChunkTranslator(ctx);
+  return {
+    event(event, out) {
+      if (event.data.trim() === '') return false;
+      const chunks = translator.onEvent(parseEventJson<unknown>(ctx.provider, event.data));
+      for (let i = 0; i < chunks.length; i++) out.push(chunks[i] as ChatCompletionChunk);
+      return false; // no end marker: the body's end decides
+    },
+    end(out) {
+      if (!translator.finished) throw streamCutOff(ctx.provider);
+      const usage = translator.usageChunk();
+      if (usage) out.push(usage);
+    },
+  };
+}
+
+/** `geminiChunks` over events from any source (recorded or synthetic). */
+export function toChunkStream(
   events: AsyncIterable<EventSourceMessage>,
   ctx: StreamContext,
 ): AsyncGenerator<ChatCompletionChunk> {
-  const translator = new ChunkTranslator(ctx);
-  for await (const event of events) {
-    if (event.data.trim() === '') continue;
-    yield* translator.onEvent(parseEventJson<unknown>(ctx.provider, event.data));
-  }
-  if (!translator.finished) throw streamCutOff(ctx.provider);
-  const usage = translator.usageChunk();
-  if (usage) yield usage;
+  return translateEvents(events, geminiChunks(ctx));
 }
 
 class ChunkTranslator {

@@ -12,19 +12,18 @@ import { ProviderUnavailableError } from '../../core/errors.js';
 import { extend } from '../../core/shapes.js';
 import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
-import { keepRawText, parseEventJson, readSse, streamCutOff } from '../sse.js';
+import { type EventTranslator, keepRawText, parseEventJson, sseItems, streamCutOff } from '../sse.js';
 import type {
   CallOptions,
   ChatCompletion,
   ChatCompletionChunk,
   ChatRequest,
-  ChunkStream,
   EmbeddingResponse,
   ProviderAdapter,
   ProviderDeps,
   ProviderSettings,
 } from '../types.js';
-import { chunksFromEvents, completionFromResponse, RESPONSES_API } from './responses.js';
+import { completionFromResponse, RESPONSES_API, ResponsesEventTranslator } from './responses.js';
 
 /**
  * Creates an adapter for an OpenAI-compatible endpoint.
@@ -114,7 +113,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       const native = nativeBody(call, true);
       if (native) {
         const res = await send(native, call, 'responses');
-        return chunksFromEvents(name, readSse(name, res.body, call.signal));
+        return sseItems(name, res.body, call.signal, new ResponsesEventTranslator(name));
       }
       const options = req.stream_options ?? {};
       const body: ChatRequest = extend(req, {
@@ -123,7 +122,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream_options: extend(options, { include_usage: true }),
       });
       const res = await send(body, call, 'chat/completions');
-      return readChunks(name, readSse(name, res.body, call.signal));
+      return sseItems(name, res.body, call.signal, chatChunks(name));
     },
     async embed(req, call) {
       const { json } = await sendJson(extend(req, { model: call.model }), call, 'embeddings');
@@ -150,26 +149,29 @@ function buildHeaders(settings: ProviderSettings): Record<string, string> {
   return headers;
 }
 
-async function* readChunks(
-  provider: string,
-  events: AsyncIterable<{ event?: string | undefined; data: string }>,
-): ChunkStream {
-  for await (const event of events) {
-    if (event.data === '[DONE]') return;
-    const chunk = parseEventJson<(ChatCompletionChunk & { error?: { message?: unknown } }) | null>(
-      provider,
-      event.data,
-    );
-    if (!isObject(chunk)) throw notAChunk(provider);
-    if (chunk.error !== undefined || event.event === 'error') {
-      const message = typeof chunk.error?.message === 'string' ? `: ${chunk.error.message}` : '.';
-      throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
-    }
-    if (!Array.isArray(chunk.choices) || !chunk.choices.every(isObject)) throw notAChunk(provider);
-    keepRawText(chunk, event.data);
-    yield chunk;
-  }
-  throw streamCutOff(provider);
+/** OpenAI's chat completion chunks, checked, each keeping the event text it was parsed from. */
+function chatChunks(provider: string): EventTranslator<ChatCompletionChunk> {
+  return {
+    event(event, out) {
+      if (event.data === '[DONE]') return true;
+      const chunk = parseEventJson<(ChatCompletionChunk & { error?: { message?: unknown } }) | null>(
+        provider,
+        event.data,
+      );
+      if (!isObject(chunk)) throw notAChunk(provider);
+      if (chunk.error !== undefined || event.event === 'error') {
+        const message = typeof chunk.error?.message === 'string' ? `: ${chunk.error.message}` : '.';
+        throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
+      }
+      if (!Array.isArray(chunk.choices) || !chunk.choices.every(isObject)) throw notAChunk(provider);
+      keepRawText(chunk, event.data);
+      out.push(chunk);
+      return false;
+    },
+    end() {
+      throw streamCutOff(provider);
+    },
+  };
 }
 
 function notAChunk(provider: string): ProviderUnavailableError {

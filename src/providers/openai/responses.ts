@@ -6,8 +6,8 @@
  * unchanged (`nativeResponseOf`, `nativeEventOf`).
  */
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { parseEventJson, streamCutOff } from '../sse.js';
-import type { ChatCompletion, ChatCompletionChunk, ChunkStream, Usage } from '../types.js';
+import { type EventTranslator, parseEventJson, streamCutOff } from '../sse.js';
+import type { ChatCompletion, ChatCompletionChunk, Usage } from '../types.js';
 
 /** The native API this module speaks (`CanonicalRequest.native.api`). */
 export const RESPONSES_API = 'openai-responses' as const;
@@ -109,23 +109,27 @@ function chatUsage(usage: Json): Usage {
  * after `response.completed` / `response.incomplete`; `response.failed` or an `error` event becomes a
  * `ProviderUnavailableError` (the codec writes its own `response.failed`), and so does a cut-off stream.
  */
-export async function* chunksFromEvents(
-  provider: string,
-  events: AsyncIterable<{ event?: string | undefined; data: string }>,
-): ChunkStream {
-  let id = '';
-  let model = '';
-  let created = 0;
-  const calls = new Map<string, number>();
-  for await (const message of events) {
-    if (message.data === '[DONE]') break;
+export class ResponsesEventTranslator implements EventTranslator<ChatCompletionChunk> {
+  readonly #provider: string;
+  #id = '';
+  #model = '';
+  #created = 0;
+  readonly #calls = new Map<string, number>();
+
+  constructor(provider: string) {
+    this.#provider = provider;
+  }
+
+  event(message: { event?: string | undefined; data: string }, out: ChatCompletionChunk[]): boolean {
+    const provider = this.#provider;
+    if (message.data === '[DONE]') throw streamCutOff(provider);
     const parsed = parseEventJson<Json>(provider, message.data);
     const type = typeof parsed.type === 'string' ? parsed.type : (message.event ?? '');
     const response = parsed.response as Json | undefined;
     if (response) {
-      id = String(response.id ?? id);
-      model = String(response.model ?? model);
-      if (typeof response.created_at === 'number') created = response.created_at;
+      this.#id = String(response.id ?? this.#id);
+      this.#model = String(response.model ?? this.#model);
+      if (typeof response.created_at === 'number') this.#created = response.created_at;
     }
     if (type === 'response.failed' || type === 'error') {
       const error = (response?.error ?? parsed) as Json | null;
@@ -133,28 +137,31 @@ export async function* chunksFromEvents(
       throw new ProviderUnavailableError(`${provider} reported an error mid-stream${detail}`, provider);
     }
     const chunk = {
-      id,
+      id: this.#id,
       object: 'chat.completion.chunk',
-      created,
-      model,
+      created: this.#created,
+      model: this.#model,
       choices: [] as Json[],
     } as Json & { choices: Json[]; usage?: Usage };
-    const delta = deltaOf(type, parsed, calls);
+    const delta = deltaOf(type, parsed, this.#calls);
     const final = type === 'response.completed' || type === 'response.incomplete';
     if (delta || final) {
       chunk.choices.push({
         index: 0,
         delta: delta ?? {},
-        finish_reason: final && response ? finishReason(response, calls.size > 0) : null,
+        finish_reason: final && response ? finishReason(response, this.#calls.size > 0) : null,
       });
     }
     if (final && response?.usage) chunk.usage = chatUsage(response.usage as Json);
     if (!message.data.includes('\n')) EVENT_OF.set(chunk, { type, data: message.data, parsed });
     else EVENT_OF.set(chunk, { type, data: JSON.stringify(parsed), parsed });
-    yield chunk as unknown as ChatCompletionChunk;
-    if (final) return;
+    out.push(chunk as unknown as ChatCompletionChunk);
+    return final;
   }
-  throw streamCutOff(provider);
+
+  end(): void {
+    throw streamCutOff(this.#provider);
+  }
 }
 
 function deltaOf(type: string, event: Json, calls: Map<string, number>): Json | null {
