@@ -51,6 +51,7 @@ import {
   scrapeSemantic,
   threadsCpuSeconds,
 } from './lib/semantic-load.js';
+import { type PinnedServices, pinServices } from './lib/services.js';
 import {
   buildGateway,
   buildRevision,
@@ -111,6 +112,10 @@ const { values: opts } = parseArgs({
     // on the proxy CPU do not wake in the middle of its requests (decision 0199); `--park off` keeps them
     // running, as runs before 2026-12-06 did.
     park: { type: 'string', default: 'on' },
+    // A local PostgreSQL and Redis are moved to the load CPU for the run, so their backends never run on the
+    // proxy CPU (decision 0201); `--pin-services off` leaves them to the scheduler, as runs before
+    // 2026-12-07 did.
+    'pin-services': { type: 'string', default: 'on' },
     // Soak (`--only soak` or `--soak`): minutes at --soak-rate against --soak-target, RSS after each window.
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string', default: '10' },
@@ -159,6 +164,9 @@ const warmupMs = Number(opts.warmup ?? (quick ? 0.3 : 2)) * 1000;
 const jitWarmupRequests = Number(opts['jit-warmup'] ?? (quick ? 0 : 15_000));
 if (opts.park !== 'on' && opts.park !== 'off') throw new Error(`--park takes on or off, not ${opts.park}`);
 const parkNeighbours = opts.park === 'on';
+if (opts['pin-services'] !== 'on' && opts['pin-services'] !== 'off') {
+  throw new Error(`--pin-services takes on or off, not ${opts['pin-services']}`);
+}
 /** The longest a JIT warm-up runs per target and request kind, whatever it reached. */
 const JIT_WARMUP_MAX_MS = 60_000;
 const rates = opts.rates.split(',').map(Number);
@@ -270,6 +278,7 @@ const targets = new Map<string, Target>();
 const benchDatabase = `llmgw_bench_${randomBytes(4).toString('hex')}`;
 let benchDatabaseUrl: string | null = null;
 let databaseNote = '';
+let services: PinnedServices | null = null;
 
 /** A fresh PostgreSQL database for the accounting variants; PGlite (in memory) when PostgreSQL is down. */
 async function createBenchDatabase(): Promise<void> {
@@ -592,6 +601,10 @@ async function startTargets(): Promise<void> {
   const prodGroups = ['overhead', 'throughput', 'features', 'memory', 'coldstart', 'soak'] as const;
   // The stream group's prod-* variants too: without a database they would run on PGlite in memory.
   if (prodGroups.some((g) => only.has(g)) || only.has('stream')) await createBenchDatabase();
+  if (LOAD_CPUS !== null && opts['pin-services'] === 'on') {
+    services = await pinServices(LOAD_CPUS, { postgres: opts['postgres-url'], redis: opts['redis-url'] });
+  }
+  log(`services: ${services?.note ?? 'not pinned (--pin-services off, or no pinning)'}`);
   // Everything but the cache and workers points measures the compiled build (`npm start`); the stream
   // point measures both builds (its first-byte target is checked on the compiled one).
   const wantsCompiled =
@@ -1339,6 +1352,7 @@ async function main(): Promise<void> {
       loadavgEnd: loadavg().map((x) => Math.round(x * 100) / 100),
       pinning: pin ? { load_and_upstream: LOAD_CPUS, proxies: PROXY_CPUS, self_pinned: pinnedSelf } : null,
       database: databaseNote,
+      services: services?.note ?? null,
     },
     settings: {
       quick,
@@ -1386,12 +1400,22 @@ async function main(): Promise<void> {
 
 async function shutdown(failed: boolean): Promise<void> {
   unpark();
+  services?.restore();
   await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));
   await dropBenchDatabase();
   if (failed) log(`process logs kept in ${tmp}`);
   else if (opts['cpu-prof']) log(`CPU profiles in ${join(tmp, 'cpu-prof')}`);
   else if (opts['keep-logs']) log(`process logs kept in ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
+}
+
+// Interrupted (Ctrl-C): the same way out as a failed run, so no proxy stays stopped and the services get
+// their CPUs back.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    void shutdown(true).finally(() => process.exit(130));
+  });
 }
 
 let code = 0;

@@ -121,6 +121,7 @@ export function renderMarkdown(data: BenchResult): string {
     loadavgStart: number[];
     loadavgEnd: number[];
     pinning: unknown;
+    services?: string | null;
   };
   const s = data.settings as {
     repeats: number;
@@ -134,7 +135,8 @@ export function renderMarkdown(data: BenchResult): string {
   lines.push(
     `Machine: ${m.cpus} CPU (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
       `Load average at start ${m.loadavgStart.join(' / ')}, at end ${m.loadavgEnd.join(' / ')}. ` +
-      `Pinning: ${m.pinning ? JSON.stringify(m.pinning) : 'none'}.`,
+      `Pinning: ${m.pinning ? JSON.stringify(m.pinning) : 'none'}.` +
+      (m.services ? ` Services: ${m.services}.` : ''),
     '',
     (s.jitWarmupRequests
       ? `Before the first point, ${s.jitWarmupRequests} requests (at most 60 s) of closed-loop load per target and request kind (JIT warm-up). `
