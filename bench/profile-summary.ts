@@ -7,6 +7,11 @@
  * `--skip-ms` leaves out the first milliseconds (start-up: module loading), so what remains is the load;
  * `--until-ms` ends the window (e.g. the first seconds after a cold start: `--skip-ms 1800 --until-ms 3000`).
  * Also prints inclusive ("total") time of the gateway's own functions (src/).
+ *
+ * A gap between two samples longer than `--max-gap-ms` (default 100; V8 samples every millisecond or so,
+ * through garbage collection too) is time the process did not run: `npm run bench` stops the other proxies
+ * while one is measured (decision 0199), and V8 would charge the whole stop to the sample after it. Such
+ * gaps are left out and their total is printed.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -28,10 +33,12 @@ const { values, positionals } = parseArgs({
     top: { type: 'string', default: '30' },
     'skip-ms': { type: 'string', default: '0' },
     'until-ms': { type: 'string' },
+    'max-gap-ms': { type: 'string', default: '100' },
   },
   allowPositionals: true,
 });
 const top = Number(values.top);
+const maxGapUs = Number(values['max-gap-ms']) * 1000;
 
 function moduleOf(url: string): string {
   if (!url) return '(native / idle / gc)';
@@ -59,11 +66,19 @@ for (const file of positionals) {
   const untilUs =
     values['until-ms'] === undefined ? Number.POSITIVE_INFINITY : Number(values['until-ms']) * 1000;
   let t = 0;
+  let stoppedUs = 0;
+  let gaps = 0;
   for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
     if (t < skipUs || t > untilUs) continue;
+    if (delta > maxGapUs) {
+      stoppedUs += delta;
+      gaps++;
+      continue;
+    }
     const id = profile.samples[i] as number;
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    self.set(id, (self.get(id) ?? 0) + delta);
   }
   // Inclusive time: a node's self time plus its descendants'.
   const parent = new Map<number, number>();
@@ -101,7 +116,11 @@ for (const file of positionals) {
   const busy = total - idle;
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
   process.stdout.write(
-    `\n${file}\n  busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s (idle excluded below)\n`,
+    `\n${file}\n  busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s (idle excluded below)` +
+      (gaps > 0
+        ? `; ${(stoppedUs / 1e6).toFixed(2)} s in ${gaps} gaps over ${maxGapUs / 1000} ms left out (process stopped)`
+        : '') +
+      '\n',
   );
   process.stdout.write('\n  by module (self time)\n');
   for (const [m, us] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, top)) {
