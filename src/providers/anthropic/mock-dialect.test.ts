@@ -6,11 +6,11 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Dispatcher } from 'undici';
 import { anthropicDialect } from '../../../test/fixtures/mock-upstream/anthropic.js';
 import type { MockAnswer } from '../../../test/fixtures/mock-upstream/types.js';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { ChatRequest } from '../types.js';
 import { toAnthropicRequest } from './request.js';
 import { toChatCompletion } from './response.js';
-import { toChunkStream } from './stream.js';
+import { anthropicChunks } from './stream.js';
 
 const ANSWER: MockAnswer = {
   id: 'msg_mock_1',
@@ -75,8 +75,9 @@ test('mock SSE stream translates back to the canned answer', async () => {
   assert.ok(frames.at(-1)?.startsWith('event: message_stop\n'));
   const body = Readable.from(frames.map((f) => Buffer.from(f))) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
-  const events = readSse('mock', body, new AbortController().signal);
-  for await (const chunk of toChunkStream('mock', events, { created: CREATED })) chunks.push(chunk);
+  const translator = anthropicChunks('mock', { created: CREATED });
+  for await (const chunk of sseItems('mock', body, new AbortController().signal, translator))
+    chunks.push(chunk);
   const deltas = chunks.flatMap((c) => c.choices.map((ch) => ch.delta));
   assert.equal(deltas.map((d) => d.content ?? '').join(''), 'Hello there');
   const args = deltas.flatMap((d) => d.tool_calls ?? []).map((t) => t.function?.arguments ?? '');
@@ -109,8 +110,9 @@ test('mock streams a call without arguments as the real API does, and it transla
   assert.ok(jsonDeltas[0]?.includes('"partial_json":""'));
   const body = Readable.from(frames.map((f) => Buffer.from(f))) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
-  const events = readSse('mock', body, new AbortController().signal);
-  for await (const chunk of toChunkStream('mock', events, { created: CREATED })) chunks.push(chunk);
+  const translator = anthropicChunks('mock', { created: CREATED });
+  for await (const chunk of sseItems('mock', body, new AbortController().signal, translator))
+    chunks.push(chunk);
   const calls = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []));
   assert.equal(calls.map((t) => t.function?.arguments ?? '').join(''), '{}');
 });

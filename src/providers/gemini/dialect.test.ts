@@ -5,11 +5,11 @@ import { test } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { geminiDialect } from '../../../test/fixtures/mock-upstream/gemini.js';
 import type { MockAnswer } from '../../../test/fixtures/mock-upstream/types.js';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { ChatCompletionChunk, ChatRequest } from '../types.js';
 import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
-import { toChunkStream } from './stream.js';
+import { geminiChunks } from './stream.js';
 
 /** Unix seconds for `created`: a fixed time, never today's. */
 const CREATED = 1_700_000_000;
@@ -76,8 +76,8 @@ test('renderStream translates back to the answer', async () => {
   const raw = geminiDialect.renderStream(answer).join('');
   const body = Readable.from([Buffer.from(raw)]) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
-  const events = readSse('mock', body, new AbortController().signal);
-  for await (const chunk of toChunkStream(events, { provider: 'mock', model: 'm', created: CREATED }))
+  const translator = geminiChunks({ provider: 'mock', model: 'm', created: CREATED });
+  for await (const chunk of sseItems('mock', body, new AbortController().signal, translator))
     chunks.push(chunk);
   const deltas = chunks.flatMap((c) => c.choices.map((ch) => ch.delta));
   assert.equal(deltas.map((d) => d.content ?? '').join(''), 'Hello there');

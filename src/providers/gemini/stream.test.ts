@@ -4,21 +4,21 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { ChatCompletionChunk } from '../types.js';
-import { toChunkStream } from './stream.js';
+import { geminiChunks } from './stream.js';
 
 /** `created` is passed in (the adapter takes it from its clock): a fixed time, never today's. */
 const CREATED = 1_700_000_000;
 const ctx = { provider: 'gemini', model: 'gemini-2.5-flash', created: CREATED };
 
-/** Feeds a raw SSE body through `readSse` in 13-byte slices, so events straddle network reads. */
-function events(raw: string) {
+/** A raw SSE body read as the adapter reads it, in 13-byte slices, so events straddle network reads. */
+function translated(raw: string) {
   const bytes = Buffer.from(raw);
   const slices: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += 13) slices.push(bytes.subarray(i, i + 13));
   const body = Readable.from(slices) as unknown as Dispatcher.ResponseData['body'];
-  return readSse('gemini', body, new AbortController().signal);
+  return sseItems('gemini', body, new AbortController().signal, geminiChunks(ctx));
 }
 
 function fixture(name: string): string {
@@ -27,7 +27,7 @@ function fixture(name: string): string {
 
 async function collect(raw: string): Promise<ChatCompletionChunk[]> {
   const chunks: ChatCompletionChunk[] = [];
-  for await (const chunk of toChunkStream(events(raw), ctx)) chunks.push(chunk);
+  for await (const chunk of translated(raw)) chunks.push(chunk);
   return chunks;
 }
 
@@ -181,7 +181,7 @@ test('an error event throws ProviderUnavailableError with the upstream message, 
   const seen: ChatCompletionChunk[] = [];
   await assert.rejects(
     async () => {
-      for await (const chunk of toChunkStream(events(fixture('error.chunks.txt')), ctx)) seen.push(chunk);
+      for await (const chunk of translated(fixture('error.chunks.txt'))) seen.push(chunk);
     },
     (err: unknown) => {
       assert.ok(err instanceof ProviderUnavailableError);

@@ -8,13 +8,7 @@
 import type { Candidate } from '@google/genai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { ProviderUnavailableError } from '../../core/errors.js';
-import {
-  type EventSourceMessage,
-  type EventTranslator,
-  parseEventJson,
-  streamCutOff,
-  translateEvents,
-} from '../sse.js';
+import { type EventTranslator, parseEventJson, streamCutOff } from '../sse.js';
 import {
   type FinishReason,
   type GeminiResponse,
@@ -58,14 +52,6 @@ export function geminiChunks(ctx: StreamContext): EventTranslator<ChatCompletion
       if (usage) out.push(usage);
     },
   };
-}
-
-/** `geminiChunks` over events from any source (recorded or synthetic). */
-export function toChunkStream(
-  events: AsyncIterable<EventSourceMessage>,
-  ctx: StreamContext,
-): AsyncGenerator<ChatCompletionChunk> {
-  return translateEvents(events, geminiChunks(ctx));
 }
 
 class ChunkTranslator {

@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { Dispatcher } from 'undici';
-import { readSse } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type { ChatCompletionChunk, ChatRequest } from '../types.js';
 import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
-import { toChunkStream } from './stream.js';
+import { geminiChunks } from './stream.js';
 
 /** Unix seconds for `created`: a fixed time, never today's. */
 const CREATED = 1_700_000_000;
@@ -27,8 +27,8 @@ function fixture(name: string): string {
 async function assistantFromStream(raw: string): Promise<Message> {
   const body = Readable.from([Buffer.from(raw)]) as unknown as Dispatcher.ResponseData['body'];
   const chunks: ChatCompletionChunk[] = [];
-  const events = readSse('gemini', body, new AbortController().signal);
-  for await (const chunk of toChunkStream(events, { provider: 'gemini', model: 'm', created: CREATED }))
+  const translator = geminiChunks({ provider: 'gemini', model: 'm', created: CREATED });
+  for await (const chunk of sseItems('gemini', body, new AbortController().signal, translator))
     chunks.push(chunk);
   let content = '';
   const calls: ToolCall[] = [];
