@@ -1398,7 +1398,14 @@ async function main(): Promise<void> {
   log(`wrote ${out}.json and ${out}.md`);
 }
 
-async function shutdown(failed: boolean): Promise<void> {
+/** Once: a signal during the run and the run's own way out may both ask for it. */
+let shuttingDown: Promise<void> | null = null;
+function shutdown(failed: boolean): Promise<void> {
+  shuttingDown ??= stopEverything(failed);
+  return shuttingDown;
+}
+
+async function stopEverything(failed: boolean): Promise<void> {
   unpark();
   services?.restore();
   await Promise.all(procs.map((p) => p.stop().catch(() => undefined)));

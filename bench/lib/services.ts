@@ -37,33 +37,43 @@ export async function pinServices(
     if (typeof found === 'number') roots.push({ name, pid: found });
     else notes.push(`${name} not pinned (${found})`);
   }
-  const saved: Array<{ name: string; pid: number; mask: string }> = [];
+  const saved: Array<{ pid: number; mask: string }> = [];
   const pinned: string[] = [];
   for (const { name, pid } of roots) {
-    const tree = processTree(pid);
+    let mask: string;
     try {
-      const mask = affinityMask(pid);
-      for (const p of tree) execFileSync('taskset', ['-a', '-cp', cpus, String(p)], { stdio: 'ignore' });
-      saved.push({ name, pid, mask });
-      pinned.push(`${name} (${tree.length} process${tree.length === 1 ? '' : 'es'}) on CPU ${cpus}`);
+      mask = affinityMask(pid);
     } catch (err) {
       notes.push(`${name} not pinned (${(err as Error).message.split('\n')[0]})`);
+      continue;
     }
+    if (!setAffinity(pid, ['-cp', cpus])) {
+      notes.push(`${name} not pinned (taskset refused pid ${pid})`);
+      continue;
+    }
+    // Saved as soon as the root moved, so that `restore` undoes whatever moved after it.
+    saved.push({ pid, mask });
+    // A child may end between the listing and its move (a backend closing): skipped, not a failure.
+    let moved = 1;
+    for (const child of processTree(pid).slice(1)) if (setAffinity(child, ['-cp', cpus])) moved++;
+    pinned.push(`${name} (${moved} process${moved === 1 ? '' : 'es'}) on CPU ${cpus}`);
   }
   return {
     note: [...pinned, ...notes].join('; '),
     restore() {
-      for (const { pid, mask } of saved) {
-        for (const p of processTree(pid)) {
-          try {
-            execFileSync('taskset', ['-a', '-p', mask, String(p)], { stdio: 'ignore' });
-          } catch {
-            // gone meanwhile (a backend that ended)
-          }
-        }
-      }
+      for (const { pid, mask } of saved) for (const p of processTree(pid)) setAffinity(p, ['-p', mask]);
     },
   };
+}
+
+/** `taskset -a` (every thread) on one process; false when it failed (gone, or not allowed). */
+function setAffinity(pid: number, args: string[]): boolean {
+  try {
+    execFileSync('taskset', ['-a', ...args, String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The postmaster's pid: the parent of this connection's backend, when the server is on this machine. */
