@@ -18,12 +18,20 @@ export function spoolFileName(dir: string): string {
 }
 
 /** Appends rows as JSON lines and fsyncs, so an acknowledged batch survives a crash. */
-export async function appendRows(file: string, rows: readonly unknown[]): Promise<void> {
+export function appendRows(file: string, rows: readonly unknown[]): Promise<void> {
+  return appendLines(
+    file,
+    rows.map((r) => JSON.stringify(r)),
+  );
+}
+
+/** Appends lines (JSON texts without a newline) and fsyncs, so an acknowledged batch survives a crash. */
+export async function appendLines(file: string, lines: readonly string[]): Promise<void> {
   const dir = file.slice(0, Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')));
   if (dir) await mkdir(dir, { recursive: true });
   const handle = await open(file, 'a');
   try {
-    await handle.appendFile(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await handle.appendFile(`${lines.join('\n')}\n`);
     await handle.sync();
   } finally {
     await handle.close();

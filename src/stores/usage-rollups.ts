@@ -22,7 +22,7 @@
  * The writer's statement text is the same for every batch; on the embedded database it is prepared once
  * (`preparedMarker`, decision 0196), which saved about a fifth of PGlite's cost per record.
  */
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type RawBuilder, sql } from 'kysely';
 import { isoOf } from '../core/clock.js';
 import { preparedMarker } from './pglite-pool.js';
 
@@ -69,43 +69,50 @@ export interface UsageRow {
   variant?: string | null;
 }
 
-/** The record columns the writer sets, with their SQL types (the `jsonb_to_recordset` row type). */
-const RECORD_COLUMNS: ReadonlyArray<readonly [string, string]> = [
-  ['timestamp', 'timestamptz'],
-  ['request_id', 'text'],
-  ['user_id', 'text'],
-  ['api_key_id', 'text'],
-  ['model', 'text'],
-  ['provider', 'text'],
-  ['input_tokens', 'integer'],
-  ['output_tokens', 'integer'],
-  ['cached_input_tokens', 'integer'],
-  ['cost_usd', 'numeric'],
-  ['cached', 'boolean'],
-  ['cache_type', 'text'],
-  ['saved_usd', 'numeric'],
-  ['latency_ms', 'integer'],
-  ['status', 'text'],
-  ['http_status', 'integer'],
-  ['estimated', 'boolean'],
-  ['stream', 'boolean'],
-  ['prompt_name', 'text'],
-  ['prompt_version', 'integer'],
-  ['guardrails', 'text'],
-  ['client_request_id', 'text'],
-  ['endpoint', 'text'],
-  ['org_id', 'text'],
-  ['team_id', 'text'],
-  ['tags', 'text[]'],
-  ['route', 'text'],
-  ['prompt_id', 'text'],
-  ['experiment_id', 'text'],
-  ['variant', 'text'],
+/**
+ * The record columns the writer sets, with their SQL types (the `jsonb_to_recordset` row type) and the short
+ * key each has in the batch text and in spool files (`usageRecordJson`): a record's text is about half as
+ * long with them (≈ 200 characters instead of ≈ 415 for a plain request), which is less to build, send and
+ * for the database to parse (decision 0202).
+ */
+const RECORD_COLUMNS: ReadonlyArray<readonly [column: string, type: string, key: string]> = [
+  ['timestamp', 'timestamptz', 'ts'],
+  ['request_id', 'text', 'id'],
+  ['user_id', 'text', 'u'],
+  ['api_key_id', 'text', 'k'],
+  ['model', 'text', 'm'],
+  ['provider', 'text', 'p'],
+  ['input_tokens', 'integer', 'i'],
+  ['output_tokens', 'integer', 'o'],
+  ['cached_input_tokens', 'integer', 'ci'],
+  ['cost_usd', 'numeric', 'c'],
+  ['cached', 'boolean', 'h'],
+  ['cache_type', 'text', 'ht'],
+  ['saved_usd', 'numeric', 'sv'],
+  ['latency_ms', 'integer', 'l'],
+  ['status', 'text', 's'],
+  ['http_status', 'integer', 'hs'],
+  ['estimated', 'boolean', 'e'],
+  ['stream', 'boolean', 'st'],
+  ['prompt_name', 'text', 'pn'],
+  ['prompt_version', 'integer', 'pv'],
+  ['guardrails', 'text', 'g'],
+  ['client_request_id', 'text', 'cr'],
+  ['endpoint', 'text', 'ep'],
+  ['org_id', 'text', 'og'],
+  ['team_id', 'text', 'tm'],
+  ['tags', 'text[]', 'tg'],
+  ['route', 'text', 'r'],
+  ['prompt_id', 'text', 'pi'],
+  ['experiment_id', 'text', 'x'],
+  ['variant', 'text', 'v'],
 ];
 
 const quoted = (names: readonly string[]) => names.map((n) => `"${n}"`).join(', ');
-const INSERT_COLUMNS = sql.raw(quoted(RECORD_COLUMNS.map(([name]) => name)));
-const RECORDSET_TYPE = sql.raw(RECORD_COLUMNS.map(([name, type]) => `"${name}" ${type}`).join(', '));
+const INSERT_COLUMNS = sql.raw(quoted(RECORD_COLUMNS.map(([column]) => column)));
+/** The short keys, in the insert columns' order: what the insert selects from the recordset. */
+const RECORDSET_KEYS = sql.raw(quoted(RECORD_COLUMNS.map(([, , key]) => key)));
+const RECORDSET_TYPE = sql.raw(RECORD_COLUMNS.map(([, type, key]) => `"${key}" ${type}`).join(', '));
 /** What the rollups read of a record. */
 const ROLLUP_INPUT = sql.raw(
   quoted(['timestamp', 'org_id', 'team_id', 'api_key_id', 'user_id', 'model', 'provider']) +
@@ -175,50 +182,119 @@ function rollupStatement(ins: RawBuilder<unknown>, marker = ''): RawBuilder<{ re
 /** A `\u0000` or lone-surrogate escape in JSON text (not one whose backslash is itself escaped). */
 const JSONB_REFUSED = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 
-/**
- * The record without its null fields: `jsonb_to_recordset` reads a missing key as NULL. A copy, not a
- * `JSON.stringify` replacer: a replacer makes the serialiser call into JavaScript for every key (a batch
- * of 100 plain records: 2.0 → 1.1 µs per record on Node 20, 2.6 → 0.8 on Node 26; same text). Only
- * top-level fields are null; `tags` holds strings.
- */
-function withoutNulls(row: UsageRow): Partial<UsageRow> {
-  const out: Record<string, unknown> = {};
-  for (const key in row) {
-    const value = row[key as keyof UsageRow];
-    if (value !== null) out[key] = value;
-  }
-  return out;
+/** jsonb refuses `\u0000` and lone surrogates: they become U+FFFD (see `usageRecordJson`). */
+function jsonbSafe(json: string): string {
+  return json.includes('\\u') ? json.replace(JSONB_REFUSED, '$1\\ufffd') : json;
 }
 
 /**
- * The batch as JSON text PostgreSQL's jsonb accepts: it refuses `\u0000` and lone surrogates, and one such
- * string in one record (a client's model name) would fail every batch and every replay of the spool it
- * lands in. They become U+FFFD. (JSON.stringify escapes exactly these, and only lone surrogates.)
- * Null fields (11 of 30 in a plain request's record) are left out: the embedded database (PGlite) spends
- * about half of a record's insert parsing this text, and a batch without them cost it 6–9 % less per record
- * (docs/performance.md).
+ * One record as the writer's JSON text (short keys, see RECORD_COLUMNS), made when the record is queued so
+ * that a batch is only joined when it is written; the spool files hold the same lines.
+ *
+ * - Null fields (11 of 30 in a plain request's record) are left out: `jsonb_to_recordset` reads a missing
+ *   key as NULL, and the embedded database (PGlite) spends about half of a record's insert parsing this text.
+ * - Strings PostgreSQL's jsonb refuses (`\u0000`, lone surrogates) become U+FFFD: one such string (a client's
+ *   model name) would otherwise fail every batch and every replay of the spool it lands in. (JSON.stringify
+ *   escapes exactly these, and only lone surrogates.)
+ * - An object literal of one shape, with `undefined` for a null: the serialiser's fast path, no replacer
+ *   (a replacer calls into JavaScript for every key).
  */
+export function usageRecordJson(row: UsageRow): string {
+  return jsonbSafe(
+    JSON.stringify({
+      ts: row.timestamp,
+      id: row.request_id,
+      u: row.user_id,
+      k: row.api_key_id ?? undefined,
+      m: row.model,
+      p: row.provider ?? undefined,
+      i: row.input_tokens,
+      o: row.output_tokens,
+      ci: row.cached_input_tokens,
+      c: row.cost_usd ?? undefined,
+      h: row.cached,
+      ht: row.cache_type ?? undefined,
+      sv: row.saved_usd,
+      l: row.latency_ms,
+      s: row.status,
+      hs: row.http_status,
+      e: row.estimated,
+      st: row.stream,
+      pn: row.prompt_name ?? undefined,
+      pv: row.prompt_version ?? undefined,
+      g: row.guardrails ?? undefined,
+      cr: row.client_request_id ?? undefined,
+      ep: row.endpoint ?? undefined,
+      og: row.org_id ?? undefined,
+      tm: row.team_id ?? undefined,
+      tg: row.tags ?? undefined,
+      r: row.route ?? undefined,
+      pi: row.prompt_id ?? undefined,
+      x: row.experiment_id ?? undefined,
+      v: row.variant ?? undefined,
+    }),
+  );
+}
+
+/**
+ * A record read back from a spool file, as the writer's JSON text; null when it is not a record. Takes both
+ * forms: the short keys written since decision 0202 and the column names of older spool files.
+ */
+export function storedRecordJson(value: unknown): { json: string; timestamp: string } | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  if (typeof record.request_id === 'string' && typeof record.timestamp === 'string')
+    return { json: usageRecordJson(record as unknown as UsageRow), timestamp: record.timestamp };
+  if (typeof record.id === 'string' && typeof record.ts === 'string')
+    return { json: jsonbSafe(JSON.stringify(record)), timestamp: record.ts };
+  return null;
+}
+
+/** Records' texts (`usageRecordJson`) as one batch: a JSON array. */
+export function joinUsageBatch(records: readonly string[]): string {
+  return `[${records.join(',')}]`;
+}
+
+/** The batch as the writer's JSON text (see `usageRecordJson`). */
 export function usageBatchJson(rows: readonly UsageRow[]): string {
-  const json = JSON.stringify(rows.map(withoutNulls));
-  return json.includes('\\u') ? json.replace(JSONB_REFUSED, '$1\\ufffd') : json;
+  return joinUsageBatch(rows.map(usageRecordJson));
 }
 
 /** The writer's statement is the same text for every batch: prepared once on PGlite (decision 0196). */
 const USAGE_BATCH_MARKER = preparedMarker('usage_batch');
 
-/**
- * Inserts a batch of records and adds the ones that were new to the rollups, atomically (one statement).
- * Returns how many records were new (a replayed batch: 0).
- */
-export async function insertUsageBatch<DB>(db: Kysely<DB>, rows: readonly UsageRow[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const insert = sql`
+/** The writer's statement, compiled once (its only parameter is the batch text). */
+let usageBatchSql: string | null = null;
+
+function usageBatchStatement<DB>(db: Kysely<DB>): string {
+  if (usageBatchSql === null) {
+    const insert = sql`
     insert into usage_records (${INSERT_COLUMNS})
-    select ${INSERT_COLUMNS} from jsonb_to_recordset(${usageBatchJson(rows)}::jsonb) as x(${RECORDSET_TYPE})
+    select ${RECORDSET_KEYS} from jsonb_to_recordset(${'[]'}::jsonb) as x(${RECORDSET_TYPE})
     on conflict (request_id, timestamp) do nothing
     returning ${ROLLUP_INPUT}`;
-  const result = await rollupStatement(insert, USAGE_BATCH_MARKER).execute(db);
+    const compiled = rollupStatement(insert, USAGE_BATCH_MARKER).compile(db);
+    if (compiled.parameters.length !== 1) throw new Error('the usage statement takes one parameter');
+    usageBatchSql = compiled.sql;
+  }
+  return usageBatchSql;
+}
+
+/**
+ * Inserts a batch (`joinUsageBatch` of `usageRecordJson` texts) and adds the records that were new to the
+ * rollups, atomically (one statement). Returns how many records were new (a replayed batch: 0).
+ */
+export async function insertUsageJson<DB>(db: Kysely<DB>, batch: string): Promise<number> {
+  const result = await db.executeQuery<{ records: number }>(
+    CompiledQuery.raw(usageBatchStatement(db), [batch]),
+  );
   return result.rows[0]?.records ?? 0;
+}
+
+/** `insertUsageJson` of rows. */
+export async function insertUsageBatch<DB>(db: Kysely<DB>, rows: readonly UsageRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  return insertUsageJson(db, usageBatchJson(rows));
 }
 
 const DAY_MS = 86_400_000;

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
+import pino from 'pino';
+import { until } from '../../test/helpers/poll.js';
+import { type Database, openDatabase } from '../stores/database.js';
+import { createMetrics } from '../telemetry/metrics.js';
+import { type UsageRecord, UsageRecorder } from './recorder.js';
+import { warmUpRow } from './writer-warmup.js';
+
+const logger = pino({ level: 'silent' });
+let database: Database;
+let spoolDir: string;
+
+before(async () => {
+  database = openDatabase(
+    { url: null, dataDir: 'memory://' },
+    { logger, metrics: createMetrics({ processMetrics: false }) },
+  );
+  await database.ready;
+  spoolDir = mkdtempSync(join(tmpdir(), 'llmgw-recorder-'));
+});
+after(async () => {
+  await database.close();
+  rmSync(spoolDir, { recursive: true, force: true });
+});
+
+function recorder(overrides: { database?: () => Database } = {}): UsageRecorder {
+  return new UsageRecorder({
+    database: overrides.database ?? (() => database),
+    spoolDir,
+    batchSize: 1000,
+    flushIntervalMs: 60_000,
+    maxQueue: 10_000,
+    recheckIntervalMs: 1000,
+    writeTimeoutMs: 5000,
+    closeTimeoutMs: 5000,
+    logger,
+    metrics: createMetrics({ processMetrics: false }),
+  });
+}
+
+const record = (id: string, timestamp: string): UsageRecord => ({
+  ...warmUpRow(timestamp),
+  request_id: id,
+});
+
+/** The partition each request id's row is in. */
+async function partitions(): Promise<Record<string, string>> {
+  const { rows } = await sql<{ id: string; part: string }>`
+    select request_id as id, tableoid::regclass::text as part from usage_records`.execute(database.db);
+  return Object.fromEntries(rows.map((r) => [r.id, r.part]));
+}
+
+test('records of each day land in that day’s partition, ISO UTC timestamps or any other', async () => {
+  const usage = recorder();
+  usage.record(record('day-a-1', '2026-04-01T23:59:59.999Z'));
+  usage.record(record('day-a-2', '2026-04-01T10:00:00.000Z'));
+  usage.record(record('day-b-1', '2026-04-02T00:00:00.000Z'));
+  // Not the gateway's own form: 01:30 at +02:00 is 23:30 UTC the day before.
+  usage.record(record('day-a-3', '2026-04-02T01:30:00+02:00'));
+  await usage.flush();
+  assert.equal(usage.pending, 0);
+  const where = await partitions();
+  assert.equal(where['day-a-1'], 'usage_records_p20260401');
+  assert.equal(where['day-a-2'], 'usage_records_p20260401');
+  assert.equal(where['day-a-3'], 'usage_records_p20260401');
+  assert.equal(where['day-b-1'], 'usage_records_p20260402');
+  await usage.close();
+});
+
+test('a database that is not ready: records go to the spool as short-key lines, and replay from there', async () => {
+  let ready = false;
+  const gated = () => ({ ...database, isReady: () => ready }) as Database;
+  const usage = recorder({ database: gated });
+  usage.record(record('spooled-1', '2026-04-05T08:00:00.000Z'));
+  usage.record(record('spooled-2', '2026-04-05T08:00:01.000Z'));
+  await usage.flush();
+  // The append to the spool runs after the flush, on the disk writer's turn.
+  const files = await until(
+    'one spool file with both records',
+    async () => (usage.inMemory === 0 ? readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')) : []),
+    (names) => names.length === 1,
+  );
+  const lines = readFileSync(join(spoolDir, files[0] as string), 'utf8')
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    lines.map((l) => (JSON.parse(l) as { id: string }).id),
+    ['spooled-1', 'spooled-2'],
+  );
+  assert.equal(usage.pending, 2);
+  ready = true;
+  await usage.flush();
+  assert.equal(usage.pending, 0);
+  const where = await partitions();
+  assert.equal(where['spooled-1'], 'usage_records_p20260405');
+  assert.deepEqual(
+    readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')),
+    [],
+  );
+  await usage.close();
+});
+
+test('a spool file of an older version (column names) replays into its day’s partition; junk lines are skipped', async () => {
+  const old = record('old-form-1', '2026-04-09T12:00:00.000Z');
+  // A pid no process has: an orphan the recorder replays at its first flush.
+  const file = join(spoolDir, 'usage-999999999-0000abcd.jsonl');
+  writeFileSync(file, `${JSON.stringify(old)}\n{"not":"a record"}\n42\n{"torn":`);
+  const usage = recorder();
+  usage.record(record('fresh-1', '2026-04-09T12:00:01.000Z'));
+  await usage.flush();
+  const where = await partitions();
+  assert.equal(where['old-form-1'], 'usage_records_p20260409');
+  assert.equal(where['fresh-1'], 'usage_records_p20260409');
+  const { rows } = await sql<{ model: string; user_id: string }>`
+    select model, user_id from usage_records where request_id = 'old-form-1'`.execute(database.db);
+  assert.deepEqual(rows[0], { model: old.model, user_id: old.user_id });
+  assert.deepEqual(
+    readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')),
+    [],
+  );
+  await usage.close();
+});
