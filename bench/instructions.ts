@@ -14,20 +14,26 @@
  *   `callgrind_control -d`;
  * - instructions per request = the dump's total ÷ `--requests`;
  * - features: API key check is off (no database), rate limit on in memory (limits out of reach), info logs,
- *   usage records off: the request path without I/O to other services.
+ *   usage records off: the request path without I/O to other services. `--usage` turns the usage records
+ *   on, written to a fresh PostgreSQL database per run (`--postgres-url`, dropped afterwards), in batches of
+ *   100 (the flush timer is set out of reach): the record made per request and each request's share of the
+ *   batch writes, counted in the gateway's process (the database's own work is in its process, not counted).
  *
  *   npm run bench:instructions -- --baseline 7dbca5e            # this build vs a revision (≈ 10 min)
  *   npm run bench:instructions -- --requests 4000 --repeats 3    # tighter
  *   npm run bench:instructions -- --connections 1                # each request alone, as at a low rate
  *   npm run bench:instructions -- --bare                         # beside the bare Node.js proxy
  *   npm run bench:instructions -- --stream --baseline 7dbca5e   # streamed answers (20 chunks), as stream@200
+ *   npm run bench:instructions -- --usage --baseline 7dbca5e    # with usage records in PostgreSQL
  *
  * Needs valgrind (`apt-get install -y valgrind`). Both builds run side by side (one core each).
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { Pool } from 'undici';
 import {
   buildGateway,
@@ -51,6 +57,9 @@ const { values: opts } = parseArgs({
     stream: { type: 'boolean', default: false },
     // Also count the bare Node.js proxy (bench/lib/bare-proxy.ts): the floor for any Node proxy.
     bare: { type: 'boolean', default: false },
+    // Usage records on, in a fresh PostgreSQL database per run.
+    usage: { type: 'boolean', default: false },
+    'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
   },
 });
 const STREAM = opts.stream;
@@ -105,15 +114,51 @@ function control(pid: number, command: string[], host: string): void {
 /** The bare Node.js proxy's "entry": run through tsx, with its port and upstream as arguments. */
 const BARE = 'bare';
 
+/** A fresh PostgreSQL database for one run's usage records: its URL and how to drop it. */
+async function usageDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `llmgw_instructions_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: opts['postgres-url'], connectionTimeoutMillis: 3000 });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(opts['postgres-url'] as string);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    },
+  };
+}
+
 /** Runs `entry` under callgrind; returns the instructions of `n` requests after the warm-up. */
 async function countRun(entry: string, upstream: string, n: number, outDir: string): Promise<number> {
+  const database = opts.usage && entry !== BARE ? await usageDatabase() : null;
+  try {
+    return await countRunWith(entry, upstream, n, outDir, database?.url ?? null);
+  } finally {
+    await database?.drop();
+  }
+}
+
+async function countRunWith(
+  entry: string,
+  upstream: string,
+  n: number,
+  outDir: string,
+  databaseUrl: string | null,
+): Promise<number> {
   const port = await freePort();
   const out = join(outDir, `callgrind-${port}.out`);
   const env: Record<string, string> = {
     ...gatewayBaseEnv(port, upstream),
     USER: 'bench',
     LOGNAME: 'bench',
-    USAGE_ENABLED: 'false',
+    // Batches of 100 by count only: under valgrind the rate is low enough that the flush timer would cut
+    // batches short, by how fast each run happens to go, and each request's share of the writes with them.
+    ...(databaseUrl
+      ? { USAGE_ENABLED: 'true', DATABASE_URL: databaseUrl, USAGE_FLUSH_INTERVAL_MS: '3600000' }
+      : { USAGE_ENABLED: 'false' }),
     RATE_LIMIT_ENABLED: 'true',
     RATE_LIMIT_DEFAULT_RATE: '100000000',
     RATE_LIMIT_DEFAULT_CAPACITY: '100000000',
@@ -222,7 +267,7 @@ try {
       .toString()
       .trim();
     process.stdout.write(
-      `Instructions per ${STREAM ? 'streamed ' : ''}request (callgrind; ${REQUESTS} requests over ${CONNECTIONS} connection(s), counted after ${WARM} uncounted; ${REPEATS} repeats; HEAD ${commit})\n\n` +
+      `Instructions per ${STREAM ? 'streamed ' : ''}request${opts.usage ? ' with usage records in PostgreSQL' : ''} (callgrind; ${REQUESTS} requests over ${CONNECTIONS} connection(s), counted after ${WARM} uncounted; ${REPEATS} repeats; HEAD ${commit})\n\n` +
         '| build | median | per repeat (M) |\n| --- | --- | --- |\n' +
         `${rows.map((r) => r.line).join('\n')}\n`,
     );

@@ -1,8 +1,10 @@
 /**
  * What writing usage records to PostgreSQL costs the gateway's process, per record, by batch size: the
- * writer's own statement (`insertUsageBatch`: the records and their three rollups in one statement) on a
+ * writer's own statement (`insertUsageJson`: the records and their three rollups in one statement) on a
  * fresh database, CPU time of this process (user and system) and wall time per batch. The gateway writes a
- * batch when `batch_size` records wait or every `flush_interval_ms` (docs/cost-tracking.md).
+ * batch when `batch_size` records wait or every `flush_interval_ms` (docs/cost-tracking.md). As in the
+ * recorder, each record's text is made first (when a request is recorded; reported apart) and a flush joins
+ * the texts and writes them: the per-batch figure is what one flush holds the event loop for (decision 0202).
  *
  *   npm run bench:usage-write -- --batch 100 --batches 200      # DATABASE_URL, default the local PostgreSQL
  */

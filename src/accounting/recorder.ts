@@ -14,13 +14,13 @@
  *   again safely; the same statement adds the rows it inserted (only those) to the daily rollups
  *   (stores/usage-rollups.ts). The day partitions a batch needs are created first when missing.
  * - When the database is not ready or an insert fails (or takes longer than `writeTimeoutMs`), the batch
- *   goes to the spool (the records' texts as JSON lines, fsync'd per append) and the database is left alone for a backoff (250 ms
- *   doubling to `recheckIntervalMs`); meanwhile flushes spool the queue. After the backoff the next flush
- *   tries again, so writing resumes by itself when the database is back.
+ *   goes to the spool (the records' texts as JSON lines, fsync'd per append) and the database is left alone
+ *   for a backoff (250 ms doubling to `recheckIntervalMs`); meanwhile flushes spool the queue. After the
+ *   backoff the next flush tries again, so writing resumes by itself when the database is back.
  * - Replay streams each spool file in batches (never the whole file in memory); it reads the column-named
- *   lines of older spool files too. Before its own file is
- *   replayed it is sealed (new appends go to a new file), and a file is removed only after all its rows are
- *   in. A crash or failure between the two replays it again, which the unique request_id absorbs.
+ *   lines of older spool files too. Before its own file is replayed it is sealed (new appends go to a new
+ *   file), and a file is removed only after all its rows are in. A crash or failure between the two replays
+ *   it again, which the unique request_id absorbs.
  * - `close()` flushes the queue (to the database, or the spool when it is down), bounded by `closeTimeoutMs`.
  *
  * At start a recorder also replays the files of processes that are no longer running (a previous run, a
