@@ -192,7 +192,8 @@ function jsonbSafe(json: string): string {
  * that a batch is only joined when it is written; the spool files hold the same lines.
  *
  * - Null fields (11 of 30 in a plain request's record) are left out: `jsonb_to_recordset` reads a missing
- *   key as NULL, and the embedded database (PGlite) spends about half of a record's insert parsing this text.
+ *   key as NULL, and a batch without them cost the embedded database (PGlite) 6–9 % less per record
+ *   (docs/performance.md). The short keys did not change PGlite's cost (decision 0202).
  * - Strings PostgreSQL's jsonb refuses (`\u0000`, lone surrogates) become U+FFFD: one such string (a client's
  *   model name) would otherwise fail every batch and every replay of the spool it lands in. (JSON.stringify
  *   escapes exactly these, and only lone surrogates.)
