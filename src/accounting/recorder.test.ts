@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pino from 'pino';
 import { until } from '../../test/helpers/poll.js';
 import { type Database, openDatabase } from '../stores/database.js';
@@ -28,7 +28,7 @@ after(async () => {
   rmSync(spoolDir, { recursive: true, force: true });
 });
 
-function recorder(overrides: { database?: () => Database } = {}): UsageRecorder {
+function recorder(overrides: { database?: () => Database; writeTimeoutMs?: number } = {}): UsageRecorder {
   return new UsageRecorder({
     database: overrides.database ?? (() => database),
     spoolDir,
@@ -36,7 +36,7 @@ function recorder(overrides: { database?: () => Database } = {}): UsageRecorder 
     flushIntervalMs: 60_000,
     maxQueue: 10_000,
     recheckIntervalMs: 1000,
-    writeTimeoutMs: 5000,
+    writeTimeoutMs: overrides.writeTimeoutMs ?? 5000,
     closeTimeoutMs: 5000,
     logger,
     metrics: createMetrics({ processMetrics: false }),
@@ -124,4 +124,30 @@ test('a spool file of an older version (column names) replays into its day’s p
     [],
   );
   await usage.close();
+});
+
+test('a database that never answers: the new day’s partition and the insert are both bounded by the write timeout', async () => {
+  // Every connection request hangs, as behind a lock on usage_records or a dead socket.
+  const hanging = { connect: () => new Promise(() => undefined), end: async () => undefined };
+  const stuck = {
+    ...database,
+    isReady: () => true,
+    db: new Kysely({ dialect: new PostgresDialect({ pool: hanging as unknown as PostgresPool }) }),
+  } as unknown as Database;
+  const usage = recorder({ database: () => stuck, writeTimeoutMs: 50 });
+  // A day no earlier test wrote: its partition must be created first.
+  usage.record(record('hung-1', '2026-04-20T08:00:00.000Z'));
+  await usage.flush();
+  await until(
+    'the record spooled, not lost',
+    async () => ({ inMemory: usage.inMemory, pending: usage.pending }),
+    (n) => n.inMemory === 0 && n.pending === 1,
+  );
+  await usage.close();
+  // The spool file holds it (replayed once a database answers, as the tests above show).
+  const files = readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl'));
+  assert.equal(files.length, 1);
+  const line = readFileSync(join(spoolDir, files[0] as string), 'utf8').trim();
+  assert.equal((JSON.parse(line) as { id: string }).id, 'hung-1');
+  rmSync(join(spoolDir, files[0] as string));
 });

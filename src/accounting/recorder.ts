@@ -187,8 +187,7 @@ export class UsageRecorder {
         const batch = this.#queue.splice(0, size);
         this.#gauges();
         try {
-          await this.#ensurePartitions(database, this.#newDays);
-          await this.#insert(database, batch);
+          await this.#insert(database, batch, this.#newDays);
           this.#healthy();
         } catch (err) {
           this.#failed('usage.write_failed', err);
@@ -203,7 +202,11 @@ export class UsageRecorder {
     }
   }
 
-  async #insert(database: Database, records: string[]): Promise<void> {
+  /**
+   * Creates the partitions of `days` that are missing, then inserts the records with their rollups; both
+   * bounded by `writeTimeoutMs` (creating a partition waits for a lock on `usage_records`).
+   */
+  async #insert(database: Database, records: string[], days: Set<string>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -212,7 +215,12 @@ export class UsageRecorder {
       );
     });
     try {
-      await Promise.race([insertUsageJson(database.db, joinUsageBatch(records)), timeout]);
+      await Promise.race([
+        this.#ensurePartitions(database, days).then(() =>
+          insertUsageJson(database.db, joinUsageBatch(records)),
+        ),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -322,8 +330,7 @@ export class UsageRecorder {
             if (day !== null) days.add(day);
           }
           if (records.length === 0) continue;
-          await this.#ensurePartitions(database, days);
-          await this.#insert(database, records);
+          await this.#insert(database, records, days);
           rows += records.length;
         }
       } catch (err) {
