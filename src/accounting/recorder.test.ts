@@ -13,7 +13,7 @@ import { warmUpRow } from './writer-warmup.js';
 
 const logger = pino({ level: 'silent' });
 let database: Database;
-let spoolDir: string;
+const spoolDirs: string[] = [];
 
 before(async () => {
   database = openDatabase(
@@ -21,14 +21,26 @@ before(async () => {
     { logger, metrics: createMetrics({ processMetrics: false }) },
   );
   await database.ready;
-  spoolDir = mkdtempSync(join(tmpdir(), 'llmgw-recorder-'));
 });
 after(async () => {
   await database.close();
-  rmSync(spoolDir, { recursive: true, force: true });
+  for (const dir of spoolDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function recorder(overrides: { database?: () => Database; writeTimeoutMs?: number } = {}): UsageRecorder {
+/** A spool directory of one test's own: what one test leaves there is no other's concern. */
+function newSpoolDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'llmgw-recorder-'));
+  spoolDirs.push(dir);
+  return dir;
+}
+
+/** The spool files in `dir`. */
+const spoolFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
+
+function recorder(
+  spoolDir: string,
+  overrides: { database?: () => Database; writeTimeoutMs?: number } = {},
+): UsageRecorder {
   return new UsageRecorder({
     database: overrides.database ?? (() => database),
     spoolDir,
@@ -41,6 +53,15 @@ function recorder(overrides: { database?: () => Database; writeTimeoutMs?: numbe
     logger,
     metrics: createMetrics({ processMetrics: false }),
   });
+}
+
+/** Waits until the disk writer has appended (and fsync'd) everything: `pending` counts rows only then. */
+function spooled(usage: UsageRecorder, rows: number) {
+  return until(
+    `${rows} record(s) in the spool`,
+    async () => ({ inMemory: usage.inMemory, pending: usage.pending }),
+    (n) => n.inMemory === 0 && n.pending === rows,
+  );
 }
 
 const record = (id: string, timestamp: string): UsageRecord => ({
@@ -56,7 +77,7 @@ async function partitions(): Promise<Record<string, string>> {
 }
 
 test('records of each day land in that day’s partition, ISO UTC timestamps or any other', async () => {
-  const usage = recorder();
+  const usage = recorder(newSpoolDir());
   usage.record(record('day-a-1', '2026-04-01T23:59:59.999Z'));
   usage.record(record('day-a-2', '2026-04-01T10:00:00.000Z'));
   usage.record(record('day-b-1', '2026-04-02T00:00:00.000Z'));
@@ -75,16 +96,15 @@ test('records of each day land in that day’s partition, ISO UTC timestamps or 
 test('a database that is not ready: records go to the spool as short-key lines, and replay from there', async () => {
   let ready = false;
   const gated = () => ({ ...database, isReady: () => ready }) as Database;
-  const usage = recorder({ database: gated });
+  const spoolDir = newSpoolDir();
+  const usage = recorder(spoolDir, { database: gated });
   usage.record(record('spooled-1', '2026-04-05T08:00:00.000Z'));
   usage.record(record('spooled-2', '2026-04-05T08:00:01.000Z'));
   await usage.flush();
-  // The append to the spool runs after the flush, on the disk writer's turn.
-  const files = await until(
-    'one spool file with both records',
-    async () => (usage.inMemory === 0 ? readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')) : []),
-    (names) => names.length === 1,
-  );
+  // The append runs after the flush, on the disk writer's turn.
+  await spooled(usage, 2);
+  const files = spoolFiles(spoolDir);
+  assert.equal(files.length, 1);
   const lines = readFileSync(join(spoolDir, files[0] as string), 'utf8')
     .trim()
     .split('\n');
@@ -92,25 +112,22 @@ test('a database that is not ready: records go to the spool as short-key lines, 
     lines.map((l) => (JSON.parse(l) as { id: string }).id),
     ['spooled-1', 'spooled-2'],
   );
-  assert.equal(usage.pending, 2);
   ready = true;
   await usage.flush();
   assert.equal(usage.pending, 0);
   const where = await partitions();
   assert.equal(where['spooled-1'], 'usage_records_p20260405');
-  assert.deepEqual(
-    readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')),
-    [],
-  );
+  assert.deepEqual(spoolFiles(spoolDir), []);
   await usage.close();
 });
 
 test('a spool file of an older version (column names) replays into its day’s partition; junk lines are skipped', async () => {
   const old = record('old-form-1', '2026-04-09T12:00:00.000Z');
   // A pid no process has: an orphan the recorder replays at its first flush.
+  const spoolDir = newSpoolDir();
   const file = join(spoolDir, 'usage-999999999-0000abcd.jsonl');
   writeFileSync(file, `${JSON.stringify(old)}\n{"not":"a record"}\n42\n{"torn":`);
-  const usage = recorder();
+  const usage = recorder(spoolDir);
   usage.record(record('fresh-1', '2026-04-09T12:00:01.000Z'));
   await usage.flush();
   const where = await partitions();
@@ -119,10 +136,7 @@ test('a spool file of an older version (column names) replays into its day’s p
   const { rows } = await sql<{ model: string; user_id: string }>`
     select model, user_id from usage_records where request_id = 'old-form-1'`.execute(database.db);
   assert.deepEqual(rows[0], { model: old.model, user_id: old.user_id });
-  assert.deepEqual(
-    readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl')),
-    [],
-  );
+  assert.deepEqual(spoolFiles(spoolDir), []);
   await usage.close();
 });
 
@@ -134,20 +148,16 @@ test('a database that never answers: the new day’s partition and the insert ar
     isReady: () => true,
     db: new Kysely({ dialect: new PostgresDialect({ pool: hanging as unknown as PostgresPool }) }),
   } as unknown as Database;
-  const usage = recorder({ database: () => stuck, writeTimeoutMs: 50 });
+  const spoolDir = newSpoolDir();
+  const usage = recorder(spoolDir, { database: () => stuck, writeTimeoutMs: 50 });
   // A day no earlier test wrote: its partition must be created first.
   usage.record(record('hung-1', '2026-04-20T08:00:00.000Z'));
   await usage.flush();
-  await until(
-    'the record spooled, not lost',
-    async () => ({ inMemory: usage.inMemory, pending: usage.pending }),
-    (n) => n.inMemory === 0 && n.pending === 1,
-  );
+  await spooled(usage, 1);
   await usage.close();
   // The spool file holds it (replayed once a database answers, as the tests above show).
-  const files = readdirSync(spoolDir).filter((f) => f.endsWith('.jsonl'));
+  const files = spoolFiles(spoolDir);
   assert.equal(files.length, 1);
   const line = readFileSync(join(spoolDir, files[0] as string), 'utf8').trim();
   assert.equal((JSON.parse(line) as { id: string }).id, 'hung-1');
-  rmSync(join(spoolDir, files[0] as string));
 });
