@@ -79,6 +79,8 @@ export class UsageRecorder {
   #queue: string[] = [];
   /** Records' texts handed to the disk writer, not yet appended. */
   #toSpool: string[] = [];
+  /** Records of the group being appended to the spool right now (still in memory, not yet on disk). */
+  #appending = 0;
   /** Sealed spool files (this recorder's and orphans), waiting for replay. */
   #files: string[] = [];
   #fileRows = new Map<string, number>();
@@ -121,12 +123,12 @@ export class UsageRecorder {
   get pending(): number {
     let onDisk = this.#spoolFileRows;
     for (const n of this.#fileRows.values()) onDisk += n;
-    return this.#queue.length + this.#toSpool.length + onDisk;
+    return this.#queue.length + this.#toSpool.length + this.#appending + onDisk;
   }
 
   /** Records held in memory (the queue and the group being appended to the spool). */
   get inMemory(): number {
-    return this.#queue.length + this.#toSpool.length;
+    return this.#queue.length + this.#toSpool.length + this.#appending;
   }
 
   /** Writes everything queued (and replays the spool when the database answers). Never rejects. */
@@ -275,9 +277,11 @@ export class UsageRecorder {
       const group = this.#toSpool;
       if (group.length === 0) return;
       this.#toSpool = [];
+      this.#appending = group.length;
       try {
         await appendLines(this.#spoolFile, group);
       } catch (err) {
+        this.#appending = 0;
         // The disk failed: keep the rows (losing them is worse) and try again at the next flush.
         this.#toSpool = [...group, ...this.#toSpool];
         this.#options.logger.error(
@@ -286,6 +290,7 @@ export class UsageRecorder {
         );
         return;
       }
+      this.#appending = 0;
       this.#spoolFileRows += group.length;
       this.#options.metrics.usageRecordsSpooled.inc(group.length);
       this.#options.logger.warn(

@@ -100,9 +100,10 @@ describe('usage recorder under back-pressure (PostgreSQL)', { skip }, () => {
 
   async function spillWhileDown(): Promise<void> {
     const { maxInMemory } = await load(gw, 400);
-    // The queue spills as soon as it holds MAX_QUEUE; besides it only the records that arrive during one
-    // append (fsync) wait in memory. An unbounded queue would have held all 400.
-    assert.ok(maxInMemory <= 2 * MAX_QUEUE, `in memory at most ${maxInMemory}`);
+    // The queue spills as soon as it holds MAX_QUEUE; besides it, the group being appended to the spool
+    // and the records that arrive during that append (fsync) wait in memory. An unbounded queue would
+    // have held all 400.
+    assert.ok(maxInMemory <= 3 * MAX_QUEUE, `in memory at most ${maxInMemory}`);
     // The rest of the queue follows at the next flushes (the database is known to be down).
     await until('all 400 spooled', spooledTotal, (n) => n >= 400);
     assert.ok(spoolFiles().length > 0, 'a spool file on disk');
@@ -141,7 +142,7 @@ describe('usage recorder under back-pressure (PostgreSQL)', { skip }, () => {
     await blocker.query('lock table usage_records in access exclusive mode');
     try {
       const { maxInMemory } = await load(gw, 300);
-      assert.ok(maxInMemory <= 2 * MAX_QUEUE, `in memory at most ${maxInMemory}`);
+      assert.ok(maxInMemory <= 3 * MAX_QUEUE, `in memory at most ${maxInMemory}`);
       assert.ok((await spooledTotal()) - spooledBefore > 0, 'records went to the spool while inserts hung');
     } finally {
       await blocker.query('commit');
