@@ -31,7 +31,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import type { Database } from '../stores/database.js';
 import { ensurePartitions } from '../stores/usage-partitions.js';
 import {
-  dayOf,
+  dayOfTimestamp,
   insertUsageJson,
   joinUsageBatch,
   storedRecordJson,
@@ -99,7 +99,7 @@ export class UsageRecorder {
   readonly #partitionDays = new Set<string>();
   /** Days of records queued since, not known to have one: created before the next batch is written. */
   readonly #newDays = new Set<string>();
-  /** The day of the last record queued (most records share it: one set lookup a day, not one a record). */
+  /** The day of the last record queued (most records share it: one set lookup a day). */
   #lastDay = '';
 
   constructor(options: UsageRecorderOptions) {
@@ -396,10 +396,4 @@ export class UsageRecorder {
     this.#options.metrics.usageRecordsPending.set(this.pending);
     this.#options.metrics.usageQueueDepth.set(this.inMemory);
   }
-}
-
-/** The UTC day of a timestamp, or null when it is not one. */
-function dayOfTimestamp(timestamp: string): string | null {
-  const ms = Date.parse(timestamp);
-  return Number.isNaN(ms) ? null : dayOf(ms);
 }

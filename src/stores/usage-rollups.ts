@@ -306,6 +306,12 @@ export function dayOf(ms: number): string {
   return isoOf(ms).slice(0, 10);
 }
 
+/** The UTC day (`YYYY-MM-DD`) of a timestamp, or null when it is not one. */
+export function dayOfTimestamp(timestamp: string): string | null {
+  const ms = Date.parse(timestamp);
+  return Number.isNaN(ms) ? null : dayOf(ms);
+}
+
 /**
  * Replaces the rollups of one UTC day (`YYYY-MM-DD`) by those of its records: run it in a transaction.
  * Returns the day's record count.
