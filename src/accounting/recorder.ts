@@ -99,8 +99,6 @@ export class UsageRecorder {
   readonly #partitionDays = new Set<string>();
   /** Days of records queued since, not known to have one: created before the next batch is written. */
   readonly #newDays = new Set<string>();
-  /** The day of the last record queued (most records share it: one set lookup a day). */
-  #lastDay = '';
 
   constructor(options: UsageRecorderOptions) {
     this.#options = options;
@@ -235,9 +233,7 @@ export class UsageRecorder {
       timestamp.length >= 20 && timestamp[10] === 'T' && timestamp.endsWith('Z')
         ? timestamp.slice(0, 10)
         : dayOfTimestamp(timestamp);
-    if (day === null || day === this.#lastDay) return;
-    this.#lastDay = day;
-    if (!this.#partitionDays.has(day)) this.#newDays.add(day);
+    if (day !== null && !this.#partitionDays.has(day)) this.#newDays.add(day);
   }
 
   /**
@@ -252,14 +248,12 @@ export class UsageRecorder {
       () => {
         for (const day of missing) this.#partitionDays.add(day);
       },
-      (err: unknown) => {
-        // Tried again with the next batch (with no day in between, the day is not noted again).
-        this.#lastDay = '';
+      // Tried again before a later batch: the next record of the day notes it again.
+      (err: unknown) =>
         this.#options.logger.warn(
           { event: 'usage.partition_failed', error: err instanceof Error ? err.message : String(err) },
           'usage partitions could not be created; records go to the default partition',
-        );
-      },
+        ),
     );
   }
 

@@ -4,7 +4,7 @@ import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { appendRows, countRows, readBatches } from './spool.js';
+import { appendLines, countRows, readBatches } from './spool.js';
 
 describe('spool files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spool-unit-'));
@@ -12,7 +12,7 @@ describe('spool files', () => {
 
   test('rows come back in order, in batches; a torn last line is skipped', async () => {
     const file = join(dir, 'a.jsonl');
-    await appendRows(file, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await appendLines(file, ['{"n":1}', '{"n":2}', '{"n":3}']);
     await appendFile(file, '{"n": 4'); // crash mid-append
     const batches: Array<Array<{ n: number }>> = [];
     for await (const batch of readBatches<{ n: number }>(file, 2)) batches.push(batch);

@@ -17,14 +17,6 @@ export function spoolFileName(dir: string): string {
   return join(dir, `usage-${process.pid}-${randomBytes(4).toString('hex')}.jsonl`);
 }
 
-/** Appends rows as JSON lines and fsyncs, so an acknowledged batch survives a crash. */
-export function appendRows(file: string, rows: readonly unknown[]): Promise<void> {
-  return appendLines(
-    file,
-    rows.map((r) => JSON.stringify(r)),
-  );
-}
-
 /** Appends lines (JSON texts without a newline) and fsyncs, so an acknowledged batch survives a crash. */
 export async function appendLines(file: string, lines: readonly string[]): Promise<void> {
   const dir = file.slice(0, Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')));
