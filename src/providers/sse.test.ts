@@ -128,6 +128,27 @@ test('a body that ends before the completing event is cut off; its last untermin
   assert.match(err.message, /closed the stream before the answer was complete/);
 });
 
+test("a read's first item is handed out before the rest of the read is translated", async () => {
+  // One upstream read often carries a whole answer: the client's first byte must not wait for all of it.
+  const translated: number[] = [];
+  const counting: EventTranslator<number> = {
+    event(event, out) {
+      const done = numbers.event(event, out);
+      if (!done) translated.push(out[out.length - 1] as number);
+      return done;
+    },
+    end: numbers.end,
+  };
+  const body = Readable.from([`${frames(1, 2, 3, 4)}data: {"end":true}\n\n`]);
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, counting);
+  assert.deepEqual(await items.next(), { value: 1, done: false });
+  assert.deepEqual(translated, [1], 'only the first event was translated');
+  const [rest, err] = await drain(items);
+  assert.deepEqual(rest, [2, 3, 4]);
+  assert.deepEqual(translated, [1, 2, 3, 4]);
+  assert.equal(err, null);
+});
+
 test('events split across reads at any byte are put together; multi-byte characters too', async () => {
   const text = `data: {"n":1}\n\ndata: {"n":2,"s":"é✓"}\n\ndata: {"end":true}\n\n`;
   const bytes = Buffer.from(text);

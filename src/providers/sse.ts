@@ -1,10 +1,11 @@
 /**
  * Reading server-sent events from an upstream body, with failures typed.
  *
- * One pass per upstream read (decision 0200): the body's `data` events feed the SSE parser, each event is
- * translated at once by the provider's `EventTranslator` into a queue, and the consumer takes from that
- * queue. Before, every event crossed two async generators (the reader, the provider's translation) and
- * the stream result's iterator, each with its own promises per event.
+ * One pass per upstream read (decision 0200): the body's `data` events feed the SSE parser, whose events
+ * wait in a queue; the consumer's `next()` has the provider's `EventTranslator` translate them, one at a
+ * time, as it takes items (decision 0203: the first item of a read leaves before the rest is translated).
+ * Before, every event crossed two async generators (the reader, the provider's translation) and the stream
+ * result's iterator, each with its own promises per event.
  */
 
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
@@ -18,15 +19,16 @@ export type { EventSourceMessage };
 /** How long the rest of a finished stream's body may take to arrive before the connection is dropped. */
 const DRAIN_MS = 1000;
 
-/** Items queued before the body is paused until the consumer catches up (a slow client's backpressure). */
+/** Events and items waiting before the body is paused until the consumer catches up (backpressure). */
 const HIGH_WATER = 64;
 
 /** An upstream body: undici's, or a plain readable (recorded fixtures). */
 export type SseBody = Dispatcher.ResponseData['body'];
 
 /**
- * Turns a provider's SSE events into items (OpenAI chunks). Synchronous: it is called inside the body's
- * read, once per event, in order. A throw fails the stream with that error.
+ * Turns a provider's SSE events into items (OpenAI chunks). Synchronous: it is called once per event, in
+ * order, when the consumer asks for an item and none is ready. A throw fails the stream with that error,
+ * after the items before it.
  */
 export interface EventTranslator<T> {
   /** Pushes what `event` translates to onto `out`; answers true when it completes the stream. */
@@ -98,26 +100,35 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   readonly #translator: EventTranslator<T>;
   readonly #parser: EventSourceParser;
   readonly #decoder = new TextDecoder();
+  /** Events parsed from the body and not yet translated; `#eventAt` of them were. */
+  #events: EventSourceMessage[] = [];
+  #eventAt = 0;
   /** Translated items not yet taken; `#taken` of them were. */
   #items: T[] = [];
   #taken = 0;
-  /** Nothing more will be queued: completed, ended, failed or stopped by the consumer. */
+  /** The body is read no further: it ended or failed, or the stream completed or was stopped. */
   #closed = false;
+  /** The body ended; the translator's `end` runs once its events are translated. */
+  #ended = false;
+  /** A socket failure, reported after the events that arrived before it. */
+  #broken: unknown = null;
+  /** No item will be added: the stream completed, failed, or was stopped. */
+  #done = false;
   /** The failure to report once the queue is empty (reported once). */
   #failure: unknown = null;
   #paused = false;
   #waiter: Waiter<T> | null = null;
   readonly #onData = (chunk: Uint8Array | string) => this.#read(chunk);
   readonly #onEnd = () => this.#end();
-  readonly #onError = (err: unknown) => this.#fail(networkError(this.#provider, err, this.#signal));
-  readonly #onClose = () => this.#fail(networkError(this.#provider, prematureClose(), this.#signal));
+  readonly #onError = (err: unknown) => this.#break(networkError(this.#provider, err, this.#signal));
+  readonly #onClose = () => this.#break(networkError(this.#provider, prematureClose(), this.#signal));
 
   constructor(provider: string, body: SseBody, signal: AbortSignal, translator: EventTranslator<T>) {
     this.#provider = provider;
     this.#body = body;
     this.#signal = signal;
     this.#translator = translator;
-    this.#parser = createParser({ onEvent: (event) => this.#event(event) });
+    this.#parser = createParser({ onEvent: (event) => this.#events.push(event) });
     body.on('data', this.#onData);
     body.on('end', this.#onEnd);
     body.on('error', this.#onError);
@@ -129,8 +140,9 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
+    this.#fill();
     if (this.#taken < this.#items.length) return Promise.resolve({ value: this.#take(), done: false });
-    if (this.#closed) return this.#finalResult();
+    if (this.#done) return this.#finalResult();
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
@@ -138,54 +150,80 @@ class SseStream<T> implements AsyncIterableIterator<T> {
 
   /** The consumer stopped (at the end marker, on an error, or the client left). */
   return(): Promise<IteratorResult<T>> {
-    if (!this.#closed) this.#close();
+    this.#finish(null);
     this.#items = [];
     this.#taken = 0;
-    this.#failure = null;
     return Promise.resolve({ value: undefined, done: true });
   }
 
   #read(chunk: Uint8Array | string): void {
     if (this.#closed) return;
-    try {
-      this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
-    } catch (err) {
-      this.#fail(err); // the translator refused an event: its error as it is
-      return;
-    }
+    this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
     this.#wake();
-    if (!this.#closed && this.#items.length - this.#taken >= HIGH_WATER) {
+    if (!this.#closed && this.#backlog() >= HIGH_WATER) {
       this.#paused = true;
       this.#body.pause();
     }
   }
 
-  #event(event: EventSourceMessage): void {
-    // Events after the completing one (in the same read) are not the answer's.
-    if (!this.#closed && this.#translator.event(event, this.#items)) this.#close();
-  }
-
   #end(): void {
     if (this.#closed) return;
-    try {
-      this.#parser.feed(`${this.#decoder.decode()}\n\n`);
-      if (!this.#closed) this.#translator.end(this.#items);
-    } catch (err) {
-      this.#fail(err);
-      return;
-    }
+    this.#parser.feed(`${this.#decoder.decode()}\n\n`);
+    this.#ended = true;
     this.#close();
     this.#wake();
   }
 
-  #fail(err: unknown): void {
+  #break(err: unknown): void {
     if (this.#closed) return;
-    this.#failure = err;
+    this.#broken = err;
     this.#close();
     this.#wake();
   }
 
-  /** Nothing more is queued: stop listening (but for errors) and drain what is left of the body. */
+  /**
+   * Translates waiting events until an item is ready, or until none is left. Lazily, at the consumer's
+   * pace: one upstream read often carries a whole answer, and its first item (the client's first byte)
+   * must not wait for the translation of the rest.
+   */
+  #fill(): void {
+    while (this.#taken === this.#items.length && !this.#done) {
+      let complete: boolean;
+      try {
+        if (this.#eventAt < this.#events.length) {
+          const event = this.#events[this.#eventAt++] as EventSourceMessage;
+          if (this.#eventAt === this.#events.length) {
+            this.#events.length = 0;
+            this.#eventAt = 0;
+          }
+          // Events after the completing one (in the same read, too) are not the answer's.
+          complete = this.#translator.event(event, this.#items);
+        } else if (this.#broken !== null) {
+          this.#finish(this.#broken);
+          return;
+        } else if (this.#ended) {
+          this.#translator.end(this.#items);
+          complete = true;
+        } else return; // wait for the next read
+      } catch (err) {
+        this.#finish(err); // the translator refused an event: its error as it is
+        return;
+      }
+      if (complete) this.#finish(null);
+    }
+  }
+
+  /** No item will be added: report `failure` (if any) once the queue is empty, and let the body go. */
+  #finish(failure: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#failure = failure;
+    this.#events = [];
+    this.#eventAt = 0;
+    if (!this.#closed) this.#close();
+  }
+
+  /** Stop listening (but for errors) and drain what is left of the body. */
   #close(): void {
     this.#closed = true;
     const body = this.#body;
@@ -206,6 +244,11 @@ class SseStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Events and items waiting for the consumer. */
+  #backlog(): number {
+    return this.#events.length - this.#eventAt + this.#items.length - this.#taken;
+  }
+
   #take(): T {
     const item = this.#items[this.#taken] as T;
     this.#taken++;
@@ -213,7 +256,7 @@ class SseStream<T> implements AsyncIterableIterator<T> {
       this.#items.length = 0;
       this.#taken = 0;
     }
-    if (this.#paused && this.#items.length - this.#taken < HIGH_WATER / 2 && !this.#closed) {
+    if (this.#paused && !this.#closed && this.#backlog() < HIGH_WATER / 2) {
       this.#paused = false;
       this.#body.resume();
     }
@@ -231,10 +274,11 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   #wake(): void {
     const waiter = this.#waiter;
     if (waiter === null) return;
+    this.#fill();
     if (this.#taken < this.#items.length) {
       this.#waiter = null;
       waiter.resolve({ value: this.#take(), done: false });
-    } else if (this.#closed) {
+    } else if (this.#done) {
       this.#waiter = null;
       this.#finalResult().then(waiter.resolve, waiter.reject);
     }
