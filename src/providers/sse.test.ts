@@ -149,6 +149,19 @@ test("a read's first item is handed out before the rest of the read is translate
   assert.equal(err, null);
 });
 
+test('a body that ended is not drained: no dump and no drain timer per stream', async () => {
+  const body = new Readable({ read() {} });
+  let dumps = 0;
+  Object.assign(body, { dump: () => (dumps++, Promise.resolve(null)) });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  body.push(`${frames(1)}data: {"end":true}\n\n`);
+  body.push(null);
+  const [seen, err] = await drain(items);
+  assert.deepEqual(seen, [1]);
+  assert.equal(err, null);
+  assert.equal(dumps, 0);
+});
+
 test('events split across reads at any byte are put together; multi-byte characters too', async () => {
   const text = `data: {"n":1}\n\ndata: {"n":2,"s":"é✓"}\n\ndata: {"end":true}\n\n`;
   const bytes = Buffer.from(text);

@@ -223,7 +223,7 @@ class SseStream<T> implements AsyncIterableIterator<T> {
     if (!this.#closed) this.#close();
   }
 
-  /** Stop listening (but for errors) and drain what is left of the body. */
+  /** Stop listening (but for errors) and drain what is left of the body, unless it ended. */
   #close(): void {
     this.#closed = true;
     const body = this.#body;
@@ -231,7 +231,9 @@ class SseStream<T> implements AsyncIterableIterator<T> {
     body.off('end', this.#onEnd);
     body.off('close', this.#onClose);
     // The error listener stays: a body destroyed later (the call aborted) must not emit an unhandled error.
-    if (body.destroyed) return;
+    // An ended body has nothing left to drain: its connection went back to the pool when the response
+    // was complete, and the stream destroys itself. No dump, no timer, on the common path.
+    if (body.destroyed || this.#ended) return;
     if (typeof body.dump === 'function') {
       // A plain timer, cleared when the body closes (at once, usually): `AbortSignal.timeout` would fire
       // for every stream a second later and build a DOMException each time (measured: ≈ 5 % of a
