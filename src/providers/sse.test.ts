@@ -152,7 +152,12 @@ test("a read's first item is handed out before the rest of the read is translate
 test('a body that ended is not drained: no dump and no drain timer per stream', async () => {
   const body = new Readable({ read() {} });
   let dumps = 0;
-  Object.assign(body, { dump: () => (dumps++, Promise.resolve(null)) });
+  Object.assign(body, {
+    dump: () => {
+      dumps++;
+      return Promise.resolve(null);
+    },
+  });
   const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
   body.push(`${frames(1)}data: {"end":true}\n\n`);
   body.push(null);
