@@ -45,13 +45,13 @@ function bodyOf(readable: Readable): Dispatcher.ResponseData['body'] {
   return readable as unknown as Dispatcher.ResponseData['body'];
 }
 
-/** Numbers events; `{"end":true}` completes the stream; `{"bad":true}` is refused. */
+/** Numbers events (`n`); `{"end":true}` completes the stream; `bad: true` fails it after its number. */
 const numbers: EventTranslator<number> = {
   event(event, out) {
     const data = JSON.parse(event.data) as { n?: number; end?: boolean; bad?: boolean };
+    if (data.n !== undefined) out.push(data.n); // `{"ping":true}` translates to nothing
     if (data.bad) throw new ProviderUnavailableError('upstream sent a bad event.', 'upstream');
     if (data.end) return true;
-    out.push(data.n as number);
     return false;
   },
   end() {
@@ -195,6 +195,19 @@ test('a consumer that falls behind pauses the body, and taking items resumes it'
   assert.equal(err, null);
 });
 
+test('a paused body resumes when its waiting events translate to nothing (pings)', async () => {
+  const body = new Readable({ read() {} });
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  body.push('data: {"ping":true}\n\n'.repeat(100));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(body.isPaused(), true, 'paused with 100 events waiting');
+  const first = items.next(); // translates the pings, finds no item, and must let the body go on
+  assert.equal(body.isPaused(), false, 'resumed once the waiting events were translated');
+  body.push(`${frames(7)}data: {"end":true}\n\n`);
+  assert.deepEqual(await first, { value: 7, done: false });
+  assert.deepEqual(await items.next(), { value: undefined, done: true });
+});
+
 test('a consumer that stops early lets the body go and sees nothing more', async () => {
   const body = new Readable({ read() {} });
   const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
@@ -202,6 +215,15 @@ test('a consumer that stops early lets the body go and sees nothing more', async
   assert.deepEqual(await items.next(), { value: 1, done: false });
   await items.return?.();
   assert.equal(body.destroyed, true);
+  assert.deepEqual(await items.next(), { value: undefined, done: true });
+});
+
+test('a consumer that stops after a failure was queued does not see the failure', async () => {
+  // One event gives an item and then fails the stream: the item is handed out, the failure waits.
+  const body = Readable.from(['data: {"n":1,"bad":true}\n\n']);
+  const items = sseItems('upstream', bodyOf(body), new AbortController().signal, numbers);
+  assert.deepEqual(await items.next(), { value: 1, done: false });
+  await items.return?.();
   assert.deepEqual(await items.next(), { value: undefined, done: true });
 });
 

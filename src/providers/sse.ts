@@ -153,6 +153,7 @@ class SseStream<T> implements AsyncIterableIterator<T> {
     this.#finish(null);
     this.#items = [];
     this.#taken = 0;
+    this.#failure = null;
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -187,6 +188,12 @@ class SseStream<T> implements AsyncIterableIterator<T> {
    * must not wait for the translation of the rest.
    */
   #fill(): void {
+    this.#translate();
+    // Events that translate to nothing (pings) leave the backlog too: a paused body may have to resume.
+    this.#resumeIfDrained();
+  }
+
+  #translate(): void {
     while (this.#taken === this.#items.length && !this.#done) {
       let complete: boolean;
       try {
@@ -258,11 +265,15 @@ class SseStream<T> implements AsyncIterableIterator<T> {
       this.#items.length = 0;
       this.#taken = 0;
     }
+    this.#resumeIfDrained();
+    return item;
+  }
+
+  #resumeIfDrained(): void {
     if (this.#paused && !this.#closed && this.#backlog() < HIGH_WATER / 2) {
       this.#paused = false;
       this.#body.resume();
     }
-    return item;
   }
 
   #finalResult(): Promise<IteratorResult<T>> {
