@@ -22,7 +22,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type RequestSpec, runAtRate, warmUp } from './lib/loadgen.js';
+import { missSpec, runAtRate, warmUp } from './lib/loadgen.js';
 import {
   buildGateway,
   buildRevision,
@@ -123,20 +123,7 @@ function median(xs: number[]): number {
 }
 
 async function measure(name: string, proc: Proc, mockPort: string): Promise<Spans> {
-  let n = 0;
-  const spec: RequestSpec = {
-    origin: proc.origin,
-    path: '/v1/chat/completions',
-    headers: { 'content-type': 'application/json' },
-    body: () =>
-      JSON.stringify({
-        model: 'gpt-4o-mini',
-        temperature: 0.7,
-        stream: opts.stream,
-        messages: [{ role: 'user', content: `Question ${n++}: how do I reset my password?` }],
-      }),
-    stream: opts.stream,
-  };
+  const spec = missSpec(proc.origin, opts.stream);
   await warmUp(spec, Number(opts.warm), { maxMs: 60_000 });
   await runAtRate(spec, { rate: RATE, durationMs: 2000 });
   const out = join(dir, `${name}.trace`);

@@ -23,6 +23,27 @@ export interface RequestSpec {
   stream?: boolean;
 }
 
+/**
+ * Chat completions that always miss the cache: a new question per request (the request counter in the text)
+ * at temperature 0.7, JSON or streamed.
+ */
+export function missSpec(origin: string, stream: boolean): RequestSpec {
+  let n = 0;
+  return {
+    origin,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json' },
+    body: () =>
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        temperature: 0.7,
+        stream,
+        messages: [{ role: 'user', content: `Question ${n++}: how do I reset my password?` }],
+      }),
+    stream,
+  };
+}
+
 export interface Percentiles {
   p50: number;
   p90: number;
