@@ -14,7 +14,6 @@
  *
  * Needs strace (`apt-get install -y strace`).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +27,7 @@ import {
   startGateway,
   startMock,
   which,
+  whileTraced,
 } from './lib/targets.js';
 
 const { values: opts } = parseArgs({
@@ -66,11 +66,9 @@ async function measure(name: string, proc: Proc): Promise<{ ok: number; calls: M
   const warmed = await warmUp(spec, WARM, { maxMs: 60_000 });
   await runAtRate(spec, { rate: RATE, durationMs: 2000 });
   const out = join(dir, `${name}.strace`);
-  const tracer = spawn('strace', ['-c', '-f', '-o', out, '-p', String(proc.child.pid)], { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 500)); // attached to every thread
-  const result = await runAtRate(spec, { rate: RATE, durationMs: SECONDS * 1000 });
-  tracer.kill('SIGINT');
-  await new Promise((resolve) => tracer.once('exit', resolve));
+  const result = await whileTraced('strace', ['-c', '-f', '-o', out, '-p', String(proc.child.pid)], 500, () =>
+    runAtRate(spec, { rate: RATE, durationMs: SECONDS * 1000 }),
+  );
   process.stderr.write(`[syscalls] ${name}: warmed with ${warmed} requests, ${result.ok} measured\n`);
   return { ok: result.ok, calls: parseSummary(readFileSync(out, 'utf8')) };
 }

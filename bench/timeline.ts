@@ -18,11 +18,12 @@
  *
  * Needs perf (`apt-get install -y linux-perf`) and a kernel that lets it read syscall tracepoints.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { missSpec, runAtRate, warmUp } from './lib/loadgen.js';
+import { spread } from './lib/stats.js';
 import {
   buildGateway,
   buildRevision,
@@ -33,6 +34,7 @@ import {
   startGateway,
   startMock,
   which,
+  whileTraced,
 } from './lib/targets.js';
 
 const { values: opts } = parseArgs({
@@ -117,11 +119,6 @@ function spans(calls: Call[], upstream: Set<number>): Spans {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : (s[Math.floor((s.length - 1) / 2)] as number);
-}
-
 async function measure(name: string, proc: Proc, mockPort: string): Promise<Spans> {
   const spec = missSpec(proc.origin, opts.stream);
   await warmUp(spec, Number(opts.warm), { maxMs: 60_000 });
@@ -129,11 +126,7 @@ async function measure(name: string, proc: Proc, mockPort: string): Promise<Span
   const out = join(dir, `${name}.trace`);
   const pid = proc.child.pid as number;
   const args = ['trace', '-o', out, '-p', String(pid), '-e', 'read,readv,write,writev'];
-  const tracer = spawn('perf', args, { stdio: 'ignore' });
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // attached to every thread
-  await runAtRate(spec, { rate: RATE, durationMs: SECONDS * 1000 });
-  tracer.kill('SIGINT');
-  await new Promise((resolve) => tracer.once('exit', resolve));
+  await whileTraced('perf', args, 1000, () => runAtRate(spec, { rate: RATE, durationMs: SECONDS * 1000 }));
   const result = spans(parseTrace(readFileSync(out, 'utf8')), upstreamFds(pid, mockPort));
   process.stderr.write(`[timeline] ${name}: ${result.requests} requests cut\n`);
   return result;
@@ -185,7 +178,7 @@ console.log(
 );
 console.log('| --- | --- | --- | --- |');
 const cell = (rounds: Spans[], key: 'requestSide' | 'upstream' | 'responseSide') =>
-  rounds.map((r) => median(r[key]).toFixed(0)).join(', ');
+  rounds.map((r) => (spread(r[key])?.median ?? Number.NaN).toFixed(0)).join(', ');
 for (const [name, rounds] of results) {
   console.log(
     `| ${name} | ${cell(rounds, 'requestSide')} | ${cell(rounds, 'upstream')} | ${cell(rounds, 'responseSide')} |`,

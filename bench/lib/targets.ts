@@ -416,3 +416,25 @@ export function formatJson(file: string): void {
     // Biome missing (bench copied elsewhere): the file is valid JSON all the same.
   }
 }
+
+/**
+ * Runs `load` while a tracer (`command args`, e.g. strace or perf trace attached to a process) records it:
+ * the tracer gets `attachMs` to attach to every thread first, and is stopped with SIGINT (which makes it
+ * write its output) once the load is done.
+ */
+export async function whileTraced<T>(
+  command: string,
+  args: readonly string[],
+  attachMs: number,
+  load: () => Promise<T>,
+): Promise<T> {
+  const tracer = spawn(command, args, { stdio: 'ignore' });
+  const exited = new Promise((resolve) => tracer.once('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, attachMs));
+  try {
+    return await load();
+  } finally {
+    tracer.kill('SIGINT');
+    await exited;
+  }
+}
