@@ -11,9 +11,11 @@ export function validateChatRequest(req: ChatRequest): void {
     if (m.role === 'assistant') {
       const hasContent = m.content !== undefined && m.content !== null;
       const hasCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
-      if (!hasContent && !hasCalls && !m.refusal && !m.function_call) {
+      // `audio: { id }` refers to an earlier audio answer (OpenAI's multi-turn audio): it stands for content.
+      const hasAudio = typeof m.audio === 'object' && m.audio !== null;
+      if (!hasContent && !hasCalls && !hasAudio && !m.refusal && !m.function_call) {
         throw new ValidationError(
-          `messages[${i}].content is required unless tool_calls is set.`,
+          `messages[${i}].content is required unless tool_calls, function_call or audio is set.`,
           `messages[${i}].content`,
         );
       }

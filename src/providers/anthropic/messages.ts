@@ -174,6 +174,14 @@ function assistantBlocks(msg: ChatCompletionAssistantMessageParam, i: number): C
     const input = parseArguments(call.function.arguments, `${param}.function.arguments`);
     blocks.push({ type: 'tool_use', id: toolUseId(call.id), name: call.function.name, input });
   });
+  // An earlier audio answer, referred to by id, exists only at OpenAI: with nothing else in the message the
+  // turn would be lost (its transcript is the client's to send as `content`).
+  if (blocks.length === 0 && msg.audio != null) {
+    throw unsupported(
+      'Audio answers referred to by id are not supported by Anthropic; send the transcript as content.',
+      `messages[${i}].audio`,
+    );
+  }
   return blocks;
 }
 

@@ -330,3 +330,18 @@ test('tool schemas get the type: "object" Anthropic requires; image/jpg is read 
     { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'AAAA' } },
   ]);
 });
+
+test('an assistant turn that is only an OpenAI audio reference is refused, not dropped', () => {
+  const audioTurn = (content: string | null) =>
+    request({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content, audio: { id: 'audio_abc' } },
+        { role: 'user', content: 'And?' },
+      ],
+    });
+  assertBadRequest(() => toAnthropicRequest(audioTurn(null), MODEL, 1024), 'messages[1].audio');
+  // With its transcript as content, the turn is kept and the reference dropped.
+  const body = toAnthropicRequest(audioTurn('Hello there'), MODEL, 1024);
+  assert.deepEqual(body.messages[1], { role: 'assistant', content: [{ type: 'text', text: 'Hello there' }] });
+});

@@ -96,6 +96,13 @@ function assistantParts(
     if (thoughtSignature !== undefined) part.thoughtSignature = thoughtSignature;
     parts.push(part);
   }
+  // As for Anthropic: an audio answer referred to by id exists only at OpenAI.
+  if (parts.length === 0 && msg.audio != null) {
+    unsupported(
+      'Audio answers referred to by id are not supported by Gemini; send the transcript as content.',
+      `messages[${i}].audio`,
+    );
+  }
   return parts;
 }
 

@@ -84,3 +84,18 @@ test('bad tool call history is a BadRequestError naming the param', () => {
     'invalid_request',
   );
 });
+
+test('an assistant turn that is only an OpenAI audio reference is refused, not dropped', () => {
+  const audioTurn = (content: string | null) =>
+    ({
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content, audio: { id: 'audio_abc' } },
+        { role: 'user', content: 'And?' },
+      ],
+    }) as Partial<ChatRequest>;
+  assertBadRequest(audioTurn(null), 'messages[1].audio');
+  // With its transcript as content, the turn is kept and the reference dropped.
+  const body = toGeminiRequest(req(audioTurn('Hello there')));
+  assert.deepEqual(body.contents?.[1], { role: 'model', parts: [{ text: 'Hello there' }] });
+});
