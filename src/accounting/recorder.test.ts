@@ -39,12 +39,12 @@ const spoolFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.
 
 function recorder(
   spoolDir: string,
-  overrides: { database?: () => Database; writeTimeoutMs?: number } = {},
+  overrides: { database?: () => Database; writeTimeoutMs?: number; batchSize?: number } = {},
 ): UsageRecorder {
   return new UsageRecorder({
     database: overrides.database ?? (() => database),
     spoolDir,
-    batchSize: 1000,
+    batchSize: overrides.batchSize ?? 1000,
     flushIntervalMs: 60_000,
     maxQueue: 10_000,
     recheckIntervalMs: 1000,
@@ -167,4 +167,69 @@ test('a database that never answers: the new day’s partition and the insert ar
   assert.equal(files.length, 1);
   const line = readFileSync(join(spoolDir, files[0] as string), 'utf8').trim();
   assert.equal((JSON.parse(line) as { id: string }).id, 'hung-1');
+});
+
+test('records that arrive while a batch is written wait for a full batch or a flush, not an insert each', async () => {
+  // A database whose inserts answer only when the test says so; it notes how many records each one held.
+  const inserts: number[] = [];
+  const gate = { answer: (): void => undefined };
+  const client = {
+    async query(text: string, params: unknown[] = []) {
+      if (!text.includes('jsonb_to_recordset')) return { command: 'SELECT', rowCount: 0, rows: [] };
+      const records = (JSON.parse(params[0] as string) as unknown[]).length;
+      inserts.push(records);
+      await new Promise<void>((resolve) => {
+        gate.answer = resolve;
+      });
+      return { command: 'SELECT', rowCount: 1, rows: [{ records }] };
+    },
+    release: () => undefined,
+  };
+  const gated = {
+    ...database,
+    isReady: () => true,
+    db: new Kysely({
+      dialect: new PostgresDialect({
+        pool: { connect: async () => client, end: async () => undefined } as unknown as PostgresPool,
+      }),
+    }),
+  } as unknown as Database;
+  const usage = recorder(newSpoolDir(), { database: () => gated, batchSize: 10 });
+  const at = '2026-05-02T10:00:00.000Z';
+  const add = (from: number, n: number) => {
+    for (let i = from; i < from + n; i++) usage.record(record(`gated-${i}`, at));
+  };
+  const inserted = (n: number) =>
+    until(
+      `${n} insert(s)`,
+      async () => inserts.length,
+      (count) => count === n,
+    );
+  /** Lets the recorder go on after an insert answered (no I/O here: a few turns of the loop suffice). */
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  add(0, 10); // a full batch: written at once
+  await inserted(1);
+  add(10, 3); // arrive while it is written
+  gate.answer();
+  await settle();
+  assert.deepEqual(inserts, [10], 'the 3 newcomers wait: no insert of their own');
+  assert.equal(usage.inMemory, 3);
+
+  add(13, 7); // now a batch is full again
+  await inserted(2);
+  gate.answer();
+  await settle();
+  assert.deepEqual(inserts, [10, 10]);
+
+  add(20, 2); // fewer than a batch: written by a flush (the timer's, close()'s)
+  const flushed = usage.flush();
+  await inserted(3);
+  gate.answer();
+  await flushed;
+  assert.deepEqual(inserts, [10, 10, 2]);
+  assert.equal(usage.pending, 0);
+  await usage.close();
 });

@@ -6,7 +6,8 @@
  *   queue (no I/O): a flush then only joins the texts and sends them, so it holds the event loop about half as
  *   long as when it serialised the whole batch (decision 0202). A batch is written when the queue reaches
  *   `batchSize` or every `flushIntervalMs`, one batch at a time; when more than a batch is waiting (records
- *   arrived while the last one was written), up to 1,000 go in one insert.
+ *   arrived while the last one was written), up to 1,000 go in one insert. Fewer than a batch wait for it to
+ *   fill or for the timer, even when they arrived during a write (decision 0204).
  * - The queue is bounded (`maxQueue`): when it is full (the database is slow, down or still opening) the
  *   queue spills to the spool file instead of growing. Memory holds at most `maxQueue` records plus the
  *   batch being written and the group being appended.
@@ -99,6 +100,8 @@ export class UsageRecorder {
   readonly #partitionDays = new Set<string>();
   /** Days of records queued since, not known to have one: created before the next batch is written. */
   readonly #newDays = new Set<string>();
+  /** Records at the front of the queue that the running drain writes even as a part batch (`#start`). */
+  #owed = 0;
 
   constructor(options: UsageRecorderOptions) {
     this.#options = options;
@@ -113,7 +116,8 @@ export class UsageRecorder {
     this.#queue.push(usageRecordJson(record));
     this.#noteDay(record.timestamp);
     if (this.#queue.length >= this.#options.maxQueue) this.#spill(this.#takeQueue());
-    else if (this.#closed || this.#queue.length >= this.#options.batchSize) void this.flush();
+    else if (this.#closed) void this.flush();
+    else if (this.#queue.length >= this.#options.batchSize) void this.#start(false);
     this.#gauges();
   }
 
@@ -131,8 +135,15 @@ export class UsageRecorder {
 
   /** Writes everything queued (and replays the spool when the database answers). Never rejects. */
   flush(): Promise<void> {
+    return this.#start(true);
+  }
+
+  /** Starts a drain or joins the running one; `all`: also a part batch of what is queued now (`flush()`). */
+  #start(all: boolean): Promise<void> {
+    if (all) this.#owed = this.#queue.length;
     this.#running ??= this.#drain().finally(() => {
       this.#running = null;
+      this.#owed = 0;
     });
     return this.#running;
   }
@@ -181,10 +192,12 @@ export class UsageRecorder {
         return;
       }
       while (this.#queue.length > 0) {
-        // A backlog (records arrived while a batch was being written) goes in larger inserts: one
-        // statement per batch is what bounds the writer's throughput (docs/performance.md).
+        // Records that arrived during a write wait for a full batch (or the timer), not an insert each
+        // (decision 0204); a backlog goes in larger inserts: one statement per batch bounds the throughput.
+        if (this.#owed <= 0 && !this.#closed && this.#queue.length < this.#options.batchSize) break;
         const size = Math.max(this.#options.batchSize, Math.min(this.#queue.length, BACKLOG_BATCH));
         const batch = this.#queue.splice(0, size);
+        this.#owed -= batch.length;
         this.#gauges();
         try {
           await this.#insert(database, batch, this.#newDays);
@@ -207,23 +220,15 @@ export class UsageRecorder {
    * bounded by `writeTimeoutMs` (creating a partition waits for a lock on `usage_records`).
    */
   async #insert(database: Database, records: string[], days: Set<string>): Promise<void> {
+    const ms = this.#options.writeTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${this.#options.writeTimeoutMs} ms`)),
-        this.#options.writeTimeoutMs,
-      );
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     });
-    try {
-      await Promise.race([
-        this.#ensurePartitions(database, days).then(() =>
-          insertUsageJson(database.db, joinUsageBatch(records)),
-        ),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const write = this.#ensurePartitions(database, days).then(() =>
+      insertUsageJson(database.db, joinUsageBatch(records)),
+    );
+    await Promise.race([write, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Notes a queued record's UTC day, when it is not known to have a partition yet. */
