@@ -26,7 +26,7 @@ import pg from 'pg';
 import { missSpec, percentiles, runAtRate, warmUp } from './lib/loadgen.js';
 import { treeCpuSeconds } from './lib/procstat.js';
 import { pinServices } from './lib/services.js';
-import { buildGateway, buildRevision, envPairs, REPO_ROOT, startGateway, startMock } from './lib/targets.js';
+import { buildsToCompare, envPairs, REPO_ROOT, startGateway, startMock } from './lib/targets.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -91,7 +91,7 @@ async function measure(origin: string, pid: number, headers: Record<string, stri
   await runAtRate(spec, { rate: RATE, durationMs: 2000 });
   const total = Math.floor(SECONDS * RATE);
   const byIndex = new Float64Array(total).fill(Number.NaN);
-  const [gc0, st0, cpu0] = [await gcTotals(origin), await statements(stats, database), treeCpuSeconds(pid)];
+  const [gc0, st0, cpu0] = [await gcTotals(origin), await statements(admin, database), treeCpuSeconds(pid)];
   const result = await runAtRate(spec, {
     rate: RATE,
     durationMs: SECONDS * 1000,
@@ -99,7 +99,7 @@ async function measure(origin: string, pid: number, headers: Record<string, stri
       if (i < total) byIndex[i] = ms;
     },
   });
-  const [gc1, st1, cpu1] = [await gcTotals(origin), await statements(stats, database), treeCpuSeconds(pid)];
+  const [gc1, st1, cpu1] = [await gcTotals(origin), await statements(admin, database), treeCpuSeconds(pid)];
   const gc = new Map<string, { count: number; ms: number }>();
   for (const [kind, after] of gc1) {
     const before = gc0.get(kind) ?? { count: 0, ms: 0 };
@@ -132,20 +132,11 @@ function strip(byIndex: Float64Array): string[] {
 
 mkdirSync(join(REPO_ROOT, 'bench/.tmp'), { recursive: true });
 const dir = mkdtempSync(join(REPO_ROOT, 'bench/.tmp/tail-'));
-const builds: Array<[string, string]> = [];
-const built = buildGateway(join(dir, 'dist'));
-if ('error' in built) throw new Error(built.error);
-builds.push(['this build', built.entry]);
-if (opts.baseline) {
-  const base = buildRevision(opts.baseline, join(dir, 'baseline'));
-  if ('error' in base) throw new Error(base.error);
-  builds.push([`baseline ${opts.baseline}`, base.entry]);
-}
+const builds = buildsToCompare(dir, opts.baseline);
 
 const apiKey = `sk-bench-${randomBytes(16).toString('hex')}`;
 const database = `llmgw_tail_${randomBytes(4).toString('hex')}`;
 const admin = prod ? new pg.Client({ connectionString: opts['postgres-url'] }) : null;
-const stats = admin;
 const services = await pinServices('0', { postgres: opts['postgres-url'], redis: null });
 const mock = await startMock('mock', dir, '0', { chunks: 20 });
 const results = new Map<string, Measured[]>(builds.map(([name]) => [name, []]));

@@ -25,8 +25,7 @@ import { parseArgs } from 'node:util';
 import { missSpec, runAtRate, warmUp } from './lib/loadgen.js';
 import { spread } from './lib/stats.js';
 import {
-  buildGateway,
-  buildRevision,
+  buildsToCompare,
   envPairs,
   type Proc,
   REPO_ROOT,
@@ -134,15 +133,7 @@ async function measure(name: string, proc: Proc, mockPort: string): Promise<Span
 
 mkdirSync(join(REPO_ROOT, 'bench/.tmp'), { recursive: true });
 const dir = mkdtempSync(join(REPO_ROOT, 'bench/.tmp/timeline-'));
-const builds: Array<[string, string]> = [];
-const built = buildGateway(join(dir, 'dist'));
-if ('error' in built) throw new Error(built.error);
-builds.push(['this build', built.entry]);
-if (opts.baseline) {
-  const base = buildRevision(opts.baseline, join(dir, 'baseline'));
-  if ('error' in base) throw new Error(base.error);
-  builds.push([`baseline ${opts.baseline}`, base.entry]);
-}
+const builds = buildsToCompare(dir, opts.baseline);
 const mock = await startMock('mock', dir, '0', { chunks: 20 });
 const mockPort = new URL(mock.origin).port;
 const env = { RATE_LIMIT_ENABLED: 'false', ...envPairs(opts.env) };

@@ -353,6 +353,19 @@ export function buildRevision(rev: string, dir: string): { entry: string } | { e
   }
 }
 
+/** This checkout's build and, with `baseline`, that revision's, as [label, entry]; throws when one fails. */
+export function buildsToCompare(dir: string, baseline: string | undefined): Array<[string, string]> {
+  const own = buildGateway(join(dir, 'dist'));
+  if ('error' in own) throw new Error(own.error);
+  const builds: Array<[string, string]> = [['this build', own.entry]];
+  if (baseline) {
+    const base = buildRevision(baseline, join(dir, 'baseline'));
+    if ('error' in base) throw new Error(base.error);
+    builds.push([`baseline ${baseline}`, base.entry]);
+  }
+  return builds;
+}
+
 export function nginxAvailable(): string | null {
   return which('nginx') ? null : 'not installed (Debian: apt-get install nginx-light)';
 }
