@@ -124,7 +124,9 @@ function strip(byIndex: Float64Array): string[] {
   let line = '';
   for (let b = 0; b < bins; b++) {
     let worst = 0;
-    for (let i = b * perBin; i < (b + 1) * perBin; i++) worst = Math.max(worst, byIndex[i] ?? 0);
+    // A request that failed (NaN) has no latency to show: skipped, not drawn as the slowest.
+    for (let i = b * perBin; i < (b + 1) * perBin; i++)
+      if ((byIndex[i] as number) > worst) worst = byIndex[i] as number;
     line += worst < 2 ? '.' : worst < 4 ? 'o' : worst < 10 ? 'O' : worst < 30 ? '#' : '@';
   }
   return line.match(/.{1,100}/g) ?? [];
