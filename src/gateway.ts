@@ -15,6 +15,7 @@ import { type CacheFeatureOptions, createCacheFeature, disabledCacheFeature } fr
 import { publicConfig } from './config/public.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
+import type { EndpointCodec } from './core/endpoint.js';
 import type { DependencyCheck, Feature } from './core/feature.js';
 import { LiveList } from './core/live-list.js';
 import { createChatCodec, createChatValidator } from './endpoints/chat/codec.js';
@@ -47,8 +48,7 @@ import type { Lifecycle } from './server/routes/health.js';
 import { closeGateway } from './server/shutdown.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
-import { createRedisStore, type RedisStore } from './stores/redis.js';
-import { redisSettings } from './stores/redis-settings.js';
+import { connectRedis } from './stores/redis-settings.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { createModelLabeler } from './telemetry/model-label.js';
@@ -82,6 +82,8 @@ export interface Gateway {
   metrics: Metrics;
   clock: Clock;
   pipeline: Pipeline;
+  /** The pipeline endpoints' codecs (`npm start` warms their decoding before the port opens, decision 0205). */
+  codecs: readonly EndpointCodec[];
   /** The shared stores (Redis when configured; the database, opened on first use). */
   stores: Pick<FeatureDeps, 'redis' | 'database'>;
   lifecycle: Lifecycle;
@@ -363,7 +365,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       feedback_recent_requests: prompts.feedback.recentSize,
     };
   };
-  return { app, config, logger, metrics, clock, pipeline, stores: deps, lifecycle, offered, close, memory };
+  return {
+    app,
+    config,
+    logger,
+    metrics,
+    clock,
+    pipeline,
+    codecs,
+    stores: deps,
+    lifecycle,
+    offered,
+    close,
+    memory,
+  };
 }
 
 /**
@@ -372,28 +387,4 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
  */
 function usesDatabaseAtStart(config: Readonly<Config>): boolean {
   return config.accounting.enabled || (config.auth.mode === 'keys' && config.auth.keys.length === 0);
-}
-
-/**
- * The shared Redis connection when one is configured (single server, Cluster or Sentinel); the gateway
- * starts without it if it is down.
- */
-async function connectRedis(
-  config: Readonly<Config>,
-  env: Readonly<Record<string, string | undefined>>,
-  logger: Logger,
-  metrics: Metrics,
-  clock: Clock,
-): Promise<RedisStore | null> {
-  const settings = redisSettings(config.redis, env);
-  if (!settings) return null;
-  const redis = createRedisStore(settings, { logger, metrics, clock });
-  // Give Redis a moment to connect so the first requests find it.
-  if (!(await redis.waitReady(1_000))) {
-    logger.warn(
-      { event: 'dependency.error', dependency: 'redis', mode: redis.mode },
-      'Redis is not reachable; starting without it',
-    );
-  }
-  return redis;
 }

@@ -27,12 +27,13 @@ import { openBindWarning } from './config/bind.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { systemClock } from './core/clock.js';
 import { startDemo } from './demo/run.js';
+import { warmCodecs } from './endpoints/warm-up.js';
 import { createGateway } from './gateway.js';
 import { warmUpHttpClient } from './providers/http-warmup.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { ModelResolver } from './routing/resolver.js';
 import { lowerHelperThreads } from './server/thread-priority.js';
-import { applyHeapGrowing, applyPretenuring } from './server/v8-heap.js';
+import { applyHeapGrowing, applyPretenuring, collectGarbage } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
 import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
@@ -156,6 +157,10 @@ async function main(): Promise<void> {
   await warmUpHttpClient().catch((err: unknown) =>
     logger.warn({ event: 'warmup.failed', error: (err as Error).message }, 'HTTP client warm-up failed'),
   );
+  // Request decoding's first run, then the garbage of start-up collected at once, before the port opens
+  // rather than in the first requests (decision 0205).
+  warmCodecs(gateway.codecs, logger);
+  collectGarbage();
 
   let stopping = false;
   const stop = (signal: string) => {

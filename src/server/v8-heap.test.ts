@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { applyHeapGrowing, applyPretenuring, heapGrowingFlagGiven, pretenuringFlagGiven } from './v8-heap.js';
+import {
+  applyHeapGrowing,
+  applyPretenuring,
+  collectGarbage,
+  heapGrowingFlagGiven,
+  pretenuringFlagGiven,
+} from './v8-heap.js';
 
 test('the configured heap growing factor is set, unless the node command line sets one', () => {
   const set: string[] = [];
@@ -68,4 +74,17 @@ test('set at run time, V8 really stops pretenuring (a workload whose allocation 
     );
   assert.match(run(true), /pretenuring: .*tenured=[1-9]/, 'V8 pretenures the site by default');
   assert.doesNotMatch(run(false), /pretenuring:/, 'no pretenuring decisions once turned off');
+});
+
+test('a full collection at the end of start-up frees what nothing holds, with no gc global left behind', async () => {
+  const hadGc = typeof (globalThis as { gc?: unknown }).gc === 'function';
+  // A WeakRef keeps its target for the rest of the job that made it: the collection runs in a later one.
+  let garbage: object | null = { start_up: 'x'.repeat(1024) };
+  const ref = new WeakRef(garbage);
+  garbage = null;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(collectGarbage(), true);
+  assert.equal(ref.deref(), undefined, 'the unreachable object was collected');
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc === 'function', hadGc, 'no gc global added');
+  assert.equal(collectGarbage(), true, 'again, with the function it fetched once');
 });

@@ -9,6 +9,7 @@
  * it the same way to `npm start`, the container image, `--workers` and the benchmark's compiled builds.
  */
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** True when the node command line sets the flag already (it wins over the configuration). */
 export function heapGrowingFlagGiven(execArgv: readonly string[]): boolean {
@@ -49,4 +50,36 @@ export function applyPretenuring(
   if (pretenuringFlagGiven(execArgv)) return 'command-line';
   if (!enabled) setFlags('--no-allocation-site-pretenuring');
   return enabled;
+}
+
+/**
+ * One full garbage collection on demand, for the end of start-up (docs/decisions/0205-warm-before-ready.md),
+ * without starting Node with `--expose-gc`: start-up (schema compilation, migrations, warm-ups) leaves tens
+ * of MiB of garbage in the old generation, and V8's first major collection of it otherwise runs during the
+ * first requests. `--expose-gc` is on only while V8's `gc` function is fetched from a fresh context, so no
+ * `gc` global appears in the gateway's own.
+ */
+let collect: (() => void) | null = null;
+
+/** Runs a full, synchronous collection; false when V8 would not give its `gc` function. */
+export function collectGarbage(): boolean {
+  try {
+    if (collect === null) {
+      const exposed = (globalThis as { gc?: unknown }).gc;
+      if (typeof exposed === 'function') {
+        collect = exposed as () => void;
+      } else {
+        setFlagsFromString('--expose-gc');
+        try {
+          collect = runInNewContext('gc') as () => void;
+        } finally {
+          setFlagsFromString('--no-expose-gc');
+        }
+      }
+    }
+    collect();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -9,7 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { type RedisConfig, redisConfigured } from '../config/redis-schema.js';
-import type { RedisSettings } from './redis.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { createRedisStore, type RedisSettings, type RedisStore } from './redis.js';
 import type { RedisTarget } from './redis-client.js';
 
 export function redisSettings(
@@ -49,4 +52,28 @@ export function redisSettings(
     breakerFailures: config.breaker_failures,
     breakerCooldownMs: config.breaker_cooldown_ms,
   };
+}
+
+/**
+ * The shared Redis connection when one is configured (single server, Cluster or Sentinel); the gateway
+ * starts without it if it is down.
+ */
+export async function connectRedis(
+  config: { redis: RedisConfig },
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+  metrics: Metrics,
+  clock: Clock,
+): Promise<RedisStore | null> {
+  const settings = redisSettings(config.redis, env);
+  if (!settings) return null;
+  const redis = createRedisStore(settings, { logger, metrics, clock });
+  // Give Redis a moment to connect so the first requests find it.
+  if (!(await redis.waitReady(1_000))) {
+    logger.warn(
+      { event: 'dependency.error', dependency: 'redis', mode: redis.mode },
+      'Redis is not reachable; starting without it',
+    );
+  }
+  return redis;
 }
