@@ -32,10 +32,10 @@ const CHAT_MESSAGES = [
 /** Typical bodies per endpoint: the common shapes (plain, streamed, with tools), each valid. */
 export const WARM_UP_EXAMPLES: Readonly<Record<EndpointName, readonly Example[]>> = {
   chat: [
-    { body: { model: 'gpt-4o-mini', messages: CHAT_MESSAGES, temperature: 0.7, max_tokens: 16 } },
+    { body: { model: 'warm-up-model', messages: CHAT_MESSAGES, temperature: 0.7, max_tokens: 16 } },
     {
       body: {
-        model: 'gpt-4o-mini',
+        model: 'warm-up-model',
         messages: CHAT_MESSAGES,
         stream: true,
         stream_options: { include_usage: true },
@@ -44,7 +44,7 @@ export const WARM_UP_EXAMPLES: Readonly<Record<EndpointName, readonly Example[]>
     },
     {
       body: {
-        model: 'gpt-4o-mini',
+        model: 'warm-up-model',
         messages: [
           { role: 'user', content: [{ type: 'text', text: 'Define hello.' }] },
           {
@@ -62,24 +62,23 @@ export const WARM_UP_EXAMPLES: Readonly<Record<EndpointName, readonly Example[]>
       },
     },
   ],
-  completions: [{ body: { model: 'gpt-4o-mini', prompt: 'Say hello.', max_tokens: 16 } }],
+  completions: [{ body: { model: 'warm-up-model', prompt: 'Say hello.', max_tokens: 16 } }],
   embeddings: [
-    { body: { model: 'text-embedding-3-small', input: 'hello' } },
-    { body: { model: 'text-embedding-3-small', input: ['hello', 'world'], encoding_format: 'float' } },
+    { body: { model: 'warm-up-model', input: 'hello' } },
+    { body: { model: 'warm-up-model', input: ['hello', 'world'], encoding_format: 'float' } },
   ],
   messages: [
     {
       body: {
-        model: 'claude-3-5-haiku-latest',
+        model: 'warm-up-model',
         max_tokens: 16,
         system: 'Answer in one word.',
         messages: [{ role: 'user', content: 'Say hello.' }],
       },
-      headers: { 'anthropic-version': '2023-06-01' },
     },
     {
       body: {
-        model: 'claude-3-5-haiku-latest',
+        model: 'warm-up-model',
         max_tokens: 16,
         stream: true,
         tools: [
@@ -101,14 +100,13 @@ export const WARM_UP_EXAMPLES: Readonly<Record<EndpointName, readonly Example[]>
           },
         ],
       },
-      headers: { 'anthropic-version': '2023-06-01' },
     },
   ],
   responses: [
-    { body: { model: 'gpt-4o-mini', input: 'Say hello.' } },
+    { body: { model: 'warm-up-model', input: 'Say hello.' } },
     {
       body: {
-        model: 'gpt-4o-mini',
+        model: 'warm-up-model',
         instructions: 'Answer in one word.',
         input: [{ role: 'user', content: [{ type: 'input_text', text: 'Say hello.' }] }],
         tools: [{ type: 'function', ...TOOL.function }],
