@@ -1,11 +1,12 @@
 /**
  * The store settings of the validated `redis` config section plus the secrets the environment holds
  * (REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD): the one place that knows how the config names a topology
- * (decision 0098). Null when no Redis is configured (memory backends then).
+ * (decision 0098). Null when no Redis is configured (memory backends then). `connectRedis` is what the
+ * gateway starts with: the store for those settings, given a moment to connect.
  *
  * @example
  * const settings = redisSettings(config.redis, process.env);
- * const redis = settings && createRedisStore(settings, { logger, metrics, clock });
+ * const redis = await connectRedis(config, process.env, logger, metrics, clock); // null without Redis
  */
 import { readFileSync } from 'node:fs';
 import { type RedisConfig, redisConfigured } from '../config/redis-schema.js';
