@@ -1,32 +1,28 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { fakeClock } from '../../test/helpers/fake-clock.js';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../config/load.js';
 import type { EndpointCodec } from '../core/endpoint.js';
 import { ValidationError } from '../core/errors.js';
-import { createChatCodec } from './chat/codec.js';
-import { createSchemaCompiler } from './compile.js';
-import { createCompletionsCodec } from './completions/codec.js';
-import { createEmbeddingsCodec } from './embeddings/codec.js';
-import { createMessagesCodec } from './messages/codec.js';
-import { createPromptCompletionsCodec } from './prompts/codec.js';
-import { createResponsesCodec } from './responses/codec.js';
+import { createGateway, type Gateway } from '../gateway.js';
 import { WARM_UP_EXAMPLES, warmCodecs } from './warm-up.js';
 
-function gatewayCodecs(): EndpointCodec[] {
-  const compile = createSchemaCompiler();
-  return [
-    createChatCodec(compile),
-    createCompletionsCodec(compile),
-    createEmbeddingsCodec(compile),
-    createMessagesCodec(compile),
-    createResponsesCodec(compile, fakeClock()),
-    createPromptCompletionsCodec(compile),
-  ];
-}
+// The codecs a gateway serves, as `npm start` warms them (a codec added there without examples fails here).
+let gateway: Gateway;
+before(async () => {
+  const env = {
+    OPENAI_API_KEY: 'sk-test',
+    GATEWAY_DATA_DIR: 'memory://',
+    USAGE_ENABLED: 'false',
+    RATE_LIMIT_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+  };
+  gateway = await createGateway({ config: loadConfig({ env }), env });
+});
+after(() => gateway.close());
 
 test('every example body decodes with the codecs the gateway serves (a failing one would warm nothing)', () => {
   const warnings: object[] = [];
-  const codecs = gatewayCodecs();
+  const codecs = gateway.codecs;
   const done = warmCodecs(codecs, { warn: (obj) => warnings.push(obj) });
   const expected = codecs.reduce((n, c) => n + WARM_UP_EXAMPLES[c.name].length, 0);
   assert.ok(
@@ -36,7 +32,7 @@ test('every example body decodes with the codecs the gateway serves (a failing o
   assert.deepEqual(done, { decoded: expected, failed: [] });
   assert.deepEqual(warnings, []);
   // The streamed and tool-calling shapes are among them, so their branches of the validators ran too.
-  const chat = codecs[0] as EndpointCodec;
+  const chat = codecs.find((c) => c.name === 'chat') as EndpointCodec;
   const kinds = WARM_UP_EXAMPLES.chat.map((e) => chat.decode(JSON.stringify(e.body)));
   assert.deepEqual(
     kinds.map((r) => [r.kind, r.stream]),
@@ -51,7 +47,7 @@ test('every example body decodes with the codecs the gateway serves (a failing o
 test('a codec that refuses its example does not stop the start: it is named in one warning', () => {
   const warnings: Array<Record<string, unknown>> = [];
   const refusing = {
-    ...(gatewayCodecs()[2] as EndpointCodec),
+    ...(gateway.codecs.find((c) => c.name === 'embeddings') as EndpointCodec),
     decode: () => {
       throw new ValidationError('no', 'input');
     },

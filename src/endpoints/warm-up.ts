@@ -11,7 +11,7 @@ import type { EndpointCodec } from '../core/endpoint.js';
 
 interface Example {
   body: unknown;
-  headers?: Record<string, string>;
+  /** The route's path parameters (the stored-prompt route). */
   params?: Record<string, string>;
 }
 
@@ -135,7 +135,7 @@ export function warmCodecs(
   for (const codec of codecs) {
     for (const example of WARM_UP_EXAMPLES[codec.name] ?? []) {
       try {
-        codec.decode(JSON.stringify(example.body), example.headers, example.params);
+        codec.decode(JSON.stringify(example.body), undefined, example.params);
         done.decoded++;
       } catch {
         done.failed.push(codec.name);
