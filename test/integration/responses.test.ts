@@ -390,6 +390,42 @@ describe('POST /v1/responses with the openai SDK', () => {
     );
   });
 
+  test('input is optional: a hosted prompt, a conversation or a previous response stands without it', async () => {
+    const prompt = { id: 'pmpt_abc123', version: '2', variables: { city: 'Lisbon' } };
+    const byPrompt = await client.responses.create({ model: MODELS.openai, prompt });
+    assert.equal(byPrompt.status, 'completed');
+    const sent = mock.requests[0]?.body as Record<string, unknown> | undefined;
+    assert.deepEqual(sent?.prompt, prompt);
+    assert.equal('input' in (sent ?? {}), false, 'nothing invented for the missing input');
+    // A translated provider cannot serve a hosted prompt, with or without input: 400 naming it.
+    await assert.rejects(
+      client.responses.create({ model: MODELS.anthropic, prompt }),
+      (err: unknown) =>
+        err instanceof OpenAI.BadRequestError && /prompt \(an OpenAI-hosted prompt/.test(err.message),
+    );
+    const byConversation = await client.responses.create({ model: MODELS.openai, conversation: 'conv_9' });
+    assert.equal(byConversation.status, 'completed');
+    // Chaining with no new input: the stored turns are the conversation.
+    mock.reset();
+    await client.responses.create({ model: MODELS.anthropic, previous_response_id: byPrompt.id });
+    const chained = mock.requests[0]?.body as { messages: Array<{ role: string }> } | undefined;
+    assert.deepEqual(
+      chained?.messages.map((m) => m.role),
+      ['assistant'],
+      'the earlier answer, translated (the hosted prompt itself is only at OpenAI)',
+    );
+    // Neither input nor anything standing for it: a missing field, 422 naming it; nothing sent.
+    mock.reset();
+    await assert.rejects(
+      client.responses.create({ model: MODELS.openai }),
+      (err: unknown) =>
+        err instanceof OpenAI.UnprocessableEntityError &&
+        (err.error as { param?: string }).param === 'input' &&
+        /input is required/.test(err.message),
+    );
+    assert.equal(mock.requests.length, 0);
+  });
+
   test('openai: reasoning items come back natively and chain without translation', async () => {
     const first = await client.responses.create({
       model: MODELS.openai,

@@ -15,7 +15,8 @@ const Tool = T.Object({ type: T.String({ minLength: 1 }) }, open);
 export const ResponsesRequestSchema = T.Object(
   {
     model: modelName(),
-    input: T.Union([T.String(), T.Array(Item)]),
+    // Optional as in OpenAI's API: an OpenAI-hosted `prompt` or `conversation` can stand without it.
+    input: T.Optional(T.Union([T.String(), T.Array(Item)])),
     instructions: T.Optional(nullable(T.String())),
     tools: T.Optional(T.Array(Tool)),
     tool_choice: T.Optional(T.Union([T.String(), T.Object({ type: T.String() }, open)])),

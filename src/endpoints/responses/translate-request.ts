@@ -14,7 +14,7 @@
  * call items, item references, file inputs — is listed in `nativeOnly`: the request is refused (400, naming
  * the item) unless every deployment of its route speaks the Responses API natively.
  */
-import { BadRequestError } from '../../core/errors.js';
+import { BadRequestError, ValidationError } from '../../core/errors.js';
 import type { ChatRequest } from '../../providers/types.js';
 
 /** A Responses API item, as far as the translation reads it. */
@@ -23,7 +23,7 @@ export type Item = Record<string, unknown> & { type?: string };
 /** The validated Responses request body (open: unknown fields are kept for native passthrough). */
 export interface ResponsesBody extends Record<string, unknown> {
   model: string;
-  input: string | Item[];
+  input?: string | Item[];
   instructions?: string | null;
   tools?: Array<Record<string, unknown> & { type: string }>;
   tool_choice?: string | (Record<string, unknown> & { type: string });
@@ -48,8 +48,9 @@ export interface Translated {
 
 type ChatMessage = Record<string, unknown> & { role: string };
 
-/** The input as items (a string is one user message). */
-export function inputItems(input: string | Item[]): Item[] {
+/** The input as items (a string is one user message; none: no items). */
+export function inputItems(input: string | Item[] | undefined): Item[] {
+  if (input === undefined) return [];
   return typeof input === 'string' ? [{ type: 'message', role: 'user', content: input }] : input;
 }
 
@@ -81,13 +82,21 @@ export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []
     const at = i < history.length ? `previous_response_id (item ${i})` : `input[${i - history.length}]`;
     addItem(messages, item, at, nativeOnly);
   });
-  if (messages.every((m) => m.role === 'system')) {
+  // An OpenAI-hosted prompt or conversation brings its own messages (only a native deployment serves it);
+  // a previous_response_id brings the stored turns, which the Responses stage adds after decoding.
+  const historyToCome = history.length === 0 && typeof body.previous_response_id === 'string';
+  if (messages.every((m) => m.role === 'system') && nativeOnly.length === 0 && !historyToCome) {
+    // A missing field is a schema violation (422, DESIGN §3); an input of system messages only is not.
+    if (body.input === undefined) {
+      throw new ValidationError(
+        'input is required (unless the request names a previous_response_id, or an OpenAI-hosted prompt or conversation).',
+        'input',
+      );
+    }
     throw new BadRequestError(
       'input must hold at least one message or function_call_output.',
       'invalid_request',
-      {
-        param: 'input',
-      },
+      { param: 'input' },
     );
   }
   const chat: ChatRequest = { model: body.model, messages: messages as unknown as ChatRequest['messages'] };
