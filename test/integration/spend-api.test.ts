@@ -124,7 +124,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       throw new Error(`no usage record for ${requestId}`);
     };
 
-    test('tags from metadata.tags and X-Gateway-Tags are stored with the record, never sent upstream', async () => {
+    test('tags from metadata.tags and X-Gateway-Tags are stored with the record; upstream only as OpenAI metadata', async () => {
       const res = await chat(
         { metadata: { tags: ['etl', 'nightly'], run: '42' } },
         { 'x-gateway-tags': 'nightly, team-x' },
@@ -138,8 +138,14 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const stored = await chat({ store: true, metadata: { tags: 'a,b', run: '42' } });
       assert.equal(stored.status, 200);
       const kept = mock.requests.at(-1)?.body as Record<string, unknown> | undefined;
-      assert.deepEqual(kept?.metadata, { run: '42' });
+      // A string is valid OpenAI metadata: kept with the stored completion, as sent.
+      assert.deepEqual(kept?.metadata, { tags: 'a,b', run: '42' });
       assert.deepEqual((await recordOf(stored.headers.get('x-request-id') as string)).tags, ['a', 'b']);
+      // The array form is the gateway's extension (OpenAI takes string values only): not sent.
+      const listed = await chat({ store: true, metadata: { tags: ['a', 'b'], run: '42' } });
+      assert.equal(listed.status, 200);
+      const sentList = mock.requests.at(-1)?.body as Record<string, unknown> | undefined;
+      assert.deepEqual(sentList?.metadata, { run: '42' });
     });
 
     test('too many, too long or malformed tags are a 422 naming where they came from', async () => {

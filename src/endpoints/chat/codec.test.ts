@@ -145,7 +145,9 @@ test('chat codec: tags are read from metadata and the header; metadata goes upst
   const stored = codec.decode(
     JSON.stringify({ model: 'm', messages, store: true, metadata: { tags: 'a', run: '1' } }),
   );
-  assert.deepEqual(stored.body.metadata, { run: '1' });
+  // A string is OpenAI metadata as it stands: kept; the array form is the gateway's own and stays behind.
+  assert.deepEqual(stored.body.metadata, { tags: 'a', run: '1' });
+  assert.deepEqual(stored.tags, ['a']);
   const onlyTags = codec.decode(
     JSON.stringify({ model: 'm', messages, store: true, metadata: { tags: ['a'] } }),
   );

@@ -86,12 +86,15 @@ export function createChatValidator(
 
 /**
  * The body providers get: `metadata` only with `store: true` (OpenAI refuses metadata without it, and other
- * servers do not know it), and never the gateway's `tags` (decision 0108).
+ * servers do not know it). Its `tags` go as sent when they are a string (valid OpenAI metadata, kept with a
+ * stored completion as on the Responses API); the array form, the gateway's extension that OpenAI would
+ * refuse, does not (decision 0108).
  */
 export function withoutGatewayMetadata(body: ChatRequest): ChatRequest {
   if (body.metadata === undefined) return body;
   const { metadata, ...rest } = body;
   if (body.store !== true || metadata === null) return rest as ChatRequest;
+  if (typeof (metadata as Record<string, unknown>).tags !== 'object') return body;
   const { tags: _tags, ...kept } = metadata as Record<string, unknown>;
   return Object.keys(kept).length > 0 ? ({ ...rest, metadata: kept } as ChatRequest) : (rest as ChatRequest);
 }
