@@ -98,6 +98,48 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
     assert.equal(texts.join(''), 'Hello from the mock');
   });
 
+  test("OpenAI's reasoning models get max_completion_tokens, which is all they take; others keep max_tokens", async () => {
+    // Legacy Completions with OpenAI's default of 16, then chat with the client's own limit, whole and streamed.
+    await client().completions.create({ model: 'o3-mini', prompt: 'Say hello' });
+    await client().chat.completions.create({
+      model: 'gpt-5-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 50,
+    });
+    const stream = await client().chat.completions.create({
+      model: 'o4-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 60,
+      stream: true,
+    });
+    for await (const _chunk of stream) {
+      // drained
+    }
+    // Both given: the one reasoning models take wins, as OpenAI would refuse the pair.
+    await client().chat.completions.create({
+      model: 'o3',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 70,
+      max_completion_tokens: 80,
+    });
+    await client().chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 90,
+    });
+    const limits = t.mock.requests.map((r) => {
+      const b = r.body as Record<string, unknown>;
+      return [b.model, b.max_tokens, b.max_completion_tokens];
+    });
+    assert.deepEqual(limits, [
+      ['o3-mini', undefined, 16],
+      ['gpt-5-mini', undefined, 50],
+      ['o4-mini', undefined, 60],
+      ['o3', undefined, 80],
+      ['gpt-4o-mini', 90, undefined],
+    ]);
+  });
+
   test('an Anthropic model serves completions too (translated both ways)', async () => {
     const data = await client().completions.create({ model: 'claude-3-5-haiku-latest', prompt: 'Say hello' });
     assertSchema(schemas.textCompletion, data, 'completion');

@@ -69,6 +69,18 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     return new URL(`${settings.baseUrl}/${endpoint}`);
   }
 
+  // OpenAI's reasoning models refuse `max_tokens` ("use max_completion_tokens"): at OpenAI and Azure it goes
+  // under that name. Servers that are only OpenAI-compatible keep the body as sent.
+  const atOpenAI =
+    settings.type === 'azure' ||
+    (settings.type === 'openai' && (name === 'openai' || settings.baseUrl.includes('api.openai.com')));
+  /** The chat body with the client's `max_tokens` renamed when the model refuses it. */
+  function limitsFor(body: ChatRequest, model: string): ChatRequest {
+    if (!atOpenAI || typeof body.max_tokens !== 'number' || !REASONING_MODEL.test(model)) return body;
+    if (typeof body.max_completion_tokens === 'number') return extend(body, { max_tokens: undefined });
+    return extend(body, { max_tokens: undefined, max_completion_tokens: body.max_tokens });
+  }
+
   /** The POST of `body` to `endpoint`. */
   function postOptions(body: object, call: CallOptions, endpoint: Endpoint, stream: boolean): PostOptions {
     return {
@@ -100,7 +112,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
       // turn the object into a slow dictionary).
       const body: ChatRequest = extend(req, { model: call.model, stream: false, stream_options: undefined });
-      const { json } = await sendJson(body, call, 'chat/completions');
+      const { json } = await sendJson(limitsFor(body, call.model), call, 'chat/completions');
       if (!isCompletion(json)) {
         throw new ProviderUnavailableError(
           `${name} answered with something that is not a chat completion.`,
@@ -121,7 +133,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream: true,
         stream_options: extend(options, { include_usage: true }),
       });
-      const res = await send(body, call, 'chat/completions');
+      const res = await send(limitsFor(body, call.model), call, 'chat/completions');
       return sseItems(name, res.body, call.signal, chatChunks(name));
     },
     async embed(req, call) {
@@ -136,6 +148,9 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
     },
   };
 }
+
+/** OpenAI's reasoning models (o1, o3, o4-mini, gpt-5 …), which take `max_completion_tokens` only. */
+const REASONING_MODEL = /^(o\d|gpt-5)/i;
 
 /** Azure deployment names come from the config; past this many, targets are computed per call. */
 const MAX_CACHED_TARGETS = 256;
