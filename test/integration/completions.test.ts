@@ -140,6 +140,52 @@ describe('POST /v1/completions (legacy Completions over chat)', () => {
     ]);
   });
 
+  test("OpenAI's Completions-only models go to its /v1/completions, whole and streamed", async () => {
+    const whole = await client().completions.create({
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Say hello',
+      stop: ['\n'],
+    });
+    assertSchema(schemas.textCompletion, whole, 'completion');
+    assert.equal(whole.choices[0]?.text, 'Hello from the mock');
+    assert.equal(whole.choices[0]?.finish_reason, 'stop');
+    assert.deepEqual([whole.usage?.prompt_tokens, whole.usage?.completion_tokens], [9, 4]);
+    const sent = t.mock.requests[0];
+    assert.equal(sent?.path, '/v1/completions');
+    assert.deepEqual(sent?.body, {
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Say hello',
+      stop: ['\n'],
+      max_tokens: 16,
+      stream: false,
+    });
+
+    const stream = await client().completions.create({
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Say hello',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: OpenAI.Completion[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    assert.equal(chunks.map((c) => c.choices[0]?.text ?? '').join(''), 'Hello from the mock');
+    assert.equal(chunks.findLast((c) => c.choices.length > 0)?.choices[0]?.finish_reason, 'stop');
+    assert.deepEqual(chunks.at(-1)?.usage?.completion_tokens, 4);
+    const streamed = t.mock.requests[1]?.body as Record<string, unknown>;
+    assert.equal(t.mock.requests[1]?.path, '/v1/completions');
+    assert.deepEqual(streamed.stream_options, { include_usage: true });
+
+    // A one-turn chat request for such a model is served the same way (OpenAI's chat API would refuse it).
+    const chat = await client().chat.completions.create({
+      model: 'gpt-3.5-turbo-instruct',
+      messages: [{ role: 'user', content: 'Say hello' }],
+      max_completion_tokens: 30,
+    });
+    assertSchema(schemas.completion, chat, 'chat completion');
+    assert.equal(chat.choices[0]?.message.content, 'Hello from the mock');
+    assert.equal((t.mock.requests[2]?.body as { max_tokens?: number } | undefined)?.max_tokens, 30);
+  });
+
   test('an Anthropic model serves completions too (translated both ways)', async () => {
     const data = await client().completions.create({ model: 'claude-3-5-haiku-latest', prompt: 'Say hello' });
     assertSchema(schemas.textCompletion, data, 'completion');

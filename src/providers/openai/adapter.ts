@@ -23,6 +23,7 @@ import type {
   ProviderDeps,
   ProviderSettings,
 } from '../types.js';
+import { chatFromLegacy, legacyChunks, legacyCompletionBody } from './completions.js';
 import { completionFromResponse, RESPONSES_API, ResponsesEventTranslator } from './responses.js';
 
 /**
@@ -41,7 +42,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const baseHeaders = buildHeaders(settings);
   const streamHeaders = { ...baseHeaders, accept: 'text/event-stream' };
 
-  type Endpoint = 'chat/completions' | 'embeddings' | 'responses';
+  type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'responses';
   // OpenAI itself serves the Responses API; OpenAI-compatible servers and Azure get the translated request.
   const nativeApis = settings.type === 'openai' && name === 'openai' ? [RESPONSES_API] : [];
   const nativeBody = (call: CallOptions, stream: boolean): object | null =>
@@ -109,6 +110,8 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       if (native) {
         return completionFromResponse(name, (await sendJson(native, call, 'responses')).json);
       }
+      const legacy = atOpenAI ? legacyCompletionBody(req, call.model, false) : null;
+      if (legacy) return chatFromLegacy(name, (await sendJson(legacy, call, 'completions')).json);
       // `stream_options` only goes with a stream: undefined, JSON.stringify leaves it out (a `delete` would
       // turn the object into a slow dictionary).
       const body: ChatRequest = extend(req, { model: call.model, stream: false, stream_options: undefined });
@@ -126,6 +129,11 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       if (native) {
         const res = await send(native, call, 'responses');
         return sseItems(name, res.body, call.signal, new ResponsesEventTranslator(name));
+      }
+      const legacy = atOpenAI ? legacyCompletionBody(req, call.model, true) : null;
+      if (legacy) {
+        const res = await send(legacy, call, 'completions');
+        return sseItems(name, res.body, call.signal, legacyChunks(name));
       }
       const options = req.stream_options ?? {};
       const body: ChatRequest = extend(req, {
