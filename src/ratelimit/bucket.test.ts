@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../config/load.js';
-import { type BucketSpec, takeAll } from './bucket.js';
+import { type BucketSpec, resetDuration, takeAll } from './bucket.js';
 import { tierLimits } from './feature.js';
 import { MemoryRateLimiter } from './memory.js';
 
@@ -106,4 +106,17 @@ describe('rate-limit configuration', () => {
       'none',
     );
   });
+});
+
+test("resetDuration: OpenAI's (Go's) duration format, rounded up to whole milliseconds", () => {
+  assert.equal(resetDuration(0), '0s');
+  assert.equal(resetDuration(0.2), '1ms');
+  assert.equal(resetDuration(250), '250ms');
+  assert.equal(resetDuration(1000), '1s');
+  assert.equal(resetDuration(1500), '1.5s');
+  assert.equal(resetDuration(8640), '8.64s');
+  assert.equal(resetDuration(360_000), '6m0s');
+  assert.equal(resetDuration(61_001), '1m1.001s');
+  assert.equal(resetDuration(3_600_000), '1h0m0s');
+  assert.equal(resetDuration(-5), '0s');
 });

@@ -85,3 +85,18 @@ export interface RateLimiter {
   take(principal: string, specs: readonly BucketSpec[], mode: TakeMode): Promise<TakeResult>;
   close?(): Promise<void>;
 }
+
+/**
+ * A wait as OpenAI writes it in `x-ratelimit-reset-*` (Go's duration format): `0s`, `250ms`, `1.5s`, `6m0s`,
+ * `1h0m0s`; whole milliseconds, rounded up.
+ */
+export function resetDuration(ms: number): string {
+  const total = Math.max(0, Math.ceil(ms));
+  if (total === 0) return '0s';
+  if (total < 1000) return `${total}ms`;
+  const hours = Math.floor(total / 3_600_000);
+  const minutes = Math.floor((total % 3_600_000) / 60_000);
+  const seconds = `${(total % 60_000) / 1000}s`;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}`;
+  return minutes > 0 ? `${minutes}m${seconds}` : seconds;
+}

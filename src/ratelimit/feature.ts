@@ -23,7 +23,7 @@ import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import type { FeatureDeps } from '../stores/deps.js';
 import { startChildSpan } from '../telemetry/tracing.js';
 import { rateLimitStateRoute } from './admin-route.js';
-import type { BucketSpec, RateLimiter, TakeResult } from './bucket.js';
+import { type BucketSpec, type RateLimiter, resetDuration, type TakeResult } from './bucket.js';
 import { FallbackRateLimiter, type FallbackTakeResult } from './fallback.js';
 import { MemoryRateLimiter } from './memory.js';
 import { RedisRateLimiter } from './redis.js';
@@ -162,17 +162,35 @@ export function createRateLimitFeature(
    * caller meets first — the one that refused it, on a 429.
    */
   function setHeaders(ctx: RequestContext, list: BucketSpec[], result: TakeResult): void {
-    let tightest = -1;
+    let requests = -1;
+    let tokens = -1;
     for (let i = 0; i < list.length; i++) {
-      // Request buckets: `r`, `u:<user>:r`, `<level>:<id>:r` (token buckets end with `t`).
-      if (!list[i]!.name.endsWith('r') || !result.buckets[i]) continue;
-      if (tightest < 0 || result.buckets[i]!.tokens < result.buckets[tightest]!.tokens) tightest = i;
+      const bucket = result.buckets[i];
+      if (!bucket) continue;
+      // Request buckets: `r`, `u:<user>:r`, `<level>:<id>:r`; token buckets end with `t`.
+      if (list[i]!.name.endsWith('r')) {
+        if (requests < 0 || bucket.tokens < result.buckets[requests]!.tokens) requests = i;
+      } else if (tokens < 0 || bucket.tokens < result.buckets[tokens]!.tokens) tokens = i;
     }
-    if (tightest < 0) return;
-    const bucket = result.buckets[tightest]!;
-    ctx.responseHeaders['x-ratelimit-limit'] = String(list[tightest]!.capacity);
-    ctx.responseHeaders['x-ratelimit-remaining'] = String(Math.max(0, Math.floor(bucket.tokens)));
-    ctx.responseHeaders['x-ratelimit-reset'] = String(Math.ceil(bucket.resetMs / 1000));
+    const headers = ctx.responseHeaders;
+    if (requests >= 0) {
+      const bucket = result.buckets[requests]!;
+      const limit = String(list[requests]!.capacity);
+      const remaining = String(Math.max(0, Math.floor(bucket.tokens)));
+      headers['x-ratelimit-limit'] = limit;
+      headers['x-ratelimit-remaining'] = remaining;
+      headers['x-ratelimit-reset'] = String(Math.ceil(bucket.resetMs / 1000));
+      // OpenAI's names too, which its cookbook's and other clients' throttles read (reset as a duration).
+      headers['x-ratelimit-limit-requests'] = limit;
+      headers['x-ratelimit-remaining-requests'] = remaining;
+      headers['x-ratelimit-reset-requests'] = resetDuration(bucket.resetMs);
+    }
+    if (tokens >= 0) {
+      const bucket = result.buckets[tokens]!;
+      headers['x-ratelimit-limit-tokens'] = String(list[tokens]!.capacity);
+      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(bucket.tokens)));
+      headers['x-ratelimit-reset-tokens'] = resetDuration(bucket.resetMs);
+    }
   }
 
   function failed(operation: string, err: unknown): void {

@@ -73,6 +73,14 @@ describe('rate limiting (memory backend)', () => {
     assert.equal(denied.headers.get('x-ratelimit-limit'), '3');
     assert.equal(denied.headers.get('x-ratelimit-remaining'), '0');
     assert.equal(Number(denied.headers.get('x-ratelimit-reset')), 30);
+    // OpenAI's names for the same bucket, the reset as OpenAI writes a duration.
+    assert.deepEqual(
+      ['limit', 'remaining'].map((h) => denied.headers.get(`x-ratelimit-${h}-requests`)),
+      ['3', '0'],
+    );
+    const reset = /^([\d.]+)s$/.exec(denied.headers.get('x-ratelimit-reset-requests') ?? '');
+    assert.equal(Math.ceil(Number(reset?.[1])), 30, 'the same wait, in milliseconds');
+    assert.equal(denied.headers.get('x-ratelimit-limit-tokens'), null, 'no token limit in this tier');
     const body = (await denied.json()) as { error: { type: string; code: string; message: string } };
     assert.equal(body.error.type, 'rate_limit_error');
     assert.equal(body.error.code, 'rate_limit_exceeded');
@@ -175,6 +183,12 @@ rate_limit:
       headers,
     );
     assert.equal(res.status, 200);
+    // The token bucket in OpenAI's names: charged with the estimate (≈ 500 tokens of the prompt) when sent.
+    assert.equal(res.headers.get('x-ratelimit-limit-tokens'), '1000');
+    const leftTokens = Number(res.headers.get('x-ratelimit-remaining-tokens'));
+    assert.ok(leftTokens > 0 && leftTokens < 1000, `remaining tokens ${leftTokens}`);
+    assert.match(res.headers.get('x-ratelimit-reset-tokens') ?? '', /^(\d+h)?(\d+m)?[\d.]+m?s$/);
+    assert.equal(res.headers.get('x-ratelimit-limit-requests'), '100');
     const usage = ((await res.json()) as { usage: { total_tokens: number } }).usage;
     // finish runs after the response; give the settlement a moment (memory backend: same tick).
     await new Promise((r) => setImmediate(r));
