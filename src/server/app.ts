@@ -19,7 +19,7 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
-import { BadRequestError, NotFoundError } from '../core/errors.js';
+import { BadRequestError } from '../core/errors.js';
 import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
@@ -39,6 +39,7 @@ import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
 import { type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
+import { setNotFound } from './not-found.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
@@ -272,17 +273,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .send(codec?.errorBody ? codec.errorBody(error, body) : body);
   });
 
-  app.setNotFoundHandler(async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    const error = new NotFoundError(`No route for ${request.method} ${path}.`);
-    const body = toErrorBody(error, deps.redact);
-    // Under a codec's own path (`/v1/messages/batches`, a GET of `/v1/messages`): its error shape
-    // (Anthropic's for the Messages API), as for every other error of that API.
-    const codec = deps.codecs.find(
-      (c) => c.errorBody !== undefined && (path === c.path || path.startsWith(`${c.path}/`)),
-    );
-    return reply.code(404).send(codec?.errorBody ? codec.errorBody(error, body) : body);
-  });
+  // 404, or 405 with `Allow` for a path served for other methods (before the routes: it records them).
+  setNotFound(app, deps.codecs, deps.redact);
 
   registerHealthRoutes(app, {
     registry: deps.registry,

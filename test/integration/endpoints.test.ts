@@ -135,11 +135,28 @@ describe('health, docs and models endpoints', () => {
     assert.match(body.error.message, /no-such-model/);
   });
 
-  test('unknown routes and methods → 404 with the OpenAI error shape', async () => {
-    for (const res of [await get('/v1/nothing'), await get('/v1/chat/completions')]) {
-      assert.equal(res.status, 404);
-      assertSchema(schemas.error, await res.json(), 'not found');
+  test('unknown routes → 404; a known path with another method → 405 with Allow; OpenAI error shape', async () => {
+    const missing = await get('/v1/nothing');
+    assert.equal(missing.status, 404);
+    assertSchema(schemas.error, await missing.json(), 'not found');
+    const wrong = await get('/v1/chat/completions');
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
+    const body = (await wrong.json()) as ErrorBody;
+    assertSchema(schemas.error, body, 'method not allowed');
+    assert.equal(body.error.code, 'method_not_allowed');
+    assert.match(body.error.message, /GET is not allowed for \/v1\/chat\/completions; use POST/);
+    // A path with a parameter: the stored response's id route takes GET and DELETE, not POST.
+    const stored = await fetch(`${gw.url}/v1/responses/resp_123`, { method: 'POST' });
+    if (stored.status !== 404) {
+      assert.equal(stored.status, 405);
+      assert.deepEqual(stored.headers.get('allow')?.split(', ').sort(), ['DELETE', 'GET']);
     }
+    await stored.text();
+    const models = await fetch(`${gw.url}/v1/models`, { method: 'DELETE' });
+    assert.equal(models.status, 405);
+    assert.equal(models.headers.get('allow'), 'GET');
+    await models.text();
   });
 
   test('while shutting down: ready → 503, /v1 → 503 OpenAI error, live stays 200', async () => {
