@@ -18,7 +18,7 @@ import type { ChatCompletionChunk, Usage } from '../../providers/types.js';
 import { anthropicErrorType } from './errors.js';
 import { messageId, toAnthropicUsage, toStopReason } from './to-message.js';
 
-type Open = { kind: 'text' } | { kind: 'tool'; call: number } | null;
+type Open = { kind: 'text' } | { kind: 'tool'; call: number; id: string | undefined } | null;
 
 function event(data: RawMessageStreamEvent | { type: 'ping' } | { type: 'error'; error: unknown }): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -83,10 +83,12 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
 
   const tool = (call: ChatCompletionChunk.Choice.Delta.ToolCall): string => {
     let out = '';
-    const current = open?.kind === 'tool' ? open.call : -1;
-    if (call.index !== current && (call.id || call.function?.name)) {
+    const current = open?.kind === 'tool' ? open : null;
+    // A new index, or a new id (a server that numbers every call alike), opens the next block.
+    const isNew = current === null || call.index !== current.call || (!!call.id && call.id !== current.id);
+    if (isNew && (call.id || call.function?.name)) {
       out += close();
-      open = { kind: 'tool', call: call.index };
+      open = { kind: 'tool', call: call.index, id: call.id };
       index++;
       out += event({
         type: 'content_block_start',
