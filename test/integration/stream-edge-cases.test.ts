@@ -154,4 +154,42 @@ describe('stream edge cases of OpenAI-compatible upstreams', () => {
     const events = parseSse(await res.text());
     assert.equal(assertEventSequence(events), 'error');
   });
+
+  const REFUSAL = 'I cannot help with that.';
+
+  test('a refusal on /v1/messages is a text block with stop_reason refusal (non-stream and stream)', async () => {
+    t.mock.setAnswer({ text: '', chunks: [], refusal: REFUSAL });
+    const message = await anthropic().messages.create({ model: MODEL, max_tokens: 100, messages: ask });
+    assert.deepEqual(message.content, [{ type: 'text', text: REFUSAL, citations: null }]);
+    assert.equal(message.stop_reason, 'refusal');
+
+    const streamed = await anthropic()
+      .messages.stream({ model: MODEL, max_tokens: 100, messages: ask })
+      .finalMessage();
+    assert.deepEqual(
+      streamed.content.map((b) => (b.type === 'text' ? b.text : b.type)),
+      [REFUSAL],
+    );
+    assert.equal(streamed.stop_reason, 'refusal');
+  });
+
+  test('a refusal on /v1/responses is a message with a refusal part (non-stream and stream)', async () => {
+    t.mock.setAnswer({ text: '', chunks: [], refusal: REFUSAL });
+    const parts = (r: OpenAI.Responses.Response) =>
+      r.output.flatMap((item) =>
+        item.type === 'message'
+          ? item.content.map((p) => (p.type === 'refusal' ? ['refusal', p.refusal] : [p.type, p.text]))
+          : [],
+      );
+    const response = await openai().responses.create({ model: MODEL, input: 'Help?', store: false });
+    assert.deepEqual(parts(response), [['refusal', REFUSAL]]);
+    assert.equal(response.status, 'completed');
+
+    const stream = openai().responses.stream({ model: MODEL, input: 'Help?', store: false });
+    const deltas: string[] = [];
+    stream.on('response.refusal.delta', (e) => deltas.push(e.delta));
+    const final = await stream.finalResponse();
+    assert.equal(deltas.join(''), REFUSAL);
+    assert.deepEqual(parts(final), [['refusal', REFUSAL]]);
+  });
 });

@@ -48,3 +48,19 @@ test('a new tool-call id opens a new tool_use block, even under the same index',
     [1, '{"y":2}'],
   ]);
 });
+
+test('a streamed refusal is a text block and stops with refusal', () => {
+  const events = encode([
+    chunk({ role: 'assistant', content: '', refusal: null }),
+    chunk({ refusal: 'I cannot ' }),
+    chunk({ refusal: 'help with that.' }),
+    chunk({}, 'stop'),
+  ]);
+  const text = events
+    .filter((e) => e.type === 'content_block_delta')
+    .map((e) => (e.delta as { text: string }).text)
+    .join('');
+  assert.equal(text, 'I cannot help with that.');
+  const delta = events.find((e) => e.type === 'message_delta')?.delta as { stop_reason: string };
+  assert.equal(delta.stop_reason, 'refusal');
+});
