@@ -193,3 +193,52 @@ describe('stream edge cases of OpenAI-compatible upstreams', () => {
     assert.deepEqual(parts(final), [['refusal', REFUSAL]]);
   });
 });
+
+describe('a client that leaves an Anthropic passthrough stream', () => {
+  // Slow frames: the client leaves while the answer streams, long before message_delta's final usage.
+  const t = useGateway(
+    { env: { USAGE_ENABLED: 'true', USAGE_FLUSH_INTERVAL_MS: '20' } },
+    { frameIntervalMs: 40, chunkCount: 40 },
+  );
+
+  test('is billed on the input message_start reported, cache reads included; the output estimated', async () => {
+    // 1,500 input tokens, 500 of them cache reads: far from the prompt's estimate (a few tokens).
+    t.mock.setAnswer({ usage: { prompt: 1500, completion: 40, cached: 500 } });
+    await t.gw.gateway.stores.database().ready;
+    const controller = new AbortController();
+    const res = await fetch(`${t.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'gw-key', 'x-request-id': 'leave-1' },
+      body: JSON.stringify({
+        model: 'claude-3-5-haiku-latest',
+        max_tokens: 100,
+        stream: true,
+        messages: ask,
+      }),
+      signal: controller.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let seen = '';
+    while (!seen.includes('text_delta')) seen += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    await reader.read().catch(() => undefined);
+
+    const db = t.gw.gateway.stores.database().db;
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 500 && !row; i++) {
+      row = await db
+        .selectFrom('usage_records')
+        .selectAll()
+        .where('client_request_id', '=', 'leave-1')
+        .executeTakeFirst();
+      if (!row) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(row, 'a usage record was written');
+    const r = row;
+    assert.deepEqual(
+      [r.status, r.http_status, r.estimated, Number(r.input_tokens), Number(r.cached_input_tokens)],
+      ['incomplete', 499, true, 1500, 500],
+    );
+    assert.ok(Number(r.output_tokens) < 40, 'only what streamed before the client left');
+  });
+});
