@@ -93,6 +93,31 @@ describe('Accountant', () => {
     assert.equal(ctx.costUsd, 0.000123);
   });
 
+  test('a cut-off stream whose upstream reported its input (message_start) bills that input, as reported', async () => {
+    const { accountant } = setup();
+    const ctx = context('claude-3-5-haiku-latest', 'anthropic', true);
+    answered(ctx, null, 'x'.repeat(40));
+    const outcome = ctx.outcome as NonNullable<RequestContext['outcome']>;
+    // Anthropic's message_start: 1,000 input tokens, 800 of them cache reads, 1 output token so far.
+    outcome.partialUsage = {
+      prompt_tokens: 1000,
+      completion_tokens: 1,
+      total_tokens: 1001,
+      prompt_tokens_details: { cached_tokens: 800 },
+    };
+    await settle(accountant, ctx, { status: 499, error: null, complete: false });
+    // Input as reported (not the 9 the 4-characters rule gives), output estimated from the text (40 / 4).
+    assert.deepEqual(
+      [
+        ctx.usage?.prompt_tokens,
+        ctx.usage?.completion_tokens,
+        ctx.usage?.prompt_tokens_details?.cached_tokens,
+      ],
+      [1000, 10, 800],
+    );
+    assert.equal(ctx.usageEstimated, true, 'the output is still an estimate');
+  });
+
   test('failed attempts the provider may bill are added at their estimate, each at its own price', async () => {
     const { accountant, metrics } = setup();
     const ctx = context('gpt-4o-mini');

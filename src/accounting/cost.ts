@@ -187,13 +187,27 @@ export class Accountant {
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
-  /** Usage by the 4-characters rule, without a tokenizer (a cut-off stream). */
+  /**
+   * Usage by the 4-characters rule, without a tokenizer (a cut-off stream). The input counts the stream
+   * already reported (Anthropic's `message_start`, with cache reads and writes) are used as they are; the
+   * output is the larger of the count reported so far and the estimate of the text that arrived.
+   */
   approximate(ctx: RequestContext): Usage {
+    const output = ctx.outcome?.output;
+    const streamed = output ? approximateTokens(output.text) + Math.ceil(output.overflow / 4) : 0;
+    const known = ctx.outcome?.partialUsage;
+    if (known) {
+      const completion = Math.max(known.completion_tokens, streamed);
+      return {
+        prompt_tokens: known.prompt_tokens,
+        completion_tokens: completion,
+        total_tokens: known.prompt_tokens + completion,
+        ...(known.prompt_tokens_details ? { prompt_tokens_details: known.prompt_tokens_details } : {}),
+      };
+    }
     const body = ctx.request?.body;
     const prompt = body ? approximatePromptTokens(body) : 0;
-    const output = ctx.outcome?.output;
-    const completion = output ? approximateTokens(output.text) + Math.ceil(output.overflow / 4) : 0;
-    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    return { prompt_tokens: prompt, completion_tokens: streamed, total_tokens: prompt + streamed };
   }
 
   #countTokens(label: string, usage: Usage): void {

@@ -9,6 +9,7 @@
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse, Usage } from '../providers/types.js';
 import type { Deployment } from '../routing/resolver.js';
 import { asGatewayError, type GatewayError } from './errors.js';
+import { partialUsageOf } from './partial-usage.js';
 
 /** Bound on the answer text kept per request (local token counts, body logs); beyond it only counted. */
 export const MAX_OUTPUT_TEXT = 1 << 20;
@@ -27,6 +28,11 @@ export interface Outcome {
   servedModel: string | null;
   /** Usage as reported by the upstream (or stored with the cached answer); null = none reported. */
   usage: Usage | null;
+  /**
+   * Usage the stream reported before its end (Anthropic's `message_start`: the real input counts), for a
+   * stream cut off before `usage` arrived; null = none (`partial-usage.ts`).
+   */
+  partialUsage: Usage | null;
   finishReason: string | null;
   /** The answer's text (content deltas of a stream), bounded. */
   readonly output: CapturedOutput;
@@ -84,6 +90,7 @@ export function newOutcome(
     deployment,
     servedModel,
     usage: null,
+    partialUsage: null,
     finishReason: null,
     output: { text: '', overflow: 0 },
     firstTokenAt: null,
@@ -154,7 +161,13 @@ export function streamResult(
       }
     }
   };
-  for (const chunk of opened.head) observe(chunk, true);
+  for (const chunk of opened.head) {
+    observe(chunk, true);
+    // Reported with the stream's opening event (so in the head), never later: the loop over the rest
+    // does not look for it.
+    const partial = partialUsageOf(chunk);
+    if (partial) outcome.partialUsage = partial;
+  }
   const onNext = (next: IteratorResult<ChatCompletionChunk>): IteratorResult<ChatCompletionChunk> => {
     if (!next.done) observe(next.value, false);
     return next;

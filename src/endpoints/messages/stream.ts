@@ -7,8 +7,9 @@
  * Chunks that carry Anthropic's own events (native passthrough from an Anthropic deployment) are written as
  * those events, byte for byte. Every other chunk (OpenAI-compatible and Gemini upstreams, cache replays) is
  * translated: text deltas become a text block's `text_delta`s, each tool call a `tool_use` block whose
- * arguments stream as `input_json_delta`s. Blocks are opened and closed strictly in order. The stop reason and
- * usage arrive at the end of the canonical stream, so `message_delta` is written by `end()`.
+ * arguments stream as `input_json_delta`s; a refusal (`delta.refusal`) streams as text and stops with
+ * `refusal`. Blocks are opened and closed strictly in order. The stop reason and usage arrive at the end of
+ * the canonical stream, so `message_delta` is written by `end()`.
  */
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
 import type { StreamEncoder } from '../../core/endpoint.js';
@@ -18,7 +19,7 @@ import type { ChatCompletionChunk, Usage } from '../../providers/types.js';
 import { anthropicErrorType } from './errors.js';
 import { messageId, toAnthropicUsage, toStopReason } from './to-message.js';
 
-type Open = { kind: 'text' } | { kind: 'tool'; call: number } | null;
+type Open = { kind: 'text' } | { kind: 'tool'; call: number; id: string | undefined } | null;
 
 function event(data: RawMessageStreamEvent | { type: 'ping' } | { type: 'error'; error: unknown }): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -36,6 +37,8 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
   let index = -1;
   let open: Open = null;
   let finish: string | null = null;
+  /** The upstream declined (`delta.refusal`): its text is a text block, the stop reason `refusal`. */
+  let refused = false;
   let usage: Usage | null = null;
   let id: string | undefined;
   let model = '';
@@ -83,10 +86,12 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
 
   const tool = (call: ChatCompletionChunk.Choice.Delta.ToolCall): string => {
     let out = '';
-    const current = open?.kind === 'tool' ? open.call : -1;
-    if (call.index !== current && (call.id || call.function?.name)) {
+    const current = open?.kind === 'tool' ? open : null;
+    // A new index, or a new id (a server that numbers every call alike), opens the next block.
+    const isNew = current === null || call.index !== current.call || (!!call.id && call.id !== current.id);
+    if (isNew && (call.id || call.function?.name)) {
       out += close();
-      open = { kind: 'tool', call: call.index };
+      open = { kind: 'tool', call: call.index, id: call.id };
       index++;
       out += event({
         type: 'content_block_start',
@@ -130,6 +135,10 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
       if (choice) {
         const delta = choice.delta as ChatCompletionChunk.Choice.Delta | undefined;
         if (delta?.content) out += text(delta.content);
+        if (delta?.refusal) {
+          refused = true;
+          out += text(delta.refusal);
+        }
         for (const call of delta?.tool_calls ?? []) out += tool(call);
         if (choice.finish_reason) finish = choice.finish_reason;
       }
@@ -143,7 +152,7 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
       const final = toAnthropicUsage(usage);
       out += event({
         type: 'message_delta',
-        delta: { stop_reason: toStopReason(finish), stop_sequence: null },
+        delta: { stop_reason: refused ? 'refusal' : toStopReason(finish), stop_sequence: null },
         usage: {
           input_tokens: final.input_tokens,
           output_tokens: final.output_tokens,

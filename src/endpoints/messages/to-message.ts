@@ -1,6 +1,6 @@
 /**
  * The canonical (OpenAI chat) answer → an Anthropic `Message`: text and tool_use content blocks, the stop
- * reason and usage. An answer that came from an Anthropic deployment natively is written as Anthropic sent
+ * reason and usage (a `refusal` is a text block with stop_reason `refusal`). An answer that came from an Anthropic deployment natively is written as Anthropic sent
  * it instead (see providers/anthropic/native.ts); this translation serves every other provider and cache hits.
  */
 import type {
@@ -71,6 +71,9 @@ export function toMessage(completion: ChatCompletion): Message {
   if (typeof message?.content === 'string' && message.content !== '') {
     content.push({ type: 'text', text: message.content, citations: null });
   }
+  // OpenAI's `refusal` (the model declined): Anthropic's answer is its text with stop_reason `refusal`.
+  const refusal = typeof message?.refusal === 'string' && message.refusal !== '' ? message.refusal : null;
+  if (refusal !== null) content.push({ type: 'text', text: refusal, citations: null });
   for (const call of message?.tool_calls ?? []) {
     if (call.type !== 'function') continue;
     const block: ToolUseBlock = {
@@ -87,7 +90,7 @@ export function toMessage(completion: ChatCompletion): Message {
     role: 'assistant',
     model: completion.model,
     content,
-    stop_reason: toStopReason(choice?.finish_reason),
+    stop_reason: refusal !== null ? 'refusal' : toStopReason(choice?.finish_reason),
     stop_sequence: null,
     usage: toAnthropicUsage(completion.usage),
   };

@@ -1,6 +1,6 @@
 /**
  * The canonical answer (a chat completion) → an OpenAI Response object: `output` items (a `message` with
- * `output_text`, one `function_call` per tool call), `status` from the finish reason (`length` →
+ * `output_text`, a `message` with a `refusal` part when the model declined, one `function_call` per tool call), `status` from the finish reason (`length` →
  * `incomplete` with `incomplete_details.reason: max_output_tokens`), `usage` in the Responses shape, and
  * the request's parameters echoed as OpenAI does.
  */
@@ -75,15 +75,19 @@ export function finish(response: ResponseObject, finishReason: string | null): v
   for (const item of response.output) if (item.status === 'in_progress') item.status = done;
 }
 
-/** A message output item with one `output_text` part. */
-export function messageItem(id: string, text: string, status: string): Item {
-  return {
-    id,
-    type: 'message',
-    status,
-    role: 'assistant',
-    content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
-  };
+/** What a message item's part holds: the answer's text, or the model's refusal (OpenAI's `refusal` part). */
+export type PartKind = 'output_text' | 'refusal';
+
+/** A message part of `kind` holding `text`. */
+export function messagePart(kind: PartKind, text: string): Record<string, unknown> {
+  return kind === 'refusal'
+    ? { type: 'refusal', refusal: text }
+    : { type: 'output_text', text, annotations: [], logprobs: [] };
+}
+
+/** A message output item with one `output_text` (or `refusal`) part. */
+export function messageItem(id: string, text: string, status: string, kind: PartKind = 'output_text'): Item {
+  return { id, type: 'message', status, role: 'assistant', content: [messagePart(kind, text)] };
 }
 
 /** A function_call output item. */
@@ -109,6 +113,9 @@ export function fromCompletion(
     | undefined;
   if (typeof message?.content === 'string' && message.content !== '') {
     response.output.push(messageItem(newId('msg'), message.content, 'completed'));
+  }
+  if (typeof message?.refusal === 'string' && message.refusal !== '') {
+    response.output.push(messageItem(newId('msg'), message.refusal, 'completed', 'refusal'));
   }
   for (const call of message?.tool_calls ?? []) {
     const fn = (call.function ?? {}) as { name?: string; arguments?: string };

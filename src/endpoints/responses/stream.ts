@@ -2,8 +2,9 @@
  * The Responses stream encoder: canonical chat chunks → the typed events of the Responses API, each with a
  * `sequence_number`: `response.created`, `response.in_progress`, then per output item
  * `response.output_item.added` … (`response.content_part.added`, `response.output_text.delta`/`.done`,
- * `response.content_part.done` for a message; `response.function_call_arguments.delta`/`.done` for a
- * function call) … `response.output_item.done`, and always a final `response.completed`,
+ * `response.content_part.done` for a message; `response.refusal.delta`/`.done` instead of the text's for a
+ * refusal; `response.function_call_arguments.delta`/`.done` for a function call) …
+ * `response.output_item.done`, and always a final `response.completed`,
  * `response.incomplete` (max tokens, content filter) or `response.failed` (an error mid-stream).
  *
  * A stream from an OpenAI deployment that answered natively carries the upstream's own events: they pass
@@ -12,7 +13,15 @@
 import type { StreamEncoder } from '../../core/endpoint.js';
 import { nativeEventOf } from '../../providers/openai/responses.js';
 import type { ChatCompletionChunk } from '../../providers/types.js';
-import { finish, functionCallItem, messageItem, responseUsage, skeleton } from './response.js';
+import {
+  finish,
+  functionCallItem,
+  messageItem,
+  messagePart,
+  type PartKind,
+  responseUsage,
+  skeleton,
+} from './response.js';
 import { newId, type ResponseObject, type ResponseState } from './state.js';
 import type { Item } from './translate-request.js';
 
@@ -20,6 +29,8 @@ interface OpenText {
   id: string;
   index: number;
   text: string;
+  /** The answer's text, or the model's refusal (`delta.refusal`: `response.refusal.*` events). */
+  kind: PartKind;
 }
 interface OpenCall {
   id: string;
@@ -51,20 +62,17 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
 
   const closeText = (): string => {
     if (!text || !response) return '';
-    const { id, index } = text;
-    const part = { type: 'output_text', text: text.text, annotations: [], logprobs: [] };
-    const item = messageItem(id, text.text, 'completed');
+    const { id, index, kind } = text;
+    const part = messagePart(kind, text.text);
+    const item = messageItem(id, text.text, 'completed', kind);
     response.output[index] = item;
+    const at = { item_id: id, output_index: index, content_index: 0 };
     text = null;
     return (
-      event('response.output_text.done', {
-        item_id: id,
-        output_index: index,
-        content_index: 0,
-        text: part.text,
-        logprobs: [],
-      }) +
-      event('response.content_part.done', { item_id: id, output_index: index, content_index: 0, part }) +
+      (kind === 'refusal'
+        ? event('response.refusal.done', { ...at, refusal: part.refusal })
+        : event('response.output_text.done', { ...at, text: part.text, logprobs: [] })) +
+      event('response.content_part.done', { ...at, part }) +
       event('response.output_item.done', { output_index: index, item })
     );
   };
@@ -87,12 +95,13 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
     return out;
   };
 
-  const onText = (r: ResponseObject, delta: string): string => {
+  const onText = (r: ResponseObject, delta: string, kind: PartKind): string => {
     let out = '';
+    if (text && text.kind !== kind) out += closeText();
     if (!text) {
       out += closeCalls();
-      text = { id: newId('msg'), index: r.output.length, text: '' };
-      const item = messageItem(text.id, '', 'in_progress');
+      text = { id: newId('msg'), index: r.output.length, text: '', kind };
+      const item = messageItem(text.id, '', 'in_progress', kind);
       item.content = [];
       r.output.push(item);
       out += event('response.output_item.added', { output_index: text.index, item });
@@ -100,15 +109,21 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
         item_id: text.id,
         output_index: text.index,
         content_index: 0,
-        part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+        part: messagePart(kind, ''),
       });
     }
     text.text += delta;
+    const { id, index } = text;
+    if (kind === 'refusal') {
+      return (
+        out + event('response.refusal.delta', { item_id: id, output_index: index, content_index: 0, delta })
+      );
+    }
     return (
       out +
       event('response.output_text.delta', {
-        item_id: text.id,
-        output_index: text.index,
+        item_id: id,
+        output_index: index,
         content_index: 0,
         delta,
         logprobs: [],
@@ -169,9 +184,11 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
       if (choice) {
         const delta = (choice.delta ?? {}) as {
           content?: string | null;
+          refusal?: string | null;
           tool_calls?: Record<string, unknown>[];
         };
-        if (delta.content) out += onText(r, delta.content);
+        if (delta.content) out += onText(r, delta.content, 'output_text');
+        if (delta.refusal) out += onText(r, delta.refusal, 'refusal');
         for (const call of delta.tool_calls ?? []) out += onToolCall(r, call);
         if (choice.finish_reason) finishReason = choice.finish_reason;
       }

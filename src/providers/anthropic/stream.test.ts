@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Dispatcher } from 'undici';
 import { ProviderUnavailableError } from '../../core/errors.js';
+import { partialUsageOf } from '../../core/partial-usage.js';
 import { type EventSourceMessage, readSse } from '../sse.js';
 import type { TranslateOptions } from './response.js';
 import { toChunkStream } from './stream.js';
@@ -264,4 +265,22 @@ test('several message_delta events (server tools) give one finish chunk, with th
     c.delta({}, 'length'),
     c.usage(6, 8, 0),
   ]);
+});
+
+test('the opening chunk carries message_start usage (real input and cache counts), invisibly', async () => {
+  const usage = {
+    input_tokens: 5,
+    cache_read_input_tokens: 300,
+    cache_creation_input_tokens: 20,
+    output_tokens: 1,
+  };
+  const message = { id: 'msg_x', model: 'm', content: [], usage };
+  const [opening] = await collect(events({ type: 'message_start', message }, { type: 'message_stop' }));
+  assert.deepEqual(partialUsageOf(opening as object), {
+    prompt_tokens: 325,
+    completion_tokens: 1,
+    total_tokens: 326,
+    prompt_tokens_details: { cached_tokens: 300, cache_creation_tokens: 20 },
+  });
+  assert.doesNotMatch(JSON.stringify(opening), /usage/, 'the chunk a client gets has no usage');
 });

@@ -10,6 +10,7 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { GatewayError, ProviderUnavailableError } from '../../core/errors.js';
+import { keepPartialUsage } from '../../core/partial-usage.js';
 import {
   type EventSourceMessage,
   type EventTranslator,
@@ -126,7 +127,10 @@ export class ChunkTranslator {
     this.id = event.message.id;
     this.model = event.message.model;
     this.tokens = { ...event.message.usage };
-    return [this.chunk({ role: 'assistant', content: '' })];
+    const opening = this.chunk({ role: 'assistant', content: '' });
+    // The real input counts, for the bill of a stream cut off before its final usage.
+    keepPartialUsage(opening, toUsage(this.tokens));
+    return [opening];
   }
 
   private blockStart(event: RawContentBlockStartEvent): ChatCompletionChunk[] {

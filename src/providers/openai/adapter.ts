@@ -5,24 +5,24 @@
  * Near-passthrough: the client's body goes upstream with only `model` replaced. For streams the gateway
  * always asks for usage (`stream_options.include_usage`) so it can account for every stream; the pipeline
  * strips the usage chunk again when the client did not ask for it. Chunks keep the text they were
- * parsed from, so the chat codec can pass them through without re-serialising.
+ * parsed from, so the chat codec can pass them through without re-serialising (`chat-chunks.ts`).
  */
 import { systemClock } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
 import { extend } from '../../core/shapes.js';
 import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
-import { type EventTranslator, keepRawText, parseEventJson, sseItems, streamCutOff } from '../sse.js';
+import { sseItems } from '../sse.js';
 import type {
   CallOptions,
   ChatCompletion,
-  ChatCompletionChunk,
   ChatRequest,
   EmbeddingResponse,
   ProviderAdapter,
   ProviderDeps,
   ProviderSettings,
 } from '../types.js';
+import { chatChunks } from './chat-chunks.js';
 import { chatFromLegacy, legacyChunks, legacyCompletionBody } from './completions.js';
 import { completionFromResponse, RESPONSES_API, ResponsesEventTranslator } from './responses.js';
 
@@ -170,38 +170,6 @@ function buildHeaders(settings: ProviderSettings): Record<string, string> {
     else headers.authorization = `Bearer ${settings.apiKey}`;
   }
   return headers;
-}
-
-/** OpenAI's chat completion chunks, checked, each keeping the event text it was parsed from. */
-function chatChunks(provider: string): EventTranslator<ChatCompletionChunk> {
-  return {
-    event(event, out) {
-      if (event.data === '[DONE]') return true;
-      const chunk = parseEventJson<(ChatCompletionChunk & { error?: { message?: unknown } }) | null>(
-        provider,
-        event.data,
-      );
-      if (!isObject(chunk)) throw notAChunk(provider);
-      if (chunk.error !== undefined || event.event === 'error') {
-        const message = typeof chunk.error?.message === 'string' ? `: ${chunk.error.message}` : '.';
-        throw new ProviderUnavailableError(`${provider} reported an error mid-stream${message}`, provider);
-      }
-      if (!Array.isArray(chunk.choices) || !chunk.choices.every(isObject)) throw notAChunk(provider);
-      keepRawText(chunk, event.data);
-      out.push(chunk);
-      return false;
-    },
-    end() {
-      throw streamCutOff(provider);
-    },
-  };
-}
-
-function notAChunk(provider: string): ProviderUnavailableError {
-  return new ProviderUnavailableError(
-    `${provider} sent a stream event that is not a chat.completion.chunk.`,
-    provider,
-  );
 }
 
 function isCompletion(value: unknown): value is ChatCompletion {

@@ -74,7 +74,7 @@ test('chatFromLegacy: text, finish reason, usage and the legacy log probabilitie
   assert.throws(() => chatFromLegacy('openai', { error: 'nope' }), /not a text completion/);
 });
 
-test('legacyChunks: chat chunks, the role on the first of each choice; a stream without [DONE] is cut off', () => {
+test('legacyChunks: chat chunks, the role on the first of each choice; cut off only before every choice finished', () => {
   const translator = legacyChunks('openai');
   const out: unknown[] = [];
   const event = (data: string) => translator.event({ data, event: '', id: '' }, out as never[]);
@@ -98,5 +98,10 @@ test('legacyChunks: chat chunks, the role on the first of each choice; a stream 
   assert.deepEqual(chunks[2]?.choices, []);
   assert.ok(chunks[2]?.usage);
   assert.throws(() => legacyChunks('openai').end([]), /closed the stream/);
+  // No [DONE] after every choice finished: complete (some servers end so); before that: cut off.
+  translator.end([]);
+  const cut = legacyChunks('openai');
+  cut.event({ data: '{"choices":[{"text":"Hi","index":0,"finish_reason":null}]}', event: '', id: '' }, []);
+  assert.throws(() => cut.end([]), /closed the stream/);
   assert.throws(() => event('{"error":{"message":"boom"}}'), /error mid-stream: boom/);
 });

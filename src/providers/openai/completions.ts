@@ -87,6 +87,8 @@ export function chatFromLegacy(provider: string, json: unknown): ChatCompletion 
 /** The stream's `text_completion` events as chat completion chunks (the first of each choice with its role). */
 export function legacyChunks(provider: string): EventTranslator<ChatCompletionChunk> {
   const started = new Set<number>();
+  // As for chat streams (decision 0207): without `[DONE]`, complete once every started choice finished.
+  const finished = new Set<number>();
   return {
     event(event, out) {
       if (event.data === '[DONE]') return true;
@@ -106,6 +108,7 @@ export function legacyChunks(provider: string): EventTranslator<ChatCompletionCh
           const index = typeof c.index === 'number' ? c.index : i;
           const first = !started.has(index);
           if (first) started.add(index);
+          if (c.finish_reason) finished.add(index);
           const content = typeof c.text === 'string' ? c.text : '';
           return {
             index,
@@ -119,7 +122,7 @@ export function legacyChunks(provider: string): EventTranslator<ChatCompletionCh
       return false;
     },
     end() {
-      throw streamCutOff(provider);
+      if (finished.size === 0 || finished.size < started.size) throw streamCutOff(provider);
     },
   };
 }
