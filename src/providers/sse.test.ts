@@ -128,6 +128,18 @@ test('a body that ends before the completing event is cut off; its last untermin
   assert.match(err.message, /closed the stream before the answer was complete/);
 });
 
+test('a body without a single event (a JSON answer, an HTML page) is said not to be an event stream', async () => {
+  for (const text of ['{"id":"chatcmpl-1","choices":[]}', '<html><body>Bad gateway</body></html>', '']) {
+    const body = Readable.from(text === '' ? [] : [text]);
+    const [seen, err] = await drain(
+      sseItems('upstream', bodyOf(body), new AbortController().signal, numbers),
+    );
+    assert.deepEqual(seen, []);
+    assert.ok(err instanceof ProviderUnavailableError);
+    assert.match(err.message, /not an event stream/, JSON.stringify(text));
+  }
+});
+
 test("a read's first item is handed out before the rest of the read is translated", async () => {
   // One upstream read often carries a whole answer: the client's first byte must not wait for all of it.
   const translated: number[] = [];

@@ -117,6 +117,8 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   /** The failure to report once the queue is empty (reported once). */
   #failure: unknown = null;
   #paused = false;
+  /** Whether the body held any event: a body without one is not an event stream (a JSON or HTML page). */
+  #sawEvent = false;
   #waiter: Waiter<T> | null = null;
   readonly #onData = (chunk: Uint8Array | string) => this.#read(chunk);
   readonly #onEnd = () => this.#end();
@@ -128,7 +130,12 @@ class SseStream<T> implements AsyncIterableIterator<T> {
     this.#body = body;
     this.#signal = signal;
     this.#translator = translator;
-    this.#parser = createParser({ onEvent: (event) => this.#events.push(event) });
+    this.#parser = createParser({
+      onEvent: (event) => {
+        this.#sawEvent = true;
+        this.#events.push(event);
+      },
+    });
     body.on('data', this.#onData);
     body.on('end', this.#onEnd);
     body.on('error', this.#onError);
@@ -209,6 +216,7 @@ class SseStream<T> implements AsyncIterableIterator<T> {
           this.#finish(this.#broken);
           return;
         } else if (this.#ended) {
+          if (!this.#sawEvent) throw notAnEventStream(this.#provider);
           this.#translator.end(this.#items);
           complete = true;
         } else return; // wait for the next read
@@ -312,6 +320,14 @@ export function parseEventJson<T>(provider: string, data: string): T {
 }
 
 /** Raised when the upstream stream ends without its completion marker. */
+/** A stream request answered with a body that holds no event at all (a JSON answer, an HTML error page). */
+function notAnEventStream(provider: string): ProviderUnavailableError {
+  return new ProviderUnavailableError(
+    `${provider} answered the stream request with a body that is not an event stream (no events).`,
+    provider,
+  );
+}
+
 export function streamCutOff(provider: string): ProviderUnavailableError {
   return new ProviderUnavailableError(
     `${provider} closed the stream before the answer was complete.`,
