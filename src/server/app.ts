@@ -267,7 +267,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (retry) reply.headers(retry);
     const body = toErrorBody(error, deps.redact);
     return reply
-      .code(error.status)
+      .code(codec?.errorStatus ? codec.errorStatus(error) : error.status)
       .type('application/json')
       .send(codec?.errorBody ? codec.errorBody(error, body) : body);
   });

@@ -241,7 +241,7 @@ class Answer {
     const body = JSON.stringify(this.codec.errorBody ? this.codec.errorBody(error, envelope) : envelope);
     headers['content-type'] = JSON_CONTENT_TYPE;
     headers['content-length'] = Buffer.byteLength(body);
-    res.writeHead(error.status, headers);
+    res.writeHead(this.codec.errorStatus ? this.codec.errorStatus(error) : error.status, headers);
     res.end(body);
   }
 }
