@@ -24,7 +24,7 @@ import { createCompletionsCodec } from './endpoints/completions/codec.js';
 import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
-import { anthropicErrorBody } from './endpoints/messages/errors.js';
+import { anthropicErrorBody, anthropicErrorStatus } from './endpoints/messages/errors.js';
 import { createPromptCompletionsCodec } from './endpoints/prompts/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
@@ -332,6 +332,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       timeoutMs: config.upstream.timeout_ms,
     }),
     errorBody: anthropicErrorBody,
+    errorStatus: anthropicErrorStatus,
     redact,
     bodyLimitBytes: config.server.body_limit_bytes,
   });

@@ -52,6 +52,8 @@ export interface EndpointCodec {
    * scrubbed of secrets). Unset: the OpenAI envelope is sent.
    */
   errorBody?(error: GatewayError, openai: unknown): unknown;
+  /** The HTTP status of an error answer in this API; unset: the error's own `status`. */
+  errorStatus?(error: GatewayError): number;
   /** OpenAPI (and response serialisation) schema of `errorBody`'s bodies; unset: OpenAI's envelope. */
   readonly errorSchema?: TSchema;
 }

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'content_policy_violation'
   | 'upstream_bad_request'
   | 'upstream_rate_limited'
+  | 'insufficient_quota'
   | 'provider_auth_failed'
   | 'upstream_timeout'
   | 'provider_unavailable'
@@ -56,6 +57,11 @@ export interface GatewayErrorOptions {
   param?: string | null;
   cause?: unknown;
   retryAfterMs?: number;
+  /**
+   * The `error.code` the client gets when it is not `code`: the provider's own code for a request the
+   * provider rejected (`context_length_exceeded`). Metrics and logs keep `code`, the bounded catalogue.
+   */
+  clientCode?: string;
 }
 
 /** Base of every error the gateway reports. */
@@ -66,6 +72,8 @@ export class GatewayError extends Error {
   readonly param: string | null;
   /** Milliseconds the client (or the retry loop) should wait before trying again, when known. */
   readonly retryAfterMs: number | undefined;
+  /** `error.code` in the answer: `code` unless a provider's own code replaces it (`GatewayErrorOptions`). */
+  readonly clientCode: string;
 
   constructor(
     message: string,
@@ -81,11 +89,20 @@ export class GatewayError extends Error {
     this.type = type;
     this.param = options.param ?? null;
     this.retryAfterMs = options.retryAfterMs;
+    this.clientCode = options.clientCode ?? code;
   }
 
-  /** Whether the same request may succeed when tried again (retry, fallback). */
+  /** Whether the same request may succeed when tried again on the same deployment (retry). */
   get isRetryable(): boolean {
     return false;
+  }
+
+  /**
+   * Whether another deployment of the route may serve the request (fallback). Every retriable error, and
+   * failures of one deployment that retrying it cannot cure (a spent quota, a model it does not have).
+   */
+  get mayFallBack(): boolean {
+    return this.isRetryable;
   }
 }
 
@@ -223,11 +240,14 @@ export class InternalError extends GatewayError {
 
 export interface ProviderErrorOptions extends GatewayErrorOptions {
   upstreamStatus?: number;
+  /** The provider's own `error.type` (`not_found_error`, `insufficient_quota`), when its body had one. */
+  upstreamType?: string;
 }
 
 export class ProviderError extends GatewayError {
   readonly provider: string;
   readonly upstreamStatus: number | undefined;
+  readonly upstreamType: string | undefined;
 
   constructor(
     message: string,
@@ -240,6 +260,7 @@ export class ProviderError extends GatewayError {
     super(message, code, status, type, options);
     this.provider = provider;
     this.upstreamStatus = options.upstreamStatus;
+    this.upstreamType = options.upstreamType;
   }
 }
 
@@ -249,6 +270,21 @@ export class RateLimitError extends ProviderError {
     super(message, provider, 'upstream_rate_limited', 429, 'rate_limit_error', options);
   }
   override get isRetryable(): boolean {
+    return true;
+  }
+}
+
+/**
+ * The provider's account behind a deployment has no quota left (a 429 whose code or type is
+ * `insufficient_quota`). Not a transient rate limit: never retried on the same deployment, but another
+ * deployment may serve (`mayFallBack`). The client gets 429 `insufficient_quota` with no Retry-After and
+ * `x-should-retry: false` (docs/decisions/0206).
+ */
+export class QuotaExceededError extends ProviderError {
+  constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
+    super(message, provider, 'insufficient_quota', 429, 'rate_limit_error', options);
+  }
+  override get mayFallBack(): boolean {
     return true;
   }
 }
@@ -281,10 +317,21 @@ export class OversizedRequestTimeoutError extends TimeoutError {
   }
 }
 
-/** The provider rejected the request as invalid (400, 404, 422 …). Permanent; the client must change it. */
+/**
+ * The provider rejected the request (400, 404, 413, 422 …). Permanent: not retried. The client gets the
+ * provider's 404 and 413 as they are (the SDKs' `NotFoundError`; a body too large), every other status as
+ * 400 (DESIGN §3), with the provider's own `code` and `param` when it sent them (docs/decisions/0206). A 404
+ * says the deployment lacks the model (or the resource): another deployment may have it (`mayFallBack`).
+ */
 export class InvalidRequestError extends ProviderError {
   constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
-    super(message, provider, 'upstream_bad_request', 400, 'invalid_request_error', options);
+    const status =
+      options.upstreamStatus === 404 || options.upstreamStatus === 413 ? options.upstreamStatus : 400;
+    const code = status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : 'upstream_bad_request';
+    super(message, provider, code, status, 'invalid_request_error', options);
+  }
+  override get mayFallBack(): boolean {
+    return this.status === 404;
   }
 }
 

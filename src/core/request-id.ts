@@ -10,6 +10,22 @@ import type { Clock } from './clock.js';
 /** Response header carrying the gateway's own id on every answer. */
 export const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
 
+/**
+ * The gateway's own id again, under the name the Anthropic SDK reads (`message._request_id`,
+ * `APIError.requestID`): the id to quote when asking about a request, as with Anthropic's API. On every
+ * answer: a constant name and a string already at hand, so it costs one header line (docs/decisions/0206).
+ */
+export const REQUEST_ID_HEADER = 'request-id';
+
+/**
+ * The request id headers of every answer: `X-Gateway-Request-ID` (the gateway's own UUIDv7) and
+ * `X-Request-ID` (the client's, echoed, when it sent a usable one; else the gateway's), and `request-id`
+ * (the gateway's, for the Anthropic SDK).
+ */
+export function requestIdHeaders(id: string, clientId: string | null): Record<string, string> {
+  return { [GATEWAY_REQUEST_ID_HEADER]: id, [REQUEST_ID_HEADER]: id, 'x-request-id': clientId ?? id };
+}
+
 /** Ids whose random bytes are drawn in one call. */
 const RANDOM_POOL_IDS = 256;
 

@@ -138,7 +138,8 @@ export function createCallStage(options: CallStageOptions): Next {
 
   /**
    * Tries the route's deployments in the order its strategy chose, each with retries (`retryDelay`: backoff,
-   * Retry-After, the deadline); moves on only after a retriable failure or past an open circuit breaker.
+   * Retry-After, the deadline); moves on only after a failure another deployment may not have (`mayFallBack`:
+   * a retriable one, a spent quota, a provider 404) or past an open circuit breaker.
    * Every pass over a deployment is reported to its breaker (failure only for what says something about the
    * deployment) and, on success, to the latency tracker.
    */
@@ -189,8 +190,9 @@ export function createCallStage(options: CallStageOptions): Next {
         }
         tried.push({ id: d.id, outcome: errorCode(err) });
         moved = { from: d.id, reason: errorCode(err) };
-        const retriable = err instanceof GatewayError && err.isRetryable;
-        if (!retriable || ctx.abort.signal.aborted || clock.now() >= deadline) break;
+        // Retriable errors, and failures another deployment may not have (a spent quota, a missing model).
+        const onward = err instanceof GatewayError && err.mayFallBack;
+        if (!onward || ctx.abort.signal.aborted || clock.now() >= deadline) break;
         continue;
       }
       breaker?.success();
@@ -369,6 +371,7 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
   return new RateLimitError(err.message, err.provider, {
     param: err.param,
     upstreamStatus: err.upstreamStatus,
+    upstreamType: err.upstreamType,
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
   });

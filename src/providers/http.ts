@@ -11,6 +11,7 @@ import {
   InvalidRequestError,
   type ProviderError,
   ProviderUnavailableError,
+  QuotaExceededError,
   RateLimitError,
   TimeoutError,
 } from '../core/errors.js';
@@ -206,7 +207,8 @@ export function isConnectFailure(err: unknown): boolean {
 
 /**
  * Maps an upstream non-2xx answer to the taxonomy (DESIGN §3 status table). `now`: wall time (epoch ms) the
- * answer arrived, for a Retry-After given as an HTTP date.
+ * answer arrived, for a Retry-After given as an HTTP date. A rejected request keeps the provider's own
+ * `code`, `param` and type (docs/decisions/0206); a 429 for a spent quota is not a rate limit.
  */
 export function httpError(
   provider: string,
@@ -216,8 +218,9 @@ export function httpError(
   now: number,
   apiKeyEnv?: string,
 ): ProviderError {
-  const upstream = upstreamMessage(bodyText);
-  const opts = { upstreamStatus: status };
+  const detail = upstreamDetail(bodyText);
+  const upstream = detail.message;
+  const opts = { upstreamStatus: status, upstreamType: detail.type };
   if (status === 401 || status === 403) {
     const hint = apiKeyEnv ? ` Check ${apiKeyEnv}.` : '';
     return new AuthError(
@@ -227,6 +230,13 @@ export function httpError(
     );
   }
   if (status === 429) {
+    if (detail.code === 'insufficient_quota' || detail.type === 'insufficient_quota') {
+      return new QuotaExceededError(
+        `${provider} has no quota left for this deployment${upstream ? `: ${upstream}` : '.'}`,
+        provider,
+        opts,
+      );
+    }
     return new RateLimitError(`${provider} rate limit reached${upstream ? `: ${upstream}` : '.'}`, provider, {
       ...opts,
       retryAfterMs: parseRetryAfter(headers, now),
@@ -245,7 +255,9 @@ export function httpError(
   return new InvalidRequestError(
     `${provider} rejected the request (HTTP ${status})${upstream ? `: ${upstream}` : '.'}`,
     provider,
-    opts,
+    detail.code === undefined
+      ? { ...opts, param: detail.param }
+      : { ...opts, param: detail.param, clientCode: detail.code },
   );
 }
 
@@ -271,18 +283,40 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Pulls `error.message` (OpenAI, Anthropic and Gemini all use it) out of an error body, bounded. */
-function upstreamMessage(bodyText: string): string {
-  if (!bodyText) return '';
-  let message: unknown;
+/** What an error body says: `error.message` (OpenAI, Anthropic and Gemini all use it), code, param, type. */
+interface UpstreamDetail {
+  message: string;
+  /** `error.code` when it is a string (Gemini's is the HTTP status, a number: not kept). */
+  code: string | undefined;
+  param: string | null;
+  type: string | undefined;
+}
+
+/** Pulls `UpstreamDetail` out of an error body, every field bounded. */
+function upstreamDetail(bodyText: string): UpstreamDetail {
+  const detail: UpstreamDetail = { message: '', code: undefined, param: null, type: undefined };
+  if (!bodyText) return detail;
+  let parsed: { error?: Record<string, unknown> | string; message?: unknown };
   try {
-    const parsed = JSON.parse(bodyText) as { error?: { message?: unknown } | string; message?: unknown };
-    message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
+    parsed = JSON.parse(bodyText) as typeof parsed;
   } catch {
-    message = undefined;
+    return detail;
   }
+  if (parsed === null || typeof parsed !== 'object') return detail;
+  const error = parsed.error;
+  const message = typeof error === 'string' ? error : (error?.message ?? parsed.message);
   const text = typeof message === 'string' ? message : '';
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+  detail.message = text.length > 500 ? `${text.slice(0, 500)}…` : text;
+  if (error === null || typeof error !== 'object') return detail;
+  detail.code = token(error.code);
+  detail.param = token(error.param) ?? null;
+  detail.type = token(error.type);
+  return detail;
+}
+
+/** A short machine-readable string from an upstream body (a code, param or type), else undefined. */
+function token(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {

@@ -6,8 +6,9 @@
  * - Deployment faults: 5xx, connection errors, a provider 429 (rate pressure on the deployment's account,
  *   which every caller of it shares), and timeouts of requests that should have fitted in their time.
  * - Not faults: the provider rejecting the request (4xx: 400/401/404/413/422, context length), the client
- *   going away, and a timeout of a request whose own expected duration — its output limit times the
- *   deployment's expected time per output token — is longer than the time it was given.
+ *   going away, a spent quota (429 `insufficient_quota`: an open breaker would turn the client's clear 429
+ *   into 503s; docs/decisions/0206), and a timeout of a request whose own expected duration — its output
+ *   limit times the deployment's expected time per output token — is longer than the time it was given.
  */
 import type { CanonicalRequest } from '../core/context.js';
 import {

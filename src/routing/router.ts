@@ -249,6 +249,7 @@ export class RouteUnavailableError extends ProviderError {
       lastError?.type ?? 'provider_unavailable_error',
       {
         upstreamStatus: lastError?.upstreamStatus,
+        upstreamType: lastError?.upstreamType,
         retryAfterMs: hints.length > 0 ? Math.min(...hints) : undefined,
         cause: last,
       },

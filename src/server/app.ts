@@ -22,7 +22,7 @@ import type { EndpointCodec } from '../core/endpoint.js';
 import { BadRequestError } from '../core/errors.js';
 import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js';
 import { rawAnswerText } from '../core/raw-answer.js';
-import { clientRequestId, createRequestIds, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
+import { clientRequestId, createRequestIds, requestIdHeaders } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
 import type { ResponseStore } from '../endpoints/responses/store.js';
 import type { FeedbackService } from '../experiments/feedback.js';
@@ -100,14 +100,6 @@ export interface AppDeps {
   console?: { dir: string; sessions: ConsoleSessions };
   /** Feedback on answers (POST /v1/feedback); unset: no such route. */
   feedback?: FeedbackService;
-}
-
-/**
- * The request id headers of every answer: `X-Gateway-Request-ID` (the gateway's own UUIDv7) and
- * `X-Request-ID` (the client's, echoed, when it sent a usable one; else the gateway's).
- */
-function requestIdHeaders(id: string, clientId: string | null): Record<string, string> {
-  return { [GATEWAY_REQUEST_ID_HEADER]: id, 'x-request-id': clientId ?? id };
 }
 
 /**
@@ -268,7 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (retry) reply.headers(retry);
     const body = toErrorBody(error, deps.redact);
     return reply
-      .code(error.status)
+      .code(codec?.errorStatus ? codec.errorStatus(error) : error.status)
       .type('application/json')
       .send(codec?.errorBody ? codec.errorBody(error, body) : body);
   });

@@ -7,6 +7,7 @@ import {
   GatewayRateLimitError,
   InternalError,
   InvalidRequestError,
+  QuotaExceededError,
   RateLimitError,
   ServiceUnavailableError,
   ValidationError,
@@ -238,6 +239,22 @@ describe('toErrorBody and retryAfterSeconds', () => {
     });
   });
 
+  test("a provider's own code and param go to the client, scrubbed like its message", () => {
+    const err = new InvalidRequestError('openai rejected the request (HTTP 400): too long', 'openai', {
+      upstreamStatus: 400,
+      param: 'messages.sk-123',
+      clientCode: 'context_length_exceeded',
+    });
+    const body = toErrorBody(err, (t) => t.replaceAll('sk-123', '[redacted]'));
+    assert.deepEqual(body.error, {
+      message: 'openai rejected the request (HTTP 400): too long',
+      type: 'invalid_request_error',
+      param: 'messages.[redacted]',
+      code: 'context_length_exceeded',
+    });
+    assert.equal(err.code, 'upstream_bad_request', 'logs and metrics keep the catalogue code');
+  });
+
   test('Retry-After is whole seconds, at least 1, absent when unknown', () => {
     const after = (ms?: number) => retryAfterSeconds(new RateLimitError('x', 'p', { retryAfterMs: ms }));
     assert.equal(after(undefined), undefined);
@@ -259,6 +276,15 @@ describe('retryHeaders', () => {
     const budget = new GatewayRateLimitError('spent', 3_000, 'budget_exceeded', 'key');
     assert.deepEqual(retryHeaders(budget), { 'retry-after': '3', 'x-should-retry': 'false' });
     assert.deepEqual(retryHeaders(new RateLimitError('upstream', 'openai', {})), {});
+    // A provider's 429: its exact wait too, which the SDKs prefer.
+    assert.deepEqual(retryHeaders(new RateLimitError('upstream', 'openai', { retryAfterMs: 1500 })), {
+      'retry-after': '2',
+      'retry-after-ms': '1500',
+    });
+    // A spent provider quota: no wait helps.
+    assert.deepEqual(retryHeaders(new QuotaExceededError('no quota', 'openai', { upstreamStatus: 429 })), {
+      'x-should-retry': 'false',
+    });
     assert.deepEqual(retryHeaders(new ServiceUnavailableError('shutting down')), {});
     assert.equal(retryHeaders(new InvalidRequestError('bad', 'openai', { upstreamStatus: 400 })), null);
     assert.equal(retryHeaders(new InternalError('boom')), null);

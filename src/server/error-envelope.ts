@@ -9,6 +9,7 @@ import {
   InternalError,
   NotFoundError,
   PayloadTooLargeError,
+  ProviderError,
   UnsupportedMediaTypeError,
 } from '../core/errors.js';
 import { type AjvError, fromValidation } from '../endpoints/validation.js';
@@ -20,14 +21,19 @@ export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
-/** The envelope for an error; provider texts are scrubbed of secrets. */
+/**
+ * The envelope for an error; provider texts are scrubbed of secrets (the message, and a provider's own
+ * `param` and `code`, which the answer passes on: docs/decisions/0206).
+ */
 export function toErrorBody(err: GatewayError, redact: Redactor): ErrorBody {
+  const fromProvider = err instanceof ProviderError;
+  const param = err.param;
   return {
     error: {
       message: redact(err.message),
       type: err.type,
-      param: err.param,
-      code: err.code,
+      param: fromProvider && param !== null ? redact(param) : param,
+      code: fromProvider ? redact(err.clientCode) : err.clientCode,
     },
   };
 }
@@ -40,9 +46,10 @@ const SDK_LONGEST_WAIT_S = 60;
 
 /**
  * The retry headers of an error answer: `Retry-After` (429, 502, 503), and `x-should-retry: false` on a
- * 429 that a retry cannot cure soon — a budget that is spent, or a limit that frees up only after more
- * than a minute. The SDKs would otherwise send the same request again a few seconds later, twice, and be
- * refused again (decision 0181).
+ * 429 that a retry cannot cure soon — a budget or a provider quota that is spent, or a limit that frees up
+ * only after more than a minute. The SDKs would otherwise send the same request again a few seconds later,
+ * twice, and be refused again (decisions 0181, 0206). A provider's 429 also carries `retry-after-ms`, the
+ * exact wait, which the SDKs prefer to the whole seconds of `Retry-After`.
  */
 export function retryHeaders(err: GatewayError): Record<string, string> | null {
   const seconds = retryAfterSeconds(err);
@@ -50,8 +57,12 @@ export function retryHeaders(err: GatewayError): Record<string, string> | null {
   if (status !== 429 && status !== 502 && status !== 503) return null;
   const headers: Record<string, string> = {};
   if (seconds !== undefined) headers['retry-after'] = String(seconds);
-  if (status === 429 && (err.code === 'budget_exceeded' || (seconds ?? 0) > SDK_LONGEST_WAIT_S)) {
+  if (status !== 429) return headers;
+  const code = err.code;
+  if (code === 'budget_exceeded' || code === 'insufficient_quota' || (seconds ?? 0) > SDK_LONGEST_WAIT_S) {
     headers['x-should-retry'] = 'false';
+  } else if (err.retryAfterMs !== undefined && err instanceof ProviderError) {
+    headers['retry-after-ms'] = String(Math.ceil(err.retryAfterMs));
   }
   return headers;
 }

@@ -19,7 +19,7 @@ import type { EndpointCodec } from '../core/endpoint.js';
 import { ClientClosedError, type GatewayError, PayloadTooLargeError } from '../core/errors.js';
 import type { LiveList } from '../core/live-list.js';
 import { rawAnswerText } from '../core/raw-answer.js';
-import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
+import { clientRequestId, GATEWAY_REQUEST_ID_HEADER, REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Handled, Pipeline } from '../pipeline/pipeline.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -165,6 +165,7 @@ class Answer {
     const { ctx } = this;
     return answerHeaders(ctx, this.deps.clock.now(), {
       [GATEWAY_REQUEST_ID_HEADER]: ctx.requestId,
+      [REQUEST_ID_HEADER]: ctx.requestId,
       'x-request-id': this.clientId,
     } as Record<string, string | number>);
   }
@@ -241,7 +242,7 @@ class Answer {
     const body = JSON.stringify(this.codec.errorBody ? this.codec.errorBody(error, envelope) : envelope);
     headers['content-type'] = JSON_CONTENT_TYPE;
     headers['content-length'] = Buffer.byteLength(body);
-    res.writeHead(error.status, headers);
+    res.writeHead(this.codec.errorStatus ? this.codec.errorStatus(error) : error.status, headers);
     res.end(body);
   }
 }

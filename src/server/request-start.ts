@@ -22,7 +22,7 @@ import {
   ServiceUnavailableError,
 } from '../core/errors.js';
 import type { LiveList } from '../core/live-list.js';
-import { clientRequestId, GATEWAY_REQUEST_ID_HEADER } from '../core/request-id.js';
+import { clientRequestId, GATEWAY_REQUEST_ID_HEADER, REQUEST_ID_HEADER } from '../core/request-id.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { AdminAuth } from './admin-auth.js';
 
@@ -50,6 +50,7 @@ export function requestStart(deps: RequestStartDeps): OnRequest {
     const clientId = clientRequestId(request.headers['x-request-id']);
     // Every answer carries the gateway's id and the client's (echoed when usable; else the gateway's).
     reply.header(GATEWAY_REQUEST_ID_HEADER, request.id);
+    reply.header(REQUEST_ID_HEADER, request.id);
     reply.header('x-request-id', clientId ?? request.id);
     // Every line of this request's log carries the client's id too (its own id is `request_id`).
     if (clientId !== null) request.log = request.log.child({ client_request_id: clientId });

@@ -120,6 +120,7 @@ describe('request id headers on every answer', () => {
     const gatewayId = headers.get('x-gateway-request-id');
     assert.ok(isUuidV7(gatewayId), `${what}: X-Gateway-Request-ID is a UUIDv7 (${gatewayId})`);
     assert.equal(headers.get('x-request-id'), clientId ?? gatewayId, `${what}: X-Request-ID`);
+    assert.equal(headers.get('request-id'), gatewayId, `${what}: request-id (the Anthropic SDK's)`);
     seen.push(gatewayId as string);
   };
   const chat = (body: unknown, clientId: string | null = 'client-1') =>

@@ -22,7 +22,7 @@ import type { ChatCompletion } from '../../providers/types.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
 import { requestTags, TAGS_HEADER } from '../tags.js';
-import { AnthropicErrorSchema, anthropicErrorBody } from './errors.js';
+import { AnthropicErrorSchema, anthropicErrorBody, anthropicErrorStatus } from './errors.js';
 import { MessagesRequestSchema } from './schema.js';
 import { anthropicStreamEncoder } from './stream.js';
 import { type MessagesBody, toCanonical } from './to-canonical.js';
@@ -84,6 +84,7 @@ export function createMessagesCodec(compile: ReturnType<typeof createSchemaCompi
         anthropicStreamEncoder(request.kind === 'chat' ? approximatePromptTokens(request.body) : 0),
     },
     errorBody: anthropicErrorBody,
+    errorStatus: anthropicErrorStatus,
     errorSchema: AnthropicErrorSchema,
   };
 }

@@ -1,7 +1,9 @@
 /**
- * Anthropic's error body (`{"type":"error","error":{"type","message"}}`) for errors on the Messages
- * endpoints, from the gateway's error (its status and OpenAI type). Status codes stay the gateway's own
- * (DESIGN §3); only the body's shape and type names follow Anthropic's.
+ * Anthropic's error body (`{"type":"error","error":{"type","message"}}`) and status for errors on the
+ * Messages endpoints, from the gateway's error. Status codes are the gateway's own (DESIGN §3), except that
+ * a provider's 500 or 529 after retries is passed on as it is (`anthropicErrorStatus`); when the client gets
+ * the provider's own status and the provider named one of Anthropic's types (an Anthropic deployment), that
+ * type is kept; otherwise the gateway's type is mapped onto Anthropic's (docs/decisions/0206).
  */
 import { Type as T } from '@sinclair/typebox';
 import type { GatewayError } from '../../core/errors.js';
@@ -18,6 +20,30 @@ export type AnthropicErrorType =
   | 'api_error'
   | 'timeout_error'
   | 'overloaded_error';
+
+/** The status Anthropic answers each of its error types with. */
+const TYPE_STATUS: ReadonlyMap<string, number> = new Map<AnthropicErrorType, number>([
+  ['invalid_request_error', 400],
+  ['authentication_error', 401],
+  ['permission_error', 403],
+  ['not_found_error', 404],
+  ['request_too_large', 413],
+  ['rate_limit_error', 429],
+  ['api_error', 500],
+  ['timeout_error', 504],
+  ['overloaded_error', 529],
+]);
+
+/** Provider statuses the Messages endpoints pass on where the gateway would answer 502: Anthropic's own. */
+const PASSED_ON_5XX: ReadonlySet<number> = new Set([500, 529]);
+
+/** The status of an error answer on the Messages endpoints. */
+export function anthropicErrorStatus(error: GatewayError): number {
+  const upstream = error instanceof ProviderError ? error.upstreamStatus : undefined;
+  return error.status >= 500 && upstream !== undefined && PASSED_ON_5XX.has(upstream)
+    ? upstream
+    : error.status;
+}
 
 /** The Anthropic type for an OpenAI-envelope type (and, when known, the HTTP status and upstream status). */
 export function anthropicErrorType(
@@ -48,15 +74,22 @@ export function anthropicErrorType(
   }
 }
 
-/** The error body for the Messages endpoints (the request id is in the `X-Request-ID` header, not the body). */
+/**
+ * The error body for the Messages endpoints (the request id is in the `request-id` and `X-Request-ID`
+ * headers, not the body).
+ */
 export function anthropicErrorBody(error: GatewayError, openai: unknown): unknown {
   const envelope = (openai as { error?: { message?: unknown } } | null)?.error;
   const message = typeof envelope?.message === 'string' ? envelope.message : error.message;
   const upstream = error instanceof ProviderError ? error.upstreamStatus : undefined;
-  return {
-    type: 'error',
-    error: { type: anthropicErrorType(error.type, error.status, upstream), message },
-  };
+  const status = anthropicErrorStatus(error);
+  // The provider's own type when it is Anthropic's for the status the client gets (an Anthropic upstream).
+  const own = error instanceof ProviderError ? error.upstreamType : undefined;
+  const type =
+    own !== undefined && status === upstream && TYPE_STATUS.get(own) === status
+      ? (own as AnthropicErrorType)
+      : anthropicErrorType(error.type, status, upstream);
+  return { type: 'error', error: { type, message } };
 }
 
 /** Anthropic's error body, for OpenAPI and response serialisation. */

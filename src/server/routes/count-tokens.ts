@@ -14,6 +14,7 @@ export interface CountTokensRouteDeps {
   path: string;
   handle(req: CountTokensRequest): Promise<TokenCount>;
   errorBody(error: GatewayError, openai: unknown): unknown;
+  errorStatus(error: GatewayError): number;
   redact: Redactor;
   bodyLimitBytes: number;
 }
@@ -31,7 +32,7 @@ export async function registerCountTokensRoute(
       const retry = error.status === 429 ? retryHeaders(error) : null;
       if (retry) reply.headers(retry);
       const body = deps.errorBody(error, toErrorBody(error, deps.redact));
-      return reply.code(error.status).type('application/json').send(body);
+      return reply.code(deps.errorStatus(error)).type('application/json').send(body);
     });
     scope.post(
       deps.path,

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  AuthError,
+  InvalidRequestError,
+  ProviderUnavailableError,
+  QuotaExceededError,
+  RateLimitError,
+} from '../core/errors.js';
+import { httpError } from './http.js';
+
+const map = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  httpError('openai', status, headers, typeof body === 'string' ? body : JSON.stringify(body), 0);
+
+describe('httpError: upstream statuses and bodies → the taxonomy (docs/decisions/0206)', () => {
+  test("a rejected request keeps the provider's code, param and type; 400 stays 400", () => {
+    const err = map(400, {
+      error: {
+        message: 'Too long.',
+        type: 'invalid_request_error',
+        param: 'messages',
+        code: 'context_length_exceeded',
+      },
+    });
+    assert.ok(err instanceof InvalidRequestError);
+    assert.equal(err.status, 400);
+    assert.equal(err.clientCode, 'context_length_exceeded');
+    assert.equal(err.code, 'upstream_bad_request');
+    assert.equal(err.param, 'messages');
+    assert.equal(err.upstreamType, 'invalid_request_error');
+    assert.match(err.message, /^openai rejected the request \(HTTP 400\): Too long\.$/);
+    assert.equal(err.isRetryable, false);
+    assert.equal(err.mayFallBack, false);
+  });
+
+  test('404 and 413 keep their status; a 404 may fall back, other 4xx become 400', () => {
+    const missing = map(404, { error: { message: 'No such model.', code: 'model_not_found' } });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.clientCode, 'model_not_found');
+    assert.equal(missing.mayFallBack, true);
+    assert.equal(missing.isRetryable, false);
+    const big = map(413, 'Request Entity Too Large');
+    assert.equal(big.status, 413);
+    assert.equal(big.clientCode, 'request_too_large');
+    assert.equal(map(422, {}).status, 400);
+    assert.equal(map(409, {}).status, 400);
+  });
+
+  test('codes that are not short strings are not passed on (Gemini sends the status as a number)', () => {
+    const err = map(400, { error: { code: 400, message: 'Bad.', status: 'INVALID_ARGUMENT' } });
+    assert.equal(err.clientCode, 'upstream_bad_request');
+    assert.equal(err.param, null);
+    assert.equal(map(400, { error: { code: 'x'.repeat(201) } }).clientCode, 'upstream_bad_request');
+    assert.equal(map(400, 'not json').clientCode, 'upstream_bad_request');
+    assert.equal(map(400, 'null').clientCode, 'upstream_bad_request');
+  });
+
+  test('a 429 for a spent quota (code or type) is not a rate limit; other 429s are', () => {
+    for (const error of [{ code: 'insufficient_quota' }, { type: 'insufficient_quota', code: null }]) {
+      const err = map(429, { error: { message: 'You exceeded your current quota.', ...error } });
+      assert.ok(err instanceof QuotaExceededError);
+      assert.equal(err.status, 429);
+      assert.equal(err.code, 'insufficient_quota');
+      assert.equal(err.type, 'rate_limit_error');
+      assert.equal(err.isRetryable, false);
+      assert.equal(err.mayFallBack, true);
+      assert.equal(err.retryAfterMs, undefined);
+    }
+    const limited = map(429, { error: { code: 'rate_limit_exceeded' } }, { 'retry-after-ms': '1500' });
+    assert.ok(limited instanceof RateLimitError);
+    assert.equal(limited.retryAfterMs, 1500);
+    assert.equal(limited.clientCode, 'upstream_rate_limited');
+  });
+
+  test('auth failures and 5xx keep their mapping, with the upstream type recorded', () => {
+    assert.ok(map(401, {}) instanceof AuthError);
+    const overloaded = map(529, {
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    });
+    assert.ok(overloaded instanceof ProviderUnavailableError);
+    assert.equal(overloaded.status, 502);
+    assert.equal(overloaded.upstreamType, 'overloaded_error');
+  });
+});
