@@ -128,10 +128,12 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleR
     wildcard: false,
     index: false,
     schemaHide: true,
-    setHeaders(reply, path) {
+    // Cache-Control is set per file below (send's own default would override it).
+    cacheControl: false,
+    setHeaders(res, path) {
       // Asset names carry a content hash: cache them for good. The page itself is always revalidated.
       const hashed = path.includes(join(deps.dir, 'assets'));
-      reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+      res.setHeader('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
