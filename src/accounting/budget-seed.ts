@@ -45,13 +45,14 @@ export function rollupSeeder(database: () => Database): BudgetSeeder {
     else if (q.level === 'team') where.push(sql`team_id = ${q.id}`);
     else {
       table = 'usage_daily_key';
-      if (q.level === 'key') where.push(sql`api_key_id = ${q.id}`);
+      // A key's counters are its rotation chain's (decision 0209): the spend of every key in it.
+      if (q.level === 'key') where.push(sql`api_key_id in (${lineageKeys(q.id)})`);
       else {
         where.push(sql`user_id = ${q.id}`);
         // End users are counted per organization, else team, else key (the counters' hash tag).
         if (q.scope.orgId) where.push(sql`org_id = ${q.scope.orgId}`);
         else if (q.scope.teamId) where.push(sql`team_id = ${q.scope.teamId}`);
-        else if (q.scope.keyId) where.push(sql`api_key_id = ${q.scope.keyId}`);
+        else if (q.scope.keyId) where.push(sql`api_key_id in (${lineageKeys(q.scope.keyId)})`);
       }
     }
     const result = await sql<{ cost: string | null }>`
@@ -59,6 +60,11 @@ export function rollupSeeder(database: () => Database): BudgetSeeder {
       where ${sql.join(where, sql` and `)}`.execute(opened.db);
     return Math.round(Number(result.rows[0]?.cost ?? 0) * 1e6);
   };
+}
+
+/** The ids of the keys of a rotation chain (its first key's id: `lineage`). */
+function lineageKeys(lineage: string) {
+  return sql`select id from api_keys where id = ${lineage} or lineage_id = ${lineage}`;
 }
 
 /** The UTC days a counter's period covers: its day, its month so far, or (total) every day. */

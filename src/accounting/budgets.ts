@@ -197,7 +197,8 @@ export function applicableBudgets(
     userLimits,
   );
   if (principal.keyId && keyBudgets) {
-    add('key', principal.keyId, `${base}:key:${principal.keyId}`, {
+    const key = principal.lineageId ?? principal.keyId;
+    add('key', key, `${base}:key:${key}`, {
       daily_usd: keyBudgets.dailyUsd,
       monthly_usd: keyBudgets.monthlyUsd,
     });
@@ -259,7 +260,9 @@ export function createBudgetStages(deps: BudgetHookDeps): { admit: Stage; settle
       level: a.scope,
       id: a.id,
       ...seedDays(a.period, periodsOf(now).day),
-      scope: perTag ? { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId } : {},
+      scope: perTag
+        ? { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.lineageId ?? principal.keyId }
+        : {},
     })
       .then((micros) => store.seed(a.counter, micros, now))
       .catch((err: unknown) => {

@@ -201,7 +201,8 @@ export class KeyRepository {
           endUserLimits: parseEndUserLimits(old.end_user_limits),
           metadata: parseMetadata(old.metadata),
         },
-        id,
+        // The new key goes on with the old one's spend, limits and stored state (decision 0209).
+        { from: id, lineage: old.lineage_id ?? id },
       );
       const graceEnd = new Date(this.#clock.wallNow() + graceSeconds * 1000);
       const oldExpiry = toDate(old.expires_at);
@@ -314,7 +315,7 @@ export class KeyRevokedError extends Error {
 async function insertKey(
   trx: Pick<Db, 'insertInto'>,
   input: NewKey,
-  rotatedFrom: string | null,
+  rotated: { from: string; lineage: string } | null,
 ): Promise<{ key: string; view: KeyView }> {
   const key = generateKey();
   const row = await trx
@@ -341,7 +342,8 @@ async function insertKey(
       end_user_limits: input.endUserLimits ? JSON.stringify(limitsJson(input.endUserLimits)) : null,
       metadata: JSON.stringify(input.metadata ?? {}),
       revoked_at: null,
-      rotated_from: rotatedFrom,
+      rotated_from: rotated?.from ?? null,
+      lineage_id: rotated?.lineage ?? null,
       last_used_at: null,
     })
     .returningAll()

@@ -12,6 +12,11 @@ export interface Principal {
   readonly userId: string;
   /** Gateway key id (database id, or the name of a config key), when the caller used one. Never the secret. */
   readonly keyId: string | null;
+  /**
+   * The first key of the key's rotation chain (absent: the key itself): budgets, rate limits, the cache
+   * scope and stored responses are kept under it, so a rotated key goes on with them (decision 0209).
+   */
+  readonly lineageId?: string | null;
   readonly tier: string;
   /** Models (or aliases) the key may use; null = all. */
   readonly allowedModels: ReadonlySet<string> | null;

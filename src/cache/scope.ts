@@ -24,7 +24,7 @@ export const SHARED_SCOPE = 'global';
  */
 export function cacheScopeId(principal: Principal | null, scope: CacheScope): string {
   if (scope === 'global' || !principal?.keyId) return SHARED_SCOPE;
-  const key = `key:${principal.keyId}`;
+  const key = `key:${principal.lineageId ?? principal.keyId}`;
   if (scope === 'key') return key;
   const team = principal.teamId ? `team:${principal.teamId}` : key;
   if (scope === 'team') return team;

@@ -28,6 +28,8 @@ export interface ApiKeyTable {
   revoked_at: Timestamp | null;
   /** Id of the key this one replaced (rotation). */
   rotated_from: string | null;
+  /** The first key of this key's rotation chain (null: never rotated, its own): budgets and state go by it. */
+  lineage_id: string | null;
   last_used_at: Timestamp | null;
   created_at: Timestamp;
   /** JSON array of guardrail policy names (migration 0005); `[]` = none. */

@@ -34,7 +34,9 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
   const levels: Level[] = [];
   if (org && orgId) levels.push({ level: 'org', id: orgId, limits: limitsOf(org) });
   if (team && row.team_id) levels.push({ level: 'team', id: row.team_id, limits: limitsOf(team) });
-  levels.push({ level: 'key', id: row.id, limits: keyLimits(row) });
+  // Spend, limits and state are the rotation chain's, not one secret's (decision 0209).
+  const lineage = row.lineage_id ?? row.id;
+  levels.push({ level: 'key', id: lineage, limits: keyLimits(row) });
   const allowEndUsers = row.allow_end_users === true;
   const endUsers = allowEndUsers
     ? (parseEndUserLimits(row.end_user_limits) ??
@@ -43,10 +45,11 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
       endUserDefaults ??
       NO_LIMITS)
     : null;
-  const userId = row.user_id ?? `key:${row.id}`;
+  const userId = row.user_id ?? `key:${lineage}`;
   return {
     userId,
     keyId: row.id,
+    lineageId: lineage,
     tier: row.tier,
     allowedModels: intersectModels([
       parseModels(row.allowed_models),
@@ -61,6 +64,6 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
     role: roleOf(row),
     levels: levels.filter((l) => hasLimits(l.limits)),
     endUsers,
-    tag: hashTagOf({ orgId, teamId: row.team_id, keyId: row.id, namesEndUsers: allowEndUsers, userId }),
+    tag: hashTagOf({ orgId, teamId: row.team_id, keyId: lineage, namesEndUsers: allowEndUsers, userId }),
   };
 }

@@ -71,3 +71,55 @@ test('after a restart on the memory store, total and end-user budgets still coun
   assert.equal(dave.status, 429, 'the team total: two before the restart, one after');
   assert.equal(dave.error?.param, 'team');
 });
+
+test("a rotated key goes on with its predecessor's spend, stored responses and cache, live and after a restart", async () => {
+  await gw?.close();
+  gw = await start();
+  const first = await created(gw, ADMIN, '/admin/keys', {
+    name: 'rotating',
+    user_id: 'rot',
+    total_budget_usd: budgetFor(3),
+  });
+  assert.equal((await chatWith(gw, first.key, { max_tokens: MAX_TOKENS })).status, 200);
+  const stored = (await (
+    await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${first.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', input: 'remember me', max_output_tokens: MAX_TOKENS }),
+    })
+  ).json()) as { id: string };
+  const rotate = async (id: string) => {
+    const res = await fetch(`${gw?.url}/admin/keys/${id}/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grace_period_seconds: 0 }),
+    });
+    assert.equal(res.status, 201);
+    return (await res.json()) as { id: string; key: string };
+  };
+  const second = await rotate(first.id);
+  // Live: the counter is the chain's (two spent of three).
+  assert.equal((await chatWith(gw, second.key, { max_tokens: MAX_TOKENS })).status, 200);
+  const refused = await chatWith(gw, second.key, { max_tokens: MAX_TOKENS });
+  assert.equal(refused.status, 429, 'the budget counts the spend of the key it replaced');
+  assert.equal(refused.error?.param, 'key');
+  const read = await fetch(`${gw.url}/v1/responses/${stored.id}`, {
+    headers: { authorization: `Bearer ${second.key}` },
+  });
+  assert.equal(read.status, 200, "the predecessor's stored response");
+  await read.text();
+  // After a restart the counter is seeded from every key of the chain, a second rotation included.
+  await gw.close();
+  gw = await start();
+  const third = await rotate(second.id);
+  const after = await chatWith(gw, third.key, { max_tokens: MAX_TOKENS });
+  assert.equal(after.status, 429, 'seeded with the spend of the whole rotation chain');
+  assert.equal(after.error?.param, 'key');
+  // A key never rotated is its own chain: unaffected.
+  const other = await created(gw, ADMIN, '/admin/keys', {
+    name: 'other',
+    user_id: 'other',
+    total_budget_usd: budgetFor(3),
+  });
+  assert.equal((await chatWith(gw, other.key, { max_tokens: MAX_TOKENS })).status, 200);
+});

@@ -22,7 +22,8 @@ import { type Item, inputItems, toChatRequest } from './translate-request.js';
 
 /** Who may read a stored response: the API key, else the end user (no keys configured). */
 export function scopeOf(principal: Principal | null): string {
-  if (principal?.keyId) return `key:${principal.keyId}`;
+  // A rotated key keeps its stored responses: they belong to the rotation chain (decision 0209).
+  if (principal?.keyId) return `key:${principal.lineageId ?? principal.keyId}`;
   return `user:${principal?.userId ?? 'anonymous'}`;
 }
 

@@ -7,6 +7,7 @@
  * 0006 tenancy (organizations, teams, key levels and roles), 0007 usage records partitioned by day,
  * org/team/tags, daily rollups, 0008 prompts, experiments and feedback, 0009 evaluation runs and results, 0010 console (sessions, usage record route),
  * 0011 one running experiment per prompt label.
+ * 0012 the rotation chain of each API key (its lineage).
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
@@ -20,6 +21,7 @@ import * as prompts from './0008_prompts.js';
 import * as evalRuns from './0009_eval_runs.js';
 import * as console_ from './0010_console.js';
 import * as oneRunningExperiment from './0011_one_running_experiment.js';
+import * as keyLineage from './0012_key_lineage.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
@@ -33,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0009_eval_runs': evalRuns,
   '0010_console': console_,
   '0011_one_running_experiment': oneRunningExperiment,
+  '0012_key_lineage': keyLineage,
 };
 
 export const migrationProvider: MigrationProvider = {
