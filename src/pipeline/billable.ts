@@ -25,9 +25,9 @@ export interface AttemptProgress {
  * Records a failed attempt the provider may bill (DESIGN §7; docs/decisions/0082) in `ctx.upstream.billable`:
  * - it accepted the request (a stream opened): what it streamed, plus the prompt;
  * - it answered 2xx with a body the gateway could not use: unseen, so the worst case;
- * - the request was sent and no answer came (timeout, client abort, connection lost): a stream's provider
- *   stops generating when the connection closes, so its prompt only; a whole answer may still be generated
- *   and billed, so the worst case.
+ * - the request was sent and no answer came (timeout, client abort, connection lost): nothing was seen of
+ *   what the provider did, so the worst case (the reservation, DESIGN §7), for a stream as for a whole
+ *   answer — a client cannot leave every stream just before its first token to pay for its prompt only.
  * Not billed: an HTTP error status (4xx, 429, 5xx: the provider refused the work) and a connection that
  * never opened. (A request still queued for a pooled connection when it timed out counts as sent: the
  * gateway cannot tell the two apart; over-counting is the safe side for a budget.)
@@ -37,7 +37,6 @@ export function noteBillable(
   d: Deployment,
   err: unknown,
   progress: AttemptProgress,
-  stream: boolean,
 ): void {
   let streamed: string | null;
   if (progress.accepted) streamed = progress.streamed;
@@ -50,7 +49,7 @@ export function noteBillable(
     err instanceof ClientClosedError ||
     err instanceof ProviderUnavailableError
   ) {
-    streamed = stream ? '' : null;
+    streamed = null;
   } else return; // refused before sending (the adapter's own validation) or a gateway bug
   ctx.upstream.billable.push({ deployment: d, streamed, code: errorCode(err) });
 }

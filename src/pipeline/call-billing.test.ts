@@ -119,7 +119,7 @@ describe('call stage: which failed attempts may be billed', () => {
     assert.deepEqual(billed(ctx), [[A.id, '', 'provider_unavailable']]);
   });
 
-  test('a stream abandoned before the provider answered: billable for its prompt only', async () => {
+  test('a stream abandoned before the provider answered: billable at the worst case, like a whole answer', async () => {
     const { clock, call } = setup();
     const p = provider((signal) => {
       queueMicrotask(() => ctx.abort.abort(new ClientClosedError()));
@@ -128,7 +128,8 @@ describe('call stage: which failed attempts may be billed', () => {
     const A = deployment('openai', 'gpt-4o-mini', { adapter: p.adapter });
     const ctx = routed(chatContext(clock, { stream: true }), [A]);
     await assert.rejects(call(ctx), ClientClosedError);
-    assert.deepEqual(billed(ctx), [[A.id, '', 'client_closed']]);
+    // Nothing of the answer was seen: the reservation (DESIGN §7), not the prompt alone.
+    assert.deepEqual(billed(ctx), [[A.id, null, 'client_closed']]);
   });
 
   test('refused by the provider (4xx, 429, 5xx status) or never connected: nothing billable', async () => {

@@ -127,7 +127,7 @@ export function createCallStage(options: CallStageOptions): Next {
         expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
         allowedMs,
       );
-      noteBillable(ctx, d, failure, progress, request.stream);
+      noteBillable(ctx, d, failure, progress);
       probe?.end(failure);
       throw failure;
     } finally {
