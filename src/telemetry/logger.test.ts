@@ -39,6 +39,10 @@ test('createRedactor replaces every occurrence of each secret; short values are 
     'a [redacted] b [redacted] c [redacted] short',
   );
   assert.equal(createRedactor([])('unchanged'), 'unchanged');
+  // A gateway key (only its hash is stored) is known by its shape; the visible prefix alone is not a secret.
+  const key = `sk-gw-${'A1b2_C3d-'.repeat(5)}`;
+  assert.equal(createRedactor([])(`bad key ${key}. ${key}`), 'bad key [redacted]. [redacted]');
+  assert.equal(createRedactor([])('prefix sk-gw-AbCdEf'), 'prefix sk-gw-AbCdEf');
 });
 
 test('stdout lines are written promptly, even when the process stays quiet', async () => {

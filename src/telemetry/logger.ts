@@ -77,13 +77,19 @@ export function logDestination(dest: number | string): ReturnType<typeof pino.de
 /** Replaces every occurrence of the given secrets in a text. */
 export type Redactor = (text: string) => string;
 
-/** Builds a redactor for the configured secret values (provider keys, admin key). */
+/**
+ * The gateway's own API keys by their shape (`sk-gw-` and 43 base64url characters, `auth/keys.ts`): the
+ * redactor cannot know them (only their hashes are stored), but a provider may echo one that a client put in
+ * its prompt, into an error message bound for the logs.
+ */
+const GATEWAY_KEY = /sk-gw-[A-Za-z0-9_-]{20,}/g;
+
+/** Builds a redactor for the configured secret values (provider keys, admin key) and any gateway key. */
 export function createRedactor(secrets: readonly string[]): Redactor {
   const values = [...new Set(secrets.filter((s) => s.length >= 8))];
-  if (values.length === 0) return (text) => text;
   return (text) => {
     let out = text;
     for (const secret of values) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-    return out;
+    return out.includes('sk-gw-') ? out.replace(GATEWAY_KEY, '[redacted]') : out;
   };
 }
