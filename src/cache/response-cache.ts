@@ -119,7 +119,12 @@ export class ResponseCache {
       name: 'cache',
       run: (ctx, next) => {
         const request = ctx.request;
-        if (request?.kind !== 'chat') return next(ctx);
+        if (request?.kind !== 'chat') {
+          // Embeddings are not cached: said as for any request that is not cacheable (not counted as one).
+          ctx.responseHeaders['x-cache-status'] = 'BYPASS';
+          ctx.responseHeaders['x-cache-type'] = 'MISS';
+          return next(ctx);
+        }
         return request.stream
           ? this.#stream(next, ctx, request.body)
           : this.#complete(next, ctx, request.body);

@@ -61,6 +61,9 @@ describe('embeddings', () => {
     assert.equal(res.status, 200);
     assert.equal(t.mock.requests.length, 2);
     assert.equal(t.mock.requests[1]?.path, '/v1/embeddings');
+    // Not cached, and said so like any request that is not cacheable.
+    assert.equal(res.headers.get('x-cache-status'), 'BYPASS');
+    assert.equal(res.headers.get('x-cache-type'), 'MISS');
   });
 
   test('bad input is a 422 naming the field; nothing reaches the provider', async () => {
