@@ -121,8 +121,7 @@ export class ResponseCache {
         const request = ctx.request;
         if (request?.kind !== 'chat') {
           // Embeddings are not cached: said as for any request that is not cacheable (not counted as one).
-          ctx.responseHeaders['x-cache-status'] = 'BYPASS';
-          ctx.responseHeaders['x-cache-type'] = 'MISS';
+          Object.assign(ctx.responseHeaders, { 'x-cache-status': 'BYPASS', 'x-cache-type': 'MISS' });
           return next(ctx);
         }
         return request.stream
