@@ -9,6 +9,15 @@ export function startMocks(n: number, options: Parameters<typeof MockUpstream.st
   return Promise.all(Array.from({ length: n }, () => MockUpstream.start(options)));
 }
 
+/** Config YAML of the alias `smart`: OpenAI's gpt-4o-mini, falling back to Anthropic's Haiku. */
+export const SMART_ROUTE = `
+routes:
+  smart:
+    deployments:
+      - { provider: openai, model: gpt-4o-mini }
+      - { provider: anthropic, model: claude-3-5-haiku-latest }
+`;
+
 export const ADMIN_KEY = 'admin-test-key-0123456789';
 
 export interface AdminDeployment {

@@ -8,14 +8,7 @@ import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { expectError } from '../helpers/errors.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, readSseData, startGateway, type TestGateway, userMessage } from '../helpers/gateway.js';
-
-const ROUTES = `
-routes:
-  smart:
-    deployments:
-      - { provider: openai, model: gpt-4o-mini }
-      - { provider: anthropic, model: claude-3-5-haiku-latest }
-`;
+import { SMART_ROUTE } from '../helpers/routing.js';
 
 let mock: MockUpstream;
 let gw: TestGateway;
@@ -24,7 +17,7 @@ const url = () => `${gw.url}/v1/chat/completions`;
 
 before(async () => {
   mock = await MockUpstream.start();
-  gw = await startGateway({ mock, clock, yaml: ROUTES });
+  gw = await startGateway({ mock, clock, yaml: SMART_ROUTE });
 });
 after(async () => {
   await gw.close();

@@ -11,14 +11,7 @@ import OpenAI from 'openai';
 import type { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { postJson, TEST_KEYS, useGateway, userMessage } from '../helpers/gateway.js';
-
-const ROUTES = `
-routes:
-  smart:
-    deployments:
-      - { provider: openai, model: gpt-4o-mini }
-      - { provider: anthropic, model: claude-3-5-haiku-latest }
-`;
+import { SMART_ROUTE } from '../helpers/routing.js';
 
 const CONTEXT_LENGTH = {
   error: {
@@ -51,7 +44,7 @@ const calls = (mock: MockUpstream) => mock.requests.length;
 
 describe('OpenAI endpoints: the provider rejected the request', () => {
   const clock = fakeClock();
-  const t = useGateway({ clock, yaml: ROUTES });
+  const t = useGateway({ clock, yaml: SMART_ROUTE });
   // The SDK's own retries on: a request that must not be retried is sent once.
   const client = () => new OpenAI({ baseURL: `${t.gw.url}/v1`, apiKey: 'gw-key', maxRetries: 2 });
 
