@@ -41,9 +41,17 @@ export interface Principal {
   readonly tag?: string;
 }
 
-/** Who owns a request (its feedback, its semantic-hit note): the API key, else the end user. */
+/**
+ * Who owns a request (its feedback, its semantic-hit note): the API key, else the end user. `keyId` is the
+ * key's rotation chain (its first key, decision 0209), so a rotated key owns its predecessor's requests.
+ */
 export function requestScope(keyId: string | null, userId: string): string {
   return keyId ? `key:${keyId}` : `user:${userId}`;
+}
+
+/** `requestScope` of a caller: its key's rotation chain, else its end user. */
+export function principalScope(p: Pick<Principal, 'keyId' | 'lineageId' | 'userId'>): string {
+  return requestScope(p.lineageId ?? p.keyId, p.userId);
 }
 
 export interface AuthInput {

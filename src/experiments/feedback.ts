@@ -3,7 +3,7 @@
  * an answer by the gateway's request id (`X-Gateway-Request-ID`). Metrics are declared in config
  * (`feedback.metrics`: boolean or numeric, with a direction); anything else is a 422 naming the field.
  *
- * Ownership: feedback is stored under the caller's scope (its key, else its end user) and joins a request
+ * Ownership: feedback is stored under the caller's scope (its key's rotation chain, else its end user) and joins a request
  * only when the request's scope is the same. A request known to belong to another key is a 404, as if it
  * did not exist. Usage records are written in batches, so the request may not be in the database yet: this
  * instance remembers the owners of its recent requests (bounded), and feedback for a request no one knows
@@ -11,12 +11,12 @@
  * count on another key's request, since the join compares scopes (decision 0113). Storing is an upsert per
  * (request, metric, scope): sending the same feedback twice leaves one row; a new value replaces the old.
  */
-import type { Principal } from '../auth/principal.js';
+import { type Principal, principalScope } from '../auth/principal.js';
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import type { RequestContext } from '../core/context.js';
 import { GatewayError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { Lru } from '../prompts/lru.js';
-import { type ExperimentStore, requestScope } from './store.js';
+import type { ExperimentStore } from './store.js';
 
 export interface FeedbackInput {
   request_id: string;
@@ -79,7 +79,7 @@ export class FeedbackService {
   /** Remembers who made a request (called by the prompt stage for every request). */
   seen(ctx: RequestContext): void {
     if (ctx.principal)
-      this.#recent.set(ctx.requestId, requestScope(ctx.principal.keyId, ctx.principal.userId));
+      this.#recent.set(ctx.requestId, principalScope(ctx.principal));
   }
 
   /** Stores one piece of feedback. @throws ValidationError (422), NotFoundError (404), 503 */
@@ -97,7 +97,7 @@ export class FeedbackService {
     if (comment !== null && comment.length > MAX_COMMENT_LENGTH) {
       throw new ValidationError(`comment is at most ${MAX_COMMENT_LENGTH} characters.`, 'comment');
     }
-    const scope = requestScope(principal.keyId, principal.userId);
+    const scope = principalScope(principal);
     try {
       const owner =
         this.#recent.stale(input.request_id) ?? (await this.#store.requestOwner(input.request_id));

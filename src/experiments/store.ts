@@ -152,12 +152,15 @@ export class ExperimentStore extends DatabaseStore {
   /** Who made a request, from its usage record (null = not recorded, or not yet). */
   async requestOwner(requestId: string): Promise<string | null> {
     const db = await this.db();
+    // The key's rotation chain owns the request (decision 0209): a rotated key's feedback joins the
+    // requests its predecessors made.
     const row = await db
-      .selectFrom('usage_records')
-      .select(['api_key_id', 'user_id'])
-      .where('request_id', '=', requestId)
+      .selectFrom('usage_records as u')
+      .leftJoin('api_keys as k', 'k.id', 'u.api_key_id')
+      .select(['u.api_key_id', 'u.user_id', 'k.lineage_id'])
+      .where('u.request_id', '=', requestId)
       .executeTakeFirst();
-    return row ? requestScope(row.api_key_id, row.user_id) : null;
+    return row ? requestScope(row.lineage_id ?? row.api_key_id, row.user_id) : null;
   }
 
   /** Stores feedback, replacing an earlier value of the same (request, metric, scope): idempotent. */
@@ -213,8 +216,10 @@ export class ExperimentStore extends DatabaseStore {
     const rows = await sql<{ variant: string; metric: string; n: string; sum: number; sum_squares: number }>`
       select u.variant, f.metric, count(*) as n, sum(f.value) as sum, sum(f.value * f.value) as sum_squares
       from usage_records u
+      left join api_keys k on k.id = u.api_key_id
       join feedback f on f.request_id = u.request_id
-        and f.scope = (case when u.api_key_id is not null then 'key:' || u.api_key_id else 'user:' || u.user_id end)
+        and f.scope = (case when u.api_key_id is not null then 'key:' || coalesce(k.lineage_id, u.api_key_id)
+                       else 'user:' || u.user_id end)
       where u.experiment_id = ${experimentId}
       group by u.variant, f.metric order by u.variant, f.metric`.execute(db);
     return rows.rows.map((r) => ({

@@ -405,6 +405,48 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.ok((brief?.requests ?? 0) >= (served.brief?.length ?? 0));
     });
 
+    test("a rotated key leaves feedback on its predecessor's requests, and the report counts it", async () => {
+      const key = await admin('POST', '/admin/keys', {
+        name: 'fb-rotating',
+        user_id: 'fb-rot',
+        allow_end_users: true,
+      });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
+      const res = await chat(
+        {
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'go' }],
+          user: 'fb-rot',
+          experiment: 'exp-brief',
+          prompt: { id: 'summarise', variables: { language: 'en', text: 't' } },
+        },
+        String(key.body.key),
+      );
+      assert.equal(res.status, 200);
+      const requestId = String(res.headers.get('x-gateway-request-id'));
+      const variant = String(res.headers.get('x-gateway-variant'));
+      const rotated = await admin('POST', `/admin/keys/${key.body.id}/rotate`, { grace_period_seconds: 0 });
+      assert.equal(rotated.status, 201);
+      await record(requestId);
+      const ratingN = async () => {
+        const report = await admin('GET', '/admin/experiments/exp-brief/report');
+        const variants = report.body.variants as Array<{ name: string; feedback: Record<string, Json> }>;
+        return Number(variants.find((v) => v.name === variant)?.feedback.rating?.n ?? 0);
+      };
+      const before = await ratingN();
+      const feedback = (key: string) =>
+        postJson(
+          `${gw.url}/v1/feedback`,
+          { request_id: requestId, metric: 'rating', value: 4 },
+          { authorization: `Bearer ${key}` },
+        );
+      assert.equal((await feedback(KEYS.b)).status, 404, "another key still can't");
+      const own = await feedback(String(rotated.body.key));
+      assert.equal(own.status, 200, 'the rotation chain owns the request');
+      assert.equal(((await own.json()) as Json).request_known, true);
+      assert.equal(await ratingN(), before + 1, 'the report joins it to the request');
+    });
+
     test('stop and start: a stopped experiment serves the request as if there were none', async () => {
       assert.equal((await admin('POST', '/admin/experiments/exp-brief/stop')).body.status, 'stopped');
       const res = await chat({

@@ -9,7 +9,7 @@
  * partition in a `PartitionIndex` and appends only the records added since it last looked (a sequence
  * number), on every lookup: an entry this instance wrote is searchable by its next request.
  */
-import { type Principal, requestScope } from '../../auth/principal.js';
+import { type Principal, principalScope } from '../../auth/principal.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { SemanticQuery } from '../key.js';
@@ -187,14 +187,14 @@ export class SemanticCache {
    * the entry (`feedback`); only the same caller's feedback counts. Only with `noteHits` (a feedback metric).
    */
   async noteHit(
-    request: { requestId: string; principal: Pick<Principal, 'keyId' | 'userId'> | null },
+    request: { requestId: string; principal: Pick<Principal, 'keyId' | 'lineageId' | 'userId'> | null },
     query: SemanticQuery,
     model: string,
     match: SemanticMatch,
   ): Promise<void> {
     const { requestId, principal } = request;
     if (!this.#options.noteHits || !principal) return;
-    const owner = requestScope(principal.keyId, principal.userId);
+    const owner = principalScope(principal);
     const note: HitNote = { o: owner, p: query.partition, m: model, k: match.key, s: match.score };
     await this.#store.putNote(hitNoteKey(requestId), JSON.stringify(note), this.#options.feedbackTtlSeconds);
   }
