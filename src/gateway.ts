@@ -138,15 +138,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw err;
     }
   }
-  const tracing = await createTracing(
-    {
-      endpoint: config.telemetry.otlp_endpoint,
-      serviceName: config.telemetry.service_name,
-      serviceVersion: VERSION,
-      exporter: options.traceExporter,
-    },
-    { metrics, logger, clock },
-  );
   const dispatcher = createDispatcher({
     connectionsPerOrigin: config.upstream.connections_per_origin,
     keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -159,6 +150,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...registry.secrets(),
     ...(env.GATEWAY_ADMIN_KEY ? [env.GATEWAY_ADMIN_KEY] : []),
   ]);
+  const tracing = await createTracing(
+    {
+      endpoint: config.telemetry.otlp_endpoint,
+      serviceName: config.telemetry.service_name,
+      serviceVersion: VERSION,
+      exporter: options.traceExporter,
+      redact,
+    },
+    { metrics, logger, clock },
+  );
 
   // Features, each from its config slice and the stores it uses.
   const guardrails = createGuardrailsFeature(config.guardrails, deps);

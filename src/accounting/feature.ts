@@ -16,7 +16,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isoNow } from '../core/clock.js';
-import { type RequestContext, servingDeployment } from '../core/context.js';
+import { type RequestContext, requestedModel, servingDeployment } from '../core/context.js';
 import type { Feature } from '../core/feature.js';
 import { type SettleStep, type Stage, stage } from '../core/stage.js';
 import { blockedByGuardrail, findingsJson } from '../guardrails/findings.js';
@@ -254,7 +254,7 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     request_id: ctx.requestId,
     user_id: ctx.principal?.userId ?? 'anonymous',
     api_key_id: ctx.principal?.keyId ?? null,
-    model: deployment?.model ?? ctx.request?.model ?? 'unknown',
+    model: deployment?.model ?? requestedModel(ctx) ?? 'unknown',
     provider: deployment?.provider ?? null,
     input_tokens: usage?.prompt_tokens ?? 0,
     output_tokens: usage?.completion_tokens ?? 0,
@@ -277,7 +277,7 @@ export function toRecord(ctx: RequestContext, timestamp: string, now: number): U
     guardrails: findingsJson(ctx),
     client_request_id: ctx.clientRequestId,
     endpoint: ctx.endpoint,
-    route: ctx.route?.name ?? ctx.request?.model ?? null,
+    route: ctx.route?.name ?? requestedModel(ctx),
     org_id: ctx.principal?.orgId ?? null,
     team_id: ctx.principal?.teamId ?? null,
     tags: ctx.request?.tags && ctx.request.tags.length > 0 ? ctx.request.tags : null,

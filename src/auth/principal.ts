@@ -5,6 +5,7 @@
  */
 import { hash } from 'node:crypto';
 import { PermissionDeniedError, ValidationError } from '../core/errors.js';
+import { holdsGatewayKey } from '../core/secret-shape.js';
 import type { EndUserLimits, Level } from '../tenancy/limits.js';
 
 export interface Principal {
@@ -96,7 +97,7 @@ function userFromHeader(header: string | undefined): string {
       'X-User-ID',
     );
   }
-  return header && USER_ID.test(header) ? header : 'anonymous';
+  return header && USER_ID.test(header) && !holdsGatewayKey(header) ? header : 'anonymous';
 }
 
 /** `auth.mode: none` — local use: no key needed, the user comes from `X-User-ID`. */

@@ -16,6 +16,7 @@ import type { Deployment, Route } from '../routing/resolver.js';
 import { RequestAbort } from './abort.js';
 import type { GatewayError } from './errors.js';
 import type { Outcome } from './result.js';
+import { holdsGatewayKey } from './secret-shape.js';
 
 /** A logger as the context needs it (pino's, or Fastify's child of it). */
 export interface ContextLogger {
@@ -263,7 +264,9 @@ export function retireAbort(ctx: RequestContext, controller: AbortController, re
 
 /** The model the client asked for (null before decode). */
 export function requestedModel(ctx: RequestContext): string | null {
-  return ctx.request?.model ?? null;
+  const model = ctx.request?.model ?? null;
+  // A key pasted as the model (it is refused as unknown) is not logged, traced or stored (decision 0210).
+  return model !== null && holdsGatewayKey(model) ? '[redacted]' : model;
 }
 
 /** The deployment that served (the outcome's), else the one tried last. */

@@ -6,6 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import { v7 } from 'uuid';
 import type { Clock } from './clock.js';
+import { holdsGatewayKey } from './secret-shape.js';
 
 /** Response header carrying the gateway's own id on every answer. */
 export const GATEWAY_REQUEST_ID_HEADER = 'x-gateway-request-id';
@@ -71,7 +72,12 @@ export function createRequestIds(clock: Pick<Clock, 'wallNow'>): { next(): strin
   };
 }
 
-/** The client's `X-Request-ID` when it is usable (one value, 1–128 printable ASCII characters), else null. */
+/**
+ * The client's `X-Request-ID` when it is usable (one value, 1–128 printable ASCII characters, not holding a
+ * gateway API key: it would be logged, traced and stored), else null.
+ */
 export function clientRequestId(header: string | string[] | undefined): string | null {
-  return typeof header === 'string' && CLIENT_REQUEST_ID.test(header) ? header : null;
+  return typeof header === 'string' && CLIENT_REQUEST_ID.test(header) && !holdsGatewayKey(header)
+    ? header
+    : null;
 }

@@ -78,8 +78,7 @@ export class FeedbackService {
 
   /** Remembers who made a request (called by the prompt stage for every request). */
   seen(ctx: RequestContext): void {
-    if (ctx.principal)
-      this.#recent.set(ctx.requestId, principalScope(ctx.principal));
+    if (ctx.principal) this.#recent.set(ctx.requestId, principalScope(ctx.principal));
   }
 
   /** Stores one piece of feedback. @throws ValidationError (422), NotFoundError (404), 503 */

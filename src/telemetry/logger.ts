@@ -4,6 +4,7 @@
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { logTimestamp } from '../core/clock.js';
+import { GATEWAY_KEY_SHAPE } from '../core/secret-shape.js';
 import { batchLines } from './line-batch.js';
 
 export type { Logger };
@@ -78,11 +79,11 @@ export function logDestination(dest: number | string): ReturnType<typeof pino.de
 export type Redactor = (text: string) => string;
 
 /**
- * The gateway's own API keys by their shape (`sk-gw-` and 43 base64url characters, `auth/keys.ts`): the
- * redactor cannot know them (only their hashes are stored), but a provider may echo one that a client put in
- * its prompt, into an error message bound for the logs.
+ * The gateway's own API keys by their shape (`core/secret-shape.ts`): the redactor cannot know them (only
+ * their hashes are stored), but a provider may echo one that a client put in its prompt, into an error
+ * message bound for the logs.
  */
-const GATEWAY_KEY = /sk-gw-[A-Za-z0-9_-]{20,}/g;
+const GATEWAY_KEY = new RegExp(GATEWAY_KEY_SHAPE.source, 'g');
 
 /** Builds a redactor for the configured secret values (provider keys, admin key) and any gateway key. */
 export function createRedactor(secrets: readonly string[]): Redactor {

@@ -29,7 +29,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from '../core/clock.js';
 import {
   type RequestContext,
@@ -39,7 +39,7 @@ import {
   servingDeployment,
 } from '../core/context.js';
 import type { Outcome } from '../core/result.js';
-import type { Logger } from './logger.js';
+import type { Logger, Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 export interface TracingOptions {
@@ -49,6 +49,8 @@ export interface TracingOptions {
   serviceVersion: string;
   /** Tests: export here (synchronously, no batching) instead of OTLP; turns tracing on. */
   exporter?: SpanExporter;
+  /** Scrubs secrets from every exported span's attributes, status and events (as from logs). */
+  redact?: Redactor;
 }
 
 /** The process's tracer, or the disabled stand-in. */
@@ -141,7 +143,8 @@ export async function createTracing(
       [semconv.ATTR_SERVICE_NAME]: options.serviceName,
       [semconv.ATTR_SERVICE_VERSION]: options.serviceVersion,
     }),
-    spanProcessors: [processor],
+    // The scrubber runs first: a span's strings are clean before the exporting processor sees it.
+    spanProcessors: options.redact ? [redactingProcessor(options.redact), processor] : [processor],
   });
   const tracer = provider.getTracer('llm-gateway', options.serviceVersion);
   const propagator = new core.W3CTraceContextPropagator();
@@ -169,6 +172,38 @@ export async function createTracing(
     },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
+  };
+}
+
+/**
+ * A processor that scrubs secrets from a span as it ends, before the exporting processor takes it: error
+ * messages (a provider may echo its key, a client may send a gateway key as a model name or request id)
+ * land in `status.message`, `exception.message` and string attributes. Spans are the SDK's own mutable
+ * objects until exported; only strings that change are replaced. Off the request path's hot part: runs
+ * only when tracing is on, once per span.
+ */
+function redactingProcessor(redact: Redactor): SpanProcessor {
+  const scrub = (attributes: Attributes): void => {
+    for (const name in attributes) {
+      const value = attributes[name];
+      if (typeof value === 'string') {
+        const clean = redact(value);
+        if (clean !== value) attributes[name] = clean;
+      } else if (Array.isArray(value) && value.some((v) => typeof v === 'string')) {
+        attributes[name] = value.map((v) => (typeof v === 'string' ? redact(v) : v)) as typeof value;
+      }
+    }
+  };
+  return {
+    onStart() {},
+    onEnd(span: ReadableSpan) {
+      scrub(span.attributes as Attributes);
+      const status = span.status as { message?: string };
+      if (status.message) status.message = redact(status.message);
+      for (const event of span.events) if (event.attributes) scrub(event.attributes as Attributes);
+    },
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
   };
 }
 

@@ -6,6 +6,7 @@
  * its own user whatever the request says. Runs first in `admit`, after the body is decoded.
  */
 import { ValidationError } from '../core/errors.js';
+import { holdsGatewayKey } from '../core/secret-shape.js';
 import { type Stage, stage } from '../core/stage.js';
 import { hasLimits } from './limits.js';
 
@@ -28,6 +29,13 @@ export function endUserStage(): Stage {
     if (!END_USER.test(named)) {
       throw new ValidationError(
         'The end user (user field or X-User-ID) must be 1–128 letters, digits or . @ : + - _ characters.',
+        fromBody ? 'user' : 'X-User-ID',
+      );
+    }
+    if (holdsGatewayKey(named)) {
+      // It would be logged and stored as the user's name (decision 0210); the value is not echoed.
+      throw new ValidationError(
+        'The end user (user field or X-User-ID) looks like a gateway API key; name end users by an id.',
         fromBody ? 'user' : 'X-User-ID',
       );
     }

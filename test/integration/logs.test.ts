@@ -12,6 +12,8 @@ import { postJson, startGateway, TEST_KEYS, type TestGateway } from '../helpers/
 
 const GATEWAY_KEY = 'gw-live-SECRET-key-0123456789abcdef';
 const WRONG_KEY = 'gw-live-WRONG-key-0123456789abcdef';
+/** A gateway key pasted where a client names something (decision 0210). */
+const PASTED_KEY = `sk-gw-${'P'.repeat(21)}${'q'.repeat(22)}`;
 const PROMPT = 'PROMPT-MARKER the quick brown fox';
 const COMPLETION = 'COMPLETION-MARKER jumps over';
 
@@ -37,6 +39,7 @@ interface LogLine {
   output_tokens?: number | null;
   error_code?: string | null;
   user_id?: string | null;
+  model?: string | null;
 }
 
 /** Lines that belong to the process, not to a request. */
@@ -54,6 +57,7 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     upstream401: 'logs-upstream-401',
     upstream429: 'logs-upstream-429',
     wrongKey: 'logs-wrong-key',
+    pastedModel: 'logs-pasted-model',
     noKey: 'logs-no-key',
   };
 
@@ -95,6 +99,11 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     assert.equal(limited.status, 429);
     assert.match(limited.text, /bad key \[redacted\]/, 'the upstream text is kept, the key scrubbed');
 
+    // A key pasted as the request id is not kept (the gateway's id is echoed), as the model it is refused.
+    assert.equal((await call(PASTED_KEY, chat())).status, 200);
+    const pastedModel = await call(ids.pastedModel, chat({ model: PASTED_KEY }));
+    assert.equal(pastedModel.status, 400);
+
     assert.equal((await call(ids.wrongKey, chat(), WRONG_KEY)).status, 401);
     assert.equal((await call(ids.noKey, chat(), null)).status, 401);
     // The stream's request.end is written after the last byte; the client may see [DONE] first.
@@ -110,7 +119,7 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
 
   test('no log line and no response body contains a provider key or a gateway key', () => {
     assert.ok(gw.logs.length > 0);
-    const secrets = [...Object.values(TEST_KEYS), GATEWAY_KEY, WRONG_KEY];
+    const secrets = [...Object.values(TEST_KEYS), GATEWAY_KEY, WRONG_KEY, PASTED_KEY];
     for (const secret of secrets) {
       // Also a distinctive fragment, so a truncated or re-encoded key is caught too.
       for (const needle of [secret, secret.slice(-16)]) {
@@ -122,14 +131,26 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     assert.equal(mock.requests[0]?.headers.authorization, `Bearer ${TEST_KEYS.openai}`);
   });
 
+  test("a pasted gateway key: the request id falls back to the gateway's, the model is logged redacted", () => {
+    const [refused] = endsFor(ids.pastedModel);
+    assert.equal(refused?.status, 400);
+    assert.equal(refused?.model, '[redacted]');
+    const served = lines().filter(
+      (l) => l.event === 'request.end' && l.status === 200 && l.client_request_id === undefined,
+    );
+    assert.ok(served.length >= 1, 'the request with the pasted id is logged without a client id');
+  });
+
   test('every request-scoped line has request_id', () => {
     const scoped = lines().filter((l) => !PROCESS_LINE(l));
     assert.ok(scoped.length >= Object.keys(ids).length);
     const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
     for (const line of scoped) {
       assert.match(line.request_id ?? '', uuidV7, `line without request_id: ${JSON.stringify(line)}`);
-      // Every request of this suite sent its own X-Request-ID: each line also names it.
-      assert.ok(Object.values(ids).includes(line.client_request_id ?? ''), JSON.stringify(line));
+      // Every request of this suite sent its own X-Request-ID: each line also names it (but the pasted key).
+      if (line.client_request_id !== undefined || line.model !== 'gpt-4o' || line.status !== 200) {
+        assert.ok(Object.values(ids).includes(line.client_request_id ?? ''), JSON.stringify(line));
+      }
     }
     const retries = lines().filter((l) => l.event === 'upstream.retry');
     assert.equal(retries.length, 2, 'two retries of the 429');
@@ -139,7 +160,7 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
         .filter((l) => l.event === 'request.end')
         .map((l) => l.request_id),
     );
-    assert.equal(gatewayIds.size, Object.keys(ids).length, 'one gateway id per request');
+    assert.equal(gatewayIds.size, Object.keys(ids).length + 1, 'one gateway id per request (and the pasted id)');
   });
 
   test('exactly one request.end per request, with status, duration, provider and tokens', () => {

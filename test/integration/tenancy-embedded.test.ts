@@ -69,6 +69,7 @@ describe('tenancy on memory and PGlite', () => {
   });
 
   test('end users named by the user field or X-User-ID each get the end-user limits', async () => {
+    const inTeamKeyShape = `sk-gw-${'k'.repeat(43)}`;
     const k = await created(gw, ADMIN, '/admin/keys', {
       name: 'app',
       user_id: 'app',
@@ -85,6 +86,10 @@ describe('tenancy on memory and PGlite', () => {
       'bob is another end user',
     );
     assert.equal((await chatWith(gw, k.key, { user: 'not valid!' })).status, 422);
+    // Another key pasted as the end user is refused, not stored as a name (decision 0210).
+    const pasted = await chatWith(gw, k.key, {}, { 'x-user-id': inTeamKeyShape });
+    assert.equal(pasted.status, 422);
+    assert.equal(pasted.error?.param, 'X-User-ID');
     // A team's end-user limits apply to its keys that have none; without any, the config default (2/min).
     const team = await created(gw, ADMIN, '/admin/teams', { name: 'eu', end_user_limits: { rpm_limit: 1 } });
     const inTeam = await created(gw, ADMIN, '/admin/keys', {

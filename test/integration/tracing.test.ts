@@ -14,7 +14,7 @@ import OpenAI from 'openai';
 import { loadConfig } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
-import { mockEnv, postJson, readSseData, userMessage } from '../helpers/gateway.js';
+import { mockEnv, postJson, readSseData, TEST_KEYS, userMessage } from '../helpers/gateway.js';
 
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN_ID = '00f067aa0ba902b7';
@@ -184,6 +184,42 @@ describe('tracing with an in-memory exporter', () => {
     assert.equal(root.attributes['error.type'], 'upstream_bad_request');
     assert.equal(one(spans, 'provider.generate').status.code, SpanStatusCode.ERROR);
     assert.notEqual(one(spans, 'auth').status.code, SpanStatusCode.ERROR);
+  });
+
+  test('secrets never reach a span: a provider key echoed in an error, a gateway key sent as request id or model', async () => {
+    const gatewayKey = `sk-gw-${'T'.repeat(43)}`;
+    mock.enqueue({
+      kind: 'status',
+      status: 400,
+      message: `Incorrect API key provided: ${TEST_KEYS.openai}.`,
+    });
+    const failed = await postJson(
+      `${url}/v1/chat/completions`,
+      { model: 'gpt-4o-mini', messages: userMessage() },
+      { 'x-request-id': gatewayKey },
+    );
+    assert.equal(failed.status, 400);
+    await failed.text();
+    const unknown = await postJson(`${url}/v1/chat/completions`, {
+      model: gatewayKey,
+      messages: userMessage(),
+    });
+    assert.equal(unknown.status, 400);
+    await unknown.text();
+    const spans = exporter.getFinishedSpans();
+    const exported = JSON.stringify(
+      spans.map((s) => ({ attributes: s.attributes, status: s.status, events: s.events })),
+    );
+    assert.ok(!exported.includes(TEST_KEYS.openai), 'no provider key in any span');
+    assert.ok(!exported.includes(gatewayKey), 'no gateway key in any span');
+    assert.match(exported, /Incorrect API key provided: \[redacted\]/, 'the rest of the message is kept');
+    assert.equal(
+      one(
+        spans.filter((s) => s.status.message?.includes('Incorrect')),
+        'gateway.request',
+      ).status.code,
+      SpanStatusCode.ERROR,
+    );
   });
 
   test('the openai SDK with a garbage traceparent: a fresh trace, the request succeeds', async () => {
