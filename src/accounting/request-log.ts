@@ -1,13 +1,19 @@
 /**
  * The request log (admin API, DESIGN §18): `GET /admin/requests` — the latest usage records, newest first,
- * with filters and cursor pagination (`next_cursor`, opaque: the last row's timestamp and id). Bodies are
- * not stored with usage records; with body logging on they are in the logs, under the same request id.
+ * with filters and cursor pagination (`next_cursor`, opaque: the last row's timestamp and request id). Bodies
+ * are not stored with usage records; with body logging on they are in the logs, under the same request id.
+ *
+ * Rows are ordered by timestamp, then by request id (a UUIDv7 the row shows anyway), not by the table's
+ * serial id: that sequence is shared by every tenant, so a cursor naming it told an org or team admin how
+ * many requests other tenants made between two of its own (decision 0211).
  */
 import { Type as T } from '@sinclair/typebox';
+import { sql } from 'kysely';
 import { ValidationError } from '../core/errors.js';
 import type { AdminActor, AdminRoute } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
 import { parseReportQuery } from './reports.js';
+import { checkKeyInScope } from './spend.js';
 import { usageScope } from './tenant-scope.js';
 
 const DEFAULT_LIMIT = 50;
@@ -32,24 +38,25 @@ type Query = typeof RequestLogQuery.static;
 
 interface Cursor {
   timestamp: Date;
-  id: number;
+  /** The row's request id; '' for a row written before request ids (migration 0003). */
+  requestId: string;
 }
 
-/** The cursor after a row: base64url of `<ISO timestamp>|<id>`. */
-export function encodeCursor(timestamp: Date, id: number): string {
-  return Buffer.from(`${timestamp.toISOString()}|${id}`).toString('base64url');
+/** The cursor after a row: base64url of `<ISO timestamp>|<request id>`. */
+export function encodeCursor(timestamp: Date, requestId: string | null): string {
+  return Buffer.from(`${timestamp.toISOString()}|${requestId ?? ''}`).toString('base64url');
 }
 
 /** @throws ValidationError (422, `cursor`) for anything `encodeCursor` did not make. */
 export function decodeCursor(text: string): Cursor {
-  const [iso, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  const [iso, id, extra] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const ms = Date.parse(iso ?? '');
   // Outside 1970–9999 (year 0000 …) the database refuses the timestamp: a 422, not a 5xx.
   const held = ms >= 0 && ms < MAX_CURSOR_MS;
-  if (!/^\d{1,15}$/.test(id ?? '') || !held || !iso?.endsWith('Z')) {
+  if (id === undefined || extra !== undefined || !/^[\w-]{0,64}$/.test(id) || !held || !iso?.endsWith('Z')) {
     throw new ValidationError('cursor is not a next_cursor this endpoint returned.', 'cursor');
   }
-  return { timestamp: new Date(ms), id: Number(id) };
+  return { timestamp: new Date(ms), requestId: id };
 }
 
 function usd(value: string | null): number | null {
@@ -61,6 +68,7 @@ export async function requestLog(database: Database, actor: AdminActor, q: Query
   const range = q.start_date || q.end_date ? parseReportQuery(q, now) : null;
   const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
   const cursor = q.cursor === undefined ? null : decodeCursor(q.cursor);
+  if (q.api_key_id) await checkKeyInScope(database.db, q.api_key_id, actor, 'api_key_id');
   let query = database.db.selectFrom('usage_records').where(usageScope(actor));
   if (range) query = query.where('timestamp', '>=', range.start).where('timestamp', '<', range.end);
   if (q.status) query = query.where('status', '=', q.status);
@@ -69,19 +77,20 @@ export async function requestLog(database: Database, actor: AdminActor, q: Query
   if (q.user_id) query = query.where('user_id', '=', q.user_id);
   if (q.api_key_id) query = query.where('api_key_id', '=', q.api_key_id);
   if (q.cached) query = query.where('cached', '=', q.cached === 'true');
+  const requestId = sql<string>`coalesce(request_id, '')`;
   if (cursor) {
     const c = cursor;
     query = query.where((eb) =>
       eb.or([
         eb('timestamp', '<', c.timestamp),
-        eb.and([eb('timestamp', '=', c.timestamp), eb('id', '<', c.id)]),
+        eb.and([eb('timestamp', '=', c.timestamp), eb(requestId, '<', c.requestId)]),
       ]),
     );
   }
   const rows = await query
     .selectAll()
     .orderBy('timestamp', 'desc')
-    .orderBy('id', 'desc')
+    .orderBy(requestId, 'desc')
     .limit(limit + 1)
     .execute();
   const page = rows.slice(0, limit);
@@ -110,7 +119,7 @@ export async function requestLog(database: Database, actor: AdminActor, q: Query
       stream: r.stream,
       client_request_id: r.client_request_id,
     })),
-    next_cursor: rows.length > limit && last ? encodeCursor(new Date(last.timestamp), Number(last.id)) : null,
+    next_cursor: rows.length > limit && last ? encodeCursor(new Date(last.timestamp), last.request_id) : null,
   };
 }
 

@@ -201,14 +201,28 @@ async function checkOwnership(
     if (outside(team))
       throw new ForbiddenError('This admin key may only report on its own teams.', 'team_id');
   }
-  if (filters.key !== undefined) {
-    const key = await db
-      .selectFrom('api_keys')
-      .select(['org_id', 'team_id'])
-      .where('id', '=', filters.key)
-      .executeTakeFirst();
-    if (outside(key)) throw new ForbiddenError('This admin key may only report on its own keys.', 'key_id');
-  }
+  if (filters.key !== undefined) await checkKeyInScope(db, filters.key, actor, 'key_id');
+}
+
+/**
+ * A key named by a report's filter must be in the caller's subtree: a key outside it is a 403, not an empty
+ * answer that looks like no traffic (decisions 0102, 0146). The global admin may name any key.
+ */
+export async function checkKeyInScope(
+  db: Db,
+  keyId: string,
+  actor: AdminActor,
+  param: string,
+): Promise<void> {
+  if (actor.role === 'admin') return;
+  const key = await db
+    .selectFrom('api_keys')
+    .select(['org_id', 'team_id'])
+    .where('id', '=', keyId)
+    .executeTakeFirst();
+  const outside =
+    !key || (actor.role === 'org_admin' ? key.org_id !== actor.orgId : key.team_id !== actor.teamId);
+  if (outside) throw new ForbiddenError('This admin key may only report on its own keys.', param);
 }
 
 /** The smallest rollup table with every dimension the query groups or filters by. */

@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import type { Db } from '../stores/database.js';
 import { type Actor, writeAudit } from '../tenancy/audit.js';
 import { type EndUserLimits, limitsJson, parseEndUserLimits, parseMetadata } from '../tenancy/limits.js';
-import { type Page, type PageRequest, toPage } from '../tenancy/pagination.js';
+import { type Page, type PageRequest, timeCursorOf, toPage, toTimePage } from '../tenancy/pagination.js';
 import {
   type ApiKeyRow,
   type KeyRole,
@@ -256,22 +256,25 @@ export class KeyRepository {
     page: PageRequest,
     filter: { orgId?: string; teamId?: string; action?: string; actor?: string } = {},
   ): Promise<Page<AuditView>> {
+    const cursor = timeCursorOf(page);
     let query = this.#db
       .selectFrom('audit_log')
       .selectAll()
+      .orderBy('at', 'desc')
       .orderBy('id', 'desc')
-      .limit(page.limit + 1);
+      .limit(page.limit + 1 + (cursor?.skip ?? 0));
     // An org/team admin's filter is never dropped (an empty id matches nothing rather than everything).
     if (filter.orgId !== undefined) query = query.where('org_id', '=', filter.orgId);
     if (filter.teamId !== undefined) query = query.where('team_id', '=', filter.teamId);
     if (filter.action) query = query.where('action', '=', filter.action);
     if (filter.actor) query = query.where('actor', 'like', `${filter.actor.replace(/[%_\\]/g, '')}%`);
-    if (page.after !== null) query = query.where('id', '<', Number(page.after));
+    if (cursor) query = query.where('at', '<', new Date(cursor.ms + 1));
     const rows = await query.execute();
-    return toPage(
+    return toTimePage(
       rows,
       page,
-      (r) => String(r.id),
+      cursor,
+      (r) => toDate(r.at)?.getTime() ?? 0,
       (r) => ({
         at: toDate(r.at)?.toISOString() ?? '',
         actor: r.actor,

@@ -3,18 +3,20 @@
  * an answer by the gateway's request id (`X-Gateway-Request-ID`). Metrics are declared in config
  * (`feedback.metrics`: boolean or numeric, with a direction); anything else is a 422 naming the field.
  *
- * Ownership: feedback is stored under the caller's scope (its key's rotation chain, else its end user) and joins a request
- * only when the request's scope is the same. A request known to belong to another key is a 404, as if it
- * did not exist. Usage records are written in batches, so the request may not be in the database yet: this
- * instance remembers the owners of its recent requests (bounded), and feedback for a request no one knows
- * yet (another instance's, not flushed) is stored and joins once the record is written — it can never
- * count on another key's request, since the join compares scopes (decision 0113). Storing is an upsert per
- * (request, metric, scope): sending the same feedback twice leaves one row; a new value replaces the old.
+ * Ownership: feedback is stored under the caller's scope (its key's rotation chain, else its end user) and
+ * joins a request only when the request's scope is the same. A request known to belong to another caller is
+ * answered exactly as an unknown id is (200, `request_known: false`) and nothing is stored: the answer never
+ * tells that the id exists (decision 0113, amended by 0211). Usage records are written in batches, so the
+ * request may not be in the database yet: this instance remembers the owners of its recent requests
+ * (bounded), and feedback for a request no one knows yet (another instance's, not flushed) is stored and
+ * joins once the record is written — it can never count on another key's request, since the join compares
+ * scopes. Storing is an upsert per (request, metric, scope): sending the same feedback twice leaves one row;
+ * a new value replaces the old.
  */
 import { type Principal, principalScope } from '../auth/principal.js';
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import type { RequestContext } from '../core/context.js';
-import { GatewayError, NotFoundError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
+import { GatewayError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { Lru } from '../prompts/lru.js';
 import type { ExperimentStore } from './store.js';
 
@@ -81,7 +83,7 @@ export class FeedbackService {
     if (ctx.principal) this.#recent.set(ctx.requestId, principalScope(ctx.principal));
   }
 
-  /** Stores one piece of feedback. @throws ValidationError (422), NotFoundError (404), 503 */
+  /** Stores one piece of feedback. @throws ValidationError (422), 503 */
   async submit(principal: Principal, input: FeedbackInput): Promise<FeedbackAnswer> {
     const metric = this.#metrics[input.metric];
     if (!metric) {
@@ -100,9 +102,17 @@ export class FeedbackService {
     try {
       const owner =
         this.#recent.stale(input.request_id) ?? (await this.#store.requestOwner(input.request_id));
-      if (owner !== null && owner !== scope) {
-        throw new NotFoundError(`No request '${input.request_id}' found.`);
-      }
+      const answer: FeedbackAnswer = {
+        object: 'feedback',
+        request_id: input.request_id,
+        metric: input.metric,
+        value,
+        comment,
+        request_known: owner === scope,
+      };
+      // Another caller's request is answered as an unknown id is (decision 0113, amended by 0211): the
+      // answer must not tell that the id exists. Nothing is stored for it.
+      if (owner !== null && owner !== scope) return { ...answer, request_known: false };
       await this.#store.putFeedback({
         request_id: input.request_id,
         metric: input.metric,
@@ -112,14 +122,7 @@ export class FeedbackService {
       });
       for (const listener of this.#listeners)
         listener({ scope, request_id: input.request_id, metric: input.metric, value });
-      return {
-        object: 'feedback',
-        request_id: input.request_id,
-        metric: input.metric,
-        value,
-        comment,
-        request_known: owner !== null,
-      };
+      return answer;
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       this.#onError(err);

@@ -55,3 +55,43 @@ export function toPage<R, V>(
       rows.length > page.limit && last !== undefined ? Buffer.from(idOf(last)).toString('base64url') : null,
   };
 }
+
+/**
+ * The position of a list ordered by a time column, newest first, whose ties are broken by a serial id that
+ * is never shown (the audit log): the last row's millisecond and how many rows of that millisecond the pages
+ * so far showed. Not the serial id: every tenant's rows share that sequence, so a cursor naming it told an
+ * org or team admin how many entries other tenants made between two of its own (decision 0211).
+ */
+export interface TimeCursor {
+  ms: number;
+  skip: number;
+}
+
+/** The time cursor of a page request (null: the first page). @throws ValidationError (422, `cursor`) */
+export function timeCursorOf(page: PageRequest): TimeCursor | null {
+  if (page.after === null) return null;
+  const match = /^(\d{1,15})\.(\d{1,6})$/.exec(page.after);
+  if (!match) throw new ValidationError('cursor is not a next_cursor this API returned.', 'cursor');
+  return { ms: Number(match[1]), skip: Number(match[2]) };
+}
+
+/**
+ * A page from rows fetched newest first with `time < cursor.ms + 1` and `limit: page.limit + 1 +
+ * cursor.skip`: the first `skip` rows (of the cursor's millisecond) were shown already.
+ */
+export function toTimePage<R, V>(
+  fetched: readonly R[],
+  page: PageRequest,
+  cursor: TimeCursor | null,
+  msOf: (row: R) => number,
+  view: (row: R) => V,
+): Page<V> {
+  const rows = cursor ? fetched.slice(cursor.skip) : fetched;
+  const shown = rows.slice(0, page.limit);
+  const last = shown[shown.length - 1];
+  if (rows.length <= page.limit || last === undefined) return { data: shown.map(view), next_cursor: null };
+  const ms = msOf(last);
+  let skip = cursor?.ms === ms ? cursor.skip : 0;
+  for (const row of shown) if (msOf(row) === ms) skip++;
+  return { data: shown.map(view), next_cursor: Buffer.from(`${ms}.${skip}`).toString('base64url') };
+}

@@ -278,9 +278,12 @@ describe('feedback on semantic hits (memory backend, test embedder)', () => {
     const confirmed = await ask(gw.url, deterministic('how do I cancel my plan today'));
     assert.equal(confirmed.status, 'HIT/SEMANTIC');
 
-    // Right: counted only. Another caller's feedback on alice's request: refused, nothing changes.
+    // Right: counted only. Another caller's feedback on alice's request: answered as for an unknown id,
+    // not stored, nothing changes.
     assert.equal((await sendFeedback(gw.url, confirmed.requestId, true)).status, 200);
-    assert.equal((await sendFeedback(gw.url, served.requestId, false, 'mallory')).status, 404);
+    const foreign = await sendFeedback(gw.url, served.requestId, false, 'mallory');
+    assert.equal(foreign.status, 200);
+    assert.equal(((await foreign.json()) as { request_known: boolean }).request_known, false);
     await until(
       'confirmed counted',
       () => metric(gw.url, /llm_semantic_cache_feedback_total\{outcome="confirmed"\} (\d+)/),

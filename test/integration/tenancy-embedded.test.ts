@@ -156,14 +156,30 @@ describe('tenancy on memory and PGlite', () => {
     );
     // Deleting a team with active keys is refused.
     assert.equal((await adminCall(gw, ADMIN, 'DELETE', `/admin/teams/${team.id}`)).status, 409);
-    // The audit log's cursor is a number: anything else is a 422 naming it, not a database error (503).
-    const audit = await adminCall(gw, ADMIN, 'GET', '/admin/audit?limit=1');
-    assert.equal(audit.status, 200);
-    assert.equal(
-      (await adminCall(gw, ADMIN, 'GET', `/admin/audit?cursor=${audit.body.next_cursor}`)).status,
-      200,
-    );
-    for (const made of ['abc', '1.5', '9'.repeat(23)]) {
+    // The audit log pages through every entry once, newest first, by a cursor that names the last entry's
+    // time, not the serial id every tenant shares (decision 0211); anything else is a 422 naming it.
+    const all = await adminCall(gw, ADMIN, 'GET', '/admin/audit?limit=1000');
+    const everyEntry = all.body.data as Array<{ at: string; action: string; target: string | null }>;
+    assert.ok(everyEntry.length >= 5);
+    const paged: typeof everyEntry = [];
+    let cursor: string | null = null;
+    do {
+      const audit = await adminCall(
+        gw,
+        ADMIN,
+        'GET',
+        `/admin/audit?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      assert.equal(audit.status, 200);
+      paged.push(...(audit.body.data as typeof everyEntry));
+      cursor = audit.body.next_cursor as string | null;
+      if (cursor) {
+        const [ms] = Buffer.from(cursor, 'base64url').toString('utf8').split('.');
+        assert.equal(new Date(Number(ms)).toISOString(), paged.at(-1)?.at, 'the cursor names a time');
+      }
+    } while (cursor);
+    assert.deepEqual(paged, everyEntry);
+    for (const made of ['abc', '15', '9'.repeat(23)]) {
       const bad = await adminCall(
         gw,
         ADMIN,

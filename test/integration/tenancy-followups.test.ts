@@ -190,6 +190,7 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
     // Filters inside one's own subtree are fine.
     assert.equal((await get(orgAdmin.key, `/admin/spend?team_id=${t2.id}`)).data[0]?.requests, 2);
     assert.equal((await get(teamAdmin.key, `/admin/spend?key_id=${u1.id}`)).data[0]?.requests, 1);
+    assert.equal((await get(orgAdmin.key, `/admin/requests?api_key_id=${u2.id}`)).data.length, 2);
     // The global admin sees every team of both organizations.
     const all = await get(ADMIN, `/admin/spend?group_by=org`);
     assert.ok(all.data.some((r) => r.org_id === orgB.id));
@@ -201,6 +202,9 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
       [orgAdmin.key, 'GET', `/admin/spend?team_id=${t3.id}`],
       [orgAdmin.key, 'GET', `/admin/spend?key_id=${u3.id}`],
       [teamAdmin.key, 'GET', `/admin/spend?key_id=${u2.id}`],
+      // The request log's key filter too: not an empty page that looks like no traffic (decision 0211).
+      [orgAdmin.key, 'GET', `/admin/requests?api_key_id=${u3.id}`],
+      [teamAdmin.key, 'GET', `/admin/requests?api_key_id=${u2.id}`],
       [teamAdmin.key, 'GET', `/admin/keys?team_id=${t2.id}`],
       [orgAdmin.key, 'GET', `/admin/teams/${t3.id}`],
     ];
