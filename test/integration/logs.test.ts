@@ -160,7 +160,11 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
         .filter((l) => l.event === 'request.end')
         .map((l) => l.request_id),
     );
-    assert.equal(gatewayIds.size, Object.keys(ids).length + 1, 'one gateway id per request (and the pasted id)');
+    assert.equal(
+      gatewayIds.size,
+      Object.keys(ids).length + 1,
+      'one gateway id per request (and the pasted id)',
+    );
   });
 
   test('exactly one request.end per request, with status, duration, provider and tokens', () => {
