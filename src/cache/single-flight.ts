@@ -10,7 +10,7 @@
  * Streams fan out from their start: the flight keeps every chunk it read, and each participant replays
  * them at its own pace, then follows live — a slow client never slows the others. The leader reads the
  * upstream's chunk objects themselves (a native passthrough's events ride on them, held weakly: decision
- * 0210); a request that joined reads copies under its own id, translated like a hit.
+ * 0213); a request that joined reads copies under its own id, translated like a hit.
  */
 import { createContext, type RequestContext } from '../core/context.js';
 import { ClientClosedError } from '../core/errors.js';

@@ -5,7 +5,7 @@
  * OpenAI streams OpenAI's events under OpenAI's response id (stored as native: `previous_response_id` is
  * forwarded). The same request again is a HIT, translated from the stored answer, which the official SDKs
  * read. A request that joins the stream in flight gets the answer translated, under an id of its own
- * (decision 0210).
+ * (decision 0213).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
