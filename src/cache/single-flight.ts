@@ -8,7 +8,9 @@
  * (no tokens paid for nobody). A leader's error reaches every participant.
  *
  * Streams fan out from their start: the flight keeps every chunk it read, and each participant replays
- * them at its own pace, then follows live — a slow client never slows the others.
+ * them at its own pace, then follows live — a slow client never slows the others. The leader reads the
+ * upstream's chunk objects themselves (a native passthrough's events ride on them, held weakly: decision
+ * 0213); a request that joined reads copies under its own id, translated like a hit.
  */
 import { createContext, type RequestContext } from '../core/context.js';
 import { ClientClosedError } from '../core/errors.js';
@@ -217,17 +219,26 @@ export class StreamFlight extends Flight<StreamResult> {
     return [...this.head, ...this.chunks];
   }
 
-  /** `subscribe` for a request that joined the flight: its stream has its own id, like a hit. */
+  /**
+   * `subscribe` for a request that joined the flight: copies of the chunks under an id of its own, like a
+   * hit. The copies carry none of what the upstream's objects hold weakly (a native passthrough's own
+   * events, which name the leader's message or response id), so the request's codec translates them.
+   */
   follow(ctx: RequestContext): Promise<OpenedStream> {
-    return this.subscribe(ctx, newCompletionId());
+    const id = newCompletionId();
+    return this.subscribe(ctx, (c) => ({ ...c, id }));
   }
 
   /**
-   * Opens the shared stream for one participant: its own copies of the chunks, replayed from the start,
-   * under the completion id `id` when given. Its close ends only its own participation.
+   * Opens the shared stream for one participant, replayed from the start; its close ends only its own
+   * participation. The leader reads the chunk objects the upstream stream produced, unchanged (`view`
+   * absent): every stage after the cache treats chunks as read-only, so they stay right for the others and
+   * for the cache write.
    */
-  async subscribe(ctx: RequestContext, id?: string): Promise<OpenedStream> {
-    const copy = (c: ChatCompletionChunk): ChatCompletionChunk => (id ? { ...c, id } : { ...c });
+  async subscribe(
+    ctx: RequestContext,
+    view: (chunk: ChatCompletionChunk) => ChatCompletionChunk = same,
+  ): Promise<OpenedStream> {
     this.join();
     let left = false;
     const leave = () => {
@@ -250,7 +261,7 @@ export class StreamFlight extends Flight<StreamResult> {
           const chunk = this.chunks[i];
           if (chunk !== undefined) {
             i++;
-            return { done: false, value: copy(chunk) };
+            return { done: false, value: view(chunk) };
           }
           if (this.#done) {
             if (this.#error !== null) throw this.#error;
@@ -270,11 +281,15 @@ export class StreamFlight extends Flight<StreamResult> {
       },
     };
     return {
-      head: this.head.map(copy),
+      head: this.head.map(view),
       rest,
       close: () => leave(),
     };
   }
+}
+
+function same(chunk: ChatCompletionChunk): ChatCompletionChunk {
+  return chunk;
 }
 
 /**
