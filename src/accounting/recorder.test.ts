@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely';
 import pino from 'pino';
 import { until } from '../../test/helpers/poll.js';
 import { type Database, openDatabase } from '../stores/database.js';
+import { usageRecordJson as usageLine } from '../stores/usage-rollups.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { type UsageRecord, UsageRecorder } from './recorder.js';
 import { warmUpRow } from './writer-warmup.js';
@@ -232,4 +233,64 @@ test('records that arrive while a batch is written wait for a full batch or a fl
   assert.deepEqual(inserts, [10, 10, 2]);
   assert.equal(usage.pending, 0);
   await usage.close();
+});
+
+test('counts and amounts outside their columns are kept in range, not refused with the batch (decision 0214)', async () => {
+  const usage = recorder(newSpoolDir());
+  usage.record({
+    ...record('huge-1', '2026-04-12T08:00:00.000Z'),
+    input_tokens: 10.5,
+    output_tokens: 4_000_000_000,
+    cached_input_tokens: -3,
+    cost_usd: '4000000.000000',
+  });
+  usage.record(record('huge-next', '2026-04-12T08:00:01.000Z'));
+  await usage.flush();
+  assert.equal(usage.pending, 0);
+  const { rows } = await sql<{ i: number; o: number; ci: number; c: string }>`
+    select input_tokens as i, output_tokens as o, cached_input_tokens as ci, cost_usd as c
+    from usage_records where request_id = 'huge-1'`.execute(database.db);
+  assert.deepEqual(
+    rows.map((r) => [r.i, r.o, r.ci, Number(r.c)]),
+    [[11, 2_147_483_647, 0, 999_999.999999]],
+  );
+  assert.equal((await partitions())['huge-next'], 'usage_records_p20260412');
+  await usage.close();
+});
+
+test('a record the database refuses as data is set aside; the records around it and after it are written', async () => {
+  // A spool line written before the ranges were kept (a count beyond an integer column), then fresh ones.
+  const spoolDir = newSpoolDir();
+  const poisoned = JSON.parse(usageLine(record('poisoned-1', '2026-04-13T08:00:00.000Z'))) as Record<
+    string,
+    unknown
+  >;
+  poisoned.o = 4_000_000_000;
+  writeFileSync(
+    join(spoolDir, 'usage-999999998-0000abce.jsonl'),
+    [usageLine(record('before-1', '2026-04-13T07:59:59.000Z')), JSON.stringify(poisoned)].join('\n'),
+  );
+  const usage = recorder(spoolDir);
+  usage.record(record('after-1', '2026-04-13T08:00:01.000Z'));
+  await usage.flush();
+  assert.equal(usage.pending, 0, 'nothing is held back behind the refused record');
+  const where = await partitions();
+  assert.equal(where['before-1'], 'usage_records_p20260413');
+  assert.equal(where['after-1'], 'usage_records_p20260413');
+  assert.equal(where['poisoned-1'], undefined);
+  const rejected = readdirSync(spoolDir).filter((f) => f.startsWith('rejected-'));
+  assert.equal(rejected.length, 1, 'set aside in a file of its own, never replayed');
+  const kept = readFileSync(join(spoolDir, rejected[0] as string), 'utf8')
+    .trim()
+    .split('\n');
+  assert.deepEqual(
+    kept.map((l) => (JSON.parse(l) as { id: string }).id),
+    ['poisoned-1'],
+  );
+  // A restart does not replay it.
+  await usage.close();
+  const again = recorder(spoolDir);
+  await again.flush();
+  assert.equal(again.pending, 0);
+  await again.close();
 });

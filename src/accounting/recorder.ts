@@ -13,7 +13,8 @@
  *   batch being written and the group being appended.
  * - Inserts are idempotent (`on conflict (request_id, timestamp) do nothing`), so a batch may be written
  *   again safely; the same statement adds the rows it inserted (only those) to the daily rollups
- *   (stores/usage-rollups.ts). The day partitions a batch needs are created first when missing.
+ *   (stores/usage-rollups.ts). The day partitions a batch needs are created first when missing. Records the
+ *   database refuses as data are set aside and the rest written (rejected.ts, decision 0214).
  * - When the database is not ready or an insert fails (or takes longer than `writeTimeoutMs`), the batch
  *   goes to the spool (the records' texts as JSON lines, fsync'd per append) and the database is left alone
  *   for a backoff (250 ms doubling to `recheckIntervalMs`); meanwhile flushes spool the queue. After the
@@ -41,6 +42,7 @@ import {
 } from '../stores/usage-rollups.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { insertSettingAside, setAside } from './rejected.js';
 import { appendLines, countRows, findOrphans, readBatches, spoolFileName } from './spool.js';
 
 /** One row of `usage_records` as the recorder queues and spools it (the writer's `UsageRow`). */
@@ -61,11 +63,8 @@ export interface UsageRecorderOptions {
   closeTimeoutMs: number;
   logger: Logger;
   metrics: Metrics;
-  /**
-   * Monotonic time for the backoff; wall time to tell this process's spool files from those a previous
-   * process with the same pid left (compared with file mtimes, so a fake clock should not run ahead of the
-   * real one). The real clock when absent.
-   */
+  /** Monotonic time for the backoff; wall time to tell this process's spool files from a previous same-pid
+   * process's (by file mtimes: a fake clock must not run ahead of the real one). Default: the real clock. */
   clock?: Pick<Clock, 'now' | 'wallNow'> | undefined;
 }
 
@@ -200,7 +199,7 @@ export class UsageRecorder {
         this.#owed -= batch.length;
         this.#gauges();
         try {
-          await this.#insert(database, batch, this.#newDays);
+          await this.#write(database, batch, this.#newDays);
           this.#healthy();
         } catch (err) {
           this.#failed('usage.write_failed', err);
@@ -213,6 +212,12 @@ export class UsageRecorder {
     } finally {
       this.#gauges();
     }
+  }
+
+  /** `#insert`, setting aside the records the database refuses as data (rejected.ts, decision 0214). */
+  async #write(database: Database, records: string[], days: Set<string>): Promise<void> {
+    const refused = await insertSettingAside((some) => this.#insert(database, some, days), records);
+    if (refused.length > 0) await setAside(this.#options.spoolDir, refused, this.#options);
   }
 
   /**
@@ -263,9 +268,7 @@ export class UsageRecorder {
   }
 
   #takeQueue(): string[] {
-    const rows = this.#queue;
-    this.#queue = [];
-    return rows;
+    return this.#queue.splice(0);
   }
 
   /** Hands rows to the disk writer: appended as one group (with whatever else arrives meanwhile). */
@@ -334,7 +337,7 @@ export class UsageRecorder {
             if (day !== null) days.add(day);
           }
           if (records.length === 0) continue;
-          await this.#insert(database, records, days);
+          await this.#write(database, records, days);
           rows += records.length;
         }
       } catch (err) {
@@ -368,8 +371,7 @@ export class UsageRecorder {
   }
 
   #healthy(): void {
-    this.#backoffMs = 0;
-    this.#retryAt = 0;
+    this.#backoffMs = this.#retryAt = 0;
   }
 
   /** A write failed: leave the database alone for a while (doubling up to `recheckIntervalMs`). */

@@ -187,6 +187,27 @@ function jsonbSafe(json: string): string {
   return json.includes('\\u') ? json.replace(JSONB_REFUSED, '$1\\ufffd') : json;
 }
 
+const INT32_MAX = 2_147_483_647;
+/** The largest amount a `numeric(12, 6)` column holds. */
+const USD12_MAX = 999_999.999999;
+
+/**
+ * An `integer` column's value: a whole number in 0…2³¹−1. A count outside it (a provider reporting 3e9
+ * tokens or 10.5, a worst-case estimate of n × max_tokens) would make PostgreSQL refuse the whole batch
+ * (decision 0214); the record keeps the nearest value it can hold.
+ */
+function int32(value: number): number {
+  if (Number.isInteger(value) && value >= 0 && value <= INT32_MAX) return value;
+  return Number.isFinite(value) ? Math.min(INT32_MAX, Math.max(0, Math.round(value))) : 0;
+}
+
+/** A `numeric(12, 6)` amount (USD, as text or number), capped at what the column holds. */
+function usd12(value: string | number): string | number {
+  const n = Number(value);
+  if (Number.isFinite(n) && Math.abs(n) <= USD12_MAX) return value;
+  return Number.isFinite(n) ? (n < 0 ? -USD12_MAX : USD12_MAX) : 0;
+}
+
 /**
  * One record as the writer's JSON text (short keys, see RECORD_COLUMNS), made when the record is queued so
  * that a batch is only joined when it is written; the spool files hold the same lines.
@@ -196,7 +217,7 @@ function jsonbSafe(json: string): string {
  *   (docs/performance.md). The short keys did not change PGlite's cost (decision 0202).
  * - Strings PostgreSQL's jsonb refuses (`\u0000`, lone surrogates) become U+FFFD: one such string (a client's
  *   model name) would otherwise fail every batch and every replay of the spool it lands in. (JSON.stringify
- *   escapes exactly these, and only lone surrogates.)
+ *   escapes exactly these, and only lone surrogates.) Numbers are kept in their columns' range likewise.
  * - An object literal of one shape, with `undefined` for a null: the serialiser's fast path, no replacer
  *   (a replacer calls into JavaScript for every key).
  */
@@ -209,20 +230,20 @@ export function usageRecordJson(row: UsageRow): string {
       k: row.api_key_id ?? undefined,
       m: row.model,
       p: row.provider ?? undefined,
-      i: row.input_tokens,
-      o: row.output_tokens,
-      ci: row.cached_input_tokens,
-      c: row.cost_usd ?? undefined,
+      i: int32(row.input_tokens),
+      o: int32(row.output_tokens),
+      ci: int32(row.cached_input_tokens),
+      c: row.cost_usd == null ? undefined : usd12(row.cost_usd),
       h: row.cached,
       ht: row.cache_type ?? undefined,
-      sv: row.saved_usd,
-      l: row.latency_ms,
+      sv: usd12(row.saved_usd),
+      l: int32(row.latency_ms),
       s: row.status,
-      hs: row.http_status,
+      hs: int32(row.http_status),
       e: row.estimated,
       st: row.stream,
       pn: row.prompt_name ?? undefined,
-      pv: row.prompt_version ?? undefined,
+      pv: row.prompt_version == null ? undefined : int32(row.prompt_version),
       g: row.guardrails ?? undefined,
       cr: row.client_request_id ?? undefined,
       ep: row.endpoint ?? undefined,

@@ -238,6 +238,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       help: 'Usage records written to the spool file because the database was slow, down or not yet open.',
       registers: r,
     }),
+    usageRecordsRejected: new SeriesCounter({
+      name: 'llm_usage_records_rejected_total',
+      help: 'Usage records the database refused as data (set aside in the spool directory, rejected-*.jsonl).',
+      registers: r,
+    }),
   };
 }
 
