@@ -10,7 +10,7 @@
  * with a forced tool: with thinking on those are dropped, and a forced tool (tool_choice required or named,
  * json_schema) turns thinking off. Thinking is also off while a tool loop is open (the last assistant turn
  * has tool calls): Anthropic then wants that turn to start with its signed thinking block, which the chat
- * form cannot carry back (decision 0211).
+ * form cannot carry back (decision 0215).
  *
  * Rejected (BadRequestError): n > 1, legacy functions / function_call, custom tools and custom or
  * allowed_tools tool_choice.
