@@ -25,6 +25,7 @@ import { createEmbeddingsCodec } from './endpoints/embeddings/codec.js';
 import { createMessagesCodec } from './endpoints/messages/codec.js';
 import { COUNT_TOKENS_PATH, createCountTokens } from './endpoints/messages/count-tokens.js';
 import { anthropicErrorBody, anthropicErrorStatus } from './endpoints/messages/errors.js';
+import { messagesStage } from './endpoints/messages/stage.js';
 import { createPromptCompletionsCodec } from './endpoints/prompts/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
 import { responsesStage } from './endpoints/responses/stage.js';
@@ -246,7 +247,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     decode: decodeStage(new Map(codecs.map((c) => [c.name, c]))),
     prompt: prompts.stage,
     resolve: resolveStage(resolver, clock),
-    endpoint: [responsesStage(responseStore, deps)],
+    endpoint: [responsesStage(responseStore, deps), messagesStage()],
     admit: [endUserStage(), ...(rateLimit.admit ? [rateLimit.admit] : []), budgets.admit],
     price: accounting.price,
     guard: guardrails.stage,

@@ -79,3 +79,35 @@ test('gemini 3: thinkingLevel (low up to low effort, high above), decided by the
   const high = toGeminiRequest(ask({ reasoning_effort: 'medium' }), 'gemini-3-pro-preview');
   assert.deepEqual(high.generationConfig?.thinkingConfig, { thinkingLevel: 'high' });
 });
+
+test('anthropic: no thinking while a tool loop is open (the last assistant turn has tool calls)', () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }];
+  const call = { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } };
+  const loop = ask({
+    reasoning_effort: 'low',
+    max_completion_tokens: 1000,
+    tools,
+    messages: [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'sunny' },
+    ],
+  } as Partial<ChatRequest>);
+  const body = toAnthropicRequest(loop, 'claude-sonnet-4-5', 4096);
+  // Anthropic answers 400 to thinking with a final assistant tool_use that has no thinking block before it.
+  assert.equal(body.thinking, undefined);
+  assert.equal(body.max_tokens, 1000);
+  // Once the model answered the tool result, the loop is closed and the next turn thinks again.
+  const closed = {
+    ...loop,
+    messages: [
+      ...loop.messages,
+      { role: 'assistant', content: 'Sunny.' },
+      { role: 'user', content: 'And tomorrow?' },
+    ],
+  };
+  assert.deepEqual(toAnthropicRequest(closed as ChatRequest, 'claude-sonnet-4-5', 4096).thinking, {
+    type: 'enabled',
+    budget_tokens: 2048,
+  });
+});

@@ -25,7 +25,12 @@ const Base64Source = T.Object(
   open,
 );
 const UrlSource = T.Object({ type: T.Literal('url'), url: T.String({ minLength: 1 }) }, open);
-const Image = T.Object({ type: T.Literal('image'), source: T.Union([Base64Source, UrlSource]) }, open);
+/** A Files API upload (beta `files-api-2025-04-14`): only an Anthropic deployment can read it. */
+const FileSource = T.Object({ type: T.Literal('file'), file_id: T.String({ minLength: 1 }) }, open);
+const ImageSource = oneOf(
+  T.Union([Base64Source, UrlSource, FileSource], { discriminator: { propertyName: 'type' } }),
+);
+const Image = T.Object({ type: T.Literal('image'), source: ImageSource }, open);
 const Document = T.Object(
   { type: T.Literal('document'), source: T.Object({ type: T.String() }, open) },
   open,

@@ -9,7 +9,9 @@
  * stop_sequences → stop; max_tokens, temperature, top_p; metadata.user_id → user; stream.
  *
  * Kept in their nearest canonical form so the provider refuses them (400) rather than losing them silently:
- * server tools (`web_search_20250305` …) as non-function tools, URL documents as a file part.
+ * server tools (`web_search_20250305` …) as non-function tools, URL documents as a file part. Files API
+ * sources (`{type: 'file', file_id}`) are left out: the Messages stage (stage.ts) refuses them for every
+ * route with a deployment that is not Anthropic.
  * Dropped (no equivalent): thinking / redacted_thinking blocks and `thinking`, `top_k`, `cache_control`,
  * citations, `service_tier`, `container`, `mcp_servers`.
  */
@@ -113,6 +115,8 @@ function contentParts(block: ContentBlockParam): ChatCompletionContentPart[] {
       return [{ type: 'text', text: block.text }];
     case 'image': {
       const source = block.source;
+      // A Files API image: only Anthropic can read it (the Messages stage refuses other deployments).
+      if (isFileSource(source)) return [];
       const url = source.type === 'base64' ? `data:${source.media_type};base64,${source.data}` : source.url;
       return [{ type: 'image_url', image_url: { url } }];
     }
@@ -130,6 +134,7 @@ function contentParts(block: ContentBlockParam): ChatCompletionContentPart[] {
 function documentParts(block: Extract<ContentBlockParam, { type: 'document' }>): ChatCompletionContentPart[] {
   const source = block.source;
   const title = block.title ?? undefined;
+  if (isFileSource(source)) return [];
   switch (source.type) {
     case 'base64':
       return [
@@ -151,6 +156,11 @@ function documentParts(block: Extract<ContentBlockParam, { type: 'document' }>):
       // A URL document: the provider is handed the URL where file data goes, and refuses it if it cannot.
       return [{ type: 'file', file: { file_data: source.url, ...(title ? { filename: title } : {}) } }];
   }
+}
+
+/** A beta Files API source (`{type: 'file', file_id}`), which the non-beta types do not list. */
+function isFileSource(source: object): boolean {
+  return (source as { type?: unknown }).type === 'file';
 }
 
 function assistantMessage(blocks: readonly ContentBlockParam[]): ChatCompletionMessageParam {

@@ -44,15 +44,20 @@ function echoTool(tool: Record<string, unknown>): Record<string, unknown> {
   return { ...tool, parameters: tool.parameters ?? null, strict: tool.strict ?? true };
 }
 
-/** Usage in the Responses shape. */
+/**
+ * Usage in the Responses shape. `cache_write_tokens` (a gateway extension, as in OpenAI's own answers) comes
+ * from the canonical `prompt_tokens_details.cache_creation_tokens` (Anthropic's cache writes).
+ */
 export function responseUsage(usage: Usage | null): Record<string, unknown> | null {
   if (!usage) return null;
-  const extra = usage as Usage & { cache_creation_input_tokens?: number };
+  const details = usage.prompt_tokens_details as
+    | (Usage['prompt_tokens_details'] & { cache_creation_tokens?: number | null })
+    | undefined;
   return {
     input_tokens: usage.prompt_tokens,
     input_tokens_details: {
-      cached_tokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
-      cache_write_tokens: extra.cache_creation_input_tokens ?? 0,
+      cached_tokens: details?.cached_tokens ?? 0,
+      cache_write_tokens: details?.cache_creation_tokens ?? 0,
     },
     output_tokens: usage.completion_tokens,
     output_tokens_details: { reasoning_tokens: usage.completion_tokens_details?.reasoning_tokens ?? 0 },

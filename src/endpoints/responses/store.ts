@@ -83,7 +83,11 @@ export class ResponseStore extends DatabaseStore {
   }
 }
 
-/** One page of a response's input items (OpenAI's list object: `first_id`, `last_id`, `has_more`). */
+/**
+ * One page of a response's input items (OpenAI's list object: `first_id`, `last_id`, `has_more`). An empty
+ * page has `first_id` and `last_id` null, as OpenAI's cursor lists answer, though the OpenAPI document types
+ * them as strings for this list (decision 0212).
+ */
 export function pageOf(items: StoredResponse['inputItems'], options: ListOptions) {
   let all = options.order === 'asc' ? [...items] : [...items].reverse();
   if (options.after !== undefined) {

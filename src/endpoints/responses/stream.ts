@@ -7,6 +7,12 @@
  * `response.output_item.done`, and always a final `response.completed`,
  * `response.incomplete` (max tokens, content filter) or `response.failed` (an error mid-stream).
  *
+ * As at OpenAI, one output item is open at a time: an item is done before the next is added. Chat streams
+ * may interleave the argument deltas of parallel tool calls by `index`, so a call whose index appears while
+ * another is streaming is held back: the streaming call is finished first when its arguments already form
+ * a complete JSON value (nothing valid can follow), else the new call's deltas are buffered and it is
+ * written whole (added, one delta, done) after the earlier calls, at the end of the calls.
+ *
  * A stream from an OpenAI deployment that answered natively carries the upstream's own events: they pass
  * through as sent (same ids and sequence numbers); only a failure is written by the gateway.
  */
@@ -34,6 +40,7 @@ interface OpenText {
 }
 interface OpenCall {
   id: string;
+  /** Its `output_index`; -1 while it is held back (not added yet). */
   index: number;
   callId: string;
   name: string;
@@ -47,7 +54,10 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
   let native = false;
   let nativeFinal = false;
   let text: OpenText | null = null;
+  /** The calls not done yet, by chat `index`, in the order they appeared; the first one is streaming. */
   const calls = new Map<number, OpenCall>();
+  /** Chat indexes of calls finished early, while others were streaming (a stray delta for one is dropped). */
+  const doneCalls = new Set<number>();
   let finishReason: string | null = null;
   let usage: ChatCompletionChunk['usage'] = null;
 
@@ -77,21 +87,49 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
     );
   };
 
-  const closeCalls = (): string => {
-    let out = '';
-    for (const call of calls.values()) {
-      if (!response) break;
-      const item = functionCallItem(call.id, call.callId, call.name, call.args, 'completed');
-      response.output[call.index] = item;
-      out +=
-        event('response.function_call_arguments.done', {
+  /** Adds a call's item (`output_item.added`) and sends what it holds back as one delta. */
+  const addCall = (r: ResponseObject, call: OpenCall): string => {
+    call.index = r.output.length;
+    const item = functionCallItem(call.id, call.callId, call.name, '', 'in_progress');
+    r.output.push(item);
+    return (
+      event('response.output_item.added', { output_index: call.index, item }) + argsDelta(call, call.args)
+    );
+  };
+
+  const argsDelta = (call: OpenCall, delta: string): string =>
+    delta === ''
+      ? ''
+      : event('response.function_call_arguments.delta', {
           item_id: call.id,
           output_index: call.index,
-          name: call.name,
-          arguments: call.args,
-        }) + event('response.output_item.done', { output_index: call.index, item });
-    }
-    calls.clear();
+          delta,
+        });
+
+  const closeCall = (r: ResponseObject, at: number, call: OpenCall): string => {
+    const out = call.index < 0 ? addCall(r, call) : '';
+    const item = functionCallItem(call.id, call.callId, call.name, call.args, 'completed');
+    r.output[call.index] = item;
+    calls.delete(at);
+    doneCalls.add(at);
+    return (
+      out +
+      event('response.function_call_arguments.done', {
+        item_id: call.id,
+        output_index: call.index,
+        name: call.name,
+        arguments: call.args,
+      }) +
+      event('response.output_item.done', { output_index: call.index, item })
+    );
+  };
+
+  const closeCalls = (): string => {
+    let out = '';
+    if (!response) return out;
+    for (const [at, call] of calls) out += closeCall(response, at, call);
+    // After text, a call is a new one whatever its index.
+    doneCalls.clear();
     return out;
   };
 
@@ -134,29 +172,41 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
   const onToolCall = (r: ResponseObject, delta: Record<string, unknown>): string => {
     const at = typeof delta.index === 'number' ? delta.index : 0;
     const fn = (delta.function ?? {}) as { name?: string; arguments?: string };
+    // A stray delta for a call finished early (only whitespace can validly follow); an id starts a new call.
+    if (doneCalls.has(at) && typeof delta.id !== 'string') return '';
+    doneCalls.delete(at);
     let out = '';
     let call = calls.get(at);
     if (!call) {
       out += closeText();
       call = {
         id: newId('fc'),
-        index: r.output.length,
+        index: -1,
         callId: typeof delta.id === 'string' ? delta.id : newId('call'),
         name: fn.name ?? '',
         args: '',
       };
       calls.set(at, call);
-      const item = functionCallItem(call.id, call.callId, call.name, '', 'in_progress');
-      r.output.push(item);
-      out += event('response.output_item.added', { output_index: call.index, item });
+      if (calls.size === 1) out += addCall(r, call);
     }
     if (fn.arguments) {
       call.args += fn.arguments;
-      out += event('response.function_call_arguments.delta', {
-        item_id: call.id,
-        output_index: call.index,
-        delta: fn.arguments,
-      });
+      if (call.index >= 0) out += argsDelta(call, fn.arguments);
+    }
+    return out + advance(r);
+  };
+
+  /** Finishes the streaming call while its arguments are complete and another call waits behind it. */
+  const advance = (r: ResponseObject): string => {
+    let out = '';
+    for (
+      let head = first(calls);
+      head && calls.size > 1 && isCompleteJson(head[1].args);
+      head = first(calls)
+    ) {
+      out += closeCall(r, ...head);
+      const next = first(calls);
+      if (next && next[1].index < 0) out += addCall(r, next[1]);
     }
     return out;
   };
@@ -230,4 +280,19 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
     out += event('response.failed', { response: r });
     return out;
   }
+}
+
+/** Whether a call's arguments so far are a whole JSON value: nothing but whitespace can validly follow. */
+function isCompleteJson(args: string): boolean {
+  if (args.trim() === '') return false;
+  try {
+    JSON.parse(args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function first<K, V>(map: Map<K, V>): [K, V] | undefined {
+  return map.entries().next().value;
 }

@@ -10,6 +10,7 @@ import { postJson } from '../http-json.js';
 import { sseItems } from '../sse.js';
 import type { CallOptions, ChatRequest, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import {
+  ANTHROPIC_MESSAGES_API,
   anthropicNativeChunks,
   FORWARDED_HEADERS,
   isAnthropicNative,
@@ -71,6 +72,7 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
   return {
     name: provider,
     type: 'anthropic',
+    nativeApis: [ANTHROPIC_MESSAGES_API],
     async chat(req, call) {
       const { json, statusCode } = await sendJson(req, call);
       if (!isMessage(json)) {

@@ -215,9 +215,9 @@ const TOOL_USE_ID = /^[a-zA-Z0-9_-]+$/;
 
 /**
  * A tool call id Anthropic accepts. Ids from other providers may hold other characters: this gateway's own
- * Gemini ids carry a base64 thought signature (`+`, `/`, `=`), other servers use `functions.get:0`. Those
- * are replaced deterministically (the `tool_use` and its `tool_result` map alike) and kept distinct by a
- * hash of the original; valid ids are sent unchanged.
+ * Gemini ids made before 2026-12-07 carry a standard-base64 thought signature (`+`, `/`, `=`), other servers
+ * use `functions.get:0`. Those are replaced deterministically (the `tool_use` and its `tool_result` map
+ * alike) and kept distinct by a hash of the original; valid ids are sent unchanged.
  */
 export function toolUseId(id: string): string {
   if (TOOL_USE_ID.test(id)) return id;

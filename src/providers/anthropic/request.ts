@@ -8,7 +8,9 @@
  * `thinking: {type: enabled, budget_tokens}` (`../reasoning.ts`) with `max_tokens` raised by the budget so
  * the answer keeps its room. Anthropic refuses thinking together with a changed temperature or top_k, and
  * with a forced tool: with thinking on those are dropped, and a forced tool (tool_choice required or named,
- * json_schema) turns thinking off.
+ * json_schema) turns thinking off. Thinking is also off while a tool loop is open (the last assistant turn
+ * has tool calls): Anthropic then wants that turn to start with its signed thinking block, which the chat
+ * form cannot carry back (decision 0215).
  *
  * Rejected (BadRequestError): n > 1, legacy functions / function_call, custom tools and custom or
  * allowed_tools tool_choice.
@@ -74,12 +76,25 @@ export function toAnthropicRequest(
 function addThinking(body: AnthropicRequest, budget: number | undefined): void {
   if (!budget) return;
   const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
-  if (forced) return;
+  if (forced || openToolLoop(body.messages)) return;
   body.thinking = { type: 'enabled', budget_tokens: budget };
   body.max_tokens += budget;
   delete body.temperature;
   delete body.top_k;
   if (body.top_p != null && body.top_p < 0.95) body.top_p = 0.95;
+}
+
+/**
+ * Whether the last assistant turn has `tool_use` without a thinking block before it. With thinking on,
+ * Anthropic refuses that turn (400 "a final `assistant` message must start with a thinking block"); the
+ * translated history never holds thinking blocks, so the only valid request is one without thinking.
+ */
+function openToolLoop(messages: AnthropicRequest['messages']): boolean {
+  const last = messages.findLast((m) => m.role === 'assistant');
+  if (!last || typeof last.content === 'string') return false;
+  const first = last.content[0]?.type;
+  if (first === 'thinking' || first === 'redacted_thinking') return false;
+  return last.content.some((block) => block.type === 'tool_use');
 }
 
 /**

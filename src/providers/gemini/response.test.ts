@@ -22,7 +22,7 @@ function pinVolatile(completion: ChatCompletion): ChatCompletion {
   let n = 0;
   for (const choice of completion.choices) {
     for (const call of choice.message.tool_calls ?? []) {
-      assert.match(call.id, /^call_[0-9a-f]{24}(__thought__[A-Za-z0-9+/]+={0,2})?$/);
+      assert.match(call.id, /^call_[0-9a-f]{24}(__thought__[A-Za-z0-9_-]+)?$/);
       call.id = call.id.replace(/^call_[0-9a-f]{24}/, `call_${n++}`);
     }
   }
