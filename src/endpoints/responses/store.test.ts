@@ -17,7 +17,7 @@ test('pageOf: ids of the first and last item on the page, has_more, order', () =
   assert.deepEqual([desc.first_id, desc.last_id, desc.has_more], ['b', 'a', false]);
 });
 
-test('pageOf: an empty page has first_id and last_id null, as OpenAI answers (decision 0212)', () => {
+test('pageOf: an empty page has first_id and last_id "", strings as the OpenAPI document requires (decision 0212)', () => {
   for (const options of [
     { limit: 20, order: 'asc' as const, after: 'c' },
     { limit: 20, order: 'desc' as const, after: 'missing' },
@@ -25,10 +25,10 @@ test('pageOf: an empty page has first_id and last_id null, as OpenAI answers (de
     assert.deepStrictEqual(pageOf(items, options), {
       object: 'list',
       data: [],
-      first_id: null,
-      last_id: null,
+      first_id: '',
+      last_id: '',
       has_more: false,
     });
   }
-  assert.deepStrictEqual(pageOf([], { limit: 20, order: 'desc' }).first_id, null);
+  assert.deepStrictEqual(pageOf([], { limit: 20, order: 'desc' }).first_id, '');
 });

@@ -85,8 +85,7 @@ export class ResponseStore extends DatabaseStore {
 
 /**
  * One page of a response's input items (OpenAI's list object: `first_id`, `last_id`, `has_more`). An empty
- * page has `first_id` and `last_id` null, as OpenAI's cursor lists answer, though the OpenAPI document types
- * them as strings for this list (decision 0212).
+ * page has `first_id` and `last_id` `""`: the OpenAPI document requires strings for this list (decision 0212).
  */
 export function pageOf(items: StoredResponse['inputItems'], options: ListOptions) {
   let all = options.order === 'asc' ? [...items] : [...items].reverse();
@@ -102,8 +101,8 @@ export function pageOf(items: StoredResponse['inputItems'], options: ListOptions
   return {
     object: 'list',
     data: page,
-    first_id: page[0]?.id ?? null,
-    last_id: page.at(-1)?.id ?? null,
+    first_id: page[0]?.id ?? '',
+    last_id: page.at(-1)?.id ?? '',
     has_more: all.length > page.length,
   };
 }
