@@ -3,8 +3,42 @@
  * Fastify). Every route is under `/admin/`, where the app's `onRequest` hook requires the admin key; inputs
  * are validated by Fastify against the route's schemas (a violation is a 422 naming the field).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { GatewayError, ServiceUnavailableError } from '../core/errors.js';
 import { type AdminRoute, GLOBAL_ADMIN, isAdminReply } from '../core/feature.js';
+
+/** SQLSTATE classes and socket errors that mean the database is unreachable, not that the query is wrong. */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+const UNAVAILABLE_MESSAGE = /connection|connect|terminated|timeout|did not answer|no answer within/i;
+
+/**
+ * An error a route's handler threw that is not the gateway's own (a 4xx or a 503 it chose): logged under the
+ * request's id, and a 503 when it says the database is unreachable or hung (the admin routes read the
+ * database; it being down is not a gateway bug, decision 0218). Anything else stays a 500, now logged.
+ */
+function unexpected(err: unknown, route: string, log: FastifyBaseLogger): unknown {
+  if (err instanceof GatewayError || typeof (err as { statusCode?: unknown })?.statusCode === 'number')
+    return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  const unavailable =
+    typeof code === 'string'
+      ? UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)
+      : UNAVAILABLE_MESSAGE.test(message);
+  log.error(
+    { event: 'admin.error', route, dependency: unavailable ? 'database' : undefined, error: message },
+    unavailable ? 'admin route: the database is unavailable' : 'admin route failed',
+  );
+  return unavailable ? new ServiceUnavailableError('The database is unavailable; retry shortly.') : err;
+}
 
 export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRoute[]): void {
   for (const route of routes) {
@@ -28,15 +62,19 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
           }
         : {}),
       handler: async (request, reply) => {
-        const value = await route.handler({
-          params: (request.params ?? {}) as Record<string, string>,
-          query: (request.query ?? {}) as Record<string, unknown>,
-          body: request.body,
-          id: request.id,
-          ip: request.ip,
-          // Set by the app's onRequest hook (admin key or console session: server/admin-auth.ts).
-          actor: request.adminActor ?? GLOBAL_ADMIN,
-        });
+        const value = await route
+          .handler({
+            params: (request.params ?? {}) as Record<string, string>,
+            query: (request.query ?? {}) as Record<string, unknown>,
+            body: request.body,
+            id: request.id,
+            ip: request.ip,
+            // Set by the app's onRequest hook (admin key or console session: server/admin-auth.ts).
+            actor: request.adminActor ?? GLOBAL_ADMIN,
+          })
+          .catch((err: unknown) => {
+            throw unexpected(err, route.url, request.log);
+          });
         if (isAdminReply(value)) {
           if (value.headers) reply.headers(value.headers);
           return reply.code(value.status).send(value.body);

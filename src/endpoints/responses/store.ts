@@ -25,6 +25,9 @@ export interface ListOptions {
   order: 'asc' | 'desc';
 }
 
+/** The longest a request waits for a stored response (a hung database: 503 after it, decision 0218). */
+export const READ_DEADLINE_MS = 2_000;
+
 export class ResponseStore extends DatabaseStore {
   async save(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
     const db = await this.db();
@@ -54,12 +57,15 @@ export class ResponseStore extends DatabaseStore {
 
   async get(scope: string, id: string): Promise<StoredResponse | null> {
     const db = await this.db();
-    const row = await db
-      .selectFrom('stored_responses')
-      .selectAll()
-      .where('id', '=', id)
-      .where('scope', '=', scope)
-      .executeTakeFirst();
+    const row = await this.within(
+      READ_DEADLINE_MS,
+      db
+        .selectFrom('stored_responses')
+        .selectAll()
+        .where('id', '=', id)
+        .where('scope', '=', scope)
+        .executeTakeFirst(),
+    );
     if (!row) return null;
     return {
       id: row.id,
@@ -74,11 +80,10 @@ export class ResponseStore extends DatabaseStore {
   /** Deletes a response of this scope; false when there is none. */
   async delete(scope: string, id: string): Promise<boolean> {
     const db = await this.db();
-    const result = await db
-      .deleteFrom('stored_responses')
-      .where('id', '=', id)
-      .where('scope', '=', scope)
-      .executeTakeFirst();
+    const result = await this.within(
+      READ_DEADLINE_MS,
+      db.deleteFrom('stored_responses').where('id', '=', id).where('scope', '=', scope).executeTakeFirst(),
+    );
     return Number(result.numDeletedRows) > 0;
   }
 }
