@@ -148,6 +148,20 @@ describe('postJson', () => {
     assert.match(err.message, /could not be reached \(ECONNREFUSED\)/);
   });
 
+  test('a connection cut after the head: the provider broke off its answer (it was reached)', async () => {
+    const cutting = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":"x","te');
+      setImmediate(() => res.socket?.destroy());
+    });
+    await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(cutting.address() as AddressInfo).port}`;
+    const err = await postJson(dispatcher, options('/ok', undefined, base)).catch((e: unknown) => e);
+    await new Promise((resolve) => cutting.close(resolve));
+    assert.ok(err instanceof ProviderUnavailableError);
+    assert.match(err.message, /broke off its answer/);
+  });
+
   test('an abort cuts the call and rethrows the reason; an aborted signal sends nothing', async () => {
     const controller = new AbortController();
     const pending = postJson(dispatcher, options('/hang', controller.signal));

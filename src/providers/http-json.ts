@@ -135,7 +135,7 @@ class JsonHandler implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.#finish()) return;
-    this.reject(networkError(this.options.provider, err, this.options.signal));
+    this.reject(networkError(this.options.provider, err, this.options.signal, this.#status !== 0));
   }
 
   /** Ends the call once; true when it had already ended. */

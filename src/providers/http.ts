@@ -140,15 +140,23 @@ export async function readJson(
   try {
     return await res.body.json();
   } catch (err) {
-    if (!(err instanceof SyntaxError)) throw networkError(provider, err, signal);
+    if (!(err instanceof SyntaxError)) throw networkError(provider, err, signal, true);
     throw new ProviderUnavailableError(`${provider} answered with a body that is not valid JSON.`, provider, {
       upstreamStatus: res.statusCode,
     });
   }
 }
 
-/** Turns a thrown network/abort error into a typed error. */
-export function networkError(provider: string, err: unknown, signal?: AbortSignal): GatewayError {
+/**
+ * Turns a thrown network/abort error into a typed error. `answering`: the provider had started its answer
+ * (the head arrived) when the connection failed, so it was reached and broke off.
+ */
+export function networkError(
+  provider: string,
+  err: unknown,
+  signal?: AbortSignal,
+  answering = false,
+): GatewayError {
   if (signal?.aborted && signal.reason instanceof GatewayError) return signal.reason;
   if (err instanceof GatewayError) return err;
   const code = (err as { code?: unknown } | null)?.code;
@@ -170,7 +178,8 @@ export function networkError(provider: string, err: unknown, signal?: AbortSigna
     );
   }
   const detail = typeof code === 'string' ? ` (${code})` : '';
-  return new ProviderUnavailableError(`${provider} could not be reached${detail}.`, provider, { cause: err });
+  const what = answering ? 'broke off its answer' : 'could not be reached';
+  return new ProviderUnavailableError(`${provider} ${what}${detail}.`, provider, { cause: err });
 }
 
 /** Error codes of a failure to open a connection: the request never left the gateway. */

@@ -79,7 +79,7 @@ test('items translated before a socket error are handed out first, then the type
   const [seen, err] = await drain(items);
   assert.deepEqual(seen, [1, 2]);
   assert.ok(err instanceof ProviderUnavailableError);
-  assert.match(err.message, /upstream could not be reached \(ECONNRESET\)/);
+  assert.match(err.message, /upstream broke off its answer \(ECONNRESET\)/);
 });
 
 test('a body closed without an error or an end is a failure, not a quiet end', async () => {

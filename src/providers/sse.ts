@@ -122,8 +122,8 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   #waiter: Waiter<T> | null = null;
   readonly #onData = (chunk: Uint8Array | string) => this.#read(chunk);
   readonly #onEnd = () => this.#end();
-  readonly #onError = (err: unknown) => this.#break(networkError(this.#provider, err, this.#signal));
-  readonly #onClose = () => this.#break(networkError(this.#provider, prematureClose(), this.#signal));
+  readonly #onError = (err: unknown) => this.#break(networkError(this.#provider, err, this.#signal, true));
+  readonly #onClose = () => this.#break(networkError(this.#provider, prematureClose(), this.#signal, true));
 
   constructor(provider: string, body: SseBody, signal: AbortSignal, translator: EventTranslator<T>) {
     this.#provider = provider;
