@@ -5,7 +5,7 @@
  * allowed: an OpenAI deployment receives the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
-import { modelName, nullable } from '../common-schema.js';
+import { modelName, nullable, storedId } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -43,7 +43,7 @@ export const ResponsesRequestSchema = T.Object(
     top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),
     parallel_tool_calls: T.Optional(nullable(T.Boolean())),
     store: T.Optional(nullable(T.Boolean())),
-    previous_response_id: T.Optional(nullable(T.String({ minLength: 1 }))),
+    previous_response_id: T.Optional(nullable(storedId())),
     metadata: T.Optional(nullable(T.Record(T.String(), T.String()))),
     user: T.Optional(T.String()),
     stream: T.Optional(nullable(T.Boolean())),
