@@ -39,6 +39,18 @@ export function storedId(max = MAX_IDENTIFIER_LENGTH) {
   return T.String({ minLength: 1, maxLength: max, pattern: STORABLE_TEXT });
 }
 
+/**
+ * Largest count a client may ask for (`max_tokens`, `dimensions`, `top_k` …): a 32-bit integer, as
+ * providers parse them. JSON has no integer limit (`1e308` is an integer to the schema); a bound names the
+ * field instead of a provider failing on it, or hanging.
+ */
+export const MAX_COUNT = 2_147_483_647;
+
+/** A count of tokens, dimensions … from `minimum` to `MAX_COUNT`. */
+export function tokenCount(minimum = 1, description?: string) {
+  return T.Integer({ minimum, maximum: MAX_COUNT, ...(description ? { description } : {}) });
+}
+
 /** A client-supplied identifier: 1 to `max` characters. */
 export function identifier(max = MAX_IDENTIFIER_LENGTH, description?: string) {
   return T.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });

@@ -29,3 +29,94 @@ describe('stored-response ids with NUL or a lone surrogate', () => {
     assert.equal(t.mock.requests.length, 0);
   });
 });
+
+/** POSTs each body and asserts a 4xx naming `param`; the upstream is never called. */
+async function refuses(
+  t: ReturnType<typeof useGateway>,
+  path: string,
+  cases: Array<[Record<string, unknown>, string]>,
+): Promise<void> {
+  for (const [body, param] of cases) {
+    const res = await postJson(`${t.gw.url}${path}`, body);
+    const answer = (await res.json()) as ErrorBody;
+    assert.ok(res.status === 400 || res.status === 422, `${JSON.stringify(body)}: ${res.status}`);
+    assert.ok(answer.error.message.includes(param), `${JSON.stringify(body)}: ${answer.error.message}`);
+    if ('param' in answer.error) assert.equal(answer.error.param, param, JSON.stringify(body));
+  }
+  assert.equal(t.mock.requests.length, 0, 'nothing malformed reached the provider');
+}
+
+describe('nested fields of /v1/responses (also on the OpenAI pass-through path)', () => {
+  const t = useGateway();
+  const req = (extra: Record<string, unknown>): Record<string, unknown> => ({
+    model: 'gpt-4o',
+    input: 'hi',
+    ...extra,
+  });
+  const fn = { type: 'function', name: 'f', parameters: { type: 'object' } };
+
+  test('malformed items, tools, tool_choice, text.format and reasoning: 422 naming the field', async () => {
+    await refuses(t, '/v1/responses', [
+      [req({ tools: [{ ...fn, parameters: 5 }] }), 'tools[0].parameters'],
+      [req({ tools: [{ type: 'function', parameters: {} }] }), 'tools[0].name'],
+      [req({ tools: [{ type: 'bogus_tool' }] }), 'tools[0].type'],
+      [req({ input: [{ type: 'bogus' }] }), 'input[0].type'],
+      [req({ input: [{ role: 'user', content: [{}] }] }), 'input[0].content[0].type'],
+      [
+        req({ input: [{ role: 'user', content: [{ type: 'input_text', text: 5 }] }] }),
+        'input[0].content[0].text',
+      ],
+      [req({ input: [{ role: 'user', content: 5 }] }), 'input[0].content'],
+      [req({ input: [{ role: 'robot', content: 'x' }] }), 'input[0].role'],
+      [req({ input: [{ content: 'x' }] }), 'input[0].type'],
+      [
+        req({ input: [{ type: 'function_call', call_id: 'c', name: 'f', arguments: {} }] }),
+        'input[0].arguments',
+      ],
+      [req({ input: [{ type: 'function_call_output', call_id: 5, output: 'x' }] }), 'input[0].call_id'],
+      [req({ input: [{ type: 'function_call_output', call_id: 'c', output: 5 }] }), 'input[0].output'],
+      [req({ input: [{ type: 'item_reference', id: 5 }] }), 'input[0].id'],
+      [req({ text: { format: { type: 'json_schema', name: 'x', schema: 5 } } }), 'text.format.schema'],
+      [req({ text: { format: { type: 'json_schema', schema: {} } } }), 'text.format.name'],
+      [req({ text: { format: { type: 'yaml' } } }), 'text.format.type'],
+      [req({ reasoning: { effort: 'bogus' } }), 'reasoning.effort'],
+      [req({ tool_choice: 'NaN', tools: [fn] }), 'tool_choice'],
+      [req({ tool_choice: { type: 'function' }, tools: [fn] }), 'tool_choice.name'],
+      [req({ tool_choice: { type: 'bogus' }, tools: [fn] }), 'tool_choice.type'],
+      [req({ max_output_tokens: 1e308 }), 'max_output_tokens'],
+    ]);
+  });
+
+  test('valid shapes from OpenAI’s document pass to OpenAI as sent', async () => {
+    const body = req({
+      input: [
+        { role: 'developer', content: 'Be brief.' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+        { role: 'assistant', content: [{ type: 'output_text', text: 'yo', annotations: [] }] },
+        { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: [{ type: 'input_text', text: '42' }] },
+        { type: 'reasoning', id: 'rs_1', summary: [] },
+        { id: 'msg_1' },
+        { type: 'item_reference', id: 'msg_2' },
+        { type: 'mcp_approval_response', approval_request_id: 'a', approve: true },
+      ],
+      tools: [
+        { ...fn, strict: null },
+        { type: 'function', name: 'g', parameters: null },
+        { type: 'web_search' },
+        { type: 'mcp', server_label: 's', server_url: 'https://mcp.example' },
+        { type: 'custom', name: 'c' },
+      ],
+      tool_choice: { type: 'function', name: 'f' },
+      text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object' }, strict: true } },
+      reasoning: { effort: 'minimal', summary: 'auto' },
+      max_output_tokens: 2_147_483_647,
+      a_field_openai_adds_later: { x: 1 },
+    });
+    const res = await postJson(`${t.gw.url}/v1/responses`, body);
+    assert.equal(res.status, 200, await res.text());
+    const sent = t.mock.requests.at(-1)?.body as Record<string, unknown>;
+    assert.deepEqual(sent.input, body.input);
+    assert.deepEqual(sent.tools, body.tools);
+  });
+});
