@@ -120,3 +120,49 @@ describe('nested fields of /v1/responses (also on the OpenAI pass-through path)'
     assert.deepEqual(sent.tools, body.tools);
   });
 });
+
+describe('nested fields and bounds of /v1/messages, /v1/completions and chat', () => {
+  const t = useGateway();
+  const claude = {
+    model: 'claude-3-5-haiku-latest',
+    max_tokens: 5,
+    messages: [{ role: 'user', content: 'hi' }],
+  };
+
+  test('a custom tool without input_schema, and counts beyond 32 bits: 4xx naming the field', async () => {
+    await refuses(t, '/v1/messages', [
+      [{ ...claude, tools: [{ name: 'f' }] }, 'tools[0].input_schema'],
+      [{ ...claude, tools: [{ name: 'f', type: 'custom' }] }, 'tools[0].input_schema'],
+      [{ ...claude, top_k: 1e308 }, 'top_k'],
+      [{ ...claude, max_tokens: 1e308 }, 'max_tokens'],
+      [{ ...claude, thinking: { type: 'enabled', budget_tokens: 2 ** 40 } }, 'thinking.budget_tokens'],
+    ]);
+    await refuses(t, '/v1/messages/count_tokens', [
+      [{ model: claude.model, messages: claude.messages, tools: [{ name: 'f' }] }, 'tools[0].input_schema'],
+    ]);
+    await refuses(t, '/v1/completions', [
+      [{ model: 'gpt-4o', prompt: 'hi', max_tokens: 1e308 }, 'max_tokens'],
+    ]);
+    await refuses(t, '/v1/chat/completions', [
+      [{ model: 'gpt-4o', messages: claude.messages, max_tokens: 1e308 }, 'max_tokens'],
+      [
+        { model: 'gpt-4o', messages: claude.messages, max_completion_tokens: 2 ** 31 },
+        'max_completion_tokens',
+      ],
+    ]);
+  });
+
+  test('server tools without input_schema and counts within bounds still reach the provider', async () => {
+    const res = await postJson(`${t.gw.url}/v1/messages`, {
+      ...claude,
+      top_k: 40,
+      tools: [
+        { type: 'web_search_20250305', name: 'web_search', max_uses: 2 },
+        { type: 'bash_20250124', name: 'bash' },
+        { name: 'f', input_schema: { type: 'object' }, type: null },
+      ],
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal(t.mock.requests.length, 1);
+  });
+});
