@@ -121,13 +121,14 @@ describe('nested fields of /v1/responses (also on the OpenAI pass-through path)'
   });
 });
 
-describe('nested fields and bounds of /v1/messages, /v1/completions and chat', () => {
+describe('nested fields and bounds of /v1/messages, /v1/completions, /v1/embeddings and chat', () => {
   const t = useGateway();
   const claude = {
     model: 'claude-3-5-haiku-latest',
     max_tokens: 5,
     messages: [{ role: 'user', content: 'hi' }],
   };
+  const emb = { model: 'text-embedding-3-small' };
 
   test('a custom tool without input_schema, and counts beyond 32 bits: 4xx naming the field', async () => {
     await refuses(t, '/v1/messages', [
@@ -150,6 +151,11 @@ describe('nested fields and bounds of /v1/messages, /v1/completions and chat', (
         'max_completion_tokens',
       ],
     ]);
+    await refuses(t, '/v1/embeddings', [
+      [{ ...emb, input: [-1] }, 'input[0]'],
+      [{ ...emb, input: [[1, -1]] }, 'input[0][1]'],
+      [{ ...emb, input: 'hi', dimensions: 1e308 }, 'dimensions'],
+    ]);
   });
 
   test('server tools without input_schema and counts within bounds still reach the provider', async () => {
@@ -163,6 +169,21 @@ describe('nested fields and bounds of /v1/messages, /v1/completions and chat', (
       ],
     });
     assert.equal(res.status, 200, await res.text());
-    assert.equal(t.mock.requests.length, 1);
+    const tokens = await postJson(`${t.gw.url}/v1/embeddings`, { ...emb, input: Array(3000).fill(7) });
+    assert.equal(tokens.status, 200, `one text of 3,000 tokens: ${await tokens.text()}`);
+    const texts = await postJson(`${t.gw.url}/v1/embeddings`, { ...emb, input: ['a', 'b'], dimensions: 256 });
+    assert.equal(texts.status, 200, await texts.text());
+    assert.equal(t.mock.requests.length, 3);
+  });
+
+  test('more than 2048 texts: the message names the item limit, not a token type', async () => {
+    for (const input of [Array(3000).fill('x'), Array(2049).fill([1])]) {
+      const res = await postJson(`${t.gw.url}/v1/embeddings`, { ...emb, input });
+      const body = (await res.json()) as ErrorBody;
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.equal(body.error.param, 'input');
+      assert.match(body.error.message, /2048 items/);
+    }
+    assert.equal(t.mock.requests.length, 0);
   });
 });
