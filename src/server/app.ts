@@ -34,7 +34,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
 import type { ConsoleSessions } from './console-sessions.js';
-import { refuseNonJson, utf8JsonOnly } from './content-type.js';
+import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
@@ -189,6 +189,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
   app.addContentTypeParser('*', refuseNonJson);
+  // A compressed body (Content-Encoding) is a 415 naming it, on every route, before it is read.
+  app.addHook('preParsing', refuseEncodedBody);
 
   await app.register(swagger, {
     openapi: {

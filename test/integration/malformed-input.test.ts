@@ -1,10 +1,11 @@
 /**
  * Malformed requests get a 4xx naming the field, and nothing malformed reaches a provider (DESIGN §5):
- * stored-response ids the database could not hold, and (below) the nested fields of the Responses,
- * Messages, Completions and Embeddings APIs.
+ * stored-response ids the database could not hold, the nested fields of the Responses, Messages,
+ * Completions and Embeddings APIs, and compressed bodies (415 naming Content-Encoding).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { postJson, useGateway } from '../helpers/gateway.js';
 
 interface ErrorBody {
@@ -185,5 +186,57 @@ describe('nested fields and bounds of /v1/messages, /v1/completions, /v1/embeddi
       assert.match(body.error.message, /2048 items/);
     }
     assert.equal(t.mock.requests.length, 0);
+  });
+});
+
+describe('a body with a Content-Encoding', () => {
+  const ADMIN = 'admin-SECRET-encoding-0123456789';
+  const t = useGateway({ env: { GATEWAY_ADMIN_KEY: ADMIN } });
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
+  let apiKey = '';
+  const send = async (path: string, body: unknown, encoding: string) => {
+    if (apiKey === '') {
+      const created = await postJson(`${t.gw.url}/admin/keys`, { name: 'n', user_id: 'u' }, admin);
+      apiKey = ((await created.json()) as { key: string }).key;
+    }
+    const text = JSON.stringify(body);
+    return fetch(`${t.gw.url}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-encoding': encoding,
+        authorization: `Bearer ${path.startsWith('/admin') ? ADMIN : apiKey}`,
+      },
+      body: encoding === 'identity' ? text : gzipSync(text),
+    });
+  };
+
+  test('gzip: 415 naming Content-Encoding on every kind of route (not "not valid JSON")', async () => {
+    const cases: Array<[string, unknown]> = [
+      ['/v1/chat/completions', chat],
+      ['/v1/embeddings', { model: 'text-embedding-3-small', input: 'hi' }],
+      ['/v1/messages', { ...chat, model: 'claude-3-5-haiku-latest', max_tokens: 5 }],
+      ['/v1/messages/count_tokens', { ...chat, model: 'claude-3-5-haiku-latest' }],
+      ['/v1/responses', { model: 'gpt-4o', input: 'hi' }],
+      ['/admin/keys', { name: 'k', user_id: 'u' }],
+    ];
+    for (const [path, body] of cases) {
+      for (const encoding of ['gzip', 'br', 'GZIP']) {
+        const res = await send(path, body, encoding);
+        const answer = (await res.json()) as ErrorBody;
+        assert.equal(res.status, 415, `${path} ${encoding}: ${JSON.stringify(answer)}`);
+        assert.match(answer.error.message, new RegExp(`Content-Encoding "${encoding}"`));
+        // The Messages API answers in Anthropic's shape.
+        if (path.startsWith('/v1/messages')) assert.equal(answer.error.type, 'invalid_request_error');
+        else assert.equal(answer.error.code, 'unsupported_media_type');
+      }
+    }
+    assert.equal(t.mock.requests.length, 0);
+  });
+
+  test('Content-Encoding: identity is served', async () => {
+    const res = await send('/v1/chat/completions', chat, 'identity');
+    assert.equal(res.status, 200, await res.text());
   });
 });
