@@ -38,7 +38,7 @@ import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.j
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
-import { type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
+import { type StringBodyParser, withDepthLimit, withoutLoneSurrogates, withoutNul } from './json-body.js';
 import { setNotFound } from './not-found.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -184,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // never read or parsed. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
   // keys) and a nesting limit.
   const parseJson = withoutNul(
-    withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser),
+    withoutLoneSurrogates(withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser)),
   );
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
