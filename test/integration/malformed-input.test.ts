@@ -1,7 +1,7 @@
 /**
  * Malformed requests get a 4xx naming the field, and nothing malformed reaches a provider (DESIGN §5):
  * stored-response ids the database could not hold, the nested fields of the Responses, Messages,
- * Completions and Embeddings APIs, and compressed bodies (415 naming Content-Encoding).
+ * Completions and Embeddings APIs, count_tokens bodies that are not JSON and compressed bodies (415).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -184,6 +184,35 @@ describe('nested fields and bounds of /v1/messages, /v1/completions, /v1/embeddi
       assert.equal(res.status, 422, JSON.stringify(body));
       assert.equal(body.error.param, 'input');
       assert.match(body.error.message, /2048 items/);
+    }
+    assert.equal(t.mock.requests.length, 0);
+  });
+});
+
+describe('count_tokens reads JSON in UTF-8 only, as /v1/messages', () => {
+  const t = useGateway();
+
+  test('another Content-Type is a 415 in Anthropic’s shape; no provider is asked to count', async () => {
+    const body = JSON.stringify({
+      model: 'claude-3-5-haiku-latest',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json; charset=latin1',
+      'application/vnd.api+json',
+    ]) {
+      const res = await fetch(`${t.gw.url}/v1/messages/count_tokens`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      });
+      const answer = (await res.json()) as { type: string; error: { type: string; message: string } };
+      assert.equal(res.status, 415, `${type}: ${JSON.stringify(answer)}`);
+      assert.equal(answer.type, 'error');
+      assert.equal(answer.error.type, 'invalid_request_error');
+      assert.ok(answer.error.message.includes(type), answer.error.message);
     }
     assert.equal(t.mock.requests.length, 0);
   });
