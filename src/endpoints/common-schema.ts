@@ -15,6 +15,12 @@ export const MAX_IDENTIFIER_LENGTH = 256;
 export const MAX_METADATA_KEY_LENGTH = 64;
 
 /**
+ * Text without NUL or a lone surrogate (an ajv `pattern`, unicode flag). PostgreSQL refuses both in text and
+ * jsonb: a value the gateway keeps or looks up must match it, or the request ends in a database error.
+ */
+export const STORABLE_TEXT = '^[^\\u0000\\p{Cs}]+$';
+
+/**
  * A model name: 1 to `MAX_MODEL_LENGTH` characters, none of them NUL or a lone surrogate. No provider names a
  * model so, and PostgreSQL refuses both in a usage record (jsonb): a 422 here, not a request that reaches a
  * provider and a record that cannot be written.
@@ -23,9 +29,26 @@ export function modelName(description?: string) {
   return T.String({
     minLength: 1,
     maxLength: MAX_MODEL_LENGTH,
-    pattern: '^[^\\u0000\\p{Cs}]+$',
+    pattern: STORABLE_TEXT,
     ...(description ? { description } : {}),
   });
+}
+
+/** An id the gateway looks up in its stores (a stored response's id): 1 to `max` storable characters. */
+export function storedId(max = MAX_IDENTIFIER_LENGTH) {
+  return T.String({ minLength: 1, maxLength: max, pattern: STORABLE_TEXT });
+}
+
+/**
+ * Largest count a client may ask for (`max_tokens`, `dimensions`, `top_k` …): a 32-bit integer, as
+ * providers parse them. JSON has no integer limit (`1e308` is an integer to the schema); a bound names the
+ * field instead of a provider failing on it, or hanging.
+ */
+export const MAX_COUNT = 2_147_483_647;
+
+/** A count of tokens, dimensions … from `minimum` to `MAX_COUNT`. */
+export function tokenCount(minimum = 1, description?: string) {
+  return T.Integer({ minimum, maximum: MAX_COUNT, ...(description ? { description } : {}) });
 }
 
 /** A client-supplied identifier: 1 to `max` characters. */

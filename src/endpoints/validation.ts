@@ -3,6 +3,7 @@
  * in OpenAI's `param` notation (`messages[2].content[0].image_url.url`).
  */
 import { ValidationError } from '../core/errors.js';
+import { STORABLE_TEXT } from './common-schema.js';
 
 /** One Ajv error (the fields used here). */
 export interface AjvError {
@@ -29,6 +30,12 @@ function rangeOf(e: AjvError): string | null {
   if (typeof low !== 'number' || typeof high !== 'number') return null;
   const exclusive = s.exclusiveMinimum !== undefined || s.exclusiveMaximum !== undefined;
   return `must be between ${low} and ${high}${exclusive ? ' (bounds excluded)' : ''}`;
+}
+
+/** What a failed `pattern` means, for the patterns whose regex would not tell a client. */
+function patternRule(e: AjvError): string | null {
+  if (e.keyword !== 'pattern') return null;
+  return e.params.pattern === STORABLE_TEXT ? 'must not contain a NUL character or a lone surrogate' : null;
 }
 
 /** Keywords about the value's shape; any other keyword is a constraint the value's type was right for. */
@@ -67,7 +74,7 @@ export function fromValidation(errors: AjvError[]): ValidationError {
     message = `${param} is not a known field.`;
   } else if (constraint) {
     const subject = constraint.propertyName === undefined ? param || 'body' : `${param || 'body'} keys`;
-    message = `${subject} ${rangeOf(constraint) ?? constraint.message ?? 'is invalid'}.`;
+    message = `${subject} ${rangeOf(constraint) ?? patternRule(constraint) ?? constraint.message ?? 'is invalid'}.`;
   } else {
     const allowed = atPath.flatMap((e) =>
       e.keyword === 'const'

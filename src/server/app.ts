@@ -34,11 +34,11 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
 import type { ConsoleSessions } from './console-sessions.js';
-import { refuseNonJson, utf8JsonOnly } from './content-type.js';
+import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
-import { type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
+import { type StringBodyParser, withDepthLimit, withoutLoneSurrogates, withoutNul } from './json-body.js';
 import { setNotFound } from './not-found.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
@@ -184,11 +184,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // never read or parsed. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
   // keys) and a nesting limit.
   const parseJson = withoutNul(
-    withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser),
+    withoutLoneSurrogates(withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser)),
   );
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
   app.addContentTypeParser('*', refuseNonJson);
+  // A compressed body (Content-Encoding) is a 415 naming it, on every route, before it is read.
+  app.addHook('preParsing', refuseEncodedBody);
 
   await app.register(swagger, {
     openapi: {

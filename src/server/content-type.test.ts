@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isJsonContentType, unsupportedMediaType } from './content-type.js';
+import {
+  isEncodedBody,
+  isJsonContentType,
+  unsupportedEncoding,
+  unsupportedMediaType,
+} from './content-type.js';
 
 test('JSON in UTF-8 is accepted in any case and with parameters; everything else is not', () => {
   for (const ok of [
@@ -33,4 +38,14 @@ test('the 415 names what was sent, shortened', () => {
   assert.match(err.message, /Content-Type "text\/plain"/);
   assert.match(unsupportedMediaType(undefined).message, /without Content-Type/);
   assert.ok(unsupportedMediaType(`text/${'x'.repeat(10_000)}`).message.length < 400);
+});
+
+test('a Content-Encoding other than identity is an encoded body, refused with a 415 naming it', () => {
+  for (const plain of [undefined, '', 'identity', ' Identity ']) assert.equal(isEncodedBody(plain), false);
+  for (const coded of ['gzip', 'br', 'deflate', 'identity, gzip', ['gzip'], 'x-custom']) {
+    assert.equal(isEncodedBody(coded), true, String(coded));
+  }
+  const error = unsupportedEncoding('gzip');
+  assert.equal(error.status, 415);
+  assert.match(error.message, /Content-Encoding "gzip"/);
 });

@@ -5,7 +5,7 @@
  * address without a CORS preflight; refusing them means a page a developer visits cannot drive a gateway
  * on their machine. (docs/decisions/0084-secure-defaults.md)
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preParsingHookHandler } from 'fastify';
 import { UnsupportedMediaTypeError } from '../core/errors.js';
 
 /** Longest piece of the client's Content-Type quoted back in the error. */
@@ -52,6 +52,44 @@ export function refuseNonJson(
   done: (err: Error | null, body?: unknown) => void,
 ): void {
   done(unsupportedMediaType(request.headers['content-type']), undefined);
+}
+
+/**
+ * Whether a `Content-Encoding` header names a coding the gateway would have to undo (anything but
+ * `identity`). Bodies are read as they arrive; a gzip body would otherwise fail as "not valid JSON".
+ */
+export function isEncodedBody(header: string | string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const codings = (Array.isArray(header) ? header.join(',') : header).split(',');
+  return codings.some((c) => c.trim() !== '' && c.trim().toLowerCase() !== 'identity');
+}
+
+/** The 415 for a body sent with a `Content-Encoding`, naming it. */
+export function unsupportedEncoding(header: string | string[]): UnsupportedMediaTypeError {
+  const sent = Array.isArray(header) ? header.join(', ') : header;
+  return new UnsupportedMediaTypeError(
+    `Unsupported Content-Encoding "${sent.length > QUOTED ? `${sent.slice(0, QUOTED)}…` : sent}": the gateway reads request bodies uncompressed. Send the body without Content-Encoding.`,
+  );
+}
+
+/**
+ * A Fastify `preParsing` hook: a body with a `Content-Encoding` gets 415 before it is read (on every route;
+ * a request without a body is not concerned).
+ *
+ * @example app.addHook('preParsing', refuseEncodedBody);
+ */
+export const refuseEncodedBody: preParsingHookHandler = (request, _reply, payload, done) => {
+  const header = request.headers['content-encoding'];
+  if (header !== undefined && isEncodedBody(header) && hasBody(request)) {
+    done(unsupportedEncoding(header));
+    return;
+  }
+  done(null, payload);
+};
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 type StringParser = (

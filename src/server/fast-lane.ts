@@ -24,7 +24,7 @@ import type { Handled, Pipeline } from '../pipeline/pipeline.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createRequestLoggers, type RequestLoggers } from '../telemetry/request-logger.js';
-import { isJsonContentType } from './content-type.js';
+import { isEncodedBody, isJsonContentType } from './content-type.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { writeStream } from './sse-writer.js';
 import { answerHeaders, JSON_CONTENT_TYPE, SSE_HEADERS } from './timing.js';
@@ -65,6 +65,7 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
     if (codec === undefined) return false;
     const headers = req.headers;
     if (!isJsonContentType(headers['content-type'])) return false;
+    if (isEncodedBody(headers['content-encoding'])) return false;
     const length = headers['content-length'];
     if (length !== undefined && !(Number(length) <= limit)) return false;
     try {

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../core/errors.js';
-import { exceedsDepth, type StringBodyParser, withDepthLimit, withoutNul } from './json-body.js';
+import {
+  exceedsDepth,
+  type StringBodyParser,
+  withDepthLimit,
+  withoutLoneSurrogates,
+  withoutNul,
+} from './json-body.js';
 
 const nested = (depth: number, open = '[', close = ']') =>
   JSON.parse(`${open.repeat(depth)}${close.repeat(depth)}`);
@@ -79,5 +85,28 @@ test('withDepthLimit refuses a number beyond a double (1e400 parses as Infinity)
       assert.match(err.message, /number too large/);
     }
     assert.deepEqual(await run('{"a":1e308,"b":"1e400"}'), { err: null, value: { a: 1e308, b: '1e400' } });
+  })();
+});
+
+test('withoutLoneSurrogates refuses an unpaired surrogate escape with a 400; pairs and escaped text pass', () => {
+  const checked = withoutLoneSurrogates((_req, body, done) => done(null, JSON.parse(body)));
+  const run = (body: string) =>
+    new Promise<{ err: Error | null; value: unknown }>((resolve) =>
+      checked({} as FastifyRequest, body, (err, value) => resolve({ err, value })),
+    );
+  return (async () => {
+    for (const body of [
+      '{"name":"\\udfffg"}',
+      '{"a":["x\\ud800"]}',
+      '{"\\udc00":1}',
+      '{"n":"\\ud83d\\ud83d"}',
+    ]) {
+      const { err } = await run(body);
+      assert.ok(err instanceof GatewayError, body);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /lone surrogate/);
+    }
+    assert.deepEqual(await run('{"name":"\\ud83d\\ude00"}'), { err: null, value: { name: '\u{1f600}' } });
+    assert.deepEqual(await run('{"name":"\\\\udfff"}'), { err: null, value: { name: '\\udfff' } });
   })();
 });

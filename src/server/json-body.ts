@@ -57,3 +57,49 @@ export function withoutNul(parse: StringBodyParser): StringBodyParser {
     parse(request, body, done);
   };
 }
+
+/** A surrogate escape in JSON text (`\uD800`–`\uDFFF`): the only way a lone surrogate gets into a body. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** With the unicode flag, a pair is one code point: this matches lone surrogates only. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Wraps a JSON parser so bodies with a lone surrogate (an unpaired `\uD800`–`\uDFFF` escape) in any string
+ * or key are refused with a 400, as `withoutNul` does for NUL: PostgreSQL cannot hold one, and the driver
+ * would store U+FFFD instead, silently. Put it outside `withDepthLimit` (the walk follows the value).
+ */
+export function withoutLoneSurrogates(parse: StringBodyParser): StringBodyParser {
+  return (request, body, done) => {
+    parse(request, body, (err, value) => {
+      if (err) return done(err, undefined);
+      if (SURROGATE_ESCAPE.test(body) && hasLoneSurrogate(value)) {
+        return done(
+          new BadRequestError(
+            'A string in the request body contains a lone surrogate (an unpaired \\uD800–\\uDFFF escape).',
+            'invalid_request',
+          ),
+          undefined,
+        );
+      }
+      done(null, value);
+    });
+  };
+}
+
+function hasLoneSurrogate(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (typeof next === 'string') {
+      if (LONE_SURROGATE.test(next)) return true;
+    } else if (Array.isArray(next)) {
+      stack.push(...next);
+    } else if (typeof next === 'object' && next !== null) {
+      for (const [key, inner] of Object.entries(next)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}

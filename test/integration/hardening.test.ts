@@ -58,7 +58,7 @@ describe('auth is decided by the matched route, not the raw URL', () => {
   });
 });
 
-describe('NUL in an admin or stored-response URL or an admin body: 400, not a 5xx from the database', () => {
+describe('NUL (or a lone surrogate) in an admin or stored-response URL or an admin body: 400, not a 5xx from the database', () => {
   const ADMIN = 'admin-SECRET-hardening-0123456789';
   const t = useGateway({ env: { GATEWAY_ADMIN_KEY: ADMIN } });
 
@@ -77,7 +77,18 @@ describe('NUL in an admin or stored-response URL or an admin body: 400, not a 5x
     assert.equal(key.status, 400, await key.text());
     const created = await postJson(`${t.gw.url}/admin/keys`, { name: 'n', user_id: 'u' }, admin);
     assert.equal(created.status, 201);
-    const { key: apiKey } = (await created.json()) as { key: string };
+    const { key: apiKey, id } = (await created.json()) as { key: string; id: string };
+    // A lone surrogate, like NUL, cannot be stored as sent (it became U+FFFD): 400 too.
+    for (const name of ['\udfffg', 'x\ud800']) {
+      const patched = await fetch(`${t.gw.url}/admin/keys/${id}`, {
+        method: 'PATCH',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name }),
+      });
+      const text = await patched.text();
+      assert.equal(patched.status, 400, text);
+      assert.match(text, /lone surrogate/);
+    }
     const stored = await fetch(`${t.gw.url}/v1/responses/resp_%00`, {
       headers: { authorization: `Bearer ${apiKey}` },
     });

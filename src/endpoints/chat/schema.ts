@@ -10,6 +10,7 @@ import {
   MAX_METADATA_KEY_LENGTH,
   modelName,
   nullable,
+  tokenCount,
 } from '../common-schema.js';
 import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
 
@@ -215,8 +216,8 @@ export const ChatRequestSchema = T.Object(
     temperature: T.Optional(nullable(T.Number({ minimum: 0, maximum: 2 }))),
     top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),
     n: T.Optional(nullable(T.Integer({ minimum: 1, maximum: 128 }))),
-    max_tokens: T.Optional(nullable(T.Integer({ minimum: 1 }))),
-    max_completion_tokens: T.Optional(nullable(T.Integer({ minimum: 1 }))),
+    max_tokens: T.Optional(nullable(tokenCount())),
+    max_completion_tokens: T.Optional(nullable(tokenCount())),
     stop: T.Optional(nullable(T.Union([T.String(), T.Array(T.String(), { minItems: 1, maxItems: 4 })]))),
     presence_penalty: T.Optional(nullable(T.Number({ minimum: -2, maximum: 2 }))),
     frequency_penalty: T.Optional(nullable(T.Number({ minimum: -2, maximum: 2 }))),

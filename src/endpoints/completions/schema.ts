@@ -6,7 +6,7 @@
  * OpenAI-compatible upstreams, as on chat.
  */
 import { Type as T } from '@sinclair/typebox';
-import { MAX_IDENTIFIER_LENGTH, modelName, nullable } from '../common-schema.js';
+import { MAX_IDENTIFIER_LENGTH, modelName, nullable, tokenCount } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -26,9 +26,7 @@ export const CompletionRequestSchema = T.Object(
       ],
       { description: 'The prompt: one non-empty string (or an array holding one).' },
     ),
-    max_tokens: T.Optional(
-      nullable(T.Integer({ minimum: 1, description: "Tokens to generate at most; OpenAI's default is 16." })),
-    ),
+    max_tokens: T.Optional(nullable(tokenCount(1, "Tokens to generate at most; OpenAI's default is 16."))),
     temperature: T.Optional(nullable(T.Number({ minimum: 0, maximum: 2 }))),
     top_p: T.Optional(nullable(T.Number({ minimum: 0, maximum: 1 }))),
     n: T.Optional(nullable(T.Integer({ minimum: 1, maximum: 128 }))),

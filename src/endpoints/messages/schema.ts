@@ -6,7 +6,7 @@
  * the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
-import { modelName } from '../common-schema.js';
+import { modelName, tokenCount } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -91,15 +91,23 @@ const Message = T.Object(
   open,
 );
 
+/**
+ * A custom tool (no `type`, or `custom`) needs its `input_schema`; server tools (`web_search_20250305`,
+ * `bash_20250124` …) have a `type` instead and no schema.
+ */
 const Tool = T.Object(
   {
     name: T.String({ minLength: 1, maxLength: 128 }),
     description: T.Optional(T.String()),
-    /** Custom tools have an input schema; server tools (`web_search_20250305` …) a `type` instead. */
     input_schema: T.Optional(T.Object({ type: T.Literal('object') }, open)),
-    type: T.Optional(T.String()),
+    type: T.Optional(T.Union([T.String(), T.Null()])),
   },
-  open,
+  {
+    ...open,
+    if: { properties: { type: { enum: ['custom', null] } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword.
+    then: { required: ['input_schema'] },
+  },
 );
 
 const ToolChoice = oneOf(
@@ -124,7 +132,7 @@ const ToolChoice = oneOf(
 const Thinking_ = oneOf(
   T.Union(
     [
-      T.Object({ type: T.Literal('enabled'), budget_tokens: T.Integer({ minimum: 1 }) }, open),
+      T.Object({ type: T.Literal('enabled'), budget_tokens: tokenCount() }, open),
       T.Object({ type: T.Literal('disabled') }, open),
     ],
     { discriminator: { propertyName: 'type' } },
@@ -146,11 +154,11 @@ const common = {
 export const MessagesRequestSchema = T.Object(
   {
     ...common,
-    max_tokens: T.Integer({ minimum: 1 }),
+    max_tokens: tokenCount(),
     stop_sequences: T.Optional(T.Array(T.String())),
     temperature: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
     top_p: T.Optional(T.Number({ minimum: 0, maximum: 1 })),
-    top_k: T.Optional(T.Integer({ minimum: 0 })),
+    top_k: T.Optional(tokenCount(0)),
     metadata: T.Optional(T.Object({ user_id: T.Optional(T.Union([T.String(), T.Null()])) }, open)),
     stream: T.Optional(T.Boolean()),
   },

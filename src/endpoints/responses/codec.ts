@@ -18,6 +18,7 @@ import { ResponsesRequestSchema } from './schema.js';
 import { answerOf, bindState, newId, type ResponseState, stateOf } from './state.js';
 import { openResponsesStream } from './stream.js';
 import { type ResponsesBody, toChatRequest } from './translate-request.js';
+import { validateResponsesRequest } from './validate.js';
 
 export const RESPONSES_PATH = '/v1/responses';
 
@@ -43,6 +44,7 @@ export function createResponsesCodec(
     bodySchema: ResponsesRequestSchema,
     decode(raw, headers) {
       const body = validate(parseJsonBody(raw));
+      validateResponsesRequest(body);
       // OpenAI keeps Responses metadata (string values): the comma-separated form, forwarded as sent.
       const tags = requestTags(metadataTags(body.metadata), headers?.[TAGS_HEADER]);
       const { chat, nativeOnly } = toChatRequest(body);

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayError } from '../../core/errors.js';
 import type { CountTokensRequest, TokenCount } from '../../endpoints/messages/count-tokens.js';
 import type { Redactor } from '../../telemetry/logger.js';
+import { refuseNonJson, utf8JsonOnly } from '../content-type.js';
 import { normalizeError, retryHeaders, toErrorBody } from '../error-envelope.js';
 
 export interface CountTokensRouteDeps {
@@ -19,14 +20,20 @@ export interface CountTokensRouteDeps {
   bodyLimitBytes: number;
 }
 
-/** Registers the route in its own scope (raw string body, its own error body). */
+/** Registers the route in its own scope (raw JSON text body, its own error body). */
 export async function registerCountTokensRoute(
   app: FastifyInstance,
   deps: CountTokensRouteDeps,
 ): Promise<void> {
   await app.register(async (scope) => {
+    // JSON in UTF-8 only, as /v1/messages (a 415 before the body is read): the body is parsed by the handler.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser(
+      'application/json',
+      { parseAs: 'string' },
+      utf8JsonOnly((_request, body, done) => done(null, body)),
+    );
+    scope.addContentTypeParser('*', refuseNonJson);
     scope.setErrorHandler(async (err, _request, reply) => {
       const error = normalizeError(err, deps.bodyLimitBytes);
       const retry = error.status === 429 ? retryHeaders(error) : null;

@@ -7,11 +7,11 @@ import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../auth/principal.js';
 import { GatewayError, NotFoundError, ServiceUnavailableError } from '../../core/errors.js';
-import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
+import { ErrorResponseSchema, storedId } from '../../endpoints/common-schema.js';
 import { scopeOf } from '../../endpoints/responses/stage.js';
 import { pageOf, type ResponseStore, type StoredResponse } from '../../endpoints/responses/store.js';
 
-const Params = T.Object({ id: T.String({ minLength: 1, maxLength: 200 }) });
+const Params = T.Object({ id: storedId(200) });
 const ListQuery = T.Object({
   after: T.Optional(T.String()),
   before: T.Optional(T.String()),
