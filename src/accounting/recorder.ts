@@ -236,9 +236,8 @@ export class UsageRecorder {
     await Promise.race([write, timeout]).finally(() => clearTimeout(timer));
   }
 
-  /** Notes a queued record's UTC day, when it is not known to have a partition yet. */
+  /** Notes a queued record's UTC day, when not known to have a partition (an ISO UTC timestamp: its start). */
   #noteDay(timestamp: string): void {
-    // The gateway's timestamps are ISO UTC (`…T…Z`): the day is their start; anything else is parsed.
     const day =
       timestamp.length >= 20 && timestamp[10] === 'T' && timestamp.endsWith('Z')
         ? timestamp.slice(0, 10)
