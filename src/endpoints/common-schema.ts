@@ -82,3 +82,13 @@ export const ErrorResponseSchema = T.Object(
   },
   { $id: 'ErrorResponse', description: 'OpenAI-style error body.' },
 );
+
+/**
+ * TypeBox emits `anyOf`; ajv's discriminator needs `oneOf`, with a `const` or `enum` tag in every branch, so
+ * an error names the field of the branch the tag picked. `type: 'object'` is required next to it: ajv's
+ * discriminator checks only objects and lets every other value through (`messages: [null]` would pass).
+ */
+export function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
+  const { anyOf, ...rest } = schema as S & Record<string, unknown>;
+  return { type: 'object', ...rest, oneOf: anyOf } as unknown as S;
+}

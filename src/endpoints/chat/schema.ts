@@ -10,6 +10,7 @@ import {
   MAX_METADATA_KEY_LENGTH,
   modelName,
   nullable,
+  oneOf,
   tokenCount,
 } from '../common-schema.js';
 import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
@@ -57,15 +58,6 @@ const discriminated = (propertyName: string) => ({ discriminator: { propertyName
 
 const UserPart = T.Union([TextPart, ImagePart, AudioPart, FilePart], discriminated('type'));
 const AssistantPart = T.Union([TextPart, RefusalPart], discriminated('type'));
-
-/**
- * TypeBox emits `anyOf`; ajv's discriminator needs `oneOf`. `type: 'object'` is required next to it: ajv's
- * discriminator checks only objects and lets every other value through (`messages: [null]` would pass).
- */
-function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
-  const { anyOf, ...rest } = schema as S & Record<string, unknown>;
-  return { type: 'object', ...rest, oneOf: anyOf } as unknown as S;
-}
 
 const textContent = T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]);
 

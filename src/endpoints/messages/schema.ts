@@ -6,18 +6,9 @@
  * the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
-import { modelName, tokenCount } from '../common-schema.js';
+import { modelName, oneOf, tokenCount } from '../common-schema.js';
 
 const open = { additionalProperties: true };
-
-/**
- * TypeBox emits `anyOf`; ajv's discriminator needs `oneOf` (and `type: 'object'` beside it, or non-objects
- * pass unchecked), with a `const` or `enum` tag in every branch.
- */
-function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
-  const { anyOf, ...rest } = schema;
-  return { type: 'object', ...rest, oneOf: anyOf } as unknown as S;
-}
 
 const Text = T.Object({ type: T.Literal('text'), text: T.String() }, open);
 const Base64Source = T.Object(

@@ -5,18 +5,12 @@
  * item). Unknown fields are allowed: an OpenAI deployment receives the body as it is.
  */
 import { Type as T } from '@sinclair/typebox';
-import { modelName, nullable, storedId, tokenCount } from '../common-schema.js';
+import { modelName, nullable, oneOf, storedId, tokenCount } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
 const Item = T.Object({ type: T.Optional(nullable(T.String())) }, open);
 const Tool = T.Object({ type: T.String({ minLength: 1 }) }, open);
-
-/** `oneOf` with ajv's discriminator (TypeBox emits `anyOf`), so errors name the branch's field. */
-function oneOf<S extends { anyOf: unknown[] }>(schema: S): S {
-  const { anyOf, ...rest } = schema;
-  return { type: 'object', ...rest, oneOf: anyOf } as unknown as S;
-}
 
 /** `text.format` (TextResponseFormatConfiguration). */
 const Format = oneOf(
