@@ -10,7 +10,7 @@ class Probe extends DatabaseStore {
 }
 const probe = new Probe(() => ({}) as Database);
 
-test('within: a query that never answers is refused at the deadline, not waited for (decision 0218)', async () => {
+test('within: a query that never answers is refused at the deadline, not waited for (decision 0217)', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
     const hung = probe.read(2000, new Promise<never>(() => {}));

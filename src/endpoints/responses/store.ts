@@ -25,7 +25,7 @@ export interface ListOptions {
   order: 'asc' | 'desc';
 }
 
-/** The longest a request waits for a stored response (a hung database: 503 after it, decision 0218). */
+/** The longest a request waits for a stored response (a hung database: 503 after it, decision 0217). */
 export const READ_DEADLINE_MS = 2_000;
 
 export class ResponseStore extends DatabaseStore {
