@@ -110,9 +110,9 @@ export class FeedbackService {
         comment,
         request_known: owner === scope,
       };
-      // Another caller's request is answered as an unknown id is (decision 0113, amended by 0211): the
-      // answer must not tell that the id exists. Nothing is stored for it.
-      if (owner !== null && owner !== scope) return { ...answer, request_known: false };
+      // Another caller's request is answered as an unknown id is (`request_known: false`; decision 0113,
+      // amended by 0211): the answer must not tell that the id exists. Nothing is stored for it.
+      if (owner !== null && owner !== scope) return answer;
       await this.#store.putFeedback({
         request_id: input.request_id,
         metric: input.metric,
