@@ -72,6 +72,24 @@ describe('pricing table', () => {
     assert.deepEqual(custom.priceOf('gpt-4o'), { input: 1, output: 2, cachedInput: 1, cacheWrite: 1.25 });
     assert.equal(custom.calculateCost('llama3:8b', usage(1000, 1_000_000)), 0.1);
   });
+
+  test('an override wins where the gateway looks a model up: with its provider, dated, or prefixed', () => {
+    const custom = new PriceTable({
+      'gpt-4o-mini': { input: 1000, output: 1000 },
+      'anthropic/claude-haiku-4-5': { input: 7, output: 9 },
+      'claude-haiku-4-5': { input: 1, output: 1 },
+    });
+    // The request path always passes the provider; the table has `openai/gpt-4o-mini` too.
+    assert.equal(custom.calculateCost('gpt-4o-mini', usage(10, 20), 'openai'), 0.03);
+    assert.equal(custom.calculateCost('gpt-4o-mini-2024-07-18', usage(10, 20), 'openai'), 0.03);
+    assert.equal(custom.calculateCost('openai/gpt-4o-mini', usage(10, 20), 'openai'), 0.03);
+    assert.equal(custom.resolve('gpt-4o-mini', 'openai')?.name, 'gpt-4o-mini');
+    // `provider/model` in the config beats the bare name for that provider only.
+    assert.equal(custom.priceOf('claude-haiku-4-5', 'anthropic')?.input, 7);
+    assert.equal(custom.priceOf('claude-haiku-4-5', 'bedrock')?.input, 1);
+    // Models without an override keep the table's price.
+    assert.equal(custom.priceOf('gpt-4o', 'openai')?.input, 2.5);
+  });
 });
 
 describe('calculateCost: exact to 6 decimals, cached input priced separately', () => {

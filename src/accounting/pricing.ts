@@ -87,7 +87,10 @@ function pico(usdPerMillion: number): number {
  * prices.calculateCost('gpt-4o-mini', { prompt_tokens: 1000, completion_tokens: 500 }); // 0.00045
  */
 export class PriceTable {
+  /** The built-in table, under `provider/model` and (first family wins) the bare model name. */
   readonly #prices = new Map<string, ModelPrice>();
+  /** Config overrides, as named there (`gpt-4o` for every provider, `openai/gpt-4o` for one). */
+  readonly #overrides = new Map<string, ModelPrice>();
   readonly #memo = new Map<string, PricedModel | null>();
 
   constructor(overrides: Readonly<Record<string, PriceOverride>> = {}) {
@@ -98,7 +101,7 @@ export class PriceTable {
         if (!this.#prices.has(model)) this.#prices.set(model, parsed);
       }
     }
-    for (const [model, price] of Object.entries(overrides)) this.#prices.set(model, toPrice(price));
+    for (const [model, price] of Object.entries(overrides)) this.#overrides.set(model, toPrice(price));
   }
 
   /**
@@ -119,27 +122,27 @@ export class PriceTable {
     return found;
   }
 
+  /**
+   * The name as given (and without its `provider/` prefix) before the undated name; at each of the two, a
+   * config override before the built-in table (so `pricing.models.gpt-4o` prices `gpt-4o` served by
+   * OpenAI, though the table has `openai/gpt-4o`); in each table, `provider/name` before `name`.
+   */
   #lookup(model: string, provider: string | null): PricedModel | null {
-    const candidates: string[] = [];
-    const add = (name: string) => {
-      if (provider) candidates.push(`${provider}/${name}`);
-      candidates.push(name);
-      const undated = name.replace(SNAPSHOT, '');
-      if (undated !== name) {
-        if (provider) candidates.push(`${provider}/${undated}`);
-        candidates.push(undated);
-      }
-    };
-    add(model);
+    const exact = [model];
     const slash = model.indexOf('/');
-    if (slash > 0) add(model.slice(slash + 1));
-    for (const name of candidates) {
-      const price = this.#prices.get(name);
-      if (price)
-        return {
-          name: provider && name.startsWith(`${provider}/`) ? name.slice(provider.length + 1) : name,
-          price,
-        };
+    if (slash > 0) exact.push(model.slice(slash + 1));
+    const undated = exact.map((name) => name.replace(SNAPSHOT, '')).filter((name, i) => name !== exact[i]);
+    for (const names of [exact, undated]) {
+      for (const table of [this.#overrides, this.#prices]) {
+        for (const name of names) {
+          const qualified = provider ? `${provider}/${name}` : null;
+          const price = (qualified !== null ? table.get(qualified) : undefined) ?? table.get(name);
+          if (!price) continue;
+          // The entry's name without the provider's prefix (`groq/llama-3.1-8b-instant` on groq).
+          const prefixed = provider !== null && name.startsWith(`${provider}/`);
+          return { name: prefixed ? name.slice(provider.length + 1) : name, price };
+        }
+      }
     }
     return null;
   }
