@@ -36,8 +36,9 @@ function fakeRedis() {
       }
       return 0;
     },
-    async llmgwBudgetAdd(key: string, delta: number, _ttl: number, base: number) {
-      values.set(key, Math.max(0, (values.get(key) ?? base) + delta));
+    async llmgwBudgetAdd(key: string, delta: number, _ttl: number, base: number | '') {
+      if (!values.has(key) && base === '') return -1;
+      values.set(key, Math.max(0, (values.get(key) ?? Number(base)) + delta));
       return values.get(key);
     },
     async get(key: string) {
@@ -72,12 +73,13 @@ function fakeRedis() {
   };
 }
 
-function setup(outageShare = 0.5) {
+function setup(outageShare = 0.5, seeded = false) {
   const fake = fakeRedis();
   const metrics = createMetrics({ processMetrics: false });
   const store = new FallbackBudgetStore({
     redis: fake.redis,
     outageShare,
+    seeded,
     metrics,
     logger: createLogger({ level: 'silent' }),
     now: () => NOW,
@@ -140,6 +142,22 @@ test('when Redis is back the outage spend is added to it (also to an emptied Red
   // Redis decides again, on the synced value: 210 + 790 fits, 1 more does not.
   assert.equal(await store.reserve([DAY], 790, NOW), 0);
   assert.equal(await store.reserve([DAY], 1, NOW), 1);
+});
+
+test("with seeding from the rollups, a counter an emptied Redis lost is left to the seeding, not recreated from this instance's view", async () => {
+  const { store, down, back, values } = setup(0.5, true);
+  // This instance saw 100; other instances spent more meanwhile (Redis held 700 before it restarted).
+  assert.equal(await store.reserve([DAY], 100, NOW), 0);
+  values.set('b:d', 700);
+  down();
+  assert.equal(await store.reserve([DAY, MONTH], 50, NOW), 0);
+  values.clear(); // Redis restarted empty
+  values.set('b:m', 20); // the month counter was recreated meanwhile (seeded or reserved by another instance)
+  back();
+  await store.sync();
+  assert.equal(values.has('b:d'), false, 'missing, so the next request seeds it from the rollups');
+  assert.equal(values.get('b:m'), 70, 'a counter Redis holds gets the outage spend added');
+  assert.equal(store.pending, 0);
 });
 
 test('a failing call (breaker not yet open) decides locally too, and the spend is synced later', async () => {

@@ -6,7 +6,9 @@
  *   + a per-instance share of what was left: `budgets.outage_share` × (limit − last known spend).
  *
  * Reservations and settlements made meanwhile are kept per counter, and added to Redis once it answers
- * again (so no spend is lost, also when Redis restarted empty). The bound this gives, per counter and
+ * again (so no spend is lost). A counter a restarted, empty Redis no longer holds is left to the seeding from
+ * the usage rollups, which hold every instance's spend before and during the outage (`seeded`), or, without
+ * a usage database, recreated from the last value this instance saw. The bound this gives, per counter and
  * outage, with N instances: spend ≤ S + N × share × (limit − S) for last-known spend S (fresh knowledge),
  * and never more than N × share × limit above the spend Redis held (a counter an instance had never seen).
  * With share ≤ 1/N nothing is overspent beyond what an instance's stale view of S allows.
@@ -40,6 +42,12 @@ export interface FallbackBudgetStoreOptions {
   logger: Logger;
   /** Wall-clock ms (for syncs started by a breaker change rather than a request). */
   now: () => number;
+  /**
+   * Counters Redis lost are seeded from the usage rollups (budget-seed.ts): the outage spend of a counter
+   * Redis no longer holds is then left to the seeding (the rollups hold it, with the spend before the
+   * outage) instead of recreating the counter from this instance's last view of it.
+   */
+  seeded?: boolean;
   maxEntries?: number;
 }
 
@@ -139,10 +147,12 @@ export class FallbackBudgetStore implements BudgetStore {
         continue;
       }
       try {
-        // A restarted, empty Redis lost the spend before the outage too: the counter is recreated from the
-        // last value seen here (else it would start from the outage spend alone, and seeding from the rollups
-        // never runs for a counter that exists).
-        await this.#redis.add(l.counter, l.local, now, this.#known.get(key) ?? 0);
+        // A restarted, empty Redis lost the spend before the outage too. With seeding, the counter stays
+        // missing and the next request seeds it from the rollups (every instance's spend, before and during
+        // the outage; a counter recreated here would exist, and seeding never runs for it). Without, it is
+        // recreated from the last value seen here, the best this instance knows.
+        const base = this.#o.seeded === true ? null : (this.#known.get(key) ?? 0);
+        await this.#redis.add(l.counter, l.local, now, base);
       } catch (err) {
         // Still unavailable: kept for the next time Redis answers.
         this.#o.redis.failed('budget.sync', err);

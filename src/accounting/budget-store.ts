@@ -100,15 +100,16 @@ return 0
 `;
 
 /**
- * Adds spend made while Redis was unavailable (KEYS[1]; ARGV: delta, TTL ms, base). Unlike ADJUST it creates
- * the counter (a restarted Redis is empty: the outage spend must not be lost), starting from `base` — the
- * last value the instance saw before the outage, so the spend before it is not forgotten either — and never
- * goes below zero.
+ * Adds spend made while Redis was unavailable (KEYS[1]; ARGV: delta, TTL ms, base or ''). Never goes below
+ * zero. A counter Redis does not hold (it restarted empty) is created from `base` — the last value the
+ * instance saw before the outage — plus the delta; with no base (`''`: the counter is seeded from the usage
+ * rollups instead, which hold the spend before and during the outage) it is left missing and -1 returned.
  */
 const ADD_LUA = `
 local value
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  value = math.max(0, tonumber(ARGV[3] or '0') + tonumber(ARGV[1]))
+  if ARGV[3] == '' then return -1 end
+  value = math.max(0, tonumber(ARGV[3]) + tonumber(ARGV[1]))
   redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
   return value
 end
@@ -121,7 +122,7 @@ return value
 type BudgetCommands = {
   llmgwBudgetReserve(...args: Array<string | number>): Promise<number[]>;
   llmgwBudgetAdjust(...args: Array<string | number>): Promise<number>;
-  llmgwBudgetAdd(key: string, delta: number, ttlMs: number, base: number): Promise<number>;
+  llmgwBudgetAdd(key: string, delta: number, ttlMs: number, base: number | ''): Promise<number>;
 };
 
 /** Budget counters in Redis (shared by every instance). Calls reject when Redis fails or is skipped. */
@@ -168,15 +169,28 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   /**
-   * Adds `deltaMicros` to one counter (outage spend synced back); if Redis lost it, creates it at
-   * `baseMicros + deltaMicros` (`baseMicros`: the counter's value before the outage, as last seen).
+   * Adds `deltaMicros` to one counter (outage spend synced back). If Redis lost it: creates it at
+   * `baseMicros + deltaMicros` (`baseMicros`: the counter's value before the outage, as last seen), or with
+   * `baseMicros` null leaves it missing (for seeding from the rollups) and answers -1.
    */
-  async add(counter: BudgetCounter, deltaMicros: number, now: number, baseMicros = 0): Promise<number> {
-    const value = await this.#redis.run((client) =>
-      this.#commands(client).llmgwBudgetAdd(counter.key, deltaMicros, ttlMs(counter, now), baseMicros),
+  async add(
+    counter: BudgetCounter,
+    deltaMicros: number,
+    now: number,
+    baseMicros: number | null = 0,
+  ): Promise<number> {
+    const value = Number(
+      await this.#redis.run((client) =>
+        this.#commands(client).llmgwBudgetAdd(
+          counter.key,
+          deltaMicros,
+          ttlMs(counter, now),
+          baseMicros ?? '',
+        ),
+      ),
     );
-    this.#observe(counter.key, Number(value));
-    return Number(value);
+    if (value >= 0) this.#observe(counter.key, value);
+    return value;
   }
 
   async seed(counter: BudgetCounter, micros: number, now: number): Promise<void> {

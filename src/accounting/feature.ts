@@ -107,6 +107,7 @@ export function createAccountingFeatures(
           metrics,
           logger,
           now: () => clock.wallNow(),
+          seeded: slice.accounting.enabled,
         })
       : new MemoryBudgetStore(),
     accountant,

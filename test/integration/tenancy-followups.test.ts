@@ -307,3 +307,101 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
     );
   });
 });
+
+describe('a Redis that restarted empty after an outage: the counters are seeded, not rebuilt from one instance', {
+  skip,
+}, () => {
+  let db: TestDatabase;
+  let mock: MockUpstream;
+  let redis: PrivateRedis;
+  let a: TestGateway;
+  let b: TestGateway;
+
+  before(async () => {
+    db = await createTestDatabase('outage_seed');
+    redis = await startRedisServer();
+    mock = await MockUpstream.start();
+    mock.setAnswer({ usage: { prompt, completion: MAX_TOKENS, cached: 0 } });
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: uniquePrefix('outage_seed'),
+      REDIS_BREAKER_COOLDOWN_MS: '200',
+      GATEWAY_ADMIN_KEY: ADMIN,
+      AUTH_REFRESH_INTERVAL_MS: '200',
+      USAGE_ENABLED: 'true',
+      USAGE_FLUSH_INTERVAL_MS: '20',
+      // Each instance may spend all that it last saw left while Redis is away.
+      BUDGET_OUTAGE_SHARE: '1',
+      CACHE_ENABLED: 'false',
+    };
+    a = await startGateway({ mock, env });
+    b = await startGateway({ mock, env });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await mock?.close();
+    await redis?.close();
+    await db?.drop();
+  });
+
+  const recorded = async (teamId: string) => {
+    const res = await adminCall(a, ADMIN, 'GET', `/admin/spend?team_id=${teamId}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return (res.body.data as Array<{ requests: number }>).reduce((n, r) => n + r.requests, 0);
+  };
+
+  test('spend before the outage (seen by the other instance) and during it both count once Redis is back', {
+    timeout: 60_000,
+  }, async () => {
+    const team = await created(a, ADMIN, '/admin/teams', { name: 'outage', total_budget_usd: budgetFor(4) });
+    const key = await created(a, ADMIN, '/admin/keys', { name: 'k', team_id: team.id });
+    const models = () => fetch(`${b.url}/v1/models`, { headers: { authorization: `Bearer ${key.key}` } });
+    await until(
+      'the key on instance B',
+      async () => (await models()).status,
+      (s) => s === 200,
+    );
+    // Instance A sees the first request's spend; B spends the next two (A never reads them back).
+    assert.equal((await chatWith(a, key.key, { max_tokens: MAX_TOKENS })).status, 200);
+    for (const gw of [b, b])
+      assert.equal((await chatWith(gw, key.key, { max_tokens: MAX_TOKENS })).status, 200);
+    await until(
+      'three requests recorded',
+      () => recorded(team.id),
+      (n) => n === 3,
+    );
+
+    await redis.stop();
+    // During the outage A decides alone: its last view (one request of four) leaves room.
+    assert.equal((await chatWith(a, key.key, { max_tokens: MAX_TOKENS })).status, 200);
+    await until(
+      'the outage request recorded',
+      () => recorded(team.id),
+      (n) => n === 4,
+    );
+
+    // Redis comes back empty; A's breaker closes and its outage spend is synced.
+    await redis.start();
+    const store = a.gateway.stores.redis;
+    assert.ok(store);
+    await until(
+      'the breaker to close',
+      async () => store.available(),
+      (up) => up,
+    );
+    await until(
+      'the outage spend synced',
+      async () => (await (await fetch(`${a.url}/metrics`)).text()).includes('result="synced"'),
+      (synced) => synced,
+    );
+
+    // The budget holds four requests: every instance refuses the fifth.
+    for (const gw of [a, b]) {
+      const res = await chatWith(gw, key.key, { max_tokens: MAX_TOKENS });
+      assert.equal(res.status, 429, `the fifth request must be refused (${gw === a ? 'A' : 'B'})`);
+      assert.equal(res.error?.code, 'budget_exceeded');
+    }
+  });
+});
