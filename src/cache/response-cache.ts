@@ -163,7 +163,7 @@ export class ResponseCache {
         return flight;
       },
     );
-    return 'value' in found ? found.value : found.led.wait(ctx);
+    return 'value' in found ? found.value : found.led.lead(ctx);
   }
 
   async #stream(next: Next, ctx: RequestContext, req: ChatRequest): Promise<Result> {
@@ -192,7 +192,8 @@ export class ResponseCache {
       },
     );
     if ('value' in found) return found.value;
-    return streamResult(await (own ?? found.led.subscribe(ctx)), 'upstream', ctx.upstream.deployment, now);
+    const subscribed = own ?? found.led.subscribe(ctx);
+    return found.led.lead(ctx, subscribed, (o) => streamResult(o, 'upstream', ctx.upstream.deployment, now));
   }
 
   /**

@@ -7,6 +7,11 @@
  * holds the flight; when the last one leaves before the answer is complete, the upstream call is aborted
  * (no tokens paid for nobody). A leader's error reaches every participant.
  *
+ * The request that started the flight pays for the call, once (the others are charged nothing, like a hit):
+ * when it leaves before the call ended while others still wait, its request ends with the call and is
+ * charged the call's cost — the answer's usage, or, for a call cut off, what it streamed or the aborted
+ * attempt's estimate — so nobody gets a paid answer free by starting a call and leaving.
+ *
  * Streams fan out from their start: the flight keeps every chunk it read, and each participant replays
  * them at its own pace, then follows live — a slow client never slows the others. The leader reads the
  * upstream's chunk objects themselves (a native passthrough's events ride on them, held weakly: decision
@@ -14,7 +19,7 @@
  */
 import { createContext, type RequestContext } from '../core/context.js';
 import { ClientClosedError } from '../core/errors.js';
-import type { JsonResult, OpenedStream, StreamResult } from '../core/result.js';
+import type { JsonResult, OpenedStream, Outcome, StreamResult } from '../core/result.js';
 import type { ChatCompletion, ChatCompletionChunk } from '../providers/types.js';
 import { newCompletionId } from './entry.js';
 
@@ -131,6 +136,23 @@ export class CompletionFlight extends Flight<JsonResult> {
     }
   }
 
+  /**
+   * Waits as the request that started the flight (it pays for the call): if it leaves before the answer,
+   * its request ends with the call, and carries the answer's outcome (usage) to its settlement.
+   */
+  async lead(ctx: RequestContext): Promise<JsonResult> {
+    try {
+      return await this.wait(ctx);
+    } catch (err) {
+      if (ctx.abort.signal.aborted) {
+        // Cut off (everyone left): the aborted attempt is in the shared `upstream.billable`, at its estimate.
+        const result = await this.result.catch(() => null);
+        if (result) ctx.outcome = result.outcome;
+      }
+      throw err;
+    }
+  }
+
   /** Waits as a request that joined the flight: the answer as its own response (its own id, like a hit). */
   async share(ctx: RequestContext): Promise<JsonResult> {
     const { body, outcome } = await this.wait(ctx);
@@ -214,6 +236,47 @@ export class StreamFlight extends Flight<StreamResult> {
     for (const w of wake) w();
   }
 
+  /** The call's outcome once it ended either way (usage, text streamed); null when it never opened. */
+  async finalOutcome(): Promise<Outcome | null> {
+    await this.ended;
+    return this.#opened?.outcome ?? null;
+  }
+
+  /**
+   * The stream of the request that started the flight (its own subscription, wrapped by `wrap`); it pays for
+   * the call. If it leaves before the stream opened, its request ends with the call and carries the call's
+   * outcome to its settlement.
+   */
+  async lead(
+    ctx: RequestContext,
+    subscribed: Promise<OpenedStream>,
+    wrap: (opened: OpenedStream) => StreamResult,
+  ): Promise<StreamResult> {
+    let opened: OpenedStream;
+    try {
+      opened = await subscribed;
+    } catch (err) {
+      if (ctx.abort.signal.aborted) ctx.outcome = await this.finalOutcome();
+      throw err;
+    }
+    return this.#paidBy(wrap(opened));
+  }
+
+  /**
+   * The leader's result: when its stream ends before the call's (its client left), its settlement waits for
+   * the call to end and takes the call's outcome — the whole answer's usage, or all the text the call
+   * streamed — instead of what this client read.
+   */
+  #paidBy(result: StreamResult): StreamResult {
+    const done = result.done.then(async (how) => {
+      if (how.complete) return how;
+      const call = await this.finalOutcome();
+      if (call) adopt(result.outcome, call);
+      return how;
+    });
+    return { ...result, done };
+  }
+
   /** Every chunk the upstream sent, head included (for the cache write after a complete stream). */
   allChunks(): ChatCompletionChunk[] {
     return [...this.head, ...this.chunks];
@@ -290,6 +353,15 @@ export class StreamFlight extends Flight<StreamResult> {
 
 function same(chunk: ChatCompletionChunk): ChatCompletionChunk {
   return chunk;
+}
+
+/** What the call reported and streamed, onto the leader's outcome (which saw only what its client read). */
+function adopt(target: Outcome, call: Outcome): void {
+  target.usage = call.usage;
+  target.partialUsage = call.partialUsage ?? target.partialUsage;
+  target.finishReason = call.finishReason;
+  target.output.text = call.output.text;
+  target.output.overflow = call.output.overflow;
 }
 
 /**

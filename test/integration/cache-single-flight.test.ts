@@ -9,6 +9,7 @@ import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { deterministic, startCacheGateway } from '../helpers/cache.js';
 import { postJson, readSseData, type TestGateway } from '../helpers/gateway.js';
 import { assertSchema, loadOpenAISchemas } from '../helpers/openai-schemas.js';
+import { until } from '../helpers/poll.js';
 
 const N = 50;
 
@@ -129,6 +130,75 @@ describe('single-flight', () => {
     assert.equal(upstream?.closedEarly, false, 'the upstream stream was read to its end');
     assert.equal(mock.requests.length, 1);
   });
+
+  /** The `request.end` lines logged since `from` (the gateway's log lines). */
+  const ends = (from: number) =>
+    gw.logs
+      .slice(from)
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            event?: string;
+            status: number;
+            cost_usd: number | null;
+            input_tokens: number | null;
+            output_tokens: number | null;
+          },
+      )
+      .filter((l) => l.event === 'request.end');
+  const coalesced = async () =>
+    Number(
+      (await (await fetch(`${gw.url}/metrics`)).text()).match(/llm_cache_coalesced_total (\d+)/)?.[1] ?? 0,
+    );
+
+  for (const mode of ['JSON', 'stream', 'stream cut after its first chunk'] as const) {
+    const stream = mode !== 'JSON';
+    test(`the client that started a shared call and left pays for all of it (${mode})`, async () => {
+      const body = deterministic(`leader pays ${mode}`, stream ? { stream: true } : {});
+      const from = gw.logs.length;
+      const coalescedBefore = await coalesced();
+      const leaver = new AbortController();
+      const first = fetch(chatUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: leaver.signal,
+      }).catch(() => null);
+      await mock.waitForRequest(1);
+      if (mode === 'stream cut after its first chunk') await (await first)?.body?.getReader().read();
+      const follower = postJson(chatUrl, body);
+      // The follower has joined once the gateway counted it as coalesced.
+      await until('the follower joined', coalesced, (n) => n > coalescedBefore);
+      leaver.abort();
+      await first;
+      const res = await follower;
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-cache-coalesced'), 'true');
+      await res.text();
+      const lines = await until(
+        'both requests logged',
+        async () => ends(from),
+        (l) => l.length === 2,
+      );
+      const leader = lines.find((l) => l.status === 499);
+      const joined = lines.find((l) => l.status === 200);
+      // What the same answer costs when called alone (no-cache: a fresh upstream call, same usage).
+      const alone = await postJson(chatUrl, { ...body, stream: false }, { 'cache-control': 'no-cache' });
+      const cost = Number(alone.headers.get('x-cost'));
+      const { usage } = (await alone.json()) as {
+        usage: { prompt_tokens: number; completion_tokens: number };
+      };
+      assert.ok(cost > 0);
+      assert.equal(leader?.cost_usd, cost, 'the leader is charged the whole answer, not 0');
+      assert.deepEqual(
+        [leader?.input_tokens, leader?.output_tokens],
+        [usage.prompt_tokens, usage.completion_tokens],
+        "the upstream's usage of the whole answer, not an estimate of what the leader read",
+      );
+      assert.equal(joined?.cost_usd, 0, 'the request that joined is charged nothing');
+      assert.equal(mock.requests.length, 2, 'one shared call (and the priced one above)');
+    });
+  }
 
   test('when every client left, the upstream call is aborted', async () => {
     const body = deterministic('everyone leaves', { stream: true });
