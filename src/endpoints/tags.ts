@@ -8,6 +8,7 @@
  * requestTags(['team-a', 'batch'], 'nightly') // → ['team-a', 'batch', 'nightly']
  */
 import { ValidationError } from '../core/errors.js';
+import { holdsGatewayKey } from '../core/secret-shape.js';
 
 /** Most tags one request may carry (body and header together). */
 export const MAX_TAGS = 10;
@@ -68,6 +69,10 @@ export function requestTags(bodyTags: unknown, header: string | string[] | undef
           `${param}: the tag "${tag}" may only hold letters, digits and _ - . : / @ + =.`,
           param,
         );
+      }
+      if (holdsGatewayKey(tag)) {
+        // It would be stored and reported as a spend tag (decision 0210); the value is not echoed.
+        throw new ValidationError(`${param}: a tag looks like a gateway API key; tags name spend.`, param);
       }
       if (!tags.includes(tag)) tags.push(tag);
       if (tags.length > MAX_TAGS) {

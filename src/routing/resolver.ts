@@ -7,6 +7,7 @@
  */
 import type { Config, DeploymentConfig } from '../config/schema.js';
 import { BadRequestError } from '../core/errors.js';
+import { holdsGatewayKey } from '../core/secret-shape.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { BreakerSettings } from './breaker.js';
@@ -44,6 +45,7 @@ export interface Route {
 const MEMO_LIMIT = 10_000;
 /** Names longer than this are resolved but never memoised (the endpoints refuse them before: 422). */
 const MEMO_MAX_NAME = 256;
+const KEY_AS_MODEL = 'The model name looks like a gateway API key; name a model (GET /v1/models lists them).';
 
 /** Resolves requested model names to routes. Create once at start. */
 export class ModelResolver {
@@ -67,6 +69,10 @@ export class ModelResolver {
    * @throws BadRequestError `model_not_found` or `provider_not_configured` (param `model`).
    */
   resolve(model: string): Route {
+    // A pasted gateway key is no model: as `provider/<key>` it would be served, and recorded, logged and
+    // counted as the deployment's model (decision 0210). Not memoised; the message does not echo it.
+    if (holdsGatewayKey(model))
+      throw new BadRequestError(KEY_AS_MODEL, 'model_not_found', { param: 'model' });
     const planned = this.#aliases.get(model) ?? this.#memo.get(model);
     if (planned === undefined) {
       const fresh = this.#plan(model);

@@ -58,6 +58,8 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     upstream429: 'logs-upstream-429',
     wrongKey: 'logs-wrong-key',
     pastedModel: 'logs-pasted-model',
+    pastedPrefixed: 'logs-pasted-prefixed',
+    pastedTag: 'logs-pasted-tag',
     noKey: 'logs-no-key',
   };
 
@@ -103,6 +105,10 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     assert.equal((await call(PASTED_KEY, chat())).status, 200);
     const pastedModel = await call(ids.pastedModel, chat({ model: PASTED_KEY }));
     assert.equal(pastedModel.status, 400);
+    // Also behind a provider prefix (`openai/<key>` would be served as that provider's model) or as a tag.
+    // (Checked in the tests below, from the log lines: a failed check here would leave the gateway open.)
+    await call(ids.pastedPrefixed, chat({ model: `openai/${PASTED_KEY}` }));
+    await call(ids.pastedTag, chat({ metadata: { tags: ['batch', PASTED_KEY] } }));
 
     assert.equal((await call(ids.wrongKey, chat(), WRONG_KEY)).status, 401);
     assert.equal((await call(ids.noKey, chat(), null)).status, 401);
@@ -135,6 +141,12 @@ describe('logs: request ids, request.end, no secrets, no prompts', () => {
     const [refused] = endsFor(ids.pastedModel);
     assert.equal(refused?.status, 400);
     assert.equal(refused?.model, '[redacted]');
+    const [prefixed] = endsFor(ids.pastedPrefixed);
+    assert.equal(prefixed?.status, 400);
+    assert.equal(prefixed?.error_code, 'model_not_found');
+    assert.equal(endsFor(ids.pastedTag)[0]?.status, 422);
+    for (const r of mock.requests)
+      assert.ok(!JSON.stringify(r.body).includes(PASTED_KEY), 'never sent upstream');
     const served = lines().filter(
       (l) => l.event === 'request.end' && l.status === 200 && l.client_request_id === undefined,
     );
