@@ -47,8 +47,12 @@ export function rateLimitStateRoute(deps: RateLimitStateDeps): AdminRoute {
     seconds_until_full: Math.ceil((b?.resetMs ?? 0) / 1000),
   });
 
-  /** The level buckets of a key (and end user): `[{level, id, rpm, tpm}]`. */
-  async function levels(keyId: string, endUser: string | undefined, limits: TierLimits) {
+  /**
+   * Every bucket a request with a key (and end user) passes: the level buckets (`[{level, id, rpm, tpm}]`)
+   * and the tier's, at the key's own tier, under its hash tag (a team's or organization's) — the buckets its
+   * requests charge, not the user's own tag.
+   */
+  async function ofKey(keyId: string, endUser: string | undefined, query: { tier?: string }) {
     let principal = deps.principalOfKey?.(keyId);
     if (!principal) throw new NotFoundError(`No active key "${keyId}" on this instance.`);
     if (endUser !== undefined) {
@@ -64,17 +68,26 @@ export function rateLimitStateRoute(deps: RateLimitStateDeps): AdminRoute {
           : principal.levels,
       };
     }
+    const limits = tierLimits(config, query.tier ?? principal.tier);
     const { tag, list } = deps.principalSpecs(principal, limits, 0);
     const result = await peek(tag, list);
     const out = new Map<string, { level: string; id: string; rpm: unknown; tpm: unknown }>();
+    const tier: Array<BucketState | undefined> = [];
     for (const [i, s] of list.entries()) {
-      if (!s.level) continue;
+      if (!s.level) {
+        tier[s.name.endsWith(':t') || s.name === 't' ? 1 : 0] = result.buckets[i];
+        continue;
+      }
       const id = s.name.slice(s.level.length + 1, -2);
       const entry = out.get(s.name.slice(0, -2)) ?? { level: s.level, id, rpm: null, tpm: null };
       entry[s.name.endsWith(':r') ? 'rpm' : 'tpm'] = bucketView(result.buckets[i], s);
       out.set(s.name.slice(0, -2), entry);
     }
-    return { hash_tag: tag, levels: [...out.values()] };
+    return {
+      limits,
+      result: { ...result, buckets: tier },
+      view: { user_id: principal.userId, hash_tag: tag, levels: [...out.values()] },
+    };
   }
 
   return {
@@ -93,9 +106,10 @@ export function rateLimitStateRoute(deps: RateLimitStateDeps): AdminRoute {
     async handler(request) {
       const { user_id: userId } = request.params as { user_id: string };
       const q = request.query as { tier?: string; key_id?: string; end_user?: string };
-      const tier = q.tier ?? deps.tierOf?.(userId) ?? 'free';
-      const limits = tierLimits(config, tier);
-      const result = await peek(userId, deps.specs(limits, 0));
+      const keyed = q.key_id !== undefined ? await ofKey(q.key_id, q.end_user, q) : null;
+      const tier = keyed?.limits.tier ?? q.tier ?? deps.tierOf?.(userId) ?? 'free';
+      const limits = keyed?.limits ?? tierLimits(config, tier);
+      const result = keyed?.result ?? (await peek(userId, deps.specs(limits, 0)));
       const [requests, tokens] = result.buckets;
       return {
         user_id: userId,
@@ -115,7 +129,7 @@ export function rateLimitStateRoute(deps: RateLimitStateDeps): AdminRoute {
               seconds_until_full: Math.ceil(tokens.resetMs / 1000),
             }
           : null,
-        ...(q.key_id !== undefined ? await levels(q.key_id, q.end_user, limits) : {}),
+        ...keyed?.view,
       };
     },
   };

@@ -61,6 +61,9 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
         AUTH_REFRESH_INTERVAL_MS: '200',
         USAGE_ENABLED: 'true',
         USAGE_FLUSH_INTERVAL_MS: '20',
+        // Tier buckets on (out of reach), so the rate-limit view has them to show.
+        RATE_LIMIT_ENABLED: 'true',
+        RATE_LIMIT_DEFAULT_CAPACITY: '1000',
       },
     });
   });
@@ -251,6 +254,10 @@ describe('tenancy follow-ups (PostgreSQL + Redis)', { skip }, () => {
       key: [key.id, 1, 3],
       user: ['alice', 0, 2],
     });
+    // The tier's bucket shown is the one the key's requests charged (under the organization's hash tag).
+    assert.equal(res.body.hash_tag, `o:${org.id}`);
+    assert.equal(Math.floor(res.body.tokens as number), 998);
+    assert.equal(res.body.capacity, 1000);
     // Reading charged nothing: the end user's third request is refused by its own bucket.
     const third = await chatWith(gw, key.key, { max_tokens: MAX_TOKENS, user: 'alice' });
     assert.equal(third.status, 429);
