@@ -3,6 +3,7 @@
  * the same start wins, and a match that starts inside an earlier one is dropped (an IBAN's digits are not
  * also a phone number). `hold` is the streaming window: the most any detector needs held back.
  */
+import type { ValidationBudget } from './budget.js';
 import type { Detection, Detector } from './detector.js';
 
 export class Scanner {
@@ -12,10 +13,10 @@ export class Scanner {
     this.detectors = detectors;
   }
 
-  /** Non-overlapping detections in text order. */
-  scan(text: string): Detection[] {
+  /** Non-overlapping detections in text order (`budget`: the request's, see `budget.ts`). */
+  scan(text: string, budget?: ValidationBudget): Detection[] {
     const found: Detection[] = [];
-    for (const detector of this.detectors) detector.find(text, found);
+    for (const detector of this.detectors) detector.find(text, found, budget);
     if (found.length < 2) return found;
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     const kept: Detection[] = [];

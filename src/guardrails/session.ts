@@ -4,6 +4,7 @@
  * the request's lifetime; they are never logged, traced or stored (findings carry entity names and counts).
  */
 import { ContentPolicyError } from '../core/errors.js';
+import { ValidationBudget } from './budget.js';
 import type { Detection, Detector } from './detector.js';
 import type { Direction, DirectionPlan, EffectivePolicy, EntityRule } from './policy.js';
 import { Scanner } from './scanner.js';
@@ -42,6 +43,8 @@ export class GuardSession {
   readonly outputScanner: Scanner | null;
   /** Whether the input changed (the native request of a passthrough API is then stale). */
   inputChanged = false;
+  /** The request's bound on costly validation, shared by both directions. */
+  readonly budget = new ValidationBudget();
 
   constructor(policy: EffectivePolicy, fired: FiredSink) {
     this.policy = policy;
@@ -55,7 +58,7 @@ export class GuardSession {
   input(text: string): string {
     const plan = this.policy.input;
     if (!plan || text.length === 0) return text;
-    const out = this.apply(text, plan.scanner.scan(text), 0, text.length, 'input');
+    const out = this.apply(text, plan.scanner.scan(text, this.budget), 0, text.length, 'input');
     if (out !== text) this.inputChanged = true;
     return out;
   }
@@ -63,7 +66,7 @@ export class GuardSession {
   /** Applies the output checks (and restoration) to a whole text. */
   output(text: string): string {
     if (!this.outputScanner || text.length === 0) return text;
-    return this.apply(text, this.outputScanner.scan(text), 0, text.length, 'output');
+    return this.apply(text, this.outputScanner.scan(text, this.budget), 0, text.length, 'output');
   }
 
   /**
