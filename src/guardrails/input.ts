@@ -2,19 +2,34 @@
  * The input side over the canonical request, whatever endpoint codec produced it: chat message contents
  * (strings and the `text` of content parts, every role) and embeddings input (a string or strings; token
  * arrays cannot be read and pass as they are). Copy-on-write: the body is only copied when a text changed.
+ *
+ * Two passes over the same texts: the first reserves the placeholder numbers the request already holds
+ * (`<EMAIL_2>` sent back in a conversation's history), so a value masked in the second never gets a number
+ * that names something else in the same request.
  */
 import type { CanonicalRequest } from '../core/context.js';
 import type { ChatRequest, EmbeddingRequest } from '../providers/types.js';
 import type { GuardSession } from './session.js';
 
+type TextMap = (text: string) => string;
+
 /** The request with its texts checked (the same object when nothing changed). @throws ContentPolicyError */
 export function guardRequest(request: CanonicalRequest, session: GuardSession): CanonicalRequest {
+  mapTexts(request, (text) => {
+    session.reserve(text);
+    return text;
+  });
+  return mapTexts(request, (text) => session.input(text));
+}
+
+/** The request with `map` applied to each text it sends (the same object when no text changed). */
+function mapTexts(request: CanonicalRequest, map: TextMap): CanonicalRequest {
   if (request.kind === 'embeddings') {
     const input = request.body.input as unknown;
     let next: unknown = input;
-    if (typeof input === 'string') next = session.input(input);
+    if (typeof input === 'string') next = map(input);
     else if (Array.isArray(input) && input.every((i) => typeof i === 'string')) {
-      const mapped = (input as string[]).map((t) => session.input(t));
+      const mapped = (input as string[]).map(map);
       if (mapped.some((t, i) => t !== input[i])) next = mapped;
     }
     if (next === input) return request;
@@ -24,7 +39,7 @@ export function guardRequest(request: CanonicalRequest, session: GuardSession): 
   let changed = false;
   const checked = messages.map((message) => {
     const m = message as { content?: unknown };
-    const content = checkContent(m.content, session);
+    const content = mapContent(m.content, map);
     if (content === m.content) return message;
     changed = true;
     return { ...m, content };
@@ -37,14 +52,14 @@ export function guardRequest(request: CanonicalRequest, session: GuardSession): 
   return { ...rest, body };
 }
 
-function checkContent(content: unknown, session: GuardSession): unknown {
-  if (typeof content === 'string') return session.input(content);
+function mapContent(content: unknown, map: TextMap): unknown {
+  if (typeof content === 'string') return map(content);
   if (!Array.isArray(content)) return content;
   let changed = false;
   const parts = content.map((part) => {
     const p = part as { type?: unknown; text?: unknown };
     if (p?.type !== 'text' || typeof p.text !== 'string') return part;
-    const text = session.input(p.text);
+    const text = map(p.text);
     if (text === p.text) return part;
     changed = true;
     return { ...p, text };

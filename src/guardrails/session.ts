@@ -39,6 +39,8 @@ export class GuardSession {
   readonly #placeholders = new Map<string, string>();
   readonly #restorable = new Map<string, string>();
   readonly #counters = new Map<string, number>();
+  /** Placeholders the request already held (numbers a new value must not take). */
+  readonly #reserved = new Set<string>();
   /** The output scanner (with placeholder restoration when the policy restores), or null. */
   readonly outputScanner: Scanner | null;
   /** Whether the input changed (the native request of a passthrough API is then stale). */
@@ -52,6 +54,16 @@ export class GuardSession {
     const detectors = [...(policy.output?.scanner.detectors ?? [])];
     if (policy.restore) detectors.push(placeholderDetector());
     this.outputScanner = detectors.length > 0 ? new Scanner(detectors) : null;
+  }
+
+  /**
+   * Notes the placeholders a request text already holds (a conversation sent back with `<EMAIL_2>` in it):
+   * call for every text before `input`, so a masked value never takes a number in use.
+   */
+  reserve(text: string): void {
+    if (!text.includes('<')) return;
+    PLACEHOLDER.lastIndex = 0;
+    for (let m = PLACEHOLDER.exec(text); m !== null; m = PLACEHOLDER.exec(text)) this.#reserved.add(m[0]);
   }
 
   /** Applies the input checks to one text. @throws ContentPolicyError on a `block` */
@@ -123,9 +135,10 @@ export class GuardSession {
     const known = this.#placeholders.get(value);
     if (known !== undefined) return known;
     const label = entity.toUpperCase();
-    const n = (this.#counters.get(label) ?? 0) + 1;
+    let n = (this.#counters.get(label) ?? 0) + 1;
+    let placeholder = `<${label}_${n}>`;
+    while (this.#reserved.has(placeholder)) placeholder = `<${label}_${++n}>`;
     this.#counters.set(label, n);
-    const placeholder = `<${label}_${n}>`;
     this.#placeholders.set(value, placeholder);
     if (direction === 'input') this.#restorable.set(placeholder, value);
     return placeholder;

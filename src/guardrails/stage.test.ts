@@ -235,6 +235,37 @@ describe('guard stage: requests', () => {
     assert.deepEqual(emb.request.body.input, ['call <PHONE_1>', 'plain']);
   });
 
+  it('restore: a value masked in this request never takes a placeholder number the request already holds', async () => {
+    const { stage } = setup({ policies: { r: policy({ restore: true, entities: { '*': 'mask' } }) } });
+    // Turn 2 of a conversation: the model's own value came back as <EMAIL_2> in turn 1 and is history now.
+    const ctx = ctxWith('', ['r'], {
+      messages: [
+        { role: 'user', content: 'Who manages alice@a.example?' },
+        { role: 'assistant', content: 'The manager of alice@a.example is <EMAIL_2>.' },
+        { role: 'user', content: 'Please also add dave@d.example in cc and email the manager.' },
+      ],
+    });
+    const result = await stage.run(ctx, async () => {
+      const sent = (ctx.request as { body: ChatRequest }).body.messages.map((m) => m.content);
+      assert.deepEqual(sent, [
+        'Who manages <EMAIL_1>?',
+        'The manager of <EMAIL_1> is <EMAIL_2>.',
+        'Please also add <EMAIL_3> in cc and email the manager.',
+      ]);
+      return completionResult(
+        completion('Emailing the manager <EMAIL_2> now, with cc to <EMAIL_3>; and bob@b.example.'),
+        'upstream',
+        null,
+      );
+    });
+    const body = (result as { body: { choices: Array<{ message: { content: string } }> } }).body;
+    // <EMAIL_2> is the model's value (not restored); the model's new value takes the next free number.
+    assert.equal(
+      body.choices[0]?.message.content,
+      'Emailing the manager <EMAIL_2> now, with cc to dave@d.example; and <EMAIL_4>.',
+    );
+  });
+
   it('max_input_tokens refuses a long prompt before the call', async () => {
     const { stage } = setup({ policies: { short: policy({ max_input_tokens: 10 }) } });
     const next = recordingNext(() => completionResult(completion('ok'), 'upstream', null));
