@@ -5,7 +5,8 @@
  * - the server: ids (the gateway's, the client's), start time, logger, abort signal, endpoint, headers;
  * - `authenticate`: `principal`; `decode`: `request`; `resolve`: `route`; `route`: `plan`;
  * - `call`: `upstream` (deployment tried, attempts, fallbacks) as it goes;
- * - the pipeline runner: `outcome`, once, from the call's (or the cache's) answer or stream summary;
+ * - the pipeline runner: `outcome`, once, from the call's (or the cache's) answer or stream summary — or
+ *   `guard`, for an answer it refused to pass on (the provider billed it; the request ends in an error);
  * - `settle`: `end`, then its cost step assigns `usage` and `costUsd` (the only place that does).
  *
  * State a stage keeps for itself lives in a typed `Slot` it declares (no string-keyed bag).
@@ -179,7 +180,10 @@ export interface RequestContext {
   readonly upstream: UpstreamProgress;
   readonly timings: StageTimings;
   readonly cache: CacheOutcome;
-  /** What answered: set once by the pipeline runner (json: at once; stream: when it ended). */
+  /**
+   * What answered: set once by the pipeline runner (json: at once; stream: when it ended), or by the guard
+   * stage before it throws for an answer it withheld.
+   */
   outcome: Outcome | null;
   /** How the request ended: set once, by settle. */
   end: RequestEnd | null;

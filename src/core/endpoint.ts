@@ -5,7 +5,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import type { ChatCompletionChunk } from '../providers/types.js';
-import type { CanonicalRequest, EndpointName } from './context.js';
+import type { CanonicalRequest, EndpointName, RequestContext } from './context.js';
 import type { GatewayError } from './errors.js';
 import type { JsonResult } from './result.js';
 
@@ -24,7 +24,8 @@ export interface StreamEncoder {
 
 /** How an endpoint streams: one encoder per streamed answer. */
 export interface StreamEncoding {
-  open(request: CanonicalRequest): StreamEncoder;
+  /** `ctx`: for an encoder whose per-request state a stage keeps in a `Slot`. */
+  open(request: CanonicalRequest, ctx: RequestContext): StreamEncoder;
 }
 
 export interface EndpointCodec {

@@ -3,6 +3,7 @@
  * detectors a policy turns on and resolves overlaps. Detectors look like provider adapters: one small file
  * per family under `detectors/`, pure functions over a string, unit-tested with hard negatives.
  */
+import type { ValidationBudget } from './budget.js';
 
 /** The built-in entity types (config keys, metric labels; placeholders use them upper-cased). */
 export const ENTITIES = [
@@ -29,8 +30,11 @@ export interface Detection {
 
 export interface Detector {
   readonly entity: string;
-  /** Appends every match in `text` to `out` (any order; the scanner sorts and resolves overlaps). */
-  find(text: string, out: Detection[]): void;
+  /**
+   * Appends every match in `text` to `out` (any order; the scanner sorts and resolves overlaps). `budget`:
+   * the request's bound on costly validation (absent: unbounded — tests, the evaluation script).
+   */
+  find(text: string, out: Detection[], budget?: ValidationBudget): void;
   /**
    * Streams: how many characters at the end of `text` could be the beginning of a match that is still
    * growing (the sliding window holds them back until more text arrives or the stream ends).

@@ -131,6 +131,54 @@ describe('detectors', () => {
     none('id 123e4567-e89b-12d3-a456-426614174000 and AbstractSingletonProxyFactoryBeanImpl2');
   });
 
+  it('versions written like addresses: after a product name and "/", or a package, patch or section word', () => {
+    none('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36');
+    none('installed package 2.4.1.0 from pypi, patch 1.0.0.2, see section 4.2.1.3 and § 3.1.4.1');
+    only('GET http://10.0.0.1/x', 'ip_address', '10.0.0.1');
+    only('route 10.1.2.3/24 via eth0', 'ip_address', '10.1.2.3');
+  });
+
+  it('IPv4-mapped IPv6 addresses whole; e-mail addresses with Latin diacritics; SSH remotes are not addresses', () => {
+    only('allow from ::ffff:192.0.2.1 only', 'ip_address', '::ffff:192.0.2.1');
+    only('Kontakt: müller@example.de', 'email', 'müller@example.de');
+    only('info@bücher.de bestellen', 'email', 'info@bücher.de');
+    only('请联系jane@example.com谢谢', 'email', 'jane@example.com');
+    only('mail jane@x.com: tomorrow', 'email', 'jane@x.com');
+    none('git clone git@github.com:org/repo.git and ssh deploy@host.example.com:/srv/app');
+  });
+
+  it('public material is not a secret: certificates, public keys, SSH keys, data URLs, fingerprints', () => {
+    const certificate = [
+      '-----BEGIN CERTIFICATE-----',
+      'MIIBhDCCASmgAwIBAgIUWc6d0zmb85jQxwjeBmu/G20nczAwCgYIKoZIzj0EAwIw',
+      'FzEVMBMGA1UEAwwMZXhhbXBsZS50ZXN0MB4XDTI2MTIwNzIyMjYwOVoXDTI2MTIw',
+      'ODIyMjYwOVowFzEVMBMGA1UEAwwMZXhhbXBsZS50ZXN0MFkwEwYHKoZIzj0CAQYI',
+      'KoZIzj0DAQcDQgAEfhZ9WFnHOBYs+zl8kjpsWpRxL8JMtiDDByMhlLbCJ2tkPu2P',
+      '6jm6QR6K7QM41LiTHUnezsp6DdkqKO4t4JML2aNTMFEwHQYDVR0OBBYEFOu9feI7',
+      'HKVr55+ZQzKCwZS9OPeYMB8GA1UdIwQYMBaAFOu9feI7HKVr55+ZQzKCwZS9OPeY',
+      'MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSQAwRgIhAMsdl3dJ8hR4WPs8',
+      '7yhEcvzZVSmt6mKI3iSNfasKxWOnAiEA7IMkdfKCQi7yPRbw/YYXEdER+zjzuElN',
+      'H4Q33Z4GBS8=',
+      '-----END CERTIFICATE-----',
+    ].join('\n');
+    const publicKey = [
+      '-----BEGIN PUBLIC KEY-----',
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEfhZ9WFnHOBYs+zl8kjpsWpRxL8JM',
+      'tiDDByMhlLbCJ2tkPu2P6jm6QR6K7QM41LiTHUnezsp6DdkqKO4t4JML2Q==',
+      '-----END PUBLIC KEY-----',
+    ].join('\n');
+    none(`why does nginx reject this?\n${certificate}\nand ${publicKey}`);
+    none('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJrzKeeyhvRCHf6h65rjFoMtlfGRhxu518bxXxYD0QSk me@laptop');
+    none('256 SHA256:ZKxBLhnSuqtm6abUz5JYHjDedmbH4VoORmEEWEg2eYw me@laptop (ED25519)');
+    none(
+      '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==">',
+    );
+    // The same token outside such places is still a secret, as is one after an unterminated public block.
+    const token = 'Zx8kQ2mP9vL4nR7tY1wB6cF3hJ5sD0gA';
+    only(`${certificate}\ntoken ${token}`, 'secret', token);
+    only(`-----BEGIN CERTIFICATE-----\n${token}`, 'secret', token);
+  });
+
   it('custom patterns and deny-lists from a policy', () => {
     const custom = new PolicyBook({
       policies: {

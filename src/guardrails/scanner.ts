@@ -3,7 +3,9 @@
  * the same start wins, and a match that starts inside an earlier one is dropped (an IBAN's digits are not
  * also a phone number). `hold` is the streaming window: the most any detector needs held back.
  */
+import type { ValidationBudget } from './budget.js';
 import type { Detection, Detector } from './detector.js';
+import { NormalView } from './normalise.js';
 
 export class Scanner {
   readonly detectors: readonly Detector[];
@@ -12,10 +14,17 @@ export class Scanner {
     this.detectors = detectors;
   }
 
-  /** Non-overlapping detections in text order. */
-  scan(text: string): Detection[] {
+  /**
+   * Non-overlapping detections in text order (`budget`: the request's, see `budget.ts`). The detectors read
+   * the text's normal view (`normalise.ts`); the spans returned are the original text's.
+   */
+  scan(text: string, budget?: ValidationBudget): Detection[] {
     const found: Detection[] = [];
-    for (const detector of this.detectors) detector.find(text, found);
+    const view = NormalView.of(text);
+    for (const detector of this.detectors) detector.find(view ? view.text : text, found, budget);
+    if (view) {
+      for (const d of found) [d.start, d.end] = view.original(d.start, d.end);
+    }
     if (found.length < 2) return found;
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     const kept: Detection[] = [];
@@ -30,11 +39,13 @@ export class Scanner {
 
   /** Characters at the end of `text` that may still become (part of) a match. */
   hold(text: string): number {
+    const view = NormalView.of(text);
+    const seen = view ? view.text : text;
     let most = 0;
     for (const detector of this.detectors) {
-      const n = detector.hold(text);
+      const n = detector.hold(seen);
       if (n > most) most = n;
     }
-    return most;
+    return view ? view.originalTail(text.length, most) : most;
   }
 }

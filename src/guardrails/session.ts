@@ -4,6 +4,7 @@
  * the request's lifetime; they are never logged, traced or stored (findings carry entity names and counts).
  */
 import { ContentPolicyError } from '../core/errors.js';
+import { ValidationBudget } from './budget.js';
 import type { Detection, Detector } from './detector.js';
 import type { Direction, DirectionPlan, EffectivePolicy, EntityRule } from './policy.js';
 import { Scanner } from './scanner.js';
@@ -38,10 +39,14 @@ export class GuardSession {
   readonly #placeholders = new Map<string, string>();
   readonly #restorable = new Map<string, string>();
   readonly #counters = new Map<string, number>();
+  /** Placeholders the request already held (numbers a new value must not take). */
+  readonly #reserved = new Set<string>();
   /** The output scanner (with placeholder restoration when the policy restores), or null. */
   readonly outputScanner: Scanner | null;
   /** Whether the input changed (the native request of a passthrough API is then stale). */
   inputChanged = false;
+  /** The request's bound on costly validation, shared by both directions. */
+  readonly budget = new ValidationBudget();
 
   constructor(policy: EffectivePolicy, fired: FiredSink) {
     this.policy = policy;
@@ -51,11 +56,21 @@ export class GuardSession {
     this.outputScanner = detectors.length > 0 ? new Scanner(detectors) : null;
   }
 
+  /**
+   * Notes the placeholders a request text already holds (a conversation sent back with `<EMAIL_2>` in it):
+   * call for every text before `input`, so a masked value never takes a number in use.
+   */
+  reserve(text: string): void {
+    if (!text.includes('<')) return;
+    PLACEHOLDER.lastIndex = 0;
+    for (let m = PLACEHOLDER.exec(text); m !== null; m = PLACEHOLDER.exec(text)) this.#reserved.add(m[0]);
+  }
+
   /** Applies the input checks to one text. @throws ContentPolicyError on a `block` */
   input(text: string): string {
     const plan = this.policy.input;
     if (!plan || text.length === 0) return text;
-    const out = this.apply(text, plan.scanner.scan(text), 0, text.length, 'input');
+    const out = this.apply(text, plan.scanner.scan(text, this.budget), 0, text.length, 'input');
     if (out !== text) this.inputChanged = true;
     return out;
   }
@@ -63,7 +78,7 @@ export class GuardSession {
   /** Applies the output checks (and restoration) to a whole text. */
   output(text: string): string {
     if (!this.outputScanner || text.length === 0) return text;
-    return this.apply(text, this.outputScanner.scan(text), 0, text.length, 'output');
+    return this.apply(text, this.outputScanner.scan(text, this.budget), 0, text.length, 'output');
   }
 
   /**
@@ -120,9 +135,10 @@ export class GuardSession {
     const known = this.#placeholders.get(value);
     if (known !== undefined) return known;
     const label = entity.toUpperCase();
-    const n = (this.#counters.get(label) ?? 0) + 1;
+    let n = (this.#counters.get(label) ?? 0) + 1;
+    let placeholder = `<${label}_${n}>`;
+    while (this.#reserved.has(placeholder)) placeholder = `<${label}_${++n}>`;
     this.#counters.set(label, n);
-    const placeholder = `<${label}_${n}>`;
     this.#placeholders.set(value, placeholder);
     if (direction === 'input') this.#restorable.set(placeholder, value);
     return placeholder;

@@ -235,6 +235,90 @@ describe('guard stage: requests', () => {
     assert.deepEqual(emb.request.body.input, ['call <PHONE_1>', 'plain']);
   });
 
+  it('the predicted output and the end-user ids are checked like message text', async () => {
+    const { stage } = setup({
+      policies: {
+        strict: policy({ entities: { credit_card: 'block', '*': 'mask' } }),
+        masks: policy({ entities: { '*': 'mask' } }),
+      },
+    });
+    const predicted = (content: unknown) =>
+      ({ prediction: { type: 'content', content } }) as unknown as Partial<ChatRequest>;
+    const blocked = ctxWith('hello', ['strict'], predicted('const card = "4111 1111 1111 1111";'));
+    const next = recordingNext(() => completionResult(completion('ok'), 'upstream', null));
+    await assert.rejects(stage.run(blocked, next.next), { code: 'content_policy_violation' });
+    assert.equal(next.calls.length, 0);
+
+    const ctx = ctxWith('hello', ['masks'], {
+      ...predicted([{ type: 'text', text: 'mail alice.smith@corp.example' }]),
+      user: 'alice.smith@corp.example',
+      safety_identifier: 'bob@corp.example',
+    } as Partial<ChatRequest>);
+    await stage.run(ctx, recordingNext(() => completionResult(completion('ok'), 'upstream', null)).next);
+    const body = (ctx.request as { body: ChatRequest & Record<string, unknown> }).body;
+    assert.deepEqual(body.prediction, {
+      type: 'content',
+      content: [{ type: 'text', text: 'mail <EMAIL_1>' }],
+    });
+    assert.equal(body.user, '<EMAIL_1>');
+    assert.equal(body.safety_identifier, '<EMAIL_2>');
+    // An id that is not a detected value passes as it is.
+    const plain = ctxWith('hello', ['masks'], { user: 'user-4711' });
+    const before = plain.request;
+    await stage.run(plain, recordingNext(() => completionResult(completion('ok'), 'upstream', null)).next);
+    assert.equal(plain.request, before);
+
+    const emb = stageContext(clock, { endpoint: 'embeddings' });
+    emb.request = {
+      kind: 'embeddings',
+      model: 'e',
+      stream: false,
+      body: { model: 'e', input: 'plain', user: 'alice.smith@corp.example' },
+    };
+    emb.principal = { userId: 'u', keyId: 'k', tier: 'free', allowedModels: null, guardrails: ['masks'] };
+    await stage.run(
+      emb,
+      recordingNext(() =>
+        embeddingResult(
+          { object: 'list', data: [], model: 'e', usage: { prompt_tokens: 1, total_tokens: 1 } },
+          null,
+        ),
+      ).next,
+    );
+    assert.deepEqual(emb.request.body, { model: 'e', input: 'plain', user: '<EMAIL_1>' });
+  });
+
+  it('restore: a value masked in this request never takes a placeholder number the request already holds', async () => {
+    const { stage } = setup({ policies: { r: policy({ restore: true, entities: { '*': 'mask' } }) } });
+    // Turn 2 of a conversation: the model's own value came back as <EMAIL_2> in turn 1 and is history now.
+    const ctx = ctxWith('', ['r'], {
+      messages: [
+        { role: 'user', content: 'Who manages alice@a.example?' },
+        { role: 'assistant', content: 'The manager of alice@a.example is <EMAIL_2>.' },
+        { role: 'user', content: 'Please also add dave@d.example in cc and email the manager.' },
+      ],
+    });
+    const result = await stage.run(ctx, async () => {
+      const sent = (ctx.request as { body: ChatRequest }).body.messages.map((m) => m.content);
+      assert.deepEqual(sent, [
+        'Who manages <EMAIL_1>?',
+        'The manager of <EMAIL_1> is <EMAIL_2>.',
+        'Please also add <EMAIL_3> in cc and email the manager.',
+      ]);
+      return completionResult(
+        completion('Emailing the manager <EMAIL_2> now, with cc to <EMAIL_3>; and bob@b.example.'),
+        'upstream',
+        null,
+      );
+    });
+    const body = (result as { body: { choices: Array<{ message: { content: string } }> } }).body;
+    // <EMAIL_2> is the model's value (not restored); the model's new value takes the next free number.
+    assert.equal(
+      body.choices[0]?.message.content,
+      'Emailing the manager <EMAIL_2> now, with cc to dave@d.example; and <EMAIL_4>.',
+    );
+  });
+
   it('max_input_tokens refuses a long prompt before the call', async () => {
     const { stage } = setup({ policies: { short: policy({ max_input_tokens: 10 }) } });
     const next = recordingNext(() => completionResult(completion('ok'), 'upstream', null));

@@ -11,7 +11,7 @@
 import { approximatePromptTokens } from '../accounting/tokens.js';
 import type { CanonicalRequest, RequestContext } from '../core/context.js';
 import { ContentPolicyError, GatewayError } from '../core/errors.js';
-import type { Result } from '../core/result.js';
+import type { Outcome, Result } from '../core/result.js';
 import { type Next, type Stage, stage } from '../core/stage.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { GUARDRAIL_FINDINGS, noteFinding } from './findings.js';
@@ -98,6 +98,11 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
     if (result.kind === 'json') {
       try {
         return guardAnswer(result, session);
+      } catch (err) {
+        // The provider answered and billed it: the request is charged (and settled against budgets) as the
+        // same call without the guardrail would be, though the client gets the 4xx (DESIGN §7).
+        ctx.outcome = withheld(result.outcome);
+        throw err;
       } finally {
         logFired(ctx, 'output');
       }
@@ -112,6 +117,16 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
       },
     };
   }
+}
+
+/**
+ * The outcome of an answer the client did not get: its reported usage, model and deployment, for the cost
+ * step; its text only counted (4 characters a token, when no usage was reported), never kept — a blocked
+ * value must not reach the body log.
+ */
+function withheld(outcome: Outcome): Outcome {
+  const { text, overflow } = outcome.output;
+  return { ...outcome, output: { text: '', overflow: text.length + overflow } };
 }
 
 /** One log line per direction when something fired: entity names, actions and counts, never values. */

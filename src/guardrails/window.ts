@@ -35,7 +35,7 @@ export class StreamWindow {
       this.#pending = full.slice(from);
       return '';
     }
-    const found = this.#scanner.scan(full);
+    const found = this.#scanner.scan(full, this.#session.budget);
     for (const d of found) {
       if (d.start >= from && d.end > cut - 1 && d.start < cut) cut = d.start;
     }
@@ -50,7 +50,7 @@ export class StreamWindow {
   flush(): string {
     if (this.#pending.length === 0) return '';
     const full = this.#tail + this.#pending;
-    return this.#emit(full, this.#scanner.scan(full), this.#tail.length, full.length);
+    return this.#emit(full, this.#scanner.scan(full, this.#session.budget), this.#tail.length, full.length);
   }
 
   #emit(full: string, found: ReturnType<Scanner['scan']>, from: number, cut: number): string {

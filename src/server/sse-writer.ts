@@ -32,7 +32,7 @@ export async function writeStream(
   result: StreamResult,
   options: WriteStreamOptions,
 ): Promise<void> {
-  const encoder = ctx.request ? options.encoding.open(ctx.request) : null;
+  const encoder = ctx.request ? options.encoding.open(ctx.request, ctx) : null;
   const idle = idleTimer(ctx, options.idleTimeoutMs);
   const batch = writeBatcher(res);
   // Whether more may be written now (false: wait for `drain`). Synchronous: most chunks never wait, and an

@@ -117,6 +117,39 @@ describe('guardrails: the default policy (pii) on every request', () => {
     assert.equal(answer.choices[0]?.message.content, 'Noted, I will mail <EMAIL_1>.');
   });
 
+  test('end-user ids and the predicted output are masked on every endpoint (native bodies included)', async () => {
+    const cases = [
+      {
+        path: '/v1/chat/completions',
+        body: {
+          model: 'gpt-4o-mini',
+          messages: userMessage('hi'),
+          user: EMAIL,
+          prediction: { type: 'content', content: `file for ${EMAIL}` },
+        },
+      },
+      {
+        path: '/v1/messages',
+        body: {
+          model: 'claude-3-5-haiku-20241022',
+          max_tokens: 20,
+          messages: userMessage('hi'),
+          metadata: { user_id: EMAIL },
+        },
+      },
+      { path: '/v1/responses', body: { model: 'gpt-4o', input: 'hi', user: EMAIL, store: false } },
+    ];
+    for (const { path, body } of cases) {
+      mock.reset();
+      const res = await postJson(`${gw.url}${path}`, body);
+      assert.equal(res.status, 200, path);
+      await res.text();
+      const sent = JSON.stringify(mock.requests[0]?.body);
+      assert.ok(!sent.includes('jane.doe'), `${path}: ${sent}`);
+      assert.ok(sent.includes('<EMAIL_1>'), `${path}: ${sent}`);
+    }
+  });
+
   test('embeddings input is masked too', async () => {
     mock.reset();
     const res = await postJson(`${gw.url}/v1/embeddings`, {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chunk, completion, usageChunk } from '../../../test/helpers/stage.js';
+import { fakeClock } from '../../../test/helpers/fake-clock.js';
+import { chunk, completion, stageContext, usageChunk } from '../../../test/helpers/stage.js';
 import type { CanonicalRequest } from '../../core/context.js';
 import { completionResult } from '../../core/result.js';
 import { keepRawText } from '../../providers/sse.js';
@@ -11,6 +12,7 @@ import { createChatCodec } from './codec.js';
 const codec = createChatCodec(createSchemaCompiler());
 const stream = codec.stream;
 if (!stream) throw new Error('the chat codec streams');
+const open = (r: CanonicalRequest) => stream.open(r, stageContext(fakeClock()));
 
 function request(streamOptions?: ChatRequest['stream_options']): CanonicalRequest {
   const body = {
@@ -51,7 +53,7 @@ const USAGE_ONLY_RAW =
 
 describe('chat codec: stream chunks', () => {
   test('a chunk parsed from upstream text is written as exactly those bytes', () => {
-    const event = stream.open(NOT_ASKED).chunk(parsed(CONTENT_RAW));
+    const event = open(NOT_ASKED).chunk(parsed(CONTENT_RAW));
     assert.equal(event, `data: ${CONTENT_RAW}\n\n`);
     // Not re-serialised: JSON.stringify would have written "café", not the upstream's escape.
     assert.ok(event?.includes('caf\\u00e9'));
@@ -59,24 +61,24 @@ describe('chat codec: stream chunks', () => {
 
   test('a chunk without upstream text (translated from another provider) is serialised', () => {
     const c = chunk('Hello');
-    assert.equal(stream.open(NOT_ASKED).chunk(c), `data: ${JSON.stringify(c)}\n\n`);
+    assert.equal(open(NOT_ASKED).chunk(c), `data: ${JSON.stringify(c)}\n\n`);
   });
 
   test('a copy of a parsed chunk is not mistaken for it (no stale bytes)', () => {
     const original = parsed(CONTENT_RAW);
     const copy = { ...original, model: 'renamed' };
-    assert.equal(eventJson(stream.open(NOT_ASKED).chunk(copy)).model, 'renamed');
+    assert.equal(eventJson(open(NOT_ASKED).chunk(copy)).model, 'renamed');
   });
 
   test('client did not ask for usage: "usage":null is cut from the upstream bytes, the rest unchanged', () => {
-    const event = stream.open(NOT_ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW));
+    const event = open(NOT_ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW));
     assert.equal(event, `data: ${CONTENT_WITH_NULL_USAGE_RAW.replace(',"usage":null}', '}')}\n\n`);
     assert.ok(!event?.includes('usage'));
   });
 
   test('client did not ask: "usage": null written another way is still removed', () => {
     const raw = CONTENT_WITH_NULL_USAGE_RAW.replace('"usage":null}', '"usage": null }');
-    const json = eventJson(stream.open(NOT_ASKED).chunk(parsed(raw)));
+    const json = eventJson(open(NOT_ASKED).chunk(parsed(raw)));
     assert.ok(!('usage' in json));
     assert.deepEqual(json.choices, [{ index: 0, delta: { content: 'café' }, finish_reason: null }]);
   });
@@ -86,7 +88,7 @@ describe('chat codec: stream chunks', () => {
       '"usage":null}',
       '"usage":null,"obfuscation":"x\\"usage\\":null"}',
     );
-    const event = stream.open(NOT_ASKED).chunk(parsed(raw));
+    const event = open(NOT_ASKED).chunk(parsed(raw));
     assert.equal(event, `data: ${raw.replace(',"usage":null,', ',')}\n\n`);
     assert.equal(
       eventJson(event).obfuscation,
@@ -97,34 +99,34 @@ describe('chat codec: stream chunks', () => {
   });
 
   test('client did not ask: the usage-only chunk is dropped (nothing written)', () => {
-    assert.equal(stream.open(NOT_ASKED).chunk(parsed(USAGE_ONLY_RAW)), null);
-    assert.equal(stream.open(NOT_ASKED).chunk(usageChunk(USAGE)), null);
+    assert.equal(open(NOT_ASKED).chunk(parsed(USAGE_ONLY_RAW)), null);
+    assert.equal(open(NOT_ASKED).chunk(usageChunk(USAGE)), null);
   });
 
   test('client did not ask: usage attached to a content chunk is removed, the content is kept', () => {
     const c = chunk('bye', 'stop', { usage: USAGE });
-    const json = eventJson(stream.open(NOT_ASKED).chunk(c));
+    const json = eventJson(open(NOT_ASKED).chunk(c));
     assert.ok(!('usage' in json));
     assert.deepEqual(json.choices, c.choices);
   });
 
   test('stream_options.include_usage: false is the same as not asking', () => {
-    assert.equal(stream.open(request({ include_usage: false })).chunk(parsed(USAGE_ONLY_RAW)), null);
+    assert.equal(open(request({ include_usage: false })).chunk(parsed(USAGE_ONLY_RAW)), null);
   });
 
   test('client asked for usage: the usage-only chunk and "usage":null pass through as sent', () => {
-    assert.equal(stream.open(ASKED).chunk(parsed(USAGE_ONLY_RAW)), `data: ${USAGE_ONLY_RAW}\n\n`);
+    assert.equal(open(ASKED).chunk(parsed(USAGE_ONLY_RAW)), `data: ${USAGE_ONLY_RAW}\n\n`);
     assert.equal(
-      stream.open(ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW)),
+      open(ASKED).chunk(parsed(CONTENT_WITH_NULL_USAGE_RAW)),
       `data: ${CONTENT_WITH_NULL_USAGE_RAW}\n\n`,
     );
-    assert.deepEqual(eventJson(stream.open(ASKED).chunk(usageChunk(USAGE))).usage, USAGE);
+    assert.deepEqual(eventJson(open(ASKED).chunk(usageChunk(USAGE))).usage, USAGE);
   });
 
   test('the stream ends with [DONE]; a failure is one data event with the error body', () => {
-    assert.equal(stream.open(ASKED).end(), 'data: [DONE]\n\n');
+    assert.equal(open(ASKED).end(), 'data: [DONE]\n\n');
     const body = { error: { message: 'upstream died', type: 'provider_unavailable_error' } };
-    assert.deepEqual(eventJson(stream.open(ASKED).error(body)), body);
+    assert.deepEqual(eventJson(open(ASKED).error(body)), body);
   });
 
   test('a whole answer is encoded as the completion itself', () => {

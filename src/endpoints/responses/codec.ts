@@ -15,7 +15,7 @@ import { parseJsonBody } from '../json.js';
 import { metadataTags, requestTags, TAGS_HEADER } from '../tags.js';
 import { fromCompletion } from './response.js';
 import { ResponsesRequestSchema } from './schema.js';
-import { answerOf, bindState, newId, type ResponseState, stateOf } from './state.js';
+import { answerOf, bindState, newId, RESPONSE_STATE, type ResponseState } from './state.js';
 import { openResponsesStream } from './stream.js';
 import { type ResponsesBody, toChatRequest } from './translate-request.js';
 import { validateResponsesRequest } from './validate.js';
@@ -67,8 +67,9 @@ export function createResponsesCodec(
       return fromCompletion(state, result.body as ChatCompletion, result.body.model);
     },
     stream: {
-      open: (request) =>
-        openResponsesStream(stateOf(request) ?? newState({ model: request.model, input: '' }, [])),
+      // Without the Responses stage (unit tests): a response that is not stored.
+      open: (request, ctx) =>
+        openResponsesStream(RESPONSE_STATE.get(ctx) ?? newState({ model: request.model, input: '' }, [])),
     },
   };
 }

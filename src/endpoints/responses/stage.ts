@@ -16,7 +16,7 @@ import { nativeResponseOf, RESPONSES_API } from '../../providers/openai/response
 import type { ChatCompletion } from '../../providers/types.js';
 import type { FeatureDeps } from '../../stores/deps.js';
 import { fromCompletion, outputAsInput } from './response.js';
-import { bindAnswer, bindState, type ResponseObject, type ResponseState, stateOf } from './state.js';
+import { bindAnswer, RESPONSE_STATE, type ResponseObject, type ResponseState, stateOf } from './state.js';
 import type { ResponseStore, StoredResponse } from './store.js';
 import { type Item, inputItems, toChatRequest } from './translate-request.js';
 
@@ -46,6 +46,7 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
     request: Extract<CanonicalRequest, { kind: 'chat' }>,
     state: ResponseState,
   ): Promise<Result> {
+    RESPONSE_STATE.set(ctx, state);
     const scope = scopeOf(ctx.principal);
     const previous = await loadPrevious(ctx, store, scope, state);
     const history = previous
@@ -56,10 +57,7 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
         ]
       : [];
     const expanded = previous ? expand(request, state, previous, history) : request;
-    if (expanded !== request) {
-      ctx.request = expanded;
-      bindState(expanded, state);
-    }
+    if (expanded !== request) ctx.request = expanded;
     refuseNativeOnly(ctx, state);
     const items = inputItems(state.body.input).map((item, i) => ({
       id: `${state.id}_in${i}`,

@@ -1,11 +1,13 @@
 /**
  * Per-request state of a Responses API call, shared by the codec (decode, encode, stream encoder) and the
  * stored-responses stage: the response's id and creation time, the request as the client sent it, and where
- * the finished response goes (the store). Held weakly, keyed by the canonical request object (streams) or
- * by the JSON answer the stage hands to `encode`.
+ * the finished response goes (the store). `decode` binds it to the canonical request it made; the Responses
+ * stage moves it to the request's context (`RESPONSE_STATE`), which the stream encoder reads — later stages
+ * may replace `ctx.request` (guardrails mask it, or drop its native body), so the request object does not
+ * last. A JSON answer's Response object is bound to the answer the stage hands to `encode`.
  */
 import { randomBytes } from 'node:crypto';
-import type { CanonicalRequest } from '../../core/context.js';
+import { type CanonicalRequest, Slot } from '../../core/context.js';
 import type { Item, ResponsesBody } from './translate-request.js';
 
 /** A Response object (`object: "response"`), in OpenAI's shape. */
@@ -39,6 +41,7 @@ export function newId(prefix: string): string {
 const BY_REQUEST = new WeakMap<CanonicalRequest, ResponseState>();
 const BY_ANSWER = new WeakMap<object, ResponseObject>();
 
+/** From `decode` to the Responses stage: the state of the request `decode` made. */
 export function bindState(request: CanonicalRequest, state: ResponseState): void {
   BY_REQUEST.set(request, state);
 }
@@ -46,6 +49,9 @@ export function bindState(request: CanonicalRequest, state: ResponseState): void
 export function stateOf(request: CanonicalRequest): ResponseState | undefined {
   return BY_REQUEST.get(request);
 }
+
+/** The request's state from the Responses stage on (whatever `ctx.request` becomes). */
+export const RESPONSE_STATE = new Slot<ResponseState>('responses.state');
 
 /** The finished Response object the stage made for a JSON answer (`encode` writes it). */
 export function bindAnswer(answer: object, response: ResponseObject): void {

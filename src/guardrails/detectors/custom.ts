@@ -1,6 +1,7 @@
 /**
  * Detectors from a policy's configuration: custom regexes (`patterns`) and deny-lists (`deny_list`: terms
- * matched case-insensitively on word boundaries).
+ * matched case-insensitively on word boundaries; the words of a term across any run of whitespace — a line
+ * break, two spaces, a tab — as pasted text wraps them).
  */
 import { type Detector, eachMatch } from '../detector.js';
 
@@ -26,17 +27,31 @@ export function patternDetector(pattern: CustomPattern): Detector {
   };
 }
 
+/** ASCII whitespace (the detectors read the normal view: other spaces are spaces there). */
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+/** Whitespace a stream's hold reads beyond the longest term (words wrapped with long runs between them). */
+const HOLD_SLACK = 256;
+
 function escapeRegex(term: string): string {
   return term.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The term's words, escaped, joined by "any run of whitespace". */
+function termPattern(term: string): string {
+  return term.split(/\s+/).map(escapeRegex).join('\\s+');
+}
+
+/** Whitespace runs as one space (terms and the text a stream holds are compared in this form). */
+const collapse = (text: string) => text.replace(/\s+/g, ' ');
+
 /** A deny-list as one alternation (longest terms first, so `acme corp` wins over `acme`). */
 export function denyListDetector(entity: string, terms: readonly string[]): Detector {
-  const sorted = [...new Set(terms.map((t) => t.trim()).filter((t) => t.length > 0))].sort(
+  const sorted = [...new Set(terms.map((t) => collapse(t.trim())).filter((t) => t.length > 0))].sort(
     (a, b) => b.length - a.length,
   );
   const parts = sorted.map(
-    (t) => `${/^\w/.test(t) ? '\\b' : ''}${escapeRegex(t)}${/\w$/.test(t) ? '\\b' : ''}`,
+    (t) => `${/^\w/.test(t) ? '\\b' : ''}${termPattern(t)}${/\w$/.test(t) ? '\\b' : ''}`,
   );
   const re = new RegExp(parts.join('|') || '(?!)', 'giu');
   const prefixes = new Set<string>();
@@ -52,9 +67,25 @@ export function denyListDetector(entity: string, terms: readonly string[]): Dete
       eachMatch(re, text, (m) => out.push({ start: m.index, end: m.index + m[0].length, entity }));
     },
     hold(text) {
-      // The longest end of the text that is the start of a term (a term split across chunks).
-      for (let k = Math.min(longest, text.length); k > 0; k--) {
-        if (prefixes.has(text.slice(text.length - k).toLowerCase())) return k;
+      // The longest end of the text that is the start of a term (a term split across chunks), read with
+      // its whitespace runs as one space: walked back from the end, at most `longest` such characters (and
+      // whitespace runs up to HOLD_SLACK long).
+      const stop = Math.max(0, text.length - longest - HOLD_SLACK);
+      let reversed = '';
+      const starts: number[] = [];
+      for (let i = text.length - 1; i >= stop; i--) {
+        const space = isSpace(text.charCodeAt(i));
+        if (space && reversed.endsWith(' ')) {
+          starts[starts.length - 1] = i;
+          continue;
+        }
+        if (reversed.length === longest) break;
+        reversed += space ? ' ' : (text[i] as string);
+        starts.push(i);
+      }
+      const seen = [...reversed].reverse().join('').toLowerCase();
+      for (let k = seen.length; k > 0; k--) {
+        if (prefixes.has(seen.slice(seen.length - k))) return text.length - (starts[k - 1] as number);
       }
       return 0;
     },

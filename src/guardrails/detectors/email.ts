@@ -1,8 +1,16 @@
-/** E-mail addresses: local part, `@`, a domain with a TLD of letters (`user@host` without one is not matched). */
+/**
+ * E-mail addresses: local part, `@`, a domain with a TLD of letters (`user@host` without one is not
+ * matched). Local part and domain labels may hold Latin letters with diacritics (`müller@bücher.de`,
+ * internationalised addresses); letters of other scripts end an address (`联系jane@example.com谢谢`). Not an
+ * address: an SSH remote, `user@host:path` (`git@github.com:org/repo.git`).
+ */
 import { type Detector, eachMatch, trailingToken } from '../detector.js';
 
-const EMAIL =
-  /(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g;
+const L = String.raw`A-Za-z0-9\p{Script=Latin}`;
+const EMAIL = new RegExp(
+  String.raw`(?<![${L}._%+-])[${L}][${L}._%+-]{0,63}@(?:[${L}](?:[${L}-]{0,61}[${L}])?\.)+[A-Za-z]{2,24}(?![${L}_-]|\.[${L}]|:[\w~/.-])`,
+  'gu',
+);
 
 const SPACE = /\s/;
 

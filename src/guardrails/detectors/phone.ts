@@ -9,10 +9,15 @@
  * - a bare run of 10–11 digits only after a phone word (`phone`, `tel`, `call`, `mobile`, `fax` …):
  *   without that context it is an order number, an id or a timestamp;
  * - a national-format candidate that continues a longer run of digit groups (an account number) is not one.
+ *
+ * Validation is the costly part (10–20 µs a candidate): a request validates a bounded number of distinct
+ * candidates (`budget.ts`); past the bound a candidate is taken for a phone number on its shape alone
+ * (fail closed: masked, or blocked, rather than sent unchecked; decision 0218).
  */
 import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
 import metadata from 'libphonenumber-js/min/metadata';
+import type { ValidationBudget } from '../budget.js';
 import { type Detection, type Detector, eachMatch, keywordBefore, trailingNumber } from '../detector.js';
 
 // Not followed by a letter or digit (a longer token), except an extension written on (`2671x123`, `ext5`).
@@ -50,33 +55,44 @@ function validNational(candidate: string, regions: readonly CountryCode[]): bool
   return false;
 }
 
+/** `check(candidate)` within the request's budget; past it, true (the candidate has a phone's shape). */
+function within(
+  budget: ValidationBudget | undefined,
+  key: string,
+  candidate: string,
+  check: (candidate: string) => boolean,
+): boolean {
+  return budget ? (budget.check(key + candidate, candidate, check) ?? true) : check(candidate);
+}
+
 export function phoneDetector(options: PhoneOptions): Detector {
   const regions = options.regions;
+  const national = (candidate: string) => validNational(candidate, regions);
   return {
     entity: 'phone',
-    find(text, out) {
+    find(text, out, budget) {
       if (!/\d[ .()-]?\d[ .()-]?\d/.test(text)) return;
       const push = (start: number, end: number) => out.push({ start, end, entity: 'phone' });
       if (text.includes('+') || text.includes('00')) {
         eachMatch(INTERNATIONAL, text, (m) => {
           let candidate = m[0];
           // A greedy match may have taken a following number's first group: try once without it.
-          if (!validInternational(candidate)) {
+          if (!within(budget, '+', candidate, validInternational)) {
             candidate = candidate.replace(/[ .-]?\(?\d{1,4}\)?$/, '');
-            if (!validInternational(candidate)) return;
+            if (!within(budget, '+', candidate, validInternational)) return;
           }
           push(m.index, m.index + candidate.length);
         });
       }
-      const national = (re: RegExp, needsWord: boolean) =>
+      const nationals = (re: RegExp, needsWord: boolean) =>
         eachMatch(re, text, (m) => {
           if (needsWord && !keywordBefore(text, m.index, PHONE_WORDS)) return;
           if (overlaps(out, m.index)) return;
-          if (validNational(m[0], regions)) push(m.index, m.index + m[0].length);
+          if (within(budget, 'n', m[0], national)) push(m.index, m.index + m[0].length);
         });
-      national(NANP, false);
-      national(TRUNK, false);
-      national(BARE, true);
+      nationals(NANP, false);
+      nationals(TRUNK, false);
+      nationals(BARE, true);
     },
     hold: (text) => trailingNumber(text, 24),
   };

@@ -10,6 +10,11 @@
  *   less than half is word-like (runs of 4+ lower-case or 5+ upper-case letters). Hex hashes (git SHAs,
  *   SHA-256) and UUIDs miss a class (and top out at 4.0 bits); identifiers in code (`getUserAccount…V2`)
  *   are mostly words. Random 32-character base62 tokens pass all three 99.5 % of the time.
+ *
+ * Public material is not a secret, though it is as random: a high-entropy token is not one inside a PEM
+ * block whose label has no `PRIVATE` (certificates, public keys, certificate requests), after an SSH
+ * public key type (`ssh-ed25519 AAAA…`, an `authorized_keys` line), after `;base64,` (a data URL: an inline
+ * image) or after `SHA256:` (a key fingerprint). Provider formats and private key blocks are always secrets.
  */
 import { shannonEntropy } from '../checksums.js';
 import { type Detector, eachMatch, trailingToken } from '../detector.js';
@@ -37,8 +42,34 @@ const PROVIDER_KEYS: Array<[literal: string, re: RegExp]> = [
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
 const WORDLIKE = /[a-z]{4,}|[A-Z]{5,}/g;
+/** The BEGIN line of a PEM block of public material (its label has no PRIVATE). */
+const PUBLIC_BEGIN = /-----BEGIN ((?:(?!PRIVATE)[A-Z0-9]+ ?)+)-----/g;
+/** What comes right before a token of public material. */
+const PUBLIC_BEFORE =
+  /(?:\b(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d{3}|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+|;base64,|\bSHA256:)$/;
 // `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token.
 const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+
+/**
+ * The spans of PEM blocks of public material, BEGIN to END line, into `out`. Linear: blocks do not nest, so
+ * the search goes on after each END; a label without an END has none after a later BEGIN either.
+ */
+function publicPemBlocks(text: string, out: Array<[number, number]>): void {
+  const unterminated = new Set<string>();
+  PUBLIC_BEGIN.lastIndex = 0;
+  for (let m = PUBLIC_BEGIN.exec(text); m !== null; m = PUBLIC_BEGIN.exec(text)) {
+    const label = m[1] as string;
+    if (unterminated.has(label)) continue;
+    const end = `-----END ${label}-----`;
+    const at = text.indexOf(end, m.index + m[0].length);
+    if (at < 0) {
+      unterminated.add(label);
+      continue;
+    }
+    out.push([m.index, at + end.length]);
+    PUBLIC_BEGIN.lastIndex = at + end.length;
+  }
+}
 
 /** Whether a generic token looks random enough to be a secret. */
 export function highEntropy(token: string): boolean {
@@ -58,9 +89,16 @@ export function secretDetector(): Detector {
       for (const [literal, re] of PROVIDER_KEYS) {
         if (text.includes(literal)) eachMatch(re, text, (m) => push(m.index, m.index + m[0].length));
       }
-      if (text.includes('-----BEGIN')) eachMatch(PEM, text, (m) => push(m.index, m.index + m[0].length));
+      const publicBlocks: Array<[number, number]> = [];
+      if (text.includes('-----BEGIN')) {
+        eachMatch(PEM, text, (m) => push(m.index, m.index + m[0].length));
+        publicPemBlocks(text, publicBlocks);
+      }
       eachMatch(TOKEN, text, (m) => {
-        if (highEntropy(m[0])) push(m.index, m.index + m[0].length);
+        if (!highEntropy(m[0])) return;
+        if (publicBlocks.some(([from, to]) => m.index >= from && m.index < to)) return;
+        if (PUBLIC_BEFORE.test(text.slice(Math.max(0, m.index - 48), m.index))) return;
+        push(m.index, m.index + m[0].length);
       });
     },
     hold(text) {
