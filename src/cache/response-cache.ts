@@ -134,9 +134,7 @@ export class ResponseCache {
   /** Waits for background writes, at most `timeoutMs` (a write still embedding is given up). */
   async drain(timeoutMs = 2_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
+    const limit = new Promise<void>((resolve) => void (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([Promise.allSettled(this.#writes.toArray()), limit]);
     clearTimeout(timer);
   }
