@@ -1,12 +1,10 @@
 /**
  * The response cache as a pipeline stage (DESIGN §6): for a cacheable chat request it looks up the exact
  * layer, then the semantic layer, then joins an identical request in flight (single-flight), and only then
- * calls the rest of the pipeline; a complete answer is stored off the response path, when the shared
- * upstream call completes (it belongs to the flight, not to the request that started it).
- *
- * Outcomes land in `ctx.cache` (status HIT | MISS | BYPASS, type exact | semantic) and in the headers
- * `X-Cache-Status` / `X-Cache-Type`. A hit answers with an outcome of source `cache` carrying the cached
- * usage, so accounting records cost 0 and the saved amount. A cache failure is a miss, never an error.
+ * calls the rest of the pipeline; a complete answer is stored off the response path, when the shared call
+ * completes. Outcomes land in `ctx.cache` (status HIT | MISS | BYPASS, type exact | semantic) and in the
+ * headers `X-Cache-Status` / `X-Cache-Type`. A hit answers with an outcome of source `cache` carrying the
+ * cached usage, so accounting records cost 0 and the saved amount. A cache failure is a miss, not an error.
  */
 import type { Clock } from '../core/clock.js';
 import type { RequestContext } from '../core/context.js';
@@ -134,7 +132,9 @@ export class ResponseCache {
   /** Waits for background writes, at most `timeoutMs` (a write still embedding is given up). */
   async drain(timeoutMs = 2_000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => void (timer = setTimeout(resolve, timeoutMs)));
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
     await Promise.race([Promise.allSettled(this.#writes.toArray()), limit]);
     clearTimeout(timer);
   }
