@@ -94,7 +94,7 @@ export function createAuthFeature(slice: AuthConfigSlice, deps: FeatureDeps): Au
   const admin = createTenancyAdmin(keys, deps, slice.auth.lookup_timeout_ms);
   const routes = [
     ...keyRoutes(admin, { tier: checkTier, guardrails: checkGuardrails }),
-    ...levelRoutes(admin),
+    ...levelRoutes(admin, { guardrails: checkGuardrails }),
   ];
 
   const authenticate = authenticateStage(authenticator, clock);

@@ -5,7 +5,7 @@
  * `next`: the answer — a cache hit included — is checked on the way out, a stream on a sliding window.
  *
  * Policy levels, outermost first: the global default (`guardrails.default_policy`), then the key's
- * `guardrails` names. Org and team levels go between them when those exist: add them in `policyLevels`.
+ * principal's names: its organization's, its team's and its own (`tenancy/principal.ts`).
  */
 
 import { approximatePromptTokens } from '../accounting/tokens.js';
@@ -48,7 +48,7 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
     } catch (err) {
       if (!(err instanceof UnknownPolicyError)) throw err;
       throw new GatewayError(
-        `This API key names the guardrail policy "${err.policy}", which is not configured on the gateway.`,
+        `This API key (or its team or organization) names the guardrail policy "${err.policy}", which is not configured on the gateway.`,
         'internal_error',
         500,
         'internal_error',

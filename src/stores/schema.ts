@@ -63,6 +63,8 @@ export interface LevelTable {
   allowed_models: ColumnType<string, string | undefined, string>;
   /** JSON of the default limits of each end user under this level; null = inherited. */
   end_user_limits: string | null;
+  /** JSON array of guardrail policy names for every key in the level (migration 0013); `[]` = none. */
+  guardrails: ColumnType<string, string | undefined, string>;
   metadata: ColumnType<string, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;

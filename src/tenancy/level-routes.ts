@@ -22,7 +22,12 @@ import { assertOrgInScope, assertTeamInScope, auditActor } from './scope.js';
 
 const Id = T.Object({ id: LevelId });
 
-export function levelRoutes(admin: TenancyAdmin): AdminRoute[] {
+/** Checks of values the configuration defines (a 422 naming the field). */
+export interface LevelChecks {
+  guardrails(names: readonly string[] | undefined): void;
+}
+
+export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRoute[] {
   const { withRepos, keys } = admin;
 
   /** Applies a level changed (or deleted) here to this instance's keys at once. */
@@ -41,6 +46,7 @@ export function levelRoutes(admin: TenancyAdmin): AdminRoute[] {
       body: CreateOrgBody,
       async handler(request) {
         const body = request.body as LevelInput & { name: string };
+        checks.guardrails(body.guardrails);
         const view = await withRepos(({ levels }) => levels.create('org', body, auditActor(request)));
         await applyLevel('org', view.id);
         return withStatus(201, view);
@@ -85,9 +91,9 @@ export function levelRoutes(admin: TenancyAdmin): AdminRoute[] {
       body: PatchOrgBody,
       async handler(request) {
         const { id } = request.params as { id: string };
-        const view = await withRepos(({ levels }) =>
-          levels.update('org', id, request.body as LevelInput, auditActor(request)),
-        );
+        const body = request.body as LevelInput;
+        checks.guardrails(body.guardrails);
+        const view = await withRepos(({ levels }) => levels.update('org', id, body, auditActor(request)));
         await applyLevel('org', id);
         return view;
       },
@@ -116,6 +122,7 @@ export function levelRoutes(admin: TenancyAdmin): AdminRoute[] {
       async handler(request) {
         const actor = request.actor;
         const body = request.body as LevelInput & { name: string };
+        checks.guardrails(body.guardrails);
         if (actor.role === 'team_admin') throw new ForbiddenError('A team admin key cannot create teams.');
         if (actor.role === 'org_admin') {
           if (body.org_id && body.org_id !== actor.orgId) assertOrgInScope(actor, body.org_id);
@@ -176,6 +183,7 @@ export function levelRoutes(admin: TenancyAdmin): AdminRoute[] {
       async handler(request) {
         const { id } = request.params as { id: string };
         const body = request.body as LevelInput;
+        checks.guardrails(body.guardrails);
         assertTeamInScope(request.actor, await team(id), true);
         if (
           request.actor.role !== 'admin' &&

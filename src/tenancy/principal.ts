@@ -58,7 +58,8 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
     ]),
     teamId: row.team_id ?? null,
     orgId,
-    guardrails: parseNames(row.guardrails),
+    // The organization's, the team's and the key's own policies (the global default is added by the stage).
+    guardrails: levelGuardrails(org, team, row),
     // The key's own daily/monthly budgets (also in its level; budgets read `levels` when present).
     budgets: { dailyUsd: toNumber(row.daily_budget_usd), monthlyUsd: toNumber(row.monthly_budget_usd) },
     role: roleOf(row),
@@ -66,4 +67,16 @@ export function keyPrincipal(row: ApiKeyRow, tree: Tree, endUserDefaults: EndUse
     endUsers,
     tag: hashTagOf({ orgId, teamId: row.team_id, keyId: lineage, namesEndUsers: allowEndUsers, userId }),
   };
+}
+
+/** The policy names of a key's levels, outermost first, each once. */
+function levelGuardrails(
+  org: OrgRow | undefined,
+  team: TeamRow | undefined,
+  row: ApiKeyRow,
+): readonly string[] {
+  const own = parseNames(row.guardrails);
+  if (!org && !team) return own;
+  const names = [...parseNames(org?.guardrails), ...parseNames(team?.guardrails), ...own];
+  return names.filter((n, i) => names.indexOf(n) === i);
 }

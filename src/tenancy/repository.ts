@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Selectable, sql } from 'kysely';
-import { parseModels, toDate, toNumber } from '../auth/key-view.js';
+import { parseModels, parseNames, toDate, toNumber } from '../auth/key-view.js';
 import type { Clock } from '../core/clock.js';
 import type { Db } from '../stores/database.js';
 import type { LevelTable, TeamTable } from '../stores/schema.js';
@@ -23,6 +23,7 @@ export interface LevelInput extends LimitsJson {
   org_id?: string | null;
   allowed_models?: string[];
   end_user_limits?: LimitsJson | null;
+  guardrails?: string[];
   metadata?: Record<string, string>;
 }
 
@@ -34,6 +35,7 @@ export interface LevelView extends Required<LimitsJson> {
   org_id?: string | null;
   allowed_models: string[];
   end_user_limits: Required<LimitsJson> | null;
+  guardrails: string[];
   metadata: Record<string, string>;
   created_at: string;
   updated_at: string;
@@ -70,6 +72,7 @@ export function levelView(kind: LevelKind, row: OrgRow | TeamRow): LevelView {
     tpm_limit: row.tpm_limit,
     allowed_models: parseModels(row.allowed_models),
     end_user_limits: endUsers ? limitsJson(endUsers) : null,
+    guardrails: parseNames(row.guardrails),
     metadata: parseMetadata(row.metadata),
     created_at: toDate(row.created_at)?.toISOString() ?? '',
     updated_at: toDate(row.updated_at)?.toISOString() ?? '',
@@ -93,6 +96,7 @@ function columns(input: LevelInput): Record<string, unknown> {
   if (input.end_user_limits !== undefined) {
     out.end_user_limits = input.end_user_limits === null ? null : JSON.stringify(input.end_user_limits);
   }
+  if (input.guardrails !== undefined) out.guardrails = JSON.stringify(input.guardrails);
   if (input.metadata !== undefined) out.metadata = JSON.stringify(input.metadata);
   return out;
 }

@@ -34,10 +34,14 @@ const LimitProps = {
 /** The limits each end user gets (null = inherited from the team, org or `tenancy.end_user`). */
 export const EndUserLimitsBody = T.Union([T.Object(LimitProps, { additionalProperties: false }), T.Null()]);
 
+const Guardrails = T.Array(T.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 });
+
 const LevelProps = {
   ...LimitProps,
   allowed_models: T.Optional(Models),
   end_user_limits: T.Optional(EndUserLimitsBody),
+  /** Guardrail policy names applied to every request of the level's keys (docs/guardrails.md). */
+  guardrails: T.Optional(Guardrails),
   metadata: T.Optional(Metadata),
 };
 
@@ -57,14 +61,11 @@ export const PatchTeamBody = T.Object(
 
 const Role = T.Union([T.Literal('user'), T.Literal('team_admin'), T.Literal('org_admin')]);
 const Expiry = T.Union([T.String({ format: 'date-time' }), T.Null()]);
-const Guardrails = T.Array(T.String({ minLength: 1, maxLength: 64 }), { maxItems: 16 });
 
 const KeyProps = {
   ...LevelProps,
   tier: T.Optional(T.String({ minLength: 1, maxLength: 64 })),
   expires_at: T.Optional(Expiry),
-  /** Guardrail policy names applied to the key's requests (docs/guardrails.md). */
-  guardrails: T.Optional(Guardrails),
   /** The request's `user` field (or `X-User-ID`) names the end user, held to `end_user_limits`. */
   allow_end_users: T.Optional(T.Boolean()),
   role: T.Optional(Role),

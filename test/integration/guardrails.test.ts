@@ -279,6 +279,50 @@ describe('guardrails: policies attached to API keys', { skip }, () => {
     assert.equal(userText(mock.requests[0]?.body), JSON.stringify('mail <EMAIL_1>'));
   });
 
+  test("an organization's or team's policies apply to every key in it (with the key's own)", async () => {
+    const admin = async (method: string, path: string, body: unknown) => {
+      const res = await fetch(`${gw.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const unknown = await admin('POST', '/admin/orgs', { name: 'g-org', guardrails: ['nope'] });
+    assert.equal(unknown.status, 422);
+    assert.equal((unknown.body.error as { param: string }).param, 'guardrails');
+    const org = await admin('POST', '/admin/orgs', { name: 'g-org', guardrails: ['strict'] });
+    assert.equal(org.status, 201, JSON.stringify(org.body));
+    assert.deepEqual(org.body.guardrails, ['strict']);
+    const team = await admin('POST', '/admin/teams', { name: 'g-team', org_id: org.body.id });
+    const inOrg = await createKey({ user_id: undefined, team_id: team.body.id });
+    const send = (key: string) =>
+      postJson(
+        `${gw.url}/v1/chat/completions`,
+        { model: 'gpt-4o-mini', messages: userMessage(PROMPT) },
+        { authorization: `Bearer ${key}` },
+      );
+    mock.reset();
+    const blocked = await send(inOrg.body.key);
+    assert.equal(blocked.status, 400, "the organization's strict policy blocks the card");
+    assert.equal(
+      ((await blocked.json()) as { error: { code: string } }).error.code,
+      'content_policy_violation',
+    );
+    assert.equal(mock.requests.length, 0);
+
+    // A team's policy, changed by PATCH, applies at once on this instance; a key outside it is untouched.
+    const solo = await admin('POST', '/admin/teams', { name: 'g-solo' });
+    const soloKey = await createKey({ user_id: undefined, team_id: solo.body.id });
+    assert.equal((await send(soloKey.body.key)).status, 200);
+    assert.ok(hasCard(JSON.stringify(mock.requests[0]?.body)), 'no policy: the card as sent');
+    const patched = await admin('PATCH', `/admin/teams/${solo.body.id}`, { guardrails: ['assist'] });
+    assert.deepEqual(patched.body.guardrails, ['assist']);
+    mock.reset();
+    assert.equal((await send(soloKey.body.key)).status, 200);
+    assert.ok(!hasCard(JSON.stringify(mock.requests[0]?.body)), "the team's policy masks the card");
+  });
+
   test('restore: the upstream never sees the value; the streamed answer has it back (OpenAI SDK)', async () => {
     const created = await createKey({ guardrails: ['assist'] });
     mock.reset();

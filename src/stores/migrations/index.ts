@@ -7,7 +7,7 @@
  * 0006 tenancy (organizations, teams, key levels and roles), 0007 usage records partitioned by day,
  * org/team/tags, daily rollups, 0008 prompts, experiments and feedback, 0009 evaluation runs and results, 0010 console (sessions, usage record route),
  * 0011 one running experiment per prompt label.
- * 0012 the rotation chain of each API key (its lineage).
+ * 0012 the rotation chain of each API key (its lineage). 0013 guardrail policies on organizations and teams.
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
@@ -22,6 +22,7 @@ import * as evalRuns from './0009_eval_runs.js';
 import * as console_ from './0010_console.js';
 import * as oneRunningExperiment from './0011_one_running_experiment.js';
 import * as keyLineage from './0012_key_lineage.js';
+import * as levelGuardrails from './0013_level_guardrails.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010_console': console_,
   '0011_one_running_experiment': oneRunningExperiment,
   '0012_key_lineage': keyLineage,
+  '0013_level_guardrails': levelGuardrails,
 };
 
 export const migrationProvider: MigrationProvider = {
