@@ -7,7 +7,8 @@
  *   llm-gateway orgs|teams list [--org ORG_ID] [--json]
  *   llm-gateway orgs|teams get ID
  *   llm-gateway orgs|teams update ID [--name NAME] [limits]      limits: --daily-budget USD
- *       --monthly-budget USD --total-budget USD --rpm N --tpm N --models a,b (each "none" to clear)
+ *       --monthly-budget USD --total-budget USD --rpm N --tpm N --models a,b --guardrails p,q (each
+ *       "none" to clear)
  *   llm-gateway orgs|teams delete ID
  */
 import { parseArgs } from 'node:util';
@@ -28,7 +29,7 @@ export const TENANCY_USAGE = `Usage:
   llm-gateway orgs|teams update ID [--name NAME] [LIMITS]
   llm-gateway orgs|teams delete ID        (only when it has no teams and no active keys)
 LIMITS: --daily-budget USD --monthly-budget USD --total-budget USD --rpm N --tpm N --models m1,m2
-        (each may be "none" to clear it on update)
+        --guardrails POLICY,… (each may be "none" to clear it on update)
 `;
 
 const LIMIT_FLAGS = {
@@ -53,6 +54,7 @@ export async function runTenancyCommand(
       name: { type: 'string' },
       org: { type: 'string' },
       models: { type: 'string' },
+      guardrails: { type: 'string' },
       json: { type: 'boolean' },
       config: { type: 'string', short: 'c' },
       ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((f) => [f, { type: 'string' as const }])),
@@ -79,13 +81,15 @@ export async function runTenancyCommand(
           out[field as keyof LimitsJson] = number(raw, `--${flag}`, field.endsWith('usd'));
       }
       if (typeof values.models === 'string') {
-        out.allowed_models =
-          values.models === 'none'
-            ? []
-            : values.models
-                .split(',')
-                .map((m) => m.trim())
-                .filter(Boolean);
+        out.allowed_models = values.models === 'none' ? [] : list(values.models);
+      }
+      if (typeof values.guardrails === 'string') {
+        const names = values.guardrails === 'none' ? [] : list(values.guardrails);
+        const policies = new Set(['pii', ...Object.keys(config.guardrails.policies)]);
+        const unknown = names.find((g) => !policies.has(g));
+        if (unknown !== undefined)
+          throw new UsageError(`--guardrails: no policy named "${unknown}" in the config`);
+        out.guardrails = names;
       }
       return out;
     };
@@ -120,6 +124,14 @@ export async function runTenancyCommand(
   } finally {
     await database.close();
   }
+}
+
+/** A comma-separated list, trimmed, without empty items. */
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
 }
 
 function number(raw: string, flag: string, usd: boolean): number | null {

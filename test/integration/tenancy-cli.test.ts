@@ -32,6 +32,11 @@ describe('orgs and teams CLI', () => {
     assert.match((await run('team', ['list', '--org', orgId])).out, /search/);
     const updated = await run('team', ['update', teamId, '--daily-budget', 'none', '--tpm', '1000']);
     assert.equal((JSON.parse(updated.out) as { daily_budget_usd: unknown }).daily_budget_usd, null);
+    const guarded = await run('team', ['update', teamId, '--guardrails', 'pii']);
+    assert.deepEqual((JSON.parse(guarded.out) as { guardrails: string[] }).guardrails, ['pii']);
+    await assert.rejects(run('team', ['update', teamId, '--guardrails', 'nope']), /no policy named "nope"/);
+    const cleared = await run('team', ['update', teamId, '--guardrails', 'none']);
+    assert.deepEqual((JSON.parse(cleared.out) as { guardrails: string[] }).guardrails, []);
     let keyOut = '';
     await runKeysCommand(['create', '--name', 'k', '--team', teamId, '--role', 'team_admin'], config, {
       out: (t) => (keyOut += t),
