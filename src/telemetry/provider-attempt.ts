@@ -2,6 +2,8 @@
  * Instruments one upstream attempt (called from `attempt()` in pipeline/call.ts): the
  * `llm_provider_api_duration_seconds` histogram, `llm_provider_errors_total`, and — when the request is
  * traced — a `provider.api_call` span under `provider.generate` whose id travels upstream as `traceparent`.
+ * A stream's attempt is timed at its first chunk but ends with the stream: a failure after the first chunk
+ * (cut, error event, idle timeout) is counted and marks the span like one before it (decision 0222).
  */
 import { SpanKind } from '@opentelemetry/api';
 import { type RequestContext, requestedModel } from '../core/context.js';
@@ -14,6 +16,11 @@ import { endSpan, generateContext, requestTrace, traceparentOf } from './tracing
 export interface AttemptProbe {
   /** W3C traceparent to send upstream; undefined when the request is not traced. */
   readonly traceparent: string | undefined;
+  /**
+   * A stream's first substantive chunk arrived: its duration is observed now, while the attempt (its
+   * span, its error count) stays open until the stream ends with `end`.
+   */
+  opened(): void;
   /** Ends the attempt: null on success, else the error it failed with. Idempotent. */
   end(error: unknown): void;
 }
@@ -49,14 +56,22 @@ export function createAttemptInstrumentation(metrics: Metrics, now: () => number
                 'gen_ai.request.model': requestedModel(ctx) ?? '',
               }),
             );
+      let timed = false;
       let done = false;
+      const provider = d.provider;
+      const time = (): void => {
+        timed = true;
+        metrics.providerDuration.observe({ provider }, (now() - started) / 1000);
+      };
       return {
         traceparent: rt && span ? traceparentOf(rt, span) : undefined,
+        opened() {
+          if (!timed) time();
+        },
         end(error) {
           if (done) return;
           done = true;
-          const provider = d.provider;
-          metrics.providerDuration.observe({ provider }, (now() - started) / 1000);
+          if (!timed) time();
           const code = error instanceof GatewayError ? error.code : error ? 'internal_error' : null;
           // A client that hung up is not a provider failure.
           if (code !== null && code !== 'client_closed') metrics.providerErrors.inc({ provider, code });
