@@ -25,7 +25,7 @@ export function createRoutingFeature(
   settings: RoutingConfig,
   deps: FeatureDeps,
   resolver: ModelResolver,
-  options: { prices?: PriceLookup | undefined } = {},
+  options: { prices?: PriceLookup | undefined; configured?: (id: string) => boolean } = {},
 ): RoutingFeature {
   const { logger } = deps;
   const router = new Router({
@@ -33,6 +33,7 @@ export function createRoutingFeature(
     clock: deps.clock,
     metrics: deps.metrics,
     prices: options.prices,
+    configured: options.configured,
     onStateChange: (deployment, state) => {
       const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ event: 'route.breaker', deployment, state }, `circuit breaker of ${deployment} is now ${state}`);
