@@ -136,6 +136,8 @@ describe('tracing with an in-memory exporter', () => {
     assert.equal(generate.attributes['gen_ai.response.model'], 'gpt-4o-mini');
     assert.equal(root.attributes['http.response.status_code'], 200);
     assert.equal(root.attributes['gateway.attempts'], 2);
+    const cost = one(spans, 'cost.calculate').attributes['gateway.cost_usd'];
+    assert.ok(typeof cost === 'number' && cost > 0, `a priced answer's cost on cost.calculate: ${cost}`);
 
     // Every line of the request carries its request id and trace id.
     const lines = logs
@@ -327,6 +329,8 @@ describe('tracing: a request refused by auth', () => {
     assert.equal(root.attributes['http.response.status_code'], 401);
     assert.equal(byName(spans, 'provider.generate').length, 0);
     assert.equal(mock.requests.length, 0);
+    // No cost is known: the attribute is left out, not a negative amount a backend would sum.
+    assert.ok(!('gateway.cost_usd' in one(spans, 'cost.calculate').attributes), 'no cost attribute');
     assert.ok(
       !JSON.stringify(spans.map((s) => s.attributes)).includes('not-a-key'),
       'no credential on a span',
