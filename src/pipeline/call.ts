@@ -100,6 +100,7 @@ export function createCallStage(options: CallStageOptions): Next {
         signal,
         requestId: ctx.requestId,
         traceparent: probe?.traceparent,
+        tracestate: probe?.tracestate,
         native: request.kind === 'chat' ? request.native : undefined,
       });
       const value = await untilAborted(pending, signal);

@@ -10,12 +10,14 @@ import { type RequestContext, requestedModel } from '../core/context.js';
 import { GatewayError, ProviderError } from '../core/errors.js';
 import type { Deployment } from '../routing/resolver.js';
 import type { Metrics } from './metrics.js';
-import { endSpan, generateContext, requestTrace, traceparentOf } from './tracing.js';
+import { endSpan, generateContext, requestTrace, traceHeadersOf } from './tracing.js';
 
 /** One attempt in flight. */
 export interface AttemptProbe {
   /** W3C traceparent to send upstream; undefined when the request is not traced. */
   readonly traceparent: string | undefined;
+  /** W3C tracestate to send upstream with it (the client's); undefined when there is none. */
+  readonly tracestate: string | undefined;
   /**
    * A stream's first substantive chunk arrived: its duration is observed now, while the attempt (its
    * span, its error count) stays open until the stream ends with `end`.
@@ -56,6 +58,7 @@ export function createAttemptInstrumentation(metrics: Metrics, now: () => number
                 'gen_ai.request.model': requestedModel(ctx) ?? '',
               }),
             );
+      const propagated = rt && span ? traceHeadersOf(rt, span) : undefined;
       let timed = false;
       let done = false;
       const provider = d.provider;
@@ -64,7 +67,8 @@ export function createAttemptInstrumentation(metrics: Metrics, now: () => number
         metrics.providerDuration.observe({ provider }, (now() - started) / 1000);
       };
       return {
-        traceparent: rt && span ? traceparentOf(rt, span) : undefined,
+        traceparent: propagated?.traceparent,
+        tracestate: propagated?.tracestate,
         opened() {
           if (!timed) time();
         },

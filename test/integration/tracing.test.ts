@@ -19,6 +19,8 @@ import { mockEnv, postJson, readSseData, TEST_KEYS, userMessage } from '../helpe
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN_ID = '00f067aa0ba902b7';
 const TRACEPARENT = `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01`;
+/** Vendors' entries the client's tracing system keeps (sampling, tenant): passed on as they came (W3C §3.3). */
+const TRACESTATE = 'vendor=abc,foo=bar';
 
 function parentId(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
@@ -79,7 +81,7 @@ describe('tracing with an in-memory exporter', () => {
     const res = await postJson(
       `${url}/v1/chat/completions`,
       { model: 'gpt-4o-mini', messages: userMessage(), max_tokens: 50, temperature: 0.3 },
-      { traceparent: TRACEPARENT, 'x-request-id': 'trace-retry' },
+      { traceparent: TRACEPARENT, tracestate: TRACESTATE, 'x-request-id': 'trace-retry' },
     );
     assert.equal(res.status, 200);
     await res.text();
@@ -125,6 +127,13 @@ describe('tracing with an in-memory exporter', () => {
       sent,
       [failed, served].map((s) => `00-${CLIENT_TRACE_ID}-${s?.spanContext().spanId}-01`),
     );
+    // …and the client's tracestate, which the spans carry too.
+    assert.deepEqual(
+      mock.requests.map((r) => r.headers.tracestate),
+      [TRACESTATE, TRACESTATE],
+    );
+    assert.equal(root.spanContext().traceState?.serialize(), TRACESTATE);
+    assert.equal(served?.spanContext().traceState?.serialize(), TRACESTATE);
 
     // gen_ai.* attributes
     assert.equal(root.attributes['gen_ai.request.model'], 'gpt-4o-mini');
