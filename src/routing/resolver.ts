@@ -17,6 +17,8 @@ export interface Deployment {
   /** The configured `name`, else `provider/model`; stable: used in logs, metrics and breaker state. */
   readonly id: string;
   readonly provider: string;
+  /** `gen_ai.provider.name` on spans (the GenAI well-known value, else `provider`); see `genAiProvider`. */
+  readonly genAiProvider?: string | undefined;
   readonly model: string;
   readonly adapter: ProviderAdapter;
   readonly weight: number;
@@ -127,6 +129,7 @@ export class ModelResolver {
       deployments.push({
         id: d.name ?? `${d.provider}/${d.model}`,
         provider: d.provider,
+        genAiProvider: this.#registry.config(d.provider)?.gen_ai_provider_name,
         model: d.model,
         adapter: this.#registry.adapter(d.provider, overrides),
         weight: d.weight ?? 1,
@@ -187,6 +190,7 @@ export class ModelResolver {
     const deployment: Deployment = {
       id: `${provider}/${model}`,
       provider,
+      genAiProvider: this.#registry.config(provider)?.gen_ai_provider_name,
       model,
       adapter: this.#registry.adapter(provider),
       weight: 1,
@@ -199,6 +203,14 @@ export class ModelResolver {
     for (const [prefix, provider] of this.#prefixes) if (model.startsWith(prefix)) return provider;
     return undefined;
   }
+}
+
+/**
+ * A deployment's provider as the OpenTelemetry GenAI conventions name it (`gen_ai.provider.name`): the
+ * well-known value configured for it (`gcp.gemini` for the gateway's `gemini` …), else the gateway's name.
+ */
+export function genAiProvider(d: Pick<Deployment, 'provider' | 'genAiProvider'>): string {
+  return d.genAiProvider ?? d.provider;
 }
 
 /** Config (snake_case) breaker overrides → BreakerSettings fields. */

@@ -8,7 +8,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { type RequestContext, requestedModel } from '../core/context.js';
 import { GatewayError, ProviderError } from '../core/errors.js';
-import type { Deployment } from '../routing/resolver.js';
+import { type Deployment, genAiProvider } from '../routing/resolver.js';
 import type { Metrics } from './metrics.js';
 import { endSpan, generateContext, requestTrace, traceHeadersOf } from './tracing.js';
 
@@ -46,8 +46,9 @@ export function createAttemptInstrumentation(metrics: Metrics, now: () => number
                 kind: SpanKind.CLIENT,
                 attributes: {
                   'gen_ai.operation.name': ctx.endpoint === 'embeddings' ? 'embeddings' : 'chat',
-                  'gen_ai.system': d.provider,
-                  'gen_ai.provider.name': d.provider,
+                  'gen_ai.system': genAiProvider(d),
+                  'gen_ai.provider.name': genAiProvider(d),
+                  'gateway.provider': d.provider,
                   'gen_ai.request.model': d.model,
                   'gateway.deployment': d.id,
                   'gateway.attempt': ctx.upstream.attempts,

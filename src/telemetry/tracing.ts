@@ -39,6 +39,7 @@ import {
   servingDeployment,
 } from '../core/context.js';
 import type { Outcome } from '../core/result.js';
+import { genAiProvider } from '../routing/resolver.js';
 import type { Logger, Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -369,8 +370,10 @@ export function genAiResponseAttributes(
   const attributes: Attributes = {};
   const deployment = outcome?.deployment ?? servingDeployment(ctx);
   if (deployment) {
-    attributes['gen_ai.system'] = deployment.provider;
-    attributes['gen_ai.provider.name'] = deployment.provider;
+    const name = genAiProvider(deployment);
+    attributes['gen_ai.system'] = name;
+    attributes['gen_ai.provider.name'] = name;
+    attributes['gateway.provider'] = deployment.provider;
   }
   const served = outcome?.servedModel ?? servedModel(ctx);
   if (served) attributes['gen_ai.response.model'] = served;

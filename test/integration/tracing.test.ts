@@ -48,6 +48,8 @@ describe('tracing with an in-memory exporter', () => {
     // The rate limiter on (generous), so its stage span shows in the tree.
     const env = {
       ...mockEnv(mock),
+      MISTRAL_API_KEY: 'mistral-test-key-0123456789',
+      MISTRAL_BASE_URL: `${mock.url}/v1`,
       RATE_LIMIT_ENABLED: 'true',
       RATE_LIMIT_DEFAULT_RATE: '10000',
       RATE_LIMIT_DEFAULT_CAPACITY: '10000',
@@ -58,8 +60,13 @@ describe('tracing with an in-memory exporter', () => {
         cb();
       },
     });
+    // A provider of the operator's own: its configured name is its gen_ai.provider.name.
+    const yamlText = `
+providers:
+  myllm: { type: openai, base_url: "${mock.url}/v1", requires_api_key: false }
+`;
     gateway = await createGateway({
-      config: loadConfig({ env }),
+      config: loadConfig({ env, yamlText }),
       env,
       logDestination: destination,
       traceExporter: exporter,
@@ -248,6 +255,28 @@ describe('tracing with an in-memory exporter', () => {
     const root = one(exporter.getFinishedSpans(), 'gateway.request');
     assert.equal(parentId(root), undefined);
     assert.match(root.spanContext().traceId, /^[0-9a-f]{32}$/);
+  });
+
+  test('gen_ai.provider.name is the GenAI well-known value of a built-in provider; gateway.provider its own name', async () => {
+    const cases: [model: string, genAi: string, gateway: string][] = [
+      ['gpt-4o-mini', 'openai', 'openai'],
+      ['gemini-2.5-flash', 'gcp.gemini', 'gemini'],
+      ['mistral/mistral-small-latest', 'mistral_ai', 'mistral'],
+      ['myllm/some-model', 'myllm', 'myllm'],
+    ];
+    for (const [model, genAi, gateway] of cases) {
+      exporter.reset();
+      const res = await postJson(`${url}/v1/chat/completions`, { model, messages: userMessage() });
+      assert.equal(res.status, 200, model);
+      await res.text();
+      const spans = exporter.getFinishedSpans();
+      for (const name of ['gateway.request', 'provider.generate', 'provider.api_call']) {
+        const span = one(spans, name);
+        assert.equal(span.attributes['gen_ai.provider.name'], genAi, `${model}: ${name}`);
+        assert.equal(span.attributes['gen_ai.system'], genAi, `${model}: ${name} (deprecated twin)`);
+        assert.equal(span.attributes['gateway.provider'], gateway, `${model}: ${name}`);
+      }
+    }
   });
 
   test('the request span names the route and operation the client called', async () => {
