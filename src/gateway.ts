@@ -52,7 +52,7 @@ import type { FeatureDeps } from './stores/deps.js';
 import { connectRedis } from './stores/redis-settings.js';
 import { createLogger, createRedactor, type Logger } from './telemetry/logger.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
-import { createModelLabeler, OTHER_MODEL } from './telemetry/model-label.js';
+import { createModelLabeler } from './telemetry/model-label.js';
 import { createAttemptInstrumentation } from './telemetry/provider-attempt.js';
 import { createTelemetryFeature } from './telemetry/request-telemetry.js';
 import { createTracing } from './telemetry/tracing.js';
@@ -198,18 +198,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.cache,
   );
   // Routing: strategies, breakers, latency; the `cost` strategy prices deployments with the pricing table.
-  // A breaker's `llm_circuit_state` label is its deployment id only when the configuration knows it.
-  const modelLabel = createModelLabeler(config);
-  const routing = createRoutingFeature(config.routing, deps, resolver, {
-    prices: priceOf,
-    configured: (id) => modelLabel(id) !== OTHER_MODEL,
-  });
+  const routing = createRoutingFeature(config.routing, deps, resolver, { prices: priceOf });
   const telemetry = createTelemetryFeature({
     metrics,
     tracing,
     clock,
     redact,
-    modelLabel,
+    modelLabel: createModelLabeler(config),
     bodies: config.log.bodies ? { maxChars: config.telemetry.log_body_max_chars, redact } : null,
   });
   const compile = createSchemaCompiler();

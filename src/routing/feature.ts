@@ -25,7 +25,7 @@ export function createRoutingFeature(
   settings: RoutingConfig,
   deps: FeatureDeps,
   resolver: ModelResolver,
-  options: { prices?: PriceLookup | undefined; configured?: (id: string) => boolean } = {},
+  options: { prices?: PriceLookup | undefined } = {},
 ): RoutingFeature {
   const { logger } = deps;
   const router = new Router({
@@ -33,7 +33,8 @@ export function createRoutingFeature(
     clock: deps.clock,
     metrics: deps.metrics,
     prices: options.prices,
-    configured: options.configured,
+    // A listed model's breaker has its own circuit series; names clients chose share `other` (0223).
+    configured: (id) => resolver.isListed(id),
     onStateChange: (deployment, state) => {
       const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ event: 'route.breaker', deployment, state }, `circuit breaker of ${deployment} is now ${state}`);

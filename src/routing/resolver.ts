@@ -88,6 +88,13 @@ export class ModelResolver {
     return this.#memo.size;
   }
 
+  /** Whether a deployment id `provider/model` names a model listed under its provider in the configuration. */
+  isListed(id: string): boolean {
+    const slash = id.indexOf('/');
+    if (slash <= 0) return false;
+    return this.#registry.config(id.slice(0, slash))?.models.includes(id.slice(slash + 1)) === true;
+  }
+
   /** The configured aliases that have at least one usable deployment, with their routes. */
   aliasRoutes(): Route[] {
     return [...this.#aliases.values()].filter((r): r is Route => !(r instanceof BadRequestError));
