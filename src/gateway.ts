@@ -13,6 +13,7 @@ import { FailureThrottle } from './auth/failure-throttle.js';
 import { createAuthFeature } from './auth/feature.js';
 import { type CacheFeatureOptions, createCacheFeature, disabledCacheFeature } from './cache/feature.js';
 import { publicConfig } from './config/public.js';
+import { redisConfigured } from './config/redis-schema.js';
 import type { Config } from './config/schema.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { EndpointCodec } from './core/endpoint.js';
@@ -43,6 +44,7 @@ import { createRoutingFeature } from './routing/feature.js';
 import { describeOffer, type Offered } from './routing/offered.js';
 import { ModelResolver, unknownModelMessage } from './routing/resolver.js';
 import { buildApp } from './server/app.js';
+import type { WorkerChannel } from './server/cluster-metrics.js';
 import { ConsoleSessions } from './server/console-sessions.js';
 import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
@@ -73,6 +75,8 @@ export interface GatewayOptions {
   traceExporter?: SpanExporter;
   /** Cache parts replacing the configured ones (tests: a deterministic embedder). */
   cache?: CacheFeatureOptions;
+  /** A `--workers` worker's IPC channel to the primary: `/metrics` then serves the instance (decision 0224). */
+  clusterChannel?: WorkerChannel;
 }
 
 export interface Gateway {
@@ -109,7 +113,7 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, env } = options;
   const logger = createLogger({ level: config.log.level, destination: options.logDestination });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ sharedDailyCost: redisConfigured(config.redis) });
   const clock = options.clock ?? systemClock;
 
   // Stores, built once.
@@ -311,6 +315,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     lifecycle,
     version: VERSION,
     metrics,
+    clusterChannel: options.clusterChannel,
     adminKey: env.GATEWAY_ADMIN_KEY || null,
     tenantAdmin: config.auth.mode === 'keys' ? auth.keys : null,
     adminThrottle: new FailureThrottle(config.auth.failure_throttle, clock),

@@ -151,7 +151,11 @@ async function main(): Promise<void> {
     signalledDuringStart ??= signal;
   };
   process.on('SIGTERM', remember).on('SIGINT', remember);
-  const gateway = await createGateway({ config, env, clock: systemClock });
+  // A worker's /metrics is the whole instance's, merged by the primary over the IPC channel (decision 0224).
+  const clusterChannel = cluster.isWorker
+    ? { send: (message: unknown) => process.send?.(message), on: process.on.bind(process) }
+    : undefined;
+  const gateway = await createGateway({ config, env, clock: systemClock, clusterChannel });
   const { logger } = gateway;
   // The upstream client's first-use costs, paid before the port opens (decision 0170): loopback only.
   await warmUpHttpClient().catch((err: unknown) =>

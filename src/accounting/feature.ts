@@ -193,10 +193,13 @@ function createAccountingFeature(
       settle(ctx) {
         const span = startChildSpan(ctx, 'cost.calculate');
         const done = () => {
-          span.setAttributes({
-            'gateway.cost_usd': ctx.costUsd ?? -1,
-            'gateway.usage_estimated': ctx.usageEstimated,
-          });
+          // An unknown cost (a refused request, an unpriced model) is left out, never a stand-in amount.
+          const estimated = ctx.usageEstimated;
+          span.setAttributes(
+            ctx.costUsd === null
+              ? { 'gateway.usage_estimated': estimated }
+              : { 'gateway.cost_usd': ctx.costUsd, 'gateway.usage_estimated': estimated },
+          );
           span.end();
           if (ctx.costUsd === null || ctx.end?.complete !== true) return;
           if (ctx.request?.stream === true) {

@@ -67,6 +67,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
   }),
   gemini: provider({
     type: 'gemini',
+    gen_ai_provider_name: 'gcp.gemini',
     base_url: 'https://generativelanguage.googleapis.com',
     base_url_env: 'GEMINI_BASE_URL',
     api_key_env: 'GEMINI_API_KEY',
@@ -81,6 +82,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
   }),
   azure: provider({
     type: 'azure',
+    gen_ai_provider_name: 'azure.ai.openai',
     base_url: AZURE_PLACEHOLDER_URL,
     base_url_env: 'AZURE_OPENAI_ENDPOINT',
     api_key_env: 'AZURE_OPENAI_API_KEY',
@@ -115,6 +117,7 @@ export const BUILTIN_PROVIDERS: Record<string, ProviderConfig> = {
   }),
   mistral: provider({
     type: 'openai',
+    gen_ai_provider_name: 'mistral_ai',
     base_url: 'https://api.mistral.ai/v1',
     base_url_env: 'MISTRAL_BASE_URL',
     api_key_env: 'MISTRAL_API_KEY',

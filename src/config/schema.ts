@@ -50,6 +50,11 @@ export const ProviderConfigSchema = T.Object(
     model_prefixes: T.Array(T.String({ minLength: 1 }), { default: [] }),
     /** Sent as max_tokens to providers that require one (Anthropic) when the client sent none. */
     default_max_tokens: T.Integer({ minimum: 1, default: 4096 }),
+    /**
+     * `gen_ai.provider.name` on spans: the OpenTelemetry GenAI well-known value (`gcp.gemini`, `mistral_ai`,
+     * `azure.ai.openai` …) when the provider has one; default: the provider's own name.
+     */
+    gen_ai_provider_name: T.Optional(T.String({ minLength: 1, maxLength: 64 })),
   },
   { additionalProperties: false },
 );

@@ -74,9 +74,10 @@ export interface OpenedStream {
   rest: AsyncIterator<ChatCompletionChunk>;
   /**
    * Call once the stream is done either way (idempotent). `complete: true` after it ended normally, so its
-   * connection can be reused; otherwise the upstream call is aborted.
+   * connection can be reused; otherwise the upstream call is aborted. `error`: why it did not complete (an
+   * upstream failure, a client that left), as the writer saw it.
    */
-  close(complete: boolean): void;
+  close(complete: boolean, error?: unknown): void;
 }
 
 /** A fresh outcome. */
@@ -192,7 +193,7 @@ export function streamResult(
     end(how) {
       if (ended) return;
       ended = true;
-      opened.close(how.complete);
+      opened.close(how.complete, how.error);
       if (!how.complete) void source_.return?.()?.catch?.(() => undefined);
       settle({ complete: how.complete, error: how.error ? asGatewayError(how.error) : null });
     },

@@ -23,13 +23,7 @@ import {
   streamResult,
 } from '../core/result.js';
 import type { Next } from '../core/stage.js';
-import type {
-  CallOptions,
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatRequest,
-  EmbeddingResponse,
-} from '../providers/types.js';
+import type { CallOptions, ChatCompletion, EmbeddingResponse } from '../providers/types.js';
 import { backoffCeiling, type RetryPolicy, retryDelay } from '../resilience/retry.js';
 import { attributeTimeout, expectedOutputMs, isDeploymentFault } from '../routing/fault.js';
 import type { Deployment } from '../routing/resolver.js';
@@ -37,7 +31,7 @@ import { type Router, RouteUnavailableError, type TriedDeployment } from '../rou
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
 import { type AttemptProgress, noteBillable } from './billable.js';
-import { readHead } from './stream-head.js';
+import { closeLate, endStreamAttempt, type Opened, openHead } from './stream-head.js';
 
 export interface CallStageOptions {
   retry: RetryPolicy;
@@ -50,12 +44,6 @@ export interface CallStageOptions {
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
   instrument?: AttemptInstrumentation;
-}
-
-/** A stream opened by an attempt: its opening chunks (up to the first substantive one) and the rest. */
-interface Opened {
-  head: ChatCompletionChunk[];
-  rest: AsyncIterator<ChatCompletionChunk>;
 }
 
 /** What an attempt's one timer ends when it fires: the attempt alone, or (the total deadline) the request. */
@@ -112,10 +100,15 @@ export function createCallStage(options: CallStageOptions): Next {
         signal,
         requestId: ctx.requestId,
         traceparent: probe?.traceparent,
+        tracestate: probe?.tracestate,
         native: request.kind === 'chat' ? request.native : undefined,
       });
       const value = await untilAborted(pending, signal);
-      probe?.end(null);
+      // A stream's attempt ends with the stream (openStream's close), not at its first chunk.
+      if (request.stream) {
+        probe?.opened();
+        (value as Opened).probe = probe;
+      } else probe?.end(null);
       return value;
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
@@ -195,7 +188,9 @@ export function createCallStage(options: CallStageOptions): Next {
         if (!onward || ctx.abort.signal.aborted || clock.now() >= deadline) break;
         continue;
       }
-      breaker?.success();
+      // A stream's pass is judged when it ended: one that fails after its first chunk is a failure too.
+      if (stream) (value as Opened).breaker = breaker;
+      else breaker?.success();
       router?.observe(d, stream ? 'ttft' : 'latency', attemptMs);
       return value;
     }
@@ -257,9 +252,10 @@ export function createCallStage(options: CallStageOptions): Next {
     return {
       head: opened.head,
       rest: opened.rest,
-      close(complete) {
+      close(complete, error) {
         if (closed) return;
         closed = true;
+        endStreamAttempt(opened, complete, error, controller.signal);
         // A completed stream keeps its connection for reuse; an unfinished one is cut.
         if (complete) return;
         retireAbort(ctx, controller, new ClientClosedError());
@@ -315,18 +311,6 @@ function invoke(
   return openHead(d, request.body, call, progress);
 }
 
-/** Opens a stream and reads its head; the attempt is accepted (billable as such) once the stream opened. */
-async function openHead(
-  d: Deployment,
-  body: ChatRequest,
-  call: CallOptions,
-  progress: AttemptProgress,
-): Promise<Opened> {
-  const rest = (await d.adapter.chatStream(body, call))[Symbol.asyncIterator]();
-  progress.accepted = true;
-  return { head: await readHead(d.provider, rest, progress), rest };
-}
-
 /**
  * `pending`'s outcome, or the signal's reason as soon as it aborts. The listener is left on the signal: it
  * lives no longer than the request (or the retired attempt), and fires at most once, on a settled promise.
@@ -353,11 +337,6 @@ function onAttemptTimer(t: AttemptTimer): void {
   t.ctx.abort.abort(
     new TimeoutError(`No answer within the total timeout of ${t.options.totalTimeoutMs} ms.`, provider),
   );
-}
-
-/** A stream that opened after its attempt was given up: closed, its connection cut. */
-function closeLate(late: unknown): void {
-  void (late as Opened).rest.return?.();
 }
 
 function ignore(): void {}

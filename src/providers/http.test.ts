@@ -7,7 +7,7 @@ import {
   QuotaExceededError,
   RateLimitError,
 } from '../core/errors.js';
-import { httpError } from './http.js';
+import { callHeaders, correlationHeaders, httpError } from './http.js';
 
 const map = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   httpError('openai', status, headers, typeof body === 'string' ? body : JSON.stringify(body), 0);
@@ -81,5 +81,26 @@ describe('httpError: upstream statuses and bodies → the taxonomy (docs/decisio
     assert.ok(overloaded instanceof ProviderUnavailableError);
     assert.equal(overloaded.status, 502);
     assert.equal(overloaded.upstreamType, 'overloaded_error');
+  });
+});
+
+describe('correlation headers', () => {
+  const call = { model: 'm', signal: new AbortController().signal, requestId: 'r1' };
+  const traced = { ...call, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+
+  test('tracestate goes upstream with traceparent (every adapter: both builders)', () => {
+    const withState = { ...traced, tracestate: 'vendor=abc' };
+    const expected = { 'x-request-id': 'r1', traceparent: traced.traceparent, tracestate: 'vendor=abc' };
+    assert.deepEqual(correlationHeaders(withState), expected);
+    assert.deepEqual(callHeaders({ authorization: 'Bearer k' }, withState), {
+      authorization: 'Bearer k',
+      ...expected,
+    });
+  });
+
+  test('no tracestate without one, and none without a traceparent', () => {
+    assert.deepEqual(correlationHeaders(traced), { 'x-request-id': 'r1', traceparent: traced.traceparent });
+    assert.deepEqual(correlationHeaders({ ...call, tracestate: 'vendor=abc' }), { 'x-request-id': 'r1' });
+    assert.deepEqual(callHeaders({}, { ...call, tracestate: 'vendor=abc' }), { 'x-request-id': 'r1' });
   });
 });

@@ -41,11 +41,15 @@ export function createDispatcher(options: DispatcherOptions): Agent {
   });
 }
 
-/** Headers that tie an upstream call to the gateway request: `X-Request-ID` and, when traced, `traceparent`. */
+/**
+ * Headers that tie an upstream call to the gateway request: `X-Request-ID` and, when traced, `traceparent`
+ * (with the client's `tracestate` when it sent one).
+ */
 export function correlationHeaders(call: CallOptions): Record<string, string> {
-  return call.traceparent
-    ? { 'x-request-id': call.requestId, traceparent: call.traceparent }
-    : { 'x-request-id': call.requestId };
+  if (!call.traceparent) return { 'x-request-id': call.requestId };
+  return call.tracestate
+    ? { 'x-request-id': call.requestId, traceparent: call.traceparent, tracestate: call.tracestate }
+    : { 'x-request-id': call.requestId, traceparent: call.traceparent };
 }
 
 /** Where a request goes, split as undici takes it; computed once per endpoint, not per request. */
@@ -74,7 +78,10 @@ export function callHeaders(
   // (src/core/shapes.ts).
   const headers: Record<string, string> = Object.assign({}, base);
   headers['x-request-id'] = call.requestId;
-  if (call.traceparent) headers.traceparent = call.traceparent;
+  if (call.traceparent) {
+    headers.traceparent = call.traceparent;
+    if (call.tracestate) headers.tracestate = call.tracestate;
+  }
   return headers;
 }
 

@@ -53,6 +53,8 @@ export interface CallOptions {
   requestId: string;
   /** W3C `traceparent` of this attempt's span, sent upstream when the request is traced. */
   traceparent?: string | undefined;
+  /** W3C `tracestate` sent upstream with `traceparent` (the client's, passed on). */
+  tracestate?: string | undefined;
   /**
    * The client's body in another API's format (Anthropic Messages …): an adapter that speaks that API sends
    * it as is instead of translating the canonical request, and marks its answer (see its `native.ts`).

@@ -33,6 +33,8 @@ export function createRoutingFeature(
     clock: deps.clock,
     metrics: deps.metrics,
     prices: options.prices,
+    // A listed model's breaker has its own circuit series; names clients chose share `other` (0223).
+    configured: (id) => resolver.isListed(id),
     onStateChange: (deployment, state) => {
       const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
       log({ event: 'route.breaker', deployment, state }, `circuit breaker of ${deployment} is now ${state}`);

@@ -18,6 +18,8 @@ export interface Deployment {
   /** The configured `name`, else `provider/model`; stable: used in logs, metrics and breaker state. */
   readonly id: string;
   readonly provider: string;
+  /** `gen_ai.provider.name` on spans (the GenAI well-known value, else `provider`); see `genAiProvider`. */
+  readonly genAiProvider?: string | undefined;
   readonly model: string;
   readonly adapter: ProviderAdapter;
   readonly weight: number;
@@ -92,6 +94,13 @@ export class ModelResolver {
     return this.#memo.size;
   }
 
+  /** Whether a deployment id `provider/model` names a model listed under its provider in the configuration. */
+  isListed(id: string): boolean {
+    const slash = id.indexOf('/');
+    if (slash <= 0) return false;
+    return this.#registry.config(id.slice(0, slash))?.models.includes(id.slice(slash + 1)) === true;
+  }
+
   /** The configured aliases that have at least one usable deployment, with their routes. */
   aliasRoutes(): Route[] {
     return [...this.#aliases.values()].filter((r): r is Route => !(r instanceof BadRequestError));
@@ -133,6 +142,7 @@ export class ModelResolver {
       deployments.push({
         id: d.name ?? `${d.provider}/${d.model}`,
         provider: d.provider,
+        genAiProvider: this.#registry.config(d.provider)?.gen_ai_provider_name,
         model: d.model,
         adapter: this.#registry.adapter(d.provider, overrides),
         weight: d.weight ?? 1,
@@ -193,6 +203,7 @@ export class ModelResolver {
     const deployment: Deployment = {
       id: `${provider}/${model}`,
       provider,
+      genAiProvider: this.#registry.config(provider)?.gen_ai_provider_name,
       model,
       adapter: this.#registry.adapter(provider),
       weight: 1,
@@ -205,6 +216,14 @@ export class ModelResolver {
     for (const [prefix, provider] of this.#prefixes) if (model.startsWith(prefix)) return provider;
     return undefined;
   }
+}
+
+/**
+ * A deployment's provider as the OpenTelemetry GenAI conventions name it (`gen_ai.provider.name`): the
+ * well-known value configured for it (`gcp.gemini` for the gateway's `gemini` …), else the gateway's name.
+ */
+export function genAiProvider(d: Pick<Deployment, 'provider' | 'genAiProvider'>): string {
+  return d.genAiProvider ?? d.provider;
 }
 
 /** Config (snake_case) breaker overrides → BreakerSettings fields. */

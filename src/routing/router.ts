@@ -9,6 +9,7 @@ import { ProviderError } from '../core/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type BreakerSettings, type BreakerSnapshot, CircuitBreaker, STATE_GAUGE } from './breaker.js';
 import { LatencyTracker } from './latency.js';
+import { OtherBreakers } from './other-breakers.js';
 import type { Deployment, Route } from './resolver.js';
 import { createStrategy, type PriceLookup, type RoutingRequest, type Strategy } from './strategies.js';
 
@@ -20,6 +21,12 @@ export interface RouterOptions {
   prices?: PriceLookup | undefined;
   /** Logged when a breaker changes state. */
   onStateChange?: (deployment: string, state: string) => void;
+  /**
+   * Whether a deployment id outside the aliases comes from the configuration (`provider/listed-model`): its
+   * breaker gets its own `llm_circuit_state` series while not closed. Others — names clients chose — share
+   * the series `other` (`OtherBreakers`). Default: none does.
+   */
+  configured?: (id: string) => boolean;
 }
 
 /** One deployment as the router sees it: for GET /admin/routes. */
@@ -51,6 +58,7 @@ export class Router {
   readonly #deployments = new Map<string, Deployment>();
   /** Ids of alias deployments: their gauge is always exported; others' only while not closed. */
   readonly #aliasIds = new Set<string>();
+  readonly #others: OtherBreakers;
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -65,6 +73,7 @@ export class Router {
       expectedMsPerOutputToken: b.expected_ms_per_output_token,
     };
     this.latency = new LatencyTracker(options.routing.latency.ewma_alpha);
+    this.#others = new OtherBreakers(options.metrics.circuitState);
   }
 
   /** Computes the plans of these routes and creates their breakers (state 0 on /metrics from the start). */
@@ -94,16 +103,19 @@ export class Router {
     let breaker = this.#breakers.get(d.id);
     if (breaker) return breaker;
     if (this.#breakers.size >= MAX_BREAKERS) this.#evictClosed();
-    const { clock, metrics } = this.#options;
-    // Names outside aliases come from clients (`provider/anything`): their series exist only while the
-    // breaker is not closed, so label cardinality stays bounded by deployments that actually failed.
+    const { clock, metrics, configured } = this.#options;
+    // Labels come from the configuration only (docs/observability.md): an alias's deployment always has its
+    // series; a listed model's (`provider/listed-model`) only while its breaker is not closed; a name a
+    // client chose shares the series `other` (decision 0223).
     const labels = { deployment: d.id };
     const always = this.#aliasIds.has(d.id);
+    const own = always || configured?.(d.id) === true;
     breaker = new CircuitBreaker(
       { ...this.#defaults, ...d.breaker },
       () => clock.now(),
       (state) => {
-        if (state === 'closed' && !always) metrics.circuitState.remove(labels);
+        if (!own) this.#others.change(d.id, state);
+        else if (state === 'closed' && !always) metrics.circuitState.remove(labels);
         else metrics.circuitState.set(labels, STATE_GAUGE[state]);
         this.#options.onStateChange?.(d.id, state);
       },
@@ -184,7 +196,8 @@ export class Router {
   #drop(id: string): void {
     this.#breakers.delete(id);
     this.#deployments.delete(id);
-    this.#options.metrics.circuitState.remove({ deployment: id });
+    if (this.#options.configured?.(id)) this.#options.metrics.circuitState.remove({ deployment: id });
+    else this.#others.forget(id);
   }
 }
 

@@ -33,6 +33,7 @@ import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
 import { mountAdminRoutes } from './admin-routes.js';
+import { type WorkerChannel, workerExposition } from './cluster-metrics.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
@@ -84,6 +85,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   version: string;
   metrics: Metrics;
+  /** A `--workers` worker's channel to the primary: `/metrics` serves the whole instance (decision 0224). */
+  clusterChannel?: WorkerChannel | undefined;
   /** `GATEWAY_ADMIN_KEY`; null = the admin API is disabled. */
   adminKey: string | null;
   /** Org and team admin keys (DESIGN §7): resolves such a key to its actor; absent = global key only. */
@@ -276,7 +279,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     version: deps.version,
     dependencies: deps.dependencies,
   });
-  registerMetricsRoute(app, deps.metrics);
+  registerMetricsRoute(
+    app,
+    deps.metrics,
+    deps.clusterChannel ? workerExposition(deps.metrics.registry, deps.clusterChannel) : undefined,
+  );
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
   if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
   if (deps.console) await registerConsoleRoutes(app, { ...deps.console, auth: adminAuth });

@@ -1,6 +1,7 @@
 /**
  * `--workers N` / `WORKERS=N`: N gateway processes on one port with node:cluster, to use more than one
- * core. The primary serves nothing itself: it forks the workers, forks a new one when a worker dies, and on
+ * core. The primary serves no request itself (it merges the workers' metrics for their `/metrics`,
+ * cluster-metrics.ts): it forks the workers, forks a new one when a worker dies, and on
  * SIGTERM/SIGINT passes the signal on, waits for every worker's own graceful shutdown (bounded by the grace
  * period plus a margin, then SIGKILL) and exits. Each worker has its own memory: in-memory caches and rate
  * limits are per worker, so a fleet (or workers that must agree) uses Redis (`REDIS_URL`).
@@ -9,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { createLogger } from '../telemetry/logger.js';
+import { serveInstanceMetrics } from './cluster-metrics.js';
 
 const MAX_WORKERS = 64;
 
@@ -64,6 +66,8 @@ export function runPrimary(
     );
     setTimeout(fork, lived < 1000 ? 1000 : 0);
   });
+  // The workers' /metrics ask here for the whole instance's (server/cluster-metrics.ts, decision 0224).
+  serveInstanceMetrics(cluster);
   for (let i = 0; i < count; i++) fork();
   logger.info({ event: 'workers.start', workers: count, pid: process.pid }, `starting ${count} workers`);
 

@@ -8,6 +8,10 @@
  *
  * Counters and histograms are prom-client's, pre-bound per label set after first use (series.ts): a request
  * updates a dozen series, and prom-client alone re-validates and re-hashes the labels of each call.
+ *
+ * With `--workers N` the instance's `/metrics` merges the workers' registries (server/cluster-metrics.ts,
+ * decision 0224): counters and histograms are summed, and each gauge says how it merges (`aggregator`:
+ * `sum` unless noted; a breaker state is the worst, the hit rate the workers' mean).
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { SeriesCounter, SeriesHistogram } from './series.js';
@@ -18,8 +22,18 @@ const FAST_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
+export interface MetricsOptions {
+  /** false: no Node.js process metrics (tests). */
+  processMetrics?: boolean;
+  /**
+   * Whether `llm_daily_cost_usd` is a total shared through Redis (every worker reports the same day's
+   * total: workers merge by `max`) rather than each worker's own spend (merged by `sum`).
+   */
+  sharedDailyCost?: boolean;
+}
+
 /** Creates the registry with every gateway metric and Node's process metrics. */
-export function createMetrics(options: { processMetrics?: boolean } = {}) {
+export function createMetrics(options: MetricsOptions = {}) {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const r = [registry];
@@ -75,6 +89,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     dailyCostUsd: new Gauge({
       name: 'llm_daily_cost_usd',
       help: 'Upstream cost in USD so far today (UTC), as seen by this instance.',
+      aggregator: options.sharedDailyCost ? 'max' : 'sum',
       registers: r,
     }),
     budgetExceeded: new SeriesCounter({
@@ -97,6 +112,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     cacheHitRate: new Gauge({
       name: 'llm_cache_hit_rate',
       help: 'Share of cacheable requests answered from the cache since start (0..1).',
+      aggregator: 'average',
       registers: r,
     }),
     cacheLookupDuration: new SeriesHistogram({
@@ -179,6 +195,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
       name: 'llm_circuit_state',
       help: 'Circuit breaker state per deployment: 0 closed, 1 half-open, 2 open.',
       labelNames: ['deployment'] as const,
+      aggregator: 'max',
       registers: r,
     }),
     guardrailActions: new SeriesCounter({
@@ -196,6 +213,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}) {
     redisBreakerState: new Gauge({
       name: 'llm_redis_breaker_state',
       help: 'Breaker in front of Redis: 0 closed (Redis in use), 1 half-open (probing), 2 open (skipped).',
+      aggregator: 'max',
       registers: r,
     }),
     redisBreakerTransitions: new SeriesCounter({

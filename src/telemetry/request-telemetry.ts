@@ -73,17 +73,12 @@ export function createTelemetryFeature(options: RequestTelemetryOptions): Teleme
       name: 'telemetry',
       open(ctx) {
         if (tracing.enabled) {
-          const traceparent = ctx.headers.traceparent;
-          const rt = tracing.startRequest(
-            ctx.startedAt,
-            typeof traceparent === 'string' ? traceparent : undefined,
-            {
-              'http.request.method': 'POST',
-              'http.route': ctx.path,
-              'gateway.request_id': ctx.requestId,
-              ...(ctx.clientRequestId === null ? {} : { 'gateway.client_request_id': ctx.clientRequestId }),
-            },
-          );
+          const rt = tracing.startRequest(ctx.startedAt, ctx.headers, {
+            'http.request.method': 'POST',
+            'http.route': ctx.path,
+            'gateway.request_id': ctx.requestId,
+            ...(ctx.clientRequestId === null ? {} : { 'gateway.client_request_id': ctx.clientRequestId }),
+          });
           if (rt) {
             TRACE.set(ctx, rt);
             ctx.log = ctx.log.child({ trace_id: rt.traceId, span_id: rt.root.spanContext().spanId });

@@ -39,6 +39,7 @@ import {
   servingDeployment,
 } from '../core/context.js';
 import type { Outcome } from '../core/result.js';
+import { genAiProvider } from '../routing/resolver.js';
 import type { Logger, Redactor } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -56,16 +57,28 @@ export interface TracingOptions {
 /** The process's tracer, or the disabled stand-in. */
 export interface Tracing {
   readonly enabled: boolean;
-  /** Opens `gateway.request` for a request (child of the client's `traceparent` when valid). */
+  /**
+   * Opens `gateway.request` for a request: a child of the client's `traceparent` when valid, carrying its
+   * `tracestate` on (W3C Trace Context §3.3). `headers`: the request's (read as the propagator's carrier).
+   */
   startRequest(
     startedAt: number,
-    traceparent: string | undefined,
+    headers: TraceCarrier | undefined,
     attributes: Attributes,
   ): RequestTrace | null;
   /** Exports what is buffered. */
   flush(): Promise<void>;
   /** Flushes and stops exporting (shutdown). */
   shutdown(): Promise<void>;
+}
+
+/** Request headers as the W3C propagator reads them (`traceparent`, `tracestate`; lower-case names). */
+export type TraceCarrier = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What goes upstream with an attempt: its span as W3C `traceparent`, and the trace's `tracestate`. */
+export interface TraceHeaders {
+  traceparent: string | undefined;
+  tracestate: string | undefined;
 }
 
 /** One request's spans, kept in the request's `TRACE` slot (see request-telemetry.ts). */
@@ -151,9 +164,9 @@ export async function createTracing(
 
   return {
     enabled: true,
-    startRequest(startedAt, traceparent, attributes) {
-      const parent = traceparent
-        ? propagator.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter)
+    startRequest(startedAt, headers, attributes) {
+      const parent = headers?.traceparent
+        ? propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter)
         : ROOT_CONTEXT;
       const root = tracer.startSpan(
         'gateway.request',
@@ -357,8 +370,10 @@ export function genAiResponseAttributes(
   const attributes: Attributes = {};
   const deployment = outcome?.deployment ?? servingDeployment(ctx);
   if (deployment) {
-    attributes['gen_ai.system'] = deployment.provider;
-    attributes['gen_ai.provider.name'] = deployment.provider;
+    const name = genAiProvider(deployment);
+    attributes['gen_ai.system'] = name;
+    attributes['gen_ai.provider.name'] = name;
+    attributes['gateway.provider'] = deployment.provider;
   }
   const served = outcome?.servedModel ?? servedModel(ctx);
   if (served) attributes['gen_ai.response.model'] = served;
@@ -372,9 +387,12 @@ export function genAiResponseAttributes(
   return attributes;
 }
 
-/** The W3C `traceparent` value that makes the upstream's spans children of `span`. */
-export function traceparentOf(rt: RequestTrace, span: Span): string | undefined {
+/**
+ * The W3C headers that make the upstream's spans children of `span`: `traceparent`, and `tracestate` when
+ * the trace has one (the client's, passed on: spans inherit their parent's trace state).
+ */
+export function traceHeadersOf(rt: RequestTrace, span: Span): TraceHeaders {
   const carrier: Record<string, string> = {};
   rt.propagator.inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
-  return carrier.traceparent;
+  return { traceparent: carrier.traceparent, tracestate: carrier.tracestate };
 }

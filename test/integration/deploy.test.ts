@@ -385,6 +385,44 @@ describe('Grafana dashboard and provisioning (deploy/grafana)', () => {
     }
   });
 
+  test('each model variable filters only metrics whose `model` label means what the variable lists', () => {
+    // The request metrics' `model` is the name the client asked for (an alias, a listed model); the token
+    // and cost metrics' is the pricing table's name of the model that served. An alias selected in one
+    // variable matches nothing in the other kind.
+    const meaning: Record<string, 'requested' | 'priced'> = {
+      llm_requests_total: 'requested',
+      llm_request_duration_seconds_bucket: 'requested',
+      llm_time_to_first_token_seconds_bucket: 'requested',
+      llm_token_count: 'priced',
+      llm_cost_usd_total: 'priced',
+    };
+    const source = new Map<string, string>();
+    for (const variable of dashboard.templating.list as Doc[]) {
+      const metric = /^label_values\((\w+), model\)$/.exec(String(variable.query.query))?.[1];
+      if (metric) source.set(`$${variable.name}`, metric);
+    }
+    const seen = new Set<string>();
+    for (const panel of panels) {
+      for (const target of panel.targets as Doc[]) {
+        for (const [, metric, variable] of String(target.expr).matchAll(/(\w+)\{[^}]*model=~"(\$\w+)"/g)) {
+          const from = source.get(variable as string);
+          assert.ok(from, `${panel.title}: ${variable} is a model variable`);
+          assert.ok(
+            meaning[metric as string],
+            `${panel.title}: the meaning of ${metric}'s model label is known`,
+          );
+          assert.equal(
+            meaning[metric as string],
+            meaning[from],
+            `${panel.title}: ${metric} filtered by ${variable}, whose values come from ${from}`,
+          );
+          seen.add(meaning[from] as string);
+        }
+      }
+    }
+    assert.deepEqual([...seen].sort(), ['priced', 'requested'], 'both kinds of panel are filtered');
+  });
+
   test('panels use the provisioned datasource; the dashboard provider reads the folder compose mounts', () => {
     const datasources = parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as Doc;
     const uid = datasources.datasources[0].uid;

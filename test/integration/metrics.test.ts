@@ -226,3 +226,64 @@ describe('HTTP RED metrics cover every route', () => {
     );
   });
 });
+
+describe('llm_circuit_state carries only deployment ids from the configuration', () => {
+  const t = useGateway({
+    yaml: `
+retry: { max_attempts: 1 }
+routing:
+  breaker: { consecutive_failures: 1, cooldown_ms: 600000 }
+routes:
+  smart:
+    deployments:
+      - { provider: openai, model: gpt-4o-mini, name: dep-smart }
+`,
+  });
+
+  const circuitSeries = async () =>
+    [...parseExposition(await (await fetch(`${t.gw.url}/metrics`)).text())].filter(([k]) =>
+      k.startsWith('llm_circuit_state{'),
+    );
+
+  test('failing client-chosen model names share one `other` series; a listed model keeps its own', async () => {
+    assert.deepEqual(await circuitSeries(), [['llm_circuit_state{deployment="dep-smart"}', 0]]);
+    const names = Array.from(
+      { length: 6 },
+      (_, i) => `openai/gpt-fail-${i}-${Math.random().toString(36).slice(2)}`,
+    );
+    for (const model of names) {
+      t.mock.enqueue({ kind: 'status', status: 500 });
+      const res = await postJson(t.chatUrl, { model, messages: userMessage() });
+      assert.equal(res.status, 502);
+      await res.text();
+    }
+    let series = await circuitSeries();
+    assert.deepEqual(
+      series,
+      [
+        ['llm_circuit_state{deployment="dep-smart"}', 0],
+        ['llm_circuit_state{deployment="other"}', 2],
+      ],
+      'six open breakers of client-chosen names: one series, the worst state',
+    );
+    // Their breakers still work: the next request for one of them is refused without a call upstream.
+    const calls = t.mock.requests.length;
+    const refused = await postJson(t.chatUrl, { model: names[0], messages: userMessage() });
+    assert.equal(refused.status, 503);
+    await refused.text();
+    assert.equal(t.mock.requests.length, calls, 'an open breaker sends nothing');
+
+    // A model listed under its provider is a configured name: its own series while not closed.
+    t.mock.enqueue({ kind: 'status', status: 500 });
+    const listed = await postJson(t.chatUrl, { model: 'openai/gpt-4o', messages: userMessage() });
+    assert.equal(listed.status, 502);
+    await listed.text();
+    series = await circuitSeries();
+    assert.ok(
+      series.some(([k, v]) => k === 'llm_circuit_state{deployment="openai/gpt-4o"}' && v === 2),
+      JSON.stringify(series),
+    );
+    assert.equal(series.length, 3);
+    assert.ok(!series.some(([k]) => k.includes('gpt-fail')), 'no client-chosen name is a label value');
+  });
+});

@@ -14,10 +14,16 @@ let mock: MockUpstream;
 let gw: TestGateway;
 const clock = fakeClock();
 const url = () => `${gw.url}/v1/chat/completions`;
+const NO_BREAKER = `
+routing:
+  breaker: { consecutive_failures: 0, min_requests: 1000000 }
+`;
 
 before(async () => {
   mock = await MockUpstream.start();
-  gw = await startGateway({ mock, clock, yaml: SMART_ROUTE });
+  // The honest-stream tests cut streams mid-way on purpose, which counts against the deployment's breaker
+  // (decision 0222); this suite is about retries and fallback, so its breakers never open.
+  gw = await startGateway({ mock, clock, yaml: `${SMART_ROUTE}${NO_BREAKER}` });
 });
 after(async () => {
   await gw.close();

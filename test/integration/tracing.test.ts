@@ -19,6 +19,8 @@ import { mockEnv, postJson, readSseData, TEST_KEYS, userMessage } from '../helpe
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN_ID = '00f067aa0ba902b7';
 const TRACEPARENT = `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01`;
+/** Vendors' entries the client's tracing system keeps (sampling, tenant): passed on as they came (W3C §3.3). */
+const TRACESTATE = 'vendor=abc,foo=bar';
 
 function parentId(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
@@ -46,6 +48,8 @@ describe('tracing with an in-memory exporter', () => {
     // The rate limiter on (generous), so its stage span shows in the tree.
     const env = {
       ...mockEnv(mock),
+      MISTRAL_API_KEY: 'mistral-test-key-0123456789',
+      MISTRAL_BASE_URL: `${mock.url}/v1`,
       RATE_LIMIT_ENABLED: 'true',
       RATE_LIMIT_DEFAULT_RATE: '10000',
       RATE_LIMIT_DEFAULT_CAPACITY: '10000',
@@ -56,8 +60,13 @@ describe('tracing with an in-memory exporter', () => {
         cb();
       },
     });
+    // A provider of the operator's own: its configured name is its gen_ai.provider.name.
+    const yamlText = `
+providers:
+  myllm: { type: openai, base_url: "${mock.url}/v1", requires_api_key: false }
+`;
     gateway = await createGateway({
-      config: loadConfig({ env }),
+      config: loadConfig({ env, yamlText }),
       env,
       logDestination: destination,
       traceExporter: exporter,
@@ -79,7 +88,7 @@ describe('tracing with an in-memory exporter', () => {
     const res = await postJson(
       `${url}/v1/chat/completions`,
       { model: 'gpt-4o-mini', messages: userMessage(), max_tokens: 50, temperature: 0.3 },
-      { traceparent: TRACEPARENT, 'x-request-id': 'trace-retry' },
+      { traceparent: TRACEPARENT, tracestate: TRACESTATE, 'x-request-id': 'trace-retry' },
     );
     assert.equal(res.status, 200);
     await res.text();
@@ -125,6 +134,13 @@ describe('tracing with an in-memory exporter', () => {
       sent,
       [failed, served].map((s) => `00-${CLIENT_TRACE_ID}-${s?.spanContext().spanId}-01`),
     );
+    // …and the client's tracestate, which the spans carry too.
+    assert.deepEqual(
+      mock.requests.map((r) => r.headers.tracestate),
+      [TRACESTATE, TRACESTATE],
+    );
+    assert.equal(root.spanContext().traceState?.serialize(), TRACESTATE);
+    assert.equal(served?.spanContext().traceState?.serialize(), TRACESTATE);
 
     // gen_ai.* attributes
     assert.equal(root.attributes['gen_ai.request.model'], 'gpt-4o-mini');
@@ -136,6 +152,8 @@ describe('tracing with an in-memory exporter', () => {
     assert.equal(generate.attributes['gen_ai.response.model'], 'gpt-4o-mini');
     assert.equal(root.attributes['http.response.status_code'], 200);
     assert.equal(root.attributes['gateway.attempts'], 2);
+    const cost = one(spans, 'cost.calculate').attributes['gateway.cost_usd'];
+    assert.ok(typeof cost === 'number' && cost > 0, `a priced answer's cost on cost.calculate: ${cost}`);
 
     // Every line of the request carries its request id and trace id.
     const lines = logs
@@ -239,6 +257,28 @@ describe('tracing with an in-memory exporter', () => {
     assert.match(root.spanContext().traceId, /^[0-9a-f]{32}$/);
   });
 
+  test('gen_ai.provider.name is the GenAI well-known value of a built-in provider; gateway.provider its own name', async () => {
+    const cases: [model: string, genAi: string, gateway: string][] = [
+      ['gpt-4o-mini', 'openai', 'openai'],
+      ['gemini-2.5-flash', 'gcp.gemini', 'gemini'],
+      ['mistral/mistral-small-latest', 'mistral_ai', 'mistral'],
+      ['myllm/some-model', 'myllm', 'myllm'],
+    ];
+    for (const [model, genAi, gateway] of cases) {
+      exporter.reset();
+      const res = await postJson(`${url}/v1/chat/completions`, { model, messages: userMessage() });
+      assert.equal(res.status, 200, model);
+      await res.text();
+      const spans = exporter.getFinishedSpans();
+      for (const name of ['gateway.request', 'provider.generate', 'provider.api_call']) {
+        const span = one(spans, name);
+        assert.equal(span.attributes['gen_ai.provider.name'], genAi, `${model}: ${name}`);
+        assert.equal(span.attributes['gen_ai.system'], genAi, `${model}: ${name} (deprecated twin)`);
+        assert.equal(span.attributes['gateway.provider'], gateway, `${model}: ${name}`);
+      }
+    }
+  });
+
   test('the request span names the route and operation the client called', async () => {
     const calls: [string, object, string][] = [
       ['/v1/chat/completions', { messages: userMessage() }, 'chat'],
@@ -327,6 +367,8 @@ describe('tracing: a request refused by auth', () => {
     assert.equal(root.attributes['http.response.status_code'], 401);
     assert.equal(byName(spans, 'provider.generate').length, 0);
     assert.equal(mock.requests.length, 0);
+    // No cost is known: the attribute is left out, not a negative amount a backend would sum.
+    assert.ok(!('gateway.cost_usd' in one(spans, 'cost.calculate').attributes), 'no cost attribute');
     assert.ok(
       !JSON.stringify(spans.map((s) => s.attributes)).includes('not-a-key'),
       'no credential on a span',

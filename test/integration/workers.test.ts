@@ -3,6 +3,7 @@
  * replaced, and SIGTERM to the primary drains every worker and exits 0.
  */
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { mockEnv, postJson } from '../helpers/gateway.js';
@@ -64,6 +65,56 @@ describe('--workers (node:cluster)', () => {
     assert.ok(stopped.length >= 3, 'each live worker and the primary logged shutdown.done');
   });
 
+  test('/metrics is the whole instance: N requests over two workers show N, on every scrape, monotonic', {
+    timeout: 60_000,
+  }, async () => {
+    const port = await freePort();
+    const proc = startProcess({ ...mockEnv(mock), HOST: '127.0.0.1', PORT: String(port) }, [
+      '--workers',
+      '2',
+    ]);
+    gw = proc;
+    proc.url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30_000;
+    while (new Set(proc.lines.filter((l) => l.event === 'gateway.ready').map((l) => l.pid)).size < 2) {
+      assert.ok(Date.now() < deadline, `two workers ready; stderr: ${proc.stderr()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // Each request on a connection of its own: the primary hands connections to the workers in turn.
+    const N = 20;
+    for (let i = 0; i < N; i++) {
+      const status = await onNewConnection(`${proc.url}/v1/chat/completions`, 'POST', {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'Say hello' }],
+      });
+      assert.equal(status.code, 200, status.body);
+    }
+    const chat =
+      'llm_requests_total{cache_status="bypass",model="gpt-4o-mini",provider="openai",status="200"}';
+    let previous = { scrapes: 0, cpu: 0 };
+    for (let scrape = 0; scrape < 8; scrape++) {
+      const { code, body } = await onNewConnection(`${proc.url}/metrics`, 'GET');
+      assert.equal(code, 200, body);
+      const samples = samplesOf(body);
+      assert.equal(samples.get(chat), N, `scrape ${scrape}: every worker's requests`);
+      const scrapes = samples.get('llm_http_requests_total{method="GET",route="/metrics",status="200"}') ?? 0;
+      const cpu = samples.get('process_cpu_seconds_total') ?? 0;
+      assert.ok(scrapes >= previous.scrapes && cpu >= previous.cpu, `scrape ${scrape} went backwards`);
+      assert.equal(scrapes, scrape, 'the scrapes before this one, whichever worker took them');
+      previous = { scrapes, cpu };
+      assert.equal(samples.get('llm_active_requests'), 0);
+      assert.equal(
+        samples.get('process_start_time_seconds'),
+        undefined,
+        'per-process start times are left out',
+      );
+    }
+
+    proc.child.kill('SIGTERM');
+    assert.deepEqual(await proc.exited, { code: 0, signal: null }, proc.stderr());
+  });
+
   test('an invalid worker count fails the start with the problem named', async () => {
     const proc = startProcess({ WORKERS: '0' });
     const exit = await proc.exited;
@@ -71,3 +122,46 @@ describe('--workers (node:cluster)', () => {
     assert.match(proc.stderr(), /workers.*WORKERS.*"0"/);
   });
 });
+
+/** One HTTP request on a new connection (no keep-alive pool: each lands on the next worker). */
+function onNewConnection(
+  url: string,
+  method: string,
+  body?: unknown,
+): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method, agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** `name{labels}` → value of an exposition (labels as written: prom-client sorts none, so as registered). */
+function samplesOf(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    const key = line.slice(0, space);
+    const labels = /^([^{]+)\{(.*)\}$/.exec(key);
+    const sorted = labels
+      ? `${labels[1]}{${(labels[2] as string)
+          .split(/,(?=[a-z_]+=")/)
+          .sort()
+          .join(',')}}`
+      : key;
+    samples.set(sorted, Number(line.slice(space + 1)));
+  }
+  return samples;
+}
