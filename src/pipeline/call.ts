@@ -13,7 +13,8 @@
  */
 import type { Clock } from '../core/clock.js';
 import { type CanonicalRequest, type RequestContext, retireAbort } from '../core/context.js';
-import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
+import { ClientClosedError, GatewayError, RateLimitError } from '../core/errors.js';
+import { StreamLiveness } from '../core/liveness.js';
 import {
   completionResult,
   embeddingResult,
@@ -36,6 +37,7 @@ import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
+import { startAttemptTimer, stopAttemptTimer } from './attempt-timer.js';
 import { type AttemptProgress, noteBillable } from './billable.js';
 import { readHead } from './stream-head.js';
 
@@ -46,6 +48,11 @@ export interface CallStageOptions {
   attemptTimeoutMs: number;
   /** All attempts of one request (streams: until the first chunk). */
   totalTimeoutMs: number;
+  /**
+   * Streams: once the upstream sent its first event, only silence this long ends the wait for the first
+   * chunk (decision 0225; `upstream.stream_idle_timeout_ms`). Default: the attempt timeout.
+   */
+  streamIdleTimeoutMs?: number;
   /** Circuit breakers, fallback counting and latency tracking; without it, no breakers. */
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
@@ -58,26 +65,18 @@ interface Opened {
   rest: AsyncIterator<ChatCompletionChunk>;
 }
 
-/** What an attempt's one timer ends when it fires: the attempt alone, or (the total deadline) the request. */
-interface AttemptTimer {
-  ctx: RequestContext;
-  controller: AbortController;
-  provider: string;
-  /** true: the attempt's own timeout (it comes first); false: the request's total deadline. */
-  perAttempt: boolean;
-  options: CallStageOptions;
-}
-
 /** Creates the call stage. `ctx.request` and `ctx.route` (and, with a router, `ctx.plan`) must be set. */
 export function createCallStage(options: CallStageOptions): Next {
   const { clock, router } = options;
+  const now = () => clock.now();
 
   /**
    * One attempt against one deployment (docs/decisions/0151). It runs on the request's own controller:
    * client close and the total deadline abort it directly, with no second controller and no listener
-   * linking the two. One timer bounds it, at whichever comes first of its own timeout and the request's
-   * total deadline; the first only retires the controller (`retireAbort`: the request goes on with a fresh
-   * one), the second aborts the request. A failed attempt retires the controller too, cutting whatever it
+   * linking the two. One timer bounds it (attempt-timer.ts), at whichever comes first of its own timeout and
+   * the request's total deadline (a stream's: until its upstream's first event, then only its silence); the
+   * first only retires the controller (`retireAbort`: the request goes on with a fresh one), the second
+   * aborts the request. A failed attempt retires the controller too, cutting whatever it
    * left open. The attempt settles as soon as its signal aborts, even when the provider call does not notice
    * (undici keeps a request that waits for a pooled connection queued until it gets one); a late stream is
    * closed.
@@ -96,13 +95,23 @@ export function createCallStage(options: CallStageOptions): Next {
     ctx.upstream.deployment = d;
     const left = deadline - started;
     const perAttempt = options.attemptTimeoutMs < left;
-    const timer = setTimeout(onAttemptTimer, perAttempt ? options.attemptTimeoutMs : Math.max(0, left), {
-      ctx,
-      controller,
-      provider: d.provider,
-      perAttempt,
-      options,
-    } satisfies AttemptTimer);
+    // A stream's upstream may be working without a chunk to show (thinking, pings): it is heard here.
+    const heard = request.stream ? new StreamLiveness(now) : null;
+    ctx.upstream.heard = heard;
+    const timer = startAttemptTimer(
+      {
+        ctx,
+        controller,
+        provider: d.provider,
+        perAttempt,
+        attemptTimeoutMs: options.attemptTimeoutMs,
+        totalTimeoutMs: options.totalTimeoutMs,
+        idleTimeoutMs: options.streamIdleTimeoutMs ?? options.attemptTimeoutMs,
+        heard,
+        handle: undefined,
+      },
+      perAttempt ? options.attemptTimeoutMs : Math.max(0, left),
+    );
     const probe = options.instrument?.start(ctx, d);
     const progress: AttemptProgress = { accepted: false, streamed: '' };
     let pending: Promise<unknown> | undefined;
@@ -113,6 +122,7 @@ export function createCallStage(options: CallStageOptions): Next {
         requestId: ctx.requestId,
         traceparent: probe?.traceparent,
         native: request.kind === 'chat' ? request.native : undefined,
+        heard: heard ?? undefined,
       });
       const value = await untilAborted(pending, signal);
       probe?.end(null);
@@ -131,7 +141,7 @@ export function createCallStage(options: CallStageOptions): Next {
       probe?.end(failure);
       throw failure;
     } finally {
-      clearTimeout(timer);
+      stopAttemptTimer(timer);
       ctx.timings.upstream += clock.now() - started;
     }
   }
@@ -270,7 +280,7 @@ export function createCallStage(options: CallStageOptions): Next {
 
   async function answerStream(ctx: RequestContext): Promise<Result> {
     const opened = await openStream(ctx);
-    return streamResult(opened, 'upstream', ctx.upstream.deployment, () => clock.now());
+    return streamResult(opened, 'upstream', ctx.upstream.deployment, now);
   }
 
   // Not an async function: it hands back generate()'s or answerStream()'s own promise (no wrapper to resolve).
@@ -336,23 +346,6 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', () => reject(signal.reason));
     pending.then(resolve, reject);
   });
-}
-
-/** An attempt's timer fired: its own timeout retires its controller; the total deadline aborts the request. */
-function onAttemptTimer(t: AttemptTimer): void {
-  if (t.perAttempt) {
-    const ms = t.options.attemptTimeoutMs;
-    retireAbort(
-      t.ctx,
-      t.controller,
-      new TimeoutError(`${t.provider} did not answer within ${ms} ms.`, t.provider),
-    );
-    return;
-  }
-  const provider = t.ctx.upstream.deployment?.provider ?? 'upstream';
-  t.ctx.abort.abort(
-    new TimeoutError(`No answer within the total timeout of ${t.options.totalTimeoutMs} ms.`, provider),
-  );
 }
 
 /** A stream that opened after its attempt was given up: closed, its connection cut. */

@@ -13,6 +13,7 @@ import type {
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import type { StreamLiveness } from '../core/liveness.js';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
 
@@ -58,6 +59,11 @@ export interface CallOptions {
    * it as is instead of translating the canonical request, and marks its answer (see its `native.ts`).
    */
   native?: NativeRequest | undefined;
+  /**
+   * Streams: where the SSE reader notes every event and comment the upstream sends, translated or not
+   * (thinking, pings), so the stream timers know it is alive (decision 0225). Pass it to `sseItems`.
+   */
+  heard?: StreamLiveness | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */

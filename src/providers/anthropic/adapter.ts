@@ -105,13 +105,13 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
       const res = await send(req, call);
       if (isAnthropicNative(call.native)) {
         const native = anthropicNativeChunks(provider, { created: unixSeconds(clock) });
-        return sseItems(provider, res.body, call.signal, native);
+        return sseItems(provider, res.body, call.signal, native, call.heard);
       }
       const translator = anthropicChunks(provider, {
         jsonTool: jsonSchemaToolName(req),
         created: unixSeconds(clock),
       });
-      return sseItems(provider, res.body, call.signal, translator);
+      return sseItems(provider, res.body, call.signal, translator, call.heard);
     },
   };
 }

@@ -84,7 +84,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         model: modelId(call.model),
         created: unixSeconds(clock),
       });
-      return sseItems(name, res.body, call.signal, translator);
+      return sseItems(name, res.body, call.signal, translator, call.heard);
     },
     async embed(req, call) {
       return embedWithGemini(req, {
