@@ -134,7 +134,7 @@ export function createCallStage(options: CallStageOptions): Next {
       const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
       const failure = attributeTimeout(
         reason instanceof GatewayError ? reason : err,
-        expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
+        expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0, d),
         allowedMs,
       );
       noteBillable(ctx, d, failure, progress);

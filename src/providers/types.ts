@@ -96,6 +96,12 @@ export interface ProviderAdapter {
    */
   embed(req: EmbeddingRequest, call: CallOptions): Promise<EmbeddingResponse>;
   /**
+   * Output tokens the upstream is asked to spend on thinking on top of the client's output limit for
+   * `req` (Anthropic's `budget_tokens` added to `max_tokens`, Gemini's `thinkingBudget`): part of how long
+   * the answer may take (routing/fault.ts). Absent or 0: the client's limit is the upstream's.
+   */
+  thinkingTokens?(req: ChatRequest, model: string): number;
+  /**
    * Counts the input tokens of a native request with the provider's own counter (Anthropic's
    * `/v1/messages/count_tokens`). Absent: the provider has none for that API (the gateway counts locally).
    */

@@ -20,6 +20,9 @@ routes:
   shared:
     deployments:
       - { provider: openai, model: gpt-4o-mini, name: shared-a }
+  claude:
+    deployments:
+      - { provider: anthropic, model: claude-haiku-4-5, name: claude-a }
 `;
 
 describe('breaker fault attribution', () => {
@@ -47,6 +50,25 @@ describe('breaker fault attribution', () => {
     const other = await ask({ max_tokens: 10 }, 'tenant-small');
     assert.equal(other.status, 200);
     assert.equal(t.mock.requests.length, 6);
+  });
+
+  test('a small max_tokens with a reasoning effort is judged by the thinking budget the gateway adds', async () => {
+    // max_tokens 10 fits 400 ms; Anthropic is sent max_tokens 10 + 1,024 (minimal effort): ≈ 21 s.
+    for (let i = 0; i < 3; i++) t.mock.enqueue({ kind: 'hang' });
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(t.chatUrl, {
+        model: 'claude',
+        max_tokens: 10,
+        reasoning_effort: 'minimal',
+        messages: userMessage('Think it through'),
+      });
+      assert.equal(res.status, 504);
+      const error = ((await res.json()) as { error: { message: string } }).error;
+      assert.match(error.message, /may need about 21 s for its output limit/);
+    }
+    const sent = t.mock.requests.map((r) => (r.body as { max_tokens: number }).max_tokens);
+    assert.deepEqual(sent, [1034, 1034, 1034], 'one attempt each, with the budget added upstream');
+    assert.equal(await metricValue(t.gw.url, 'llm_circuit_state{deployment="claude-a"}'), 0, 'closed');
   });
 
   test('real 5xx open the breaker; then the deployment is skipped without being called', async () => {

@@ -9,6 +9,7 @@ import { postJson } from '../http-json.js';
 import { sseItems } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
+import { thinkingBudget } from '../reasoning.js';
 import { toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
 import { geminiChunks } from './stream.js';
@@ -76,6 +77,9 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         );
       }
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
+    },
+    thinkingTokens(req) {
+      return thinkingBudget(req.reasoning_effort) ?? 0;
     },
     async chatStream(req, call) {
       const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');
