@@ -198,7 +198,8 @@ export function createCallStage(options: CallStageOptions): Next {
           if (isDeploymentFault(err, ctx.abort.signal)) breaker.failure();
           else breaker.release();
         }
-        tried.push({ id: d.id, outcome: errorCode(err) });
+        // A known wait (its Retry-After) is kept: the route's final error tells the client the soonest one.
+        tried.push({ id: d.id, outcome: errorCode(err), retryInMs: retryAfterOf(err) });
         moved = { from: d.id, reason: errorCode(err) };
         // Retriable errors, and failures another deployment may not have (a spent quota, a missing model).
         const onward = err instanceof GatewayError && err.mayFallBack;
@@ -368,6 +369,10 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
   });
+}
+
+function retryAfterOf(err: unknown): number | null {
+  return err instanceof GatewayError && err.retryAfterMs !== undefined ? err.retryAfterMs : null;
 }
 
 function errorCode(err: unknown): string {
