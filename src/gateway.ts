@@ -267,6 +267,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       attemptTimeoutMs: config.upstream.timeout_ms,
       // A longer attempt timeout (LLM_TIMEOUT=600 for reasoning models) raises the total with it.
       totalTimeoutMs: Math.max(config.upstream.total_timeout_ms, config.upstream.timeout_ms),
+      streamIdleTimeoutMs: config.upstream.stream_idle_timeout_ms,
       router: routing.router,
       instrument: createAttemptInstrumentation(metrics, () => clock.now()),
     }),

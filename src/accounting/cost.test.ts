@@ -245,6 +245,24 @@ describe('Accountant', () => {
     assert.equal((await metric(metrics, 'llm_cost_unknown_model_total'))[0]?.value, 3);
     assert.equal(lines.filter((l) => l.includes('cost.unknown_model')).length, 1);
   });
+
+  test('the unknown-model warning names the model to price (the upstream model), not the deployment id', async () => {
+    const { accountant, lines } = setup();
+    const ctx = context('m1', 'mocka');
+    (ctx.upstream.deployment as { id: string }).id = 's1';
+    answered(ctx, { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 });
+    await settle(accountant, ctx);
+    const line = JSON.parse(lines.find((l) => l.includes('cost.unknown_model')) ?? '{}') as Record<
+      string,
+      string
+    >;
+    assert.equal(line.model, 'm1');
+    assert.equal(line.deployment, 's1');
+    assert.match(
+      line.msg ?? '',
+      /no price for model "m1" \(deployment "s1"\).*add "m1" under pricing\.models/,
+    );
+  });
 });
 
 test('budgets: user budgets from config (or the default), key budgets from the API key', () => {

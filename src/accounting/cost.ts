@@ -219,12 +219,16 @@ export class Accountant {
 
   #unknown(ctx: RequestContext): void {
     this.#metrics.costUnknownModel.inc();
-    const model = servingDeployment(ctx)?.id ?? requestedModel(ctx) ?? 'unknown';
+    // The name the price lookup used (`pricedModel`): the deployment's upstream model, not its id — the
+    // name to add under pricing.models.
+    const deployment = servingDeployment(ctx);
+    const model = deployment?.model ?? requestedModel(ctx) ?? 'unknown';
     if (this.#warned.has(model) || this.#warned.size >= 1000) return;
     this.#warned.add(model);
+    const from = deployment && deployment.id !== model ? ` (deployment "${deployment.id}")` : '';
     this.#logger.warn(
-      { event: 'cost.unknown_model', model },
-      `no price for model "${model}": its cost is recorded as unknown (add it under pricing.models)`,
+      { event: 'cost.unknown_model', model, deployment: deployment?.id ?? null },
+      `no price for model "${model}"${from}: its cost is recorded as unknown (add "${model}" under pricing.models)`,
     );
   }
 }

@@ -16,6 +16,7 @@ import type { ChatRequest, EmbeddingRequest, NativeRequest, Usage } from '../pro
 import type { Deployment, Route } from '../routing/resolver.js';
 import { RequestAbort } from './abort.js';
 import type { GatewayError } from './errors.js';
+import type { StreamLiveness } from './liveness.js';
 import type { Outcome } from './result.js';
 import { holdsGatewayKey } from './secret-shape.js';
 
@@ -100,6 +101,8 @@ export interface UpstreamProgress {
    * retried, timed-out or client-aborted call. Settle charges each at an estimate, never at zero.
    */
   billable: BillableAttempt[];
+  /** The stream attempt's upstream liveness (last one tried): what the writer's idle timer asks (decision 0225). */
+  heard: StreamLiveness | null;
 }
 
 /** A failed attempt the provider may bill (see `UpstreamProgress.billable`). */
@@ -239,7 +242,13 @@ export function createContext(init: ContextInit): RequestContext {
     request: null,
     route: null,
     plan: null,
-    upstream: init.upstream ?? { deployment: null, attempts: 0, fallbackCount: 0, billable: [] },
+    upstream: init.upstream ?? {
+      deployment: null,
+      attempts: 0,
+      fallbackCount: 0,
+      billable: [],
+      heard: null,
+    },
     timings: init.timings ?? { auth: 0, resolve: 0, cache: 0, upstream: 0, wait: 0 },
     cache: { status: null, type: null },
     outcome: null,

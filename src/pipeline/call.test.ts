@@ -19,6 +19,7 @@ import {
   ProviderUnavailableError,
   RateLimitError,
 } from '../core/errors.js';
+import { StreamLiveness } from '../core/liveness.js';
 import type { JsonResult, StreamResult } from '../core/result.js';
 import type {
   CallOptions,
@@ -147,7 +148,13 @@ describe('call stage: whole answers', () => {
     assert.equal(result.outcome.source, 'upstream');
     assert.deepEqual(clock.waits, [FIRST_BACKOFF_MS]);
     assert.equal(ctx.timings.wait, FIRST_BACKOFF_MS);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 2, fallbackCount: 0, billable: [] });
+    assert.deepEqual(ctx.upstream, {
+      deployment: A,
+      attempts: 2,
+      fallbackCount: 0,
+      billable: [],
+      heard: null,
+    });
     // Each attempt asked the deployment's own model, with the request id, on a live signal.
     assert.deepEqual(
       a.calls.map((c) => [c.model, c.requestId]),
@@ -171,7 +178,13 @@ describe('call stage: whole answers', () => {
     assert.equal(b.calls.length, 1);
     assert.equal(result.outcome.deployment, B);
     assert.equal(result.outcome.servedModel, 'claude-3-5-haiku-20241022');
-    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 3, fallbackCount: 1, billable: [] });
+    assert.deepEqual(ctx.upstream, {
+      deployment: B,
+      attempts: 3,
+      fallbackCount: 1,
+      billable: [],
+      heard: null,
+    });
     assert.deepEqual(clock.waits, [FIRST_BACKOFF_MS], 'no backoff before moving to the next deployment');
     const fallbacks = await samples(deps.metrics, 'llm_fallbacks_total');
     assert.deepEqual(
@@ -255,7 +268,13 @@ describe('call stage: whole answers', () => {
     assert.equal(a.calls.length, 1);
     assert.equal(b.calls.length, 0);
     assert.deepEqual(clock.waits, []);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0, billable: [] });
+    assert.deepEqual(ctx.upstream, {
+      deployment: A,
+      attempts: 1,
+      fallbackCount: 0,
+      billable: [],
+      heard: null,
+    });
   });
 
   test('every deployment failing: one error naming each of them', async () => {
@@ -277,7 +296,13 @@ describe('call stage: whole answers', () => {
       );
       return true;
     });
-    assert.deepEqual(ctx.upstream, { deployment: B, attempts: 4, fallbackCount: 1, billable: [] });
+    assert.deepEqual(ctx.upstream, {
+      deployment: B,
+      attempts: 4,
+      fallbackCount: 1,
+      billable: [],
+      heard: null,
+    });
   });
 
   test('a provider 429 with Retry-After: the retry waits that long (on the fake clock)', async () => {
@@ -359,7 +384,15 @@ describe('call stage: streams', () => {
     assert.equal(result.outcome.finishReason, 'stop');
     assert.deepEqual(result.outcome.usage, USAGE);
     assert.equal(result.outcome.deployment, A);
-    assert.deepEqual(ctx.upstream, { deployment: A, attempts: 1, fallbackCount: 0, billable: [] });
+    // The serving attempt's liveness, which the writer's idle timer asks (decision 0225).
+    assert.ok(ctx.upstream.heard instanceof StreamLiveness);
+    assert.deepEqual(ctx.upstream, {
+      deployment: A,
+      attempts: 1,
+      fallbackCount: 0,
+      billable: [],
+      heard: ctx.upstream.heard,
+    });
   });
 
   test('a stream failing before its first text is retried (nothing was sent yet)', async () => {
@@ -416,6 +449,7 @@ describe('call stage: streams', () => {
         { deployment: A, streamed: '', code: 'provider_unavailable' },
         { deployment: A, streamed: '', code: 'provider_unavailable' },
       ],
+      heard: ctx.upstream.heard,
     });
     result.end({ complete: true });
   });

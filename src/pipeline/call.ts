@@ -13,7 +13,8 @@
  */
 import type { Clock } from '../core/clock.js';
 import { type CanonicalRequest, type RequestContext, retireAbort } from '../core/context.js';
-import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
+import { ClientClosedError, GatewayError, RateLimitError } from '../core/errors.js';
+import { StreamLiveness } from '../core/liveness.js';
 import {
   completionResult,
   embeddingResult,
@@ -30,6 +31,7 @@ import type { Deployment } from '../routing/resolver.js';
 import { type Router, RouteUnavailableError, type TriedDeployment } from '../routing/router.js';
 import type { AttemptInstrumentation } from '../telemetry/provider-attempt.js';
 import { endGenerateSpan } from '../telemetry/tracing.js';
+import { startAttemptTimer, stopAttemptTimer } from './attempt-timer.js';
 import { type AttemptProgress, noteBillable } from './billable.js';
 import { closeLate, endStreamAttempt, type Opened, openHead } from './stream-head.js';
 
@@ -40,32 +42,29 @@ export interface CallStageOptions {
   attemptTimeoutMs: number;
   /** All attempts of one request (streams: until the first chunk). */
   totalTimeoutMs: number;
+  /**
+   * Streams: once the upstream sent its first event, only silence this long ends the wait for the first
+   * chunk (decision 0225; `upstream.stream_idle_timeout_ms`). Default: the attempt timeout.
+   */
+  streamIdleTimeoutMs?: number;
   /** Circuit breakers, fallback counting and latency tracking; without it, no breakers. */
   router?: Router | undefined;
   /** Per-attempt metrics and `provider.api_call` spans (telemetry/provider-attempt.ts). */
   instrument?: AttemptInstrumentation;
 }
 
-/** What an attempt's one timer ends when it fires: the attempt alone, or (the total deadline) the request. */
-interface AttemptTimer {
-  ctx: RequestContext;
-  controller: AbortController;
-  provider: string;
-  /** true: the attempt's own timeout (it comes first); false: the request's total deadline. */
-  perAttempt: boolean;
-  options: CallStageOptions;
-}
-
 /** Creates the call stage. `ctx.request` and `ctx.route` (and, with a router, `ctx.plan`) must be set. */
 export function createCallStage(options: CallStageOptions): Next {
   const { clock, router } = options;
+  const now = () => clock.now();
 
   /**
    * One attempt against one deployment (docs/decisions/0151). It runs on the request's own controller:
    * client close and the total deadline abort it directly, with no second controller and no listener
-   * linking the two. One timer bounds it, at whichever comes first of its own timeout and the request's
-   * total deadline; the first only retires the controller (`retireAbort`: the request goes on with a fresh
-   * one), the second aborts the request. A failed attempt retires the controller too, cutting whatever it
+   * linking the two. One timer bounds it (attempt-timer.ts), at whichever comes first of its own timeout and
+   * the request's total deadline (a stream's: until its upstream's first event, then only its silence); the
+   * first only retires the controller (`retireAbort`: the request goes on with a fresh one), the second
+   * aborts the request. A failed attempt retires the controller too, cutting whatever it
    * left open. The attempt settles as soon as its signal aborts, even when the provider call does not notice
    * (undici keeps a request that waits for a pooled connection queued until it gets one); a late stream is
    * closed.
@@ -84,13 +83,23 @@ export function createCallStage(options: CallStageOptions): Next {
     ctx.upstream.deployment = d;
     const left = deadline - started;
     const perAttempt = options.attemptTimeoutMs < left;
-    const timer = setTimeout(onAttemptTimer, perAttempt ? options.attemptTimeoutMs : Math.max(0, left), {
-      ctx,
-      controller,
-      provider: d.provider,
-      perAttempt,
-      options,
-    } satisfies AttemptTimer);
+    // A stream's upstream may be working without a chunk to show (thinking, pings): it is heard here.
+    const heard = request.stream ? new StreamLiveness(now) : null;
+    ctx.upstream.heard = heard;
+    const timer = startAttemptTimer(
+      {
+        ctx,
+        controller,
+        provider: d.provider,
+        perAttempt,
+        attemptTimeoutMs: options.attemptTimeoutMs,
+        totalTimeoutMs: options.totalTimeoutMs,
+        idleTimeoutMs: options.streamIdleTimeoutMs ?? options.attemptTimeoutMs,
+        heard,
+        handle: undefined,
+      },
+      perAttempt ? options.attemptTimeoutMs : Math.max(0, left),
+    );
     const probe = options.instrument?.start(ctx, d);
     const progress: AttemptProgress = { accepted: false, streamed: '' };
     let pending: Promise<unknown> | undefined;
@@ -102,6 +111,7 @@ export function createCallStage(options: CallStageOptions): Next {
         traceparent: probe?.traceparent,
         tracestate: probe?.tracestate,
         native: request.kind === 'chat' ? request.native : undefined,
+        heard: heard ?? undefined,
       });
       const value = await untilAborted(pending, signal);
       // A stream's attempt ends with the stream (openStream's close), not at its first chunk.
@@ -117,14 +127,14 @@ export function createCallStage(options: CallStageOptions): Next {
       const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
       const failure = attributeTimeout(
         reason instanceof GatewayError ? reason : err,
-        expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0),
+        expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0, d),
         allowedMs,
       );
       noteBillable(ctx, d, failure, progress);
       probe?.end(failure);
       throw failure;
     } finally {
-      clearTimeout(timer);
+      stopAttemptTimer(timer);
       ctx.timings.upstream += clock.now() - started;
     }
   }
@@ -181,7 +191,8 @@ export function createCallStage(options: CallStageOptions): Next {
           if (isDeploymentFault(err, ctx.abort.signal)) breaker.failure();
           else breaker.release();
         }
-        tried.push({ id: d.id, outcome: errorCode(err) });
+        // A known wait (its Retry-After) is kept: the route's final error tells the client the soonest one.
+        tried.push({ id: d.id, outcome: errorCode(err), retryInMs: retryAfterOf(err) });
         moved = { from: d.id, reason: errorCode(err) };
         // Retriable errors, and failures another deployment may not have (a spent quota, a missing model).
         const onward = err instanceof GatewayError && err.mayFallBack;
@@ -266,7 +277,7 @@ export function createCallStage(options: CallStageOptions): Next {
 
   async function answerStream(ctx: RequestContext): Promise<Result> {
     const opened = await openStream(ctx);
-    return streamResult(opened, 'upstream', ctx.upstream.deployment, () => clock.now());
+    return streamResult(opened, 'upstream', ctx.upstream.deployment, now);
   }
 
   // Not an async function: it hands back generate()'s or answerStream()'s own promise (no wrapper to resolve).
@@ -322,23 +333,6 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** An attempt's timer fired: its own timeout retires its controller; the total deadline aborts the request. */
-function onAttemptTimer(t: AttemptTimer): void {
-  if (t.perAttempt) {
-    const ms = t.options.attemptTimeoutMs;
-    retireAbort(
-      t.ctx,
-      t.controller,
-      new TimeoutError(`${t.provider} did not answer within ${ms} ms.`, t.provider),
-    );
-    return;
-  }
-  const provider = t.ctx.upstream.deployment?.provider ?? 'upstream';
-  t.ctx.abort.abort(
-    new TimeoutError(`No answer within the total timeout of ${t.options.totalTimeoutMs} ms.`, provider),
-  );
-}
-
 function ignore(): void {}
 
 /**
@@ -354,6 +348,10 @@ function withRetryAfterHint(err: unknown, policy: RetryPolicy): unknown {
     retryAfterMs: backoffCeiling(policy.maxAttempts, policy),
     cause: err.cause,
   });
+}
+
+function retryAfterOf(err: unknown): number | null {
+  return err instanceof GatewayError && err.retryAfterMs !== undefined ? err.retryAfterMs : null;
 }
 
 function errorCode(err: unknown): string {

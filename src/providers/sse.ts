@@ -11,6 +11,7 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import type { Dispatcher } from 'undici';
 import { ProviderUnavailableError } from '../core/errors.js';
+import type { StreamLiveness } from '../core/liveness.js';
 import { keepRawAnswer, rawAnswerText } from '../core/raw-answer.js';
 import { networkError } from './http.js';
 
@@ -41,15 +42,17 @@ export interface EventTranslator<T> {
  * The items of an upstream SSE body, translated as they arrive. A socket error or abort while reading
  * becomes a typed error (the abort's own reason when it is one). Once the stream completes, or the consumer
  * stops early (`return`), the rest of the body is drained, bounded in time, so the keep-alive connection
- * goes back to the pool.
+ * goes back to the pool. Every read that completes an event or a comment is noted on `heard`, also when
+ * the translation makes nothing of it (decision 0225).
  */
 export function sseItems<T>(
   provider: string,
   body: SseBody,
   signal: AbortSignal,
   translator: EventTranslator<T>,
+  heard?: StreamLiveness | undefined,
 ): AsyncIterableIterator<T> {
-  return new SseStream(provider, body, signal, translator);
+  return new SseStream(provider, body, signal, translator, heard ?? null);
 }
 
 /** The raw SSE events of an upstream body (no translation; the stream ends with the body). */
@@ -58,7 +61,7 @@ export function readSse(
   body: SseBody,
   signal: AbortSignal,
 ): AsyncIterableIterator<EventSourceMessage> {
-  return new SseStream(provider, body, signal, EVENTS);
+  return new SseStream(provider, body, signal, EVENTS, null);
 }
 
 const EVENTS: EventTranslator<EventSourceMessage> = {
@@ -119,21 +122,35 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   #paused = false;
   /** Whether the body held any event: a body without one is not an event stream (a JSON or HTML page). */
   #sawEvent = false;
+  /** What the current read completed: 0 nothing, 1 comments only, 2 an event (noted on `#heard`). */
+  #fresh = 0;
+  readonly #heard: StreamLiveness | null;
   #waiter: Waiter<T> | null = null;
   readonly #onData = (chunk: Uint8Array | string) => this.#read(chunk);
   readonly #onEnd = () => this.#end();
   readonly #onError = (err: unknown) => this.#break(networkError(this.#provider, err, this.#signal, true));
   readonly #onClose = () => this.#break(networkError(this.#provider, prematureClose(), this.#signal, true));
 
-  constructor(provider: string, body: SseBody, signal: AbortSignal, translator: EventTranslator<T>) {
+  constructor(
+    provider: string,
+    body: SseBody,
+    signal: AbortSignal,
+    translator: EventTranslator<T>,
+    heard: StreamLiveness | null,
+  ) {
     this.#provider = provider;
     this.#body = body;
     this.#signal = signal;
     this.#translator = translator;
+    this.#heard = heard;
     this.#parser = createParser({
       onEvent: (event) => {
         this.#sawEvent = true;
+        this.#fresh = 2;
         this.#events.push(event);
+      },
+      onComment: () => {
+        if (this.#fresh === 0) this.#fresh = 1;
       },
     });
     body.on('data', this.#onData);
@@ -167,6 +184,11 @@ class SseStream<T> implements AsyncIterableIterator<T> {
   #read(chunk: Uint8Array | string): void {
     if (this.#closed) return;
     this.#parser.feed(typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true }));
+    if (this.#fresh !== 0) {
+      // Once per read, not per event: a clock read, no timer touched.
+      this.#heard?.note(this.#fresh === 2);
+      this.#fresh = 0;
+    }
     this.#wake();
     if (!this.#closed && this.#backlog() >= HIGH_WATER) {
       this.#paused = true;

@@ -13,6 +13,7 @@ import type {
 import type { CreateEmbeddingResponse, EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../core/clock.js';
+import type { StreamLiveness } from '../core/liveness.js';
 
 export type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam };
 
@@ -60,6 +61,11 @@ export interface CallOptions {
    * it as is instead of translating the canonical request, and marks its answer (see its `native.ts`).
    */
   native?: NativeRequest | undefined;
+  /**
+   * Streams: where the SSE reader notes every event and comment the upstream sends, translated or not
+   * (thinking, pings), so the stream timers know it is alive (decision 0225). Pass it to `sseItems`.
+   */
+  heard?: StreamLiveness | undefined;
 }
 
 /** A stream of OpenAI chunks. Errors while iterating are `ProviderError`s. */
@@ -91,6 +97,12 @@ export interface ProviderAdapter {
    * `BadRequestError` (`unsupported_parameter`, param `model`).
    */
   embed(req: EmbeddingRequest, call: CallOptions): Promise<EmbeddingResponse>;
+  /**
+   * Output tokens the upstream is asked to spend on thinking on top of the client's output limit for
+   * `req` (Anthropic's `budget_tokens` added to `max_tokens`, Gemini's `thinkingBudget`): part of how long
+   * the answer may take (routing/fault.ts). Absent or 0: the client's limit is the upstream's.
+   */
+  thinkingTokens?(req: ChatRequest, model: string): number;
   /**
    * Counts the input tokens of a native request with the provider's own counter (Anthropic's
    * `/v1/messages/count_tokens`). Absent: the provider has none for that API (the gateway counts locally).

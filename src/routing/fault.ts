@@ -17,18 +17,27 @@ import {
   OversizedRequestTimeoutError,
   TimeoutError,
 } from '../core/errors.js';
+import type { Deployment } from './resolver.js';
 
 /**
  * How long a request may take to produce its answer on a healthy deployment, beyond the usual overhead:
- * its output limit × `msPerOutputToken`. Only whole (non-stream) chat answers: a stream's timeout bounds
- * the wait for its first chunk, which its output limit does not lengthen; without an output limit the
- * model decides the length and the request is assumed ordinary (0). Choices (`n`) are generated side by
- * side, so they do not add up.
+ * the output limit the upstream works to × `msPerOutputToken`. That limit is the client's plus the
+ * thinking budget the deployment's adapter adds for a reasoning effort (`thinkingTokens`: Anthropic,
+ * Gemini). Only whole (non-stream) chat answers: a stream's timeout bounds the wait for its first event,
+ * which its output limit does not lengthen; without an output limit (and no thinking) the model decides
+ * the length and the request is assumed ordinary (0). Choices (`n`) are generated side by side, so they
+ * do not add up.
  */
-export function expectedOutputMs(request: CanonicalRequest | null, msPerOutputToken: number): number {
+export function expectedOutputMs(
+  request: CanonicalRequest | null,
+  msPerOutputToken: number,
+  deployment?: Pick<Deployment, 'adapter' | 'model'>,
+): number {
   if (request?.kind !== 'chat' || request.stream || !(msPerOutputToken > 0)) return 0;
-  const limit = request.body.max_completion_tokens ?? request.body.max_tokens;
-  return typeof limit === 'number' && limit > 0 ? limit * msPerOutputToken : 0;
+  const client = request.body.max_completion_tokens ?? request.body.max_tokens;
+  const thinking = deployment?.adapter.thinkingTokens?.(request.body, deployment.model) ?? 0;
+  const limit = (typeof client === 'number' && client > 0 ? client : 0) + thinking;
+  return limit > 0 ? limit * msPerOutputToken : 0;
 }
 
 /**

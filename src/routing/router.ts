@@ -225,15 +225,15 @@ export interface TriedDeployment {
   id: string;
   /** Error code of its last failure, or `circuit_open` when it was skipped. */
   outcome: string;
-  /** Skipped: ms until its breaker lets a probe through. */
+  /** Skipped: ms until its breaker lets a probe through; failed: the wait it asked for (Retry-After), if any. */
   retryInMs?: number | null;
 }
 
 /**
  * The one error a client gets when no deployment of a route could serve: it names every deployment and what
  * happened to it. Status, type and code are those of the last real failure (503 `provider_unavailable` when
- * every breaker was open); `Retry-After` is the soonest moment a breaker lets a probe through when that is
- * sooner than the failure's own hint.
+ * every breaker was open); `Retry-After` is the soonest known wait: a breaker letting a probe through, a
+ * deployment's own Retry-After (any of them, not only the last failure's), or the last failure's hint.
  */
 export class RouteUnavailableError extends ProviderError {
   readonly tried: readonly TriedDeployment[];

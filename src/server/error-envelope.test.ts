@@ -7,9 +7,11 @@ import {
   GatewayRateLimitError,
   InternalError,
   InvalidRequestError,
+  OversizedRequestTimeoutError,
   QuotaExceededError,
   RateLimitError,
   ServiceUnavailableError,
+  TimeoutError,
   ValidationError,
 } from '../core/errors.js';
 import { ChatRequestSchema } from '../endpoints/chat/schema.js';
@@ -288,5 +290,12 @@ describe('retryHeaders', () => {
     assert.deepEqual(retryHeaders(new ServiceUnavailableError('shutting down')), {});
     assert.equal(retryHeaders(new InvalidRequestError('bad', 'openai', { upstreamStatus: 400 })), null);
     assert.equal(retryHeaders(new InternalError('boom')), null);
+  });
+
+  test('the 504 of a request too large for its time says x-should-retry: false; other timeouts do not', () => {
+    assert.deepEqual(retryHeaders(new OversizedRequestTimeoutError('too big', 'openai')), {
+      'x-should-retry': 'false',
+    });
+    assert.equal(retryHeaders(new TimeoutError('slow', 'openai')), null);
   });
 });

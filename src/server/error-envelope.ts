@@ -8,6 +8,7 @@ import {
   GatewayError,
   InternalError,
   NotFoundError,
+  OversizedRequestTimeoutError,
   PayloadTooLargeError,
   ProviderError,
   UnsupportedMediaTypeError,
@@ -49,9 +50,12 @@ const SDK_LONGEST_WAIT_S = 60;
  * 429 that a retry cannot cure soon — a budget or a provider quota that is spent, or a limit that frees up
  * only after more than a minute. The SDKs would otherwise send the same request again a few seconds later,
  * twice, and be refused again (decisions 0181, 0206). A provider's 429 also carries `retry-after-ms`, the
- * exact wait, which the SDKs prefer to the whole seconds of `Retry-After`.
+ * exact wait, which the SDKs prefer to the whole seconds of `Retry-After`. The 504 of a request too large
+ * for its time (`OversizedRequestTimeoutError`, decision 0083) says `x-should-retry: false` too: it would
+ * time out again, and every attempt may be billed.
  */
 export function retryHeaders(err: GatewayError): Record<string, string> | null {
+  if (err instanceof OversizedRequestTimeoutError) return { 'x-should-retry': 'false' };
   const seconds = retryAfterSeconds(err);
   const status = err.status;
   if (status !== 429 && status !== 502 && status !== 503) return null;

@@ -125,21 +125,35 @@ function writeBatcher(res: ServerResponse): { add(text: string): boolean; now():
 /**
  * One timer for the whole stream, refreshed per chunk rather than re-created, that aborts the request when
  * the upstream stays silent while the writer waits for it. It ignores firing while the writer is busy with
- * the client (that wait has its own bound).
+ * the client (that wait has its own bound). Silence is the upstream's, not the translation's: when it fires,
+ * an upstream heard since (thinking, pings — events with no chunk of their own; `ctx.upstream.heard`,
+ * decision 0225) earns the rest of its time, so nothing is done per event.
  */
 function idleTimer(ctx: RequestContext, ms: number): { arm(): void; disarm(): void; stop(): void } {
   let timer: NodeJS.Timeout | null = null;
   let armed = false;
+  // Whether the timer runs for `ms` (refresh() keeps a timer's duration): not after a shorter re-arm.
+  let full = true;
   const fire = () => {
     if (!armed) return;
+    const quiet = ctx.upstream.heard?.quietMs() ?? Number.POSITIVE_INFINITY;
+    if (quiet < ms) {
+      timer = setTimeout(fire, ms - quiet);
+      full = false;
+      return;
+    }
     const provider = ctx.upstream.deployment?.provider ?? 'upstream';
     ctx.abort.abort(new TimeoutError(`${provider} sent nothing for ${ms} ms mid-stream.`, provider));
   };
   return {
     arm() {
       armed = true;
-      if (timer === null) timer = setTimeout(fire, ms);
-      else timer.refresh();
+      if (timer !== null && full) timer.refresh();
+      else {
+        if (timer !== null) clearTimeout(timer);
+        timer = setTimeout(fire, ms);
+        full = true;
+      }
     },
     disarm() {
       armed = false;

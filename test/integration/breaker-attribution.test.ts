@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { postJson, useGateway, userMessage } from '../helpers/gateway.js';
 import { metricValue } from '../helpers/routing.js';
 
@@ -20,6 +22,9 @@ routes:
   shared:
     deployments:
       - { provider: openai, model: gpt-4o-mini, name: shared-a }
+  claude:
+    deployments:
+      - { provider: anthropic, model: claude-haiku-4-5, name: claude-a }
 `;
 
 describe('breaker fault attribution', () => {
@@ -47,6 +52,50 @@ describe('breaker fault attribution', () => {
     const other = await ask({ max_tokens: 10 }, 'tenant-small');
     assert.equal(other.status, 200);
     assert.equal(t.mock.requests.length, 6);
+  });
+
+  test('a small max_tokens with a reasoning effort is judged by the thinking budget the gateway adds', async () => {
+    // max_tokens 10 fits 400 ms; Anthropic is sent max_tokens 10 + 1,024 (minimal effort): ≈ 21 s.
+    for (let i = 0; i < 3; i++) t.mock.enqueue({ kind: 'hang' });
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(t.chatUrl, {
+        model: 'claude',
+        max_tokens: 10,
+        reasoning_effort: 'minimal',
+        messages: userMessage('Think it through'),
+      });
+      assert.equal(res.status, 504);
+      const error = ((await res.json()) as { error: { message: string } }).error;
+      assert.match(error.message, /may need about 21 s for its output limit/);
+    }
+    const sent = t.mock.requests.map((r) => (r.body as { max_tokens: number }).max_tokens);
+    assert.deepEqual(sent, [1034, 1034, 1034], 'one attempt each, with the budget added upstream');
+    assert.equal(await metricValue(t.gw.url, 'llm_circuit_state{deployment="claude-a"}'), 0, 'closed');
+  });
+
+  test('the official SDKs do not retry the oversized 504 (x-should-retry: false): one upstream call each', async () => {
+    for (let i = 0; i < 6; i++) t.mock.enqueue({ kind: 'hang' });
+    // Default SDK retries (2): without the header each would send the request three times.
+    const openai = new OpenAI({ baseURL: `${t.gw.url}/v1`, apiKey: 'gw-key' });
+    await assert.rejects(
+      openai.chat.completions.create({
+        model: 'shared',
+        max_tokens: 1000,
+        messages: [{ role: 'user', content: 'Long' }],
+      }),
+      (err: unknown) => err instanceof OpenAI.InternalServerError && err.status === 504,
+    );
+    assert.equal(t.mock.requests.length, 1);
+    const anthropic = new Anthropic({ baseURL: t.gw.url, apiKey: 'gw-key' });
+    await assert.rejects(
+      anthropic.messages.create({
+        model: 'claude',
+        max_tokens: 1000,
+        messages: [{ role: 'user', content: 'Long' }],
+      }),
+      (err: unknown) => err instanceof Anthropic.InternalServerError && err.status === 504,
+    );
+    assert.equal(t.mock.requests.length, 2);
   });
 
   test('real 5xx open the breaker; then the deployment is skipped without being called', async () => {

@@ -225,4 +225,24 @@ describe('fallback across deployments', () => {
     assert.equal(res.headers.get('x-provider'), 'anthropic');
     assert.deepEqual(dialects(), ['openai', 'openai', 'openai', 'anthropic', 'anthropic', 'anthropic']);
   });
+
+  test('every deployment failed, one with a Retry-After: the final 502 carries that wait', async () => {
+    // The 429's wait is over the retry cap: not waited for, the request moves on at once.
+    mock.enqueue(
+      { kind: 'status', status: 429, retryAfter: '3' },
+      ...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 500 })),
+    );
+    const res = await postJson(url(), { model: 'smart', messages: userMessage() });
+    await expectError(res, {
+      status: 502,
+      type: 'provider_unavailable_error',
+      message: /upstream_rate_limited/,
+    });
+    assert.equal(
+      res.headers.get('retry-after'),
+      '3',
+      'the soonest known wait, though not the last failure’s',
+    );
+    assert.deepEqual(dialects(), ['openai', 'anthropic', 'anthropic', 'anthropic']);
+  });
 });

@@ -101,17 +101,27 @@ export function createAnthropicAdapter(settings: ProviderSettings, deps: Provide
         { param: 'model' },
       );
     },
+    thinkingTokens(req, model) {
+      // Read from the body the call sends (a tool loop or a forced tool turns thinking off). Only asked
+      // after a timeout; a request the translation refuses never got that far.
+      try {
+        const thinking = toAnthropicRequest(req, model, settings.defaultMaxTokens).thinking;
+        return thinking?.type === 'enabled' ? thinking.budget_tokens : 0;
+      } catch {
+        return 0;
+      }
+    },
     async chatStream(req, call) {
       const res = await send(req, call);
       if (isAnthropicNative(call.native)) {
         const native = anthropicNativeChunks(provider, { created: unixSeconds(clock) });
-        return sseItems(provider, res.body, call.signal, native);
+        return sseItems(provider, res.body, call.signal, native, call.heard);
       }
       const translator = anthropicChunks(provider, {
         jsonTool: jsonSchemaToolName(req),
         created: unixSeconds(clock),
       });
-      return sseItems(provider, res.body, call.signal, translator);
+      return sseItems(provider, res.body, call.signal, translator, call.heard);
     },
   };
 }

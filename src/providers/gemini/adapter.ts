@@ -6,6 +6,7 @@ import { systemClock, unixSeconds } from '../../core/clock.js';
 import { ProviderUnavailableError } from '../../core/errors.js';
 import { correlationHeaders, type PostOptions, post, target } from '../http.js';
 import { postJson } from '../http-json.js';
+import { thinkingBudget } from '../reasoning.js';
 import { sseItems } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
@@ -77,6 +78,9 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       }
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
     },
+    thinkingTokens(req) {
+      return thinkingBudget(req.reasoning_effort) ?? 0;
+    },
     async chatStream(req, call) {
       const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');
       const translator = geminiChunks({
@@ -84,7 +88,7 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
         model: modelId(call.model),
         created: unixSeconds(clock),
       });
-      return sseItems(name, res.body, call.signal, translator);
+      return sseItems(name, res.body, call.signal, translator, call.heard);
     },
     async embed(req, call) {
       return embedWithGemini(req, {

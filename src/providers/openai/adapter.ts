@@ -128,12 +128,12 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
       const native = nativeBody(call, true);
       if (native) {
         const res = await send(native, call, 'responses');
-        return sseItems(name, res.body, call.signal, new ResponsesEventTranslator(name));
+        return sseItems(name, res.body, call.signal, new ResponsesEventTranslator(name), call.heard);
       }
       const legacy = atOpenAI ? legacyCompletionBody(req, call.model, true) : null;
       if (legacy) {
         const res = await send(legacy, call, 'completions');
-        return sseItems(name, res.body, call.signal, legacyChunks(name));
+        return sseItems(name, res.body, call.signal, legacyChunks(name), call.heard);
       }
       const options = req.stream_options ?? {};
       const body: ChatRequest = extend(req, {
@@ -142,7 +142,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
         stream_options: extend(options, { include_usage: true }),
       });
       const res = await send(limitsFor(body, call.model), call, 'chat/completions');
-      return sseItems(name, res.body, call.signal, chatChunks(name));
+      return sseItems(name, res.body, call.signal, chatChunks(name), call.heard);
     },
     async embed(req, call) {
       const { json } = await sendJson(extend(req, { model: call.model }), call, 'embeddings');
