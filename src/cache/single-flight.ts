@@ -262,11 +262,7 @@ export class StreamFlight extends Flight<StreamResult> {
     return this.#paidBy(wrap(opened));
   }
 
-  /**
-   * The leader's result: when its stream ends before the call's (its client left), its settlement waits for
-   * the call to end and takes the call's outcome — the whole answer's usage, or all the text the call
-   * streamed — instead of what this client read.
-   */
+  /** The leader's result: if its stream ends first (its client left), it settles with the call's outcome. */
   #paidBy(result: StreamResult): StreamResult {
     const done = result.done.then(async (how) => {
       if (how.complete) return how;
@@ -287,9 +283,12 @@ export class StreamFlight extends Flight<StreamResult> {
    * hit. The copies carry none of what the upstream's objects hold weakly (a native passthrough's own
    * events, which name the leader's message or response id), so the request's codec translates them.
    */
-  follow(ctx: RequestContext): Promise<OpenedStream> {
+  async follow(ctx: RequestContext): Promise<OpenedStream> {
     const id = newCompletionId();
-    return this.subscribe(ctx, (c) => ({ ...c, id }));
+    const opened = await this.subscribe(ctx, (c) => ({ ...c, id }));
+    // The shared call's upstream life (thinking, pings: decision 0225) feeds this client's idle timer too.
+    ctx.upstream.heard = this.ctx.upstream.heard;
+    return opened;
   }
 
   /**

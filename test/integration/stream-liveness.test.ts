@@ -134,3 +134,26 @@ describe('stream liveness: upstream work the translation does not show', () => {
     assert.equal(t.mock.requests.length, 1);
   });
 });
+
+describe('stream liveness reaches a client that joined the shared call (single-flight)', () => {
+  const t = useGateway({ yaml: YAML, env: { CACHE_ENABLED: 'true' } });
+
+  test('Anthropic pings mid-answer: the leader and the client that joined both complete', async () => {
+    t.mock.setAnswer({ chunks: ['Hel', 'lo', '.'] });
+    t.mock.enqueue({ kind: 'pause', afterFrames: 4, ms: THINKING_MS, every: { ms: 100, frame: PING } });
+    const body = {
+      model: CLAUDE,
+      stream: true,
+      temperature: 0,
+      max_tokens: 50,
+      messages: userMessage('Same'),
+    };
+    const [first, second] = await Promise.all([postJson(t.chatUrl, body), postJson(t.chatUrl, body)]);
+    assert.equal(second?.headers.get('x-cache-coalesced'), 'true', 'the second joined the first');
+    for (const res of [first, second]) {
+      const data = await readSseData(res.response);
+      assert.equal(data.at(-1), '[DONE]', `the stream completed: ${data.slice(-2).join(' | ')}`);
+    }
+    assert.equal(t.mock.requests.length, 1, 'one shared upstream call');
+  });
+});
