@@ -15,6 +15,7 @@ import type { RequestContext } from '../core/context.js';
 import { completionResult, embeddingResult, type StreamResult, streamResult } from '../core/result.js';
 import type { ChatCompletionChunk, ChatRequest } from '../providers/types.js';
 import { createMetrics } from '../telemetry/metrics.js';
+import { MAX_VALIDATIONS } from './budget.js';
 import { createGuardrailsFeature } from './feature.js';
 import { GUARDRAIL_FINDINGS } from './findings.js';
 
@@ -441,5 +442,17 @@ describe('guard stage: streamed answers', () => {
     const lines = JSON.stringify((ctx as RequestContext & { lines: unknown[] }).lines);
     assert.match(lines, /guardrail\.fired/);
     for (const raw of ['4111', 'jane.doe', 'example.com']) assert.ok(!lines.includes(raw), raw);
+    assert.doesNotMatch(lines, /validation_bound_reached/);
+  });
+
+  it('the log line says when the request reached its validation bound (later phones decided on shape)', async () => {
+    const { stage } = setup({ default_policy: 'pii' });
+    // Distinct phone-shaped candidates, never valid numbers: each spends the bound.
+    const many = Array.from({ length: MAX_VALIDATIONS + 10 }, (_, i) => `+1 ${200 + (i % 800)} 2${i} 55`);
+    const ctx = ctxWith(many.join(', '));
+    await stage.run(ctx, recordingNext(() => completionResult(completion('ok'), 'upstream', null)).next);
+    const lines = (ctx as RequestContext & { lines: Array<Record<string, unknown>> }).lines;
+    const fired = lines.find((l) => l.event === 'guardrail.fired' && l.direction === 'input');
+    assert.equal(fired?.validation_bound_reached, true);
   });
 });

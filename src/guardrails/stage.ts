@@ -85,7 +85,7 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
     try {
       ctx.request = guardRequest(request, session);
     } finally {
-      logFired(ctx, 'input');
+      logFired(ctx, 'input', session);
     }
     // Answers are checked on the canonical chunks: a passthrough API's own bytes (Anthropic events, Responses
     // events) would go to the client around the check, so a request whose output is checked is translated.
@@ -104,7 +104,7 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
         ctx.outcome = withheld(result.outcome);
         throw err;
       } finally {
-        logFired(ctx, 'output');
+        logFired(ctx, 'output', session);
       }
     }
     const guarded = guardStream(result, session);
@@ -113,7 +113,7 @@ export function createGuardStage(deps: GuardStageDeps): Stage {
       ...guarded,
       end(how) {
         end(how);
-        logFired(ctx, 'output');
+        logFired(ctx, 'output', session);
       },
     };
   }
@@ -129,9 +129,14 @@ function withheld(outcome: Outcome): Outcome {
   return { ...outcome, output: { text: '', overflow: text.length + overflow } };
 }
 
-/** One log line per direction when something fired: entity names, actions and counts, never values. */
-function logFired(ctx: RequestContext, direction: Direction): void {
+/**
+ * One log line per direction when something fired: entity names, actions and counts, never values. When the
+ * request reached its validation bound (decision 0218), the line says so: later phone-shaped candidates
+ * were decided on their shape (fail closed), which an operator may want to know.
+ */
+function logFired(ctx: RequestContext, direction: Direction, session: GuardSession): void {
   const findings = GUARDRAIL_FINDINGS.get(ctx)?.filter((f) => f.direction === direction);
   if (!findings || findings.length === 0) return;
-  ctx.log.info({ event: 'guardrail.fired', direction, findings }, 'guardrails acted');
+  const bound = session.budget.spent ? { validation_bound_reached: true } : {};
+  ctx.log.info({ event: 'guardrail.fired', direction, findings, ...bound }, 'guardrails acted');
 }
