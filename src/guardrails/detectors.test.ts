@@ -179,6 +179,21 @@ describe('detectors', () => {
     only(`-----BEGIN CERTIFICATE-----\n${token}`, 'secret', token);
   });
 
+  it('base64 of prose is not a secret; base64 credentials and keys inside encoded prose are', () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    none(`attachment body: ${b64('Please find the quarterly report attached, thanks!')}`);
+    none(`log: msg=${b64('Basic auth for the staging box is admin:Zq7-Hunter2')}`);
+    // user:password has no spaces: not prose, still a high-entropy token.
+    const basic = b64('admin:Zx8kQ2mP9vL4nR7tY1wB6cF3');
+    only(`curl -H 'Authorization: Basic ${basic}'`, 'secret', basic);
+    // Prose after `Basic ` is credentials all the same.
+    const proseCredentials = b64('the team shared this Zq7 password');
+    only(`Authorization: Basic ${proseCredentials}`, 'secret', proseCredentials);
+    // Encoded prose that carries a provider key is a secret.
+    const withKey = b64('the key is sk-proj-Zx8kQ2mP9vL4nR7tY1wB6cF3hJ5sD0gA ok');
+    only(`config: ${withKey}`, 'secret', withKey);
+  });
+
   it('custom patterns and deny-lists from a policy', () => {
     const custom = new PolicyBook({
       policies: {

@@ -14,7 +14,10 @@
  * Public material is not a secret, though it is as random: a high-entropy token is not one inside a PEM
  * block whose label has no `PRIVATE` (certificates, public keys, certificate requests), after an SSH
  * public key type (`ssh-ed25519 AAAA…`, an `authorized_keys` line), after `;base64,` (a data URL: an inline
- * image) or after `SHA256:` (a key fingerprint). Provider formats and private key blocks are always secrets.
+ * image) or after `SHA256:` (a key fingerprint). Nor is base64 of prose (`encodedProse`: text with words
+ * and spaces, as a pasted e-mail body or a log field carries it), unless it follows `Basic ` (HTTP basic
+ * credentials) or the prose itself holds a provider key. Provider formats and private key blocks are always
+ * secrets.
  */
 import { shannonEntropy } from '../checksums.js';
 import { type Detector, eachMatch, trailingToken } from '../detector.js';
@@ -47,6 +50,8 @@ const PUBLIC_BEGIN = /-----BEGIN ((?:(?!PRIVATE)[A-Z0-9]+ ?)+)-----/g;
 /** What comes right before a token of public material. */
 const PUBLIC_BEFORE =
   /(?:\b(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d{3}|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+|;base64,|\bSHA256:)$/;
+/** HTTP basic credentials (`Authorization: Basic <base64 of user:password>`). */
+const BASIC_BEFORE = /\bBasic\s+$/i;
 // `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token.
 const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
 
@@ -69,6 +74,29 @@ function publicPemBlocks(text: string, out: Array<[number, number]>): void {
     out.push([m.index, at + end.length]);
     PUBLIC_BEGIN.lastIndex = at + end.length;
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Letters (any script), digits, spaces and common punctuation: what prose is made of. */
+const PROSE_CHAR = /[\p{L}\p{N}\s.,;:!?'"()\-]/gu;
+
+/**
+ * Whether a base64 token decodes to prose: UTF-8 with at least two spaces, no control characters but line
+ * breaks and tabs, and at least 85 % letters, digits, spaces and common punctuation, with no provider key
+ * in it. `user:password` (no spaces) and binary keys are not prose.
+ */
+export function encodedProse(token: string): boolean {
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.from(token, 'base64'));
+  } catch {
+    return false;
+  }
+  if (text.length < 16 || (text.match(/ /g)?.length ?? 0) < 2) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text)) return false;
+  if ((text.match(PROSE_CHAR)?.length ?? 0) < 0.85 * text.length) return false;
+  return !PROVIDER_KEYS.some(([literal, re]) => text.includes(literal) && new RegExp(re.source).test(text));
 }
 
 /** Whether a generic token looks random enough to be a secret. */
@@ -97,7 +125,9 @@ export function secretDetector(): Detector {
       eachMatch(TOKEN, text, (m) => {
         if (!highEntropy(m[0])) return;
         if (publicBlocks.some(([from, to]) => m.index >= from && m.index < to)) return;
-        if (PUBLIC_BEFORE.test(text.slice(Math.max(0, m.index - 48), m.index))) return;
+        const before = text.slice(Math.max(0, m.index - 48), m.index);
+        if (PUBLIC_BEFORE.test(before)) return;
+        if (!BASIC_BEFORE.test(before) && encodedProse(m[0])) return;
         push(m.index, m.index + m[0].length);
       });
     },
