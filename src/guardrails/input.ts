@@ -1,7 +1,7 @@
 /**
  * The input side over the canonical request, whatever endpoint codec produced it: chat message contents
  * (strings and the `text` of content parts, every role), the predicted output (`prediction.content`), the
- * end-user id (`user`, `safety_identifier`), and embeddings input (a string or strings; token arrays cannot
+ * end-user ids (`user`, `safety_identifier`, `prompt_cache_key`), and embeddings input (a string or strings; token arrays cannot
  * be read and pass as they are). Copy-on-write: the body is only copied when a text changed.
  *
  * Two passes over the same texts: the first reserves the placeholder numbers the request already holds
@@ -14,8 +14,11 @@ import type { GuardSession } from './session.js';
 
 type TextMap = (text: string) => string;
 
-/** Chat fields that name the end user (OpenAI's `user` and its successor `safety_identifier`). */
-const END_USER_FIELDS = ['user', 'safety_identifier'] as const;
+/**
+ * Chat fields that name the end user (OpenAI's `user` and its successor `safety_identifier`), and the
+ * provider's cache routing key, which apps often derive from the user too (`prompt_cache_key`).
+ */
+const END_USER_FIELDS = ['user', 'safety_identifier', 'prompt_cache_key'] as const;
 
 /** The request with its texts checked (the same object when nothing changed). @throws ContentPolicyError */
 export function guardRequest(request: CanonicalRequest, session: GuardSession): CanonicalRequest {

@@ -89,4 +89,53 @@ describe('streamed Responses under an output-checking policy', () => {
     assert.ok(sent.includes('<EMAIL_1>') && !sent.includes('jane.doe'), sent);
     assert.ok(sent.includes('Hello there.'), 'the earlier answer is part of the chained conversation');
   });
+
+  test('the end-user id (safety_identifier, user) is checked like the input: masked before the provider', async () => {
+    for (const field of ['safety_identifier', 'user']) {
+      mock.reset();
+      const answer = await client.responses.create({
+        model: 'gpt-4o',
+        input: 'hi',
+        [field]: 'jane.doe@example.com',
+      } as never);
+      assert.equal((answer as { status: string }).status, 'completed');
+      const sent = JSON.stringify(mock.requests[0]?.body);
+      assert.ok(!sent.includes('jane.doe'), `${field}: ${sent}`);
+      assert.ok(sent.includes('<EMAIL_1>'), `${field}: the masked id is still sent: ${sent}`);
+    }
+  });
 });
+
+describe('Responses under an input-only policy (the native body goes to OpenAI unless the guard changed it)', () => {
+  let mock: MockUpstream;
+  let gw: TestGateway;
+  let client: OpenAI;
+  before(async () => {
+    mock = await MockUpstream.start();
+    gw = await startGateway({
+      mock,
+      env: { GUARDRAILS_DEFAULT_POLICY: 'inbound' },
+      yaml: [
+        'auth:\n  mode: keys\n  keys:\n',
+        `    - { name: a, key_sha256: ${sha(KEY)}, user_id: a }\n`,
+        "guardrails:\n  policies:\n    inbound:\n      input: true\n      output: false\n      entities: { '*': mask }\n",
+      ].join(''),
+    });
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: KEY, maxRetries: 0 });
+  });
+  after(async () => {
+    await gw.close();
+    await mock.close();
+  });
+
+  test('an e-mail as safety_identifier or prompt_cache_key does not reach the provider', async () => {
+    for (const field of ['safety_identifier', 'prompt_cache_key']) {
+      mock.reset();
+      mock.setAnswer({ chunks: ['Hello'] });
+      await client.responses.create({ model: 'gpt-4o', input: 'hi', [field]: 'jane.doe@example.com' } as never);
+      const sent = JSON.stringify(mock.requests[0]?.body);
+      assert.ok(!sent.includes('jane.doe'), `${field}: ${sent}`);
+    }
+  });
+});
+

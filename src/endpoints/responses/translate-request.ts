@@ -7,7 +7,7 @@
  * `function_call` (→ an assistant message's `tool_calls`, consecutive calls merged), `function_call_output`
  * (→ a `tool` message); function `tools` and `tool_choice`; `text.format` → `response_format`;
  * `reasoning.effort` → `reasoning_effort`; `max_output_tokens` → `max_completion_tokens`; `temperature`,
- * `top_p`, `parallel_tool_calls`, `user`.
+ * `top_p`, `parallel_tool_calls`, `user`, `safety_identifier`, `prompt_cache_key`.
  *
  * Reasoning items are dropped here (they only mean something to OpenAI, which gets the native body). What a
  * translated provider cannot run at all — built-in tools (web_search, file_search, computer_use …), their
@@ -119,6 +119,10 @@ export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []
     chat.parallel_tool_calls = body.parallel_tool_calls;
   }
   if (typeof body.user === 'string') chat.user = body.user;
+  // The end user's id and the provider's cache routing key, both also Chat Completions fields: the
+  // guardrails read the canonical request, so what they check is what a translated provider gets.
+  if (typeof body.safety_identifier === 'string') chat.safety_identifier = body.safety_identifier;
+  if (typeof body.prompt_cache_key === 'string') chat.prompt_cache_key = body.prompt_cache_key;
   if (body.stream === true) (chat as Record<string, unknown>).stream = true;
   return { chat, nativeOnly };
 }
