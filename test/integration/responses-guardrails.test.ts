@@ -132,10 +132,13 @@ describe('Responses under an input-only policy (the native body goes to OpenAI u
     for (const field of ['safety_identifier', 'prompt_cache_key']) {
       mock.reset();
       mock.setAnswer({ chunks: ['Hello'] });
-      await client.responses.create({ model: 'gpt-4o', input: 'hi', [field]: 'jane.doe@example.com' } as never);
+      await client.responses.create({
+        model: 'gpt-4o',
+        input: 'hi',
+        [field]: 'jane.doe@example.com',
+      } as never);
       const sent = JSON.stringify(mock.requests[0]?.body);
       assert.ok(!sent.includes('jane.doe'), `${field}: ${sent}`);
     }
   });
 });
-

@@ -78,7 +78,7 @@ function publicPemBlocks(text: string, out: Array<[number, number]>): void {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Letters (any script), digits, spaces and common punctuation: what prose is made of. */
-const PROSE_CHAR = /[\p{L}\p{N}\s.,;:!?'"()\-]/gu;
+const PROSE_CHAR = /[\p{L}\p{N}\s.,;:!?'"()-]/gu;
 
 /**
  * Whether a base64 token decodes to prose: UTF-8 with at least two spaces, no control characters but line

@@ -190,6 +190,9 @@ test('sampling, user, stream; nulls absent; temperature not clamped', () => {
     metadata: { user_id: 'u-1' },
     stream: true,
   });
+  // `safety_identifier`, OpenAI's successor of `user`, is the id when both are set.
+  const both = toAnthropicRequest(request({ user: 'u-1', safety_identifier: 'h-2' }), MODEL, 64);
+  assert.deepStrictEqual(both.metadata, { user_id: 'h-2' });
   const nulls = toAnthropicRequest(request({ temperature: null, top_p: null, stream: false }), MODEL, 64);
   assert.deepStrictEqual(nulls, { model: MODEL, max_tokens: 64, messages: HI });
 });

@@ -3,7 +3,7 @@
  *
  * Mapped: messages (see messages.ts), max_completion_tokens / max_tokens (default from settings), temperature
  * and top_p (passed through unclamped: Anthropic rejects temperature > 1 itself), stop → stop_sequences,
- * tools, tool_choice, parallel_tool_calls, user → metadata.user_id, response_format (json_object by a system
+ * tools, tool_choice, parallel_tool_calls, safety_identifier or user → metadata.user_id, response_format (json_object by a system
  * instruction, json_schema by a forced tool), stream, and the non-OpenAI extra `top_k`; `reasoning_effort` →
  * `thinking: {type: enabled, budget_tokens}` (`../reasoning.ts`) with `max_tokens` raised by the budget so
  * the answer keeps its room. Anthropic refuses thinking together with a changed temperature or top_k, and
@@ -66,7 +66,9 @@ export function toAnthropicRequest(
     body.tools = tools;
     if (toolChoice) body.tool_choice = toolChoice;
   }
-  if (req.user) body.metadata = { user_id: req.user };
+  // OpenAI's end-user id, or its successor `safety_identifier`: Anthropic's one opaque user id.
+  const user = req.safety_identifier || req.user;
+  if (user) body.metadata = { user_id: user };
   if (req.stream === true) body.stream = true;
   addThinking(body, thinkingBudget(req.reasoning_effort));
   return body;
