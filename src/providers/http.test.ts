@@ -82,6 +82,56 @@ describe('httpError: upstream statuses and bodies → the taxonomy (docs/decisio
     assert.equal(overloaded.status, 502);
     assert.equal(overloaded.upstreamType, 'overloaded_error');
   });
+
+  test("Google's error details: API_KEY_INVALID is an auth failure, RetryInfo is the retry delay", () => {
+    const badKey = httpError(
+      'gemini',
+      400,
+      {},
+      JSON.stringify({
+        error: {
+          code: 400,
+          message: 'API key not valid. Please pass a valid API key.',
+          status: 'INVALID_ARGUMENT',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }],
+        },
+      }),
+      0,
+      'GEMINI_API_KEY',
+    );
+    assert.ok(badKey instanceof AuthError);
+    assert.equal(badKey.status, 401);
+    assert.match(badKey.message, /API key not valid\..*Check GEMINI_API_KEY\.$/);
+    const quota = {
+      error: {
+        code: 429,
+        message: 'Quota exceeded. Please retry in 37.5s.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '37s' },
+        ],
+      },
+    };
+    assert.equal(map(429, quota).retryAfterMs, 37_000);
+    // A header wins over the body; a malformed delay is ignored.
+    assert.equal(map(429, quota, { 'retry-after': '2' }).retryAfterMs, 2000);
+    const odd = structuredClone(quota);
+    (odd.error.details[1] as { retryDelay: string }).retryDelay = '37 seconds';
+    assert.equal(map(429, odd).retryAfterMs, undefined);
+  });
+
+  test("a 401/403 keeps the provider's words, without the key it quotes", () => {
+    const denied = map(403, { error: { message: 'Model gpt-5 is not available to your organization.' } });
+    assert.match(denied.message, /HTTP 403\)\. Model gpt-5 is not available to your organization\.$/);
+    const wrong = map(401, {
+      error: {
+        message: 'Incorrect API key provided: sk-proj-********************abcd. You can find your key…',
+      },
+    });
+    assert.ok(!wrong.message.includes('abcd'), wrong.message);
+    assert.match(wrong.message, /Incorrect API key provided: \[redacted\]\./);
+  });
 });
 
 describe('correlation headers', () => {

@@ -237,10 +237,14 @@ export function httpError(
   const detail = upstreamDetail(bodyText);
   const upstream = detail.message;
   const opts = { upstreamStatus: status, upstreamType: detail.type };
-  if (status === 401 || status === 403) {
+  // Gemini (Google APIs) answers a bad key with a 400 whose detail says API_KEY_INVALID.
+  if (status === 401 || status === 403 || detail.reason === 'API_KEY_INVALID') {
     const hint = apiKeyEnv ? ` Check ${apiKeyEnv}.` : '';
+    // The provider's words say what is refused (the key, the model, the project); any key it quotes,
+    // masked or not, is left out.
+    const said = upstream ? ` ${upstream.replace(QUOTED_KEY, '[redacted]')}` : '';
     return new AuthError(
-      `${provider} rejected the gateway's credentials (HTTP ${status}).${hint}`,
+      `${provider} rejected the gateway's credentials (HTTP ${status}).${said}${hint}`,
       provider,
       opts,
     );
@@ -255,7 +259,7 @@ export function httpError(
     }
     return new RateLimitError(`${provider} rate limit reached${upstream ? `: ${upstream}` : '.'}`, provider, {
       ...opts,
-      retryAfterMs: parseRetryAfter(headers, now),
+      retryAfterMs: parseRetryAfter(headers, now) ?? detail.retryDelayMs,
     });
   }
   if (status === 408 || status === 504 || status === 524) {
@@ -265,7 +269,7 @@ export function httpError(
     return new ProviderUnavailableError(
       `${provider} is unavailable (HTTP ${status})${upstream ? `: ${upstream}` : '.'}`,
       provider,
-      { ...opts, retryAfterMs: parseRetryAfter(headers, now) },
+      { ...opts, retryAfterMs: parseRetryAfter(headers, now) ?? detail.retryDelayMs },
     );
   }
   return new InvalidRequestError(
@@ -306,11 +310,25 @@ interface UpstreamDetail {
   code: string | undefined;
   param: string | null;
   type: string | undefined;
+  /** Google's `error.details[].reason` (`API_KEY_INVALID`). */
+  reason: string | undefined;
+  /** Google's `RetryInfo.retryDelay` (`"37s"`) in milliseconds: Gemini's 429s say when to retry there. */
+  retryDelayMs: number | undefined;
 }
+
+/** A provider key an error message quotes (OpenAI's "Incorrect API key provided: sk-proj-****abcd"). */
+const QUOTED_KEY = /\b(?:sk|rk|pk|gsk|xai|AIza)[-_A-Za-z0-9*]{6,}|[\w-]*\*{3,}[\w-]*/g;
 
 /** Pulls `UpstreamDetail` out of an error body, every field bounded. */
 function upstreamDetail(bodyText: string): UpstreamDetail {
-  const detail: UpstreamDetail = { message: '', code: undefined, param: null, type: undefined };
+  const detail: UpstreamDetail = {
+    message: '',
+    code: undefined,
+    param: null,
+    type: undefined,
+    reason: undefined,
+    retryDelayMs: undefined,
+  };
   if (!bodyText) return detail;
   let parsed: { error?: Record<string, unknown> | string; message?: unknown };
   try {
@@ -327,7 +345,19 @@ function upstreamDetail(bodyText: string): UpstreamDetail {
   detail.code = token(error.code);
   detail.param = token(error.param) ?? null;
   detail.type = token(error.type);
+  if (Array.isArray(error.details)) googleDetails(error.details, detail);
   return detail;
+}
+
+/** The reason and retry delay of Google's `error.details` (`google.rpc.ErrorInfo`, `google.rpc.RetryInfo`). */
+function googleDetails(details: unknown[], detail: UpstreamDetail): void {
+  for (const item of details.slice(0, 16)) {
+    if (item === null || typeof item !== 'object') continue;
+    const d = item as { reason?: unknown; retryDelay?: unknown };
+    detail.reason ??= token(d.reason);
+    const delay = typeof d.retryDelay === 'string' ? /^(\d{1,6}(?:\.\d{1,9})?)s$/.exec(d.retryDelay) : null;
+    if (delay) detail.retryDelayMs ??= Math.round(Number(delay[1]) * 1000);
+  }
 }
 
 /** A short machine-readable string from an upstream body (a code, param or type), else undefined. */

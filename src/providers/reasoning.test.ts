@@ -111,3 +111,36 @@ test('anthropic: no thinking while a tool loop is open (the last assistant turn 
     budget_tokens: 2048,
   });
 });
+
+test("anthropic: near the model's output limit the budget gives way and max_tokens is capped", () => {
+  const full = toAnthropicRequest(
+    ask({ reasoning_effort: 'high', max_completion_tokens: 64_000 }),
+    'claude-sonnet-4-5',
+    4096,
+  );
+  assert.equal(full.max_tokens, 64_000);
+  assert.deepEqual(full.thinking, { type: 'enabled', budget_tokens: 1024 });
+  const opus = toAnthropicRequest(ask({ reasoning_effort: 'xhigh' }), 'claude-opus-4-1-20250805', 4096);
+  assert.equal(opus.max_tokens, 32_000);
+  assert.deepEqual(opus.thinking, { type: 'enabled', budget_tokens: 27_904 });
+  // Within the limit nothing moves; a model without a known limit is not capped.
+  assert.equal(
+    toAnthropicRequest(ask({ reasoning_effort: 'high' }), 'claude-opus-4-5', 4096).max_tokens,
+    28_672,
+  );
+  assert.equal(
+    toAnthropicRequest(ask({ reasoning_effort: 'xhigh' }), 'claude-next', 64_000).max_tokens,
+    96_768,
+  );
+});
+
+test("gemini 2.5: budgets are moved into the model's range (Pro cannot turn thinking off)", () => {
+  const budget = (model: string, effort: string) =>
+    toGeminiRequest(ask({ reasoning_effort: effort as never }), model).generationConfig?.thinkingConfig;
+  assert.deepEqual(budget('gemini-2.5-pro', 'none'), { thinkingBudget: 128 });
+  assert.deepEqual(budget('gemini-2.5-pro', 'xhigh'), { thinkingBudget: 32_768 });
+  assert.deepEqual(budget('gemini-2.5-flash', 'xhigh'), { thinkingBudget: 24_576 });
+  assert.deepEqual(budget('gemini-2.5-flash-lite', 'xhigh'), { thinkingBudget: 24_576 });
+  assert.deepEqual(budget('gemini-2.5-flash-lite', 'none'), { thinkingBudget: 0 });
+  assert.deepEqual(budget('gemini-2.5-flash', 'none'), { thinkingBudget: 0 });
+});

@@ -48,7 +48,7 @@ export function toAnthropicMessages(messages: readonly ChatCompletionMessagePara
     switch (msg.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(msg.content).filter((t) => t !== ''));
+        system.push(...textParts(msg.content).filter((t) => t.trim() !== ''));
         return;
       case 'user':
         append(out, 'user', userBlocks(msg.content, i));
@@ -66,7 +66,35 @@ export function toAnthropicMessages(messages: readonly ChatCompletionMessagePara
         );
     }
   });
+  if (out.length === 0) {
+    if (system.length === 0) {
+      throw invalid(
+        'The messages hold no text: Anthropic refuses empty and whitespace-only text.',
+        'messages',
+      );
+    }
+    // System messages only (OpenAI answers them): Anthropic wants at least one message, so the
+    // instructions are the user's turn.
+    return {
+      system: [],
+      messages: [{ role: 'user', content: [{ type: 'text', text: system.join('\n\n') }] }],
+    };
+  }
+  trimFinalAssistant(out);
   return { system, messages: out };
+}
+
+/**
+ * A conversation that ends with an assistant turn asks Anthropic to continue it (a prefill), which it
+ * refuses when the turn's text ends with whitespace: the trailing whitespace is dropped.
+ */
+function trimFinalAssistant(out: MessageParam[]): void {
+  const last = out.at(-1);
+  if (last?.role !== 'assistant' || !Array.isArray(last.content)) return;
+  const block = last.content.at(-1);
+  if (block?.type !== 'text') return;
+  const text = block.text.trimEnd();
+  if (text !== block.text) last.content[last.content.length - 1] = { ...block, text };
 }
 
 function append(out: MessageParam[], role: MessageParam['role'], blocks: ContentBlockParam[]): void {
@@ -81,8 +109,9 @@ function textParts(content: string | ReadonlyArray<ChatCompletionContentPartText
 }
 
 function textBlock(text: string): TextBlockParam[] {
-  // Anthropic rejects empty text blocks.
-  return text === '' ? [] : [{ type: 'text', text }];
+  // Anthropic rejects empty and whitespace-only text blocks (`"\n\n"` beside tool calls is common in
+  // histories from other models).
+  return text.trim() === '' ? [] : [{ type: 'text', text }];
 }
 
 function userBlocks(content: string | ChatCompletionContentPart[], i: number): ContentBlockParam[] {

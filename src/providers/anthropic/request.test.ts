@@ -348,3 +348,82 @@ test('an assistant turn that is only an OpenAI audio reference is refused, not d
   const body = toAnthropicRequest(audioTurn('Hello there'), MODEL, 1024);
   assert.deepEqual(body.messages[1], { role: 'assistant', content: [{ type: 'text', text: 'Hello there' }] });
 });
+
+test('whitespace-only stop sequences and texts are dropped; Anthropic refuses both', () => {
+  assert.deepStrictEqual(
+    toAnthropicRequest(request({ stop: ['\n', 'END', ' \t'] }), MODEL, 1).stop_sequences,
+    ['END'],
+  );
+  assert.equal('stop_sequences' in toAnthropicRequest(request({ stop: '\n\n' }), MODEL, 1), false);
+  const body = toAnthropicRequest(
+    request({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'look' },
+            { type: 'text', text: '\n' },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: '\n\n',
+          tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+        { role: 'assistant', content: ' ' },
+        { role: 'user', content: 'again' },
+      ],
+    }),
+    MODEL,
+    1,
+  );
+  assert.deepStrictEqual(body.messages, [
+    { role: 'user', content: [{ type: 'text', text: 'look' }] },
+    { role: 'assistant', content: [{ type: 'tool_use', id: 'c1', name: 'f', input: {} }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'tool_result', tool_use_id: 'c1', content: 'ok' },
+        { type: 'text', text: 'again' },
+      ],
+    },
+  ]);
+});
+
+test('a final assistant turn (a prefill) loses its trailing whitespace', () => {
+  const body = toAnthropicRequest(
+    request({
+      messages: [
+        { role: 'user', content: 'Name a colour.' },
+        { role: 'assistant', content: 'The colour is ' },
+      ],
+    }),
+    MODEL,
+    1,
+  );
+  assert.deepStrictEqual(body.messages.at(-1), {
+    role: 'assistant',
+    content: [{ type: 'text', text: 'The colour is' }],
+  });
+});
+
+test('system messages only: the instructions are the user turn; no text at all is a 400', () => {
+  const body = toAnthropicRequest(
+    request({
+      messages: [{ role: 'system', content: 'Classify: I love it.' }],
+      response_format: { type: 'json_object' },
+    }),
+    MODEL,
+    1,
+  );
+  assert.deepStrictEqual(body.messages, [
+    { role: 'user', content: [{ type: 'text', text: 'Classify: I love it.' }] },
+  ]);
+  assert.match(String(body.system), /JSON/);
+  assertBadRequest(
+    () => toAnthropicRequest(request({ messages: [{ role: 'user', content: ' ' }] }), MODEL, 1),
+    'messages',
+    'invalid_request',
+  );
+});

@@ -74,13 +74,40 @@ export function toAnthropicRequest(
   return body;
 }
 
+/** Anthropic's smallest `thinking.budget_tokens`. */
+const MIN_BUDGET = 1024;
+
+/**
+ * Output token limits (max_tokens) of the Claude models that think, by model id prefix, from Anthropic's
+ * models overview (read 2026-12-08); longest prefix first. Other models: no cap is applied.
+ */
+const OUTPUT_LIMITS: ReadonlyArray<[prefix: string, limit: number]> = [
+  ['claude-opus-4-5', 64_000],
+  ['claude-opus-4-1', 32_000],
+  ['claude-opus-4', 32_000],
+  ['claude-sonnet-4', 64_000],
+  ['claude-haiku-4', 64_000],
+  ['claude-3-7-sonnet', 64_000],
+];
+
+function outputLimit(model: string): number | undefined {
+  return OUTPUT_LIMITS.find(([prefix]) => model.startsWith(prefix))?.[1];
+}
+
 /** Extended thinking for a reasoning effort (see the file comment for what it changes). */
 function addThinking(body: AnthropicRequest, budget: number | undefined): void {
   if (!budget) return;
   const forced = body.tool_choice?.type === 'any' || body.tool_choice?.type === 'tool';
   if (forced || openToolLoop(body.messages)) return;
-  body.thinking = { type: 'enabled', budget_tokens: budget };
-  body.max_tokens += budget;
+  // Anthropic refuses a max_tokens above the model's output limit, and a budget not below max_tokens:
+  // near the limit the budget gives way (at least its minimum, 1,024), then the total is capped.
+  const limit = outputLimit(body.model);
+  let thinking = budget;
+  if (limit !== undefined && body.max_tokens + thinking > limit) {
+    thinking = Math.min(thinking, Math.max(MIN_BUDGET, limit - body.max_tokens));
+  }
+  body.thinking = { type: 'enabled', budget_tokens: thinking };
+  body.max_tokens = Math.min(body.max_tokens + thinking, limit ?? Number.POSITIVE_INFINITY);
   delete body.temperature;
   delete body.top_k;
   if (body.top_p != null && body.top_p < 0.95) body.top_p = 0.95;
@@ -132,7 +159,9 @@ function rejectUnsupported(req: ChatRequest): void {
 
 function stopSequences(stop: string | string[] | null | undefined): string[] {
   if (stop == null) return [];
-  return (typeof stop === 'string' ? [stop] : stop).filter((s) => s !== '');
+  // Anthropic refuses stop sequences without a non-whitespace character ("\n", OpenAI's usual one-line
+  // stop): they are dropped, as empty ones are (docs/providers.md).
+  return (typeof stop === 'string' ? [stop] : stop).filter((s) => s.trim() !== '');
 }
 
 function toolFields(req: ChatRequest): { tools: ToolUnion[]; toolChoice: ToolChoice | undefined } {

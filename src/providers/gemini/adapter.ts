@@ -10,7 +10,7 @@ import { thinkingBudget } from '../reasoning.js';
 import { sseItems } from '../sse.js';
 import type { CallOptions, ProviderAdapter, ProviderDeps, ProviderSettings } from '../types.js';
 import { embedWithGemini } from './embeddings.js';
-import { toGeminiRequest } from './request.js';
+import { modelBudget, toGeminiRequest } from './request.js';
 import { isGeminiResponse, toChatCompletion } from './response.js';
 import { geminiChunks } from './stream.js';
 
@@ -78,8 +78,9 @@ export function createGeminiAdapter(settings: ProviderSettings, deps: ProviderDe
       }
       return toChatCompletion(json, modelId(call.model), unixSeconds(clock));
     },
-    thinkingTokens(req) {
-      return thinkingBudget(req.reasoning_effort) ?? 0;
+    thinkingTokens(req, model) {
+      const budget = thinkingBudget(req.reasoning_effort);
+      return budget === undefined ? 0 : modelBudget(budget, model);
     },
     async chatStream(req, call) {
       const res = await send(toGeminiRequest(req, call.model), call, 'streamGenerateContent');

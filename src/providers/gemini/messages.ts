@@ -53,6 +53,13 @@ export function toGeminiConversation(messages: readonly ChatCompletionMessagePar
         );
     }
   });
+  if (contents.length === 0) {
+    if (system.length === 0)
+      throw new BadRequestError('The messages hold no content.', 'invalid_request', { param: 'messages' });
+    // System messages only (OpenAI answers them): Gemini wants `contents`, so the instructions are the
+    // user's turn.
+    return { contents: [{ role: 'user', parts: [{ text: system.join('\n\n') }] }] };
+  }
   if (system.length === 0) return { contents };
   return { contents, systemInstruction: { parts: [{ text: system.join('\n\n') }] } };
 }

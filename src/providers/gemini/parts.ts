@@ -110,8 +110,13 @@ function filePart(file: ChatCompletionContentPart.File.File, param: string): Par
 function parseDataUrl(url: string, fallbackMime: string, param: string): { mimeType: string; data: string } {
   const comma = url.indexOf(',');
   const header = comma === -1 ? [] : url.slice('data:'.length, comma).split(';');
-  if (!header.slice(1).includes('base64')) unsupported('data: URLs must be base64-encoded.', param);
-  return { mimeType: header[0] || fallbackMime, data: url.slice(comma + 1) };
+  if (!header.slice(1).some((p) => p.toLowerCase() === 'base64')) {
+    unsupported('data: URLs must be base64-encoded.', param);
+  }
+  // MIME types are case-insensitive, Gemini's list is lower case; `image/jpg` is not a registered type but
+  // common in data URLs, and Gemini refuses it.
+  const mime = (header[0] ?? '').toLowerCase();
+  return { mimeType: mime === 'image/jpg' ? 'image/jpeg' : mime || fallbackMime, data: url.slice(comma + 1) };
 }
 
 /** A MIME type from a path's extension (query string already removed), else the fallback. */

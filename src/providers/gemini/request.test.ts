@@ -358,3 +358,28 @@ test('top_k (a common non-OpenAI extension) becomes topK; other values leave it 
   });
   assert.equal(toGeminiRequest(req({ top_k: 'many' } as Partial<ChatRequest>)).generationConfig, undefined);
 });
+
+test('system messages only: the instructions are the user turn (Gemini wants contents)', () => {
+  assert.deepStrictEqual(
+    toGeminiRequest(req({ messages: [{ role: 'system', content: 'Classify: I love it.' }] })),
+    {
+      contents: [{ role: 'user', parts: [{ text: 'Classify: I love it.' }] }],
+    },
+  );
+  assert.throws(
+    () => toGeminiRequest(req({ messages: [{ role: 'user', content: '' }] })),
+    (err: Error & { param?: string }) => err.param === 'messages',
+  );
+});
+
+test('data URL MIME types are lower-cased, and image/jpg is sent as image/jpeg', () => {
+  for (const [url, mime] of [
+    ['data:image/jpg;base64,AAAA', 'image/jpeg'],
+    ['data:IMAGE/PNG;BASE64,AAAA', 'image/png'],
+  ] as const) {
+    const body = toGeminiRequest(
+      req({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }),
+    );
+    assert.deepStrictEqual(body.contents[0]?.parts, [{ inlineData: { mimeType: mime, data: 'AAAA' } }]);
+  }
+});

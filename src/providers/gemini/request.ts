@@ -84,13 +84,28 @@ function toGenerationConfig(req: ChatRequest): GenerationConfig | undefined {
   return Object.keys(config).length > 0 ? config : undefined;
 }
 
+/**
+ * Gemini 2.5's thinking budget ranges (ai.google.dev/gemini-api/docs/thinking, read 2026-12-08): Pro
+ * 128–32,768 and cannot turn thinking off; Flash 0–24,576; Flash-Lite 0 or 512–24,576. A budget outside
+ * the model's range is a 400 there, so the effort's budget is moved to the nearest one the model takes.
+ */
+export function modelBudget(budget: number, model: string): number {
+  const name = model.replace(/^models\//, '');
+  if (name.startsWith('gemini-2.5-pro')) return Math.min(Math.max(budget, 128), 32_768);
+  if (name.startsWith('gemini-2.5-flash-lite'))
+    return budget === 0 ? 0 : Math.min(Math.max(budget, 512), 24_576);
+  if (name.startsWith('gemini-2.5-flash')) return Math.min(budget, 24_576);
+  return budget;
+}
+
 function withThinking(
   config: GenerationConfig | undefined,
   effort: unknown,
   model: string,
 ): GenerationConfig | undefined {
-  const budget = thinkingBudget(effort);
-  if (budget === undefined) return config;
+  const asked = thinkingBudget(effort);
+  if (asked === undefined) return config;
+  const budget = modelBudget(asked, model);
   const thinkingConfig = /^gemini-3/.test(model)
     ? { thinkingLevel: (budget <= 2048 ? 'low' : 'high') as never }
     : { thinkingBudget: budget };
