@@ -83,7 +83,7 @@ export interface AccountingFeatures {
   budgets: BudgetsFeature;
   accounting: AccountingFeature;
   /** USD per 1M tokens of a model (built-in table + `pricing.models`), for the router's `cost` strategy. */
-  priceOf: (model: string) => ModelPrice | null;
+  priceOf: (model: string, provider: string) => ModelPrice | null;
 }
 
 /** The budget feature and the accounting feature, sharing one pricing table. */
@@ -122,7 +122,7 @@ export function createAccountingFeatures(
   return {
     budgets: { name: 'budgets', ...budgetStages },
     accounting: createAccountingFeature(slice, deps, accountant),
-    priceOf: (model) => accountant.prices.priceOf(model),
+    priceOf: (model, provider) => accountant.prices.priceOf(model, provider),
   };
 }
 

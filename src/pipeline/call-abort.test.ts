@@ -165,6 +165,47 @@ describe('call stage: attempt timeout vs total timeout', () => {
     assert.equal(router.breaker(A).snapshot().consecutiveFailures, 1, 'a slow deployment earns it');
   });
 
+  test('a deployment that timed out is not retried while another may serve: the route moves on', async () => {
+    const { clock, call, router } = setup({ retries: 3 });
+    const hung = provider(hang);
+    const healthy = provider(async () => completion('from b'));
+    const A = deployment('openai', 'gpt-4o-mini', { adapter: hung.adapter });
+    const B = deployment('openai', 'gpt-4o', { adapter: healthy.adapter });
+    const ctx = routed(chatContext(clock, { max_tokens: 1 }), [A, B]);
+    const result = await call(ctx);
+    assert.equal(result.kind, 'json');
+    assert.equal(hung.signals.length, 1, 'one attempt on the hung deployment, no retries');
+    assert.equal(healthy.signals.length, 1);
+    assert.equal(ctx.upstream.fallbackCount, 1);
+    assert.equal(router.breaker(A).snapshot().consecutiveFailures, 1, 'the hang counts against it');
+    // With the other deployment's breaker open, the hung one keeps its retries (nothing else may serve).
+    const { clock: clock2, call: call2, router: router2 } = setup({ retries: 2 });
+    const again = provider(hang);
+    const A2 = deployment('openai', 'gpt-4o-mini', { adapter: again.adapter });
+    const B2 = deployment('openai', 'gpt-4o', { adapter: provider(hang).adapter });
+    const open = router2.breaker(B2);
+    while (open.tryAcquire()) open.failure();
+    await assert.rejects(call2(routed(chatContext(clock2, { max_tokens: 1 }), [A2, B2])), /upstream_timeout/);
+    assert.equal(again.signals.length, 2, 'retried: the fallback is open');
+  });
+
+  test('a retry cut short by the total deadline is a timeout of the deployment, not an oversized request', async () => {
+    // Each attempt may take 40 ms; the total leaves the retry about 20. The output limit needs 20 ms a
+    // token × 1 = 20 ms: it fits an attempt, so the cut is the deployment's hang, not the request's size.
+    const { clock, call, router } = setup({ retries: 3, totalMs: 60 });
+    const p = provider(hang);
+    const A = deployment('openai', 'gpt-4o-mini', { adapter: p.adapter });
+    const ctx = routed(chatContext(clock, { max_tokens: 1 }), [A]);
+    await assert.rejects(call(ctx), (err: unknown) => {
+      assert.ok(err instanceof TimeoutError);
+      assert.equal(err.constructor.name, 'TimeoutError', 'not OversizedRequestTimeoutError');
+      assert.doesNotMatch(err.message, /Lower max_tokens/);
+      return true;
+    });
+    assert.ok(p.signals.length >= 2, 'the retry ran');
+    assert.ok(router.breaker(A).snapshot().consecutiveFailures >= 1);
+  });
+
   test('a failed attempt is cut and the retry gets a fresh signal; the request stays unaborted', async () => {
     const { clock, call } = setup({ retries: 2 });
     const down = new ProviderUnavailableError('unavailable', 'openai', { upstreamStatus: 503 });

@@ -229,7 +229,7 @@ describe('call stage: whole answers', () => {
     );
   });
 
-  test('a half-open breaker with its probe in flight: the 503 still carries a retry hint', async () => {
+  test('a half-open breaker with its probe in flight: the 502 still carries a retry hint', async () => {
     const { clock, call, router } = setup({ router: true });
     const A = deployment('openai', 'gpt-4o-mini', { adapter: unusedAdapterFor('openai') });
     const breaker = router?.breaker(A);
@@ -238,7 +238,7 @@ describe('call stage: whole answers', () => {
     assert.equal(breaker?.tryAcquire(), true, 'the probe goes through');
     await assert.rejects(call(routed(chatContext(clock), [A])), (err: unknown) => {
       assert.ok(err instanceof RouteUnavailableError);
-      assert.equal(err.status, 503);
+      assert.equal(err.status, 502);
       assert.equal(err.retryAfterMs, 1);
       return true;
     });

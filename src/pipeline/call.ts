@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { type CanonicalRequest, type RequestContext, retireAbort } from '../core/context.js';
-import { ClientClosedError, GatewayError, RateLimitError } from '../core/errors.js';
+import { ClientClosedError, GatewayError, RateLimitError, TimeoutError } from '../core/errors.js';
 import { StreamLiveness } from '../core/liveness.js';
 import {
   completionResult,
@@ -124,7 +124,8 @@ export function createCallStage(options: CallStageOptions): Next {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
       retireAbort(ctx, controller);
       if (pending && request.stream) pending.then(closeLate, ignore);
-      const allowedMs = Math.min(options.attemptTimeoutMs, deadline - started);
+      // Oversized means too large for the time an attempt is given, not for what a late retry had left.
+      const allowedMs = Math.min(options.attemptTimeoutMs, options.totalTimeoutMs);
       const failure = attributeTimeout(
         reason instanceof GatewayError ? reason : err,
         expectedOutputMs(request, router?.breaker(d).settings.expectedMsPerOutputToken ?? 0, d),
@@ -179,6 +180,9 @@ export function createCallStage(options: CallStageOptions): Next {
             attemptMs = clock.now() - started;
             break;
           } catch (err) {
+            // A deployment that did not answer in time is not waited for again while another may serve:
+            // its retries would spend the total deadline the next deployment needs (docs/routing.md).
+            if (err instanceof TimeoutError && onwardOf(order, d)) throw err;
             const delayMs = retryDelay(err, n, options.retry, clock, ctx.abort.signal, deadline);
             if (delayMs < 0) throw err;
             noteRetry(ctx, d, n, delayMs, err as GatewayError);
@@ -211,6 +215,14 @@ export function createCallStage(options: CallStageOptions): Next {
     if (lastError !== undefined && !(lastError instanceof GatewayError && lastError.isRetryable)) throw last;
     if (ctx.abort.signal.aborted) throw last;
     throw new RouteUnavailableError(route.name, tried, last);
+  }
+
+  /** Whether a deployment after `d` in the order may serve (its breaker is not open). */
+  function onwardOf(order: readonly Deployment[], d: Deployment): boolean {
+    for (let i = order.indexOf(d) + 1; i < order.length; i++) {
+      if (router?.breaker(order[i] as Deployment).state !== 'open') return true;
+    }
+    return false;
   }
 
   /** Counts and logs a move to the next deployment (`route.fallback`: from, to, why). */

@@ -231,8 +231,8 @@ export interface TriedDeployment {
 
 /**
  * The one error a client gets when no deployment of a route could serve: it names every deployment and what
- * happened to it. Status, type and code are those of the last real failure (503 `provider_unavailable` when
- * every breaker was open); `Retry-After` is the soonest known wait: a breaker letting a probe through, a
+ * happened to it. Status, type and code are those of the last real failure (502 `provider_unavailable` when
+ * every breaker was open: DESIGN §3, circuit open with no fallback); `Retry-After` is the soonest known wait: a breaker letting a probe through, a
  * deployment's own Retry-After (any of them, not only the last failure's), or the last failure's hint.
  */
 export class RouteUnavailableError extends ProviderError {
@@ -258,7 +258,7 @@ export class RouteUnavailableError extends ProviderError {
       `No deployment of "${routeName}" could serve the request (tried ${parts.join('; ')}).${detail}`,
       lastError?.provider ?? 'router',
       lastError?.code ?? 'provider_unavailable',
-      lastError?.status ?? 503,
+      lastError?.status ?? 502,
       lastError?.type ?? 'provider_unavailable_error',
       {
         upstreamStatus: lastError?.upstreamStatus,

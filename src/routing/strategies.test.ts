@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { PriceTable } from '../accounting/pricing.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import { LatencyTracker } from './latency.js';
 import type { Deployment } from './resolver.js';
@@ -93,6 +94,16 @@ describe('strategies', () => {
     const mix = createStrategy('cost', [small, dep('ratio')], deps({ prices: table }));
     assert.deepEqual(ids(mix.order(request(100_000, 10))), ['ratio', 'small']);
     assert.deepEqual(ids(mix.order(request(10, 10_000))), ['small', 'ratio']);
+  });
+
+  test('cost: a provider-qualified price override applies to routing, as accounting bills it', () => {
+    const table = new PriceTable({ 'up5/qualmodel': { input: 0.001, output: 0.001 } });
+    const prices: PriceLookup = (model, provider) => table.priceOf(model, provider);
+    const dear = dep('dear', { provider: 'up1', model: 'gpt-4.1-mini' });
+    const cheap = dep('cheap', { provider: 'up5', model: 'qualmodel' });
+    const elsewhere = dep('elsewhere', { provider: 'up6', model: 'qualmodel' });
+    const s = createStrategy('cost', [dear, elsewhere, cheap], deps({ prices }));
+    assert.deepEqual(ids(s.order(request())), ['cheap', 'dear', 'elsewhere']);
   });
 
   test('quality orders by rank; unranked last', () => {

@@ -17,8 +17,8 @@ export interface Price {
   cachedInput?: number;
 }
 
-/** The pricing table: `priceOf(model)` from src/accounting/pricing.ts, injected at composition. */
-export type PriceLookup = (model: string) => Price | null;
+/** The pricing table: `priceOf(model, provider)` from src/accounting/pricing.ts, injected at composition. */
+export type PriceLookup = (model: string, provider: string) => Price | null;
 
 /** What a strategy may know about one request. */
 export interface RoutingRequest {
@@ -129,7 +129,8 @@ export function priceFor(d: Deployment, prices: PriceLookup): Price | null {
   if (d.inputCostPerMtok !== undefined && d.outputCostPerMtok !== undefined) {
     return { input: d.inputCostPerMtok, output: d.outputCostPerMtok };
   }
-  const table = prices(d.model);
+  // With the provider, as accounting prices it: a `provider/model` override applies to routing too.
+  const table = prices(d.model, d.provider);
   if (!table) return null;
   return { input: d.inputCostPerMtok ?? table.input, output: d.outputCostPerMtok ?? table.output };
 }

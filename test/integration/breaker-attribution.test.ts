@@ -104,7 +104,8 @@ describe('breaker fault attribution', () => {
     assert.equal(t.mock.requests.length, 6, 'each 500 was retried once');
     assert.equal(await state(), 2, 'open');
     const skipped = await ask({}, 'tenant-small');
-    assert.equal(skipped.status, 503);
+    assert.equal(skipped.status, 502);
+    assert.match(await skipped.text(), /circuit open/);
     assert.equal(t.mock.requests.length, 6, 'an open breaker sends nothing');
   });
 });

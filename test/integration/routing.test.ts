@@ -183,7 +183,7 @@ describe('when no deployment can serve', () => {
     assert.match(body.error.message, /b: provider_unavailable/);
   });
 
-  test('every breaker open → 503 with Retry-After until the soonest probe', async () => {
+  test('every breaker open → 502 with Retry-After until the soonest probe', async () => {
     a.enqueue(...Array.from({ length: 2 }, () => ({ kind: 'status' as const, status: 503 })));
     b.enqueue(...Array.from({ length: 2 }, () => ({ kind: 'status' as const, status: 503 })));
     await chat({ model: 'pair' });
@@ -192,7 +192,7 @@ describe('when no deployment can serve', () => {
     assert.equal((await state('b'))?.state, 'open');
     clock.advance(4_000);
     const res = await chat({ model: 'pair' });
-    const body = await expectError(res, { status: 503, type: 'provider_unavailable_error' });
+    const body = await expectError(res, { status: 502, type: 'provider_unavailable_error' });
     assert.match(body.error.message, /a: circuit open \(next probe in 6 s\)/);
     assert.match(body.error.message, /b: circuit open/);
     assert.equal(res.headers.get('retry-after'), '6');
@@ -210,7 +210,7 @@ describe('aliases and plain names', () => {
     assert.equal(pair?.owned_by, 'llm-gateway');
   });
 
-  test('a single-deployment name has a breaker too: while open, 503 with Retry-After at once', async () => {
+  test('a single-deployment name has a breaker too: while open, 502 with Retry-After at once', async () => {
     // The default provider in this gateway points at mock `a`; plain gpt-4o-mini is one deployment.
     a.enqueue({ kind: 'status', status: 503 }, { kind: 'status', status: 503 });
     await expectError(await chat({ model: 'gpt-4o-mini' }), {
@@ -224,7 +224,7 @@ describe('aliases and plain names', () => {
     assert.equal(await metricValue(gw.url, 'llm_circuit_state{deployment="openai/gpt-4o-mini"}'), 2);
     const res = await chat({ model: 'gpt-4o-mini' });
     await expectError(res, {
-      status: 503,
+      status: 502,
       type: 'provider_unavailable_error',
       message: /openai\/gpt-4o-mini: circuit open/,
     });
