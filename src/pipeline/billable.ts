@@ -8,6 +8,7 @@ import {
   GatewayError,
   ProviderError,
   ProviderUnavailableError,
+  ServiceUnavailableError,
   TimeoutError,
 } from '../core/errors.js';
 import { isConnectFailure } from '../providers/http.js';
@@ -25,7 +26,7 @@ export interface AttemptProgress {
  * Records a failed attempt the provider may bill (DESIGN §7; docs/decisions/0082) in `ctx.upstream.billable`:
  * - it accepted the request (a stream opened): what it streamed, plus the prompt;
  * - it answered 2xx with a body the gateway could not use: unseen, so the worst case;
- * - the request was sent and no answer came (timeout, client abort, connection lost): nothing was seen of
+ * - the request was sent and no answer came (timeout, client abort, shutdown, connection lost): nothing was seen of
  *   what the provider did, so the worst case (the reservation, DESIGN §7), for a stream as for a whole
  *   answer — a client cannot leave every stream just before its first token to pay for its prompt only.
  * Not billed: an HTTP error status (4xx, 429, 5xx: the provider refused the work) and a connection that
@@ -47,7 +48,9 @@ export function noteBillable(
   else if (
     err instanceof TimeoutError ||
     err instanceof ClientClosedError ||
-    err instanceof ProviderUnavailableError
+    err instanceof ProviderUnavailableError ||
+    // The gateway shutting down cut the wait (shutdown.ts): the provider got the request all the same.
+    err instanceof ServiceUnavailableError
   ) {
     streamed = null;
   } else return; // refused before sending (the adapter's own validation) or a gateway bug

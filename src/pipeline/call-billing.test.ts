@@ -15,6 +15,7 @@ import {
   OversizedRequestTimeoutError,
   ProviderUnavailableError,
   RateLimitError,
+  ServiceUnavailableError,
   TimeoutError,
 } from '../core/errors.js';
 import type {
@@ -94,6 +95,19 @@ describe('call stage: which failed attempts may be billed', () => {
     await assert.rejects(call(ctx), ClientClosedError);
     assert.deepEqual(billed(ctx), [[A.id, null, 'client_closed']]);
     assert.equal(p.calls(), 1, 'nothing is retried for a client that left');
+  });
+
+  test('a whole answer cut off by the gateway shutting down: billable, worst case', async () => {
+    const { clock, call } = setup();
+    const p = provider((signal) => {
+      queueMicrotask(() => ctx.abort.abort(new ServiceUnavailableError('The gateway shut down.')));
+      return hang(signal);
+    });
+    const A = deployment('openai', 'gpt-4o-mini', { adapter: p.adapter });
+    const ctx = routed(chatContext(clock), [A]);
+    await assert.rejects(call(ctx), ServiceUnavailableError);
+    assert.deepEqual(billed(ctx), [[A.id, null, 'service_unavailable']]);
+    assert.equal(p.calls(), 1, 'nothing is retried after shutdown');
   });
 
   test('a stream accepted (2xx) that failed before its first text, then a retry that served: the first is billable', async () => {
