@@ -3,11 +3,11 @@
  * core. The primary serves no request itself (it merges the workers' metrics for their `/metrics`,
  * cluster-metrics.ts): it forks the workers, forks a new one when a worker dies, and on
  * SIGTERM/SIGINT passes the signal on, waits for every worker's own graceful shutdown (bounded by the grace
- * period plus a margin, then SIGKILL) and exits. Each worker has its own memory: in-memory caches and rate
- * limits are per worker, so a fleet (or workers that must agree) uses Redis (`REDIS_URL`).
+ * period plus a margin, then SIGKILL) and exits. Each worker has its own memory: workers need PostgreSQL,
+ * and Redis for rate limits and budgets (`workersProblem`); an in-memory cache is per worker.
  */
 import cluster, { type Worker } from 'node:cluster';
-import type { Config } from '../config/schema.js';
+import { type Config, redisConfigured } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { createLogger } from '../telemetry/logger.js';
 import { serveInstanceMetrics } from './cluster-metrics.js';
@@ -25,17 +25,42 @@ export function parseWorkers(raw: string | undefined): number | string {
 }
 
 /**
- * Why `count` workers cannot run with this configuration, or null. The embedded PGlite database belongs to
- * one process (it would be corrupted by several), so workers need PostgreSQL (`DATABASE_URL`); an in-memory
- * PGlite (`memory://`) is private to each worker and allowed.
+ * Why `count` workers cannot run with this configuration, or null (every reason, one per line). Workers are
+ * separate processes: what one keeps in its own memory the others never see. So they need
+ * - PostgreSQL (`DATABASE_URL`): the embedded PGlite database can be opened by one process only, and an
+ *   in-memory one (`memory://`) would give each worker its own keys, usage and prompts (a key created
+ *   through one worker refused by the next);
+ * - Redis, when rate limits or budgets apply: in-process buckets and budget counters would give each worker
+ *   the whole limit (DESIGN §7: budgets hold across replicas), decision 0061 amended.
  */
 export function workersProblem(count: number, config: Readonly<Config>): string | null {
-  if (count <= 1 || config.database.url || config.database.data_dir === 'memory://') return null;
-  return (
-    `--workers ${count} needs DATABASE_URL (PostgreSQL): the embedded database at ${config.database.data_dir} ` +
-    'can be opened by one process only, and every worker would open it. Set DATABASE_URL, or run one ' +
-    'process (--workers 1), or run several instances each with its own GATEWAY_DATA_DIR.'
-  );
+  if (count <= 1) return null;
+  const problems: string[] = [];
+  if (!config.database.url) {
+    problems.push(
+      config.database.data_dir === 'memory://'
+        ? `--workers ${count} needs DATABASE_URL (PostgreSQL): with GATEWAY_DATA_DIR=memory:// each worker ` +
+            'would have its own keys, usage and prompts, and a key created through one would be refused by ' +
+            'the others. Set DATABASE_URL, or run one process (--workers 1).'
+        : `--workers ${count} needs DATABASE_URL (PostgreSQL): the embedded database at ` +
+            `${config.database.data_dir} can be opened by one process only, and every worker would open it. ` +
+            'Set DATABASE_URL, or run one process (--workers 1), or run several instances each with its own ' +
+            'GATEWAY_DATA_DIR.',
+    );
+  }
+  const limits = [
+    config.rate_limit.enabled ? 'rate limits' : null,
+    config.accounting.enabled ? 'budgets' : null,
+  ].filter((x): x is string => x !== null);
+  const shared = redisConfigured(config.redis) && config.rate_limit.backend !== 'memory';
+  if (limits.length > 0 && !shared) {
+    problems.push(
+      `--workers ${count} needs Redis (REDIS_URL, or REDIS_MODE cluster/sentinel) for ${limits.join(' and ')}: ` +
+        "in each worker's memory every worker would allow the whole limit. Set REDIS_URL, or turn them off " +
+        '(RATE_LIMIT_ENABLED=false, USAGE_ENABLED=false), or run one process (--workers 1).',
+    );
+  }
+  return problems.length > 0 ? problems.join('\n') : null;
 }
 
 /**

@@ -8,23 +8,38 @@ import { after, before, describe, test } from 'node:test';
 import { MockUpstream } from '../fixtures/mock-upstream/server.js';
 import { mockEnv, postJson } from '../helpers/gateway.js';
 import { freePort, type GatewayProcess, startProcess, stopProcess } from '../helpers/process.js';
+import {
+  createTestDatabase,
+  REDIS_URL,
+  requireServices,
+  type TestDatabase,
+  uniquePrefix,
+} from '../helpers/services.js';
 
-describe('--workers (node:cluster)', () => {
+// Workers need PostgreSQL and, with rate limits and budgets on (the defaults), Redis (workersProblem).
+const skip = await requireServices('redis', 'postgres');
+
+describe('--workers (node:cluster)', { skip }, () => {
   let mock: MockUpstream;
   let gw: GatewayProcess | undefined;
+  let db: TestDatabase;
+  /** What workers share: PostgreSQL and Redis (keys under a prefix of this file's own). */
+  const shared = () => ({ DATABASE_URL: db.url, REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix('workers') });
   before(async () => {
     mock = await MockUpstream.start();
+    db = await createTestDatabase('workers');
   });
   after(async () => {
     await stopProcess(gw);
     await mock.close();
+    await db.drop();
   });
 
   test('two workers serve one port, a dead worker is replaced, SIGTERM stops all and exits 0', {
     timeout: 60_000,
   }, async () => {
     const port = await freePort();
-    const proc = startProcess({ ...mockEnv(mock), HOST: '127.0.0.1', PORT: String(port) }, [
+    const proc = startProcess({ ...mockEnv(mock), ...shared(), HOST: '127.0.0.1', PORT: String(port) }, [
       '--workers',
       '2',
     ]);
@@ -69,7 +84,7 @@ describe('--workers (node:cluster)', () => {
     timeout: 60_000,
   }, async () => {
     const port = await freePort();
-    const proc = startProcess({ ...mockEnv(mock), HOST: '127.0.0.1', PORT: String(port) }, [
+    const proc = startProcess({ ...mockEnv(mock), ...shared(), HOST: '127.0.0.1', PORT: String(port) }, [
       '--workers',
       '2',
     ]);
@@ -113,6 +128,29 @@ describe('--workers (node:cluster)', () => {
 
     proc.child.kill('SIGTERM');
     assert.deepEqual(await proc.exited, { code: 0, signal: null }, proc.stderr());
+  });
+
+  test('workers without PostgreSQL or, with limits on, without Redis refuse to start, naming both needs', async () => {
+    const proc = startProcess({ GATEWAY_DATA_DIR: 'memory://' }, ['--workers', '2']);
+    assert.equal((await proc.exited).code, 1);
+    assert.match(
+      proc.stderr(),
+      /--workers 2 needs DATABASE_URL \(PostgreSQL\): with GATEWAY_DATA_DIR=memory:\/\//,
+    );
+    assert.match(proc.stderr(), /--workers 2 needs Redis .* for rate limits and budgets/);
+    const limitsOff = startProcess(
+      {
+        DATABASE_URL: db.url,
+        RATE_LIMIT_ENABLED: 'false',
+        USAGE_ENABLED: 'false',
+        PORT: String(await freePort()),
+      },
+      ['--workers', '2'],
+    );
+    gw = limitsOff;
+    await limitsOff.waitForLog((l) => l.event === 'workers.start', 30_000);
+    limitsOff.child.kill('SIGTERM');
+    assert.deepEqual(await limitsOff.exited, { code: 0, signal: null }, limitsOff.stderr());
   });
 
   test('an invalid worker count fails the start with the problem named', async () => {
