@@ -493,8 +493,9 @@ function variants(): GatewayVariant[] {
   if (only.has('workers') && workers > 1) {
     v.push({
       name: `ours-workers${workers}`,
-      description: `gateway, --workers ${workers} on all ${ncpu} CPUs`,
-      env: {},
+      description: `gateway, --workers ${workers} on all ${ncpu} CPUs, with the PostgreSQL and Redis workers need (defaults otherwise)`,
+      // Workers refuse to start without PostgreSQL, and without Redis while rate limits or budgets are on.
+      env: { ...keysDb, ...redis },
       keys: false,
       probes: [probeServes],
       workers,
