@@ -74,7 +74,7 @@ function toExperiment(row: Row): Experiment {
 }
 
 export class ExperimentStore extends DatabaseStore {
-  async create(experiment: Experiment, who?: ChangeActor): Promise<Experiment> {
+  async create(experiment: Experiment, who: ChangeActor): Promise<Experiment> {
     const db = await this.db();
     try {
       await db
@@ -133,7 +133,7 @@ export class ExperimentStore extends DatabaseStore {
   }
 
   /** Starts or stops an experiment. @throws ExperimentNotFoundError */
-  async setStatus(id: string, status: 'running' | 'stopped', who?: ChangeActor): Promise<Experiment> {
+  async setStatus(id: string, status: 'running' | 'stopped', who: ChangeActor): Promise<Experiment> {
     const db = await this.db();
     const result = await db
       .updateTable('experiments')
