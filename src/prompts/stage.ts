@@ -4,7 +4,8 @@
  *
  * 1. the experiment — named by `experiment`, or attached to the prompt label asked for — assigns a variant
  *    by a deterministic hash of the sticky key (`experiments/assign.ts`); the holdout keeps the request's
- *    own reference;
+ *    own reference. A request that names a prompt is served that prompt only: the prompt must exist (404),
+ *    and an experiment serving another prompt is a 422 naming `experiment` (decision 0227);
  * 2. the variant's prompt (else the request's: `version`, else `label`, default `production`) is rendered
  *    with the request's variables (422 naming a missing, undeclared or mistyped one) and the messages are
  *    prepended to the request's own;
@@ -20,7 +21,14 @@ import type { CanonicalRequest, PromptReference, RequestContext } from '../core/
 import { ValidationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { type Next, type Stage, stage } from '../core/stage.js';
-import { assignVariant, type Experiment, HOLDOUT, stickyKey, type Variant } from '../experiments/assign.js';
+import {
+  assignVariant,
+  type Experiment,
+  HOLDOUT,
+  promptsOf,
+  stickyKey,
+  type Variant,
+} from '../experiments/assign.js';
 import type { ChatRequest } from '../providers/types.js';
 import { DEFAULT_LABEL, type PromptResolver } from './resolver.js';
 import { PROMPT_SERVED } from './served.js';
@@ -53,14 +61,40 @@ function header(ctx: RequestContext, name: string): string | undefined {
 const variablesParam = (ctx: RequestContext): string =>
   ctx.endpoint === 'prompts' ? 'variables' : 'prompt.variables';
 
-/** The experiment a reference joins: named, or attached to the label asked for; null when none runs. */
+/**
+ * The experiment a reference joins: named, or attached to the label asked for; null when none runs. The
+ * prompt the request names must exist (404) — and its label, when an attached experiment would serve it —
+ * and be the one the experiment serves.
+ */
 async function experimentOf(deps: PromptStageDeps, ref: PromptReference): Promise<Experiment | null> {
   if (ref.experiment) {
+    if (ref.id) await deps.resolver.available(ref.id);
     const experiment = await deps.resolver.experiment(ref.experiment);
+    // Refused whether the experiment runs or not: the request is wrong either way.
+    refuseOtherPrompt(ref, experiment);
     return experiment.status === 'running' ? experiment : null;
   }
-  if (ref.id && ref.version === null) return deps.resolver.attached(ref.id, ref.label ?? DEFAULT_LABEL);
-  return null;
+  if (!ref.id || ref.version !== null) return null;
+  const label = ref.label ?? DEFAULT_LABEL;
+  await deps.resolver.labelVersion(ref.id, label);
+  const attached = await deps.resolver.attached(ref.id, label);
+  if (attached) refuseOtherPrompt(ref, attached);
+  return attached;
+}
+
+/**
+ * A request that names a prompt gets that prompt: an experiment serving another one (by a variant, or
+ * attached to another prompt) is a 422, not a silent swap (decision 0227). A request that names only the
+ * experiment gets whatever its variants serve.
+ */
+function refuseOtherPrompt(ref: PromptReference, experiment: Experiment): void {
+  const served = promptsOf(experiment);
+  if (!ref.id || served.every((id) => id === ref.id)) return;
+  const list = served.map((id) => `'${id}'`).join(', ');
+  throw new ValidationError(
+    `Experiment '${experiment.id}' serves prompt ${list}, not the requested prompt '${ref.id}'.`,
+    'experiment',
+  );
 }
 
 /** The prompt a request is served: the variant's, else the request's, else (holdout) the attached label's. */
