@@ -82,6 +82,47 @@ describe('prompt templates', () => {
     );
   });
 
+  test('a name used only inside a section is a required variable, which the items may hold instead', () => {
+    const msgs: PromptMessage[] = [{ role: 'user', content: '{{#items}}- {{.}} ({{language}})\n{{/items}}' }];
+    const vars = declareVariables(undefined, msgs);
+    assert.deepEqual(vars, {
+      items: { type: 'any', required: true },
+      language: { type: 'any', required: true },
+    });
+    const compiled = compilePrompt(msgs, vars);
+    const content = (values: Record<string, unknown>) => compiled.render(values)[0]?.content;
+    // Given: accepted (it used to be "Undeclared prompt variable 'language'") and rendered in every item.
+    assert.equal(content({ items: ['a', 'b'], language: 'French' }), '- a (French)\n- b (French)\n');
+    // Left out: a 422 naming it, not "- a ()".
+    assert.equal(
+      param(() => compiled.render({ items: ['a', 'b'] })),
+      'prompt.variables.language',
+    );
+    assert.equal(
+      param(() => compiled.render({ items: ['a'] }, 'variables')),
+      'variables.language',
+    );
+    // Not needed when the section renders nothing.
+    assert.equal(content({ items: [] }), '');
+
+    // Items with fields: the field serves the name; a missing field falls back to the variable, else 422.
+    const people: PromptMessage[] = [{ role: 'user', content: '{{#people}}{{name}}: {{role}}; {{/people}}' }];
+    const team = compilePrompt(people, declareVariables(undefined, people));
+    const rendered = (values: Record<string, unknown>) => team.render(values)[0]?.content;
+    assert.equal(rendered({ people: [{ name: 'Ann', role: 'dev' }] }), 'Ann: dev; ');
+    assert.equal(
+      rendered({ people: [{ name: 'Ann' }, { name: 'Bo', role: 'ops' }], role: 'dev' }),
+      'Ann: dev; Bo: ops; ',
+    );
+    assert.equal(
+      param(() => team.render({ people: [{ name: 'Ann', role: 'dev' }, { name: 'Bo' }] })),
+      'prompt.variables.role',
+    );
+    // Declared variables: names inside sections need no declaration (the items' fields), as before.
+    const declared = compilePrompt(people, declareVariables(['people'], people));
+    assert.equal(declared.render({ people: [{ name: 'Ann', role: 'dev' }] })[0]?.content, 'Ann: dev; ');
+  });
+
   test('partials and malformed templates are refused', () => {
     assert.equal(
       param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),

@@ -5,8 +5,10 @@
  * are refused when a version is created.
  *
  * Variables are declared with a type (`any` unless given) and whether they are required. A version's
- * templates may use only
- * declared names; a request must give every required one and no undeclared one (422 naming it).
+ * templates may use only declared names at the top level (inside a section a name may also be a field of
+ * the section's items); a request must give every required one and no undeclared one (422 naming it). A
+ * required name used only inside sections may come from the items instead: the render fails (422 naming
+ * it) only when it looks one up that neither the variables nor the items hold (decision 0228).
  *
  * @example
  * const vars = declareVariables(['topic'], messages);       // {topic: {type: 'any', required: true}}
@@ -71,37 +73,55 @@ function parseTemplate(template: string, param: string): Token[] {
   return tokens;
 }
 
-/** The root variable names a template uses (`a.b` uses `a`; `.` inside a section is the item). */
-function namesOf(tokens: readonly Token[], out: Set<string>, depth = 0): Set<string> {
+/** The root names a template uses, in order of first use, and those used at the top level. */
+interface UsedNames {
+  readonly all: Set<string>;
+  readonly top: Set<string>;
+}
+
+/** Collects the root variable names of tokens (`a.b` uses `a`; `.` inside a section is the item). */
+function namesOf(tokens: readonly Token[], out: UsedNames, depth = 0): UsedNames {
   for (const [type, value, , , children] of tokens) {
     if (type === 'text' || type === '!') continue;
     const root = value.split('.')[0] ?? '';
-    // Inside a section, names may refer to the items' fields; only top-level names must be declared.
-    if (depth === 0 && root !== '') out.add(root);
+    if (root !== '') {
+      out.all.add(root);
+      if (depth === 0) out.top.add(root);
+    }
     if (Array.isArray(children)) namesOf(children as Token[], out, depth + 1);
   }
   return out;
 }
 
-/** The top-level variable names the messages use, in order of first use. */
-export function templateNames(messages: readonly PromptMessage[]): string[] {
-  const names = new Set<string>();
-  messages.forEach((m, i) => {
-    namesOf(parseTemplate(m.content, `messages[${i}].content`), names);
-  });
-  return [...names];
+function usedNames(templates: ReadonlyArray<readonly Token[]>): UsedNames {
+  const used: UsedNames = { all: new Set(), top: new Set() };
+  for (const tokens of templates) namesOf(tokens, used);
+  return used;
+}
+
+/**
+ * The variable names the messages use, in order of first use: every name at the top level, and names used
+ * only inside sections (which a section's items may hold instead) in `sectionOnly`.
+ */
+export function templateNames(messages: readonly PromptMessage[]): { all: string[]; sectionOnly: string[] } {
+  const used = usedNames(messages.map((m, i) => parseTemplate(m.content, `messages[${i}].content`)));
+  return { all: [...used.all], sectionOnly: [...used.all].filter((name) => !used.top.has(name)) };
 }
 
 /**
  * The declared variables of a new version: a list of names (required, any type), an object of
- * name → `{type, required}` (type `any` unless given), or nothing (every name the templates use, required,
- * any type). Every name the templates use must be declared. @throws ValidationError naming the variable
+ * name → `{type, required}` (type `any` unless given), or nothing (every name the templates use — inside
+ * sections too — required, any type). Every name the templates use at the top level must be declared; a
+ * name used only inside sections may be declared, or be a field of the section's items.
+ * @throws ValidationError naming the variable
  */
 export function declareVariables(input: unknown, messages: readonly PromptMessage[]): VariableDecls {
-  const used = templateNames(messages);
+  const names = templateNames(messages);
+  const sectionOnly = new Set(names.sectionOnly);
+  const used = names.all.filter((name) => !sectionOnly.has(name));
   const decls: Record<string, VariableSpec> = {};
   if (input === undefined || input === null) {
-    for (const name of used) decls[name] = { type: 'any', required: true };
+    for (const name of names.all) decls[name] = { type: 'any', required: true };
   } else if (Array.isArray(input)) {
     input.forEach((name, i) => {
       if (typeof name !== 'string' || !NAME.test(name)) {
@@ -152,13 +172,15 @@ function typeOf(value: unknown): VariableType | 'null' {
 }
 
 /**
- * Checks a request's variables against the declarations: no undeclared name, every required one given,
- * each of its declared type. @throws ValidationError (422) naming the variable
+ * Checks a request's variables against the declarations: no undeclared name, every required one given
+ * (except those in `fromItems`, used only inside sections, which the render checks where it looks them
+ * up), each of its declared type. @throws ValidationError (422) naming the variable
  */
 export function checkVariables(
   decls: VariableDecls,
   variables: Readonly<Record<string, unknown>>,
   param = 'prompt.variables',
+  fromItems: ReadonlySet<string> = new Set(),
 ): void {
   for (const name of Object.keys(variables)) {
     if (!Object.hasOwn(decls, name)) {
@@ -168,7 +190,7 @@ export function checkVariables(
   for (const [name, spec] of Object.entries(decls)) {
     const value = variables[name];
     if (value === undefined) {
-      if (spec.required) {
+      if (spec.required && !fromItems.has(name)) {
         throw new ValidationError(`Missing prompt variable '${name}'.`, `${param}.${name}`);
       }
       continue;
@@ -245,6 +267,48 @@ function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(par
   };
 }
 
+/**
+ * A context that refuses to look up, anywhere in the stack (the section's item, its parents, the
+ * variables), a required name the request did not give: a name used only inside sections may be the
+ * items' field, so its absence is known only here. Without it the name would render as nothing.
+ */
+class RequiredContext extends Mustache.Context {
+  readonly #required: ReadonlySet<string>;
+  readonly #param: string;
+
+  constructor(
+    view: unknown,
+    parent: Mustache.Context | undefined,
+    required: ReadonlySet<string>,
+    param: string,
+  ) {
+    super(view, parent);
+    this.#required = required;
+    this.#param = param;
+  }
+
+  override push(view: unknown): Mustache.Context {
+    return new RequiredContext(view, this, this.#required, this.#param);
+  }
+
+  override lookup(name: string): unknown {
+    const value: unknown = super.lookup(name);
+    const root = name.split('.')[0] ?? '';
+    if (value === undefined && this.#required.has(root) && !this.#holds(root)) {
+      throw new ValidationError(`Missing prompt variable '${root}'.`, `${this.#param}.${root}`);
+    }
+    return value;
+  }
+
+  #holds(root: string): boolean {
+    for (let c: Mustache.Context | undefined = this; c; c = c.parent) {
+      const view: unknown = c.view;
+      if (typeof view === 'object' && view !== null && root in view) return true;
+    }
+    return false;
+  }
+}
+
 /** Parses a version's messages once (kept per version in memory by the prompt stage). */
 export function compilePrompt(messages: readonly PromptMessage[], variables: VariableDecls): CompiledPrompt {
   // One writer per version, with its own template cache off: the tokens are kept here instead.
@@ -256,12 +320,21 @@ export function compilePrompt(messages: readonly PromptMessage[], variables: Var
     template: m.content,
     tokens: parseTemplate(m.content, `messages[${i}].content`) as unknown as string[][],
   }));
+  const used = usedNames(parsed.map((m) => m.tokens as unknown as Token[]));
+  // Required names used only inside sections: given by the request, or by the items where looked up.
+  const fromItems = new Set(
+    [...used.all].filter((name) => !used.top.has(name) && variables[name]?.required === true),
+  );
   return {
     variables,
     render(values, param = 'prompt.variables') {
-      checkVariables(variables, values, param);
+      checkVariables(variables, values, param, fromItems);
       budget.reset(param);
-      const context = new Mustache.Context(values);
+      const missing = new Set([...fromItems].filter((name) => values[name] === undefined));
+      const context =
+        missing.size > 0
+          ? new RequiredContext(values, undefined, missing, param)
+          : new Mustache.Context(values);
       return parsed.map((m) => ({
         role: m.role,
         content: writer.renderTokens(m.tokens, context, undefined, m.template, { escape: noEscape }),
