@@ -12,7 +12,7 @@ import type { ExperimentStore } from '../experiments/store.js';
 import type { ChatRequest } from '../providers/types.js';
 import { PromptResolver } from './resolver.js';
 import { PROMPT_SERVED } from './served.js';
-import { promptStage } from './stage.js';
+import { promptStage, withVersionParams } from './stage.js';
 import { PromptNotFoundError, type PromptStore, type PromptVersion } from './store.js';
 import { declareVariables } from './template.js';
 
@@ -28,7 +28,7 @@ function version(n: number, model: string | null): PromptVersion {
     messages,
     variables: declareVariables(undefined, messages),
     model,
-    params: { temperature: 0.1 * n },
+    params: n === 3 ? { temperature: 0.3, max_completion_tokens: 5 } : { temperature: 0.1 * n },
     note: null,
     createdAt: '',
   };
@@ -251,6 +251,52 @@ describe('prompt stage', () => {
       prompt: { variables: { language: 'en' } },
     });
     assert.equal(PROMPT_SERVED.get(alone)?.promptId, 'p');
+  });
+
+  test("the version's params apply where the request sets none: the token limit is one setting, null is unset", async () => {
+    const prompt = { id: 'p', version: 3, variables: { language: 'en' } };
+    const body = async (extra: Record<string, unknown>) =>
+      sent(await run({ model: 'gpt-4o-mini', messages: [], prompt, ...extra })) as unknown as Record<
+        string,
+        unknown
+      >;
+    // The request's max_tokens is its output limit: the version's max_completion_tokens does not override it.
+    const own = await body({ max_tokens: 300 });
+    assert.equal(own.max_tokens, 300);
+    assert.equal(own.max_completion_tokens, undefined);
+    assert.equal(own.temperature, 0.3);
+    // Nulls mean "not set": the version's values apply, and no null goes on.
+    const nulls = await body({
+      temperature: null,
+      max_tokens: null,
+      max_completion_tokens: null,
+      seed: null,
+    });
+    assert.equal(nulls.temperature, 0.3);
+    assert.equal(nulls.max_completion_tokens, 5);
+    assert.ok(!('max_tokens' in nulls), 'the null max_tokens is dropped, the version set the limit');
+    assert.equal(nulls.seed, null, 'a null the version does not set stays as the client sent it');
+    assert.equal((await body({})).max_completion_tokens, 5);
+
+    // Both directions, and a version that sets both names.
+    assert.deepEqual(withVersionParams({ max_tokens: 77 }, { max_completion_tokens: 10 }), {
+      max_completion_tokens: 10,
+    });
+    assert.deepEqual(
+      withVersionParams({ max_tokens: 77, temperature: 0.3 }, { max_tokens: null, temperature: 1 }),
+      {
+        max_tokens: 77,
+        temperature: 1,
+      },
+    );
+    assert.deepEqual(withVersionParams({ max_tokens: 7, max_completion_tokens: 8 }, {}), {
+      max_tokens: 7,
+      max_completion_tokens: 8,
+    });
+    assert.deepEqual(withVersionParams({ stop: ['x'] }, { stop: null, user: 'u' }), {
+      stop: ['x'],
+      user: 'u',
+    });
   });
 
   test('a plain request passes through untouched', async () => {

@@ -10,7 +10,8 @@
  *    with the request's variables (422 naming a missing, undeclared or mistyped one) and the messages are
  *    prepended to the request's own;
  * 3. the model is the variant's, else the version's, else the request's; the version's parameters apply
- *    where the request sets none; the result is validated as a plain chat body would be.
+ *    where the request sets none (`withVersionParams`); the result is validated as a plain chat body would
+ *    be.
  *
  * The request then continues as a plain one: resolve checks the key may use the model, guardrails and the
  * cache see the rendered messages. `X-Gateway-Variant` names the variant; the usage record gets the
@@ -55,6 +56,33 @@ interface Target {
 function header(ctx: RequestContext, name: string): string | undefined {
   const value = ctx.headers[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Request fields that are one setting under two names: a request that sets either has set it, so the
+ * version's value under the other name does not apply (a request's `max_tokens: 300` beats a version's
+ * `max_completion_tokens: 5`, which providers would otherwise prefer).
+ */
+const ONE_SETTING: ReadonlyArray<readonly string[]> = [['max_tokens', 'max_completion_tokens']];
+
+/**
+ * The request body with the version's parameters where the request sets none (decision 0228). A field
+ * the request sends as `null` is not set (OpenAI's schema: null means the default), so the version's value
+ * applies and the null is not forwarded.
+ */
+export function withVersionParams(
+  params: Readonly<Record<string, unknown>>,
+  body: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...body };
+  const isSet = (field: string) => body[field] !== undefined && body[field] !== null;
+  for (const [field, value] of Object.entries(params)) {
+    const names = ONE_SETTING.find((group) => group.includes(field)) ?? [field];
+    if (names.some(isSet)) continue;
+    for (const name of names) if (merged[name] === null) delete merged[name];
+    merged[field] = value;
+  }
+  return merged;
 }
 
 /** Where the request gave its variables: the body's `variables` on `/v1/prompts/{id}/completions`. */
@@ -168,8 +196,7 @@ export function promptStage(deps: PromptStageDeps): Stage {
       );
     }
     const body = deps.validate({
-      ...params,
-      ...request.body,
+      ...withVersionParams(params, request.body as unknown as Record<string, unknown>),
       model,
       messages: [...rendered, ...request.body.messages],
     });
