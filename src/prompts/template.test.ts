@@ -123,6 +123,38 @@ describe('prompt templates', () => {
     assert.equal(declared.render({ people: [{ name: 'Ann', role: 'dev' }] })[0]?.content, 'Ann: dev; ');
   });
 
+  test('objects and lists in a value tag render as JSON, not [object Object]', () => {
+    const msgs: PromptMessage[] = [
+      { role: 'user', content: 'Q: {{text}} | {{o.k}} | {{tags}} | {{#rows}}<{{.}}>{{/rows}} | {{n}} {{s}}' },
+    ];
+    const compiled = compilePrompt(msgs, declareVariables(undefined, msgs));
+    const [out] = compiled.render({
+      text: { a: 1, b: ['x', { c: null }] },
+      o: { k: { x: 1 } },
+      tags: ['x', 'y'],
+      rows: [{ id: 1 }, [2, 3], 'plain'],
+      n: 4.5,
+      s: '"quoted" & <b>',
+    });
+    assert.equal(
+      out?.content,
+      'Q: {"a":1,"b":["x",{"c":null}]} | {"x":1} | ["x","y"] | <{"id":1}><[2,3]><plain> | 4.5 "quoted" & <b>',
+    );
+    // Sections still enter objects and iterate lists.
+    const section: PromptMessage[] = [
+      { role: 'user', content: '{{#o}}{{k}}{{/o}};{{#tags}}{{.}},{{/tags}}' },
+    ];
+    const entered = compilePrompt(section, declareVariables(['o', 'tags'], section));
+    assert.equal(entered.render({ o: { k: 'v' }, tags: ['x', 'y'] })[0]?.content, 'v;x,y,');
+    // JSON counts against the render bound like any text.
+    const big: PromptMessage[] = [{ role: 'user', content: '{{#items}}{{o}}{{/items}}' }];
+    const bounded = compilePrompt(big, declareVariables(['items', 'o'], big));
+    assert.equal(
+      param(() => bounded.render({ items: new Array(200).fill(0), o: { t: 'x'.repeat(60_000) } })),
+      'prompt.variables',
+    );
+  });
+
   test('partials and malformed templates are refused', () => {
     assert.equal(
       param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),

@@ -8,7 +8,8 @@
  * templates may use only declared names at the top level (inside a section a name may also be a field of
  * the section's items); a request must give every required one and no undeclared one (422 naming it). A
  * required name used only inside sections may come from the items instead: the render fails (422 naming
- * it) only when it looks one up that neither the variables nor the items hold (decision 0228).
+ * it) only when it looks one up that neither the variables nor the items hold (decision 0228). An object
+ * or a list in a value tag renders as JSON (`render-writer.ts`).
  *
  * @example
  * const vars = declareVariables(['topic'], messages);       // {topic: {type: 'any', required: true}}
@@ -17,6 +18,7 @@
  */
 import Mustache from 'mustache';
 import { ValidationError } from '../core/errors.js';
+import { RequiredContext, renderWriter, WRITE_AS_IS } from './render-writer.js';
 
 export const VARIABLE_TYPES = ['any', 'string', 'number', 'integer', 'boolean', 'list', 'object'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
@@ -47,7 +49,6 @@ type Token = [string, string, number, number, ...unknown[]];
 /** Token types a logic-less template may hold (`name`, `&` unescaped, sections, comments, text). */
 const ALLOWED = new Set(['text', 'name', '&', '#', '^', '!']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const noEscape = (value: string): string => value;
 
 /** Parses a template, refusing what a logic-less prompt must not use. @throws ValidationError */
 function parseTemplate(template: string, param: string): Token[] {
@@ -218,103 +219,10 @@ export interface CompiledPrompt {
   render(variables: Readonly<Record<string, unknown>>, param?: string): RenderedMessage[];
 }
 
-/**
- * Bounds on one render. A section repeats its body per list item, so a small request can ask for a huge
- * prompt (`{{#items}}{{text}}{{/items}}` with 2,000 items and 100 kB of text is 200 MB) and stall the
- * gateway while it is built and sent; the render stops with a 422 instead once it has produced this many
- * characters (the default body limit) or visited this many template pieces (nested sections over lists).
- */
-export const MAX_RENDERED_CHARS = 10 * 1024 * 1024;
-export const MAX_RENDER_STEPS = 2_000_000;
-
-type Method = (this: unknown, ...args: unknown[]) => unknown;
-
-/** Makes `writer` count what it renders (every output character comes from exactly one leaf call). */
-function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(param: string): void } {
-  let chars = 0;
-  let steps = 0;
-  let param = 'prompt.variables';
-  const tooLarge = (what: string) =>
-    new ValidationError(
-      `The rendered prompt is too large (over ${what}); send fewer or shorter list items.`,
-      param,
-    );
-  const base = Mustache.Writer.prototype as unknown as Record<string, Method>;
-  const target = writer as unknown as Record<string, Method>;
-  for (const leaf of ['escapedValue', 'unescapedValue', 'rawValue']) {
-    const original = base[leaf] as Method;
-    target[leaf] = function (this: unknown, ...args: unknown[]) {
-      const value = original.apply(this, args);
-      if (value !== undefined && value !== null) {
-        chars += typeof value === 'string' ? value.length : String(value).length;
-        if (chars > MAX_RENDERED_CHARS) throw tooLarge(`${MAX_RENDERED_CHARS} characters`);
-      }
-      return value;
-    };
-  }
-  const renderTokens = base.renderTokens as Method;
-  target.renderTokens = function (this: unknown, ...args: unknown[]) {
-    steps += (args[0] as unknown[]).length + 1;
-    if (steps > MAX_RENDER_STEPS) throw tooLarge(`${MAX_RENDER_STEPS} template steps`);
-    return renderTokens.apply(this, args);
-  };
-  return {
-    reset(where: string) {
-      chars = 0;
-      steps = 0;
-      param = where;
-    },
-  };
-}
-
-/**
- * A context that refuses to look up, anywhere in the stack (the section's item, its parents, the
- * variables), a required name the request did not give: a name used only inside sections may be the
- * items' field, so its absence is known only here. Without it the name would render as nothing.
- */
-class RequiredContext extends Mustache.Context {
-  readonly #required: ReadonlySet<string>;
-  readonly #param: string;
-
-  constructor(
-    view: unknown,
-    parent: Mustache.Context | undefined,
-    required: ReadonlySet<string>,
-    param: string,
-  ) {
-    super(view, parent);
-    this.#required = required;
-    this.#param = param;
-  }
-
-  override push(view: unknown): Mustache.Context {
-    return new RequiredContext(view, this, this.#required, this.#param);
-  }
-
-  override lookup(name: string): unknown {
-    const value: unknown = super.lookup(name);
-    const root = name.split('.')[0] ?? '';
-    if (value === undefined && this.#required.has(root) && !this.#holds(root)) {
-      throw new ValidationError(`Missing prompt variable '${root}'.`, `${this.#param}.${root}`);
-    }
-    return value;
-  }
-
-  #holds(root: string): boolean {
-    for (let c: Mustache.Context | undefined = this; c; c = c.parent) {
-      const view: unknown = c.view;
-      if (typeof view === 'object' && view !== null && root in view) return true;
-    }
-    return false;
-  }
-}
-
 /** Parses a version's messages once (kept per version in memory by the prompt stage). */
 export function compilePrompt(messages: readonly PromptMessage[], variables: VariableDecls): CompiledPrompt {
   // One writer per version, with its own template cache off: the tokens are kept here instead.
-  const writer = new Mustache.Writer();
-  (writer as unknown as { templateCache: undefined }).templateCache = undefined;
-  const budget = budgetWriter(writer);
+  const { writer, budget } = renderWriter();
   const parsed = messages.map((m, i) => ({
     role: m.role,
     template: m.content,
@@ -337,7 +245,7 @@ export function compilePrompt(messages: readonly PromptMessage[], variables: Var
           : new Mustache.Context(values);
       return parsed.map((m) => ({
         role: m.role,
-        content: writer.renderTokens(m.tokens, context, undefined, m.template, { escape: noEscape }),
+        content: writer.renderTokens(m.tokens, context, undefined, m.template, WRITE_AS_IS),
       }));
     },
   };
