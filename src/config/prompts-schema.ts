@@ -27,7 +27,7 @@ export const FeedbackMetricSchema = T.Object(
     /** Which way is better (the report's "probability of being best"); default `higher` (applied by the
      * report: config defaults do not reach into the values of a record). */
     direction: T.Optional(T.Union([T.Literal('higher'), T.Literal('lower')])),
-    /** Numeric metrics: the accepted range (inclusive); absent = any finite number. */
+    /** Numeric metrics: the accepted range (inclusive); absent = any number within ±1e15 (decision 0226). */
     min: T.Optional(T.Number()),
     max: T.Optional(T.Number()),
   },

@@ -29,6 +29,14 @@ export interface Experiment {
   readonly label: string | null;
 }
 
+/** The prompts an experiment serves: the one it is attached to and its variants' (each once, in order). */
+export function promptsOf(experiment: Pick<Experiment, 'prompt_id' | 'variants'>): string[] {
+  const ids = new Set<string>();
+  if (experiment.prompt_id) ids.add(experiment.prompt_id);
+  for (const v of experiment.variants) if (v.prompt) ids.add(v.prompt.id);
+  return [...ids];
+}
+
 /** The name recorded for requests in the holdout. */
 export const HOLDOUT = 'holdout';
 

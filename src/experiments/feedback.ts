@@ -39,6 +39,13 @@ export interface FeedbackAnswer {
 
 export const MAX_COMMENT_LENGTH = 2000;
 
+/**
+ * The largest magnitude of a numeric value (decision 0226), whatever the metric's `min`/`max`: far beyond
+ * any score, and small enough that the report's aggregates (squares of the values, summed over any number
+ * of rows) stay finite in double precision — 10^15 squared is 10^30, against a limit of 1.8·10^308.
+ */
+export const MAX_FEEDBACK_MAGNITUDE = 1e15;
+
 /** Feedback as stored: the caller's scope (`requestScope`), the request, the metric and its number. */
 export type FeedbackListener = (feedback: {
   scope: string;
@@ -131,7 +138,10 @@ export class FeedbackService {
   }
 }
 
-/** The stored number of a value: booleans as 1/0; numbers checked against the metric's range. */
+/**
+ * The stored number of a value: booleans as 1/0; numbers checked against the metric's range, and within
+ * ±`MAX_FEEDBACK_MAGNITUDE` whatever the range.
+ */
 function storedValue(metric: FeedbackMetric, value: unknown): number {
   if (metric.type === 'boolean') {
     if (value === true || value === 1) return 1;
@@ -141,11 +151,11 @@ function storedValue(metric: FeedbackMetric, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new ValidationError('This metric is numeric: value must be a finite number.', 'value');
   }
-  if ((metric.min !== undefined && value < metric.min) || (metric.max !== undefined && value > metric.max)) {
-    throw new ValidationError(
-      `value must be between ${metric.min ?? '-∞'} and ${metric.max ?? '∞'}.`,
-      'value',
-    );
+  const min = Math.max(metric.min ?? -MAX_FEEDBACK_MAGNITUDE, -MAX_FEEDBACK_MAGNITUDE);
+  const max = Math.min(metric.max ?? MAX_FEEDBACK_MAGNITUDE, MAX_FEEDBACK_MAGNITUDE);
+  if (value < min || value > max) {
+    const show = (x: number) => (Math.abs(x) === MAX_FEEDBACK_MAGNITUDE ? `${Math.sign(x) * 1}e15` : `${x}`);
+    throw new ValidationError(`value must be between ${show(min)} and ${show(max)}.`, 'value');
   }
   return value;
 }

@@ -23,6 +23,14 @@ const metrics = {
   rating: { type: 'numeric' as const, direction: 'higher' as const },
 };
 
+/** The aggregates the store returns for a list of values. */
+function aggregate(variant: string, metric: string, values: readonly number[]): VariantFeedback {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const variance = n < 2 ? 0 : values.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
+  return { variant, metric, n, mean, variance };
+}
+
 /** Synthetic feedback: `n` requests per variant, thumbs up with probability p, ratings ~ N(mu, 1). */
 function synthetic(
   seed: number,
@@ -32,17 +40,14 @@ function synthetic(
   const random = mulberry32(seed);
   const out: VariantFeedback[] = [];
   for (const [variant, { p, mu }] of Object.entries(arms)) {
-    let ups = 0;
-    let sum = 0;
-    let sumSquares = 0;
+    const thumbs: number[] = [];
+    const ratings: number[] = [];
     for (let i = 0; i < n; i++) {
-      if (random() < p) ups++;
-      const x = mu + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-      sum += x;
-      sumSquares += x * x;
+      thumbs.push(random() < p ? 1 : 0);
+      ratings.push(mu + Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
     }
-    out.push({ variant, metric: 'thumbs_up', n, sum: ups, sumSquares: ups });
-    out.push({ variant, metric: 'rating', n, sum, sumSquares });
+    out.push(aggregate(variant, 'thumbs_up', thumbs));
+    out.push(aggregate(variant, 'rating', ratings));
   }
   return out;
 }
@@ -100,10 +105,7 @@ describe('experiment report', () => {
 
   test('a variant alone with feedback is not named best (nothing to compare it with)', () => {
     // Four thumbs on b, none yet on a: b's posterior "wins" every draw against no one.
-    const feedback = [
-      { variant: 'b', metric: 'thumbs_up', n: 4, sum: 3, sumSquares: 3 },
-      { variant: 'a', metric: 'rating', n: 5, sum: 15, sumSquares: 55 },
-    ];
+    const feedback = [aggregate('b', 'thumbs_up', [1, 1, 1, 0]), aggregate('a', 'rating', [1, 2, 3, 4, 5])];
     const report = buildReport(experiment, traffic, feedback, metrics);
     assert.equal(report.metrics.thumbs_up?.best, null);
     assert.equal(report.metrics.rating?.best, null);
@@ -116,6 +118,56 @@ describe('experiment report', () => {
     assert.ok(Math.abs(wlo - 0.3006) < 1e-4 && Math.abs(whi - 0.9544) < 1e-4, `${wlo}..${whi}`);
     const [tlo, thi] = a?.feedback.rating?.ci95 ?? [0, 0];
     assert.ok(Math.abs(tlo - 1.0371) < 1e-4 && Math.abs(thi - 4.9629) < 1e-4, `${tlo}..${thi}`);
+  });
+
+  test('numeric values that do not vary: point masses when every variant is unanimous, else the pooled spread', () => {
+    const numeric = {
+      rating: metrics.rating,
+      edit_distance: { type: 'numeric' as const, direction: 'lower' as const },
+    };
+    const report = (rows: VariantFeedback[]) => buildReport(experiment, [], rows, numeric);
+    const p = (r: ReturnType<typeof report>, metric: string) =>
+      r.variants.map((v) => v.feedback[metric]?.probability_best ?? null);
+
+    // Three 5s against three 4s: both intervals have zero width, and a is better in every draw.
+    const unanimous = report([
+      aggregate('a', 'rating', [5, 5, 5]),
+      aggregate('b', 'rating', [4, 4, 4]),
+      aggregate('a', 'edit_distance', [1, 1, 1.01]),
+      aggregate('b', 'edit_distance', [2, 2, 2.01]),
+    ]);
+    assert.deepEqual(unanimous.variants[0]?.feedback.rating?.ci95, [5, 5]);
+    assert.deepEqual(p(unanimous, 'rating'), [1, 0]);
+    assert.equal(unanimous.metrics.rating?.best, 'a');
+    assert.deepEqual(p(unanimous, 'edit_distance'), [1, 0]);
+    assert.equal(unanimous.metrics.edit_distance?.best, 'a');
+
+    // The answer does not depend on the size of the values: ten 5s vs ten 1s, ten 2s vs ten 1s.
+    for (const high of [5, 2]) {
+      const r = report([
+        aggregate('a', 'rating', Array(10).fill(high)),
+        aggregate('b', 'rating', Array(10).fill(1)),
+      ]);
+      assert.deepEqual(p(r, 'rating'), [1, 0], `ten ${high}s`);
+    }
+    // The same unanimous value on both: a tie, shared, no winner.
+    const tie = report([aggregate('a', 'rating', [4, 4]), aggregate('b', 'rating', [4, 4, 4])]);
+    assert.deepEqual(p(tie, 'rating'), [0.5, 0.5]);
+    assert.equal(tie.metrics.rating?.best, null);
+
+    // Three 5s against 3, 4, 5: a borrows the pooled sd (√0.5), so P(a best) = Φ(1 / √(0.5/3 + 1/3)) ≈ 0.921.
+    const pooled = p(
+      report([aggregate('a', 'rating', [5, 5, 5]), aggregate('b', 'rating', [3, 4, 5])]),
+      'rating',
+    );
+    assert.ok(Math.abs((pooled[0] ?? 0) - 0.9214) < 0.01, `${pooled}`);
+    // One value against 3, 4, 5: its spread is b's (1): Φ(1 / √(1 + 1/3)) ≈ 0.807.
+    const single = p(report([aggregate('a', 'rating', [5]), aggregate('b', 'rating', [3, 4, 5])]), 'rating');
+    assert.ok(Math.abs((single[0] ?? 0) - 0.8068) < 0.01, `${single}`);
+    // No variant with two values: nothing says how much ratings vary, so nothing is compared.
+    const ones = report([aggregate('a', 'rating', [5]), aggregate('b', 'rating', [1])]);
+    assert.deepEqual(p(ones, 'rating'), [null, null]);
+    assert.equal(ones.metrics.rating?.best, null);
   });
 
   test('Wilson and t match known values', () => {

@@ -9,7 +9,7 @@
  */
 import type { FeedbackMetric } from '../config/prompts-schema.js';
 import type { Experiment } from './assign.js';
-import { moments, probabilityBest, tInterval, wilson } from './stats.js';
+import { type Arm, probabilityBest, tInterval, wilson } from './stats.js';
 import type { VariantFeedback, VariantTraffic } from './store.js';
 
 export interface MetricReport {
@@ -63,9 +63,9 @@ export function buildReport(
   const summary: ExperimentReport['metrics'] = {};
   const threshold: Record<string, number> = {};
   for (const [metric, spec] of Object.entries(metrics)) {
-    const arms = names.map((name) => {
+    const arms = names.map((name): Arm => {
       const f = feedback.find((x) => x.variant === name && x.metric === metric);
-      return { n: f?.n ?? 0, sum: f?.sum ?? 0, sumSquares: f?.sumSquares ?? 0 };
+      return { n: f?.n ?? 0, mean: f?.mean ?? 0, sd: Math.sqrt(f?.variance ?? 0) };
     });
     const direction = spec.direction ?? 'higher';
     const compared = arms.filter((a) => a.n > 0).length;
@@ -86,12 +86,8 @@ export function buildReport(
   return { experiment, variants, metrics: summary, threshold };
 }
 
-function interval(
-  arm: { n: number; sum: number; sumSquares: number },
-  type: FeedbackMetric['type'],
-): Pick<MetricReport, 'mean' | 'ci95'> {
+function interval(arm: Arm, type: FeedbackMetric['type']): Pick<MetricReport, 'mean' | 'ci95'> {
   if (arm.n === 0) return { mean: null, ci95: null };
-  if (type === 'boolean') return { mean: arm.sum / arm.n, ci95: wilson(arm.sum, arm.n) };
-  const { mean, sd } = moments(arm.n, arm.sum, arm.sumSquares);
-  return { mean, ci95: tInterval(arm.n, mean, sd) };
+  if (type === 'boolean') return { mean: arm.mean, ci95: wilson(Math.round(arm.mean * arm.n), arm.n) };
+  return { mean: arm.mean, ci95: tInterval(arm.n, arm.mean, arm.sd) };
 }

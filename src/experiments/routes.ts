@@ -66,12 +66,17 @@ interface NewExperiment {
   prompt?: { id: string; label: string };
 }
 
-/** Checks variants (unique names, each serving a prompt or a model that exists). @throws ValidationError */
+/**
+ * Checks variants (unique names, each serving a prompt or a model that exists) and the label the
+ * experiment is attached to (the prompt exists, is not archived, the label is set, and every variant's
+ * prompt is that prompt: decision 0227). @throws ValidationError
+ */
 async function checkVariants(
   body: NewExperiment,
   prompts: PromptStore,
   checkModel?: ModelCheck,
 ): Promise<void> {
+  if (body.prompt) await checkVariantPrompt(body.prompt, prompts, 'prompt');
   if (body.variants.every((v) => v.weight === 0)) {
     throw new ValidationError('At least one variant needs a weight above 0.', 'variants');
   }
@@ -89,13 +94,20 @@ async function checkVariants(
       throw new ValidationError('Give either version or label, not both.', `variants[${i}].prompt.label`);
     }
     refuseUnknownModel(v.model, `variants[${i}].model`, checkModel);
+    if (v.prompt && body.prompt && v.prompt.id !== body.prompt.id) {
+      throw new ValidationError(
+        `The experiment is attached to prompt '${body.prompt.id}': its variants serve versions of that prompt, not '${v.prompt.id}'.`,
+        `variants[${i}].prompt.id`,
+      );
+    }
     if (v.prompt) await checkVariantPrompt(v.prompt, prompts, `variants[${i}].prompt`);
   }
 }
 
 /**
- * A variant's prompt must be servable now: the prompt exists and is not archived, and its version — or
- * its label (default `production`) — is set. Otherwise that share of users would get 404s.
+ * A variant's prompt (or the attached label) must be servable now: the prompt exists and is not archived,
+ * and its version — or its label (default `production`) — is set. Otherwise that share of users would get
+ * 404s, or (attached) requests for a prompt that does not exist would join it.
  */
 async function checkVariantPrompt(
   ref: NonNullable<Variant['prompt']>,

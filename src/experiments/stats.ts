@@ -1,8 +1,9 @@
 /**
  * The statistics of the experiment report (decision 0114): 95 % intervals — Wilson for a proportion,
  * Student's t for a mean — and the probability that each variant is best, by sampling each variant's
- * posterior (Beta(1 + successes, 1 + failures) for booleans, Normal(mean, sd²/n) for numeric metrics) with a
- * seeded generator, so the same data always gives the same report.
+ * posterior (Beta(1 + successes, 1 + failures) for booleans, Normal(mean, sd²/n) for numeric metrics, with
+ * the pooled sd standing in for a variant whose values do not vary: decision 0228) with a seeded
+ * generator, so the same data always gives the same report.
  */
 
 import { mulberry32 } from '../core/random.js';
@@ -31,13 +32,6 @@ export function t95(df: number): number {
   if (df <= 30) return T95[df - 1] as number;
   const z = Z95;
   return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
-}
-
-/** Mean and sample standard deviation from n, Σx and Σx². */
-export function moments(n: number, sum: number, sumSquares: number): { mean: number; sd: number } {
-  const mean = n === 0 ? 0 : sum / n;
-  const variance = n < 2 ? 0 : Math.max(0, (sumSquares - n * mean * mean) / (n - 1));
-  return { mean, sd: Math.sqrt(variance) };
 }
 
 /** The t interval of a mean (95 %); null with fewer than two values. */
@@ -70,18 +64,40 @@ function gamma(shape: number, random: () => number): number {
   }
 }
 
-/** One variant's data for `probabilityBest`. */
+/** One variant's data for `probabilityBest`: the count, mean and sample standard deviation of its values. */
 export interface Arm {
   n: number;
-  /** Booleans: successes. Numeric: Σx. */
-  sum: number;
-  /** Numeric only: Σx². */
-  sumSquares: number;
+  /** Booleans: the share of 1s. */
+  mean: number;
+  /** Numeric only (0 with fewer than two values). */
+  sd: number;
+}
+
+/**
+ * The spread of each numeric arm's posterior (decision 0228): its own sample sd when it has two or more
+ * values that differ; else — one value, or all equal — the pooled sd of every arm with two or more values
+ * (Σ(n − 1)·sd² / Σ(n − 1)), the experiment's best estimate of how much the metric varies, whatever the size
+ * of the values. A pooled sd of 0 (every arm unanimous) makes the posteriors point masses, compared
+ * exactly. Null when no arm has two values: nothing says how much the metric varies.
+ */
+export function spreads(arms: readonly Arm[]): number[] | null {
+  let df = 0;
+  let squares = 0;
+  for (const a of arms) {
+    if (a.n < 2) continue;
+    df += a.n - 1;
+    squares += (a.n - 1) * a.sd * a.sd;
+  }
+  if (df === 0) return null;
+  const pooled = Math.sqrt(squares / df);
+  return arms.map((a) => (a.n >= 2 && a.sd > 0 ? a.sd : pooled));
 }
 
 /**
  * The probability that each arm has the best true value (higher or lower), from `draws` joint posterior
- * samples. Arms without data get null (they are left out of the comparison).
+ * samples; arms that tie in a draw (point masses at one value) share it. Arms without data get null (they
+ * are left out of the comparison); every arm gets null when a numeric metric has no spread estimate
+ * (`spreads`).
  */
 export function probabilityBest(
   arms: readonly Arm[],
@@ -94,17 +110,20 @@ export function probabilityBest(
   const live = arms.map((a, i) => ({ a, i })).filter(({ a }) => a.n > 0);
   const wins = new Array<number>(arms.length).fill(0);
   if (live.length === 0) return arms.map(() => null);
-  const params = live.map(({ a }) => {
-    if (kind === 'boolean') return { alpha: 1 + a.sum, beta: 1 + a.n - a.sum, mean: 0, se: 0 };
-    const { mean, sd } = moments(a.n, a.sum, a.sumSquares);
-    // One value (or no spread) says little: fall back to a wide spread rather than certainty.
-    const spread = a.n < 2 || sd === 0 ? Math.max(Math.abs(mean), 1) : sd;
-    return { alpha: 0, beta: 0, mean, se: spread / Math.sqrt(a.n) };
+  const spread = kind === 'numeric' ? spreads(live.map(({ a }) => a)) : [];
+  if (spread === null) return arms.map(() => null);
+  const params = live.map(({ a }, k) => {
+    if (kind === 'boolean') {
+      const successes = Math.round(a.mean * a.n);
+      return { alpha: 1 + successes, beta: 1 + a.n - successes, mean: 0, se: 0 };
+    }
+    return { alpha: 0, beta: 0, mean: a.mean, se: (spread[k] as number) / Math.sqrt(a.n) };
   });
   const sign = direction === 'higher' ? 1 : -1;
+  const tied: number[] = [];
   for (let d = 0; d < draws; d++) {
-    let best = -1;
     let bestValue = Number.NEGATIVE_INFINITY;
+    tied.length = 0;
     params.forEach((p, k) => {
       let value: number;
       if (kind === 'boolean') {
@@ -115,11 +134,14 @@ export function probabilityBest(
       }
       if (sign * value > bestValue) {
         bestValue = sign * value;
-        best = k;
+        tied.length = 0;
       }
+      if (sign * value === bestValue) tied.push(k);
     });
-    const winner = live[best];
-    if (winner) wins[winner.i] = (wins[winner.i] ?? 0) + 1;
+    for (const k of tied) {
+      const winner = live[k];
+      if (winner) wins[winner.i] = (wins[winner.i] ?? 0) + 1 / tied.length;
+    }
   }
   return arms.map((a, i) => (a.n > 0 ? (wins[i] ?? 0) / draws : null));
 }

@@ -12,6 +12,7 @@ import { auditChange, type ChangeActor } from '../prompts/audit.js';
 import { DatabaseStore } from '../stores/database-store.js';
 import { ONE_RUNNING_PER_LABEL } from '../stores/migrations/0011_one_running_experiment.js';
 import type { Experiment, Variant } from './assign.js';
+import { MAX_FEEDBACK_MAGNITUDE } from './feedback.js';
 
 export { requestScope };
 
@@ -47,8 +48,10 @@ export interface VariantFeedback {
   variant: string;
   metric: string;
   n: number;
-  sum: number;
-  sumSquares: number;
+  /** The mean of the values (booleans: the share of 1s). */
+  mean: number;
+  /** The sample variance (0 with fewer than two values). */
+  variance: number;
 }
 
 type Row = {
@@ -74,7 +77,7 @@ function toExperiment(row: Row): Experiment {
 }
 
 export class ExperimentStore extends DatabaseStore {
-  async create(experiment: Experiment, who?: ChangeActor): Promise<Experiment> {
+  async create(experiment: Experiment, who: ChangeActor): Promise<Experiment> {
     const db = await this.db();
     try {
       await db
@@ -133,7 +136,7 @@ export class ExperimentStore extends DatabaseStore {
   }
 
   /** Starts or stops an experiment. @throws ExperimentNotFoundError */
-  async setStatus(id: string, status: 'running' | 'stopped', who?: ChangeActor): Promise<Experiment> {
+  async setStatus(id: string, status: 'running' | 'stopped', who: ChangeActor): Promise<Experiment> {
     const db = await this.db();
     const result = await db
       .updateTable('experiments')
@@ -210,24 +213,31 @@ export class ExperimentStore extends DatabaseStore {
     }));
   }
 
-  /** Feedback per variant and metric, joined on the request id and the caller's scope. */
+  /**
+   * Feedback per variant and metric, joined on the request id and the caller's scope. Mean and variance
+   * come from the database's own aggregates (a numerically stable running update, not Σx² − n·mean²), over
+   * values within ±`MAX_FEEDBACK_MAGNITUDE`: feedback takes no other (decision 0226), and a larger value
+   * stored before that bound would overflow the aggregate — an error, not Infinity, in PostgreSQL — so it
+   * is left out rather than failing the report.
+   */
   async feedback(experimentId: string): Promise<VariantFeedback[]> {
     const db = await this.db();
-    const rows = await sql<{ variant: string; metric: string; n: string; sum: number; sum_squares: number }>`
-      select u.variant, f.metric, count(*) as n, sum(f.value) as sum, sum(f.value * f.value) as sum_squares
+    const rows = await sql<{ variant: string; metric: string; n: string; mean: number; variance: number }>`
+      select u.variant, f.metric, count(*) as n, avg(f.value) as mean,
+        coalesce(var_samp(f.value), 0) as variance
       from usage_records u
       left join api_keys k on k.id = u.api_key_id
       join feedback f on f.request_id = u.request_id
         and f.scope = (case when u.api_key_id is not null then 'key:' || coalesce(k.lineage_id, u.api_key_id)
                        else 'user:' || u.user_id end)
-      where u.experiment_id = ${experimentId}
+      where u.experiment_id = ${experimentId} and abs(f.value) <= ${MAX_FEEDBACK_MAGNITUDE}
       group by u.variant, f.metric order by u.variant, f.metric`.execute(db);
     return rows.rows.map((r) => ({
       variant: r.variant,
       metric: r.metric,
       n: Number(r.n),
-      sum: Number(r.sum),
-      sumSquares: Number(r.sum_squares),
+      mean: Number(r.mean),
+      variance: Number(r.variance),
     }));
   }
 }

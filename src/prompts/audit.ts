@@ -1,6 +1,8 @@
 /**
  * Prompt and experiment changes go to the audit log (`audit_log`, as key changes do): who created a
  * version, moved a label, archived a prompt, started or stopped an experiment — never a template's content.
+ * Every write of the prompt and experiment stores takes the actor (not optional), so a caller that forgets it
+ * (as `prompts import` once did) does not compile.
  */
 import type { Db } from '../stores/database.js';
 
@@ -12,12 +14,11 @@ export interface ChangeActor {
 
 export async function auditChange(
   db: Pick<Db, 'insertInto'>,
-  who: ChangeActor | undefined,
+  who: ChangeActor,
   action: string,
   target: string,
   details: Record<string, unknown>,
 ): Promise<void> {
-  if (!who) return;
   await db
     .insertInto('audit_log')
     .values({

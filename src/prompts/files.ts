@@ -118,7 +118,7 @@ function sameContent(a: NewVersion | PromptVersion, b: NewVersion | PromptVersio
 export async function importPrompt(
   store: PromptStore,
   file: PromptFile,
-  who?: ChangeActor,
+  who: ChangeActor,
 ): Promise<ImportResult> {
   let stored: PromptVersion[] = [];
   try {
@@ -136,8 +136,8 @@ export async function importPrompt(
   const add = async (v: NewVersion) => {
     const made =
       result.created && result.added.length === 0
-        ? await store.create(file.id, v)
-        : await store.addVersion(file.id, v);
+        ? await store.create(file.id, v, who)
+        : await store.addVersion(file.id, v, who);
     result.added.push(made.version);
   };
   if (file.single) {

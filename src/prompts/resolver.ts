@@ -60,11 +60,16 @@ export class PromptResolver {
     return this.#compiled.size + this.#labels.size + this.#experimentById.size + this.#attached.size;
   }
 
-  /** A version, compiled (404 for an unknown or archived prompt or version). */
-  async compiled(id: string, version: number): Promise<CompiledVersion> {
+  /** Whether a prompt can be served: 404 when it does not exist or is archived. */
+  async available(id: string): Promise<void> {
     if (await this.#cached(this.#archived, id, () => this.#fetchArchived(id))) {
       throw new NotFoundError(`Prompt '${id}' is archived.`);
     }
+  }
+
+  /** A version, compiled (404 for an unknown or archived prompt or version). */
+  async compiled(id: string, version: number): Promise<CompiledVersion> {
+    await this.available(id);
     const key = `${id}@${version}`;
     const hit = this.#compiled.get(key, 0);
     if (hit) return hit;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { fakeClock } from '../../test/helpers/fake-clock.js';
 import { stageContext } from '../../test/helpers/stage.js';
 import type { RequestContext } from '../core/context.js';
-import { ValidationError } from '../core/errors.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { completionResult } from '../core/result.js';
 import { createChatCodec, createChatValidator } from '../endpoints/chat/codec.js';
 import { createSchemaCompiler } from '../endpoints/compile.js';
@@ -12,8 +12,8 @@ import type { ExperimentStore } from '../experiments/store.js';
 import type { ChatRequest } from '../providers/types.js';
 import { PromptResolver } from './resolver.js';
 import { PROMPT_SERVED } from './served.js';
-import { promptStage } from './stage.js';
-import type { PromptStore, PromptVersion } from './store.js';
+import { promptStage, withVersionParams } from './stage.js';
+import { PromptNotFoundError, type PromptStore, type PromptVersion } from './store.js';
 import { declareVariables } from './template.js';
 
 const clock = fakeClock();
@@ -28,7 +28,7 @@ function version(n: number, model: string | null): PromptVersion {
     messages,
     variables: declareVariables(undefined, messages),
     model,
-    params: { temperature: 0.1 * n },
+    params: n === 3 ? { temperature: 0.3, max_completion_tokens: 5 } : { temperature: 0.1 * n },
     note: null,
     createdAt: '',
   };
@@ -47,6 +47,16 @@ const experiments: Record<string, Experiment> = {
     prompt_id: null,
     label: null,
   },
+  // Variants of `p`, with a holdout: a request naming another prompt must not be served p.
+  'p-only': {
+    id: 'p-only',
+    status: 'stopped',
+    variants: [{ name: 'only', weight: 1, prompt: { id: 'p', version: 2 } }],
+    sticky_by: 'user',
+    holdout: 0.5,
+    prompt_id: null,
+    label: null,
+  },
   held: {
     id: 'held',
     status: 'running',
@@ -58,14 +68,28 @@ const experiments: Record<string, Experiment> = {
   },
 };
 
+/** Stored before creation checked it: attached to p@canary, its variant serving another prompt. */
+const stale: Experiment = {
+  id: 'stale',
+  status: 'running',
+  variants: [{ name: 'q', weight: 1, prompt: { id: 'q', version: 1 } }],
+  sticky_by: 'user',
+  holdout: 0,
+  prompt_id: 'p',
+  label: 'canary',
+};
+
 const resolver = new PromptResolver(
   {
     version: async (_id: string, n: number) => version(n, n === 1 ? 'gpt-4o-mini' : null),
-    label: async () => ({ version: 1, archived: false }),
+    label: async (id: string, label: string) => {
+      if (id === 'nope') throw new PromptNotFoundError(`No prompt '${id}'.`);
+      return { version: label === 'unset' ? null : 1, archived: false };
+    },
   } as unknown as PromptStore,
   {
     get: async (id: string) => experiments[id],
-    attached: async () => null,
+    attached: async (id: string, label: string) => (id === 'p' && label === 'canary' ? stale : null),
   } as unknown as ExperimentStore,
   { ttlMs: 5000, maxCached: 100, clock, onError: () => undefined },
 );
@@ -180,6 +204,99 @@ describe('prompt stage', () => {
     assert.equal(await param({ prompt: { id: 'p', version: 2, variables: { language: 'en' } } }), 'model');
     assert.equal(await param({ messages: [], experiment: 'held', prompt: { version: 1 } }), 'prompt.id');
     assert.equal(await param({ prompt: { id: 'p', version: 1, label: 'x' } }), 'prompt.label');
+  });
+
+  test('a request is served the prompt it names: 404 for a missing one, 422 for an experiment of another', async () => {
+    const refused = async (body: unknown, status: 404 | 422, message: RegExp) => {
+      await assert.rejects(run(body), (err: unknown) => {
+        assert.ok(
+          status === 404 ? err instanceof NotFoundError : err instanceof ValidationError,
+          String(err),
+        );
+        if (status === 422) assert.equal((err as ValidationError).param, 'experiment');
+        assert.match((err as Error).message, message);
+        return true;
+      });
+    };
+    const mismatch = /Experiment 'split' serves prompt 'p', not the requested prompt 'other'/;
+    // Every end user (whatever variant the hash would give) gets the same 422.
+    for (let u = 0; u < 10; u++) {
+      const body = { messages: [], user: `u${u}`, experiment: 'split', prompt: { id: 'other' } };
+      await refused(body, 422, mismatch);
+    }
+    // Also when the experiment is stopped: the request is wrong either way.
+    await refused({ messages: [], experiment: 'p-only', prompt: { id: 'other' } }, 422, /'p-only' serves/);
+    // A prompt that does not exist is a 404, never the experiment's prompt.
+    await refused({ messages: [], experiment: 'split', prompt: { id: 'nope' } }, 404, /No prompt 'nope'/);
+    await refused({ messages: [], prompt: { id: 'nope' } }, 404, /No prompt 'nope'/);
+    // A label that is not set is a 404, and an experiment attached to the label serving another prompt a 422.
+    await refused({ messages: [], prompt: { id: 'p', label: 'unset' } }, 404, /no label 'unset'/);
+    await refused(
+      { messages: [], prompt: { id: 'p', label: 'canary' } },
+      422,
+      /'stale' serves prompt 'p', 'q'/,
+    );
+    // The experiment's own prompt, or the experiment alone, join it.
+    const own = await run({
+      messages: [],
+      user: 'u1',
+      experiment: 'split',
+      prompt: { id: 'p', variables: { language: 'en' } },
+    });
+    assert.equal(PROMPT_SERVED.get(own)?.promptId, 'p');
+    const alone = await run({
+      messages: [],
+      user: 'u1',
+      experiment: 'split',
+      prompt: { variables: { language: 'en' } },
+    });
+    assert.equal(PROMPT_SERVED.get(alone)?.promptId, 'p');
+  });
+
+  test("the version's params apply where the request sets none: the token limit is one setting, null is unset", async () => {
+    const prompt = { id: 'p', version: 3, variables: { language: 'en' } };
+    const body = async (extra: Record<string, unknown>) =>
+      sent(await run({ model: 'gpt-4o-mini', messages: [], prompt, ...extra })) as unknown as Record<
+        string,
+        unknown
+      >;
+    // The request's max_tokens is its output limit: the version's max_completion_tokens does not override it.
+    const own = await body({ max_tokens: 300 });
+    assert.equal(own.max_tokens, 300);
+    assert.equal(own.max_completion_tokens, undefined);
+    assert.equal(own.temperature, 0.3);
+    // Nulls mean "not set": the version's values apply, and no null goes on.
+    const nulls = await body({
+      temperature: null,
+      max_tokens: null,
+      max_completion_tokens: null,
+      seed: null,
+    });
+    assert.equal(nulls.temperature, 0.3);
+    assert.equal(nulls.max_completion_tokens, 5);
+    assert.ok(!('max_tokens' in nulls), 'the null max_tokens is dropped, the version set the limit');
+    assert.equal(nulls.seed, null, 'a null the version does not set stays as the client sent it');
+    assert.equal((await body({})).max_completion_tokens, 5);
+
+    // Both directions, and a version that sets both names.
+    assert.deepEqual(withVersionParams({ max_tokens: 77 }, { max_completion_tokens: 10 }), {
+      max_completion_tokens: 10,
+    });
+    assert.deepEqual(
+      withVersionParams({ max_tokens: 77, temperature: 0.3 }, { max_tokens: null, temperature: 1 }),
+      {
+        max_tokens: 77,
+        temperature: 1,
+      },
+    );
+    assert.deepEqual(withVersionParams({ max_tokens: 7, max_completion_tokens: 8 }, {}), {
+      max_tokens: 7,
+      max_completion_tokens: 8,
+    });
+    assert.deepEqual(withVersionParams({ stop: ['x'] }, { stop: null, user: 'u' }), {
+      stop: ['x'],
+      user: 'u',
+    });
   });
 
   test('a plain request passes through untouched', async () => {

@@ -78,7 +78,7 @@ function isUniqueViolation(err: unknown): boolean {
 
 export class PromptStore extends DatabaseStore {
   /** Creates a prompt with its version 1. @throws PromptExistsError */
-  async create(id: string, first: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
+  async create(id: string, first: NewVersion, who: ChangeActor): Promise<PromptVersion> {
     const db = await this.db();
     try {
       return await db.transaction().execute(async (trx) => {
@@ -102,7 +102,7 @@ export class PromptStore extends DatabaseStore {
   }
 
   /** Adds the next version. @throws PromptNotFoundError */
-  async addVersion(id: string, next: NewVersion, who?: ChangeActor): Promise<PromptVersion> {
+  async addVersion(id: string, next: NewVersion, who: ChangeActor): Promise<PromptVersion> {
     const db = await this.db();
     await this.#requirePrompt(id);
     for (let attempt = 0; ; attempt++) {
@@ -186,7 +186,7 @@ export class PromptStore extends DatabaseStore {
    * Points a label at a version, in one statement (atomic). Returns the version it pointed at before.
    * @throws PromptNotFoundError when the prompt or the version does not exist
    */
-  async setLabel(id: string, label: string, version: number, who?: ChangeActor): Promise<number | null> {
+  async setLabel(id: string, label: string, version: number, who: ChangeActor): Promise<number | null> {
     const db = await this.db();
     await this.version(id, version);
     return db.transaction().execute(async (trx) => {
@@ -208,7 +208,7 @@ export class PromptStore extends DatabaseStore {
   }
 
   /** Archives a prompt: requests can no longer use it; its versions stay readable. */
-  async archive(id: string, at: Date, who?: ChangeActor): Promise<void> {
+  async archive(id: string, at: Date, who: ChangeActor): Promise<void> {
     const db = await this.db();
     const result = await db
       .updateTable('prompts')

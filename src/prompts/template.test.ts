@@ -82,6 +82,79 @@ describe('prompt templates', () => {
     );
   });
 
+  test('a name used only inside a section is a required variable, which the items may hold instead', () => {
+    const msgs: PromptMessage[] = [{ role: 'user', content: '{{#items}}- {{.}} ({{language}})\n{{/items}}' }];
+    const vars = declareVariables(undefined, msgs);
+    assert.deepEqual(vars, {
+      items: { type: 'any', required: true },
+      language: { type: 'any', required: true },
+    });
+    const compiled = compilePrompt(msgs, vars);
+    const content = (values: Record<string, unknown>) => compiled.render(values)[0]?.content;
+    // Given: accepted (it used to be "Undeclared prompt variable 'language'") and rendered in every item.
+    assert.equal(content({ items: ['a', 'b'], language: 'French' }), '- a (French)\n- b (French)\n');
+    // Left out: a 422 naming it, not "- a ()".
+    assert.equal(
+      param(() => compiled.render({ items: ['a', 'b'] })),
+      'prompt.variables.language',
+    );
+    assert.equal(
+      param(() => compiled.render({ items: ['a'] }, 'variables')),
+      'variables.language',
+    );
+    // Not needed when the section renders nothing.
+    assert.equal(content({ items: [] }), '');
+
+    // Items with fields: the field serves the name; a missing field falls back to the variable, else 422.
+    const people: PromptMessage[] = [{ role: 'user', content: '{{#people}}{{name}}: {{role}}; {{/people}}' }];
+    const team = compilePrompt(people, declareVariables(undefined, people));
+    const rendered = (values: Record<string, unknown>) => team.render(values)[0]?.content;
+    assert.equal(rendered({ people: [{ name: 'Ann', role: 'dev' }] }), 'Ann: dev; ');
+    assert.equal(
+      rendered({ people: [{ name: 'Ann' }, { name: 'Bo', role: 'ops' }], role: 'dev' }),
+      'Ann: dev; Bo: ops; ',
+    );
+    assert.equal(
+      param(() => team.render({ people: [{ name: 'Ann', role: 'dev' }, { name: 'Bo' }] })),
+      'prompt.variables.role',
+    );
+    // Declared variables: names inside sections need no declaration (the items' fields), as before.
+    const declared = compilePrompt(people, declareVariables(['people'], people));
+    assert.equal(declared.render({ people: [{ name: 'Ann', role: 'dev' }] })[0]?.content, 'Ann: dev; ');
+  });
+
+  test('objects and lists in a value tag render as JSON, not [object Object]', () => {
+    const msgs: PromptMessage[] = [
+      { role: 'user', content: 'Q: {{text}} | {{o.k}} | {{tags}} | {{#rows}}<{{.}}>{{/rows}} | {{n}} {{s}}' },
+    ];
+    const compiled = compilePrompt(msgs, declareVariables(undefined, msgs));
+    const [out] = compiled.render({
+      text: { a: 1, b: ['x', { c: null }] },
+      o: { k: { x: 1 } },
+      tags: ['x', 'y'],
+      rows: [{ id: 1 }, [2, 3], 'plain'],
+      n: 4.5,
+      s: '"quoted" & <b>',
+    });
+    assert.equal(
+      out?.content,
+      'Q: {"a":1,"b":["x",{"c":null}]} | {"x":1} | ["x","y"] | <{"id":1}><[2,3]><plain> | 4.5 "quoted" & <b>',
+    );
+    // Sections still enter objects and iterate lists.
+    const section: PromptMessage[] = [
+      { role: 'user', content: '{{#o}}{{k}}{{/o}};{{#tags}}{{.}},{{/tags}}' },
+    ];
+    const entered = compilePrompt(section, declareVariables(['o', 'tags'], section));
+    assert.equal(entered.render({ o: { k: 'v' }, tags: ['x', 'y'] })[0]?.content, 'v;x,y,');
+    // JSON counts against the render bound like any text.
+    const big: PromptMessage[] = [{ role: 'user', content: '{{#items}}{{o}}{{/items}}' }];
+    const bounded = compilePrompt(big, declareVariables(['items', 'o'], big));
+    assert.equal(
+      param(() => bounded.render({ items: new Array(200).fill(0), o: { t: 'x'.repeat(60_000) } })),
+      'prompt.variables',
+    );
+  });
+
   test('partials and malformed templates are refused', () => {
     assert.equal(
       param(() => declareVariables(undefined, [{ role: 'user', content: 'hi {{> other}}' }])),

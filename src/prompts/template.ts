@@ -5,8 +5,11 @@
  * are refused when a version is created.
  *
  * Variables are declared with a type (`any` unless given) and whether they are required. A version's
- * templates may use only
- * declared names; a request must give every required one and no undeclared one (422 naming it).
+ * templates may use only declared names at the top level (inside a section a name may also be a field of
+ * the section's items); a request must give every required one and no undeclared one (422 naming it). A
+ * required name used only inside sections may come from the items instead: the render fails (422 naming
+ * it) only when it looks one up that neither the variables nor the items hold (decision 0228). An object
+ * or a list in a value tag renders as JSON (`render-writer.ts`).
  *
  * @example
  * const vars = declareVariables(['topic'], messages);       // {topic: {type: 'any', required: true}}
@@ -15,6 +18,7 @@
  */
 import Mustache from 'mustache';
 import { ValidationError } from '../core/errors.js';
+import { RequiredContext, renderWriter, WRITE_AS_IS } from './render-writer.js';
 
 export const VARIABLE_TYPES = ['any', 'string', 'number', 'integer', 'boolean', 'list', 'object'] as const;
 export type VariableType = (typeof VARIABLE_TYPES)[number];
@@ -45,7 +49,6 @@ type Token = [string, string, number, number, ...unknown[]];
 /** Token types a logic-less template may hold (`name`, `&` unescaped, sections, comments, text). */
 const ALLOWED = new Set(['text', 'name', '&', '#', '^', '!']);
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const noEscape = (value: string): string => value;
 
 /** Parses a template, refusing what a logic-less prompt must not use. @throws ValidationError */
 function parseTemplate(template: string, param: string): Token[] {
@@ -71,37 +74,55 @@ function parseTemplate(template: string, param: string): Token[] {
   return tokens;
 }
 
-/** The root variable names a template uses (`a.b` uses `a`; `.` inside a section is the item). */
-function namesOf(tokens: readonly Token[], out: Set<string>, depth = 0): Set<string> {
+/** The root names a template uses, in order of first use, and those used at the top level. */
+interface UsedNames {
+  readonly all: Set<string>;
+  readonly top: Set<string>;
+}
+
+/** Collects the root variable names of tokens (`a.b` uses `a`; `.` inside a section is the item). */
+function namesOf(tokens: readonly Token[], out: UsedNames, depth = 0): UsedNames {
   for (const [type, value, , , children] of tokens) {
     if (type === 'text' || type === '!') continue;
     const root = value.split('.')[0] ?? '';
-    // Inside a section, names may refer to the items' fields; only top-level names must be declared.
-    if (depth === 0 && root !== '') out.add(root);
+    if (root !== '') {
+      out.all.add(root);
+      if (depth === 0) out.top.add(root);
+    }
     if (Array.isArray(children)) namesOf(children as Token[], out, depth + 1);
   }
   return out;
 }
 
-/** The top-level variable names the messages use, in order of first use. */
-export function templateNames(messages: readonly PromptMessage[]): string[] {
-  const names = new Set<string>();
-  messages.forEach((m, i) => {
-    namesOf(parseTemplate(m.content, `messages[${i}].content`), names);
-  });
-  return [...names];
+function usedNames(templates: ReadonlyArray<readonly Token[]>): UsedNames {
+  const used: UsedNames = { all: new Set(), top: new Set() };
+  for (const tokens of templates) namesOf(tokens, used);
+  return used;
+}
+
+/**
+ * The variable names the messages use, in order of first use: every name at the top level, and names used
+ * only inside sections (which a section's items may hold instead) in `sectionOnly`.
+ */
+export function templateNames(messages: readonly PromptMessage[]): { all: string[]; sectionOnly: string[] } {
+  const used = usedNames(messages.map((m, i) => parseTemplate(m.content, `messages[${i}].content`)));
+  return { all: [...used.all], sectionOnly: [...used.all].filter((name) => !used.top.has(name)) };
 }
 
 /**
  * The declared variables of a new version: a list of names (required, any type), an object of
- * name → `{type, required}` (type `any` unless given), or nothing (every name the templates use, required,
- * any type). Every name the templates use must be declared. @throws ValidationError naming the variable
+ * name → `{type, required}` (type `any` unless given), or nothing (every name the templates use — inside
+ * sections too — required, any type). Every name the templates use at the top level must be declared; a
+ * name used only inside sections may be declared, or be a field of the section's items.
+ * @throws ValidationError naming the variable
  */
 export function declareVariables(input: unknown, messages: readonly PromptMessage[]): VariableDecls {
-  const used = templateNames(messages);
+  const names = templateNames(messages);
+  const sectionOnly = new Set(names.sectionOnly);
+  const used = names.all.filter((name) => !sectionOnly.has(name));
   const decls: Record<string, VariableSpec> = {};
   if (input === undefined || input === null) {
-    for (const name of used) decls[name] = { type: 'any', required: true };
+    for (const name of names.all) decls[name] = { type: 'any', required: true };
   } else if (Array.isArray(input)) {
     input.forEach((name, i) => {
       if (typeof name !== 'string' || !NAME.test(name)) {
@@ -152,13 +173,15 @@ function typeOf(value: unknown): VariableType | 'null' {
 }
 
 /**
- * Checks a request's variables against the declarations: no undeclared name, every required one given,
- * each of its declared type. @throws ValidationError (422) naming the variable
+ * Checks a request's variables against the declarations: no undeclared name, every required one given
+ * (except those in `fromItems`, used only inside sections, which the render checks where it looks them
+ * up), each of its declared type. @throws ValidationError (422) naming the variable
  */
 export function checkVariables(
   decls: VariableDecls,
   variables: Readonly<Record<string, unknown>>,
   param = 'prompt.variables',
+  fromItems: ReadonlySet<string> = new Set(),
 ): void {
   for (const name of Object.keys(variables)) {
     if (!Object.hasOwn(decls, name)) {
@@ -168,7 +191,7 @@ export function checkVariables(
   for (const [name, spec] of Object.entries(decls)) {
     const value = variables[name];
     if (value === undefined) {
-      if (spec.required) {
+      if (spec.required && !fromItems.has(name)) {
         throw new ValidationError(`Missing prompt variable '${name}'.`, `${param}.${name}`);
       }
       continue;
@@ -196,75 +219,33 @@ export interface CompiledPrompt {
   render(variables: Readonly<Record<string, unknown>>, param?: string): RenderedMessage[];
 }
 
-/**
- * Bounds on one render. A section repeats its body per list item, so a small request can ask for a huge
- * prompt (`{{#items}}{{text}}{{/items}}` with 2,000 items and 100 kB of text is 200 MB) and stall the
- * gateway while it is built and sent; the render stops with a 422 instead once it has produced this many
- * characters (the default body limit) or visited this many template pieces (nested sections over lists).
- */
-export const MAX_RENDERED_CHARS = 10 * 1024 * 1024;
-export const MAX_RENDER_STEPS = 2_000_000;
-
-type Method = (this: unknown, ...args: unknown[]) => unknown;
-
-/** Makes `writer` count what it renders (every output character comes from exactly one leaf call). */
-function budgetWriter(writer: InstanceType<typeof Mustache.Writer>): { reset(param: string): void } {
-  let chars = 0;
-  let steps = 0;
-  let param = 'prompt.variables';
-  const tooLarge = (what: string) =>
-    new ValidationError(
-      `The rendered prompt is too large (over ${what}); send fewer or shorter list items.`,
-      param,
-    );
-  const base = Mustache.Writer.prototype as unknown as Record<string, Method>;
-  const target = writer as unknown as Record<string, Method>;
-  for (const leaf of ['escapedValue', 'unescapedValue', 'rawValue']) {
-    const original = base[leaf] as Method;
-    target[leaf] = function (this: unknown, ...args: unknown[]) {
-      const value = original.apply(this, args);
-      if (value !== undefined && value !== null) {
-        chars += typeof value === 'string' ? value.length : String(value).length;
-        if (chars > MAX_RENDERED_CHARS) throw tooLarge(`${MAX_RENDERED_CHARS} characters`);
-      }
-      return value;
-    };
-  }
-  const renderTokens = base.renderTokens as Method;
-  target.renderTokens = function (this: unknown, ...args: unknown[]) {
-    steps += (args[0] as unknown[]).length + 1;
-    if (steps > MAX_RENDER_STEPS) throw tooLarge(`${MAX_RENDER_STEPS} template steps`);
-    return renderTokens.apply(this, args);
-  };
-  return {
-    reset(where: string) {
-      chars = 0;
-      steps = 0;
-      param = where;
-    },
-  };
-}
-
 /** Parses a version's messages once (kept per version in memory by the prompt stage). */
 export function compilePrompt(messages: readonly PromptMessage[], variables: VariableDecls): CompiledPrompt {
   // One writer per version, with its own template cache off: the tokens are kept here instead.
-  const writer = new Mustache.Writer();
-  (writer as unknown as { templateCache: undefined }).templateCache = undefined;
-  const budget = budgetWriter(writer);
+  const { writer, budget } = renderWriter();
   const parsed = messages.map((m, i) => ({
     role: m.role,
     template: m.content,
     tokens: parseTemplate(m.content, `messages[${i}].content`) as unknown as string[][],
   }));
+  const used = usedNames(parsed.map((m) => m.tokens as unknown as Token[]));
+  // Required names used only inside sections: given by the request, or by the items where looked up.
+  const fromItems = new Set(
+    [...used.all].filter((name) => !used.top.has(name) && variables[name]?.required === true),
+  );
   return {
     variables,
     render(values, param = 'prompt.variables') {
-      checkVariables(variables, values, param);
+      checkVariables(variables, values, param, fromItems);
       budget.reset(param);
-      const context = new Mustache.Context(values);
+      const missing = new Set([...fromItems].filter((name) => values[name] === undefined));
+      const context =
+        missing.size > 0
+          ? new RequiredContext(values, undefined, missing, param)
+          : new Mustache.Context(values);
       return parsed.map((m) => ({
         role: m.role,
-        content: writer.renderTokens(m.tokens, context, undefined, m.template, { escape: noEscape }),
+        content: writer.renderTokens(m.tokens, context, undefined, m.template, WRITE_AS_IS),
       }));
     },
   };

@@ -1,13 +1,14 @@
 /**
  * `llm-gateway prompts …` against PostgreSQL (in process: `runPromptsCommand`, the function the bin calls):
  * create from a file, next version, label, diff, show, export and an idempotent import of the export, a
- * changed stored version refused, archive.
+ * changed stored version refused, archive; every change, imports included, in the audit log.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { UsageError } from '../../src/cli/keys.js';
 import { runPromptsCommand } from '../../src/cli/prompts.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -83,6 +84,31 @@ describe('llm-gateway prompts', { skip }, () => {
     await writeFile(join(dir, 'new.yaml'), 'id: fresh\nmessages:\n  - role: user\n    content: hello\n');
     assert.equal((await run('import', join(dir, 'new.yaml'))).out, 'fresh: created, added v1\n');
     assert.equal((await run('import', join(dir, 'new.yaml'))).out, 'fresh: added nothing, unchanged v1\n');
+  });
+
+  test('import writes the audit log like create, version and label do', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ actor: string; action: string; target: string; details: string }>(
+        "select actor, action, target, details::text from audit_log where action like 'prompt.%' order by id",
+      );
+      const entries = rows.map((r) => [r.action, r.target, JSON.parse(r.details).version ?? null]);
+      // By import: greet v3 (appended), the staging label, and the new prompt fresh with its v1.
+      for (const entry of [
+        ['prompt.version', 'greet', 3],
+        ['prompt.label', 'greet', 3],
+        ['prompt.create', 'fresh', 1],
+      ]) {
+        assert.ok(
+          entries.some((e) => JSON.stringify(e) === JSON.stringify(entry)),
+          `${JSON.stringify(entry)} in ${JSON.stringify(entries)}`,
+        );
+      }
+      assert.ok(rows.every((r) => r.actor.startsWith('cli:')));
+    } finally {
+      await client.end();
+    }
   });
 
   test('archive; bad arguments are usage errors', async () => {

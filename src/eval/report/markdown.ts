@@ -1,18 +1,23 @@
-/** `report.md`: the run's tables in Markdown (for a pull request comment or a CI summary). */
+/**
+ * `report.md`: the run's tables in Markdown (for a pull request comment or a CI summary). Every text the
+ * report does not write itself — names, dataset text, answers, the judge's reasoning — goes through
+ * `markdown-text.ts`, so it shows as text and never becomes HTML or Markdown structure.
+ */
 
 import { gateFailureText } from '../summary.js';
+import { mdCode, mdLines, mdText } from './markdown-text.js';
 import { fmt, fmtP, fmtUsd, metricDigits, type ReportModel } from './model.js';
 
 export function renderMarkdown(model: ReportModel): string {
   const { run } = model;
   const out: string[] = [
-    `# Evaluation report — ${run.run_id}`,
+    `# Evaluation report — ${mdText(run.run_id)}`,
     '',
-    `- Dataset: \`${run.dataset}\` (${run.items} items, sha256 \`${run.dataset_sha256.slice(0, 12)}\`)`,
-    `- Targets: ${run.targets.map((t) => `\`${t}\``).join(', ')}`,
-    `- Judge: ${run.judge ? `\`${run.judge}\` (${run.judge_prompts.join(', ')})` : 'none'}`,
-    `- Gateway: ${run.gateway}`,
-    `- Started ${run.started_at}${run.finished_at ? `, finished ${run.finished_at}` : ''}`,
+    `- Dataset: ${mdCode(run.dataset)} (${run.items} items, sha256 \`${run.dataset_sha256.slice(0, 12)}\`)`,
+    `- Targets: ${run.targets.map((t) => mdCode(t)).join(', ')}`,
+    `- Judge: ${run.judge ? `${mdCode(run.judge)} (${mdText(run.judge_prompts.join(', '))})` : 'none'}`,
+    `- Gateway: ${mdText(run.gateway)}`,
+    `- Started ${mdText(run.started_at)}${run.finished_at ? `, finished ${mdText(run.finished_at)}` : ''}`,
     '',
     '## Summary',
     '',
@@ -30,13 +35,13 @@ export function renderMarkdown(model: ReportModel): string {
       return `${fmt(m.mean, metricDigits(id))} n=${m.n}${unscored}`;
     });
     out.push(
-      `| \`${s.target}\` | ${s.items} | ${s.errors} | ${cells.join(' | ')} | ${fmtUsd(s.cost_usd)} | ${fmtUsd(s.judge_cost_usd)} | ${fmt(s.ttft_p50_ms, 0)} |`,
+      `| ${mdCode(s.target, true)} | ${s.items} | ${s.errors} | ${cells.join(' | ')} | ${fmtUsd(s.cost_usd)} | ${fmtUsd(s.judge_cost_usd)} | ${fmt(s.ttft_p50_ms, 0)} |`,
     );
   }
   out.push('', 'Means over the items scored; `latency_ms` is the total time of the streamed answer.', '');
   for (const c of model.comparisons) {
     out.push(
-      `## \`${c.target}\` vs \`${c.baseline}\``,
+      `## ${mdCode(c.target)} vs ${mdCode(c.baseline)}`,
       '',
       '| metric | baseline | target | Δ (target − baseline) | 95 % CI of Δ | p (paired bootstrap) | n |',
       '|---|---:|---:|---:|---|---:|---:|',
@@ -54,7 +59,7 @@ export function renderMarkdown(model: ReportModel): string {
     if (model.gates.failures.length === 0) out.push(`All ${model.gates.checked} gate(s) passed.`, '');
     for (const f of model.gates.failures) {
       out.push(
-        `- ✗ \`${f.target}\`: ${gateFailureText(f, (s) => fmt(s.actual, metricDigits(s.gate.metric)))}`,
+        `- ✗ ${mdCode(f.target)}: ${gateFailureText(f, (s) => fmt(s.actual, metricDigits(s.gate.metric)))}`,
       );
     }
     out.push('');
@@ -64,15 +69,15 @@ export function renderMarkdown(model: ReportModel): string {
     for (const r of model.weakest) {
       const verdict = r.judge.faithfulness;
       out.push(
-        `### ${r.item_id} · \`${r.target}\` · faithfulness ${fmt(r.scores.faithfulness)}`,
+        `### ${mdText(r.item_id)} · ${mdCode(r.target)} · faithfulness ${fmt(r.scores.faithfulness)}`,
         '',
-        `**Q:** ${r.question}`,
+        `**Q:** ${mdLines(r.question).join('\n')}`,
         '',
-        `**A:** ${r.answer}`,
+        `**A:** ${mdLines(r.answer).join('\n')}`,
         '',
-        `Judge (${verdict?.prompt ?? '?'}):`,
+        `Judge (${mdText(verdict?.prompt ?? '?')}):`,
         '',
-        ...(verdict?.reasoning ?? '').split('\n').map((l) => `> ${l}`),
+        ...mdLines(verdict?.reasoning ?? '').map((l) => `> ${l}`),
         '',
       );
     }
