@@ -269,7 +269,7 @@ routes:
     // Their breakers still work: the next request for one of them is refused without a call upstream.
     const calls = t.mock.requests.length;
     const refused = await postJson(t.chatUrl, { model: names[0], messages: userMessage() });
-    assert.equal(refused.status, 503);
+    assert.equal(refused.status, 502);
     await refused.text();
     assert.equal(t.mock.requests.length, calls, 'an open breaker sends nothing');
 
