@@ -155,6 +155,10 @@ describe('the OpenAPI document describes the real answers', () => {
     const bad = await postJson(`${gw.url}/v1/chat/completions`, { model: 'gpt-4o-mini' }, auth);
     assert.equal(bad.status, 422);
     assertBody('/v1/chat/completions', 'post', '4XX', await bad.json());
+    // The Anthropic routes document (and answer) Anthropic's error body.
+    const count = await postJson(`${gw.url}/v1/messages/count_tokens`, { model: 'gpt-4o-mini' }, auth);
+    assert.ok(count.status >= 400 && count.status < 500, String(count.status));
+    assertBody('/v1/messages/count_tokens', 'post', '4XX', await count.json());
   });
 
   test('create routes are documented as 201 and answer 201, with the documented body', async () => {

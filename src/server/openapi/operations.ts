@@ -75,6 +75,8 @@ const OPERATIONS: Readonly<Record<string, ResponseDocs>> = {
     },
   },
   'POST /v1/messages/count_tokens': {
+    '4XX': { description: 'Anthropic error body', content: json(component('AnthropicError')) },
+    '5XX': { description: 'Anthropic error body', content: json(component('AnthropicError')) },
     200: {
       description: 'The input token count',
       content: json({

@@ -44,6 +44,11 @@ export const OPENAPI_COMPONENTS: Record<string, Schema> = {
     },
     'OpenAI error envelope.',
   ),
+  AnthropicError: object(
+    ['type', 'error'],
+    { type: { const: 'error' }, error: object(['type', 'message'], { type: str, message: str }) },
+    'Anthropic error body.',
+  ),
   CompletionUsage,
   CreateChatCompletionResponse: object(
     ['id', 'object', 'created', 'model', 'choices'],
