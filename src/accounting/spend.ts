@@ -316,6 +316,13 @@ export function spendRoutes(deps: { database: () => Database; now: () => number 
       method: 'GET',
       url: '/admin/spend',
       summary: 'Spend grouped by org, team, key, user, model, provider, tag or day (JSON or CSV)',
+      responses: {
+        200: {
+          description: 'Spend rows (`has_more`), or CSV with `format=csv`',
+          component: 'AdminList',
+          csv: true,
+        },
+      },
       access: 'tenant',
       querystring: {
         type: 'object',

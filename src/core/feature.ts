@@ -50,6 +50,15 @@ export interface AdminReply {
 }
 
 /** One admin endpoint: method, path (Fastify syntax, `:id`), JSON schemas of its inputs, and the handler. */
+/** One documented success answer of an admin route (`AdminRoute.responses`). */
+export interface AdminResponseDoc {
+  readonly description: string;
+  /** A component of server/openapi/schemas.ts (`ApiKey`, `AdminList` …); unset: no body. */
+  readonly component?: string;
+  /** The route also answers `text/csv` (`format=csv`). */
+  readonly csv?: boolean;
+}
+
 export interface AdminRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
@@ -64,6 +73,12 @@ export interface AdminRoute {
   readonly body?: TSchema;
   /** A missing body means `{}` (for POSTs whose fields are all optional). */
   readonly emptyBodyIsObject?: boolean;
+  /**
+   * /openapi.json only (never used to serialise the answer): the success answers by status, each with a
+   * description and the name of its body's schema in server/openapi/schemas.ts (`csv`: also `text/csv`).
+   * Unset: 200, a JSON object. A route that answers `withStatus(201, …)` must say 201 here.
+   */
+  readonly responses?: Readonly<Record<number, AdminResponseDoc>>;
   /** Resolves with the JSON body (200), or `withStatus(status, body)`; throws a GatewayError to fail. */
   handler(request: AdminRequest): Promise<unknown>;
 }

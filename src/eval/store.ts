@@ -121,6 +121,13 @@ export function createEvalFeature(deps: { database: () => Database; now: () => n
       method: 'POST',
       url: '/admin/evals/runs',
       summary: 'Create an evaluation run (the same id again returns the stored run: a resumed run)',
+      responses: {
+        201: { description: 'The new run', component: 'AdminObject' },
+        200: {
+          description: 'A run with this id existed: the stored run (resumed)',
+          component: 'AdminObject',
+        },
+      },
       body: CreateRun,
       async handler(request) {
         const body = request.body as typeof CreateRun.static;

@@ -201,12 +201,14 @@ export function experimentRoutes(
       method: 'GET',
       url: '/admin/experiments',
       summary: 'List experiments',
+      responses: { 200: { description: 'The experiments', component: 'AdminList' } },
       handler: async () => ({ object: 'list', data: await store.list() }),
     },
     {
       method: 'POST',
       url: '/admin/experiments',
       summary: 'Create an experiment (running, or stopped with status "draft")',
+      responses: { 201: { description: 'The new experiment', component: 'AdminObject' } },
       body: NewExperimentBody,
       handler: async (request) => {
         const body = request.body as NewExperiment;

@@ -170,6 +170,7 @@ export function promptRoutes(
       method: 'GET',
       url: '/admin/prompts',
       summary: 'List prompts with their labels and latest version',
+      responses: { 200: { description: 'The prompts', component: 'AdminList' } },
       querystring: T.Object({ all: T.Optional(T.Union([T.Literal('true'), T.Literal('false')])) }),
       handler: async (request) => ({ object: 'list', data: await store.list(request.query.all === 'true') }),
     },
@@ -177,6 +178,7 @@ export function promptRoutes(
       method: 'POST',
       url: '/admin/prompts',
       summary: 'Create a prompt (its version 1)',
+      responses: { 201: { description: 'The new prompt’s version 1', component: 'AdminObject' } },
       body: NewPromptBody,
       handler: async (request) => {
         const { id, ...input } = request.body as NewVersionInput & { id: string };
@@ -208,6 +210,7 @@ export function promptRoutes(
       method: 'GET',
       url: '/admin/prompts/:id/versions',
       summary: "A prompt's versions, newest first",
+      responses: { 200: { description: 'The versions, newest first', component: 'AdminList' } },
       params: IdParams,
       handler: (request) =>
         guard(async () => ({
@@ -219,6 +222,7 @@ export function promptRoutes(
       method: 'POST',
       url: '/admin/prompts/:id/versions',
       summary: 'Add the next version of a prompt (versions are immutable)',
+      responses: { 201: { description: 'The new version', component: 'AdminObject' } },
       params: IdParams,
       body: NewVersionBody,
       handler: (request) =>

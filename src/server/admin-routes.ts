@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { GatewayError, ServiceUnavailableError } from '../core/errors.js';
 import { type AdminRoute, GLOBAL_ADMIN, isAdminReply } from '../core/feature.js';
+import { adminRouteDoc } from './openapi/operations.js';
 
 /** SQLSTATE classes and socket errors that mean the database is unreachable, not that the query is wrong. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57)[0-9A-Z]{3}$/;
@@ -45,8 +46,9 @@ export function mountAdminRoutes(app: FastifyInstance, routes: readonly AdminRou
     app.route({
       method: route.method,
       url: route.url,
-      // Read by the admin guard (app.ts): org and team admin keys reach only `tenant` routes.
-      config: { access: route.access ?? 'global' } as object,
+      // Read by the admin guard (app.ts): org and team admin keys reach only `tenant` routes. `openapi`: what
+      // /openapi.json says it answers (documentation only, openapi/operations.ts).
+      config: { access: route.access ?? 'global', openapi: adminRouteDoc(route.responses) } as object,
       schema: {
         tags: ['Admin'],
         summary: route.summary,

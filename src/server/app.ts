@@ -41,6 +41,7 @@ import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
 import { type StringBodyParser, withDepthLimit, withoutLoneSurrogates, withoutNul } from './json-body.js';
 import { setNotFound } from './not-found.js';
+import { documentRoute, openapiComponents } from './openapi/operations.js';
 import { requestStart } from './request-start.js';
 import { registerConsoleRoutes } from './routes/console.js';
 import { registerFeedbackRoute } from './routes/feedback.js';
@@ -195,7 +196,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A compressed body (Content-Encoding) is a 415 naming it, on every route, before it is read.
   app.addHook('preParsing', refuseEncodedBody);
 
+  // The routes' schemas document their requests; `documentRoute` adds what each answers (documentation only:
+  // a response schema would also serialise the answer, decision 0230).
   await app.register(swagger, {
+    transform: documentRoute,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -205,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Gateway API key' } },
+        schemas: openapiComponents(),
       },
       security: [{ bearer: [] }],
     },

@@ -124,6 +124,9 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'POST',
       url: '/admin/keys',
       summary: 'Create an API key (user_id, or team_id / org_id; role user, team_admin or org_admin)',
+      responses: {
+        201: { description: 'The new key, with its secret (shown once)', component: 'CreatedApiKey' },
+      },
       access: 'tenant',
       body: CreateKeyBody,
       async handler(request) {
@@ -168,6 +171,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'GET',
       url: '/admin/keys',
       summary: 'List API keys (never the secret), filtered and paginated',
+      responses: { 200: { description: 'A page of keys (`next_cursor`)', component: 'AdminList' } },
       access: 'tenant',
       querystring: T.Object(
         {
@@ -211,6 +215,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'GET',
       url: '/admin/keys/:id',
       summary: 'One API key',
+      responses: { 200: { description: 'The key', component: 'ApiKey' } },
       access: 'tenant',
       params: Id,
       async handler(request) {
@@ -223,6 +228,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'PATCH',
       url: '/admin/keys/:id',
       summary: 'Change an API key: name, limits, budgets, models, expiry, metadata, team, role',
+      responses: { 200: { description: 'The changed key', component: 'ApiKey' } },
       access: 'tenant',
       params: Id,
       body: PatchKeyBody,
@@ -261,6 +267,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'DELETE',
       url: '/admin/keys/:id',
       summary: 'Revoke an API key',
+      responses: { 200: { description: 'The revoked key', component: 'ApiKey' } },
       access: 'tenant',
       params: Id,
       handler: revoke,
@@ -269,6 +276,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'POST',
       url: '/admin/keys/:id/revoke',
       summary: 'Revoke an API key',
+      responses: { 200: { description: 'The revoked key', component: 'ApiKey' } },
       access: 'tenant',
       params: Id,
       handler: revoke,
@@ -277,6 +285,12 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'POST',
       url: '/admin/keys/:id/rotate',
       summary: 'Rotate an API key (old one valid for a grace period)',
+      responses: {
+        201: {
+          description: 'The new key, with its secret (shown once), and `previous`',
+          component: 'CreatedApiKey',
+        },
+      },
       access: 'tenant',
       params: Id,
       body: RotateBody,
@@ -299,6 +313,7 @@ export function keyRoutes(admin: TenancyAdmin, checks: KeyRouteChecks): AdminRou
       method: 'GET',
       url: '/admin/audit',
       summary: 'Admin actions, newest first (org and team admins see their own subtree)',
+      responses: { 200: { description: 'A page of admin actions (`next_cursor`)', component: 'AdminList' } },
       access: 'tenant',
       querystring: T.Object(
         {

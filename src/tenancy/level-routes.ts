@@ -43,6 +43,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'POST',
       url: '/admin/orgs',
       summary: 'Create an organization with its limits',
+      responses: { 201: { description: 'The new organization', component: 'Level' } },
       body: CreateOrgBody,
       async handler(request) {
         const body = request.body as LevelInput & { name: string };
@@ -56,6 +57,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'GET',
       url: '/admin/orgs',
       summary: 'List organizations (an org or team admin sees its own)',
+      responses: { 200: { description: 'A page of organizations', component: 'AdminList' } },
       access: 'tenant',
       querystring: T.Object(
         { name: T.Optional(T.String({ minLength: 1, maxLength: 200 })), ...PageParams },
@@ -75,6 +77,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'GET',
       url: '/admin/orgs/:id',
       summary: 'One organization',
+      responses: { 200: { description: 'The organization', component: 'Level' } },
       access: 'tenant',
       params: Id,
       async handler(request) {
@@ -87,6 +90,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'PATCH',
       url: '/admin/orgs/:id',
       summary: "Change an organization's name, limits, models or metadata",
+      responses: { 200: { description: 'The changed organization', component: 'Level' } },
       params: Id,
       body: PatchOrgBody,
       async handler(request) {
@@ -102,6 +106,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'DELETE',
       url: '/admin/orgs/:id',
       summary: 'Delete an organization without teams or active keys',
+      responses: { 200: { description: 'The deleted organization (`deleted: true`)', component: 'Level' } },
       params: Id,
       async handler(request) {
         const { id } = request.params as { id: string };
@@ -117,6 +122,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'POST',
       url: '/admin/teams',
       summary: 'Create a team (in an organization or standalone) with its limits',
+      responses: { 201: { description: 'The new team', component: 'Level' } },
       access: 'tenant',
       body: CreateTeamBody,
       async handler(request) {
@@ -137,6 +143,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'GET',
       url: '/admin/teams',
       summary: 'List teams (an org admin sees its organization, a team admin its team)',
+      responses: { 200: { description: 'A page of teams', component: 'AdminList' } },
       access: 'tenant',
       querystring: T.Object(
         {
@@ -165,6 +172,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'GET',
       url: '/admin/teams/:id',
       summary: 'One team',
+      responses: { 200: { description: 'The team', component: 'Level' } },
       access: 'tenant',
       params: Id,
       async handler(request) {
@@ -177,6 +185,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'PATCH',
       url: '/admin/teams/:id',
       summary: "Change a team's name, organization, limits, models or metadata",
+      responses: { 200: { description: 'The changed team', component: 'Level' } },
       access: 'tenant',
       params: Id,
       body: PatchTeamBody,
@@ -203,6 +212,7 @@ export function levelRoutes(admin: TenancyAdmin, checks: LevelChecks): AdminRout
       method: 'DELETE',
       url: '/admin/teams/:id',
       summary: 'Delete a team without active keys',
+      responses: { 200: { description: 'The deleted team (`deleted: true`)', component: 'Level' } },
       access: 'tenant',
       params: Id,
       async handler(request) {
