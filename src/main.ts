@@ -18,6 +18,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
+import { openCliDatabase } from './cli/database.js';
 import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { PROMPTS_USAGE, runPromptsCommand } from './cli/prompts.js';
@@ -35,10 +36,7 @@ import { ModelResolver } from './routing/resolver.js';
 import { lowerHelperThreads } from './server/thread-priority.js';
 import { applyHeapGrowing, applyPretenuring, collectGarbage } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
-import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
-import { createLogger } from './telemetry/logger.js';
-import { createMetrics } from './telemetry/metrics.js';
 
 /** A mistyped option or argument (node:util parseArgs' own errors included): exit 2, as for an unknown command. */
 function isUsageError(err: unknown): boolean {
@@ -286,41 +284,35 @@ const USAGE = `Usage:
   llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;
 
-/** Applies pending migrations to the configured database (the gateway also does so at start). */
+/**
+ * Applies pending migrations to the configured database (the gateway also does so at start). A database that
+ * is still starting is waited for up to 30 s (a deploy job may run this alongside it); the error names why.
+ */
 async function runMigrations(config: ReturnType<typeof loadConfig>): Promise<void> {
-  const logger = createLogger({ level: 'silent' });
-  let database: ReturnType<typeof openDatabase>;
+  let database: Awaited<ReturnType<typeof openCliDatabase>>;
   try {
-    database = openDatabase(
-      { url: config.database.url, dataDir: config.database.data_dir },
-      { logger, metrics: createMetrics({ processMetrics: false }) },
-    );
+    // `ready` settles once every migration ran. A running gateway holds the embedded database
+    // (DatabaseLockedError): it migrated it at its start.
+    database = await openCliDatabase(config, { attempts: MIGRATE_ATTEMPTS, waitMs: 30_000 });
   } catch (err) {
-    // A running gateway holds the embedded database (DatabaseLockedError): it migrated it at its start.
-    process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`migration failed: ${errorText(err)}\n`);
     process.exitCode = 1;
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
   try {
-    // `ready` settles once every migration ran (retried while the database does not answer).
-    await Promise.race([
-      database.ready,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the database did not answer within 30 s')), 30_000);
-      }),
-    ]);
     const migrations = await new Migrator({ db: database.db, provider: migrationProvider }).getMigrations();
     const lines = migrations.map((m) => `  ${m.executedAt ? '✓' : '-'} ${m.name}`);
     process.stdout.write(`database (${database.kind}) is up to date:\n${lines.join('\n')}\n`);
   } catch (err) {
-    process.stderr.write(`migration failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`migration failed: ${errorText(err)}\n`);
     process.exitCode = 1;
   } finally {
-    clearTimeout(timer);
     await database.close();
   }
 }
+
+/** 22.5 s of backoff between the attempts (within the 30 s): `migrate` waits for a database that is starting. */
+const MIGRATE_ATTEMPTS = 8;
 
 /** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */
 function checkConfig(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv): void {
