@@ -86,16 +86,26 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   if (command === 'demo') return runDemo(env);
-  let config: ReturnType<typeof loadConfig>;
+  const file = (values.config as string | undefined) ?? env.GATEWAY_CONFIG;
+  // The worker count is configuration of `start` (and so of check-config): a bad one is listed with the
+  // file's and the environment's problems, not only once they are fixed.
+  const parsedWorkers =
+    command === 'start' || command === 'check-config'
+      ? parseWorkers((values.workers as string | undefined) ?? env.WORKERS)
+      : 1;
+  let problems = typeof parsedWorkers === 'string' ? [parsedWorkers] : [];
+  let config: ReturnType<typeof loadConfig> | undefined;
   try {
-    config = loadConfig({ env, file: (values.config as string | undefined) ?? env.GATEWAY_CONFIG });
+    config = loadConfig({ env, file });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    problems = [...err.problems, ...problems];
   }
+  if (config === undefined || problems.length > 0) {
+    process.stderr.write(`${new ConfigError(problems, file).message}\n`);
+    process.exit(1);
+  }
+  const workers = typeof parsedWorkers === 'number' ? parsedWorkers : 1; // a bad value exited above
 
   if (command === 'check-config') return checkConfig(config, env);
   if (command === 'migrate') return runMigrations(config);
@@ -120,11 +130,6 @@ async function main(): Promise<void> {
     process.exit(code);
   }
 
-  const workers = parseWorkers((values.workers as string | undefined) ?? env.WORKERS);
-  if (typeof workers === 'string') {
-    process.stderr.write(`${workers}\n`);
-    process.exit(1);
-  }
   const problem = workersProblem(workers, config);
   if (problem) {
     process.stderr.write(`${problem}\n`);
