@@ -18,6 +18,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { Migrator } from 'kysely';
 import { Agent } from 'undici';
+import { openCliDatabase } from './cli/database.js';
 import { EVAL_USAGE, runEvalCommand } from './cli/eval.js';
 import { KEYS_USAGE, runKeysCommand, UsageError } from './cli/keys.js';
 import { PROMPTS_USAGE, runPromptsCommand } from './cli/prompts.js';
@@ -35,10 +36,7 @@ import { ModelResolver } from './routing/resolver.js';
 import { lowerHelperThreads } from './server/thread-priority.js';
 import { applyHeapGrowing, applyPretenuring, collectGarbage } from './server/v8-heap.js';
 import { parseWorkers, runPrimary, workersProblem } from './server/workers.js';
-import { openDatabase } from './stores/database.js';
 import { migrationProvider } from './stores/migrations/index.js';
-import { createLogger } from './telemetry/logger.js';
-import { createMetrics } from './telemetry/metrics.js';
 
 /** A mistyped option or argument (node:util parseArgs' own errors included): exit 2, as for an unknown command. */
 function isUsageError(err: unknown): boolean {
@@ -88,16 +86,26 @@ async function main(): Promise<void> {
   }
   const env = process.env;
   if (command === 'demo') return runDemo(env);
-  let config: ReturnType<typeof loadConfig>;
+  const file = (values.config as string | undefined) ?? env.GATEWAY_CONFIG;
+  // The worker count is configuration of `start` (and so of check-config): a bad one is listed with the
+  // file's and the environment's problems, not only once they are fixed.
+  const parsedWorkers =
+    command === 'start' || command === 'check-config'
+      ? parseWorkers((values.workers as string | undefined) ?? env.WORKERS)
+      : 1;
+  let problems = typeof parsedWorkers === 'string' ? [parsedWorkers] : [];
+  let config: ReturnType<typeof loadConfig> | undefined;
   try {
-    config = loadConfig({ env, file: (values.config as string | undefined) ?? env.GATEWAY_CONFIG });
+    config = loadConfig({ env, file });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    problems = [...err.problems, ...problems];
   }
+  if (config === undefined || problems.length > 0) {
+    process.stderr.write(`${new ConfigError(problems, file).message}\n`);
+    process.exit(1);
+  }
+  const workers = typeof parsedWorkers === 'number' ? parsedWorkers : 1; // a bad value exited above
 
   if (command === 'check-config') return checkConfig(config, env);
   if (command === 'migrate') return runMigrations(config);
@@ -122,11 +130,6 @@ async function main(): Promise<void> {
     process.exit(code);
   }
 
-  const workers = parseWorkers((values.workers as string | undefined) ?? env.WORKERS);
-  if (typeof workers === 'string') {
-    process.stderr.write(`${workers}\n`);
-    process.exit(1);
-  }
   const problem = workersProblem(workers, config);
   if (problem) {
     process.stderr.write(`${problem}\n`);
@@ -286,41 +289,35 @@ const USAGE = `Usage:
   llm-gateway demo                         a demo: the gateway, a simulated upstream, keys, traffic, console
 `;
 
-/** Applies pending migrations to the configured database (the gateway also does so at start). */
+/**
+ * Applies pending migrations to the configured database (the gateway also does so at start). A database that
+ * is still starting is waited for up to 30 s (a deploy job may run this alongside it); the error names why.
+ */
 async function runMigrations(config: ReturnType<typeof loadConfig>): Promise<void> {
-  const logger = createLogger({ level: 'silent' });
-  let database: ReturnType<typeof openDatabase>;
+  let database: Awaited<ReturnType<typeof openCliDatabase>>;
   try {
-    database = openDatabase(
-      { url: config.database.url, dataDir: config.database.data_dir },
-      { logger, metrics: createMetrics({ processMetrics: false }) },
-    );
+    // `ready` settles once every migration ran. A running gateway holds the embedded database
+    // (DatabaseLockedError): it migrated it at its start.
+    database = await openCliDatabase(config, { attempts: MIGRATE_ATTEMPTS, waitMs: 30_000 });
   } catch (err) {
-    // A running gateway holds the embedded database (DatabaseLockedError): it migrated it at its start.
-    process.stderr.write(`migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`migration failed: ${errorText(err)}\n`);
     process.exitCode = 1;
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
   try {
-    // `ready` settles once every migration ran (retried while the database does not answer).
-    await Promise.race([
-      database.ready,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('the database did not answer within 30 s')), 30_000);
-      }),
-    ]);
     const migrations = await new Migrator({ db: database.db, provider: migrationProvider }).getMigrations();
     const lines = migrations.map((m) => `  ${m.executedAt ? '✓' : '-'} ${m.name}`);
     process.stdout.write(`database (${database.kind}) is up to date:\n${lines.join('\n')}\n`);
   } catch (err) {
-    process.stderr.write(`migration failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`migration failed: ${errorText(err)}\n`);
     process.exitCode = 1;
   } finally {
-    clearTimeout(timer);
     await database.close();
   }
 }
+
+/** 22.5 s of backoff between the attempts (within the 30 s): `migrate` waits for a database that is starting. */
+const MIGRATE_ATTEMPTS = 8;
 
 /** Prints the providers that would be offered and the routes, or exits non-zero on a broken route. */
 function checkConfig(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv): void {

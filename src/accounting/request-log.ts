@@ -12,16 +12,18 @@ import { sql } from 'kysely';
 import { ValidationError } from '../core/errors.js';
 import type { AdminActor, AdminRoute } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
+import { limitOf, limitParam } from '../tenancy/pagination.js';
 import { parseReportQuery } from './reports.js';
 import { checkKeyInScope } from './spend.js';
 import { usageScope } from './tenant-scope.js';
 
 const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
 const MAX_CURSOR_MS = Date.UTC(10_000, 0, 1);
 
 export const RequestLogQuery = T.Object(
   {
-    limit: T.Optional(T.String({ pattern: '^[1-9][0-9]?$|^1[0-9]{2}$|^200$', description: '1–200 (50)' })),
+    limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT),
     cursor: T.Optional(T.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
     status: T.Optional(T.Union([T.Literal('success'), T.Literal('error'), T.Literal('incomplete')])),
     model: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
@@ -65,8 +67,8 @@ function usd(value: string | null): number | null {
 
 /** One page of the request log for `actor`. `now`: wall-clock ms (the default range ends there). */
 export async function requestLog(database: Database, actor: AdminActor, q: Query, now: number) {
+  const limit = limitOf(q.limit, MAX_LIMIT, DEFAULT_LIMIT);
   const range = q.start_date || q.end_date ? parseReportQuery(q, now) : null;
-  const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
   const cursor = q.cursor === undefined ? null : decodeCursor(q.cursor);
   if (q.api_key_id) await checkKeyInScope(database.db, q.api_key_id, actor, 'api_key_id');
   let query = database.db.selectFrom('usage_records').where(usageScope(actor));

@@ -15,11 +15,9 @@ import { budgetProblem, expiryProblem, MAX_GRACE_SECONDS } from '../auth/key-lim
 import { type Actor, KeyRepository, type KeyView } from '../auth/keys.js';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { openDatabase } from '../stores/database.js';
-import { DatabaseLockedError } from '../stores/pglite-lock.js';
-import { createLogger } from '../telemetry/logger.js';
-import { createMetrics } from '../telemetry/metrics.js';
+import type { Db } from '../stores/database.js';
 import { cliActor } from './actor.js';
+import { openCliDatabase } from './database.js';
 
 export const KEYS_USAGE = `Usage:
   llm-gateway keys create --name NAME (--user USER_ID | --team TEAM_ID | --org ORG_ID) [--role user|team_admin|org_admin]
@@ -65,29 +63,14 @@ export async function runKeysCommand(
     allowPositionals: true,
   });
   const [sub, id] = positionals;
-  const logger = createLogger({ level: 'warn' });
-  let database: ReturnType<typeof openDatabase>;
-  try {
-    database = openDatabase(
-      { url: config.database.url, dataDir: config.database.data_dir },
-      { logger, metrics: createMetrics() },
-    );
-  } catch (err) {
-    if (!(err instanceof DatabaseLockedError)) throw err;
-    throw new Error(
-      `${err.message}\nWhile the gateway runs, manage keys through its admin API instead, e.g.\n` +
-        '  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/keys\n' +
-        '  (POST /admin/keys, POST /admin/keys/{id}/revoke, POST /admin/keys/{id}/rotate; docs/runbook.md).',
-    );
-  }
+  const database = await openCliDatabase(config, {
+    lockedHint:
+      'While the gateway runs, manage keys through its admin API instead, e.g.\n' +
+      '  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/keys\n' +
+      '  (POST /admin/keys, POST /admin/keys/{id}/revoke, POST /admin/keys/{id}/rotate; docs/runbook.md).',
+  });
   const actor: Actor = { actor: cliActor() };
   try {
-    await Promise.race([
-      database.ready,
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('the database did not answer within 15 s')), 15_000).unref(),
-      ),
-    ]);
     const repo = new KeyRepository(database.db, clock);
     switch (sub) {
       case 'create': {
@@ -180,7 +163,7 @@ export async function runKeysCommand(
 
 /** The team's organization (the team must exist), or the organization given. */
 async function placeFor(
-  db: ReturnType<typeof openDatabase>['db'],
+  db: Db,
   team: string | undefined,
   org: string | undefined,
 ): Promise<{ teamId: string | null; orgId: string | null }> {

@@ -13,11 +13,8 @@ import { MAX_PROMPT_VERSION } from '../endpoints/prompt-ref.js';
 import { diffVersions } from '../prompts/diff.js';
 import { exportPrompt, importPrompt, parsePromptFile, parseVersionText } from '../prompts/files.js';
 import { PromptNotFoundError, PromptStore, type PromptVersion } from '../prompts/store.js';
-import { openDatabase } from '../stores/database.js';
-import { DatabaseLockedError } from '../stores/pglite-lock.js';
-import { createLogger } from '../telemetry/logger.js';
-import { createMetrics } from '../telemetry/metrics.js';
 import { cliActor } from './actor.js';
+import { openCliDatabase } from './database.js';
 import { UsageError } from './keys.js';
 
 export const PROMPTS_USAGE = `Usage:
@@ -79,28 +76,14 @@ export async function runPromptsCommand(
     if (!values.file) throw new UsageError('--file is required');
     return parseVersionText(await readFile(values.file, 'utf8'), compile);
   };
-  let database: ReturnType<typeof openDatabase>;
-  try {
-    database = openDatabase(
-      { url: config.database.url, dataDir: config.database.data_dir },
-      { logger: createLogger({ level: 'warn' }), metrics: createMetrics() },
-    );
-  } catch (err) {
-    if (!(err instanceof DatabaseLockedError)) throw err;
-    throw new Error(
-      `${err.message}\nWhile the gateway runs, manage prompts through its admin API instead (docs/prompts.md), e.g.\n` +
-        '  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/prompts',
-    );
-  }
+  const database = await openCliDatabase(config, {
+    lockedHint:
+      'While the gateway runs, manage prompts through its admin API instead (docs/prompts.md), e.g.\n' +
+      '  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/prompts',
+  });
   const store = new PromptStore(() => database);
   const who = { actor: cliActor() };
   try {
-    await Promise.race([
-      database.ready,
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('the database did not answer within 15 s')), 15_000).unref(),
-      ),
-    ]);
     switch (sub) {
       case 'list': {
         const prompts = await store.list(values.all === true);

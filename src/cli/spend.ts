@@ -13,10 +13,9 @@ import { parseArgs } from 'node:util';
 import { UsageMaintenance } from '../accounting/usage-maintenance.js';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { openDatabase } from '../stores/database.js';
 import { rebuildRollups, recordDayRange } from '../stores/usage-rollups.js';
-import { createLogger } from '../telemetry/logger.js';
 import { createMetrics } from '../telemetry/metrics.js';
+import { cliLogger, openCliDatabase } from './database.js';
 import { UsageError } from './keys.js';
 
 export const SPEND_USAGE = `Usage:
@@ -56,19 +55,10 @@ export async function runSpendCommand(
     throw new UsageError(sub ? `unknown spend command "${sub}"` : 'missing spend command');
   const from = day(values.from, '--from');
   const to = day(values.to, '--to');
-  const logger = createLogger({ level: 'warn' });
+  const logger = cliLogger();
   const metrics = createMetrics({ processMetrics: false });
-  const database = openDatabase(
-    { url: config.database.url, dataDir: config.database.data_dir },
-    { logger, metrics },
-  );
+  const database = await openCliDatabase(config, { waitMs: 30_000 });
   try {
-    await Promise.race([
-      database.ready,
-      new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('the database did not answer within 30 s')), 30_000).unref(),
-      ),
-    ]);
     if (sub === 'maintain') {
       const maintenance = new UsageMaintenance({
         database: () => database,

@@ -14,12 +14,10 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { openDatabase } from '../stores/database.js';
-import { createLogger } from '../telemetry/logger.js';
-import { createMetrics } from '../telemetry/metrics.js';
 import type { LimitsJson } from '../tenancy/limits.js';
 import { type LevelInput, type LevelKind, LevelRepository, type LevelView } from '../tenancy/repository.js';
 import { cliActor } from './actor.js';
+import { openCliDatabase } from './database.js';
 import { UsageError } from './keys.js';
 
 export const TENANCY_USAGE = `Usage:
@@ -62,13 +60,13 @@ export async function runTenancyCommand(
     allowPositionals: true,
   });
   const [sub, id] = positionals;
-  const database = openDatabase(
-    { url: config.database.url, dataDir: config.database.data_dir },
-    { logger: createLogger({ level: 'warn' }), metrics: createMetrics() },
-  );
+  const database = await openCliDatabase(config, {
+    lockedHint:
+      `While the gateway runs, manage ${kind}s through its admin API instead (docs/tenancy.md), e.g.\n` +
+      `  curl -H "Authorization: Bearer $GATEWAY_ADMIN_KEY" http://127.0.0.1:8000/admin/${kind}s`,
+  });
   const actor = { actor: cliActor() };
   try {
-    await database.ready;
     const repo = new LevelRepository(database.db, clock);
     const input = (): LevelInput => {
       const out: LevelInput = {};

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { ADDRESS_FORMATS } from './address.js';
 import { checkBind } from './bind.js';
 import { defaultConfig, PROVIDER_DEFAULTS } from './defaults.js';
 import { ENV_MAP, type EnvKind } from './env-map.js';
@@ -43,6 +44,8 @@ function registerFormats(): void {
   formatsRegistered = true;
   FormatRegistry.Set('uri', (v) => URL.canParse(v) && /^https?:\/\//i.test(v));
   FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)) && /^\d{4}-\d{2}-\d{2}T/.test(v));
+  // The stores' addresses are parsed as their drivers will (address.ts); describe() says what is wrong.
+  for (const [name, problem] of Object.entries(ADDRESS_FORMATS)) FormatRegistry.Set(name, (v) => !problem(v));
 }
 
 /**
@@ -223,8 +226,9 @@ const ENV_EXPECTED: Record<EnvKind, string> = {
 /** What a string schema accepts, in words; the value itself is never repeated (a URL may hold a password). */
 const STRING_SHAPES: Record<string, string> = {
   uri: 'an http:// or https:// URL',
-  '^rediss?://': 'a redis:// or rediss:// URL',
-  '^postgres(ql)?://': 'a postgres:// or postgresql:// URL',
+  'postgres-url': 'a postgres:// or postgresql:// URL',
+  'redis-url': 'a redis:// or rediss:// URL',
+  'host-port': 'host:port',
 };
 
 interface SchemaShape {
@@ -254,6 +258,9 @@ function describe(error: ValueError): string {
   if (error.message === 'Expected required property') return 'required';
   // A setting that may be null (off) and is not: what the other member says (`Expected number to be
   // greater or equal to 0`), rather than TypeBox's 'Expected union value'.
+  const address = (options ?? [schema]).find((s) => s.format && ADDRESS_FORMATS[s.format]);
+  const check = address?.format ? ADDRESS_FORMATS[address.format] : undefined;
+  if (check && typeof error.value === 'string') return check(error.value) ?? 'invalid address';
   const shape = (options ?? [schema]).map(stringShape).find((s) => s !== undefined);
   if (shape && (typeof error.value === 'string' || options)) return `expected ${shape}`;
   const given = options?.filter((o) => o.type !== 'null');

@@ -7,8 +7,8 @@
  */
 import { type Static, Type as T } from '@sinclair/typebox';
 
-/** `host:port` (a host name, IPv4 address or bracketed IPv6 address). */
-const HostPort = T.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^\\s:/\\[\\]]+):[0-9]{1,5}$' });
+/** `host:port` (a host name, IPv4 address or bracketed IPv6 address; port 1–65535): address.ts. */
+const HostPort = T.String({ format: 'host-port' });
 
 export const RedisSchema = T.Object(
   {
@@ -17,7 +17,7 @@ export const RedisSchema = T.Object(
       default: 'standalone',
     }),
     /** `standalone`: redis://… or rediss://… (REDIS_URL); null = no Redis: caches and limits in process memory. */
-    url: T.Union([T.String({ pattern: '^rediss?://' }), T.Null()]),
+    url: T.Union([T.String({ format: 'redis-url' }), T.Null()]),
     /** `cluster`: seed nodes, `host:port` (REDIS_CLUSTER_NODES, comma-separated); the rest is discovered. */
     cluster_nodes: T.Array(HostPort, { default: [] }),
     /** `sentinel`: the Sentinels, `host:port` (REDIS_SENTINELS, comma-separated). */

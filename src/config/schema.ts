@@ -344,7 +344,7 @@ export const ConfigSchema = T.Object(
     database: T.Object(
       {
         /** postgres://… (DATABASE_URL); null = embedded PGlite under data_dir. */
-        url: T.Union([T.String({ pattern: '^postgres(ql)?://' }), T.Null()]),
+        url: T.Union([T.String({ format: 'postgres-url' }), T.Null()]),
         /** PGlite data directory (GATEWAY_DATA_DIR), or `memory://` for a database that dies with the process. */
         data_dir: T.String({ minLength: 1 }),
       },

@@ -15,6 +15,7 @@ import { Type as T } from '@sinclair/typebox';
 import { NotFoundError, ServiceUnavailableError } from '../core/errors.js';
 import { type AdminRoute, type Feature, withStatus } from '../core/feature.js';
 import type { Database } from '../stores/database.js';
+import { limitOf, limitParam } from '../tenancy/pagination.js';
 import type { ResultRecord } from './results.js';
 import { summarise } from './summary.js';
 
@@ -24,6 +25,8 @@ const INT4_MAX = 2_147_483_647;
 const Tokens = T.Union([T.Integer({ minimum: 0, maximum: INT4_MAX }), T.Null()]);
 const Ms = T.Union([T.Number({ minimum: 0, maximum: 1e12 }), T.Null()]);
 const RunParams = T.Object({ id: Id });
+/** The most runs `GET /admin/evals/runs` lists (`?limit`, default 50). */
+const MAX_RUNS_LISTED = 500;
 const CreateRun = T.Object(
   {
     id: Id,
@@ -216,17 +219,14 @@ export function createEvalFeature(deps: { database: () => Database; now: () => n
       method: 'GET',
       url: '/admin/evals/runs',
       summary: 'List evaluation runs, newest first',
-      querystring: T.Object(
-        { limit: T.Optional(T.String({ pattern: '^[1-9]\\d{0,2}$' })) },
-        { additionalProperties: false },
-      ),
+      querystring: T.Object({ limit: limitParam(MAX_RUNS_LISTED, 50) }, { additionalProperties: false }),
       async handler(request) {
-        const { limit } = request.query as { limit?: string };
+        const limit = limitOf((request.query as { limit?: string }).limit, MAX_RUNS_LISTED, 50);
         const rows = await (await db())
           .selectFrom('eval_runs')
           .select('id')
           .orderBy('created_at', 'desc')
-          .limit(Math.min(Number(limit ?? 50), 500))
+          .limit(limit)
           .execute();
         return { data: await Promise.all(rows.map((r) => getRun(r.id))) };
       },

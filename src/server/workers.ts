@@ -14,12 +14,12 @@ import { serveInstanceMetrics } from './cluster-metrics.js';
 
 const MAX_WORKERS = 64;
 
-/** The worker count from `--workers` / `WORKERS`; 1 when unset; a message when invalid. */
+/** The worker count from `--workers` / `WORKERS`; 1 when unset; the configuration problem when invalid. */
 export function parseWorkers(raw: string | undefined): number | string {
   if (raw === undefined || raw === '') return 1;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
-    return `Invalid configuration:\n  - workers (--workers or env WORKERS): expected a whole number from 1 to ${MAX_WORKERS}, got "${raw}"`;
+    return `workers (--workers or env WORKERS): expected a whole number from 1 to ${MAX_WORKERS}, got "${raw}"`;
   }
   return n;
 }

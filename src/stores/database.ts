@@ -29,12 +29,20 @@ export interface DatabaseSettings {
   url: string | null;
   /** PGlite data directory, or `memory://` for an in-memory database. */
   dataDir: string;
+  /**
+   * Attempts to open and migrate before `ready` rejects with the last attempt's error. Default: no limit
+   * (the gateway keeps retrying in the background while it serves); a CLI command gives up (src/cli/database.ts).
+   */
+  maxAttempts?: number;
 }
 
 export interface Database {
   readonly kind: 'postgres' | 'pglite';
   readonly db: Db;
-  /** Resolves once the database answered and migrations ran (retried in the background until then). */
+  /**
+   * Resolves once the database answered and migrations ran (retried in the background until then). Rejects
+   * when it is closed first, or with the last error after `maxAttempts` failed attempts.
+   */
   readonly ready: Promise<void>;
   isReady(): boolean;
   ping(timeoutMs?: number): Promise<{ status: 'ok' | 'down' | 'starting'; kind: string; error?: string }>;
@@ -89,6 +97,7 @@ export function openDatabase(
   let ready = false;
   let closed = false;
   let lastError: string | undefined;
+  const maxAttempts = settings.maxAttempts ?? Number.POSITIVE_INFINITY;
   const readyPromise = (async () => {
     for (let attempt = 1; !closed; attempt++) {
       try {
@@ -99,10 +108,13 @@ export function openDatabase(
       } catch (err) {
         lastError = err instanceof Error ? err.message : String(err);
         deps.metrics.dependencyErrors.inc({ dependency: 'database' });
+        if (attempt >= maxAttempts) throw err;
         deps.logger.warn(
           { event: 'dependency.error', dependency: 'database', attempt, error: lastError },
           'database not ready; retrying',
         );
+        // Unref'd: the backoff alone does not keep a process alive (the gateway's server does; a CLI
+        // command waits with its own deadline).
         await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)).unref());
       }
     }

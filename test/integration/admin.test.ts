@@ -90,6 +90,32 @@ describe('admin API', { skip }, () => {
     assert.equal(limit.body.error?.param, 'limit');
   });
 
+  test('an out-of-range limit on every admin list → 422 naming the field and the range (audit G, F9)', async () => {
+    const lists: Array<[string, number]> = [
+      ['/admin/keys', 1000],
+      ['/admin/audit', 1000],
+      ['/admin/orgs', 1000],
+      ['/admin/teams', 1000],
+      ['/admin/requests', 200],
+      ['/admin/evals/runs', 500],
+    ];
+    for (const [path, max] of lists) {
+      for (const limit of ['0', '-1', String(max + 1), '5000', '2.5', 'abc', '1e3', '']) {
+        const res = await call('GET', `${path}?limit=${limit}`);
+        assert.equal(res.status, 422, `${path}?limit=${limit} → ${JSON.stringify(res.body)}`);
+        assert.deepEqual(res.body.error && { ...res.body.error }, {
+          message: `limit must be an integer from 1 to ${max}.`,
+          type: 'invalid_request_error',
+          param: 'limit',
+          code: 'invalid_request',
+        });
+      }
+      for (const limit of ['1', String(max)]) {
+        assert.equal((await call('GET', `${path}?limit=${limit}`)).status, 200, `${path}?limit=${limit}`);
+      }
+    }
+  });
+
   test('unknown key ids → 404; rotating a revoked key → 400', async () => {
     for (const [method, path] of ROUTES.filter(([, p]) => p.includes('key_x'))) {
       const res = await call(method, path, method === 'POST' ? {} : undefined);

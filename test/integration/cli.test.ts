@@ -51,6 +51,22 @@ test('llm-gateway check-config: an invalid file exits 1 listing the problems', (
   assert.match(out.stderr, /retry\.max_attempts/);
 });
 
+test('an invalid WORKERS / --workers is listed with the other configuration problems (audit G, F8)', () => {
+  for (const [args, env] of [
+    [['check-config'], { WORKERS: 'abc', PORT: 'abc' }],
+    [['start', '--workers', '0'], { PORT: 'abc', GATEWAY_DATA_DIR: 'memory://' }],
+  ] as const) {
+    const out = run([...args], env);
+    assert.equal(out.status, 1, out.stderr);
+    assert.match(out.stderr, /^Invalid configuration:$/m);
+    assert.match(out.stderr, /^ {2}- server\.port \(from env PORT\): expected a whole number, got "abc"$/m);
+    assert.match(
+      out.stderr,
+      /^ {2}- workers \(--workers or env WORKERS\): expected a whole number from 1 to 64, got "(abc|0)"$/m,
+    );
+  }
+});
+
 test('llm-gateway with an unknown command prints usage and exits 2', () => {
   const out = run(['frobnicate']);
   assert.equal(out.status, 2);
