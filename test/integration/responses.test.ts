@@ -298,6 +298,17 @@ describe('POST /v1/responses with the openai SDK', () => {
       after: firstPage.data[0]?.id,
     });
     assert.match(JSON.stringify(next.data[0]), /Second part/);
+    for (const limit of ['0', '101', 'abc']) {
+      const bad = await fetch(`${gw.url}/v1/responses/${created.id}/input_items?limit=${limit}`, {
+        headers: { authorization: `Bearer ${KEY_A}` },
+      });
+      assert.equal(bad.status, 422);
+      const body = (await bad.json()) as { error: { message: string; param: string } };
+      assert.deepEqual(
+        [body.error.message, body.error.param],
+        ['limit must be an integer from 1 to 100.', 'limit'],
+      );
+    }
 
     await assert.rejects(other.responses.retrieve(created.id), (err: unknown) => {
       assert.ok(err instanceof OpenAI.NotFoundError);

@@ -10,12 +10,13 @@ import { GatewayError, NotFoundError, ServiceUnavailableError } from '../../core
 import { ErrorResponseSchema, storedId } from '../../endpoints/common-schema.js';
 import { scopeOf } from '../../endpoints/responses/stage.js';
 import { pageOf, type ResponseStore, type StoredResponse } from '../../endpoints/responses/store.js';
+import { limitOf, limitParam } from '../../tenancy/pagination.js';
 
 const Params = T.Object({ id: storedId(200) });
 const ListQuery = T.Object({
   after: T.Optional(T.String()),
   before: T.Optional(T.String()),
-  limit: T.Optional(T.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1 to 100 (default 20)' })),
+  limit: limitParam(100, 20),
   order: T.Optional(T.Union([T.Literal('asc'), T.Literal('desc')])),
   include: T.Optional(T.Union([T.String(), T.Array(T.String())])),
 });
@@ -89,11 +90,12 @@ export function registerResponseRoutes(
         limit?: string;
         order?: 'asc' | 'desc';
       };
+      const limit = limitOf(query.limit, 100, 20);
       const found = await find(request, id);
       return pageOf(found.inputItems, {
         after: query.after,
         before: query.before,
-        limit: query.limit === undefined ? 20 : Number(query.limit),
+        limit,
         order: query.order ?? 'desc',
       });
     },
