@@ -18,7 +18,9 @@ import type { FeedbackMetric } from '../config/prompts-schema.js';
 import type { RequestContext } from '../core/context.js';
 import { GatewayError, ServiceUnavailableError, ValidationError } from '../core/errors.js';
 import { Lru } from '../prompts/lru.js';
-import type { ExperimentStore } from './store.js';
+import { type ExperimentStore, MAX_FEEDBACK_MAGNITUDE } from './store.js';
+
+export { MAX_FEEDBACK_MAGNITUDE };
 
 export interface FeedbackInput {
   request_id: string;
@@ -38,13 +40,6 @@ export interface FeedbackAnswer {
 }
 
 export const MAX_COMMENT_LENGTH = 2000;
-
-/**
- * The largest magnitude of a numeric value (decision 0226), whatever the metric's `min`/`max`: far beyond
- * any score, and small enough that the report's aggregates (squares of the values, summed over any number
- * of rows) stay finite in double precision — 10^15 squared is 10^30, against a limit of 1.8·10^308.
- */
-export const MAX_FEEDBACK_MAGNITUDE = 1e15;
 
 /** Feedback as stored: the caller's scope (`requestScope`), the request, the metric and its number. */
 export type FeedbackListener = (feedback: {

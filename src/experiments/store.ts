@@ -12,7 +12,13 @@ import { auditChange, type ChangeActor } from '../prompts/audit.js';
 import { DatabaseStore } from '../stores/database-store.js';
 import { ONE_RUNNING_PER_LABEL } from '../stores/migrations/0011_one_running_experiment.js';
 import type { Experiment, Variant } from './assign.js';
-import { MAX_FEEDBACK_MAGNITUDE } from './feedback.js';
+
+/**
+ * The largest magnitude of a numeric value (decision 0226), whatever the metric's `min`/`max`: far beyond
+ * any score, and small enough that the report's aggregates (squares of the values, summed over any number
+ * of rows) stay finite in double precision — 10^15 squared is 10^30, against a limit of 1.8·10^308.
+ */
+export const MAX_FEEDBACK_MAGNITUDE = 1e15;
 
 export { requestScope };
 
