@@ -130,6 +130,9 @@ describe('httpError: upstream statuses and bodies → the taxonomy (docs/decisio
       },
     });
     assert.ok(!wrong.message.includes('abcd'), wrong.message);
+    // Words that merely start like a key prefix stay.
+    const words = map(403, { error: { message: 'Request skipped: pkgs and xairline are not keys.' } });
+    assert.match(words.message, /Request skipped: pkgs and xairline are not keys\.$/);
     assert.match(wrong.message, /Incorrect API key provided: \[redacted\]\./);
   });
 });

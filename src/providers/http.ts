@@ -317,7 +317,7 @@ interface UpstreamDetail {
 }
 
 /** A provider key an error message quotes (OpenAI's "Incorrect API key provided: sk-proj-****abcd"). */
-const QUOTED_KEY = /\b(?:sk|rk|pk|gsk|xai|AIza)[-_A-Za-z0-9*]{6,}|[\w-]*\*{3,}[\w-]*/g;
+const QUOTED_KEY = /\b(?:(?:sk|rk|pk|gsk|xai)[-_][-\w*]{6,}|AIza[-\w]{20,})|[\w-]*\*{3,}[\w-]*/g;
 
 /** Pulls `UpstreamDetail` out of an error body, every field bounded. */
 function upstreamDetail(bodyText: string): UpstreamDetail {

@@ -123,6 +123,15 @@ test("anthropic: near the model's output limit the budget gives way and max_toke
   const opus = toAnthropicRequest(ask({ reasoning_effort: 'xhigh' }), 'claude-opus-4-1-20250805', 4096);
   assert.equal(opus.max_tokens, 32_000);
   assert.deepEqual(opus.thinking, { type: 'enabled', budget_tokens: 27_904 });
+  assert.equal(
+    toAnthropicRequest(ask({ reasoning_effort: 'xhigh' }), 'claude-opus-4@20250514', 4096).max_tokens,
+    32_000,
+  );
+  // A newer model of a known family is not guessed at: no cap.
+  assert.equal(
+    toAnthropicRequest(ask({ reasoning_effort: 'xhigh' }), 'claude-opus-4-7', 4096).max_tokens,
+    36_864,
+  );
   // Within the limit nothing moves; a model without a known limit is not capped.
   assert.equal(
     toAnthropicRequest(ask({ reasoning_effort: 'high' }), 'claude-opus-4-5', 4096).max_tokens,

@@ -78,20 +78,25 @@ export function toAnthropicRequest(
 const MIN_BUDGET = 1024;
 
 /**
- * Output token limits (max_tokens) of the Claude models that think, by model id prefix, from Anthropic's
- * models overview (read 2026-12-08); longest prefix first. Other models: no cap is applied.
+ * Output token limits (max_tokens) of the Claude models that think, by model name, from Anthropic's models
+ * overview (read 2026-12-08). A name matches itself, its dated snapshots (`-20250805`), `-latest` and Vertex's
+ * `@` versions; other models (newer ones included) get no cap rather than a wrong one.
  */
-const OUTPUT_LIMITS: ReadonlyArray<[prefix: string, limit: number]> = [
+const OUTPUT_LIMITS: ReadonlyMap<string, number> = new Map([
   ['claude-opus-4-5', 64_000],
   ['claude-opus-4-1', 32_000],
+  ['claude-opus-4-0', 32_000],
   ['claude-opus-4', 32_000],
+  ['claude-sonnet-4-5', 64_000],
+  ['claude-sonnet-4-0', 64_000],
   ['claude-sonnet-4', 64_000],
-  ['claude-haiku-4', 64_000],
+  ['claude-haiku-4-5', 64_000],
   ['claude-3-7-sonnet', 64_000],
-];
+]);
 
 function outputLimit(model: string): number | undefined {
-  return OUTPUT_LIMITS.find(([prefix]) => model.startsWith(prefix))?.[1];
+  const name = model.replace(/(?:-\d{8}|-latest|@.*)$/, '');
+  return OUTPUT_LIMITS.get(name);
 }
 
 /** Extended thinking for a reasoning effort (see the file comment for what it changes). */
