@@ -289,10 +289,16 @@ export class QuotaExceededError extends ProviderError {
   }
 }
 
-/** The provider refused our credentials (401/403). Permanent. */
+/**
+ * The provider refused our credentials (401/403). Never retried on the same deployment, but another
+ * deployment has its own credentials and may serve (`mayFallBack`, decision 0233).
+ */
 export class AuthError extends ProviderError {
   constructor(message: string, provider: string, options: ProviderErrorOptions = {}) {
     super(message, provider, 'provider_auth_failed', 401, 'provider_authentication_error', options);
+  }
+  override get mayFallBack(): boolean {
+    return true;
   }
 }
 

@@ -74,6 +74,12 @@ describe('httpError: upstream statuses and bodies → the taxonomy (docs/decisio
 
   test('auth failures and 5xx keep their mapping, with the upstream type recorded', () => {
     assert.ok(map(401, {}) instanceof AuthError);
+    assert.equal(map(403, {}).mayFallBack, true, 'another deployment has its own credentials');
+    assert.equal(map(403, {}).isRetryable, false);
+    // Only Gemini's 400 says API_KEY_INVALID for a bad key; another status keeps its own meaning.
+    const reason = { error: { message: 'x', details: [{ reason: 'API_KEY_INVALID' }] } };
+    assert.ok(map(400, reason) instanceof AuthError);
+    assert.ok(map(500, reason) instanceof ProviderUnavailableError);
     const overloaded = map(529, {
       type: 'error',
       error: { type: 'overloaded_error', message: 'Overloaded' },

@@ -238,7 +238,7 @@ export function httpError(
   const upstream = detail.message;
   const opts = { upstreamStatus: status, upstreamType: detail.type };
   // Gemini (Google APIs) answers a bad key with a 400 whose detail says API_KEY_INVALID.
-  if (status === 401 || status === 403 || detail.reason === 'API_KEY_INVALID') {
+  if (status === 401 || status === 403 || (status === 400 && detail.reason === 'API_KEY_INVALID')) {
     const hint = apiKeyEnv ? ` Check ${apiKeyEnv}.` : '';
     // The provider's words say what is refused (the key, the model, the project); any key it quotes,
     // masked or not, is left out.

@@ -211,11 +211,25 @@ describe('fallback across deployments', () => {
     assert.deepEqual(dialects(), ['openai']);
   });
 
-  test('a provider auth failure on the first deployment does not fall back', async () => {
+  test('a provider auth failure falls back at once (the next deployment has its own credentials)', async () => {
     mock.enqueue({ kind: 'status', status: 401 });
     const res = await postJson(url(), { model: 'smart', messages: userMessage() });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-provider'), 'anthropic');
+    assert.equal(res.headers.get('x-fallback-count'), '1');
+    await res.text();
+    assert.deepEqual(
+      dialects(),
+      ['openai', 'anthropic'],
+      'not retried on the deployment that refused the key',
+    );
+  });
+
+  test('every deployment refusing its credentials → 401 provider_authentication_error', async () => {
+    mock.enqueue({ kind: 'status', status: 401 }, { kind: 'status', status: 403 });
+    const res = await postJson(url(), { model: 'smart', messages: userMessage() });
     await expectError(res, { status: 401, type: 'provider_authentication_error' });
-    assert.deepEqual(dialects(), ['openai']);
+    assert.deepEqual(dialects(), ['openai', 'anthropic']);
   });
 
   test('every deployment unavailable → 502 from the last one tried', async () => {
