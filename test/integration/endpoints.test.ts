@@ -124,6 +124,33 @@ describe('health, docs and models endpoints', () => {
     }
   });
 
+  test('GET /v1/models/{id} finds every name chat serves without listing it; an unconfigured provider is a 404', async () => {
+    const served: Array<[string, string]> = [
+      ['openai/gpt-4o-mini', 'openai'],
+      ['gpt-4o-mini-2024-07-18', 'openai'],
+      ['anthropic/claude-sonnet-4-5', 'anthropic'],
+    ];
+    for (const [id, owner] of served) {
+      const chat = await postJson(`${gw.url}/v1/chat/completions`, {
+        model: id,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      assert.equal(chat.status, 200, `chat serves ${id}`);
+      const res = await get(`/v1/models/${id}`);
+      assert.equal(res.status, 200, id);
+      const body = (await res.json()) as Record<string, unknown>;
+      assertSchema(schemas.models, { object: 'list', data: [body] }, id);
+      assert.deepEqual({ ...body, created: 0 }, { id, object: 'model', created: 0, owned_by: owner });
+      const anthropic = await get(`/v1/models/${id}`, { 'anthropic-version': '2023-06-01' });
+      assert.equal(anthropic.status, 200, `${id} (Anthropic shape)`);
+      assert.equal(((await anthropic.json()) as { type: string; id: string }).id, id);
+    }
+    // Groq has no key here: chat refuses it, and so does retrieve.
+    const unconfigured = await get('/v1/models/groq/llama-3.3-70b-versatile');
+    assert.equal(unconfigured.status, 404);
+    assert.equal(((await unconfigured.json()) as ErrorBody).error.code, 'model_not_found');
+  });
+
   test('GET /v1/models/{unknown} → 404 with the OpenAI error shape', async () => {
     const res = await get('/v1/models/no-such-model');
     assert.equal(res.status, 404);

@@ -1,15 +1,17 @@
 /**
  * GET /v1/models and GET /v1/models/{model}: every routable alias and each offered provider's models; for a
  * key with allowed models, only those (another model is a 404, as OpenAI answers for a model the key cannot use).
+ * Retrieve also answers for any name the gateway serves without listing it (`provider/model`, a dated
+ * snapshot matched by a provider's prefix): what `POST /v1/chat/completions` accepts, retrieve finds.
  * A request carrying `anthropic-version` (the Anthropic SDK, Claude Code) gets Anthropic's shapes instead:
  * `ModelInfo` objects in pages (`limit`, `after_id`, `before_id`) and Anthropic's error body
  * (anthropic-models.ts).
  */
 import { Type as T } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../../core/errors.js';
+import { BadRequestError, GatewayError } from '../../core/errors.js';
 import { ErrorResponseSchema } from '../../endpoints/common-schema.js';
-import type { ModelResolver } from '../../routing/resolver.js';
+import type { ModelResolver, Route } from '../../routing/resolver.js';
 import {
   AnthropicModelErrorSchema,
   AnthropicModelPageSchema,
@@ -76,10 +78,13 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
     },
     async (request, reply) => {
       const id = (request.params as { '*': string })['*'];
-      const model = byId.get(id);
       const allowed = request.principal?.allowedModels;
+      const model = byId.get(id) ?? served(resolver, id, createdAt);
       if (isAnthropicRequest(request.headers)) {
-        const info = model && !(allowed && !allowed.has(id)) ? anthropic.get(id) : undefined;
+        const info =
+          model && !(allowed && !allowed.has(id))
+            ? (anthropic.get(id) ?? anthropicModels([id], createdAt).get(id))
+            : undefined;
         return info ?? reply.code(404).send(anthropic.notFound(id));
       }
       if (!model || (allowed && !allowed.has(id))) {
@@ -95,4 +100,17 @@ export function registerModelRoutes(app: FastifyInstance, resolver: ModelResolve
       return model;
     },
   );
+}
+
+/** A model object for a name the gateway serves but does not list (its route's first provider owns it). */
+function served(resolver: ModelResolver, id: string, createdAt: number) {
+  let route: Route;
+  try {
+    route = resolver.resolve(id);
+  } catch (err) {
+    if (err instanceof BadRequestError) return undefined;
+    throw err;
+  }
+  const owner = route.kind === 'alias' ? 'llm-gateway' : (route.deployments[0]?.provider ?? 'llm-gateway');
+  return { id, object: 'model' as const, created: createdAt, owned_by: owner };
 }
