@@ -8,7 +8,9 @@
  * those events, byte for byte. Every other chunk (OpenAI-compatible and Gemini upstreams, cache replays) is
  * translated: text deltas become a text block's `text_delta`s, each tool call a `tool_use` block whose
  * arguments stream as `input_json_delta`s; a refusal (`delta.refusal`) streams as text and stops with
- * `refusal`. Blocks are opened and closed strictly in order. The stop reason and usage arrive at the end of
+ * `refusal`. Blocks are opened and closed strictly in order: parallel calls whose argument deltas
+ * interleave are ordered as the Responses stream orders them (`../call-order.ts`) — the streaming call is
+ * finished early when its arguments are whole JSON, else a later call is held back and written whole. The stop reason and usage arrive at the end of
  * the canonical stream, so `message_delta` is written by `end()`.
  */
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages';
@@ -16,10 +18,19 @@ import type { StreamEncoder } from '../../core/endpoint.js';
 import { ProviderError } from '../../core/errors.js';
 import { anthropicEventsOf } from '../../providers/anthropic/native.js';
 import type { ChatCompletionChunk, Usage } from '../../providers/types.js';
+import { first, isCompleteJson } from '../call-order.js';
 import { anthropicErrorType } from './errors.js';
 import { messageId, toAnthropicUsage, toStopReason } from './to-message.js';
 
-type Open = { kind: 'text' } | { kind: 'tool'; call: number; id: string | undefined } | null;
+type Open = { kind: 'text' } | { kind: 'tool' } | null;
+
+/** A tool call not finished yet: `block` is its content block index, -1 while it is held back. */
+interface Call {
+  id: string | undefined;
+  name: string;
+  args: string;
+  block: number;
+}
 
 function event(data: RawMessageStreamEvent | { type: 'ping' } | { type: 'error'; error: unknown }): string {
   return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -36,6 +47,10 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
   let started = false;
   let index = -1;
   let open: Open = null;
+  /** The calls not finished yet, by chat `index`, in the order they appeared; the first one is streaming. */
+  const calls = new Map<number, Call>();
+  /** Chat indexes of calls finished early, while others were streaming (a stray delta for one is dropped). */
+  const doneCalls = new Set<number>();
   let finish: string | null = null;
   /** The upstream declined (`delta.refusal`): its text is a text block, the stop reason `refusal`. */
   let refused = false;
@@ -72,6 +87,7 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
   const text = (piece: string): string => {
     let out = '';
     if (open?.kind !== 'text') {
+      out += finishCalls();
       out += close();
       open = { kind: 'text' };
       index++;
@@ -84,34 +100,84 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
     return out + event({ type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } });
   };
 
-  const tool = (call: ChatCompletionChunk.Choice.Delta.ToolCall): string => {
+  /** Opens a call's `tool_use` block and sends the arguments it holds as one delta. */
+  const startCall = (call: Call): string => {
+    let out = close();
+    index++;
+    call.block = index;
+    open = { kind: 'tool' };
+    out += event({
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'tool_use', id: call.id ?? `toolu_${index}`, name: call.name, input: {} },
+    });
+    return out + argsDelta(call, call.args);
+  };
+
+  const argsDelta = (call: Call, json: string): string =>
+    json === ''
+      ? ''
+      : event({
+          type: 'content_block_delta',
+          index: call.block,
+          delta: { type: 'input_json_delta', partial_json: json },
+        });
+
+  /** Writes a call whole if it was held back, and closes its block. */
+  const finishCall = (at: number, call: Call): string => {
+    let out = call.block < 0 ? startCall(call) : '';
+    out += close();
+    calls.delete(at);
+    doneCalls.add(at);
+    return out;
+  };
+
+  const finishCalls = (): string => {
     let out = '';
-    const current = open?.kind === 'tool' ? open : null;
-    // A new index, or a new id (a server that numbers every call alike), opens the next block.
-    const isNew = current === null || call.index !== current.call || (!!call.id && call.id !== current.id);
-    if (isNew && (call.id || call.function?.name)) {
-      out += close();
-      open = { kind: 'tool', call: call.index, id: call.id };
-      index++;
-      out += event({
-        type: 'content_block_start',
-        index,
-        content_block: {
-          type: 'tool_use',
-          id: call.id ?? `toolu_${index}`,
-          name: call.function?.name ?? '',
-          input: {},
-        },
-      });
+    for (const [at, call] of calls) out += finishCall(at, call);
+    // After text, a call is a new one whatever its index.
+    doneCalls.clear();
+    return out;
+  };
+
+  const tool = (delta: ChatCompletionChunk.Choice.Delta.ToolCall): string => {
+    const at = typeof delta.index === 'number' ? delta.index : 0;
+    const fn = delta.function;
+    // A stray delta for a call finished early (only whitespace can validly follow); an id starts a new call.
+    if (doneCalls.has(at) && !delta.id) return '';
+    doneCalls.delete(at);
+    let out = open?.kind === 'text' ? close() : '';
+    let call = calls.get(at);
+    // A server that numbers every call alike: a new id at the same index is the next call.
+    if (call && delta.id && call.id && delta.id !== call.id) {
+      out += finishCall(at, call);
+      doneCalls.delete(at);
+      call = undefined;
     }
-    const args = call.function?.arguments;
-    // Arguments of a call whose block is closed (providers stream calls one after another) cannot be sent.
-    if (args && open?.kind === 'tool' && open.call === call.index) {
-      out += event({
-        type: 'content_block_delta',
-        index,
-        delta: { type: 'input_json_delta', partial_json: args },
-      });
+    if (!call) {
+      call = { id: delta.id || undefined, name: fn?.name ?? '', args: '', block: -1 };
+      calls.set(at, call);
+      if (calls.size === 1) out += startCall(call);
+    }
+    const args = fn?.arguments;
+    if (args) {
+      call.args += args;
+      if (call.block >= 0) out += argsDelta(call, args);
+    }
+    return out + advance();
+  };
+
+  /** Finishes the streaming call while its arguments are complete and another call waits behind it. */
+  const advance = (): string => {
+    let out = '';
+    for (
+      let head = first(calls);
+      head && calls.size > 1 && isCompleteJson(head[1].args);
+      head = first(calls)
+    ) {
+      out += finishCall(...head);
+      const next = first(calls);
+      if (next && next[1].block < 0) out += startCall(next[1]);
     }
     return out;
   };
@@ -148,6 +214,7 @@ export function anthropicStreamEncoder(estimatedInputTokens = 0): StreamEncoder 
     end() {
       if (native) return '';
       let out = started ? '' : start();
+      out += finishCalls();
       out += close();
       const final = toAnthropicUsage(usage);
       out += event({

@@ -19,6 +19,7 @@
 import type { StreamEncoder } from '../../core/endpoint.js';
 import { nativeEventOf } from '../../providers/openai/responses.js';
 import type { ChatCompletionChunk } from '../../providers/types.js';
+import { first, isCompleteJson } from '../call-order.js';
 import {
   finish,
   functionCallItem,
@@ -280,19 +281,4 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
     out += event('response.failed', { response: r });
     return out;
   }
-}
-
-/** Whether a call's arguments so far are a whole JSON value: nothing but whitespace can validly follow. */
-function isCompleteJson(args: string): boolean {
-  if (args.trim() === '') return false;
-  try {
-    JSON.parse(args);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function first<K, V>(map: Map<K, V>): [K, V] | undefined {
-  return map.entries().next().value;
 }
