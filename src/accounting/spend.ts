@@ -252,9 +252,8 @@ export async function querySpend(
     where.push(sql`${sql.ref(DIMENSIONS[dimension].column)} = ${value}`);
   }
   const groupBy = dims.length > 0 ? sql`group by ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``;
-  const order = q.groupBy.includes('day')
-    ? sql`order by day, cost desc`
-    : sql`order by cost desc${dims.length > 0 ? sql`, ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``}`;
+  // The top `limit` rows by cost, whatever the grouping; with `day` grouped they are then shown by day.
+  const order = sql`order by cost desc${dims.length > 0 ? sql`, ${sql.join(dims.map((d) => sql.ref(d.column)))}` : sql``}`;
   const metrics = sql`coalesce(sum(cost_usd), 0) as cost, coalesce(sum(requests), 0)::bigint as requests,
     coalesce(sum(input_tokens), 0)::bigint as input_tokens, coalesce(sum(output_tokens), 0)::bigint as output_tokens,
     coalesce(sum(saved_usd), 0) as saved_cost, coalesce(sum(cached_requests), 0)::bigint as cached_requests,
@@ -282,7 +281,14 @@ export async function querySpend(
     row.unpriced_requests = Number(r.unpriced_requests);
     return row;
   });
+  if (q.groupBy.includes('day')) rows.sort(byDayThenCost);
   return { rows, hasMore: result.rows.length > q.limit };
+}
+
+/** Days in order, and within a day the costliest first (the sort is stable: ties keep the query's order). */
+function byDayThenCost(a: SpendRow, b: SpendRow): number {
+  const [x, y] = [String(a.day), String(b.day)];
+  return x < y ? -1 : x > y ? 1 : b.cost - a.cost;
 }
 
 /** Report rows as CSV (RFC 4180: a header line, fields quoted when they need it). */

@@ -214,6 +214,18 @@ for (const backend of ['pglite', 'postgres'] as const) {
           ['2026-03-03', 4],
         ],
       );
+      // With `day` grouped, `limit` still keeps the costliest rows (not the first days), shown by day.
+      const topDays = await spend('group_by=day,team&start_date=2026-03-01&end_date=2026-03-03&limit=4');
+      assert.deepEqual(
+        topDays.data.map((r) => [r.day, r.team_id, r.cost]),
+        [
+          ['2026-03-01', 'team-3', 9],
+          ['2026-03-01', 'team-2', 4],
+          ['2026-03-02', 'team-3', 9],
+          ['2026-03-03', 'team-3', 9],
+        ],
+      );
+      assert.equal(topDays.has_more, true);
       const tags = await spend('group_by=tag&start_date=2026-03-01&end_date=2026-03-03');
       assert.deepEqual(
         tags.data.map((r) => [r.tag, r.cost, r.requests]),
