@@ -25,7 +25,7 @@ const UNAVAILABLE_MESSAGE = /connection|connect|terminated|timeout|did not answe
  * request's id, and a 503 when it says the database is unreachable or hung (the admin routes read the
  * database; it being down is not a gateway bug, decision 0217). Anything else stays a 500, now logged.
  */
-function unexpected(err: unknown, route: string, log: FastifyBaseLogger): unknown {
+export function unexpected(err: unknown, route: string, log: FastifyBaseLogger): unknown {
   if (err instanceof GatewayError || typeof (err as { statusCode?: unknown })?.statusCode === 'number')
     return err;
   const code = (err as { code?: unknown } | null)?.code;

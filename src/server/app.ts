@@ -32,7 +32,7 @@ import type { ModelResolver } from '../routing/resolver.js';
 import type { Logger, Redactor } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './admin-auth.js';
-import { mountAdminRoutes } from './admin-routes.js';
+import { mountAdminRoutes, unexpected } from './admin-routes.js';
 import { type WorkerChannel, workerExposition } from './cluster-metrics.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
@@ -258,8 +258,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const codecsByName = new Map(deps.codecs.map((c) => [c.name, c]));
   // The fast lane writes the same envelope for its requests (fast-lane.ts `Answer.fail`): change both.
   app.setErrorHandler(async (err, request, reply) => {
-    const error = normalizeError(err, deps.server.body_limit_bytes);
     const ctx = request.ctx;
+    // Outside the pipeline (admin guard, console sessions, stored responses): an error that is not the
+    // gateway's own is logged with the request id, and a database that is down or hung is a 503.
+    const error = normalizeError(
+      ctx ? err : unexpected(err, request.routeOptions.url ?? '(no route)', request.log),
+      deps.server.body_limit_bytes,
+    );
     const codec = ctx ? codecsByName.get(ctx.endpoint) : undefined;
     if (ctx) {
       // Settled already when the pipeline ran; a request refused before it (413) is settled here.

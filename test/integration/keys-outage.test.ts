@@ -94,4 +94,37 @@ describe('key database down', { skip }, () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /llm_dependency_errors_total\{dependency="database"\} [1-9]/);
   });
+
+  test('the console answers 503 while the database is down, as the admin API does, and logs the request id', async () => {
+    const signIn = () =>
+      fetch(`${gw.url}/console/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: ADMIN }),
+      });
+    const opened = await signIn();
+    assert.equal(opened.status, 201);
+    const cookie = (opened.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    assert.equal((await fetch(`${gw.url}/console/session`, { headers: { cookie } })).status, 200);
+
+    await proxy.cut();
+    try {
+      for (const res of [
+        await fetch(`${gw.url}/console/session`, { headers: { cookie } }),
+        await fetch(`${gw.url}/admin/stats`, { headers: { cookie } }),
+        await signIn(),
+      ]) {
+        const body = (await res.json()) as { error: { type: string; code: string } };
+        assert.equal(res.status, 503, JSON.stringify(body));
+        assert.equal(body.error.code, 'service_unavailable');
+        const id = res.headers.get('x-request-id');
+        assert.ok(
+          gw.logs.some((line) => line.includes(`"request_id":"${id}"`) && line.includes('database')),
+          'a log line names the request id and the database',
+        );
+      }
+    } finally {
+      await proxy.restore();
+    }
+  });
 });
