@@ -29,6 +29,7 @@ import { anthropicErrorBody, anthropicErrorStatus } from './endpoints/messages/e
 import { messagesStage } from './endpoints/messages/stage.js';
 import { createPromptCompletionsCodec } from './endpoints/prompts/codec.js';
 import { createResponsesCodec } from './endpoints/responses/codec.js';
+import { createInputTokens } from './endpoints/responses/input-tokens.js';
 import { responsesStage } from './endpoints/responses/stage.js';
 import { ResponseStore } from './endpoints/responses/store.js';
 import { createEvalFeature } from './eval/store.js';
@@ -322,7 +323,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     adminThrottle: new FailureThrottle(config.auth.failure_throttle, clock),
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
-    responseStore,
+    responses: {
+      store: responseStore,
+      countInputTokens: createInputTokens({
+        compile,
+        authenticator: auth.authenticator,
+        resolver,
+        store: responseStore,
+        timeoutMs: config.upstream.timeout_ms,
+      }),
+      upstreamTimeoutMs: config.upstream.timeout_ms,
+    },
     // The console's build sits in dist/console/ whether this file runs from dist/ or from src/ (tsx).
     console: {
       dir: fileURLToPath(new URL('../dist/console/', import.meta.url)),
