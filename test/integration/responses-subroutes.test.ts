@@ -126,14 +126,24 @@ describe('Responses sub-routes with the openai SDK', () => {
       input: 'And now?',
       previous_response_id: first.id,
     });
-    assert.ok(chained.input_tokens > alone.input_tokens + 200, `${alone.input_tokens} → ${chained.input_tokens}`);
+    assert.ok(
+      chained.input_tokens > alone.input_tokens + 200,
+      `${alone.input_tokens} → ${chained.input_tokens}`,
+    );
     const unknown = await failure(
-      client.responses.inputTokens.count({ model: TRANSLATED, input: 'x', previous_response_id: 'resp_nope' }),
+      client.responses.inputTokens.count({
+        model: TRANSLATED,
+        input: 'x',
+        previous_response_id: 'resp_nope',
+      }),
     );
     assert.equal(unknown.status, 400);
     assert.equal(unknown.param, 'previous_response_id');
     const bad = await failure(
-      client.responses.inputTokens.count({ model: TRANSLATED, input: [{ role: 'robot', content: 'x' }] } as never),
+      client.responses.inputTokens.count({
+        model: TRANSLATED,
+        input: [{ role: 'robot', content: 'x' }],
+      } as never),
     );
     assert.equal(bad.status, 422);
     assert.equal(bad.param, 'input[0].role');
@@ -204,13 +214,22 @@ describe('DELETE of a response whose deployment left the configuration', () => {
     const dir = await mkdtemp(join(tmpdir(), 'gw-responses-'));
     const mock = await MockUpstream.start();
     try {
-      const routes = 'routes:\n  mine:\n    deployments:\n      - { name: openai-eu, provider: openai, model: gpt-4o }\n';
+      const routes =
+        'routes:\n  mine:\n    deployments:\n      - { name: openai-eu, provider: openai, model: gpt-4o }\n';
       const env = { GATEWAY_DATA_DIR: dir };
       const first = await startGateway({ mock, yaml: KEYS_YAML + routes, env });
       const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: KEY_A, maxRetries: 0 });
       const response = await client.responses.create({ model: 'mine', input: 'Say hello' });
       // Stored once it can be read back (the write does not hold up the answer).
-      await until('stored', () => client.responses.retrieve(response.id).then(() => true, () => false), Boolean);
+      await until(
+        'stored',
+        () =>
+          client.responses.retrieve(response.id).then(
+            () => true,
+            () => false,
+          ),
+        Boolean,
+      );
       await first.close();
 
       const second = await startGateway({ mock, yaml: KEYS_YAML, env });
@@ -220,7 +239,9 @@ describe('DELETE of a response whose deployment left the configuration', () => {
         await later.responses.delete(response.id);
         assert.equal(mock.requests.length, 0);
         assert.ok((await failure(later.responses.retrieve(response.id))) instanceof OpenAI.NotFoundError);
-        assert.ok(second.logs.some((l) => l.includes('responses.delete_local_only') && l.includes('openai-eu')));
+        assert.ok(
+          second.logs.some((l) => l.includes('responses.delete_local_only') && l.includes('openai-eu')),
+        );
       } finally {
         await second.close();
       }

@@ -22,6 +22,7 @@ import {
 } from '../../core/errors.js';
 import { ErrorResponseSchema, storedId } from '../../endpoints/common-schema.js';
 import {
+  createInputTokens,
   INPUT_TOKENS_PATH,
   type InputTokenCount,
   type InputTokensRequest,
@@ -40,6 +41,18 @@ export interface ResponseRoutesDeps {
   countInputTokens(req: InputTokensRequest): Promise<InputTokenCount>;
   /** Longest wait for the upstream DELETE of a natively stored response (`upstream.timeout_ms`). */
   upstreamTimeoutMs: number;
+}
+
+/** The routes' dependencies from the store and the token-counting parts (`upstream.timeout_ms` bounds both). */
+export function responseRoutes(
+  store: ResponseStore,
+  counting: Omit<Parameters<typeof createInputTokens>[0], 'store'>,
+): ResponseRoutesDeps {
+  return {
+    store,
+    countInputTokens: createInputTokens({ ...counting, store }),
+    upstreamTimeoutMs: counting.timeoutMs,
+  };
 }
 
 const Params = T.Object({ id: storedId(200) });
@@ -100,7 +113,10 @@ export function registerResponseRoutes(
     // Bounded, and not given up when the client leaves: the deletion it asked for still happens.
     const timeout = AbortSignal.timeout(deps.upstreamTimeoutMs);
     try {
-      await deployment.adapter.deleteNative(RESPONSES_API, found.id, { signal: timeout, requestId: request.id });
+      await deployment.adapter.deleteNative(RESPONSES_API, found.id, {
+        signal: timeout,
+        requestId: request.id,
+      });
     } catch (err) {
       const why = timeout.aborted ? new TimeoutError('no answer in time', deployment.provider) : err;
       const detail = why instanceof Error ? why.message : String(why);
@@ -133,7 +149,8 @@ export function registerResponseRoutes(
 
   app.post(
     '/v1/responses/:id/cancel',
-    { schema: { summary: 'Cancel a response', tags, params: Params, response: errors } },
+    // Not in /openapi.json: it never succeeds here (decision 0234), and the document lists success answers.
+    { schema: { hide: true, params: Params } },
     async (request) => {
       const found = await find(request, (request.params as { id: string }).id);
       // OpenAI refuses to cancel a response that was not created in background mode; the gateway runs none.
@@ -145,15 +162,11 @@ export function registerResponseRoutes(
     },
   );
 
-  app.post(
-    '/v1/responses/compact',
-    { schema: { summary: 'Compact a conversation (not supported)', tags, response: errors } },
-    async () => {
-      throw new NotFoundError(
-        'Compacting a conversation (POST /v1/responses/compact) is not supported by this gateway; send the conversation, or chain it with previous_response_id.',
-      );
-    },
-  );
+  app.post('/v1/responses/compact', { schema: { hide: true } }, async () => {
+    throw new NotFoundError(
+      'Compacting a conversation (POST /v1/responses/compact) is not supported by this gateway; send the conversation, or chain it with previous_response_id.',
+    );
+  });
 
   // Its own scope: the body reaches the handler as text (parsed and checked there, as for /v1/responses).
   app.register(async (scoped) => {
