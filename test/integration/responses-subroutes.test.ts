@@ -101,11 +101,19 @@ describe('Responses sub-routes with the openai SDK', () => {
     assert.deepEqual(upstream?.body, { model: NATIVE, input: 'one two three', instructions: 'Be brief.' });
   });
 
-  test('inputTokens.count: counted locally when OpenAI fails, and for a translated model', async () => {
-    mock.enqueue({ kind: 'status', status: 503 });
-    const fallback = await client.responses.inputTokens.count({ model: NATIVE, input: 'one two three' });
-    assert.equal(fallback.object, 'response.input_tokens');
-    assert.ok(fallback.input_tokens > 3, `local count ${fallback.input_tokens}`);
+  test('inputTokens.count: counted locally when OpenAI fails or lacks it, and for a translated model', async () => {
+    for (const status of [503, 404]) {
+      mock.reset();
+      mock.enqueue({ kind: 'status', status });
+      const fallback = await client.responses.inputTokens.count({ model: NATIVE, input: 'one two three' });
+      assert.equal(fallback.object, 'response.input_tokens');
+      assert.ok(fallback.input_tokens > 3, `${status}: local count ${fallback.input_tokens}`);
+      assert.equal(mock.requests.length, 1);
+    }
+    mock.reset();
+    mock.enqueue({ kind: 'status', status: 400 });
+    const refused = await failure(client.responses.inputTokens.count({ model: NATIVE, input: 'x' }));
+    assert.equal(refused.status, 400);
     mock.reset();
     const short = await client.responses.inputTokens.count({ model: TRANSLATED, input: 'Hi' });
     const long = await client.responses.inputTokens.count({

@@ -6,7 +6,8 @@
  *
  * - Counted by the provider when a deployment of the model's route speaks the Responses API natively
  *   (OpenAI's own `/v1/responses/input_tokens`, the body as sent, the deployment's model), tried in the
- *   route's order; a provider that fails (5xx, timeout) moves on to the next.
+ *   route's order; a provider that fails (5xx, timeout) or cannot count (404, refused key) moves on to the
+ *   next.
  * - Otherwise counted locally with the gateway's tokenizer on the chat translation of the request
  *   (`gpt-tokenizer` for OpenAI models, ~4 characters a token for others; accounting/tokens.ts).
  *
@@ -112,8 +113,10 @@ async function providerCount(
         native,
       });
     } catch (err) {
-      // A provider that fails moves on to the next (then the local count); a refusal is the client's.
-      if (!(err instanceof GatewayError && err.isRetryable) || req.signal.aborted) throw err;
+      // A provider that fails, or lacks the count (404) or the key for it, moves on to the next (then the
+      // local count); a refusal of the body is the client's.
+      const passOn = err instanceof GatewayError && (err.isRetryable || err.mayFallBack);
+      if (!passOn || req.signal.aborted) throw err;
     } finally {
       clearTimeout(timer);
     }
