@@ -48,6 +48,7 @@ import type { WorkerChannel } from './server/cluster-metrics.js';
 import { ConsoleSessions } from './server/console-sessions.js';
 import { registerCountTokensRoute } from './server/routes/count-tokens.js';
 import type { Lifecycle } from './server/routes/health.js';
+import { responseRoutes } from './server/routes/responses.js';
 import { closeGateway } from './server/shutdown.js';
 import { type Database, openAtStart, openDatabase } from './stores/database.js';
 import type { FeatureDeps } from './stores/deps.js';
@@ -297,6 +298,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           ? { status: 'open', blocking: false }
           : { status: 'opening', blocking: openedAtStart && database.kind === 'pglite' },
   };
+  const { authenticator } = auth;
+  // Token counting (count_tokens, input_tokens): each provider call bounded.
+  const counting = { compile, authenticator, resolver, timeoutMs: config.upstream.timeout_ms };
   const app = await buildApp({
     server: {
       body_limit_bytes: config.server.body_limit_bytes,
@@ -311,7 +315,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     resolver,
     pipeline,
     codecs,
-    authenticator: auth.authenticator,
+    authenticator,
     redact,
     lifecycle,
     version: VERSION,
@@ -322,7 +326,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     adminThrottle: new FailureThrottle(config.auth.failure_throttle, clock),
     dependencies,
     adminRoutes: features.flatMap((f) => f.routes ?? []),
-    responseStore,
+    responses: responseRoutes(responseStore, counting),
     // The console's build sits in dist/console/ whether this file runs from dist/ or from src/ (tsx).
     console: {
       dir: fileURLToPath(new URL('../dist/console/', import.meta.url)),
@@ -333,12 +337,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   await registerCountTokensRoute(app, {
     path: COUNT_TOKENS_PATH,
-    handle: createCountTokens({
-      compile,
-      authenticator: auth.authenticator,
-      resolver,
-      timeoutMs: config.upstream.timeout_ms,
-    }),
+    handle: createCountTokens(counting),
     errorBody: anthropicErrorBody,
     errorStatus: anthropicErrorStatus,
     redact,

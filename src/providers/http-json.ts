@@ -27,7 +27,8 @@ export interface JsonAnswer {
 const isOk = (status: number) => status >= 200 && status < 300;
 
 /**
- * POSTs `options.body` and resolves with the parsed JSON of a 2xx answer; rejects with a typed error.
+ * POSTs `options.body` (or sends a DELETE, `options.method`) and resolves with the parsed JSON of a 2xx answer;
+ * rejects with a typed error.
  *
  * @example const { json } = await postJson(dispatcher, { provider: 'openai', url, headers, body, signal, clock });
  */
@@ -44,9 +45,9 @@ export function postJson(dispatcher: Dispatcher, options: PostOptions): Promise<
       {
         origin: options.url.origin,
         path: options.url.path,
-        method: 'POST',
+        method: options.method ?? 'POST',
         headers: options.headers,
-        body: options.body,
+        body: options.method === 'DELETE' ? null : options.body,
         bodyTimeout: options.bodyTimeoutMs ?? 0,
       },
       handler,

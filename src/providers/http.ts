@@ -89,6 +89,8 @@ export interface PostOptions {
   provider: string;
   url: Target;
   headers: Record<string, string>;
+  /** `POST` when absent; a `DELETE` sends no body (`body` is ignored). */
+  method?: 'POST' | 'DELETE';
   body: string;
   signal: AbortSignal;
   /** Longest silence allowed between two body chunks (streams), ms. 0 = none. */

@@ -108,6 +108,12 @@ export interface ProviderAdapter {
    * `/v1/messages/count_tokens`). Absent: the provider has none for that API (the gateway counts locally).
    */
   countTokens?(native: NativeRequest, call: CallOptions): Promise<number>;
+  /**
+   * Deletes an object the provider stores for a native API (OpenAI's `DELETE /v1/responses/{id}` for
+   * `openai-responses`): true once deleted, false when the provider does not know the id (404). Other
+   * failures reject with a `ProviderError`. Absent: the provider stores nothing for the gateway's callers.
+   */
+  deleteNative?(api: string, id: string, call: Omit<CallOptions, 'model'>): Promise<boolean>;
 }
 
 export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini';

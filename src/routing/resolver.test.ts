@@ -237,3 +237,24 @@ describe('listModels', () => {
     assert.deepEqual(resolverFor({}, '').listModels(), []);
   });
 });
+
+describe('deploymentById (decision 0234: a stored response deleted where it was made)', () => {
+  const named = `${ROUTES}  eu:\n    deployments:\n      - { name: openai-eu, provider: openai, model: gpt-4o, api_key_env: OPENAI_EU_KEY }\n`;
+  const resolver = resolverFor({ ...ENV, OPENAI_EU_KEY: 'sk-fake-eu-0000000000' }, named);
+
+  test("a configured route's deployment by its name, with that deployment's adapter", () => {
+    const eu = resolver.deploymentById('openai-eu');
+    assert.equal(eu?.provider, 'openai');
+    assert.equal(eu?.model, 'gpt-4o');
+    assert.equal(eu?.adapter, resolver.resolve('eu').deployments[0]?.adapter);
+  });
+
+  test('an explicit provider/model id; nothing for an unknown, unconfigured or empty one', () => {
+    assert.equal(resolver.deploymentById('openai/gpt-4o-mini')?.model, 'gpt-4o-mini');
+    assert.equal(resolver.deploymentById('anthropic/claude-sonnet-4-5')?.provider, 'anthropic');
+    assert.equal(resolver.deploymentById('gone-deployment'), undefined);
+    assert.equal(resolver.deploymentById('gemini/gemini-2.5-pro'), undefined);
+    assert.equal(resolver.deploymentById('openai/'), undefined);
+    assert.equal(resolver.deploymentById('nosuch/model'), undefined);
+  });
+});

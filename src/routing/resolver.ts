@@ -101,6 +101,22 @@ export class ModelResolver {
     return this.#registry.config(id.slice(0, slash))?.models.includes(id.slice(slash + 1)) === true;
   }
 
+  /**
+   * The usable deployment with this id (`Deployment.id`): one of a configured route's, else the explicit
+   * `provider/model` one; undefined when the configuration has none by that id (any more). For calls that
+   * must reach the deployment that made an earlier answer (deleting a response stored there).
+   */
+  deploymentById(id: string): Deployment | undefined {
+    for (const route of this.aliasRoutes()) {
+      const found = route.deployments.find((d) => d.id === id);
+      if (found) return found;
+    }
+    const slash = id.indexOf('/');
+    if (slash <= 0 || !this.#registry.has(id.slice(0, slash)) || slash === id.length - 1) return undefined;
+    const single = this.#single(id, 'explicit', id.slice(0, slash), id.slice(slash + 1));
+    return single instanceof BadRequestError ? undefined : single.deployments[0];
+  }
+
   /** The configured aliases that have at least one usable deployment, with their routes. */
   aliasRoutes(): Route[] {
     return [...this.#aliases.values()].filter((r): r is Route => !(r instanceof BadRequestError));

@@ -24,7 +24,6 @@ import type { AdminActor, AdminRoute, DependencyCheck } from '../core/feature.js
 import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, createRequestIds, requestIdHeaders } from '../core/request-id.js';
 import { ErrorResponseSchema } from '../endpoints/common-schema.js';
-import type { ResponseStore } from '../endpoints/responses/store.js';
 import type { FeedbackService } from '../experiments/feedback.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -48,7 +47,7 @@ import { registerFeedbackRoute } from './routes/feedback.js';
 import { type Lifecycle, registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerModelRoutes } from './routes/models.js';
-import { registerResponseRoutes } from './routes/responses.js';
+import { type ResponseRoutesDeps, registerResponseRoutes } from './routes/responses.js';
 import { writeStream } from './sse-writer.js';
 import { answerHeaders, JSON_CONTENT_TYPE, SSE_HEADERS } from './timing.js';
 
@@ -98,8 +97,8 @@ export interface AppDeps {
   dependencies: Record<string, DependencyCheck>;
   /** Features' admin routes, mounted under the admin-key guard. */
   adminRoutes: readonly AdminRoute[];
-  /** Stored Responses API answers (GET/DELETE /v1/responses/{id}); unset: no such routes. */
-  responseStore?: ResponseStore;
+  /** Stored Responses API answers (GET/DELETE /v1/responses/{id}, input_tokens …); unset: no such routes. */
+  responses?: ResponseRoutesDeps;
   /** The web console: its built files and sessions; unset: no console. */
   console?: { dir: string; sessions: ConsoleSessions };
   /** Feedback on answers (POST /v1/feedback); unset: no such route. */
@@ -295,7 +294,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.clusterChannel ? workerExposition(deps.metrics.registry, deps.clusterChannel) : undefined,
   );
   registerModelRoutes(app, deps.resolver, Math.floor(clock.wallNow() / 1000));
-  if (deps.responseStore) registerResponseRoutes(app, deps.responseStore, deps.authenticator);
+  if (deps.responses) registerResponseRoutes(app, deps.responses, deps.authenticator, deps.resolver);
   if (deps.console) await registerConsoleRoutes(app, { ...deps.console, auth: adminAuth });
   if (deps.feedback) registerFeedbackRoute(app, deps.feedback, deps.authenticator);
   await app.register(async (scope) => registerEndpoints(scope, deps));

@@ -175,6 +175,8 @@ export interface StoredResponseTable {
   /** The response also lives at OpenAI (answered natively and stored there): chains forward its id. */
   native: boolean;
   previous_response_id: string | null;
+  /** The `Deployment.id` that answered a native response (migration 0014); null when translated or older. */
+  deployment: string | null;
   /** JSON: `[{id, item}]`, this request's input items. */
   input_items: string;
   /** JSON: the conversation before this request (earlier inputs and outputs), as input items. */

@@ -61,7 +61,7 @@ export function createCountTokens(deps: {
     const route = deps.resolver.resolve(body.model);
     const native: NativeRequest = { api: ANTHROPIC_MESSAGES_API, body, headers: apiHeaders(req.headers) };
     for (const d of route.deployments) {
-      if (!d.adapter.countTokens) continue;
+      if (!d.adapter.countTokens || !d.adapter.nativeApis?.includes(native.api)) continue;
       const timeout = new AbortController();
       const timer = setTimeout(() => {
         const message = `${d.provider} did not answer count_tokens within ${deps.timeoutMs} ms.`;

@@ -69,6 +69,8 @@ export const ResponsesRequestSchema = T.Object(
     metadata: T.Optional(nullable(T.Record(T.String(), T.String()))),
     user: T.Optional(T.String()),
     stream: T.Optional(nullable(T.Boolean())),
+    // `true` is refused in validate.ts (decision 0234).
+    background: T.Optional(nullable(T.Boolean())),
   },
   { ...open, description: 'OpenAI Responses API request.' },
 );

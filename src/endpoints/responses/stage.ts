@@ -48,14 +48,8 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
   ): Promise<Result> {
     RESPONSE_STATE.set(ctx, state);
     const scope = scopeOf(ctx.principal);
-    const previous = await loadPrevious(ctx, store, scope, state);
-    const history = previous
-      ? [
-          ...previous.history,
-          ...previous.inputItems.map((i) => i.item),
-          ...outputAsInput(previous.response.output),
-        ]
-      : [];
+    const previous = await loadPrevious(ctx.log, store, scope, state.body.previous_response_id);
+    const history = previous ? conversationOf(previous) : [];
     const expanded = previous ? expand(request, state, previous, history) : request;
     if (expanded !== request) ctx.request = expanded;
     refuseNativeOnly(ctx, state);
@@ -64,11 +58,16 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
       item: normalize(item),
     }));
     const createdAt = new Date(state.createdAt * 1000);
+    // Who answered, known once `next` returned (a stream's final response comes later still).
+    let servedBy: string | null = null;
     state.onFinal = (response, native) => {
       if (!state.store || response.store === false) return;
+      const atOpenAI = native && response.store !== false;
       const record: StoredResponse = {
         id: response.id,
-        native: native && response.store !== false,
+        native: atOpenAI,
+        // Where a DELETE must go too: the deployment that stored it (decision 0234).
+        deployment: atOpenAI ? servedBy : null,
         previousResponseId: state.body.previous_response_id ?? null,
         inputItems: items,
         history,
@@ -83,6 +82,7 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
       });
     };
     const result = await next(ctx);
+    servedBy = result.outcome.deployment?.id ?? null;
     if (result.kind !== 'json') return result;
     const completion = result.body as ChatCompletion;
     const native = nativeResponseOf(completion) as ResponseObject | undefined;
@@ -95,19 +95,28 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
   }
 }
 
-async function loadPrevious(
-  ctx: RequestContext,
+/** The whole conversation up to and including a stored response, as input items. */
+export function conversationOf(previous: StoredResponse): Item[] {
+  return [
+    ...previous.history,
+    ...previous.inputItems.map((i) => i.item),
+    ...outputAsInput(previous.response.output),
+  ];
+}
+
+/** The stored response a request chains to (`previous_response_id`), of the caller's scope. */
+export async function loadPrevious(
+  log: Pick<RequestContext['log'], 'warn'>,
   store: ResponseStore,
   scope: string,
-  state: ResponseState,
+  id: string | null | undefined,
 ): Promise<StoredResponse | null> {
-  const id = state.body.previous_response_id;
   if (typeof id !== 'string') return null;
   let found: StoredResponse | null;
   try {
     found = await store.get(scope, id);
   } catch (err) {
-    ctx.log.warn({ event: 'responses.load_error', err }, 'loading a stored response failed');
+    log.warn({ event: 'responses.load_error', err }, 'loading a stored response failed');
     throw new ServiceUnavailableError(
       'Stored responses are unavailable; retry, or send the whole conversation.',
     );

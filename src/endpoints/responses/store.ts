@@ -10,6 +10,8 @@ import type { Item } from './translate-request.js';
 export interface StoredResponse {
   id: string;
   native: boolean;
+  /** The deployment that answered a native response (`Deployment.id`); null when translated or stored before 0014. */
+  deployment: string | null;
   previousResponseId: string | null;
   /** This request's input items with their ids. */
   inputItems: Array<{ id: string; item: Item }>;
@@ -38,6 +40,7 @@ export class ResponseStore extends DatabaseStore {
       model: String(record.response.model),
       status: record.response.status,
       native: record.native,
+      deployment: record.deployment,
       previous_response_id: record.previousResponseId,
       input_items: JSON.stringify(record.inputItems),
       history: JSON.stringify(record.history),
@@ -70,6 +73,7 @@ export class ResponseStore extends DatabaseStore {
     return {
       id: row.id,
       native: row.native,
+      deployment: row.deployment ?? null,
       previousResponseId: row.previous_response_id,
       inputItems: JSON.parse(row.input_items) as StoredResponse['inputItems'],
       history: JSON.parse(row.history) as Item[],

@@ -10,7 +10,7 @@
  * checked by type. Other known items and tools pass as sent: OpenAI checks them, and their fields change
  * often. Unknown extra fields pass, as everywhere on this API.
  */
-import { ValidationError } from '../../core/errors.js';
+import { BadRequestError, ValidationError } from '../../core/errors.js';
 import type { ResponsesBody } from './translate-request.js';
 
 /** Item types of OpenAI's `InputItem` / `Item` (openapi.json). */
@@ -95,8 +95,17 @@ const OUTPUT_PART_TYPES = ['input_text', 'input_image', 'input_file'];
 
 type Obj = Record<string, unknown>;
 
-/** @throws ValidationError naming the first malformed field of `input`, `tools` or `tool_choice`. */
+/**
+ * @throws ValidationError naming the first malformed field of `input`, `tools` or `tool_choice`.
+ * @throws BadRequestError for `background: true`, which no deployment serves through the gateway.
+ */
 export function validateResponsesRequest(body: ResponsesBody): void {
+  refuseBackground(body);
+  validateResponsesInput(body);
+}
+
+/** @throws ValidationError naming the first malformed field of `input`, `tools` or `tool_choice`. */
+export function validateResponsesInput(body: ResponsesBody): void {
   if (Array.isArray(body.input)) {
     for (const [i, item] of body.input.entries()) checkItem(item, `input[${i}]`);
   }
@@ -107,6 +116,20 @@ export function validateResponsesRequest(body: ResponsesBody): void {
     if (type === 'function' || type === 'custom') text(choice.name, 'tool_choice.name');
     if (type === 'mcp') text(choice.server_label, 'tool_choice.server_label');
   }
+}
+
+/**
+ * Background mode is refused on every deployment (decision 0234): OpenAI answers `queued` at once and
+ * spends the tokens later, where the gateway neither bills them nor holds them against a budget, and the
+ * stored copy it would serve on retrieve stays `queued` forever.
+ */
+function refuseBackground(body: ResponsesBody): void {
+  if (body.background !== true) return;
+  throw new BadRequestError(
+    'Background mode (background: true) is not supported through this gateway: the tokens a background response spends are produced after the request returns, where the gateway can neither record their usage nor hold them against budgets and rate limits. Send the request without background (stream it for long answers).',
+    'unsupported_parameter',
+    { param: 'background' },
+  );
 }
 
 function checkItem(item: Obj, at: string): void {

@@ -8,7 +8,7 @@
  * parsed from, so the chat codec can pass them through without re-serialising (`chat-chunks.ts`).
  */
 import { systemClock } from '../../core/clock.js';
-import { ProviderUnavailableError } from '../../core/errors.js';
+import { BadRequestError, InvalidRequestError, ProviderUnavailableError } from '../../core/errors.js';
 import { extend } from '../../core/shapes.js';
 import { callHeaders, type PostOptions, post, type Target, target } from '../http.js';
 import { postJson } from '../http-json.js';
@@ -42,7 +42,7 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const baseHeaders = buildHeaders(settings);
   const streamHeaders = { ...baseHeaders, accept: 'text/event-stream' };
 
-  type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'responses';
+  type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'responses' | 'responses/input_tokens';
   // OpenAI itself serves the Responses API; OpenAI-compatible servers and Azure get the translated request.
   const nativeApis = settings.type === 'openai' && name === 'openai' ? [RESPONSES_API] : [];
   const nativeBody = (call: CallOptions, stream: boolean): object | null =>
@@ -101,10 +101,45 @@ export function createOpenAIAdapter(settings: ProviderSettings, deps: ProviderDe
   const sendJson = (body: object, call: CallOptions, endpoint: Endpoint) =>
     postJson(deps.dispatcher, postOptions(body, call, endpoint, false));
 
+  const { 'content-type': _json, ...deleteHeaders } = baseHeaders;
+
   return {
     name,
     type: settings.type,
     nativeApis,
+    // OpenAI's "Get input token counts" (`POST /v1/responses/input_tokens`), for the Responses API only.
+    async countTokens(native, call) {
+      if (native.api !== RESPONSES_API || nativeApis.length === 0) {
+        throw new BadRequestError(`${name} cannot count tokens for ${native.api}.`, 'unsupported_parameter');
+      }
+      const body = { ...(native.body as object), model: call.model };
+      const answer = await sendJson(body, call, 'responses/input_tokens');
+      const json = answer.json as { input_tokens?: unknown } | null;
+      if (typeof json?.input_tokens !== 'number') {
+        const message = `${name} answered input_tokens with an unexpected body (no input_tokens).`;
+        throw new ProviderUnavailableError(message, name, { upstreamStatus: answer.statusCode });
+      }
+      return json.input_tokens;
+    },
+    async deleteNative(api, id, call) {
+      if (api !== RESPONSES_API || nativeApis.length === 0) return false;
+      try {
+        await postJson(deps.dispatcher, {
+          provider: name,
+          url: target(new URL(`${settings.baseUrl}/responses/${encodeURIComponent(id)}`)),
+          headers: callHeaders(deleteHeaders, { ...call, model: '' }),
+          method: 'DELETE',
+          body: '',
+          signal: call.signal,
+          apiKeyEnv: settings.apiKeyEnv,
+          clock,
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof InvalidRequestError && err.upstreamStatus === 404) return false;
+        throw err;
+      }
+    },
     async chat(req, call) {
       const native = nativeBody(call, false);
       if (native) {

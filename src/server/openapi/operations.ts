@@ -92,6 +92,16 @@ const OPERATIONS: Readonly<Record<string, ResponseDocs>> = {
       content: { ...json(component('Response')), ...sse('`ResponseStreamEvent`') },
     },
   },
+  'POST /v1/responses/input_tokens': {
+    200: {
+      description: 'The input token count (`x-token-count-source`: provider or local)',
+      content: json({
+        type: 'object',
+        required: ['object', 'input_tokens'],
+        properties: { object: { const: 'response.input_tokens' }, input_tokens: { type: 'integer' } },
+      }),
+    },
+  },
   'GET /v1/responses/:id': {
     200: { description: 'The stored response', content: json(component('Response')) },
   },

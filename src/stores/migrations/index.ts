@@ -8,6 +8,7 @@
  * org/team/tags, daily rollups, 0008 prompts, experiments and feedback, 0009 evaluation runs and results, 0010 console (sessions, usage record route),
  * 0011 one running experiment per prompt label.
  * 0012 the rotation chain of each API key (its lineage). 0013 guardrail policies on organizations and teams.
+ * 0014 the deployment that answered a stored response.
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import * as keysAndAudit from './0001_keys_and_audit.js';
@@ -23,6 +24,7 @@ import * as console_ from './0010_console.js';
 import * as oneRunningExperiment from './0011_one_running_experiment.js';
 import * as keyLineage from './0012_key_lineage.js';
 import * as levelGuardrails from './0013_level_guardrails.js';
+import * as responseDeployment from './0014_response_deployment.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '0001_keys_and_audit': keysAndAudit,
@@ -38,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011_one_running_experiment': oneRunningExperiment,
   '0012_key_lineage': keyLineage,
   '0013_level_guardrails': levelGuardrails,
+  '0014_response_deployment': responseDeployment,
 };
 
 export const migrationProvider: MigrationProvider = {
