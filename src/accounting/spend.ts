@@ -11,7 +11,8 @@
  * - `start_date`/`end_date`: UTC days `YYYY-MM-DD`, both included (default: the last 30 days).
  * - Rows by cost, highest first (with `day`: by day, then cost); `limit` = top N (default 1000, at most
  *   10,000); `has_more` says when rows were left out.
- * - `format=csv`: the same rows as CSV (`text/csv`).
+ * - `format=csv`: the same rows as CSV (`text/csv`); the body has no room for `has_more`, so the answer
+ *   carries it as headers: `X-Has-More: true|false` and `X-Limit: N` (the limit applied).
  *
  * Reads the smallest rollup table that has the asked dimensions: `usage_daily_team` (org, team, model,
  * provider, day), else `usage_daily_key` (+ key, user), else `usage_daily_tag` (+ tag: only tagged records;
@@ -324,9 +325,23 @@ export function spendRoutes(deps: { database: () => Database; now: () => number 
       summary: 'Spend grouped by org, team, key, user, model, provider, tag or day (JSON or CSV)',
       responses: {
         200: {
-          description: 'Spend rows (`has_more`), or CSV with `format=csv`',
+          description:
+            'Spend rows (`has_more`), or CSV with `format=csv` (same columns; `X-Has-More` says when rows ' +
+            'were left out)',
           component: 'AdminList',
           csv: true,
+          headers: {
+            'X-Has-More': {
+              type: 'string',
+              enum: ['true', 'false'],
+              description:
+                'With `format=csv`: `true` when more rows than `limit` matched and were left out (JSON: `has_more`)',
+            },
+            'X-Limit': {
+              type: 'string',
+              description: 'With `format=csv`: the `limit` applied (default 1000, at most 10000)',
+            },
+          },
         },
       },
       access: 'tenant',
@@ -354,6 +369,9 @@ export function spendRoutes(deps: { database: () => Database; now: () => number 
           return withStatus(200, spendCsv(q.groupBy, rows), {
             'content-type': 'text/csv; charset=utf-8',
             'content-disposition': 'attachment; filename="spend.csv"',
+            // The JSON answer's `has_more`: a CSV consumer can tell a cut report from a complete one.
+            'x-has-more': String(hasMore),
+            'x-limit': String(q.limit),
           });
         }
         return {

@@ -57,6 +57,8 @@ export interface AdminResponseDoc {
   readonly component?: string;
   /** The route also answers `text/csv` (`format=csv`). */
   readonly csv?: boolean;
+  /** Response headers the answer carries, by name (a JSON schema each, with its description). */
+  readonly headers?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export interface AdminRoute {

@@ -292,6 +292,33 @@ for (const backend of ['pglite', 'postgres'] as const) {
           'team-3,gpt-4o-mini,6,2,200,60,0,0,0\r\n' +
           'team-3,claude-3-5-haiku,3,1,100,30,0,0,0\r\n',
       );
+      // The JSON answer's has_more, as headers: this report was cut at 2 rows (3 matched).
+      assert.equal(res.headers.get('x-has-more'), 'true');
+      assert.equal(res.headers.get('x-limit'), '2');
+    });
+
+    test('format=csv says in X-Has-More whether rows were left out, as has_more does in JSON', async () => {
+      const range = 'start_date=2026-03-01&end_date=2026-03-03';
+      for (const [query, rows, hasMore, limit] of [
+        [`group_by=user&${range}&limit=2`, 2, 'true', '2'],
+        [`group_by=user&${range}&limit=3`, 3, 'false', '3'],
+        [`group_by=user&${range}`, 3, 'false', '1000'],
+      ] as const) {
+        const res = await admin(`/admin/spend?${query}&format=csv`);
+        assert.equal(res.status, 200, query);
+        const lines = (await res.text()).trimEnd().split('\r\n');
+        assert.equal(lines.length - 1, rows, query);
+        assert.equal(lines[0], 'user_id,cost,requests,input_tokens,output_tokens,saved_cost,cached_requests,unpriced_requests');
+        assert.equal(res.headers.get('x-has-more'), hasMore, query);
+        assert.equal(res.headers.get('x-limit'), limit, query);
+        assert.equal(String((await spend(query)).has_more), hasMore, `JSON agrees: ${query}`);
+      }
+      // Documented for API clients.
+      const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+        paths: Record<string, { get: { responses: Record<string, { headers?: Record<string, unknown> }> } }>;
+      };
+      const headers = doc.paths['/admin/spend']?.get.responses['200']?.headers ?? {};
+      assert.deepEqual(Object.keys(headers).sort(), ['X-Has-More', 'X-Limit']);
     });
 
     test('bad group_by, dates, limit or format are a 422 naming the parameter; the admin key is required', async () => {

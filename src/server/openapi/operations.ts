@@ -18,6 +18,8 @@ type Schema = Record<string, unknown>;
 export interface ResponseDoc {
   readonly description: string;
   readonly content?: Readonly<Record<string, Schema>>;
+  /** Response headers by name (a JSON schema each; its `description` becomes the header's). */
+  readonly headers?: Readonly<Record<string, Schema>>;
 }
 
 /** Documented answers by status code (`200`, `201`, `4XX` …). */
@@ -173,6 +175,7 @@ function swaggerResponse(doc: ResponseDoc, existing: unknown): Schema {
     return {
       description: doc.description,
       content: Object.fromEntries(content.map(([type, schema]) => [type, { schema }])),
+      ...(doc.headers ? { headers: doc.headers } : {}),
     };
   // A status the route's own schema describes (serialised with it): keep that schema, add the description.
   if (existing && typeof existing === 'object')
@@ -219,6 +222,7 @@ export function adminRouteDoc(responses: Readonly<Record<number, AdminResponseDo
     out[status] = {
       description: doc.description,
       ...(body ? { content: { ...json(body), ...(doc.csv ? { 'text/csv': { type: 'string' } } : {}) } } : {}),
+      ...(doc.headers ? { headers: doc.headers } : {}),
     };
   }
   return { responses: { ...out, ...ERRORS } };
