@@ -1,10 +1,22 @@
 /** Formatting and CSV helpers (pure; tested in test/console/format.test.ts). */
 
+/**
+ * US dollars with 6 decimals, everywhere the console shows money (decision 0237): the precision the gateway
+ * records costs in, so a $0.0105 request never reads as "$0.01" next to a "$0.004790" one, and columns line
+ * up. Thousands are grouped (`$1,234.500000`).
+ */
 export function usd(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
-  if (value === 0) return '$0';
-  if (Math.abs(value) < 0.01) return `$${value.toFixed(6)}`;
-  return `$${value.toFixed(2)}`;
+  const text = Math.abs(value).toLocaleString('en-US', {
+    minimumFractionDigits: 6,
+    maximumFractionDigits: 6,
+  });
+  return `${value < 0 ? '-' : ''}$${text}`;
+}
+
+/** A dollar amount for a chart axis: fewer digits, the axis only gives the scale (`$0.0025`, `$12.5`). */
+export function usdTick(value: number): string {
+  return `$${Number(value.toPrecision(4)).toLocaleString('en-US', { maximumFractionDigits: 6 })}`;
 }
 
 export function count(value: number | null | undefined): string {

@@ -84,7 +84,7 @@ describe('web console administration pages (Chromium)', { skip }, () => {
       await page.getByRole('button', { name: 'Create team' }).click();
       await row(name).waitFor();
     }
-    assert.match((await row('research').textContent()) ?? '', /\$5\.00 \/ — \/ —/);
+    assert.match((await row('research').textContent()) ?? '', /\$5\.000000 \/ — \/ —/);
     await page.getByRole('button', { name: 'Edit research' }).click();
     await page.locator('#edit-team-daily').fill('7.5');
     await page.locator('#edit-team-rpm').fill('60');

@@ -139,7 +139,9 @@ describe('web console (Chromium)', { skip }, () => {
     await page.getByRole('heading', { level: 1, name: 'Spend' }).waitFor();
     const totalNow = async () => {
       const total = page.getByTestId('spend-total');
-      return (await total.count()) === 0 ? 0 : Number(((await total.textContent()) ?? '$0').replace('$', ''));
+      return (await total.count()) === 0
+        ? 0
+        : Number(((await total.textContent()) ?? '$0').replace(/[$,]/g, ''));
     };
     await page.waitForLoadState('networkidle');
     const before = await totalNow();

@@ -1,13 +1,22 @@
 /** The console's formatting and CSV helpers (console/src/format.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { csvField, ms, percent, time, toCsv, usd } from '../../console/src/format.js';
+import { csvField, ms, percent, time, toCsv, usd, usdTick } from '../../console/src/format.js';
 
 test('money, durations, shares and times read well', () => {
   assert.equal(usd(null), '—');
-  assert.equal(usd(0), '$0');
+  // One precision for every amount (decision 0237): $0.0105 is not "$0.01" next to "$0.004790".
+  assert.equal(usd(0), '$0.000000');
   assert.equal(usd(0.000123), '$0.000123');
-  assert.equal(usd(12.345), '$12.35');
+  assert.equal(usd(0.0105), '$0.010500');
+  assert.equal(usd(0.00479), '$0.004790');
+  assert.equal(usd(12.345), '$12.345000');
+  assert.equal(usd(47.51209), '$47.512090');
+  assert.equal(usd(1234.5), '$1,234.500000');
+  assert.equal(usd(-0.5), '-$0.500000');
+  assert.equal(usdTick(0.0025), '$0.0025');
+  assert.equal(usdTick(12.5), '$12.5');
+  assert.equal(usdTick(0), '$0');
   assert.equal(ms(412.4), '412 ms');
   assert.equal(ms(12_500), '12.5 s');
   assert.equal(percent(1, 0), '—');

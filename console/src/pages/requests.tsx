@@ -153,7 +153,18 @@ export function Requests() {
                   <td class="num">
                     {count(r.input_tokens)} / {count(r.output_tokens)}
                   </td>
-                  <td class="num">{usd(r.cost_usd)}</td>
+                  <td class="num">
+                    {r.cost_usd === null ? (
+                      <abbr
+                        class="unpriced"
+                        title="The model has no known price: this request's cost is not counted"
+                      >
+                        unpriced
+                      </abbr>
+                    ) : (
+                      usd(r.cost_usd)
+                    )}
+                  </td>
                   <td>{r.cached ? (r.cache_type ?? 'hit') : '—'}</td>
                   <td>{r.user_id}</td>
                 </tr>
