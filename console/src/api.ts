@@ -57,8 +57,9 @@ export const SESSION_CHANGED =
   'The console session changed in another tab (signed out, or signed in again); nothing was changed. ' +
   'The console now shows the current session: check the page and try again.';
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+/** Sends a call; a failure (the gateway's error envelope, or no answer) is thrown as an ApiError. */
+async function send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+  const headers: Record<string, string> = { accept };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let res: Response;
@@ -72,30 +73,43 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   } catch {
     throw new ApiError('The gateway did not answer. Is it running?', 0, null);
   }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
+  if (res.ok) return res;
   let json: unknown = null;
   try {
-    json = text ? JSON.parse(text) : null;
+    json = JSON.parse(await res.text());
   } catch {
     // Not JSON: reported below with the status.
   }
-  if (!res.ok) {
-    const error = (json as { error?: { message?: string; code?: string } } | null)?.error;
-    const ownSession = path.startsWith('/console/session');
-    if (res.status === 403 && error?.code === 'csrf_token_invalid' && !ownSession) {
-      csrfToken = null;
-      onSessionChanged();
-      throw new ApiError(SESSION_CHANGED, res.status, error.code);
-    }
-    const failure = new ApiError(error?.message ?? `HTTP ${res.status}`, res.status, error?.code ?? null);
-    if (res.status === 401 && !ownSession) {
-      csrfToken = null;
-      onSignedOut();
-    }
-    throw failure;
+  const error = (json as { error?: { message?: string; code?: string } } | null)?.error;
+  const ownSession = path.startsWith('/console/session');
+  if (res.status === 403 && error?.code === 'csrf_token_invalid' && !ownSession) {
+    csrfToken = null;
+    onSessionChanged();
+    throw new ApiError(SESSION_CHANGED, res.status, error.code);
   }
-  return json as T;
+  const failure = new ApiError(error?.message ?? `HTTP ${res.status}`, res.status, error?.code ?? null);
+  if (res.status === 401 && !ownSession) {
+    csrfToken = null;
+    onSignedOut();
+  }
+  throw failure;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body, 'application/json');
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  try {
+    return (text ? JSON.parse(text) : null) as T;
+  } catch {
+    return null as T;
+  }
+}
+
+/** A file the gateway answers a GET with (CSV…): its text, and the headers that describe it. */
+async function download(path: string, accept: string): Promise<{ text: string; headers: Headers }> {
+  const res = await send('GET', path, undefined, accept);
+  return { text: await res.text(), headers: res.headers };
 }
 
 export const api = {
@@ -104,6 +118,7 @@ export const api = {
   patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, body),
   put: <T>(path: string, body: unknown) => request<T>('PUT', path, body),
   delete: <T>(path: string) => request<T>('DELETE', path),
+  download,
 };
 
 /** A page of an admin list (`{data, next_cursor}`; lists without pagination have no next_cursor). */

@@ -308,7 +308,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
         assert.equal(res.status, 200, query);
         const lines = (await res.text()).trimEnd().split('\r\n');
         assert.equal(lines.length - 1, rows, query);
-        assert.equal(lines[0], 'user_id,cost,requests,input_tokens,output_tokens,saved_cost,cached_requests,unpriced_requests');
+        assert.equal(
+          lines[0],
+          'user_id,cost,requests,input_tokens,output_tokens,saved_cost,cached_requests,unpriced_requests',
+        );
         assert.equal(res.headers.get('x-has-more'), hasMore, query);
         assert.equal(res.headers.get('x-limit'), limit, query);
         assert.equal(String((await spend(query)).has_more), hasMore, `JSON agrees: ${query}`);

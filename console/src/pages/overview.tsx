@@ -3,7 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Chart } from '../components/chart';
 import { Empty, ErrorNote, Loading, PageHeader, Stat } from '../components/ui';
-import { count, ms, percent, usd } from '../format';
+import { count, ms, percent, usd, usdTick } from '../format';
 import { useLoad } from '../use-load';
 
 export interface Bucket {
@@ -45,7 +45,7 @@ export function Overview() {
         { label: 'p95', color: '#ea580c', values: b.map((v) => v.latency_p95_ms), format: ms },
       ],
       cost: [
-        { label: 'cost', color: '#0f766e', values: b.map((v) => v.cost_usd), format: usd },
+        { label: 'cost', color: '#0f766e', values: b.map((v) => v.cost_usd), format: usd, tick: usdTick },
         { label: 'saved by cache', color: '#65a30d', values: b.map((v) => v.saved_usd), format: usd },
       ],
     };

@@ -1,127 +1,81 @@
 /**
  * Spend explorer: cost, requests and tokens grouped by team, key, user, model, tag or day over a date
- * range; a chart, a table and CSV export. Uses `GET /admin/spend` when the gateway has it, else the cost
- * reports (`/admin/costs/summary` by model, `/admin/costs/daily` by day).
+ * range; the range's real total, a chart, a table and CSV export (data: spend-data.ts). The page never
+ * presents a cut list as the whole: the total is the range's own, and a table cut at 1,000 groups says so.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { ApiError, api, query } from '../api';
+import { ApiError } from '../api';
 import { Chart } from '../components/chart';
 import { Empty, ErrorNote, Loading, PageHeader } from '../components/ui';
-import { count, time, toCsv, usd } from '../format';
+import { count, time, usd, usdTick } from '../format';
 import { useLoad } from '../use-load';
+import { daysBetween, EXPORT_LIMIT, exportSpend, loadSpend, type SpendRow } from './spend-data';
 
-export interface SpendRow {
-  group: string;
-  cost: number;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-}
+export { fromSpend, type SpendRow } from './spend-data';
 
 const GROUPS = [
-  { value: 'team', label: 'Team' },
-  { value: 'key', label: 'Key' },
-  { value: 'user', label: 'User' },
-  { value: 'model', label: 'Model' },
-  { value: 'tag', label: 'Tag' },
-  { value: 'day', label: 'Day' },
+  { value: 'team', label: 'Team', plural: 'teams' },
+  { value: 'key', label: 'Key', plural: 'keys' },
+  { value: 'user', label: 'User', plural: 'users' },
+  { value: 'model', label: 'Model', plural: 'models' },
+  { value: 'tag', label: 'Tag', plural: 'tags' },
+  { value: 'day', label: 'Day', plural: 'days' },
 ] as const;
 const FALLBACK_GROUPS = new Set(['model', 'day']);
-/** The grouping fields `GET /admin/spend` answers with (one per dimension asked for). */
-const DIMENSIONS = ['org_id', 'team_id', 'key_id', 'user_id', 'model', 'provider', 'tag', 'day'];
+/** Groupings whose ids have names (shown, with the id beside them). */
+const NAMED = new Set(['team', 'key']);
 
-/** Rows of `GET /admin/spend`: the dimension field is the group (the rest are measures). */
-export function fromSpend(data: Array<Record<string, unknown>>): SpendRow[] {
-  return data.map((r) => {
-    const groupField = DIMENSIONS.find((k) => k in r);
-    return {
-      group: String((groupField ? r[groupField] : null) ?? '(none)'),
-      cost: Number(r.cost ?? 0),
-      requests: Number(r.requests ?? 0),
-      input_tokens: Number(r.input_tokens ?? 0),
-      output_tokens: Number(r.output_tokens ?? 0),
-    };
-  });
+/** A group as people know it: a team's or key's name, else its id (or what stands for none). */
+function shown(r: SpendRow, groupBy: string): string {
+  if (r.name) return r.name;
+  if (r.group === '(none)')
+    return groupBy === 'team' ? '(no team)' : groupBy === 'tag' ? '(no tag)' : '(none)';
+  return r.group;
 }
 
-interface Loaded {
-  rows: SpendRow[];
-  /** The full spend API is there (every grouping, server-side CSV). */
-  full: boolean;
-  /** The range the gateway used (its own clock decides the default: the last 30 days). */
-  range?: { start: string; end: string };
-}
-
-async function load(groupBy: string, start: string, end: string): Promise<Loaded> {
-  const range = { start_date: start, end_date: end };
-  try {
-    const res = await api.get<{ data: Array<Record<string, unknown>> }>(
-      `/admin/spend${query({ group_by: groupBy, ...range })}`,
-    );
-    return { rows: fromSpend(res.data), full: true };
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
-  }
-  if (groupBy === 'day') {
-    const daily = await api.get<{
-      start_date: string;
-      end_date: string;
-      data: Array<{
-        date: string;
-        total_cost: number;
-        request_count: number;
-        input_tokens: number;
-        output_tokens: number;
-      }>;
-    }>(`/admin/costs/daily${query(range)}`);
-    return {
-      full: false,
-      range: { start: daily.start_date, end: daily.end_date },
-      rows: daily.data.map((d) => ({
-        group: d.date,
-        cost: d.total_cost,
-        requests: d.request_count,
-        input_tokens: d.input_tokens,
-        output_tokens: d.output_tokens,
-      })),
-    };
-  }
-  const summary = await api.get<{
-    start_date: string;
-    end_date: string;
-    cost_by_model: Record<
-      string,
-      { cost: number; requests: number; input_tokens: number; output_tokens: number }
-    >;
-  }>(`/admin/costs/summary${query(range)}`);
-  return {
-    full: false,
-    range: { start: summary.start_date, end: summary.end_date },
-    rows: Object.entries(summary.cost_by_model).map(([model, m]) => ({ group: model, ...m })),
-  };
-}
+const short = (text: string) => (text.length > 16 ? `${text.slice(0, 15)}…` : text);
 
 export function Spend() {
   const [groupBy, setGroupBy] = useState<string>('model');
   // Empty: the gateway's default range (the last 30 days by its clock).
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
-  const { data, error, loading, reload } = useLoad(() => load(groupBy, start, end), [groupBy, start, end]);
+  const { data, error, loading, reload } = useLoad(
+    () => loadSpend(groupBy, start, end),
+    [groupBy, start, end],
+  );
+  // What the last export said, for the report it was made of (another grouping or range: nothing).
+  const [exported, setExported] = useState<{ of: string; result: { cut: boolean } | Error } | null>(null);
+  const report = `${groupBy}|${start}|${end}`;
+  const lastExport = exported?.of === report ? exported.result : null;
+  const group = GROUPS.find((g) => g.value === groupBy) ?? GROUPS[0];
   const rows = useMemo(() => {
     const all = data?.rows ?? [];
     return groupBy === 'day'
       ? [...all].sort((a, b) => a.group.localeCompare(b.group))
       : [...all].sort((a, b) => b.cost - a.cost);
   }, [data, groupBy]);
-  const total = rows.reduce((sum, r) => sum + r.cost, 0);
   const unsupported = data && !data.full && !FALLBACK_GROUPS.has(groupBy);
   const chart = useMemo(() => {
     if (groupBy === 'day') {
+      // A bar per UTC day of the range, labelled with the day itself: the browser's time zone never moves
+      // a bar to another date, and a day without spend is a visible gap.
+      const byDay = new Map(rows.map((r) => [r.group, r.cost]));
+      const first = data?.range?.start ?? rows[0]?.group ?? '';
+      const last = data?.range?.end ?? rows.at(-1)?.group ?? '';
+      const days = first && last ? daysBetween(first, last) : rows.map((r) => r.group);
       return {
-        x: rows.map((r) => Date.parse(`${r.group}T00:00:00Z`) / 1000),
-        labels: undefined,
+        x: days.map((_, i) => i),
+        labels: days,
         series: [
-          { label: 'cost', color: '#0f766e', values: rows.map((r) => r.cost), format: usd, bars: true },
+          {
+            label: 'cost',
+            color: '#0f766e',
+            values: days.map((d) => byDay.get(d) ?? 0),
+            format: usd,
+            tick: usdTick,
+            bars: true,
+          },
         ],
       };
     }
@@ -129,27 +83,30 @@ export function Spend() {
     const top = rows.slice(0, 10);
     return {
       x: top.map((_, i) => i),
-      labels: top.map((r) => (r.group.length > 16 ? `${r.group.slice(0, 15)}…` : r.group)),
-      series: [{ label: 'cost', color: '#0f766e', values: top.map((r) => r.cost), format: usd, bars: true }],
+      labels: top.map((r) => short(shown(r, groupBy))),
+      series: [
+        {
+          label: 'cost',
+          color: '#0f766e',
+          values: top.map((r) => r.cost),
+          format: usd,
+          tick: usdTick,
+          bars: true,
+        },
+      ],
     };
-  }, [rows, groupBy]);
+  }, [rows, groupBy, data]);
   const exportCsv = () => {
-    if (data?.full) {
-      location.assign(
-        `/admin/spend${query({ group_by: groupBy, start_date: start, end_date: end, format: 'csv' })}`,
-      );
-      return;
-    }
-    const csv = toCsv(
-      [groupBy, 'cost', 'requests', 'input_tokens', 'output_tokens'],
-      rows.map((r) => ({ ...r, [groupBy]: r.group })),
+    if (!data) return;
+    setExported(null);
+    exportSpend(data, rows, groupBy, start, end).then(
+      (result) => setExported({ of: report, result }),
+      (err: unknown) =>
+        setExported({ of: report, result: err instanceof Error ? err : new ApiError(String(err), 0, null) }),
     );
-    const link = document.createElement('a');
-    link.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
-    link.download = `spend-by-${groupBy}-${start || 'last-30-days'}${end ? `-${end}` : ''}.csv`;
-    link.click();
-    URL.revokeObjectURL(link.href);
   };
+  const unpricedTotal = data?.total.unpriced ?? 0;
+  const showUnpriced = data?.full === true;
   return (
     <>
       <PageHeader title="Spend">
@@ -204,17 +161,46 @@ export function Spend() {
           </p>
         </Empty>
       ) : null}
-      {rows.length > 0 ? (
+      {data && rows.length > 0 ? (
         <>
           <p class="total">
-            Total: <strong data-testid="spend-total">{usd(total)}</strong>
-            {data?.range ? ` from ${time(data.range.start)} to ${time(data.range.end)} (UTC)` : ''} over{' '}
-            {count(rows.length)} {groupBy === 'day' ? 'days' : 'groups'}
+            Total: <strong data-testid="spend-total">{usd(data.total.cost)}</strong>,{' '}
+            {count(data.total.requests)} requests
+            {data.range ? ` from ${time(data.range.start)} to ${time(data.range.end)} (UTC)` : ''}
+            {unpricedTotal > 0 ? (
+              <>
+                {' '}
+                · <strong data-testid="spend-unpriced">{count(unpricedTotal)}</strong> without a known price
+                (not in the cost)
+              </>
+            ) : null}
           </p>
+          {data.hasMore ? (
+            <p class="note" data-testid="spend-cut">
+              Showing the top {count(data.limit)} {group.plural} by cost: more {group.plural} had spend in
+              this range (the total includes them). <strong>Export CSV</strong> holds up to{' '}
+              {count(EXPORT_LIMIT)}; a narrower range shows the rest.
+            </p>
+          ) : null}
+          {groupBy === 'tag' ? (
+            <p class="note" data-testid="spend-tag-note">
+              A request with several tags counts under each of them, so the rows add up to more than was
+              spent; untagged requests are in the total but in no row.
+            </p>
+          ) : null}
+          {lastExport instanceof Error ? (
+            <ErrorNote error={lastExport} />
+          ) : lastExport?.cut ? (
+            <p class="note" role="status" data-testid="spend-export-cut">
+              The CSV file holds the top {count(EXPORT_LIMIT)} {group.plural} by cost only: more had spend.
+              Export a narrower date range to get the rest.
+            </p>
+          ) : null}
           <Chart
-            title={groupBy === 'day' ? 'Cost by day (USD)' : `Cost by ${groupBy}, top 10 (USD)`}
+            title={groupBy === 'day' ? 'Cost by day, UTC (USD)' : `Cost by ${groupBy}, top 10 (USD)`}
             x={chart.x}
             labels={chart.labels}
+            xName={groupBy}
             series={chart.series}
           />
           <div class="table-wrap">
@@ -222,13 +208,19 @@ export function Spend() {
               <caption class="visually-hidden">Spend by {groupBy}</caption>
               <thead>
                 <tr>
-                  <th scope="col">{GROUPS.find((g) => g.value === groupBy)?.label}</th>
+                  <th scope="col">{group.label}</th>
+                  {NAMED.has(groupBy) ? <th scope="col">{group.label} id</th> : null}
                   <th scope="col" class="num">
                     Cost
                   </th>
                   <th scope="col" class="num">
                     Requests
                   </th>
+                  {showUnpriced ? (
+                    <th scope="col" class="num" title="Requests to a model without a price: not in the cost">
+                      Unpriced
+                    </th>
+                  ) : null}
                   <th scope="col" class="num">
                     Input tokens
                   </th>
@@ -240,9 +232,26 @@ export function Spend() {
               <tbody>
                 {rows.map((r) => (
                   <tr key={r.group}>
-                    <td>{r.group}</td>
-                    <td class="num">{usd(r.cost)}</td>
+                    <td>{shown(r, groupBy)}</td>
+                    {NAMED.has(groupBy) ? (
+                      <td>
+                        <code>{r.group}</code>
+                      </td>
+                    ) : null}
+                    <td class="num">
+                      {usd(r.cost)}
+                      {r.unpriced ? (
+                        <abbr
+                          class="unpriced"
+                          title={`${count(r.unpriced)} of these requests had no known price: not in the cost`}
+                        >
+                          {' '}
+                          + unpriced
+                        </abbr>
+                      ) : null}
+                    </td>
                     <td class="num">{count(r.requests)}</td>
+                    {showUnpriced ? <td class="num">{count(r.unpriced)}</td> : null}
                     <td class="num">{count(r.input_tokens)}</td>
                     <td class="num">{count(r.output_tokens)}</td>
                   </tr>
