@@ -40,13 +40,17 @@ export function Spend() {
   // Empty: the gateway's default range (the last 30 days by its clock).
   const [start, setStart] = useState('');
   const [end, setEnd] = useState('');
-  const { data, error, loading, reload } = useLoad(
-    () => loadSpend(groupBy, start, end),
+  const report = `${groupBy}|${start}|${end}`;
+  const loaded = useLoad(
+    async () => ({ of: report, ...(await loadSpend(groupBy, start, end)) }),
     [groupBy, start, end],
   );
+  const { error, loading, reload } = loaded;
+  // Only the report asked for: while another grouping or range loads, its old rows are not shown under
+  // the new heading.
+  const data = loaded.data?.of === report ? loaded.data : null;
   // What the last export said, for the report it was made of (another grouping or range: nothing).
   const [exported, setExported] = useState<{ of: string; result: { cut: boolean } | Error } | null>(null);
-  const report = `${groupBy}|${start}|${end}`;
   const lastExport = exported?.of === report ? exported.result : null;
   const group = GROUPS.find((g) => g.value === groupBy) ?? GROUPS[0];
   const rows = useMemo(() => {
