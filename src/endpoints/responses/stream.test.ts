@@ -10,7 +10,7 @@ type CallDelta = { index: number; id?: string; name?: string; args?: string };
 
 function state(): ResponseState {
   const body = { model: 'm', input: 'Weather in Paris and Oslo?' } as ResponsesBody;
-  return { id: 'resp_1', createdAt: 0, body, store: false, nativeOnly: [], onFinal: null };
+  return { id: 'resp_1', createdAt: 0, body, store: false, nativeOnly: [], origins: [], onFinal: null };
 }
 
 function chunk(delta: Record<string, unknown>, finish: string | null = null): ChatCompletionChunk {
