@@ -98,6 +98,18 @@ export class GatewayError extends Error {
   }
 
   /**
+   * This error naming another request field: an endpoint that translated the request names the field the
+   * client sent (`input[0].call_id`) instead of the canonical one (`messages[0].tool_call_id`). A copy, as
+   * one error may answer several requests (single flight).
+   */
+  withParam(param: string | null): this {
+    return Object.create(Object.getPrototypeOf(this), {
+      ...Object.getOwnPropertyDescriptors(this),
+      param: { value: param, enumerable: true },
+    }) as this;
+  }
+
+  /**
    * Whether another deployment of the route may serve the request (fallback). Every retriable error, and
    * failures of one deployment that retrying it cannot cure (a spent quota, a model it does not have).
    */

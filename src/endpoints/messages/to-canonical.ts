@@ -28,6 +28,7 @@ import type {
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
 import type { ChatCompletionMessageParam, ChatRequest } from '../../providers/types.js';
+import { type ToolMessage, toolTurn } from '../tool-turn.js';
 
 /** The validated Messages body (the schema checked the shapes the translation reads). */
 export type MessagesBody = MessageCreateParamsBase & Record<string, unknown>;
@@ -75,21 +76,18 @@ function translateMessage(message: MessageParam): ChatCompletionMessageParam[] {
 
 /** Tool results first (they answer the previous assistant turn), then the rest as one user message. */
 function userMessages(blocks: readonly ContentBlockParam[]): ChatCompletionMessageParam[] {
-  const tools: ChatCompletionMessageParam[] = [];
+  const tools: ToolMessage[] = [];
   const parts: ChatCompletionContentPart[] = [];
   for (const block of blocks) {
     if (block.type === 'tool_result') {
       const { text, media } = toolResultContent(block);
-      tools.push({ role: 'tool', tool_call_id: block.tool_use_id, content: text });
+      tools.push({ callId: block.tool_use_id, text });
       parts.push(...media);
     } else {
       parts.push(...contentParts(block));
     }
   }
-  if (parts.length === 0) return tools;
-  const onlyText = parts.every((p) => p.type === 'text');
-  const content = onlyText ? parts.map((p) => (p as { text: string }).text).join('\n\n') : parts;
-  return [...tools, { role: 'user', content }];
+  return toolTurn(tools, parts);
 }
 
 function toolResultContent(block: ToolResultBlockParam): {

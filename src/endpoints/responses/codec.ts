@@ -17,7 +17,7 @@ import { fromCompletion } from './response.js';
 import { ResponsesRequestSchema } from './schema.js';
 import { answerOf, bindState, newId, RESPONSE_STATE, type ResponseState } from './state.js';
 import { openResponsesStream } from './stream.js';
-import { type ResponsesBody, toChatRequest } from './translate-request.js';
+import { type ResponsesBody, type Translated, toChatRequest } from './translate-request.js';
 import { validateResponsesRequest } from './validate.js';
 
 export const RESPONSES_PATH = '/v1/responses';
@@ -28,13 +28,14 @@ export function createResponsesCodec(
   clock: Pick<Clock, 'wallNow'>,
 ): EndpointCodec {
   const validate = compile<ResponsesBody>(ResponsesRequestSchema);
-  const newState = (body: ResponsesBody, nativeOnly: string[]): ResponseState => ({
+  const newState = (body: ResponsesBody, translated?: Translated): ResponseState => ({
     id: newId('resp'),
     createdAt: Math.floor(clock.wallNow() / 1000),
     body,
     // OpenAI's default: kept unless the client says `store: false`.
     store: body.store !== false,
-    nativeOnly,
+    nativeOnly: translated?.nativeOnly ?? [],
+    origins: translated?.origins ?? [],
     onFinal: null,
   });
   return {
@@ -47,29 +48,29 @@ export function createResponsesCodec(
       validateResponsesRequest(body);
       // OpenAI keeps Responses metadata (string values): the comma-separated form, forwarded as sent.
       const tags = requestTags(metadataTags(body.metadata), headers?.[TAGS_HEADER]);
-      const { chat, nativeOnly } = toChatRequest(body);
+      const translated = toChatRequest(body);
       const request: CanonicalRequest = {
         kind: 'chat',
         model: body.model,
         stream: body.stream === true,
-        body: chat,
+        body: translated.chat,
         native: { api: RESPONSES_API, body, headers: {} },
         tags,
       };
-      bindState(request, newState(body, nativeOnly));
+      bindState(request, newState(body, translated));
       return request;
     },
     encode(result) {
       const made = answerOf(result.body);
       if (made) return made;
       // Only without the Responses stage (unit tests): a response that is not stored.
-      const state = newState({ model: result.body.model, input: '' }, []);
+      const state = newState({ model: result.body.model, input: '' });
       return fromCompletion(state, result.body as ChatCompletion, result.body.model);
     },
     stream: {
       // Without the Responses stage (unit tests): a response that is not stored.
       open: (request, ctx) =>
-        openResponsesStream(RESPONSE_STATE.get(ctx) ?? newState({ model: request.model, input: '' }, [])),
+        openResponsesStream(RESPONSE_STATE.get(ctx) ?? newState({ model: request.model, input: '' })),
     },
   };
 }

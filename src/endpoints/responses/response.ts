@@ -95,6 +95,15 @@ export function messageItem(id: string, text: string, status: string, kind: Part
   return { id, type: 'message', status, role: 'assistant', content: [messagePart(kind, text)] };
 }
 
+/**
+ * A call's arguments as the client gets them: always JSON. Some OpenAI-compatible servers send `""` (or
+ * nothing) for a tool without parameters; that is the empty object, as on the other crossings (Anthropic's
+ * `input: {}`, Gemini's `args: {}`).
+ */
+export function callArguments(args: string | undefined): string {
+  return args === undefined || args.trim() === '' ? '{}' : args;
+}
+
 /** A function_call output item. */
 export function functionCallItem(
   id: string,
@@ -129,7 +138,7 @@ export function fromCompletion(
         newId('fc'),
         String(call.id ?? newId('call')),
         fn.name ?? '',
-        fn.arguments ?? '',
+        callArguments(fn.arguments),
         'completed',
       ),
     );

@@ -15,6 +15,8 @@ import type { Next, Stage } from '../../core/stage.js';
 import { nativeResponseOf, RESPONSES_API } from '../../providers/openai/responses.js';
 import type { ChatCompletion } from '../../providers/types.js';
 import type { FeatureDeps } from '../../stores/deps.js';
+import { inClientTerms } from './client-param.js';
+import { nativeOnlyError } from './native-only.js';
 import { fromCompletion, outputAsInput } from './response.js';
 import { bindAnswer, RESPONSE_STATE, type ResponseObject, type ResponseState, stateOf } from './state.js';
 import type { ResponseStore, StoredResponse } from './store.js';
@@ -81,7 +83,10 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
         );
       });
     };
-    const result = await next(ctx);
+    // Errors about the translated chat request name the field the client sent (`input[0].call_id`).
+    const result = await next(ctx).catch((err: unknown) => {
+      throw inClientTerms(err, state.origins);
+    });
     servedBy = result.outcome.deployment?.id ?? null;
     if (result.kind !== 'json') return result;
     const completion = result.body as ChatCompletion;
@@ -136,8 +141,9 @@ function expand(
   previous: StoredResponse,
   history: Item[],
 ): CanonicalRequest {
-  const { chat, nativeOnly } = toChatRequest(state.body, history);
+  const { chat, nativeOnly, origins } = toChatRequest(state.body, history);
   state.nativeOnly = nativeOnly;
+  state.origins = origins;
   let nativeBody: Record<string, unknown> = state.body;
   if (!previous.native) {
     const { previous_response_id: _forwarded, ...rest } = state.body;
@@ -164,11 +170,7 @@ function refuseNativeOnly(ctx: RequestContext, state: ResponseState): void {
   if (what === undefined) return;
   const other = ctx.route?.deployments.find((d) => !d.adapter.nativeApis?.includes(RESPONSES_API));
   if (!other) return;
-  throw new BadRequestError(
-    `${what} can only be served by an OpenAI deployment (native Responses API); model '${state.body.model}' routes to ${other.provider}. Use function tools, or a model served by OpenAI.`,
-    'unsupported_parameter',
-    { param: what.split(' ')[0] ?? null },
-  );
+  throw nativeOnlyError(what, state.body.model, other.provider);
 }
 
 /** An input item as `input_items` lists it: typed, message content as parts. */

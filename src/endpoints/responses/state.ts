@@ -8,6 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type CanonicalRequest, Slot } from '../../core/context.js';
+import type { MessageOrigin } from './client-param.js';
+import type { NativeOnly } from './native-only.js';
 import type { Item, ResponsesBody } from './translate-request.js';
 
 /** A Response object (`object: "response"`), in OpenAI's shape. */
@@ -28,7 +30,9 @@ export interface ResponseState {
   /** Whether the gateway keeps the response (`store`, default true as in OpenAI's API). */
   store: boolean;
   /** What only a native deployment can serve (built-in tools …), from the translation. */
-  nativeOnly: string[];
+  nativeOnly: NativeOnly[];
+  /** Per message of the translated chat request, the item it came from (errors name the client's field). */
+  origins: MessageOrigin[];
   /** Called once with the final response (completed, incomplete or failed): the stage stores it. */
   onFinal: ((response: ResponseObject, native: boolean) => void) | null;
 }

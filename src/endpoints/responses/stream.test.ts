@@ -10,7 +10,7 @@ type CallDelta = { index: number; id?: string; name?: string; args?: string };
 
 function state(): ResponseState {
   const body = { model: 'm', input: 'Weather in Paris and Oslo?' } as ResponsesBody;
-  return { id: 'resp_1', createdAt: 0, body, store: false, nativeOnly: [], onFinal: null };
+  return { id: 'resp_1', createdAt: 0, body, store: false, nativeOnly: [], origins: [], onFinal: null };
 }
 
 function chunk(delta: Record<string, unknown>, finish: string | null = null): ChatCompletionChunk {
@@ -182,4 +182,32 @@ test('after text, an index seen before starts a new call', () => {
     'function_call_arguments.done@3',
     'output_item.done@3',
   ]);
+});
+
+test('parallel calls without arguments (""): each ends with a "{}" delta, .done and the item say "{}"', () => {
+  const { events, trace } = run([
+    calls({ index: 0, id: 'call_a', name: 'now' }),
+    calls({ index: 1, id: 'call_b', name: 'today' }),
+    chunk({}, 'tool_calls'),
+  ]);
+  assertOneOpenItem(events);
+  assert.deepEqual(trace, [
+    'output_item.added@0',
+    'function_call_arguments.delta@0',
+    'function_call_arguments.done@0',
+    'output_item.done@0',
+    // Held back while the first was open, then written whole.
+    'output_item.added@1',
+    'function_call_arguments.delta@1',
+    'function_call_arguments.done@1',
+    'output_item.done@1',
+  ]);
+  for (const i of [0, 1]) {
+    const of = events.filter((e) => e.output_index === i);
+    const deltas = of.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta);
+    assert.deepEqual(deltas, ['{}']);
+    assert.equal(of.find((e) => e.type === 'response.function_call_arguments.done')?.arguments, '{}');
+    const item = of.find((e) => e.type === 'response.output_item.done')?.item as { arguments: string };
+    assert.equal(item.arguments, '{}');
+  }
 });

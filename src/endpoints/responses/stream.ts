@@ -108,7 +108,11 @@ export function openResponsesStream(state: ResponseState): StreamEncoder {
         });
 
   const closeCall = (r: ResponseObject, at: number, call: OpenCall): string => {
-    const out = call.index < 0 ? addCall(r, call) : '';
+    // No arguments at all: the empty object (as in the JSON answer, `callArguments`), sent as the call's
+    // last delta so that the deltas add up to `.done`'s arguments.
+    const fill = call.args.trim() === '' ? '{}' : '';
+    call.args += fill;
+    const out = call.index < 0 ? addCall(r, call) : argsDelta(call, fill);
     const item = functionCallItem(call.id, call.callId, call.name, call.args, 'completed');
     r.output[call.index] = item;
     calls.delete(at);
