@@ -51,6 +51,25 @@ export function tokenCount(minimum = 1, description?: string) {
   return T.Integer({ minimum, maximum: MAX_COUNT, ...(description ? { description } : {}) });
 }
 
+/**
+ * Largest integer a JSON number keeps exactly once parsed (2^53 − 1, `Number.MAX_SAFE_INTEGER`). Bodies are
+ * parsed into doubles and serialised again for the provider, so a larger integer would reach it changed
+ * (9007199254740993 becomes …992) with no error: refused instead (decision 0235).
+ */
+export const MAX_EXACT_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * An integer forwarded as the client sent it whose API range is wider than a double holds exactly
+ * (`seed`, `max_tool_calls`): bounded to ±`MAX_EXACT_INTEGER`, so what the provider gets is what was sent.
+ */
+export function exactInteger(description?: string) {
+  return T.Integer({
+    minimum: -MAX_EXACT_INTEGER,
+    maximum: MAX_EXACT_INTEGER,
+    ...(description ? { description } : {}),
+  });
+}
+
 /** A client-supplied identifier: 1 to `max` characters. */
 export function identifier(max = MAX_IDENTIFIER_LENGTH, description?: string) {
   return T.String({ minLength: 1, maxLength: max, ...(description ? { description } : {}) });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toAnthropicRequest } from './anthropic/request.js';
 import { toGeminiRequest } from './gemini/request.js';
-import { thinkingBudget } from './reasoning.js';
+import { REASONING_EFFORTS, thinkingBudget } from './reasoning.js';
 import type { ChatRequest } from './types.js';
 
 const ask = (fields: Partial<ChatRequest>): ChatRequest =>
@@ -10,11 +10,34 @@ const ask = (fields: Partial<ChatRequest>): ChatRequest =>
 
 test('efforts map to one budget table; none is 0; no effort is undefined', () => {
   assert.deepEqual(
-    ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map(thinkingBudget),
-    [0, 1024, 2048, 8192, 24_576, 32_768],
+    ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'].map(thinkingBudget),
+    [0, 1024, 2048, 8192, 24_576, 32_768, 65_536],
   );
   assert.equal(thinkingBudget(undefined), undefined);
   assert.equal(thinkingBudget('bogus'), undefined);
+  // Not a key of the table's prototype either.
+  assert.equal(thinkingBudget('constructor'), undefined);
+});
+
+test('every effort the request schemas accept has a budget (a translated provider never ignores one)', () => {
+  for (const effort of REASONING_EFFORTS) {
+    assert.equal(typeof thinkingBudget(effort), 'number', effort);
+  }
+});
+
+test('max: the most the model takes (Anthropic output limit, Gemini 2.5 range)', () => {
+  const opus = toAnthropicRequest(
+    ask({ reasoning_effort: 'max' as never }),
+    'claude-opus-4-1-20250805',
+    4096,
+  );
+  assert.equal(opus.max_tokens, 32_000);
+  assert.deepEqual(opus.thinking, { type: 'enabled', budget_tokens: 27_904 });
+  const budget = (model: string) =>
+    toGeminiRequest(ask({ reasoning_effort: 'max' as never }), model).generationConfig?.thinkingConfig;
+  assert.deepEqual(budget('gemini-2.5-pro'), { thinkingBudget: 32_768 });
+  assert.deepEqual(budget('gemini-2.5-flash'), { thinkingBudget: 24_576 });
+  assert.deepEqual(budget('gemini-3-pro-preview'), { thinkingLevel: 'high' });
 });
 
 test('anthropic: reasoning_effort enables thinking with max_tokens raised by the budget', () => {

@@ -259,7 +259,7 @@ describe('POST /v1/responses with the openai SDK', () => {
     const response = await client.responses.create({
       model: MODELS.anthropic,
       input: 'Long',
-      max_output_tokens: 4,
+      max_output_tokens: 16,
     });
     assertSchema(schemas.response, response, 'incomplete response');
     assert.equal(response.status, 'incomplete');

@@ -5,6 +5,7 @@
  */
 import { Type as T } from '@sinclair/typebox';
 import {
+  exactInteger,
   identifier,
   MAX_IDENTIFIER_LENGTH,
   MAX_METADATA_KEY_LENGTH,
@@ -13,6 +14,17 @@ import {
   oneOf,
   tokenCount,
 } from '../common-schema.js';
+import {
+  CHAT_SERVICE_TIERS,
+  enumOf,
+  FUNCTION_CALL_MODES,
+  INPUT_AUDIO_FORMATS,
+  MODALITIES,
+  OUTPUT_AUDIO_FORMATS,
+  REASONING_EFFORTS,
+  SEARCH_CONTEXT_SIZES,
+  VERBOSITIES,
+} from '../openai-enums.js';
 import { PROMPT_ID_PATTERN, PromptFieldSchema } from '../prompt-ref.js';
 
 const open = { additionalProperties: true };
@@ -34,7 +46,7 @@ const ImagePart = T.Object(
 const AudioPart = T.Object(
   {
     type: T.Literal('input_audio'),
-    input_audio: T.Object({ data: T.String(), format: T.String({ minLength: 1 }) }, open),
+    input_audio: T.Object({ data: T.String(), format: enumOf(INPUT_AUDIO_FORMATS) }, open),
   },
   open,
 );
@@ -200,6 +212,42 @@ const ToolChoice = T.Union([
   ),
 ]);
 
+/** Deprecated `functions` entries (before `tools`); only OpenAI-compatible upstreams accept them. */
+const LegacyFunction = T.Object(
+  {
+    name: toolName,
+    description: T.Optional(T.String()),
+    parameters: T.Optional(T.Record(T.String(), T.Unknown())),
+  },
+  open,
+);
+const FunctionCall = T.Union([enumOf(FUNCTION_CALL_MODES), T.Object({ name: identifier(64) }, open)]);
+
+/** Output audio (`modalities: ["audio"]`): a built-in voice name or a custom voice `{id}`. */
+const AudioOutput = T.Object(
+  {
+    voice: T.Union([T.String(), T.Object({ id: T.String() }, { additionalProperties: false })]),
+    format: enumOf(OUTPUT_AUDIO_FORMATS),
+  },
+  open,
+);
+
+/** Predicted Outputs: the text the answer is expected to mostly repeat. */
+const Prediction = T.Object(
+  { type: T.Literal('content'), content: T.Union([T.String(), T.Array(TextPart, { minItems: 1 })]) },
+  open,
+);
+
+const WebSearchOptions = T.Object(
+  {
+    user_location: T.Optional(
+      nullable(T.Object({ type: T.Literal('approximate'), approximate: T.Object({}, open) }, open)),
+    ),
+    search_context_size: T.Optional(enumOf(SEARCH_CONTEXT_SIZES)),
+  },
+  open,
+);
+
 /** POST /v1/chat/completions body. */
 export const ChatRequestSchema = T.Object(
   {
@@ -216,12 +264,25 @@ export const ChatRequestSchema = T.Object(
     logit_bias: T.Optional(nullable(T.Record(T.String(), T.Number({ minimum: -100, maximum: 100 })))),
     logprobs: T.Optional(nullable(T.Boolean())),
     top_logprobs: T.Optional(nullable(T.Integer({ minimum: 0, maximum: 20 }))),
-    seed: T.Optional(nullable(T.Integer())),
+    seed: T.Optional(nullable(exactInteger())),
     response_format: T.Optional(ResponseFormat),
     tools: T.Optional(T.Array(Tool)),
     tool_choice: T.Optional(ToolChoice),
     parallel_tool_calls: T.Optional(nullable(T.Boolean())),
+    // `functions`, `function_call` and `web_search_options` are not `nullable` in OpenAI's document, but
+    // null passed here before they were checked: it still does (unset), rather than break such clients.
+    functions: T.Optional(nullable(T.Array(LegacyFunction, { minItems: 1, maxItems: 128 }))),
+    function_call: T.Optional(T.Union([FunctionCall, T.Null()])),
     user: T.Optional(T.String({ maxLength: MAX_IDENTIFIER_LENGTH })),
+    safety_identifier: T.Optional(nullable(T.String({ maxLength: 64 }))),
+    reasoning_effort: T.Optional(nullable(enumOf(REASONING_EFFORTS))),
+    verbosity: T.Optional(nullable(enumOf(VERBOSITIES))),
+    service_tier: T.Optional(nullable(enumOf(CHAT_SERVICE_TIERS))),
+    modalities: T.Optional(nullable(T.Array(enumOf(MODALITIES)))),
+    audio: T.Optional(nullable(AudioOutput)),
+    prediction: T.Optional(nullable(Prediction)),
+    web_search_options: T.Optional(nullable(WebSearchOptions)),
+    store: T.Optional(nullable(T.Boolean())),
     // OpenAI's metadata (16 string values), plus the gateway's `tags` as an array (endpoints/tags.ts).
     metadata: T.Optional(
       nullable(
@@ -243,7 +304,14 @@ export const ChatRequestSchema = T.Object(
       ),
     ),
     stream: T.Optional(nullable(T.Boolean())),
-    stream_options: T.Optional(nullable(T.Object({ include_usage: T.Optional(T.Boolean()) }, open))),
+    stream_options: T.Optional(
+      nullable(
+        T.Object(
+          { include_usage: T.Optional(T.Boolean()), include_obfuscation: T.Optional(T.Boolean()) },
+          open,
+        ),
+      ),
+    ),
   },
   { ...open, $id: 'CreateChatCompletionRequest' },
 );

@@ -9,6 +9,7 @@ import type { CanonicalRequest } from '../../core/context.js';
 import type { EndpointCodec } from '../../core/endpoint.js';
 import { ValidationError } from '../../core/errors.js';
 import type { ChatCompletion, ChatRequest } from '../../providers/types.js';
+import { createChatValidator } from '../chat/codec.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
 import { requestTags, TAGS_HEADER } from '../tags.js';
@@ -35,13 +36,15 @@ type CompletionBody = {
 /** Creates the codec (its schema validator is compiled here, once). */
 export function createCompletionsCodec(compile: ReturnType<typeof createSchemaCompiler>): EndpointCodec {
   const validate = compile<CompletionBody>(CompletionRequestSchema);
+  // The chat fields a client adds (`reasoning_effort`, `service_tier` …) reach the chat path: same checks.
+  const validateChat = createChatValidator(compile);
   return {
     name: 'completions',
     path: COMPLETIONS_PATH,
     summary: 'Create a completion (OpenAI legacy Completions, served over chat)',
     bodySchema: CompletionRequestSchema,
     decode(raw, headers): CanonicalRequest {
-      const body = toChatRequest(validate(parseJsonBody(raw)));
+      const body = validateChat(toChatRequest(validate(parseJsonBody(raw))));
       const tags = requestTags(undefined, headers?.[TAGS_HEADER]);
       return { kind: 'chat', model: body.model, stream: body.stream === true, body, tags };
     },

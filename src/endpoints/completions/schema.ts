@@ -3,10 +3,11 @@
  * the chat path (docs/decisions/0179-legacy-completions.md): one text prompt becomes one user message.
  * What the chat path cannot do — token prompts, several prompts in one request, `echo`, `suffix`,
  * `best_of` above 1 — is refused by decode with a 422 naming the field. Unknown fields pass through to
- * OpenAI-compatible upstreams, as on chat.
+ * OpenAI-compatible upstreams, as on chat; the chat request a body becomes is validated against the chat
+ * schema too, so a chat field sent here (`reasoning_effort` …) meets the same checks as on chat.
  */
 import { Type as T } from '@sinclair/typebox';
-import { MAX_IDENTIFIER_LENGTH, modelName, nullable, tokenCount } from '../common-schema.js';
+import { exactInteger, MAX_IDENTIFIER_LENGTH, modelName, nullable, tokenCount } from '../common-schema.js';
 
 const open = { additionalProperties: true };
 
@@ -42,10 +43,17 @@ export const CompletionRequestSchema = T.Object(
     best_of: T.Optional(
       nullable(T.Integer({ minimum: 0, maximum: 20, description: 'Only 1 is supported.' })),
     ),
-    seed: T.Optional(nullable(T.Integer())),
+    seed: T.Optional(nullable(exactInteger())),
     user: T.Optional(T.String({ maxLength: MAX_IDENTIFIER_LENGTH })),
     stream: T.Optional(nullable(T.Boolean())),
-    stream_options: T.Optional(nullable(T.Object({ include_usage: T.Optional(T.Boolean()) }, open))),
+    stream_options: T.Optional(
+      nullable(
+        T.Object(
+          { include_usage: T.Optional(T.Boolean()), include_obfuscation: T.Optional(T.Boolean()) },
+          open,
+        ),
+      ),
+    ),
   },
   { ...open, $id: 'CreateCompletionRequest' },
 );
