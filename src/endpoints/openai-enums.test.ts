@@ -179,7 +179,7 @@ test('responses: every value the OpenAPI document lists is accepted and forwarde
     ...VERBOSITIES.map((verbosity) => ({ text: { verbosity, format: { type: 'text' } } })),
     ...TRUNCATIONS.map((truncation) => ({ truncation })),
     { include: [...RESPONSES_INCLUDES] },
-    { max_output_tokens: 16, top_logprobs: 0, max_tool_calls: 3, background: true },
+    { max_output_tokens: 16, top_logprobs: 0, max_tool_calls: 3, background: false },
     { top_logprobs: 20 },
     {
       store: true,
