@@ -81,7 +81,8 @@ export function toChatRequest(body: ResponsesBody, history: readonly Item[] = []
   const nativeOnly: NativeOnly[] = [];
   // OpenAI's own `prompt` ({id: "pmpt_…", version, variables}) names a prompt stored at OpenAI: forwarded
   // to a native deployment, refused for others (gateway prompts are a chat extension; decision 0111).
-  if ((body as Record<string, unknown>).prompt !== undefined) {
+  const hosted = (body as Record<string, unknown>).prompt;
+  if (hosted !== undefined && hosted !== null) {
     nativeOnly.push({
       at: 'prompt',
       what: 'an OpenAI-hosted prompt',
