@@ -239,4 +239,18 @@ describe('detectors', () => {
       /guardrails\.policies\.bad\.patterns\.x: invalid regex/,
     );
   });
+
+  it('runs of millions of token characters (a pasted base64 file) are scanned, not a crash; keys in them still found', () => {
+    // 6 M characters: past where an unbounded `{32,}` overflows the regex engine's backtrack stack.
+    const run = (unit: string) => unit.repeat(Math.ceil(6_000_000 / unit.length));
+    for (const text of [run('a'), run('7'), run('aB3+'), run('-'), `eyJ${run('a')}`, `xoxb-${run('a')}`]) {
+      assert.doesNotThrow(() => scanner!.scan(`Here is the attachment:\n${text}\nThanks.`));
+    }
+    const key = `sk-proj-${'Ab1'.repeat(20)}`;
+    const around = `${run('aB3+')} ${key} ${run('aB3+')}`;
+    assert.deepEqual(
+      found(around).filter(([entity]) => entity === 'secret'),
+      [['secret', key]],
+    );
+  });
 });

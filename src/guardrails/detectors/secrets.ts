@@ -31,16 +31,16 @@ export const ENTROPY_MIN_LENGTH = 32;
 
 /** Provider formats, each with a literal the text must contain first (cheap `includes` before the regex). */
 const PROVIDER_KEYS: Array<[literal: string, re: RegExp]> = [
-  ['sk-ant-', /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,}/g],
-  ['sk-', /(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,}/g],
+  ['sk-ant-', /(?<![\w-])sk-ant-[A-Za-z0-9_-]{20,1024}/g],
+  ['sk-', /(?<![\w-])sk-(?!ant-)[A-Za-z0-9_-]{20,1024}/g],
   ['AKIA', /(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
   ['ASIA', /(?<![A-Za-z0-9])ASIA[0-9A-Z]{16}(?![A-Za-z0-9])/g],
   ['gh', /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9])/g],
   ['github_pat_', /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,255}/g],
-  ['xox', /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g],
+  ['xox', /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,1024}/g],
   ['AIza', /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g],
-  ['k_', /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,}/g],
-  ['eyJ', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g],
+  ['k_', /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,1024}/g],
+  ['eyJ', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,16384}\.eyJ[A-Za-z0-9_-]{10,16384}\.[A-Za-z0-9_-]{10,16384}/g],
 ];
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
@@ -52,8 +52,11 @@ const PUBLIC_BEFORE =
   /(?:\b(?:ssh-(?:rsa|dss|ed25519|ed448)|ecdsa-sha2-nistp\d{3}|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+|;base64,|\bSHA256:)$/;
 /** HTTP basic credentials (`Authorization: Basic <base64 of user:password>`). */
 const BASIC_BEFORE = /\bBasic\s+$/i;
-// `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token.
-const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])/g;
+// `=` only as base64 padding at the end, so `API_KEY=<token>` is not one token. Every run is bounded
+// (here and in PROVIDER_KEYS): an unbounded `{32,}` over a run of millions of token characters (a pasted
+// base64 file) overflows the regex engine's backtrack stack. A run longer than 16,384 characters is data,
+// not a credential, and is not reported; a provider key's prefix still masks its first 1,024 characters.
+const TOKEN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,16384}={0,2}(?![A-Za-z0-9+/_=-])/g;
 
 /**
  * The spans of PEM blocks of public material, BEGIN to END line, into `out`. Linear: blocks do not nest, so
