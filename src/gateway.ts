@@ -304,6 +304,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const app = await buildApp({
     server: {
       body_limit_bytes: config.server.body_limit_bytes,
+      body_bytes_in_flight: config.server.body_bytes_in_flight,
       request_timeout_ms: config.server.request_timeout_ms,
       trust_proxy: config.server.trust_proxy,
       stream_idle_timeout_ms: config.upstream.stream_idle_timeout_ms,

@@ -11,6 +11,7 @@ export const ENV_MAP: Array<[env: string, path: string, kind: EnvKind]> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'int'],
   ['MAX_BODY_BYTES', 'server.body_limit_bytes', 'int'],
+  ['MAX_BODY_BYTES_IN_FLIGHT', 'server.body_bytes_in_flight', 'int'],
   ['SHUTDOWN_GRACE_SECONDS', 'server.shutdown_grace_ms', 'seconds'],
   ['TRUST_PROXY', 'server.trust_proxy', 'bool'],
   ['HEAP_GROWING_PERCENT', 'server.heap_growing_percent', 'int'],

@@ -35,6 +35,7 @@ describe('defaults', () => {
       host: '127.0.0.1',
       port: 8000,
       body_limit_bytes: 10 * 1024 * 1024,
+      body_bytes_in_flight: 64 * 1024 * 1024,
       request_timeout_ms: 60_000,
       shutdown_grace_ms: 25_000,
       trust_proxy: false,

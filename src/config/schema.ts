@@ -180,6 +180,12 @@ export const ConfigSchema = T.Object(
         host: T.String({ minLength: 1 }),
         port: T.Integer({ minimum: 0, maximum: 65535 }),
         body_limit_bytes: T.Integer({ minimum: 1024 }),
+        /**
+         * Bytes of request bodies the pipeline routes hold at once, from their first byte until their
+         * answer (MAX_BODY_BYTES_IN_FLIGHT; 0 = no bound): past it a body is refused with 503 and
+         * Retry-After, so a flood of large bodies cannot run the process out of memory.
+         */
+        body_bytes_in_flight: T.Integer({ minimum: 0 }),
         /** Longest a client may take to send its whole request (headers and body). */
         request_timeout_ms: T.Integer({ minimum: 1 }),
         /** How long SIGTERM waits for in-flight requests and streams before closing them. */

@@ -215,8 +215,8 @@ export class GatewayRateLimitError extends GatewayError {
 
 /** 503 while the gateway is shutting down. */
 export class ServiceUnavailableError extends GatewayError {
-  constructor(message: string) {
-    super(message, 'service_unavailable', 503, 'provider_unavailable_error');
+  constructor(message: string, retryAfterMs?: number) {
+    super(message, 'service_unavailable', 503, 'provider_unavailable_error', { retryAfterMs });
   }
 }
 

@@ -68,7 +68,10 @@ declare module 'fastify' {
 
 export interface AppDeps {
   /** Body limit, request timeout, proxy trust, stream idle timeout. */
-  server: Pick<Config['server'], 'body_limit_bytes' | 'request_timeout_ms' | 'trust_proxy'> & {
+  server: Pick<
+    Config['server'],
+    'body_limit_bytes' | 'body_bytes_in_flight' | 'request_timeout_ms' | 'trust_proxy'
+  > & {
     stream_idle_timeout_ms: number;
   };
   /** The effective configuration as GET /admin/config serves it (secrets masked: config/public.ts). */

@@ -12,11 +12,18 @@
  * envelope, and the HTTP metrics once the response is finished. Tests run every pipeline test through it
  * and compare its answers with Fastify's for the cases both can serve.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { createContext, type RequestContext } from '../core/context.js';
 import type { EndpointCodec } from '../core/endpoint.js';
-import { ClientClosedError, type GatewayError, PayloadTooLargeError } from '../core/errors.js';
+import {
+  BadRequestError,
+  ClientClosedError,
+  type GatewayError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+} from '../core/errors.js';
 import type { LiveList } from '../core/live-list.js';
 import { rawAnswerText } from '../core/raw-answer.js';
 import { clientRequestId, GATEWAY_REQUEST_ID_HEADER, REQUEST_ID_HEADER } from '../core/request-id.js';
@@ -45,7 +52,13 @@ export interface FastLaneDeps {
   closeIdleConnections: () => void;
   metrics: Metrics;
   redact: Redactor;
-  server: { body_limit_bytes: number; trust_proxy: boolean; stream_idle_timeout_ms: number };
+  server: {
+    body_limit_bytes: number;
+    /** Bytes of bodies held at once (0: no bound); past it a body is refused with 503. */
+    body_bytes_in_flight?: number;
+    trust_proxy: boolean;
+    stream_idle_timeout_ms: number;
+  };
 }
 
 /** Serves `req` when it is the lane's case and returns true; false: Fastify's request, untouched. */
@@ -57,6 +70,7 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
   for (const codec of deps.codecs) if (!codec.path.includes(':')) byPath.set(codec.path, codec);
   const limit = deps.server.body_limit_bytes;
   const loggers = createRequestLoggers(deps.logger);
+  const held: BodyBudget = { bytes: 0, cap: deps.server.body_bytes_in_flight ?? 0 };
   return (req, res) => {
     if (req.method !== 'POST' || deps.lifecycle.shuttingDown) return false;
     const url = req.url ?? '';
@@ -69,7 +83,7 @@ export function createFastLane(deps: FastLaneDeps): FastLane {
     const length = headers['content-length'];
     if (length !== undefined && !(Number(length) <= limit)) return false;
     try {
-      serve(req, res, codec, deps, loggers);
+      serve(req, res, codec, deps, loggers, held);
     } catch (err) {
       // Nothing before the answer object exists should throw; if it does, the process stays up.
       deps.logger.error({ err }, 'fast lane: request could not be started');
@@ -90,8 +104,11 @@ function serve(
   codec: EndpointCodec,
   deps: FastLaneDeps,
   loggers: RequestLoggers,
+  held: BodyBudget,
 ): void {
   const { clock } = deps;
+  /** This request's share of `held`: its body's bytes, from the first until its answer is done. */
+  const mine = { bytes: 0 };
   const arrivedAt = clock.now();
   const id = deps.requestIds.next();
   const clientId = clientRequestId(req.headers['x-request-id']);
@@ -112,6 +129,8 @@ function serve(
   const inflight = deps.lifecycle.inflight;
   const node = inflight?.add(ctx);
   res.on('close', () => {
+    held.bytes -= mine.bytes;
+    mine.bytes = 0;
     if (node) inflight?.delete(node);
     if (!res.writableFinished) {
       ctx.abort.abort(new ClientClosedError());
@@ -129,7 +148,7 @@ function serve(
     if (deps.lifecycle.shuttingDown) setImmediate(deps.closeIdleConnections);
   });
   const answer = new Answer(res, ctx, codec, deps, clientId ?? id);
-  readBody(req, deps.server.body_limit_bytes, (err, body) => {
+  readBody(req, deps.server.body_limit_bytes, held, mine, (err, body) => {
     if (err) {
       answer.fail(err);
       return;
@@ -248,12 +267,29 @@ class Answer {
   }
 }
 
+const BUSY =
+  'The gateway holds as many request bodies as it may at once (MAX_BODY_BYTES_IN_FLIGHT); retry shortly.';
+
+/** Bytes of request bodies the lane holds now, and the most it may (0: no bound). */
+interface BodyBudget {
+  bytes: number;
+  readonly cap: number;
+}
+
 /**
  * Reads the body whole, as Fastify's string body parser does: Buffers decoded once at the end (multi-byte
  * characters split across chunks stay whole), more than `limit` bytes → 413, a body whose length differs
- * from its Content-Length → 400, a request stream error → 400.
+ * from its Content-Length → 400, a request stream error → 400, bytes that are not UTF-8 → 400. Each chunk
+ * is counted in `held` (and `mine`): one that would take the lane past its cap while other bodies are held
+ * → 503 with Retry-After (the rest of the body is discarded unread by Node once the answer is written).
  */
-function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: string) => void): void {
+function readBody(
+  req: IncomingMessage,
+  limit: number,
+  held: BodyBudget,
+  mine: { bytes: number },
+  done: (err: unknown, body: string) => void,
+): void {
   const declared = req.headers['content-length'];
   const expected = declared === undefined ? Number.NaN : Number(declared);
   const chunks: Buffer[] = [];
@@ -265,6 +301,13 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
       done(new PayloadTooLargeError(limit), '');
       return;
     }
+    if (held.cap > 0 && held.bytes > mine.bytes && held.bytes + chunk.length > held.cap) {
+      detach();
+      done(new ServiceUnavailableError(BUSY, 1000), '');
+      return;
+    }
+    held.bytes += chunk.length;
+    mine.bytes += chunk.length;
     chunks.push(chunk);
   };
   const onEnd = (err?: unknown) => {
@@ -277,11 +320,16 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
       done({ code: 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' }, '');
       return;
     }
-    const body =
-      chunks.length === 1
-        ? (chunks[0] as Buffer).toString('utf8')
-        : Buffer.concat(chunks, received).toString('utf8');
-    done(null, body);
+    const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+    // Decoding would turn bytes that are not UTF-8 into U+FFFD and send the provider another text.
+    if (!isUtf8(bytes)) {
+      done(
+        new BadRequestError('The request body is not valid UTF-8 (RFC 8259 requires it).', 'invalid_json'),
+        '',
+      );
+      return;
+    }
+    done(null, bytes.toString('utf8'));
   };
   const detach = () => {
     req.removeListener('data', onData);
