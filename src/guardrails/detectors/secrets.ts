@@ -40,7 +40,10 @@ const PROVIDER_KEYS: Array<[literal: string, re: RegExp]> = [
   ['xox', /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,1024}/g],
   ['AIza', /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g],
   ['k_', /(?<![A-Za-z0-9])[rs]k_(?:live|test)_[0-9A-Za-z]{16,1024}/g],
-  ['eyJ', /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,16384}\.eyJ[A-Za-z0-9_-]{10,16384}\.[A-Za-z0-9_-]{10,16384}/g],
+  [
+    'eyJ',
+    /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,16384}\.eyJ[A-Za-z0-9_-]{10,16384}\.[A-Za-z0-9_-]{10,16384}/g,
+  ],
 ];
 const PEM =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|$)/g;
