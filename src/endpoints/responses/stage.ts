@@ -93,6 +93,8 @@ export function responsesStage(store: ResponseStore, deps: Pick<FeatureDeps, 'me
     const native = nativeResponseOf(completion) as ResponseObject | undefined;
     const response = native ?? fromCompletion(state, completion, state.body.model);
     state.onFinal(response, native !== undefined);
+    // Answered once stored: a client (or another instance) that chains or retrieves it next finds it.
+    await store.written(response.id);
     // A copy: a shared (single-flight, cached) answer object must not carry one request's response.
     const body = { ...completion };
     bindAnswer(body, response);

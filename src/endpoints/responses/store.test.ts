@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { pageOf } from './store.js';
+import { after, before, test } from 'node:test';
+import type { Insertable } from 'kysely';
+import pino from 'pino';
+import { type Database, openDatabase } from '../../stores/database.js';
+import type { StoredResponseTable } from '../../stores/schema.js';
+import { createMetrics } from '../../telemetry/metrics.js';
+import type { ResponseObject } from './state.js';
+import { pageOf, ResponseStore, type StoredResponse } from './store.js';
 
 const items = ['a', 'b', 'c'].map((id) => ({ id, item: { type: 'message', role: 'user', content: id } }));
 
@@ -31,4 +37,56 @@ test('pageOf: an empty page has first_id and last_id "", strings as the OpenAPI 
     });
   }
   assert.deepStrictEqual(pageOf([], { limit: 20, order: 'desc' }).first_id, '');
+});
+
+/** A store whose writes wait until the test lets them go (a database slower than the client). */
+class HeldStore extends ResponseStore {
+  release: () => void = () => {};
+  readonly #gate = new Promise<void>((resolve) => {
+    this.release = resolve;
+  });
+  protected override async insert(db: Database['db'], row: Insertable<StoredResponseTable>): Promise<void> {
+    await this.#gate;
+    await super.insert(db, row);
+  }
+}
+
+let database: Database;
+before(async () => {
+  database = openDatabase(
+    { url: null, dataDir: 'memory://' },
+    { logger: pino({ level: 'silent' }), metrics: createMetrics({ processMetrics: false }) },
+  );
+  await database.ready;
+});
+after(() => database.close());
+
+const record = (id: string): StoredResponse => ({
+  id,
+  native: false,
+  deployment: null,
+  previousResponseId: null,
+  inputItems: [],
+  history: [],
+  response: {
+    id,
+    object: 'response',
+    model: 'm',
+    status: 'completed',
+    output: [],
+  } as unknown as ResponseObject,
+});
+
+test('a read or delete right after a save waits for the write: a chained or retrieved response is found', async () => {
+  const store = new HeldStore(() => database);
+  const saved = store.save('key:a', record('resp_1'), new Date(0));
+  const read = store.get('key:a', 'resp_1');
+  // The write is held: the read must wait for it, not answer "not found" meanwhile.
+  store.release();
+  await saved;
+  assert.equal((await read)?.id, 'resp_1');
+  assert.equal(await store.delete('key:a', 'resp_1'), true);
+  // Another scope never sees it, written or not.
+  await store.save('key:a', record('resp_2'), new Date(0));
+  assert.equal(await store.get('key:b', 'resp_2'), null);
 });

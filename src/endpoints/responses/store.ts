@@ -3,7 +3,10 @@
  * API key that created them): a response of another key is "not found". The database is opened on first
  * use; callers decide what a failure means (writing never fails an answer, reading fails the request).
  */
+import type { Insertable } from 'kysely';
+import type { Database } from '../../stores/database.js';
 import { DatabaseStore } from '../../stores/database-store.js';
+import type { StoredResponseTable } from '../../stores/schema.js';
 import type { ResponseObject } from './state.js';
 import type { Item } from './translate-request.js';
 
@@ -31,7 +34,34 @@ export interface ListOptions {
 export const READ_DEADLINE_MS = 2_000;
 
 export class ResponseStore extends DatabaseStore {
-  async save(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
+  /**
+   * Writes not finished yet, by response id: a read or delete of that id waits for its write (at most the
+   * read deadline), so a client that chains or retrieves a response right after it was answered — a stream's
+   * final event goes out before the row is written — finds it on this instance.
+   */
+  readonly #saving = new Map<string, Promise<void>>();
+
+  /** Stores a response; a read of its id on this instance waits for it (see `#saving`). */
+  save(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
+    const write = this.#write(scope, record, createdAt);
+    const settled = write.then(
+      () => {},
+      () => {},
+    );
+    this.#saving.set(record.id, settled);
+    void settled.then(() => {
+      if (this.#saving.get(record.id) === settled) this.#saving.delete(record.id);
+    });
+    return write;
+  }
+
+  /** Resolves once the write of `id` in progress (if any) settled, or the read deadline passed. */
+  async written(id: string): Promise<void> {
+    const pending = this.#saving.get(id);
+    if (pending) await this.within(READ_DEADLINE_MS, pending).catch(() => {});
+  }
+
+  async #write(scope: string, record: StoredResponse, createdAt: Date): Promise<void> {
     const db = await this.db();
     const row = {
       id: record.id,
@@ -46,6 +76,11 @@ export class ResponseStore extends DatabaseStore {
       history: JSON.stringify(record.history),
       response: JSON.stringify(record.response),
     };
+    await this.insert(db, row);
+  }
+
+  /** The row's upsert (its own method so a test can hold a write back). */
+  protected async insert(db: Database['db'], row: Insertable<StoredResponseTable>): Promise<void> {
     await db
       .insertInto('stored_responses')
       .values(row)
@@ -53,12 +88,13 @@ export class ResponseStore extends DatabaseStore {
         c
           .column('id')
           .doUpdateSet({ status: row.status, response: row.response })
-          .where('stored_responses.scope', '=', scope),
+          .where('stored_responses.scope', '=', row.scope),
       )
       .execute();
   }
 
   async get(scope: string, id: string): Promise<StoredResponse | null> {
+    await this.written(id);
     const db = await this.db();
     const row = await this.within(
       READ_DEADLINE_MS,
@@ -83,6 +119,7 @@ export class ResponseStore extends DatabaseStore {
 
   /** Deletes a response of this scope; false when there is none. */
   async delete(scope: string, id: string): Promise<boolean> {
+    await this.written(id);
     const db = await this.db();
     const result = await this.within(
       READ_DEADLINE_MS,
