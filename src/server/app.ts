@@ -34,11 +34,11 @@ import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './a
 import { mountAdminRoutes, unexpected } from './admin-routes.js';
 import { type WorkerChannel, workerExposition } from './cluster-metrics.js';
 import type { ConsoleSessions } from './console-sessions.js';
-import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
+import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
-import { type StringBodyParser, withDepthLimit, withoutLoneSurrogates, withoutNul } from './json-body.js';
+import { useJsonBodies } from './json-body.js';
 import { setNotFound } from './not-found.js';
 import { documentRoute, openapiComponents } from './openapi/operations.js';
 import { requestStart } from './request-start.js';
@@ -186,17 +186,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  // Bodies must be JSON (secure defaults: no cross-site text/plain or form posts): anything else is a 415,
-  // never read or parsed. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
-  // keys) and a nesting limit.
-  const parseJson = withoutNul(
-    withoutLoneSurrogates(withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser)),
-  );
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, utf8JsonOnly(parseJson));
-  app.addContentTypeParser('*', refuseNonJson);
-  // A compressed body (Content-Encoding) is a 415 naming it, on every route, before it is read.
-  app.addHook('preParsing', refuseEncodedBody);
+  // Bodies must be JSON (secure defaults): anything else is a 415, never read or parsed (json-body.ts).
+  useJsonBodies(app);
 
   // The routes' schemas document their requests; `documentRoute` adds what each answers (documentation only:
   // a response schema would also serialise the answer, decision 0230).

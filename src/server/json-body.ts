@@ -4,9 +4,10 @@
  * walker after it (`JSON.stringify` when the body is forwarded upstream, translators, loggers): it is
  * refused here, at the boundary, with a 400.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequestError } from '../core/errors.js';
 import { bodyProblem, exceedsDepth, MAX_JSON_DEPTH, problemError } from '../endpoints/json.js';
+import { refuseEncodedBody, refuseNonJson, utf8JsonOnly } from './content-type.js';
 
 export { exceedsDepth, MAX_JSON_DEPTH };
 
@@ -102,4 +103,38 @@ function hasLoneSurrogate(value: unknown): boolean {
     }
   }
   return false;
+}
+
+/** Methods whose requests carry no body by meaning (RFC 9110), whatever their Content-Type says. */
+const BODILESS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/**
+ * An empty body of a GET, HEAD, DELETE or OPTIONS request is no body, even with `Content-Type:
+ * application/json` (HTTP clients that set it on every request, `curl -H` in scripts): not a 400.
+ */
+export function emptyWithoutBody(parse: StringBodyParser): StringBodyParser {
+  return (request, body, done) => {
+    if (body === '' && BODILESS.has(request.method)) return done(null, undefined);
+    parse(request, body, done);
+  };
+}
+
+/**
+ * The app's body parsers. Bodies must be JSON (secure defaults: no cross-site text/plain or form posts):
+ * anything else is a 415, never read or parsed, and a compressed body (Content-Encoding) is a 415 naming
+ * it, before it is read. JSON is parsed with Fastify's safe parser (no __proto__ / constructor.prototype
+ * keys), a nesting limit, no NUL or lone surrogates; a bodiless method's empty body is no body.
+ */
+export function useJsonBodies(app: FastifyInstance): void {
+  const parseJson = withoutNul(
+    withoutLoneSurrogates(withDepthLimit(app.getDefaultJsonParser('error', 'error') as StringBodyParser)),
+  );
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    utf8JsonOnly(emptyWithoutBody(parseJson)),
+  );
+  app.addContentTypeParser('*', refuseNonJson);
+  app.addHook('preParsing', refuseEncodedBody);
 }

@@ -321,7 +321,14 @@ describe('POST /v1/responses with the openai SDK', () => {
       (err: unknown) => err instanceof OpenAI.BadRequestError,
     );
 
-    await client.responses.delete(created.id);
+    // A client that sends `Content-Type: application/json` on every request, with no body (curl scripts,
+    // some HTTP libraries): a bodiless DELETE, not a 400 invalid_json.
+    const deleted = await fetch(`${gw.url}/v1/responses/${created.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+    });
+    assert.equal(deleted.status, 200, await deleted.clone().text());
+    assert.deepEqual(await deleted.json(), { id: created.id, object: 'response', deleted: true });
     await assert.rejects(client.responses.retrieve(created.id), OpenAI.NotFoundError);
   });
 
