@@ -3,6 +3,7 @@
  * in OpenAI's `param` notation (`messages[2].content[0].image_url.url`).
  */
 import { ValidationError } from '../core/errors.js';
+import { quoted, shortened } from '../core/quote.js';
 import { STORABLE_TEXT } from './common-schema.js';
 
 /** One Ajv error (the fields used here). */
@@ -66,10 +67,11 @@ export function fromValidation(errors: AjvError[]): ValidationError {
       value === undefined
         ? `${param} is required.`
         : typeof value === 'string'
-          ? `${param} has an invalid value ${JSON.stringify(value)}.`
+          ? `${param} has an invalid value ${quoted(value)}.`
           : `${param} must be a string.`;
   } else if (extra) {
-    const field = String(extra.params.additionalProperty);
+    // The client's own key: bounded like every quoted value (decision 0238).
+    const field = shortened(String(extra.params.additionalProperty));
     param = param ? `${param}.${field}` : field;
     message = `${param} is not a known field.`;
   } else if (constraint) {
@@ -99,11 +101,14 @@ function depth(path: string): number {
   return path === '' ? 0 : path.split('/').length;
 }
 
-/** `/messages/0/content/1/type` → `messages[0].content[1].type`. */
+/**
+ * `/messages/0/content/1/type` → `messages[0].content[1].type`. A segment is a client's key where the schema
+ * allows any (`metadata`, `logit_bias`): each is cut to 64 characters (decision 0238).
+ */
 export function toParam(instancePath: string): string {
   let out = '';
   for (const raw of instancePath.split('/').slice(1)) {
-    const seg = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const seg = shortened(raw.replaceAll('~1', '/').replaceAll('~0', '~'));
     out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
   }
   return out;

@@ -11,6 +11,7 @@
  * often. Unknown extra fields pass, as everywhere on this API.
  */
 import { BadRequestError, ValidationError } from '../../core/errors.js';
+import { quoted } from '../../core/quote.js';
 import type { ResponsesBody } from './translate-request.js';
 
 /** Item types of OpenAI's `InputItem` / `Item` (openapi.json). */
@@ -230,7 +231,7 @@ function oneOf(value: unknown, param: string, allowed: ReadonlySet<string>): str
   if (value === undefined) throw new ValidationError(`${param} is required.`, param);
   if (typeof value !== 'string') throw new ValidationError(`${param} must be a string.`, param);
   if (!allowed.has(value)) {
-    throw new ValidationError(`${param} has an invalid value ${JSON.stringify(value.slice(0, 64))}.`, param);
+    throw new ValidationError(`${param} has an invalid value ${quoted(value)}.`, param);
   }
   return value;
 }
