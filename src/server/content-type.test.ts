@@ -40,6 +40,20 @@ test('the 415 names what was sent, shortened', () => {
   assert.ok(unsupportedMediaType(`text/${'x'.repeat(10_000)}`).message.length < 400);
 });
 
+test('the 415 names an empty header and one that is not a media type; a long one is cut with its length', () => {
+  assert.match(unsupportedMediaType('').message, /received an empty Content-Type header/);
+  assert.match(unsupportedMediaType('  ').message, /received an empty Content-Type header/);
+  assert.match(
+    unsupportedMediaType('application/json, text/plain').message,
+    /received Content-Type "application\/json, text\/plain"\./,
+  );
+  const long = unsupportedMediaType(`text/${'x'.repeat(1_000_000)}`).message;
+  assert.ok(long.includes(`"text/${'x'.repeat(59)}…" (1000005 characters)`), long);
+  assert.ok(long.length < 250, String(long.length));
+  const encoding = unsupportedEncoding('g'.repeat(100_000)).message;
+  assert.ok(encoding.includes('(100000 characters)') && encoding.length < 250, encoding);
+});
+
 test('a Content-Encoding other than identity is an encoded body, refused with a 415 naming it', () => {
   for (const plain of [undefined, '', 'identity', ' Identity ']) assert.equal(isEncodedBody(plain), false);
   for (const coded of ['gzip', 'br', 'deflate', 'identity, gzip', ['gzip'], 'x-custom']) {

@@ -7,9 +7,7 @@
  */
 import type { FastifyRequest, preParsingHookHandler } from 'fastify';
 import { UnsupportedMediaTypeError } from '../core/errors.js';
-
-/** Longest piece of the client's Content-Type quoted back in the error. */
-const QUOTED = 100;
+import { quoted } from '../core/quote.js';
 
 /** Whether a `Content-Type` header names JSON in UTF-8 (`application/json`, `…; charset=utf-8`). */
 export function isJsonContentType(header: string | undefined): boolean {
@@ -30,12 +28,18 @@ export function isJsonContentType(header: string | undefined): boolean {
   return true;
 }
 
-/** The 415 for a request body that is not JSON, naming what was sent. */
+/**
+ * The 415 for a request body that is not JSON, naming what was sent (quoted, at most 64 characters): a
+ * missing header, an empty one, or the header's text — also one that is not a media type at all
+ * (`application/json, text/plain`).
+ */
 export function unsupportedMediaType(header: string | undefined): UnsupportedMediaTypeError {
   const sent =
-    header === undefined || header.trim() === ''
+    header === undefined
       ? 'a body without Content-Type'
-      : `Content-Type "${header.length > QUOTED ? `${header.slice(0, QUOTED)}…` : header}"`;
+      : header.trim() === ''
+        ? `an empty Content-Type header`
+        : `Content-Type ${quoted(header)}`;
   return new UnsupportedMediaTypeError(
     `Unsupported media type: the gateway received ${sent}. Send the body as JSON with Content-Type: application/json.`,
   );
@@ -68,7 +72,7 @@ export function isEncodedBody(header: string | string[] | undefined): boolean {
 export function unsupportedEncoding(header: string | string[]): UnsupportedMediaTypeError {
   const sent = Array.isArray(header) ? header.join(', ') : header;
   return new UnsupportedMediaTypeError(
-    `Unsupported Content-Encoding "${sent.length > QUOTED ? `${sent.slice(0, QUOTED)}…` : sent}": the gateway reads request bodies uncompressed. Send the body without Content-Encoding.`,
+    `Unsupported Content-Encoding ${quoted(sent)}: the gateway reads request bodies uncompressed. Send the body without Content-Encoding.`,
   );
 }
 

@@ -53,6 +53,34 @@ describe('toParam', () => {
   });
 });
 
+describe('a client value quoted in a 422 is bounded (decision 0238)', () => {
+  const big = 'x'.repeat(9_000_000);
+
+  test('an invalid role or part type of 9 MB: 64 characters, an ellipsis and the length', () => {
+    for (const [body, param] of [
+      [{ model: 'm', messages: [{ role: big, content: 'x' }] }, 'messages[0].role'],
+      [
+        { model: 'm', messages: [{ role: 'user', content: [{ type: big, text: 'x' }] }] },
+        'messages[0].content[0].type',
+      ],
+      [{ model: 'm', messages: user, response_format: { type: big } }, 'response_format.type'],
+    ] as const) {
+      const err = rejectBody(body);
+      assert.equal(err.param, param);
+      assert.equal(err.message, `${param} has an invalid value "${'x'.repeat(64)}…" (9000000 characters).`);
+    }
+  });
+
+  test('a short invalid value is quoted whole', () => {
+    const err = rejectBody({ model: 'm', messages: [{ role: 'robot', content: 'x' }] });
+    assert.equal(err.message, 'messages[0].role has an invalid value "robot".');
+  });
+
+  test('a client key in param is cut to 64 characters', () => {
+    assert.equal(toParam(`/metadata/${'k'.repeat(100_000)}`), `metadata.${'k'.repeat(64)}…`);
+  });
+});
+
 describe('normalizeError: schema violations → 422 naming the field', () => {
   const cases: Array<[what: string, body: unknown, param: string | null, message: RegExp]> = [
     ['missing model', { messages: user }, 'model', /^model is required\.$/],
@@ -208,6 +236,15 @@ describe('normalizeError: Fastify and runtime errors → gateway errors', () => 
       assert.equal(out.code, code);
     });
   }
+
+  test('a Content-Type Fastify cannot parse: the 415 names what was sent (an empty header too)', () => {
+    const invalid = new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE();
+    const both = normalizeError(invalid, LIMIT, 'application/json, text/plain');
+    assert.equal(both.status, 415);
+    assert.match(both.message, /received Content-Type "application\/json, text\/plain"/);
+    assert.match(normalizeError(invalid, LIMIT, '').message, /received an empty Content-Type header/);
+    assert.match(normalizeError(invalid, LIMIT).message, /received a body without Content-Type/);
+  });
 
   test('body too large names the limit', () => {
     assert.match(normalizeError(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), LIMIT).message, /2048 bytes/);

@@ -11,10 +11,10 @@ import {
   OversizedRequestTimeoutError,
   PayloadTooLargeError,
   ProviderError,
-  UnsupportedMediaTypeError,
 } from '../core/errors.js';
 import { type AjvError, fromValidation } from '../endpoints/validation.js';
 import type { Redactor } from '../telemetry/logger.js';
+import { unsupportedMediaType } from './content-type.js';
 
 export { toParam } from '../endpoints/validation.js';
 
@@ -77,8 +77,11 @@ export function retryAfterSeconds(err: GatewayError): number | undefined {
   return Math.max(1, Math.ceil(err.retryAfterMs / 1000));
 }
 
-/** Maps anything a route or Fastify threw to a `GatewayError`. */
-export function normalizeError(err: unknown, bodyLimit: number): GatewayError {
+/**
+ * Maps anything a route or Fastify threw to a `GatewayError`. `contentType` is the request's header: the
+ * 415 of a header Fastify cannot parse (`application/json, text/plain`, an empty one) names it too.
+ */
+export function normalizeError(err: unknown, bodyLimit: number, contentType?: string): GatewayError {
   if (err instanceof GatewayError) return err;
   // `throw null` and `throw 'text'` happen in libraries too: read fields only from objects.
   const fe = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError> & {
@@ -92,7 +95,7 @@ export function normalizeError(err: unknown, bodyLimit: number): GatewayError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PayloadTooLargeError(bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new UnsupportedMediaTypeError('Send the body as JSON (Content-Type: application/json).');
+      return unsupportedMediaType(contentType);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new BadRequestError('The Content-Length header does not match the body.');
     case 'FST_ERR_NOT_FOUND':

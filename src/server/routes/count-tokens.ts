@@ -34,8 +34,8 @@ export async function registerCountTokensRoute(
       utf8JsonOnly((_request, body, done) => done(null, body)),
     );
     scope.addContentTypeParser('*', refuseNonJson);
-    scope.setErrorHandler(async (err, _request, reply) => {
-      const error = normalizeError(err, deps.bodyLimitBytes);
+    scope.setErrorHandler(async (err, request, reply) => {
+      const error = normalizeError(err, deps.bodyLimitBytes, request.headers['content-type']);
       const retry = error.status === 429 ? retryHeaders(error) : null;
       if (retry) reply.headers(retry);
       const body = deps.errorBody(error, toErrorBody(error, deps.redact));
