@@ -27,6 +27,9 @@ export type ErrorCode =
   | 'permission_denied'
   | 'conflict'
   | 'request_too_large'
+  | 'malformed_http'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'rate_limit_exceeded'
   | 'budget_exceeded'
   | 'content_policy_violation'
@@ -162,6 +165,21 @@ export class PayloadTooLargeError extends GatewayError {
       413,
       'invalid_request_error',
     );
+  }
+}
+
+/**
+ * 400, 408, 431: the HTTP request itself could not be read — not valid HTTP/1.1 (`malformed_http`), not
+ * received completely in time (`request_timeout`), or its request line and headers too large
+ * (`headers_too_large`). Answered by the server before any route (server/client-error.ts, decision 0238).
+ */
+export class HttpProtocolError extends GatewayError {
+  constructor(
+    message: string,
+    code: 'malformed_http' | 'request_timeout' | 'headers_too_large',
+    status: 400 | 408 | 431,
+  ) {
+    super(message, code, status, 'invalid_request_error');
   }
 }
 

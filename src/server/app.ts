@@ -5,7 +5,6 @@
  * Everything it needs comes in as arguments (built by gateway.ts or a test).
  */
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
@@ -35,9 +34,9 @@ import { mountAdminRoutes, unexpected } from './admin-routes.js';
 import { type WorkerChannel, workerExposition } from './cluster-metrics.js';
 import type { ConsoleSessions } from './console-sessions.js';
 import { refuseNonJson, utf8JsonOnly } from './content-type.js';
-import { drainingResponse } from './draining-response.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
+import { createHttpLayer } from './http-server.js';
 import { useJsonBodies } from './json-body.js';
 import { setNotFound } from './not-found.js';
 import { documentRoute, openapiComponents } from './openapi/operations.js';
@@ -108,27 +107,13 @@ export interface AppDeps {
   feedback?: FeedbackService;
 }
 
-/**
- * Node's HTTP server with Fastify's settings (what Fastify does when it makes the server itself:
- * `lib/server.js`), the draining response class, and `handle` for every request.
- */
-function createHttpServer(
-  options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number },
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
-  lifecycle: { readonly shuttingDown: boolean },
-): Server {
-  const server = createServer({ ServerResponse: drainingResponse(lifecycle) }, handle);
-  if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-  if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
-  server.setTimeout(options.connectionTimeout ?? 0);
-  return server;
-}
-
 /** Builds the Fastify app (not listening). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { clock } = deps;
   const endpoints = new Map(deps.codecs.map((c) => [c.path, c]));
   const requestIds = createRequestIds(clock);
+  // Node's server and its own answers (HTTP errors, an unread body drained): decision 0238.
+  const http = createHttpLayer({ ...deps, requestIds });
   // The pipeline routes' common case skips Fastify's per-request machinery (decision 0166).
   const fastLane = createFastLane({
     clock,
@@ -165,11 +150,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         .type('application/json')
         .send(toErrorBody(gatewayError, deps.redact));
     },
+    // Errors of HTTP itself (431, 400 not HTTP, 408) get the same envelope and request ids.
+    clientErrorHandler: http.clientErrorHandler,
     trustProxy: deps.server.trust_proxy,
     // Node's server, made here: the fast lane sees each request first; Fastify gets the rest. Shutting
     // down: every response says `Connection: close` (keep-alive clients must not reuse it).
     serverFactory: (handler, options) =>
-      createHttpServer(options, (req, res) => fastLane(req, res) || handler(req, res), deps.lifecycle),
+      http.createServer(options, (req, res) => fastLane(req, res) || handler(req, res)),
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: {
@@ -257,6 +244,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const error = normalizeError(
       ctx ? err : unexpected(err, request.routeOptions.url ?? '(no route)', request.log),
       deps.server.body_limit_bytes,
+      request.headers['content-type'],
     );
     const codec = ctx ? codecsByName.get(ctx.endpoint) : undefined;
     if (ctx) {
@@ -266,6 +254,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const retry = retryHeaders(error);
     if (retry) reply.headers(retry);
+    // Fastify closes the connection after a body it refused unread (413, 415): closing with bytes unread
+    // resets it, often before the client reads the answer. The response class drains the rest instead,
+    // bounded, and destroys the connection past the bound (unread-body.ts).
+    if (!request.raw.complete) reply.removeHeader('connection');
     const body = toErrorBody(error, deps.redact);
     return reply
       .code(codec?.errorStatus ? codec.errorStatus(error) : error.status)
