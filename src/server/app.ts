@@ -256,8 +256,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (retry) reply.headers(retry);
     // Fastify closes the connection after a body it refused unread (413, 415): closing with bytes unread
     // resets it, often before the client reads the answer. The response class drains the rest instead,
-    // bounded, and destroys the connection past the bound (unread-body.ts).
-    if (!request.raw.complete) reply.removeHeader('connection');
+    // bounded, and destroys the connection past the bound (unread-body.ts). Shutting down, it closes.
+    if (!request.raw.complete && !deps.lifecycle.shuttingDown) reply.removeHeader('connection');
     const body = toErrorBody(error, deps.redact);
     return reply
       .code(codec?.errorStatus ? codec.errorStatus(error) : error.status)
