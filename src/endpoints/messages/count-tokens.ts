@@ -14,12 +14,11 @@
 import type { MessageCountTokensParams } from '@anthropic-ai/sdk/resources/messages';
 import { countPromptTokens } from '../../accounting/tokens.js';
 import { type Authenticator, assertModelAllowed, authorizationOf } from '../../auth/principal.js';
-import { standardSignal } from '../../core/abort.js';
 import type { NativeRequest } from '../../core/context.js';
-import { GatewayError, TimeoutError } from '../../core/errors.js';
 import { ANTHROPIC_MESSAGES_API } from '../../providers/anthropic/native.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import type { createSchemaCompiler } from '../compile.js';
+import { providerCount } from '../provider-count.js';
 import { apiHeaders, decodeAnthropicBody } from './codec.js';
 import { CountTokensRequestSchema } from './schema.js';
 import { type MessagesBody, toCanonical } from './to-canonical.js';
@@ -60,23 +59,14 @@ export function createCountTokens(deps: {
     assertModelAllowed(principal, body.model);
     const route = deps.resolver.resolve(body.model);
     const native: NativeRequest = { api: ANTHROPIC_MESSAGES_API, body, headers: apiHeaders(req.headers) };
-    for (const d of route.deployments) {
-      if (!d.adapter.countTokens || !d.adapter.nativeApis?.includes(native.api)) continue;
-      const timeout = new AbortController();
-      const timer = setTimeout(() => {
-        const message = `${d.provider} did not answer count_tokens within ${deps.timeoutMs} ms.`;
-        timeout.abort(new TimeoutError(message, d.provider));
-      }, deps.timeoutMs);
-      try {
-        const signal = AbortSignal.any([standardSignal(req.signal), timeout.signal]);
-        const call = { model: d.model, signal, requestId: req.requestId, native };
-        return { input_tokens: await d.adapter.countTokens(native, call), source: 'provider' };
-      } catch (err) {
-        if (!(err instanceof GatewayError && err.isRetryable) || req.signal.aborted) throw err;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    const counted = await providerCount(native, route.deployments, {
+      signal: req.signal,
+      requestId: req.requestId,
+      timeoutMs: deps.timeoutMs,
+      what: 'count_tokens',
+      passOn: (err) => err.isRetryable,
+    });
+    if (counted !== null) return { input_tokens: counted, source: 'provider' };
     const canonical = toCanonical({ ...body, max_tokens: 1 } as MessagesBody);
     const model = route.deployments[0]?.model ?? body.model;
     return { input_tokens: await countPromptTokens(canonical, model), source: 'local' };

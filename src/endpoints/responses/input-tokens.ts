@@ -17,13 +17,12 @@
  */
 import { countPromptTokens } from '../../accounting/tokens.js';
 import { type Authenticator, assertModelAllowed, authorizationOf } from '../../auth/principal.js';
-import { standardSignal } from '../../core/abort.js';
 import type { NativeRequest } from '../../core/context.js';
-import { GatewayError, TimeoutError } from '../../core/errors.js';
 import { RESPONSES_API } from '../../providers/openai/responses.js';
-import type { Deployment, ModelResolver } from '../../routing/resolver.js';
+import type { ModelResolver } from '../../routing/resolver.js';
 import type { createSchemaCompiler } from '../compile.js';
 import { parseJsonBody } from '../json.js';
+import { providerCount } from '../provider-count.js';
 import { ResponsesRequestSchema } from './schema.js';
 import { conversationOf, loadPrevious, scopeOf } from './stage.js';
 import type { ResponseStore } from './store.js';
@@ -80,7 +79,17 @@ export function createInputTokens(deps: {
     // Only OpenAI knows a chain it stores; one the gateway keeps is counted here, with its conversation.
     const native: NativeRequest | null =
       previous === null || previous.native ? { api: RESPONSES_API, body, headers: {} } : null;
-    const counted = native ? await providerCount(native, route.deployments, req, deps.timeoutMs) : null;
+    const counted = native
+      ? await providerCount(native, route.deployments, {
+          signal: req.signal,
+          requestId: req.requestId,
+          timeoutMs: deps.timeoutMs,
+          what: 'input_tokens',
+          // A provider that fails, or lacks the count (404) or the key for it, moves on; a refusal of the
+          // body is the client's.
+          passOn: (err) => err.isRetryable || err.mayFallBack,
+        })
+      : null;
     if (counted !== null)
       return { object: 'response.input_tokens', input_tokens: counted, source: 'provider' };
     const { chat } = toChatRequest(body, previous ? conversationOf(previous) : []);
@@ -88,38 +97,4 @@ export function createInputTokens(deps: {
     const input_tokens = await countPromptTokens(chat, model);
     return { object: 'response.input_tokens', input_tokens, source: 'local' };
   };
-}
-
-/** The first count of a deployment that counts natively (route order); null when none did. */
-async function providerCount(
-  native: NativeRequest,
-  deployments: readonly Deployment[],
-  req: InputTokensRequest,
-  timeoutMs: number,
-): Promise<number | null> {
-  for (const d of deployments) {
-    if (!d.adapter.countTokens || !d.adapter.nativeApis?.includes(native.api)) continue;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => {
-      const message = `${d.provider} did not answer input_tokens within ${timeoutMs} ms.`;
-      timeout.abort(new TimeoutError(message, d.provider));
-    }, timeoutMs);
-    try {
-      const signal = AbortSignal.any([standardSignal(req.signal), timeout.signal]);
-      return await d.adapter.countTokens(native, {
-        model: d.model,
-        signal,
-        requestId: req.requestId,
-        native,
-      });
-    } catch (err) {
-      // A provider that fails, or lacks the count (404) or the key for it, moves on to the next (then the
-      // local count); a refusal of the body is the client's.
-      const passOn = err instanceof GatewayError && (err.isRetryable || err.mayFallBack);
-      if (!passOn || req.signal.aborted) throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  return null;
 }
