@@ -34,9 +34,11 @@ export function unexpected(err: unknown, route: string, log: FastifyBaseLogger):
     typeof code === 'string'
       ? UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)
       : UNAVAILABLE_MESSAGE.test(message);
+  // Also the app's error handler for routes outside the pipeline (console sessions, stored responses).
+  const kind = route.startsWith('/admin') ? 'admin' : 'request';
   log.error(
-    { event: 'admin.error', route, dependency: unavailable ? 'database' : undefined, error: message },
-    unavailable ? 'admin route: the database is unavailable' : 'admin route failed',
+    { event: `${kind}.error`, route, dependency: unavailable ? 'database' : undefined, error: message },
+    unavailable ? `${kind} route: the database is unavailable` : `${kind} route failed`,
   );
   return unavailable ? new ServiceUnavailableError('The database is unavailable; retry shortly.') : err;
 }

@@ -33,11 +33,10 @@ import { type AdminThrottle, createAdminAuth, type TenantAdminLookup } from './a
 import { mountAdminRoutes, unexpected } from './admin-routes.js';
 import { type WorkerChannel, workerExposition } from './cluster-metrics.js';
 import type { ConsoleSessions } from './console-sessions.js';
-import { refuseNonJson, utf8JsonOnly } from './content-type.js';
 import { normalizeError, retryHeaders, toErrorBody } from './error-envelope.js';
 import { createFastLane } from './fast-lane.js';
 import { createHttpLayer } from './http-server.js';
-import { useJsonBodies } from './json-body.js';
+import { useJsonBodies, useJsonText } from './json-body.js';
 import { setNotFound } from './not-found.js';
 import { documentRoute, openapiComponents } from './openapi/operations.js';
 import { requestStart } from './request-start.js';
@@ -302,13 +301,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  * only documents the route.
  */
 function registerEndpoints(scope: FastifyInstance, deps: AppDeps): void {
-  scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    utf8JsonOnly((_request, body, done) => done(null, body)),
-  );
-  scope.addContentTypeParser('*', refuseNonJson);
+  useJsonText(scope);
   for (const codec of deps.codecs) {
     scope.post(
       codec.path,

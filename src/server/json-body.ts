@@ -138,3 +138,17 @@ export function useJsonBodies(app: FastifyInstance): void {
   app.addContentTypeParser('*', refuseNonJson);
   app.addHook('preParsing', refuseEncodedBody);
 }
+
+/**
+ * A scope whose routes parse their own bodies (the pipeline endpoints, count_tokens, input_tokens): JSON in
+ * UTF-8 only, as elsewhere (anything else a 415, before the body is read), handed over as its text.
+ */
+export function useJsonText(scope: FastifyInstance): void {
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    utf8JsonOnly((_request, body, done) => done(null, body)),
+  );
+  scope.addContentTypeParser('*', refuseNonJson);
+}

@@ -8,8 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayError } from '../../core/errors.js';
 import type { CountTokensRequest, TokenCount } from '../../endpoints/messages/count-tokens.js';
 import type { Redactor } from '../../telemetry/logger.js';
-import { refuseNonJson, utf8JsonOnly } from '../content-type.js';
 import { normalizeError, retryHeaders, toErrorBody } from '../error-envelope.js';
+import { useJsonText } from '../json-body.js';
 
 export interface CountTokensRouteDeps {
   path: string;
@@ -27,13 +27,7 @@ export async function registerCountTokensRoute(
 ): Promise<void> {
   await app.register(async (scope) => {
     // JSON in UTF-8 only, as /v1/messages (a 415 before the body is read): the body is parsed by the handler.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(
-      'application/json',
-      { parseAs: 'string' },
-      utf8JsonOnly((_request, body, done) => done(null, body)),
-    );
-    scope.addContentTypeParser('*', refuseNonJson);
+    useJsonText(scope);
     scope.setErrorHandler(async (err, request, reply) => {
       const error = normalizeError(err, deps.bodyLimitBytes, request.headers['content-type']);
       const retry = error.status === 429 ? retryHeaders(error) : null;

@@ -32,7 +32,7 @@ import { pageOf, type ResponseStore, type StoredResponse } from '../../endpoints
 import { RESPONSES_API } from '../../providers/openai/responses.js';
 import type { ModelResolver } from '../../routing/resolver.js';
 import { limitOf, limitParam } from '../../tenancy/pagination.js';
-import { refuseNonJson, utf8JsonOnly } from '../content-type.js';
+import { useJsonText } from '../json-body.js';
 
 /** What the routes need besides the app's authenticator and resolver. */
 export interface ResponseRoutesDeps {
@@ -170,13 +170,7 @@ export function registerResponseRoutes(
 
   // Its own scope: the body reaches the handler as text (parsed and checked there, as for /v1/responses).
   app.register(async (scoped) => {
-    scoped.removeAllContentTypeParsers();
-    scoped.addContentTypeParser(
-      'application/json',
-      { parseAs: 'string' },
-      utf8JsonOnly((_request, body, done) => done(null, body)),
-    );
-    scoped.addContentTypeParser('*', refuseNonJson);
+    useJsonText(scoped);
     scoped.post(
       INPUT_TOKENS_PATH,
       { schema: { summary: 'Count the input tokens of a response request', tags, response: errors } },
